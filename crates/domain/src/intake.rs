@@ -1,0 +1,262 @@
+//! Receiving a request (受理): the create body, validated, becomes the `received` event.
+
+use crate::error::DomainError;
+use crate::lifecycle::{from_json, optional_text, EventKind};
+use crate::ticket::Citizen;
+use crate::types::{Channel, Kind};
+use chrono::{DateTime, FixedOffset, Utc};
+use serde::Deserialize;
+
+/// Longest request content, in characters.
+pub const MAX_CONTENT_CHARS: usize = 20_000;
+/// Longest title, in characters.
+pub const MAX_TITLE_CHARS: usize = 200;
+/// Characters of the content used as a title when none is given.
+const DERIVED_TITLE_CHARS: usize = 40;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CitizenBody {
+    name: Option<String>,
+    phone: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    channel: Channel,
+    channel_detail: Option<String>,
+    kind: Kind,
+    title: Option<String>,
+    content: String,
+    citizen: Option<CitizenBody>,
+    confidential: Option<bool>,
+    address: Option<String>,
+    category_code: Option<String>,
+    division_code: Option<String>,
+}
+
+/// A validated new request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTicket {
+    pub channel: Channel,
+    pub channel_detail: Option<String>,
+    pub kind: Kind,
+    pub title: String,
+    pub content: String,
+    pub citizen: Citizen,
+    pub confidential: bool,
+    pub address: Option<String>,
+    pub category_code: Option<String>,
+    pub division_code: Option<String>,
+}
+
+fn bounded(field: &str, v: Option<String>, max: usize) -> Result<Option<String>, DomainError> {
+    let v = optional_text(field, v)?;
+    if let Some(s) = &v {
+        let n = s.chars().count();
+        if n > max {
+            return Err(DomainError::invalid(
+                field,
+                format!("is {n} characters long; at most {max} are allowed"),
+            ));
+        }
+    }
+    Ok(v)
+}
+
+fn code(field: &str, v: Option<String>) -> Result<Option<String>, DomainError> {
+    let v = bounded(field, v, 32)?;
+    if let Some(s) = &v
+        && !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_')
+    {
+        return Err(DomainError::invalid(
+            field,
+            format!("`{s}` is not a code (letters, digits, '.', '-', '_')"),
+        ));
+    }
+    Ok(v)
+}
+
+/// Validates a phone number as callers give it: digits with optional `+`, `-`, spaces.
+pub fn validate_phone(field: &str, v: Option<String>) -> Result<Option<String>, DomainError> {
+    let Some(v) = bounded(field, v, 32)? else { return Ok(None) };
+    let digits = v.chars().filter(|c| c.is_ascii_digit()).count();
+    let ok_chars = v
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' ' | '(' | ')'));
+    if !ok_chars || !(3..=20).contains(&digits) {
+        return Err(DomainError::invalid(
+            field,
+            format!("`{v}` is not a phone number (3 to 20 digits, with optional + - ( ) and spaces)"),
+        ));
+    }
+    Ok(Some(v))
+}
+
+impl NewTicket {
+    /// Parses and validates the body of `POST /api/v1/tickets`.
+    pub fn parse(body: serde_json::Value) -> Result<NewTicket, DomainError> {
+        let b: CreateBody = from_json(body)?;
+        let content = b.content.trim().to_string();
+        if content.is_empty() {
+            return Err(DomainError::invalid("content", "is required and must not be empty"));
+        }
+        let n = content.chars().count();
+        if n > MAX_CONTENT_CHARS {
+            return Err(DomainError::invalid(
+                "content",
+                format!("is {n} characters long; at most {MAX_CONTENT_CHARS} are allowed"),
+            ));
+        }
+        let title = match bounded("title", b.title, MAX_TITLE_CHARS)? {
+            Some(t) => t,
+            None => derive_title(&content),
+        };
+        let citizen = match b.citizen {
+            Some(c) => Citizen {
+                name: bounded("citizen.name", c.name, 50)?,
+                phone: validate_phone("citizen.phone", c.phone)?,
+            },
+            None => Citizen::default(),
+        };
+        let channel_detail = bounded("channel_detail", b.channel_detail, 100)?;
+        Ok(NewTicket {
+            channel: b.channel,
+            channel_detail,
+            kind: b.kind,
+            title,
+            content,
+            citizen,
+            confidential: b.confidential.unwrap_or(false),
+            address: bounded("address", b.address, 500)?,
+            category_code: code("category_code", b.category_code)?,
+            division_code: code("division_code", b.division_code)?,
+        })
+    }
+
+    /// The `received` event of this request, with its human number and tracking code.
+    pub fn into_event(self, number: String, tracking_code: String) -> EventKind {
+        EventKind::Received {
+            number,
+            tracking_code,
+            channel: self.channel,
+            channel_detail: self.channel_detail,
+            kind: self.kind,
+            title: self.title,
+            content: self.content,
+            citizen: self.citizen,
+            confidential: self.confidential,
+            address: self.address,
+            category_code: self.category_code,
+            division_code: self.division_code,
+        }
+    }
+}
+
+/// The first line of the content, cut to a short title.
+pub fn derive_title(content: &str) -> String {
+    let first = content.lines().find(|l| !l.trim().is_empty()).unwrap_or(content).trim();
+    let mut t: String = first.chars().take(DERIVED_TITLE_CHARS).collect();
+    if first.chars().count() > DERIVED_TITLE_CHARS {
+        t.push('…');
+    }
+    t
+}
+
+/// China Standard Time (Asia/Shanghai has had no daylight saving since 1991).
+pub fn china_offset() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).expect("valid offset")
+}
+
+/// The human ticket number: prefix, the business date in Asia/Shanghai, a daily sequence.
+/// `format_number("XN", t, 123)` → `XN20261128000123`.
+pub fn format_number(prefix: &str, at: DateTime<Utc>, seq: i64) -> String {
+    let local = at.with_timezone(&china_offset());
+    format!("{prefix}{}{seq:06}", local.format("%Y%m%d"))
+}
+
+/// The counter key for a day's sequence of ticket numbers.
+pub fn number_day_key(at: DateTime<Utc>) -> String {
+    at.with_timezone(&china_offset()).format("%Y%m%d").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    fn ok_body() -> serde_json::Value {
+        json!({"channel":"phone","kind":"complaint","content":"小区门口违法停车严重","citizen":{"name":"张三","phone":"13812345678"}})
+    }
+
+    #[test]
+    fn parses_a_minimal_request_and_derives_title() {
+        let t = NewTicket::parse(ok_body()).unwrap();
+        assert_eq!(t.title, "小区门口违法停车严重");
+        assert_eq!(t.channel, Channel::Phone);
+        assert!(!t.confidential);
+    }
+
+    fn field_of(body: serde_json::Value) -> String {
+        match NewTicket::parse(body).unwrap_err() {
+            DomainError::Invalid { field, .. } => field,
+            e => panic!("unexpected {e:?}"),
+        }
+    }
+
+    #[test]
+    fn rejects_bad_input_naming_the_field() {
+        let mut b = ok_body();
+        b["content"] = json!("x".repeat(MAX_CONTENT_CHARS + 1));
+        assert_eq!(field_of(b), "content");
+        let mut b = ok_body();
+        b["content"] = json!("   ");
+        assert_eq!(field_of(b), "content");
+        let mut b = ok_body();
+        b["channel"] = json!("fax");
+        assert_eq!(field_of(b), "channel");
+        let mut b = ok_body();
+        b["kind"] = json!(3);
+        assert_eq!(field_of(b), "kind");
+        let mut b = ok_body();
+        b["colour"] = json!("red");
+        assert_eq!(field_of(b), "colour");
+        let mut b = ok_body();
+        b["citizen"]["phone"] = json!("call me");
+        assert_eq!(field_of(b), "citizen.phone");
+        let mut b = ok_body();
+        b["citizen"]["age"] = json!(3);
+        assert_eq!(field_of(b), "citizen.age");
+        let mut b = ok_body();
+        b["category_code"] = json!("城建;drop");
+        assert_eq!(field_of(b), "category_code");
+        let mut b = ok_body();
+        b.as_object_mut().unwrap().remove("content");
+        assert_eq!(field_of(b), "content");
+        assert_eq!(field_of(json!([1, 2])), "body");
+    }
+
+    #[test]
+    fn content_of_exactly_the_limit_is_accepted() {
+        let mut b = ok_body();
+        b["content"] = json!("字".repeat(MAX_CONTENT_CHARS));
+        assert!(NewTicket::parse(b).is_ok());
+    }
+
+    #[test]
+    fn numbers_use_the_shanghai_business_date() {
+        // 2026-11-27 17:30 UTC is already 2026-11-28 01:30 in Xining.
+        let at = Utc.with_ymd_and_hms(2026, 11, 27, 17, 30, 0).unwrap();
+        assert_eq!(format_number("XN", at, 123), "XN20261128000123");
+        assert_eq!(number_day_key(at), "20261128");
+    }
+
+    #[test]
+    fn long_first_lines_are_cut_for_the_title() {
+        let t = derive_title(&"长".repeat(100));
+        assert_eq!(t.chars().count(), DERIVED_TITLE_CHARS + 1);
+        assert!(t.ends_with('…'));
+    }
+}

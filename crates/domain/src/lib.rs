@@ -1,0 +1,22 @@
+//! Pure domain rules of Mashangban (马上办): vocabulary, the ticket lifecycle as a state
+//! machine (commands → events → view), validation and masking. No I/O, no async.
+
+pub mod error;
+pub mod intake;
+pub mod lifecycle;
+pub mod ticket;
+pub mod types;
+
+pub use error::{DomainError, UnknownValue};
+pub use intake::NewTicket;
+pub use lifecycle::{
+    apply, authorize, check_merge_parent, decide, Action, CallbackInput, CloseOutcome, Command,
+    Event, EventKind, Rule, UnitScope, TRANSITIONS,
+};
+pub use ticket::{Actor, CallbackAnswers, Citizen, Ticket};
+pub use types::{
+    Channel, DivisionLevel, Kind, Resolution, Role, Satisfaction, TicketState, UnitKind, TIERS,
+};
+
+#[cfg(test)]
+mod lifecycle_tests;

@@ -1,0 +1,393 @@
+//! Exhaustive tests of the lifecycle: every (state × action), every role, the side paths.
+
+use crate::lifecycle::*;
+use crate::ticket::*;
+use crate::types::*;
+use crate::{DomainError, NewTicket};
+use chrono::{TimeZone, Utc};
+use serde_json::json;
+
+const LEAD: i64 = 10;
+const CO: i64 = 11;
+const OTHER: i64 = 12;
+
+fn actor(role: Role, unit: Option<i64>) -> Actor {
+    Actor { user_id: 1, role, unit_id: unit }
+}
+
+fn ev(ticket_id: i64, seq: i64, actor: Actor, kind: EventKind) -> Event {
+    Event { ticket_id, seq, at: Utc.with_ymd_and_hms(2026, 11, 28, 1, 0, seq as u32 % 60).unwrap(), actor, kind }
+}
+
+fn received() -> Ticket {
+    let nt = NewTicket::parse(json!({
+        "channel": "phone", "kind": "complaint", "content": "楼道灯坏了",
+        "citizen": {"name": "张三", "phone": "13812345678"}
+    }))
+    .unwrap();
+    let e = ev(7, 1, actor(Role::Operator, None), nt.into_event("XN20261128000001".into(), "TRACK".into()));
+    apply(None, &e).unwrap()
+}
+
+/// A ticket in the given state, with LEAD as lead unit and CO as co-unit where it has units.
+fn in_state(state: TicketState) -> Ticket {
+    let mut t = received();
+    if state != TicketState::Received && state != TicketState::ResolvedDirectly && state != TicketState::NotAccepted {
+        t.lead_unit_id = Some(LEAD);
+        t.co_unit_ids = vec![CO];
+    }
+    if state == TicketState::ReturnRequested {
+        t.return_from = Some(TicketState::InProgress);
+    }
+    t.state = state;
+    t
+}
+
+fn sample_command(action: Action) -> Command {
+    let body = match action {
+        Action::ResolveDirectly => json!({"answer": "已告知办理流程"}),
+        Action::Dispatch | Action::DecideConsultation => json!({"lead_unit_id": LEAD, "co_unit_ids": [CO], "tier": 3}),
+        Action::RequestReturn | Action::RejectReply => json!({"reason": "不属于本单位职责"}),
+        Action::RequestExtension => json!({"days": 3, "reason": "需协调施工"}),
+        Action::AddNote => json!({"note": "已现场查看"}),
+        Action::Reply => json!({"content": "已修复"}),
+        Action::RecordCallback => json!({"contacted": true, "resolution": "resolved", "satisfaction": "satisfied"}),
+        Action::Merge => json!({"parent_id": 99}),
+        Action::NotAccept => json!({"reason": "属于诉讼事项", "redirect_to": "法院"}),
+        _ => json!({}),
+    };
+    Command::parse(action, body).unwrap_or_else(|e| panic!("{action:?}: {e}"))
+}
+
+/// A role and unit that the table allows for the action.
+fn allowed_actor(action: Action) -> Actor {
+    let role = action.rule().roles[0];
+    actor(role, (role == Role::UnitHandler).then_some(LEAD))
+}
+
+fn expected_types(action: Action, t: &Ticket) -> Vec<&'static str> {
+    match action {
+        Action::RecordCallback => vec!["callback_recorded", "closed"],
+        _ => {
+            let cmd = sample_command(action);
+            let _ = t;
+            vec![match cmd.action() {
+                Action::ResolveDirectly => "resolved_directly",
+                Action::Dispatch => "dispatched",
+                Action::Sign => "signed",
+                Action::RequestReturn => "return_requested",
+                Action::ApproveReturn => "return_approved",
+                Action::RejectReturn => "return_rejected",
+                Action::OpenConsultation => "consultation_opened",
+                Action::DecideConsultation => "consultation_decided",
+                Action::RequestExtension => "extension_requested",
+                Action::ApproveExtension => "extension_approved",
+                Action::RejectExtension => "extension_rejected",
+                Action::RecordContact => "contact_recorded",
+                Action::AddNote => "note_added",
+                Action::Reply => "replied",
+                Action::ApproveReply => "reply_approved",
+                Action::RejectReply => "reply_rejected",
+                Action::Close => "closed",
+                Action::Reopen => "reopened",
+                Action::Merge => "merged",
+                Action::NotAccept => "not_accepted",
+                Action::RevealContact => "contact_revealed",
+                Action::RecordCallback => unreachable!(),
+            }]
+        }
+    }
+}
+
+#[test]
+fn every_state_and_action_is_legal_exactly_as_the_table_says() {
+    let mut legal = 0;
+    let mut refused = 0;
+    for &state in TicketState::ALL {
+        for pending in [false, true] {
+            let mut t = in_state(state);
+            if pending {
+                t.pending_extension = Some(PendingExtension { days: 2, reason: "r".into(), requested_at: t.created_at });
+            }
+            for action in Action::ALL {
+                let cmd = sample_command(action);
+                let who = allowed_actor(action);
+                if !t.visible_to(&who) {
+                    // A unit handler cannot even see a ticket without units (404 in the API).
+                    assert!(!action.rule().from.contains(&state) || state == TicketState::Received || state == TicketState::ResolvedDirectly || state == TicketState::NotAccepted);
+                    refused += 1;
+                    continue;
+                }
+                let mut should = action.rule().from.contains(&state);
+                match action {
+                    Action::RequestExtension => should &= !pending,
+                    Action::ApproveExtension | Action::RejectExtension => should &= pending,
+                    _ => {}
+                }
+                match decide(&t, &who, &cmd) {
+                    Ok(events) => {
+                        assert!(should, "{action:?} in {state:?} (pending={pending}) should be refused");
+                        let types: Vec<_> = events.iter().map(|e| e.type_name()).collect();
+                        assert_eq!(types, expected_types(action, &t), "{action:?} in {state:?}");
+                        // Applying the events gives a ticket whose version grew by their count.
+                        let mut view = Some(t.clone());
+                        for (i, e) in events.iter().enumerate() {
+                            view = apply(view, &ev(t.id, t.version + 1 + i as i64, who, e.clone()));
+                        }
+                        assert_eq!(view.unwrap().version, t.version + events.len() as i64);
+                        legal += 1;
+                    }
+                    Err(DomainError::IllegalTransition { state: s, .. }) => {
+                        assert!(!should, "{action:?} in {state:?} (pending={pending}) should be legal");
+                        assert_eq!(s, state);
+                        refused += 1;
+                    }
+                    Err(e) => panic!("{action:?} in {state:?}: unexpected {e:?}"),
+                }
+            }
+        }
+    }
+    assert_eq!(legal + refused, TicketState::ALL.len() * 2 * Action::ALL.len());
+    assert!(legal > 40 && refused > 300, "legal={legal} refused={refused}");
+}
+
+#[test]
+fn role_matrix_follows_the_table() {
+    for action in Action::ALL {
+        let rule = action.rule();
+        let state = *rule.from.iter().find(|s| in_state(**s).lead_unit_id.is_some()).unwrap_or(&rule.from[0]);
+        let mut t = in_state(state);
+        if matches!(action, Action::ApproveExtension | Action::RejectExtension) {
+            t.pending_extension = Some(PendingExtension { days: 2, reason: "r".into(), requested_at: t.created_at });
+        }
+        let cmd = sample_command(action);
+        for &role in Role::ALL {
+            let unit = (role == Role::UnitHandler).then_some(LEAD);
+            let r = decide(&t, &actor(role, unit), &cmd);
+            if rule.roles.contains(&role) {
+                assert!(r.is_ok(), "{role:?} may {action:?}: {r:?}");
+            } else {
+                assert!(matches!(r, Err(DomainError::Forbidden { .. })), "{role:?} may not {action:?}: {r:?}");
+            }
+        }
+        if rule.roles.contains(&Role::UnitHandler) {
+            // A co-unit handler: allowed only where the scope says lead-or-co.
+            let r = decide(&t, &actor(Role::UnitHandler, Some(CO)), &cmd);
+            match rule.unit_scope {
+                UnitScope::LeadOrCo => assert!(r.is_ok(), "co-unit may {action:?}"),
+                UnitScope::Lead => assert!(matches!(r, Err(DomainError::NotYourTicket { .. })), "co-unit may not {action:?}"),
+            }
+            let r = decide(&t, &actor(Role::UnitHandler, Some(OTHER)), &cmd);
+            assert!(matches!(r, Err(DomainError::NotYourTicket { .. })), "other unit may not {action:?}");
+        }
+    }
+}
+
+fn run(t: Ticket, who: Actor, cmd: Command) -> (Ticket, Vec<EventKind>) {
+    let events = decide(&t, &who, &cmd).unwrap();
+    let mut view = Some(t.clone());
+    for (i, e) in events.iter().enumerate() {
+        view = apply(view, &ev(t.id, t.version + 1 + i as i64, who, e.clone()));
+    }
+    (view.unwrap(), events)
+}
+
+fn cmd(action: Action, body: serde_json::Value) -> Command {
+    Command::parse(action, body).unwrap()
+}
+
+#[test]
+fn happy_path_with_a_bad_callback_reopens_then_closes() {
+    let disp = actor(Role::Dispatcher, None);
+    let unit = actor(Role::UnitHandler, Some(LEAD));
+    let cb = actor(Role::CallbackAgent, None);
+    let t = received();
+    let (t, _) = run(t, disp, sample_command(Action::Dispatch));
+    assert_eq!(t.state, TicketState::Dispatched);
+    assert_eq!(t.tier, Some(3));
+    let (t, _) = run(t, unit, sample_command(Action::Sign));
+    assert_eq!(t.state, TicketState::InProgress);
+    let (t, _) = run(t, unit, sample_command(Action::RecordContact));
+    assert!(t.first_contact_at.is_some());
+    let (t, _) = run(t, unit, sample_command(Action::Reply));
+    assert_eq!(t.state, TicketState::Replied);
+    let (t, _) = run(t, disp, cmd(Action::RejectReply, json!({"reason": "答非所问"})));
+    assert_eq!(t.state, TicketState::InProgress);
+    let (t, _) = run(t, unit, sample_command(Action::Reply));
+    let (t, _) = run(t, disp, sample_command(Action::ApproveReply));
+    assert_eq!(t.state, TicketState::AwaitingCallback);
+    let (t, events) = run(t, cb, cmd(Action::RecordCallback, json!({"contacted": true, "resolution": "partly", "satisfaction": "dissatisfied"})));
+    assert_eq!(events.len(), 2);
+    assert_eq!(t.state, TicketState::Dispatched, "a bad callback sends it back to the lead unit");
+    assert_eq!(t.reopen_count, 1);
+    assert_eq!(t.reply, None);
+    let (t, _) = run(t, unit, sample_command(Action::Sign));
+    let (t, _) = run(t, unit, sample_command(Action::Reply));
+    let (t, _) = run(t, disp, sample_command(Action::ApproveReply));
+    let (t, _) = run(t, cb, cmd(Action::RecordCallback, json!({"contacted": true, "resolution": "resolved", "satisfaction": "basically"})));
+    assert_eq!(t.state, TicketState::Closed);
+    assert!(t.closed_at.is_some());
+}
+
+#[test]
+fn unresolved_but_satisfied_still_reopens() {
+    let t = in_state(TicketState::AwaitingCallback);
+    let (t, _) = run(t, actor(Role::CallbackAgent, None), cmd(Action::RecordCallback, json!({"contacted": false, "resolution": "unresolved", "satisfaction": "satisfied"})));
+    assert_eq!(t.state, TicketState::Dispatched);
+}
+
+#[test]
+fn unreachable_three_times_closes() {
+    let cb = actor(Role::CallbackAgent, None);
+    let mut t = in_state(TicketState::AwaitingCallback);
+    for attempt in 1..=MAX_CALLBACK_ATTEMPTS {
+        let (next, events) = run(t, cb, cmd(Action::RecordCallback, json!({"unreachable": true})));
+        t = next;
+        assert_eq!(t.callback_attempts, attempt);
+        if attempt < MAX_CALLBACK_ATTEMPTS {
+            assert_eq!(t.state, TicketState::AwaitingCallback);
+            assert_eq!(events.len(), 1);
+        } else {
+            assert_eq!(t.state, TicketState::Closed);
+            assert!(matches!(events[1], EventKind::Closed { outcome: CloseOutcome::Unreachable, .. }));
+        }
+    }
+}
+
+#[test]
+fn return_approved_goes_back_to_intake_rejected_restores_state() {
+    let unit = actor(Role::UnitHandler, Some(LEAD));
+    let disp = actor(Role::Dispatcher, None);
+    let t = in_state(TicketState::Dispatched);
+    let (t, _) = run(t, unit, sample_command(Action::RequestReturn));
+    assert_eq!(t.state, TicketState::ReturnRequested);
+    let (rejected, _) = run(t.clone(), disp, sample_command(Action::RejectReturn));
+    assert_eq!(rejected.state, TicketState::Dispatched);
+    let (approved, _) = run(t, disp, sample_command(Action::ApproveReturn));
+    assert_eq!(approved.state, TicketState::Received);
+    assert_eq!(approved.lead_unit_id, None);
+    assert!(approved.co_unit_ids.is_empty());
+    assert_eq!(approved.return_count, 1);
+    assert!(!approved.visible_to(&unit), "the returning unit no longer sees it");
+}
+
+#[test]
+fn consultation_decides_new_owners() {
+    let disp = actor(Role::Dispatcher, None);
+    let t = in_state(TicketState::InProgress);
+    let (t, _) = run(t, disp, sample_command(Action::OpenConsultation));
+    assert_eq!(t.state, TicketState::InConsultation);
+    let (t, _) = run(t, disp, cmd(Action::DecideConsultation, json!({"lead_unit_id": OTHER, "co_unit_ids": [LEAD], "note": "会商定由其他单位主办"})));
+    assert_eq!(t.state, TicketState::Dispatched);
+    assert_eq!(t.lead_unit_id, Some(OTHER));
+    assert_eq!(t.co_unit_ids, vec![LEAD]);
+}
+
+#[test]
+fn extension_is_a_flag_not_a_state() {
+    let unit = actor(Role::UnitHandler, Some(LEAD));
+    let disp = actor(Role::Dispatcher, None);
+    let t = in_state(TicketState::InProgress);
+    let (t, _) = run(t, unit, sample_command(Action::RequestExtension));
+    assert_eq!(t.state, TicketState::InProgress);
+    assert_eq!(t.pending_extension.as_ref().map(|p| p.days), Some(3));
+    assert!(matches!(decide(&t, &unit, &sample_command(Action::RequestExtension)), Err(DomainError::IllegalTransition { .. })));
+    let (t, _) = run(t, disp, sample_command(Action::ApproveExtension));
+    assert_eq!(t.pending_extension, None);
+    assert_eq!(t.extension_days_granted, 3);
+    assert_eq!(t.extensions_approved, 1);
+}
+
+#[test]
+fn merge_marks_the_child_and_refuses_itself_and_closed_parents() {
+    let op = actor(Role::Operator, None);
+    let t = received();
+    assert!(matches!(decide(&t, &op, &cmd(Action::Merge, json!({"parent_id": t.id}))), Err(DomainError::Invalid { .. })));
+    let (child, _) = run(t.clone(), op, cmd(Action::Merge, json!({"parent_id": 99})));
+    assert_eq!(child.state, TicketState::Merged);
+    assert_eq!(child.parent_id, Some(99));
+    let mut parent = in_state(TicketState::Closed);
+    parent.id = 99;
+    assert!(check_merge_parent(&t, &parent).is_err());
+    parent.state = TicketState::InProgress;
+    assert!(check_merge_parent(&t, &parent).is_ok());
+}
+
+#[test]
+fn confidential_requests_are_never_revealed_to_units() {
+    let mut t = in_state(TicketState::InProgress);
+    t.confidential = true;
+    let unit = actor(Role::UnitHandler, Some(LEAD));
+    assert!(matches!(decide(&t, &unit, &Command::RevealContact), Err(DomainError::NotYourTicket { .. })));
+    assert_eq!(t.masked_for(&unit).citizen.phone, None);
+    // The hotline still sees who called.
+    let op = actor(Role::Operator, None);
+    assert_eq!(t.masked_for(&op).citizen.phone.as_deref(), Some("13812345678"));
+}
+
+#[test]
+fn unit_handlers_see_only_their_units_tickets() {
+    let t = in_state(TicketState::InProgress);
+    assert!(t.visible_to(&actor(Role::UnitHandler, Some(LEAD))));
+    assert!(t.visible_to(&actor(Role::UnitHandler, Some(CO))));
+    assert!(!t.visible_to(&actor(Role::UnitHandler, Some(OTHER))));
+    assert!(!t.visible_to(&actor(Role::UnitHandler, None)));
+    assert!(t.visible_to(&actor(Role::Analyst, None)));
+    let masked = t.masked_for(&actor(Role::UnitHandler, Some(LEAD)));
+    assert_eq!(masked.citizen.phone.as_deref(), Some("138****5678"));
+    assert_eq!(masked.citizen.name.as_deref(), Some("张*"));
+}
+
+#[test]
+fn reopen_of_a_direct_resolution_returns_to_intake() {
+    let t = received();
+    let (t, _) = run(t, actor(Role::Operator, None), sample_command(Action::ResolveDirectly));
+    assert_eq!(t.state, TicketState::ResolvedDirectly);
+    let (t, _) = run(t, actor(Role::Supervisor, None), cmd(Action::Reopen, json!({"reason": "市民再次来电"})));
+    assert_eq!(t.state, TicketState::Received);
+    assert_eq!(t.answer, None);
+}
+
+#[test]
+fn command_bodies_name_the_bad_field() {
+    let field = |a: Action, b: serde_json::Value| match Command::parse(a, b) {
+        Err(DomainError::Invalid { field, .. }) => field,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(field(Action::Dispatch, json!({"lead_unit_id": "x"})), "lead_unit_id");
+    assert_eq!(field(Action::Dispatch, json!({})), "lead_unit_id");
+    assert_eq!(field(Action::Dispatch, json!({"lead_unit_id": 1, "tier": 5})), "tier");
+    assert_eq!(field(Action::Dispatch, json!({"lead_unit_id": 1, "co_unit_ids": [1]})), "co_unit_ids");
+    assert_eq!(field(Action::Dispatch, json!({"lead_unit_id": 1, "co_unit_ids": [2, 2]})), "co_unit_ids");
+    assert_eq!(field(Action::RequestExtension, json!({"days": 0, "reason": "r"})), "days");
+    assert_eq!(field(Action::RequestExtension, json!({"days": 2})), "reason");
+    assert_eq!(field(Action::RequestReturn, json!({"reason": " "})), "reason");
+    assert_eq!(field(Action::Reply, json!({"content": "x".repeat(MAX_TEXT_CHARS + 1)})), "content");
+    assert_eq!(field(Action::RecordCallback, json!({"contacted": true, "resolution": "resolved"})), "satisfaction");
+    assert_eq!(field(Action::RecordCallback, json!({"unreachable": true, "contacted": true})), "unreachable");
+    assert_eq!(field(Action::RecordCallback, json!({"contacted": true, "resolution": "meh", "satisfaction": "satisfied"})), "resolution");
+    assert_eq!(field(Action::Sign, json!({"nope": 1})), "nope");
+    assert_eq!(field(Action::RevealContact, json!({"why": 1})), "why");
+    assert_eq!(field(Action::Merge, json!({"parent_id": -1.5})), "parent_id");
+    assert!(Command::parse(Action::Sign, serde_json::Value::Null).is_ok());
+}
+
+#[test]
+fn action_names_round_trip() {
+    for a in Action::ALL {
+        assert_eq!(Action::parse(a.as_str()), Some(a));
+        assert_eq!(serde_json::to_value(a).unwrap(), json!(a.as_str()));
+        assert_eq!(TRANSITIONS.iter().filter(|r| r.action == a).count(), 1);
+    }
+    assert_eq!(Action::parse("explode"), None);
+}
+
+#[test]
+fn events_serialize_with_a_type_tag_and_round_trip() {
+    let e = ev(1, 2, actor(Role::Dispatcher, None), EventKind::Dispatched { lead_unit_id: 3, co_unit_ids: vec![4], tier: Some(7), note: None });
+    let v = serde_json::to_value(&e).unwrap();
+    assert_eq!(v["type"], "dispatched");
+    assert_eq!(v["lead_unit_id"], 3);
+    let back: Event = serde_json::from_value(v).unwrap();
+    assert_eq!(back, e);
+}
