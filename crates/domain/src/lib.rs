@@ -4,6 +4,7 @@
 pub mod error;
 pub mod intake;
 pub mod lifecycle;
+pub mod org;
 pub mod ticket;
 pub mod types;
 
@@ -13,6 +14,7 @@ pub use lifecycle::{
     apply, authorize, check_merge_parent, decide, Action, CallbackInput, CloseOutcome, Command,
     Event, EventKind, Rule, UnitScope, TRANSITIONS,
 };
+pub use org::{Category, Division, NewUnit, Unit, User};
 pub use ticket::{Actor, CallbackAnswers, Citizen, Ticket};
 pub use types::{
     Channel, DivisionLevel, Kind, Resolution, Role, Satisfaction, TicketState, UnitKind, TIERS,

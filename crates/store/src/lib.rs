@@ -1,1 +1,159 @@
+//! Persistence of Mashangban behind one domain-shaped trait, [`Store`].
+//!
+//! [`SqlStore`] implements it on the embedded SQLite database (the default) and on
+//! PostgreSQL (production), with the same SQL through sqlx's `Any` driver: numbered
+//! parameters (`$1`), 64-bit integers, text and JSON text only. Time is stored as UTC
+//! microseconds since the Unix epoch.
 
+mod schema;
+mod sql;
+pub mod testing;
+
+pub use sql::SqlStore;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use mashangban_domain::{
+    Actor, Category, Channel, Division, DivisionLevel, Event, EventKind, NewTicket, NewUnit,
+    Role, Ticket, TicketState, Unit, User,
+};
+
+/// Which database a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Why a storage operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The ticket changed since it was read (optimistic concurrency); retry.
+    #[error("the ticket was changed by someone else; reload and try again")]
+    Conflict,
+    /// A unique value is taken (a username, a unit code, ...).
+    #[error("{what} already exists")]
+    Duplicate { what: String },
+    /// A referenced row does not exist.
+    #[error("{what} not found")]
+    NotFound { what: String },
+    /// The same idempotency key was used for a different request.
+    #[error("this Idempotency-Key was already used for a different request")]
+    IdempotencyMismatch,
+    /// The database URL is not one this build understands.
+    #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://...")]
+    BadUrl(String),
+    /// Any other database failure (logged; never shown to API clients).
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    /// A stored row could not be read back.
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A user to create. `password_hash` is an argon2 PHC string, or none for token-only users.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub unit_id: Option<i64>,
+    pub password_hash: Option<String>,
+}
+
+/// Everything the store needs to create a ticket in one transaction.
+#[derive(Debug, Clone)]
+pub struct CreateTicket {
+    pub new: NewTicket,
+    pub actor: Actor,
+    pub at: DateTime<Utc>,
+    /// The number prefix, e.g. `XN`.
+    pub number_prefix: String,
+    /// An unguessable code the citizen uses to follow the request.
+    pub tracking_code: String,
+    /// The client's `Idempotency-Key` and a hash of the request it came with.
+    pub idempotency: Option<(String, String)>,
+}
+
+/// The outcome of a create: the ticket, and whether it is new (false: an idempotent replay).
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub ticket: Ticket,
+    pub created: bool,
+}
+
+/// Events decided for one ticket, to be appended atomically with its new view.
+#[derive(Debug, Clone)]
+pub struct Change {
+    /// The ticket as it was read; its version is checked on write.
+    pub before: Ticket,
+    pub events: Vec<EventKind>,
+}
+
+/// Filters for listing tickets; every field narrows the list. Results are newest first.
+#[derive(Debug, Clone, Default)]
+pub struct TicketFilter {
+    pub states: Vec<TicketState>,
+    /// Tickets where this unit is lead or co-unit.
+    pub unit_id: Option<i64>,
+    pub channel: Option<Channel>,
+    /// A category code or the code of one of its ancestors.
+    pub category_prefix: Option<String>,
+    /// A division code or the code of one of its ancestors.
+    pub division_prefix: Option<String>,
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_to: Option<DateTime<Utc>>,
+    pub citizen_phone: Option<String>,
+    /// Only tickets with an id lower than this (the cursor of the previous page).
+    pub before_id: Option<i64>,
+    pub limit: u32,
+}
+
+/// Persistence of divisions, units, categories, users, tokens, tickets and their events.
+/// One conformance suite (`tests/conformance.rs`) runs against every backend.
+#[async_trait]
+pub trait Store: Send + Sync {
+    fn backend(&self) -> Backend;
+    /// Creates or upgrades the schema. Safe to run concurrently from several processes.
+    async fn migrate(&self) -> Result<()>;
+    async fn ping(&self) -> Result<()>;
+
+    async fn upsert_divisions(&self, divisions: &[Division]) -> Result<usize>;
+    async fn list_divisions(&self, parent: Option<&str>, level: Option<DivisionLevel>) -> Result<Vec<Division>>;
+    async fn get_division(&self, code: &str) -> Result<Option<Division>>;
+    async fn set_population(&self, code: &str, population: Option<i64>) -> Result<()>;
+
+    async fn insert_unit(&self, unit: &NewUnit) -> Result<Unit>;
+    async fn get_unit(&self, id: i64) -> Result<Option<Unit>>;
+    async fn get_unit_by_code(&self, code: &str) -> Result<Option<Unit>>;
+    async fn list_units(&self) -> Result<Vec<Unit>>;
+
+    async fn upsert_categories(&self, categories: &[Category]) -> Result<usize>;
+    async fn list_categories(&self) -> Result<Vec<Category>>;
+    async fn get_category(&self, code: &str) -> Result<Option<Category>>;
+
+    async fn insert_user(&self, user: &NewUser, at: DateTime<Utc>) -> Result<User>;
+    async fn get_user(&self, id: i64) -> Result<Option<User>>;
+    /// The user and their password hash.
+    async fn get_credentials(&self, username: &str) -> Result<Option<(User, Option<String>)>>;
+    async fn list_users(&self) -> Result<Vec<User>>;
+    async fn set_user_active(&self, id: i64, active: bool) -> Result<()>;
+    async fn set_password_hash(&self, id: i64, hash: &str) -> Result<()>;
+    async fn insert_token(&self, user_id: i64, token_hash: &str, name: &str, at: DateTime<Utc>) -> Result<i64>;
+    /// The active user owning an unrevoked token with this hash.
+    async fn user_by_token(&self, token_hash: &str, at: DateTime<Utc>) -> Result<Option<User>>;
+
+    /// Creates a ticket and its `received` event in one transaction; with an idempotency
+    /// key already used by the same user, returns that ticket instead.
+    async fn create_ticket(&self, req: CreateTicket) -> Result<Created>;
+    async fn get_ticket(&self, id: i64) -> Result<Option<Ticket>>;
+    async fn get_tickets(&self, ids: &[i64]) -> Result<Vec<Ticket>>;
+    async fn list_tickets(&self, filter: &TicketFilter) -> Result<Vec<Ticket>>;
+    async fn count_tickets(&self) -> Result<i64>;
+    async fn ticket_events(&self, ticket_id: i64) -> Result<Vec<Event>>;
+    /// Appends each change's events and writes each ticket's new view, all in one
+    /// transaction; fails with [`StoreError::Conflict`] if any ticket changed meanwhile.
+    async fn commit(&self, changes: Vec<Change>, actor: Actor, at: DateTime<Utc>) -> Result<Vec<Ticket>>;
+}

@@ -1,0 +1,130 @@
+//! Schema migrations, written once with a few dialect placeholders:
+//! `{id}` an auto-increment primary key, `{big}` a 64-bit integer.
+
+/// One migration: a version, a name and the statements to run.
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+pub static MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "core",
+    sql: r#"
+CREATE TABLE divisions (
+    code TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    level TEXT NOT NULL,
+    parent_code TEXT,
+    population {big}
+);
+CREATE INDEX divisions_parent ON divisions (parent_code);
+CREATE INDEX divisions_name ON divisions (name);
+
+CREATE TABLE units (
+    id {id},
+    code TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    parent_id {big} REFERENCES units (id),
+    division_code TEXT REFERENCES divisions (code),
+    active {big} NOT NULL DEFAULT 1
+);
+CREATE INDEX units_parent ON units (parent_id);
+CREATE INDEX units_division ON units (division_code);
+
+CREATE TABLE categories (
+    code TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    parent_code TEXT REFERENCES categories (code),
+    level {big} NOT NULL,
+    default_tier {big},
+    active {big} NOT NULL DEFAULT 1
+);
+
+CREATE TABLE users (
+    id {id},
+    username TEXT NOT NULL UNIQUE,
+    display_name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    unit_id {big} REFERENCES units (id),
+    password_hash TEXT,
+    active {big} NOT NULL DEFAULT 1,
+    created_at {big} NOT NULL
+);
+
+CREATE TABLE api_tokens (
+    id {id},
+    user_id {big} NOT NULL REFERENCES users (id),
+    token_hash TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    created_at {big} NOT NULL,
+    expires_at {big},
+    revoked {big} NOT NULL DEFAULT 0
+);
+
+CREATE TABLE tickets (
+    id {id},
+    number TEXT NOT NULL UNIQUE,
+    tracking_code TEXT NOT NULL UNIQUE,
+    state TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    category_code TEXT,
+    division_code TEXT,
+    lead_unit_id {big},
+    parent_id {big},
+    citizen_phone TEXT,
+    created_at {big} NOT NULL,
+    updated_at {big} NOT NULL,
+    version {big} NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX tickets_state ON tickets (state, id);
+CREATE INDEX tickets_created ON tickets (created_at, id);
+CREATE INDEX tickets_lead ON tickets (lead_unit_id, id);
+CREATE INDEX tickets_category ON tickets (category_code, id);
+CREATE INDEX tickets_division ON tickets (division_code, id);
+CREATE INDEX tickets_channel ON tickets (channel, id);
+CREATE INDEX tickets_phone ON tickets (citizen_phone, id);
+CREATE INDEX tickets_parent ON tickets (parent_id);
+
+CREATE TABLE ticket_units (
+    ticket_id {big} NOT NULL REFERENCES tickets (id),
+    unit_id {big} NOT NULL,
+    is_lead {big} NOT NULL,
+    PRIMARY KEY (ticket_id, unit_id)
+);
+CREATE INDEX ticket_units_unit ON ticket_units (unit_id, ticket_id);
+
+CREATE TABLE ticket_events (
+    id {id},
+    ticket_id {big} NOT NULL REFERENCES tickets (id),
+    seq {big} NOT NULL,
+    type TEXT NOT NULL,
+    at {big} NOT NULL,
+    actor_user_id {big} NOT NULL,
+    actor_role TEXT NOT NULL,
+    actor_unit_id {big},
+    data TEXT NOT NULL,
+    UNIQUE (ticket_id, seq)
+);
+CREATE INDEX ticket_events_at ON ticket_events (at);
+CREATE INDEX ticket_events_type ON ticket_events (type, at);
+
+CREATE TABLE idempotency_keys (
+    user_id {big} NOT NULL,
+    idem_key TEXT NOT NULL,
+    request_hash TEXT NOT NULL,
+    ticket_id {big},
+    created_at {big} NOT NULL,
+    PRIMARY KEY (user_id, idem_key)
+);
+
+CREATE TABLE counters (
+    name TEXT PRIMARY KEY,
+    value {big} NOT NULL
+);
+"#,
+}];

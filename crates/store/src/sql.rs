@@ -1,0 +1,790 @@
+//! [`SqlStore`]: the [`Store`] on SQLite or PostgreSQL through sqlx's `Any` driver.
+
+use crate::schema::MIGRATIONS;
+use crate::*;
+use async_trait::async_trait;
+use chrono::{DateTime, TimeZone, Utc};
+use mashangban_domain::intake::{format_number, number_day_key};
+use mashangban_domain::{apply, UnitKind};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, AssertSqlSafe, Executor, Row};
+use std::sync::Arc;
+use tokio::sync::Mutex;
+
+/// The store on one database, SQLite or PostgreSQL.
+#[derive(Clone)]
+pub struct SqlStore {
+    pool: AnyPool,
+    backend: Backend,
+    /// SQLite has one writer at a time: writes queue here instead of failing as busy.
+    write_lock: Option<Arc<Mutex<()>>>,
+}
+
+/// A bound parameter.
+#[derive(Debug, Clone)]
+enum P {
+    I(Option<i64>),
+    S(Option<String>),
+}
+
+fn ts(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+fn from_ts(us: i64) -> DateTime<Utc> {
+    Utc.timestamp_micros(us).single().unwrap_or_default()
+}
+
+fn bind_all<'q>(
+    mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    params: Vec<P>,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    for p in params {
+        q = match p {
+            P::I(v) => q.bind(v),
+            P::S(v) => q.bind(v),
+        };
+    }
+    q
+}
+
+fn dup(e: sqlx::Error, what: impl Into<String>) -> StoreError {
+    if let sqlx::Error::Database(db) = &e
+        && db.is_unique_violation()
+    {
+        return StoreError::Duplicate { what: what.into() };
+    }
+    if let sqlx::Error::Database(db) = &e
+        && db.is_foreign_key_violation()
+    {
+        return StoreError::NotFound { what: "a referenced record".into() };
+    }
+    StoreError::Db(e)
+}
+
+fn corrupt(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(e.to_string())
+}
+
+fn division_from(row: &AnyRow) -> Result<Division> {
+    Ok(Division {
+        code: row.try_get("code")?,
+        name: row.try_get("name")?,
+        level: row.try_get::<String, _>("level")?.parse().map_err(corrupt)?,
+        parent_code: row.try_get("parent_code")?,
+        population: row.try_get("population")?,
+    })
+}
+
+fn unit_from(row: &AnyRow) -> Result<Unit> {
+    Ok(Unit {
+        id: row.try_get("id")?,
+        code: row.try_get("code")?,
+        name: row.try_get("name")?,
+        kind: row.try_get::<String, _>("kind")?.parse::<UnitKind>().map_err(corrupt)?,
+        parent_id: row.try_get("parent_id")?,
+        division_code: row.try_get("division_code")?,
+        active: row.try_get::<i64, _>("active")? != 0,
+    })
+}
+
+fn category_from(row: &AnyRow) -> Result<Category> {
+    Ok(Category {
+        code: row.try_get("code")?,
+        name: row.try_get("name")?,
+        parent_code: row.try_get("parent_code")?,
+        level: row.try_get::<i64, _>("level")? as u8,
+        default_tier: row.try_get::<Option<i64>, _>("default_tier")?.map(|t| t as u8),
+        active: row.try_get::<i64, _>("active")? != 0,
+    })
+}
+
+const USER_COLS: &str = "id, username, display_name, role, unit_id, active, created_at";
+
+fn user_from(row: &AnyRow) -> Result<User> {
+    Ok(User {
+        id: row.try_get("id")?,
+        username: row.try_get("username")?,
+        display_name: row.try_get("display_name")?,
+        role: row.try_get::<String, _>("role")?.parse().map_err(corrupt)?,
+        unit_id: row.try_get("unit_id")?,
+        active: row.try_get::<i64, _>("active")? != 0,
+        created_at: from_ts(row.try_get("created_at")?),
+    })
+}
+
+fn ticket_from(row: &AnyRow) -> Result<Ticket> {
+    let body: String = row.try_get("body")?;
+    let mut t: Ticket = serde_json::from_str(&body).map_err(corrupt)?;
+    t.id = row.try_get("id")?;
+    Ok(t)
+}
+
+fn event_from(row: &AnyRow) -> Result<Event> {
+    let data: String = row.try_get("data")?;
+    Ok(Event {
+        ticket_id: row.try_get("ticket_id")?,
+        seq: row.try_get("seq")?,
+        at: from_ts(row.try_get("at")?),
+        actor: Actor {
+            user_id: row.try_get("actor_user_id")?,
+            role: row.try_get::<String, _>("actor_role")?.parse().map_err(corrupt)?,
+            unit_id: row.try_get("actor_unit_id")?,
+        },
+        kind: serde_json::from_str(&data).map_err(corrupt)?,
+    })
+}
+
+/// The indexed columns of a ticket, written beside its JSON body.
+fn ticket_columns(t: &Ticket) -> Result<Vec<P>> {
+    let mut body = t.clone();
+    body.id = 0; // the id lives in its column
+    Ok(vec![
+        P::S(Some(t.state.as_str().to_string())),
+        P::S(t.category_code.clone()),
+        P::S(t.division_code.clone()),
+        P::I(t.lead_unit_id),
+        P::I(t.parent_id),
+        P::I(Some(ts(t.updated_at))),
+        P::I(Some(t.version)),
+        P::S(Some(serde_json::to_string(&body).map_err(corrupt)?)),
+    ])
+}
+
+impl SqlStore {
+    /// Connects to `sqlite://PATH` (created if missing) or `postgres://...`.
+    pub async fn connect(url: &str) -> Result<SqlStore> {
+        sqlx::any::install_default_drivers();
+        let (backend, url) = normalize_url(url)?;
+        let sqlite = backend == Backend::Sqlite;
+        let pool = AnyPoolOptions::new()
+            .max_connections(if sqlite { 8 } else { 16 })
+            .min_connections(1)
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if sqlite {
+                        conn.execute(sqlx::raw_sql(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+                             PRAGMA cache_size = -32000;",
+                        ))
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await?;
+        Ok(SqlStore {
+            pool,
+            backend,
+            write_lock: sqlite.then(|| Arc::new(Mutex::new(()))),
+        })
+    }
+
+    /// The connection pool, for tests and tools that need raw access.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    async fn write_guard(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match &self.write_lock {
+            Some(l) => Some(l.lock().await),
+            None => None,
+        }
+    }
+
+    async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
+    fn dialect(&self, sql: &str) -> String {
+        let (id, big) = match self.backend {
+            Backend::Sqlite => ("INTEGER PRIMARY KEY AUTOINCREMENT", "INTEGER"),
+            Backend::Postgres => ("BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY", "BIGINT"),
+        };
+        sql.replace("{id}", id).replace("{big}", big)
+    }
+
+    async fn idempotent_hit(&self, user_id: i64, key: &str, hash: &str) -> Result<Option<Ticket>> {
+        let row = sqlx::query("SELECT ticket_id, request_hash FROM idempotency_keys WHERE user_id = $1 AND idem_key = $2")
+            .bind(user_id)
+            .bind(key.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let stored: String = row.try_get("request_hash")?;
+        if stored != hash {
+            return Err(StoreError::IdempotencyMismatch);
+        }
+        let Some(id) = row.try_get::<Option<i64>, _>("ticket_id")? else {
+            return Ok(None);
+        };
+        self.get_ticket(id).await
+    }
+}
+
+/// Splits a database URL into its backend and the URL sqlx should open.
+fn normalize_url(url: &str) -> Result<(Backend, String)> {
+    if let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        let path = rest.split('?').next().unwrap_or(rest);
+        if path.is_empty() {
+            return Err(StoreError::BadUrl(url.to_string()));
+        }
+        if path != ":memory:"
+            && let Some(parent) = std::path::Path::new(path).parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent).map_err(|e| StoreError::Corrupt(format!("cannot create {}: {e}", parent.display())))?;
+        }
+        let mut u = format!("sqlite://{rest}");
+        if !rest.contains("mode=") {
+            u.push_str(if rest.contains('?') { "&mode=rwc" } else { "?mode=rwc" });
+        }
+        Ok((Backend::Sqlite, u))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok((Backend::Postgres, url.to_string()))
+    } else {
+        Err(StoreError::BadUrl(url.to_string()))
+    }
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        let _w = self.write_guard().await;
+        let mut conn = self.pool.acquire().await?;
+        if self.backend == Backend::Postgres {
+            conn.execute("SELECT pg_advisory_lock(1234512345)").await?;
+        }
+        let result = async {
+            conn.execute(AssertSqlSafe(self.dialect(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version {big} PRIMARY KEY, name TEXT NOT NULL, applied_at {big} NOT NULL)",
+            )))
+            .await?;
+            for m in MIGRATIONS {
+                let done = sqlx::query("SELECT version FROM schema_migrations WHERE version = $1")
+                    .bind(m.version)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                if done.is_some() {
+                    continue;
+                }
+                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                tx.execute(sqlx::raw_sql(AssertSqlSafe(self.dialect(m.sql)))).await?;
+                sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+                    .bind(m.version)
+                    .bind(m.name.to_string())
+                    .bind(ts(Utc::now()))
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                tracing::info!(version = m.version, name = m.name, "applied migration");
+            }
+            Ok::<_, StoreError>(())
+        }
+        .await;
+        if self.backend == Backend::Postgres {
+            conn.execute("SELECT pg_advisory_unlock(1234512345)").await?;
+        }
+        result
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn upsert_divisions(&self, divisions: &[Division]) -> Result<usize> {
+        let _w = self.write_guard().await;
+        let mut tx = self.begin().await?;
+        for d in divisions {
+            sqlx::query(
+                "INSERT INTO divisions (code, name, level, parent_code, population) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (code) DO UPDATE SET name = excluded.name, level = excluded.level, \
+                 parent_code = excluded.parent_code, population = COALESCE(excluded.population, divisions.population)",
+            )
+            .bind(d.code.clone())
+            .bind(d.name.clone())
+            .bind(d.level.as_str().to_string())
+            .bind(d.parent_code.clone())
+            .bind(d.population)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(divisions.len())
+    }
+
+    async fn list_divisions(&self, parent: Option<&str>, level: Option<DivisionLevel>) -> Result<Vec<Division>> {
+        let rows = sqlx::query(
+            "SELECT code, name, level, parent_code, population FROM divisions \
+             WHERE ($1 IS NULL OR parent_code = $1) AND ($2 IS NULL OR level = $2) ORDER BY code",
+        )
+        .bind(parent.map(str::to_string))
+        .bind(level.map(|l| l.as_str().to_string()))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(division_from).collect()
+    }
+
+    async fn get_division(&self, code: &str) -> Result<Option<Division>> {
+        let row = sqlx::query("SELECT code, name, level, parent_code, population FROM divisions WHERE code = $1")
+            .bind(code.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(division_from).transpose()
+    }
+
+    async fn set_population(&self, code: &str, population: Option<i64>) -> Result<()> {
+        let _w = self.write_guard().await;
+        let r = sqlx::query("UPDATE divisions SET population = $1 WHERE code = $2")
+            .bind(population)
+            .bind(code.to_string())
+            .execute(&self.pool)
+            .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound { what: format!("division {code}") });
+        }
+        Ok(())
+    }
+
+    async fn insert_unit(&self, u: &NewUnit) -> Result<Unit> {
+        let _w = self.write_guard().await;
+        let row = sqlx::query(
+            "INSERT INTO units (code, name, kind, parent_id, division_code, active) VALUES ($1, $2, $3, $4, $5, 1) \
+             RETURNING id, code, name, kind, parent_id, division_code, active",
+        )
+        .bind(u.code.clone())
+        .bind(u.name.clone())
+        .bind(u.kind.as_str().to_string())
+        .bind(u.parent_id)
+        .bind(u.division_code.clone())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| dup(e, format!("unit code {}", u.code)))?;
+        unit_from(&row)
+    }
+
+    async fn get_unit(&self, id: i64) -> Result<Option<Unit>> {
+        let row = sqlx::query("SELECT id, code, name, kind, parent_id, division_code, active FROM units WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(unit_from).transpose()
+    }
+
+    async fn get_unit_by_code(&self, code: &str) -> Result<Option<Unit>> {
+        let row = sqlx::query("SELECT id, code, name, kind, parent_id, division_code, active FROM units WHERE code = $1")
+            .bind(code.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(unit_from).transpose()
+    }
+
+    async fn list_units(&self) -> Result<Vec<Unit>> {
+        let rows = sqlx::query("SELECT id, code, name, kind, parent_id, division_code, active FROM units ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(unit_from).collect()
+    }
+
+    async fn upsert_categories(&self, categories: &[Category]) -> Result<usize> {
+        let _w = self.write_guard().await;
+        let mut tx = self.begin().await?;
+        for c in categories {
+            sqlx::query(
+                "INSERT INTO categories (code, name, parent_code, level, default_tier, active) VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (code) DO UPDATE SET name = excluded.name, parent_code = excluded.parent_code, \
+                 level = excluded.level, default_tier = excluded.default_tier, active = excluded.active",
+            )
+            .bind(c.code.clone())
+            .bind(c.name.clone())
+            .bind(c.parent_code.clone())
+            .bind(c.level as i64)
+            .bind(c.default_tier.map(i64::from))
+            .bind(c.active as i64)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| dup(e, format!("category {}", c.code)))?;
+        }
+        tx.commit().await?;
+        Ok(categories.len())
+    }
+
+    async fn list_categories(&self) -> Result<Vec<Category>> {
+        let rows = sqlx::query("SELECT code, name, parent_code, level, default_tier, active FROM categories ORDER BY code")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(category_from).collect()
+    }
+
+    async fn get_category(&self, code: &str) -> Result<Option<Category>> {
+        let row = sqlx::query("SELECT code, name, parent_code, level, default_tier, active FROM categories WHERE code = $1")
+            .bind(code.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(category_from).transpose()
+    }
+
+    async fn insert_user(&self, u: &NewUser, at: DateTime<Utc>) -> Result<User> {
+        let _w = self.write_guard().await;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO users (username, display_name, role, unit_id, password_hash, active, created_at) \
+             VALUES ($1, $2, $3, $4, $5, 1, $6) RETURNING {USER_COLS}"
+        )))
+        .bind(u.username.clone())
+        .bind(u.display_name.clone())
+        .bind(u.role.as_str().to_string())
+        .bind(u.unit_id)
+        .bind(u.password_hash.clone())
+        .bind(ts(at))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| dup(e, format!("user {}", u.username)))?;
+        user_from(&row)
+    }
+
+    async fn get_user(&self, id: i64) -> Result<Option<User>> {
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT {USER_COLS} FROM users WHERE id = $1")))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(user_from).transpose()
+    }
+
+    async fn get_credentials(&self, username: &str) -> Result<Option<(User, Option<String>)>> {
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT {USER_COLS}, password_hash FROM users WHERE username = $1")))
+            .bind(username.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(r) => Ok(Some((user_from(&r)?, r.try_get("password_hash")?))),
+            None => Ok(None),
+        }
+    }
+
+    async fn list_users(&self) -> Result<Vec<User>> {
+        let rows = sqlx::query(AssertSqlSafe(format!("SELECT {USER_COLS} FROM users ORDER BY id")))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(user_from).collect()
+    }
+
+    async fn set_user_active(&self, id: i64, active: bool) -> Result<()> {
+        let _w = self.write_guard().await;
+        let r = sqlx::query("UPDATE users SET active = $1 WHERE id = $2")
+            .bind(active as i64)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound { what: format!("user {id}") });
+        }
+        Ok(())
+    }
+
+    async fn set_password_hash(&self, id: i64, hash: &str) -> Result<()> {
+        let _w = self.write_guard().await;
+        let r = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(hash.to_string())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound { what: format!("user {id}") });
+        }
+        Ok(())
+    }
+
+    async fn insert_token(&self, user_id: i64, token_hash: &str, name: &str, at: DateTime<Utc>) -> Result<i64> {
+        let _w = self.write_guard().await;
+        let row = sqlx::query(
+            "INSERT INTO api_tokens (user_id, token_hash, name, created_at, revoked) VALUES ($1, $2, $3, $4, 0) RETURNING id",
+        )
+        .bind(user_id)
+        .bind(token_hash.to_string())
+        .bind(name.to_string())
+        .bind(ts(at))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| dup(e, "token"))?;
+        Ok(row.try_get("id")?)
+    }
+
+    async fn user_by_token(&self, token_hash: &str, at: DateTime<Utc>) -> Result<Option<User>> {
+        let row = sqlx::query(
+            "SELECT u.id, u.username, u.display_name, u.role, u.unit_id, u.active, u.created_at \
+             FROM api_tokens k JOIN users u ON u.id = k.user_id \
+             WHERE k.token_hash = $1 AND k.revoked = 0 AND (k.expires_at IS NULL OR k.expires_at > $2) AND u.active = 1",
+        )
+        .bind(token_hash.to_string())
+        .bind(ts(at))
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(user_from).transpose()
+    }
+
+    async fn create_ticket(&self, req: CreateTicket) -> Result<Created> {
+        if let Some((key, hash)) = &req.idempotency
+            && let Some(t) = self.idempotent_hit(req.actor.user_id, key, hash).await?
+        {
+            return Ok(Created { ticket: t, created: false });
+        }
+        let _w = self.write_guard().await;
+        // The day's sequence is taken outside the transaction so that concurrent creates on
+        // PostgreSQL do not queue behind one counter row; a rolled-back create leaves a gap.
+        let day = number_day_key(req.at);
+        let seq: i64 = sqlx::query(
+            "INSERT INTO counters (name, value) VALUES ($1, 1) \
+             ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value",
+        )
+        .bind(format!("ticket_number:{day}"))
+        .fetch_one(&self.pool)
+        .await?
+        .try_get("value")?;
+        let number = format_number(&req.number_prefix, req.at, seq);
+
+        let mut tx = self.begin().await?;
+        if let Some((key, hash)) = &req.idempotency {
+            let r = sqlx::query(
+                "INSERT INTO idempotency_keys (user_id, idem_key, request_hash, ticket_id, created_at) \
+                 VALUES ($1, $2, $3, NULL, $4) ON CONFLICT (user_id, idem_key) DO NOTHING",
+            )
+            .bind(req.actor.user_id)
+            .bind(key.clone())
+            .bind(hash.clone())
+            .bind(ts(req.at))
+            .execute(&mut *tx)
+            .await?;
+            if r.rows_affected() == 0 {
+                // Another request with this key committed first: answer with its ticket.
+                tx.rollback().await?;
+                drop(_w);
+                return match self.idempotent_hit(req.actor.user_id, key, hash).await? {
+                    Some(t) => Ok(Created { ticket: t, created: false }),
+                    None => Err(StoreError::Conflict),
+                };
+            }
+        }
+        let event_kind = req.new.clone().into_event(number.clone(), req.tracking_code.clone());
+        let mut event = Event { ticket_id: 0, seq: 1, at: req.at, actor: req.actor, kind: event_kind };
+        let view = apply(None, &event).ok_or_else(|| corrupt("received event made no ticket"))?;
+        let cols = ticket_columns(&view)?;
+        let q = sqlx::query(
+            "INSERT INTO tickets (state, category_code, division_code, lead_unit_id, parent_id, updated_at, version, body, \
+             number, tracking_code, channel, kind, citizen_phone, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+        );
+        let mut params = cols;
+        params.extend([
+            P::S(Some(number.clone())),
+            P::S(Some(req.tracking_code.clone())),
+            P::S(Some(view.channel.as_str().to_string())),
+            P::S(Some(view.kind.as_str().to_string())),
+            P::S(view.citizen.phone.clone()),
+            P::I(Some(ts(view.created_at))),
+        ]);
+        let id: i64 = bind_all(q, params)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| dup(e, format!("ticket number {number}")))?
+            .try_get("id")?;
+        event.ticket_id = id;
+        insert_event(&mut tx, &event).await?;
+        if let Some((key, _)) = &req.idempotency {
+            sqlx::query("UPDATE idempotency_keys SET ticket_id = $1 WHERE user_id = $2 AND idem_key = $3")
+                .bind(id)
+                .bind(req.actor.user_id)
+                .bind(key.clone())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        let mut ticket = view;
+        ticket.id = id;
+        Ok(Created { ticket, created: true })
+    }
+
+    async fn get_ticket(&self, id: i64) -> Result<Option<Ticket>> {
+        let row = sqlx::query("SELECT id, body FROM tickets WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(ticket_from).transpose()
+    }
+
+    async fn get_tickets(&self, ids: &[i64]) -> Result<Vec<Ticket>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        let sql = format!("SELECT id, body FROM tickets WHERE id IN ({}) ORDER BY id", marks.join(", "));
+        let q = bind_all(sqlx::query(AssertSqlSafe(sql)), ids.iter().map(|i| P::I(Some(*i))).collect());
+        let rows = q.fetch_all(&self.pool).await?;
+        rows.iter().map(ticket_from).collect()
+    }
+
+    async fn list_tickets(&self, f: &TicketFilter) -> Result<Vec<Ticket>> {
+        let mut sql = String::from("SELECT id, body FROM tickets WHERE 1 = 1");
+        let mut params: Vec<P> = Vec::new();
+        let next = |params: &mut Vec<P>, p: P| {
+            params.push(p);
+            format!("${}", params.len())
+        };
+        if !f.states.is_empty() {
+            let marks: Vec<String> = f
+                .states
+                .iter()
+                .map(|s| next(&mut params, P::S(Some(s.as_str().to_string()))))
+                .collect();
+            sql.push_str(&format!(" AND state IN ({})", marks.join(", ")));
+        }
+        if let Some(u) = f.unit_id {
+            let m = next(&mut params, P::I(Some(u)));
+            sql.push_str(&format!(" AND id IN (SELECT ticket_id FROM ticket_units WHERE unit_id = {m})"));
+        }
+        if let Some(c) = f.channel {
+            let m = next(&mut params, P::S(Some(c.as_str().to_string())));
+            sql.push_str(&format!(" AND channel = {m}"));
+        }
+        for (col, prefix) in [("category_code", &f.category_prefix), ("division_code", &f.division_prefix)] {
+            if let Some(p) = prefix {
+                let len = p.chars().count() as i64;
+                let m = next(&mut params, P::S(Some(p.clone())));
+                // The length is a number we computed, safe to inline (PostgreSQL wants an int4).
+                sql.push_str(&format!(" AND substr({col}, 1, {len}) = {m}"));
+            }
+        }
+        if let Some(t) = f.created_from {
+            let m = next(&mut params, P::I(Some(ts(t))));
+            sql.push_str(&format!(" AND created_at >= {m}"));
+        }
+        if let Some(t) = f.created_to {
+            let m = next(&mut params, P::I(Some(ts(t))));
+            sql.push_str(&format!(" AND created_at < {m}"));
+        }
+        if let Some(p) = &f.citizen_phone {
+            let m = next(&mut params, P::S(Some(p.clone())));
+            sql.push_str(&format!(" AND citizen_phone = {m}"));
+        }
+        if let Some(b) = f.before_id {
+            let m = next(&mut params, P::I(Some(b)));
+            sql.push_str(&format!(" AND id < {m}"));
+        }
+        let limit = f.limit.clamp(1, 1000) as i64;
+        let m = next(&mut params, P::I(Some(limit)));
+        sql.push_str(&format!(" ORDER BY id DESC LIMIT {m}"));
+        let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), params).fetch_all(&self.pool).await?;
+        rows.iter().map(ticket_from).collect()
+    }
+
+    async fn count_tickets(&self) -> Result<i64> {
+        Ok(sqlx::query("SELECT COUNT(*) AS n FROM tickets").fetch_one(&self.pool).await?.try_get("n")?)
+    }
+
+    async fn ticket_events(&self, ticket_id: i64) -> Result<Vec<Event>> {
+        let rows = sqlx::query(
+            "SELECT ticket_id, seq, at, actor_user_id, actor_role, actor_unit_id, data FROM ticket_events \
+             WHERE ticket_id = $1 ORDER BY seq",
+        )
+        .bind(ticket_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(event_from).collect()
+    }
+
+    async fn commit(&self, changes: Vec<Change>, actor: Actor, at: DateTime<Utc>) -> Result<Vec<Ticket>> {
+        let _w = self.write_guard().await;
+        let mut tx = self.begin().await?;
+        let mut out = Vec::with_capacity(changes.len());
+        for change in changes {
+            let before = change.before;
+            let mut view = Some(before.clone());
+            let mut events = Vec::with_capacity(change.events.len());
+            for (i, kind) in change.events.into_iter().enumerate() {
+                let e = Event { ticket_id: before.id, seq: before.version + 1 + i as i64, at, actor, kind };
+                view = apply(view, &e);
+                events.push(e);
+            }
+            let after = view.ok_or_else(|| corrupt("events made no ticket"))?;
+            let mut params = ticket_columns(&after)?;
+            params.push(P::I(Some(before.id)));
+            params.push(P::I(Some(before.version)));
+            let r = bind_all(
+                sqlx::query(
+                    "UPDATE tickets SET state = $1, category_code = $2, division_code = $3, lead_unit_id = $4, \
+                     parent_id = $5, updated_at = $6, version = $7, body = $8 WHERE id = $9 AND version = $10",
+                ),
+                params,
+            )
+            .execute(&mut *tx)
+            .await?;
+            if r.rows_affected() != 1 {
+                tx.rollback().await?;
+                return Err(StoreError::Conflict);
+            }
+            for e in &events {
+                insert_event(&mut tx, e).await?;
+            }
+            if after.lead_unit_id != before.lead_unit_id || after.co_unit_ids != before.co_unit_ids {
+                sqlx::query("DELETE FROM ticket_units WHERE ticket_id = $1")
+                    .bind(after.id)
+                    .execute(&mut *tx)
+                    .await?;
+                let units = after.lead_unit_id.iter().map(|u| (*u, 1i64)).chain(after.co_unit_ids.iter().map(|u| (*u, 0i64)));
+                for (unit, is_lead) in units {
+                    sqlx::query("INSERT INTO ticket_units (ticket_id, unit_id, is_lead) VALUES ($1, $2, $3)")
+                        .bind(after.id)
+                        .bind(unit)
+                        .bind(is_lead)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            out.push(after);
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+}
+
+async fn insert_event(tx: &mut sqlx::Transaction<'static, sqlx::Any>, e: &Event) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO ticket_events (ticket_id, seq, type, at, actor_user_id, actor_role, actor_unit_id, data) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(e.ticket_id)
+    .bind(e.seq)
+    .bind(e.kind.type_name().to_string())
+    .bind(ts(e.at))
+    .bind(e.actor.user_id)
+    .bind(e.actor.role.as_str().to_string())
+    .bind(e.actor.unit_id)
+    .bind(serde_json::to_string(&e.kind).map_err(corrupt)?)
+    .execute(&mut **tx)
+    .await
+    .map_err(|err| dup(err, format!("event {} of ticket {}", e.seq, e.ticket_id)))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        assert_eq!(normalize_url("sqlite://data/x.db").unwrap(), (Backend::Sqlite, "sqlite://data/x.db?mode=rwc".into()));
+        assert_eq!(normalize_url("sqlite:x.db?mode=ro").unwrap().1, "sqlite://x.db?mode=ro");
+        assert_eq!(normalize_url("postgres://u@h/db").unwrap().0, Backend::Postgres);
+        assert!(matches!(normalize_url("mysql://x"), Err(StoreError::BadUrl(_))));
+        assert!(matches!(normalize_url("sqlite://"), Err(StoreError::BadUrl(_))));
+    }
+}
