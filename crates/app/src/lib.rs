@@ -1,1 +1,110 @@
+//! Use cases of Mashangban: load, decide, append. Transport-agnostic: the HTTP layer and
+//! the CLI call these and map [`AppError`] to their own form.
 
+pub mod auth;
+pub mod demo;
+pub mod seed;
+pub mod tickets;
+
+use mashangban_domain::DomainError;
+use mashangban_store::{Store, StoreError};
+use std::sync::Arc;
+
+/// Settings of a deployment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Prefix of human ticket numbers, e.g. `XN` → `XN20261128000123`.
+    pub number_prefix: String,
+    /// Lifetime of a login token, in hours.
+    pub login_token_hours: i64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            number_prefix: "XN".into(),
+            login_token_hours: 12,
+        }
+    }
+}
+
+/// The application: a store and its settings.
+#[derive(Clone)]
+pub struct App {
+    pub store: Arc<dyn Store>,
+    pub config: Config,
+}
+
+impl App {
+    pub fn new(store: Arc<dyn Store>, config: Config) -> App {
+        App { store, config }
+    }
+}
+
+/// Why a use case failed, in terms a client can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Bad input, naming the field.
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    /// No valid credentials.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// Authenticated, but not allowed.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Not there, or not visible to this user.
+    #[error("{0}")]
+    NotFound(String),
+    /// The action does not apply to the ticket's current state; nothing changed.
+    #[error("{0}")]
+    IllegalTransition(String),
+    /// Something else is in the way (a duplicate name, a concurrent change, a reused key).
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// A failure of ours; logged, never shown in detail.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> AppError {
+        AppError::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl From<DomainError> for AppError {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::Invalid { field, message } => AppError::Invalid { field, message },
+            DomainError::Forbidden { .. } | DomainError::NotYourTicket { .. } => {
+                AppError::Forbidden(e.to_string())
+            }
+            DomainError::IllegalTransition { .. } => AppError::IllegalTransition(e.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict => AppError::Conflict {
+                code: "conflict",
+                message: e.to_string(),
+            },
+            StoreError::Duplicate { .. } => AppError::Conflict {
+                code: "duplicate",
+                message: e.to_string(),
+            },
+            StoreError::NotFound { what } => AppError::NotFound(format!("{what} not found")),
+            StoreError::IdempotencyMismatch => AppError::Invalid {
+                field: "Idempotency-Key".into(),
+                message: "this key was already used for a different request".into(),
+            },
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}

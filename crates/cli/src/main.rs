@@ -1,1 +1,336 @@
-fn main() {}
+//! `mashangban`: the 12345 hotline platform in one binary.
+
+mod bench;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use mashangban_app::auth::UserInput;
+use mashangban_app::{App, Config};
+use mashangban_domain::Role;
+use mashangban_store::{SqlStore, Store};
+use std::io::Read;
+use std::sync::Arc;
+
+const DEFAULT_DATABASE: &str = "sqlite://mashangban-data/mashangban.db";
+
+#[derive(Parser)]
+#[command(
+    name = "mashangban",
+    version,
+    about = "马上办 — the 12345 government-service hotline platform"
+)]
+struct Cli {
+    /// Database URL: sqlite://PATH (created if missing) or postgres://USER@HOST/DB.
+    #[arg(long, global = true, env = "MASHANGBAN_DATABASE_URL")]
+    database: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080", env = "MASHANGBAN_ADDR")]
+        addr: String,
+    },
+    /// Create or upgrade the database schema.
+    Migrate,
+    /// Load reference data.
+    Seed {
+        #[command(subcommand)]
+        what: SeedWhat,
+    },
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        cmd: UserCmd,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        cmd: TokenCmd,
+    },
+    /// Run a demo: a local SQLite database with Xining, demo users and a month of tickets.
+    Demo {
+        /// Folder for the demo database.
+        #[arg(long, default_value = "mashangban-demo")]
+        data_dir: String,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: String,
+        /// Tickets to generate on a new database.
+        #[arg(long, default_value_t = 1200)]
+        tickets: usize,
+        /// Prepare the database and exit without serving.
+        #[arg(long)]
+        no_serve: bool,
+    },
+    /// Measure the API: concurrent creates and lifecycle actions over HTTP.
+    Bench(bench::BenchArgs),
+}
+
+#[derive(Subcommand)]
+enum SeedWhat {
+    /// Xining's 7 districts/counties, 80 streets/townships, 1,100 communities/villages,
+    /// their government units, the hotline centre, city departments and the default categories.
+    Xining,
+}
+
+#[derive(Subcommand)]
+enum UserCmd {
+    /// Add a user; the password is read from standard input.
+    Add {
+        #[arg(long)]
+        username: String,
+        /// operator, dispatcher, unit_handler, callback_agent, supervisor, analyst or admin.
+        #[arg(long)]
+        role: String,
+        /// The unit id (or unit code) a unit_handler belongs to.
+        #[arg(long)]
+        unit: Option<String>,
+        /// Display name (defaults to the username).
+        #[arg(long)]
+        name: Option<String>,
+        /// Read the password from standard input (first line).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users.
+    List,
+}
+
+#[derive(Subcommand)]
+enum TokenCmd {
+    /// Issue an API token for a user and print it (it is shown only once).
+    Issue {
+        #[arg(long)]
+        username: String,
+        /// What the token is for.
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+async fn open(url: &str) -> Result<App> {
+    let store = SqlStore::connect(url)
+        .await
+        .with_context(|| format!("opening database {url}"))?;
+    store.migrate().await.context("migrating the database")?;
+    Ok(App::new(Arc::new(store), Config::default()))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}
+
+async fn serve(app: App, addr: &str) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("listening on {addr}"))?;
+    let local = listener.local_addr()?;
+    println!(
+        "mashangban serving on http://{local}  (API: http://{local}/api/v1, OpenAPI: http://{local}/api/v1/openapi.json)"
+    );
+    mashangban_web::serve(app, listener, shutdown_signal()).await?;
+    Ok(())
+}
+
+fn parse_role(s: &str) -> Result<Role> {
+    s.parse::<Role>()
+        .map_err(|e| anyhow::anyhow!("--role: {e}"))
+}
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("MASHANGBAN_LOG")
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    if let Err(e) = run(Cli::parse()).await {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let database = cli
+        .database
+        .clone()
+        .unwrap_or_else(|| DEFAULT_DATABASE.to_string());
+    match cli.command {
+        Command::Serve { addr } => serve(open(&database).await?, &addr).await,
+        Command::Migrate => {
+            open(&database).await?;
+            println!("database {database} is up to date");
+            Ok(())
+        }
+        Command::Seed {
+            what: SeedWhat::Xining,
+        } => {
+            let app = open(&database).await?;
+            let r = app.seed_xining().await?;
+            println!(
+                "seeded Xining: {} divisions, {} new units, {} categories",
+                r.divisions, r.units_created, r.categories
+            );
+            Ok(())
+        }
+        Command::User {
+            cmd:
+                UserCmd::Add {
+                    username,
+                    role,
+                    unit,
+                    name,
+                    password_stdin,
+                },
+        } => {
+            let app = open(&database).await?;
+            let role = parse_role(&role)?;
+            let unit_id = match unit {
+                None => None,
+                Some(u) => match u.parse::<i64>() {
+                    Ok(id) => Some(id),
+                    Err(_) => Some(
+                        app.store
+                            .get_unit_by_code(&u)
+                            .await?
+                            .with_context(|| format!("--unit: no unit with code {u}"))?
+                            .id,
+                    ),
+                },
+            };
+            let password = if password_stdin {
+                let mut s = String::new();
+                std::io::stdin().read_to_string(&mut s)?;
+                let line = s.lines().next().unwrap_or("").to_string();
+                Some(line)
+            } else {
+                None
+            };
+            let user = app
+                .add_user(UserInput {
+                    username,
+                    display_name: name,
+                    role,
+                    unit_id,
+                    password,
+                })
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "added user {} (id {}, role {})",
+                user.username, user.id, user.role
+            );
+            if user.role != Role::Admin && !password_stdin {
+                println!(
+                    "no password set: the user can use API tokens only (`mashangban token issue --username {}`)",
+                    user.username
+                );
+            }
+            Ok(())
+        }
+        Command::User { cmd: UserCmd::List } => {
+            let app = open(&database).await?;
+            for u in app.store.list_users().await? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    u.id,
+                    u.username,
+                    u.role,
+                    u.unit_id.map(|x| x.to_string()).unwrap_or_default(),
+                    if u.active { "active" } else { "disabled" }
+                );
+            }
+            Ok(())
+        }
+        Command::Token {
+            cmd: TokenCmd::Issue { username, name },
+        } => {
+            let app = open(&database).await?;
+            let token = app
+                .issue_token(&username, &name)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{token}");
+            Ok(())
+        }
+        Command::Demo {
+            data_dir,
+            addr,
+            tickets,
+            no_serve,
+        } => {
+            let url = match cli.database {
+                Some(u) => u,
+                None => format!("sqlite://{data_dir}/demo.db"),
+            };
+            let app = open(&url).await?;
+            if app.store.list_units().await?.is_empty() {
+                let r = app.seed_xining().await?;
+                println!(
+                    "seeded Xining: {} divisions, {} units, {} categories",
+                    r.divisions, r.units_created, r.categories
+                );
+            }
+            app.ensure_demo_users().await?;
+            if app.store.count_tickets().await? == 0 && tickets > 0 {
+                let started = std::time::Instant::now();
+                let r = app
+                    .generate_demo_tickets(tickets, 30, chrono::Utc::now(), 12345)
+                    .await?;
+                println!(
+                    "generated {} tickets over the last 30 days in {:.1}s:",
+                    r.tickets_created,
+                    started.elapsed().as_secs_f64()
+                );
+                for (state, n) in &r.states {
+                    println!("  {state:<18} {n}");
+                }
+            }
+            println!("\ndatabase: {url}");
+            println!(
+                "demo users (password for all: {}):",
+                mashangban_app::demo::DEMO_PASSWORD
+            );
+            for (username, name, role, _) in mashangban_app::demo::DEMO_USERS {
+                println!("  {username:<11} {:<15} {name}", role.as_str());
+            }
+            println!(
+                "\nlog in:  curl -s -X POST http://{addr}/api/v1/auth/login -H 'content-type: application/json' -d '{{\"username\":\"operator\",\"password\":\"{}\"}}'",
+                mashangban_app::demo::DEMO_PASSWORD
+            );
+            if no_serve {
+                return Ok(());
+            }
+            serve(app, &addr).await
+        }
+        Command::Bench(args) => bench::run(args).await,
+    }
+}
+
+#[allow(dead_code)]
+fn ensure(cond: bool, msg: &str) -> Result<()> {
+    if !cond {
+        bail!("{msg}");
+    }
+    Ok(())
+}

@@ -1,7 +1,7 @@
 //! Receiving a request (受理): the create body, validated, becomes the `received` event.
 
 use crate::error::DomainError;
-use crate::lifecycle::{from_json, optional_text, EventKind};
+use crate::lifecycle::{EventKind, from_json, optional_text};
 use crate::ticket::Citizen;
 use crate::types::{Channel, Kind};
 use chrono::{DateTime, FixedOffset, Utc};
@@ -68,7 +68,9 @@ fn bounded(field: &str, v: Option<String>, max: usize) -> Result<Option<String>,
 fn code(field: &str, v: Option<String>) -> Result<Option<String>, DomainError> {
     let v = bounded(field, v, 32)?;
     if let Some(s) = &v
-        && !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_')
+        && !s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_')
     {
         return Err(DomainError::invalid(
             field,
@@ -80,7 +82,9 @@ fn code(field: &str, v: Option<String>) -> Result<Option<String>, DomainError> {
 
 /// Validates a phone number as callers give it: digits with optional `+`, `-`, spaces.
 pub fn validate_phone(field: &str, v: Option<String>) -> Result<Option<String>, DomainError> {
-    let Some(v) = bounded(field, v, 32)? else { return Ok(None) };
+    let Some(v) = bounded(field, v, 32)? else {
+        return Ok(None);
+    };
     let digits = v.chars().filter(|c| c.is_ascii_digit()).count();
     let ok_chars = v
         .chars()
@@ -88,7 +92,9 @@ pub fn validate_phone(field: &str, v: Option<String>) -> Result<Option<String>, 
     if !ok_chars || !(3..=20).contains(&digits) {
         return Err(DomainError::invalid(
             field,
-            format!("`{v}` is not a phone number (3 to 20 digits, with optional + - ( ) and spaces)"),
+            format!(
+                "`{v}` is not a phone number (3 to 20 digits, with optional + - ( ) and spaces)"
+            ),
         ));
     }
     Ok(Some(v))
@@ -100,7 +106,10 @@ impl NewTicket {
         let b: CreateBody = from_json(body)?;
         let content = b.content.trim().to_string();
         if content.is_empty() {
-            return Err(DomainError::invalid("content", "is required and must not be empty"));
+            return Err(DomainError::invalid(
+                "content",
+                "is required and must not be empty",
+            ));
         }
         let n = content.chars().count();
         if n > MAX_CONTENT_CHARS {
@@ -156,7 +165,11 @@ impl NewTicket {
 
 /// The first line of the content, cut to a short title.
 pub fn derive_title(content: &str) -> String {
-    let first = content.lines().find(|l| !l.trim().is_empty()).unwrap_or(content).trim();
+    let first = content
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or(content)
+        .trim();
     let mut t: String = first.chars().take(DERIVED_TITLE_CHARS).collect();
     if first.chars().count() > DERIVED_TITLE_CHARS {
         t.push('…');
@@ -178,7 +191,9 @@ pub fn format_number(prefix: &str, at: DateTime<Utc>, seq: i64) -> String {
 
 /// The counter key for a day's sequence of ticket numbers.
 pub fn number_day_key(at: DateTime<Utc>) -> String {
-    at.with_timezone(&china_offset()).format("%Y%m%d").to_string()
+    at.with_timezone(&china_offset())
+        .format("%Y%m%d")
+        .to_string()
 }
 
 #[cfg(test)]

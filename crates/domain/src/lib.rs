@@ -11,13 +11,13 @@ pub mod types;
 pub use error::{DomainError, UnknownValue};
 pub use intake::NewTicket;
 pub use lifecycle::{
-    apply, authorize, check_merge_parent, decide, Action, CallbackInput, CloseOutcome, Command,
-    Event, EventKind, Rule, UnitScope, TRANSITIONS,
+    Action, CallbackInput, CloseOutcome, Command, Event, EventKind, Rule, TRANSITIONS, UnitScope,
+    apply, authorize, check_merge_parent, decide,
 };
 pub use org::{Category, Division, NewUnit, Unit, User};
 pub use ticket::{Actor, CallbackAnswers, Citizen, Ticket};
 pub use types::{
-    Channel, DivisionLevel, Kind, Resolution, Role, Satisfaction, TicketState, UnitKind, TIERS,
+    Channel, DivisionLevel, Kind, Resolution, Role, Satisfaction, TIERS, TicketState, UnitKind,
 };
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use crate::error::DomainError;
 use crate::ticket::{Actor, CallbackAnswers, Citizen, NotAcceptance, PendingExtension, Ticket};
-use crate::types::{Channel, Kind, Resolution, Role, Satisfaction, TicketState, TIERS};
+use crate::types::{Channel, Kind, Resolution, Role, Satisfaction, TIERS, TicketState};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -172,28 +172,161 @@ const ALL_STATES: &[TicketState] = TicketState::ALL;
 /// The transition table. `decide` consults nothing else for roles and states; extra guards
 /// (a pending extension, a callback's answers) are documented on the commands.
 pub static TRANSITIONS: &[Rule] = &[
-    Rule { action: Action::ResolveDirectly, from: &[S::Received], roles: &[Role::Operator, Role::Dispatcher], unit_scope: UnitScope::Lead },
-    Rule { action: Action::Dispatch, from: &[S::Received], roles: &[Role::Dispatcher], unit_scope: UnitScope::Lead },
-    Rule { action: Action::Sign, from: &[S::Dispatched], roles: &[Role::UnitHandler], unit_scope: UnitScope::Lead },
-    Rule { action: Action::RequestReturn, from: &[S::Dispatched, S::InProgress], roles: &[Role::UnitHandler], unit_scope: UnitScope::Lead },
-    Rule { action: Action::ApproveReturn, from: &[S::ReturnRequested], roles: &[Role::Dispatcher], unit_scope: UnitScope::Lead },
-    Rule { action: Action::RejectReturn, from: &[S::ReturnRequested], roles: &[Role::Dispatcher], unit_scope: UnitScope::Lead },
-    Rule { action: Action::OpenConsultation, from: &[S::Received, S::Dispatched, S::InProgress, S::ReturnRequested], roles: &[Role::Dispatcher], unit_scope: UnitScope::Lead },
-    Rule { action: Action::DecideConsultation, from: &[S::InConsultation], roles: &[Role::Dispatcher], unit_scope: UnitScope::Lead },
-    Rule { action: Action::RequestExtension, from: &[S::InProgress], roles: &[Role::UnitHandler], unit_scope: UnitScope::Lead },
-    Rule { action: Action::ApproveExtension, from: &[S::InProgress], roles: &[Role::Dispatcher], unit_scope: UnitScope::Lead },
-    Rule { action: Action::RejectExtension, from: &[S::InProgress], roles: &[Role::Dispatcher], unit_scope: UnitScope::Lead },
-    Rule { action: Action::RecordContact, from: &[S::InProgress], roles: &[Role::UnitHandler], unit_scope: UnitScope::LeadOrCo },
-    Rule { action: Action::AddNote, from: OPEN, roles: &[Role::Operator, Role::Dispatcher, Role::UnitHandler, Role::CallbackAgent, Role::Supervisor], unit_scope: UnitScope::LeadOrCo },
-    Rule { action: Action::Reply, from: &[S::InProgress], roles: &[Role::UnitHandler], unit_scope: UnitScope::Lead },
-    Rule { action: Action::ApproveReply, from: &[S::Replied], roles: &[Role::Dispatcher], unit_scope: UnitScope::Lead },
-    Rule { action: Action::RejectReply, from: &[S::Replied], roles: &[Role::Dispatcher], unit_scope: UnitScope::Lead },
-    Rule { action: Action::RecordCallback, from: &[S::AwaitingCallback], roles: &[Role::CallbackAgent], unit_scope: UnitScope::Lead },
-    Rule { action: Action::Close, from: &[S::AwaitingCallback], roles: &[Role::CallbackAgent, Role::Dispatcher], unit_scope: UnitScope::Lead },
-    Rule { action: Action::Reopen, from: &[S::Closed, S::ResolvedDirectly], roles: &[Role::Dispatcher, Role::Supervisor], unit_scope: UnitScope::Lead },
-    Rule { action: Action::Merge, from: &[S::Received, S::Dispatched, S::InProgress, S::ReturnRequested, S::InConsultation], roles: &[Role::Operator, Role::Dispatcher], unit_scope: UnitScope::Lead },
-    Rule { action: Action::NotAccept, from: &[S::Received], roles: &[Role::Operator, Role::Dispatcher], unit_scope: UnitScope::Lead },
-    Rule { action: Action::RevealContact, from: ALL_STATES, roles: &[Role::UnitHandler, Role::Operator, Role::Dispatcher, Role::CallbackAgent, Role::Supervisor], unit_scope: UnitScope::LeadOrCo },
+    Rule {
+        action: Action::ResolveDirectly,
+        from: &[S::Received],
+        roles: &[Role::Operator, Role::Dispatcher],
+        unit_scope: UnitScope::Lead,
+    },
+    Rule {
+        action: Action::Dispatch,
+        from: &[S::Received],
+        roles: &[Role::Dispatcher],
+        unit_scope: UnitScope::Lead,
+    },
+    Rule {
+        action: Action::Sign,
+        from: &[S::Dispatched],
+        roles: &[Role::UnitHandler],
+        unit_scope: UnitScope::Lead,
+    },
+    Rule {
+        action: Action::RequestReturn,
+        from: &[S::Dispatched, S::InProgress],
+        roles: &[Role::UnitHandler],
+        unit_scope: UnitScope::Lead,
+    },
+    Rule {
+        action: Action::ApproveReturn,
+        from: &[S::ReturnRequested],
+        roles: &[Role::Dispatcher],
+        unit_scope: UnitScope::Lead,
+    },
+    Rule {
+        action: Action::RejectReturn,
+        from: &[S::ReturnRequested],
+        roles: &[Role::Dispatcher],
+        unit_scope: UnitScope::Lead,
+    },
+    Rule {
+        action: Action::OpenConsultation,
+        from: &[
+            S::Received,
+            S::Dispatched,
+            S::InProgress,
+            S::ReturnRequested,
+        ],
+        roles: &[Role::Dispatcher],
+        unit_scope: UnitScope::Lead,
+    },
+    Rule {
+        action: Action::DecideConsultation,
+        from: &[S::InConsultation],
+        roles: &[Role::Dispatcher],
+        unit_scope: UnitScope::Lead,
+    },
+    Rule {
+        action: Action::RequestExtension,
+        from: &[S::InProgress],
+        roles: &[Role::UnitHandler],
+        unit_scope: UnitScope::Lead,
+    },
+    Rule {
+        action: Action::ApproveExtension,
+        from: &[S::InProgress],
+        roles: &[Role::Dispatcher],
+        unit_scope: UnitScope::Lead,
+    },
+    Rule {
+        action: Action::RejectExtension,
+        from: &[S::InProgress],
+        roles: &[Role::Dispatcher],
+        unit_scope: UnitScope::Lead,
+    },
+    Rule {
+        action: Action::RecordContact,
+        from: &[S::InProgress],
+        roles: &[Role::UnitHandler],
+        unit_scope: UnitScope::LeadOrCo,
+    },
+    Rule {
+        action: Action::AddNote,
+        from: OPEN,
+        roles: &[
+            Role::Operator,
+            Role::Dispatcher,
+            Role::UnitHandler,
+            Role::CallbackAgent,
+            Role::Supervisor,
+        ],
+        unit_scope: UnitScope::LeadOrCo,
+    },
+    Rule {
+        action: Action::Reply,
+        from: &[S::InProgress],
+        roles: &[Role::UnitHandler],
+        unit_scope: UnitScope::Lead,
+    },
+    Rule {
+        action: Action::ApproveReply,
+        from: &[S::Replied],
+        roles: &[Role::Dispatcher],
+        unit_scope: UnitScope::Lead,
+    },
+    Rule {
+        action: Action::RejectReply,
+        from: &[S::Replied],
+        roles: &[Role::Dispatcher],
+        unit_scope: UnitScope::Lead,
+    },
+    Rule {
+        action: Action::RecordCallback,
+        from: &[S::AwaitingCallback],
+        roles: &[Role::CallbackAgent],
+        unit_scope: UnitScope::Lead,
+    },
+    Rule {
+        action: Action::Close,
+        from: &[S::AwaitingCallback],
+        roles: &[Role::CallbackAgent, Role::Dispatcher],
+        unit_scope: UnitScope::Lead,
+    },
+    Rule {
+        action: Action::Reopen,
+        from: &[S::Closed, S::ResolvedDirectly],
+        roles: &[Role::Dispatcher, Role::Supervisor],
+        unit_scope: UnitScope::Lead,
+    },
+    Rule {
+        action: Action::Merge,
+        from: &[
+            S::Received,
+            S::Dispatched,
+            S::InProgress,
+            S::ReturnRequested,
+            S::InConsultation,
+        ],
+        roles: &[Role::Operator, Role::Dispatcher],
+        unit_scope: UnitScope::Lead,
+    },
+    Rule {
+        action: Action::NotAccept,
+        from: &[S::Received],
+        roles: &[Role::Operator, Role::Dispatcher],
+        unit_scope: UnitScope::Lead,
+    },
+    Rule {
+        action: Action::RevealContact,
+        from: ALL_STATES,
+        roles: &[
+            Role::UnitHandler,
+            Role::Operator,
+            Role::Dispatcher,
+            Role::CallbackAgent,
+            Role::Supervisor,
+        ],
+        unit_scope: UnitScope::LeadOrCo,
+    },
 ];
 
 /// The answers of a callback, or that the citizen could not be reached.
@@ -211,27 +344,75 @@ pub enum CallbackInput {
 /// A command: an action with its validated payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    ResolveDirectly { answer: String },
-    Dispatch { lead_unit_id: i64, co_unit_ids: Vec<i64>, tier: Option<u8>, note: Option<String> },
-    Sign { note: Option<String> },
-    RequestReturn { reason: String },
-    ApproveReturn { note: Option<String> },
-    RejectReturn { note: Option<String> },
-    OpenConsultation { note: Option<String> },
-    DecideConsultation { lead_unit_id: i64, co_unit_ids: Vec<i64>, tier: Option<u8>, note: Option<String> },
-    RequestExtension { days: u32, reason: String },
-    ApproveExtension { note: Option<String> },
-    RejectExtension { note: Option<String> },
-    RecordContact { note: Option<String> },
-    AddNote { note: String },
-    Reply { content: String },
-    ApproveReply { note: Option<String> },
-    RejectReply { reason: String },
+    ResolveDirectly {
+        answer: String,
+    },
+    Dispatch {
+        lead_unit_id: i64,
+        co_unit_ids: Vec<i64>,
+        tier: Option<u8>,
+        note: Option<String>,
+    },
+    Sign {
+        note: Option<String>,
+    },
+    RequestReturn {
+        reason: String,
+    },
+    ApproveReturn {
+        note: Option<String>,
+    },
+    RejectReturn {
+        note: Option<String>,
+    },
+    OpenConsultation {
+        note: Option<String>,
+    },
+    DecideConsultation {
+        lead_unit_id: i64,
+        co_unit_ids: Vec<i64>,
+        tier: Option<u8>,
+        note: Option<String>,
+    },
+    RequestExtension {
+        days: u32,
+        reason: String,
+    },
+    ApproveExtension {
+        note: Option<String>,
+    },
+    RejectExtension {
+        note: Option<String>,
+    },
+    RecordContact {
+        note: Option<String>,
+    },
+    AddNote {
+        note: String,
+    },
+    Reply {
+        content: String,
+    },
+    ApproveReply {
+        note: Option<String>,
+    },
+    RejectReply {
+        reason: String,
+    },
     RecordCallback(CallbackInput),
-    Close { note: Option<String> },
-    Reopen { reason: Option<String> },
-    Merge { parent_id: i64 },
-    NotAccept { reason: String, redirect_to: Option<String> },
+    Close {
+        note: Option<String>,
+    },
+    Reopen {
+        reason: Option<String>,
+    },
+    Merge {
+        parent_id: i64,
+    },
+    NotAccept {
+        reason: String,
+        redirect_to: Option<String>,
+    },
     RevealContact,
 }
 
@@ -266,8 +447,16 @@ impl Command {
     /// Units a command names, which must exist (checked by the application against the store).
     pub fn named_units(&self) -> Vec<(&'static str, i64)> {
         match self {
-            Command::Dispatch { lead_unit_id, co_unit_ids, .. }
-            | Command::DecideConsultation { lead_unit_id, co_unit_ids, .. } => {
+            Command::Dispatch {
+                lead_unit_id,
+                co_unit_ids,
+                ..
+            }
+            | Command::DecideConsultation {
+                lead_unit_id,
+                co_unit_ids,
+                ..
+            } => {
                 let mut v = vec![("lead_unit_id", *lead_unit_id)];
                 v.extend(co_unit_ids.iter().map(|u| ("co_unit_ids", *u)));
                 v
@@ -287,7 +476,9 @@ impl Command {
         Ok(match action {
             Action::ResolveDirectly => {
                 let b: payload::Answer = from_json(body)?;
-                Command::ResolveDirectly { answer: required_text("answer", b.answer)? }
+                Command::ResolveDirectly {
+                    answer: required_text("answer", b.answer)?,
+                }
             }
             Action::Dispatch | Action::DecideConsultation => {
                 let b: payload::Dispatch = from_json(body)?;
@@ -304,10 +495,16 @@ impl Command {
                 let mut co = Vec::new();
                 for u in b.co_unit_ids.unwrap_or_default() {
                     if u == b.lead_unit_id {
-                        return Err(DomainError::invalid("co_unit_ids", "the lead unit cannot also be a co-unit"));
+                        return Err(DomainError::invalid(
+                            "co_unit_ids",
+                            "the lead unit cannot also be a co-unit",
+                        ));
                     }
                     if co.contains(&u) {
-                        return Err(DomainError::invalid("co_unit_ids", format!("unit {u} is listed twice")));
+                        return Err(DomainError::invalid(
+                            "co_unit_ids",
+                            format!("unit {u} is listed twice"),
+                        ));
                     }
                     co.push(u);
                 }
@@ -316,14 +513,26 @@ impl Command {
                 }
                 let note = optional_text("note", b.note)?;
                 if action == Action::Dispatch {
-                    Command::Dispatch { lead_unit_id: b.lead_unit_id, co_unit_ids: co, tier, note }
+                    Command::Dispatch {
+                        lead_unit_id: b.lead_unit_id,
+                        co_unit_ids: co,
+                        tier,
+                        note,
+                    }
                 } else {
-                    Command::DecideConsultation { lead_unit_id: b.lead_unit_id, co_unit_ids: co, tier, note }
+                    Command::DecideConsultation {
+                        lead_unit_id: b.lead_unit_id,
+                        co_unit_ids: co,
+                        tier,
+                        note,
+                    }
                 }
             }
             Action::RequestReturn => {
                 let b: payload::Reason = from_json(body)?;
-                Command::RequestReturn { reason: required_text("reason", b.reason)? }
+                Command::RequestReturn {
+                    reason: required_text("reason", b.reason)?,
+                }
             }
             Action::RequestExtension => {
                 let b: payload::Extension = from_json(body)?;
@@ -333,19 +542,28 @@ impl Command {
                         format!("must be between 1 and {MAX_EXTENSION_DAYS} working days"),
                     ));
                 }
-                Command::RequestExtension { days: b.days, reason: required_text("reason", b.reason)? }
+                Command::RequestExtension {
+                    days: b.days,
+                    reason: required_text("reason", b.reason)?,
+                }
             }
             Action::AddNote => {
                 let b: payload::Note = from_json(body)?;
-                Command::AddNote { note: required_text("note", b.note)? }
+                Command::AddNote {
+                    note: required_text("note", b.note)?,
+                }
             }
             Action::Reply => {
                 let b: payload::Reply = from_json(body)?;
-                Command::Reply { content: required_text("content", b.content)? }
+                Command::Reply {
+                    content: required_text("content", b.content)?,
+                }
             }
             Action::RejectReply => {
                 let b: payload::Reason = from_json(body)?;
-                Command::RejectReply { reason: required_text("reason", b.reason)? }
+                Command::RejectReply {
+                    reason: required_text("reason", b.reason)?,
+                }
             }
             Action::RecordCallback => {
                 let b: payload::Callback = from_json(body)?;
@@ -360,28 +578,56 @@ impl Command {
                     Command::RecordCallback(CallbackInput::Unreachable { note })
                 } else {
                     let answers = CallbackAnswers {
-                        contacted: b.contacted.ok_or_else(|| DomainError::invalid("contacted", "is required (true or false), or send {\"unreachable\": true}"))?,
-                        resolution: b.resolution.ok_or_else(|| DomainError::invalid("resolution", "is required: resolved, partly or unresolved"))?,
-                        satisfaction: b.satisfaction.ok_or_else(|| DomainError::invalid("satisfaction", "is required: satisfied, basically or dissatisfied"))?,
+                        contacted: b.contacted.ok_or_else(|| {
+                            DomainError::invalid(
+                                "contacted",
+                                "is required (true or false), or send {\"unreachable\": true}",
+                            )
+                        })?,
+                        resolution: b.resolution.ok_or_else(|| {
+                            DomainError::invalid(
+                                "resolution",
+                                "is required: resolved, partly or unresolved",
+                            )
+                        })?,
+                        satisfaction: b.satisfaction.ok_or_else(|| {
+                            DomainError::invalid(
+                                "satisfaction",
+                                "is required: satisfied, basically or dissatisfied",
+                            )
+                        })?,
                     };
                     Command::RecordCallback(CallbackInput::Answered { answers, note })
                 }
             }
             Action::Reopen => {
                 let b: payload::OptionalReason = from_json(body)?;
-                Command::Reopen { reason: optional_text("reason", b.reason.or(b.note))? }
+                Command::Reopen {
+                    reason: optional_text("reason", b.reason.or(b.note))?,
+                }
             }
             Action::Merge => {
                 let b: payload::Merge = from_json(body)?;
-                Command::Merge { parent_id: b.parent_id }
+                Command::Merge {
+                    parent_id: b.parent_id,
+                }
             }
             Action::NotAccept => {
                 let b: payload::NotAccept = from_json(body)?;
                 let redirect_to = optional_text("redirect_to", b.redirect_to)?;
-                if redirect_to.as_ref().is_some_and(|r| r.chars().count() > 100) {
-                    return Err(DomainError::invalid("redirect_to", "at most 100 characters"));
+                if redirect_to
+                    .as_ref()
+                    .is_some_and(|r| r.chars().count() > 100)
+                {
+                    return Err(DomainError::invalid(
+                        "redirect_to",
+                        "at most 100 characters",
+                    ));
                 }
-                Command::NotAccept { reason: required_text("reason", b.reason)?, redirect_to }
+                Command::NotAccept {
+                    reason: required_text("reason", b.reason)?,
+                    redirect_to,
+                }
             }
             Action::RevealContact => {
                 let _: payload::Empty = from_json(body)?;
@@ -485,7 +731,9 @@ mod payload {
 }
 
 /// Deserializes a body, naming the offending field in the error.
-pub fn from_json<T: serde::de::DeserializeOwned>(body: serde_json::Value) -> Result<T, DomainError> {
+pub fn from_json<T: serde::de::DeserializeOwned>(
+    body: serde_json::Value,
+) -> Result<T, DomainError> {
     if !body.is_object() {
         return Err(DomainError::invalid("body", "must be a JSON object"));
     }
@@ -512,7 +760,10 @@ fn unknown_field_name(msg: &str) -> Option<String> {
 pub fn required_text(field: &str, value: Option<String>) -> Result<String, DomainError> {
     match optional_text(field, value)? {
         Some(v) => Ok(v),
-        None => Err(DomainError::invalid(field, "is required and must not be empty")),
+        None => Err(DomainError::invalid(
+            field,
+            "is required and must not be empty",
+        )),
     }
 }
 
@@ -563,29 +814,89 @@ pub enum EventKind {
         category_code: Option<String>,
         division_code: Option<String>,
     },
-    ResolvedDirectly { answer: String },
-    Dispatched { lead_unit_id: i64, co_unit_ids: Vec<i64>, tier: Option<u8>, note: Option<String> },
-    Signed { note: Option<String> },
-    ReturnRequested { reason: String },
-    ReturnApproved { note: Option<String> },
-    ReturnRejected { note: Option<String> },
-    ConsultationOpened { note: Option<String> },
-    ConsultationDecided { lead_unit_id: i64, co_unit_ids: Vec<i64>, tier: Option<u8>, note: Option<String> },
-    ExtensionRequested { days: u32, reason: String },
-    ExtensionApproved { days: u32, note: Option<String> },
-    ExtensionRejected { note: Option<String> },
-    ContactRecorded { note: Option<String> },
-    NoteAdded { note: String },
-    Replied { content: String },
-    ReplyApproved { note: Option<String> },
-    ReplyRejected { reason: String },
-    CallbackRecorded { contacted: bool, resolution: Resolution, satisfaction: Satisfaction, note: Option<String> },
-    CallbackUnreachable { attempt: u32, note: Option<String> },
-    Reopened { reason: Option<String> },
-    Closed { outcome: CloseOutcome, note: Option<String> },
-    Merged { parent_id: i64 },
-    ChildMerged { child_id: i64 },
-    NotAccepted { reason: String, redirect_to: Option<String> },
+    ResolvedDirectly {
+        answer: String,
+    },
+    Dispatched {
+        lead_unit_id: i64,
+        co_unit_ids: Vec<i64>,
+        tier: Option<u8>,
+        note: Option<String>,
+    },
+    Signed {
+        note: Option<String>,
+    },
+    ReturnRequested {
+        reason: String,
+    },
+    ReturnApproved {
+        note: Option<String>,
+    },
+    ReturnRejected {
+        note: Option<String>,
+    },
+    ConsultationOpened {
+        note: Option<String>,
+    },
+    ConsultationDecided {
+        lead_unit_id: i64,
+        co_unit_ids: Vec<i64>,
+        tier: Option<u8>,
+        note: Option<String>,
+    },
+    ExtensionRequested {
+        days: u32,
+        reason: String,
+    },
+    ExtensionApproved {
+        days: u32,
+        note: Option<String>,
+    },
+    ExtensionRejected {
+        note: Option<String>,
+    },
+    ContactRecorded {
+        note: Option<String>,
+    },
+    NoteAdded {
+        note: String,
+    },
+    Replied {
+        content: String,
+    },
+    ReplyApproved {
+        note: Option<String>,
+    },
+    ReplyRejected {
+        reason: String,
+    },
+    CallbackRecorded {
+        contacted: bool,
+        resolution: Resolution,
+        satisfaction: Satisfaction,
+        note: Option<String>,
+    },
+    CallbackUnreachable {
+        attempt: u32,
+        note: Option<String>,
+    },
+    Reopened {
+        reason: Option<String>,
+    },
+    Closed {
+        outcome: CloseOutcome,
+        note: Option<String>,
+    },
+    Merged {
+        parent_id: i64,
+    },
+    ChildMerged {
+        child_id: i64,
+    },
+    NotAccepted {
+        reason: String,
+        redirect_to: Option<String>,
+    },
     ContactRevealed {},
 }
 
@@ -652,7 +963,10 @@ pub struct Event {
 pub fn authorize(ticket: &Ticket, actor: &Actor, action: Action) -> Result<(), DomainError> {
     let rule = action.rule();
     if !rule.roles.contains(&actor.role) {
-        return Err(DomainError::Forbidden { role: actor.role, action: action.as_str().to_string() });
+        return Err(DomainError::Forbidden {
+            role: actor.role,
+            action: action.as_str().to_string(),
+        });
     }
     if actor.role == Role::UnitHandler {
         let unit = actor.unit_id;
@@ -682,35 +996,73 @@ fn illegal(action: Action, state: TicketState, detail: &str) -> DomainError {
 
 /// Decides a command: the events it produces, or why it is refused. Pure: the caller has
 /// checked that the ticket is visible to the actor and that named units exist.
-pub fn decide(ticket: &Ticket, actor: &Actor, cmd: &Command) -> Result<Vec<EventKind>, DomainError> {
+pub fn decide(
+    ticket: &Ticket,
+    actor: &Actor,
+    cmd: &Command,
+) -> Result<Vec<EventKind>, DomainError> {
     let action = cmd.action();
     authorize(ticket, actor, action)?;
     let events = match cmd.clone() {
         Command::ResolveDirectly { answer } => vec![EventKind::ResolvedDirectly { answer }],
-        Command::Dispatch { lead_unit_id, co_unit_ids, tier, note } => {
-            vec![EventKind::Dispatched { lead_unit_id, co_unit_ids, tier, note }]
+        Command::Dispatch {
+            lead_unit_id,
+            co_unit_ids,
+            tier,
+            note,
+        } => {
+            vec![EventKind::Dispatched {
+                lead_unit_id,
+                co_unit_ids,
+                tier,
+                note,
+            }]
         }
         Command::Sign { note } => vec![EventKind::Signed { note }],
         Command::RequestReturn { reason } => vec![EventKind::ReturnRequested { reason }],
         Command::ApproveReturn { note } => vec![EventKind::ReturnApproved { note }],
         Command::RejectReturn { note } => vec![EventKind::ReturnRejected { note }],
         Command::OpenConsultation { note } => vec![EventKind::ConsultationOpened { note }],
-        Command::DecideConsultation { lead_unit_id, co_unit_ids, tier, note } => {
-            vec![EventKind::ConsultationDecided { lead_unit_id, co_unit_ids, tier, note }]
+        Command::DecideConsultation {
+            lead_unit_id,
+            co_unit_ids,
+            tier,
+            note,
+        } => {
+            vec![EventKind::ConsultationDecided {
+                lead_unit_id,
+                co_unit_ids,
+                tier,
+                note,
+            }]
         }
         Command::RequestExtension { days, reason } => {
             if ticket.pending_extension.is_some() {
-                return Err(illegal(action, ticket.state, " (an extension request is already pending)"));
+                return Err(illegal(
+                    action,
+                    ticket.state,
+                    " (an extension request is already pending)",
+                ));
             }
             vec![EventKind::ExtensionRequested { days, reason }]
         }
         Command::ApproveExtension { note } => match &ticket.pending_extension {
             Some(p) => vec![EventKind::ExtensionApproved { days: p.days, note }],
-            None => return Err(illegal(action, ticket.state, " (no extension request is pending)")),
+            None => {
+                return Err(illegal(
+                    action,
+                    ticket.state,
+                    " (no extension request is pending)",
+                ));
+            }
         },
         Command::RejectExtension { note } => {
             if ticket.pending_extension.is_none() {
-                return Err(illegal(action, ticket.state, " (no extension request is pending)"));
+                return Err(illegal(
+                    action,
+                    ticket.state,
+                    " (no extension request is pending)",
+                ));
             }
             vec![EventKind::ExtensionRejected { note }]
         }
@@ -727,28 +1079,54 @@ pub fn decide(ticket: &Ticket, actor: &Actor, cmd: &Command) -> Result<Vec<Event
                 note,
             };
             if answers.is_bad() {
-                vec![recorded, EventKind::Reopened { reason: Some("回访不满意或未解决，重办".to_string()) }]
+                vec![
+                    recorded,
+                    EventKind::Reopened {
+                        reason: Some("回访不满意或未解决，重办".to_string()),
+                    },
+                ]
             } else {
-                vec![recorded, EventKind::Closed { outcome: CloseOutcome::Callback, note: None }]
+                vec![
+                    recorded,
+                    EventKind::Closed {
+                        outcome: CloseOutcome::Callback,
+                        note: None,
+                    },
+                ]
             }
         }
         Command::RecordCallback(CallbackInput::Unreachable { note }) => {
             let attempt = ticket.callback_attempts + 1;
             let mut v = vec![EventKind::CallbackUnreachable { attempt, note }];
             if attempt >= MAX_CALLBACK_ATTEMPTS {
-                v.push(EventKind::Closed { outcome: CloseOutcome::Unreachable, note: None });
+                v.push(EventKind::Closed {
+                    outcome: CloseOutcome::Unreachable,
+                    note: None,
+                });
             }
             v
         }
-        Command::Close { note } => vec![EventKind::Closed { outcome: CloseOutcome::Manual, note }],
+        Command::Close { note } => vec![EventKind::Closed {
+            outcome: CloseOutcome::Manual,
+            note,
+        }],
         Command::Reopen { reason } => vec![EventKind::Reopened { reason }],
         Command::Merge { parent_id } => {
             if parent_id == ticket.id {
-                return Err(DomainError::invalid("parent_id", "a ticket cannot be merged into itself"));
+                return Err(DomainError::invalid(
+                    "parent_id",
+                    "a ticket cannot be merged into itself",
+                ));
             }
             vec![EventKind::Merged { parent_id }]
         }
-        Command::NotAccept { reason, redirect_to } => vec![EventKind::NotAccepted { reason, redirect_to }],
+        Command::NotAccept {
+            reason,
+            redirect_to,
+        } => vec![EventKind::NotAccepted {
+            reason,
+            redirect_to,
+        }],
         Command::RevealContact => {
             if actor.role == Role::UnitHandler && ticket.confidential {
                 return Err(DomainError::NotYourTicket {
@@ -764,12 +1142,18 @@ pub fn decide(ticket: &Ticket, actor: &Actor, cmd: &Command) -> Result<Vec<Event
 /// Checks that `parent` can take `child` as a merged duplicate.
 pub fn check_merge_parent(child: &Ticket, parent: &Ticket) -> Result<(), DomainError> {
     if parent.id == child.id {
-        return Err(DomainError::invalid("parent_id", "a ticket cannot be merged into itself"));
+        return Err(DomainError::invalid(
+            "parent_id",
+            "a ticket cannot be merged into itself",
+        ));
     }
     if parent.state.is_terminal() {
         return Err(DomainError::invalid(
             "parent_id",
-            format!("ticket {} is `{}`; merge into an open ticket", parent.number, parent.state),
+            format!(
+                "ticket {} is `{}`; merge into an open ticket",
+                parent.number, parent.state
+            ),
         ));
     }
     Ok(())
@@ -846,8 +1230,18 @@ pub fn apply(ticket: Option<Ticket>, event: &Event) -> Option<Ticket> {
             t.answer = Some(answer.clone());
             t.closed_at = Some(at);
         }
-        EventKind::Dispatched { lead_unit_id, co_unit_ids, tier, .. }
-        | EventKind::ConsultationDecided { lead_unit_id, co_unit_ids, tier, .. } => {
+        EventKind::Dispatched {
+            lead_unit_id,
+            co_unit_ids,
+            tier,
+            ..
+        }
+        | EventKind::ConsultationDecided {
+            lead_unit_id,
+            co_unit_ids,
+            tier,
+            ..
+        } => {
             t.state = S::Dispatched;
             t.lead_unit_id = Some(*lead_unit_id);
             t.co_unit_ids = co_unit_ids.clone();
@@ -901,7 +1295,9 @@ pub fn apply(ticket: Option<Ticket>, event: &Event) -> Option<Ticket> {
                 t.first_contact_at = Some(at);
             }
         }
-        EventKind::NoteAdded { .. } | EventKind::ContactRevealed {} | EventKind::ChildMerged { .. } => {
+        EventKind::NoteAdded { .. }
+        | EventKind::ContactRevealed {}
+        | EventKind::ChildMerged { .. } => {
             if let EventKind::ChildMerged { child_id } = &event.kind {
                 t.child_ids.push(*child_id);
             }
@@ -918,7 +1314,12 @@ pub fn apply(ticket: Option<Ticket>, event: &Event) -> Option<Ticket> {
         EventKind::ReplyRejected { .. } => {
             t.state = S::InProgress;
         }
-        EventKind::CallbackRecorded { contacted, resolution, satisfaction, .. } => {
+        EventKind::CallbackRecorded {
+            contacted,
+            resolution,
+            satisfaction,
+            ..
+        } => {
             t.callback = Some(CallbackAnswers {
                 contacted: *contacted,
                 resolution: *resolution,
@@ -930,13 +1331,21 @@ pub fn apply(ticket: Option<Ticket>, event: &Event) -> Option<Ticket> {
         }
         EventKind::Reopened { .. } => {
             t.reopen_count += 1;
-            t.state = if t.lead_unit_id.is_some() { S::Dispatched } else { S::Received };
+            t.state = if t.lead_unit_id.is_some() {
+                S::Dispatched
+            } else {
+                S::Received
+            };
             t.reply = None;
             t.answer = None;
             t.closed_at = None;
             t.callback_attempts = 0;
             t.signed_at = None;
-            t.dispatched_at = if t.lead_unit_id.is_some() { Some(at) } else { None };
+            t.dispatched_at = if t.lead_unit_id.is_some() {
+                Some(at)
+            } else {
+                None
+            };
         }
         EventKind::Closed { .. } => {
             t.state = S::Closed;
@@ -947,7 +1356,10 @@ pub fn apply(ticket: Option<Ticket>, event: &Event) -> Option<Ticket> {
             t.parent_id = Some(*parent_id);
             t.closed_at = Some(at);
         }
-        EventKind::NotAccepted { reason, redirect_to } => {
+        EventKind::NotAccepted {
+            reason,
+            redirect_to,
+        } => {
             t.state = S::NotAccepted;
             t.not_accepted = Some(NotAcceptance {
                 reason: reason.clone(),

@@ -12,11 +12,23 @@ const CO: i64 = 11;
 const OTHER: i64 = 12;
 
 fn actor(role: Role, unit: Option<i64>) -> Actor {
-    Actor { user_id: 1, role, unit_id: unit }
+    Actor {
+        user_id: 1,
+        role,
+        unit_id: unit,
+    }
 }
 
 fn ev(ticket_id: i64, seq: i64, actor: Actor, kind: EventKind) -> Event {
-    Event { ticket_id, seq, at: Utc.with_ymd_and_hms(2026, 11, 28, 1, 0, seq as u32 % 60).unwrap(), actor, kind }
+    Event {
+        ticket_id,
+        seq,
+        at: Utc
+            .with_ymd_and_hms(2026, 11, 28, 1, 0, seq as u32 % 60)
+            .unwrap(),
+        actor,
+        kind,
+    }
 }
 
 fn received() -> Ticket {
@@ -25,14 +37,22 @@ fn received() -> Ticket {
         "citizen": {"name": "张三", "phone": "13812345678"}
     }))
     .unwrap();
-    let e = ev(7, 1, actor(Role::Operator, None), nt.into_event("XN20261128000001".into(), "TRACK".into()));
+    let e = ev(
+        7,
+        1,
+        actor(Role::Operator, None),
+        nt.into_event("XN20261128000001".into(), "TRACK".into()),
+    );
     apply(None, &e).unwrap()
 }
 
 /// A ticket in the given state, with LEAD as lead unit and CO as co-unit where it has units.
 fn in_state(state: TicketState) -> Ticket {
     let mut t = received();
-    if state != TicketState::Received && state != TicketState::ResolvedDirectly && state != TicketState::NotAccepted {
+    if state != TicketState::Received
+        && state != TicketState::ResolvedDirectly
+        && state != TicketState::NotAccepted
+    {
         t.lead_unit_id = Some(LEAD);
         t.co_unit_ids = vec![CO];
     }
@@ -46,12 +66,16 @@ fn in_state(state: TicketState) -> Ticket {
 fn sample_command(action: Action) -> Command {
     let body = match action {
         Action::ResolveDirectly => json!({"answer": "已告知办理流程"}),
-        Action::Dispatch | Action::DecideConsultation => json!({"lead_unit_id": LEAD, "co_unit_ids": [CO], "tier": 3}),
+        Action::Dispatch | Action::DecideConsultation => {
+            json!({"lead_unit_id": LEAD, "co_unit_ids": [CO], "tier": 3})
+        }
         Action::RequestReturn | Action::RejectReply => json!({"reason": "不属于本单位职责"}),
         Action::RequestExtension => json!({"days": 3, "reason": "需协调施工"}),
         Action::AddNote => json!({"note": "已现场查看"}),
         Action::Reply => json!({"content": "已修复"}),
-        Action::RecordCallback => json!({"contacted": true, "resolution": "resolved", "satisfaction": "satisfied"}),
+        Action::RecordCallback => {
+            json!({"contacted": true, "resolution": "resolved", "satisfaction": "satisfied"})
+        }
         Action::Merge => json!({"parent_id": 99}),
         Action::NotAccept => json!({"reason": "属于诉讼事项", "redirect_to": "法院"}),
         _ => json!({}),
@@ -107,14 +131,23 @@ fn every_state_and_action_is_legal_exactly_as_the_table_says() {
         for pending in [false, true] {
             let mut t = in_state(state);
             if pending {
-                t.pending_extension = Some(PendingExtension { days: 2, reason: "r".into(), requested_at: t.created_at });
+                t.pending_extension = Some(PendingExtension {
+                    days: 2,
+                    reason: "r".into(),
+                    requested_at: t.created_at,
+                });
             }
             for action in Action::ALL {
                 let cmd = sample_command(action);
                 let who = allowed_actor(action);
                 if !t.visible_to(&who) {
                     // A unit handler cannot even see a ticket without units (404 in the API).
-                    assert!(!action.rule().from.contains(&state) || state == TicketState::Received || state == TicketState::ResolvedDirectly || state == TicketState::NotAccepted);
+                    assert!(
+                        !action.rule().from.contains(&state)
+                            || state == TicketState::Received
+                            || state == TicketState::ResolvedDirectly
+                            || state == TicketState::NotAccepted
+                    );
                     refused += 1;
                     continue;
                 }
@@ -126,7 +159,10 @@ fn every_state_and_action_is_legal_exactly_as_the_table_says() {
                 }
                 match decide(&t, &who, &cmd) {
                     Ok(events) => {
-                        assert!(should, "{action:?} in {state:?} (pending={pending}) should be refused");
+                        assert!(
+                            should,
+                            "{action:?} in {state:?} (pending={pending}) should be refused"
+                        );
                         let types: Vec<_> = events.iter().map(|e| e.type_name()).collect();
                         assert_eq!(types, expected_types(action, &t), "{action:?} in {state:?}");
                         // Applying the events gives a ticket whose version grew by their count.
@@ -138,7 +174,10 @@ fn every_state_and_action_is_legal_exactly_as_the_table_says() {
                         legal += 1;
                     }
                     Err(DomainError::IllegalTransition { state: s, .. }) => {
-                        assert!(!should, "{action:?} in {state:?} (pending={pending}) should be legal");
+                        assert!(
+                            !should,
+                            "{action:?} in {state:?} (pending={pending}) should be legal"
+                        );
                         assert_eq!(s, state);
                         refused += 1;
                     }
@@ -147,18 +186,32 @@ fn every_state_and_action_is_legal_exactly_as_the_table_says() {
             }
         }
     }
-    assert_eq!(legal + refused, TicketState::ALL.len() * 2 * Action::ALL.len());
-    assert!(legal > 40 && refused > 300, "legal={legal} refused={refused}");
+    assert_eq!(
+        legal + refused,
+        TicketState::ALL.len() * 2 * Action::ALL.len()
+    );
+    assert!(
+        legal > 40 && refused > 300,
+        "legal={legal} refused={refused}"
+    );
 }
 
 #[test]
 fn role_matrix_follows_the_table() {
     for action in Action::ALL {
         let rule = action.rule();
-        let state = *rule.from.iter().find(|s| in_state(**s).lead_unit_id.is_some()).unwrap_or(&rule.from[0]);
+        let state = *rule
+            .from
+            .iter()
+            .find(|s| in_state(**s).lead_unit_id.is_some())
+            .unwrap_or(&rule.from[0]);
         let mut t = in_state(state);
         if matches!(action, Action::ApproveExtension | Action::RejectExtension) {
-            t.pending_extension = Some(PendingExtension { days: 2, reason: "r".into(), requested_at: t.created_at });
+            t.pending_extension = Some(PendingExtension {
+                days: 2,
+                reason: "r".into(),
+                requested_at: t.created_at,
+            });
         }
         let cmd = sample_command(action);
         for &role in Role::ALL {
@@ -167,7 +220,10 @@ fn role_matrix_follows_the_table() {
             if rule.roles.contains(&role) {
                 assert!(r.is_ok(), "{role:?} may {action:?}: {r:?}");
             } else {
-                assert!(matches!(r, Err(DomainError::Forbidden { .. })), "{role:?} may not {action:?}: {r:?}");
+                assert!(
+                    matches!(r, Err(DomainError::Forbidden { .. })),
+                    "{role:?} may not {action:?}: {r:?}"
+                );
             }
         }
         if rule.roles.contains(&Role::UnitHandler) {
@@ -175,10 +231,16 @@ fn role_matrix_follows_the_table() {
             let r = decide(&t, &actor(Role::UnitHandler, Some(CO)), &cmd);
             match rule.unit_scope {
                 UnitScope::LeadOrCo => assert!(r.is_ok(), "co-unit may {action:?}"),
-                UnitScope::Lead => assert!(matches!(r, Err(DomainError::NotYourTicket { .. })), "co-unit may not {action:?}"),
+                UnitScope::Lead => assert!(
+                    matches!(r, Err(DomainError::NotYourTicket { .. })),
+                    "co-unit may not {action:?}"
+                ),
             }
             let r = decide(&t, &actor(Role::UnitHandler, Some(OTHER)), &cmd);
-            assert!(matches!(r, Err(DomainError::NotYourTicket { .. })), "other unit may not {action:?}");
+            assert!(
+                matches!(r, Err(DomainError::NotYourTicket { .. })),
+                "other unit may not {action:?}"
+            );
         }
     }
 }
@@ -211,20 +273,42 @@ fn happy_path_with_a_bad_callback_reopens_then_closes() {
     assert!(t.first_contact_at.is_some());
     let (t, _) = run(t, unit, sample_command(Action::Reply));
     assert_eq!(t.state, TicketState::Replied);
-    let (t, _) = run(t, disp, cmd(Action::RejectReply, json!({"reason": "答非所问"})));
+    let (t, _) = run(
+        t,
+        disp,
+        cmd(Action::RejectReply, json!({"reason": "答非所问"})),
+    );
     assert_eq!(t.state, TicketState::InProgress);
     let (t, _) = run(t, unit, sample_command(Action::Reply));
     let (t, _) = run(t, disp, sample_command(Action::ApproveReply));
     assert_eq!(t.state, TicketState::AwaitingCallback);
-    let (t, events) = run(t, cb, cmd(Action::RecordCallback, json!({"contacted": true, "resolution": "partly", "satisfaction": "dissatisfied"})));
+    let (t, events) = run(
+        t,
+        cb,
+        cmd(
+            Action::RecordCallback,
+            json!({"contacted": true, "resolution": "partly", "satisfaction": "dissatisfied"}),
+        ),
+    );
     assert_eq!(events.len(), 2);
-    assert_eq!(t.state, TicketState::Dispatched, "a bad callback sends it back to the lead unit");
+    assert_eq!(
+        t.state,
+        TicketState::Dispatched,
+        "a bad callback sends it back to the lead unit"
+    );
     assert_eq!(t.reopen_count, 1);
     assert_eq!(t.reply, None);
     let (t, _) = run(t, unit, sample_command(Action::Sign));
     let (t, _) = run(t, unit, sample_command(Action::Reply));
     let (t, _) = run(t, disp, sample_command(Action::ApproveReply));
-    let (t, _) = run(t, cb, cmd(Action::RecordCallback, json!({"contacted": true, "resolution": "resolved", "satisfaction": "basically"})));
+    let (t, _) = run(
+        t,
+        cb,
+        cmd(
+            Action::RecordCallback,
+            json!({"contacted": true, "resolution": "resolved", "satisfaction": "basically"}),
+        ),
+    );
     assert_eq!(t.state, TicketState::Closed);
     assert!(t.closed_at.is_some());
 }
@@ -232,7 +316,14 @@ fn happy_path_with_a_bad_callback_reopens_then_closes() {
 #[test]
 fn unresolved_but_satisfied_still_reopens() {
     let t = in_state(TicketState::AwaitingCallback);
-    let (t, _) = run(t, actor(Role::CallbackAgent, None), cmd(Action::RecordCallback, json!({"contacted": false, "resolution": "unresolved", "satisfaction": "satisfied"})));
+    let (t, _) = run(
+        t,
+        actor(Role::CallbackAgent, None),
+        cmd(
+            Action::RecordCallback,
+            json!({"contacted": false, "resolution": "unresolved", "satisfaction": "satisfied"}),
+        ),
+    );
     assert_eq!(t.state, TicketState::Dispatched);
 }
 
@@ -241,7 +332,11 @@ fn unreachable_three_times_closes() {
     let cb = actor(Role::CallbackAgent, None);
     let mut t = in_state(TicketState::AwaitingCallback);
     for attempt in 1..=MAX_CALLBACK_ATTEMPTS {
-        let (next, events) = run(t, cb, cmd(Action::RecordCallback, json!({"unreachable": true})));
+        let (next, events) = run(
+            t,
+            cb,
+            cmd(Action::RecordCallback, json!({"unreachable": true})),
+        );
         t = next;
         assert_eq!(t.callback_attempts, attempt);
         if attempt < MAX_CALLBACK_ATTEMPTS {
@@ -249,7 +344,13 @@ fn unreachable_three_times_closes() {
             assert_eq!(events.len(), 1);
         } else {
             assert_eq!(t.state, TicketState::Closed);
-            assert!(matches!(events[1], EventKind::Closed { outcome: CloseOutcome::Unreachable, .. }));
+            assert!(matches!(
+                events[1],
+                EventKind::Closed {
+                    outcome: CloseOutcome::Unreachable,
+                    ..
+                }
+            ));
         }
     }
 }
@@ -268,7 +369,10 @@ fn return_approved_goes_back_to_intake_rejected_restores_state() {
     assert_eq!(approved.lead_unit_id, None);
     assert!(approved.co_unit_ids.is_empty());
     assert_eq!(approved.return_count, 1);
-    assert!(!approved.visible_to(&unit), "the returning unit no longer sees it");
+    assert!(
+        !approved.visible_to(&unit),
+        "the returning unit no longer sees it"
+    );
 }
 
 #[test]
@@ -277,7 +381,14 @@ fn consultation_decides_new_owners() {
     let t = in_state(TicketState::InProgress);
     let (t, _) = run(t, disp, sample_command(Action::OpenConsultation));
     assert_eq!(t.state, TicketState::InConsultation);
-    let (t, _) = run(t, disp, cmd(Action::DecideConsultation, json!({"lead_unit_id": OTHER, "co_unit_ids": [LEAD], "note": "会商定由其他单位主办"})));
+    let (t, _) = run(
+        t,
+        disp,
+        cmd(
+            Action::DecideConsultation,
+            json!({"lead_unit_id": OTHER, "co_unit_ids": [LEAD], "note": "会商定由其他单位主办"}),
+        ),
+    );
     assert_eq!(t.state, TicketState::Dispatched);
     assert_eq!(t.lead_unit_id, Some(OTHER));
     assert_eq!(t.co_unit_ids, vec![LEAD]);
@@ -291,7 +402,10 @@ fn extension_is_a_flag_not_a_state() {
     let (t, _) = run(t, unit, sample_command(Action::RequestExtension));
     assert_eq!(t.state, TicketState::InProgress);
     assert_eq!(t.pending_extension.as_ref().map(|p| p.days), Some(3));
-    assert!(matches!(decide(&t, &unit, &sample_command(Action::RequestExtension)), Err(DomainError::IllegalTransition { .. })));
+    assert!(matches!(
+        decide(&t, &unit, &sample_command(Action::RequestExtension)),
+        Err(DomainError::IllegalTransition { .. })
+    ));
     let (t, _) = run(t, disp, sample_command(Action::ApproveExtension));
     assert_eq!(t.pending_extension, None);
     assert_eq!(t.extension_days_granted, 3);
@@ -302,7 +416,10 @@ fn extension_is_a_flag_not_a_state() {
 fn merge_marks_the_child_and_refuses_itself_and_closed_parents() {
     let op = actor(Role::Operator, None);
     let t = received();
-    assert!(matches!(decide(&t, &op, &cmd(Action::Merge, json!({"parent_id": t.id}))), Err(DomainError::Invalid { .. })));
+    assert!(matches!(
+        decide(&t, &op, &cmd(Action::Merge, json!({"parent_id": t.id}))),
+        Err(DomainError::Invalid { .. })
+    ));
     let (child, _) = run(t.clone(), op, cmd(Action::Merge, json!({"parent_id": 99})));
     assert_eq!(child.state, TicketState::Merged);
     assert_eq!(child.parent_id, Some(99));
@@ -318,11 +435,17 @@ fn confidential_requests_are_never_revealed_to_units() {
     let mut t = in_state(TicketState::InProgress);
     t.confidential = true;
     let unit = actor(Role::UnitHandler, Some(LEAD));
-    assert!(matches!(decide(&t, &unit, &Command::RevealContact), Err(DomainError::NotYourTicket { .. })));
+    assert!(matches!(
+        decide(&t, &unit, &Command::RevealContact),
+        Err(DomainError::NotYourTicket { .. })
+    ));
     assert_eq!(t.masked_for(&unit).citizen.phone, None);
     // The hotline still sees who called.
     let op = actor(Role::Operator, None);
-    assert_eq!(t.masked_for(&op).citizen.phone.as_deref(), Some("13812345678"));
+    assert_eq!(
+        t.masked_for(&op).citizen.phone.as_deref(),
+        Some("13812345678")
+    );
 }
 
 #[test]
@@ -341,9 +464,17 @@ fn unit_handlers_see_only_their_units_tickets() {
 #[test]
 fn reopen_of_a_direct_resolution_returns_to_intake() {
     let t = received();
-    let (t, _) = run(t, actor(Role::Operator, None), sample_command(Action::ResolveDirectly));
+    let (t, _) = run(
+        t,
+        actor(Role::Operator, None),
+        sample_command(Action::ResolveDirectly),
+    );
     assert_eq!(t.state, TicketState::ResolvedDirectly);
-    let (t, _) = run(t, actor(Role::Supervisor, None), cmd(Action::Reopen, json!({"reason": "市民再次来电"})));
+    let (t, _) = run(
+        t,
+        actor(Role::Supervisor, None),
+        cmd(Action::Reopen, json!({"reason": "市民再次来电"})),
+    );
     assert_eq!(t.state, TicketState::Received);
     assert_eq!(t.answer, None);
 }
@@ -354,21 +485,75 @@ fn command_bodies_name_the_bad_field() {
         Err(DomainError::Invalid { field, .. }) => field,
         other => panic!("{other:?}"),
     };
-    assert_eq!(field(Action::Dispatch, json!({"lead_unit_id": "x"})), "lead_unit_id");
+    assert_eq!(
+        field(Action::Dispatch, json!({"lead_unit_id": "x"})),
+        "lead_unit_id"
+    );
     assert_eq!(field(Action::Dispatch, json!({})), "lead_unit_id");
-    assert_eq!(field(Action::Dispatch, json!({"lead_unit_id": 1, "tier": 5})), "tier");
-    assert_eq!(field(Action::Dispatch, json!({"lead_unit_id": 1, "co_unit_ids": [1]})), "co_unit_ids");
-    assert_eq!(field(Action::Dispatch, json!({"lead_unit_id": 1, "co_unit_ids": [2, 2]})), "co_unit_ids");
-    assert_eq!(field(Action::RequestExtension, json!({"days": 0, "reason": "r"})), "days");
-    assert_eq!(field(Action::RequestExtension, json!({"days": 2})), "reason");
-    assert_eq!(field(Action::RequestReturn, json!({"reason": " "})), "reason");
-    assert_eq!(field(Action::Reply, json!({"content": "x".repeat(MAX_TEXT_CHARS + 1)})), "content");
-    assert_eq!(field(Action::RecordCallback, json!({"contacted": true, "resolution": "resolved"})), "satisfaction");
-    assert_eq!(field(Action::RecordCallback, json!({"unreachable": true, "contacted": true})), "unreachable");
-    assert_eq!(field(Action::RecordCallback, json!({"contacted": true, "resolution": "meh", "satisfaction": "satisfied"})), "resolution");
+    assert_eq!(
+        field(Action::Dispatch, json!({"lead_unit_id": 1, "tier": 5})),
+        "tier"
+    );
+    assert_eq!(
+        field(
+            Action::Dispatch,
+            json!({"lead_unit_id": 1, "co_unit_ids": [1]})
+        ),
+        "co_unit_ids"
+    );
+    assert_eq!(
+        field(
+            Action::Dispatch,
+            json!({"lead_unit_id": 1, "co_unit_ids": [2, 2]})
+        ),
+        "co_unit_ids"
+    );
+    assert_eq!(
+        field(Action::RequestExtension, json!({"days": 0, "reason": "r"})),
+        "days"
+    );
+    assert_eq!(
+        field(Action::RequestExtension, json!({"days": 2})),
+        "reason"
+    );
+    assert_eq!(
+        field(Action::RequestReturn, json!({"reason": " "})),
+        "reason"
+    );
+    assert_eq!(
+        field(
+            Action::Reply,
+            json!({"content": "x".repeat(MAX_TEXT_CHARS + 1)})
+        ),
+        "content"
+    );
+    assert_eq!(
+        field(
+            Action::RecordCallback,
+            json!({"contacted": true, "resolution": "resolved"})
+        ),
+        "satisfaction"
+    );
+    assert_eq!(
+        field(
+            Action::RecordCallback,
+            json!({"unreachable": true, "contacted": true})
+        ),
+        "unreachable"
+    );
+    assert_eq!(
+        field(
+            Action::RecordCallback,
+            json!({"contacted": true, "resolution": "meh", "satisfaction": "satisfied"})
+        ),
+        "resolution"
+    );
     assert_eq!(field(Action::Sign, json!({"nope": 1})), "nope");
     assert_eq!(field(Action::RevealContact, json!({"why": 1})), "why");
-    assert_eq!(field(Action::Merge, json!({"parent_id": -1.5})), "parent_id");
+    assert_eq!(
+        field(Action::Merge, json!({"parent_id": -1.5})),
+        "parent_id"
+    );
     assert!(Command::parse(Action::Sign, serde_json::Value::Null).is_ok());
 }
 
@@ -384,7 +569,17 @@ fn action_names_round_trip() {
 
 #[test]
 fn events_serialize_with_a_type_tag_and_round_trip() {
-    let e = ev(1, 2, actor(Role::Dispatcher, None), EventKind::Dispatched { lead_unit_id: 3, co_unit_ids: vec![4], tier: Some(7), note: None });
+    let e = ev(
+        1,
+        2,
+        actor(Role::Dispatcher, None),
+        EventKind::Dispatched {
+            lead_unit_id: 3,
+            co_unit_ids: vec![4],
+            tier: Some(7),
+            note: None,
+        },
+    );
     let v = serde_json::to_value(&e).unwrap();
     assert_eq!(v["type"], "dispatched");
     assert_eq!(v["lead_unit_id"], 3);

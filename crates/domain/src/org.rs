@@ -67,7 +67,9 @@ pub struct User {
 pub fn validate_username(u: &str) -> Result<(), crate::DomainError> {
     let n = u.chars().count();
     if !(3..=32).contains(&n)
-        || !u.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        || !u
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
     {
         return Err(crate::DomainError::invalid(
             "username",
@@ -81,10 +83,16 @@ pub fn validate_username(u: &str) -> Result<(), crate::DomainError> {
 pub fn validate_password(p: &str) -> Result<(), crate::DomainError> {
     let n = p.chars().count();
     if n < 8 {
-        return Err(crate::DomainError::invalid("password", "must be at least 8 characters"));
+        return Err(crate::DomainError::invalid(
+            "password",
+            "must be at least 8 characters",
+        ));
     }
     if n > 256 {
-        return Err(crate::DomainError::invalid("password", "must be at most 256 characters"));
+        return Err(crate::DomainError::invalid(
+            "password",
+            "must be at most 256 characters",
+        ));
     }
     Ok(())
 }

@@ -68,7 +68,11 @@ impl Role {
     pub fn sees_contact(self) -> bool {
         matches!(
             self,
-            Role::Operator | Role::Dispatcher | Role::CallbackAgent | Role::Supervisor | Role::Admin
+            Role::Operator
+                | Role::Dispatcher
+                | Role::CallbackAgent
+                | Role::Supervisor
+                | Role::Admin
         )
     }
 }
@@ -210,7 +214,10 @@ mod tests {
 
     #[test]
     fn terminal_states() {
-        let terminal: Vec<_> = TicketState::ALL.iter().filter(|s| s.is_terminal()).collect();
+        let terminal: Vec<_> = TicketState::ALL
+            .iter()
+            .filter(|s| s.is_terminal())
+            .collect();
         assert_eq!(terminal.len(), 4);
         assert!(!TicketState::AwaitingCallback.is_terminal());
     }

@@ -14,8 +14,8 @@ pub use sql::SqlStore;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use mashangban_domain::{
-    Actor, Category, Channel, Division, DivisionLevel, Event, EventKind, NewTicket, NewUnit,
-    Role, Ticket, TicketState, Unit, User,
+    Actor, Category, Channel, Division, DivisionLevel, Event, EventKind, NewTicket, NewUnit, Role,
+    Ticket, TicketState, Unit, User,
 };
 
 /// Which database a store runs on.
@@ -121,7 +121,11 @@ pub trait Store: Send + Sync {
     async fn ping(&self) -> Result<()>;
 
     async fn upsert_divisions(&self, divisions: &[Division]) -> Result<usize>;
-    async fn list_divisions(&self, parent: Option<&str>, level: Option<DivisionLevel>) -> Result<Vec<Division>>;
+    async fn list_divisions(
+        &self,
+        parent: Option<&str>,
+        level: Option<DivisionLevel>,
+    ) -> Result<Vec<Division>>;
     async fn get_division(&self, code: &str) -> Result<Option<Division>>;
     async fn set_population(&self, code: &str, population: Option<i64>) -> Result<()>;
 
@@ -141,7 +145,14 @@ pub trait Store: Send + Sync {
     async fn list_users(&self) -> Result<Vec<User>>;
     async fn set_user_active(&self, id: i64, active: bool) -> Result<()>;
     async fn set_password_hash(&self, id: i64, hash: &str) -> Result<()>;
-    async fn insert_token(&self, user_id: i64, token_hash: &str, name: &str, at: DateTime<Utc>) -> Result<i64>;
+    async fn insert_token(
+        &self,
+        user_id: i64,
+        token_hash: &str,
+        name: &str,
+        at: DateTime<Utc>,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<i64>;
     /// The active user owning an unrevoked token with this hash.
     async fn user_by_token(&self, token_hash: &str, at: DateTime<Utc>) -> Result<Option<User>>;
 
@@ -155,5 +166,10 @@ pub trait Store: Send + Sync {
     async fn ticket_events(&self, ticket_id: i64) -> Result<Vec<Event>>;
     /// Appends each change's events and writes each ticket's new view, all in one
     /// transaction; fails with [`StoreError::Conflict`] if any ticket changed meanwhile.
-    async fn commit(&self, changes: Vec<Change>, actor: Actor, at: DateTime<Utc>) -> Result<Vec<Ticket>>;
+    async fn commit(
+        &self,
+        changes: Vec<Change>,
+        actor: Actor,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<Ticket>>;
 }

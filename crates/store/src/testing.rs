@@ -25,7 +25,9 @@ pub fn sqlite_url() -> String {
 /// when `TEST_DATABASE_URL` is not set.
 pub async fn postgres_url(test: &str) -> Option<String> {
     let Ok(base) = std::env::var("TEST_DATABASE_URL") else {
-        eprintln!("SKIPPED (PostgreSQL half of `{test}`): set TEST_DATABASE_URL=postgres://... to run it");
+        eprintln!(
+            "SKIPPED (PostgreSQL half of `{test}`): set TEST_DATABASE_URL=postgres://... to run it"
+        );
         return None;
     };
     use sqlx::Connection;

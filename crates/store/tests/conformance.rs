@@ -49,7 +49,11 @@ fn at(h: u32) -> chrono::DateTime<Utc> {
 }
 
 fn op() -> Actor {
-    Actor { user_id: 1, role: Role::Operator, unit_id: None }
+    Actor {
+        user_id: 1,
+        role: Role::Operator,
+        unit_id: None,
+    }
 }
 
 fn new_ticket(content: &str) -> NewTicket {
@@ -58,7 +62,12 @@ fn new_ticket(content: &str) -> NewTicket {
     .unwrap()
 }
 
-async fn create(s: &SqlStore, content: &str, when: chrono::DateTime<Utc>, key: Option<&str>) -> Created {
+async fn create(
+    s: &SqlStore,
+    content: &str,
+    when: chrono::DateTime<Utc>,
+    key: Option<&str>,
+) -> Created {
     s.create_ticket(CreateTicket {
         new: new_ticket(content),
         actor: op(),
@@ -74,7 +83,11 @@ async fn create(s: &SqlStore, content: &str, when: chrono::DateTime<Utc>, key: O
 fn rand_suffix() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
-    format!("{}{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{}{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 async fn migrations_are_idempotent(s: &SqlStore) {
@@ -101,56 +114,171 @@ async fn divisions_and_population(s: &SqlStore) {
     .unwrap();
     let districts = s.list_divisions(Some("630100"), None).await.unwrap();
     assert_eq!(districts.len(), 2);
-    assert_eq!(s.list_divisions(None, Some(DivisionLevel::City)).await.unwrap().len(), 1);
+    assert_eq!(
+        s.list_divisions(None, Some(DivisionLevel::City))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     s.set_population("630102", Some(420_000)).await.unwrap();
     // Re-seeding keeps the population an administrator entered.
-    s.upsert_divisions(&[d("630102", "城东区", DivisionLevel::District, Some("630100"))]).await.unwrap();
-    assert_eq!(s.get_division("630102").await.unwrap().unwrap().population, Some(420_000));
-    assert!(matches!(s.set_population("999999", Some(1)).await, Err(StoreError::NotFound { .. })));
+    s.upsert_divisions(&[d(
+        "630102",
+        "城东区",
+        DivisionLevel::District,
+        Some("630100"),
+    )])
+    .await
+    .unwrap();
+    assert_eq!(
+        s.get_division("630102").await.unwrap().unwrap().population,
+        Some(420_000)
+    );
+    assert!(matches!(
+        s.set_population("999999", Some(1)).await,
+        Err(StoreError::NotFound { .. })
+    ));
 }
 
 async fn units_categories_users_and_tokens(s: &SqlStore) {
     let centre = s
-        .insert_unit(&NewUnit { code: "HOTLINE".into(), name: "12345热线中心".into(), kind: UnitKind::HotlineCentre, parent_id: None, division_code: None })
+        .insert_unit(&NewUnit {
+            code: "HOTLINE".into(),
+            name: "12345热线中心".into(),
+            kind: UnitKind::HotlineCentre,
+            parent_id: None,
+            division_code: None,
+        })
         .await
         .unwrap();
     let dept = s
-        .insert_unit(&NewUnit { code: "CITY-ZJ".into(), name: "市住房和城乡建设局".into(), kind: UnitKind::CityDepartment, parent_id: Some(centre.id), division_code: None })
+        .insert_unit(&NewUnit {
+            code: "CITY-ZJ".into(),
+            name: "市住房和城乡建设局".into(),
+            kind: UnitKind::CityDepartment,
+            parent_id: Some(centre.id),
+            division_code: None,
+        })
         .await
         .unwrap();
-    assert_eq!(s.get_unit(dept.id).await.unwrap().unwrap().parent_id, Some(centre.id));
-    assert_eq!(s.get_unit_by_code("CITY-ZJ").await.unwrap().unwrap().id, dept.id);
+    assert_eq!(
+        s.get_unit(dept.id).await.unwrap().unwrap().parent_id,
+        Some(centre.id)
+    );
+    assert_eq!(
+        s.get_unit_by_code("CITY-ZJ").await.unwrap().unwrap().id,
+        dept.id
+    );
     let again = s
-        .insert_unit(&NewUnit { code: "CITY-ZJ".into(), name: "x".into(), kind: UnitKind::CityDepartment, parent_id: None, division_code: None })
+        .insert_unit(&NewUnit {
+            code: "CITY-ZJ".into(),
+            name: "x".into(),
+            kind: UnitKind::CityDepartment,
+            parent_id: None,
+            division_code: None,
+        })
         .await;
-    assert!(matches!(again, Err(StoreError::Duplicate { .. })), "{again:?}");
+    assert!(
+        matches!(again, Err(StoreError::Duplicate { .. })),
+        "{again:?}"
+    );
     assert_eq!(s.list_units().await.unwrap().len(), 2);
 
     s.upsert_categories(&[
-        Category { code: "01".into(), name: "城乡建设".into(), parent_code: None, level: 1, default_tier: None, active: true },
-        Category { code: "0101".into(), name: "市政设施".into(), parent_code: Some("01".into()), level: 2, default_tier: Some(7), active: true },
+        Category {
+            code: "01".into(),
+            name: "城乡建设".into(),
+            parent_code: None,
+            level: 1,
+            default_tier: None,
+            active: true,
+        },
+        Category {
+            code: "0101".into(),
+            name: "市政设施".into(),
+            parent_code: Some("01".into()),
+            level: 2,
+            default_tier: Some(7),
+            active: true,
+        },
     ])
     .await
     .unwrap();
-    assert_eq!(s.get_category("0101").await.unwrap().unwrap().default_tier, Some(7));
+    assert_eq!(
+        s.get_category("0101").await.unwrap().unwrap().default_tier,
+        Some(7)
+    );
     assert_eq!(s.list_categories().await.unwrap().len(), 2);
 
     let u = s
-        .insert_user(&NewUser { username: "handler1".into(), display_name: "承办一".into(), role: Role::UnitHandler, unit_id: Some(dept.id), password_hash: Some("h".into()) }, at(1))
+        .insert_user(
+            &NewUser {
+                username: "handler1".into(),
+                display_name: "承办一".into(),
+                role: Role::UnitHandler,
+                unit_id: Some(dept.id),
+                password_hash: Some("h".into()),
+            },
+            at(1),
+        )
         .await
         .unwrap();
     assert_eq!(u.role, Role::UnitHandler);
-    let dup = s.insert_user(&NewUser { username: "handler1".into(), display_name: "x".into(), role: Role::Operator, unit_id: None, password_hash: None }, at(1)).await;
+    let dup = s
+        .insert_user(
+            &NewUser {
+                username: "handler1".into(),
+                display_name: "x".into(),
+                role: Role::Operator,
+                unit_id: None,
+                password_hash: None,
+            },
+            at(1),
+        )
+        .await;
     assert!(matches!(dup, Err(StoreError::Duplicate { .. })));
     let (got, hash) = s.get_credentials("handler1").await.unwrap().unwrap();
     assert_eq!((got.id, hash.as_deref()), (u.id, Some("h")));
-    s.insert_token(u.id, "tokhash", "ci", at(1)).await.unwrap();
-    assert_eq!(s.user_by_token("tokhash", at(2)).await.unwrap().unwrap().id, u.id);
+    s.insert_token(u.id, "tokhash", "ci", at(1), None)
+        .await
+        .unwrap();
+    s.insert_token(u.id, "shortlived", "login", at(1), Some(at(2)))
+        .await
+        .unwrap();
+    assert!(
+        s.user_by_token("shortlived", at(1))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        s.user_by_token("shortlived", at(3))
+            .await
+            .unwrap()
+            .is_none(),
+        "expired tokens stop working"
+    );
+    assert_eq!(
+        s.user_by_token("tokhash", at(2)).await.unwrap().unwrap().id,
+        u.id
+    );
     assert!(s.user_by_token("other", at(2)).await.unwrap().is_none());
     s.set_user_active(u.id, false).await.unwrap();
-    assert!(s.user_by_token("tokhash", at(2)).await.unwrap().is_none(), "disabled users' tokens stop working");
+    assert!(
+        s.user_by_token("tokhash", at(2)).await.unwrap().is_none(),
+        "disabled users' tokens stop working"
+    );
     s.set_password_hash(u.id, "h2").await.unwrap();
-    assert_eq!(s.get_credentials("handler1").await.unwrap().unwrap().1.as_deref(), Some("h2"));
+    assert_eq!(
+        s.get_credentials("handler1")
+            .await
+            .unwrap()
+            .unwrap()
+            .1
+            .as_deref(),
+        Some("h2")
+    );
     assert_eq!(s.list_users().await.unwrap().len(), 1);
 }
 
@@ -172,7 +300,13 @@ async fn create_numbers_and_events(s: &SqlStore) {
     assert_eq!(events[0].kind.type_name(), "received");
     assert_eq!(events[0].actor, op());
     assert!(s.get_ticket(999_999).await.unwrap().is_none());
-    assert_eq!(s.get_tickets(&[b.ticket.id, a.ticket.id]).await.unwrap().len(), 2);
+    assert_eq!(
+        s.get_tickets(&[b.ticket.id, a.ticket.id])
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
 }
 
 async fn idempotency_keys(s: &SqlStore) {
@@ -192,36 +326,85 @@ async fn idempotency_keys(s: &SqlStore) {
             idempotency: Some(("key-1".into(), "different".into())),
         })
         .await;
-    assert!(matches!(other, Err(StoreError::IdempotencyMismatch)), "{other:?}");
+    assert!(
+        matches!(other, Err(StoreError::IdempotencyMismatch)),
+        "{other:?}"
+    );
     assert_eq!(s.count_tickets().await.unwrap(), 1);
 }
 
 async fn commit_is_atomic_and_versioned(s: &SqlStore) {
     let t = create(s, "小区垃圾未清运", at(1), None).await.ticket;
-    let disp = Actor { user_id: 2, role: Role::Dispatcher, unit_id: None };
-    let dispatch = EventKind::Dispatched { lead_unit_id: 5, co_unit_ids: vec![6], tier: Some(3), note: None };
+    let disp = Actor {
+        user_id: 2,
+        role: Role::Dispatcher,
+        unit_id: None,
+    };
+    let dispatch = EventKind::Dispatched {
+        lead_unit_id: 5,
+        co_unit_ids: vec![6],
+        tier: Some(3),
+        note: None,
+    };
     let after = s
-        .commit(vec![Change { before: t.clone(), events: vec![dispatch.clone()] }], disp, at(2))
+        .commit(
+            vec![Change {
+                before: t.clone(),
+                events: vec![dispatch.clone()],
+            }],
+            disp,
+            at(2),
+        )
         .await
         .unwrap();
     assert_eq!(after[0].state, TicketState::Dispatched);
     assert_eq!(after[0].version, 2);
     assert_eq!(s.get_ticket(t.id).await.unwrap().unwrap(), after[0]);
     // Writing from the stale view is refused and writes nothing.
-    let stale = s.commit(vec![Change { before: t.clone(), events: vec![dispatch] }], disp, at(3)).await;
+    let stale = s
+        .commit(
+            vec![Change {
+                before: t.clone(),
+                events: vec![dispatch],
+            }],
+            disp,
+            at(3),
+        )
+        .await;
     assert!(matches!(stale, Err(StoreError::Conflict)));
     assert_eq!(s.ticket_events(t.id).await.unwrap().len(), 2);
     // Two tickets in one commit: a conflict on the second rolls back the first.
     let other = create(s, "同一问题", at(1), None).await.ticket;
-    let merge_child = Change { before: other.clone(), events: vec![EventKind::Merged { parent_id: t.id }] };
-    let stale_parent = Change { before: t.clone(), events: vec![EventKind::ChildMerged { child_id: other.id }] };
-    let r = s.commit(vec![merge_child.clone(), stale_parent], disp, at(4)).await;
+    let merge_child = Change {
+        before: other.clone(),
+        events: vec![EventKind::Merged { parent_id: t.id }],
+    };
+    let stale_parent = Change {
+        before: t.clone(),
+        events: vec![EventKind::ChildMerged { child_id: other.id }],
+    };
+    let r = s
+        .commit(vec![merge_child.clone(), stale_parent], disp, at(4))
+        .await;
     assert!(matches!(r, Err(StoreError::Conflict)));
-    assert_eq!(s.get_ticket(other.id).await.unwrap().unwrap().state, TicketState::Received);
+    assert_eq!(
+        s.get_ticket(other.id).await.unwrap().unwrap().state,
+        TicketState::Received
+    );
     assert_eq!(s.ticket_events(other.id).await.unwrap().len(), 1);
     let parent = s.get_ticket(t.id).await.unwrap().unwrap();
     let done = s
-        .commit(vec![merge_child, Change { before: parent, events: vec![EventKind::ChildMerged { child_id: other.id }] }], disp, at(4))
+        .commit(
+            vec![
+                merge_child,
+                Change {
+                    before: parent,
+                    events: vec![EventKind::ChildMerged { child_id: other.id }],
+                },
+            ],
+            disp,
+            at(4),
+        )
         .await
         .unwrap();
     assert_eq!(done[0].state, TicketState::Merged);
@@ -231,24 +414,85 @@ async fn commit_is_atomic_and_versioned(s: &SqlStore) {
 async fn listing_filters_and_cursor(s: &SqlStore) {
     let mut ids = Vec::new();
     for i in 0..7 {
-        ids.push(create(s, &format!("事项{i}"), at(1) + Duration::minutes(i), None).await.ticket.id);
+        ids.push(
+            create(s, &format!("事项{i}"), at(1) + Duration::minutes(i), None)
+                .await
+                .ticket
+                .id,
+        );
     }
-    let disp = Actor { user_id: 2, role: Role::Dispatcher, unit_id: None };
+    let disp = Actor {
+        user_id: 2,
+        role: Role::Dispatcher,
+        unit_id: None,
+    };
     let t = s.get_ticket(ids[2]).await.unwrap().unwrap();
-    s.commit(vec![Change { before: t, events: vec![EventKind::Dispatched { lead_unit_id: 5, co_unit_ids: vec![6], tier: None, note: None }] }], disp, at(2))
+    s.commit(
+        vec![Change {
+            before: t,
+            events: vec![EventKind::Dispatched {
+                lead_unit_id: 5,
+                co_unit_ids: vec![6],
+                tier: None,
+                note: None,
+            }],
+        }],
+        disp,
+        at(2),
+    )
+    .await
+    .unwrap();
+    let all = s
+        .list_tickets(&TicketFilter {
+            limit: 100,
+            ..Default::default()
+        })
         .await
         .unwrap();
-    let all = s.list_tickets(&TicketFilter { limit: 100, ..Default::default() }).await.unwrap();
     assert_eq!(all.len(), 7);
     assert!(all.windows(2).all(|w| w[0].id > w[1].id), "newest first");
-    let page1 = s.list_tickets(&TicketFilter { limit: 3, ..Default::default() }).await.unwrap();
-    let page2 = s.list_tickets(&TicketFilter { limit: 3, before_id: Some(page1[2].id), ..Default::default() }).await.unwrap();
+    let page1 = s
+        .list_tickets(&TicketFilter {
+            limit: 3,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let page2 = s
+        .list_tickets(&TicketFilter {
+            limit: 3,
+            before_id: Some(page1[2].id),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(page2[0].id, page1[2].id - 1);
-    let by_state = s.list_tickets(&TicketFilter { states: vec![TicketState::Dispatched], limit: 100, ..Default::default() }).await.unwrap();
-    assert_eq!(by_state.iter().map(|t| t.id).collect::<Vec<_>>(), vec![ids[2]]);
+    let by_state = s
+        .list_tickets(&TicketFilter {
+            states: vec![TicketState::Dispatched],
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        by_state.iter().map(|t| t.id).collect::<Vec<_>>(),
+        vec![ids[2]]
+    );
     for unit in [5, 6] {
-        let by_unit = s.list_tickets(&TicketFilter { unit_id: Some(unit), limit: 100, ..Default::default() }).await.unwrap();
-        assert_eq!(by_unit.len(), 1, "unit {unit} sees its ticket as lead or co-unit");
+        let by_unit = s
+            .list_tickets(&TicketFilter {
+                unit_id: Some(unit),
+                limit: 100,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            by_unit.len(),
+            1,
+            "unit {unit} sees its ticket as lead or co-unit"
+        );
     }
     let f = |cat: Option<&str>, div: Option<&str>| TicketFilter {
         category_prefix: cat.map(Into::into),
@@ -258,16 +502,47 @@ async fn listing_filters_and_cursor(s: &SqlStore) {
     };
     assert_eq!(s.list_tickets(&f(Some("01"), None)).await.unwrap().len(), 7);
     assert_eq!(s.list_tickets(&f(Some("02"), None)).await.unwrap().len(), 0);
-    assert_eq!(s.list_tickets(&f(None, Some("630102"))).await.unwrap().len(), 7);
-    assert_eq!(s.list_tickets(&f(None, Some("630103"))).await.unwrap().len(), 0);
+    assert_eq!(
+        s.list_tickets(&f(None, Some("630102")))
+            .await
+            .unwrap()
+            .len(),
+        7
+    );
+    assert_eq!(
+        s.list_tickets(&f(None, Some("630103")))
+            .await
+            .unwrap()
+            .len(),
+        0
+    );
     let ranged = s
-        .list_tickets(&TicketFilter { created_from: Some(at(1) + Duration::minutes(2)), created_to: Some(at(1) + Duration::minutes(4)), limit: 100, ..Default::default() })
+        .list_tickets(&TicketFilter {
+            created_from: Some(at(1) + Duration::minutes(2)),
+            created_to: Some(at(1) + Duration::minutes(4)),
+            limit: 100,
+            ..Default::default()
+        })
         .await
         .unwrap();
     assert_eq!(ranged.len(), 2);
-    let by_channel = s.list_tickets(&TicketFilter { channel: Some(Channel::Web), limit: 100, ..Default::default() }).await.unwrap();
+    let by_channel = s
+        .list_tickets(&TicketFilter {
+            channel: Some(Channel::Web),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert!(by_channel.is_empty());
-    let by_phone = s.list_tickets(&TicketFilter { citizen_phone: Some("13812345678".into()), limit: 100, ..Default::default() }).await.unwrap();
+    let by_phone = s
+        .list_tickets(&TicketFilter {
+            citizen_phone: Some("13812345678".into()),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(by_phone.len(), 7);
 }
 
@@ -275,7 +550,9 @@ async fn concurrent_creates_get_distinct_numbers(s: &SqlStore) {
     let mut handles = Vec::new();
     for i in 0..40 {
         let s = s.clone();
-        handles.push(tokio::spawn(async move { create(&s, &format!("并发{i}"), at(3), Some(&format!("k{i}"))).await }));
+        handles.push(tokio::spawn(async move {
+            create(&s, &format!("并发{i}"), at(3), Some(&format!("k{i}"))).await
+        }));
     }
     let mut numbers = std::collections::BTreeSet::new();
     for h in handles {

@@ -1,1 +1,52 @@
+//! The HTTP layer of Mashangban: the JSON API under `/api/v1` and its OpenAPI document.
 
+mod api;
+pub mod error;
+pub mod openapi;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use mashangban_app::App;
+use std::future::Future;
+use tokio::net::TcpListener;
+
+/// Largest request body accepted, in bytes (a 20,000-character request is about 60 KB).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The whole HTTP application.
+pub fn router(app: App) -> Router {
+    Router::new()
+        .route("/healthz", get(api::healthz))
+        .route("/api/v1/openapi.json", get(api::openapi))
+        .route("/api/v1/auth/login", post(api::login))
+        .route("/api/v1/me", get(api::me))
+        .route(
+            "/api/v1/tickets",
+            post(api::create_ticket).get(api::list_tickets),
+        )
+        .route("/api/v1/tickets/{id}", get(api::get_ticket))
+        .route("/api/v1/tickets/{id}/events", get(api::ticket_events))
+        .route("/api/v1/tickets/{id}/{action}", post(api::act))
+        .route("/api/v1/units", get(api::list_units))
+        .route("/api/v1/divisions", get(api::list_divisions))
+        .route("/api/v1/categories", get(api::list_categories))
+        .route("/api/v1/users", get(api::list_users).post(api::create_user))
+        .fallback(api::fallback)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            api::panic_response,
+        ))
+        .with_state(app)
+}
+
+/// Serves until `shutdown` completes, then finishes the requests in flight.
+pub async fn serve(
+    app: App,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(app))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,193 @@
+//! Authentication: argon2 password hashes, bearer tokens (stored as SHA-256 hashes).
+
+use crate::{App, AppError};
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use chrono::Utc;
+use mashangban_domain::org::{validate_password, validate_role_unit, validate_username};
+use mashangban_domain::{Actor, Role, User};
+use mashangban_store::NewUser;
+use rand::Rng;
+use sha2::{Digest, Sha256};
+
+/// Hashes a password with argon2id and a random salt (PHC string).
+pub fn hash_password(password: &str) -> Result<String, AppError> {
+    let salt_bytes: [u8; 16] = rand::rng().random();
+    let salt = SaltString::encode_b64(&salt_bytes)
+        .map_err(|e| AppError::Internal(format!("salt: {e}")))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AppError::Internal(format!("hashing a password: {e}")))
+}
+
+/// Checks a password against a PHC string.
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// A new random bearer token: `mb_` and 43 URL-safe characters (256 bits).
+pub fn new_token() -> String {
+    let bytes: [u8; 32] = rand::rng().random();
+    format!("mb_{}", hex::encode(bytes))
+}
+
+/// What the database keeps of a token.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// An unguessable citizen tracking code: 16 characters of Crockford base32 (80 bits).
+pub fn new_tracking_code() -> String {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let mut rng = rand::rng();
+    (0..16)
+        .map(|_| ALPHABET[rng.random_range(0..32)] as char)
+        .collect()
+}
+
+/// The actor a user acts as.
+pub fn actor_of(user: &User) -> Actor {
+    Actor {
+        user_id: user.id,
+        role: user.role,
+        unit_id: user.unit_id,
+    }
+}
+
+/// A user to create, before validation.
+#[derive(Debug, Clone)]
+pub struct UserInput {
+    pub username: String,
+    pub display_name: Option<String>,
+    pub role: Role,
+    pub unit_id: Option<i64>,
+    pub password: Option<String>,
+}
+
+impl App {
+    /// Creates a user after checking the name, the password, and the unit binding.
+    pub async fn add_user(&self, input: UserInput) -> Result<User, AppError> {
+        validate_username(&input.username)?;
+        validate_role_unit(input.role, input.unit_id)?;
+        if let Some(unit) = input.unit_id
+            && self.store.get_unit(unit).await?.is_none()
+        {
+            return Err(AppError::invalid(
+                "unit",
+                format!("unit {unit} does not exist"),
+            ));
+        }
+        let password_hash = match &input.password {
+            Some(p) => {
+                validate_password(p)?;
+                Some(hash_password(p)?)
+            }
+            None => None,
+        };
+        let user = NewUser {
+            display_name: input.display_name.unwrap_or_else(|| input.username.clone()),
+            username: input.username,
+            role: input.role,
+            unit_id: input.unit_id,
+            password_hash,
+        };
+        Ok(self.store.insert_user(&user, Utc::now()).await?)
+    }
+
+    /// Issues a token for a user; returns the token, which is shown only once.
+    pub async fn issue_token(&self, username: &str, name: &str) -> Result<String, AppError> {
+        let (user, _) = self
+            .store
+            .get_credentials(username)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("user `{username}` not found")))?;
+        if !user.active {
+            return Err(AppError::Forbidden(format!(
+                "user `{username}` is disabled"
+            )));
+        }
+        let token = new_token();
+        self.store
+            .insert_token(user.id, &token_hash(&token), name, Utc::now(), None)
+            .await?;
+        Ok(token)
+    }
+
+    /// Checks a username and password; on success issues a login token that expires.
+    pub async fn login(&self, username: &str, password: &str) -> Result<(User, String), AppError> {
+        let bad = || AppError::Unauthenticated("wrong username or password".into());
+        let Some((user, Some(hash))) = self.store.get_credentials(username).await? else {
+            // Spend the same time as a real check, so names cannot be probed by timing.
+            let _ = verify_password(
+                password,
+                "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$Y3Bb5nq5LZsSc9oXhYpnGL6LRNxGi9rcHb0f5GPRwnk",
+            );
+            return Err(bad());
+        };
+        let ok = tokio::task::spawn_blocking({
+            let password = password.to_string();
+            move || verify_password(&password, &hash)
+        })
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+        if !ok || !user.active {
+            return Err(bad());
+        }
+        let token = new_token();
+        let expires = Utc::now() + chrono::Duration::hours(self.config.login_token_hours);
+        self.store
+            .insert_token(
+                user.id,
+                &token_hash(&token),
+                "login",
+                Utc::now(),
+                Some(expires),
+            )
+            .await?;
+        Ok((user, token))
+    }
+
+    /// The user a bearer token belongs to.
+    pub async fn authenticate(&self, token: &str) -> Result<User, AppError> {
+        self.store
+            .user_by_token(&token_hash(token), Utc::now())
+            .await?
+            .ok_or_else(|| {
+                AppError::Unauthenticated(
+                    "the token is not valid (unknown, revoked, expired, or its user is disabled)"
+                        .into(),
+                )
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_hash_and_verify() {
+        let h = hash_password("correct horse").unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse", &h));
+        assert!(!verify_password("wrong horse", &h));
+        assert!(!verify_password("x", "not a hash"));
+    }
+
+    #[test]
+    fn tokens_and_tracking_codes_are_random() {
+        assert_ne!(new_token(), new_token());
+        assert_eq!(new_token().len(), 67);
+        assert_eq!(token_hash("a"), token_hash("a"));
+        let c = new_tracking_code();
+        assert_eq!(c.len(), 16);
+        assert_ne!(c, new_tracking_code());
+    }
+}

@@ -1,0 +1,755 @@
+//! `mashangban demo`: demo users, one per role, and a realistic month of tickets in every
+//! state, produced through the real use cases (create and act) with past timestamps.
+
+use crate::auth::{UserInput, actor_of};
+use crate::{App, AppError};
+use chrono::{DateTime, Duration, Timelike, Utc};
+use mashangban_domain::{Action, Actor, DivisionLevel, Role, Unit};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::json;
+use std::collections::HashMap;
+
+/// The password of every demo user.
+pub const DEMO_PASSWORD: &str = "mashangban-demo";
+
+/// The demo users: (username, display name, role, unit code of a handler).
+pub const DEMO_USERS: &[(&str, &str, Role, Option<&str>)] = &[
+    ("operator", "受理员 王芳", Role::Operator, None),
+    ("dispatcher", "派单员 李强", Role::Dispatcher, None),
+    (
+        "handler",
+        "东关大街街道 承办人 马丽",
+        Role::UnitHandler,
+        Some("GOV-630102001"),
+    ),
+    (
+        "handler2",
+        "市城市管理局 承办人 赵军",
+        Role::UnitHandler,
+        Some("DEPT-CG"),
+    ),
+    ("callback", "回访员 张敏", Role::CallbackAgent, None),
+    ("supervisor", "督办员 陈刚", Role::Supervisor, None),
+    ("leader", "分管领导 刘洋", Role::Analyst, None),
+    ("admin", "系统管理员", Role::Admin, None),
+];
+
+/// Who owns a kind of matter in the demo: the street office of the place, or a city unit.
+#[derive(Clone, Copy)]
+enum Owner {
+    Street,
+    City(&'static str),
+}
+
+/// (category, kind, owner, title, content; `{p}` is the place).
+const TEMPLATES: &[(&str, &str, Owner, &str, &str)] = &[
+    (
+        "020101",
+        "complaint",
+        Owner::City("DEPT-JJ"),
+        "小区门口违法停车",
+        "{p}门口每天晚上都有车辆乱停，占用消防通道，救护车进不来，希望交警加强管理。",
+    ),
+    (
+        "010202",
+        "help",
+        Owner::City("UTIL-HEAT"),
+        "暖气不热",
+        "{p}家中暖气片摸着只有一点温度，室温不到16度，老人孩子受不了，请供热公司上门查看。",
+    ),
+    (
+        "010403",
+        "complaint",
+        Owner::Street,
+        "垃圾清运不及时",
+        "{p}的垃圾桶已经满溢三天没人清运，气味很大，请尽快安排清运。",
+    ),
+    (
+        "010103",
+        "help",
+        Owner::Street,
+        "路灯不亮",
+        "{p}附近一排路灯晚上都不亮，晚上出行很不安全，请尽快维修。",
+    ),
+    (
+        "010104",
+        "help",
+        Owner::Street,
+        "下水道堵塞返水",
+        "{p}楼下化粪池满溢，下水从低层住户家中返水，屋内污秽不堪，请尽快疏通。",
+    ),
+    (
+        "010301",
+        "complaint",
+        Owner::City("DEPT-FC"),
+        "物业不作为",
+        "{p}的物业公司收费后不维修电梯，电梯停运一周，楼上老人无法下楼。",
+    ),
+    (
+        "030201",
+        "complaint",
+        Owner::City("DEPT-STHJ"),
+        "夜间施工噪音",
+        "{p}旁边的工地每天晚上十一点以后还在施工，噪音很大，严重影响休息。",
+    ),
+    (
+        "030101",
+        "complaint",
+        Owner::City("DEPT-STHJ"),
+        "餐馆油烟扰民",
+        "{p}楼下新开的饭馆油烟直排，家里窗户都不敢开，请环保部门查处。",
+    ),
+    (
+        "050101",
+        "help",
+        Owner::City("DEPT-RS"),
+        "拖欠工资",
+        "本人在{p}附近的工地干活，老板拖欠三个月工资共一万二千元，多次讨要无果，请求帮助。",
+    ),
+    (
+        "050202",
+        "consultation",
+        Owner::City("DEPT-YB"),
+        "异地就医报销咨询",
+        "我在外地住院，想咨询医保异地就医备案和报销需要哪些材料。",
+    ),
+    (
+        "040201",
+        "complaint",
+        Owner::City("DEPT-SCJG"),
+        "健身房预付卡无法退费",
+        "{p}的一家健身房突然关门，办的年卡还有八个月，要求退费。",
+    ),
+    (
+        "040101",
+        "report",
+        Owner::City("DEPT-SCJG"),
+        "餐馆卫生差",
+        "{p}附近一家小吃店后厨卫生很差，老鼠乱窜，请市场监管部门检查。",
+    ),
+    (
+        "010401",
+        "complaint",
+        Owner::City("DEPT-CG"),
+        "占道经营",
+        "{p}路口早晚都有摊贩占道经营，行人只能走机动车道，很危险。",
+    ),
+    (
+        "010402",
+        "report",
+        Owner::City("DEPT-CG"),
+        "违章搭建",
+        "{p}一楼住户在楼前私自搭建彩钢房，占用公共绿地，请城管查处。",
+    ),
+    (
+        "060201",
+        "consultation",
+        Owner::City("DEPT-JY"),
+        "小学入学咨询",
+        "孩子今年满六岁，户口在{p}，想咨询划片入学的学校和报名时间。",
+    ),
+    (
+        "010201",
+        "help",
+        Owner::City("UTIL-WATER"),
+        "突然停水",
+        "{p}从今天早上开始停水，没有接到任何通知，请问什么时候恢复供水？",
+    ),
+    (
+        "010203",
+        "help",
+        Owner::City("UTIL-GAS"),
+        "燃气表故障",
+        "{p}家里燃气表充值后不通气，请燃气公司上门检查。",
+    ),
+    (
+        "020201",
+        "suggestion",
+        Owner::City("DEPT-JT"),
+        "建议增开公交线路",
+        "{p}周边新建小区多，到火车站没有直达公交，建议增开或调整线路。",
+    ),
+    (
+        "080102",
+        "consultation",
+        Owner::City("DEPT-MZ"),
+        "高龄补贴申领",
+        "家中老人今年满八十岁，户籍在{p}，想咨询高龄补贴怎么申请。",
+    ),
+    (
+        "070101",
+        "complaint",
+        Owner::City("DEPT-WJ"),
+        "医院服务态度差",
+        "在市里一家医院看病时护士态度恶劣，排队两小时没人管，希望整改。",
+    ),
+    (
+        "010302",
+        "suggestion",
+        Owner::Street,
+        "老旧小区改造",
+        "{p}是九十年代的老小区，楼道破旧、没有停车位，希望纳入老旧小区改造计划。",
+    ),
+    (
+        "010304",
+        "help",
+        Owner::Street,
+        "楼顶漏水",
+        "{p}顶层住户家中楼顶漏水，墙皮脱落，请协调维修基金维修。",
+    ),
+    (
+        "120101",
+        "praise",
+        Owner::Street,
+        "表扬社区工作人员",
+        "感谢{p}的网格员，帮我们楼解决了多年的下水问题，特此表扬。",
+    ),
+    (
+        "090101",
+        "consultation",
+        Owner::City("DEPT-GA"),
+        "户口迁移咨询",
+        "想把户口从外省迁到{p}，请问需要准备哪些材料，在哪里办理？",
+    ),
+];
+
+const SURNAMES: &[&str] = &[
+    "王", "李", "张", "刘", "陈", "杨", "马", "赵", "韩", "祁", "冶", "鲁", "朱", "何",
+];
+const GIVEN: &[&str] = &[
+    "芳", "伟", "娜", "强", "敏", "静", "磊", "洋", "艳", "军", "霞", "海英", "建国", "秀兰",
+    "文斌",
+];
+const CHANNELS: &[(&str, u32)] = &[
+    ("phone", 60),
+    ("wechat", 12),
+    ("web", 8),
+    ("app", 5),
+    ("grid", 7),
+    ("merged_line", 5),
+    ("mailbox", 3),
+];
+
+/// What the demo made.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct DemoReport {
+    pub users_created: usize,
+    pub tickets_created: usize,
+    pub states: std::collections::BTreeMap<String, usize>,
+}
+
+struct Ctx {
+    rng: StdRng,
+    handlers: HashMap<i64, Actor>,
+    units_by_code: HashMap<String, Unit>,
+    operator: Actor,
+    dispatcher: Actor,
+    callback: Actor,
+    supervisor: Actor,
+    now: DateTime<Utc>,
+}
+
+impl App {
+    /// Creates the demo users that do not exist yet (requires `seed xining` first).
+    pub async fn ensure_demo_users(&self) -> Result<usize, AppError> {
+        let mut created = 0;
+        for (username, name, role, unit_code) in DEMO_USERS {
+            if self.store.get_credentials(username).await?.is_some() {
+                continue;
+            }
+            let unit_id = match unit_code {
+                Some(code) => Some(
+                    self.store
+                        .get_unit_by_code(code)
+                        .await?
+                        .ok_or_else(|| {
+                            AppError::NotFound(format!("unit {code} (run `seed xining` first)"))
+                        })?
+                        .id,
+                ),
+                None => None,
+            };
+            self.add_user(UserInput {
+                username: username.to_string(),
+                display_name: Some(name.to_string()),
+                role: *role,
+                unit_id,
+                password: Some(DEMO_PASSWORD.to_string()),
+            })
+            .await?;
+            created += 1;
+        }
+        Ok(created)
+    }
+
+    /// Generates `count` tickets over the `days` before `now`, each taken as far along its
+    /// lifecycle as its age allows, so that every state appears. Deterministic for a seed.
+    pub async fn generate_demo_tickets(
+        &self,
+        count: usize,
+        days: i64,
+        now: DateTime<Utc>,
+        seed: u64,
+    ) -> Result<DemoReport, AppError> {
+        let mut report = DemoReport::default();
+        let user_actor = async |name: &str| -> Result<Actor, AppError> {
+            let (u, _) = self
+                .store
+                .get_credentials(name)
+                .await?
+                .ok_or_else(|| AppError::NotFound(format!("demo user {name}")))?;
+            Ok(actor_of(&u))
+        };
+        let units = self.store.list_units().await?;
+        let mut ctx = Ctx {
+            rng: StdRng::seed_from_u64(seed),
+            handlers: HashMap::new(),
+            units_by_code: units.iter().map(|u| (u.code.clone(), u.clone())).collect(),
+            operator: user_actor("operator").await?,
+            dispatcher: user_actor("dispatcher").await?,
+            callback: user_actor("callback").await?,
+            supervisor: user_actor("supervisor").await?,
+            now,
+        };
+        for u in self.store.list_users().await? {
+            if let (Role::UnitHandler, Some(unit)) = (u.role, u.unit_id) {
+                ctx.handlers.entry(unit).or_insert_with(|| actor_of(&u));
+            }
+        }
+        // Places: the communities of the four central districts and Huangzhong, weighted to
+        // the districts where the demo's street handler works.
+        let communities: Vec<_> = self
+            .store
+            .list_divisions(None, Some(DivisionLevel::Community))
+            .await?
+            .into_iter()
+            .filter(|d| {
+                ["630102", "630103", "630104", "630105", "630106"]
+                    .iter()
+                    .any(|p| d.code.starts_with(p))
+            })
+            .collect();
+        let home: Vec<_> = communities
+            .iter()
+            .filter(|d| d.code.starts_with("630102001"))
+            .cloned()
+            .collect();
+        let mut times: Vec<DateTime<Utc>> = (0..count)
+            .map(|_| {
+                let back = Duration::minutes(ctx.rng.random_range(0..days * 24 * 60));
+                let t = now - back;
+                // Move night-time calls into office hours (08:00–20:00 Beijing time) mostly.
+                let hour_bj = (t.hour() + 8) % 24;
+                if hour_bj < 8 && ctx.rng.random_bool(0.8) {
+                    t + Duration::hours(9)
+                } else {
+                    t
+                }
+            })
+            .filter(|t| *t < now)
+            .collect();
+        times.sort();
+        for (i, at) in times.into_iter().enumerate() {
+            let place = if ctx.rng.random_bool(0.25) && !home.is_empty() {
+                &home[ctx.rng.random_range(0..home.len())]
+            } else {
+                &communities[ctx.rng.random_range(0..communities.len())]
+            };
+            let state = self.demo_ticket(&mut ctx, i, at, place, None).await?;
+            *report.states.entry(state).or_default() += 1;
+            report.tickets_created += 1;
+        }
+        // Make sure every state can be seen: stop a few recent tickets on purpose.
+        if count >= 50 {
+            for state in mashangban_domain::TicketState::ALL {
+                if report.states.contains_key(state.as_str()) {
+                    continue;
+                }
+                let place = &communities[ctx.rng.random_range(0..communities.len())];
+                let at = now - Duration::days(6);
+                let got = self
+                    .demo_ticket(&mut ctx, usize::MAX, at, place, Some(state.as_str()))
+                    .await?;
+                *report.states.entry(got).or_default() += 1;
+                report.tickets_created += 1;
+            }
+        }
+        Ok(report)
+    }
+
+    async fn handler_for(&self, ctx: &mut Ctx, unit: &Unit) -> Result<Actor, AppError> {
+        if let Some(a) = ctx.handlers.get(&unit.id) {
+            return Ok(*a);
+        }
+        let username = format!("h-{}", unit.code.to_lowercase());
+        let user = match self.store.get_credentials(&username).await? {
+            Some((u, _)) => u,
+            None => {
+                self.add_user(UserInput {
+                    username,
+                    display_name: Some(format!("{} 承办人", unit.name)),
+                    role: Role::UnitHandler,
+                    unit_id: Some(unit.id),
+                    password: None,
+                })
+                .await?
+            }
+        };
+        let a = actor_of(&user);
+        ctx.handlers.insert(unit.id, a);
+        Ok(a)
+    }
+
+    /// One demo ticket, taken along its lifecycle while its clock is before `now`; with
+    /// `stop`, it takes the path to that state and stops there.
+    async fn demo_ticket(
+        &self,
+        ctx: &mut Ctx,
+        i: usize,
+        at: DateTime<Utc>,
+        place: &mashangban_domain::Division,
+        stop: Option<&str>,
+    ) -> Result<String, AppError> {
+        let mut pick = ctx.rng.random_range(0..TEMPLATES.len());
+        if stop == Some("resolved_directly") {
+            pick = TEMPLATES
+                .iter()
+                .position(|t| t.1 == "consultation")
+                .unwrap_or(0);
+        } else if stop.is_some() {
+            pick = TEMPLATES
+                .iter()
+                .position(|t| t.1 != "consultation")
+                .unwrap_or(0);
+        }
+        let (category, kind, owner, title, content) = TEMPLATES[pick];
+        let halt = |state: &str| stop == Some(state);
+        let short_place = place
+            .name
+            .trim_end_matches("社区居民委员会")
+            .trim_end_matches("村民委员会")
+            .trim_end_matches("村委会")
+            .trim_end_matches("居委会")
+            .to_string();
+        let short_place = if short_place.ends_with("社区") || short_place.ends_with('村') {
+            short_place
+        } else {
+            format!("{short_place}社区")
+        };
+        let building = ctx.rng.random_range(1..40);
+        let address = format!("{short_place}{building}号楼");
+        let channel = pick_weighted(&mut ctx.rng, CHANNELS);
+        let name = format!(
+            "{}{}",
+            SURNAMES[ctx.rng.random_range(0..SURNAMES.len())],
+            GIVEN[ctx.rng.random_range(0..GIVEN.len())]
+        );
+        let prefix = ["138", "139", "159", "186", "189", "177"][ctx.rng.random_range(0..6)];
+        let phone = format!("{prefix}{:08}", ctx.rng.random_range(0..100_000_000u64));
+        let mut body = json!({
+            "channel": channel, "kind": kind, "title": title,
+            "content": content.replace("{p}", &address),
+            "citizen": {"name": name, "phone": phone},
+            "confidential": ctx.rng.random_bool(0.05),
+            "address": format!("西宁市{address}"),
+            "category_code": category,
+            "division_code": place.code,
+        });
+        if channel == "merged_line" {
+            body["channel_detail"] =
+                json!(["12369", "12315", "12333", "12319"][ctx.rng.random_range(0..4)]);
+        }
+        let (ticket, _) = self.create_ticket_at(&ctx.operator, body, None, at).await?;
+        let id = ticket.id;
+        let mut t = at;
+        let step =
+            |ctx: &mut Ctx, t: &mut DateTime<Utc>, min_minutes: i64, max_minutes: i64| -> bool {
+                *t += Duration::minutes(ctx.rng.random_range(min_minutes..=max_minutes));
+                *t < ctx.now
+            };
+        let mut roll: f64 = ctx.rng.random();
+        match stop {
+            Some("received") => return Ok("received".into()),
+            Some("resolved_directly") => roll = 0.0,
+            Some("not_accepted") => roll = 0.01,
+            Some("merged") => roll = 0.04,
+            Some(_) => roll = 0.9,
+            None => {}
+        }
+        // Consultations answered on the phone, emergencies and court matters, duplicates.
+        if kind == "consultation" && roll < 0.5 {
+            if step(ctx, &mut t, 2, 8) {
+                self.act_at(
+                    &ctx.operator,
+                    id,
+                    Action::ResolveDirectly,
+                    json!({"answer": "已依据知识库向市民解答办理条件、材料和地点，市民表示清楚。"}),
+                    t,
+                )
+                .await?;
+                return Ok("resolved_directly".into());
+            }
+            return Ok("received".into());
+        }
+        if roll < 0.03 {
+            if step(ctx, &mut t, 2, 10) {
+                self.act_at(&ctx.operator, id, Action::NotAccept, json!({"reason": "该事项已进入诉讼程序，不属于热线受理范围，已告知市民向法院咨询。", "redirect_to": "人民法院"}), t).await?;
+                return Ok("not_accepted".into());
+            }
+            return Ok("received".into());
+        }
+        if roll < 0.05 && i > 0 && id > 1 && (stop.is_none() || halt("merged")) {
+            let parent = id - 1;
+            if step(ctx, &mut t, 5, 30)
+                && let Some(p) = self.store.get_ticket(parent).await?
+                && !p.state.is_terminal()
+                && self
+                    .act_at(
+                        &ctx.dispatcher,
+                        id,
+                        Action::Merge,
+                        json!({"parent_id": parent}),
+                        t,
+                    )
+                    .await
+                    .is_ok()
+            {
+                return Ok("merged".into());
+            }
+        }
+        // Dispatch to the owner.
+        let lead = match owner {
+            Owner::City(code) => ctx.units_by_code.get(code).cloned(),
+            Owner::Street => place
+                .parent_code
+                .as_ref()
+                .and_then(|s| ctx.units_by_code.get(&format!("GOV-{s}")).cloned()),
+        };
+        let Some(lead) = lead else {
+            return Ok("received".into());
+        };
+        if !step(ctx, &mut t, 10, 90) {
+            return Ok("received".into());
+        }
+        let mut dispatch = json!({"lead_unit_id": lead.id, "note": "请按时限办理并及时答复市民。"});
+        if let (Owner::City(_), Some(street)) = (
+            owner,
+            place
+                .parent_code
+                .as_ref()
+                .and_then(|s| ctx.units_by_code.get(&format!("GOV-{s}"))),
+        ) {
+            if ctx.rng.random_bool(0.3) {
+                dispatch["co_unit_ids"] = json!([street.id]);
+            }
+        }
+        self.act_at(&ctx.dispatcher, id, Action::Dispatch, dispatch, t)
+            .await?;
+        if halt("dispatched") {
+            return Ok("dispatched".into());
+        }
+        let handler = self.handler_for(ctx, &lead).await?;
+        // A few are disputed: returned or taken to consultation.
+        let side: f64 = match stop {
+            Some("return_requested") => 0.0,
+            Some("in_consultation") => 0.05,
+            Some(_) => 0.5,
+            None => ctx.rng.random(),
+        };
+        if side < 0.04 {
+            if !step(ctx, &mut t, 30, 300) {
+                return Ok("dispatched".into());
+            }
+            self.act_at(
+                &handler,
+                id,
+                Action::RequestReturn,
+                json!({"reason": "经核实该地址不在本单位辖区，申请退回重新派单。"}),
+                t,
+            )
+            .await?;
+            if halt("return_requested") || !step(ctx, &mut t, 30, 600) {
+                return Ok("return_requested".into());
+            }
+            self.act_at(
+                &ctx.dispatcher,
+                id,
+                Action::RejectReturn,
+                json!({"note": "经核实属于贵单位职责，请继续办理。"}),
+                t,
+            )
+            .await?;
+        } else if side < 0.07 {
+            if !step(ctx, &mut t, 60, 600) {
+                return Ok("dispatched".into());
+            }
+            self.act_at(
+                &ctx.dispatcher,
+                id,
+                Action::OpenConsultation,
+                json!({"note": "职责边界存在争议，组织相关单位会商。"}),
+                t,
+            )
+            .await?;
+            if halt("in_consultation") || !step(ctx, &mut t, 600, 2880) {
+                return Ok("in_consultation".into());
+            }
+            self.act_at(
+                &ctx.dispatcher,
+                id,
+                Action::DecideConsultation,
+                json!({"lead_unit_id": lead.id, "note": "会商确定由该单位主办。"}),
+                t,
+            )
+            .await?;
+        }
+        if !step(ctx, &mut t, 10, 240) {
+            return Ok("dispatched".into());
+        }
+        self.act_at(&handler, id, Action::Sign, json!({}), t)
+            .await?;
+        if halt("in_progress") {
+            return Ok("in_progress".into());
+        }
+        if step(ctx, &mut t, 30, 720) {
+            self.act_at(
+                &handler,
+                id,
+                Action::RecordContact,
+                json!({"note": "已电话联系市民，约定上门查看时间。"}),
+                t,
+            )
+            .await?;
+        } else {
+            return Ok("in_progress".into());
+        }
+        if stop.is_none() && ctx.rng.random_bool(0.08) && step(ctx, &mut t, 60, 600) {
+            self.act_at(
+                &handler,
+                id,
+                Action::RequestExtension,
+                json!({"days": 5, "reason": "需协调施工单位和物业共同处理，申请延期。"}),
+                t,
+            )
+            .await?;
+            if step(ctx, &mut t, 30, 300) {
+                self.act_at(&ctx.dispatcher, id, Action::ApproveExtension, json!({}), t)
+                    .await?;
+            } else {
+                return Ok("in_progress".into());
+            }
+        }
+        let mut rounds = 0;
+        loop {
+            rounds += 1;
+            if !step(ctx, &mut t, 240, 4320) {
+                return Ok("in_progress".into());
+            }
+            self.act_at(
+                &handler,
+                id,
+                Action::AddNote,
+                json!({"note": "工作人员已到现场核实，正在处理。"}),
+                t,
+            )
+            .await?;
+            if !step(ctx, &mut t, 60, 1440) {
+                return Ok("in_progress".into());
+            }
+            self.act_at(&handler, id, Action::Reply, json!({"content": format!("经{}核实，已安排人员现场处理完毕，并已告知市民处理结果。", lead.name)}), t).await?;
+            if halt("replied") || !step(ctx, &mut t, 30, 480) {
+                return Ok("replied".into());
+            }
+            if stop.is_none() && ctx.rng.random_bool(0.05) {
+                self.act_at(
+                    &ctx.dispatcher,
+                    id,
+                    Action::RejectReply,
+                    json!({"reason": "答复内容未说明具体处理措施，请补充。"}),
+                    t,
+                )
+                .await?;
+                continue;
+            }
+            self.act_at(&ctx.dispatcher, id, Action::ApproveReply, json!({}), t)
+                .await?;
+            if halt("awaiting_callback") || !step(ctx, &mut t, 240, 2880) {
+                return Ok("awaiting_callback".into());
+            }
+            let r: f64 = if stop.is_some() {
+                0.5
+            } else {
+                ctx.rng.random()
+            };
+            let callback = if r < 0.05 {
+                json!({"unreachable": true})
+            } else if r < 0.82 {
+                json!({"contacted": true, "resolution": "resolved", "satisfaction": "satisfied"})
+            } else if r < 0.90 {
+                json!({"contacted": true, "resolution": "partly", "satisfaction": "basically"})
+            } else {
+                json!({"contacted": ctx.rng.random_bool(0.5), "resolution": "unresolved", "satisfaction": "dissatisfied"})
+            };
+            let out = self
+                .act_at(&ctx.callback, id, Action::RecordCallback, callback, t)
+                .await?;
+            match out.ticket.state {
+                mashangban_domain::TicketState::Closed => return Ok("closed".into()),
+                mashangban_domain::TicketState::AwaitingCallback => {
+                    if step(ctx, &mut t, 600, 1440) {
+                        self.act_at(
+                            &ctx.callback,
+                            id,
+                            Action::Close,
+                            json!({"note": "多次回访未接通，按规定办结。"}),
+                            t,
+                        )
+                        .await?;
+                        return Ok("closed".into());
+                    }
+                    return Ok("awaiting_callback".into());
+                }
+                _ if rounds >= 2 => {
+                    // A second bad callback: the supervisor notes it; the ticket stays with the unit.
+                    let _ = self
+                        .act_at(
+                            &ctx.supervisor,
+                            id,
+                            Action::AddNote,
+                            json!({"note": "二次重办，请主要负责人亲自督办。"}),
+                            t,
+                        )
+                        .await;
+                    return Ok("dispatched".into());
+                }
+                _ => {
+                    // Reopened (重办): the unit signs again and goes round once more.
+                    if !step(ctx, &mut t, 30, 240) {
+                        return Ok("dispatched".into());
+                    }
+                    self.act_at(
+                        &handler,
+                        id,
+                        Action::Sign,
+                        json!({"note": "重办件已签收"}),
+                        t,
+                    )
+                    .await?;
+                }
+            }
+        }
+    }
+}
+
+fn pick_weighted<'a>(rng: &mut StdRng, items: &[(&'a str, u32)]) -> &'a str {
+    let total: u32 = items.iter().map(|(_, w)| w).sum();
+    let mut r = rng.random_range(0..total);
+    for (v, w) in items {
+        if r < *w {
+            return v;
+        }
+        r -= w;
+    }
+    items[0].0
+}

@@ -1,0 +1,383 @@
+//! `mashangban seed xining`: Xining's divisions, its government units, the hotline centre,
+//! city departments and public utilities, and a default category taxonomy.
+
+use crate::{App, AppError};
+use mashangban_domain::{Category, Division, DivisionLevel, NewUnit, UnitKind};
+
+/// The divisions of 西宁市, shipped with the binary.
+pub const XINING_DIVISIONS_CSV: &str = include_str!("../data/xining_divisions.csv");
+
+/// The hotline centre's unit code.
+pub const HOTLINE_UNIT: &str = "HOTLINE";
+
+/// City departments and public utilities: (code, name, kind).
+pub const CITY_UNITS: &[(&str, &str, UnitKind)] = &[
+    (
+        "DEPT-ZJ",
+        "西宁市住房和城乡建设局",
+        UnitKind::CityDepartment,
+    ),
+    (
+        "DEPT-FC",
+        "西宁市房地产服务中心(物业监管)",
+        UnitKind::CityDepartment,
+    ),
+    ("DEPT-CG", "西宁市城市管理局", UnitKind::CityDepartment),
+    (
+        "DEPT-JJ",
+        "西宁市公安局交通警察支队",
+        UnitKind::CityDepartment,
+    ),
+    ("DEPT-GA", "西宁市公安局", UnitKind::CityDepartment),
+    (
+        "DEPT-SCJG",
+        "西宁市市场监督管理局",
+        UnitKind::CityDepartment,
+    ),
+    ("DEPT-STHJ", "西宁市生态环境局", UnitKind::CityDepartment),
+    ("DEPT-JY", "西宁市教育局", UnitKind::CityDepartment),
+    ("DEPT-WJ", "西宁市卫生健康委员会", UnitKind::CityDepartment),
+    ("DEPT-YB", "西宁市医疗保障局", UnitKind::CityDepartment),
+    (
+        "DEPT-RS",
+        "西宁市人力资源和社会保障局",
+        UnitKind::CityDepartment,
+    ),
+    ("DEPT-MZ", "西宁市民政局", UnitKind::CityDepartment),
+    ("DEPT-SW", "西宁市水务局", UnitKind::CityDepartment),
+    ("DEPT-JT", "西宁市交通运输局", UnitKind::CityDepartment),
+    (
+        "DEPT-ZRZY",
+        "西宁市自然资源和规划局",
+        UnitKind::CityDepartment,
+    ),
+    ("DEPT-NY", "西宁市农业农村局", UnitKind::CityDepartment),
+    (
+        "DEPT-ZWFW",
+        "西宁市政务服务监督管理局",
+        UnitKind::CityDepartment,
+    ),
+    ("UTIL-WATER", "西宁市供水公司", UnitKind::Enterprise),
+    ("UTIL-HEAT", "西宁市供热公司", UnitKind::Enterprise),
+    ("UTIL-GAS", "西宁市燃气公司", UnitKind::Enterprise),
+    ("UTIL-POWER", "国网西宁供电公司", UnitKind::Enterprise),
+];
+
+/// The default taxonomy: (code, name, default tier). Codes are hierarchical, 2 digits a level.
+pub const DEFAULT_CATEGORIES: &[(&str, &str, Option<u8>)] = &[
+    ("01", "城乡建设", None),
+    ("0101", "市政设施", None),
+    ("010101", "道路破损", Some(7)),
+    ("010102", "井盖缺失破损", Some(1)),
+    ("010103", "路灯照明", Some(3)),
+    ("010104", "排水管网堵塞", Some(3)),
+    ("0102", "水电气暖", None),
+    ("010201", "停水及水压", Some(1)),
+    ("010202", "供暖不热", Some(1)),
+    ("010203", "燃气供应", Some(1)),
+    ("010204", "生活供电", Some(1)),
+    ("0103", "住房与物业", None),
+    ("010301", "物业服务", Some(7)),
+    ("010302", "老旧小区改造", Some(11)),
+    ("010303", "不动产登记", Some(11)),
+    ("010304", "房屋漏水及质量", Some(7)),
+    ("0104", "城市管理", None),
+    ("010401", "占道经营", Some(3)),
+    ("010402", "违法建设", Some(11)),
+    ("010403", "环境卫生与垃圾清运", Some(3)),
+    ("010404", "园林绿化", Some(7)),
+    ("02", "交通运输", None),
+    ("0201", "道路交通秩序", None),
+    ("020101", "违法停车", Some(3)),
+    ("020102", "交通信号设施", Some(3)),
+    ("020103", "道路拥堵", Some(7)),
+    ("0202", "公共交通", None),
+    ("020201", "公交线路", Some(7)),
+    ("020202", "出租车服务", Some(3)),
+    ("020203", "公交站点设施", Some(7)),
+    ("03", "生态环境", None),
+    ("0301", "大气污染", None),
+    ("030101", "油烟扰民", Some(7)),
+    ("030102", "扬尘污染", Some(3)),
+    ("0302", "噪声污染", None),
+    ("030201", "施工噪声", Some(1)),
+    ("030202", "社会生活噪声", Some(3)),
+    ("0303", "水污染", None),
+    ("030301", "污水排放", Some(7)),
+    ("04", "市场监管", None),
+    ("0401", "食品安全", None),
+    ("040101", "餐饮卫生", Some(7)),
+    ("040102", "过期变质食品", Some(3)),
+    ("0402", "消费维权", None),
+    ("040201", "预付卡退费", Some(11)),
+    ("040202", "价格违法", Some(7)),
+    ("040203", "商品质量", Some(7)),
+    ("05", "劳动和社会保障", None),
+    ("0501", "劳动关系", None),
+    ("050101", "拖欠工资", Some(7)),
+    ("050102", "劳动合同", Some(7)),
+    ("0502", "社会保险", None),
+    ("050201", "养老保险", Some(3)),
+    ("050202", "医疗保险报销", Some(3)),
+    ("050203", "失业保险", Some(3)),
+    ("0503", "就业创业", None),
+    ("050301", "就业服务", Some(3)),
+    ("06", "教育", None),
+    ("0601", "学前教育", None),
+    ("060101", "幼儿园收费", Some(7)),
+    ("0602", "义务教育", None),
+    ("060201", "入学招生", Some(3)),
+    ("060202", "校外培训", Some(7)),
+    ("07", "卫生健康", None),
+    ("0701", "医疗服务", None),
+    ("070101", "医疗服务态度", Some(7)),
+    ("070102", "医疗收费", Some(7)),
+    ("0702", "公共卫生", None),
+    ("070201", "疫苗接种", Some(3)),
+    ("070202", "病媒生物防治", Some(7)),
+    ("08", "民政", None),
+    ("0801", "养老服务", None),
+    ("080101", "养老机构", Some(7)),
+    ("080102", "高龄补贴", Some(3)),
+    ("0802", "社会救助", None),
+    ("080201", "最低生活保障", Some(7)),
+    ("080202", "临时救助", Some(3)),
+    ("09", "公安", None),
+    ("0901", "户籍证件", None),
+    ("090101", "户口办理", Some(3)),
+    ("090102", "身份证办理", Some(3)),
+    ("0902", "治安管理", None),
+    ("090201", "治安隐患", Some(1)),
+    ("10", "政务服务", None),
+    ("1001", "办事咨询", None),
+    ("100101", "政策咨询", Some(1)),
+    ("100102", "办事流程", Some(1)),
+    ("1002", "工作作风", None),
+    ("100201", "服务态度", Some(7)),
+    ("100202", "办事效率", Some(7)),
+    ("11", "农业农村", None),
+    ("1101", "农村管理", None),
+    ("110101", "农村宅基地", Some(11)),
+    ("110102", "惠农补贴", Some(7)),
+    ("12", "其他", None),
+    ("1201", "表扬建议", None),
+    ("120101", "表扬", Some(3)),
+    ("120102", "意见建议", Some(7)),
+    ("1299", "其他事项", None),
+    ("129901", "其他", Some(3)),
+];
+
+/// Parses the shipped division CSV.
+pub fn parse_divisions(csv_text: &str) -> Result<Vec<Division>, AppError> {
+    let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
+    let mut out = Vec::new();
+    for (i, rec) in reader.records().enumerate() {
+        let rec =
+            rec.map_err(|e| AppError::invalid("divisions", format!("line {}: {e}", i + 2)))?;
+        let field = |n: usize| rec.get(n).unwrap_or("").trim().to_string();
+        let level: DivisionLevel = field(2)
+            .parse()
+            .map_err(|e| AppError::invalid("divisions", format!("line {}: {e}", i + 2)))?;
+        let parent = field(3);
+        out.push(Division {
+            code: field(0),
+            name: field(1),
+            level,
+            // The city's parent (the province) is not part of the data set.
+            parent_code: (level != DivisionLevel::City && !parent.is_empty()).then_some(parent),
+            population: None,
+        });
+    }
+    Ok(out)
+}
+
+/// The default categories as records.
+pub fn default_categories() -> Vec<Category> {
+    DEFAULT_CATEGORIES
+        .iter()
+        .map(|(code, name, tier)| {
+            let level = (code.len() / 2) as u8;
+            Category {
+                code: code.to_string(),
+                name: name.to_string(),
+                parent_code: (level > 1).then(|| code[..code.len() - 2].to_string()),
+                level,
+                default_tier: *tier,
+                active: true,
+            }
+        })
+        .collect()
+}
+
+/// The government unit name of a division: 城东区 → 城东区人民政府,
+/// 东关大街街道 → 东关大街街道办事处, 鲁沙尔镇 → 鲁沙尔镇人民政府; committees keep their name.
+pub fn unit_name_for(d: &Division) -> String {
+    match d.level {
+        DivisionLevel::District | DivisionLevel::City | DivisionLevel::Province => {
+            format!("{}人民政府", d.name)
+        }
+        DivisionLevel::Street if d.name.ends_with("街道") => format!("{}办事处", d.name),
+        DivisionLevel::Street => format!("{}人民政府", d.name),
+        DivisionLevel::Community => d.name.clone(),
+    }
+}
+
+/// The unit code of a division's government unit.
+pub fn unit_code_for(d: &Division) -> String {
+    match d.level {
+        DivisionLevel::Community => format!("COM-{}", d.code),
+        _ => format!("GOV-{}", d.code),
+    }
+}
+
+/// What `seed xining` loaded.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct SeedReport {
+    pub divisions: usize,
+    pub units_created: usize,
+    pub categories: usize,
+}
+
+impl App {
+    /// Loads Xining: divisions, units (skipping those that exist), default categories.
+    /// Safe to run again: nothing is duplicated and administrators' edits to populations stay.
+    pub async fn seed_xining(&self) -> Result<SeedReport, AppError> {
+        let divisions = parse_divisions(XINING_DIVISIONS_CSV)?;
+        let mut report = SeedReport {
+            divisions: self.store.upsert_divisions(&divisions).await?,
+            ..Default::default()
+        };
+
+        let mut ensure = async |code: String,
+                                name: String,
+                                kind: UnitKind,
+                                parent_id: Option<i64>,
+                                division_code: Option<String>|
+               -> Result<i64, AppError> {
+            if let Some(u) = self.store.get_unit_by_code(&code).await? {
+                return Ok(u.id);
+            }
+            report.units_created += 1;
+            Ok(self
+                .store
+                .insert_unit(&NewUnit {
+                    code,
+                    name,
+                    kind,
+                    parent_id,
+                    division_code,
+                })
+                .await?
+                .id)
+        };
+        ensure(
+            HOTLINE_UNIT.into(),
+            "西宁市12345政务服务便民热线中心".into(),
+            UnitKind::HotlineCentre,
+            None,
+            Some("630100".into()),
+        )
+        .await?;
+        for (code, name, kind) in CITY_UNITS {
+            ensure(
+                code.to_string(),
+                name.to_string(),
+                *kind,
+                None,
+                Some("630100".into()),
+            )
+            .await?;
+        }
+        let mut unit_of_division = std::collections::HashMap::new();
+        for d in divisions.iter().filter(|d| d.level != DivisionLevel::City) {
+            let kind = match d.level {
+                DivisionLevel::District => UnitKind::DistrictGovernment,
+                DivisionLevel::Street => UnitKind::StreetOffice,
+                _ => UnitKind::Community,
+            };
+            let parent = d
+                .parent_code
+                .as_ref()
+                .and_then(|p| unit_of_division.get(p).copied());
+            let id = ensure(
+                unit_code_for(d),
+                unit_name_for(d),
+                kind,
+                parent,
+                Some(d.code.clone()),
+            )
+            .await?;
+            unit_of_division.insert(d.code.clone(), id);
+        }
+        report.categories = self.store.upsert_categories(&default_categories()).await?;
+        Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_divisions_have_the_expected_counts() {
+        let d = parse_divisions(XINING_DIVISIONS_CSV).unwrap();
+        let count = |l| d.iter().filter(|x| x.level == l).count();
+        assert_eq!(count(DivisionLevel::City), 1);
+        assert_eq!(count(DivisionLevel::District), 7);
+        assert_eq!(count(DivisionLevel::Street), 80);
+        assert_eq!(count(DivisionLevel::Community), 1100);
+        assert!(
+            d.iter()
+                .filter(|x| x.level != DivisionLevel::City)
+                .all(|x| x.parent_code.is_some())
+        );
+    }
+
+    #[test]
+    fn category_codes_nest() {
+        let cats = default_categories();
+        let codes: std::collections::HashSet<_> = cats.iter().map(|c| c.code.clone()).collect();
+        assert_eq!(codes.len(), cats.len(), "codes are unique");
+        for c in &cats {
+            if let Some(p) = &c.parent_code {
+                assert!(codes.contains(p), "{} has parent {p}", c.code);
+            }
+            assert_eq!(
+                c.default_tier.is_some(),
+                c.level == 3,
+                "leaves have tiers: {}",
+                c.code
+            );
+            if let Some(t) = c.default_tier {
+                assert!(mashangban_domain::TIERS.contains(&t));
+            }
+        }
+    }
+
+    #[test]
+    fn unit_names() {
+        let d = |name: &str, level| Division {
+            code: "1".into(),
+            name: name.into(),
+            level,
+            parent_code: None,
+            population: None,
+        };
+        assert_eq!(
+            unit_name_for(&d("城东区", DivisionLevel::District)),
+            "城东区人民政府"
+        );
+        assert_eq!(
+            unit_name_for(&d("东关大街街道", DivisionLevel::Street)),
+            "东关大街街道办事处"
+        );
+        assert_eq!(
+            unit_name_for(&d("鲁沙尔镇", DivisionLevel::Street)),
+            "鲁沙尔镇人民政府"
+        );
+        assert_eq!(
+            unit_name_for(&d("贾小社区居民委员会", DivisionLevel::Community)),
+            "贾小社区居民委员会"
+        );
+    }
+}

@@ -1,0 +1,326 @@
+//! Ticket use cases: receive, read, list, and every lifecycle action.
+
+use crate::auth::new_tracking_code;
+use crate::{App, AppError};
+use chrono::{DateTime, Utc};
+use mashangban_domain::{
+    Action, Actor, Channel, Command, Event, NewTicket, Role, Ticket, TicketState,
+    check_merge_parent, decide,
+};
+use mashangban_store::{Change, CreateTicket, StoreError, TicketFilter};
+use sha2::{Digest, Sha256};
+
+/// Roles that receive requests.
+pub const RECEIVING_ROLES: &[Role] = &[Role::Operator, Role::Dispatcher];
+/// Handling tier used when neither the dispatcher nor the category names one.
+pub const DEFAULT_TIER: u8 = 3;
+/// How often a lifecycle action is retried when another change won the race.
+const CONFLICT_RETRIES: usize = 5;
+
+/// A page of tickets, newest first, and the cursor of the next page.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TicketPage {
+    pub items: Vec<Ticket>,
+    pub next_cursor: Option<String>,
+}
+
+/// Filters of `GET /tickets`, as given by a client.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    pub states: Vec<TicketState>,
+    pub unit_id: Option<i64>,
+    pub channel: Option<Channel>,
+    pub category: Option<String>,
+    pub division: Option<String>,
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_to: Option<DateTime<Utc>>,
+    pub phone: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+/// What a lifecycle action did.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The ticket after the action, as the actor may see it (unmasked after a reveal).
+    pub ticket: Ticket,
+    /// The events the action appended.
+    pub events: Vec<Event>,
+}
+
+fn request_hash(body: &serde_json::Value) -> String {
+    hex::encode(Sha256::digest(body.to_string().as_bytes()))
+}
+
+impl App {
+    /// Receives a request from any channel. With an idempotency key, a retried create
+    /// returns the ticket of the first (the boolean is false then).
+    pub async fn create_ticket(
+        &self,
+        actor: &Actor,
+        body: serde_json::Value,
+        idempotency_key: Option<String>,
+    ) -> Result<(Ticket, bool), AppError> {
+        self.create_ticket_at(actor, body, idempotency_key, Utc::now())
+            .await
+    }
+
+    /// [`App::create_ticket`] at a given time: for imports of historical requests and the demo.
+    pub async fn create_ticket_at(
+        &self,
+        actor: &Actor,
+        body: serde_json::Value,
+        idempotency_key: Option<String>,
+        at: DateTime<Utc>,
+    ) -> Result<(Ticket, bool), AppError> {
+        if !RECEIVING_ROLES.contains(&actor.role) {
+            return Err(AppError::Forbidden(format!(
+                "role `{}` may not receive requests",
+                actor.role
+            )));
+        }
+        if let Some(k) = &idempotency_key
+            && (k.is_empty() || k.len() > 200)
+        {
+            return Err(AppError::invalid(
+                "Idempotency-Key",
+                "must be 1 to 200 characters",
+            ));
+        }
+        let hash = request_hash(&body);
+        let new = NewTicket::parse(body)?;
+        if let Some(code) = &new.category_code
+            && self
+                .store
+                .get_category(code)
+                .await?
+                .is_none_or(|c| !c.active)
+        {
+            return Err(AppError::invalid(
+                "category_code",
+                format!("`{code}` is not a category"),
+            ));
+        }
+        if let Some(code) = &new.division_code
+            && self.store.get_division(code).await?.is_none()
+        {
+            return Err(AppError::invalid(
+                "division_code",
+                format!("`{code}` is not a division"),
+            ));
+        }
+        let created = self
+            .store
+            .create_ticket(CreateTicket {
+                new,
+                actor: *actor,
+                at,
+                number_prefix: self.config.number_prefix.clone(),
+                tracking_code: new_tracking_code(),
+                idempotency: idempotency_key.map(|k| (k, hash)),
+            })
+            .await?;
+        Ok((created.ticket.masked_for(actor), created.created))
+    }
+
+    /// The ticket, unmasked, if the actor may see it; otherwise not found.
+    async fn visible_ticket(&self, actor: &Actor, id: i64) -> Result<Ticket, AppError> {
+        match self.store.get_ticket(id).await? {
+            Some(t) if t.visible_to(actor) => Ok(t),
+            _ => Err(AppError::NotFound(format!("ticket {id} not found"))),
+        }
+    }
+
+    /// One ticket as the actor may see it.
+    pub async fn get_ticket(&self, actor: &Actor, id: i64) -> Result<Ticket, AppError> {
+        Ok(self.visible_ticket(actor, id).await?.masked_for(actor))
+    }
+
+    /// The ticket's events, oldest first, masked as the ticket is.
+    pub async fn ticket_events(&self, actor: &Actor, id: i64) -> Result<Vec<Event>, AppError> {
+        let t = self.visible_ticket(actor, id).await?;
+        let mut events = self.store.ticket_events(id).await?;
+        if !actor.role.sees_contact() {
+            for e in &mut events {
+                e.kind = e.kind.masked(t.confidential);
+            }
+        }
+        Ok(events)
+    }
+
+    /// Tickets matching the query, newest first. A unit handler sees only their unit's.
+    pub async fn list_tickets(&self, actor: &Actor, q: ListQuery) -> Result<TicketPage, AppError> {
+        let limit = q.limit.unwrap_or(50);
+        if !(1..=500).contains(&limit) {
+            return Err(AppError::invalid("limit", "must be between 1 and 500"));
+        }
+        let before_id = match &q.cursor {
+            Some(c) => Some(c.parse::<i64>().ok().filter(|v| *v > 0).ok_or_else(|| {
+                AppError::invalid("cursor", "is not a cursor from a previous page")
+            })?),
+            None => None,
+        };
+        let mut unit_id = q.unit_id;
+        if actor.role == Role::UnitHandler {
+            let own = actor
+                .unit_id
+                .ok_or_else(|| AppError::Forbidden("this handler has no unit".into()))?;
+            if unit_id.is_some_and(|u| u != own) {
+                return Ok(TicketPage {
+                    items: Vec::new(),
+                    next_cursor: None,
+                });
+            }
+            unit_id = Some(own);
+        }
+        let filter = TicketFilter {
+            states: q.states,
+            unit_id,
+            channel: q.channel,
+            category_prefix: q.category,
+            division_prefix: q.division,
+            created_from: q.created_from,
+            created_to: q.created_to,
+            citizen_phone: q.phone,
+            before_id,
+            limit: limit + 1,
+        };
+        let mut items = self.store.list_tickets(&filter).await?;
+        let next_cursor = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            items.last().map(|t| t.id.to_string())
+        } else {
+            None
+        };
+        Ok(TicketPage {
+            items: items.iter().map(|t| t.masked_for(actor)).collect(),
+            next_cursor,
+        })
+    }
+
+    /// Takes one lifecycle action on a ticket: parse, check visibility, role and state,
+    /// check the units and tickets it names, then append its events atomically.
+    pub async fn act(
+        &self,
+        actor: &Actor,
+        id: i64,
+        action: Action,
+        body: serde_json::Value,
+    ) -> Result<Outcome, AppError> {
+        self.act_at(actor, id, action, body, Utc::now()).await
+    }
+
+    /// [`App::act`] at a given time: for imports of historical requests and the demo.
+    pub async fn act_at(
+        &self,
+        actor: &Actor,
+        id: i64,
+        action: Action,
+        body: serde_json::Value,
+        at: DateTime<Utc>,
+    ) -> Result<Outcome, AppError> {
+        let mut cmd = Command::parse(action, body)?;
+        for attempt in 0..CONFLICT_RETRIES {
+            let ticket = self.visible_ticket(actor, id).await?;
+            let mut events = decide(&ticket, actor, &cmd)?;
+            for (field, unit) in cmd.named_units() {
+                match self.store.get_unit(unit).await? {
+                    Some(u) if u.active => {}
+                    _ => {
+                        return Err(AppError::invalid(
+                            field,
+                            format!("unit {unit} does not exist or is disabled"),
+                        ));
+                    }
+                }
+            }
+            self.fill_default_tier(&ticket, &mut cmd, &mut events)
+                .await?;
+            let mut changes = vec![Change {
+                before: ticket.clone(),
+                events,
+            }];
+            if let Command::Merge { parent_id } = &cmd {
+                let parent = match self.store.get_ticket(*parent_id).await? {
+                    Some(p) if p.visible_to(actor) => p,
+                    _ => {
+                        return Err(AppError::invalid(
+                            "parent_id",
+                            format!("ticket {parent_id} not found"),
+                        ));
+                    }
+                };
+                check_merge_parent(&ticket, &parent)?;
+                changes.push(Change {
+                    before: parent,
+                    events: vec![mashangban_domain::EventKind::ChildMerged {
+                        child_id: ticket.id,
+                    }],
+                });
+            }
+            match self.store.commit(changes, *actor, at).await {
+                Ok(after) => {
+                    let after_ticket = after.into_iter().next().expect("one change at least");
+                    let appended = self.store.ticket_events(id).await?;
+                    let events: Vec<Event> = appended
+                        .into_iter()
+                        .filter(|e| e.seq > ticket.version)
+                        .collect();
+                    let shown = if action == Action::RevealContact {
+                        after_ticket
+                    } else {
+                        after_ticket.masked_for(actor)
+                    };
+                    return Ok(Outcome {
+                        ticket: shown,
+                        events,
+                    });
+                }
+                Err(StoreError::Conflict) if attempt + 1 < CONFLICT_RETRIES => {
+                    tracing::debug!(ticket = id, attempt, "concurrent change; deciding again");
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(AppError::Conflict {
+            code: "conflict",
+            message: "the ticket keeps changing; try again".into(),
+        })
+    }
+
+    /// A dispatch without a tier takes the category's default, else [`DEFAULT_TIER`].
+    async fn fill_default_tier(
+        &self,
+        ticket: &Ticket,
+        cmd: &mut Command,
+        events: &mut [mashangban_domain::EventKind],
+    ) -> Result<(), AppError> {
+        use mashangban_domain::EventKind as E;
+        let needs = matches!(
+            cmd,
+            Command::Dispatch { tier: None, .. } | Command::DecideConsultation { tier: None, .. }
+        );
+        if !needs {
+            return Ok(());
+        }
+        let tier = match (&ticket.category_code, ticket.tier) {
+            (_, Some(t)) => t,
+            (Some(code), None) => self
+                .store
+                .get_category(code)
+                .await?
+                .and_then(|c| c.default_tier)
+                .unwrap_or(DEFAULT_TIER),
+            (None, None) => DEFAULT_TIER,
+        };
+        for e in events.iter_mut() {
+            if let E::Dispatched { tier: t @ None, .. }
+            | E::ConsultationDecided { tier: t @ None, .. } = e
+            {
+                *t = Some(tier);
+            }
+        }
+        Ok(())
+    }
+}

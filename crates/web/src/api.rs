@@ -1,0 +1,397 @@
+//! Handlers of the JSON API.
+
+use crate::error::ApiError;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use mashangban_app::App;
+use mashangban_app::auth::{UserInput, actor_of};
+use mashangban_app::tickets::ListQuery;
+use mashangban_domain::intake::china_offset;
+use mashangban_domain::{Action, Actor, Role, User};
+use serde_json::{Value, json};
+
+/// The authenticated caller, from `Authorization: Bearer TOKEN`.
+pub struct Authed {
+    pub user: User,
+    pub actor: Actor,
+}
+
+impl FromRequestParts<App> for Authed {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthenticated",
+                    "send Authorization: Bearer TOKEN",
+                )
+            })?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthenticated",
+                    "the Authorization header must be `Bearer TOKEN`",
+                )
+            })?;
+        let user = app.authenticate(token).await?;
+        Ok(Authed {
+            actor: actor_of(&user),
+            user,
+        })
+    }
+}
+
+/// Parses a JSON body; an empty body counts as `null` (actions whose fields are optional).
+fn json_body(body: Result<Bytes, BytesRejection>) -> Result<Value, ApiError> {
+    let bytes = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!(
+                    "the request body is larger than {} bytes",
+                    crate::MAX_BODY_BYTES
+                ),
+            )
+        } else {
+            ApiError::new(StatusCode::BAD_REQUEST, "bad_body", e.body_text())
+        }
+    })?;
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Ok(Value::Null);
+    }
+    serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            format!("the body is not valid JSON: {e}"),
+        )
+    })
+}
+
+fn parse_id(raw: &str) -> Result<i64, ApiError> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|v| *v > 0)
+        .ok_or_else(|| ApiError::not_found(format!("ticket {raw} not found")))
+}
+
+pub async fn healthz(State(app): State<App>) -> Response {
+    match app.store.ping().await {
+        Ok(()) => Json(json!({"status": "ok", "database": "ok"})).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "unavailable", "database": "unreachable"})),
+            )
+                .into_response()
+        }
+    }
+}
+
+pub async fn openapi() -> Json<Value> {
+    Json(crate::openapi::document())
+}
+
+pub async fn login(
+    State(app): State<App>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Login {
+        username: String,
+        password: String,
+    }
+    let b: Login = mashangban_domain::lifecycle::from_json(json_body(body)?)
+        .map_err(mashangban_app::AppError::from)?;
+    let (user, token) = app.login(&b.username, &b.password).await?;
+    Ok(Json(
+        json!({"token": token, "expires_in_hours": app.config.login_token_hours, "user": user}),
+    ))
+}
+
+pub async fn me(a: Authed) -> Json<User> {
+    Json(a.user)
+}
+
+pub async fn create_ticket(
+    State(app): State<App>,
+    a: Authed,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = json_body(body)?;
+    let key = match headers.get("idempotency-key") {
+        Some(v) => Some(
+            v.to_str()
+                .map_err(|_| ApiError::invalid("Idempotency-Key", "must be visible ASCII"))?
+                .to_string(),
+        ),
+        None => None,
+    };
+    let (ticket, created) = app.create_ticket(&a.actor, body, key).await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let mut resp = (status, Json(ticket)).into_response();
+    if !created {
+        resp.headers_mut().insert(
+            "idempotent-replay",
+            axum::http::HeaderValue::from_static("true"),
+        );
+    }
+    Ok(resp)
+}
+
+pub async fn get_ticket(
+    State(app): State<App>,
+    a: Authed,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let t = app.get_ticket(&a.actor, parse_id(&id)?).await?;
+    Ok(Json(t).into_response())
+}
+
+pub async fn ticket_events(
+    State(app): State<App>,
+    a: Authed,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let events = app.ticket_events(&a.actor, parse_id(&id)?).await?;
+    Ok(Json(json!({ "items": events })).into_response())
+}
+
+pub async fn act(
+    State(app): State<App>,
+    a: Authed,
+    Path((id, action)): Path<(String, String)>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let Some(action) = Action::parse(&action) else {
+        let names: Vec<_> = Action::ALL.iter().map(|a| a.as_str()).collect();
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_action",
+            format!(
+                "unknown action `{action}`; actions are: {}",
+                names.join(", ")
+            ),
+        ));
+    };
+    let id = parse_id(&id)?;
+    let body = json_body(body)?;
+    let outcome = app.act(&a.actor, id, action, body).await?;
+    Ok(Json(json!({"ticket": outcome.ticket, "events": outcome.events})).into_response())
+}
+
+/// Parses a time filter: RFC 3339, or a date (a whole business day in Asia/Shanghai;
+/// as an upper bound the day is included).
+fn parse_time(field: &str, v: &str, upper: bool) -> Result<DateTime<Utc>, ApiError> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(v) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(v, "%Y-%m-%d") {
+        let d = if upper { d.succ_opt().unwrap_or(d) } else { d };
+        let local = china_offset()
+            .from_local_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight"))
+            .single()
+            .expect("fixed offset");
+        return Ok(local.with_timezone(&Utc));
+    }
+    Err(ApiError::invalid(
+        field,
+        format!("`{v}` is not a date (YYYY-MM-DD) or an RFC 3339 time"),
+    ))
+}
+
+pub async fn list_tickets(
+    State(app): State<App>,
+    a: Authed,
+    query: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(params) =
+        query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_query", e.body_text()))?;
+    let mut q = ListQuery::default();
+    for (k, v) in params {
+        let bad = |e: String| ApiError::invalid(k.clone(), e);
+        match k.as_str() {
+            "state" => {
+                for s in v.split(',').filter(|s| !s.is_empty()) {
+                    q.states.push(
+                        s.parse()
+                            .map_err(|e: mashangban_domain::UnknownValue| bad(e.to_string()))?,
+                    );
+                }
+            }
+            "unit" | "unit_id" => {
+                q.unit_id = Some(
+                    v.parse()
+                        .map_err(|_| bad(format!("`{v}` is not a unit id")))?,
+                )
+            }
+            "channel" => {
+                q.channel = Some(
+                    v.parse()
+                        .map_err(|e: mashangban_domain::UnknownValue| bad(e.to_string()))?,
+                )
+            }
+            "category" | "category_code" => q.category = Some(v),
+            "division" | "division_code" => q.division = Some(v),
+            "created_from" => q.created_from = Some(parse_time(&k, &v, false)?),
+            "created_to" => q.created_to = Some(parse_time(&k, &v, true)?),
+            "phone" => q.phone = Some(v),
+            "cursor" => q.cursor = Some(v),
+            "limit" => {
+                q.limit = Some(
+                    v.parse()
+                        .map_err(|_| bad(format!("`{v}` is not a number")))?,
+                )
+            }
+            _ => {
+                return Err(ApiError::invalid(
+                    k.clone(),
+                    "unknown filter; filters are state, unit, channel, category, division, created_from, created_to, phone, cursor, limit",
+                ));
+            }
+        }
+    }
+    let page = app.list_tickets(&a.actor, q).await?;
+    Ok(Json(page).into_response())
+}
+
+fn require(a: &Authed, roles: &[Role]) -> Result<(), ApiError> {
+    if roles.contains(&a.actor.role) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("role `{}` may not do this", a.actor.role),
+        ))
+    }
+}
+
+pub async fn list_units(State(app): State<App>, _a: Authed) -> Result<Response, ApiError> {
+    let units = app
+        .store
+        .list_units()
+        .await
+        .map_err(mashangban_app::AppError::from)?;
+    Ok(Json(json!({ "items": units })).into_response())
+}
+
+pub async fn list_divisions(
+    State(app): State<App>,
+    _a: Authed,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    let mut parent = None;
+    let mut level = None;
+    for (k, v) in q {
+        match k.as_str() {
+            "parent" => parent = Some(v),
+            "level" => {
+                level = Some(v.parse().map_err(|e: mashangban_domain::UnknownValue| {
+                    ApiError::invalid("level", e.to_string())
+                })?)
+            }
+            _ => {
+                return Err(ApiError::invalid(
+                    k,
+                    "unknown filter; filters are parent, level",
+                ));
+            }
+        }
+    }
+    let items = app
+        .store
+        .list_divisions(parent.as_deref(), level)
+        .await
+        .map_err(mashangban_app::AppError::from)?;
+    Ok(Json(json!({ "items": items })).into_response())
+}
+
+pub async fn list_categories(State(app): State<App>, _a: Authed) -> Result<Response, ApiError> {
+    let items = app
+        .store
+        .list_categories()
+        .await
+        .map_err(mashangban_app::AppError::from)?;
+    Ok(Json(json!({ "items": items })).into_response())
+}
+
+pub async fn list_users(State(app): State<App>, a: Authed) -> Result<Response, ApiError> {
+    require(&a, &[Role::Admin])?;
+    let items = app
+        .store
+        .list_users()
+        .await
+        .map_err(mashangban_app::AppError::from)?;
+    Ok(Json(json!({ "items": items })).into_response())
+}
+
+pub async fn create_user(
+    State(app): State<App>,
+    a: Authed,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    require(&a, &[Role::Admin])?;
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct NewUserBody {
+        username: String,
+        display_name: Option<String>,
+        role: Role,
+        unit_id: Option<i64>,
+        password: Option<String>,
+    }
+    let b: NewUserBody = mashangban_domain::lifecycle::from_json(json_body(body)?)
+        .map_err(mashangban_app::AppError::from)?;
+    let user = app
+        .add_user(UserInput {
+            username: b.username,
+            display_name: b.display_name,
+            role: b.role,
+            unit_id: b.unit_id,
+            password: b.password,
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(user)).into_response())
+}
+
+pub async fn fallback() -> ApiError {
+    ApiError::not_found("no such endpoint; see /api/v1/openapi.json")
+}
+
+pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "internal error; it has been logged",
+    )
+    .into_response()
+}
