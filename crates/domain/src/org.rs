@@ -63,17 +63,17 @@ pub struct User {
     pub created_at: DateTime<Utc>,
 }
 
-/// Checks a username: 3–32 characters of letters, digits, `.`, `_`, `-`.
+/// Checks a username: 2–32 characters of letters, digits, `.`, `_`, `-`.
 pub fn validate_username(u: &str) -> Result<(), crate::DomainError> {
     let n = u.chars().count();
-    if !(3..=32).contains(&n)
+    if !(2..=32).contains(&n)
         || !u
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
     {
         return Err(crate::DomainError::invalid(
             "username",
-            "must be 3 to 32 characters of letters, digits, '.', '_' or '-'",
+            "must be 2 to 32 characters of letters, digits, '.', '_' or '-'",
         ));
     }
     Ok(())
@@ -119,7 +119,7 @@ mod tests {
     #[test]
     fn usernames_and_passwords() {
         assert!(validate_username("op.1").is_ok());
-        assert!(validate_username("ab").is_err());
+        assert!(validate_username("a").is_err());
         assert!(validate_username("张三").is_err());
         assert!(validate_password("short").is_err());
         assert!(validate_password("long enough").is_ok());

@@ -1,3 +1,4 @@
+#![recursion_limit = "512"]
 //! The HTTP layer of Mashangban: the JSON API under `/api/v1` and its OpenAPI document.
 
 mod api;
@@ -34,6 +35,7 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/users", get(api::list_users).post(api::create_user))
         .fallback(api::fallback)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(api::refuse_oversized))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             api::panic_response,
         ))

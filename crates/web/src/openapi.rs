@@ -1,3 +1,306 @@
-pub fn document() -> serde_json::Value {
-    serde_json::json!({})
+//! The OpenAPI 3 document served at `/api/v1/openapi.json`, built from the same tables the
+//! server uses (the actions and their rules), so it cannot drift from the code.
+
+use mashangban_domain::{Action, Channel, Kind, Resolution, Role, Satisfaction, TicketState};
+use serde_json::{Map, Value, json};
+
+fn names<T: Copy>(all: &[T], f: impl Fn(T) -> &'static str) -> Value {
+    json!(all.iter().map(|v| f(*v)).collect::<Vec<_>>())
+}
+
+fn text(max: usize) -> Value {
+    json!({"type": "string", "maxLength": max})
+}
+
+fn note_body() -> Value {
+    json!({"type": "object", "additionalProperties": false, "properties": {"note": text(5000)}})
+}
+
+/// The JSON schema of an action's request body.
+fn action_body(a: Action) -> Value {
+    let dispatch = json!({
+        "type": "object", "additionalProperties": false, "required": ["lead_unit_id"],
+        "properties": {
+            "lead_unit_id": {"type": "integer", "format": "int64"},
+            "co_unit_ids": {"type": "array", "items": {"type": "integer", "format": "int64"}, "maxItems": 20},
+            "tier": {"type": "integer", "enum": [1, 3, 7, 11], "description": "Handling tier in days; defaults to the category's tier"},
+            "note": text(5000)
+        }
+    });
+    let reason = json!({"type": "object", "additionalProperties": false, "required": ["reason"], "properties": {"reason": text(5000)}});
+    match a {
+        Action::ResolveDirectly => {
+            json!({"type": "object", "additionalProperties": false, "required": ["answer"], "properties": {"answer": text(5000)}})
+        }
+        Action::Dispatch | Action::DecideConsultation => dispatch,
+        Action::RequestReturn | Action::RejectReply => reason,
+        Action::RequestExtension => {
+            json!({"type": "object", "additionalProperties": false, "required": ["days", "reason"], "properties": {"days": {"type": "integer", "minimum": 1, "maximum": 30}, "reason": text(5000)}})
+        }
+        Action::AddNote => {
+            json!({"type": "object", "additionalProperties": false, "required": ["note"], "properties": {"note": text(5000)}})
+        }
+        Action::Reply => {
+            json!({"type": "object", "additionalProperties": false, "required": ["content"], "properties": {"content": text(5000)}})
+        }
+        Action::RecordCallback => json!({"oneOf": [
+            {"type": "object", "additionalProperties": false, "required": ["contacted", "resolution", "satisfaction"], "properties": {
+                "contacted": {"type": "boolean"},
+                "resolution": {"type": "string", "enum": names(Resolution::ALL, Resolution::as_str)},
+                "satisfaction": {"type": "string", "enum": names(Satisfaction::ALL, Satisfaction::as_str)},
+                "note": text(5000)}},
+            {"type": "object", "additionalProperties": false, "required": ["unreachable"], "properties": {"unreachable": {"type": "boolean", "enum": [true]}, "note": text(5000)}}
+        ]}),
+        Action::Reopen => {
+            json!({"type": "object", "additionalProperties": false, "properties": {"reason": text(5000), "note": text(5000)}})
+        }
+        Action::Merge => {
+            json!({"type": "object", "additionalProperties": false, "required": ["parent_id"], "properties": {"parent_id": {"type": "integer", "format": "int64"}}})
+        }
+        Action::NotAccept => {
+            json!({"type": "object", "additionalProperties": false, "required": ["reason"], "properties": {"reason": text(5000), "redirect_to": text(100)}})
+        }
+        Action::RevealContact => json!({"type": "object", "additionalProperties": false}),
+        _ => note_body(),
+    }
+}
+
+fn error_responses(codes: &[&str]) -> Map<String, Value> {
+    let mut m = Map::new();
+    for c in codes {
+        let description = match *c {
+            "400" => "Malformed JSON",
+            "401" => "Missing or invalid bearer token",
+            "403" => "The role may not do this",
+            "404" => "Not found, or not visible to this user",
+            "409" => {
+                "`illegal_transition`: the action does not apply to the ticket's state; nothing changed"
+            }
+            "413" => "Body too large",
+            _ => "Invalid input; `error.field` names the field",
+        };
+        m.insert(c.to_string(), json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}));
+    }
+    m
+}
+
+fn op(summary: &str, ok_code: &str, ok_schema: Value, errors: &[&str]) -> Value {
+    let mut responses = error_responses(errors);
+    responses.insert(
+        ok_code.into(),
+        json!({"description": "Success", "content": {"application/json": {"schema": ok_schema}}}),
+    );
+    json!({"summary": summary, "security": [{"bearer": []}], "responses": responses})
+}
+
+fn reference(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+fn list_of(name: &str) -> Value {
+    json!({"type": "object", "properties": {"items": {"type": "array", "items": reference(name)}}})
+}
+
+fn id_param() -> Value {
+    json!({"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "format": "int64"}})
+}
+
+/// The document.
+pub fn document() -> Value {
+    let mut paths = Map::new();
+    paths.insert("/healthz".into(), json!({"get": {"summary": "Liveness and database reachability", "responses": {"200": {"description": "Healthy"}, "503": {"description": "Database unreachable"}}}}));
+    paths.insert("/api/v1/openapi.json".into(), json!({"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3 document"}}}}));
+    paths.insert("/api/v1/auth/login".into(), json!({"post": {
+        "summary": "Log in with a username and password; returns a bearer token that expires",
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["username", "password"], "additionalProperties": false, "properties": {"username": {"type": "string"}, "password": {"type": "string"}}}}}},
+        "responses": {"200": {"description": "Logged in", "content": {"application/json": {"schema": {"type": "object", "properties": {"token": {"type": "string"}, "expires_in_hours": {"type": "integer"}, "user": reference("User")}}}}}, "401": {"description": "Wrong username or password"}, "422": {"description": "Invalid body"}}
+    }}));
+    paths.insert(
+        "/api/v1/me".into(),
+        json!({"get": op("The authenticated user", "200", reference("User"), &["401"])}),
+    );
+    let mut create = op(
+        "Receive a request (受理) from any channel",
+        "201",
+        reference("Ticket"),
+        &["400", "401", "403", "413", "422"],
+    );
+    create["parameters"] = json!([{"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string", "maxLength": 200},
+        "description": "A retried create with the same key (and the same body) returns the first ticket with 200 instead of creating another"}]);
+    create["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": reference("CreateTicket")}}});
+    create["responses"]["200"] = json!({"description": "Idempotent replay: the ticket created by the first request with this key", "content": {"application/json": {"schema": reference("Ticket")}}});
+    let mut list = op(
+        "List tickets, newest first (a unit handler sees only their unit's)",
+        "200",
+        reference("TicketPage"),
+        &["401", "422"],
+    );
+    list["parameters"] = json!([
+        {"name": "state", "in": "query", "schema": {"type": "string"}, "description": "One state or several separated by commas"},
+        {"name": "unit", "in": "query", "schema": {"type": "integer"}, "description": "Lead or co-unit id"},
+        {"name": "channel", "in": "query", "schema": {"type": "string", "enum": names(Channel::ALL, Channel::as_str)}},
+        {"name": "category", "in": "query", "schema": {"type": "string"}, "description": "Category code, or an ancestor's code"},
+        {"name": "division", "in": "query", "schema": {"type": "string"}, "description": "Division code, or an ancestor's code"},
+        {"name": "created_from", "in": "query", "schema": {"type": "string"}, "description": "RFC 3339 time or YYYY-MM-DD (Asia/Shanghai), inclusive"},
+        {"name": "created_to", "in": "query", "schema": {"type": "string"}, "description": "RFC 3339 time (exclusive) or YYYY-MM-DD (inclusive)"},
+        {"name": "phone", "in": "query", "schema": {"type": "string"}, "description": "Citizen's phone number (caller history)"},
+        {"name": "cursor", "in": "query", "schema": {"type": "string"}, "description": "`next_cursor` of the previous page"},
+        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}}
+    ]);
+    paths.insert(
+        "/api/v1/tickets".into(),
+        json!({"post": create, "get": list}),
+    );
+    let mut get = op(
+        "One ticket (citizen identity masked for units and analysts)",
+        "200",
+        reference("Ticket"),
+        &["401", "404"],
+    );
+    get["parameters"] = json!([id_param()]);
+    paths.insert("/api/v1/tickets/{id}".into(), json!({"get": get}));
+    let mut events = op(
+        "The ticket's events, oldest first: the audit trail",
+        "200",
+        list_of("Event"),
+        &["401", "404"],
+    );
+    events["parameters"] = json!([id_param()]);
+    paths.insert("/api/v1/tickets/{id}/events".into(), json!({"get": events}));
+    for a in Action::ALL {
+        let rule = a.rule();
+        let roles: Vec<_> = rule.roles.iter().map(|r| r.as_str()).collect();
+        let from: Vec<_> = rule.from.iter().map(|s| s.as_str()).collect();
+        let mut o = op(
+            &format!("{} ({})", a.as_str(), a.label_zh()),
+            "200",
+            json!({"type": "object", "properties": {"ticket": reference("Ticket"), "events": {"type": "array", "items": reference("Event")}}}),
+            &["400", "401", "403", "404", "409", "422"],
+        );
+        o["description"] = json!(format!(
+            "Allowed for roles: {}. Applies to states: {}.{}",
+            roles.join(", "),
+            from.join(", "),
+            if roles.contains(&"unit_handler") {
+                match rule.unit_scope {
+                    mashangban_domain::UnitScope::Lead => {
+                        " A unit handler must belong to the lead unit."
+                    }
+                    mashangban_domain::UnitScope::LeadOrCo => {
+                        " A unit handler must belong to the lead unit or a co-unit."
+                    }
+                }
+            } else {
+                ""
+            }
+        ));
+        o["x-roles"] = json!(roles);
+        o["x-from-states"] = json!(from);
+        o["parameters"] = json!([id_param()]);
+        o["requestBody"] =
+            json!({"required": false, "content": {"application/json": {"schema": action_body(a)}}});
+        paths.insert(
+            format!("/api/v1/tickets/{{id}}/{}", a.as_str()),
+            json!({"post": o}),
+        );
+    }
+    paths.insert(
+        "/api/v1/units".into(),
+        json!({"get": op("Organisation units", "200", list_of("Unit"), &["401"])}),
+    );
+    let mut divisions = op(
+        "Administrative divisions",
+        "200",
+        list_of("Division"),
+        &["401", "422"],
+    );
+    divisions["parameters"] = json!([{"name": "parent", "in": "query", "schema": {"type": "string"}}, {"name": "level", "in": "query", "schema": {"type": "string", "enum": ["city", "district", "street", "community"]}}]);
+    paths.insert("/api/v1/divisions".into(), json!({"get": divisions}));
+    paths.insert(
+        "/api/v1/categories".into(),
+        json!({"get": op("The category taxonomy", "200", list_of("Category"), &["401"])}),
+    );
+    let mut create_user = op(
+        "Create a user (admin)",
+        "201",
+        reference("User"),
+        &["400", "401", "403", "409", "422"],
+    );
+    create_user["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false, "required": ["username", "role"], "properties": {
+        "username": {"type": "string"}, "display_name": {"type": "string"}, "role": {"type": "string", "enum": names(Role::ALL, Role::as_str)},
+        "unit_id": {"type": "integer", "description": "Required for unit_handler, refused otherwise"}, "password": {"type": "string", "minLength": 8}}}}}});
+    paths.insert("/api/v1/users".into(), json!({"get": op("Users (admin)", "200", list_of("User"), &["401", "403"]), "post": create_user}));
+
+    let ts = json!({"type": "string", "format": "date-time"});
+    let opt_ts = json!({"type": ["string", "null"], "format": "date-time"});
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "Mashangban (马上办) 12345 hotline API", "version": env!("CARGO_PKG_VERSION"),
+            "description": "Every citizen request, from any channel, received once, dispatched to its owner, handled, called back and closed. Errors are `{\"error\": {\"code\", \"message\", \"field\"?}}`."},
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "field": {"type": "string"}}}}},
+                "Citizen": {"type": "object", "properties": {"name": {"type": ["string", "null"], "maxLength": 50}, "phone": {"type": ["string", "null"], "maxLength": 32}}},
+                "CreateTicket": {"type": "object", "additionalProperties": false, "required": ["channel", "kind", "content"], "properties": {
+                    "channel": {"type": "string", "enum": names(Channel::ALL, Channel::as_str)},
+                    "channel_detail": {"type": "string", "maxLength": 100, "description": "e.g. the merged hotline's number"},
+                    "kind": {"type": "string", "enum": names(Kind::ALL, Kind::as_str)},
+                    "title": {"type": "string", "maxLength": 200},
+                    "content": {"type": "string", "maxLength": 20000},
+                    "citizen": reference("Citizen"),
+                    "confidential": {"type": "boolean", "default": false},
+                    "address": {"type": "string", "maxLength": 500},
+                    "category_code": {"type": "string"},
+                    "division_code": {"type": "string"}}},
+                "Ticket": {"type": "object", "required": ["id", "number", "state", "channel", "kind", "title", "content", "category_code", "division_code", "lead_unit_id", "co_unit_ids", "created_at", "updated_at"], "properties": {
+                    "id": {"type": "integer", "format": "int64"},
+                    "number": {"type": "string", "example": "XN20261128000123"},
+                    "tracking_code": {"type": "string"},
+                    "state": {"type": "string", "enum": names(TicketState::ALL, TicketState::as_str)},
+                    "channel": {"type": "string"}, "channel_detail": {"type": ["string", "null"]},
+                    "kind": {"type": "string"}, "title": {"type": "string"}, "content": {"type": "string"},
+                    "citizen": reference("Citizen"), "confidential": {"type": "boolean"}, "address": {"type": ["string", "null"]},
+                    "category_code": {"type": ["string", "null"]}, "division_code": {"type": ["string", "null"]},
+                    "lead_unit_id": {"type": ["integer", "null"]}, "co_unit_ids": {"type": "array", "items": {"type": "integer"}},
+                    "tier": {"type": ["integer", "null"]}, "answer": {"type": ["string", "null"]}, "reply": {"type": ["string", "null"]},
+                    "pending_extension": {"type": ["object", "null"]}, "extension_days_granted": {"type": "integer"},
+                    "callback": {"type": ["object", "null"]}, "callback_attempts": {"type": "integer"},
+                    "reopen_count": {"type": "integer"}, "return_count": {"type": "integer"},
+                    "parent_id": {"type": ["integer", "null"]}, "child_ids": {"type": "array", "items": {"type": "integer"}},
+                    "not_accepted": {"type": ["object", "null"]},
+                    "created_at": ts, "updated_at": ts, "dispatched_at": opt_ts, "signed_at": opt_ts,
+                    "first_contact_at": opt_ts, "replied_at": opt_ts, "closed_at": opt_ts,
+                    "version": {"type": "integer"}}},
+                "TicketPage": {"type": "object", "properties": {"items": {"type": "array", "items": reference("Ticket")}, "next_cursor": {"type": ["string", "null"]}}},
+                "Event": {"type": "object", "required": ["ticket_id", "seq", "at", "actor", "type"], "properties": {
+                    "ticket_id": {"type": "integer"}, "seq": {"type": "integer"}, "at": ts,
+                    "actor": {"type": "object", "properties": {"user_id": {"type": "integer"}, "role": {"type": "string"}, "unit_id": {"type": ["integer", "null"]}}},
+                    "type": {"type": "string", "description": "received, dispatched, signed, ..., and the event's own fields beside it"}}},
+                "Unit": {"type": "object", "properties": {"id": {"type": "integer"}, "code": {"type": "string"}, "name": {"type": "string"}, "kind": {"type": "string"}, "parent_id": {"type": ["integer", "null"]}, "division_code": {"type": ["string", "null"]}, "active": {"type": "boolean"}}},
+                "Division": {"type": "object", "properties": {"code": {"type": "string"}, "name": {"type": "string"}, "level": {"type": "string"}, "parent_code": {"type": ["string", "null"]}, "population": {"type": ["integer", "null"]}}},
+                "Category": {"type": "object", "properties": {"code": {"type": "string"}, "name": {"type": "string"}, "parent_code": {"type": ["string", "null"]}, "level": {"type": "integer"}, "default_tier": {"type": ["integer", "null"]}, "active": {"type": "boolean"}}},
+                "User": {"type": "object", "properties": {"id": {"type": "integer"}, "username": {"type": "string"}, "display_name": {"type": "string"}, "role": {"type": "string", "enum": names(Role::ALL, Role::as_str)}, "unit_id": {"type": ["integer", "null"]}, "active": {"type": "boolean"}, "created_at": ts}}
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_action_has_a_documented_path() {
+        let doc = document();
+        for a in Action::ALL {
+            let p = format!("/api/v1/tickets/{{id}}/{}", a.as_str());
+            assert!(
+                doc["paths"][&p]["post"]["responses"]["409"].is_object(),
+                "{p}"
+            );
+        }
+        assert_eq!(doc["openapi"], "3.1.0");
+    }
 }

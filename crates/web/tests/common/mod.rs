@@ -1,0 +1,280 @@
+//! A test harness: the real server on port 0 over a fresh database (SQLite, or PostgreSQL
+//! from TEST_DATABASE_URL), seeded with Xining, with a token for each kind of user.
+#![allow(dead_code)]
+
+use mashangban_app::auth::UserInput;
+use mashangban_app::{App, Config};
+use mashangban_domain::Role;
+use mashangban_store::{SqlStore, Store, testing};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub struct TestApp {
+    pub base: String,
+    pub app: App,
+    pub client: reqwest::Client,
+    /// Tokens by user name: operator, dispatcher, lead, co, other, callback, supervisor, analyst, admin.
+    pub tokens: HashMap<&'static str, String>,
+    pub lead_unit: i64,
+    pub co_unit: i64,
+    pub other_unit: i64,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+pub struct Resp {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+impl TestApp {
+    /// Starts the app, or returns None (PostgreSQL without TEST_DATABASE_URL).
+    pub async fn start(db: Db, test: &str) -> Option<TestApp> {
+        let url = match db {
+            Db::Sqlite => testing::sqlite_url(),
+            Db::Postgres => testing::postgres_url(test).await?,
+        };
+        let store = SqlStore::connect(&url).await.unwrap();
+        store.migrate().await.unwrap();
+        let app = App::new(Arc::new(store), Config::default());
+        app.seed_xining().await.unwrap();
+        let unit = |code: &'static str| {
+            let app = app.clone();
+            async move { app.store.get_unit_by_code(code).await.unwrap().unwrap().id }
+        };
+        let lead_unit = unit("GOV-630102001").await; // 东关大街街道办事处
+        let co_unit = unit("DEPT-CG").await; // 市城市管理局
+        let other_unit = unit("DEPT-JY").await; // 市教育局
+        let people: [(&'static str, Role, Option<i64>); 9] = [
+            ("operator", Role::Operator, None),
+            ("dispatcher", Role::Dispatcher, None),
+            ("lead", Role::UnitHandler, Some(lead_unit)),
+            ("co", Role::UnitHandler, Some(co_unit)),
+            ("other", Role::UnitHandler, Some(other_unit)),
+            ("callback", Role::CallbackAgent, None),
+            ("supervisor", Role::Supervisor, None),
+            ("analyst", Role::Analyst, None),
+            ("admin", Role::Admin, None),
+        ];
+        let mut tokens = HashMap::new();
+        for (name, role, unit_id) in people {
+            app.add_user(UserInput {
+                username: name.into(),
+                display_name: None,
+                role,
+                unit_id,
+                password: None,
+            })
+            .await
+            .unwrap();
+            tokens.insert(name, app.issue_token(name, "test").await.unwrap());
+        }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let served = app.clone();
+        tokio::spawn(async move {
+            mashangban_web::serve(served, listener, async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        Some(TestApp {
+            base: format!("http://{addr}"),
+            app,
+            client: reqwest::Client::new(),
+            tokens,
+            lead_unit,
+            co_unit,
+            other_unit,
+            _shutdown: tx,
+        })
+    }
+
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        who: Option<&str>,
+        body: Option<String>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
+        let mut req = self
+            .client
+            .request(method, format!("{}{}", self.base, path));
+        if let Some(w) = who {
+            req = req.bearer_auth(&self.tokens[w]);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(b) = body {
+            req = req.header("content-type", "application/json").body(b);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status();
+        let text = r.text().await.unwrap();
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Resp { status, body }
+    }
+
+    pub async fn get(&self, path: &str, who: &str) -> Resp {
+        self.raw(Method::GET, path, Some(who), None, &[]).await
+    }
+
+    pub async fn post(&self, path: &str, who: &str, body: Value) -> Resp {
+        self.raw(Method::POST, path, Some(who), Some(body.to_string()), &[])
+            .await
+    }
+
+    /// Creates a ticket as the operator; returns its id.
+    pub async fn create(&self, content: &str) -> i64 {
+        let r = self
+            .post(
+                "/api/v1/tickets",
+                "operator",
+                json!({"channel": "phone", "kind": "complaint", "content": content,
+                       "citizen": {"name": "张三", "phone": "13812345678"},
+                       "address": "城东区东关大街1号", "category_code": "010403", "division_code": "630102001001"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        r.body["id"].as_i64().unwrap()
+    }
+
+    /// Takes an action and asserts success; returns the ticket after it.
+    pub async fn act(&self, id: i64, action: &str, who: &str, body: Value) -> Value {
+        let r = self
+            .post(&format!("/api/v1/tickets/{id}/{action}"), who, body)
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{action} by {who}: {:?}", r.body);
+        r.body["ticket"].clone()
+    }
+
+    pub async fn state(&self, id: i64) -> String {
+        self.get(&format!("/api/v1/tickets/{id}"), "dispatcher")
+            .await
+            .body["state"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    pub async fn event_count(&self, id: i64) -> usize {
+        self.get(&format!("/api/v1/tickets/{id}/events"), "dispatcher")
+            .await
+            .body["items"]
+            .as_array()
+            .unwrap()
+            .len()
+    }
+
+    /// A new ticket brought to `state` through the API, with `lead` as lead unit and `co`
+    /// as co-unit wherever it has units.
+    pub async fn ticket_in(&self, state: &str) -> i64 {
+        let id = self.create(&format!("测试工单，目标状态 {state}")).await;
+        let dispatch =
+            json!({"lead_unit_id": self.lead_unit, "co_unit_ids": [self.co_unit], "tier": 3});
+        match state {
+            "received" => {}
+            "resolved_directly" => {
+                self.act(
+                    id,
+                    "resolve-directly",
+                    "operator",
+                    json!({"answer": "已答复"}),
+                )
+                .await;
+            }
+            "not_accepted" => {
+                self.act(
+                    id,
+                    "not-accept",
+                    "operator",
+                    json!({"reason": "属于诉讼事项"}),
+                )
+                .await;
+            }
+            "merged" => {
+                let parent = self.create("父工单").await;
+                self.act(id, "merge", "operator", json!({"parent_id": parent}))
+                    .await;
+            }
+            _ => {
+                self.act(id, "dispatch", "dispatcher", dispatch).await;
+                match state {
+                    "dispatched" => {}
+                    "in_consultation" => {
+                        self.act(id, "open-consultation", "dispatcher", json!({}))
+                            .await;
+                    }
+                    _ => {
+                        self.act(id, "sign", "lead", json!({})).await;
+                        match state {
+                            "in_progress" => {}
+                            "return_requested" => {
+                                self.act(
+                                    id,
+                                    "request-return",
+                                    "lead",
+                                    json!({"reason": "非本单位职责"}),
+                                )
+                                .await;
+                            }
+                            _ => {
+                                self.act(id, "reply", "lead", json!({"content": "已处理"}))
+                                    .await;
+                                match state {
+                                    "replied" => {}
+                                    _ => {
+                                        self.act(id, "approve-reply", "dispatcher", json!({}))
+                                            .await;
+                                        match state {
+                                            "awaiting_callback" => {}
+                                            "closed" => {
+                                                self.act(id, "record-callback", "callback", json!({"contacted": true, "resolution": "resolved", "satisfaction": "satisfied"})).await;
+                                            }
+                                            other => panic!("no path to {other}"),
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(self.state(id).await, state);
+        id
+    }
+}
+
+/// Runs each listed async test function on SQLite and on PostgreSQL.
+#[macro_export]
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        mod on_sqlite {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() {
+                let t = $crate::common::TestApp::start($crate::common::Db::Sqlite, stringify!($name)).await.unwrap();
+                super::$name(&t).await;
+            } )*
+        }
+        mod on_postgres {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() {
+                let Some(t) = $crate::common::TestApp::start($crate::common::Db::Postgres, stringify!($name)).await else { return };
+                super::$name(&t).await;
+            } )*
+        }
+    };
+}
