@@ -533,16 +533,16 @@ impl App {
             return Ok("received".into());
         }
         let mut dispatch = json!({"lead_unit_id": lead.id, "note": "请按时限办理并及时答复市民。"});
-        if let (Owner::City(_), Some(street)) = (
-            owner,
-            place
-                .parent_code
-                .as_ref()
-                .and_then(|s| ctx.units_by_code.get(&format!("GOV-{s}"))),
-        ) {
-            if ctx.rng.random_bool(0.3) {
-                dispatch["co_unit_ids"] = json!([street.id]);
-            }
+        let street_id = place
+            .parent_code
+            .as_ref()
+            .and_then(|s| ctx.units_by_code.get(&format!("GOV-{s}")))
+            .map(|u| u.id);
+        if matches!(owner, Owner::City(_))
+            && let Some(street_id) = street_id
+            && ctx.rng.random_bool(0.3)
+        {
+            dispatch["co_unit_ids"] = json!([street_id]);
         }
         self.act_at(&ctx.dispatcher, id, Action::Dispatch, dispatch, t)
             .await?;

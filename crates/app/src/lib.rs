@@ -33,11 +33,56 @@ impl Default for Config {
 pub struct App {
     pub store: Arc<dyn Store>,
     pub config: Config,
+    reference: Arc<std::sync::RwLock<Option<(std::time::Instant, Arc<Reference>)>>>,
 }
+
+/// Reference data read on every intake and dispatch, cached for [`REFERENCE_TTL`].
+#[derive(Debug, Default)]
+pub struct Reference {
+    pub categories: std::collections::HashMap<String, mashangban_domain::Category>,
+    pub divisions: std::collections::HashSet<String>,
+}
+
+/// How long cached reference data is trusted; edits made through this process clear it at once.
+pub const REFERENCE_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl App {
     pub fn new(store: Arc<dyn Store>, config: Config) -> App {
-        App { store, config }
+        App {
+            store,
+            config,
+            reference: Arc::default(),
+        }
+    }
+
+    /// Categories and division codes, from the cache or freshly loaded.
+    pub async fn reference(&self) -> Result<Arc<Reference>, AppError> {
+        if let Ok(guard) = self.reference.read()
+            && let Some((at, r)) = guard.as_ref()
+            && at.elapsed() < REFERENCE_TTL
+        {
+            return Ok(r.clone());
+        }
+        let categories = self.store.list_categories().await?;
+        let divisions = self.store.list_divisions(None, None).await?;
+        let r = Arc::new(Reference {
+            categories: categories
+                .into_iter()
+                .map(|c| (c.code.clone(), c))
+                .collect(),
+            divisions: divisions.into_iter().map(|d| d.code).collect(),
+        });
+        if let Ok(mut guard) = self.reference.write() {
+            *guard = Some((std::time::Instant::now(), r.clone()));
+        }
+        Ok(r)
+    }
+
+    /// Forgets cached reference data (after categories or divisions change).
+    pub fn invalidate_reference(&self) {
+        if let Ok(mut guard) = self.reference.write() {
+            *guard = None;
+        }
     }
 }
 

@@ -310,6 +310,7 @@ impl App {
             unit_of_division.insert(d.code.clone(), id);
         }
         report.categories = self.store.upsert_categories(&default_categories()).await?;
+        self.invalidate_reference();
         Ok(report)
     }
 }

@@ -89,12 +89,9 @@ impl App {
         }
         let hash = request_hash(&body);
         let new = NewTicket::parse(body)?;
+        let reference = self.reference().await?;
         if let Some(code) = &new.category_code
-            && self
-                .store
-                .get_category(code)
-                .await?
-                .is_none_or(|c| !c.active)
+            && reference.categories.get(code).is_none_or(|c| !c.active)
         {
             return Err(AppError::invalid(
                 "category_code",
@@ -102,7 +99,7 @@ impl App {
             ));
         }
         if let Some(code) = &new.division_code
-            && self.store.get_division(code).await?.is_none()
+            && !reference.divisions.contains(code)
         {
             return Err(AppError::invalid(
                 "division_code",
@@ -307,9 +304,10 @@ impl App {
         let tier = match (&ticket.category_code, ticket.tier) {
             (_, Some(t)) => t,
             (Some(code), None) => self
-                .store
-                .get_category(code)
+                .reference()
                 .await?
+                .categories
+                .get(code)
                 .and_then(|c| c.default_tier)
                 .unwrap_or(DEFAULT_TIER),
             (None, None) => DEFAULT_TIER,

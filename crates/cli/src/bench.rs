@@ -1,7 +1,274 @@
-//! `mashangban bench`: placeholder replaced below.
-use anyhow::Result;
+//! `mashangban bench`: the real HTTP server in-process on a loopback port, driven by
+//! concurrent keep-alive clients; prints throughput and latency percentiles.
+
+use anyhow::{Context, Result};
+use chrono::{Duration as ChronoDuration, Utc};
+use mashangban_app::auth::UserInput;
+use mashangban_app::{App, Config};
+use mashangban_domain::{Actor, NewTicket, Role};
+use mashangban_store::{CreateTicket, SqlStore, Store};
+use rand::Rng;
+use serde_json::json;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
 #[derive(clap::Args)]
-pub struct BenchArgs {}
-pub async fn run(_a: BenchArgs) -> Result<()> {
+pub struct BenchArgs {
+    /// Concurrent HTTP clients.
+    #[arg(long, default_value_t = 16)]
+    clients: usize,
+    /// Tickets created through the API in the create phase.
+    #[arg(long, default_value_t = 20_000)]
+    creates: usize,
+    /// Fill the store to this many tickets (directly, spread over a year) before measuring actions.
+    #[arg(long, default_value_t = 0)]
+    store_size: i64,
+    /// Tickets taken through dispatch → sign → reply → approve-reply → record-callback.
+    #[arg(long, default_value_t = 1_000)]
+    lifecycles: usize,
+    /// Database URL (default: a new SQLite file in the temporary folder). Use an empty
+    /// database: the bench adds users, units and tickets.
+    #[arg(long = "bench-database")]
+    database: Option<String>,
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx].as_secs_f64() * 1000.0
+}
+
+fn report(name: &str, mut lat: Vec<Duration>, wall: Duration) {
+    lat.sort();
+    println!(
+        "{name:<22} {:>8} requests {:>9.0} req/s   p50 {:>7.2} ms   p90 {:>7.2} ms   p99 {:>7.2} ms   max {:>8.2} ms",
+        lat.len(),
+        lat.len() as f64 / wall.as_secs_f64(),
+        percentile(&lat, 0.50),
+        percentile(&lat, 0.90),
+        percentile(&lat, 0.99),
+        lat.last().map(|d| d.as_secs_f64() * 1000.0).unwrap_or(0.0)
+    );
+}
+
+async fn token_for(app: &App, username: &str, role: Role, unit_id: Option<i64>) -> Result<String> {
+    if app.store.get_credentials(username).await?.is_none() {
+        app.add_user(UserInput {
+            username: username.into(),
+            display_name: None,
+            role,
+            unit_id,
+            password: None,
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    app.issue_token(username, "bench")
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+pub async fn run(a: BenchArgs) -> Result<()> {
+    let url = a.database.clone().unwrap_or_else(|| {
+        let p = std::env::temp_dir().join(format!("mashangban-bench-{}.db", std::process::id()));
+        format!("sqlite://{}", p.display())
+    });
+    let store = SqlStore::connect(&url)
+        .await
+        .with_context(|| format!("opening {url}"))?;
+    store.migrate().await?;
+    let backend = store.backend();
+    let app = App::new(Arc::new(store), Config::default());
+    if app.store.list_units().await?.is_empty() {
+        app.seed_xining()
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let lead = app
+        .store
+        .get_unit_by_code("GOV-630102001")
+        .await?
+        .context("unit GOV-630102001")?
+        .id;
+    let op = token_for(&app, "bench-op", Role::Operator, None).await?;
+    let disp = token_for(&app, "bench-disp", Role::Dispatcher, None).await?;
+    let unit = token_for(&app, "bench-unit", Role::UnitHandler, Some(lead)).await?;
+    let cb = token_for(&app, "bench-cb", Role::CallbackAgent, None).await?;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let served = app.clone();
+    tokio::spawn(async move {
+        let _ = mashangban_web::serve(served, listener, std::future::pending()).await;
+    });
+    println!(
+        "bench: {backend:?} at {url}, {} clients, server and clients share this machine's {} cores",
+        a.clients,
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
+
+    // Phase 1: creates over HTTP.
+    let create_body = |i: usize| {
+        json!({"channel": "phone", "kind": "complaint", "title": "小区门口违法停车",
+               "content": format!("东关大街某小区门口每天晚上都有车辆乱停，占用消防通道。编号 {i}"),
+               "citizen": {"name": "张三", "phone": "13812345678"},
+               "category_code": "020101", "division_code": "630102001"})
+    };
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..a.clients {
+        let (base, op) = (base.clone(), op.clone());
+        let n = a.creates / a.clients + usize::from(c < a.creates % a.clients);
+        tasks.push(tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            let mut lat = Vec::with_capacity(n);
+            for i in 0..n {
+                let t = Instant::now();
+                let r = http
+                    .post(format!("{base}/api/v1/tickets"))
+                    .bearer_auth(&op)
+                    .json(&create_body(c * 1_000_000 + i))
+                    .send()
+                    .await?;
+                anyhow::ensure!(
+                    r.status() == reqwest::StatusCode::CREATED,
+                    "create: {}",
+                    r.status()
+                );
+                r.bytes().await?;
+                lat.push(t.elapsed());
+            }
+            Ok::<_, anyhow::Error>(lat)
+        }));
+    }
+    let mut lat = Vec::new();
+    for t in tasks {
+        lat.extend(t.await??);
+    }
+    report("create (POST /tickets)", lat, started.elapsed());
+
+    // Fill the store, directly, to the requested size.
+    let have = app.store.count_tickets().await?;
+    if a.store_size > have {
+        let need = a.store_size - have;
+        let started = Instant::now();
+        let actor = Actor {
+            user_id: 1,
+            role: Role::Operator,
+            unit_id: None,
+        };
+        let new = NewTicket::parse(create_body(0)).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let workers = 4;
+        let mut tasks = Vec::new();
+        for w in 0..workers {
+            let (app, new) = (app.clone(), new.clone());
+            let n = need / workers + i64::from(w < need % workers);
+            tasks.push(tokio::spawn(async move {
+                for _ in 0..n {
+                    let back = rand::rng().random_range(0..365 * 86_400);
+                    let at = Utc::now() - ChronoDuration::seconds(back);
+                    app.store
+                        .create_ticket(CreateTicket {
+                            new: new.clone(),
+                            actor,
+                            at,
+                            number_prefix: "XN".into(),
+                            tracking_code: mashangban_app::auth::new_tracking_code(),
+                            idempotency: None,
+                        })
+                        .await?;
+                }
+                Ok::<_, anyhow::Error>(())
+            }));
+        }
+        for t in tasks {
+            t.await??;
+        }
+        println!(
+            "filled the store with {need} tickets in {:.1}s ({:.0}/s); it now holds {}",
+            started.elapsed().as_secs_f64(),
+            need as f64 / started.elapsed().as_secs_f64(),
+            app.store.count_tickets().await?
+        );
+    }
+
+    // Phase 2: lifecycle actions over HTTP on fresh tickets.
+    let http = reqwest::Client::new();
+    let mut ids = Vec::with_capacity(a.lifecycles);
+    for i in 0..a.lifecycles {
+        let r = http
+            .post(format!("{base}/api/v1/tickets"))
+            .bearer_auth(&op)
+            .json(&create_body(i))
+            .send()
+            .await?;
+        ids.push(
+            r.json::<serde_json::Value>().await?["id"]
+                .as_i64()
+                .context("id")?,
+        );
+    }
+    let steps: Vec<(&str, String, serde_json::Value)> = vec![
+        (
+            "dispatch",
+            disp.clone(),
+            json!({"lead_unit_id": lead, "tier": 3}),
+        ),
+        ("sign", unit.clone(), json!({})),
+        ("reply", unit.clone(), json!({"content": "已处理"})),
+        ("approve-reply", disp.clone(), json!({})),
+        (
+            "record-callback",
+            cb.clone(),
+            json!({"contacted": true, "resolution": "resolved", "satisfaction": "satisfied"}),
+        ),
+    ];
+    let mut all = Vec::new();
+    let total_started = Instant::now();
+    for (action, token, body) in &steps {
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for chunk in ids.chunks(ids.len().div_ceil(a.clients).max(1)) {
+            let (base, token, body, chunk, action) = (
+                base.clone(),
+                token.clone(),
+                body.clone(),
+                chunk.to_vec(),
+                action.to_string(),
+            );
+            tasks.push(tokio::spawn(async move {
+                let http = reqwest::Client::new();
+                let mut lat = Vec::with_capacity(chunk.len());
+                for id in chunk {
+                    let t = Instant::now();
+                    let r = http
+                        .post(format!("{base}/api/v1/tickets/{id}/{action}"))
+                        .bearer_auth(&token)
+                        .json(&body)
+                        .send()
+                        .await?;
+                    anyhow::ensure!(r.status().is_success(), "{action}: {}", r.status());
+                    r.bytes().await?;
+                    lat.push(t.elapsed());
+                }
+                Ok::<_, anyhow::Error>(lat)
+            }));
+        }
+        let mut lat = Vec::new();
+        for t in tasks {
+            lat.extend(t.await??);
+        }
+        all.extend(lat.iter().copied());
+        report(action, lat, started.elapsed());
+    }
+    report("all lifecycle actions", all, total_started.elapsed());
+    println!(
+        "store size at the end: {} tickets",
+        app.store.count_tickets().await?
+    );
     Ok(())
 }

@@ -7,7 +7,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use mashangban_domain::intake::{format_number, number_day_key};
 use mashangban_domain::{UnitKind, apply};
 use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{AnyPool, AssertSqlSafe, Executor, Row};
+use sqlx::{AnyConnection, AnyPool, AssertSqlSafe, Executor, Row};
 use std::sync::Arc;
 use tokio::sync::Mutex;
 
@@ -16,9 +16,50 @@ use tokio::sync::Mutex;
 pub struct SqlStore {
     pool: AnyPool,
     backend: Backend,
-    /// SQLite has one writer at a time: writes queue here instead of failing as busy.
-    write_lock: Option<Arc<Mutex<()>>>,
+    /// SQLite has one writer at a time: every write goes through this one connection (its
+    /// page cache stays warm), queueing here instead of failing as busy.
+    writer: Option<Arc<Mutex<AnyConnection>>>,
 }
+
+/// The connection a write runs on: SQLite's single writer, or any pooled PostgreSQL one.
+enum Writer<'a> {
+    Single(tokio::sync::MutexGuard<'a, AnyConnection>),
+    Pooled(sqlx::pool::PoolConnection<sqlx::Any>),
+}
+
+impl std::ops::Deref for Writer<'_> {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        match self {
+            Writer::Single(c) => c,
+            Writer::Pooled(c) => c,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Writer<'_> {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        match self {
+            Writer::Single(c) => c,
+            Writer::Pooled(c) => c,
+        }
+    }
+}
+
+impl Writer<'_> {
+    /// Begins a write transaction (`BEGIN IMMEDIATE` on SQLite: take the lock up front).
+    async fn begin(&mut self, backend: Backend) -> Result<sqlx::Transaction<'_, sqlx::Any>> {
+        Ok(match backend {
+            Backend::Sqlite => sqlx::Connection::begin_with(&mut **self, "BEGIN IMMEDIATE").await?,
+            Backend::Postgres => sqlx::Connection::begin(&mut **self).await?,
+        })
+    }
+}
+
+/// Settings of every SQLite connection.
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+    PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA cache_size = -32000; \
+    PRAGMA mmap_size = 1073741824; PRAGMA temp_store = MEMORY;";
 
 /// A bound parameter.
 #[derive(Debug, Clone)]
@@ -176,22 +217,24 @@ impl SqlStore {
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if sqlite {
-                        conn.execute(sqlx::raw_sql(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
-                             PRAGMA cache_size = -32000;",
-                        ))
-                        .await?;
+                        conn.execute(sqlx::raw_sql(SQLITE_PRAGMAS)).await?;
                     }
                     Ok(())
                 })
             })
             .connect(&url)
             .await?;
+        let writer = if sqlite {
+            let mut conn = <AnyConnection as sqlx::Connection>::connect(&url).await?;
+            conn.execute(sqlx::raw_sql(SQLITE_PRAGMAS)).await?;
+            Some(Arc::new(Mutex::new(conn)))
+        } else {
+            None
+        };
         Ok(SqlStore {
             pool,
             backend,
-            write_lock: sqlite.then(|| Arc::new(Mutex::new(()))),
+            writer,
         })
     }
 
@@ -200,17 +243,10 @@ impl SqlStore {
         &self.pool
     }
 
-    async fn write_guard(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
-        match &self.write_lock {
-            Some(l) => Some(l.lock().await),
-            None => None,
-        }
-    }
-
-    async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
-        Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
+    async fn writer(&self) -> Result<Writer<'_>> {
+        Ok(match &self.writer {
+            Some(c) => Writer::Single(c.lock().await),
+            None => Writer::Pooled(self.pool.acquire().await?),
         })
     }
 
@@ -284,8 +320,7 @@ impl Store for SqlStore {
     }
 
     async fn migrate(&self) -> Result<()> {
-        let _w = self.write_guard().await;
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.writer().await?;
         if self.backend == Backend::Postgres {
             conn.execute("SELECT pg_advisory_lock(1234512345)").await?;
         }
@@ -302,7 +337,7 @@ impl Store for SqlStore {
                 if done.is_some() {
                     continue;
                 }
-                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                let mut tx = conn.begin(self.backend).await?;
                 tx.execute(sqlx::raw_sql(AssertSqlSafe(self.dialect(m.sql)))).await?;
                 sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
                     .bind(m.version)
@@ -329,8 +364,8 @@ impl Store for SqlStore {
     }
 
     async fn upsert_divisions(&self, divisions: &[Division]) -> Result<usize> {
-        let _w = self.write_guard().await;
-        let mut tx = self.begin().await?;
+        let mut w = self.writer().await?;
+        let mut tx = w.begin(self.backend).await?;
         for d in divisions {
             sqlx::query(
                 "INSERT INTO divisions (code, name, level, parent_code, population) VALUES ($1, $2, $3, $4, $5) \
@@ -376,11 +411,11 @@ impl Store for SqlStore {
     }
 
     async fn set_population(&self, code: &str, population: Option<i64>) -> Result<()> {
-        let _w = self.write_guard().await;
+        let mut w = self.writer().await?;
         let r = sqlx::query("UPDATE divisions SET population = $1 WHERE code = $2")
             .bind(population)
             .bind(code.to_string())
-            .execute(&self.pool)
+            .execute(&mut *w)
             .await?;
         if r.rows_affected() == 0 {
             return Err(StoreError::NotFound {
@@ -391,7 +426,7 @@ impl Store for SqlStore {
     }
 
     async fn insert_unit(&self, u: &NewUnit) -> Result<Unit> {
-        let _w = self.write_guard().await;
+        let mut w = self.writer().await?;
         let row = sqlx::query(
             "INSERT INTO units (code, name, kind, parent_id, division_code, active) VALUES ($1, $2, $3, $4, $5, 1) \
              RETURNING id, code, name, kind, parent_id, division_code, active",
@@ -401,7 +436,7 @@ impl Store for SqlStore {
         .bind(u.kind.as_str().to_string())
         .bind(u.parent_id)
         .bind(u.division_code.clone())
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *w)
         .await
         .map_err(|e| dup(e, format!("unit code {}", u.code)))?;
         unit_from(&row)
@@ -433,8 +468,8 @@ impl Store for SqlStore {
     }
 
     async fn upsert_categories(&self, categories: &[Category]) -> Result<usize> {
-        let _w = self.write_guard().await;
-        let mut tx = self.begin().await?;
+        let mut w = self.writer().await?;
+        let mut tx = w.begin(self.backend).await?;
         for c in categories {
             sqlx::query(
                 "INSERT INTO categories (code, name, parent_code, level, default_tier, active) VALUES ($1, $2, $3, $4, $5, $6) \
@@ -471,7 +506,7 @@ impl Store for SqlStore {
     }
 
     async fn insert_user(&self, u: &NewUser, at: DateTime<Utc>) -> Result<User> {
-        let _w = self.write_guard().await;
+        let mut w = self.writer().await?;
         let row = sqlx::query(AssertSqlSafe(format!(
             "INSERT INTO users (username, display_name, role, unit_id, password_hash, active, created_at) \
              VALUES ($1, $2, $3, $4, $5, 1, $6) RETURNING {USER_COLS}"
@@ -482,7 +517,7 @@ impl Store for SqlStore {
         .bind(u.unit_id)
         .bind(u.password_hash.clone())
         .bind(ts(at))
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *w)
         .await
         .map_err(|e| dup(e, format!("user {}", u.username)))?;
         user_from(&row)
@@ -521,11 +556,11 @@ impl Store for SqlStore {
     }
 
     async fn set_user_active(&self, id: i64, active: bool) -> Result<()> {
-        let _w = self.write_guard().await;
+        let mut w = self.writer().await?;
         let r = sqlx::query("UPDATE users SET active = $1 WHERE id = $2")
             .bind(active as i64)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *w)
             .await?;
         if r.rows_affected() == 0 {
             return Err(StoreError::NotFound {
@@ -536,11 +571,11 @@ impl Store for SqlStore {
     }
 
     async fn set_password_hash(&self, id: i64, hash: &str) -> Result<()> {
-        let _w = self.write_guard().await;
+        let mut w = self.writer().await?;
         let r = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(hash.to_string())
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *w)
             .await?;
         if r.rows_affected() == 0 {
             return Err(StoreError::NotFound {
@@ -558,7 +593,7 @@ impl Store for SqlStore {
         at: DateTime<Utc>,
         expires_at: Option<DateTime<Utc>>,
     ) -> Result<i64> {
-        let _w = self.write_guard().await;
+        let mut w = self.writer().await?;
         let row = sqlx::query(
             "INSERT INTO api_tokens (user_id, token_hash, name, created_at, expires_at, revoked) VALUES ($1, $2, $3, $4, $5, 0) RETURNING id",
         )
@@ -567,7 +602,7 @@ impl Store for SqlStore {
         .bind(name.to_string())
         .bind(ts(at))
         .bind(expires_at.map(ts))
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *w)
         .await
         .map_err(|e| dup(e, "token"))?;
         Ok(row.try_get("id")?)
@@ -595,21 +630,34 @@ impl Store for SqlStore {
                 created: false,
             });
         }
-        let _w = self.write_guard().await;
-        // The day's sequence is taken outside the transaction so that concurrent creates on
-        // PostgreSQL do not queue behind one counter row; a rolled-back create leaves a gap.
-        let day = number_day_key(req.at);
-        let seq: i64 = sqlx::query(
-            "INSERT INTO counters (name, value) VALUES ($1, 1) \
-             ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value",
-        )
-        .bind(format!("ticket_number:{day}"))
-        .fetch_one(&self.pool)
-        .await?
-        .try_get("value")?;
+        let mut w = self.writer().await?;
+        // The day's sequence: on PostgreSQL it is taken outside the transaction, so that
+        // concurrent creates do not queue behind one counter row (a rolled-back create
+        // leaves a gap); SQLite has one writer anyway, so there it is inside.
+        let counter = format!("ticket_number:{}", number_day_key(req.at));
+        let next_seq = "INSERT INTO counters (name, value) VALUES ($1, 1) \
+             ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value";
+        let (mut tx, seq): (_, i64) = match self.backend {
+            Backend::Postgres => {
+                let seq = sqlx::query(next_seq)
+                    .bind(counter)
+                    .fetch_one(&mut *w)
+                    .await?
+                    .try_get("value")?;
+                (w.begin(self.backend).await?, seq)
+            }
+            Backend::Sqlite => {
+                let mut tx = w.begin(self.backend).await?;
+                let seq = sqlx::query(next_seq)
+                    .bind(counter)
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get("value")?;
+                (tx, seq)
+            }
+        };
         let number = format_number(&req.number_prefix, req.at, seq);
 
-        let mut tx = self.begin().await?;
         if let Some((key, hash)) = &req.idempotency {
             let r = sqlx::query(
                 "INSERT INTO idempotency_keys (user_id, idem_key, request_hash, ticket_id, created_at) \
@@ -624,7 +672,7 @@ impl Store for SqlStore {
             if r.rows_affected() == 0 {
                 // Another request with this key committed first: answer with its ticket.
                 tx.rollback().await?;
-                drop(_w);
+                drop(w);
                 return match self.idempotent_hit(req.actor.user_id, key, hash).await? {
                     Some(t) => Ok(Created {
                         ticket: t,
@@ -797,8 +845,8 @@ impl Store for SqlStore {
         actor: Actor,
         at: DateTime<Utc>,
     ) -> Result<Vec<Ticket>> {
-        let _w = self.write_guard().await;
-        let mut tx = self.begin().await?;
+        let mut w = self.writer().await?;
+        let mut tx = w.begin(self.backend).await?;
         let mut out = Vec::with_capacity(changes.len());
         for change in changes {
             let before = change.before;
@@ -862,7 +910,7 @@ impl Store for SqlStore {
     }
 }
 
-async fn insert_event(tx: &mut sqlx::Transaction<'static, sqlx::Any>, e: &Event) -> Result<()> {
+async fn insert_event(conn: &mut AnyConnection, e: &Event) -> Result<()> {
     sqlx::query(
         "INSERT INTO ticket_events (ticket_id, seq, type, at, actor_user_id, actor_role, actor_unit_id, data) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -875,7 +923,7 @@ async fn insert_event(tx: &mut sqlx::Transaction<'static, sqlx::Any>, e: &Event)
     .bind(e.actor.role.as_str().to_string())
     .bind(e.actor.unit_id)
     .bind(serde_json::to_string(&e.kind).map_err(corrupt)?)
-    .execute(&mut **tx)
+    .execute(conn)
     .await
     .map_err(|err| dup(err, format!("event {} of ticket {}", e.seq, e.ticket_id)))?;
     Ok(())

@@ -591,9 +591,10 @@ async fn role_matrix_and_masking(t: &TestApp) {
             );
             let expected = if role == Role::UnitHandler && (who == "other" || !has_units) {
                 StatusCode::NOT_FOUND
-            } else if !rule.roles.contains(&role) {
-                StatusCode::FORBIDDEN
-            } else if who == "co" && rule.unit_scope == mashangban_domain::UnitScope::Lead {
+            } else if !rule.roles.contains(&role)
+                || (who == "co" && rule.unit_scope == mashangban_domain::UnitScope::Lead)
+            {
+                // The role may not, or a co-unit's handler takes a lead-unit action.
                 StatusCode::FORBIDDEN
             } else {
                 StatusCode::OK

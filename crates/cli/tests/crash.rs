@@ -1,0 +1,184 @@
+//! Killing the server (SIGKILL) while tickets are being created loses no ticket whose create
+//! returned 201 and leaves no half-written ticket (SQLite, the embedded default).
+
+use mashangban_store::{SqlStore, Store, testing};
+use serde_json::json;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+const BIN: &str = env!("CARGO_BIN_EXE_mashangban");
+
+fn cli(db: &str, args: &[&str], stdin: Option<&str>) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new(BIN)
+        .arg("--database")
+        .arg(db)
+        .args(args)
+        .env("MASHANGBAN_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(s) = stdin {
+        child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+async fn start_server(db: &str) -> (tokio::process::Child, String) {
+    let mut child = tokio::process::Command::new(BIN)
+        .args(["--database", db, "serve", "--addr", "127.0.0.1:0"])
+        .env("MASHANGBAN_LOG", "warn")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, format!("http://{addr}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_during_creates_loses_no_acknowledged_ticket() {
+    let db = testing::sqlite_url();
+    cli(&db, &["migrate"], None);
+    cli(
+        &db,
+        &[
+            "user",
+            "add",
+            "--username",
+            "op",
+            "--role",
+            "operator",
+            "--password-stdin",
+        ],
+        Some("a-long-password\n"),
+    );
+    let token = cli(&db, &["token", "issue", "--username", "op"], None)
+        .trim()
+        .to_string();
+    assert!(token.starts_with("mb_"));
+
+    for round in 0..2 {
+        let (mut server, base) = start_server(&db).await;
+        let acknowledged: Arc<Mutex<Vec<(i64, String)>>> = Arc::default();
+        let mut clients = Vec::new();
+        for c in 0..8 {
+            let (base, token, acked) = (base.clone(), token.clone(), acknowledged.clone());
+            clients.push(tokio::spawn(async move {
+                let http = reqwest::Client::new();
+                for i in 0.. {
+                    let body = json!({"channel": "phone", "kind": "help", "content": format!("round {round} client {c} request {i}"),
+                                      "citizen": {"phone": "13800000000"}});
+                    let r = http.post(format!("{base}/api/v1/tickets")).bearer_auth(&token).header("idempotency-key", format!("r{round}c{c}i{i}")).json(&body).send().await;
+                    match r {
+                        Ok(r) if r.status() == reqwest::StatusCode::CREATED => {
+                            let v: serde_json::Value = match r.json().await {
+                                Ok(v) => v,
+                                Err(_) => break,
+                            };
+                            acked.lock().unwrap().push((v["id"].as_i64().unwrap(), v["number"].as_str().unwrap().to_string()));
+                        }
+                        _ => break,
+                    }
+                }
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        server.start_kill().unwrap(); // SIGKILL
+        server.wait().await.unwrap();
+        for c in clients {
+            c.await.unwrap();
+        }
+        let acked = acknowledged.lock().unwrap().clone();
+        assert!(
+            acked.len() > 20,
+            "the load ran: {} creates acknowledged",
+            acked.len()
+        );
+
+        // Reopen after the crash and check every acknowledged ticket and every stored one.
+        let store = SqlStore::connect(&db).await.unwrap();
+        for (id, number) in &acked {
+            let t = store
+                .get_ticket(*id)
+                .await
+                .unwrap()
+                .unwrap_or_else(|| panic!("acknowledged ticket {id} lost"));
+            assert_eq!(&t.number, number);
+        }
+        use sqlx::Row;
+        let pool = store.pool();
+        let tickets: i64 = sqlx::query("SELECT COUNT(*) AS n FROM tickets")
+            .fetch_one(pool)
+            .await
+            .unwrap()
+            .try_get("n")
+            .unwrap();
+        let received: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM ticket_events WHERE seq = 1 AND type = 'received'",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap()
+        .try_get("n")
+        .unwrap();
+        let orphans: i64 = sqlx::query("SELECT COUNT(*) AS n FROM ticket_events e WHERE NOT EXISTS (SELECT 1 FROM tickets t WHERE t.id = e.ticket_id)").fetch_one(pool).await.unwrap().try_get("n").unwrap();
+        let without_event: i64 = sqlx::query("SELECT COUNT(*) AS n FROM tickets t WHERE NOT EXISTS (SELECT 1 FROM ticket_events e WHERE e.ticket_id = t.id)").fetch_one(pool).await.unwrap().try_get("n").unwrap();
+        let dangling_keys: i64 =
+            sqlx::query("SELECT COUNT(*) AS n FROM idempotency_keys WHERE ticket_id IS NULL")
+                .fetch_one(pool)
+                .await
+                .unwrap()
+                .try_get("n")
+                .unwrap();
+        assert_eq!(tickets, received, "every ticket has its received event");
+        assert_eq!(
+            (orphans, without_event, dangling_keys),
+            (0, 0, 0),
+            "no half-written ticket"
+        );
+        assert!(tickets as usize >= acked.len());
+        for t in store
+            .list_tickets(&mashangban_store::TicketFilter {
+                limit: 1000,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+        {
+            assert_eq!(
+                store.ticket_events(t.id).await.unwrap().len() as i64,
+                t.version,
+                "view and events agree"
+            );
+        }
+        eprintln!(
+            "round {round}: {} acknowledged, {tickets} stored",
+            acked.len()
+        );
+    }
+}
