@@ -33,8 +33,11 @@ impl Default for Config {
 pub struct App {
     pub store: Arc<dyn Store>,
     pub config: Config,
-    reference: Arc<std::sync::RwLock<Option<(std::time::Instant, Arc<Reference>)>>>,
+    reference: Arc<std::sync::RwLock<Option<CachedReference>>>,
 }
+
+/// Reference data and when it was loaded.
+type CachedReference = (std::time::Instant, Arc<Reference>);
 
 /// Reference data read on every intake and dispatch, cached for [`REFERENCE_TTL`].
 #[derive(Debug, Default)]
