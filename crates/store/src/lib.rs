@@ -40,6 +40,13 @@ pub enum StoreError {
     /// The same idempotency key was used for a different request.
     #[error("this Idempotency-Key was already used for a different request")]
     IdempotencyMismatch,
+    /// Another create with the same idempotency key committed first (internal: the store
+    /// answers with that ticket).
+    #[error("a concurrent request with the same idempotency key won")]
+    IdempotencyRace,
+    /// A grouped commit failed; the write did not happen.
+    #[error("commit failed: {0}")]
+    Commit(String),
     /// The database URL is not one this build understands.
     #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://...")]
     BadUrl(String),

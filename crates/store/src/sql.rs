@@ -19,7 +19,25 @@ pub struct SqlStore {
     /// SQLite has one writer at a time: every write goes through this one connection (its
     /// page cache stays warm), queueing here instead of failing as busy.
     writer: Option<Arc<Mutex<AnyConnection>>>,
+    /// Ticket writes waiting for SQLite's writer; whoever holds it next runs them all in
+    /// one transaction (group commit), each in its own savepoint.
+    queue: Arc<std::sync::Mutex<Vec<Job>>>,
 }
+
+/// What a queued write returns, type-erased.
+type JobOutput = Box<dyn std::any::Any + Send>;
+type JobFuture<'c> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<JobOutput>> + Send + 'c>>;
+/// A write to run inside a transaction on the writer's connection.
+type JobFn = Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> JobFuture<'c> + Send>;
+
+struct Job {
+    run: JobFn,
+    reply: tokio::sync::oneshot::Sender<Result<JobOutput>>,
+}
+
+/// Largest number of writes committed together.
+const MAX_GROUP: usize = 64;
 
 /// The connection a write runs on: SQLite's single writer, or any pooled PostgreSQL one.
 enum Writer<'a> {
@@ -235,6 +253,7 @@ impl SqlStore {
             pool,
             backend,
             writer,
+            queue: Arc::default(),
         })
     }
 
@@ -259,6 +278,52 @@ impl SqlStore {
             ),
         };
         sql.replace("{id}", id).replace("{big}", big)
+    }
+
+    /// Runs a write in a transaction of its own (PostgreSQL) or in a group commit with the
+    /// other writes queued meanwhile (SQLite). A failing write rolls back alone.
+    async fn run_write<T: Send + 'static>(&self, run: JobFn) -> Result<T> {
+        let output = match &self.writer {
+            None => {
+                let mut conn = self.pool.acquire().await?;
+                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                let out = run(&mut tx).await?;
+                tx.commit().await?;
+                out
+            }
+            Some(writer) => {
+                let (reply, done) = tokio::sync::oneshot::channel();
+                self.queue
+                    .lock()
+                    .map_err(|_| corrupt("write queue poisoned"))?
+                    .push(Job { run, reply });
+                let mut conn = writer.lock().await;
+                let mut batch: Vec<Job> = std::mem::take(
+                    &mut *self
+                        .queue
+                        .lock()
+                        .map_err(|_| corrupt("write queue poisoned"))?,
+                );
+                // Whoever holds the writer leads: it runs every queued write, its own among
+                // them unless an earlier leader already did (then `batch` may be empty).
+                while !batch.is_empty() {
+                    let rest = if batch.len() > MAX_GROUP {
+                        batch.split_off(MAX_GROUP)
+                    } else {
+                        Vec::new()
+                    };
+                    run_group(&mut conn, batch).await;
+                    batch = rest;
+                }
+                drop(conn);
+                done.await
+                    .map_err(|_| corrupt("a grouped write was dropped"))??
+            }
+        };
+        output
+            .downcast::<T>()
+            .map(|b| *b)
+            .map_err(|_| corrupt("a grouped write returned the wrong type"))
     }
 
     async fn idempotent_hit(&self, user_id: i64, key: &str, hash: &str) -> Result<Option<Ticket>> {
@@ -630,109 +695,48 @@ impl Store for SqlStore {
                 created: false,
             });
         }
-        let mut w = self.writer().await?;
         // The day's sequence: on PostgreSQL it is taken outside the transaction, so that
         // concurrent creates do not queue behind one counter row (a rolled-back create
         // leaves a gap); SQLite has one writer anyway, so there it is inside.
         let counter = format!("ticket_number:{}", number_day_key(req.at));
-        let next_seq = "INSERT INTO counters (name, value) VALUES ($1, 1) \
-             ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value";
-        let (mut tx, seq): (_, i64) = match self.backend {
-            Backend::Postgres => {
-                let seq = sqlx::query(next_seq)
-                    .bind(counter)
-                    .fetch_one(&mut *w)
+        let pre_seq: Option<i64> = match self.backend {
+            Backend::Postgres => Some(
+                sqlx::query(NEXT_SEQ)
+                    .bind(counter.clone())
+                    .fetch_one(&self.pool)
                     .await?
-                    .try_get("value")?;
-                (w.begin(self.backend).await?, seq)
-            }
-            Backend::Sqlite => {
-                let mut tx = w.begin(self.backend).await?;
-                let seq = sqlx::query(next_seq)
-                    .bind(counter)
-                    .fetch_one(&mut *tx)
-                    .await?
-                    .try_get("value")?;
-                (tx, seq)
-            }
+                    .try_get("value")?,
+            ),
+            Backend::Sqlite => None,
         };
-        let number = format_number(&req.number_prefix, req.at, seq);
-
-        if let Some((key, hash)) = &req.idempotency {
-            let r = sqlx::query(
-                "INSERT INTO idempotency_keys (user_id, idem_key, request_hash, ticket_id, created_at) \
-                 VALUES ($1, $2, $3, NULL, $4) ON CONFLICT (user_id, idem_key) DO NOTHING",
-            )
-            .bind(req.actor.user_id)
-            .bind(key.clone())
-            .bind(hash.clone())
-            .bind(ts(req.at))
-            .execute(&mut *tx)
-            .await?;
-            if r.rows_affected() == 0 {
+        let job_req = req.clone();
+        let result = self
+            .run_write::<Ticket>(Box::new(move |conn: &mut AnyConnection| -> JobFuture<'_> {
+                Box::pin(async move {
+                    Ok(
+                        Box::new(insert_ticket(conn, job_req, pre_seq, counter).await?)
+                            as JobOutput,
+                    )
+                })
+            }))
+            .await;
+        match (result, &req.idempotency) {
+            (Ok(ticket), _) => Ok(Created {
+                ticket,
+                created: true,
+            }),
+            (Err(StoreError::IdempotencyRace), Some((key, hash))) => {
                 // Another request with this key committed first: answer with its ticket.
-                tx.rollback().await?;
-                drop(w);
-                return match self.idempotent_hit(req.actor.user_id, key, hash).await? {
+                match self.idempotent_hit(req.actor.user_id, key, hash).await? {
                     Some(t) => Ok(Created {
                         ticket: t,
                         created: false,
                     }),
                     None => Err(StoreError::Conflict),
-                };
+                }
             }
+            (Err(e), _) => Err(e),
         }
-        let event_kind = req
-            .new
-            .clone()
-            .into_event(number.clone(), req.tracking_code.clone());
-        let mut event = Event {
-            ticket_id: 0,
-            seq: 1,
-            at: req.at,
-            actor: req.actor,
-            kind: event_kind,
-        };
-        let view = apply(None, &event).ok_or_else(|| corrupt("received event made no ticket"))?;
-        let cols = ticket_columns(&view)?;
-        let q = sqlx::query(
-            "INSERT INTO tickets (state, category_code, division_code, lead_unit_id, parent_id, updated_at, version, body, \
-             number, tracking_code, channel, kind, citizen_phone, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
-        );
-        let mut params = cols;
-        params.extend([
-            P::S(Some(number.clone())),
-            P::S(Some(req.tracking_code.clone())),
-            P::S(Some(view.channel.as_str().to_string())),
-            P::S(Some(view.kind.as_str().to_string())),
-            P::S(view.citizen.phone.clone()),
-            P::I(Some(ts(view.created_at))),
-        ]);
-        let id: i64 = bind_all(q, params)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(|e| dup(e, format!("ticket number {number}")))?
-            .try_get("id")?;
-        event.ticket_id = id;
-        insert_event(&mut tx, &event).await?;
-        if let Some((key, _)) = &req.idempotency {
-            sqlx::query(
-                "UPDATE idempotency_keys SET ticket_id = $1 WHERE user_id = $2 AND idem_key = $3",
-            )
-            .bind(id)
-            .bind(req.actor.user_id)
-            .bind(key.clone())
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        let mut ticket = view;
-        ticket.id = id;
-        Ok(Created {
-            ticket,
-            created: true,
-        })
     }
 
     async fn get_ticket(&self, id: i64) -> Result<Option<Ticket>> {
@@ -845,68 +849,212 @@ impl Store for SqlStore {
         actor: Actor,
         at: DateTime<Utc>,
     ) -> Result<Vec<Ticket>> {
-        let mut w = self.writer().await?;
-        let mut tx = w.begin(self.backend).await?;
-        let mut out = Vec::with_capacity(changes.len());
-        for change in changes {
-            let before = change.before;
-            let mut view = Some(before.clone());
-            let mut events = Vec::with_capacity(change.events.len());
-            for (i, kind) in change.events.into_iter().enumerate() {
-                let e = Event {
-                    ticket_id: before.id,
-                    seq: before.version + 1 + i as i64,
-                    at,
-                    actor,
-                    kind,
-                };
-                view = apply(view, &e);
-                events.push(e);
-            }
-            let after = view.ok_or_else(|| corrupt("events made no ticket"))?;
-            let mut params = ticket_columns(&after)?;
-            params.push(P::I(Some(before.id)));
-            params.push(P::I(Some(before.version)));
-            let r = bind_all(
-                sqlx::query(
-                    "UPDATE tickets SET state = $1, category_code = $2, division_code = $3, lead_unit_id = $4, \
-                     parent_id = $5, updated_at = $6, version = $7, body = $8 WHERE id = $9 AND version = $10",
-                ),
-                params,
-            )
-            .execute(&mut *tx)
-            .await?;
-            if r.rows_affected() != 1 {
-                tx.rollback().await?;
-                return Err(StoreError::Conflict);
-            }
-            for e in &events {
-                insert_event(&mut tx, e).await?;
-            }
-            if after.lead_unit_id != before.lead_unit_id || after.co_unit_ids != before.co_unit_ids
-            {
-                sqlx::query("DELETE FROM ticket_units WHERE ticket_id = $1")
-                    .bind(after.id)
-                    .execute(&mut *tx)
-                    .await?;
-                let units = after
-                    .lead_unit_id
-                    .iter()
-                    .map(|u| (*u, 1i64))
-                    .chain(after.co_unit_ids.iter().map(|u| (*u, 0i64)));
-                for (unit, is_lead) in units {
-                    sqlx::query("INSERT INTO ticket_units (ticket_id, unit_id, is_lead) VALUES ($1, $2, $3)")
-                        .bind(after.id)
-                        .bind(unit)
-                        .bind(is_lead)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-            }
-            out.push(after);
+        self.run_write::<Vec<Ticket>>(Box::new(move |conn: &mut AnyConnection| -> JobFuture<'_> {
+            Box::pin(async move {
+                Ok(Box::new(apply_changes(conn, changes, actor, at).await?) as JobOutput)
+            })
+        }))
+        .await
+    }
+}
+
+const NEXT_SEQ: &str = "INSERT INTO counters (name, value) VALUES ($1, 1) \
+     ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value";
+
+/// Writes a new ticket, its `received` event and its idempotency key.
+async fn insert_ticket(
+    conn: &mut AnyConnection,
+    req: CreateTicket,
+    pre_seq: Option<i64>,
+    counter: String,
+) -> Result<Ticket> {
+    let seq: i64 = match pre_seq {
+        Some(s) => s,
+        None => sqlx::query(NEXT_SEQ)
+            .bind(counter)
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get("value")?,
+    };
+    let number = format_number(&req.number_prefix, req.at, seq);
+    if let Some((key, hash)) = &req.idempotency {
+        let r = sqlx::query(
+            "INSERT INTO idempotency_keys (user_id, idem_key, request_hash, ticket_id, created_at) \
+             VALUES ($1, $2, $3, NULL, $4) ON CONFLICT (user_id, idem_key) DO NOTHING",
+        )
+        .bind(req.actor.user_id)
+        .bind(key.clone())
+        .bind(hash.clone())
+        .bind(ts(req.at))
+        .execute(&mut *conn)
+        .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::IdempotencyRace);
         }
-        tx.commit().await?;
-        Ok(out)
+    }
+    let mut event = Event {
+        ticket_id: 0,
+        seq: 1,
+        at: req.at,
+        actor: req.actor,
+        kind: req
+            .new
+            .clone()
+            .into_event(number.clone(), req.tracking_code.clone()),
+    };
+    let view = apply(None, &event).ok_or_else(|| corrupt("received event made no ticket"))?;
+    let mut params = ticket_columns(&view)?;
+    params.extend([
+        P::S(Some(number.clone())),
+        P::S(Some(req.tracking_code.clone())),
+        P::S(Some(view.channel.as_str().to_string())),
+        P::S(Some(view.kind.as_str().to_string())),
+        P::S(view.citizen.phone.clone()),
+        P::I(Some(ts(view.created_at))),
+    ]);
+    let q = sqlx::query(
+        "INSERT INTO tickets (state, category_code, division_code, lead_unit_id, parent_id, updated_at, version, body, \
+         number, tracking_code, channel, kind, citizen_phone, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+    );
+    let id: i64 = bind_all(q, params)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| dup(e, format!("ticket number {number}")))?
+        .try_get("id")?;
+    event.ticket_id = id;
+    insert_event(conn, &event).await?;
+    if let Some((key, _)) = &req.idempotency {
+        sqlx::query(
+            "UPDATE idempotency_keys SET ticket_id = $1 WHERE user_id = $2 AND idem_key = $3",
+        )
+        .bind(id)
+        .bind(req.actor.user_id)
+        .bind(key.clone())
+        .execute(&mut *conn)
+        .await?;
+    }
+    let mut ticket = view;
+    ticket.id = id;
+    Ok(ticket)
+}
+
+/// Appends each change's events and writes each ticket's new view, checking versions.
+async fn apply_changes(
+    conn: &mut AnyConnection,
+    changes: Vec<Change>,
+    actor: Actor,
+    at: DateTime<Utc>,
+) -> Result<Vec<Ticket>> {
+    let mut out = Vec::with_capacity(changes.len());
+    for change in changes {
+        let before = change.before;
+        let mut view = Some(before.clone());
+        let mut events = Vec::with_capacity(change.events.len());
+        for (i, kind) in change.events.into_iter().enumerate() {
+            let e = Event {
+                ticket_id: before.id,
+                seq: before.version + 1 + i as i64,
+                at,
+                actor,
+                kind,
+            };
+            view = apply(view, &e);
+            events.push(e);
+        }
+        let after = view.ok_or_else(|| corrupt("events made no ticket"))?;
+        let mut params = ticket_columns(&after)?;
+        params.push(P::I(Some(before.id)));
+        params.push(P::I(Some(before.version)));
+        let r = bind_all(
+            sqlx::query(
+                "UPDATE tickets SET state = $1, category_code = $2, division_code = $3, lead_unit_id = $4, \
+                 parent_id = $5, updated_at = $6, version = $7, body = $8 WHERE id = $9 AND version = $10",
+            ),
+            params,
+        )
+        .execute(&mut *conn)
+        .await?;
+        if r.rows_affected() != 1 {
+            return Err(StoreError::Conflict);
+        }
+        for e in &events {
+            insert_event(conn, e).await?;
+        }
+        if after.lead_unit_id != before.lead_unit_id || after.co_unit_ids != before.co_unit_ids {
+            sqlx::query("DELETE FROM ticket_units WHERE ticket_id = $1")
+                .bind(after.id)
+                .execute(&mut *conn)
+                .await?;
+            let units = after
+                .lead_unit_id
+                .iter()
+                .map(|u| (*u, 1i64))
+                .chain(after.co_unit_ids.iter().map(|u| (*u, 0i64)));
+            for (unit, is_lead) in units {
+                sqlx::query(
+                    "INSERT INTO ticket_units (ticket_id, unit_id, is_lead) VALUES ($1, $2, $3)",
+                )
+                .bind(after.id)
+                .bind(unit)
+                .bind(is_lead)
+                .execute(&mut *conn)
+                .await?;
+            }
+        }
+        out.push(after);
+    }
+    Ok(out)
+}
+
+/// Runs writes in one SQLite transaction, each in a savepoint, and answers each after the
+/// commit (or with the commit's failure).
+async fn run_group(conn: &mut AnyConnection, jobs: Vec<Job>) {
+    let mut results: Vec<(
+        tokio::sync::oneshot::Sender<Result<JobOutput>>,
+        Result<JobOutput>,
+    )> = Vec::with_capacity(jobs.len());
+    let mut tx = match sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await {
+        Ok(tx) => tx,
+        Err(e) => {
+            let msg = e.to_string();
+            for j in jobs {
+                let _ = j.reply.send(Err(StoreError::Commit(msg.clone())));
+            }
+            return;
+        }
+    };
+    for job in jobs {
+        let outcome = match sqlx::Connection::begin(&mut *tx).await {
+            Ok(mut sp) => match (job.run)(&mut sp).await {
+                Ok(v) => match sp.commit().await {
+                    Ok(()) => Ok(v),
+                    Err(e) => Err(StoreError::Db(e)),
+                },
+                Err(e) => {
+                    let _ = sp.rollback().await;
+                    Err(e)
+                }
+            },
+            Err(e) => Err(StoreError::Db(e)),
+        };
+        results.push((job.reply, outcome));
+    }
+    match tx.commit().await {
+        Ok(()) => {
+            for (reply, r) in results {
+                let _ = reply.send(r);
+            }
+        }
+        Err(e) => {
+            let msg = e.to_string();
+            for (reply, r) in results {
+                let _ = reply.send(match r {
+                    Ok(_) => Err(StoreError::Commit(msg.clone())),
+                    Err(e) => Err(e),
+                });
+            }
+        }
     }
 }
 

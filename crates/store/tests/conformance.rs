@@ -42,6 +42,7 @@ conformance!(
     commit_is_atomic_and_versioned,
     listing_filters_and_cursor,
     concurrent_creates_get_distinct_numbers,
+    a_failing_write_among_concurrent_ones_fails_alone,
 );
 
 fn at(h: u32) -> chrono::DateTime<Utc> {
@@ -560,4 +561,53 @@ async fn concurrent_creates_get_distinct_numbers(s: &SqlStore) {
     }
     assert_eq!(numbers.len(), 40);
     assert_eq!(s.count_tickets().await.unwrap(), 40);
+}
+
+async fn a_failing_write_among_concurrent_ones_fails_alone(s: &SqlStore) {
+    // Writes that run together (a group commit on SQLite) succeed or fail one by one.
+    let disp = Actor {
+        user_id: 2,
+        role: Role::Dispatcher,
+        unit_id: None,
+    };
+    let mut tickets = Vec::new();
+    for i in 0..20 {
+        tickets.push(create(s, &format!("分组{i}"), at(5), None).await.ticket);
+    }
+    let mut handles = Vec::new();
+    for (i, t) in tickets.iter().enumerate() {
+        let (s, mut before) = (s.clone(), t.clone());
+        if i % 2 == 1 {
+            before.version += 7; // stale: must fail with Conflict and write nothing
+        }
+        handles.push(tokio::spawn(async move {
+            s.commit(
+                vec![Change {
+                    before,
+                    events: vec![EventKind::NoteAdded {
+                        note: format!("n{i}"),
+                    }],
+                }],
+                disp,
+                at(6),
+            )
+            .await
+        }));
+    }
+    for (i, h) in handles.into_iter().enumerate() {
+        let r = h.await.unwrap();
+        if i % 2 == 1 {
+            assert!(matches!(r, Err(StoreError::Conflict)), "{i}: {r:?}");
+        } else {
+            assert_eq!(r.unwrap()[0].version, 2);
+        }
+    }
+    for (i, t) in tickets.iter().enumerate() {
+        let expected = if i % 2 == 1 { 1 } else { 2 };
+        assert_eq!(
+            s.ticket_events(t.id).await.unwrap().len(),
+            expected,
+            "ticket {i}"
+        );
+    }
 }

@@ -1,0 +1,208 @@
+//! The command line: seed, users, tokens and the demo, as an administrator runs them.
+
+use std::process::{Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_mashangban");
+
+fn run(args: &[&str], stdin: Option<&str>) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env("MASHANGBAN_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(s) = stdin {
+        input.write_all(s.as_bytes()).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn ok(args: &[&str], stdin: Option<&str>) -> String {
+    let out = run(args, stdin);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn fails(args: &[&str], stdin: Option<&str>) -> String {
+    let out = run(args, stdin);
+    assert!(!out.status.success(), "{args:?} should fail");
+    String::from_utf8(out.stderr).unwrap()
+}
+
+#[test]
+fn seed_users_and_tokens() {
+    let db = mashangban_store::testing::sqlite_url();
+    let first = ok(&["--database", &db, "seed", "xining"], None);
+    assert!(first.contains("1188 divisions"), "{first}");
+    assert!(first.contains("1209 new units"), "{first}");
+    let again = ok(&["--database", &db, "seed", "xining"], None);
+    assert!(
+        again.contains("0 new units"),
+        "seeding twice duplicates nothing: {again}"
+    );
+
+    ok(
+        &[
+            "--database",
+            &db,
+            "user",
+            "add",
+            "--username",
+            "zhang",
+            "--role",
+            "unit_handler",
+            "--unit",
+            "GOV-630102001",
+            "--password-stdin",
+        ],
+        Some("a-long-password\n"),
+    );
+    let token = ok(
+        &["--database", &db, "token", "issue", "--username", "zhang"],
+        None,
+    );
+    assert!(token.trim().starts_with("mb_"));
+    let list = ok(&["--database", &db, "user", "list"], None);
+    assert!(list.contains("zhang\tunit_handler"), "{list}");
+
+    assert!(
+        fails(
+            &[
+                "--database",
+                &db,
+                "user",
+                "add",
+                "--username",
+                "x1",
+                "--role",
+                "boss"
+            ],
+            None
+        )
+        .contains("--role")
+    );
+    assert!(
+        fails(
+            &[
+                "--database",
+                &db,
+                "user",
+                "add",
+                "--username",
+                "x2",
+                "--role",
+                "unit_handler"
+            ],
+            None
+        )
+        .contains("unit")
+    );
+    assert!(
+        fails(
+            &[
+                "--database",
+                &db,
+                "user",
+                "add",
+                "--username",
+                "x3",
+                "--role",
+                "operator",
+                "--password-stdin"
+            ],
+            Some("short\n")
+        )
+        .contains("password")
+    );
+    assert!(
+        fails(
+            &[
+                "--database",
+                &db,
+                "user",
+                "add",
+                "--username",
+                "zhang",
+                "--role",
+                "operator"
+            ],
+            None
+        )
+        .contains("already exists")
+    );
+    assert!(
+        fails(
+            &["--database", &db, "token", "issue", "--username", "nobody"],
+            None
+        )
+        .contains("not found")
+    );
+    assert!(
+        fails(&["--database", "mysql://x", "migrate"], None).contains("unsupported database URL")
+    );
+}
+
+#[test]
+fn demo_prepares_every_state() {
+    let dir = std::env::temp_dir().join(format!("mashangban-demo-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = ok(
+        &[
+            "demo",
+            "--data-dir",
+            dir.to_str().unwrap(),
+            "--tickets",
+            "150",
+            "--no-serve",
+        ],
+        None,
+    );
+    for state in [
+        "received",
+        "resolved_directly",
+        "dispatched",
+        "in_progress",
+        "return_requested",
+        "in_consultation",
+        "replied",
+        "awaiting_callback",
+        "closed",
+        "merged",
+        "not_accepted",
+    ] {
+        assert!(
+            out.contains(&format!("  {state} ")),
+            "demo has a ticket {state}:\n{out}"
+        );
+    }
+    for user in [
+        "operator",
+        "dispatcher",
+        "handler",
+        "callback",
+        "supervisor",
+        "leader",
+        "admin",
+    ] {
+        assert!(
+            out.contains(&format!("  {user} ")),
+            "demo user {user}:\n{out}"
+        );
+    }
+    // A second run reuses the database.
+    let again = ok(
+        &["demo", "--data-dir", dir.to_str().unwrap(), "--no-serve"],
+        None,
+    );
+    assert!(!again.contains("generated"), "{again}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
