@@ -154,17 +154,41 @@ impl App {
         Ok((user, token))
     }
 
-    /// The user a bearer token belongs to.
+    /// The user a bearer token belongs to. Answers are cached for [`crate::SESSION_TTL`]
+    /// (a revoked token or a disabled user stops working within that time on every
+    /// instance, at once on this one through [`App::forget_sessions`]).
     pub async fn authenticate(&self, token: &str) -> Result<User, AppError> {
-        self.store
-            .user_by_token(&token_hash(token), Utc::now())
+        let hash = token_hash(token);
+        if let Ok(cache) = self.sessions.lock()
+            && let Some((at, user)) = cache.get(&hash)
+            && at.elapsed() < crate::SESSION_TTL
+        {
+            return Ok(user.clone());
+        }
+        let user = self
+            .store
+            .user_by_token(&hash, Utc::now())
             .await?
             .ok_or_else(|| {
                 AppError::Unauthenticated(
                     "the token is not valid (unknown, revoked, expired, or its user is disabled)"
                         .into(),
                 )
-            })
+            })?;
+        if let Ok(mut cache) = self.sessions.lock() {
+            if cache.len() >= crate::SESSION_CACHE_MAX {
+                cache.clear();
+            }
+            cache.insert(hash, (std::time::Instant::now(), user.clone()));
+        }
+        Ok(user)
+    }
+
+    /// Forgets cached authentications (after a user is disabled or a token revoked).
+    pub fn forget_sessions(&self) {
+        if let Ok(mut cache) = self.sessions.lock() {
+            cache.clear();
+        }
     }
 }
 

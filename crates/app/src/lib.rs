@@ -34,7 +34,18 @@ pub struct App {
     pub store: Arc<dyn Store>,
     pub config: Config,
     reference: Arc<std::sync::RwLock<Option<CachedReference>>>,
+    /// Recent authentications: token hash → (when checked, user).
+    sessions: Arc<
+        std::sync::Mutex<
+            std::collections::HashMap<String, (std::time::Instant, mashangban_domain::User)>,
+        >,
+    >,
 }
+
+/// How long a checked bearer token is trusted without asking the database again.
+pub const SESSION_TTL: std::time::Duration = std::time::Duration::from_secs(15);
+/// Most authentications kept in memory.
+pub const SESSION_CACHE_MAX: usize = 10_000;
 
 /// Reference data and when it was loaded.
 type CachedReference = (std::time::Instant, Arc<Reference>);
@@ -55,6 +66,7 @@ impl App {
             store,
             config,
             reference: Arc::default(),
+            sessions: Arc::default(),
         }
     }
 

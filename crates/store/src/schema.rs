@@ -88,7 +88,6 @@ CREATE INDEX tickets_category ON tickets (category_code, id);
 CREATE INDEX tickets_division ON tickets (division_code, id);
 CREATE INDEX tickets_channel ON tickets (channel, id);
 CREATE INDEX tickets_phone ON tickets (citizen_phone, id);
-CREATE INDEX tickets_parent ON tickets (parent_id);
 
 CREATE TABLE ticket_units (
     ticket_id {big} NOT NULL REFERENCES tickets (id),
@@ -111,7 +110,6 @@ CREATE TABLE ticket_events (
     UNIQUE (ticket_id, seq)
 );
 CREATE INDEX ticket_events_at ON ticket_events (at);
-CREATE INDEX ticket_events_type ON ticket_events (type, at);
 
 CREATE TABLE idempotency_keys (
     user_id {big} NOT NULL,

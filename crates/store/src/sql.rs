@@ -77,7 +77,7 @@ impl Writer<'_> {
 /// Settings of every SQLite connection.
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA cache_size = -32000; \
-    PRAGMA mmap_size = 1073741824; PRAGMA temp_store = MEMORY;";
+    PRAGMA temp_store = MEMORY;";
 
 /// A bound parameter.
 #[derive(Debug, Clone)]
@@ -298,6 +298,9 @@ impl SqlStore {
                     .map_err(|_| corrupt("write queue poisoned"))?
                     .push(Job { run, reply });
                 let mut conn = writer.lock().await;
+                // Let requests that are about to write join this group: one commit's page
+                // writes then serve them all.
+                tokio::task::yield_now().await;
                 let mut batch: Vec<Job> = std::mem::take(
                     &mut *self
                         .queue
@@ -312,6 +315,7 @@ impl SqlStore {
                     } else {
                         Vec::new()
                     };
+                    tracing::trace!(writes = batch.len(), "group commit");
                     run_group(&mut conn, batch).await;
                     batch = rest;
                 }
