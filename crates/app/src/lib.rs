@@ -1,6 +1,7 @@
 //! Use cases of Mashangban: load, decide, append. Transport-agnostic: the HTTP layer and
 //! the CLI call these and map [`AppError`] to their own form.
 
+pub mod admin;
 pub mod auth;
 pub mod demo;
 pub mod seed;

@@ -424,3 +424,66 @@ pub async fn refuse_oversized(
     }
     next.run(req).await
 }
+
+fn parse_body<T: serde::de::DeserializeOwned>(
+    body: Result<Bytes, BytesRejection>,
+) -> Result<T, ApiError> {
+    mashangban_domain::lifecycle::from_json(json_body(body)?)
+        .map_err(|e| mashangban_app::AppError::from(e).into())
+}
+
+pub async fn save_category(
+    State(app): State<App>,
+    a: Authed,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    require(&a, &[Role::Admin])?;
+    let c = app.save_category(parse_body(body)?).await?;
+    Ok(Json(c).into_response())
+}
+
+pub async fn create_unit(
+    State(app): State<App>,
+    a: Authed,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    require(&a, &[Role::Admin])?;
+    let u = app.add_unit(parse_body(body)?).await?;
+    Ok((StatusCode::CREATED, Json(u)).into_response())
+}
+
+pub async fn patch_division(
+    State(app): State<App>,
+    a: Authed,
+    Path(code): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    require(&a, &[Role::Admin])?;
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Change {
+        population: Option<i64>,
+    }
+    let c: Change = parse_body(body)?;
+    app.set_population(&code, c.population).await?;
+    let d = app
+        .store
+        .get_division(&code)
+        .await
+        .map_err(mashangban_app::AppError::from)?;
+    Ok(Json(d).into_response())
+}
+
+pub async fn patch_user(
+    State(app): State<App>,
+    a: Authed,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    require(&a, &[Role::Admin])?;
+    let id = id
+        .parse::<i64>()
+        .map_err(|_| ApiError::not_found(format!("user {id} not found")))?;
+    let u = app.change_user(id, parse_body(body)?).await?;
+    Ok(Json(u).into_response())
+}

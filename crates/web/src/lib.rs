@@ -29,10 +29,18 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/tickets/{id}", get(api::get_ticket))
         .route("/api/v1/tickets/{id}/events", get(api::ticket_events))
         .route("/api/v1/tickets/{id}/{action}", post(api::act))
-        .route("/api/v1/units", get(api::list_units))
+        .route("/api/v1/units", get(api::list_units).post(api::create_unit))
         .route("/api/v1/divisions", get(api::list_divisions))
-        .route("/api/v1/categories", get(api::list_categories))
+        .route(
+            "/api/v1/divisions/{code}",
+            axum::routing::patch(api::patch_division),
+        )
+        .route(
+            "/api/v1/categories",
+            get(api::list_categories).post(api::save_category),
+        )
         .route("/api/v1/users", get(api::list_users).post(api::create_user))
+        .route("/api/v1/users/{id}", axum::routing::patch(api::patch_user))
         .fallback(api::fallback)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(api::refuse_oversized))

@@ -231,6 +231,7 @@ pub fn document() -> Value {
         "unit_id": {"type": "integer", "description": "Required for unit_handler, refused otherwise"}, "password": {"type": "string", "minLength": 8}}}}}});
     paths.insert("/api/v1/users".into(), json!({"get": op("Users (admin)", "200", list_of("User"), &["401", "403"]), "post": create_user}));
 
+    admin_paths(&mut paths);
     let ts = json!({"type": "string", "format": "date-time"});
     let opt_ts = json!({"type": ["string", "null"], "format": "date-time"});
     json!({
@@ -285,6 +286,63 @@ pub fn document() -> Value {
             }
         }
     })
+}
+
+/// The administrators' write endpoints (they replace the read-only entries of the same paths).
+fn admin_paths(paths: &mut Map<String, Value>) {
+    let body = |schema: Value| json!({"required": true, "content": {"application/json": {"schema": schema}}});
+    let mut create_unit = op(
+        "Create a unit (admin)",
+        "201",
+        reference("Unit"),
+        &["400", "401", "403", "409", "422"],
+    );
+    create_unit["requestBody"] = body(
+        json!({"type": "object", "additionalProperties": false, "required": ["code", "name", "kind"], "properties": {
+        "code": {"type": "string", "maxLength": 32}, "name": {"type": "string", "maxLength": 100},
+        "kind": {"type": "string", "enum": names(mashangban_domain::UnitKind::ALL, mashangban_domain::UnitKind::as_str)},
+        "parent_id": {"type": "integer"}, "division_code": {"type": "string"}}}),
+    );
+    paths.insert("/api/v1/units".into(), json!({"get": op("Organisation units", "200", list_of("Unit"), &["401"]), "post": create_unit}));
+    let mut save_category = op(
+        "Create or change a category (admin); codes nest two digits a level",
+        "200",
+        reference("Category"),
+        &["400", "401", "403", "422"],
+    );
+    save_category["requestBody"] = body(
+        json!({"type": "object", "additionalProperties": false, "required": ["code", "name"], "properties": {
+        "code": {"type": "string", "pattern": "^([0-9]{2}){1,3}$"}, "name": {"type": "string", "maxLength": 50},
+        "default_tier": {"type": "integer", "enum": [1, 3, 7, 11]}, "active": {"type": "boolean"}}}),
+    );
+    paths.insert("/api/v1/categories".into(), json!({"get": op("The category taxonomy", "200", list_of("Category"), &["401"]), "post": save_category}));
+    let mut patch_division = op(
+        "Set a division's resident population (admin), used by 万人诉求比",
+        "200",
+        reference("Division"),
+        &["400", "401", "403", "404", "422"],
+    );
+    patch_division["parameters"] =
+        json!([{"name": "code", "in": "path", "required": true, "schema": {"type": "string"}}]);
+    patch_division["requestBody"] = body(
+        json!({"type": "object", "additionalProperties": false, "properties": {"population": {"type": ["integer", "null"], "minimum": 0}}}),
+    );
+    paths.insert(
+        "/api/v1/divisions/{code}".into(),
+        json!({"patch": patch_division}),
+    );
+    let mut patch_user = op(
+        "Disable or enable a user, or reset the password (admin)",
+        "200",
+        reference("User"),
+        &["400", "401", "403", "404", "422"],
+    );
+    patch_user["parameters"] =
+        json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}]);
+    patch_user["requestBody"] = body(
+        json!({"type": "object", "additionalProperties": false, "properties": {"active": {"type": "boolean"}, "password": {"type": "string", "minLength": 8}}}),
+    );
+    paths.insert("/api/v1/users/{id}".into(), json!({"patch": patch_user}));
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ on_both!(
     bad_input_gets_a_4xx_naming_the_problem,
     listing_filters_pagination_and_visibility,
     reference_lists_openapi_and_health,
+    administration_of_reference_data_and_users,
 );
 
 fn types(resp_events: &Value) -> Vec<String> {
@@ -1379,4 +1380,222 @@ async fn reference_lists_openapi_and_health(t: &TestApp) {
             (StatusCode::UNAUTHORIZED, Some("wrong username or password"))
         );
     }
+}
+
+async fn administration_of_reference_data_and_users(t: &TestApp) {
+    let patch = |path: String, who: &'static str, body: Value| async move {
+        t.raw(Method::PATCH, &path, Some(who), Some(body.to_string()), &[]).await
+    };
+    // Categories: editable, nested by code, leaves carry a tier.
+    for (code, name, tier) in [
+        ("13", "应急管理", None),
+        ("1301", "安全生产", None),
+        ("130101", "危化品隐患", Some(1)),
+    ] {
+        let r = t
+            .post(
+                "/api/v1/categories",
+                "admin",
+                json!({"code": code, "name": name, "default_tier": tier}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        assert_eq!(r.body["level"], (code.len() / 2) as i64);
+    }
+    let renamed = t
+        .post(
+            "/api/v1/categories",
+            "admin",
+            json!({"code": "130101", "name": "危险化学品隐患", "default_tier": 3}),
+        )
+        .await;
+    assert_eq!(
+        (
+            renamed.body["name"].as_str(),
+            renamed.body["default_tier"].as_i64()
+        ),
+        (Some("危险化学品隐患"), Some(3))
+    );
+    for (body, field) in [
+        (json!({"code": "9901", "name": "x"}), "code"),
+        (json!({"code": "1", "name": "x"}), "code"),
+        (json!({"code": "13a1", "name": "x"}), "code"),
+        (json!({"code": "1302", "name": ""}), "name"),
+        (
+            json!({"code": "1302", "name": "x", "default_tier": 2}),
+            "default_tier",
+        ),
+        (json!({"code": "1302", "name": "x", "colour": 1}), "colour"),
+    ] {
+        let r = t.post("/api/v1/categories", "admin", body.clone()).await;
+        assert_eq!(
+            (r.status, r.body["error"]["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(field)),
+            "{body}"
+        );
+    }
+    assert_eq!(
+        t.post(
+            "/api/v1/categories",
+            "dispatcher",
+            json!({"code": "14", "name": "x"})
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    // The new category is usable at once, and its tier is the dispatch default.
+    let r = t.post("/api/v1/tickets", "operator", json!({"channel": "phone", "kind": "report", "content": "某仓库违规存放危化品", "category_code": "130101"})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let id = r.body["id"].as_i64().unwrap();
+    assert_eq!(
+        t.act(
+            id,
+            "dispatch",
+            "dispatcher",
+            json!({"lead_unit_id": t.other_unit})
+        )
+        .await["tier"],
+        3
+    );
+
+    // Units.
+    let r = t.post("/api/v1/units", "admin", json!({"code": "DEPT-YJ", "name": "西宁市应急管理局", "kind": "city_department", "division_code": "630100"})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let again = t
+        .post(
+            "/api/v1/units",
+            "admin",
+            json!({"code": "DEPT-YJ", "name": "重复", "kind": "city_department"}),
+        )
+        .await;
+    assert_eq!(
+        (again.status, again.body["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("duplicate"))
+    );
+    for (body, field) in [
+        (json!({"code": "X1", "name": "x", "kind": "palace"}), "kind"),
+        (
+            json!({"code": "X1", "name": "x", "kind": "community", "parent_id": 99_999_999}),
+            "parent_id",
+        ),
+        (
+            json!({"code": "X1", "name": "x", "kind": "community", "division_code": "999"}),
+            "division_code",
+        ),
+        (
+            json!({"code": "有空格 的", "name": "x", "kind": "community"}),
+            "code",
+        ),
+    ] {
+        let r = t.post("/api/v1/units", "admin", body.clone()).await;
+        assert_eq!(
+            (r.status, r.body["error"]["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(field)),
+            "{body}"
+        );
+    }
+
+    // Populations for 万人诉求比.
+    let r = patch(
+        "/api/v1/divisions/630102".into(),
+        "admin",
+        json!({"population": 420_000}),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.body["population"].as_i64()),
+        (StatusCode::OK, Some(420_000))
+    );
+    assert_eq!(
+        patch(
+            "/api/v1/divisions/999999".into(),
+            "admin",
+            json!({"population": 1})
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        patch(
+            "/api/v1/divisions/630102".into(),
+            "admin",
+            json!({"population": -5})
+        )
+        .await
+        .body["error"]["field"],
+        "population"
+    );
+    assert_eq!(
+        patch(
+            "/api/v1/divisions/630102".into(),
+            "analyst",
+            json!({"population": 5})
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+
+    // Users: a disabled user's token stops working at once; enabling restores it.
+    let co_id = t.get("/api/v1/me", "co").await.body["id"].as_i64().unwrap();
+    let r = patch(
+        format!("/api/v1/users/{co_id}"),
+        "admin",
+        json!({"active": false}),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.body["active"].as_bool()),
+        (StatusCode::OK, Some(false))
+    );
+    assert_eq!(
+        t.get("/api/v1/me", "co").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    patch(
+        format!("/api/v1/users/{co_id}"),
+        "admin",
+        json!({"active": true}),
+    )
+    .await;
+    assert_eq!(t.get("/api/v1/me", "co").await.status, StatusCode::OK);
+    assert_eq!(
+        patch(
+            format!("/api/v1/users/{co_id}"),
+            "admin",
+            json!({"password": "short"})
+        )
+        .await
+        .body["error"]["field"],
+        "password"
+    );
+    assert_eq!(
+        patch(
+            "/api/v1/users/99999999".into(),
+            "admin",
+            json!({"active": true})
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+    let r = patch(
+        format!("/api/v1/users/{co_id}"),
+        "admin",
+        json!({"password": "a-new-long-password"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let login = t
+        .raw(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"username": "co", "password": "a-new-long-password"}).to_string()),
+            &[],
+        )
+        .await;
+    assert_eq!(login.status, StatusCode::OK, "a reset password logs in");
 }
