@@ -87,7 +87,7 @@ impl App {
                 "must be 1 to 200 characters",
             ));
         }
-        let hash = request_hash(&body);
+        let hash = idempotency_key.as_ref().map(|_| request_hash(&body));
         let new = NewTicket::parse(body)?;
         let reference = self.reference().await?;
         if let Some(code) = &new.category_code
@@ -114,7 +114,7 @@ impl App {
                 at,
                 number_prefix: self.config.number_prefix.clone(),
                 tracking_code: new_tracking_code(),
-                idempotency: idempotency_key.map(|k| (k, hash)),
+                idempotency: idempotency_key.zip(hash),
             })
             .await?;
         Ok((created.ticket.masked_for(actor), created.created))

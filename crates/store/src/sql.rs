@@ -1013,7 +1013,27 @@ async fn apply_changes(
 
 /// Runs writes in one SQLite transaction, each in a savepoint, and answers each after the
 /// commit (or with the commit's failure).
-async fn run_group(conn: &mut AnyConnection, jobs: Vec<Job>) {
+async fn run_group(conn: &mut AnyConnection, mut jobs: Vec<Job>) {
+    if jobs.len() == 1 {
+        // Alone: no savepoint needed, the transaction is the job's own.
+        let job = jobs.pop().expect("one job");
+        let outcome = async {
+            let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
+            match (job.run)(&mut tx).await {
+                Ok(v) => {
+                    tx.commit().await?;
+                    Ok(v)
+                }
+                Err(e) => {
+                    tx.rollback().await?;
+                    Err(e)
+                }
+            }
+        }
+        .await;
+        let _ = job.reply.send(outcome);
+        return;
+    }
     let mut results: Vec<(
         tokio::sync::oneshot::Sender<Result<JobOutput>>,
         Result<JobOutput>,

@@ -1384,7 +1384,8 @@ async fn reference_lists_openapi_and_health(t: &TestApp) {
 
 async fn administration_of_reference_data_and_users(t: &TestApp) {
     let patch = |path: String, who: &'static str, body: Value| async move {
-        t.raw(Method::PATCH, &path, Some(who), Some(body.to_string()), &[]).await
+        t.raw(Method::PATCH, &path, Some(who), Some(body.to_string()), &[])
+            .await
     };
     // Categories: editable, nested by code, leaves carry a tier.
     for (code, name, tier) in [
