@@ -168,6 +168,9 @@ fn category_from(row: &AnyRow) -> Result<Category> {
     })
 }
 
+const UNIT_COLS: &str = "id, code, name, kind, parent_id, division_code, active";
+const CATEGORY_COLS: &str = "code, name, parent_code, level, default_tier, active";
+const DIVISION_COLS: &str = "code, name, level, parent_code, population";
 const USER_COLS: &str = "id, username, display_name, role, unit_id, active, created_at";
 
 fn user_from(row: &AnyRow) -> Result<User> {
@@ -458,10 +461,10 @@ impl Store for SqlStore {
         parent: Option<&str>,
         level: Option<DivisionLevel>,
     ) -> Result<Vec<Division>> {
-        let rows = sqlx::query(
-            "SELECT code, name, level, parent_code, population FROM divisions \
-             WHERE ($1 IS NULL OR parent_code = $1) AND ($2 IS NULL OR level = $2) ORDER BY code",
-        )
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {DIVISION_COLS} FROM divisions \
+             WHERE ($1 IS NULL OR parent_code = $1) AND ($2 IS NULL OR level = $2) ORDER BY code"
+        )))
         .bind(parent.map(str::to_string))
         .bind(level.map(|l| l.as_str().to_string()))
         .fetch_all(&self.pool)
@@ -470,9 +473,9 @@ impl Store for SqlStore {
     }
 
     async fn get_division(&self, code: &str) -> Result<Option<Division>> {
-        let row = sqlx::query(
-            "SELECT code, name, level, parent_code, population FROM divisions WHERE code = $1",
-        )
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {DIVISION_COLS} FROM divisions WHERE code = $1"
+        )))
         .bind(code.to_string())
         .fetch_optional(&self.pool)
         .await?;
@@ -512,25 +515,29 @@ impl Store for SqlStore {
     }
 
     async fn get_unit(&self, id: i64) -> Result<Option<Unit>> {
-        let row = sqlx::query("SELECT id, code, name, kind, parent_id, division_code, active FROM units WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {UNIT_COLS} FROM units WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(unit_from).transpose()
     }
 
     async fn get_unit_by_code(&self, code: &str) -> Result<Option<Unit>> {
-        let row = sqlx::query("SELECT id, code, name, kind, parent_id, division_code, active FROM units WHERE code = $1")
-            .bind(code.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {UNIT_COLS} FROM units WHERE code = $1"
+        )))
+        .bind(code.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(unit_from).transpose()
     }
 
     async fn list_units(&self) -> Result<Vec<Unit>> {
-        let rows = sqlx::query(
-            "SELECT id, code, name, kind, parent_id, division_code, active FROM units ORDER BY id",
-        )
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {UNIT_COLS} FROM units ORDER BY id"
+        )))
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(unit_from).collect()
@@ -560,17 +567,21 @@ impl Store for SqlStore {
     }
 
     async fn list_categories(&self) -> Result<Vec<Category>> {
-        let rows = sqlx::query("SELECT code, name, parent_code, level, default_tier, active FROM categories ORDER BY code")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {CATEGORY_COLS} FROM categories ORDER BY code"
+        )))
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(category_from).collect()
     }
 
     async fn get_category(&self, code: &str) -> Result<Option<Category>> {
-        let row = sqlx::query("SELECT code, name, parent_code, level, default_tier, active FROM categories WHERE code = $1")
-            .bind(code.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {CATEGORY_COLS} FROM categories WHERE code = $1"
+        )))
+        .bind(code.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(category_from).transpose()
     }
 
