@@ -306,8 +306,10 @@ pub async fn list_units(State(app): State<App>, _a: Authed) -> Result<Response, 
 pub async fn list_divisions(
     State(app): State<App>,
     _a: Authed,
-    Query(q): Query<Vec<(String, String)>>,
+    query: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let Query(q) =
+        query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_query", e.body_text()))?;
     let mut parent = None;
     let mut level = None;
     for (k, v) in q {
@@ -380,6 +382,14 @@ pub async fn create_user(
         })
         .await?;
     Ok((StatusCode::CREATED, Json(user)).into_response())
+}
+
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this endpoint does not take that method; see /api/v1/openapi.json",
+    )
 }
 
 pub async fn fallback() -> ApiError {

@@ -42,6 +42,7 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/users", get(api::list_users).post(api::create_user))
         .route("/api/v1/users/{id}", axum::routing::patch(api::patch_user))
         .fallback(api::fallback)
+        .method_not_allowed_fallback(api::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(api::refuse_oversized))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
