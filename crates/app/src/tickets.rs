@@ -216,7 +216,7 @@ impl App {
         body: serde_json::Value,
         at: DateTime<Utc>,
     ) -> Result<Outcome, AppError> {
-        let mut cmd = Command::parse(action, body)?;
+        let cmd = Command::parse(action, body)?;
         for attempt in 0..CONFLICT_RETRIES {
             let ticket = self.visible_ticket(actor, id).await?;
             let mut events = decide(&ticket, actor, &cmd)?;
@@ -231,8 +231,7 @@ impl App {
                     }
                 }
             }
-            self.fill_default_tier(&ticket, &mut cmd, &mut events)
-                .await?;
+            self.fill_default_tier(&ticket, &cmd, &mut events).await?;
             let mut changes = vec![Change {
                 before: ticket.clone(),
                 events,
@@ -257,12 +256,8 @@ impl App {
             }
             match self.store.commit(changes, *actor, at).await {
                 Ok(after) => {
-                    let after_ticket = after.into_iter().next().expect("one change at least");
-                    let appended = self.store.ticket_events(id).await?;
-                    let events: Vec<Event> = appended
-                        .into_iter()
-                        .filter(|e| e.seq > ticket.version)
-                        .collect();
+                    let first = after.into_iter().next().expect("one change at least");
+                    let (after_ticket, events) = (first.ticket, first.events);
                     let shown = if action == Action::RevealContact {
                         after_ticket
                     } else {
@@ -290,7 +285,7 @@ impl App {
     async fn fill_default_tier(
         &self,
         ticket: &Ticket,
-        cmd: &mut Command,
+        cmd: &Command,
         events: &mut [mashangban_domain::EventKind],
     ) -> Result<(), AppError> {
         use mashangban_domain::EventKind as E;

@@ -99,6 +99,13 @@ pub struct Change {
     pub events: Vec<EventKind>,
 }
 
+/// A change as written: the ticket's new view and the events appended to it.
+#[derive(Debug, Clone)]
+pub struct Committed {
+    pub ticket: Ticket,
+    pub events: Vec<Event>,
+}
+
 /// Filters for listing tickets; every field narrows the list. Results are newest first.
 #[derive(Debug, Clone, Default)]
 pub struct TicketFilter {
@@ -178,5 +185,5 @@ pub trait Store: Send + Sync {
         changes: Vec<Change>,
         actor: Actor,
         at: DateTime<Utc>,
-    ) -> Result<Vec<Ticket>>;
+    ) -> Result<Vec<Committed>>;
 }

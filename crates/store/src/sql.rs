@@ -863,12 +863,14 @@ impl Store for SqlStore {
         changes: Vec<Change>,
         actor: Actor,
         at: DateTime<Utc>,
-    ) -> Result<Vec<Ticket>> {
-        self.run_write::<Vec<Ticket>>(Box::new(move |conn: &mut AnyConnection| -> JobFuture<'_> {
-            Box::pin(async move {
-                Ok(Box::new(apply_changes(conn, changes, actor, at).await?) as JobOutput)
-            })
-        }))
+    ) -> Result<Vec<Committed>> {
+        self.run_write::<Vec<Committed>>(Box::new(
+            move |conn: &mut AnyConnection| -> JobFuture<'_> {
+                Box::pin(async move {
+                    Ok(Box::new(apply_changes(conn, changes, actor, at).await?) as JobOutput)
+                })
+            },
+        ))
         .await
     }
 }
@@ -960,7 +962,7 @@ async fn apply_changes(
     changes: Vec<Change>,
     actor: Actor,
     at: DateTime<Utc>,
-) -> Result<Vec<Ticket>> {
+) -> Result<Vec<Committed>> {
     let mut out = Vec::with_capacity(changes.len());
     for change in changes {
         let before = change.before;
@@ -1017,7 +1019,10 @@ async fn apply_changes(
                 .await?;
             }
         }
-        out.push(after);
+        out.push(Committed {
+            ticket: after,
+            events,
+        });
     }
     Ok(out)
 }

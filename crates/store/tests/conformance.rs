@@ -358,9 +358,19 @@ async fn commit_is_atomic_and_versioned(s: &SqlStore) {
         )
         .await
         .unwrap();
-    assert_eq!(after[0].state, TicketState::Dispatched);
-    assert_eq!(after[0].version, 2);
-    assert_eq!(s.get_ticket(t.id).await.unwrap().unwrap(), after[0]);
+    assert_eq!(after[0].ticket.state, TicketState::Dispatched);
+    let appended: Vec<_> = after[0]
+        .events
+        .iter()
+        .map(|e| (e.seq, e.kind.type_name()))
+        .collect();
+    assert_eq!(
+        appended,
+        vec![(2, "dispatched")],
+        "commit returns the events it appended"
+    );
+    assert_eq!(after[0].ticket.version, 2);
+    assert_eq!(s.get_ticket(t.id).await.unwrap().unwrap(), after[0].ticket);
     // Writing from the stale view is refused and writes nothing.
     let stale = s
         .commit(
@@ -408,8 +418,8 @@ async fn commit_is_atomic_and_versioned(s: &SqlStore) {
         )
         .await
         .unwrap();
-    assert_eq!(done[0].state, TicketState::Merged);
-    assert_eq!(done[1].child_ids, vec![other.id]);
+    assert_eq!(done[0].ticket.state, TicketState::Merged);
+    assert_eq!(done[1].ticket.child_ids, vec![other.id]);
 }
 
 async fn listing_filters_and_cursor(s: &SqlStore) {
@@ -599,7 +609,7 @@ async fn a_failing_write_among_concurrent_ones_fails_alone(s: &SqlStore) {
         if i % 2 == 1 {
             assert!(matches!(r, Err(StoreError::Conflict)), "{i}: {r:?}");
         } else {
-            assert_eq!(r.unwrap()[0].version, 2);
+            assert_eq!(r.unwrap()[0].ticket.version, 2);
         }
     }
     for (i, t) in tickets.iter().enumerate() {
