@@ -300,29 +300,31 @@ impl SqlStore {
                     .lock()
                     .map_err(|_| corrupt("write queue poisoned"))?
                     .push(Job { run, reply });
-                let mut conn = writer.lock().await;
-                // Let requests that are about to write join this group: one commit's page
-                // writes then serve them all.
-                tokio::task::yield_now().await;
-                let mut batch: Vec<Job> = std::mem::take(
-                    &mut *self
-                        .queue
-                        .lock()
-                        .map_err(|_| corrupt("write queue poisoned"))?,
-                );
-                // Whoever holds the writer leads: it runs every queued write, its own among
-                // them unless an earlier leader already did (then `batch` may be empty).
-                while !batch.is_empty() {
-                    let rest = if batch.len() > MAX_GROUP {
-                        batch.split_off(MAX_GROUP)
-                    } else {
-                        Vec::new()
+                // The leader's work runs in a task of its own, so that a request cancelled
+                // midway (a client hanging up) neither delays nor aborts the writes of others.
+                let (writer, queue) = (writer.clone(), self.queue.clone());
+                tokio::spawn(async move {
+                    let mut conn = writer.lock_owned().await;
+                    // Let requests that are about to write join this group: one commit's
+                    // page writes then serve them all.
+                    tokio::task::yield_now().await;
+                    // Whoever holds the writer leads: it runs every queued write, its own
+                    // among them unless an earlier leader already did (then none are left).
+                    let mut batch: Vec<Job> = match queue.lock() {
+                        Ok(mut q) => std::mem::take(&mut *q),
+                        Err(_) => return,
                     };
-                    tracing::trace!(writes = batch.len(), "group commit");
-                    run_group(&mut conn, batch).await;
-                    batch = rest;
-                }
-                drop(conn);
+                    while !batch.is_empty() {
+                        let rest = if batch.len() > MAX_GROUP {
+                            batch.split_off(MAX_GROUP)
+                        } else {
+                            Vec::new()
+                        };
+                        tracing::trace!(writes = batch.len(), "group commit");
+                        run_group(&mut conn, batch).await;
+                        batch = rest;
+                    }
+                });
                 done.await
                     .map_err(|_| corrupt("a grouped write was dropped"))??
             }
