@@ -326,11 +326,3 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Bench(args) => bench::run(args).await,
     }
 }
-
-#[allow(dead_code)]
-fn ensure(cond: bool, msg: &str) -> Result<()> {
-    if !cond {
-        bail!("{msg}");
-    }
-    Ok(())
-}
