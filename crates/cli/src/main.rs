@@ -2,7 +2,7 @@
 
 mod bench;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use mashangban_app::auth::UserInput;
 use mashangban_app::{App, Config};
