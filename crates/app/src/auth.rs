@@ -184,6 +184,24 @@ impl App {
         Ok(user)
     }
 
+    /// Revokes a token by id (administrators, `mashangban token revoke`).
+    pub async fn revoke_token(&self, id: i64) -> Result<(), AppError> {
+        if !self.store.revoke_token(Some(id), None).await? {
+            return Err(AppError::NotFound(format!("no active token with id {id}")));
+        }
+        self.forget_sessions();
+        Ok(())
+    }
+
+    /// Ends the session of a bearer token (log out).
+    pub async fn logout(&self, token: &str) -> Result<(), AppError> {
+        self.store
+            .revoke_token(None, Some(&token_hash(token)))
+            .await?;
+        self.forget_sessions();
+        Ok(())
+    }
+
     /// Forgets cached authentications (after a user is disabled or a token revoked).
     pub fn forget_sessions(&self) {
         if let Ok(mut cache) = self.sessions.lock() {

@@ -111,6 +111,16 @@ enum TokenCmd {
         #[arg(long, default_value = "cli")]
         name: String,
     },
+    /// List tokens (never their secret), of one user or of all.
+    List {
+        #[arg(long)]
+        username: Option<String>,
+    },
+    /// Revoke a token by its id (from `token list`).
+    Revoke {
+        #[arg(long)]
+        id: i64,
+    },
 }
 
 async fn open(url: &str) -> Result<App> {
@@ -271,6 +281,50 @@ async fn run(cli: Cli) -> Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{token}");
+            Ok(())
+        }
+        Command::Token {
+            cmd: TokenCmd::List { username },
+        } => {
+            let app = open(&database).await?;
+            let user_id = match username {
+                Some(u) => Some(
+                    app.store
+                        .get_credentials(&u)
+                        .await?
+                        .with_context(|| format!("--username: no user {u}"))?
+                        .0
+                        .id,
+                ),
+                None => None,
+            };
+            for t in app.store.list_tokens(user_id).await? {
+                let state = if t.revoked {
+                    "revoked"
+                } else if t.expires_at.is_some_and(|e| e <= chrono::Utc::now()) {
+                    "expired"
+                } else {
+                    "active"
+                };
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    t.id,
+                    t.username,
+                    t.name,
+                    t.created_at.format("%Y-%m-%d %H:%M"),
+                    state
+                );
+            }
+            Ok(())
+        }
+        Command::Token {
+            cmd: TokenCmd::Revoke { id },
+        } => {
+            let app = open(&database).await?;
+            app.revoke_token(id)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("revoked token {id}");
             Ok(())
         }
         Command::Demo {

@@ -71,6 +71,23 @@ fn seed_users_and_tokens() {
         None,
     );
     assert!(token.trim().starts_with("mb_"));
+    let tokens = ok(
+        &["--database", &db, "token", "list", "--username", "zhang"],
+        None,
+    );
+    assert!(tokens.contains("zhang\tcli"), "{tokens}");
+    assert!(tokens.trim_end().ends_with("active"), "{tokens}");
+    let id = tokens.split('\t').next().unwrap().trim().to_string();
+    assert!(ok(&["--database", &db, "token", "revoke", "--id", &id], None).contains("revoked"));
+    assert!(
+        ok(&["--database", &db, "token", "list"], None)
+            .trim_end()
+            .ends_with("revoked")
+    );
+    assert!(
+        fails(&["--database", &db, "token", "revoke", "--id", &id], None)
+            .contains("no active token")
+    );
     let list = ok(&["--database", &db, "user", "list"], None);
     assert!(list.contains("zhang\tunit_handler"), "{list}");
 

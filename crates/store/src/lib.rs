@@ -99,6 +99,18 @@ pub struct Change {
     pub events: Vec<EventKind>,
 }
 
+/// What is known of an API or login token; the secret itself is never stored.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TokenInfo {
+    pub id: i64,
+    pub user_id: i64,
+    pub username: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked: bool,
+}
+
 /// A change as written: the ticket's new view and the events appended to it.
 #[derive(Debug, Clone)]
 pub struct Committed {
@@ -169,6 +181,10 @@ pub trait Store: Send + Sync {
     ) -> Result<i64>;
     /// The active user owning an unrevoked token with this hash.
     async fn user_by_token(&self, token_hash: &str, at: DateTime<Utc>) -> Result<Option<User>>;
+    /// Tokens (never their secret), of one user or of all, newest first.
+    async fn list_tokens(&self, user_id: Option<i64>) -> Result<Vec<TokenInfo>>;
+    /// Revokes a token by id, or by the hash of its secret; false if there was none.
+    async fn revoke_token(&self, id: Option<i64>, token_hash: Option<&str>) -> Result<bool>;
 
     /// Creates a ticket and its `received` event in one transaction; with an idempotency
     /// key already used by the same user, returns that ticket instead.

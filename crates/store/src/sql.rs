@@ -703,6 +703,41 @@ impl Store for SqlStore {
         row.as_ref().map(user_from).transpose()
     }
 
+    async fn list_tokens(&self, user_id: Option<i64>) -> Result<Vec<TokenInfo>> {
+        let rows = sqlx::query(
+            "SELECT k.id, k.user_id, u.username, k.name, k.created_at, k.expires_at, k.revoked \
+             FROM api_tokens k JOIN users u ON u.id = k.user_id WHERE ($1 IS NULL OR k.user_id = $1) ORDER BY k.id DESC",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(TokenInfo {
+                    id: r.try_get("id")?,
+                    user_id: r.try_get("user_id")?,
+                    username: r.try_get("username")?,
+                    name: r.try_get("name")?,
+                    created_at: from_ts(r.try_get("created_at")?),
+                    expires_at: r.try_get::<Option<i64>, _>("expires_at")?.map(from_ts),
+                    revoked: r.try_get::<i64, _>("revoked")? != 0,
+                })
+            })
+            .collect()
+    }
+
+    async fn revoke_token(&self, id: Option<i64>, token_hash: Option<&str>) -> Result<bool> {
+        let mut w = self.writer().await?;
+        let r = sqlx::query(
+            "UPDATE api_tokens SET revoked = 1 WHERE (id = $1 OR token_hash = $2) AND revoked = 0",
+        )
+        .bind(id)
+        .bind(token_hash.map(str::to_string))
+        .execute(&mut *w)
+        .await?;
+        Ok(r.rows_affected() > 0)
+    }
+
     async fn create_ticket(&self, req: CreateTicket) -> Result<Created> {
         if let Some((key, hash)) = &req.idempotency
             && let Some(t) = self.idempotent_hit(req.actor.user_id, key, hash).await?

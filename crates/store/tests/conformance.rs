@@ -281,6 +281,26 @@ async fn units_categories_users_and_tokens(s: &SqlStore) {
         Some("h2")
     );
     assert_eq!(s.list_users().await.unwrap().len(), 1);
+    // Tokens are listed without their secret and can be revoked by id or by secret hash.
+    s.set_user_active(u.id, true).await.unwrap();
+    assert!(s.user_by_token("tokhash", at(1)).await.unwrap().is_some());
+    let tokens = s.list_tokens(Some(u.id)).await.unwrap();
+    assert_eq!(
+        tokens.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+        ["login", "ci"]
+    );
+    assert_eq!(tokens[1].username, "handler1");
+    assert!(s.revoke_token(Some(tokens[1].id), None).await.unwrap());
+    assert!(
+        !s.revoke_token(Some(tokens[1].id), None).await.unwrap(),
+        "already revoked"
+    );
+    assert!(
+        s.user_by_token("tokhash", at(1)).await.unwrap().is_none(),
+        "revoked tokens stop working"
+    );
+    assert!(s.revoke_token(None, Some("shortlived")).await.unwrap());
+    assert!(s.list_tokens(None).await.unwrap().iter().all(|t| t.revoked));
 }
 
 async fn create_numbers_and_events(s: &SqlStore) {

@@ -20,6 +20,8 @@ use serde_json::{Value, json};
 pub struct Authed {
     pub user: User,
     pub actor: Actor,
+    /// The bearer token itself (for logging out).
+    pub token: String,
 }
 
 impl FromRequestParts<App> for Authed {
@@ -56,6 +58,7 @@ impl FromRequestParts<App> for Authed {
         Ok(Authed {
             actor: actor_of(&user),
             user,
+            token: token.to_string(),
         })
     }
 }
@@ -129,6 +132,11 @@ pub async fn login(
     Ok(Json(
         json!({"token": token, "expires_in_hours": app.config.login_token_hours, "user": user}),
     ))
+}
+
+pub async fn logout(State(app): State<App>, a: Authed) -> Result<StatusCode, ApiError> {
+    app.logout(&a.token).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn me(a: Authed) -> Json<User> {

@@ -21,6 +21,7 @@ pub fn router(app: App) -> Router {
         .route("/healthz", get(api::healthz))
         .route("/api/v1/openapi.json", get(api::openapi))
         .route("/api/v1/auth/login", post(api::login))
+        .route("/api/v1/auth/logout", post(api::logout))
         .route("/api/v1/me", get(api::me))
         .route(
             "/api/v1/tickets",

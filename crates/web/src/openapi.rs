@@ -231,6 +231,11 @@ pub fn document() -> Value {
         "unit_id": {"type": "integer", "description": "Required for unit_handler, refused otherwise"}, "password": {"type": "string", "minLength": 8}}}}}});
     paths.insert("/api/v1/users".into(), json!({"get": op("Users (admin)", "200", list_of("User"), &["401", "403"]), "post": create_user}));
 
+    paths.insert(
+        "/api/v1/auth/logout".into(),
+        json!({"post": {"summary": "Revoke the bearer token of this request (log out)", "security": [{"bearer": []}],
+            "responses": {"204": {"description": "Logged out"}, "401": {"description": "No valid token"}}}}),
+    );
     admin_paths(&mut paths);
     let ts = json!({"type": "string", "format": "date-time"});
     let opt_ts = json!({"type": ["string", "null"], "format": "date-time"});

@@ -1373,6 +1373,31 @@ async fn reference_lists_openapi_and_health(t: &TestApp) {
         )
         .await;
     assert_eq!(me.body["username"], "withpw");
+    let auth = format!("Bearer {token}");
+    let out = t
+        .raw(
+            Method::POST,
+            "/api/v1/auth/logout",
+            None,
+            None,
+            &[("authorization", &auth)],
+        )
+        .await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT);
+    let after = t
+        .raw(
+            Method::GET,
+            "/api/v1/me",
+            None,
+            None,
+            &[("authorization", &auth)],
+        )
+        .await;
+    assert_eq!(
+        after.status,
+        StatusCode::UNAUTHORIZED,
+        "a logged-out token stops working"
+    );
     for (u, p) in [("withpw", "wrong-pass"), ("nobody", "s3cret-pass")] {
         let r = login(u, p).await;
         assert_eq!(
