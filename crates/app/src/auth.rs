@@ -52,6 +52,20 @@ pub fn new_tracking_code() -> String {
         .collect()
 }
 
+/// A real argon2 hash of nothing in particular, for timing-safe refusals of unknown names.
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| hash_password("not a password of anyone").unwrap_or_default())
+}
+
+fn locked(until: chrono::DateTime<Utc>) -> AppError {
+    let local = until.with_timezone(&mashangban_domain::intake::china_offset());
+    AppError::Locked(format!(
+        "too many wrong passwords: password login for this account is locked until {} (Beijing time)",
+        local.format("%H:%M")
+    ))
+}
+
 /// The actor a user acts as.
 pub fn actor_of(user: &User) -> Actor {
     Actor {
@@ -123,23 +137,41 @@ impl App {
     /// Checks a username and password; on success issues a login token that expires.
     pub async fn login(&self, username: &str, password: &str) -> Result<(User, String), AppError> {
         let bad = || AppError::Unauthenticated("wrong username or password".into());
+        let now = Utc::now();
         let Some((user, Some(hash))) = self.store.get_credentials(username).await? else {
-            // Spend the same time as a real check, so names cannot be probed by timing.
-            let _ = verify_password(
-                password,
-                "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$Y3Bb5nq5LZsSc9oXhYpnGL6LRNxGi9rcHb0f5GPRwnk",
-            );
+            // Spend the time of a real check, so that names cannot be probed by timing.
+            let password = password.to_string();
+            let _ =
+                tokio::task::spawn_blocking(move || verify_password(&password, dummy_hash())).await;
             return Err(bad());
         };
+        if let Some(until) = user.locked_until.filter(|u| *u > now) {
+            return Err(locked(until));
+        }
         let ok = tokio::task::spawn_blocking({
             let password = password.to_string();
             move || verify_password(&password, &hash)
         })
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?;
-        if !ok || !user.active {
+        let lock_for = chrono::Duration::minutes(self.config.lockout_minutes);
+        if !ok {
+            let max = i64::from(self.config.max_login_failures);
+            if let Some(until) = self
+                .store
+                .record_login(user.id, false, now, max, lock_for)
+                .await?
+            {
+                return Err(locked(until));
+            }
             return Err(bad());
         }
+        if !user.active {
+            return Err(bad());
+        }
+        self.store
+            .record_login(user.id, true, now, 0, lock_for)
+            .await?;
         let token = new_token();
         let expires = Utc::now() + chrono::Duration::hours(self.config.login_token_hours);
         self.store

@@ -18,6 +18,10 @@ pub struct Config {
     pub number_prefix: String,
     /// Lifetime of a login token, in hours.
     pub login_token_hours: i64,
+    /// Wrong passwords in a row that lock an account's password login.
+    pub max_login_failures: u32,
+    /// How long such a lock lasts, in minutes.
+    pub lockout_minutes: i64,
 }
 
 impl Default for Config {
@@ -25,6 +29,8 @@ impl Default for Config {
         Config {
             number_prefix: "XN".into(),
             login_token_hours: 12,
+            max_login_failures: 5,
+            lockout_minutes: 15,
         }
     }
 }
@@ -123,6 +129,9 @@ pub enum AppError {
     /// Something else is in the way (a duplicate name, a concurrent change, a reused key).
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// Temporarily refused (an account locked after repeated wrong passwords).
+    #[error("{0}")]
+    Locked(String),
     /// A failure of ours; logged, never shown in detail.
     #[error("internal error: {0}")]
     Internal(String),

@@ -61,6 +61,8 @@ pub struct User {
     pub unit_id: Option<i64>,
     pub active: bool,
     pub created_at: DateTime<Utc>,
+    /// Set after repeated wrong passwords: no password login until then.
+    pub locked_until: Option<DateTime<Utc>>,
 }
 
 /// Checks a username: 2–32 characters of letters, digits, `.`, `_`, `-`.

@@ -181,6 +181,16 @@ pub trait Store: Send + Sync {
     ) -> Result<i64>;
     /// The active user owning an unrevoked token with this hash.
     async fn user_by_token(&self, token_hash: &str, at: DateTime<Utc>) -> Result<Option<User>>;
+    /// Records a password login: success clears the failures; the `max_failures`-th failure
+    /// in a row locks password logins for `lock_for`. Returns the lock's end, if locked now.
+    async fn record_login(
+        &self,
+        user_id: i64,
+        ok: bool,
+        at: DateTime<Utc>,
+        max_failures: i64,
+        lock_for: chrono::Duration,
+    ) -> Result<Option<DateTime<Utc>>>;
     /// Tokens (never their secret), of one user or of all, newest first.
     async fn list_tokens(&self, user_id: Option<i64>) -> Result<Vec<TokenInfo>>;
     /// Revokes a token by id, or by the hash of its secret; false if there was none.

@@ -8,10 +8,11 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
-pub static MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "core",
-    sql: r#"
+pub static MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "core",
+        sql: r#"
 CREATE TABLE divisions (
     code TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -125,4 +126,13 @@ CREATE TABLE counters (
     value {big} NOT NULL
 );
 "#,
-}];
+    },
+    Migration {
+        version: 2,
+        name: "login lock-out",
+        sql: r#"
+ALTER TABLE users ADD COLUMN failed_logins {big} NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN locked_until {big};
+"#,
+    },
+];

@@ -171,7 +171,8 @@ fn category_from(row: &AnyRow) -> Result<Category> {
 const UNIT_COLS: &str = "id, code, name, kind, parent_id, division_code, active";
 const CATEGORY_COLS: &str = "code, name, parent_code, level, default_tier, active";
 const DIVISION_COLS: &str = "code, name, level, parent_code, population";
-const USER_COLS: &str = "id, username, display_name, role, unit_id, active, created_at";
+const USER_COLS: &str =
+    "id, username, display_name, role, unit_id, active, created_at, locked_until";
 
 fn user_from(row: &AnyRow) -> Result<User> {
     Ok(User {
@@ -182,6 +183,7 @@ fn user_from(row: &AnyRow) -> Result<User> {
         unit_id: row.try_get("unit_id")?,
         active: row.try_get::<i64, _>("active")? != 0,
         created_at: from_ts(row.try_get("created_at")?),
+        locked_until: row.try_get::<Option<i64>, _>("locked_until")?.map(from_ts),
     })
 }
 
@@ -692,7 +694,7 @@ impl Store for SqlStore {
 
     async fn user_by_token(&self, token_hash: &str, at: DateTime<Utc>) -> Result<Option<User>> {
         let row = sqlx::query(
-            "SELECT u.id, u.username, u.display_name, u.role, u.unit_id, u.active, u.created_at \
+            "SELECT u.id, u.username, u.display_name, u.role, u.unit_id, u.active, u.created_at, u.locked_until \
              FROM api_tokens k JOIN users u ON u.id = k.user_id \
              WHERE k.token_hash = $1 AND k.revoked = 0 AND (k.expires_at IS NULL OR k.expires_at > $2) AND u.active = 1",
         )
@@ -701,6 +703,45 @@ impl Store for SqlStore {
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(user_from).transpose()
+    }
+
+    async fn record_login(
+        &self,
+        user_id: i64,
+        ok: bool,
+        at: DateTime<Utc>,
+        max_failures: i64,
+        lock_for: chrono::Duration,
+    ) -> Result<Option<DateTime<Utc>>> {
+        let mut w = self.writer().await?;
+        if ok {
+            sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1")
+                .bind(user_id)
+                .execute(&mut *w)
+                .await?;
+            return Ok(None);
+        }
+        let until = at + lock_for;
+        let row = sqlx::query(
+            "UPDATE users SET \
+               locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END, \
+               failed_logins = CASE WHEN failed_logins + 1 >= $2 THEN 0 ELSE failed_logins + 1 END \
+             WHERE id = $1 RETURNING locked_until",
+        )
+        .bind(user_id)
+        .bind(max_failures)
+        .bind(ts(until))
+        .fetch_optional(&mut *w)
+        .await?;
+        let locked = match row {
+            Some(r) => r.try_get::<Option<i64>, _>("locked_until")?.map(from_ts),
+            None => {
+                return Err(StoreError::NotFound {
+                    what: format!("user {user_id}"),
+                });
+            }
+        };
+        Ok(locked.filter(|l| *l > at))
     }
 
     async fn list_tokens(&self, user_id: Option<i64>) -> Result<Vec<TokenInfo>> {

@@ -35,6 +35,7 @@ macro_rules! conformance {
 
 conformance!(
     migrations_are_idempotent,
+    repeated_wrong_passwords_lock_the_account,
     divisions_and_population,
     units_categories_users_and_tokens,
     create_numbers_and_events,
@@ -640,4 +641,52 @@ async fn a_failing_write_among_concurrent_ones_fails_alone(s: &SqlStore) {
             "ticket {i}"
         );
     }
+}
+
+async fn repeated_wrong_passwords_lock_the_account(s: &SqlStore) {
+    let u = s
+        .insert_user(
+            &NewUser {
+                username: "lockme".into(),
+                display_name: "x".into(),
+                role: Role::Operator,
+                unit_id: None,
+                password_hash: Some("h".into()),
+            },
+            at(1),
+        )
+        .await
+        .unwrap();
+    let lock = chrono::Duration::minutes(15);
+    for _ in 0..4 {
+        assert_eq!(
+            s.record_login(u.id, false, at(2), 5, lock).await.unwrap(),
+            None
+        );
+    }
+    // A success in between starts the count again.
+    s.record_login(u.id, true, at(2), 5, lock).await.unwrap();
+    for _ in 0..4 {
+        assert_eq!(
+            s.record_login(u.id, false, at(2), 5, lock).await.unwrap(),
+            None
+        );
+    }
+    let locked = s.record_login(u.id, false, at(2), 5, lock).await.unwrap();
+    assert_eq!(locked, Some(at(2) + lock));
+    assert_eq!(
+        s.get_credentials("lockme")
+            .await
+            .unwrap()
+            .unwrap()
+            .0
+            .locked_until,
+        Some(at(2) + lock)
+    );
+    s.record_login(u.id, true, at(3), 5, lock).await.unwrap();
+    assert_eq!(s.get_user(u.id).await.unwrap().unwrap().locked_until, None);
+    assert!(matches!(
+        s.record_login(9_999_999, false, at(2), 5, lock).await,
+        Err(StoreError::NotFound { .. })
+    ));
 }

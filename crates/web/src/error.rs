@@ -56,6 +56,7 @@ impl From<AppError> for ApiError {
             AppError::Conflict { code, message } => {
                 ApiError::new(StatusCode::CONFLICT, code, message)
             }
+            AppError::Locked(m) => ApiError::new(StatusCode::TOO_MANY_REQUESTS, "locked", m),
             AppError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 ApiError::new(

@@ -1405,6 +1405,34 @@ async fn reference_lists_openapi_and_health(t: &TestApp) {
             (StatusCode::UNAUTHORIZED, Some("wrong username or password"))
         );
     }
+    // Five wrong passwords in a row lock password login, even with the right password.
+    for _ in 0..3 {
+        assert_eq!(
+            login("withpw", "wrong-pass").await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let locked = login("withpw", "wrong-pass").await;
+    assert_eq!(
+        (locked.status, locked.body["error"]["code"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("locked")),
+        "{:?}",
+        locked.body
+    );
+    assert_eq!(
+        login("withpw", "s3cret-pass").await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // An administrator can see the lock.
+    let users = t.get("/api/v1/users", "admin").await.body;
+    let u = users["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "withpw")
+        .unwrap()
+        .clone();
+    assert!(u["locked_until"].is_string());
 }
 
 async fn administration_of_reference_data_and_users(t: &TestApp) {
