@@ -2,6 +2,7 @@
 //! The HTTP layer of Mashangban: the JSON API under `/api/v1` and its OpenAPI document.
 
 mod api;
+pub mod console;
 pub mod error;
 pub mod openapi;
 
@@ -42,6 +43,7 @@ pub fn router(app: App) -> Router {
         )
         .route("/api/v1/users", get(api::list_users).post(api::create_user))
         .route("/api/v1/users/{id}", axum::routing::patch(api::patch_user))
+        .merge(console::routes())
         .fallback(api::fallback)
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -1,0 +1,614 @@
+//! The web console: server-rendered pages in Simplified Chinese (English selectable), with
+//! the project's own stylesheet and no scripts yet. Sessions are login tokens kept in an
+//! HttpOnly, SameSite cookie; every form carries a CSRF token and cross-site posts are refused.
+
+mod i18n;
+
+use axum::Router;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use chrono::{DateTime, Utc};
+use i18n::{Lang, t};
+use mashangban_app::auth::actor_of;
+use mashangban_app::tickets::ListQuery;
+use mashangban_app::{App, AppError};
+use mashangban_domain::intake::china_offset;
+use mashangban_domain::{Event, Role, Ticket, TicketState, User};
+use maud::{DOCTYPE, Markup, html};
+use rand::Rng;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+
+const SESSION_COOKIE: &str = "mb_session";
+const PRE_CSRF_COOKIE: &str = "mb_csrf";
+const LANG_COOKIE: &str = "mb_lang";
+
+/// The console's routes.
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/", get(home))
+        .route("/login", get(login_page).post(login_submit))
+        .route("/logout", post(logout))
+        .route("/tickets", get(tickets_page))
+        .route("/tickets/{id}", get(ticket_page))
+        .route("/lang/{lang}", get(set_lang))
+        .route("/static/app.css", get(stylesheet))
+}
+
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn lang_of(headers: &HeaderMap) -> Lang {
+    Lang::from_cookie(cookie(headers, LANG_COOKIE))
+}
+
+/// The CSRF token of a session: derived from its secret, which never leaves the cookie.
+fn session_csrf(token: &str) -> String {
+    hex::encode(Sha256::digest(format!("csrf:{token}").as_bytes()))
+}
+
+/// Refuses a form posted from another site (checked before anything else).
+fn cross_site(headers: &HeaderMap) -> bool {
+    let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    if matches!(site, Some("cross-site") | Some("same-site")) {
+        return true;
+    }
+    match (
+        headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()),
+        headers.get(header::HOST).and_then(|v| v.to_str().ok()),
+    ) {
+        (Some(origin), Some(host)) => origin == "null" || !origin.ends_with(&format!("://{host}")),
+        _ => false,
+    }
+}
+
+struct Session {
+    user: User,
+    token: String,
+    lang: Lang,
+}
+
+async fn session(app: &App, headers: &HeaderMap) -> Option<Session> {
+    let token = cookie(headers, SESSION_COOKIE)?.to_string();
+    let user = app.authenticate(&token).await.ok()?;
+    Some(Session {
+        user,
+        token,
+        lang: lang_of(headers),
+    })
+}
+
+fn to_login() -> Response {
+    Redirect::to("/login").into_response()
+}
+
+fn html_response(status: StatusCode, markup: Markup) -> Response {
+    let mut r = (status, markup.into_string()).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r.headers_mut()
+        .insert("x-frame-options", HeaderValue::from_static("DENY"));
+    r.headers_mut().insert(
+        "content-security-policy",
+        HeaderValue::from_static("default-src 'self'; form-action 'self'; frame-ancestors 'none'"),
+    );
+    r
+}
+
+fn forbidden_page(lang: Lang) -> Response {
+    html_response(
+        StatusCode::FORBIDDEN,
+        page(lang, None, "", html! { p.error { (t(lang, "csrf")) } }),
+    )
+}
+
+fn local_time(at: DateTime<Utc>) -> String {
+    at.with_timezone(&china_offset())
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+fn state_label(s: TicketState, lang: Lang) -> &'static str {
+    match lang {
+        Lang::Zh => s.label_zh(),
+        Lang::En => s.as_str(),
+    }
+}
+
+/// The navigation a role may use.
+fn nav(user: &User) -> Vec<(&'static str, &'static str)> {
+    let mut items = vec![("/", "home"), ("/tickets", "tickets")];
+    if user.role == Role::UnitHandler {
+        items.truncate(2);
+    }
+    items
+}
+
+fn page(lang: Lang, s: Option<&Session>, current: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang=(lang.code()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (t(lang, "app")) }
+                link rel="stylesheet" href="/static/app.css";
+            }
+            body {
+                header.top {
+                    span.app { (t(lang, "app")) }
+                    a href=(if lang == Lang::Zh { "/lang/en" } else { "/lang/zh" }) { (t(lang, "language")) }
+                    @if let Some(s) = s {
+                        span { (s.user.display_name) " · " (if lang == Lang::Zh { s.user.role.label_zh() } else { s.user.role.as_str() }) }
+                        form method="post" action="/logout" {
+                            input type="hidden" name="_csrf" value=(session_csrf(&s.token));
+                            button type="submit" { (t(lang, "logout")) }
+                        }
+                    }
+                }
+                @if let Some(s) = s {
+                    nav.main {
+                        @for (href, key) in nav(&s.user) {
+                            a href=(href) class=[(href == current).then_some("on")] { (t(lang, key)) }
+                        }
+                    }
+                }
+                main { (body) }
+            }
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    _csrf: String,
+}
+
+fn login_form(lang: Lang, csrf: &str, username: &str, errors: &HashMap<&str, &str>) -> Markup {
+    html! {
+        div.login.card {
+            h1 { (t(lang, "login")) }
+            @if let Some(e) = errors.get("form") { p.error role="alert" { (e) } }
+            form method="post" action="/login" {
+                input type="hidden" name="_csrf" value=(csrf);
+                div.field {
+                    label for="username" { (t(lang, "username")) }
+                    input #username name="username" value=(username) autocomplete="username" autofocus required;
+                    @if let Some(e) = errors.get("username") { span.error { (e) } }
+                }
+                div.field {
+                    label for="password" { (t(lang, "password")) }
+                    input #password name="password" type="password" autocomplete="current-password" required;
+                    @if let Some(e) = errors.get("password") { span.error { (e) } }
+                }
+                button.primary type="submit" { (t(lang, "login")) }
+            }
+        }
+    }
+}
+
+fn with_cookie(mut r: Response, cookie: String) -> Response {
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+    r
+}
+
+async fn login_page(State(app): State<App>, headers: HeaderMap) -> Response {
+    if session(&app, &headers).await.is_some() {
+        return Redirect::to("/").into_response();
+    }
+    let lang = lang_of(&headers);
+    let csrf = match cookie(&headers, PRE_CSRF_COOKIE) {
+        Some(c) if c.len() == 32 => c.to_string(),
+        _ => hex::encode(rand::rng().random::<[u8; 16]>()),
+    };
+    let r = html_response(
+        StatusCode::OK,
+        page(lang, None, "", login_form(lang, &csrf, "", &HashMap::new())),
+    );
+    with_cookie(
+        r,
+        format!("{PRE_CSRF_COOKIE}={csrf}; Path=/; HttpOnly; SameSite=Strict"),
+    )
+}
+
+async fn login_submit(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Response {
+    let lang = lang_of(&headers);
+    let expected = cookie(&headers, PRE_CSRF_COOKIE).unwrap_or("");
+    if cross_site(&headers) || expected.is_empty() || f._csrf != expected {
+        return forbidden_page(lang);
+    }
+    let mut errors = HashMap::new();
+    if f.username.trim().is_empty() {
+        errors.insert("username", t(lang, "required"));
+    }
+    if f.password.is_empty() {
+        errors.insert("password", t(lang, "required"));
+    }
+    if errors.is_empty() {
+        match app.login(f.username.trim(), &f.password).await {
+            Ok((_, token)) => {
+                let r = Redirect::to("/").into_response();
+                let max_age = app.config.login_token_hours * 3600;
+                return with_cookie(
+                    r,
+                    format!(
+                        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}"
+                    ),
+                );
+            }
+            Err(AppError::Unauthenticated(_)) => {
+                errors.insert("form", t(lang, "wrong_login"));
+            }
+            Err(AppError::Locked(m)) => {
+                let status = StatusCode::TOO_MANY_REQUESTS;
+                let body = page(
+                    lang,
+                    None,
+                    "",
+                    login_form(
+                        lang,
+                        expected,
+                        &f.username,
+                        &HashMap::from([("form", m.as_str())]),
+                    ),
+                );
+                return html_response(status, body);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "login failed");
+                return html_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    page(
+                        lang,
+                        None,
+                        "",
+                        html! { p.error { "internal error; it has been logged" } },
+                    ),
+                );
+            }
+        }
+    }
+    html_response(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        page(
+            lang,
+            None,
+            "",
+            login_form(lang, expected, &f.username, &errors),
+        ),
+    )
+}
+
+#[derive(serde::Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    _csrf: String,
+}
+
+async fn logout(State(app): State<App>, headers: HeaderMap, Form(f): Form<CsrfForm>) -> Response {
+    let lang = lang_of(&headers);
+    let Some(s) = session(&app, &headers).await else {
+        return to_login();
+    };
+    if cross_site(&headers) || f._csrf != session_csrf(&s.token) {
+        return forbidden_page(lang);
+    }
+    if let Err(e) = app.logout(&s.token).await {
+        tracing::error!(error = %e, "logout failed");
+    }
+    with_cookie(
+        Redirect::to("/login").into_response(),
+        format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
+    )
+}
+
+async fn set_lang(Path(lang): Path<String>, headers: HeaderMap) -> Response {
+    let v = if lang == "en" { "en" } else { "zh" };
+    let back = headers
+        .get(header::REFERER)
+        .and_then(|r| r.to_str().ok())
+        .and_then(|r| r.split_once("://").map(|(_, rest)| rest))
+        .and_then(|rest| rest.find('/').map(|i| rest[i..].to_string()))
+        .filter(|p| p.starts_with('/') && !p.starts_with("//"))
+        .unwrap_or_else(|| "/".into());
+    with_cookie(
+        Redirect::to(&back).into_response(),
+        format!("{LANG_COOKIE}={v}; Path=/; SameSite=Lax; Max-Age=31536000"),
+    )
+}
+
+async fn stylesheet() -> Response {
+    let mut r = include_str!("../../assets/app.css").into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    r
+}
+
+/// Names of the units on a page.
+async fn unit_names(app: &App, tickets: &[Ticket]) -> HashMap<i64, String> {
+    let mut names = HashMap::new();
+    for id in tickets.iter().flat_map(|t| {
+        t.lead_unit_id
+            .into_iter()
+            .chain(t.co_unit_ids.iter().copied())
+    }) {
+        if let std::collections::hash_map::Entry::Vacant(e) = names.entry(id)
+            && let Ok(Some(u)) = app.store.get_unit(id).await
+        {
+            e.insert(u.name);
+        }
+    }
+    names
+}
+
+fn ticket_table(lang: Lang, tickets: &[Ticket], units: &HashMap<i64, String>) -> Markup {
+    html! {
+        @if tickets.is_empty() {
+            p.muted { (t(lang, "empty")) }
+        } @else {
+            table.list {
+                thead { tr {
+                    th { (t(lang, "number")) } th { (t(lang, "title")) } th { (t(lang, "state")) }
+                    th { (t(lang, "channel")) } th { (t(lang, "lead_unit")) } th { (t(lang, "created")) }
+                } }
+                tbody {
+                    @for tk in tickets {
+                        tr {
+                            td { a href=(format!("/tickets/{}", tk.id)) { (tk.number) } }
+                            td { (tk.title) }
+                            td { span class=(format!("state {}", tk.state.as_str())) { (state_label(tk.state, lang)) } }
+                            td { (if lang == Lang::Zh { tk.channel.label_zh() } else { tk.channel.as_str() }) }
+                            td { (tk.lead_unit_id.and_then(|u| units.get(&u)).map(String::as_str).unwrap_or("")) }
+                            td { (local_time(tk.created_at)) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The states in a role's own queue on the home page.
+fn queue_states(role: Role) -> Vec<TicketState> {
+    use TicketState as S;
+    match role {
+        Role::Operator => vec![S::Received],
+        Role::Dispatcher => vec![
+            S::Received,
+            S::ReturnRequested,
+            S::InConsultation,
+            S::Replied,
+        ],
+        Role::UnitHandler => vec![S::Dispatched, S::InProgress],
+        Role::CallbackAgent => vec![S::AwaitingCallback],
+        Role::Supervisor | Role::Analyst | Role::Admin => Vec::new(),
+    }
+}
+
+async fn home(State(app): State<App>, headers: HeaderMap) -> Response {
+    let Some(s) = session(&app, &headers).await else {
+        return to_login();
+    };
+    let actor = actor_of(&s.user);
+    let q = ListQuery {
+        states: queue_states(s.user.role),
+        limit: Some(50),
+        ..Default::default()
+    };
+    let page_items = match app.list_tickets(&actor, q).await {
+        Ok(p) => p.items,
+        Err(e) => {
+            tracing::error!(error = %e, "home queue");
+            Vec::new()
+        }
+    };
+    let units = unit_names(&app, &page_items).await;
+    let body = html! {
+        h1 { (t(s.lang, "my_queue")) }
+        (ticket_table(s.lang, &page_items, &units))
+    };
+    html_response(StatusCode::OK, page(s.lang, Some(&s), "/", body))
+}
+
+#[derive(serde::Deserialize, Default)]
+struct ListParams {
+    state: Option<String>,
+    cursor: Option<String>,
+}
+
+async fn tickets_page(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(p): Query<ListParams>,
+) -> Response {
+    let Some(s) = session(&app, &headers).await else {
+        return to_login();
+    };
+    let lang = s.lang;
+    let state: Option<TicketState> = p
+        .state
+        .as_deref()
+        .filter(|v| !v.is_empty())
+        .and_then(|v| v.parse().ok());
+    let q = ListQuery {
+        states: state.into_iter().collect(),
+        cursor: p.cursor.clone(),
+        limit: Some(50),
+        ..Default::default()
+    };
+    let result = app.list_tickets(&actor_of(&s.user), q).await;
+    let (items, next) = match result {
+        Ok(pg) => (pg.items, pg.next_cursor),
+        Err(_) => (Vec::new(), None),
+    };
+    let units = unit_names(&app, &items).await;
+    let body = html! {
+        h1 { (t(lang, "tickets")) }
+        form.filters method="get" action="/tickets" {
+            div {
+                label for="state" { (t(lang, "state")) }
+                select #state name="state" {
+                    option value="" { (t(lang, "all")) }
+                    @for st in TicketState::ALL {
+                        option value=(st.as_str()) selected[state == Some(*st)] { (state_label(*st, lang)) }
+                    }
+                }
+            }
+            button.primary type="submit" { (t(lang, "filter")) }
+        }
+        (ticket_table(lang, &items, &units))
+        @if let Some(c) = next {
+            p.pager { a href=(format!("/tickets?state={}&cursor={c}", state.map(|x| x.as_str()).unwrap_or(""))) { (t(lang, "next_page")) } }
+        }
+    };
+    html_response(StatusCode::OK, page(lang, Some(&s), "/tickets", body))
+}
+
+/// What an event says in the timeline.
+fn event_text(e: &Event, lang: Lang) -> String {
+    let (zh, en) = match e.kind.type_name() {
+        "received" => ("受理", "received"),
+        "resolved_directly" => ("直接办结", "resolved directly"),
+        "dispatched" => ("派单", "dispatched"),
+        "signed" => ("签收", "signed"),
+        "return_requested" => ("申请退单", "return requested"),
+        "return_approved" => ("同意退单", "return approved"),
+        "return_rejected" => ("驳回退单", "return rejected"),
+        "consultation_opened" => ("发起会商", "consultation opened"),
+        "consultation_decided" => ("会商定责", "consultation decided"),
+        "extension_requested" => ("申请延期", "extension requested"),
+        "extension_approved" => ("同意延期", "extension approved"),
+        "extension_rejected" => ("驳回延期", "extension rejected"),
+        "contact_recorded" => ("联系市民", "citizen contacted"),
+        "note_added" => ("备注", "note"),
+        "replied" => ("答复", "replied"),
+        "reply_approved" => ("答复审核通过", "reply approved"),
+        "reply_rejected" => ("答复退回", "reply rejected"),
+        "callback_recorded" => ("回访", "callback"),
+        "callback_unreachable" => ("回访未接通", "callback unreachable"),
+        "reopened" => ("重办", "reopened"),
+        "closed" => ("办结", "closed"),
+        "merged" => ("并单", "merged"),
+        "child_merged" => ("并入重复件", "duplicate merged in"),
+        "not_accepted" => ("不予受理", "not accepted"),
+        "contact_revealed" => ("查看联系方式", "contact revealed"),
+        other => (other, other),
+    };
+    let label = if lang == Lang::Zh { zh } else { en };
+    let v = serde_json::to_value(&e.kind).unwrap_or_default();
+    match ["note", "reason", "answer", "content"]
+        .iter()
+        .find_map(|k| v.get(*k).and_then(|x| x.as_str()))
+    {
+        Some(detail) => format!("{label}：{detail}"),
+        None => label.to_string(),
+    }
+}
+
+async fn ticket_page(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let Some(s) = session(&app, &headers).await else {
+        return to_login();
+    };
+    let lang = s.lang;
+    let actor = actor_of(&s.user);
+    let found = match id.parse::<i64>() {
+        Ok(id) => app
+            .get_ticket(&actor, id)
+            .await
+            .ok()
+            .zip(app.ticket_events(&actor, id).await.ok()),
+        Err(_) => None,
+    };
+    let Some((tk, events)) = found else {
+        return html_response(
+            StatusCode::NOT_FOUND,
+            page(
+                lang,
+                Some(&s),
+                "/tickets",
+                html! { p.error { (t(lang, "not_found")) } },
+            ),
+        );
+    };
+    let units = unit_names(&app, std::slice::from_ref(&tk)).await;
+    let names: HashMap<i64, String> = match app.store.list_users().await {
+        Ok(users) => users.into_iter().map(|u| (u.id, u.display_name)).collect(),
+        Err(_) => HashMap::new(),
+    };
+    let none = t(lang, "none");
+    let body = html! {
+        h1 { (tk.number) " " span class=(format!("state {}", tk.state.as_str())) { (state_label(tk.state, lang)) } }
+        div.card {
+            dl.fields {
+                dt { (t(lang, "title")) } dd { (tk.title) }
+                dt { (t(lang, "channel")) } dd { (if lang == Lang::Zh { tk.channel.label_zh() } else { tk.channel.as_str() }) @if let Some(d) = &tk.channel_detail { " " (d) } }
+                dt { (t(lang, "kind")) } dd { (if lang == Lang::Zh { tk.kind.label_zh() } else { tk.kind.as_str() }) }
+                dt { (t(lang, "citizen")) } dd {
+                    (tk.citizen.name.as_deref().unwrap_or(none)) " · " (tk.citizen.phone.as_deref().unwrap_or(none))
+                    @if tk.confidential { " · " strong { (t(lang, "confidential")) } }
+                }
+                dt { (t(lang, "address")) } dd { (tk.address.as_deref().unwrap_or(none)) }
+                dt { (t(lang, "category")) } dd { (tk.category_code.as_deref().unwrap_or(none)) }
+                dt { (t(lang, "division")) } dd { (tk.division_code.as_deref().unwrap_or(none)) }
+                dt { (t(lang, "lead_unit")) } dd { (tk.lead_unit_id.and_then(|u| units.get(&u)).map(String::as_str).unwrap_or(none)) }
+                dt { (t(lang, "co_units")) } dd {
+                    @for u in &tk.co_unit_ids { (units.get(u).map(String::as_str).unwrap_or("")) " " }
+                }
+                dt { (t(lang, "tier")) } dd { @if let Some(tier) = tk.tier { (tier) " " (t(lang, "days")) } @else { (none) } }
+                dt { (t(lang, "created")) } dd { (local_time(tk.created_at)) }
+            }
+        }
+        div.card {
+            h2 { (t(lang, "content")) }
+            p { (tk.content) }
+            @if let Some(r) = &tk.reply { h2 { (t(lang, "reply")) } p { (r) } }
+        }
+        div.card {
+            h2 { (t(lang, "timeline")) }
+            ol.timeline {
+                @for e in &events {
+                    li {
+                        div.when { (local_time(e.at)) " · " (names.get(&e.actor.user_id).map(String::as_str).unwrap_or("")) }
+                        div { (event_text(e, lang)) }
+                    }
+                }
+            }
+        }
+    };
+    html_response(StatusCode::OK, page(lang, Some(&s), "/tickets", body))
+}

@@ -1,0 +1,321 @@
+//! The web console over HTTP: login with sessions, CSRF protection, role pages, visibility.
+//! (Browser tests in Chromium come with the rest of the console.)
+
+mod common;
+
+use common::{Db, TestApp};
+use mashangban_app::auth::UserInput;
+use mashangban_domain::Role;
+use reqwest::{StatusCode, header};
+use serde_json::json;
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn set_cookie(r: &reqwest::Response, name: &str) -> Option<String> {
+    r.headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(str::to_string)
+}
+
+fn cookie_value(set_cookie: &str) -> String {
+    set_cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .split_once('=')
+        .unwrap()
+        .1
+        .to_string()
+}
+
+/// Logs in through the form; returns the session cookie value.
+async fn login(t: &TestApp, username: &str, password: &str) -> String {
+    let c = client();
+    let page = c.get(format!("{}/login", t.base)).send().await.unwrap();
+    let csrf = cookie_value(&set_cookie(&page, "mb_csrf").unwrap());
+    let r = c
+        .post(format!("{}/login", t.base))
+        .header(header::COOKIE, format!("mb_csrf={csrf}"))
+        .form(&[
+            ("username", username),
+            ("password", password),
+            ("_csrf", &csrf),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "login of {username}");
+    cookie_value(&set_cookie(&r, "mb_session").unwrap())
+}
+
+async fn get_page(
+    t: &TestApp,
+    path: &str,
+    session: Option<&str>,
+    extra_cookie: &str,
+) -> (StatusCode, String, reqwest::header::HeaderMap) {
+    let mut req = client().get(format!("{}{}", t.base, path));
+    let mut cookies = extra_cookie.to_string();
+    if let Some(s) = session {
+        cookies.push_str(&format!("; mb_session={s}"));
+    }
+    req = req.header(header::COOKIE, cookies);
+    let r = req.send().await.unwrap();
+    let (status, headers) = (r.status(), r.headers().clone());
+    (status, r.text().await.unwrap(), headers)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_sessions_csrf_and_pages() {
+    let t = TestApp::start(Db::Sqlite, "console").await.unwrap();
+    for (name, role, unit) in [
+        ("op-web", Role::Operator, None),
+        ("unit-web", Role::UnitHandler, Some(t.lead_unit)),
+        ("other-web", Role::UnitHandler, Some(t.other_unit)),
+    ] {
+        t.app
+            .add_user(UserInput {
+                username: name.into(),
+                display_name: Some(format!("{name} 显示名")),
+                role,
+                unit_id: unit,
+                password: Some("a-long-password".into()),
+            })
+            .await
+            .unwrap();
+    }
+    // Without a session every page sends you to the login page.
+    let (status, _, headers) = get_page(&t, "/", None, "").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers[header::LOCATION], "/login");
+
+    // The login page is Chinese first and sets a CSRF cookie for its form.
+    let c = client();
+    let page = c.get(format!("{}/login", t.base)).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let csrf = cookie_value(&set_cookie(&page, "mb_csrf").unwrap());
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("<html lang=\"zh-CN\">") && html.contains("登录"),
+        "{html}"
+    );
+    assert!(html.contains(&format!("value=\"{csrf}\"")));
+
+    let post = |fields: Vec<(&'static str, String)>,
+                cookie: String,
+                extra: Option<(&'static str, &'static str)>| {
+        let mut req = client()
+            .post(format!("{}/login", t.base))
+            .header(header::COOKIE, cookie)
+            .form(&fields);
+        if let Some((k, v)) = extra {
+            req = req.header(k, v);
+        }
+        req.send()
+    };
+    // A form without the token, with another token, or posted from another site is refused.
+    let no_token = post(
+        vec![
+            ("username", "op-web".into()),
+            ("password", "a-long-password".into()),
+        ],
+        format!("mb_csrf={csrf}"),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(no_token.status(), StatusCode::FORBIDDEN);
+    let forged = post(
+        vec![
+            ("username", "op-web".into()),
+            ("password", "a-long-password".into()),
+            ("_csrf", "0".repeat(32)),
+        ],
+        format!("mb_csrf={csrf}"),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let cross = post(
+        vec![
+            ("username", "op-web".into()),
+            ("password", "a-long-password".into()),
+            ("_csrf", csrf.clone()),
+        ],
+        format!("mb_csrf={csrf}"),
+        Some(("sec-fetch-site", "cross-site")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        cross.status(),
+        StatusCode::FORBIDDEN,
+        "a cross-site form post is refused"
+    );
+    let evil_origin = post(
+        vec![
+            ("username", "op-web".into()),
+            ("password", "a-long-password".into()),
+            ("_csrf", csrf.clone()),
+        ],
+        format!("mb_csrf={csrf}"),
+        Some(("origin", "http://evil.example")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(evil_origin.status(), StatusCode::FORBIDDEN);
+    assert!(set_cookie(&cross, "mb_session").is_none());
+
+    // A wrong password: the message, and the name kept in the form.
+    let wrong = post(
+        vec![
+            ("username", "op-web".into()),
+            ("password", "nope-nope".into()),
+            ("_csrf", csrf.clone()),
+        ],
+        format!("mb_csrf={csrf}"),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = wrong.text().await.unwrap();
+    assert!(
+        html.contains("用户名或密码错误") && html.contains("value=\"op-web\""),
+        "{html}"
+    );
+    let empty = post(
+        vec![
+            ("username", "".into()),
+            ("password", "".into()),
+            ("_csrf", csrf.clone()),
+        ],
+        format!("mb_csrf={csrf}"),
+        None,
+    )
+    .await
+    .unwrap();
+    assert!(
+        empty.text().await.unwrap().matches("必填").count() == 2,
+        "each empty field says so"
+    );
+
+    // Logged in: an HttpOnly, SameSite cookie; the home page shows the role's queue.
+    let ok = post(
+        vec![
+            ("username", "op-web".into()),
+            ("password", "a-long-password".into()),
+            ("_csrf", csrf.clone()),
+        ],
+        format!("mb_csrf={csrf}"),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(ok.status(), StatusCode::SEE_OTHER);
+    let cookie = set_cookie(&ok, "mb_session").unwrap();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    let session = cookie_value(&cookie);
+    let id = t.create("楼道灯坏了，请尽快维修").await;
+    let (status, html, headers) = get_page(&t, "/", Some(&session), "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(
+        html.contains("op-web 显示名") && html.contains("我的待办") && html.contains("楼道灯坏了"),
+        "{html}"
+    );
+    let (_, html, _) = get_page(&t, &format!("/tickets/{id}"), Some(&session), "").await;
+    assert!(html.contains("13812345678"), "the hotline sees the caller");
+    assert!(html.contains("受理"), "the timeline names the steps");
+
+    // A unit handler sees their unit's ticket with the identity masked; another unit gets 404.
+    t.act(
+        id,
+        "dispatch",
+        "dispatcher",
+        json!({"lead_unit_id": t.lead_unit}),
+    )
+    .await;
+    let unit = login(&t, "unit-web", "a-long-password").await;
+    let (status, html, _) = get_page(&t, &format!("/tickets/{id}"), Some(&unit), "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("138****5678") && !html.contains("13812345678"),
+        "{html}"
+    );
+    assert!(html.contains("派单"));
+    let other = login(&t, "other-web", "a-long-password").await;
+    let (status, _, _) = get_page(&t, &format!("/tickets/{id}"), Some(&other), "").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, html, _) = get_page(&t, "/tickets", Some(&other), "").await;
+    assert!(
+        !html.contains("楼道灯坏了"),
+        "lists show only the unit's tickets"
+    );
+
+    // English on request.
+    let (_, html, _) = get_page(&t, "/tickets", Some(&session), "mb_lang=en").await;
+    assert!(
+        html.contains("<html lang=\"en\">") && html.contains("Tickets"),
+        "{html}"
+    );
+
+    // Logging out needs the session's CSRF token; afterwards the session is gone.
+    let out = client()
+        .post(format!("{}/logout", t.base))
+        .header(header::COOKIE, format!("mb_session={session}"))
+        .form(&[("_csrf", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::FORBIDDEN);
+    let (_, html, _) = get_page(&t, "/", Some(&session), "").await;
+    let token = html
+        .split("name=\"_csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let out = client()
+        .post(format!("{}/logout", t.base))
+        .header(header::COOKIE, format!("mb_session={session}"))
+        .form(&[("_csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    let (status, _, headers) = get_page(&t, "/", Some(&session), "").await;
+    assert_eq!(
+        (status, headers[header::LOCATION].to_str().unwrap()),
+        (StatusCode::SEE_OTHER, "/login")
+    );
+    // The stylesheet is the project's own, served locally.
+    let css = client()
+        .get(format!("{}/static/app.css", t.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        css.headers()[header::CONTENT_TYPE],
+        "text/css; charset=utf-8"
+    );
+}
