@@ -319,3 +319,171 @@ async fn login_sessions_csrf_and_pages() {
         "text/css; charset=utf-8"
     );
 }
+
+/// A logged-in console user.
+struct Browser {
+    base: String,
+    session: String,
+    csrf: String,
+}
+
+impl Browser {
+    async fn open(t: &TestApp, username: &str) -> Browser {
+        let session = login(t, username, "a-long-password").await;
+        let (_, html, _) = get_page(t, "/", Some(&session), "").await;
+        let csrf = html
+            .split("name=\"_csrf\" value=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_string();
+        Browser {
+            base: t.base.clone(),
+            session,
+            csrf,
+        }
+    }
+
+    async fn page(&self, path: &str) -> (StatusCode, String) {
+        let r = client()
+            .get(format!("{}{}", self.base, path))
+            .header(header::COOKIE, format!("mb_session={}", self.session))
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.text().await.unwrap())
+    }
+
+    /// Submits an action form; returns the status and the page (after the redirect).
+    async fn act(&self, id: i64, action: &str, fields: &[(&str, &str)]) -> (StatusCode, String) {
+        let mut form: Vec<(&str, &str)> = vec![("_csrf", &self.csrf)];
+        form.extend_from_slice(fields);
+        let r = client()
+            .post(format!("{}/tickets/{id}/act/{action}", self.base))
+            .header(header::COOKIE, format!("mb_session={}", self.session))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        if r.status() == StatusCode::SEE_OTHER {
+            let (status, html) = self.page(&format!("/tickets/{id}")).await;
+            assert_eq!(status, StatusCode::OK);
+            return (StatusCode::SEE_OTHER, html);
+        }
+        (r.status(), r.text().await.unwrap())
+    }
+}
+
+fn has_action(html: &str, id: i64, action: &str) -> bool {
+    html.contains(&format!("/tickets/{id}/act/{action}\""))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ticket_goes_round_through_the_console_forms() {
+    let t = TestApp::start(Db::Sqlite, "console_lifecycle")
+        .await
+        .unwrap();
+    for (name, role, unit) in [
+        ("disp-web", Role::Dispatcher, None),
+        ("unit-web", Role::UnitHandler, Some(t.lead_unit)),
+        ("cb-web", Role::CallbackAgent, None),
+    ] {
+        t.app
+            .add_user(UserInput {
+                username: name.into(),
+                display_name: None,
+                role,
+                unit_id: unit,
+                password: Some("a-long-password".into()),
+            })
+            .await
+            .unwrap();
+    }
+    let disp = Browser::open(&t, "disp-web").await;
+    let unit = Browser::open(&t, "unit-web").await;
+    let cb = Browser::open(&t, "cb-web").await;
+    let id = t.create("小区垃圾三天没人清运").await;
+
+    // The dispatcher sees only what a dispatcher may do now.
+    let (_, html) = disp.page(&format!("/tickets/{id}")).await;
+    assert!(has_action(&html, id, "dispatch") && has_action(&html, id, "not-accept"));
+    assert!(!has_action(&html, id, "sign") && !has_action(&html, id, "record-callback"));
+    // A bad unit id comes back beside the field, with the form open.
+    let (status, html) = disp
+        .act(
+            id,
+            "dispatch",
+            &[("lead_unit_id", "abc"), ("note", "请尽快处理")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        html.contains("is not a number") && html.contains("value=\"请尽快处理\""),
+        "{html}"
+    );
+    let lead = t.lead_unit.to_string();
+    let (status, html) = disp
+        .act(id, "dispatch", &[("lead_unit_id", &lead), ("tier", "3")])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
+    assert!(html.contains("已派单"));
+
+    // The unit signs, tries an empty reply (refused beside the field), then replies.
+    let (_, html) = unit.page(&format!("/tickets/{id}")).await;
+    assert!(has_action(&html, id, "sign") && !has_action(&html, id, "dispatch"));
+    unit.act(id, "sign", &[]).await;
+    let (status, html) = unit.act(id, "reply", &[("content", "   ")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("is required"), "{html}");
+    let (status, _) = unit
+        .act(id, "reply", &[("content", "已安排环卫车辆清运完毕")])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    // An action that no longer applies is refused with the reason, and nothing changes.
+    let (status, html) = unit.act(id, "sign", &[]).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(html.contains("cannot sign"), "{html}");
+
+    disp.act(id, "approve-reply", &[]).await;
+    // A dissatisfied callback reopens the ticket to the unit.
+    let (_, html) = cb
+        .act(
+            id,
+            "record-callback",
+            &[
+                ("contacted", "true"),
+                ("resolution", "unresolved"),
+                ("satisfaction", "dissatisfied"),
+            ],
+        )
+        .await;
+    assert!(html.contains("重办"), "{html}");
+    unit.act(id, "sign", &[]).await;
+    unit.act(id, "reply", &[("content", "再次清运并增加清运频次")])
+        .await;
+    disp.act(id, "approve-reply", &[]).await;
+    let (_, html) = cb
+        .act(
+            id,
+            "record-callback",
+            &[
+                ("contacted", "true"),
+                ("resolution", "resolved"),
+                ("satisfaction", "satisfied"),
+            ],
+        )
+        .await;
+    assert!(html.contains("state closed"), "{html}");
+    // A forged form (no CSRF token) changes nothing.
+    let r = client()
+        .post(format!("{}/tickets/{id}/act/reopen", t.base))
+        .header(header::COOKIE, format!("mb_session={}", disp.session))
+        .form(&[("reason", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(t.state(id).await, "closed");
+}

@@ -73,6 +73,7 @@ pub fn t(lang: Lang, key: &'static str) -> &'static str {
         ),
         "language" => ("English", "中文"),
         "role" => ("角色", "Role"),
+        "actions" => ("可办理操作", "Actions"),
         _ => (key, key),
     };
     match lang {

@@ -2,6 +2,7 @@
 //! the project's own stylesheet and no scripts yet. Sessions are login tokens kept in an
 //! HttpOnly, SameSite cookie; every form carries a CSRF token and cross-site posts are refused.
 
+mod actions;
 mod i18n;
 
 use axum::Router;
@@ -33,6 +34,7 @@ pub fn routes() -> Router<App> {
         .route("/logout", post(logout))
         .route("/tickets", get(tickets_page))
         .route("/tickets/{id}", get(ticket_page))
+        .route("/tickets/{id}/act/{action}", post(act_submit))
         .route("/lang/{lang}", get(set_lang))
         .route("/static/app.css", get(stylesheet))
 }
@@ -544,6 +546,83 @@ async fn ticket_page(
     let Some(s) = session(&app, &headers).await else {
         return to_login();
     };
+    render_ticket(&app, &s, &id, None, StatusCode::OK).await
+}
+
+async fn act_submit(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path((id, action)): Path<(String, String)>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let Some(s) = session(&app, &headers).await else {
+        return to_login();
+    };
+    let csrf_ok = form
+        .iter()
+        .any(|(k, v)| k == "_csrf" && *v == session_csrf(&s.token));
+    if cross_site(&headers) || !csrf_ok {
+        return forbidden_page(s.lang);
+    }
+    let (Some(action), Ok(ticket_id)) =
+        (mashangban_domain::Action::parse(&action), id.parse::<i64>())
+    else {
+        return render_ticket(&app, &s, &id, None, StatusCode::NOT_FOUND).await;
+    };
+    let values: Vec<(String, String)> = form.into_iter().filter(|(k, _)| k != "_csrf").collect();
+    let refused = |field: Option<String>, message: String| actions::FormError {
+        action,
+        field,
+        message,
+        values: values.clone(),
+    };
+    let err = match actions::to_body(action, &values) {
+        Err((field, message)) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            refused(Some(field), message),
+        ),
+        Ok(body) => match app.act(&actor_of(&s.user), ticket_id, action, body).await {
+            Ok(_) => return Redirect::to(&format!("/tickets/{ticket_id}")).into_response(),
+            Err(AppError::Invalid { field, message }) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                refused(Some(field), message),
+            ),
+            Err(AppError::NotFound(_)) => {
+                return render_ticket(&app, &s, &id, None, StatusCode::NOT_FOUND).await;
+            }
+            Err(AppError::Internal(e)) => {
+                tracing::error!(error = %e, "console action");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    refused(None, "internal error; it has been logged".into()),
+                )
+            }
+            Err(e @ (AppError::Forbidden(_) | AppError::Unauthenticated(_))) => {
+                (StatusCode::FORBIDDEN, refused(None, e.to_string()))
+            }
+            Err(e) => (StatusCode::CONFLICT, refused(None, e.to_string())),
+        },
+    };
+    // Fields the form does not show (e.g. a parent that does not exist) are shown at the top.
+    let (status, mut err) = err;
+    if err
+        .field
+        .as_deref()
+        .is_some_and(|f| !values.iter().any(|(k, _)| k == f))
+    {
+        err.message = format!("{}: {}", err.field.take().unwrap_or_default(), err.message);
+    }
+    render_ticket(&app, &s, &id, Some(err), status).await
+}
+
+async fn render_ticket(
+    app: &App,
+    s: &Session,
+    id: &str,
+    err: Option<actions::FormError>,
+    status: StatusCode,
+) -> Response {
+    let app = app.clone();
     let lang = s.lang;
     let actor = actor_of(&s.user);
     let found = match id.parse::<i64>() {
@@ -559,13 +638,25 @@ async fn ticket_page(
             StatusCode::NOT_FOUND,
             page(
                 lang,
-                Some(&s),
+                Some(s),
                 "/tickets",
                 html! { p.error { (t(lang, "not_found")) } },
             ),
         );
     };
     let units = unit_names(&app, std::slice::from_ref(&tk)).await;
+    let allowed = actions::allowed(&tk, &actor);
+    let pickable = if allowed.iter().any(|a| {
+        matches!(
+            a,
+            mashangban_domain::Action::Dispatch | mashangban_domain::Action::DecideConsultation
+        )
+    }) {
+        app.store.list_units().await.unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let csrf = session_csrf(&s.token);
     let names: HashMap<i64, String> = match app.store.list_users().await {
         Ok(users) => users.into_iter().map(|u| (u.id, u.display_name)).collect(),
         Err(_) => HashMap::new(),
@@ -598,6 +689,15 @@ async fn ticket_page(
             p { (tk.content) }
             @if let Some(r) = &tk.reply { h2 { (t(lang, "reply")) } p { (r) } }
         }
+        @if let Some(e) = err.as_ref().filter(|e| e.field.is_none() || !allowed.contains(&e.action)) {
+            p.error role="alert" { (e.message) }
+        }
+        @if !allowed.is_empty() {
+            div.card.actions {
+                h2 { (t(lang, "actions")) }
+                @for a in &allowed { (actions::form(lang, &csrf, &tk, *a, &pickable, err.as_ref())) }
+            }
+        }
         div.card {
             h2 { (t(lang, "timeline")) }
             ol.timeline {
@@ -610,5 +710,5 @@ async fn ticket_page(
             }
         }
     };
-    html_response(StatusCode::OK, page(lang, Some(&s), "/tickets", body))
+    html_response(status, page(lang, Some(s), "/tickets", body))
 }

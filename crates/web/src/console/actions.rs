@@ -1,0 +1,280 @@
+//! The lifecycle actions on a ticket's page: only those this user may take now, each a
+//! form whose bad input comes back beside the field with what was typed.
+
+use super::i18n::Lang;
+use mashangban_domain::{Action, Actor, Ticket, Unit, UnitKind, authorize};
+use maud::{Markup, html};
+use serde_json::{Map, Value, json};
+
+/// A refused form: which action, which field, why, and what was typed.
+pub struct FormError {
+    pub action: Action,
+    pub field: Option<String>,
+    pub message: String,
+    pub values: Vec<(String, String)>,
+}
+
+/// The actions the actor may take on the ticket now.
+pub fn allowed(ticket: &Ticket, actor: &Actor) -> Vec<Action> {
+    Action::ALL
+        .into_iter()
+        .filter(|a| authorize(ticket, actor, *a).is_ok())
+        .filter(|a| match a {
+            Action::RequestExtension => ticket.pending_extension.is_none(),
+            Action::ApproveExtension | Action::RejectExtension => {
+                ticket.pending_extension.is_some()
+            }
+            Action::RevealContact => {
+                actor.role == mashangban_domain::Role::UnitHandler && !ticket.confidential
+            }
+            _ => true,
+        })
+        .collect()
+}
+
+fn label(lang: Lang, zh: &'static str, en: &'static str) -> &'static str {
+    if lang == Lang::Zh { zh } else { en }
+}
+
+/// The form's fields: (name, Chinese label, English label, kind).
+fn fields(a: Action) -> Vec<(&'static str, &'static str, &'static str, &'static str)> {
+    match a {
+        Action::ResolveDirectly => vec![("answer", "答复内容", "Answer", "textarea")],
+        Action::Dispatch | Action::DecideConsultation => vec![
+            ("lead_unit_id", "主办单位", "Lead unit", "unit"),
+            ("co_unit_ids", "协办单位", "Co-units", "units"),
+            ("tier", "处置时限", "Tier", "tier"),
+            ("note", "派单意见", "Note", "text"),
+        ],
+        Action::RequestReturn | Action::RejectReply => {
+            vec![("reason", "理由", "Reason", "textarea")]
+        }
+        Action::RequestExtension => vec![
+            ("days", "延期工作日", "Working days", "number"),
+            ("reason", "理由", "Reason", "textarea"),
+        ],
+        Action::AddNote => vec![("note", "备注", "Note", "textarea")],
+        Action::Reply => vec![("content", "答复内容", "Reply", "textarea")],
+        Action::RecordCallback => vec![
+            ("unreachable", "未接通", "Unreachable", "checkbox"),
+            ("contacted", "是否及时联系", "Contacted in time", "yesno"),
+            ("resolution", "解决情况", "Resolution", "resolution"),
+            ("satisfaction", "满意度", "Satisfaction", "satisfaction"),
+            ("note", "备注", "Note", "text"),
+        ],
+        Action::Reopen => vec![("reason", "重办理由", "Reason", "textarea")],
+        Action::Merge => vec![("parent_id", "并入工单ID", "Parent ticket id", "number")],
+        Action::NotAccept => vec![
+            (
+                "reason",
+                "理由（告知市民）",
+                "Reason (told to the citizen)",
+                "textarea",
+            ),
+            ("redirect_to", "转至", "Redirect to", "text"),
+        ],
+        Action::RevealContact => Vec::new(),
+        _ => vec![("note", "意见", "Note", "text")],
+    }
+}
+
+/// The JSON body of the action from the form's fields.
+pub fn to_body(a: Action, form: &[(String, String)]) -> Result<Value, (String, String)> {
+    let mut body = Map::new();
+    for (name, _, _, kind) in fields(a) {
+        let values: Vec<&str> = form
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty())
+            .collect();
+        let number = |v: &str| {
+            v.parse::<i64>()
+                .map_err(|_| (name.to_string(), format!("`{v}` is not a number")))
+        };
+        match kind {
+            "units" => {
+                let ids = values
+                    .iter()
+                    .map(|v| number(v))
+                    .collect::<Result<Vec<_>, _>>()?;
+                if !ids.is_empty() {
+                    body.insert(name.into(), json!(ids));
+                }
+            }
+            "unit" | "number" | "tier" => {
+                if let Some(v) = values.first() {
+                    body.insert(name.into(), json!(number(v)?));
+                }
+            }
+            "checkbox" => {
+                if !values.is_empty() {
+                    body.insert(name.into(), json!(true));
+                }
+            }
+            "yesno" => {
+                if let Some(v) = values.first() {
+                    body.insert(name.into(), json!(*v == "true"));
+                }
+            }
+            _ => {
+                if let Some(v) = values.first() {
+                    body.insert(name.into(), json!(v));
+                }
+            }
+        }
+    }
+    // An unreachable callback carries no answers.
+    if a == Action::RecordCallback && body.contains_key("unreachable") {
+        body.retain(|k, _| k == "unreachable" || k == "note");
+    }
+    Ok(Value::Object(body))
+}
+
+fn typed<'a>(err: Option<&'a FormError>, a: Action, name: &str) -> Vec<&'a str> {
+    err.filter(|e| e.action == a)
+        .map(|e| {
+            e.values
+                .iter()
+                .filter(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The units a dispatcher picks from, grouped by kind (communities are reached through
+/// their street office).
+fn unit_options(units: &[Unit], selected: &[&str]) -> Markup {
+    let groups = [
+        (UnitKind::CityDepartment, "市级部门"),
+        (UnitKind::Enterprise, "公共企业"),
+        (UnitKind::DistrictGovernment, "区县政府"),
+        (UnitKind::StreetOffice, "街道乡镇"),
+    ];
+    html! {
+        @for (kind, name) in groups {
+            optgroup label=(name) {
+                @for u in units.iter().filter(|u| u.kind == kind && u.active) {
+                    option value=(u.id) selected[selected.contains(&u.id.to_string().as_str())] { (u.name) }
+                }
+            }
+        }
+    }
+}
+
+/// One action's form.
+pub fn form(
+    lang: Lang,
+    csrf: &str,
+    ticket: &Ticket,
+    a: Action,
+    units: &[Unit],
+    err: Option<&FormError>,
+) -> Markup {
+    let mine = err.filter(|e| e.action == a);
+    html! {
+        details.action open[mine.is_some()] {
+            summary { (if lang == Lang::Zh { a.label_zh() } else { a.as_str() }) }
+            form method="post" action=(format!("/tickets/{}/act/{}", ticket.id, a.as_str())) {
+                input type="hidden" name="_csrf" value=(csrf);
+                @for (name, zh, en, kind) in fields(a) {
+                    @let id = format!("{}-{}", a.as_str(), name);
+                    @let was = typed(err, a, name);
+                    div.field {
+                        label for=(id) { (label(lang, zh, en)) }
+                        @match kind {
+                            "textarea" => textarea id=(id) name=(name) rows="3" cols="60" { (was.first().copied().unwrap_or("")) },
+                            "unit" => select id=(id) name=(name) { option value="" { "—" } (unit_options(units, &was)) },
+                            "units" => select id=(id) name=(name) multiple size="4" { (unit_options(units, &was)) },
+                            "tier" => select id=(id) name=(name) {
+                                option value="" { (label(lang, "按分类默认", "category default")) }
+                                @for d in [1, 3, 7, 11] { option value=(d) selected[was.first() == Some(&d.to_string().as_str())] { (d) (label(lang, "天", " days")) } }
+                            },
+                            "checkbox" => input id=(id) type="checkbox" name=(name) checked[!was.is_empty()];,
+                            "yesno" => select id=(id) name=(name) {
+                                option value="true" { (label(lang, "是", "yes")) }
+                                option value="false" selected[was.first() == Some(&"false")] { (label(lang, "否", "no")) }
+                            },
+                            "resolution" => select id=(id) name=(name) {
+                                @for r in mashangban_domain::Resolution::ALL { option value=(r.as_str()) selected[was.first() == Some(&r.as_str())] { (if lang == Lang::Zh { r.label_zh() } else { r.as_str() }) } }
+                            },
+                            "satisfaction" => select id=(id) name=(name) {
+                                @for r in mashangban_domain::Satisfaction::ALL { option value=(r.as_str()) selected[was.first() == Some(&r.as_str())] { (if lang == Lang::Zh { r.label_zh() } else { r.as_str() }) } }
+                            },
+                            "number" => input id=(id) name=(name) inputmode="numeric" value=(was.first().copied().unwrap_or(""));,
+                            _ => input id=(id) name=(name) value=(was.first().copied().unwrap_or(""));,
+                        }
+                        @if let Some(e) = mine.filter(|e| e.field.as_deref() == Some(name)) { span.error role="alert" { (e.message) } }
+                    }
+                }
+                @if a == Action::RevealContact { p.muted { (label(lang, "查看将被记录在案（审计）。", "Revealing is recorded (audited).")) } }
+                button.primary type="submit" { (if lang == Lang::Zh { a.label_zh() } else { a.as_str() }) }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn forms_become_bodies() {
+        let b = to_body(
+            Action::Dispatch,
+            &f(&[
+                ("lead_unit_id", "5"),
+                ("co_unit_ids", "6"),
+                ("co_unit_ids", "7"),
+                ("tier", ""),
+                ("note", " 请办理 "),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            b,
+            json!({"lead_unit_id": 5, "co_unit_ids": [6, 7], "note": "请办理"})
+        );
+        assert_eq!(
+            to_body(Action::Dispatch, &f(&[("lead_unit_id", "x")]))
+                .unwrap_err()
+                .0,
+            "lead_unit_id"
+        );
+        let cb = to_body(
+            Action::RecordCallback,
+            &f(&[
+                ("contacted", "false"),
+                ("resolution", "partly"),
+                ("satisfaction", "basically"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            cb,
+            json!({"contacted": false, "resolution": "partly", "satisfaction": "basically"})
+        );
+        let un = to_body(
+            Action::RecordCallback,
+            &f(&[
+                ("unreachable", "on"),
+                ("contacted", "true"),
+                ("resolution", "resolved"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(un, json!({"unreachable": true}));
+        assert_eq!(
+            to_body(Action::Sign, &f(&[("note", "")])).unwrap(),
+            json!({})
+        );
+    }
+}
