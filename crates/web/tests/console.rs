@@ -487,3 +487,136 @@ async fn a_ticket_goes_round_through_the_console_forms() {
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert_eq!(t.state(id).await, "closed");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn intake_takes_a_call_with_history_and_direct_answers() {
+    let t = TestApp::start(Db::Sqlite, "console_intake").await.unwrap();
+    for (name, role, unit) in [
+        ("op-in", Role::Operator, None),
+        ("unit-in", Role::UnitHandler, Some(t.lead_unit)),
+    ] {
+        t.app
+            .add_user(UserInput {
+                username: name.into(),
+                display_name: None,
+                role,
+                unit_id: unit,
+                password: Some("a-long-password".into()),
+            })
+            .await
+            .unwrap();
+    }
+    let op = Browser::open(&t, "op-in").await;
+    let (status, html) = op.page("/intake").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.len() < 100_000,
+        "the intake page weighs {} bytes",
+        html.len()
+    );
+    assert!(html.contains("受理登记") && html.contains("autofocus"));
+    let earlier = t.create("上周反映过的路灯问题").await; // from 13812345678
+    let post = |path: &'static str, fields: Vec<(&'static str, &'static str)>| {
+        let mut form = vec![("_csrf", op.csrf.as_str())];
+        form.extend(fields);
+        client()
+            .post(format!("{}{}", t.base, path))
+            .header(header::COOKIE, format!("mb_session={}", op.session))
+            .form(&form)
+            .send()
+    };
+    // The caller's history, as soon as the number is looked up.
+    let r = post("/intake/lookup", vec![("phone", "13812345678")])
+        .await
+        .unwrap();
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains(&format!("/tickets/{earlier}")) && html.contains("上周反映过的路灯问题"),
+        "{html}"
+    );
+    // Bad input: the message beside the field, and what was typed kept.
+    let r = post(
+        "/intake",
+        vec![
+            ("phone", "13812345678"),
+            ("name", "张三"),
+            ("channel", "phone"),
+            ("kind", "complaint"),
+            ("content", ""),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("is required")
+            && html.contains("value=\"张三\"")
+            && html.contains("value=\"13812345678\""),
+        "{html}"
+    );
+    let r = post(
+        "/intake",
+        vec![
+            ("phone", "13812345678"),
+            ("channel", "phone"),
+            ("kind", "complaint"),
+            ("content", "x"),
+            ("category_code", "999"),
+        ],
+    )
+    .await
+    .unwrap();
+    assert!(r.text().await.unwrap().contains("is not a category"));
+    // Saved: the new number is shown.
+    let r = post(
+        "/intake",
+        vec![
+            ("phone", "13812345678"),
+            ("name", "张三"),
+            ("channel", "phone"),
+            ("kind", "complaint"),
+            ("content", "楼下餐馆油烟很大"),
+            ("category_code", "030101"),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let location = r.headers()[header::LOCATION].to_str().unwrap().to_string();
+    let (_, html) = op.page(&location).await;
+    assert!(
+        html.contains("已受理，工单编号") && html.contains("created-number"),
+        "{html}"
+    );
+    // Answered at once: received and resolved directly in one step.
+    let r = post(
+        "/intake",
+        vec![
+            ("phone", "13900000000"),
+            ("channel", "phone"),
+            ("kind", "consultation"),
+            ("content", "公积金怎么提取"),
+            ("answer", "已告知提取条件和所需材料"),
+        ],
+    )
+    .await
+    .unwrap();
+    let id: i64 = r.headers()[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .rsplit('=')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(t.state(id).await, "resolved_directly");
+    // Units do not take calls.
+    let unit = Browser::open(&t, "unit-in").await;
+    assert_eq!(unit.page("/intake").await.0, StatusCode::FORBIDDEN);
+    let (_, home) = unit.page("/").await;
+    assert!(
+        !home.contains("href=\"/intake\""),
+        "the navigation shows only what the role may use"
+    );
+}

@@ -74,6 +74,7 @@ pub fn t(lang: Lang, key: &'static str) -> &'static str {
         "language" => ("English", "中文"),
         "role" => ("角色", "Role"),
         "actions" => ("可办理操作", "Actions"),
+        "intake" => ("受理登记", "Intake"),
         _ => (key, key),
     };
     match lang {

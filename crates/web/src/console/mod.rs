@@ -4,6 +4,7 @@
 
 mod actions;
 mod i18n;
+mod intake;
 
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
@@ -33,6 +34,11 @@ pub fn routes() -> Router<App> {
         .route("/login", get(login_page).post(login_submit))
         .route("/logout", post(logout))
         .route("/tickets", get(tickets_page))
+        .route(
+            "/intake",
+            get(intake::intake_page).post(intake::intake_submit),
+        )
+        .route("/intake/lookup", post(intake::intake_lookup))
         .route("/tickets/{id}", get(ticket_page))
         .route("/tickets/{id}/act/{action}", post(act_submit))
         .route("/lang/{lang}", get(set_lang))
@@ -133,10 +139,11 @@ fn state_label(s: TicketState, lang: Lang) -> &'static str {
 
 /// The navigation a role may use.
 fn nav(user: &User) -> Vec<(&'static str, &'static str)> {
-    let mut items = vec![("/", "home"), ("/tickets", "tickets")];
-    if user.role == Role::UnitHandler {
-        items.truncate(2);
+    let mut items = vec![("/", "home")];
+    if mashangban_app::tickets::RECEIVING_ROLES.contains(&user.role) {
+        items.push(("/intake", "intake"));
     }
+    items.push(("/tickets", "tickets"));
     items
 }
 
