@@ -129,7 +129,7 @@ impl App {
                 format!("`{d}` is not a division"),
             ));
         }
-        Ok(self
+        let unit = self
             .store
             .insert_unit(&NewUnit {
                 code: input.code,
@@ -138,7 +138,9 @@ impl App {
                 parent_id: input.parent_id,
                 division_code: input.division_code,
             })
-            .await?)
+            .await?;
+        self.invalidate_reference();
+        Ok(unit)
     }
 
     /// Sets (or clears) a division's resident population, used by 万人诉求比.

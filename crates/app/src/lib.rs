@@ -61,7 +61,50 @@ type CachedReference = (std::time::Instant, Arc<Reference>);
 #[derive(Debug, Default)]
 pub struct Reference {
     pub categories: std::collections::HashMap<String, mashangban_domain::Category>,
-    pub divisions: std::collections::HashSet<String>,
+    /// Division names by code.
+    pub divisions: std::collections::HashMap<String, String>,
+    /// Units by id.
+    pub units: std::collections::BTreeMap<i64, mashangban_domain::Unit>,
+}
+
+impl Reference {
+    /// A division's name with its county and street, e.g. `城东区 / 东关大街街道 / 东台社区`.
+    pub fn division_path(&self, code: &str) -> Option<String> {
+        let names: Vec<&str> = [6, 9, 12]
+            .into_iter()
+            .filter(|n| *n <= code.len())
+            .filter_map(|n| code.get(..n))
+            .filter_map(|c| self.divisions.get(c).map(String::as_str))
+            .collect();
+        if self.divisions.contains_key(code) {
+            Some(names.join(" / "))
+        } else {
+            None
+        }
+    }
+
+    /// A category's name with its ancestors, e.g. `城乡建设 / 市政设施 / 道路破损`.
+    pub fn category_path(&self, code: &str) -> Option<String> {
+        let mut names = Vec::new();
+        let mut at = self.categories.get(code);
+        while let Some(c) = at {
+            names.push(c.name.as_str());
+            if names.len() > 8 {
+                break;
+            }
+            at = c
+                .parent_code
+                .as_deref()
+                .and_then(|p| self.categories.get(p));
+        }
+        names.reverse();
+        (!names.is_empty()).then(|| names.join(" / "))
+    }
+
+    /// A unit's name.
+    pub fn unit_name(&self, id: i64) -> Option<&str> {
+        self.units.get(&id).map(|u| u.name.as_str())
+    }
 }
 
 /// How long cached reference data is trusted; edits made through this process clear it at once.
@@ -87,12 +130,14 @@ impl App {
         }
         let categories = self.store.list_categories().await?;
         let divisions = self.store.list_divisions(None, None).await?;
+        let units = self.store.list_units().await?;
         let r = Arc::new(Reference {
             categories: categories
                 .into_iter()
                 .map(|c| (c.code.clone(), c))
                 .collect(),
-            divisions: divisions.into_iter().map(|d| d.code).collect(),
+            divisions: divisions.into_iter().map(|d| (d.code, d.name)).collect(),
+            units: units.into_iter().map(|u| (u.id, u)).collect(),
         });
         if let Ok(mut guard) = self.reference.write() {
             *guard = Some((std::time::Instant::now(), r.clone()));

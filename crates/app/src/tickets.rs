@@ -35,8 +35,99 @@ pub struct ListQuery {
     pub created_from: Option<DateTime<Utc>>,
     pub created_to: Option<DateTime<Utc>>,
     pub phone: Option<String>,
+    /// Tickets with (true) or without (false) an extension request awaiting a decision.
+    pub extension_pending: Option<bool>,
     pub cursor: Option<String>,
     pub limit: Option<u32>,
+}
+
+/// The filters a list accepts, by name (the API's query parameters and the console's form).
+pub const LIST_FILTERS: &str = "state, unit, channel, category, division, created_from, created_to, phone, extension_pending, cursor, limit";
+
+impl ListQuery {
+    /// Reads filters from name/value pairs (a query string); empty values are ignored.
+    /// Dates are `YYYY-MM-DD` business days in Asia/Shanghai (`created_to` inclusive) or
+    /// RFC 3339 times.
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> Result<ListQuery, AppError> {
+        let mut q = ListQuery::default();
+        for (k, v) in pairs {
+            let v = v.trim().to_string();
+            if v.is_empty() {
+                continue;
+            }
+            let bad = |e: String| AppError::invalid(k.clone(), e);
+            match k.as_str() {
+                "state" => {
+                    for s in v.split(',').filter(|s| !s.is_empty()) {
+                        q.states
+                            .push(s.parse().map_err(|e: mashangban_domain::UnknownValue| {
+                                bad(e.to_string())
+                            })?);
+                    }
+                }
+                "unit" | "unit_id" => {
+                    q.unit_id = Some(
+                        v.parse()
+                            .map_err(|_| bad(format!("`{v}` is not a unit id")))?,
+                    )
+                }
+                "channel" => {
+                    q.channel = Some(
+                        v.parse()
+                            .map_err(|e: mashangban_domain::UnknownValue| bad(e.to_string()))?,
+                    )
+                }
+                "category" | "category_code" => q.category = Some(v),
+                "division" | "division_code" => q.division = Some(v),
+                "created_from" => q.created_from = Some(parse_time(&k, &v, false)?),
+                "created_to" => q.created_to = Some(parse_time(&k, &v, true)?),
+                "phone" => q.phone = Some(v),
+                "extension_pending" => {
+                    q.extension_pending = Some(match v.as_str() {
+                        "true" | "1" => true,
+                        "false" | "0" => false,
+                        _ => return Err(bad(format!("`{v}` is not true or false"))),
+                    })
+                }
+                "cursor" => q.cursor = Some(v),
+                "limit" => {
+                    q.limit = Some(
+                        v.parse()
+                            .map_err(|_| bad(format!("`{v}` is not a number")))?,
+                    )
+                }
+                _ => {
+                    return Err(AppError::invalid(
+                        k.clone(),
+                        format!("unknown filter; filters are {LIST_FILTERS}"),
+                    ));
+                }
+            }
+        }
+        Ok(q)
+    }
+}
+
+/// A time filter: an RFC 3339 time, or a business day in Asia/Shanghai (`upper`: the end of
+/// that day, so that a `to` date includes the day).
+fn parse_time(field: &str, v: &str, upper: bool) -> Result<DateTime<Utc>, AppError> {
+    use chrono::{NaiveDate, TimeZone};
+    if let Ok(t) = DateTime::parse_from_rfc3339(v) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(v, "%Y-%m-%d") {
+        let d = if upper { d.succ_opt().unwrap_or(d) } else { d };
+        if let Some(local) = mashangban_domain::intake::china_offset()
+            .from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default())
+            .single()
+        {
+            return Ok(local.with_timezone(&Utc));
+        }
+    }
+    Err(AppError::invalid(
+        field,
+        format!("`{v}` is not a date (YYYY-MM-DD) or an RFC 3339 time"),
+    ))
 }
 
 /// What a lifecycle action did.
@@ -99,7 +190,7 @@ impl App {
             ));
         }
         if let Some(code) = &new.division_code
-            && !reference.divisions.contains(code)
+            && !reference.divisions.contains_key(code)
         {
             return Err(AppError::invalid(
                 "division_code",
@@ -179,6 +270,7 @@ impl App {
             created_from: q.created_from,
             created_to: q.created_to,
             citizen_phone: q.phone,
+            extension_pending: q.extension_pending,
             before_id,
             limit: limit + 1,
         };

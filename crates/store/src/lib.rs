@@ -132,6 +132,8 @@ pub struct TicketFilter {
     pub created_from: Option<DateTime<Utc>>,
     pub created_to: Option<DateTime<Utc>>,
     pub citizen_phone: Option<String>,
+    /// Tickets with (true) or without (false) an extension request awaiting a decision.
+    pub extension_pending: Option<bool>,
     /// Only tickets with an id lower than this (the cursor of the previous page).
     pub before_id: Option<i64>,
     pub limit: u32,

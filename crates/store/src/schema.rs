@@ -135,4 +135,13 @@ ALTER TABLE users ADD COLUMN failed_logins {big} NOT NULL DEFAULT 0;
 ALTER TABLE users ADD COLUMN locked_until {big};
 "#,
     },
+    Migration {
+        version: 3,
+        name: "pending extensions column",
+        sql: r#"
+ALTER TABLE tickets ADD COLUMN extension_pending {big} NOT NULL DEFAULT 0;
+UPDATE tickets SET extension_pending = 1 WHERE body LIKE '%"pending_extension":{%';
+CREATE INDEX tickets_extension_pending ON tickets (extension_pending, id);
+"#,
+    },
 ];

@@ -225,6 +225,7 @@ fn ticket_columns(t: &Ticket) -> Result<Vec<P>> {
         P::I(Some(ts(t.updated_at))),
         P::I(Some(t.version)),
         P::S(Some(serde_json::to_string(&body).map_err(corrupt)?)),
+        P::I(Some(i64::from(t.pending_extension.is_some()))),
     ])
 }
 
@@ -905,6 +906,10 @@ impl Store for SqlStore {
             let m = next(&mut params, P::S(Some(p.clone())));
             sql.push_str(&format!(" AND citizen_phone = {m}"));
         }
+        if let Some(p) = f.extension_pending {
+            let m = next(&mut params, P::I(Some(i64::from(p))));
+            sql.push_str(&format!(" AND extension_pending = {m}"));
+        }
         if let Some(b) = f.before_id {
             let m = next(&mut params, P::I(Some(b)));
             sql.push_str(&format!(" AND id < {m}"));
@@ -1009,8 +1014,8 @@ async fn insert_ticket(
     ]);
     let q = sqlx::query(
         "INSERT INTO tickets (state, category_code, division_code, lead_unit_id, parent_id, updated_at, version, body, \
-         number, tracking_code, channel, kind, citizen_phone, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+         extension_pending, number, tracking_code, channel, kind, citizen_phone, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
     );
     let id: i64 = bind_all(q, params)
         .fetch_one(&mut *conn)
@@ -1064,7 +1069,8 @@ async fn apply_changes(
         let r = bind_all(
             sqlx::query(
                 "UPDATE tickets SET state = $1, category_code = $2, division_code = $3, lead_unit_id = $4, \
-                 parent_id = $5, updated_at = $6, version = $7, body = $8 WHERE id = $9 AND version = $10",
+                 parent_id = $5, updated_at = $6, version = $7, body = $8, extension_pending = $9 \
+                 WHERE id = $10 AND version = $11",
             ),
             params,
         )

@@ -576,6 +576,55 @@ async fn listing_filters_and_cursor(s: &SqlStore) {
         .await
         .unwrap();
     assert_eq!(by_phone.len(), 7);
+
+    // Extension requests awaiting a decision are found by their own column.
+    let pending = |v: bool| TicketFilter {
+        extension_pending: Some(v),
+        limit: 100,
+        ..Default::default()
+    };
+    assert!(s.list_tickets(&pending(true)).await.unwrap().is_empty());
+    let lead = Actor {
+        user_id: 3,
+        role: Role::UnitHandler,
+        unit_id: Some(5),
+    };
+    let t = s.get_ticket(ids[2]).await.unwrap().unwrap();
+    s.commit(
+        vec![Change {
+            before: t,
+            events: vec![
+                EventKind::Signed { note: None },
+                EventKind::ExtensionRequested {
+                    days: 3,
+                    reason: "需协调施工单位".into(),
+                },
+            ],
+        }],
+        lead,
+        at(3),
+    )
+    .await
+    .unwrap();
+    let asked = s.list_tickets(&pending(true)).await.unwrap();
+    assert_eq!(asked.iter().map(|t| t.id).collect::<Vec<_>>(), vec![ids[2]]);
+    assert!(asked[0].pending_extension.is_some());
+    assert_eq!(s.list_tickets(&pending(false)).await.unwrap().len(), 6);
+    let t = s.get_ticket(ids[2]).await.unwrap().unwrap();
+    s.commit(
+        vec![Change {
+            before: t,
+            events: vec![EventKind::ExtensionApproved {
+                days: 3,
+                note: None,
+            }],
+        }],
+        disp,
+        at(4),
+    )
+    .await
+    .unwrap();
+    assert!(s.list_tickets(&pending(true)).await.unwrap().is_empty());
 }
 
 async fn concurrent_creates_get_distinct_numbers(s: &SqlStore) {

@@ -8,11 +8,9 @@ use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use mashangban_app::App;
 use mashangban_app::auth::{UserInput, actor_of};
 use mashangban_app::tickets::ListQuery;
-use mashangban_domain::intake::china_offset;
 use mashangban_domain::{Action, Actor, Role, User};
 use serde_json::{Value, json};
 
@@ -217,24 +215,6 @@ pub async fn act(
 
 /// Parses a time filter: RFC 3339, or a date (a whole business day in Asia/Shanghai;
 /// as an upper bound the day is included).
-fn parse_time(field: &str, v: &str, upper: bool) -> Result<DateTime<Utc>, ApiError> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(v) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    if let Ok(d) = NaiveDate::parse_from_str(v, "%Y-%m-%d") {
-        let d = if upper { d.succ_opt().unwrap_or(d) } else { d };
-        let local = china_offset()
-            .from_local_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight"))
-            .single()
-            .expect("fixed offset");
-        return Ok(local.with_timezone(&Utc));
-    }
-    Err(ApiError::invalid(
-        field,
-        format!("`{v}` is not a date (YYYY-MM-DD) or an RFC 3339 time"),
-    ))
-}
-
 pub async fn list_tickets(
     State(app): State<App>,
     a: Authed,
@@ -242,50 +222,7 @@ pub async fn list_tickets(
 ) -> Result<Response, ApiError> {
     let Query(params) =
         query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_query", e.body_text()))?;
-    let mut q = ListQuery::default();
-    for (k, v) in params {
-        let bad = |e: String| ApiError::invalid(k.clone(), e);
-        match k.as_str() {
-            "state" => {
-                for s in v.split(',').filter(|s| !s.is_empty()) {
-                    q.states.push(
-                        s.parse()
-                            .map_err(|e: mashangban_domain::UnknownValue| bad(e.to_string()))?,
-                    );
-                }
-            }
-            "unit" | "unit_id" => {
-                q.unit_id = Some(
-                    v.parse()
-                        .map_err(|_| bad(format!("`{v}` is not a unit id")))?,
-                )
-            }
-            "channel" => {
-                q.channel = Some(
-                    v.parse()
-                        .map_err(|e: mashangban_domain::UnknownValue| bad(e.to_string()))?,
-                )
-            }
-            "category" | "category_code" => q.category = Some(v),
-            "division" | "division_code" => q.division = Some(v),
-            "created_from" => q.created_from = Some(parse_time(&k, &v, false)?),
-            "created_to" => q.created_to = Some(parse_time(&k, &v, true)?),
-            "phone" => q.phone = Some(v),
-            "cursor" => q.cursor = Some(v),
-            "limit" => {
-                q.limit = Some(
-                    v.parse()
-                        .map_err(|_| bad(format!("`{v}` is not a number")))?,
-                )
-            }
-            _ => {
-                return Err(ApiError::invalid(
-                    k.clone(),
-                    "unknown filter; filters are state, unit, channel, category, division, created_from, created_to, phone, cursor, limit",
-                ));
-            }
-        }
-    }
+    let q = ListQuery::from_pairs(params)?;
     let page = app.list_tickets(&a.actor, q).await?;
     Ok(Json(page).into_response())
 }

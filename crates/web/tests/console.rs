@@ -330,7 +330,7 @@ struct Browser {
 impl Browser {
     async fn open(t: &TestApp, username: &str) -> Browser {
         let session = login(t, username, "a-long-password").await;
-        let (_, html, _) = get_page(t, "/", Some(&session), "").await;
+        let (_, html, _) = get_page(t, "/tickets", Some(&session), "").await;
         let csrf = html
             .split("name=\"_csrf\" value=\"")
             .nth(1)

@@ -143,23 +143,35 @@ fn typed<'a>(err: Option<&'a FormError>, a: Action, name: &str) -> Vec<&'a str> 
         .unwrap_or_default()
 }
 
-/// The units a dispatcher picks from, grouped by kind (communities are reached through
-/// their street office).
+/// The units a dispatcher picks from, as the organisation tree: city departments, public
+/// enterprises, then each district with its government and street offices (communities are
+/// reached through their street office).
 fn unit_options(units: &[Unit], selected: &[&str]) -> Markup {
-    let groups = [
-        (UnitKind::CityDepartment, "市级部门"),
-        (UnitKind::Enterprise, "公共企业"),
-        (UnitKind::DistrictGovernment, "区县政府"),
-        (UnitKind::StreetOffice, "街道乡镇"),
-    ];
+    let active = |k: UnitKind| units.iter().filter(move |u| u.kind == k && u.active);
+    let mut districts: Vec<&Unit> = active(UnitKind::DistrictGovernment).collect();
+    districts.sort_by(|a, b| a.division_code.cmp(&b.division_code));
+    let is_selected = |u: &Unit| selected.contains(&u.id.to_string().as_str());
     html! {
-        @for (kind, name) in groups {
+        @for (kind, name) in [(UnitKind::CityDepartment, "市级部门"), (UnitKind::Enterprise, "公共企业")] {
             optgroup label=(name) {
-                @for u in units.iter().filter(|u| u.kind == kind && u.active) {
-                    option value=(u.id) selected[selected.contains(&u.id.to_string().as_str())] { (u.name) }
+                @for u in active(kind) { option value=(u.id) selected[is_selected(u)] { (u.name) } }
+            }
+        }
+        @for d in &districts {
+            @let prefix = d.division_code.clone().unwrap_or_default();
+            optgroup label=(d.name) {
+                option value=(d.id) selected[is_selected(d)] { (d.name) }
+                @for u in active(UnitKind::StreetOffice).filter(|u| !prefix.is_empty() && u.division_code.as_deref().is_some_and(|c| c.starts_with(&prefix))) {
+                    option value=(u.id) selected[is_selected(u)] { (u.name) }
                 }
             }
         }
+    }
+}
+
+fn unit_search(lang: Lang, select_id: &str) -> Markup {
+    html! {
+        input.unit-search type="search" data-filter-for=(select_id) placeholder=(label(lang, "搜索单位名称…", "Search units…")) aria-label=(label(lang, "搜索单位名称", "Search units")) autocomplete="off";
     }
 }
 
@@ -185,8 +197,8 @@ pub fn form(
                         label for=(id) { (label(lang, zh, en)) }
                         @match kind {
                             "textarea" => textarea id=(id) name=(name) rows="3" cols="60" { (was.first().copied().unwrap_or("")) },
-                            "unit" => select id=(id) name=(name) { option value="" { "—" } (unit_options(units, &was)) },
-                            "units" => select id=(id) name=(name) multiple size="4" { (unit_options(units, &was)) },
+                            "unit" => { (unit_search(lang, &id)) select id=(id) name=(name) { option value="" { "—" } (unit_options(units, &was)) } },
+                            "units" => { (unit_search(lang, &id)) select id=(id) name=(name) multiple size="6" { (unit_options(units, &was)) } },
                             "tier" => select id=(id) name=(name) {
                                 option value="" { (label(lang, "按分类默认", "category default")) }
                                 @for d in [1, 3, 7, 11] { option value=(d) selected[was.first() == Some(&d.to_string().as_str())] { (d) (label(lang, "天", " days")) } }

@@ -102,15 +102,23 @@ fn intake_form(
             }
             button.primary type="submit" accesskey="s" { (if zh { "保存受理 (Alt+S)" } else { "Save (Alt+S)" }) }
         }
-        @if !val(typed, "phone").is_empty() {
-            h2 { (if zh { "来电历史" } else { "Caller history" }) }
-            @if history.is_empty() {
-                p.muted { (if zh { "该号码没有历史工单" } else { "No earlier tickets from this number" }) }
-            } @else {
-                ul.history {
-                    @for h in history {
-                        li { a href=(format!("/tickets/{}", h.id)) { (h.number) } " " (h.title) " · " (local_time(h.created_at)) " · " (if zh { h.state.label_zh() } else { h.state.as_str() }) }
-                    }
+        div #history aria-live="polite" {
+            @if !val(typed, "phone").is_empty() { (history_list(lang, history)) }
+        }
+    }
+}
+
+/// The caller's earlier tickets (来电弹屏), newest first.
+fn history_list(lang: Lang, history: &[Ticket]) -> Markup {
+    let zh = lang == Lang::Zh;
+    html! {
+        h2 { (if zh { "来电历史" } else { "Caller history" }) }
+        @if history.is_empty() {
+            p.muted { (if zh { "该号码没有历史工单" } else { "No earlier tickets from this number" }) }
+        } @else {
+            ul.history {
+                @for h in history {
+                    li { a href=(format!("/tickets/{}", h.id)) { (h.number) } " " (h.title) " · " (local_time(h.created_at)) " · " (if zh { h.state.label_zh() } else { h.state.as_str() }) }
                 }
             }
         }
@@ -134,6 +142,48 @@ async fn history(app: &App, s: &Session, phone: &str) -> Vec<Ticket> {
 
 fn may_receive(s: &Session) -> bool {
     RECEIVING_ROLES.contains(&s.user.role)
+}
+
+/// The session of a receiving user posting a same-site form with its CSRF token, or the
+/// response that refuses the post.
+async fn receiving_post(
+    app: &App,
+    headers: &HeaderMap,
+    form: &[(String, String)],
+) -> Result<Session, Response> {
+    let Some(s) = session(app, headers).await else {
+        return Err(to_login());
+    };
+    let csrf = session_csrf(&s.token);
+    if !may_receive(&s)
+        || cross_site(headers)
+        || !form.iter().any(|(k, v)| k == "_csrf" && *v == csrf)
+    {
+        return Err(forbidden_page(s.lang));
+    }
+    Ok(s)
+}
+
+#[derive(serde::Deserialize)]
+pub struct HistoryQuery {
+    #[serde(default)]
+    phone: String,
+}
+
+/// The caller-history fragment the intake page's script fetches while the number is typed.
+pub async fn intake_history(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(q): Query<HistoryQuery>,
+) -> Response {
+    let Some(s) = session(&app, &headers).await else {
+        return StatusCode::UNAUTHORIZED.into_response();
+    };
+    if !may_receive(&s) {
+        return StatusCode::FORBIDDEN.into_response();
+    }
+    let hist = history(&app, &s, &q.phone).await;
+    html_response(StatusCode::OK, history_list(s.lang, &hist))
 }
 
 pub async fn intake_page(
@@ -182,17 +232,10 @@ pub async fn intake_lookup(
     headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let Some(s) = session(&app, &headers).await else {
-        return to_login();
+    let s = match receiving_post(&app, &headers, &form).await {
+        Ok(s) => s,
+        Err(refused) => return refused,
     };
-    if !may_receive(&s)
-        || cross_site(&headers)
-        || !form
-            .iter()
-            .any(|(k, v)| k == "_csrf" && *v == session_csrf(&s.token))
-    {
-        return forbidden_page(s.lang);
-    }
     let typed = typed_of(&form);
     let hist = history(&app, &s, val(&typed, "phone")).await;
     html_response(
@@ -232,17 +275,10 @@ pub async fn intake_submit(
     headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let Some(s) = session(&app, &headers).await else {
-        return to_login();
+    let s = match receiving_post(&app, &headers, &form).await {
+        Ok(s) => s,
+        Err(refused) => return refused,
     };
-    if !may_receive(&s)
-        || cross_site(&headers)
-        || !form
-            .iter()
-            .any(|(k, v)| k == "_csrf" && *v == session_csrf(&s.token))
-    {
-        return forbidden_page(s.lang);
-    }
     let typed = typed_of(&form);
     let mut body = Map::new();
     for k in ["channel", "kind", "content", "address", "category_code"] {

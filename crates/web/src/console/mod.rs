@@ -3,18 +3,19 @@
 //! HttpOnly, SameSite cookie; every form carries a CSRF token and cross-site posts are refused.
 
 mod actions;
+mod desk;
 mod i18n;
 mod intake;
+mod list;
 
 use axum::Router;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Form, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use i18n::{Lang, t};
 use mashangban_app::auth::actor_of;
-use mashangban_app::tickets::ListQuery;
 use mashangban_app::{App, AppError};
 use mashangban_domain::intake::china_offset;
 use mashangban_domain::{Event, Role, Ticket, TicketState, User};
@@ -30,19 +31,24 @@ const LANG_COOKIE: &str = "mb_lang";
 /// The console's routes.
 pub fn routes() -> Router<App> {
     Router::new()
-        .route("/", get(home))
+        .route("/", get(desk::home))
+        .route("/callback", get(desk::callback_desk))
         .route("/login", get(login_page).post(login_submit))
         .route("/logout", post(logout))
-        .route("/tickets", get(tickets_page))
+        .route("/tickets", get(list::tickets_page))
+        .route("/tickets/export.xlsx", get(list::export_xlsx))
+        .route("/tickets/export.csv", get(list::export_csv))
         .route(
             "/intake",
             get(intake::intake_page).post(intake::intake_submit),
         )
         .route("/intake/lookup", post(intake::intake_lookup))
+        .route("/intake/history", get(intake::intake_history))
         .route("/tickets/{id}", get(ticket_page))
         .route("/tickets/{id}/act/{action}", post(act_submit))
         .route("/lang/{lang}", get(set_lang))
         .route("/static/app.css", get(stylesheet))
+        .route("/static/app.js", get(script))
 }
 
 fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -139,11 +145,23 @@ fn state_label(s: TicketState, lang: Lang) -> &'static str {
 
 /// The navigation a role may use.
 fn nav(user: &User) -> Vec<(&'static str, &'static str)> {
-    let mut items = vec![("/", "home")];
+    let mut items = Vec::new();
+    if user.role != Role::CallbackAgent {
+        items.push(("/", "home"));
+    }
     if mashangban_app::tickets::RECEIVING_ROLES.contains(&user.role) {
         items.push(("/intake", "intake"));
     }
+    if matches!(
+        user.role,
+        Role::CallbackAgent | Role::Supervisor | Role::Admin
+    ) {
+        items.push(("/callback", "callback_desk"));
+    }
     items.push(("/tickets", "tickets"));
+    if user.role == Role::Admin {
+        items.push(("/admin", "admin"));
+    }
     items
 }
 
@@ -156,6 +174,7 @@ fn page(lang: Lang, s: Option<&Session>, current: &str, body: Markup) -> Markup 
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (t(lang, "app")) }
                 link rel="stylesheet" href="/static/app.css";
+                script src="/static/app.js" defer {}
             }
             body {
                 header.top {
@@ -351,6 +370,19 @@ async fn set_lang(Path(lang): Path<String>, headers: HeaderMap) -> Response {
     )
 }
 
+async fn script() -> Response {
+    let mut r = include_str!("../../assets/app.js").into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/javascript; charset=utf-8"),
+    );
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    r
+}
+
 async fn stylesheet() -> Response {
     let mut r = include_str!("../../assets/app.css").into_response();
     r.headers_mut().insert(
@@ -364,24 +396,45 @@ async fn stylesheet() -> Response {
     r
 }
 
-/// Names of the units on a page.
-async fn unit_names(app: &App, tickets: &[Ticket]) -> HashMap<i64, String> {
-    let mut names = HashMap::new();
-    for id in tickets.iter().flat_map(|t| {
-        t.lead_unit_id
-            .into_iter()
-            .chain(t.co_unit_ids.iter().copied())
-    }) {
-        if let std::collections::hash_map::Entry::Vacant(e) = names.entry(id)
-            && let Ok(Some(u)) = app.store.get_unit(id).await
-        {
-            e.insert(u.name);
+/// Reference data for rendering (names of units, categories, divisions); empty on failure.
+async fn reference(app: &App) -> std::sync::Arc<mashangban_app::Reference> {
+    match app.reference().await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "reference data");
+            std::sync::Arc::default()
         }
     }
-    names
 }
 
-fn ticket_table(lang: Lang, tickets: &[Ticket], units: &HashMap<i64, String>) -> Markup {
+/// How far a ticket is into its handling time, in calendar days since dispatch.
+fn deadline_cell(lang: Lang, tk: &Ticket, now: DateTime<Utc>) -> Markup {
+    let (Some(tier), Some(from)) = (tk.tier, tk.dispatched_at) else {
+        return html! {};
+    };
+    let used = (now - from).num_days().max(0);
+    let limit = i64::from(tier) + i64::from(tk.extension_days_granted);
+    let class = if used > limit {
+        "deadline late"
+    } else if used + 1 >= limit {
+        "deadline near"
+    } else {
+        "deadline"
+    };
+    html! {
+        span class=(class) title=(if lang == Lang::Zh { "自派单起的自然日" } else { "calendar days since dispatch" }) {
+            @if lang == Lang::Zh { (limit) "天时限 · 已用" (used) "天" } @else { (used) "/" (limit) " days" }
+        }
+    }
+}
+
+fn ticket_table(
+    lang: Lang,
+    tickets: &[Ticket],
+    r: &mashangban_app::Reference,
+    deadline: bool,
+) -> Markup {
+    let now = Utc::now();
     html! {
         @if tickets.is_empty() {
             p.muted { (t(lang, "empty")) }
@@ -390,118 +443,24 @@ fn ticket_table(lang: Lang, tickets: &[Ticket], units: &HashMap<i64, String>) ->
                 thead { tr {
                     th { (t(lang, "number")) } th { (t(lang, "title")) } th { (t(lang, "state")) }
                     th { (t(lang, "channel")) } th { (t(lang, "lead_unit")) } th { (t(lang, "created")) }
+                    @if deadline { th { (t(lang, "deadline")) } }
                 } }
                 tbody {
                     @for tk in tickets {
                         tr {
                             td { a href=(format!("/tickets/{}", tk.id)) { (tk.number) } }
-                            td { (tk.title) }
+                            td { (tk.title) @if tk.pending_extension.is_some() { " " span.tag { (t(lang, "extension_pending")) } } }
                             td { span class=(format!("state {}", tk.state.as_str())) { (state_label(tk.state, lang)) } }
                             td { (if lang == Lang::Zh { tk.channel.label_zh() } else { tk.channel.as_str() }) }
-                            td { (tk.lead_unit_id.and_then(|u| units.get(&u)).map(String::as_str).unwrap_or("")) }
+                            td { (tk.lead_unit_id.and_then(|u| r.unit_name(u)).unwrap_or("")) }
                             td { (local_time(tk.created_at)) }
+                            @if deadline { td { (deadline_cell(lang, tk, now)) } }
                         }
                     }
                 }
             }
         }
     }
-}
-
-/// The states in a role's own queue on the home page.
-fn queue_states(role: Role) -> Vec<TicketState> {
-    use TicketState as S;
-    match role {
-        Role::Operator => vec![S::Received],
-        Role::Dispatcher => vec![
-            S::Received,
-            S::ReturnRequested,
-            S::InConsultation,
-            S::Replied,
-        ],
-        Role::UnitHandler => vec![S::Dispatched, S::InProgress],
-        Role::CallbackAgent => vec![S::AwaitingCallback],
-        Role::Supervisor | Role::Analyst | Role::Admin => Vec::new(),
-    }
-}
-
-async fn home(State(app): State<App>, headers: HeaderMap) -> Response {
-    let Some(s) = session(&app, &headers).await else {
-        return to_login();
-    };
-    let actor = actor_of(&s.user);
-    let q = ListQuery {
-        states: queue_states(s.user.role),
-        limit: Some(50),
-        ..Default::default()
-    };
-    let page_items = match app.list_tickets(&actor, q).await {
-        Ok(p) => p.items,
-        Err(e) => {
-            tracing::error!(error = %e, "home queue");
-            Vec::new()
-        }
-    };
-    let units = unit_names(&app, &page_items).await;
-    let body = html! {
-        h1 { (t(s.lang, "my_queue")) }
-        (ticket_table(s.lang, &page_items, &units))
-    };
-    html_response(StatusCode::OK, page(s.lang, Some(&s), "/", body))
-}
-
-#[derive(serde::Deserialize, Default)]
-struct ListParams {
-    state: Option<String>,
-    cursor: Option<String>,
-}
-
-async fn tickets_page(
-    State(app): State<App>,
-    headers: HeaderMap,
-    Query(p): Query<ListParams>,
-) -> Response {
-    let Some(s) = session(&app, &headers).await else {
-        return to_login();
-    };
-    let lang = s.lang;
-    let state: Option<TicketState> = p
-        .state
-        .as_deref()
-        .filter(|v| !v.is_empty())
-        .and_then(|v| v.parse().ok());
-    let q = ListQuery {
-        states: state.into_iter().collect(),
-        cursor: p.cursor.clone(),
-        limit: Some(50),
-        ..Default::default()
-    };
-    let result = app.list_tickets(&actor_of(&s.user), q).await;
-    let (items, next) = match result {
-        Ok(pg) => (pg.items, pg.next_cursor),
-        Err(_) => (Vec::new(), None),
-    };
-    let units = unit_names(&app, &items).await;
-    let body = html! {
-        h1 { (t(lang, "tickets")) }
-        form.filters method="get" action="/tickets" {
-            div {
-                label for="state" { (t(lang, "state")) }
-                select #state name="state" {
-                    option value="" { (t(lang, "all")) }
-                    @for st in TicketState::ALL {
-                        option value=(st.as_str()) selected[state == Some(*st)] { (state_label(*st, lang)) }
-                    }
-                }
-            }
-            button.primary type="submit" { (t(lang, "filter")) }
-        }
-        (ticket_table(lang, &items, &units))
-        @if let Some(c) = next {
-            p.pager { a href=(format!("/tickets?state={}&cursor={c}", state.map(|x| x.as_str()).unwrap_or(""))) { (t(lang, "next_page")) } }
-        }
-    };
-    html_response(StatusCode::OK, page(lang, Some(&s), "/tickets", body))
 }
 
 /// What an event says in the timeline.
@@ -553,7 +512,7 @@ async fn ticket_page(
     let Some(s) = session(&app, &headers).await else {
         return to_login();
     };
-    render_ticket(&app, &s, &id, None, StatusCode::OK).await
+    render_ticket(&app, &s, &id, None, StatusCode::OK, None).await
 }
 
 async fn act_submit(
@@ -574,9 +533,18 @@ async fn act_submit(
     let (Some(action), Ok(ticket_id)) =
         (mashangban_domain::Action::parse(&action), id.parse::<i64>())
     else {
-        return render_ticket(&app, &s, &id, None, StatusCode::NOT_FOUND).await;
+        return render_ticket(&app, &s, &id, None, StatusCode::NOT_FOUND, None).await;
     };
-    let values: Vec<(String, String)> = form.into_iter().filter(|(k, _)| k != "_csrf").collect();
+    // Where a desk wants to go back to after the action (a local path only).
+    let back = form
+        .iter()
+        .find(|(k, _)| k == "_back")
+        .map(|(_, v)| v.clone())
+        .filter(|v| v.starts_with('/') && !v.starts_with("//") && !v.contains('\\'));
+    let values: Vec<(String, String)> = form
+        .into_iter()
+        .filter(|(k, _)| k != "_csrf" && k != "_back")
+        .collect();
     let refused = |field: Option<String>, message: String| actions::FormError {
         action,
         field,
@@ -589,13 +557,20 @@ async fn act_submit(
             refused(Some(field), message),
         ),
         Ok(body) => match app.act(&actor_of(&s.user), ticket_id, action, body).await {
-            Ok(_) => return Redirect::to(&format!("/tickets/{ticket_id}")).into_response(),
+            // The revealed contact is shown once, on this response; the page reloads masked.
+            Ok(done) if action == mashangban_domain::Action::RevealContact => {
+                return render_ticket(&app, &s, &id, None, StatusCode::OK, Some(done.ticket)).await;
+            }
+            Ok(_) => {
+                return Redirect::to(&back.unwrap_or_else(|| format!("/tickets/{ticket_id}")))
+                    .into_response();
+            }
             Err(AppError::Invalid { field, message }) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 refused(Some(field), message),
             ),
             Err(AppError::NotFound(_)) => {
-                return render_ticket(&app, &s, &id, None, StatusCode::NOT_FOUND).await;
+                return render_ticket(&app, &s, &id, None, StatusCode::NOT_FOUND, None).await;
             }
             Err(AppError::Internal(e)) => {
                 tracing::error!(error = %e, "console action");
@@ -619,7 +594,7 @@ async fn act_submit(
     {
         err.message = format!("{}: {}", err.field.take().unwrap_or_default(), err.message);
     }
-    render_ticket(&app, &s, &id, Some(err), status).await
+    render_ticket(&app, &s, &id, Some(err), status, None).await
 }
 
 async fn render_ticket(
@@ -628,6 +603,7 @@ async fn render_ticket(
     id: &str,
     err: Option<actions::FormError>,
     status: StatusCode,
+    revealed: Option<Ticket>,
 ) -> Response {
     let app = app.clone();
     let lang = s.lang;
@@ -651,7 +627,9 @@ async fn render_ticket(
             ),
         );
     };
-    let units = unit_names(&app, std::slice::from_ref(&tk)).await;
+    let r = reference(&app).await;
+    let was_revealed = revealed.is_some();
+    let tk = revealed.filter(|v| v.id == tk.id).unwrap_or(tk);
     let allowed = actions::allowed(&tk, &actor);
     let pickable = if allowed.iter().any(|a| {
         matches!(
@@ -659,7 +637,7 @@ async fn render_ticket(
             mashangban_domain::Action::Dispatch | mashangban_domain::Action::DecideConsultation
         )
     }) {
-        app.store.list_units().await.unwrap_or_default()
+        r.units.values().cloned().collect()
     } else {
         Vec::new()
     };
@@ -679,15 +657,19 @@ async fn render_ticket(
                 dt { (t(lang, "citizen")) } dd {
                     (tk.citizen.name.as_deref().unwrap_or(none)) " · " (tk.citizen.phone.as_deref().unwrap_or(none))
                     @if tk.confidential { " · " strong { (t(lang, "confidential")) } }
+                    @if was_revealed { " " span.tag.audited { (t(lang, "revealed_audited")) } }
                 }
                 dt { (t(lang, "address")) } dd { (tk.address.as_deref().unwrap_or(none)) }
-                dt { (t(lang, "category")) } dd { (tk.category_code.as_deref().unwrap_or(none)) }
-                dt { (t(lang, "division")) } dd { (tk.division_code.as_deref().unwrap_or(none)) }
-                dt { (t(lang, "lead_unit")) } dd { (tk.lead_unit_id.and_then(|u| units.get(&u)).map(String::as_str).unwrap_or(none)) }
+                dt { (t(lang, "category")) } dd { (tk.category_code.as_deref().map(|c| r.category_path(c).unwrap_or_else(|| c.to_string())).unwrap_or_else(|| none.to_string())) }
+                dt { (t(lang, "division")) } dd { (tk.division_code.as_deref().map(|c| r.division_path(c).unwrap_or_else(|| c.to_string())).unwrap_or_else(|| none.to_string())) }
+                dt { (t(lang, "lead_unit")) } dd { (tk.lead_unit_id.and_then(|u| r.unit_name(u)).unwrap_or(none)) }
                 dt { (t(lang, "co_units")) } dd {
-                    @for u in &tk.co_unit_ids { (units.get(u).map(String::as_str).unwrap_or("")) " " }
+                    @for u in &tk.co_unit_ids { (r.unit_name(*u).unwrap_or("")) " " }
                 }
-                dt { (t(lang, "tier")) } dd { @if let Some(tier) = tk.tier { (tier) " " (t(lang, "days")) } @else { (none) } }
+                @if let Some(p) = &tk.pending_extension {
+                    dt { (t(lang, "extension_pending")) } dd { (p.days) " " (t(lang, "working_days")) "：" (p.reason) }
+                }
+                dt { (t(lang, "tier")) } dd { @if let Some(tier) = tk.tier { (tier) " " (t(lang, "days")) " " (deadline_cell(lang, &tk, Utc::now())) } @else { (none) } }
                 dt { (t(lang, "created")) } dd { (local_time(tk.created_at)) }
             }
         }

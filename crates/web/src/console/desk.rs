@@ -1,0 +1,263 @@
+//! Each role's home: the desk of work waiting for it. The dispatcher's desk (派单) holds
+//! new tickets, return and extension requests, consultations and replies to approve; the
+//! unit's queue (承办) its tickets by state with their handling time; the callback desk
+//! (回访) the tickets awaiting a callback, each with the callback form at hand.
+
+use super::i18n::{Lang, t};
+use super::{
+    html_response, local_time, page, reference, session, session_csrf, ticket_table, to_login,
+};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use mashangban_app::App;
+use mashangban_app::auth::actor_of;
+use mashangban_app::tickets::ListQuery;
+use mashangban_domain::{Resolution, Role, Satisfaction, Ticket, TicketState as S};
+use maud::{Markup, html};
+
+/// One part of a desk: a title and the list it shows.
+struct Section {
+    zh: &'static str,
+    en: &'static str,
+    states: Vec<S>,
+    extension_pending: Option<bool>,
+}
+
+fn section(zh: &'static str, en: &'static str, states: Vec<S>) -> Section {
+    Section {
+        zh,
+        en,
+        states,
+        extension_pending: None,
+    }
+}
+
+/// The parts of a role's desk.
+fn sections(role: Role) -> Vec<Section> {
+    match role {
+        Role::Operator => vec![section(
+            "待派单（已受理）",
+            "Received, not yet dispatched",
+            vec![S::Received],
+        )],
+        Role::Dispatcher => vec![
+            section("待派单", "To dispatch", vec![S::Received]),
+            section("退单申请", "Return requests", vec![S::ReturnRequested]),
+            Section {
+                extension_pending: Some(true),
+                ..section("延期申请", "Extension requests", Vec::new())
+            },
+            section(
+                "会商定责",
+                "Consultations to decide",
+                vec![S::InConsultation],
+            ),
+            section("待审核答复", "Replies to approve", vec![S::Replied]),
+        ],
+        Role::UnitHandler => vec![
+            section("待签收", "To sign", vec![S::Dispatched]),
+            section("办理中", "In progress", vec![S::InProgress]),
+            section("退单申请中", "Return requested", vec![S::ReturnRequested]),
+            section(
+                "已答复待审核",
+                "Replied, awaiting approval",
+                vec![S::Replied],
+            ),
+        ],
+        Role::CallbackAgent => vec![section(
+            "待回访",
+            "Awaiting callback",
+            vec![S::AwaitingCallback],
+        )],
+        Role::Supervisor | Role::Analyst | Role::Admin => vec![
+            section(
+                "在办工单",
+                "Open tickets",
+                vec![S::Dispatched, S::InProgress],
+            ),
+            section(
+                "待处理申请",
+                "Requests to decide",
+                vec![S::ReturnRequested, S::InConsultation],
+            ),
+        ],
+    }
+}
+
+/// The link to the full list behind a section.
+fn more_link(sec: &Section) -> String {
+    let mut q: Vec<String> = Vec::new();
+    if !sec.states.is_empty() {
+        let states: Vec<&str> = sec.states.iter().map(|s| s.as_str()).collect();
+        q.push(format!("state={}", states.join(",")));
+    }
+    if let Some(p) = sec.extension_pending {
+        q.push(format!("extension_pending={p}"));
+    }
+    format!("/tickets?{}", q.join("&"))
+}
+
+/// Shown per section on the desk; the rest is behind "more".
+const DESK_ROWS: u32 = 20;
+
+pub async fn home(State(app): State<App>, headers: HeaderMap) -> Response {
+    let Some(s) = session(&app, &headers).await else {
+        return to_login();
+    };
+    if s.user.role == Role::CallbackAgent {
+        return Redirect::to("/callback").into_response();
+    }
+    let actor = actor_of(&s.user);
+    let r = reference(&app).await;
+    let deadline = matches!(
+        s.user.role,
+        Role::UnitHandler | Role::Dispatcher | Role::Supervisor
+    );
+    let mut parts = Vec::new();
+    for sec in sections(s.user.role) {
+        let q = ListQuery {
+            states: sec.states.clone(),
+            extension_pending: sec.extension_pending,
+            limit: Some(DESK_ROWS),
+            ..Default::default()
+        };
+        let (items, more) = match app.list_tickets(&actor, q).await {
+            Ok(p) => (p.items, p.next_cursor.is_some()),
+            Err(e) => {
+                tracing::error!(error = %e, "desk section");
+                (Vec::new(), false)
+            }
+        };
+        parts.push((sec, items, more));
+    }
+    let lang = s.lang;
+    let zh = lang == Lang::Zh;
+    let title = match s.user.role {
+        Role::Dispatcher => t(lang, "dispatch_desk"),
+        Role::UnitHandler => t(lang, "unit_queue"),
+        _ => t(lang, "my_queue"),
+    };
+    let body = html! {
+        h1 { (title) @if let Some(u) = s.user.unit_id.and_then(|u| r.unit_name(u)) { " · " (u) } }
+        @for (sec, items, more) in &parts {
+            section.desk id=(sec.en.to_lowercase().replace([' ', ','], "-")) {
+                h2 { (if zh { sec.zh } else { sec.en }) " " span.count { (items.len()) @if *more { "+" } } }
+                (ticket_table(lang, items, &r, deadline))
+                @if *more { p.pager { a href=(more_link(sec)) { (t(lang, "more")) } } }
+            }
+        }
+    };
+    html_response(StatusCode::OK, page(lang, Some(&s), "/", body))
+}
+
+fn callback_form(lang: Lang, csrf: &str, tk: &Ticket) -> Markup {
+    let zh = lang == Lang::Zh;
+    let id = tk.id;
+    html! {
+        form.callback method="post" action=(format!("/tickets/{id}/act/record-callback")) {
+            input type="hidden" name="_csrf" value=(csrf);
+            input type="hidden" name="_back" value="/callback";
+            label { (if zh { "是否及时联系" } else { "Contacted in time" })
+                select name="contacted" { option value="true" { (if zh { "是" } else { "yes" }) } option value="false" { (if zh { "否" } else { "no" }) } }
+            }
+            label { (if zh { "解决情况" } else { "Resolution" })
+                select name="resolution" { @for r in Resolution::ALL { option value=(r.as_str()) { (if zh { r.label_zh() } else { r.as_str() }) } } }
+            }
+            label { (if zh { "满意度" } else { "Satisfaction" })
+                select name="satisfaction" { @for v in Satisfaction::ALL { option value=(v.as_str()) { (if zh { v.label_zh() } else { v.as_str() }) } } }
+            }
+            label { (if zh { "备注" } else { "Note" }) input name="note" size="30"; }
+            button.primary type="submit" { (if zh { "保存回访" } else { "Save callback" }) }
+            button type="submit" name="unreachable" value="on" { (if zh { "未接通" } else { "Unreachable" }) }
+        }
+    }
+}
+
+/// The callback desk: each ticket awaiting a callback, with what was asked, what the unit
+/// answered, the number to call and the form for the three answers.
+pub async fn callback_desk(State(app): State<App>, headers: HeaderMap) -> Response {
+    let Some(s) = session(&app, &headers).await else {
+        return to_login();
+    };
+    let lang = s.lang;
+    if !matches!(
+        s.user.role,
+        Role::CallbackAgent | Role::Supervisor | Role::Admin
+    ) {
+        return super::forbidden_page(lang);
+    }
+    let actor = actor_of(&s.user);
+    let q = ListQuery {
+        states: vec![S::AwaitingCallback],
+        limit: Some(DESK_ROWS),
+        ..Default::default()
+    };
+    let (items, more) = match app.list_tickets(&actor, q).await {
+        Ok(p) => (p.items, p.next_cursor.is_some()),
+        Err(e) => {
+            tracing::error!(error = %e, "callback desk");
+            (Vec::new(), false)
+        }
+    };
+    let r = reference(&app).await;
+    let csrf = session_csrf(&s.token);
+    let zh = lang == Lang::Zh;
+    let body = html! {
+        h1 { (t(lang, "callback_desk")) " " span.count { (items.len()) @if more { "+" } } }
+        @if items.is_empty() { p.muted { (t(lang, "empty")) } }
+        @for tk in &items {
+            article.card.callback-item {
+                h2 {
+                    a href=(format!("/tickets/{}", tk.id)) { (tk.number) } " " (tk.title)
+                    @if tk.callback_attempts > 0 { " " span.tag { (if zh { "已尝试" } else { "attempts: " }) (tk.callback_attempts) (if zh { "次" } else { "" }) } }
+                }
+                dl.fields {
+                    dt { (t(lang, "citizen")) } dd { (tk.citizen.name.as_deref().unwrap_or("")) " " strong { (tk.citizen.phone.as_deref().unwrap_or(t(lang, "none"))) } }
+                    dt { (t(lang, "lead_unit")) } dd { (tk.lead_unit_id.and_then(|u| r.unit_name(u)).unwrap_or("")) }
+                    dt { (t(lang, "content")) } dd { (excerpt(&tk.content, 200)) }
+                    dt { (t(lang, "reply")) } dd { (tk.reply.as_deref().unwrap_or("")) }
+                    dt { (t(lang, "replied_at")) } dd { (tk.replied_at.map(local_time).unwrap_or_default()) }
+                }
+                (callback_form(lang, &csrf, tk))
+            }
+        }
+        @if more { p.pager { a href="/tickets?state=awaiting_callback" { (t(lang, "more")) } } }
+    };
+    html_response(StatusCode::OK, page(lang, Some(&s), "/callback", body))
+}
+
+/// The first `n` characters of a text, with an ellipsis if there was more.
+pub fn excerpt(text: &str, n: usize) -> String {
+    let mut out: String = text.chars().take(n).collect();
+    if text.chars().nth(n).is_some() {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_role_has_a_desk_and_links_to_its_lists() {
+        for role in Role::ALL {
+            let secs = sections(*role);
+            assert!(!secs.is_empty(), "{role:?}");
+            for s in &secs {
+                assert!(!s.states.is_empty() || s.extension_pending.is_some());
+                assert!(more_link(s).starts_with("/tickets?"));
+            }
+        }
+        let d = sections(Role::Dispatcher);
+        assert_eq!(more_link(&d[2]), "/tickets?extension_pending=true");
+        assert_eq!(more_link(&d[0]), "/tickets?state=received");
+    }
+
+    #[test]
+    fn excerpts_cut_on_characters() {
+        assert_eq!(excerpt("市民反映路灯不亮", 4), "市民反映…");
+        assert_eq!(excerpt("短", 4), "短");
+    }
+}

@@ -1,0 +1,477 @@
+//! Search and lists (工单查询): filters by state, unit, channel, category, district and
+//! date, paging, and the current list exported to Excel (.xlsx) or CSV.
+
+use super::i18n::{Lang, t};
+use super::{
+    html_response, local_time, page, reference, session, state_label, ticket_table, to_login,
+};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use mashangban_app::auth::actor_of;
+use mashangban_app::tickets::ListQuery;
+use mashangban_app::{App, AppError, Reference};
+use mashangban_domain::{Channel, Role, Ticket, TicketState, UnitKind};
+use maud::{Markup, html};
+
+/// Most rows one export holds; narrow the filters for more.
+pub const EXPORT_MAX_ROWS: usize = 20_000;
+
+/// Filter names the list page keeps in its links (everything but the cursor).
+const KEPT: [&str; 9] = [
+    "state",
+    "unit",
+    "channel",
+    "category",
+    "division",
+    "created_from",
+    "created_to",
+    "phone",
+    "extension_pending",
+];
+
+fn value<'a>(pairs: &'a [(String, String)], k: &str) -> &'a str {
+    pairs
+        .iter()
+        .find(|(n, _)| n == k)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("")
+}
+
+/// The query string of the current filters (without the cursor).
+fn kept_query(pairs: &[(String, String)]) -> String {
+    pairs
+        .iter()
+        .filter(|(k, v)| KEPT.contains(&k.as_str()) && !v.trim().is_empty())
+        .map(|(k, v)| format!("{}={}", k, encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Percent-encodes a query value.
+fn encode(v: &str) -> String {
+    let mut out = String::new();
+    for b in v.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b',' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+fn filters_form(lang: Lang, role: Role, pairs: &[(String, String)], r: &Reference) -> Markup {
+    let zh = lang == Lang::Zh;
+    let v = |k: &str| value(pairs, k).to_string();
+    let chosen_states: Vec<&str> = value(pairs, "state").split(',').collect();
+    let mut categories: Vec<_> = r.categories.values().filter(|c| c.level <= 2).collect();
+    categories.sort_by(|a, b| a.code.cmp(&b.code));
+    let mut counties: Vec<(&String, &String)> = r
+        .divisions
+        .iter()
+        .filter(|(c, _)| c.len() == 6 && !c.ends_with("00"))
+        .collect();
+    counties.sort();
+    html! {
+        form.filters method="get" action="/tickets" {
+            div {
+                label for="f-state" { (t(lang, "state")) }
+                select #f-state name="state" {
+                    option value="" { (t(lang, "all")) }
+                    @if chosen_states.len() > 1 { option value=(v("state")) selected { (v("state")) } }
+                    @for st in TicketState::ALL {
+                        option value=(st.as_str()) selected[chosen_states.len() == 1 && chosen_states[0] == st.as_str()] { (state_label(*st, lang)) }
+                    }
+                }
+            }
+            @if role != Role::UnitHandler {
+                div {
+                    label for="f-unit" { (t(lang, "unit")) }
+                    select #f-unit name="unit" {
+                        option value="" { (t(lang, "all")) }
+                        @for kind in [UnitKind::CityDepartment, UnitKind::Enterprise, UnitKind::DistrictGovernment, UnitKind::StreetOffice] {
+                            optgroup label=(if zh { kind.label_zh() } else { kind.as_str() }) {
+                                @for u in r.units.values().filter(|u| u.kind == kind) {
+                                    option value=(u.id) selected[v("unit") == u.id.to_string()] { (u.name) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            div {
+                label for="f-channel" { (t(lang, "channel")) }
+                select #f-channel name="channel" {
+                    option value="" { (t(lang, "all")) }
+                    @for c in Channel::ALL { option value=(c.as_str()) selected[v("channel") == c.as_str()] { (if zh { c.label_zh() } else { c.as_str() }) } }
+                }
+            }
+            div {
+                label for="f-category" { (t(lang, "category")) }
+                select #f-category name="category" {
+                    option value="" { (t(lang, "all")) }
+                    @for c in &categories {
+                        option value=(c.code) selected[v("category") == c.code] { @if c.level == 2 { "\u{3000}" } (c.name) }
+                    }
+                }
+            }
+            div {
+                label for="f-division" { (t(lang, "district")) }
+                select #f-division name="division" {
+                    option value="" { (t(lang, "all")) }
+                    @for (code, name) in &counties { option value=(code) selected[v("division") == **code] { (name) } }
+                    @if !v("division").is_empty() && !counties.iter().any(|(c, _)| **c == v("division")) {
+                        option value=(v("division")) selected { (r.division_path(&v("division")).unwrap_or_else(|| v("division"))) }
+                    }
+                }
+            }
+            div {
+                label for="f-from" { (t(lang, "created_from")) }
+                input #f-from type="date" name="created_from" value=(v("created_from"));
+            }
+            div {
+                label for="f-to" { (t(lang, "created_to")) }
+                input #f-to type="date" name="created_to" value=(v("created_to"));
+            }
+            div {
+                label for="f-phone" { (t(lang, "phone")) }
+                input #f-phone name="phone" value=(v("phone")) size="12" inputmode="tel";
+            }
+            @if !v("extension_pending").is_empty() { input type="hidden" name="extension_pending" value=(v("extension_pending")); }
+            button.primary type="submit" { (t(lang, "filter")) }
+            a href="/tickets" { (t(lang, "reset")) }
+        }
+    }
+}
+
+pub async fn tickets_page(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Response {
+    let Some(s) = session(&app, &headers).await else {
+        return to_login();
+    };
+    let lang = s.lang;
+    let r = reference(&app).await;
+    let (items, next, error) = match ListQuery::from_pairs(pairs.clone()) {
+        Ok(mut q) => {
+            q.limit = Some(50);
+            match app.list_tickets(&actor_of(&s.user), q).await {
+                Ok(p) => (p.items, p.next_cursor, None),
+                Err(AppError::Invalid { field, message }) => {
+                    (Vec::new(), None, Some(format!("{field}: {message}")))
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "ticket list");
+                    (
+                        Vec::new(),
+                        None,
+                        Some("internal error; it has been logged".into()),
+                    )
+                }
+            }
+        }
+        Err(e) => (Vec::new(), None, Some(e.to_string())),
+    };
+    let kept = kept_query(&pairs);
+    let sep = if kept.is_empty() { "" } else { "&" };
+    let body = html! {
+        h1 { (t(lang, "tickets")) }
+        (filters_form(lang, s.user.role, &pairs, &r))
+        @if let Some(e) = &error { p.error role="alert" { (e) } }
+        p.export {
+            (t(lang, "export")) ": "
+            a href=(format!("/tickets/export.xlsx?{kept}")) { "Excel (.xlsx)" } " · "
+            a href=(format!("/tickets/export.csv?{kept}")) { "CSV" }
+        }
+        (ticket_table(lang, &items, &r, true))
+        @if let Some(c) = next {
+            p.pager { a href=(format!("/tickets?{kept}{sep}cursor={c}")) { (t(lang, "next_page")) } }
+        }
+    };
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    html_response(status, page(lang, Some(&s), "/tickets", body))
+}
+
+/// The columns of an export: header (zh, en) and the cell of a ticket.
+fn columns(lang: Lang) -> Vec<&'static str> {
+    [
+        "number",
+        "state",
+        "channel",
+        "kind",
+        "title",
+        "content",
+        "citizen",
+        "phone",
+        "address",
+        "category",
+        "division",
+        "lead_unit",
+        "co_units",
+        "tier",
+        "created",
+        "dispatched_at",
+        "replied_at",
+        "closed_at",
+        "reply",
+    ]
+    .into_iter()
+    .map(|k| t(lang, k))
+    .collect()
+}
+
+fn row(lang: Lang, tk: &Ticket, r: &Reference) -> Vec<String> {
+    let zh = lang == Lang::Zh;
+    let time = |at: Option<chrono::DateTime<chrono::Utc>>| at.map(local_time).unwrap_or_default();
+    let code_or_path = |code: &Option<String>, path: Option<String>| {
+        path.or_else(|| code.clone()).unwrap_or_default()
+    };
+    vec![
+        tk.number.clone(),
+        state_label(tk.state, lang).to_string(),
+        (if zh {
+            tk.channel.label_zh()
+        } else {
+            tk.channel.as_str()
+        })
+        .to_string(),
+        (if zh {
+            tk.kind.label_zh()
+        } else {
+            tk.kind.as_str()
+        })
+        .to_string(),
+        tk.title.clone(),
+        tk.content.clone(),
+        tk.citizen.name.clone().unwrap_or_default(),
+        tk.citizen.phone.clone().unwrap_or_default(),
+        tk.address.clone().unwrap_or_default(),
+        code_or_path(
+            &tk.category_code,
+            tk.category_code.as_deref().and_then(|c| r.category_path(c)),
+        ),
+        code_or_path(
+            &tk.division_code,
+            tk.division_code.as_deref().and_then(|c| r.division_path(c)),
+        ),
+        tk.lead_unit_id
+            .and_then(|u| r.unit_name(u))
+            .unwrap_or("")
+            .to_string(),
+        tk.co_unit_ids
+            .iter()
+            .filter_map(|u| r.unit_name(*u))
+            .collect::<Vec<_>>()
+            .join("、"),
+        tk.tier.map(|d| d.to_string()).unwrap_or_default(),
+        local_time(tk.created_at),
+        time(tk.dispatched_at),
+        time(tk.replied_at),
+        time(tk.closed_at),
+        tk.reply.clone().unwrap_or_default(),
+    ]
+}
+
+/// A spreadsheet cell must not start like a formula (CSV/Excel injection).
+fn safe_cell(v: &str) -> String {
+    match v.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{v}"),
+        _ => v.to_string(),
+    }
+}
+
+fn csv_bytes(header: &[&str], rows: &[Vec<String>]) -> Result<Vec<u8>, String> {
+    // A byte-order mark, so that Excel opens the UTF-8 file with its Chinese intact.
+    let mut w = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
+    w.write_record(header).map_err(|e| e.to_string())?;
+    for r in rows {
+        w.write_record(r.iter().map(|c| safe_cell(c)))
+            .map_err(|e| e.to_string())?;
+    }
+    w.into_inner().map_err(|e| e.to_string())
+}
+
+fn xlsx_bytes(header: &[&str], rows: &[Vec<String>]) -> Result<Vec<u8>, String> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let mut wb = Workbook::new();
+    let sheet = wb.add_worksheet();
+    sheet.set_name("工单").map_err(|e| e.to_string())?;
+    let bold = Format::new().set_bold();
+    for (c, h) in header.iter().enumerate() {
+        sheet
+            .write_string_with_format(0, c as u16, *h, &bold)
+            .map_err(|e| e.to_string())?;
+    }
+    for (i, r) in rows.iter().enumerate() {
+        for (c, v) in r.iter().enumerate() {
+            // Strings, never formulas: whatever a citizen typed stays text.
+            sheet
+                .write_string((i + 1) as u32, c as u16, v)
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    sheet.set_freeze_panes(1, 0).map_err(|e| e.to_string())?;
+    for (c, w) in [(0u16, 18.0), (4, 30.0), (5, 60.0), (18, 60.0)] {
+        sheet.set_column_width(c, w).map_err(|e| e.to_string())?;
+    }
+    wb.save_to_buffer().map_err(|e| e.to_string())
+}
+
+/// `/tickets/export.xlsx` and `/tickets/export.csv`: the list the filters describe, every
+/// page of it (up to [`EXPORT_MAX_ROWS`]), as the user may see it (masked where masked).
+pub async fn export_xlsx(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Response {
+    export(app, headers, pairs, true).await
+}
+
+pub async fn export_csv(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Response {
+    export(app, headers, pairs, false).await
+}
+
+async fn export(
+    app: App,
+    headers: HeaderMap,
+    pairs: Vec<(String, String)>,
+    xlsx: bool,
+) -> Response {
+    let Some(s) = session(&app, &headers).await else {
+        return to_login();
+    };
+    let lang = s.lang;
+    let fail = |status: StatusCode, msg: String| {
+        html_response(
+            status,
+            page(
+                lang,
+                Some(&s),
+                "/tickets",
+                html! { p.error role="alert" { (msg) } },
+            ),
+        )
+    };
+    let pairs: Vec<(String, String)> = pairs.into_iter().filter(|(k, _)| k != "cursor").collect();
+    let base = match ListQuery::from_pairs(pairs) {
+        Ok(q) => q,
+        Err(e) => return fail(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
+    };
+    let actor = actor_of(&s.user);
+    let r = reference(&app).await;
+    let mut rows = Vec::new();
+    let mut cursor = None;
+    loop {
+        let q = ListQuery {
+            cursor: cursor.take(),
+            limit: Some(500),
+            ..base.clone()
+        };
+        match app.list_tickets(&actor, q).await {
+            Ok(p) => {
+                rows.extend(p.items.iter().map(|tk| row(lang, tk, &r)));
+                match p.next_cursor {
+                    Some(c) if rows.len() < EXPORT_MAX_ROWS => cursor = Some(c),
+                    _ => break,
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "export");
+                return fail(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal error; it has been logged".into(),
+                );
+            }
+        }
+    }
+    rows.truncate(EXPORT_MAX_ROWS);
+    let header = columns(lang);
+    let stamp = chrono::Utc::now()
+        .with_timezone(&mashangban_domain::intake::china_offset())
+        .format("%Y%m%d-%H%M");
+    let (bytes, mime, ext) = if xlsx {
+        (
+            xlsx_bytes(&header, &rows),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "xlsx",
+        )
+    } else {
+        (csv_bytes(&header, &rows), "text/csv; charset=utf-8", "csv")
+    };
+    let bytes = match bytes {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::error!(error = %e, "export file");
+            return fail(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error; it has been logged".into(),
+            );
+        }
+    };
+    let mut resp = bytes.into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"tickets-{stamp}.{ext}\""))
+    {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    if rows.len() >= EXPORT_MAX_ROWS
+        && let Ok(v) = HeaderValue::from_str(&EXPORT_MAX_ROWS.to_string())
+    {
+        h.insert("x-export-truncated-at", v);
+    }
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kept_filters_leave_out_the_cursor_and_encode() {
+        let pairs = vec![
+            ("state".to_string(), "received,replied".to_string()),
+            ("cursor".to_string(), "99".to_string()),
+            ("phone".to_string(), "".to_string()),
+            ("category".to_string(), "01 02&x".to_string()),
+        ];
+        assert_eq!(
+            kept_query(&pairs),
+            "state=received,replied&category=01%2002%26x"
+        );
+    }
+
+    #[test]
+    fn cells_never_become_formulas() {
+        assert_eq!(safe_cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(safe_cell("-1"), "'-1");
+        assert_eq!(safe_cell("路灯不亮"), "路灯不亮");
+    }
+
+    #[test]
+    fn csv_starts_with_a_bom_and_quotes() {
+        let b = csv_bytes(&["编号", "内容"], &[vec!["XN1".into(), "a,b".into()]]).unwrap();
+        let text = String::from_utf8(b).unwrap();
+        assert!(text.starts_with('\u{feff}'));
+        assert!(text.contains("\"a,b\""));
+    }
+
+    #[test]
+    fn xlsx_is_a_zip() {
+        let b = xlsx_bytes(&["编号"], &[vec!["XN1".into()]]).unwrap();
+        assert_eq!(&b[..2], b"PK");
+    }
+}

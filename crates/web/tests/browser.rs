@@ -1,0 +1,509 @@
+//! The console in a real headless Chromium (Debian's `chromium` and `chromium-driver`),
+//! driven over WebDriver: one ticket's whole story, each step by its own user in their own
+//! browser session, with screenshots of each main page.
+//!
+//! Without Chromium the test says it skipped; with `MB_REQUIRE_BROWSER=1` (set by `.ci/run`)
+//! a missing browser fails it instead.
+
+mod common;
+
+use common::{Db, TestApp};
+use fantoccini::{Client, ClientBuilder, Locator};
+use mashangban_app::auth::UserInput;
+use mashangban_domain::Role;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const PASSWORD: &str = "a-long-password";
+
+/// A running chromedriver, stopped when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts chromedriver, or None (with a message) when the browser is not installed.
+#[allow(clippy::zombie_processes)] // `Driver`'s drop kills and waits for it.
+async fn driver() -> Option<Driver> {
+    let present =
+        std::path::Path::new(CHROMIUM).exists() && std::path::Path::new(CHROMEDRIVER).exists();
+    if !present {
+        if std::env::var("MB_REQUIRE_BROWSER").is_ok_and(|v| v == "1") {
+            panic!("MB_REQUIRE_BROWSER=1 but {CHROMIUM} or {CHROMEDRIVER} is missing");
+        }
+        eprintln!(
+            "SKIPPED: browser tests need Debian's chromium and chromium-driver ({CHROMIUM}, {CHROMEDRIVER})"
+        );
+        return None;
+    }
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let child = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let url = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return Some(Driver { child, url });
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not start on port {port}");
+}
+
+/// One user's own browser (its own profile, so its own cookies).
+struct Browser {
+    c: Client,
+    base: String,
+    who: &'static str,
+}
+
+fn shots_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+impl Browser {
+    async fn open(d: &Driver, base: &str, who: &'static str) -> Browser {
+        let profile = tempdir(who);
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({
+                "binary": CHROMIUM,
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                    "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+                    "--window-size=1366,900", "--lang=zh-CN",
+                    format!("--user-data-dir={}", profile.display()),
+                ]
+            }),
+        );
+        let c = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&d.url)
+            .await
+            .expect("a Chromium session");
+        let b = Browser {
+            c,
+            base: base.to_string(),
+            who,
+        };
+        b.go("/login").await;
+        b.fill("#username", who).await;
+        b.fill("#password", PASSWORD).await;
+        b.click("form[action='/login'] button[type=submit]").await;
+        b.wait_for("nav.main").await;
+        b
+    }
+
+    async fn go(&self, path: &str) {
+        self.c
+            .goto(&format!("{}{}", self.base, path))
+            .await
+            .unwrap_or_else(|e| panic!("{}: open {path}: {e}", self.who));
+    }
+
+    async fn wait_for(&self, css: &str) -> fantoccini::elements::Element {
+        self.c
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{}: `{css}` never appeared: {e}", self.who))
+    }
+
+    async fn fill(&self, css: &str, text: &str) {
+        let el = self.wait_for(css).await;
+        el.clear().await.unwrap();
+        el.send_keys(text).await.unwrap();
+    }
+
+    async fn click(&self, css: &str) {
+        self.wait_for(css)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("{}: click `{css}`: {e}", self.who));
+    }
+
+    async fn select(&self, css: &str, value: &str) {
+        self.wait_for(css)
+            .await
+            .select_by_value(value)
+            .await
+            .unwrap_or_else(|e| panic!("{}: select {value} in `{css}`: {e}", self.who));
+    }
+
+    async fn text(&self, css: &str) -> String {
+        self.wait_for(css).await.text().await.unwrap()
+    }
+
+    async fn main_text(&self) -> String {
+        self.text("main").await
+    }
+
+    async fn shot(&self, name: &str) {
+        let png = self.c.screenshot().await.unwrap();
+        std::fs::write(shots_dir().join(format!("{name}.png")), png).unwrap();
+    }
+
+    /// Opens an action on the ticket page and returns the CSS of its form.
+    async fn open_action(&self, id: i64, action: &str) -> String {
+        let form = format!("form[action='/tickets/{id}/act/{action}']");
+        // The <summary> of the <details> that holds the form.
+        self.c
+            .execute(
+                "document.querySelector(arguments[0]).closest('details').open = true;",
+                vec![serde_json::json!(form)],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{}: no `{action}` on ticket {id}: {e}", self.who));
+        form
+    }
+
+    async fn act(&self, id: i64, action: &str, fields: &[(&str, &str)]) {
+        self.go(&format!("/tickets/{id}")).await;
+        let form = self.open_action(id, action).await;
+        for (name, value) in fields {
+            let css = format!("{form} [name='{name}']");
+            let tag = self.wait_for(&css).await.tag_name().await.unwrap();
+            if tag == "select" {
+                self.select(&css, value).await;
+            } else {
+                self.fill(&css, value).await;
+            }
+        }
+        self.click(&format!("{form} button[type=submit]")).await;
+        self.wait_for("h1").await;
+    }
+
+    async fn state(&self, id: i64) -> String {
+        self.go(&format!("/tickets/{id}")).await;
+        self.text("h1 .state").await
+    }
+}
+
+fn tempdir(who: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "mb-chromium-{}-{who}-{}",
+        std::process::id(),
+        rand_suffix()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn rand_suffix() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(0);
+    h.finish()
+}
+
+async fn add_users(t: &TestApp) {
+    for (name, role, unit) in [
+        ("op-b", Role::Operator, None),
+        ("disp-b", Role::Dispatcher, None),
+        ("unit-b", Role::UnitHandler, Some(t.lead_unit)),
+        ("other-b", Role::UnitHandler, Some(t.other_unit)),
+        ("cb-b", Role::CallbackAgent, None),
+    ] {
+        t.app
+            .add_user(UserInput {
+                username: name.into(),
+                display_name: Some(
+                    match name {
+                        "op-b" => "话务员 王芳",
+                        "disp-b" => "派单员 李强",
+                        "unit-b" => "东关大街街道 马明",
+                        "other-b" => "市教育局 张丽",
+                        _ => "回访员 赵敏",
+                    }
+                    .into(),
+                ),
+                role,
+                unit_id: unit,
+                password: Some(PASSWORD.into()),
+            })
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_goes_round_in_the_browser_by_each_user() {
+    let Some(d) = driver().await else { return };
+    let t = TestApp::start(Db::Sqlite, "browser_story").await.unwrap();
+    add_users(&t).await;
+    // The same caller rang before: the operator sees it while typing the number.
+    let earlier = t.create("楼道灯坏了很久").await;
+    let earlier_number = t
+        .get(&format!("/api/v1/tickets/{earlier}"), "operator")
+        .await
+        .body["number"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // 1. The operator takes the call (受理).
+    let op = Browser::open(&d, &t.base, "op-b").await;
+    op.go("/intake").await;
+    // A request without content comes back with the message beside the field and the
+    // number still typed.
+    op.fill("#phone", "13812345678").await;
+    op.click("form.intake button.primary").await;
+    let err = op.text("#content + .error").await;
+    assert!(!err.is_empty(), "an error beside the content field");
+    let kept = op.wait_for("#phone").await.prop("value").await.unwrap();
+    assert_eq!(
+        kept.as_deref(),
+        Some("13812345678"),
+        "what was typed is kept"
+    );
+    // The caller's history appears as the number is typed (a small script).
+    op.fill("#phone", "1381234567").await;
+    op.wait_for("#phone").await.send_keys("8").await.unwrap();
+    op.c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath(&format!(
+            "//div[@id='history']//a[contains(., '{earlier_number}')]"
+        )))
+        .await
+        .expect("caller history while typing");
+    op.fill("#name", "张三").await;
+    op.select("#kind", "complaint").await;
+    op.fill("#address", "城东区东关大街12号").await;
+    op.fill(
+        "#content",
+        "东关大街12号门前人行道地砖破损多处，老人经过容易摔倒，请尽快修复。",
+    )
+    .await;
+    op.shot("01-intake").await;
+    op.click("form.intake button.primary").await;
+    let number = op.text("#created-number").await;
+    assert!(
+        number.starts_with("XN"),
+        "the new ticket's number is shown: {number}"
+    );
+    let id: i64 = op
+        .wait_for("#created-number")
+        .await
+        .find(Locator::XPath(".."))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+
+    // 2. The dispatcher finds it on the desk and dispatches it (派单).
+    let disp = Browser::open(&d, &t.base, "disp-b").await;
+    let desk = disp.main_text().await;
+    assert!(
+        desk.contains(&number),
+        "the new ticket is on the dispatcher desk"
+    );
+    disp.shot("02-dispatcher-desk").await;
+    disp.go(&format!("/tickets/{id}")).await;
+    let form = disp.open_action(id, "dispatch").await;
+    // The unit picker narrows as you type.
+    disp.fill(&format!("{form} input.unit-search"), "东关大街")
+        .await;
+    let visible: i64 = disp
+        .c
+        .execute(
+            "return Array.from(document.querySelectorAll(arguments[0] + ' select[name=lead_unit_id] option')).filter(o => o.value && !o.hidden).length;",
+            vec![serde_json::json!(form)],
+        )
+        .await
+        .unwrap()
+        .as_i64()
+        .unwrap();
+    assert!(
+        (1..=3).contains(&visible),
+        "search narrows the unit list, {visible} left"
+    );
+    disp.select(
+        &format!("{form} select[name=lead_unit_id]"),
+        &t.lead_unit.to_string(),
+    )
+    .await;
+    disp.select(&format!("{form} select[name=tier]"), "3").await;
+    disp.fill(&format!("{form} input[name=note]"), "请街道组织修复")
+        .await;
+    disp.shot("03-dispatch-form").await;
+    disp.click(&format!("{form} button[type=submit]")).await;
+    assert_eq!(disp.text("h1 .state").await, "已派单(待签收)");
+
+    // 3. The unit signs and replies (承办).
+    let unit = Browser::open(&d, &t.base, "unit-b").await;
+    assert!(
+        unit.main_text().await.contains(&number),
+        "on the unit's queue"
+    );
+    unit.shot("04-unit-queue").await;
+    unit.act(id, "sign", &[]).await;
+    unit.act(
+        id,
+        "record-contact",
+        &[("note", "已电话联系市民，约定明日现场查看")],
+    )
+    .await;
+    unit.act(
+        id,
+        "reply",
+        &[("content", "已安排施工队更换破损地砖12块，现已修复。")],
+    )
+    .await;
+    assert_eq!(unit.state(id).await, "已答复(待审核)");
+    unit.shot("05-ticket-replied").await;
+
+    // Another unit's handler cannot open it.
+    let other = Browser::open(&d, &t.base, "other-b").await;
+    other.go(&format!("/tickets/{id}")).await;
+    let seen = other.main_text().await;
+    assert!(
+        seen.contains("工单不存在或无权查看") && !seen.contains("地砖"),
+        "{seen}"
+    );
+
+    // 4. The dispatcher approves the reply.
+    disp.act(id, "approve-reply", &[]).await;
+    assert_eq!(disp.state(id).await, "待回访");
+
+    // 5. The callback agent records a dissatisfied callback: the ticket is reopened.
+    let cb = Browser::open(&d, &t.base, "cb-b").await;
+    let cb_form = format!("form[action='/tickets/{id}/act/record-callback']");
+    cb.wait_for(&cb_form).await;
+    cb.shot("06-callback-desk").await;
+    cb.select(&format!("{cb_form} select[name=resolution]"), "partly")
+        .await;
+    cb.select(
+        &format!("{cb_form} select[name=satisfaction]"),
+        "dissatisfied",
+    )
+    .await;
+    cb.fill(
+        &format!("{cb_form} input[name=note]"),
+        "市民反映仍有两处未修",
+    )
+    .await;
+    cb.click(&format!("{cb_form} button.primary")).await;
+    cb.wait_for("h1").await;
+    assert!(
+        !cb.main_text().await.contains(&number),
+        "gone from the callback desk"
+    );
+    assert_eq!(
+        cb.state(id).await,
+        "已派单(待签收)",
+        "a bad callback reopens the ticket"
+    );
+
+    // 6. Replied again, approved, called back satisfied: closed.
+    unit.act(id, "sign", &[]).await;
+    unit.act(
+        id,
+        "reply",
+        &[("content", "剩余两处已于今日修复，并经市民现场确认。")],
+    )
+    .await;
+    disp.act(id, "approve-reply", &[]).await;
+    cb.go("/callback").await;
+    cb.select(&format!("{cb_form} select[name=resolution]"), "resolved")
+        .await;
+    cb.select(&format!("{cb_form} select[name=satisfaction]"), "satisfied")
+        .await;
+    cb.click(&format!("{cb_form} button.primary")).await;
+    cb.wait_for("h1").await;
+    assert_eq!(cb.state(id).await, "已办结");
+    let timeline = cb.text("ol.timeline").await;
+    for step in [
+        "受理",
+        "派单",
+        "签收",
+        "答复",
+        "答复审核通过",
+        "回访",
+        "重办",
+        "办结",
+    ] {
+        assert!(timeline.contains(step), "timeline shows {step}: {timeline}");
+    }
+    cb.shot("07-ticket-closed").await;
+
+    // The ticket list with its filters, and the export links.
+    disp.go(&format!("/tickets?state=closed&unit={}", t.lead_unit))
+        .await;
+    assert!(disp.main_text().await.contains(&number));
+    disp.shot("08-ticket-list").await;
+
+    // A form posted to the console from another site is refused, and changes nothing.
+    let evil = evil_site(&t.base, id).await;
+    disp.c.goto(&evil).await.unwrap();
+    disp.click("button").await;
+    let refused = disp.main_text().await;
+    assert!(
+        refused.contains("来自其他网站"),
+        "cross-site post refused: {refused}"
+    );
+    let events = t
+        .get(&format!("/api/v1/tickets/{id}/events"), "dispatcher")
+        .await;
+    assert!(
+        !events.body.to_string().contains("forged"),
+        "the forged note was not written"
+    );
+
+    for b in [op, disp, unit, other, cb] {
+        b.c.close().await.unwrap();
+    }
+    eprintln!("screenshots in {}", shots_dir().display());
+}
+
+/// Serves, from another origin, a page whose form posts a note to the console.
+async fn evil_site(console: &str, id: i64) -> String {
+    let page = format!(
+        "<!doctype html><meta charset=utf-8><form method=post action='{console}/tickets/{id}/act/add-note'>\
+         <input name=note value=forged><input name=_csrf value=guess><button>go</button></form>"
+    );
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || {
+            let page = page.clone();
+            async move { axum::response::Html(page) }
+        }),
+    );
+    // Another port of the same host: the browser sends the session cookie (same site),
+    // so it is the console's own check that must refuse the post.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://127.0.0.1:{port}/")
+}
