@@ -3,7 +3,8 @@
 use crate::auth::hash_password;
 use crate::{App, AppError};
 use mashangban_domain::org::validate_password;
-use mashangban_domain::{Category, NewUnit, TIERS, Unit, UnitKind, User};
+use mashangban_domain::org::validate_role_unit;
+use mashangban_domain::{Category, NewUnit, Role, TIERS, Unit, UnitKind, User};
 
 fn check_code(field: &str, code: &str) -> Result<(), AppError> {
     if code.is_empty()
@@ -59,6 +60,9 @@ pub struct UnitInput {
 pub struct UserChange {
     pub active: Option<bool>,
     pub password: Option<String>,
+    /// A new role; `unit_id` then says the unit (required for unit handlers only).
+    pub role: Option<Role>,
+    pub unit_id: Option<i64>,
 }
 
 impl App {
@@ -166,13 +170,39 @@ impl App {
             })
     }
 
-    /// Disables or enables a user, or resets their password. Takes effect at once here.
+    /// Disables or enables a user, resets their password, or changes their role and unit.
+    /// Everything is checked before anything is written. Takes effect at once here.
     pub async fn change_user(&self, id: i64, change: UserChange) -> Result<User, AppError> {
         if self.store.get_user(id).await?.is_none() {
             return Err(AppError::NotFound(format!("user {id} not found")));
         }
+        if change.unit_id.is_some() && change.role.is_none() {
+            return Err(AppError::invalid(
+                "unit_id",
+                "a unit is changed together with the role",
+            ));
+        }
+        if let Some(role) = change.role {
+            validate_role_unit(role, change.unit_id).map_err(|e| match AppError::from(e) {
+                AppError::Invalid { message, .. } => AppError::invalid("unit_id", message),
+                other => other,
+            })?;
+            if let Some(unit) = change.unit_id
+                && self.store.get_unit(unit).await?.is_none()
+            {
+                return Err(AppError::invalid(
+                    "unit_id",
+                    format!("unit {unit} does not exist"),
+                ));
+            }
+        }
         if let Some(p) = &change.password {
             validate_password(p)?;
+        }
+        if let Some(role) = change.role {
+            self.store.set_user_role(id, role, change.unit_id).await?;
+        }
+        if let Some(p) = &change.password {
             self.store.set_password_hash(id, &hash_password(p)?).await?;
         }
         if let Some(active) = change.active {

@@ -172,6 +172,8 @@ pub trait Store: Send + Sync {
     async fn get_credentials(&self, username: &str) -> Result<Option<(User, Option<String>)>>;
     async fn list_users(&self) -> Result<Vec<User>>;
     async fn set_user_active(&self, id: i64, active: bool) -> Result<()>;
+    /// Changes a user's role and the unit they are bound to.
+    async fn set_user_role(&self, id: i64, role: Role, unit_id: Option<i64>) -> Result<()>;
     async fn set_password_hash(&self, id: i64, hash: &str) -> Result<()>;
     async fn insert_token(
         &self,

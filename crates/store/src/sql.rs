@@ -655,6 +655,22 @@ impl Store for SqlStore {
         Ok(())
     }
 
+    async fn set_user_role(&self, id: i64, role: Role, unit_id: Option<i64>) -> Result<()> {
+        let mut w = self.writer().await?;
+        let r = sqlx::query("UPDATE users SET role = $1, unit_id = $2 WHERE id = $3")
+            .bind(role.as_str())
+            .bind(unit_id)
+            .bind(id)
+            .execute(&mut *w)
+            .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound {
+                what: format!("user {id}"),
+            });
+        }
+        Ok(())
+    }
+
     async fn set_password_hash(&self, id: i64, hash: &str) -> Result<()> {
         let mut w = self.writer().await?;
         let r = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")

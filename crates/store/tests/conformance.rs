@@ -282,6 +282,16 @@ async fn units_categories_users_and_tokens(s: &SqlStore) {
         Some("h2")
     );
     assert_eq!(s.list_users().await.unwrap().len(), 1);
+    // A user can be given another role (and unit).
+    s.set_user_role(u.id, Role::Dispatcher, None).await.unwrap();
+    let changed = s.get_user(u.id).await.unwrap().unwrap();
+    assert_eq!((changed.role, changed.unit_id), (Role::Dispatcher, None));
+    s.set_user_role(u.id, u.role, u.unit_id).await.unwrap();
+    assert_eq!(s.get_user(u.id).await.unwrap().unwrap().unit_id, u.unit_id);
+    assert!(matches!(
+        s.set_user_role(999_999, Role::Admin, None).await,
+        Err(StoreError::NotFound { .. })
+    ));
     // Tokens are listed without their secret and can be revoked by id or by secret hash.
     s.set_user_active(u.id, true).await.unwrap();
     assert!(s.user_by_token("tokhash", at(1)).await.unwrap().is_some());

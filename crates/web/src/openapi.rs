@@ -345,7 +345,8 @@ fn admin_paths(paths: &mut Map<String, Value>) {
     patch_user["parameters"] =
         json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}]);
     patch_user["requestBody"] = body(
-        json!({"type": "object", "additionalProperties": false, "properties": {"active": {"type": "boolean"}, "password": {"type": "string", "minLength": 8}}}),
+        json!({"type": "object", "additionalProperties": false, "properties": {"active": {"type": "boolean"}, "password": {"type": "string", "minLength": 8},
+            "role": {"type": "string", "enum": names(Role::ALL, Role::as_str)}, "unit_id": {"type": "integer", "description": "With role: required for unit_handler, refused otherwise"}}}),
     );
     paths.insert("/api/v1/users/{id}".into(), json!({"patch": patch_user}));
 }

@@ -112,7 +112,7 @@ impl Browser {
         b.go("/login").await;
         b.fill("#username", who).await;
         b.fill("#password", PASSWORD).await;
-        b.click("form[action='/login'] button[type=submit]").await;
+        b.submit("form[action='/login'] button[type=submit]").await;
         b.wait_for("nav.main").await;
         b
     }
@@ -145,6 +145,33 @@ impl Browser {
             .click()
             .await
             .unwrap_or_else(|e| panic!("{}: click `{css}`: {e}", self.who));
+    }
+
+    /// Clicks a button that submits a form and waits until the next page has loaded (the
+    /// old document carries a mark that the new one does not).
+    async fn submit(&self, css: &str) {
+        self.c
+            .execute("window.__mbOld = true;", vec![])
+            .await
+            .unwrap();
+        self.click(css).await;
+        for _ in 0..200 {
+            let loaded = self
+                .c
+                .execute(
+                    "return window.__mbOld === undefined && document.readyState === 'complete';",
+                    vec![],
+                )
+                .await
+                .ok()
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false);
+            if loaded {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{}: no page after submitting `{css}`", self.who);
     }
 
     async fn select(&self, css: &str, value: &str) {
@@ -194,8 +221,7 @@ impl Browser {
                 self.fill(&css, value).await;
             }
         }
-        self.click(&format!("{form} button[type=submit]")).await;
-        self.wait_for("h1").await;
+        self.submit(&format!("{form} button[type=submit]")).await;
     }
 
     async fn state(&self, id: i64) -> String {
@@ -272,7 +298,7 @@ async fn a_call_goes_round_in_the_browser_by_each_user() {
     // A request without content comes back with the message beside the field and the
     // number still typed.
     op.fill("#phone", "13812345678").await;
-    op.click("form.intake button.primary").await;
+    op.submit("form.intake button.primary").await;
     let err = op.text("#content + .error").await;
     assert!(!err.is_empty(), "an error beside the content field");
     let kept = op.wait_for("#phone").await.prop("value").await.unwrap();
@@ -300,7 +326,7 @@ async fn a_call_goes_round_in_the_browser_by_each_user() {
     )
     .await;
     op.shot("01-intake").await;
-    op.click("form.intake button.primary").await;
+    op.submit("form.intake button.primary").await;
     let number = op.text("#created-number").await;
     assert!(
         number.starts_with("XN"),
@@ -358,7 +384,7 @@ async fn a_call_goes_round_in_the_browser_by_each_user() {
     disp.fill(&format!("{form} input[name=note]"), "请街道组织修复")
         .await;
     disp.shot("03-dispatch-form").await;
-    disp.click(&format!("{form} button[type=submit]")).await;
+    disp.submit(&format!("{form} button[type=submit]")).await;
     assert_eq!(disp.text("h1 .state").await, "已派单(待签收)");
 
     // 3. The unit signs and replies (承办).
@@ -414,8 +440,7 @@ async fn a_call_goes_round_in_the_browser_by_each_user() {
         "市民反映仍有两处未修",
     )
     .await;
-    cb.click(&format!("{cb_form} button.primary")).await;
-    cb.wait_for("h1").await;
+    cb.submit(&format!("{cb_form} button.primary")).await;
     assert!(
         !cb.main_text().await.contains(&number),
         "gone from the callback desk"
@@ -440,8 +465,7 @@ async fn a_call_goes_round_in_the_browser_by_each_user() {
         .await;
     cb.select(&format!("{cb_form} select[name=satisfaction]"), "satisfied")
         .await;
-    cb.click(&format!("{cb_form} button.primary")).await;
-    cb.wait_for("h1").await;
+    cb.submit(&format!("{cb_form} button.primary")).await;
     assert_eq!(cb.state(id).await, "已办结");
     let timeline = cb.text("ol.timeline").await;
     for step in [
@@ -467,7 +491,7 @@ async fn a_call_goes_round_in_the_browser_by_each_user() {
     // A form posted to the console from another site is refused, and changes nothing.
     let evil = evil_site(&t.base, id).await;
     disp.c.goto(&evil).await.unwrap();
-    disp.click("button").await;
+    disp.submit("button").await;
     let refused = disp.main_text().await;
     assert!(
         refused.contains("来自其他网站"),

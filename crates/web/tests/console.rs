@@ -3,75 +3,12 @@
 
 mod common;
 
+use common::console::*;
 use common::{Db, TestApp};
 use mashangban_app::auth::UserInput;
 use mashangban_domain::Role;
 use reqwest::{StatusCode, header};
 use serde_json::json;
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-fn set_cookie(r: &reqwest::Response, name: &str) -> Option<String> {
-    r.headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(&format!("{name}=")))
-        .map(str::to_string)
-}
-
-fn cookie_value(set_cookie: &str) -> String {
-    set_cookie
-        .split(';')
-        .next()
-        .unwrap()
-        .split_once('=')
-        .unwrap()
-        .1
-        .to_string()
-}
-
-/// Logs in through the form; returns the session cookie value.
-async fn login(t: &TestApp, username: &str, password: &str) -> String {
-    let c = client();
-    let page = c.get(format!("{}/login", t.base)).send().await.unwrap();
-    let csrf = cookie_value(&set_cookie(&page, "mb_csrf").unwrap());
-    let r = c
-        .post(format!("{}/login", t.base))
-        .header(header::COOKIE, format!("mb_csrf={csrf}"))
-        .form(&[
-            ("username", username),
-            ("password", password),
-            ("_csrf", &csrf),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER, "login of {username}");
-    cookie_value(&set_cookie(&r, "mb_session").unwrap())
-}
-
-async fn get_page(
-    t: &TestApp,
-    path: &str,
-    session: Option<&str>,
-    extra_cookie: &str,
-) -> (StatusCode, String, reqwest::header::HeaderMap) {
-    let mut req = client().get(format!("{}{}", t.base, path));
-    let mut cookies = extra_cookie.to_string();
-    if let Some(s) = session {
-        cookies.push_str(&format!("; mb_session={s}"));
-    }
-    req = req.header(header::COOKIE, cookies);
-    let r = req.send().await.unwrap();
-    let (status, headers) = (r.status(), r.headers().clone());
-    (status, r.text().await.unwrap(), headers)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_sessions_csrf_and_pages() {
@@ -318,66 +255,6 @@ async fn login_sessions_csrf_and_pages() {
         css.headers()[header::CONTENT_TYPE],
         "text/css; charset=utf-8"
     );
-}
-
-/// A logged-in console user.
-struct Browser {
-    base: String,
-    session: String,
-    csrf: String,
-}
-
-impl Browser {
-    async fn open(t: &TestApp, username: &str) -> Browser {
-        let session = login(t, username, "a-long-password").await;
-        let (_, html, _) = get_page(t, "/tickets", Some(&session), "").await;
-        let csrf = html
-            .split("name=\"_csrf\" value=\"")
-            .nth(1)
-            .unwrap()
-            .split('"')
-            .next()
-            .unwrap()
-            .to_string();
-        Browser {
-            base: t.base.clone(),
-            session,
-            csrf,
-        }
-    }
-
-    async fn page(&self, path: &str) -> (StatusCode, String) {
-        let r = client()
-            .get(format!("{}{}", self.base, path))
-            .header(header::COOKIE, format!("mb_session={}", self.session))
-            .send()
-            .await
-            .unwrap();
-        (r.status(), r.text().await.unwrap())
-    }
-
-    /// Submits an action form; returns the status and the page (after the redirect).
-    async fn act(&self, id: i64, action: &str, fields: &[(&str, &str)]) -> (StatusCode, String) {
-        let mut form: Vec<(&str, &str)> = vec![("_csrf", &self.csrf)];
-        form.extend_from_slice(fields);
-        let r = client()
-            .post(format!("{}/tickets/{id}/act/{action}", self.base))
-            .header(header::COOKIE, format!("mb_session={}", self.session))
-            .form(&form)
-            .send()
-            .await
-            .unwrap();
-        if r.status() == StatusCode::SEE_OTHER {
-            let (status, html) = self.page(&format!("/tickets/{id}")).await;
-            assert_eq!(status, StatusCode::OK);
-            return (StatusCode::SEE_OTHER, html);
-        }
-        (r.status(), r.text().await.unwrap())
-    }
-}
-
-fn has_action(html: &str, id: i64, action: &str) -> bool {
-    html.contains(&format!("/tickets/{id}/act/{action}\""))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -146,7 +146,7 @@ fn typed<'a>(err: Option<&'a FormError>, a: Action, name: &str) -> Vec<&'a str> 
 /// The units a dispatcher picks from, as the organisation tree: city departments, public
 /// enterprises, then each district with its government and street offices (communities are
 /// reached through their street office).
-fn unit_options(units: &[Unit], selected: &[&str]) -> Markup {
+pub fn unit_options(units: &[Unit], selected: &[&str]) -> Markup {
     let active = |k: UnitKind| units.iter().filter(move |u| u.kind == k && u.active);
     let mut districts: Vec<&Unit> = active(UnitKind::DistrictGovernment).collect();
     districts.sort_by(|a, b| a.division_code.cmp(&b.division_code));
@@ -169,7 +169,7 @@ fn unit_options(units: &[Unit], selected: &[&str]) -> Markup {
     }
 }
 
-fn unit_search(lang: Lang, select_id: &str) -> Markup {
+pub fn unit_search(lang: Lang, select_id: &str) -> Markup {
     html! {
         input.unit-search type="search" data-filter-for=(select_id) placeholder=(label(lang, "搜索单位名称…", "Search units…")) aria-label=(label(lang, "搜索单位名称", "Search units")) autocomplete="off";
     }

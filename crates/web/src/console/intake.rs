@@ -4,7 +4,7 @@
 
 use super::i18n::{Lang, t};
 use super::{
-    Session, cross_site, forbidden_page, html_response, local_time, page, session, session_csrf,
+    Session, forbidden_page, form_session, html_response, local_time, page, session, session_csrf,
     to_login,
 };
 use axum::extract::{Form, Query, State};
@@ -151,17 +151,7 @@ async fn receiving_post(
     headers: &HeaderMap,
     form: &[(String, String)],
 ) -> Result<Session, Response> {
-    let Some(s) = session(app, headers).await else {
-        return Err(to_login());
-    };
-    let csrf = session_csrf(&s.token);
-    if !may_receive(&s)
-        || cross_site(headers)
-        || !form.iter().any(|(k, v)| k == "_csrf" && *v == csrf)
-    {
-        return Err(forbidden_page(s.lang));
-    }
-    Ok(s)
+    form_session(app, headers, form, |u| RECEIVING_ROLES.contains(&u.role)).await
 }
 
 #[derive(serde::Deserialize)]

@@ -3,6 +3,7 @@
 //! HttpOnly, SameSite cookie; every form carries a CSRF token and cross-site posts are refused.
 
 mod actions;
+mod admin;
 mod desk;
 mod i18n;
 mod intake;
@@ -47,6 +48,7 @@ pub fn routes() -> Router<App> {
         .route("/tickets/{id}", get(ticket_page))
         .route("/tickets/{id}/act/{action}", post(act_submit))
         .route("/lang/{lang}", get(set_lang))
+        .merge(admin::routes())
         .route("/static/app.css", get(stylesheet))
         .route("/static/app.js", get(script))
 }
@@ -100,6 +102,25 @@ async fn session(app: &App, headers: &HeaderMap) -> Option<Session> {
         token,
         lang: lang_of(headers),
     })
+}
+
+/// The session of a user allowed by `may`, posting a same-site form with its CSRF token;
+/// or the response that refuses the post.
+async fn form_session(
+    app: &App,
+    headers: &HeaderMap,
+    form: &[(String, String)],
+    may: fn(&User) -> bool,
+) -> Result<Session, Response> {
+    let Some(s) = session(app, headers).await else {
+        return Err(to_login());
+    };
+    let csrf = session_csrf(&s.token);
+    if !may(&s.user) || cross_site(headers) || !form.iter().any(|(k, v)| k == "_csrf" && *v == csrf)
+    {
+        return Err(forbidden_page(s.lang));
+    }
+    Ok(s)
 }
 
 fn to_login() -> Response {

@@ -2,6 +2,8 @@
 //! from TEST_DATABASE_URL), seeded with Xining, with a token for each kind of user.
 #![allow(dead_code)]
 
+pub mod console;
+
 use mashangban_app::auth::UserInput;
 use mashangban_app::{App, Config};
 use mashangban_domain::Role;

@@ -1,0 +1,705 @@
+//! Administration (系统管理), for administrators only: users (create, disable, reset
+//! password, change role and unit), units (list, search, add) and the dispatch catalogue's
+//! categories (tree, add, rename, default tier, retire). Bad input comes back beside its
+//! field with what was typed.
+
+use super::actions::{unit_options, unit_search};
+use super::i18n::{Lang, t};
+use super::{
+    Session, forbidden_page, form_session, html_response, local_time, page, reference, session,
+    session_csrf, to_login,
+};
+use axum::Router;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use mashangban_app::admin::{CategoryInput, UnitInput, UserChange};
+use mashangban_app::auth::UserInput;
+use mashangban_app::{App, AppError};
+use mashangban_domain::{Role, TIERS, UnitKind, User};
+use maud::{Markup, html};
+use std::collections::HashMap;
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/admin", get(|| async { Redirect::to("/admin/users") }))
+        .route("/admin/users", get(users_page).post(create_user))
+        .route("/admin/users/{id}", get(user_page).post(change_user))
+        .route("/admin/units", get(units_page).post(create_unit))
+        .route(
+            "/admin/categories",
+            get(categories_page).post(save_category),
+        )
+}
+
+fn is_admin(u: &User) -> bool {
+    u.role == Role::Admin
+}
+
+/// What was typed and what was wrong with it, by field.
+#[derive(Default)]
+struct Typed {
+    values: HashMap<String, String>,
+    errors: HashMap<String, String>,
+}
+
+impl Typed {
+    fn of(form: &[(String, String)]) -> Typed {
+        Typed {
+            values: form
+                .iter()
+                .filter(|(k, _)| !k.starts_with('_'))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            errors: HashMap::new(),
+        }
+    }
+    fn v(&self, k: &str) -> &str {
+        self.values.get(k).map(String::as_str).unwrap_or("")
+    }
+    fn opt(&self, k: &str) -> Option<String> {
+        Some(self.v(k).trim().to_string()).filter(|v| !v.is_empty())
+    }
+    fn err(&self, k: &str) -> Markup {
+        html! { @if let Some(e) = self.errors.get(k) { span.error role="alert" { (e) } } }
+    }
+    /// Records an application error against its field (or the whole form).
+    fn refuse(mut self, e: AppError) -> Typed {
+        let (field, message) = match e {
+            AppError::Invalid { field, message } => (field, message),
+            AppError::Internal(m) => {
+                tracing::error!(error = %m, "administration");
+                ("form".into(), "internal error; it has been logged".into())
+            }
+            other => ("form".into(), other.to_string()),
+        };
+        let field = match field.as_str() {
+            "unit" => "unit_id".to_string(),
+            _ => field,
+        };
+        self.errors.insert(field, message);
+        self
+    }
+    fn form_error(&self) -> Markup {
+        html! { @if let Some(e) = self.errors.get("form") { p.error role="alert" { (e) } } }
+    }
+}
+
+fn tabs(lang: Lang, current: &str) -> Markup {
+    let zh = lang == Lang::Zh;
+    html! {
+        nav.tabs {
+            @for (href, zh_label, en_label) in [("/admin/users", "用户", "Users"), ("/admin/units", "单位", "Units"), ("/admin/categories", "诉求分类", "Categories")] {
+                a href=(href) class=[(href == current).then_some("on")] { (if zh { zh_label } else { en_label }) }
+            }
+        }
+    }
+}
+
+fn role_label(lang: Lang, r: Role) -> &'static str {
+    if lang == Lang::Zh {
+        r.label_zh()
+    } else {
+        r.as_str()
+    }
+}
+
+fn admin_page(s: &Session, current: &str, status: StatusCode, body: Markup) -> Response {
+    let body = html! { (tabs(s.lang, current)) (body) };
+    html_response(status, page(s.lang, Some(s), "/admin", body))
+}
+
+async fn admin_session(app: &App, headers: &HeaderMap) -> Result<Session, Response> {
+    let Some(s) = session(app, headers).await else {
+        return Err(to_login());
+    };
+    if !is_admin(&s.user) {
+        return Err(forbidden_page(s.lang));
+    }
+    Ok(s)
+}
+
+// ---- users ----
+
+async fn render_users(app: &App, s: &Session, typed: &Typed, status: StatusCode) -> Response {
+    let lang = s.lang;
+    let zh = lang == Lang::Zh;
+    let users = match app.store.list_users().await {
+        Ok(u) => u,
+        Err(e) => {
+            tracing::error!(error = %e, "list users");
+            Vec::new()
+        }
+    };
+    let r = reference(app).await;
+    let units: Vec<_> = r.units.values().cloned().collect();
+    let now = chrono::Utc::now();
+    let body = html! {
+        h1 { (if zh { "用户管理" } else { "Users" }) }
+        table.list.admin {
+            thead { tr {
+                th { (t(lang, "username")) } th { (if zh { "姓名" } else { "Name" }) } th { (t(lang, "role")) }
+                th { (t(lang, "unit")) } th { (t(lang, "state")) } th {}
+            } }
+            tbody {
+                @for u in &users {
+                    tr {
+                        td { (u.username) } td { (u.display_name) } td { (role_label(lang, u.role)) }
+                        td { (u.unit_id.and_then(|id| r.unit_name(id)).unwrap_or("")) }
+                        td {
+                            @if !u.active { span.tag { (if zh { "已停用" } else { "disabled" }) } }
+                            @else if u.locked_until.is_some_and(|l| l > now) { span.tag { (if zh { "锁定至 " } else { "locked until " }) (local_time(u.locked_until.unwrap_or(now))) } }
+                            @else { (if zh { "启用" } else { "active" }) }
+                        }
+                        td { a href=(format!("/admin/users/{}", u.id)) { (if zh { "编辑" } else { "Edit" }) } }
+                    }
+                }
+            }
+        }
+        div.card {
+            h2 { (if zh { "新建用户" } else { "New user" }) }
+            (typed.form_error())
+            form.admin method="post" action="/admin/users" {
+                input type="hidden" name="_csrf" value=(session_csrf(&s.token));
+                div.field { label for="username" { (t(lang, "username")) } input #username name="username" value=(typed.v("username")) autocomplete="off"; (typed.err("username")) }
+                div.field { label for="display_name" { (if zh { "姓名" } else { "Name" }) } input #display_name name="display_name" value=(typed.v("display_name")); (typed.err("display_name")) }
+                div.field {
+                    label for="role" { (t(lang, "role")) }
+                    select #role name="role" { @for r in Role::ALL { option value=(r.as_str()) selected[typed.v("role") == r.as_str()] { (role_label(lang, *r)) } } }
+                    (typed.err("role"))
+                }
+                div.field {
+                    label for="unit_id" { (if zh { "所属单位（仅承办人员）" } else { "Unit (unit handlers only)" }) }
+                    (unit_search(lang, "unit_id"))
+                    select #unit_id name="unit_id" { option value="" { "—" } (unit_options(&units, &[typed.v("unit_id")])) }
+                    (typed.err("unit_id"))
+                }
+                div.field { label for="password" { (t(lang, "password")) } input #password name="password" type="password" autocomplete="new-password"; (typed.err("password")) }
+                button.primary type="submit" { (if zh { "创建" } else { "Create" }) }
+            }
+        }
+    };
+    admin_page(s, "/admin/users", status, body)
+}
+
+async fn users_page(State(app): State<App>, headers: HeaderMap) -> Response {
+    match admin_session(&app, &headers).await {
+        Ok(s) => render_users(&app, &s, &Typed::default(), StatusCode::OK).await,
+        Err(r) => r,
+    }
+}
+
+fn parse_id(typed: &Typed, field: &str) -> Result<Option<i64>, AppError> {
+    match typed.opt(field) {
+        None => Ok(None),
+        Some(v) => v
+            .parse()
+            .map(Some)
+            .map_err(|_| AppError::invalid(field, format!("`{v}` is not an id"))),
+    }
+}
+
+async fn create_user(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let s = match form_session(&app, &headers, &form, is_admin).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let typed = Typed::of(&form);
+    let input = (|| {
+        Ok::<_, AppError>(UserInput {
+            username: typed.v("username").trim().to_string(),
+            display_name: typed.opt("display_name"),
+            role: typed
+                .v("role")
+                .parse()
+                .map_err(|e: mashangban_domain::UnknownValue| {
+                    AppError::invalid("role", e.to_string())
+                })?,
+            unit_id: parse_id(&typed, "unit_id")?,
+            password: Some(typed.v("password").to_string()),
+        })
+    })();
+    let result = match input {
+        Ok(input) => app.add_user(input).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(u) => Redirect::to(&format!("/admin/users/{}?created=1", u.id)).into_response(),
+        Err(e) => {
+            let status = status_of(&e);
+            render_users(&app, &s, &typed.refuse(e), status).await
+        }
+    }
+}
+
+fn status_of(e: &AppError) -> StatusCode {
+    match e {
+        AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        AppError::NotFound(_) => StatusCode::NOT_FOUND,
+        AppError::Conflict { .. } => StatusCode::CONFLICT,
+        AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+struct Notice {
+    created: Option<String>,
+    done: Option<String>,
+}
+
+async fn render_user(
+    app: &App,
+    s: &Session,
+    id: &str,
+    typed: &Typed,
+    notice: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let lang = s.lang;
+    let zh = lang == Lang::Zh;
+    let user = match id.parse::<i64>() {
+        Ok(id) => app.store.get_user(id).await.ok().flatten(),
+        Err(_) => None,
+    };
+    let Some(u) = user else {
+        return admin_page(
+            s,
+            "/admin/users",
+            StatusCode::NOT_FOUND,
+            html! { p.error { (if zh { "用户不存在" } else { "No such user" }) } },
+        );
+    };
+    let r = reference(app).await;
+    let units: Vec<_> = r.units.values().cloned().collect();
+    let csrf = session_csrf(&s.token);
+    let action = format!("/admin/users/{}", u.id);
+    let myself = u.id == s.user.id;
+    let role_now = typed
+        .opt("role")
+        .unwrap_or_else(|| u.role.as_str().to_string());
+    let unit_now = typed
+        .opt("unit_id")
+        .or_else(|| u.unit_id.map(|x| x.to_string()))
+        .unwrap_or_default();
+    let body = html! {
+        h1 { (u.display_name) " (" (u.username) ")" }
+        @if let Some(n) = notice { p.notice role="status" { (n) } }
+        (typed.form_error())
+        div.card {
+            dl.fields {
+                dt { (t(lang, "role")) } dd { (role_label(lang, u.role)) }
+                dt { (t(lang, "unit")) } dd { (u.unit_id.and_then(|id| r.unit_name(id)).unwrap_or(t(lang, "none"))) }
+                dt { (t(lang, "state")) } dd { (if u.active { if zh { "启用" } else { "active" } } else if zh { "已停用" } else { "disabled" }) }
+                dt { (t(lang, "created")) } dd { (local_time(u.created_at)) }
+            }
+        }
+        div.card {
+            h2 { (if zh { "角色与单位" } else { "Role and unit" }) }
+            form.admin method="post" action=(action) {
+                input type="hidden" name="_csrf" value=(csrf);
+                input type="hidden" name="_do" value="role";
+                div.field {
+                    label for="role" { (t(lang, "role")) }
+                    select #role name="role" { @for r in Role::ALL { option value=(r.as_str()) selected[role_now == r.as_str()] { (role_label(lang, *r)) } } }
+                    (typed.err("role"))
+                }
+                div.field {
+                    label for="unit_id" { (if zh { "所属单位（仅承办人员）" } else { "Unit (unit handlers only)" }) }
+                    (unit_search(lang, "unit_id"))
+                    select #unit_id name="unit_id" { option value="" { "—" } (unit_options(&units, &[unit_now.as_str()])) }
+                    (typed.err("unit_id"))
+                }
+                button.primary type="submit" disabled[myself] { (if zh { "保存角色" } else { "Save role" }) }
+                @if myself { span.muted { " " (if zh { "不能修改自己的角色" } else { "You cannot change your own role" }) } }
+            }
+        }
+        div.card {
+            h2 { (if zh { "重置密码" } else { "Reset password" }) }
+            form.admin method="post" action=(action) {
+                input type="hidden" name="_csrf" value=(csrf);
+                input type="hidden" name="_do" value="password";
+                div.field { label for="password" { (if zh { "新密码（至少8位）" } else { "New password (8 or more)" }) } input #password name="password" type="password" autocomplete="new-password"; (typed.err("password")) }
+                button.primary type="submit" { (if zh { "重置密码" } else { "Reset password" }) }
+            }
+        }
+        div.card {
+            h2 { (if zh { "启用 / 停用" } else { "Enable / disable" }) }
+            form.admin method="post" action=(action) {
+                input type="hidden" name="_csrf" value=(csrf);
+                input type="hidden" name="_do" value=(if u.active { "disable" } else { "enable" });
+                @if u.active {
+                    button type="submit" disabled[myself] { (if zh { "停用该用户（立即退出所有会话）" } else { "Disable (ends all sessions at once)" }) }
+                } @else {
+                    button type="submit" { (if zh { "重新启用" } else { "Enable" }) }
+                }
+            }
+        }
+        p { a href="/admin/users" { (if zh { "← 返回用户列表" } else { "← All users" }) } }
+    };
+    admin_page(s, "/admin/users", status, body)
+}
+
+async fn user_page(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(n): Query<Notice>,
+) -> Response {
+    let s = match admin_session(&app, &headers).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let zh = s.lang == Lang::Zh;
+    let notice = match (n.created.is_some(), n.done.as_deref()) {
+        (true, _) => Some(if zh {
+            "用户已创建"
+        } else {
+            "User created"
+        }),
+        (_, Some(_)) => Some(if zh { "已保存" } else { "Saved" }),
+        _ => None,
+    };
+    render_user(&app, &s, &id, &Typed::default(), notice, StatusCode::OK).await
+}
+
+async fn change_user(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let s = match form_session(&app, &headers, &form, is_admin).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let typed = Typed::of(&form);
+    let Ok(user_id) = id.parse::<i64>() else {
+        return render_user(&app, &s, &id, &typed, None, StatusCode::NOT_FOUND).await;
+    };
+    let todo = form
+        .iter()
+        .find(|(k, _)| k == "_do")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("");
+    let change = (|| {
+        let change = match todo {
+            "disable" | "enable" | "role" if user_id == s.user.id => {
+                return Err(AppError::invalid(
+                    "form",
+                    "administrators cannot disable or change the role of their own account",
+                ));
+            }
+            "disable" => UserChange {
+                active: Some(false),
+                ..Default::default()
+            },
+            "enable" => UserChange {
+                active: Some(true),
+                ..Default::default()
+            },
+            "password" => UserChange {
+                password: Some(typed.v("password").to_string()),
+                ..Default::default()
+            },
+            "role" => UserChange {
+                role: Some(typed.v("role").parse().map_err(
+                    |e: mashangban_domain::UnknownValue| AppError::invalid("role", e.to_string()),
+                )?),
+                unit_id: parse_id(&typed, "unit_id")?,
+                ..Default::default()
+            },
+            other => {
+                return Err(AppError::invalid(
+                    "form",
+                    format!("unknown change `{other}`"),
+                ));
+            }
+        };
+        Ok(change)
+    })();
+    let result = match change {
+        Ok(c) => app.change_user(user_id, c).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(_) => Redirect::to(&format!("/admin/users/{user_id}?done={todo}")).into_response(),
+        Err(e) => {
+            let status = status_of(&e);
+            render_user(&app, &s, &id, &typed.refuse(e), None, status).await
+        }
+    }
+}
+
+// ---- units ----
+
+#[derive(serde::Deserialize, Default)]
+struct UnitFilter {
+    kind: Option<String>,
+    q: Option<String>,
+    created: Option<String>,
+}
+
+const UNIT_ROWS: usize = 300;
+
+async fn render_units(
+    app: &App,
+    s: &Session,
+    f: &UnitFilter,
+    typed: &Typed,
+    status: StatusCode,
+) -> Response {
+    let lang = s.lang;
+    let zh = lang == Lang::Zh;
+    let r = reference(app).await;
+    let kind: Option<UnitKind> = f.kind.as_deref().and_then(|k| k.parse().ok());
+    let q = f.q.as_deref().unwrap_or("").trim().to_string();
+    let matching: Vec<_> = r
+        .units
+        .values()
+        .filter(|u| kind.is_none_or(|k| u.kind == k))
+        .filter(|u| q.is_empty() || u.name.contains(&q) || u.code.contains(&q))
+        .collect();
+    let kind_label = |k: UnitKind| if zh { k.label_zh() } else { k.as_str() };
+    let body = html! {
+        h1 { (if zh { "单位管理" } else { "Units" }) " " span.count { (matching.len()) } }
+        @if let Some(c) = &f.created { p.notice role="status" { (if zh { "已添加单位 " } else { "Unit added: " }) (c) } }
+        form.filters method="get" action="/admin/units" {
+            div {
+                label for="kind" { (if zh { "类型" } else { "Kind" }) }
+                select #kind name="kind" {
+                    option value="" { (t(lang, "all")) }
+                    @for k in UnitKind::ALL { option value=(k.as_str()) selected[kind == Some(*k)] { (kind_label(*k)) } }
+                }
+            }
+            div { label for="q" { (if zh { "名称或编码" } else { "Name or code" }) } input #q name="q" value=(q); }
+            button.primary type="submit" { (t(lang, "filter")) }
+        }
+        table.list {
+            thead { tr { th { (if zh { "编码" } else { "Code" }) } th { (if zh { "名称" } else { "Name" }) } th { (if zh { "类型" } else { "Kind" }) } th { (if zh { "上级单位" } else { "Parent" }) } th { (t(lang, "division")) } } }
+            tbody {
+                @for u in matching.iter().take(UNIT_ROWS) {
+                    tr {
+                        td { (u.code) } td { (u.name) @if !u.active { " " span.tag { (if zh { "已停用" } else { "inactive" }) } } }
+                        td { (kind_label(u.kind)) }
+                        td { (u.parent_id.and_then(|p| r.unit_name(p)).unwrap_or("")) }
+                        td { (u.division_code.as_deref().and_then(|d| r.division_path(d)).unwrap_or_default()) }
+                    }
+                }
+            }
+        }
+        @if matching.len() > UNIT_ROWS { p.muted { (if zh { "仅显示前300个，请缩小条件" } else { "First 300 shown; narrow the filter" }) } }
+        div.card {
+            h2 { (if zh { "添加单位" } else { "Add a unit" }) }
+            (typed.form_error())
+            form.admin method="post" action="/admin/units" {
+                input type="hidden" name="_csrf" value=(session_csrf(&s.token));
+                div.field { label for="code" { (if zh { "编码" } else { "Code" }) } input #code name="code" value=(typed.v("code")) size="16"; (typed.err("code")) }
+                div.field { label for="name" { (if zh { "名称" } else { "Name" }) } input #name name="name" value=(typed.v("name")) size="40"; (typed.err("name")) }
+                div.field {
+                    label for="unit-kind" { (if zh { "类型" } else { "Kind" }) }
+                    select #unit-kind name="kind" { @for k in UnitKind::ALL { option value=(k.as_str()) selected[typed.v("kind") == k.as_str()] { (kind_label(*k)) } } }
+                    (typed.err("kind"))
+                }
+                div.field {
+                    label for="parent_id" { (if zh { "上级单位（可选）" } else { "Parent unit (optional)" }) }
+                    (unit_search(lang, "parent_id"))
+                    select #parent_id name="parent_id" { option value="" { "—" } (unit_options(&r.units.values().cloned().collect::<Vec<_>>(), &[typed.v("parent_id")])) }
+                    (typed.err("parent_id"))
+                }
+                div.field { label for="division_code" { (if zh { "行政区划代码（可选）" } else { "Division code (optional)" }) } input #division_code name="division_code" value=(typed.v("division_code")) size="14"; (typed.err("division_code")) }
+                button.primary type="submit" { (if zh { "添加" } else { "Add" }) }
+            }
+        }
+    };
+    admin_page(s, "/admin/units", status, body)
+}
+
+async fn units_page(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(f): Query<UnitFilter>,
+) -> Response {
+    match admin_session(&app, &headers).await {
+        Ok(s) => render_units(&app, &s, &f, &Typed::default(), StatusCode::OK).await,
+        Err(r) => r,
+    }
+}
+
+async fn create_unit(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let s = match form_session(&app, &headers, &form, is_admin).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let typed = Typed::of(&form);
+    let input = (|| {
+        Ok::<_, AppError>(UnitInput {
+            code: typed.v("code").trim().to_string(),
+            name: typed.v("name").to_string(),
+            kind: typed
+                .v("kind")
+                .parse()
+                .map_err(|e: mashangban_domain::UnknownValue| {
+                    AppError::invalid("kind", e.to_string())
+                })?,
+            parent_id: parse_id(&typed, "parent_id")?,
+            division_code: typed.opt("division_code"),
+        })
+    })();
+    let result = match input {
+        Ok(i) => app.add_unit(i).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(u) => {
+            Redirect::to(&format!("/admin/units?q={}&created={}", u.code, u.code)).into_response()
+        }
+        Err(e) => {
+            let status = status_of(&e);
+            render_units(&app, &s, &UnitFilter::default(), &typed.refuse(e), status).await
+        }
+    }
+}
+
+// ---- categories ----
+
+#[derive(serde::Deserialize, Default)]
+struct CategoryQuery {
+    code: Option<String>,
+    saved: Option<String>,
+}
+
+async fn render_categories(
+    app: &App,
+    s: &Session,
+    q: &CategoryQuery,
+    typed: &Typed,
+    status: StatusCode,
+) -> Response {
+    let lang = s.lang;
+    let zh = lang == Lang::Zh;
+    let r = reference(app).await;
+    let mut cats: Vec<_> = r.categories.values().collect();
+    cats.sort_by(|a, b| a.code.cmp(&b.code));
+    // The form starts from what was typed, else the category being edited.
+    let editing = q.code.as_deref().and_then(|c| r.categories.get(c));
+    let v = |k: &str| -> String {
+        if !typed.values.is_empty() {
+            return typed.v(k).to_string();
+        }
+        match (k, editing) {
+            ("code", Some(c)) => c.code.clone(),
+            ("name", Some(c)) => c.name.clone(),
+            ("default_tier", Some(c)) => c.default_tier.map(|d| d.to_string()).unwrap_or_default(),
+            ("active", Some(c)) => {
+                if c.active {
+                    "on".into()
+                } else {
+                    String::new()
+                }
+            }
+            ("active", None) => "on".into(),
+            _ => String::new(),
+        }
+    };
+    let body = html! {
+        h1 { (if zh { "诉求分类（派单目录）" } else { "Categories (dispatch catalogue)" }) " " span.count { (cats.len()) } }
+        @if let Some(c) = &q.saved { p.notice role="status" { (if zh { "已保存分类 " } else { "Saved category " }) (c) } }
+        div.card {
+            h2 { (if editing.is_some() { if zh { "修改分类" } else { "Change a category" } } else if zh { "新增或修改分类" } else { "Add or change a category" }) }
+            (typed.form_error())
+            form.admin method="post" action="/admin/categories" {
+                input type="hidden" name="_csrf" value=(session_csrf(&s.token));
+                div.field { label for="code" { (if zh { "编码（每级两位，如 01、0104、010403）" } else { "Code (two digits a level: 01, 0104, 010403)" }) } input #code name="code" value=(v("code")) size="8"; (typed.err("code")) }
+                div.field { label for="name" { (if zh { "名称" } else { "Name" }) } input #name name="name" value=(v("name")) size="30"; (typed.err("name")) }
+                div.field {
+                    label for="default_tier" { (if zh { "默认处置时限" } else { "Default tier" }) }
+                    select #default_tier name="default_tier" {
+                        option value="" { "—" }
+                        @for d in TIERS { option value=(d) selected[v("default_tier") == d.to_string()] { (d) (if zh { "天" } else { " days" }) } }
+                    }
+                    (typed.err("default_tier"))
+                }
+                div.field { label for="active" { (if zh { "启用" } else { "Active" }) } input #active type="checkbox" name="active" checked[!v("active").is_empty()]; }
+                button.primary type="submit" { (if zh { "保存" } else { "Save" }) }
+            }
+        }
+        table.list {
+            thead { tr { th { (if zh { "编码" } else { "Code" }) } th { (if zh { "名称" } else { "Name" }) } th { (if zh { "默认时限" } else { "Default tier" }) } th {} } }
+            tbody {
+                @for c in &cats {
+                    tr class=[(!c.active).then_some("inactive")] {
+                        td { (c.code) }
+                        td { span class=(format!("level-{}", c.level)) { (c.name) } @if !c.active { " " span.tag { (if zh { "已停用" } else { "inactive" }) } } }
+                        td { @if let Some(d) = c.default_tier { (d) (if zh { "天" } else { " days" }) } }
+                        td { a href=(format!("/admin/categories?code={}", c.code)) { (if zh { "修改" } else { "Change" }) } }
+                    }
+                }
+            }
+        }
+    };
+    admin_page(s, "/admin/categories", status, body)
+}
+
+async fn categories_page(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(q): Query<CategoryQuery>,
+) -> Response {
+    match admin_session(&app, &headers).await {
+        Ok(s) => render_categories(&app, &s, &q, &Typed::default(), StatusCode::OK).await,
+        Err(r) => r,
+    }
+}
+
+async fn save_category(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let s = match form_session(&app, &headers, &form, is_admin).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let typed = Typed::of(&form);
+    let input = (|| {
+        Ok::<_, AppError>(CategoryInput {
+            code: typed.v("code").trim().to_string(),
+            name: typed.v("name").to_string(),
+            default_tier: match typed.opt("default_tier") {
+                None => None,
+                Some(v) => Some(v.parse().map_err(|_| {
+                    AppError::invalid("default_tier", format!("`{v}` is not a number"))
+                })?),
+            },
+            active: Some(!typed.v("active").is_empty()),
+        })
+    })();
+    let result = match input {
+        Ok(i) => app.save_category(i).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(c) => Redirect::to(&format!("/admin/categories?saved={}", c.code)).into_response(),
+        Err(e) => {
+            let status = status_of(&e);
+            render_categories(
+                &app,
+                &s,
+                &CategoryQuery::default(),
+                &typed.refuse(e),
+                status,
+            )
+            .await
+        }
+    }
+}

@@ -1,0 +1,494 @@
+//! The console's desks, lists, exports and administration over HTTP.
+
+mod common;
+
+use common::console::*;
+use common::{Db, TestApp};
+use mashangban_app::auth::UserInput;
+use mashangban_domain::Role;
+use reqwest::{StatusCode, header};
+use serde_json::json;
+use std::io::Read;
+
+async fn users(t: &TestApp, people: &[(&str, Role, Option<i64>)]) {
+    for (name, role, unit) in people {
+        t.app
+            .add_user(UserInput {
+                username: (*name).into(),
+                display_name: None,
+                role: *role,
+                unit_id: *unit,
+                password: Some("a-long-password".into()),
+            })
+            .await
+            .unwrap();
+    }
+}
+
+async fn number(t: &TestApp, id: i64) -> String {
+    t.get(&format!("/api/v1/tickets/{id}"), "dispatcher")
+        .await
+        .body["number"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// The part of a page from one marker to the next `</section>`.
+fn section<'a>(html: &'a str, id: &str) -> &'a str {
+    let start = html
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("section {id} in page"));
+    let rest = &html[start..];
+    &rest[..rest.find("</section>").unwrap_or(rest.len())]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn desks_lists_and_exports() {
+    let t = TestApp::start(Db::Sqlite, "console_desks").await.unwrap();
+    users(
+        &t,
+        &[
+            ("disp-d", Role::Dispatcher, None),
+            ("unit-d", Role::UnitHandler, Some(t.lead_unit)),
+            ("cb-d", Role::CallbackAgent, None),
+            ("op-d", Role::Operator, None),
+        ],
+    )
+    .await;
+    let fresh = t.create("小区门口积水严重").await;
+    let asking = t.create("道路施工噪音扰民").await;
+    let done = t.create("路灯不亮").await;
+    for id in [asking, done] {
+        let r = t
+            .post(
+                &format!("/api/v1/tickets/{id}/dispatch"),
+                "dispatcher",
+                json!({"lead_unit_id": t.lead_unit, "tier": 3}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        t.post(&format!("/api/v1/tickets/{id}/sign"), "lead", json!({}))
+            .await;
+    }
+    let r = t
+        .post(
+            &format!("/api/v1/tickets/{asking}/request-extension"),
+            "lead",
+            json!({"days": 5, "reason": "需协调施工单位夜间停工"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    t.post(
+        &format!("/api/v1/tickets/{done}/reply"),
+        "lead",
+        json!({"content": "已修复"}),
+    )
+    .await;
+    t.post(
+        &format!("/api/v1/tickets/{done}/approve-reply"),
+        "dispatcher",
+        json!({}),
+    )
+    .await;
+    let (n_fresh, n_asking, n_done) = (
+        number(&t, fresh).await,
+        number(&t, asking).await,
+        number(&t, done).await,
+    );
+
+    // The dispatcher's desk: new tickets to dispatch, and the extension request.
+    let disp = Browser::open(&t, "disp-d").await;
+    let (status, desk) = disp.page("/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(desk.contains("派单台"));
+    let to_dispatch = section(&desk, "to-dispatch");
+    assert!(to_dispatch.contains(&n_fresh) && !to_dispatch.contains(&n_asking));
+    let extensions = section(&desk, "extension-requests");
+    assert!(
+        extensions.contains(&n_asking) && !extensions.contains(&n_fresh),
+        "{extensions}"
+    );
+    let (_, page) = disp.page(&format!("/tickets/{asking}")).await;
+    assert!(
+        page.contains("需协调施工单位夜间停工"),
+        "the request's reason"
+    );
+    assert!(page.contains(&format!("/tickets/{asking}/act/approve-extension\"")));
+    // Names, not codes.
+    assert!(page.contains("东关大街街道"), "unit and division names");
+
+    // The unit's queue shows the handling time.
+    let unit = Browser::open(&t, "unit-d").await;
+    let (_, queue) = unit.page("/").await;
+    let in_progress = section(&queue, "in-progress");
+    assert!(in_progress.contains(&n_asking) && in_progress.contains("天时限"));
+    assert!(!queue.contains(&n_fresh), "not the unit's ticket");
+
+    // Lists filter by unit, channel, category, district and date; bad filters are explained.
+    let (_, list) = disp.page(&format!("/tickets?unit={}", t.lead_unit)).await;
+    assert!(list.contains(&n_asking) && list.contains(&n_done) && !list.contains(&n_fresh));
+    let (_, list) = disp.page("/tickets?channel=web").await;
+    assert!(!list.contains(&n_fresh) && list.contains("没有符合条件的工单"));
+    let (_, list) = disp.page("/tickets?category=01&division=630102").await;
+    assert!(list.contains(&n_fresh));
+    let (_, list) = disp.page("/tickets?division=630103").await;
+    assert!(!list.contains(&n_fresh));
+    let (_, list) = disp
+        .page("/tickets?created_from=2001-01-01&created_to=2001-01-31")
+        .await;
+    assert!(!list.contains(&n_fresh));
+    let (status, list) = disp.page("/tickets?state=nonsense").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(list.contains("state") && list.contains("nonsense"));
+    let (status, list) = disp.page("/tickets?created_from=yesterday").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(list.contains("created_from"));
+    // The export links carry the filters.
+    let (_, list) = disp.page("/tickets?state=received&channel=phone").await;
+    assert!(list.contains("/tickets/export.csv?state=received&amp;channel=phone"));
+
+    // CSV: a BOM for Excel, Chinese headers, names, every matching row; contacts as the
+    // user may see them.
+    let (status, headers, body) = disp.download("/tickets/export.csv?state=received").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    assert!(
+        headers[header::CONTENT_DISPOSITION]
+            .to_str()
+            .unwrap()
+            .contains(".csv")
+    );
+    let text = String::from_utf8(body).unwrap();
+    assert!(text.starts_with('\u{feff}'));
+    let mut rdr = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    assert_eq!(&rdr.headers().unwrap()[0], "工单编号");
+    let rows: Vec<csv::StringRecord> = rdr.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(&rows[0][0], n_fresh);
+    assert_eq!(&rows[0][7], "13812345678", "the dispatcher sees the number");
+    let (_, _, body) = unit.download("/tickets/export.csv").await;
+    let text = String::from_utf8(body).unwrap();
+    assert!(
+        text.contains(&n_asking) && !text.contains(&n_fresh),
+        "the unit's own only"
+    );
+    assert!(
+        text.contains("138****5678") && !text.contains("13812345678"),
+        "masked for the unit"
+    );
+    assert!(text.contains("东关大街街道"), "unit names, not ids");
+    // Excel: a real workbook with the rows in it.
+    let (status, headers, body) = disp.download("/tickets/export.xlsx").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .contains("spreadsheetml")
+    );
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(body)).unwrap();
+    let mut strings = String::new();
+    zip.by_name("xl/sharedStrings.xml")
+        .unwrap()
+        .read_to_string(&mut strings)
+        .unwrap();
+    for n in [&n_fresh, &n_asking, &n_done] {
+        assert!(strings.contains(n.as_str()), "{n} in the workbook");
+    }
+    assert!(strings.contains("工单编号") && strings.contains("小区门口积水严重"));
+    let (status, _, _) = disp.download("/tickets/export.csv?unit=abc").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The callback desk: what was asked and answered, the number to call, and the form.
+    let cb = Browser::open(&t, "cb-d").await;
+    let (status, _, _) = get_page(&t, "/", Some(&cb.session), "").await;
+    assert_eq!(
+        status,
+        StatusCode::SEE_OTHER,
+        "callback staff land on their desk"
+    );
+    let (status, desk) = cb.page("/callback").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(desk.contains(&n_done) && desk.contains("13812345678") && desk.contains("已修复"));
+    assert!(!desk.contains(&n_fresh));
+    let (status, location, _) = cb
+        .post(
+            &format!("/tickets/{done}/act/record-callback"),
+            &[
+                ("_back", "/callback"),
+                ("unreachable", "on"),
+                ("contacted", "true"),
+                ("resolution", "resolved"),
+                ("satisfaction", "satisfied"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location.as_deref(), Some("/callback"));
+    let (_, desk) = cb.page("/callback").await;
+    assert!(desk.contains("已尝试"), "an unreachable attempt is counted");
+    // Only a local path is followed back.
+    let (_, location, _) = cb
+        .post(
+            &format!("/tickets/{done}/act/record-callback"),
+            &[
+                ("_back", "//evil.example/"),
+                ("contacted", "true"),
+                ("resolution", "resolved"),
+                ("satisfaction", "satisfied"),
+            ],
+        )
+        .await;
+    assert_eq!(location.unwrap(), format!("/tickets/{done}"));
+    let (status, _) = disp.page("/callback").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "not a dispatcher's desk");
+
+    // The unit reveals the caller's number: shown once, audited; masked again on reload.
+    let (_, page) = unit.page(&format!("/tickets/{asking}")).await;
+    assert!(page.contains("138****5678") && !page.contains("13812345678"));
+    let (status, page) = unit.act(asking, "reveal-contact", &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("13812345678") && page.contains("已记录审计"));
+    let (_, page) = unit.page(&format!("/tickets/{asking}")).await;
+    assert!(!page.contains("13812345678") && page.contains("查看联系方式"));
+
+    // The caller-history fragment for the intake page's script.
+    let op = Browser::open(&t, "op-d").await;
+    let (status, frag) = op.page("/intake/history?phone=13812345678").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(frag.contains(&n_fresh) && !frag.contains("<html"));
+    let (status, _) = unit.page("/intake/history?phone=13812345678").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn administration_of_users_units_and_categories() {
+    let t = TestApp::start(Db::Sqlite, "console_admin").await.unwrap();
+    users(
+        &t,
+        &[
+            ("admin-a", Role::Admin, None),
+            ("disp-a", Role::Dispatcher, None),
+        ],
+    )
+    .await;
+    let admin = Browser::open(&t, "admin-a").await;
+    let disp = Browser::open(&t, "disp-a").await;
+    let (status, _) = disp.page("/admin/users").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "administrators only");
+    let (_, html) = disp.page("/").await;
+    assert!(
+        !html.contains("href=\"/admin\""),
+        "no admin link for a dispatcher"
+    );
+    let (status, users_page) = admin.page("/admin/users").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(users_page.contains("disp-a") && users_page.contains("新建用户"));
+
+    // Bad input: the message beside the field, what was typed kept.
+    let (status, _, html) = admin
+        .post(
+            "/admin/users",
+            &[
+                ("username", "x"),
+                ("display_name", "新同事"),
+                ("role", "dispatcher"),
+                ("unit_id", ""),
+                ("password", "a-long-password"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("value=\"新同事\"") && html.contains("class=\"error\""));
+    let (status, _, html) = admin
+        .post(
+            "/admin/users",
+            &[
+                ("username", "handler-new"),
+                ("role", "unit_handler"),
+                ("unit_id", ""),
+                ("password", "a-long-password"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("must be bound to a unit"));
+    // Created.
+    let lead = t.lead_unit.to_string();
+    let (status, location, _) = admin
+        .post(
+            "/admin/users",
+            &[
+                ("username", "handler-new"),
+                ("display_name", "新承办员"),
+                ("role", "unit_handler"),
+                ("unit_id", &lead),
+                ("password", "a-long-password"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let location = location.unwrap();
+    let (_, html) = admin.page(&location).await;
+    assert!(html.contains("用户已创建") && html.contains("东关大街街道"));
+    let id = location
+        .trim_start_matches("/admin/users/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    let path = format!("/admin/users/{id}");
+    let newbie = Browser::open(&t, "handler-new").await;
+
+    // Reset the password: too short is refused beside the field; then it works.
+    let (status, _, html) = admin
+        .post(&path, &[("_do", "password"), ("password", "short")])
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("class=\"error\""));
+    let (status, _, _) = admin
+        .post(
+            &path,
+            &[("_do", "password"), ("password", "another-long-one")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    login_with(&t, "handler-new", "another-long-one").await;
+
+    // Another role: a dispatcher is bound to no unit.
+    let (status, _, html) = admin
+        .post(
+            &path,
+            &[("_do", "role"), ("role", "dispatcher"), ("unit_id", &lead)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("only a unit_handler is bound to a unit"));
+    let (status, _, _) = admin
+        .post(
+            &path,
+            &[("_do", "role"), ("role", "callback_agent"), ("unit_id", "")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, html) = admin.page(&path).await;
+    assert!(html.contains("回访员"));
+
+    // Disabled: the user's session ends at once.
+    let (status, _, _) = admin.post(&path, &[("_do", "disable")]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, _) = newbie.page("/tickets").await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "sent to the login page");
+    // An administrator cannot disable themselves.
+    let me = t
+        .app
+        .store
+        .get_credentials("admin-a")
+        .await
+        .unwrap()
+        .unwrap()
+        .0
+        .id;
+    let (status, _, html) = admin
+        .post(&format!("/admin/users/{me}"), &[("_do", "disable")])
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("their own account"));
+    // Without the form's token, nothing happens.
+    let r = client()
+        .post(format!("{}{path}", t.base))
+        .header(header::COOKIE, format!("mb_session={}", admin.session))
+        .form(&[("_do", "enable")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
+    // Units: search, and add.
+    let (_, html) = admin
+        .page("/admin/units?kind=city_department&q=城市管理")
+        .await;
+    let table = &html[..html.find("添加单位").unwrap()];
+    assert!(table.contains("城市管理局") && !table.contains("东关大街街道"));
+    let (status, _, html) = admin
+        .post(
+            "/admin/units",
+            &[
+                ("code", "bad code!"),
+                ("name", "测试单位"),
+                ("kind", "enterprise"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("value=\"测试单位\"") && html.contains("is not a code"));
+    let (status, location, _) = admin
+        .post(
+            "/admin/units",
+            &[
+                ("code", "UTIL-HEAT2"),
+                ("name", "西宁第二热力公司"),
+                ("kind", "enterprise"),
+                ("parent_id", ""),
+                ("division_code", ""),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, html) = admin.page(&location.unwrap()).await;
+    assert!(html.contains("西宁第二热力公司"));
+    // At once in the dispatch picker.
+    let r = t.get("/api/v1/units", "dispatcher").await.body.to_string();
+    assert!(r.contains("西宁第二热力公司"));
+
+    // Categories: the tree, a change, a refusal.
+    let (_, html) = admin.page("/admin/categories").await;
+    assert!(html.contains("level-3"));
+    let (status, _, html) = admin
+        .post(
+            "/admin/categories",
+            &[("code", "7"), ("name", "错误"), ("active", "on")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("must be 2, 4 or 6 digits"));
+    let (status, location, _) = admin
+        .post(
+            "/admin/categories",
+            &[
+                ("code", "0199"),
+                ("name", "其他城建问题"),
+                ("default_tier", "7"),
+                ("active", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, html) = admin.page(&location.unwrap()).await;
+    assert!(html.contains("已保存分类") && html.contains("其他城建问题"));
+    let (_, html) = admin.page("/admin/categories?code=0199").await;
+    assert!(
+        html.contains("value=\"其他城建问题\""),
+        "the form is filled for a change"
+    );
+}
+
+async fn login_with(t: &TestApp, user: &str, password: &str) {
+    let c = client();
+    let page = c.get(format!("{}/login", t.base)).send().await.unwrap();
+    let csrf = cookie_value(&set_cookie(&page, "mb_csrf").unwrap());
+    let r = c
+        .post(format!("{}/login", t.base))
+        .header(header::COOKIE, format!("mb_csrf={csrf}"))
+        .form(&[("username", user), ("password", password), ("_csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{user} logs in");
+}
