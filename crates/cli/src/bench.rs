@@ -30,6 +30,9 @@ pub struct BenchArgs {
     /// database: the bench adds users, units and tickets.
     #[arg(long = "bench-database")]
     database: Option<String>,
+    /// Then time the console's pages (server-side render, one client), each this many times.
+    #[arg(long, default_value_t = 0)]
+    pages: usize,
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -161,19 +164,51 @@ pub async fn run(a: BenchArgs) -> Result<()> {
             role: Role::Operator,
             unit_id: None,
         };
-        let new = NewTicket::parse(create_body(0)).map_err(|e| anyhow::anyhow!("{e}"))?;
+        // Varied like real intake: every leaf category, every community, every channel.
+        let categories: Vec<String> = mashangban_app::seed::default_categories()
+            .into_iter()
+            .filter(|c| c.level == 3)
+            .map(|c| c.code)
+            .collect();
+        let communities: Vec<String> = app
+            .store
+            .list_divisions(None, Some(mashangban_domain::DivisionLevel::Community))
+            .await?
+            .into_iter()
+            .map(|d| d.code)
+            .collect();
+        let (categories, communities) = (Arc::new(categories), Arc::new(communities));
         let workers = 4;
         let mut tasks = Vec::new();
         for w in 0..workers {
-            let (app, new) = (app.clone(), new.clone());
+            let (app, categories, communities) =
+                (app.clone(), categories.clone(), communities.clone());
             let n = need / workers + i64::from(w < need % workers);
             tasks.push(tokio::spawn(async move {
-                for _ in 0..n {
-                    let back = rand::rng().random_range(0..365 * 86_400);
+                for i in 0..n {
+                    let (back, cat, div, ch, phone) = {
+                        let mut rng = rand::rng();
+                        (
+                            rng.random_range(0..365 * 86_400),
+                            rng.random_range(0..categories.len().max(1)),
+                            rng.random_range(0..communities.len().max(1)),
+                            rng.random_range(0..mashangban_domain::Channel::ALL.len()),
+                            rng.random_range(0..200_000u32),
+                        )
+                    };
                     let at = Utc::now() - ChronoDuration::seconds(back);
+                    let new = NewTicket::parse(json!({
+                        "channel": mashangban_domain::Channel::ALL[ch].as_str(),
+                        "kind": "complaint",
+                        "content": format!("市民反映的问题，第 {w}-{i} 件：小区门口道路破损、路灯不亮，请相关部门尽快处理。"),
+                        "citizen": {"name": "市民", "phone": format!("139{phone:08}")},
+                        "category_code": categories.get(cat),
+                        "division_code": communities.get(div),
+                    }))
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
                     app.store
                         .create_ticket(CreateTicket {
-                            new: new.clone(),
+                            new,
                             actor,
                             at,
                             number_prefix: "XN".into(),
@@ -270,5 +305,153 @@ pub async fn run(a: BenchArgs) -> Result<()> {
         "store size at the end: {} tickets",
         app.store.count_tickets().await?
     );
+    if a.pages > 0 {
+        pages(&app, &base, lead, a.pages).await?;
+    }
+    Ok(())
+}
+
+/// Puts a few tickets in each state a desk shows, so that the desks have work on them.
+async fn stage_desks(app: &App, lead: i64) -> Result<Option<i64>> {
+    use mashangban_domain::Action;
+    let user = |name: &str| {
+        let app = app.clone();
+        let name = name.to_string();
+        async move {
+            let (u, _) = app
+                .store
+                .get_credentials(&name)
+                .await?
+                .context("bench user")?;
+            Ok::<_, anyhow::Error>(mashangban_app::auth::actor_of(&u))
+        }
+    };
+    let (op, disp, unit) = (
+        user("bench-op").await?,
+        user("bench-disp").await?,
+        user("bench-unit").await?,
+    );
+    let fail = |e: mashangban_app::AppError| anyhow::anyhow!("{e}");
+    let mut shown = None;
+    for i in 0..60 {
+        let (t, _) = app
+            .create_ticket(
+                &op,
+                json!({"channel": "phone", "kind": "complaint",
+                       "content": format!("桌面示例工单 {i}：东关大街人行道地砖破损"),
+                       "citizen": {"name": "张三", "phone": "13812345678"},
+                       "category_code": "010403", "division_code": "630102001001"}),
+                None,
+            )
+            .await
+            .map_err(fail)?;
+        let mut steps = vec![(
+            disp,
+            Action::Dispatch,
+            json!({"lead_unit_id": lead, "tier": 3}),
+        )];
+        match i % 4 {
+            0 => {}
+            1 => steps.push((unit, Action::Sign, json!({}))),
+            2 => steps.extend([
+                (unit, Action::Sign, json!({})),
+                (
+                    unit,
+                    Action::RequestExtension,
+                    json!({"days": 3, "reason": "需协调"}),
+                ),
+            ]),
+            _ => steps.extend([
+                (unit, Action::Sign, json!({})),
+                (unit, Action::Reply, json!({"content": "已处理"})),
+            ]),
+        }
+        for (who, action, body) in steps {
+            app.act(&who, t.id, action, body).await.map_err(fail)?;
+        }
+        if i == 1 {
+            shown = Some(t.id);
+        }
+    }
+    Ok(shown)
+}
+
+/// Times the console's pages: each fetched `n` times by one client with a session cookie.
+async fn pages(app: &App, base: &str, lead: i64, n: usize) -> Result<()> {
+    let shown = stage_desks(app, lead).await?.context("a staged ticket")?;
+    let session = |name: &'static str, role: Role, unit: Option<i64>| {
+        let app = app.clone();
+        async move { token_for(&app, name, role, unit).await }
+    };
+    let disp = session("bench-disp", Role::Dispatcher, None).await?;
+    let unit = session("bench-unit", Role::UnitHandler, Some(lead)).await?;
+    let op = session("bench-op", Role::Operator, None).await?;
+    let cb = session("bench-cb", Role::CallbackAgent, None).await?;
+    let admin = session("bench-admin", Role::Admin, None).await?;
+    let month_ago = (Utc::now() - ChronoDuration::days(30)).format("%Y-%m-%d");
+    let week_ago = (Utc::now() - ChronoDuration::days(7)).format("%Y-%m-%d");
+    let list: Vec<(String, &String)> = vec![
+        ("/login".into(), &disp),
+        ("/".into(), &disp),
+        ("/".into(), &unit),
+        ("/intake".into(), &op),
+        ("/callback".into(), &cb),
+        (format!("/tickets/{shown}"), &disp),
+        (format!("/tickets/{shown}"), &unit),
+        ("/tickets".into(), &disp),
+        ("/tickets?state=received".into(), &disp),
+        (format!("/tickets?unit={lead}"), &disp),
+        ("/tickets".into(), &unit),
+        ("/tickets?category=01".into(), &disp),
+        ("/tickets?category=120101".into(), &disp),
+        ("/tickets?division=630102".into(), &disp),
+        ("/tickets?division=630123100201".into(), &disp),
+        ("/tickets?channel=app".into(), &disp),
+        (
+            format!("/tickets?created_from={month_ago}&created_to={week_ago}"),
+            &disp,
+        ),
+        (
+            "/tickets?state=closed&category=02&channel=web".into(),
+            &disp,
+        ),
+        ("/admin/users".into(), &admin),
+        ("/admin/units".into(), &admin),
+        ("/admin/categories".into(), &admin),
+    ];
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    println!(
+        "\nconsole pages ({n} fetches each, one client; times include the loopback round trip)"
+    );
+    for (path, token) in list {
+        let mut lat = Vec::with_capacity(n);
+        let mut bytes = 0;
+        for _ in 0..n {
+            let t = Instant::now();
+            let r = http
+                .get(format!("{base}{path}"))
+                .header("cookie", format!("mb_session={token}"))
+                .send()
+                .await?;
+            let status = r.status();
+            let body = r.bytes().await?;
+            lat.push(t.elapsed());
+            anyhow::ensure!(
+                status.is_success() || status.is_redirection(),
+                "{path}: {status}"
+            );
+            bytes = body.len();
+        }
+        lat.sort();
+        println!(
+            "{path:<58} {:>7} bytes   p50 {:>6.2} ms   p99 {:>6.2} ms   max {:>6.2} ms",
+            bytes,
+            percentile(&lat, 0.50),
+            percentile(&lat, 0.99),
+            lat.last().map(|d| d.as_secs_f64() * 1000.0).unwrap_or(0.0)
+        );
+    }
     Ok(())
 }

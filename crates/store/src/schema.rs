@@ -144,4 +144,22 @@ UPDATE tickets SET extension_pending = 1 WHERE body LIKE '%"pending_extension":{
 CREATE INDEX tickets_extension_pending ON tickets (extension_pending, id);
 "#,
     },
+    Migration {
+        version: 4,
+        name: "category and division levels",
+        sql: r#"
+ALTER TABLE tickets ADD COLUMN category_l1 TEXT;
+ALTER TABLE tickets ADD COLUMN category_l2 TEXT;
+ALTER TABLE tickets ADD COLUMN division_county TEXT;
+ALTER TABLE tickets ADD COLUMN division_street TEXT;
+UPDATE tickets SET category_l1 = substr(category_code, 1, 2) WHERE length(category_code) >= 2;
+UPDATE tickets SET category_l2 = substr(category_code, 1, 4) WHERE length(category_code) >= 4;
+UPDATE tickets SET division_county = substr(division_code, 1, 6) WHERE length(division_code) >= 6;
+UPDATE tickets SET division_street = substr(division_code, 1, 9) WHERE length(division_code) >= 9;
+CREATE INDEX tickets_category_l1 ON tickets (category_l1, id);
+CREATE INDEX tickets_category_l2 ON tickets (category_l2, id);
+CREATE INDEX tickets_division_county ON tickets (division_county, id);
+CREATE INDEX tickets_division_street ON tickets (division_street, id);
+"#,
+    },
 ];

@@ -226,7 +226,31 @@ fn ticket_columns(t: &Ticket) -> Result<Vec<P>> {
         P::I(Some(t.version)),
         P::S(Some(serde_json::to_string(&body).map_err(corrupt)?)),
         P::I(Some(i64::from(t.pending_extension.is_some()))),
+        P::S(code_prefix(&t.category_code, 2)),
+        P::S(code_prefix(&t.category_code, 4)),
+        P::S(code_prefix(&t.division_code, 6)),
+        P::S(code_prefix(&t.division_code, 9)),
     ])
+}
+
+/// The first `n` characters of a code, if it has that many (the code of an ancestor).
+fn code_prefix(code: &Option<String>, n: usize) -> Option<String> {
+    code.as_deref()
+        .filter(|c| c.len() >= n && c.is_ascii())
+        .map(|c| c[..n].to_string())
+}
+
+/// The indexed column that holds a code prefix of this length, if there is one.
+fn level_column(col: &str, len: usize) -> Option<&'static str> {
+    match (col, len) {
+        ("category_code", 2) => Some("category_l1"),
+        ("category_code", 4) => Some("category_l2"),
+        ("category_code", 6) => Some("category_code"),
+        ("division_code", 6) => Some("division_county"),
+        ("division_code", 9) => Some("division_street"),
+        ("division_code", 12) => Some("division_code"),
+        _ => None,
+    }
 }
 
 impl SqlStore {
@@ -875,11 +899,27 @@ impl Store for SqlStore {
     }
 
     async fn list_tickets(&self, f: &TicketFilter) -> Result<Vec<Ticket>> {
-        let mut sql = String::from("SELECT id, body FROM tickets WHERE 1 = 1");
         let mut params: Vec<P> = Vec::new();
         let next = |params: &mut Vec<P>, p: P| {
             params.push(p);
             format!("${}", params.len())
+        };
+        // With a unit, walk that unit's index of tickets (newest first) and join the rest.
+        let (mut sql, order) = match f.unit_id {
+            Some(u) => {
+                let m = next(&mut params, P::I(Some(u)));
+                (
+                    format!(
+                        "SELECT t.id, t.body FROM ticket_units tu JOIN tickets t ON t.id = tu.ticket_id \
+                         WHERE tu.unit_id = {m}"
+                    ),
+                    "tu.ticket_id",
+                )
+            }
+            None => (
+                String::from("SELECT t.id, t.body FROM tickets t WHERE 1 = 1"),
+                "t.id",
+            ),
         };
         if !f.states.is_empty() {
             let marks: Vec<String> = f
@@ -887,52 +927,50 @@ impl Store for SqlStore {
                 .iter()
                 .map(|s| next(&mut params, P::S(Some(s.as_str().to_string()))))
                 .collect();
-            sql.push_str(&format!(" AND state IN ({})", marks.join(", ")));
-        }
-        if let Some(u) = f.unit_id {
-            let m = next(&mut params, P::I(Some(u)));
-            sql.push_str(&format!(
-                " AND id IN (SELECT ticket_id FROM ticket_units WHERE unit_id = {m})"
-            ));
+            sql.push_str(&format!(" AND t.state IN ({})", marks.join(", ")));
         }
         if let Some(c) = f.channel {
             let m = next(&mut params, P::S(Some(c.as_str().to_string())));
-            sql.push_str(&format!(" AND channel = {m}"));
+            sql.push_str(&format!(" AND t.channel = {m}"));
         }
         for (col, prefix) in [
             ("category_code", &f.category_prefix),
             ("division_code", &f.division_prefix),
         ] {
             if let Some(p) = prefix {
-                let len = p.chars().count() as i64;
+                let len = p.chars().count();
                 let m = next(&mut params, P::S(Some(p.clone())));
-                // The length is a number we computed, safe to inline (PostgreSQL wants an int4).
-                sql.push_str(&format!(" AND substr({col}, 1, {len}) = {m}"));
+                match level_column(col, len) {
+                    // An ancestor's code of a known level: an indexed equality.
+                    Some(level) => sql.push_str(&format!(" AND t.{level} = {m}")),
+                    // The length is a number we computed, safe to inline (PostgreSQL wants an int4).
+                    None => sql.push_str(&format!(" AND substr(t.{col}, 1, {len}) = {m}")),
+                }
             }
         }
         if let Some(t) = f.created_from {
             let m = next(&mut params, P::I(Some(ts(t))));
-            sql.push_str(&format!(" AND created_at >= {m}"));
+            sql.push_str(&format!(" AND t.created_at >= {m}"));
         }
         if let Some(t) = f.created_to {
             let m = next(&mut params, P::I(Some(ts(t))));
-            sql.push_str(&format!(" AND created_at < {m}"));
+            sql.push_str(&format!(" AND t.created_at < {m}"));
         }
         if let Some(p) = &f.citizen_phone {
             let m = next(&mut params, P::S(Some(p.clone())));
-            sql.push_str(&format!(" AND citizen_phone = {m}"));
+            sql.push_str(&format!(" AND t.citizen_phone = {m}"));
         }
         if let Some(p) = f.extension_pending {
             let m = next(&mut params, P::I(Some(i64::from(p))));
-            sql.push_str(&format!(" AND extension_pending = {m}"));
+            sql.push_str(&format!(" AND t.extension_pending = {m}"));
         }
         if let Some(b) = f.before_id {
             let m = next(&mut params, P::I(Some(b)));
-            sql.push_str(&format!(" AND id < {m}"));
+            sql.push_str(&format!(" AND {order} < {m}"));
         }
         let limit = f.limit.clamp(1, 1000) as i64;
         let m = next(&mut params, P::I(Some(limit)));
-        sql.push_str(&format!(" ORDER BY id DESC LIMIT {m}"));
+        sql.push_str(&format!(" ORDER BY {order} DESC LIMIT {m}"));
         let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), params)
             .fetch_all(&self.pool)
             .await?;
@@ -1030,8 +1068,9 @@ async fn insert_ticket(
     ]);
     let q = sqlx::query(
         "INSERT INTO tickets (state, category_code, division_code, lead_unit_id, parent_id, updated_at, version, body, \
-         extension_pending, number, tracking_code, channel, kind, citizen_phone, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
+         extension_pending, category_l1, category_l2, division_county, division_street, \
+         number, tracking_code, channel, kind, citizen_phone, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) RETURNING id",
     );
     let id: i64 = bind_all(q, params)
         .fetch_one(&mut *conn)
@@ -1085,8 +1124,9 @@ async fn apply_changes(
         let r = bind_all(
             sqlx::query(
                 "UPDATE tickets SET state = $1, category_code = $2, division_code = $3, lead_unit_id = $4, \
-                 parent_id = $5, updated_at = $6, version = $7, body = $8, extension_pending = $9 \
-                 WHERE id = $10 AND version = $11",
+                 parent_id = $5, updated_at = $6, version = $7, body = $8, extension_pending = $9, \
+                 category_l1 = $10, category_l2 = $11, division_county = $12, division_street = $13 \
+                 WHERE id = $14 AND version = $15",
             ),
             params,
         )

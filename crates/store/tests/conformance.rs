@@ -558,6 +558,22 @@ async fn listing_filters_and_cursor(s: &SqlStore) {
             .len(),
         0
     );
+    // Every level of the codes, indexed or not, narrows the same way.
+    for (cat, div, n) in [
+        (Some("0101"), None, 7),
+        (Some("010"), None, 7),
+        (Some("010101"), None, 0),
+        (None, Some("630102001"), 7),
+        (None, Some("6301"), 7),
+        (None, Some("630102001001"), 0),
+        (Some("01"), Some("630102001"), 7),
+    ] {
+        assert_eq!(
+            s.list_tickets(&f(cat, div)).await.unwrap().len(),
+            n,
+            "category {cat:?}, division {div:?}"
+        );
+    }
     let ranged = s
         .list_tickets(&TicketFilter {
             created_from: Some(at(1) + Duration::minutes(2)),

@@ -300,6 +300,7 @@ async fn a_call_goes_round_in_the_browser_by_each_user() {
     op.fill("#phone", "13812345678").await;
     op.submit("form.intake button.primary").await;
     let err = op.text("#content + .error").await;
+    assert_eq!(err, "必填，不能为空");
     assert!(!err.is_empty(), "an error beside the content field");
     let kept = op.wait_for("#phone").await.prop("value").await.unwrap();
     assert_eq!(
@@ -308,6 +309,7 @@ async fn a_call_goes_round_in_the_browser_by_each_user() {
         "what was typed is kept"
     );
     // The caller's history appears as the number is typed (a small script).
+    op.go("/intake").await;
     op.fill("#phone", "1381234567").await;
     op.wait_for("#phone").await.send_keys("8").await.unwrap();
     op.c.wait()
@@ -320,6 +322,10 @@ async fn a_call_goes_round_in_the_browser_by_each_user() {
     op.fill("#name", "张三").await;
     op.select("#kind", "complaint").await;
     op.fill("#address", "城东区东关大街12号").await;
+    // The category picker narrows as you type; the operator picks a leaf.
+    op.fill("input[data-filter-for=category_code]", "道路")
+        .await;
+    op.select("#category_code", "010101").await;
     op.fill(
         "#content",
         "东关大街12号门前人行道地砖破损多处，老人经过容易摔倒，请尽快修复。",

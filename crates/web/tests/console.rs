@@ -297,7 +297,7 @@ async fn a_ticket_goes_round_through_the_console_forms() {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
-        html.contains("is not a number") && html.contains("value=\"请尽快处理\""),
+        html.contains("不是数字") && html.contains("value=\"请尽快处理\""),
         "{html}"
     );
     let lead = t.lead_unit.to_string();
@@ -313,7 +313,7 @@ async fn a_ticket_goes_round_through_the_console_forms() {
     unit.act(id, "sign", &[]).await;
     let (status, html) = unit.act(id, "reply", &[("content", "   ")]).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(html.contains("is required"), "{html}");
+    assert!(html.contains("必填"), "{html}");
     let (status, _) = unit
         .act(id, "reply", &[("content", "已安排环卫车辆清运完毕")])
         .await;
@@ -427,7 +427,7 @@ async fn intake_takes_a_call_with_history_and_direct_answers() {
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = r.text().await.unwrap();
     assert!(
-        html.contains("is required")
+        html.contains("必填")
             && html.contains("value=\"张三\"")
             && html.contains("value=\"13812345678\""),
         "{html}"
@@ -444,7 +444,7 @@ async fn intake_takes_a_call_with_history_and_direct_answers() {
     )
     .await
     .unwrap();
-    assert!(r.text().await.unwrap().contains("is not a category"));
+    assert!(r.text().await.unwrap().contains("不是有效的诉求分类编码"));
     // Saved: the new number is shown.
     let r = post(
         "/intake",

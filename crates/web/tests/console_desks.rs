@@ -318,7 +318,7 @@ async fn administration_of_users_units_and_categories() {
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(html.contains("must be bound to a unit"));
+    assert!(html.contains("承办人员必须绑定所属单位"));
     // Created.
     let lead = t.lead_unit.to_string();
     let (status, location, _) = admin
@@ -369,7 +369,7 @@ async fn administration_of_users_units_and_categories() {
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(html.contains("only a unit_handler is bound to a unit"));
+    assert!(html.contains("只有承办人员可以绑定单位"));
     let (status, _, _) = admin
         .post(
             &path,
@@ -427,7 +427,7 @@ async fn administration_of_users_units_and_categories() {
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(html.contains("value=\"测试单位\"") && html.contains("is not a code"));
+    assert!(html.contains("value=\"测试单位\"") && html.contains("不是有效的编码"));
     let (status, location, _) = admin
         .post(
             "/admin/units",

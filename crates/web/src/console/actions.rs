@@ -217,7 +217,7 @@ pub fn form(
                             "number" => input id=(id) name=(name) inputmode="numeric" value=(was.first().copied().unwrap_or(""));,
                             _ => input id=(id) name=(name) value=(was.first().copied().unwrap_or(""));,
                         }
-                        @if let Some(e) = mine.filter(|e| e.field.as_deref() == Some(name)) { span.error role="alert" { (e.message) } }
+                        @if let Some(e) = mine.filter(|e| e.field.as_deref() == Some(name)) { span.error role="alert" { (super::i18n::message(lang, &e.message)) } }
                     }
                 }
                 @if a == Action::RevealContact { p.muted { (label(lang, "查看将被记录在案（审计）。", "Revealing is recorded (audited).")) } }

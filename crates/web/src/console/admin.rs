@@ -65,7 +65,7 @@ impl Typed {
         html! { @if let Some(e) = self.errors.get(k) { span.error role="alert" { (e) } } }
     }
     /// Records an application error against its field (or the whole form).
-    fn refuse(mut self, e: AppError) -> Typed {
+    fn refuse(mut self, lang: Lang, e: AppError) -> Typed {
         let (field, message) = match e {
             AppError::Invalid { field, message } => (field, message),
             AppError::Internal(m) => {
@@ -78,7 +78,8 @@ impl Typed {
             "unit" => "unit_id".to_string(),
             _ => field,
         };
-        self.errors.insert(field, message);
+        self.errors
+            .insert(field, super::i18n::message(lang, &message));
         self
     }
     fn form_error(&self) -> Markup {
@@ -232,7 +233,7 @@ async fn create_user(
         Ok(u) => Redirect::to(&format!("/admin/users/{}?created=1", u.id)).into_response(),
         Err(e) => {
             let status = status_of(&e);
-            render_users(&app, &s, &typed.refuse(e), status).await
+            render_users(&app, &s, &typed.refuse(s.lang, e), status).await
         }
     }
 }
@@ -431,7 +432,7 @@ async fn change_user(
         Ok(_) => Redirect::to(&format!("/admin/users/{user_id}?done={todo}")).into_response(),
         Err(e) => {
             let status = status_of(&e);
-            render_user(&app, &s, &id, &typed.refuse(e), None, status).await
+            render_user(&app, &s, &id, &typed.refuse(s.lang, e), None, status).await
         }
     }
 }
@@ -565,7 +566,14 @@ async fn create_unit(
         }
         Err(e) => {
             let status = status_of(&e);
-            render_units(&app, &s, &UnitFilter::default(), &typed.refuse(e), status).await
+            render_units(
+                &app,
+                &s,
+                &UnitFilter::default(),
+                &typed.refuse(s.lang, e),
+                status,
+            )
+            .await
         }
     }
 }
@@ -696,7 +704,7 @@ async fn save_category(
                 &app,
                 &s,
                 &CategoryQuery::default(),
-                &typed.refuse(e),
+                &typed.refuse(s.lang, e),
                 status,
             )
             .await

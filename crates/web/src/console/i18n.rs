@@ -104,3 +104,132 @@ pub fn t(lang: Lang, key: &'static str) -> &'static str {
         Lang::En => en,
     }
 }
+
+/// A validation message from the application, in the console's language. The application
+/// speaks English (the API's language); the console shows Chinese users the same rule in
+/// Chinese, keeping the values the message names. Unknown messages pass through unchanged.
+pub fn message(lang: Lang, msg: &str) -> String {
+    if lang == Lang::En {
+        return msg.to_string();
+    }
+    // The quoted value a message names, e.g. "`abc` is not a code" → "abc".
+    let quoted = || {
+        msg.split('`')
+            .nth(1)
+            .map(|v| format!("“{v}”"))
+            .unwrap_or_default()
+    };
+    let number_after = |marker: &str| -> String {
+        msg.split(marker)
+            .nth(1)
+            .map(|r| r.chars().take_while(|c| c.is_ascii_digit()).collect())
+            .unwrap_or_default()
+    };
+    let rules: [(&str, &dyn Fn() -> String); 24] = [
+        ("is required and must not be empty", &|| {
+            "必填，不能为空".into()
+        }),
+        ("is not a phone number", &|| {
+            format!(
+                "{}不是有效的电话号码（3到20位数字，可含 + - ( ) 和空格）",
+                quoted()
+            )
+        }),
+        ("is not a category", &|| {
+            format!("{}不是有效的诉求分类编码", quoted())
+        }),
+        ("is not a division", &|| {
+            format!("{}不是有效的行政区划编码", quoted())
+        }),
+        ("is not a code", &|| {
+            format!("{}不是有效的编码（字母、数字、“-”或“_”）", quoted())
+        }),
+        ("is not a date", &|| {
+            format!("{}不是日期（YYYY-MM-DD）", quoted())
+        }),
+        ("is not a number", &|| format!("{}不是数字", quoted())),
+        ("is not an id", &|| format!("{}不是有效的编号", quoted())),
+        ("is not a handling tier", &|| {
+            "不是有效的处置时限（1、3、7、11天）".into()
+        }),
+        ("is not a tier", &|| {
+            "不是有效的处置时限（1、3、7、11天）".into()
+        }),
+        ("must be bound to a unit", &|| {
+            "承办人员必须绑定所属单位".into()
+        }),
+        ("only a unit_handler is bound to a unit", &|| {
+            "只有承办人员可以绑定单位，请清空所属单位".into()
+        }),
+        ("must be at least 8 characters", &|| "至少8个字符".into()),
+        ("must be 2 to 32 characters", &|| {
+            "须为2到32个字母、数字或“.”“_”“-”".into()
+        }),
+        ("characters long; at most", &|| {
+            format!("内容过长，最多{}个字符", number_after("at most "))
+        }),
+        ("must be 1 to", &|| {
+            format!("长度须为1到{}个字符", number_after("must be 1 to "))
+        }),
+        ("working days", &|| {
+            format!("须为1到{}个工作日", number_after("between 1 and "))
+        }),
+        ("the lead unit cannot also be a co-unit", &|| {
+            "主办单位不能同时作为协办单位".into()
+        }),
+        ("is listed twice", &|| "同一单位重复选择".into()),
+        ("does not exist", &|| "所选单位不存在或已停用".into()),
+        ("is required: resolved, partly or unresolved", &|| {
+            "请选择解决情况".into()
+        }),
+        ("is required: satisfied, basically or dissatisfied", &|| {
+            "请选择满意度".into()
+        }),
+        ("cannot be merged into itself", &|| {
+            "工单不能并入自身".into()
+        }),
+        ("already exists", &|| "已存在，请换一个".into()),
+    ];
+    for (needle, zh) in rules {
+        if msg.contains(needle) {
+            return zh();
+        }
+    }
+    msg.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_messages_read_in_chinese() {
+        assert_eq!(
+            message(Lang::Zh, "is required and must not be empty"),
+            "必填，不能为空"
+        );
+        assert_eq!(
+            message(
+                Lang::Zh,
+                "`abc` is not a phone number (3 to 20 digits, with optional + - ( ) and spaces)"
+            ),
+            "“abc”不是有效的电话号码（3到20位数字，可含 + - ( ) 和空格）"
+        );
+        assert_eq!(
+            message(
+                Lang::Zh,
+                "is 20001 characters long; at most 20000 are allowed"
+            ),
+            "内容过长，最多20000个字符"
+        );
+        assert_eq!(
+            message(Lang::Zh, "must be 1 to 200 characters"),
+            "长度须为1到200个字符"
+        );
+        assert_eq!(message(Lang::Zh, "something new"), "something new");
+        assert_eq!(
+            message(Lang::En, "is required and must not be empty"),
+            "is required and must not be empty"
+        );
+    }
+}

@@ -38,9 +38,10 @@ fn intake_form(
     errors: &HashMap<String, String>,
     history: &[Ticket],
     created: Option<&Ticket>,
+    r: &mashangban_app::Reference,
 ) -> Markup {
     let zh = lang == Lang::Zh;
-    let err = |k: &str| errors.get(k).cloned();
+    let err = |k: &str| errors.get(k).map(|m| super::i18n::message(lang, m));
     html! {
         h1 { (if zh { "受理登记" } else { "Intake" }) }
         @if let Some(tk) = created {
@@ -81,7 +82,7 @@ fn intake_form(
                 }
                 div.field {
                     label for="category_code" { (t(lang, "category")) }
-                    input #category_code name="category_code" value=(val(typed, "category_code")) size="8";
+                    (category_picker(lang, r, val(typed, "category_code")))
                     @if let Some(e) = err("category_code") { span.error { (e) } }
                 }
             }
@@ -104,6 +105,32 @@ fn intake_form(
         }
         div #history aria-live="polite" {
             @if !val(typed, "phone").is_empty() { (history_list(lang, history)) }
+        }
+    }
+}
+
+/// The dispatch catalogue as a picker: each top category a group, its leaves by name with
+/// their middle level, narrowed by typing in the search box (with the page's script).
+fn category_picker(lang: Lang, r: &mashangban_app::Reference, chosen: &str) -> Markup {
+    let zh = lang == Lang::Zh;
+    let mut cats: Vec<_> = r.categories.values().filter(|c| c.active).collect();
+    cats.sort_by(|a, b| a.code.cmp(&b.code));
+    html! {
+        input.unit-search type="search" data-filter-for="category_code" placeholder=(if zh { "搜索分类…" } else { "Search categories…" }) aria-label=(if zh { "搜索分类" } else { "Search categories" }) autocomplete="off";
+        select #category_code name="category_code" {
+            option value="" { (if zh { "（未分类，由派单员判断）" } else { "(uncategorised: the dispatcher decides)" }) }
+            @for top in cats.iter().filter(|c| c.level == 1) {
+                optgroup label=(top.name) {
+                    @for c in cats.iter().filter(|c| c.level == 3 && c.code.starts_with(&top.code)) {
+                        option value=(c.code) selected[chosen == c.code] {
+                            (c.parent_code.as_deref().and_then(|p| r.categories.get(p)).map(|p| p.name.as_str()).unwrap_or("")) " / " (c.name)
+                        }
+                    }
+                }
+            }
+            @if !chosen.is_empty() && !cats.iter().any(|c| c.code == chosen && c.level == 3) {
+                option value=(chosen) selected { (r.category_path(chosen).unwrap_or_else(|| chosen.to_string())) }
+            }
         }
     }
 }
@@ -204,7 +231,15 @@ pub async fn intake_page(
             s.lang,
             Some(&s),
             "/intake",
-            intake_form(s.lang, &s, &typed, &HashMap::new(), &hist, created.as_ref()),
+            intake_form(
+                s.lang,
+                &s,
+                &typed,
+                &HashMap::new(),
+                &hist,
+                created.as_ref(),
+                &*super::reference(&app).await,
+            ),
         ),
     )
 }
@@ -234,7 +269,15 @@ pub async fn intake_lookup(
             s.lang,
             Some(&s),
             "/intake",
-            intake_form(s.lang, &s, &typed, &HashMap::new(), &hist, None),
+            intake_form(
+                s.lang,
+                &s,
+                &typed,
+                &HashMap::new(),
+                &hist,
+                None,
+                &*super::reference(&app).await,
+            ),
         ),
     )
 }
@@ -255,7 +298,15 @@ async fn refused(
             s.lang,
             Some(s),
             "/intake",
-            intake_form(s.lang, s, typed, &errors, &hist, None),
+            intake_form(
+                s.lang,
+                s,
+                typed,
+                &errors,
+                &hist,
+                None,
+                &*super::reference(app).await,
+            ),
         ),
     )
 }

@@ -161,9 +161,11 @@ pub async fn tickets_page(
             q.limit = Some(50);
             match app.list_tickets(&actor_of(&s.user), q).await {
                 Ok(p) => (p.items, p.next_cursor, None),
-                Err(AppError::Invalid { field, message }) => {
-                    (Vec::new(), None, Some(format!("{field}: {message}")))
-                }
+                Err(AppError::Invalid { field, message }) => (
+                    Vec::new(),
+                    None,
+                    Some(format!("{field}: {}", super::i18n::message(lang, &message))),
+                ),
                 Err(e) => {
                     tracing::error!(error = %e, "ticket list");
                     (
@@ -174,6 +176,11 @@ pub async fn tickets_page(
                 }
             }
         }
+        Err(AppError::Invalid { field, message }) => (
+            Vec::new(),
+            None,
+            Some(format!("{field}: {}", super::i18n::message(lang, &message))),
+        ),
         Err(e) => (Vec::new(), None, Some(e.to_string())),
     };
     let kept = kept_query(&pairs);

@@ -700,7 +700,7 @@ async fn render_ticket(
             @if let Some(r) = &tk.reply { h2 { (t(lang, "reply")) } p { (r) } }
         }
         @if let Some(e) = err.as_ref().filter(|e| e.field.is_none() || !allowed.contains(&e.action)) {
-            p.error role="alert" { (e.message) }
+            p.error role="alert" { (i18n::message(lang, &e.message)) }
         }
         @if !allowed.is_empty() {
             div.card.actions {
