@@ -84,6 +84,10 @@ fn shots_dir() -> PathBuf {
 
 impl Browser {
     async fn open(d: &Driver, base: &str, who: &'static str) -> Browser {
+        Browser::open_with(d, base, who, PASSWORD).await
+    }
+
+    async fn open_with(d: &Driver, base: &str, who: &'static str, password: &str) -> Browser {
         let profile = tempdir(who);
         let mut caps = serde_json::Map::new();
         caps.insert(
@@ -111,7 +115,7 @@ impl Browser {
         };
         b.go("/login").await;
         b.fill("#username", who).await;
-        b.fill("#password", PASSWORD).await;
+        b.fill("#password", password).await;
         b.submit("form[action='/login'] button[type=submit]").await;
         b.wait_for("nav.main").await;
         b
@@ -536,4 +540,73 @@ async fn evil_site(console: &str, id: i64) -> String {
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     format!("http://127.0.0.1:{port}/")
+}
+
+/// The README's pictures, over the demo data: `cargo test -p mashangban-web --test browser
+/// -- --ignored` writes `docs/screenshots/*.png`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "writes the README's screenshots; run by hand"]
+async fn readme_screenshots() {
+    let Some(d) = driver().await else { return };
+    let t = TestApp::start(Db::Sqlite, "readme_screenshots")
+        .await
+        .unwrap();
+    t.app.ensure_demo_users().await.unwrap();
+    // The harness made `operator` and `dispatcher` without passwords; give them the demo's.
+    for name in ["operator", "dispatcher"] {
+        let (u, _) = t.app.store.get_credentials(name).await.unwrap().unwrap();
+        t.app
+            .change_user(
+                u.id,
+                mashangban_app::admin::UserChange {
+                    password: Some(mashangban_app::demo::DEMO_PASSWORD.into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+    }
+    t.app
+        .generate_demo_tickets(400, 30, chrono::Utc::now(), 7)
+        .await
+        .unwrap();
+    let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots");
+    std::fs::create_dir_all(&out).unwrap();
+    let password = mashangban_app::demo::DEMO_PASSWORD;
+    let caller =
+        t.get("/api/v1/tickets?limit=1", "operator").await.body["items"][0]["citizen"]["phone"]
+            .as_str()
+            .unwrap_or("13897001234")
+            .to_string();
+
+    let op = Browser::open_with(&d, &t.base, "operator", password).await;
+    op.go("/intake").await;
+    op.fill("#phone", &caller).await;
+    op.c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#history li"))
+        .await
+        .unwrap();
+    op.fill("#name", "马先生").await;
+    op.fill("#address", "城东区东关大街78号").await;
+    op.fill("input[data-filter-for=category_code]", "供暖")
+        .await;
+    op.select("#category_code", "010202").await;
+    op.fill(
+        "#content",
+        "东关大街78号院3号楼从本周一开始暖气一直不热，室温只有14度，家里有老人，请供热公司尽快上门检查。",
+    )
+    .await;
+    std::fs::write(out.join("intake.png"), op.c.screenshot().await.unwrap()).unwrap();
+
+    let disp = Browser::open_with(&d, &t.base, "dispatcher", password).await;
+    disp.go("/").await;
+    std::fs::write(
+        out.join("dispatcher-desk.png"),
+        disp.c.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    op.c.close().await.unwrap();
+    disp.c.close().await.unwrap();
+    eprintln!("README screenshots in {}", out.display());
 }

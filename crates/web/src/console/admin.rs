@@ -211,24 +211,24 @@ async fn create_user(
         Err(r) => return r,
     };
     let typed = Typed::of(&form);
-    let input = (|| {
-        Ok::<_, AppError>(UserInput {
-            username: typed.v("username").trim().to_string(),
-            display_name: typed.opt("display_name"),
-            role: typed
-                .v("role")
-                .parse()
-                .map_err(|e: mashangban_domain::UnknownValue| {
-                    AppError::invalid("role", e.to_string())
-                })?,
-            unit_id: parse_id(&typed, "unit_id")?,
-            password: Some(typed.v("password").to_string()),
-        })
-    })();
-    let result = match input {
-        Ok(input) => app.add_user(input).await,
-        Err(e) => Err(e),
-    };
+    let result = async {
+        let input = (|| {
+            Ok::<_, AppError>(UserInput {
+                username: typed.v("username").trim().to_string(),
+                display_name: typed.opt("display_name"),
+                role: typed
+                    .v("role")
+                    .parse()
+                    .map_err(|e: mashangban_domain::UnknownValue| {
+                        AppError::invalid("role", e.to_string())
+                    })?,
+                unit_id: parse_id(&typed, "unit_id")?,
+                password: Some(typed.v("password").to_string()),
+            })
+        })()?;
+        app.add_user(input).await
+    }
+    .await;
     match result {
         Ok(u) => Redirect::to(&format!("/admin/users/{}?created=1", u.id)).into_response(),
         Err(e) => {
@@ -388,46 +388,48 @@ async fn change_user(
         .find(|(k, _)| k == "_do")
         .map(|(_, v)| v.as_str())
         .unwrap_or("");
-    let change = (|| {
-        let change = match todo {
-            "disable" | "enable" | "role" if user_id == s.user.id => {
-                return Err(AppError::invalid(
-                    "form",
-                    "administrators cannot disable or change the role of their own account",
-                ));
-            }
-            "disable" => UserChange {
-                active: Some(false),
-                ..Default::default()
-            },
-            "enable" => UserChange {
-                active: Some(true),
-                ..Default::default()
-            },
-            "password" => UserChange {
-                password: Some(typed.v("password").to_string()),
-                ..Default::default()
-            },
-            "role" => UserChange {
-                role: Some(typed.v("role").parse().map_err(
-                    |e: mashangban_domain::UnknownValue| AppError::invalid("role", e.to_string()),
-                )?),
-                unit_id: parse_id(&typed, "unit_id")?,
-                ..Default::default()
-            },
-            other => {
-                return Err(AppError::invalid(
-                    "form",
-                    format!("unknown change `{other}`"),
-                ));
-            }
-        };
-        Ok(change)
-    })();
-    let result = match change {
-        Ok(c) => app.change_user(user_id, c).await,
-        Err(e) => Err(e),
-    };
+    let result = async {
+        let change = (|| {
+            let change = match todo {
+                "disable" | "enable" | "role" if user_id == s.user.id => {
+                    return Err(AppError::invalid(
+                        "form",
+                        "administrators cannot disable or change the role of their own account",
+                    ));
+                }
+                "disable" => UserChange {
+                    active: Some(false),
+                    ..Default::default()
+                },
+                "enable" => UserChange {
+                    active: Some(true),
+                    ..Default::default()
+                },
+                "password" => UserChange {
+                    password: Some(typed.v("password").to_string()),
+                    ..Default::default()
+                },
+                "role" => UserChange {
+                    role: Some(typed.v("role").parse().map_err(
+                        |e: mashangban_domain::UnknownValue| {
+                            AppError::invalid("role", e.to_string())
+                        },
+                    )?),
+                    unit_id: parse_id(&typed, "unit_id")?,
+                    ..Default::default()
+                },
+                other => {
+                    return Err(AppError::invalid(
+                        "form",
+                        format!("unknown change `{other}`"),
+                    ));
+                }
+            };
+            Ok(change)
+        })()?;
+        app.change_user(user_id, change).await
+    }
+    .await;
     match result {
         Ok(_) => Redirect::to(&format!("/admin/users/{user_id}?done={todo}")).into_response(),
         Err(e) => {
@@ -542,24 +544,24 @@ async fn create_unit(
         Err(r) => return r,
     };
     let typed = Typed::of(&form);
-    let input = (|| {
-        Ok::<_, AppError>(UnitInput {
-            code: typed.v("code").trim().to_string(),
-            name: typed.v("name").to_string(),
-            kind: typed
-                .v("kind")
-                .parse()
-                .map_err(|e: mashangban_domain::UnknownValue| {
-                    AppError::invalid("kind", e.to_string())
-                })?,
-            parent_id: parse_id(&typed, "parent_id")?,
-            division_code: typed.opt("division_code"),
-        })
-    })();
-    let result = match input {
-        Ok(i) => app.add_unit(i).await,
-        Err(e) => Err(e),
-    };
+    let result = async {
+        let input = (|| {
+            Ok::<_, AppError>(UnitInput {
+                code: typed.v("code").trim().to_string(),
+                name: typed.v("name").to_string(),
+                kind: typed
+                    .v("kind")
+                    .parse()
+                    .map_err(|e: mashangban_domain::UnknownValue| {
+                        AppError::invalid("kind", e.to_string())
+                    })?,
+                parent_id: parse_id(&typed, "parent_id")?,
+                division_code: typed.opt("division_code"),
+            })
+        })()?;
+        app.add_unit(input).await
+    }
+    .await;
     match result {
         Ok(u) => {
             Redirect::to(&format!("/admin/units?q={}&created={}", u.code, u.code)).into_response()
@@ -679,23 +681,23 @@ async fn save_category(
         Err(r) => return r,
     };
     let typed = Typed::of(&form);
-    let input = (|| {
-        Ok::<_, AppError>(CategoryInput {
-            code: typed.v("code").trim().to_string(),
-            name: typed.v("name").to_string(),
-            default_tier: match typed.opt("default_tier") {
-                None => None,
-                Some(v) => Some(v.parse().map_err(|_| {
-                    AppError::invalid("default_tier", format!("`{v}` is not a number"))
-                })?),
-            },
-            active: Some(!typed.v("active").is_empty()),
-        })
-    })();
-    let result = match input {
-        Ok(i) => app.save_category(i).await,
-        Err(e) => Err(e),
-    };
+    let result = async {
+        let input = (|| {
+            Ok::<_, AppError>(CategoryInput {
+                code: typed.v("code").trim().to_string(),
+                name: typed.v("name").to_string(),
+                default_tier: match typed.opt("default_tier") {
+                    None => None,
+                    Some(v) => Some(v.parse().map_err(|_| {
+                        AppError::invalid("default_tier", format!("`{v}` is not a number"))
+                    })?),
+                },
+                active: Some(!typed.v("active").is_empty()),
+            })
+        })()?;
+        app.save_category(input).await
+    }
+    .await;
     match result {
         Ok(c) => Redirect::to(&format!("/admin/categories?saved={}", c.code)).into_response(),
         Err(e) => {
