@@ -488,6 +488,28 @@ async fn intake_takes_a_call_with_history_and_direct_answers() {
         .parse()
         .unwrap();
     assert_eq!(t.state(id).await, "resolved_directly");
+    // An answer too long to resolve with is refused beside its field; nothing is written.
+    let before = t.app.store.count_tickets().await.unwrap();
+    let long = "答".repeat(5_001);
+    let mut form = vec![
+        ("_csrf", op.csrf.as_str()),
+        ("phone", "13900000001"),
+        ("channel", "phone"),
+        ("kind", "consultation"),
+        ("content", "医保怎么报销"),
+    ];
+    form.push(("answer", &long));
+    let r = client()
+        .post(format!("{}/intake", t.base))
+        .header(header::COOKIE, format!("mb_session={}", op.session))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("内容过长，最多5000个字符") && html.contains("医保怎么报销"));
+    assert_eq!(t.app.store.count_tickets().await.unwrap(), before);
     // Units do not take calls.
     let unit = Browser::open(&t, "unit-in").await;
     assert_eq!(unit.page("/intake").await.0, StatusCode::FORBIDDEN);

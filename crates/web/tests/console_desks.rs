@@ -102,6 +102,10 @@ async fn desks_lists_and_exports() {
     let (status, desk) = disp.page("/").await;
     assert_eq!(status, StatusCode::OK);
     assert!(desk.contains("派单台"));
+    // The same desk in English.
+    let (_, english, _) = get_page(&t, "/", Some(&disp.session), "mb_lang=en").await;
+    assert!(english.contains("Dispatcher desk") && english.contains("Extension requests"));
+    assert!(english.contains("lang=\"en\"") && !english.contains("派单台"));
     let to_dispatch = section(&desk, "to-dispatch");
     assert!(to_dispatch.contains(&n_fresh) && !to_dispatch.contains(&n_asking));
     let extensions = section(&desk, "extension-requests");

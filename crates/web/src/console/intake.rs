@@ -22,6 +22,8 @@ use std::collections::HashMap;
 pub struct IntakeQuery {
     phone: Option<String>,
     created: Option<i64>,
+    /// Set when the answer given at intake could not resolve the ticket at once.
+    unresolved: Option<String>,
 }
 
 /// What was typed, by field name.
@@ -39,6 +41,7 @@ fn intake_form(
     history: &[Ticket],
     created: Option<&Ticket>,
     r: &mashangban_app::Reference,
+    unresolved: bool,
 ) -> Markup {
     let zh = lang == Lang::Zh;
     let err = |k: &str| errors.get(k).map(|m| super::i18n::message(lang, m));
@@ -46,6 +49,9 @@ fn intake_form(
         h1 { (if zh { "受理登记" } else { "Intake" }) }
         @if let Some(tk) = created {
             p.notice role="status" { (if zh { "已受理，工单编号 " } else { "Received: ticket " }) a href=(format!("/tickets/{}", tk.id)) { strong #created-number { (tk.number) } } }
+            @if tk.state == mashangban_domain::TicketState::Received && unresolved {
+                p.error role="alert" { (if zh { "答复未能直接办结该工单，请在工单页面处理。" } else { "The answer could not resolve the ticket at once; handle it on the ticket page." }) }
+            }
         }
         @if let Some(e) = err("form") { p.error role="alert" { (e) } }
         form.intake method="post" action="/intake" {
@@ -239,6 +245,7 @@ pub async fn intake_page(
                 &hist,
                 created.as_ref(),
                 &*super::reference(&app).await,
+                q.unresolved.is_some(),
             ),
         ),
     )
@@ -277,6 +284,7 @@ pub async fn intake_lookup(
                 &hist,
                 None,
                 &*super::reference(&app).await,
+                false,
             ),
         ),
     )
@@ -306,6 +314,7 @@ async fn refused(
                 &hist,
                 None,
                 &*super::reference(app).await,
+                false,
             ),
         ),
     )
@@ -345,6 +354,16 @@ pub async fn intake_submit(
     );
     let actor = actor_of(&s.user);
     let answer = val(&typed, "answer").trim().to_string();
+    // An answer that could not resolve the ticket is refused before anything is written.
+    if !answer.is_empty()
+        && let Err(mashangban_domain::DomainError::Invalid { message, .. }) =
+            mashangban_domain::Command::parse(
+                Action::ResolveDirectly,
+                json!({ "answer": answer.clone() }),
+            )
+    {
+        return refused(&app, &s, &typed, "answer".into(), message).await;
+    }
     let ticket = match app.create_ticket(&actor, Value::Object(body), None).await {
         Ok((tk, _)) => tk,
         Err(AppError::Invalid { field, message }) => {
@@ -372,8 +391,10 @@ pub async fn intake_submit(
             )
             .await
     {
-        // The request is received either way; say why it was not resolved at once.
+        // The request is received either way; the page says it was not resolved at once.
         tracing::warn!(error = %e, "resolve directly at intake");
+        return Redirect::to(&format!("/intake?created={}&unresolved=1", ticket.id))
+            .into_response();
     }
     Redirect::to(&format!("/intake?created={}", ticket.id)).into_response()
 }
