@@ -39,15 +39,15 @@ fn intake_form(
     typed: &Typed,
     errors: &HashMap<String, String>,
     history: &[Ticket],
-    created: Option<&Ticket>,
+    // The ticket just received, and whether its answer failed to resolve it.
+    created: Option<(&Ticket, bool)>,
     r: &mashangban_app::Reference,
-    unresolved: bool,
 ) -> Markup {
     let zh = lang == Lang::Zh;
     let err = |k: &str| errors.get(k).map(|m| super::i18n::message(lang, m));
     html! {
         h1 { (if zh { "受理登记" } else { "Intake" }) }
-        @if let Some(tk) = created {
+        @if let Some((tk, unresolved)) = created {
             p.notice role="status" { (if zh { "已受理，工单编号 " } else { "Received: ticket " }) a href=(format!("/tickets/{}", tk.id)) { strong #created-number { (tk.number) } } }
             @if tk.state == mashangban_domain::TicketState::Received && unresolved {
                 p.error role="alert" { (if zh { "答复未能直接办结该工单，请在工单页面处理。" } else { "The answer could not resolve the ticket at once; handle it on the ticket page." }) }
@@ -243,9 +243,8 @@ pub async fn intake_page(
                 &typed,
                 &HashMap::new(),
                 &hist,
-                created.as_ref(),
+                created.as_ref().map(|tk| (tk, q.unresolved.is_some())),
                 &*super::reference(&app).await,
-                q.unresolved.is_some(),
             ),
         ),
     )
@@ -284,7 +283,6 @@ pub async fn intake_lookup(
                 &hist,
                 None,
                 &*super::reference(&app).await,
-                false,
             ),
         ),
     )
@@ -314,7 +312,6 @@ async fn refused(
                 &hist,
                 None,
                 &*super::reference(app).await,
-                false,
             ),
         ),
     )
