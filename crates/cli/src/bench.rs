@@ -312,7 +312,7 @@ pub async fn run(a: BenchArgs) -> Result<()> {
 }
 
 /// Puts a few tickets in each state a desk shows, so that the desks have work on them.
-async fn stage_desks(app: &App, lead: i64) -> Result<Option<i64>> {
+async fn stage_desks(app: &App, lead: i64) -> Result<(Option<i64>, Option<i64>)> {
     use mashangban_domain::Action;
     let user = |name: &str| {
         let app = app.clone();
@@ -332,7 +332,8 @@ async fn stage_desks(app: &App, lead: i64) -> Result<Option<i64>> {
         user("bench-unit").await?,
     );
     let fail = |e: mashangban_app::AppError| anyhow::anyhow!("{e}");
-    let mut shown = None;
+    // A ticket waiting for dispatch, and one in the unit's hands.
+    let mut shown = (None, None);
     for i in 0..60 {
         let (t, _) = app
             .create_ticket(
@@ -345,32 +346,41 @@ async fn stage_desks(app: &App, lead: i64) -> Result<Option<i64>> {
             )
             .await
             .map_err(fail)?;
-        let mut steps = vec![(
+        let dispatch = (
             disp,
             Action::Dispatch,
             json!({"lead_unit_id": lead, "tier": 3}),
-        )];
-        match i % 4 {
-            0 => {}
-            1 => steps.push((unit, Action::Sign, json!({}))),
-            2 => steps.extend([
-                (unit, Action::Sign, json!({})),
+        );
+        let sign = (unit, Action::Sign, json!({}));
+        let reply = (unit, Action::Reply, json!({"content": "已处理"}));
+        let steps = match i % 6 {
+            0 => vec![],
+            1 => vec![dispatch],
+            2 => vec![dispatch, sign],
+            3 => vec![
+                dispatch,
+                sign,
                 (
                     unit,
                     Action::RequestExtension,
                     json!({"days": 3, "reason": "需协调"}),
                 ),
-            ]),
-            _ => steps.extend([
-                (unit, Action::Sign, json!({})),
-                (unit, Action::Reply, json!({"content": "已处理"})),
-            ]),
-        }
+            ],
+            4 => vec![dispatch, sign, reply],
+            _ => vec![
+                dispatch,
+                sign,
+                reply,
+                (disp, Action::ApproveReply, json!({})),
+            ],
+        };
         for (who, action, body) in steps {
             app.act(&who, t.id, action, body).await.map_err(fail)?;
         }
-        if i == 1 {
-            shown = Some(t.id);
+        match i {
+            0 => shown.0 = Some(t.id),
+            2 => shown.1 = Some(t.id),
+            _ => {}
         }
     }
     Ok(shown)
@@ -378,7 +388,11 @@ async fn stage_desks(app: &App, lead: i64) -> Result<Option<i64>> {
 
 /// Times the console's pages: each fetched `n` times by one client with a session cookie.
 async fn pages(app: &App, base: &str, lead: i64, n: usize) -> Result<()> {
-    let shown = stage_desks(app, lead).await?.context("a staged ticket")?;
+    let (received, in_hand) = stage_desks(app, lead).await?;
+    let (received, in_hand) = (
+        received.context("a staged ticket")?,
+        in_hand.context("a staged ticket")?,
+    );
     let session = |name: &'static str, role: Role, unit: Option<i64>| {
         let app = app.clone();
         async move { token_for(&app, name, role, unit).await }
@@ -396,8 +410,9 @@ async fn pages(app: &App, base: &str, lead: i64, n: usize) -> Result<()> {
         ("/".into(), &unit),
         ("/intake".into(), &op),
         ("/callback".into(), &cb),
-        (format!("/tickets/{shown}"), &disp),
-        (format!("/tickets/{shown}"), &unit),
+        (format!("/tickets/{received}"), &disp),
+        (format!("/tickets/{in_hand}"), &unit),
+        (format!("/tickets/{in_hand}"), &disp),
         ("/tickets".into(), &disp),
         ("/tickets?state=received".into(), &disp),
         (format!("/tickets?unit={lead}"), &disp),
