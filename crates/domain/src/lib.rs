@@ -1,6 +1,8 @@
 //! Pure domain rules of Mashangban (马上办): vocabulary, the ticket lifecycle as a state
 //! machine (commands → events → view), validation and masking. No I/O, no async.
 
+pub mod calendar;
+pub mod deadlines;
 pub mod error;
 pub mod intake;
 pub mod lifecycle;
