@@ -625,19 +625,31 @@ impl App {
             return Ok("in_progress".into());
         }
         if stop.is_none() && ctx.rng.random_bool(0.08) && step(ctx, &mut t, 60, 600) {
-            self.act_at(
-                &handler,
-                id,
-                Action::RequestExtension,
-                json!({"days": 5, "reason": "需协调施工单位和物业共同处理，申请延期。"}),
-                t,
-            )
-            .await?;
-            if step(ctx, &mut t, 30, 300) {
-                self.act_at(&ctx.dispatcher, id, Action::ApproveExtension, json!({}), t)
-                    .await?;
-            } else {
-                return Ok("in_progress".into());
+            let asked = self
+                .act_at(
+                    &handler,
+                    id,
+                    Action::RequestExtension,
+                    json!({"days": 5, "reason": "需协调施工单位和物业共同处理，申请延期。"}),
+                    t,
+                )
+                .await;
+            match asked {
+                Ok(_) => {}
+                // Asked too late in the day or after the deadline: refused, handled as is.
+                Err(AppError::Conflict {
+                    code: "extension_refused",
+                    ..
+                }) => {}
+                Err(e) => return Err(e),
+            }
+            if asked.is_ok() {
+                if step(ctx, &mut t, 30, 300) {
+                    self.act_at(&ctx.dispatcher, id, Action::ApproveExtension, json!({}), t)
+                        .await?;
+                } else {
+                    return Ok("in_progress".into());
+                }
             }
         }
         let mut rounds = 0;

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod deadlines;
 pub mod demo;
 pub mod seed;
 pub mod tickets;
@@ -65,6 +66,10 @@ pub struct Reference {
     pub divisions: std::collections::HashMap<String, String>,
     /// Units by id.
     pub units: std::collections::BTreeMap<i64, mashangban_domain::Unit>,
+    /// The official calendar in force.
+    pub calendar: mashangban_domain::calendar::Calendar,
+    /// The deadline policy in force.
+    pub policy: mashangban_domain::deadlines::DeadlinePolicy,
 }
 
 impl Reference {
@@ -131,6 +136,8 @@ impl App {
         let categories = self.store.list_categories().await?;
         let divisions = self.store.list_divisions(None, None).await?;
         let units = self.store.list_units().await?;
+        let (days, years) = self.store.calendar().await?;
+        let policy = deadlines::policy_from(self.store.setting(deadlines::POLICY_SETTING).await?);
         let r = Arc::new(Reference {
             categories: categories
                 .into_iter()
@@ -138,6 +145,8 @@ impl App {
                 .collect(),
             divisions: divisions.into_iter().map(|d| (d.code, d.name)).collect(),
             units: units.into_iter().map(|u| (u.id, u)).collect(),
+            calendar: deadlines::calendar_from(days, years),
+            policy,
         });
         if let Ok(mut guard) = self.reference.write() {
             *guard = Some((std::time::Instant::now(), r.clone()));

@@ -236,11 +236,14 @@ pub struct SeedReport {
     pub divisions: usize,
     pub units_created: usize,
     pub categories: usize,
+    /// Official calendar exceptions loaded (for years the database did not know).
+    pub calendar_days: usize,
 }
 
 impl App {
-    /// Loads Xining: divisions, units (skipping those that exist), default categories.
-    /// Safe to run again: nothing is duplicated and administrators' edits to populations stay.
+    /// Loads Xining: divisions, units and default categories (skipping those that exist), and
+    /// the official calendar for the years not yet known. Safe to run again: nothing is
+    /// duplicated and administrators' edits stay.
     pub async fn seed_xining(&self) -> Result<SeedReport, AppError> {
         let divisions = parse_divisions(XINING_DIVISIONS_CSV)?;
         let mut report = SeedReport {
@@ -309,7 +312,24 @@ impl App {
             .await?;
             unit_of_division.insert(d.code.clone(), id);
         }
-        report.categories = self.store.upsert_categories(&default_categories()).await?;
+        // Only the categories that are missing: administrators' changes stay.
+        let have: std::collections::HashSet<String> = self
+            .store
+            .list_categories()
+            .await?
+            .into_iter()
+            .map(|c| c.code)
+            .collect();
+        let missing: Vec<_> = default_categories()
+            .into_iter()
+            .filter(|c| !have.contains(&c.code))
+            .collect();
+        report.categories = if missing.is_empty() {
+            0
+        } else {
+            self.store.upsert_categories(&missing).await?
+        };
+        report.calendar_days = self.seed_calendar().await?;
         self.invalidate_reference();
         Ok(report)
     }

@@ -212,7 +212,7 @@ impl App {
     }
 
     /// The ticket, unmasked, if the actor may see it; otherwise not found.
-    async fn visible_ticket(&self, actor: &Actor, id: i64) -> Result<Ticket, AppError> {
+    pub(crate) async fn visible_ticket(&self, actor: &Actor, id: i64) -> Result<Ticket, AppError> {
         match self.store.get_ticket(id).await? {
             Some(t) if t.visible_to(actor) => Ok(t),
             _ => Err(AppError::NotFound(format!("ticket {id} not found"))),
@@ -312,6 +312,14 @@ impl App {
         for attempt in 0..CONFLICT_RETRIES {
             let ticket = self.visible_ticket(actor, id).await?;
             let mut events = decide(&ticket, actor, &cmd)?;
+            if action == Action::RequestExtension
+                && let Some(why) = self.extension_refused(&ticket, at).await?
+            {
+                return Err(AppError::Conflict {
+                    code: "extension_refused",
+                    message: why,
+                });
+            }
             for (field, unit) in cmd.named_units() {
                 match self.store.get_unit(unit).await? {
                     Some(u) if u.active => {}

@@ -1,6 +1,7 @@
 //! `mashangban`: the 12345 hotline platform in one binary.
 
 mod bench;
+mod calendar;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -69,6 +70,11 @@ enum Command {
     },
     /// Measure the API: concurrent creates and lifecycle actions over HTTP.
     Bench(bench::BenchArgs),
+    /// The official working-day calendar: due times and their explanation, and upkeep.
+    Calendar {
+        #[command(subcommand)]
+        cmd: calendar::CalendarCmd,
+    },
 }
 
 #[derive(Subcommand)]
@@ -187,6 +193,7 @@ async fn run(cli: Cli) -> Result<()> {
         .unwrap_or_else(|| DEFAULT_DATABASE.to_string());
     match cli.command {
         Command::Serve { addr } => serve(open(&database).await?, &addr).await,
+        Command::Calendar { cmd } => calendar::run(&open(&database).await?, cmd).await,
         Command::Migrate => {
             open(&database).await?;
             println!("database {database} is up to date");
@@ -198,8 +205,8 @@ async fn run(cli: Cli) -> Result<()> {
             let app = open(&database).await?;
             let r = app.seed_xining().await?;
             println!(
-                "seeded Xining: {} divisions, {} new units, {} categories",
-                r.divisions, r.units_created, r.categories
+                "seeded Xining: {} divisions, {} new units, {} new categories, {} calendar days",
+                r.divisions, r.units_created, r.categories, r.calendar_days
             );
             Ok(())
         }
@@ -341,8 +348,8 @@ async fn run(cli: Cli) -> Result<()> {
             if app.store.list_units().await?.is_empty() {
                 let r = app.seed_xining().await?;
                 println!(
-                    "seeded Xining: {} divisions, {} units, {} categories",
-                    r.divisions, r.units_created, r.categories
+                    "seeded Xining: {} divisions, {} units, {} categories, {} calendar days",
+                    r.divisions, r.units_created, r.categories, r.calendar_days
                 );
             }
             app.ensure_demo_users().await?;

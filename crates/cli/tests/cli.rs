@@ -223,3 +223,112 @@ fn demo_prepares_every_state() {
     assert!(!again.contains("generated"), "{again}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn calendar_due_explains_and_flags_unknown_years() {
+    let db = mashangban_store::testing::sqlite_url();
+    let seeded = ok(&["--database", &db, "seed", "xining"], None);
+    assert!(seeded.contains("254 calendar days"), "{seeded}");
+    let again = ok(&["--database", &db, "seed", "xining"], None);
+    assert!(again.contains("0 calendar days"), "{again}");
+    let due = |args: &[&str]| {
+        let mut all = vec!["--database", db.as_str(), "calendar", "due"];
+        all.extend_from_slice(args);
+        run(&all, None)
+    };
+    // National Day 2026: Wednesday 16:00 + 3 working days is the make-up Saturday 10-10.
+    let out = due(&["--from", "2026-09-30T16:00:00+08:00", "--working-days", "3"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().next(), Some("2026-10-10T16:00:00+08:00"));
+    assert!(
+        text.contains("holiday (国庆节), skipped")
+            && text.contains("make-up workday (国庆节), counted")
+    );
+    // Office hours, in hours.
+    let out = due(&[
+        "--from",
+        "2026-11-27T17:00:00+08:00",
+        "--working-hours",
+        "2",
+        "--hours",
+        "08:30-12:00,14:30-18:00",
+    ]);
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().lines().next(),
+        Some("2026-11-30T09:30:00+08:00")
+    );
+    // 2027 has no data: the time is printed, flagged, and the command fails saying why.
+    let out = due(&["--from", "2026-12-30T16:00:00+08:00", "--working-days", "3"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("no data for 2027"), "{err}");
+    // Published by the administrator: no longer flagged.
+    ok(
+        &[
+            "--database",
+            &db,
+            "calendar",
+            "set",
+            "--date",
+            "2027-01-01",
+            "--kind",
+            "holiday",
+            "--name",
+            "元旦",
+        ],
+        None,
+    );
+    let out = due(&["--from", "2026-12-30T16:00:00+08:00", "--working-days", "3"]);
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().lines().next(),
+        Some("2027-01-05T16:00:00+08:00")
+    );
+    let shown = ok(
+        &["--database", &db, "calendar", "show", "--year", "2027"],
+        None,
+    );
+    assert!(shown.contains("schedule known") && shown.contains("2027-01-01 holiday"));
+    // Bad input says what is wrong.
+    let err = fails(
+        &[
+            "--database",
+            &db,
+            "calendar",
+            "due",
+            "--from",
+            "yesterday",
+            "--working-days",
+            "1",
+        ],
+        None,
+    );
+    assert!(err.contains("not an RFC 3339 time"), "{err}");
+    let err = fails(
+        &[
+            "--database",
+            &db,
+            "calendar",
+            "set",
+            "--date",
+            "2027-02-30",
+            "--kind",
+            "holiday",
+        ],
+        None,
+    );
+    assert!(err.contains("not a date"), "{err}");
+    let err = fails(
+        &[
+            "--database",
+            &db,
+            "calendar",
+            "due",
+            "--from",
+            "2026-09-30T16:00:00+08:00",
+        ],
+        None,
+    );
+    assert!(err.contains("--working-days"), "{err}");
+}

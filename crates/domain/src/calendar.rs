@@ -159,8 +159,33 @@ pub fn official_days() -> Vec<CalendarDay> {
 }
 
 /// The working hours of a working day, as windows of local time; none means the whole day.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Written as `08:30-12:00,14:30-18:00` (empty: the whole day).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WorkingHours(pub Vec<(NaiveTime, NaiveTime)>);
+
+impl std::fmt::Display for WorkingHours {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts: Vec<String> = self
+            .0
+            .iter()
+            .map(|(a, b)| format!("{}-{}", a.format("%H:%M"), b.format("%H:%M")))
+            .collect();
+        f.write_str(&parts.join(","))
+    }
+}
+
+impl Serialize for WorkingHours {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for WorkingHours {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        WorkingHours::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
 
 impl WorkingHours {
     /// The whole day counts.
@@ -622,6 +647,16 @@ mod tests {
         assert!(WorkingHours::parse("08:30-12:00,11:00-18:00").is_err());
         assert!(WorkingHours::parse("8h").is_err());
         assert_eq!(WorkingHours::parse("").unwrap(), WorkingHours::whole_day());
+        let office = WorkingHours::parse("08:30-12:00,14:30-18:00").unwrap();
+        assert_eq!(
+            serde_json::to_string(&office).unwrap(),
+            "\"08:30-12:00,14:30-18:00\""
+        );
+        assert_eq!(
+            serde_json::from_str::<WorkingHours>("\"08:30-12:00,14:30-18:00\"").unwrap(),
+            office
+        );
+        assert!(serde_json::from_str::<WorkingHours>("\"25:00-26:00\"").is_err());
     }
 
     mod properties {

@@ -40,8 +40,8 @@ pub struct DeadlinePolicy {
     pub pause_in: Vec<TicketState>,
     /// Most extensions a ticket may be granted.
     pub max_extensions: u32,
-    /// Extension requests after this local time of day are refused.
-    pub extension_cutoff: NaiveTime,
+    /// Extension requests after this local time of day are refused (none: at any time).
+    pub extension_cutoff: Option<NaiveTime>,
     /// Whether alerts may be sent outside working hours.
     pub alert_outside_working_hours: bool,
 }
@@ -57,7 +57,7 @@ impl Default for DeadlinePolicy {
             warn_at_percent: 75,
             pause_in: vec![TicketState::ReturnRequested, TicketState::InConsultation],
             max_extensions: 2,
-            extension_cutoff: NaiveTime::from_hms_opt(17, 0, 0).unwrap_or(NaiveTime::MIN),
+            extension_cutoff: NaiveTime::from_hms_opt(17, 0, 0),
             alert_outside_working_hours: false,
         }
     }
@@ -508,10 +508,12 @@ pub fn extension_refusal(
             p.max_extensions
         ));
     }
-    if local > p.extension_cutoff {
+    if let Some(cutoff) = p.extension_cutoff
+        && local > cutoff
+    {
         return Some(format!(
             "extension requests close at {} each day; ask tomorrow before then",
-            p.extension_cutoff.format("%H:%M")
+            cutoff.format("%H:%M")
         ));
     }
     if let Some(h) = clocks.iter().find(|c| c.kind == ClockKind::Handling)

@@ -13,6 +13,7 @@ pub use sql::SqlStore;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use mashangban_domain::calendar::CalendarDay;
 use mashangban_domain::{
     Actor, Category, Channel, Division, DivisionLevel, Event, EventKind, NewTicket, NewUnit, Role,
     Ticket, TicketState, Unit, User,
@@ -165,6 +166,18 @@ pub trait Store: Send + Sync {
     async fn upsert_categories(&self, categories: &[Category]) -> Result<usize>;
     async fn list_categories(&self) -> Result<Vec<Category>>;
     async fn get_category(&self, code: &str) -> Result<Option<Category>>;
+
+    /// The calendar's exceptions, and the years whose schedule is known.
+    async fn calendar(&self) -> Result<(Vec<CalendarDay>, Vec<i32>)>;
+    /// Adds or changes exceptions and marks their years known, in one transaction.
+    async fn upsert_calendar_days(&self, days: &[CalendarDay]) -> Result<usize>;
+    /// Removes an exception (the date follows the weekend rule again); false if there was none.
+    async fn delete_calendar_day(&self, date: chrono::NaiveDate) -> Result<bool>;
+    /// Marks a year's schedule known (published), or unknown.
+    async fn set_calendar_year(&self, year: i32, known: bool) -> Result<()>;
+    /// A named setting (JSON text), if set.
+    async fn setting(&self, name: &str) -> Result<Option<String>>;
+    async fn set_setting(&self, name: &str, value: &str, at: DateTime<Utc>) -> Result<()>;
 
     async fn insert_user(&self, user: &NewUser, at: DateTime<Utc>) -> Result<User>;
     async fn get_user(&self, id: i64) -> Result<Option<User>>;

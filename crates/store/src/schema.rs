@@ -162,4 +162,23 @@ CREATE INDEX tickets_division_county ON tickets (division_county, id);
 CREATE INDEX tickets_division_street ON tickets (division_street, id);
 "#,
     },
+    Migration {
+        version: 5,
+        name: "calendar and settings",
+        sql: r#"
+CREATE TABLE calendar_days (
+    day TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL
+);
+CREATE TABLE calendar_years (
+    year {big} PRIMARY KEY
+);
+CREATE TABLE settings (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    updated_at {big} NOT NULL
+);
+"#,
+    },
 ];

@@ -3,7 +3,8 @@
 use crate::schema::MIGRATIONS;
 use crate::*;
 use async_trait::async_trait;
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, TimeZone, Utc};
+use mashangban_domain::calendar::DayKind;
 use mashangban_domain::intake::{format_number, number_day_key};
 use mashangban_domain::{UnitKind, apply};
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -593,6 +594,107 @@ impl Store for SqlStore {
         }
         tx.commit().await?;
         Ok(categories.len())
+    }
+
+    async fn calendar(&self) -> Result<(Vec<CalendarDay>, Vec<i32>)> {
+        let rows = sqlx::query("SELECT day, kind, name FROM calendar_days ORDER BY day")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut days = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let day: String = r.try_get("day")?;
+            let kind: String = r.try_get("kind")?;
+            days.push(CalendarDay {
+                date: chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d")
+                    .map_err(|e| corrupt(format!("calendar day {day}: {e}")))?,
+                kind: match kind.as_str() {
+                    "holiday" => DayKind::Holiday,
+                    "workday" => DayKind::Workday,
+                    other => return Err(corrupt(format!("calendar kind {other}"))),
+                },
+                name: r.try_get("name")?,
+            });
+        }
+        let years = sqlx::query("SELECT year FROM calendar_years ORDER BY year")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| r.try_get::<i64, _>("year").map(|y| y as i32))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((days, years))
+    }
+
+    async fn upsert_calendar_days(&self, days: &[CalendarDay]) -> Result<usize> {
+        let mut w = self.writer().await?;
+        let mut tx = w.begin(self.backend).await?;
+        let mut years = std::collections::BTreeSet::new();
+        for d in days {
+            sqlx::query(
+                "INSERT INTO calendar_days (day, kind, name) VALUES ($1, $2, $3) \
+                 ON CONFLICT (day) DO UPDATE SET kind = excluded.kind, name = excluded.name",
+            )
+            .bind(d.date.format("%Y-%m-%d").to_string())
+            .bind(d.kind.as_str())
+            .bind(d.name.clone())
+            .execute(&mut *tx)
+            .await?;
+            years.insert(d.date.year());
+        }
+        for y in years {
+            sqlx::query(
+                "INSERT INTO calendar_years (year) VALUES ($1) ON CONFLICT (year) DO NOTHING",
+            )
+            .bind(i64::from(y))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(days.len())
+    }
+
+    async fn delete_calendar_day(&self, date: chrono::NaiveDate) -> Result<bool> {
+        let mut w = self.writer().await?;
+        let r = sqlx::query("DELETE FROM calendar_days WHERE day = $1")
+            .bind(date.format("%Y-%m-%d").to_string())
+            .execute(&mut *w)
+            .await?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    async fn set_calendar_year(&self, year: i32, known: bool) -> Result<()> {
+        let mut w = self.writer().await?;
+        let sql = if known {
+            "INSERT INTO calendar_years (year) VALUES ($1) ON CONFLICT (year) DO NOTHING"
+        } else {
+            "DELETE FROM calendar_years WHERE year = $1"
+        };
+        sqlx::query(sql)
+            .bind(i64::from(year))
+            .execute(&mut *w)
+            .await?;
+        Ok(())
+    }
+
+    async fn setting(&self, name: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT value FROM settings WHERE name = $1")
+            .bind(name.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get("value")).transpose()?)
+    }
+
+    async fn set_setting(&self, name: &str, value: &str, at: DateTime<Utc>) -> Result<()> {
+        let mut w = self.writer().await?;
+        sqlx::query(
+            "INSERT INTO settings (name, value, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        )
+        .bind(name.to_string())
+        .bind(value.to_string())
+        .bind(ts(at))
+        .execute(&mut *w)
+        .await?;
+        Ok(())
     }
 
     async fn list_categories(&self) -> Result<Vec<Category>> {

@@ -44,6 +44,7 @@ conformance!(
     listing_filters_and_cursor,
     concurrent_creates_get_distinct_numbers,
     a_failing_write_among_concurrent_ones_fails_alone,
+    calendar_and_settings,
 );
 
 fn at(h: u32) -> chrono::DateTime<Utc> {
@@ -764,4 +765,56 @@ async fn repeated_wrong_passwords_lock_the_account(s: &SqlStore) {
         s.record_login(9_999_999, false, at(2), 5, lock).await,
         Err(StoreError::NotFound { .. })
     ));
+}
+
+async fn calendar_and_settings(s: &SqlStore) {
+    use mashangban_domain::calendar::{CalendarDay, DayKind, official_days};
+    assert_eq!(s.calendar().await.unwrap(), (vec![], vec![]));
+    let official = official_days();
+    assert_eq!(s.upsert_calendar_days(&official).await.unwrap(), 254);
+    // Upserting again changes nothing.
+    s.upsert_calendar_days(&official).await.unwrap();
+    let (days, years) = s.calendar().await.unwrap();
+    assert_eq!(days, official);
+    assert_eq!(years, (2020..=2026).collect::<Vec<_>>());
+    // 2027 published by an administrator, one day changed, one removed.
+    let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    s.upsert_calendar_days(&[
+        CalendarDay {
+            date: d("2027-01-01"),
+            kind: DayKind::Holiday,
+            name: "元旦".into(),
+        },
+        CalendarDay {
+            date: d("2026-10-10"),
+            kind: DayKind::Holiday,
+            name: "调整".into(),
+        },
+    ])
+    .await
+    .unwrap();
+    assert!(s.delete_calendar_day(d("2026-10-01")).await.unwrap());
+    assert!(!s.delete_calendar_day(d("2026-10-01")).await.unwrap());
+    let (days, years) = s.calendar().await.unwrap();
+    assert_eq!(years.last(), Some(&2027));
+    assert!(
+        days.iter()
+            .any(|x| x.date == d("2026-10-10") && x.kind == DayKind::Holiday)
+    );
+    assert!(!days.iter().any(|x| x.date == d("2026-10-01")));
+    s.set_calendar_year(2028, true).await.unwrap();
+    s.set_calendar_year(2027, false).await.unwrap();
+    assert_eq!(s.calendar().await.unwrap().1.last(), Some(&2028));
+    // Settings.
+    assert_eq!(s.setting("deadline_policy").await.unwrap(), None);
+    s.set_setting("deadline_policy", "{\"a\":1}", at(1))
+        .await
+        .unwrap();
+    s.set_setting("deadline_policy", "{\"a\":2}", at(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.setting("deadline_policy").await.unwrap().as_deref(),
+        Some("{\"a\":2}")
+    );
 }

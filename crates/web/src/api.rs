@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use mashangban_app::App;
 use mashangban_app::auth::{UserInput, actor_of};
 use mashangban_app::tickets::ListQuery;
+use mashangban_domain::intake::china_offset;
 use mashangban_domain::{Action, Actor, Role, User};
 use serde_json::{Value, json};
 
@@ -441,4 +442,118 @@ pub async fn patch_user(
         .map_err(|_| ApiError::not_found(format!("user {id} not found")))?;
     let u = app.change_user(id, parse_body(body)?).await?;
     Ok(Json(u).into_response())
+}
+
+pub async fn ticket_deadlines(
+    State(app): State<App>,
+    a: Authed,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let d = app.deadlines(&a.actor, parse_id(&id)?).await?;
+    Ok(Json(d).into_response())
+}
+
+#[derive(serde::Deserialize)]
+pub struct YearQuery {
+    year: Option<String>,
+}
+
+fn parse_year(v: &str) -> Result<i32, ApiError> {
+    v.parse::<i32>()
+        .ok()
+        .filter(|y| (2000..=2100).contains(y))
+        .ok_or_else(|| ApiError::invalid("year", format!("`{v}` is not a year from 2000 to 2100")))
+}
+
+fn parse_date(v: &str) -> Result<chrono::NaiveDate, ApiError> {
+    chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+        .map_err(|_| ApiError::invalid("date", format!("`{v}` is not a date (YYYY-MM-DD)")))
+}
+
+/// `GET /api/v1/calendar?year=2026`: the year's exceptions and whether it is known.
+pub async fn calendar(
+    State(app): State<App>,
+    _a: Authed,
+    Query(q): Query<YearQuery>,
+) -> Result<Response, ApiError> {
+    let r = app.reference().await?;
+    let year = match q.year.as_deref() {
+        Some(v) => parse_year(v)?,
+        None => chrono::Datelike::year(&chrono::Utc::now().with_timezone(&china_offset())),
+    };
+    Ok(Json(json!({
+        "year": year,
+        "known": r.calendar.knows_year(year),
+        "known_years": r.calendar.years().collect::<Vec<_>>(),
+        "days": r.calendar.days_of(year),
+    }))
+    .into_response())
+}
+
+/// `PUT /api/v1/calendar/days/{date}` `{"kind": "holiday"|"workday", "name": "..."}`.
+pub async fn put_calendar_day(
+    State(app): State<App>,
+    a: Authed,
+    Path(date): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    require(&a, &[Role::Admin])?;
+    let date = parse_date(&date)?;
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Day {
+        kind: mashangban_domain::calendar::DayKind,
+        #[serde(default)]
+        name: String,
+    }
+    let d: Day = parse_body(body)?;
+    app.set_calendar_day(date, d.kind, &d.name).await?;
+    Ok(Json(json!({"date": date, "kind": d.kind, "name": d.name.trim()})).into_response())
+}
+
+/// `DELETE /api/v1/calendar/days/{date}`: the date follows the weekend rule again.
+pub async fn delete_calendar_day(
+    State(app): State<App>,
+    a: Authed,
+    Path(date): Path<String>,
+) -> Result<Response, ApiError> {
+    require(&a, &[Role::Admin])?;
+    app.delete_calendar_day(parse_date(&date)?).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `PUT /api/v1/calendar/years/{year}` `{"known": true}`: a year's schedule is published.
+pub async fn put_calendar_year(
+    State(app): State<App>,
+    a: Authed,
+    Path(year): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    require(&a, &[Role::Admin])?;
+    let year = parse_year(&year)?;
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Year {
+        known: bool,
+    }
+    let y: Year = parse_body(body)?;
+    app.set_calendar_year(year, y.known).await?;
+    Ok(Json(json!({"year": year, "known": y.known})).into_response())
+}
+
+/// `GET /api/v1/policy/deadlines`: the deadline policy in force.
+pub async fn deadline_policy(State(app): State<App>, _a: Authed) -> Result<Response, ApiError> {
+    let r = app.reference().await?;
+    Ok(Json(&r.policy).into_response())
+}
+
+/// `PUT /api/v1/policy/deadlines`: replaces the deadline policy (every field required).
+pub async fn put_deadline_policy(
+    State(app): State<App>,
+    a: Authed,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    require(&a, &[Role::Admin])?;
+    let p = app.set_policy(json_body(body)?).await?;
+    Ok(Json(p).into_response())
 }

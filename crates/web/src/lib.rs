@@ -30,6 +30,20 @@ pub fn router(app: App) -> Router {
         )
         .route("/api/v1/tickets/{id}", get(api::get_ticket))
         .route("/api/v1/tickets/{id}/events", get(api::ticket_events))
+        .route("/api/v1/tickets/{id}/deadlines", get(api::ticket_deadlines))
+        .route("/api/v1/calendar", get(api::calendar))
+        .route(
+            "/api/v1/calendar/days/{date}",
+            axum::routing::put(api::put_calendar_day).delete(api::delete_calendar_day),
+        )
+        .route(
+            "/api/v1/calendar/years/{year}",
+            axum::routing::put(api::put_calendar_year),
+        )
+        .route(
+            "/api/v1/policy/deadlines",
+            get(api::deadline_policy).put(api::put_deadline_policy),
+        )
         .route("/api/v1/tickets/{id}/{action}", post(api::act))
         .route("/api/v1/units", get(api::list_units).post(api::create_unit))
         .route("/api/v1/divisions", get(api::list_divisions))

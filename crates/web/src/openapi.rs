@@ -349,6 +349,101 @@ fn admin_paths(paths: &mut Map<String, Value>) {
             "role": {"type": "string", "enum": names(Role::ALL, Role::as_str)}, "unit_id": {"type": "integer", "description": "With role: required for unit_handler, refused otherwise"}}}),
     );
     paths.insert("/api/v1/users/{id}".into(), json!({"patch": patch_user}));
+    deadline_paths(paths);
+}
+
+/// The calendar, the deadline policy and a ticket's clocks.
+fn deadline_paths(paths: &mut Map<String, Value>) {
+    let body = |schema: Value| json!({"required": true, "content": {"application/json": {"schema": schema}}});
+    let object = json!({"type": "object"});
+    let mut clocks = op(
+        "A ticket's clocks (sign, contact, handling, callback): start, warning and due points, state, pauses, extensions, and the days that counted",
+        "200",
+        json!({"type": "object", "properties": {"ticket_id": {"type": "integer"}, "now": {"type": "string", "format": "date-time"},
+            "tier": {"type": ["integer", "null"]}, "clocks": {"type": "array", "items": object}}}),
+        &["401", "404"],
+    );
+    clocks["parameters"] = json!([id_param()]);
+    paths.insert(
+        "/api/v1/tickets/{id}/deadlines".into(),
+        json!({"get": clocks}),
+    );
+    let mut cal = op(
+        "The official calendar of a year: its exceptions (holidays, make-up workdays) and whether its schedule is known",
+        "200",
+        json!({"type": "object", "properties": {"year": {"type": "integer"}, "known": {"type": "boolean"},
+            "known_years": {"type": "array", "items": {"type": "integer"}}, "days": {"type": "array", "items": {"type": "object",
+            "properties": {"date": {"type": "string", "format": "date"}, "kind": {"type": "string", "enum": ["holiday", "workday"]}, "name": {"type": "string"}}}}}}),
+        &["401", "422"],
+    );
+    cal["parameters"] =
+        json!([{"name": "year", "in": "query", "required": false, "schema": {"type": "integer"}}]);
+    paths.insert("/api/v1/calendar".into(), json!({"get": cal}));
+    let date_param = json!([{"name": "date", "in": "path", "required": true, "schema": {"type": "string", "format": "date"}}]);
+    let mut put_day = op(
+        "Make a date a holiday or a make-up workday (admin); its year becomes known",
+        "200",
+        object.clone(),
+        &["400", "401", "403", "422"],
+    );
+    put_day["parameters"] = date_param.clone();
+    put_day["requestBody"] = body(
+        json!({"type": "object", "additionalProperties": false, "required": ["kind"], "properties": {
+        "kind": {"type": "string", "enum": ["holiday", "workday"]}, "name": {"type": "string", "maxLength": 20}}}),
+    );
+    let mut delete_day = op(
+        "Remove an exception: the date follows the weekend rule again (admin)",
+        "204",
+        object.clone(),
+        &["401", "403", "404", "422"],
+    );
+    delete_day["parameters"] = date_param;
+    paths.insert(
+        "/api/v1/calendar/days/{date}".into(),
+        json!({"put": put_day, "delete": delete_day}),
+    );
+    let mut put_year = op(
+        "Mark a year's schedule as published (known) or not (admin)",
+        "200",
+        object.clone(),
+        &["400", "401", "403", "422"],
+    );
+    put_year["parameters"] =
+        json!([{"name": "year", "in": "path", "required": true, "schema": {"type": "integer"}}]);
+    put_year["requestBody"] = body(
+        json!({"type": "object", "additionalProperties": false, "required": ["known"], "properties": {"known": {"type": "boolean"}}}),
+    );
+    paths.insert(
+        "/api/v1/calendar/years/{year}".into(),
+        json!({"put": put_year}),
+    );
+    let policy = json!({"type": "object", "additionalProperties": false, "required": ["working_hours", "sign_within_hours", "contact_within_days",
+        "handling_days", "callback_within_days", "warn_at_percent", "pause_in", "max_extensions", "extension_cutoff", "alert_outside_working_hours"],
+        "properties": {
+        "working_hours": {"type": "string", "description": "windows of local time, e.g. 08:30-12:00,14:30-18:00; empty: the whole day"},
+        "sign_within_hours": {"type": "integer", "minimum": 1}, "contact_within_days": {"type": "integer", "minimum": 1},
+        "handling_days": {"type": "string", "enum": ["working", "calendar"]}, "callback_within_days": {"type": "integer", "minimum": 1},
+        "warn_at_percent": {"type": "integer", "minimum": 1, "maximum": 100},
+        "pause_in": {"type": "array", "items": {"type": "string", "enum": names(TicketState::ALL, TicketState::as_str)}},
+        "max_extensions": {"type": "integer", "minimum": 0}, "extension_cutoff": {"type": "string", "description": "local time, e.g. 17:00:00"},
+        "alert_outside_working_hours": {"type": "boolean"}}});
+    let get_policy = op(
+        "The deadline policy in force",
+        "200",
+        policy.clone(),
+        &["401"],
+    );
+    let mut put_policy = op(
+        "Replace the deadline policy (admin)",
+        "200",
+        policy.clone(),
+        &["400", "401", "403", "422"],
+    );
+    put_policy["requestBody"] = body(policy);
+    paths.insert(
+        "/api/v1/policy/deadlines".into(),
+        json!({"get": get_policy, "put": put_policy}),
+    );
 }
 
 #[cfg(test)]

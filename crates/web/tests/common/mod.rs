@@ -46,6 +46,11 @@ impl TestApp {
         store.migrate().await.unwrap();
         let app = App::new(Arc::new(store), Config::default());
         app.seed_xining().await.unwrap();
+        // Tests ask for extensions at any hour: no daily cut-off (tested on its own).
+        let mut policy =
+            serde_json::to_value(mashangban_domain::deadlines::DeadlinePolicy::default()).unwrap();
+        policy["extension_cutoff"] = Value::Null;
+        app.set_policy(policy).await.unwrap();
         let unit = |code: &'static str| {
             let app = app.clone();
             async move { app.store.get_unit_by_code(code).await.unwrap().unwrap().id }
