@@ -118,6 +118,11 @@ async fn desks_lists_and_exports() {
         page.contains("需协调施工单位夜间停工"),
         "the request's reason"
     );
+    // The clocks, and how they were computed.
+    assert!(
+        page.contains("签收时限") && page.contains("首次联系时限") && page.contains("办理时限")
+    );
+    assert!(page.contains("计算过程") && page.contains("3个工作日"));
     assert!(page.contains(&format!("/tickets/{asking}/act/approve-extension\"")));
     // Names, not codes.
     assert!(page.contains("东关大街街道"), "unit and division names");

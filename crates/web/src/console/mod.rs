@@ -484,6 +484,77 @@ fn ticket_table(
     }
 }
 
+/// A ticket's clocks: each one's state, start, warning and due points, pauses and
+/// extensions, with the days that counted behind a disclosure.
+fn clocks_card(lang: Lang, d: &mashangban_app::deadlines::Deadlines) -> Markup {
+    use mashangban_domain::calendar::DayType;
+    use mashangban_domain::deadlines::{Allowance, ClockState};
+    let zh = lang == Lang::Zh;
+    let when = |at: Option<DateTime<Utc>>| at.map(local_time).unwrap_or_else(|| "—".into());
+    let allowance = |a: Allowance| match (a, zh) {
+        (Allowance::WorkingHours(n), true) => format!("{n}个工作小时"),
+        (Allowance::WorkingDays(n), true) => format!("{n}个工作日"),
+        (Allowance::CalendarDays(n), true) => format!("{n}个自然日"),
+        (Allowance::WorkingHours(n), false) => format!("{n} working hours"),
+        (Allowance::WorkingDays(n), false) => format!("{n} working days"),
+        (Allowance::CalendarDays(n), false) => format!("{n} calendar days"),
+    };
+    let class = |s: ClockState| match s {
+        ClockState::Warning => "clock warning",
+        ClockState::Overdue | ClockState::MetLate => "clock overdue",
+        ClockState::Met => "clock met",
+        _ => "clock",
+    };
+    html! {
+        div.card.clocks {
+            h2 { (if zh { "时限" } else { "Deadlines" }) }
+            table.list {
+                thead { tr {
+                    th { (if zh { "时限" } else { "Clock" }) } th { (t(lang, "state")) } th { (if zh { "起算" } else { "Start" }) }
+                    th { (if zh { "时长" } else { "Allowed" }) } th { (if zh { "预警" } else { "Warning" }) } th { (if zh { "到期" } else { "Due" }) }
+                    th { (if zh { "完成" } else { "Stopped" }) }
+                } }
+                tbody {
+                    @for c in &d.clocks {
+                        tr {
+                            td { (if zh { c.kind.label_zh() } else { c.kind.as_str() }) }
+                            td { span class=(class(c.state)) { (if zh { c.state.label_zh().to_string() } else { format!("{:?}", c.state) }) } }
+                            td { (local_time(c.start)) }
+                            td { (allowance(c.allowance)) @if c.extension_days > 0 { " " span.tag { (if zh { "含延期" } else { "incl. extension " }) (c.extension_days) (if zh { "个工作日" } else { " days" }) } } }
+                            td { (when(c.warn_at)) }
+                            td { (when(c.due)) @if !c.unknown_years.is_empty() { " " span.tag.audited { (if zh { "日历缺少" } else { "no calendar for " }) (c.unknown_years.iter().map(|y| y.to_string()).collect::<Vec<_>>().join(",")) (if zh { "年数据，按双休推算" } else { "; weekends assumed" }) } } }
+                            td { (when(c.stopped_at)) }
+                        }
+                    }
+                }
+            }
+            @for c in d.clocks.iter().filter(|c| !c.days.is_empty() || !c.pauses.is_empty()) {
+                details.explain {
+                    summary { (if zh { c.kind.label_zh() } else { c.kind.as_str() }) (if zh { "：计算过程" } else { ": how it was computed" }) }
+                    @for p in &c.pauses {
+                        p.muted { (if zh { "暂停计时 " } else { "Paused " }) (local_time(p.from)) " – " (when(p.to)) " (" (state_label(p.state, lang)) ")" }
+                    }
+                    ul.days {
+                        @for n in &c.days {
+                            li class=[(n.counted_minutes == 0).then_some("skipped")] {
+                                (n.date.format("%m-%d")) " "
+                                @match &n.day {
+                                    DayType::Working => { (if zh { "工作日" } else { "working day" }) }
+                                    DayType::Weekend => { (if zh { "周末，不计" } else { "weekend, skipped" }) }
+                                    DayType::Holiday { name } => { (name) (if zh { "假期，不计" } else { " holiday, skipped" }) }
+                                    DayType::MakeUpWorkday { name } => { (name) (if zh { "调休上班，计入" } else { " make-up workday, counted" }) }
+                                }
+                                @if n.counted_minutes > 0 { " · " (n.counted_minutes / 60) (if zh { "小时" } else { " h" }) @if n.counted_minutes % 60 > 0 { (n.counted_minutes % 60) (if zh { "分" } else { " min" }) } }
+                                @if n.assumed { " · " (if zh { "无日历数据" } else { "no calendar data" }) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// What an event says in the timeline.
 fn event_text(e: &Event, lang: Lang) -> String {
     let (zh, en) = match e.kind.type_name() {
@@ -663,6 +734,13 @@ async fn render_ticket(
         Vec::new()
     };
     let csrf = session_csrf(&s.token);
+    let deadlines = match app.deadlines(&actor, tk.id).await {
+        Ok(d) => Some(d),
+        Err(e) => {
+            tracing::error!(error = %e, "ticket clocks");
+            None
+        }
+    };
     let names: HashMap<i64, String> = match app.store.list_users().await {
         Ok(users) => users.into_iter().map(|u| (u.id, u.display_name)).collect(),
         Err(_) => HashMap::new(),
@@ -707,6 +785,9 @@ async fn render_ticket(
                 h2 { (t(lang, "actions")) }
                 @for a in &allowed { (actions::form(lang, &csrf, &tk, *a, &pickable, err.as_ref())) }
             }
+        }
+        @if let Some(d) = &deadlines {
+            @if !d.clocks.is_empty() { (clocks_card(lang, d)) }
         }
         div.card {
             h2 { (t(lang, "timeline")) }
