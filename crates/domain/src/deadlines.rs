@@ -127,6 +127,24 @@ impl ClockState {
     }
 }
 
+/// How far past its points a running clock is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertLevel {
+    /// Past its warning point (yellow).
+    Warning,
+    /// Past its due point (red).
+    Overdue,
+}
+
+/// A recorded alert on a ticket: which clock, how far, and the due point it was about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadlineAlert {
+    pub clock: ClockKind,
+    pub level: AlertLevel,
+    pub due_at: DateTime<Utc>,
+}
+
 /// How much time a clock allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "unit", content = "amount", rename_all = "snake_case")]
@@ -483,15 +501,55 @@ pub fn clocks(
     out
 }
 
-/// The next moment a watcher must look at the ticket: the earliest warning or due point of
-/// a running clock that is still ahead of what was already recorded.
-pub fn next_deadline(clocks: &[Clock]) -> Option<DateTime<Utc>> {
-    clocks
-        .iter()
-        .filter(|c| c.stopped_at.is_none())
-        .flat_map(|c| [c.warn_at, c.due])
-        .flatten()
-        .min()
+/// What the deadline watcher finds on a ticket at `now`: the alerts to record (a clock past
+/// its warning or due point that the events have not recorded for that due point), and the
+/// next moment it must look again (none while no clock runs).
+pub fn watch(
+    events: &[Event],
+    clocks: &[Clock],
+    now: DateTime<Utc>,
+) -> (Vec<EventKind>, Option<DateTime<Utc>>) {
+    let recorded = |clock: ClockKind, due: DateTime<Utc>, breach: bool| {
+        events.iter().any(|e| match &e.kind {
+            EventKind::DeadlineBreached { clock: c, due_at } => *c == clock && *due_at == due,
+            EventKind::DeadlineWarned { clock: c, due_at } => {
+                !breach && *c == clock && *due_at == due
+            }
+            _ => false,
+        })
+    };
+    let mut record = Vec::new();
+    let mut next: Option<DateTime<Utc>> = None;
+    let mut consider = |at: DateTime<Utc>| {
+        next = Some(next.map_or(at, |n| n.min(at)));
+    };
+    for c in clocks.iter().filter(|c| c.stopped_at.is_none()) {
+        let Some(due) = c.due else { continue };
+        if recorded(c.kind, due, true) {
+            continue;
+        }
+        if now >= due {
+            record.push(EventKind::DeadlineBreached {
+                clock: c.kind,
+                due_at: due,
+            });
+            continue;
+        }
+        consider(due);
+        if let Some(w) = c.warn_at
+            && !recorded(c.kind, due, false)
+        {
+            if now >= w {
+                record.push(EventKind::DeadlineWarned {
+                    clock: c.kind,
+                    due_at: due,
+                });
+            } else {
+                consider(w);
+            }
+        }
+    }
+    (record, next)
 }
 
 /// Why an extension request must be refused now, if it must.
@@ -614,7 +672,34 @@ mod tests {
         let sign = clock(&c, ClockKind::Sign);
         assert_eq!(local(sign.due.unwrap()), "2026-09-30T18:00:00+08:00");
         assert_eq!(sign.state, ClockState::Overdue);
-        assert_eq!(next_deadline(&c), Some(sign.warn_at.unwrap()));
+        // The watcher records the sign clock's breach (not its warning too) and looks again
+        // at the handling clock's warning point.
+        let (record, next) = watch(&s.0, &c, at("2026-10-02T10:00:00+08:00"));
+        assert_eq!(
+            record,
+            vec![EventKind::DeadlineBreached {
+                clock: ClockKind::Sign,
+                due_at: sign.due.unwrap()
+            }]
+        );
+        assert_eq!(next, h.warn_at);
+        // Once recorded, not again.
+        s.push("2026-10-02T10:00:00+08:00", record[0].clone());
+        let c = clocks(&s.0, Some(3), &p, &cal, at("2026-10-02T10:01:00+08:00"));
+        let (again, _) = watch(&s.0, &c, at("2026-10-02T10:01:00+08:00"));
+        assert!(again.is_empty());
+        // Past the handling clock's warning point: one warning.
+        let later = at("2026-10-09T23:00:00+08:00");
+        let c = clocks(&s.0, Some(3), &p, &cal, later);
+        let (record, next) = watch(&s.0, &c, later);
+        assert_eq!(
+            record,
+            vec![EventKind::DeadlineWarned {
+                clock: ClockKind::Handling,
+                due_at: at("2026-10-10T16:00:00+08:00")
+            }]
+        );
+        assert_eq!(next, Some(at("2026-10-10T16:00:00+08:00")));
     }
 
     #[test]
@@ -725,7 +810,13 @@ mod tests {
             ClockState::Overdue,
             "no callback in 2 working days"
         );
-        assert_eq!(next_deadline(&c), Some(cb.warn_at.unwrap()));
+        let (record, next) = watch(&s.0, &c, at("2026-11-30T10:00:00+08:00"));
+        assert_eq!(
+            record.len(),
+            1,
+            "only the running callback clock: {record:?}"
+        );
+        assert_eq!(next, None);
     }
 
     #[test]

@@ -893,6 +893,16 @@ pub enum EventKind {
     ChildMerged {
         child_id: i64,
     },
+    /// A clock passed its warning point (recorded by the deadline watcher, once per due point).
+    DeadlineWarned {
+        clock: crate::deadlines::ClockKind,
+        due_at: DateTime<Utc>,
+    },
+    /// A clock passed its due point (recorded by the deadline watcher, once per due point).
+    DeadlineBreached {
+        clock: crate::deadlines::ClockKind,
+        due_at: DateTime<Utc>,
+    },
     NotAccepted {
         reason: String,
         redirect_to: Option<String>,
@@ -927,6 +937,8 @@ impl EventKind {
             EventKind::Closed { .. } => "closed",
             EventKind::Merged { .. } => "merged",
             EventKind::ChildMerged { .. } => "child_merged",
+            EventKind::DeadlineWarned { .. } => "deadline_warned",
+            EventKind::DeadlineBreached { .. } => "deadline_breached",
             EventKind::NotAccepted { .. } => "not_accepted",
             EventKind::ContactRevealed {} => "contact_revealed",
         }
@@ -1218,9 +1230,11 @@ pub fn apply(ticket: Option<Ticket>, event: &Event) -> Option<Ticket> {
             replied_at: None,
             closed_at: None,
             version: 1,
+            alerts: Vec::new(),
         });
     }
     let mut t = ticket?;
+    clear_alerts(&mut t, &event.kind);
     t.updated_at = at;
     t.version += 1;
     match &event.kind {
@@ -1294,6 +1308,20 @@ pub fn apply(ticket: Option<Ticket>, event: &Event) -> Option<Ticket> {
             if t.first_contact_at.is_none() {
                 t.first_contact_at = Some(at);
             }
+        }
+        EventKind::DeadlineWarned { clock, due_at }
+        | EventKind::DeadlineBreached { clock, due_at } => {
+            let level = if matches!(event.kind, EventKind::DeadlineBreached { .. }) {
+                crate::deadlines::AlertLevel::Overdue
+            } else {
+                crate::deadlines::AlertLevel::Warning
+            };
+            t.alerts.retain(|a| a.clock != *clock);
+            t.alerts.push(crate::deadlines::DeadlineAlert {
+                clock: *clock,
+                level,
+                due_at: *due_at,
+            });
         }
         EventKind::NoteAdded { .. }
         | EventKind::ContactRevealed {}
@@ -1369,4 +1397,28 @@ pub fn apply(ticket: Option<Ticket>, event: &Event) -> Option<Ticket> {
         }
     }
     Some(t)
+}
+
+/// Alerts end with the clock they are about: signing ends the sign clock's, an approved
+/// reply the handling clock's, a new cycle or the end of the ticket all of them.
+fn clear_alerts(t: &mut Ticket, kind: &EventKind) {
+    use crate::deadlines::ClockKind as C;
+    let ended: &[C] = match kind {
+        EventKind::Dispatched { .. }
+        | EventKind::ConsultationDecided { .. }
+        | EventKind::Reopened { .. }
+        | EventKind::ReturnApproved { .. }
+        | EventKind::ResolvedDirectly { .. }
+        | EventKind::Closed { .. }
+        | EventKind::Merged { .. }
+        | EventKind::NotAccepted { .. } => &[C::Sign, C::Contact, C::Handling, C::Callback],
+        EventKind::Signed { .. } => &[C::Sign],
+        EventKind::ContactRecorded { .. } | EventKind::Replied { .. } => &[C::Contact],
+        EventKind::ReplyApproved { .. } => &[C::Sign, C::Contact, C::Handling],
+        EventKind::CallbackRecorded { .. } => &[C::Callback],
+        _ => &[],
+    };
+    if !ended.is_empty() {
+        t.alerts.retain(|a| !ended.contains(&a.clock));
+    }
 }

@@ -99,6 +99,16 @@ pub struct Ticket {
     pub closed_at: Option<DateTime<Utc>>,
     /// Number of events applied; the optimistic-concurrency version.
     pub version: i64,
+    /// Clocks of the current cycle that passed their warning or due point and still run.
+    #[serde(default)]
+    pub alerts: Vec<crate::deadlines::DeadlineAlert>,
+}
+
+impl Ticket {
+    /// The worst alert: overdue before warning.
+    pub fn alert_level(&self) -> Option<crate::deadlines::AlertLevel> {
+        self.alerts.iter().map(|a| a.level).max()
+    }
 }
 
 impl Ticket {

@@ -19,7 +19,7 @@ use i18n::{Lang, t};
 use mashangban_app::auth::actor_of;
 use mashangban_app::{App, AppError};
 use mashangban_domain::intake::china_offset;
-use mashangban_domain::{Event, Role, Ticket, TicketState, User};
+use mashangban_domain::{Event, EventKind, Role, Ticket, TicketState, User};
 use maud::{DOCTYPE, Markup, html};
 use rand::Rng;
 use sha2::{Digest, Sha256};
@@ -581,11 +581,27 @@ fn event_text(e: &Event, lang: Lang) -> String {
         "closed" => ("办结", "closed"),
         "merged" => ("并单", "merged"),
         "child_merged" => ("并入重复件", "duplicate merged in"),
+        "deadline_warned" => ("时限预警", "deadline warning"),
+        "deadline_breached" => ("超出时限", "deadline passed"),
         "not_accepted" => ("不予受理", "not accepted"),
         "contact_revealed" => ("查看联系方式", "contact revealed"),
         other => (other, other),
     };
     let label = if lang == Lang::Zh { zh } else { en };
+    if let EventKind::DeadlineWarned { clock, due_at }
+    | EventKind::DeadlineBreached { clock, due_at } = &e.kind
+    {
+        let name = if lang == Lang::Zh {
+            clock.label_zh()
+        } else {
+            clock.as_str()
+        };
+        return format!(
+            "{label}：{name}，{} {}",
+            if lang == Lang::Zh { "到期" } else { "due" },
+            local_time(*due_at)
+        );
+    }
     let v = serde_json::to_value(&e.kind).unwrap_or_default();
     match ["note", "reason", "answer", "content"]
         .iter()
