@@ -4,8 +4,9 @@
 use crate::{App, AppError};
 use chrono::{DateTime, NaiveDate, Utc};
 use mashangban_domain::calendar::{Calendar, CalendarDay, DayKind, official_days};
-use mashangban_domain::deadlines::{Clock, DeadlinePolicy, clocks, extension_refusal};
-use mashangban_domain::{Actor, Ticket};
+use mashangban_domain::deadlines::{Clock, DeadlinePolicy, clocks, extension_refusal, watch};
+use mashangban_domain::{Actor, Event, EventKind, Role, Ticket, apply};
+use mashangban_store::{Change, StoreError};
 use std::collections::BTreeSet;
 
 /// The setting that holds the deadline policy (JSON).
@@ -156,6 +157,158 @@ impl App {
             at,
         ))
     }
+}
+
+/// Who records what the deadline watcher finds (user id 0: the system itself).
+pub const SYSTEM_ACTOR: Actor = Actor {
+    user_id: 0,
+    role: Role::Supervisor,
+    unit_id: None,
+};
+
+/// What one pass of the deadline watcher did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct WatchReport {
+    /// Tickets whose next deadline had come.
+    pub visited: usize,
+    pub warned: usize,
+    pub breached: usize,
+    /// Tickets changed meanwhile by someone else (another watcher, a user): left to them.
+    pub conflicts: usize,
+}
+
+/// Tickets the watcher works on at once.
+const WATCH_CONCURRENCY: usize = 32;
+
+impl App {
+    /// The next moment the watcher must look at a ticket once these new events are written
+    /// (now, if something is already due).
+    pub(crate) async fn next_deadline_after(
+        &self,
+        ticket: &Ticket,
+        new: &[EventKind],
+        actor: &Actor,
+        at: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, AppError> {
+        let r = self.reference().await?;
+        let mut events = self.store.ticket_events(ticket.id).await?;
+        let mut view = Some(ticket.clone());
+        for (i, kind) in new.iter().enumerate() {
+            let e = Event {
+                ticket_id: ticket.id,
+                seq: ticket.version + 1 + i as i64,
+                at,
+                actor: *actor,
+                kind: kind.clone(),
+            };
+            view = apply(view, &e);
+            events.push(e);
+        }
+        let tier = view.and_then(|t| t.tier);
+        let c = clocks(&events, tier, &r.policy, &r.calendar, at);
+        let (due_now, next) = watch(&events, &c, at);
+        Ok(if due_now.is_empty() { next } else { Some(at) })
+    }
+
+    /// One pass of the deadline watcher at `now`: every ticket whose next deadline has come
+    /// gets its warnings and breaches recorded (once per clock and due point, whatever the
+    /// number of watchers: a ticket changed meanwhile is left to whoever changed it) and its
+    /// next deadline moved on.
+    pub async fn watch_deadlines_at(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<WatchReport, AppError> {
+        let ids = self.store.due_tickets(now, limit).await?;
+        let mut report = WatchReport {
+            visited: ids.len(),
+            ..Default::default()
+        };
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut pending = ids.into_iter();
+        loop {
+            while tasks.len() < WATCH_CONCURRENCY {
+                let Some(id) = pending.next() else { break };
+                let app = self.clone();
+                tasks.spawn(async move { app.watch_one(id, now).await });
+            }
+            let Some(done) = tasks.join_next().await else {
+                break;
+            };
+            match done.map_err(|e| AppError::Internal(e.to_string()))? {
+                Ok(Watched::Recorded { warned, breached }) => {
+                    report.warned += warned;
+                    report.breached += breached;
+                }
+                Ok(Watched::Moved) => {}
+                Ok(Watched::Conflict) => report.conflicts += 1,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(report)
+    }
+
+    async fn watch_one(&self, id: i64, now: DateTime<Utc>) -> Result<Watched, AppError> {
+        let Some(ticket) = self.store.get_ticket(id).await? else {
+            return Ok(Watched::Moved);
+        };
+        let r = self.reference().await?;
+        let mut events = self.store.ticket_events(id).await?;
+        let c = clocks(&events, ticket.tier, &r.policy, &r.calendar, now);
+        let (record, next) = watch(&events, &c, now);
+        if record.is_empty() {
+            return Ok(
+                if self
+                    .store
+                    .set_next_deadline(id, ticket.version, next)
+                    .await?
+                {
+                    Watched::Moved
+                } else {
+                    Watched::Conflict
+                },
+            );
+        }
+        for (i, kind) in record.iter().enumerate() {
+            events.push(Event {
+                ticket_id: id,
+                seq: ticket.version + 1 + i as i64,
+                at: now,
+                actor: SYSTEM_ACTOR,
+                kind: kind.clone(),
+            });
+        }
+        let c = clocks(&events, ticket.tier, &r.policy, &r.calendar, now);
+        let (_, next) = watch(&events, &c, now);
+        let warned = record
+            .iter()
+            .filter(|k| matches!(k, EventKind::DeadlineWarned { .. }))
+            .count();
+        let breached = record.len() - warned;
+        match self
+            .store
+            .commit(
+                vec![Change {
+                    before: ticket,
+                    events: record,
+                    next_deadline: Some(next),
+                }],
+                SYSTEM_ACTOR,
+                now,
+            )
+            .await
+        {
+            Ok(_) => Ok(Watched::Recorded { warned, breached }),
+            Err(StoreError::Conflict) => Ok(Watched::Conflict),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+enum Watched {
+    Recorded { warned: usize, breached: usize },
+    Moved,
+    Conflict,
 }
 
 /// The policy in a setting's text, or the default (a bad stored value is logged).

@@ -332,9 +332,13 @@ impl App {
                 }
             }
             self.fill_default_tier(&ticket, &cmd, &mut events).await?;
+            let next_deadline = self
+                .next_deadline_after(&ticket, &events, actor, at)
+                .await?;
             let mut changes = vec![Change {
                 before: ticket.clone(),
                 events,
+                next_deadline: Some(next_deadline),
             }];
             if let Command::Merge { parent_id } = &cmd {
                 let parent = match self.store.get_ticket(*parent_id).await? {
@@ -352,6 +356,7 @@ impl App {
                     events: vec![mashangban_domain::EventKind::ChildMerged {
                         child_id: ticket.id,
                     }],
+                    next_deadline: None,
                 });
             }
             match self.store.commit(changes, *actor, at).await {

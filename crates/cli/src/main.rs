@@ -162,8 +162,52 @@ async fn serve(app: App, addr: &str) -> Result<()> {
     println!(
         "mashangban serving on http://{local}  (API: http://{local}/api/v1, OpenAPI: http://{local}/api/v1/openapi.json)"
     );
+    let watcher = tokio::spawn(watch_deadlines(app.clone()));
     mashangban_web::serve(app, listener, shutdown_signal()).await?;
+    watcher.abort();
     Ok(())
+}
+
+/// The deadline watcher (一盯到底): every `MASHANGBAN_WATCH_SECONDS` (30 by default; 0 turns
+/// it off), records the warnings and breaches that have come due. Several servers may run it
+/// over one database: each alert is recorded once.
+async fn watch_deadlines(app: App) {
+    let every: u64 = std::env::var("MASHANGBAN_WATCH_SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30);
+    if every == 0 {
+        tracing::info!("deadline watcher off (MASHANGBAN_WATCH_SECONDS=0)");
+        return;
+    }
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(every));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        // Work through a backlog in passes of 5,000 tickets.
+        loop {
+            match app.watch_deadlines_at(chrono::Utc::now(), 5_000).await {
+                Ok(r) => {
+                    if r.warned + r.breached > 0 {
+                        tracing::info!(
+                            visited = r.visited,
+                            warned = r.warned,
+                            breached = r.breached,
+                            conflicts = r.conflicts,
+                            "deadline watcher"
+                        );
+                    }
+                    if r.visited < 5_000 {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "deadline watcher");
+                    break;
+                }
+            }
+        }
+    }
 }
 
 fn parse_role(s: &str) -> Result<Role> {

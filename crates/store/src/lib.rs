@@ -98,6 +98,9 @@ pub struct Change {
     /// The ticket as it was read; its version is checked on write.
     pub before: Ticket,
     pub events: Vec<EventKind>,
+    /// The next moment the deadline watcher must look at the ticket: `Some(..)` sets it
+    /// (`Some(None)`: no clock runs), `None` leaves it as it was.
+    pub next_deadline: Option<Option<DateTime<Utc>>>,
 }
 
 /// What is known of an API or login token; the secret itself is never stored.
@@ -220,6 +223,15 @@ pub trait Store: Send + Sync {
     async fn get_tickets(&self, ids: &[i64]) -> Result<Vec<Ticket>>;
     async fn list_tickets(&self, filter: &TicketFilter) -> Result<Vec<Ticket>>;
     async fn count_tickets(&self) -> Result<i64>;
+    /// Tickets whose next deadline is at or before `now`, earliest first.
+    async fn due_tickets(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<i64>>;
+    /// Sets a ticket's next deadline if it is still at this version; false if it changed.
+    async fn set_next_deadline(
+        &self,
+        id: i64,
+        version: i64,
+        next: Option<DateTime<Utc>>,
+    ) -> Result<bool>;
     async fn ticket_events(&self, ticket_id: i64) -> Result<Vec<Event>>;
     /// Appends each change's events and writes each ticket's new view, all in one
     /// transaction; fails with [`StoreError::Conflict`] if any ticket changed meanwhile.

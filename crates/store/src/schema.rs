@@ -181,4 +181,12 @@ CREATE TABLE settings (
 );
 "#,
     },
+    Migration {
+        version: 6,
+        name: "next deadline",
+        sql: r#"
+ALTER TABLE tickets ADD COLUMN next_deadline_at {big};
+CREATE INDEX tickets_next_deadline ON tickets (next_deadline_at);
+"#,
+    },
 ];

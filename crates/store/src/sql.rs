@@ -1079,6 +1079,36 @@ impl Store for SqlStore {
         rows.iter().map(ticket_from).collect()
     }
 
+    async fn due_tickets(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<i64>> {
+        let rows = sqlx::query(
+            "SELECT id FROM tickets WHERE next_deadline_at <= $1 ORDER BY next_deadline_at LIMIT $2",
+        )
+        .bind(ts(now))
+        .bind(i64::from(limit.clamp(1, 100_000)))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| r.try_get::<i64, _>("id").map_err(Into::into))
+            .collect()
+    }
+
+    async fn set_next_deadline(
+        &self,
+        id: i64,
+        version: i64,
+        next: Option<DateTime<Utc>>,
+    ) -> Result<bool> {
+        let mut w = self.writer().await?;
+        let r =
+            sqlx::query("UPDATE tickets SET next_deadline_at = $1 WHERE id = $2 AND version = $3")
+                .bind(next.map(ts))
+                .bind(id)
+                .bind(version)
+                .execute(&mut *w)
+                .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
     async fn count_tickets(&self) -> Result<i64> {
         Ok(sqlx::query("SELECT COUNT(*) AS n FROM tickets")
             .fetch_one(&self.pool)
@@ -1223,11 +1253,14 @@ async fn apply_changes(
         let mut params = ticket_columns(&after)?;
         params.push(P::I(Some(before.id)));
         params.push(P::I(Some(before.version)));
+        params.push(P::I(Some(i64::from(change.next_deadline.is_some()))));
+        params.push(P::I(change.next_deadline.flatten().map(ts)));
         let r = bind_all(
             sqlx::query(
                 "UPDATE tickets SET state = $1, category_code = $2, division_code = $3, lead_unit_id = $4, \
                  parent_id = $5, updated_at = $6, version = $7, body = $8, extension_pending = $9, \
-                 category_l1 = $10, category_l2 = $11, division_county = $12, division_street = $13 \
+                 category_l1 = $10, category_l2 = $11, division_county = $12, division_street = $13, \
+                 next_deadline_at = CASE WHEN $16 = 1 THEN $17 ELSE next_deadline_at END \
                  WHERE id = $14 AND version = $15",
             ),
             params,

@@ -45,6 +45,7 @@ conformance!(
     concurrent_creates_get_distinct_numbers,
     a_failing_write_among_concurrent_ones_fails_alone,
     calendar_and_settings,
+    next_deadlines,
 );
 
 fn at(h: u32) -> chrono::DateTime<Utc> {
@@ -384,6 +385,7 @@ async fn commit_is_atomic_and_versioned(s: &SqlStore) {
             vec![Change {
                 before: t.clone(),
                 events: vec![dispatch.clone()],
+                next_deadline: None,
             }],
             disp,
             at(2),
@@ -409,6 +411,7 @@ async fn commit_is_atomic_and_versioned(s: &SqlStore) {
             vec![Change {
                 before: t.clone(),
                 events: vec![dispatch],
+                next_deadline: None,
             }],
             disp,
             at(3),
@@ -421,10 +424,12 @@ async fn commit_is_atomic_and_versioned(s: &SqlStore) {
     let merge_child = Change {
         before: other.clone(),
         events: vec![EventKind::Merged { parent_id: t.id }],
+        next_deadline: None,
     };
     let stale_parent = Change {
         before: t.clone(),
         events: vec![EventKind::ChildMerged { child_id: other.id }],
+        next_deadline: None,
     };
     let r = s
         .commit(vec![merge_child.clone(), stale_parent], disp, at(4))
@@ -443,6 +448,7 @@ async fn commit_is_atomic_and_versioned(s: &SqlStore) {
                 Change {
                     before: parent,
                     events: vec![EventKind::ChildMerged { child_id: other.id }],
+                    next_deadline: None,
                 },
             ],
             disp,
@@ -479,6 +485,7 @@ async fn listing_filters_and_cursor(s: &SqlStore) {
                 tier: None,
                 note: None,
             }],
+            next_deadline: None,
         }],
         disp,
         at(2),
@@ -627,6 +634,7 @@ async fn listing_filters_and_cursor(s: &SqlStore) {
                     reason: "需协调施工单位".into(),
                 },
             ],
+            next_deadline: None,
         }],
         lead,
         at(3),
@@ -645,6 +653,7 @@ async fn listing_filters_and_cursor(s: &SqlStore) {
                 days: 3,
                 note: None,
             }],
+            next_deadline: None,
         }],
         disp,
         at(4),
@@ -694,6 +703,7 @@ async fn a_failing_write_among_concurrent_ones_fails_alone(s: &SqlStore) {
                     events: vec![EventKind::NoteAdded {
                         note: format!("n{i}"),
                     }],
+                    next_deadline: None,
                 }],
                 disp,
                 at(6),
@@ -817,4 +827,69 @@ async fn calendar_and_settings(s: &SqlStore) {
         s.setting("deadline_policy").await.unwrap().as_deref(),
         Some("{\"a\":2}")
     );
+}
+
+async fn next_deadlines(s: &SqlStore) {
+    let a = create(s, "甲", at(1), None).await.ticket;
+    let b = create(s, "乙", at(1), None).await.ticket;
+    assert!(
+        s.due_tickets(at(23), 10).await.unwrap().is_empty(),
+        "new tickets have none"
+    );
+    let disp = Actor {
+        user_id: 2,
+        role: Role::Dispatcher,
+        unit_id: None,
+    };
+    for (t, next) in [(&a, at(5)), (&b, at(3))] {
+        s.commit(
+            vec![Change {
+                before: t.clone(),
+                events: vec![EventKind::NoteAdded {
+                    note: "备注".into(),
+                }],
+                next_deadline: Some(Some(next)),
+            }],
+            disp,
+            at(2),
+        )
+        .await
+        .unwrap();
+    }
+    assert!(s.due_tickets(at(2), 10).await.unwrap().is_empty());
+    assert_eq!(s.due_tickets(at(4), 10).await.unwrap(), vec![b.id]);
+    assert_eq!(
+        s.due_tickets(at(6), 10).await.unwrap(),
+        vec![b.id, a.id],
+        "earliest first"
+    );
+    assert_eq!(s.due_tickets(at(6), 1).await.unwrap(), vec![b.id]);
+    // A change that leaves it (None) keeps it.
+    let b2 = s.get_ticket(b.id).await.unwrap().unwrap();
+    s.commit(
+        vec![Change {
+            before: b2.clone(),
+            events: vec![EventKind::NoteAdded {
+                note: "再备注".into(),
+            }],
+            next_deadline: None,
+        }],
+        disp,
+        at(2),
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.due_tickets(at(4), 10).await.unwrap(), vec![b.id]);
+    // Moved only at the version read.
+    assert!(
+        !s.set_next_deadline(b.id, b2.version, Some(at(9)))
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.set_next_deadline(b.id, b2.version + 1, None)
+            .await
+            .unwrap()
+    );
+    assert_eq!(s.due_tickets(at(23), 10).await.unwrap(), vec![a.id]);
 }

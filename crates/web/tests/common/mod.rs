@@ -15,6 +15,8 @@ use std::sync::Arc;
 
 pub struct TestApp {
     pub base: String,
+    /// The database, for a second instance over the same data.
+    pub url: String,
     pub app: App,
     pub client: reqwest::Client,
     /// Tokens by user name: operator, dispatcher, lead, co, other, callback, supervisor, analyst, admin.
@@ -94,6 +96,7 @@ impl TestApp {
             .unwrap();
         });
         Some(TestApp {
+            url: url.clone(),
             base: format!("http://{addr}"),
             app,
             client: reqwest::Client::new(),

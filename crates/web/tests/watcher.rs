@@ -1,0 +1,250 @@
+//! The deadline watcher with a controllable clock: warnings and breaches recorded exactly
+//! once per clock and due point, with two watcher instances (each its own connection pool,
+//! as two servers would be) running at the same time, on SQLite and on PostgreSQL.
+
+mod common;
+
+use chrono::{DateTime, Duration, Utc};
+use common::TestApp;
+use mashangban_app::auth::actor_of;
+use mashangban_app::{App, Config};
+use mashangban_domain::deadlines::{AlertLevel, ClockKind};
+use mashangban_domain::{Action, EventKind};
+use mashangban_store::SqlStore;
+use serde_json::json;
+use std::sync::Arc;
+
+on_both!(warnings_and_breaches_are_recorded_once);
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+async fn actor(t: &TestApp, name: &str) -> mashangban_domain::Actor {
+    actor_of(&t.app.store.get_credentials(name).await.unwrap().unwrap().0)
+}
+
+/// Two watchers at the same moment; returns what they recorded together.
+async fn both_watch(a: &App, b: &App, now: DateTime<Utc>) -> (usize, usize) {
+    let (x, y) = tokio::join!(
+        a.watch_deadlines_at(now, 1000),
+        b.watch_deadlines_at(now, 1000)
+    );
+    let (x, y) = (x.unwrap(), y.unwrap());
+    (x.warned + y.warned, x.breached + y.breached)
+}
+
+async fn count(t: &TestApp, id: i64, clock: ClockKind, breach: bool) -> usize {
+    t.app
+        .store
+        .ticket_events(id)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| match &e.kind {
+            EventKind::DeadlineWarned { clock: c, .. } => !breach && *c == clock,
+            EventKind::DeadlineBreached { clock: c, .. } => breach && *c == clock,
+            _ => false,
+        })
+        .count()
+}
+
+async fn warnings_and_breaches_are_recorded_once(t: &TestApp) {
+    // A second instance over the same database, with its own pool.
+    let store = SqlStore::connect(&t.url).await.unwrap();
+    let other = App::new(Arc::new(store), Config::default());
+    let disp = actor(t, "dispatcher").await;
+    let lead = actor(t, "lead").await;
+    // Monday 2026-11-23 09:00: ten tickets dispatched with a 1-working-day tier.
+    let t0 = at("2026-11-23T09:00:00+08:00");
+    let mut ids = Vec::new();
+    for i in 0..10 {
+        let id = t.create(&format!("第{i}件：小区路灯不亮")).await;
+        t.app
+            .act_at(
+                &disp,
+                id,
+                Action::Dispatch,
+                json!({"lead_unit_id": t.lead_unit, "tier": 1}),
+                t0,
+            )
+            .await
+            .unwrap();
+        ids.push(id);
+    }
+    // Nothing is due before the sign clock's warning point (75 % of 2 working hours).
+    assert!(
+        t.app
+            .store
+            .due_tickets(t0 + Duration::minutes(89), 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        both_watch(&t.app, &other, t0 + Duration::minutes(60)).await,
+        (0, 0)
+    );
+    assert_eq!(
+        t.app
+            .store
+            .due_tickets(t0 + Duration::minutes(90), 100)
+            .await
+            .unwrap()
+            .len(),
+        10
+    );
+
+    // Past the warning point: each ticket warned once, though two watchers ran.
+    assert_eq!(
+        both_watch(&t.app, &other, t0 + Duration::minutes(100)).await,
+        (10, 0)
+    );
+    for id in &ids {
+        assert_eq!(count(t, *id, ClockKind::Sign, false).await, 1);
+    }
+    assert_eq!(
+        both_watch(&t.app, &other, t0 + Duration::minutes(110)).await,
+        (0, 0),
+        "not again"
+    );
+    let tk = t.app.store.get_ticket(ids[0]).await.unwrap().unwrap();
+    assert_eq!(tk.alert_level(), Some(AlertLevel::Warning));
+
+    // Past the due point: each breached once.
+    assert_eq!(
+        both_watch(&t.app, &other, t0 + Duration::minutes(125)).await,
+        (0, 10)
+    );
+    for id in &ids {
+        assert_eq!(count(t, *id, ClockKind::Sign, true).await, 1);
+    }
+    assert_eq!(
+        t.app
+            .store
+            .get_ticket(ids[0])
+            .await
+            .unwrap()
+            .unwrap()
+            .alert_level(),
+        Some(AlertLevel::Overdue)
+    );
+
+    // Signed late: the sign alert ends; the handling clock runs on (due Tuesday 09:00).
+    for id in &ids[..5] {
+        t.app
+            .act_at(&lead, *id, Action::Sign, json!({}), t0 + Duration::hours(3))
+            .await
+            .unwrap();
+        t.app
+            .act_at(
+                &lead,
+                *id,
+                Action::RecordContact,
+                json!({"note": "已联系"}),
+                t0 + Duration::hours(3),
+            )
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        t.app
+            .store
+            .get_ticket(ids[0])
+            .await
+            .unwrap()
+            .unwrap()
+            .alert_level(),
+        None
+    );
+    // Tuesday 03:00 (75 % of 24 h): the handling warnings; at 09:00 the breaches, for all ten.
+    let (w, b) = both_watch(&t.app, &other, at("2026-11-24T03:00:00+08:00")).await;
+    assert_eq!((w, b), (10, 0));
+    let (w, b) = both_watch(&t.app, &other, at("2026-11-24T09:00:00+08:00")).await;
+    assert_eq!((w, b), (0, 10));
+    for id in &ids {
+        assert_eq!(count(t, *id, ClockKind::Handling, false).await, 1);
+        assert_eq!(count(t, *id, ClockKind::Handling, true).await, 1);
+    }
+    // An approved extension moves the due point: the original points pass unnoticed and
+    // the new ones are watched afresh.
+    let id = t.create("施工占道，需协调").await;
+    let tue = at("2026-11-24T09:00:00+08:00");
+    t.app
+        .act_at(
+            &disp,
+            id,
+            Action::Dispatch,
+            json!({"lead_unit_id": t.lead_unit, "tier": 1}),
+            tue,
+        )
+        .await
+        .unwrap();
+    t.app
+        .act_at(
+            &lead,
+            id,
+            Action::Sign,
+            json!({}),
+            tue + Duration::minutes(30),
+        )
+        .await
+        .unwrap();
+    t.app
+        .act_at(
+            &lead,
+            id,
+            Action::RecordContact,
+            json!({"note": "已联系"}),
+            tue + Duration::minutes(40),
+        )
+        .await
+        .unwrap();
+    t.app
+        .act_at(
+            &lead,
+            id,
+            Action::RequestExtension,
+            json!({"days": 2, "reason": "需协调施工单位"}),
+            tue + Duration::hours(1),
+        )
+        .await
+        .unwrap();
+    t.app
+        .act_at(
+            &disp,
+            id,
+            Action::ApproveExtension,
+            json!({}),
+            tue + Duration::minutes(90),
+        )
+        .await
+        .unwrap();
+    // Without the extension it would warn on Wednesday 03:00; now 3 working days end Friday 09:00.
+    assert_eq!(
+        both_watch(&t.app, &other, at("2026-11-25T03:30:00+08:00")).await,
+        (0, 0)
+    );
+    assert_eq!(
+        both_watch(&t.app, &other, at("2026-11-26T15:30:00+08:00")).await,
+        (1, 0)
+    );
+    assert_eq!(
+        both_watch(&t.app, &other, at("2026-11-27T09:00:00+08:00")).await,
+        (0, 1)
+    );
+    assert_eq!(count(t, id, ClockKind::Handling, true).await, 1);
+    // A request after the deadline is refused with the reason.
+    let late = t
+        .app
+        .act_at(
+            &lead,
+            id,
+            Action::RequestExtension,
+            json!({"days": 1, "reason": "再延"}),
+            at("2026-11-27T10:00:00+08:00"),
+        )
+        .await
+        .unwrap_err();
+    assert!(late.to_string().contains("deadline has passed"), "{late}");
+}
