@@ -131,7 +131,7 @@ async fn desks_lists_and_exports() {
     let unit = Browser::open(&t, "unit-d").await;
     let (_, queue) = unit.page("/").await;
     let in_progress = section(&queue, "in-progress");
-    assert!(in_progress.contains(&n_asking) && in_progress.contains("天时限"));
+    assert!(in_progress.contains(&n_asking) && in_progress.contains("个工作日"));
     assert!(!queue.contains(&n_fresh), "not the unit's ticket");
 
     // Lists filter by unit, channel, category, district and date; bad filters are explained.
@@ -266,6 +266,41 @@ async fn desks_lists_and_exports() {
     assert!(page.contains("13812345678") && page.contains("已记录审计"));
     let (_, page) = unit.page(&format!("/tickets/{asking}")).await;
     assert!(!page.contains("13812345678") && page.contains("查看联系方式"));
+
+    // A ticket dispatched a week ago and never signed: once the watcher has passed, the
+    // queues show it red.
+    let late = t.create("井盖缺失，十分危险").await;
+    let (d, _) = t
+        .app
+        .store
+        .get_credentials("dispatcher")
+        .await
+        .unwrap()
+        .unwrap();
+    t.app
+        .act_at(
+            &mashangban_app::auth::actor_of(&d),
+            late,
+            mashangban_domain::Action::Dispatch,
+            json!({"lead_unit_id": t.lead_unit, "tier": 1}),
+            chrono::Utc::now() - chrono::Duration::days(7),
+        )
+        .await
+        .unwrap();
+    let report = t
+        .app
+        .watch_deadlines_at(chrono::Utc::now(), 100)
+        .await
+        .unwrap();
+    assert!(report.breached >= 2, "{report:?}");
+    let (_, queue) = unit.page("/").await;
+    let to_sign = section(&queue, "to-sign");
+    assert!(
+        to_sign.contains("签收超期") && to_sign.contains("办理超期"),
+        "{to_sign}"
+    );
+    let (_, page) = unit.page(&format!("/tickets/{late}")).await;
+    assert!(page.contains("超出时限：签收时限"), "the timeline says so");
 
     // The caller-history fragment for the intake page's script.
     let op = Browser::open(&t, "op-d").await;

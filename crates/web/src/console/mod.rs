@@ -429,22 +429,35 @@ async fn reference(app: &App) -> std::sync::Arc<mashangban_app::Reference> {
 }
 
 /// How far a ticket is into its handling time, in calendar days since dispatch.
-fn deadline_cell(lang: Lang, tk: &Ticket, now: DateTime<Utc>) -> Markup {
-    let (Some(tier), Some(from)) = (tk.tier, tk.dispatched_at) else {
-        return html! {};
-    };
-    let used = (now - from).num_days().max(0);
-    let limit = i64::from(tier) + i64::from(tk.extension_days_granted);
-    let class = if used > limit {
-        "deadline late"
-    } else if used + 1 >= limit {
-        "deadline near"
-    } else {
-        "deadline"
-    };
+/// The handling tier and any alert the deadline watcher recorded (预警 yellow, 超期 red).
+fn deadline_cell(lang: Lang, tk: &Ticket, r: &mashangban_app::Reference) -> Markup {
+    let calendar = r.policy.handling_days == mashangban_domain::deadlines::DayCount::Calendar;
+    use mashangban_domain::deadlines::AlertLevel;
+    let zh = lang == Lang::Zh;
+    let days = tk.tier.map(|t| u32::from(t) + tk.extension_days_granted);
     html! {
-        span class=(class) title=(if lang == Lang::Zh { "自派单起的自然日" } else { "calendar days since dispatch" }) {
-            @if lang == Lang::Zh { (limit) "天时限 · 已用" (used) "天" } @else { (used) "/" (limit) " days" }
+        @for a in &tk.alerts {
+            span class=(if a.level == AlertLevel::Overdue { "clock overdue" } else { "clock warning" })
+                title=(format!("{} {}", if zh { "到期" } else { "due" }, local_time(a.due_at))) {
+                @if zh {
+                    (a.clock.label_zh().trim_end_matches("时限")) (if a.level == AlertLevel::Overdue { "超期" } else { "预警" })
+                } @else {
+                    (a.clock.as_str()) " " (if a.level == AlertLevel::Overdue { "overdue" } else { "warning" })
+                }
+            }
+            " "
+        }
+        @if let Some(d) = days {
+            @if tk.lead_unit_id.is_some() && tk.closed_at.is_none() {
+                span.deadline {
+                    (d) (match (zh, calendar) {
+                        (true, false) => "个工作日",
+                        (true, true) => "个自然日",
+                        (false, false) => " working days",
+                        (false, true) => " calendar days",
+                    })
+                }
+            }
         }
     }
 }
@@ -455,7 +468,6 @@ fn ticket_table(
     r: &mashangban_app::Reference,
     deadline: bool,
 ) -> Markup {
-    let now = Utc::now();
     html! {
         @if tickets.is_empty() {
             p.muted { (t(lang, "empty")) }
@@ -475,7 +487,7 @@ fn ticket_table(
                             td { (if lang == Lang::Zh { tk.channel.label_zh() } else { tk.channel.as_str() }) }
                             td { (tk.lead_unit_id.and_then(|u| r.unit_name(u)).unwrap_or("")) }
                             td { (local_time(tk.created_at)) }
-                            @if deadline { td { (deadline_cell(lang, tk, now)) } }
+                            @if deadline { td { (deadline_cell(lang, tk, r)) } }
                         }
                     }
                 }
@@ -784,7 +796,7 @@ async fn render_ticket(
                 @if let Some(p) = &tk.pending_extension {
                     dt { (t(lang, "extension_pending")) } dd { (p.days) " " (t(lang, "working_days")) "：" (p.reason) }
                 }
-                dt { (t(lang, "tier")) } dd { @if let Some(tier) = tk.tier { (tier) " " (t(lang, "days")) " " (deadline_cell(lang, &tk, Utc::now())) } @else { (none) } }
+                dt { (t(lang, "tier")) } dd { @if tk.tier.is_some() { (deadline_cell(lang, &tk, &r)) } @else { (none) } }
                 dt { (t(lang, "created")) } dd { (local_time(tk.created_at)) }
             }
         }
@@ -810,7 +822,7 @@ async fn render_ticket(
             ol.timeline {
                 @for e in &events {
                     li {
-                        div.when { (local_time(e.at)) " · " (names.get(&e.actor.user_id).map(String::as_str).unwrap_or("")) }
+                        div.when { (local_time(e.at)) " · " (names.get(&e.actor.user_id).map(String::as_str).unwrap_or(if e.actor.user_id == 0 { if lang == Lang::Zh { "系统" } else { "system" } } else { "" })) }
                         div { (event_text(e, lang)) }
                     }
                 }
