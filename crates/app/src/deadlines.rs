@@ -177,8 +177,16 @@ pub struct WatchReport {
     pub conflicts: usize,
 }
 
-/// Tickets the watcher works on at once.
-const WATCH_CONCURRENCY: usize = 32;
+impl WatchReport {
+    fn add(&mut self, other: WatchReport) {
+        self.warned += other.warned;
+        self.breached += other.breached;
+        self.conflicts += other.conflicts;
+    }
+}
+
+/// Tickets the watcher reads and writes together.
+const WATCH_BATCH: usize = 500;
 
 impl App {
     /// The next moment the watcher must look at a ticket once these new events are written
@@ -213,7 +221,7 @@ impl App {
     /// One pass of the deadline watcher at `now`: every ticket whose next deadline has come
     /// gets its warnings and breaches recorded (once per clock and due point, whatever the
     /// number of watchers: a ticket changed meanwhile is left to whoever changed it) and its
-    /// next deadline moved on.
+    /// next deadline moved on. Tickets are read and written in batches.
     pub async fn watch_deadlines_at(
         &self,
         now: DateTime<Utc>,
@@ -224,91 +232,118 @@ impl App {
             visited: ids.len(),
             ..Default::default()
         };
-        let mut tasks = tokio::task::JoinSet::new();
-        let mut pending = ids.into_iter();
-        loop {
-            while tasks.len() < WATCH_CONCURRENCY {
-                let Some(id) = pending.next() else { break };
-                let app = self.clone();
-                tasks.spawn(async move { app.watch_one(id, now).await });
+        let r = self.reference().await?;
+        // Each batch is written while the next one is read and computed.
+        let mut writing: Option<tokio::task::JoinHandle<Result<WatchReport, AppError>>> = None;
+        for batch in ids.chunks(WATCH_BATCH) {
+            let tickets = self.store.get_tickets(batch).await?;
+            let all_events = self.store.ticket_events_many(batch).await?;
+            let mut by_ticket: std::collections::HashMap<i64, Vec<Event>> =
+                std::collections::HashMap::new();
+            for e in all_events {
+                by_ticket.entry(e.ticket_id).or_default().push(e);
             }
-            let Some(done) = tasks.join_next().await else {
-                break;
-            };
-            match done.map_err(|e| AppError::Internal(e.to_string()))? {
-                Ok(Watched::Recorded { warned, breached }) => {
-                    report.warned += warned;
-                    report.breached += breached;
+            let mut changes = Vec::new();
+            let mut moves = Vec::new();
+            for ticket in tickets {
+                let mut events = by_ticket.remove(&ticket.id).unwrap_or_default();
+                if events.last().map(|e| e.seq) != Some(ticket.version) {
+                    // Read between two writes: leave it to the next pass.
+                    report.conflicts += 1;
+                    continue;
                 }
-                Ok(Watched::Moved) => {}
-                Ok(Watched::Conflict) => report.conflicts += 1,
-                Err(e) => return Err(e),
+                let c = clocks(&events, ticket.tier, &r.policy, &r.calendar, now);
+                let (record, next) = watch(&events, &c, now);
+                if record.is_empty() {
+                    moves.push((ticket.id, ticket.version, next));
+                    continue;
+                }
+                for (i, kind) in record.iter().enumerate() {
+                    events.push(Event {
+                        ticket_id: ticket.id,
+                        seq: ticket.version + 1 + i as i64,
+                        at: now,
+                        actor: SYSTEM_ACTOR,
+                        kind: kind.clone(),
+                    });
+                }
+                let c = clocks(&events, ticket.tier, &r.policy, &r.calendar, now);
+                let (_, next) = watch(&events, &c, now);
+                changes.push(Change {
+                    before: ticket,
+                    events: record,
+                    next_deadline: Some(next),
+                });
             }
+            if let Some(previous) = writing.take() {
+                report.add(
+                    previous
+                        .await
+                        .map_err(|e| AppError::Internal(e.to_string()))??,
+                );
+            }
+            let app = self.clone();
+            writing = Some(tokio::spawn(async move {
+                app.write_watched(changes, moves, now).await
+            }));
+        }
+        if let Some(previous) = writing.take() {
+            report.add(
+                previous
+                    .await
+                    .map_err(|e| AppError::Internal(e.to_string()))??,
+            );
         }
         Ok(report)
     }
 
-    async fn watch_one(&self, id: i64, now: DateTime<Utc>) -> Result<Watched, AppError> {
-        let Some(ticket) = self.store.get_ticket(id).await? else {
-            return Ok(Watched::Moved);
+    /// Writes what one batch of the watcher found: the moved deadlines, then the alerts (all
+    /// in one transaction; if another writer got to one of them first, each on its own).
+    async fn write_watched(
+        &self,
+        changes: Vec<Change>,
+        moves: Vec<(i64, i64, Option<DateTime<Utc>>)>,
+        now: DateTime<Utc>,
+    ) -> Result<WatchReport, AppError> {
+        let mut report = WatchReport::default();
+        if !moves.is_empty() {
+            report.conflicts += self.store.set_next_deadlines(&moves).await?.len();
+        }
+        if changes.is_empty() {
+            return Ok(report);
+        }
+        let count = |changes: &[Change]| {
+            let warned = changes
+                .iter()
+                .flat_map(|c| &c.events)
+                .filter(|k| matches!(k, EventKind::DeadlineWarned { .. }))
+                .count();
+            let all: usize = changes.iter().map(|c| c.events.len()).sum();
+            (warned, all - warned)
         };
-        let r = self.reference().await?;
-        let mut events = self.store.ticket_events(id).await?;
-        let c = clocks(&events, ticket.tier, &r.policy, &r.calendar, now);
-        let (record, next) = watch(&events, &c, now);
-        if record.is_empty() {
-            return Ok(
-                if self
-                    .store
-                    .set_next_deadline(id, ticket.version, next)
-                    .await?
-                {
-                    Watched::Moved
-                } else {
-                    Watched::Conflict
-                },
-            );
+        let (warned, breached) = count(&changes);
+        match self.store.commit(changes.clone(), SYSTEM_ACTOR, now).await {
+            Ok(_) => {
+                report.warned += warned;
+                report.breached += breached;
+            }
+            Err(StoreError::Conflict) => {
+                for change in changes {
+                    let (w, b) = count(std::slice::from_ref(&change));
+                    match self.store.commit(vec![change], SYSTEM_ACTOR, now).await {
+                        Ok(_) => {
+                            report.warned += w;
+                            report.breached += b;
+                        }
+                        Err(StoreError::Conflict) => report.conflicts += 1,
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            }
+            Err(e) => return Err(e.into()),
         }
-        for (i, kind) in record.iter().enumerate() {
-            events.push(Event {
-                ticket_id: id,
-                seq: ticket.version + 1 + i as i64,
-                at: now,
-                actor: SYSTEM_ACTOR,
-                kind: kind.clone(),
-            });
-        }
-        let c = clocks(&events, ticket.tier, &r.policy, &r.calendar, now);
-        let (_, next) = watch(&events, &c, now);
-        let warned = record
-            .iter()
-            .filter(|k| matches!(k, EventKind::DeadlineWarned { .. }))
-            .count();
-        let breached = record.len() - warned;
-        match self
-            .store
-            .commit(
-                vec![Change {
-                    before: ticket,
-                    events: record,
-                    next_deadline: Some(next),
-                }],
-                SYSTEM_ACTOR,
-                now,
-            )
-            .await
-        {
-            Ok(_) => Ok(Watched::Recorded { warned, breached }),
-            Err(StoreError::Conflict) => Ok(Watched::Conflict),
-            Err(e) => Err(e.into()),
-        }
+        Ok(report)
     }
-}
-
-enum Watched {
-    Recorded { warned: usize, breached: usize },
-    Moved,
-    Conflict,
 }
 
 /// The policy in a setting's text, or the default (a bad stored value is logged).

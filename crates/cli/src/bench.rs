@@ -33,6 +33,11 @@ pub struct BenchArgs {
     /// Then time the console's pages (server-side render, one client), each this many times.
     #[arg(long, default_value_t = 0)]
     pages: usize,
+    /// Then time the deadline watcher: this many tickets are made overdue (dispatched three
+    /// days ago with a one-day tier), every other ticket gets a next deadline a month ahead,
+    /// and one pass records what is due.
+    #[arg(long, default_value_t = 0)]
+    watch_due: usize,
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -307,6 +312,79 @@ pub async fn run(a: BenchArgs) -> Result<()> {
     );
     if a.pages > 0 {
         pages(&app, &base, lead, a.pages).await?;
+    }
+    if a.watch_due > 0 {
+        watch(&app, lead, a.watch_due).await?;
+    }
+    Ok(())
+}
+
+/// Times one pass of the deadline watcher over the whole store with `due` tickets due.
+async fn watch(app: &App, lead: i64, due: usize) -> Result<()> {
+    use mashangban_domain::EventKind;
+    use mashangban_store::Change;
+    let total = app.store.count_tickets().await?;
+    let now = Utc::now();
+    let step = (total as usize / due.max(1)).max(1);
+    let disp = Actor {
+        user_id: 1,
+        role: Role::Dispatcher,
+        unit_id: None,
+    };
+    let started = Instant::now();
+    let mut due_ids = Vec::new();
+    let ids: Vec<i64> = (1..=total).collect();
+    for chunk in ids.chunks(5_000) {
+        let tickets = app.store.get_tickets(chunk).await?;
+        let mut changes = Vec::new();
+        let mut moves = Vec::new();
+        for t in tickets {
+            if t.state == mashangban_domain::TicketState::Received
+                && (t.id as usize).is_multiple_of(step)
+                && due_ids.len() < due
+            {
+                due_ids.push(t.id);
+                changes.push(Change {
+                    before: t,
+                    events: vec![EventKind::Dispatched {
+                        lead_unit_id: lead,
+                        co_unit_ids: Vec::new(),
+                        tier: Some(1),
+                        note: None,
+                    }],
+                    next_deadline: Some(Some(now - ChronoDuration::hours(1))),
+                });
+            } else {
+                moves.push((t.id, t.version, Some(now + ChronoDuration::days(30))));
+            }
+        }
+        for part in changes.chunks(500) {
+            app.store
+                .commit(part.to_vec(), disp, now - ChronoDuration::days(3))
+                .await?;
+        }
+        app.store.set_next_deadlines(&moves).await?;
+    }
+    println!(
+        "\nwatcher: {} tickets, {} made due, the rest due in a month (set up in {:.1}s)",
+        total,
+        due_ids.len(),
+        started.elapsed().as_secs_f64()
+    );
+    for pass in 1..=2 {
+        let started = Instant::now();
+        let r = app
+            .watch_deadlines_at(Utc::now(), 1_000_000)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        println!(
+            "watcher pass {pass}: {:.3}s — visited {}, warned {}, breached {}, conflicts {}",
+            started.elapsed().as_secs_f64(),
+            r.visited,
+            r.warned,
+            r.breached,
+            r.conflicts
+        );
     }
     Ok(())
 }

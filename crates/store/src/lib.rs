@@ -232,7 +232,15 @@ pub trait Store: Send + Sync {
         version: i64,
         next: Option<DateTime<Utc>>,
     ) -> Result<bool>;
+    /// [`Store::set_next_deadline`] for many tickets in one transaction; returns the ids of
+    /// those that had changed (left as they were).
+    async fn set_next_deadlines(
+        &self,
+        moves: &[(i64, i64, Option<DateTime<Utc>>)],
+    ) -> Result<Vec<i64>>;
     async fn ticket_events(&self, ticket_id: i64) -> Result<Vec<Event>>;
+    /// The events of several tickets, by ticket and then in order.
+    async fn ticket_events_many(&self, ids: &[i64]) -> Result<Vec<Event>>;
     /// Appends each change's events and writes each ticket's new view, all in one
     /// transaction; fails with [`StoreError::Conflict`] if any ticket changed meanwhile.
     async fn commit(

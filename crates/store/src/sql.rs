@@ -1109,6 +1109,30 @@ impl Store for SqlStore {
         Ok(r.rows_affected() == 1)
     }
 
+    async fn set_next_deadlines(
+        &self,
+        moves: &[(i64, i64, Option<DateTime<Utc>>)],
+    ) -> Result<Vec<i64>> {
+        let mut w = self.writer().await?;
+        let mut tx = w.begin(self.backend).await?;
+        let mut changed = Vec::new();
+        for (id, version, next) in moves {
+            let r = sqlx::query(
+                "UPDATE tickets SET next_deadline_at = $1 WHERE id = $2 AND version = $3",
+            )
+            .bind(next.map(ts))
+            .bind(*id)
+            .bind(*version)
+            .execute(&mut *tx)
+            .await?;
+            if r.rows_affected() != 1 {
+                changed.push(*id);
+            }
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
+
     async fn count_tickets(&self) -> Result<i64> {
         Ok(sqlx::query("SELECT COUNT(*) AS n FROM tickets")
             .fetch_one(&self.pool)
@@ -1124,6 +1148,24 @@ impl Store for SqlStore {
         .bind(ticket_id)
         .fetch_all(&self.pool)
         .await?;
+        rows.iter().map(event_from).collect()
+    }
+
+    async fn ticket_events_many(&self, ids: &[i64]) -> Result<Vec<Event>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT ticket_id, seq, at, actor_user_id, actor_role, actor_unit_id, data FROM ticket_events \
+             WHERE ticket_id IN ({}) ORDER BY ticket_id, seq",
+            marks.join(", ")
+        );
+        let q = bind_all(
+            sqlx::query(AssertSqlSafe(sql)),
+            ids.iter().map(|i| P::I(Some(*i))).collect(),
+        );
+        let rows = q.fetch_all(&self.pool).await?;
         rows.iter().map(event_from).collect()
     }
 
@@ -1234,6 +1276,8 @@ async fn apply_changes(
     at: DateTime<Utc>,
 ) -> Result<Vec<Committed>> {
     let mut out = Vec::with_capacity(changes.len());
+    // The events of every change, written together at the end.
+    let mut all_events = Vec::new();
     for change in changes {
         let before = change.before;
         let mut view = Some(before.clone());
@@ -1250,29 +1294,61 @@ async fn apply_changes(
             events.push(e);
         }
         let after = view.ok_or_else(|| corrupt("events made no ticket"))?;
-        let mut params = ticket_columns(&after)?;
-        params.push(P::I(Some(before.id)));
-        params.push(P::I(Some(before.version)));
-        params.push(P::I(Some(i64::from(change.next_deadline.is_some()))));
-        params.push(P::I(change.next_deadline.flatten().map(ts)));
-        let r = bind_all(
-            sqlx::query(
-                "UPDATE tickets SET state = $1, category_code = $2, division_code = $3, lead_unit_id = $4, \
-                 parent_id = $5, updated_at = $6, version = $7, body = $8, extension_pending = $9, \
-                 category_l1 = $10, category_l2 = $11, division_county = $12, division_street = $13, \
-                 next_deadline_at = CASE WHEN $16 = 1 THEN $17 ELSE next_deadline_at END \
-                 WHERE id = $14 AND version = $15",
-            ),
-            params,
-        )
-        .execute(&mut *conn)
-        .await?;
+        let mut body = after.clone();
+        body.id = 0;
+        // Most changes (notes, contacts, alerts, reveals) leave every indexed column as it
+        // was: then only the view, its version and the next deadline are written, and no
+        // index but the deadline's is touched.
+        let indexed_same = after.state == before.state
+            && after.category_code == before.category_code
+            && after.division_code == before.division_code
+            && after.lead_unit_id == before.lead_unit_id
+            && after.parent_id == before.parent_id
+            && after.pending_extension.is_some() == before.pending_extension.is_some();
+        let r = if indexed_same {
+            let q = match change.next_deadline {
+                Some(next) => sqlx::query(
+                    "UPDATE tickets SET updated_at = $1, version = $2, body = $3, next_deadline_at = $4 \
+                     WHERE id = $5 AND version = $6",
+                )
+                .bind(ts(after.updated_at))
+                .bind(after.version)
+                .bind(serde_json::to_string(&body).map_err(corrupt)?)
+                .bind(next.map(ts)),
+                None => sqlx::query(
+                    "UPDATE tickets SET updated_at = $1, version = $2, body = $3 WHERE id = $4 AND version = $5",
+                )
+                .bind(ts(after.updated_at))
+                .bind(after.version)
+                .bind(serde_json::to_string(&body).map_err(corrupt)?),
+            };
+            q.bind(before.id)
+                .bind(before.version)
+                .execute(&mut *conn)
+                .await?
+        } else {
+            let mut params = ticket_columns(&after)?;
+            params.push(P::I(Some(before.id)));
+            params.push(P::I(Some(before.version)));
+            params.push(P::I(Some(i64::from(change.next_deadline.is_some()))));
+            params.push(P::I(change.next_deadline.flatten().map(ts)));
+            bind_all(
+                sqlx::query(
+                    "UPDATE tickets SET state = $1, category_code = $2, division_code = $3, lead_unit_id = $4, \
+                     parent_id = $5, updated_at = $6, version = $7, body = $8, extension_pending = $9, \
+                     category_l1 = $10, category_l2 = $11, division_county = $12, division_street = $13, \
+                     next_deadline_at = CASE WHEN $16 = 1 THEN $17 ELSE next_deadline_at END \
+                     WHERE id = $14 AND version = $15",
+                ),
+                params,
+            )
+            .execute(&mut *conn)
+            .await?
+        };
         if r.rows_affected() != 1 {
             return Err(StoreError::Conflict);
         }
-        for e in &events {
-            insert_event(conn, e).await?;
-        }
+        all_events.extend(events.iter().cloned());
         if after.lead_unit_id != before.lead_unit_id || after.co_unit_ids != before.co_unit_ids {
             sqlx::query("DELETE FROM ticket_units WHERE ticket_id = $1")
                 .bind(after.id)
@@ -1299,6 +1375,7 @@ async fn apply_changes(
             events,
         });
     }
+    insert_events(conn, &all_events).await?;
     Ok(out)
 }
 
@@ -1373,25 +1450,62 @@ async fn run_group(conn: &mut AnyConnection, mut jobs: Vec<Job>) {
     }
 }
 
-async fn insert_event(conn: &mut AnyConnection, e: &Event) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO ticket_events (ticket_id, seq, type, at, actor_user_id, actor_role, actor_unit_id, data) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(e.ticket_id)
-    .bind(e.seq)
-    .bind(e.kind.type_name().to_string())
-    .bind(ts(e.at))
-    .bind(e.actor.user_id)
-    .bind(e.actor.role.as_str().to_string())
-    .bind(e.actor.unit_id)
-    .bind(serde_json::to_string(&e.kind).map_err(corrupt)?)
-    .execute(conn)
-    .await
-    .map_err(|err| dup(err, format!("event {} of ticket {}", e.seq, e.ticket_id)))?;
+/// Rows of events written by one statement (8 parameters each).
+const EVENT_ROWS_PER_INSERT: usize = 100;
+
+/// Writes events, many rows to a statement.
+async fn insert_events(conn: &mut AnyConnection, events: &[Event]) -> Result<()> {
+    for chunk in events.chunks(EVENT_ROWS_PER_INSERT) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|r| {
+                let b = r * 8;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6,
+                    b + 7,
+                    b + 8
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO ticket_events (ticket_id, seq, type, at, actor_user_id, actor_role, actor_unit_id, data) VALUES {}",
+            rows.join(", ")
+        );
+        let mut params = Vec::with_capacity(chunk.len() * 8);
+        for e in chunk {
+            params.extend([
+                P::I(Some(e.ticket_id)),
+                P::I(Some(e.seq)),
+                P::S(Some(e.kind.type_name().to_string())),
+                P::I(Some(ts(e.at))),
+                P::I(Some(e.actor.user_id)),
+                P::S(Some(e.actor.role.as_str().to_string())),
+                P::I(e.actor.unit_id),
+                P::S(Some(serde_json::to_string(&e.kind).map_err(corrupt)?)),
+            ]);
+        }
+        bind_all(sqlx::query(AssertSqlSafe(sql)), params)
+            .execute(&mut *conn)
+            .await
+            .map_err(|err| {
+                let first = &chunk[0];
+                dup(
+                    err,
+                    format!("event {} of ticket {}", first.seq, first.ticket_id),
+                )
+            })?;
+    }
     Ok(())
 }
 
+async fn insert_event(conn: &mut AnyConnection, e: &Event) -> Result<()> {
+    insert_events(conn, std::slice::from_ref(e)).await
+}
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -892,4 +892,20 @@ async fn next_deadlines(s: &SqlStore) {
             .unwrap()
     );
     assert_eq!(s.due_tickets(at(23), 10).await.unwrap(), vec![a.id]);
+    // In batches: the stale version is reported and left alone.
+    let a2 = s.get_ticket(a.id).await.unwrap().unwrap();
+    let stale = s
+        .set_next_deadlines(&[(a.id, a2.version, Some(at(7))), (b.id, 1, Some(at(7)))])
+        .await
+        .unwrap();
+    assert_eq!(stale, vec![b.id]);
+    assert_eq!(s.due_tickets(at(8), 10).await.unwrap(), vec![a.id]);
+    // Events of several tickets, by ticket and in order.
+    let events = s.ticket_events_many(&[b.id, a.id]).await.unwrap();
+    let keys: Vec<(i64, i64)> = events.iter().map(|e| (e.ticket_id, e.seq)).collect();
+    assert_eq!(
+        keys,
+        vec![(a.id, 1), (a.id, 2), (b.id, 1), (b.id, 2), (b.id, 3)]
+    );
+    assert!(s.ticket_events_many(&[]).await.unwrap().is_empty());
 }
