@@ -186,7 +186,7 @@ impl WatchReport {
 }
 
 /// Tickets the watcher reads and writes together.
-const WATCH_BATCH: usize = 500;
+const WATCH_BATCH: usize = 1000;
 
 impl App {
     /// The next moment the watcher must look at a ticket once these new events are written

@@ -1276,8 +1276,10 @@ async fn apply_changes(
     at: DateTime<Utc>,
 ) -> Result<Vec<Committed>> {
     let mut out = Vec::with_capacity(changes.len());
-    // The events of every change, written together at the end.
+    // The events of every change, and the updates that touch no indexed column, written
+    // together at the end.
     let mut all_events = Vec::new();
+    let mut slim: Vec<SlimUpdate> = Vec::new();
     for change in changes {
         let before = change.before;
         let mut view = Some(before.clone());
@@ -1305,34 +1307,22 @@ async fn apply_changes(
             && after.lead_unit_id == before.lead_unit_id
             && after.parent_id == before.parent_id
             && after.pending_extension.is_some() == before.pending_extension.is_some();
-        let r = if indexed_same {
-            let q = match change.next_deadline {
-                Some(next) => sqlx::query(
-                    "UPDATE tickets SET updated_at = $1, version = $2, body = $3, next_deadline_at = $4 \
-                     WHERE id = $5 AND version = $6",
-                )
-                .bind(ts(after.updated_at))
-                .bind(after.version)
-                .bind(serde_json::to_string(&body).map_err(corrupt)?)
-                .bind(next.map(ts)),
-                None => sqlx::query(
-                    "UPDATE tickets SET updated_at = $1, version = $2, body = $3 WHERE id = $4 AND version = $5",
-                )
-                .bind(ts(after.updated_at))
-                .bind(after.version)
-                .bind(serde_json::to_string(&body).map_err(corrupt)?),
-            };
-            q.bind(before.id)
-                .bind(before.version)
-                .execute(&mut *conn)
-                .await?
+        if indexed_same {
+            slim.push(SlimUpdate {
+                id: before.id,
+                version: before.version,
+                after_version: after.version,
+                updated_at: ts(after.updated_at),
+                body: serde_json::to_string(&body).map_err(corrupt)?,
+                next_deadline: change.next_deadline,
+            });
         } else {
             let mut params = ticket_columns(&after)?;
             params.push(P::I(Some(before.id)));
             params.push(P::I(Some(before.version)));
             params.push(P::I(Some(i64::from(change.next_deadline.is_some()))));
             params.push(P::I(change.next_deadline.flatten().map(ts)));
-            bind_all(
+            let r = bind_all(
                 sqlx::query(
                     "UPDATE tickets SET state = $1, category_code = $2, division_code = $3, lead_unit_id = $4, \
                      parent_id = $5, updated_at = $6, version = $7, body = $8, extension_pending = $9, \
@@ -1343,10 +1333,10 @@ async fn apply_changes(
                 params,
             )
             .execute(&mut *conn)
-            .await?
-        };
-        if r.rows_affected() != 1 {
-            return Err(StoreError::Conflict);
+            .await?;
+            if r.rows_affected() != 1 {
+                return Err(StoreError::Conflict);
+            }
         }
         all_events.extend(events.iter().cloned());
         if after.lead_unit_id != before.lead_unit_id || after.co_unit_ids != before.co_unit_ids {
@@ -1375,8 +1365,69 @@ async fn apply_changes(
             events,
         });
     }
+    update_slim(conn, &slim).await?;
     insert_events(conn, &all_events).await?;
     Ok(out)
+}
+
+/// A ticket update that leaves every indexed column as it was.
+struct SlimUpdate {
+    id: i64,
+    version: i64,
+    after_version: i64,
+    updated_at: i64,
+    body: String,
+    next_deadline: Option<Option<DateTime<Utc>>>,
+}
+
+/// Rows of slim updates written by one statement (7 parameters each).
+const SLIM_ROWS_PER_UPDATE: usize = 100;
+
+/// Writes slim updates many rows to a statement (`UPDATE ... FROM (VALUES ...)`, on both
+/// backends); fails with a conflict if any ticket is no longer at the version read.
+async fn update_slim(conn: &mut AnyConnection, updates: &[SlimUpdate]) -> Result<()> {
+    for chunk in updates.chunks(SLIM_ROWS_PER_UPDATE) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|r| {
+                let b = r * 7;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6,
+                    b + 7
+                )
+            })
+            .collect();
+        let sql = format!(
+            "UPDATE tickets SET updated_at = v.column4, version = v.column3, body = v.column5, \
+             next_deadline_at = CASE WHEN v.column6 = 1 THEN v.column7 ELSE tickets.next_deadline_at END \
+             FROM (VALUES {}) AS v WHERE tickets.id = v.column1 AND tickets.version = v.column2",
+            rows.join(", ")
+        );
+        let mut params = Vec::with_capacity(chunk.len() * 7);
+        for u in chunk {
+            params.extend([
+                P::I(Some(u.id)),
+                P::I(Some(u.version)),
+                P::I(Some(u.after_version)),
+                P::I(Some(u.updated_at)),
+                P::S(Some(u.body.clone())),
+                P::I(Some(i64::from(u.next_deadline.is_some()))),
+                P::I(u.next_deadline.flatten().map(ts)),
+            ]);
+        }
+        let r = bind_all(sqlx::query(AssertSqlSafe(sql)), params)
+            .execute(&mut *conn)
+            .await?;
+        if r.rows_affected() != chunk.len() as u64 {
+            return Err(StoreError::Conflict);
+        }
+    }
+    Ok(())
 }
 
 /// Runs writes in one SQLite transaction, each in a savepoint, and answers each after the
@@ -1493,10 +1544,19 @@ async fn insert_events(conn: &mut AnyConnection, events: &[Event]) -> Result<()>
             .execute(&mut *conn)
             .await
             .map_err(|err| {
-                let first = &chunk[0];
+                // A multi-row statement does not say which row clashed: name the first few.
+                let which: Vec<String> = chunk
+                    .iter()
+                    .take(5)
+                    .map(|e| format!("{}#{}", e.ticket_id, e.seq))
+                    .collect();
                 dup(
                     err,
-                    format!("event {} of ticket {}", first.seq, first.ticket_id),
+                    format!(
+                        "one of the events {}{} (ticket#seq)",
+                        which.join(", "),
+                        if chunk.len() > 5 { ", ..." } else { "" }
+                    ),
                 )
             })?;
     }
