@@ -521,6 +521,67 @@ async fn administration_of_users_units_and_categories() {
         html.contains("value=\"其他城建问题\""),
         "the form is filled for a change"
     );
+
+    // The calendar: the shipped year, 2027 unknown until published, days added and removed.
+    let (status, html) = admin.page("/admin/calendar?year=2026").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("2026-10-01")
+            && html.contains("国庆节")
+            && html.contains("本年度放假安排已录入")
+    );
+    assert!(
+        html.contains("签收时限") && html.contains("75%"),
+        "the policy is shown"
+    );
+    let (_, html) = admin.page("/admin/calendar?year=2027").await;
+    assert!(html.contains("本年度放假安排未录入"));
+    let (status, _, html) = admin
+        .post(
+            "/admin/calendar",
+            &[
+                ("_do", "set"),
+                ("date", "2027-02-30"),
+                ("kind", "holiday"),
+                ("name", "春节"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("不是日期") && html.contains("value=\"春节\""));
+    let (status, location, _) = admin
+        .post(
+            "/admin/calendar",
+            &[
+                ("_do", "set"),
+                ("date", "2027-02-06"),
+                ("kind", "holiday"),
+                ("name", "春节"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, html) = admin.page(&location.unwrap()).await;
+    assert!(html.contains("2027-02-06") && html.contains("本年度放假安排已录入"));
+    let r = t.get("/api/v1/calendar?year=2027", "dispatcher").await;
+    assert_eq!(r.body["days"][0]["date"], "2027-02-06", "in force at once");
+    let (status, _, _) = admin
+        .post(
+            "/admin/calendar",
+            &[("_do", "delete"), ("date", "2027-02-06")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, _, _) = admin
+        .post(
+            "/admin/calendar",
+            &[("_do", "forget_year"), ("year", "2027")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, html) = admin.page("/admin/calendar?year=2027").await;
+    assert!(html.contains("本年度放假安排未录入") && !html.contains("2027-02-06"));
+    assert_eq!(disp.page("/admin/calendar").await.0, StatusCode::FORBIDDEN);
 }
 
 async fn login_with(t: &TestApp, user: &str, password: &str) {

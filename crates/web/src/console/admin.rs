@@ -31,6 +31,7 @@ pub fn routes() -> Router<App> {
             "/admin/categories",
             get(categories_page).post(save_category),
         )
+        .route("/admin/calendar", get(calendar_page).post(change_calendar))
 }
 
 fn is_admin(u: &User) -> bool {
@@ -91,7 +92,7 @@ fn tabs(lang: Lang, current: &str) -> Markup {
     let zh = lang == Lang::Zh;
     html! {
         nav.tabs {
-            @for (href, zh_label, en_label) in [("/admin/users", "用户", "Users"), ("/admin/units", "单位", "Units"), ("/admin/categories", "诉求分类", "Categories")] {
+            @for (href, zh_label, en_label) in [("/admin/users", "用户", "Users"), ("/admin/units", "单位", "Units"), ("/admin/categories", "诉求分类", "Categories"), ("/admin/calendar", "工作日历与时限", "Calendar and deadlines")] {
                 a href=(href) class=[(href == current).then_some("on")] { (if zh { zh_label } else { en_label }) }
             }
         }
@@ -710,6 +711,207 @@ async fn save_category(
                 status,
             )
             .await
+        }
+    }
+}
+
+// ---- calendar ----
+
+#[derive(serde::Deserialize, Default)]
+struct CalendarQuery {
+    year: Option<i32>,
+    saved: Option<String>,
+}
+
+async fn render_calendar(
+    app: &App,
+    s: &Session,
+    year: i32,
+    typed: &Typed,
+    notice: Option<String>,
+    status: StatusCode,
+) -> Response {
+    use mashangban_domain::calendar::DayKind;
+    let lang = s.lang;
+    let zh = lang == Lang::Zh;
+    let r = reference(app).await;
+    let known = r.calendar.knows_year(year);
+    let days = r.calendar.days_of(year);
+    let csrf = session_csrf(&s.token);
+    let p = &r.policy;
+    let body = html! {
+        h1 { (if zh { "工作日历" } else { "Working-day calendar" }) " " (year) }
+        @if let Some(n) = &notice { p.notice role="status" { (n) } }
+        (typed.form_error())
+        p.year-nav {
+            a href=(format!("/admin/calendar?year={}", year - 1)) { "← " (year - 1) } " · "
+            @if known {
+                strong { (if zh { "本年度放假安排已录入" } else { "This year's schedule is known" }) }
+            } @else {
+                strong.error { (if zh { "本年度放假安排未录入：时限按双休日推算并标注" } else { "No schedule for this year: deadlines assume plain weekends and are flagged" }) }
+            }
+            " · " a href=(format!("/admin/calendar?year={}", year + 1)) { (year + 1) " →" }
+        }
+        div.card {
+            h2 { (if zh { "新增或修改一天" } else { "Add or change a day" }) }
+            form.admin method="post" action="/admin/calendar" {
+                input type="hidden" name="_csrf" value=(csrf);
+                input type="hidden" name="_do" value="set";
+                div.field { label for="date" { (if zh { "日期" } else { "Date" }) } input #date type="date" name="date" value=(typed.v("date")); (typed.err("date")) }
+                div.field {
+                    label for="kind" { (if zh { "类型" } else { "Kind" }) }
+                    select #kind name="kind" {
+                        option value="holiday" selected[typed.v("kind") == "holiday"] { (if zh { "放假" } else { "holiday" }) }
+                        option value="workday" selected[typed.v("kind") == "workday"] { (if zh { "调休上班" } else { "make-up workday" }) }
+                    }
+                }
+                div.field { label for="name" { (if zh { "节日" } else { "Festival" }) } input #name name="name" value=(typed.v("name")) size="12"; (typed.err("name")) }
+                button.primary type="submit" { (if zh { "保存" } else { "Save" }) }
+            }
+            form.admin method="post" action="/admin/calendar" {
+                input type="hidden" name="_csrf" value=(csrf);
+                input type="hidden" name="_do" value=(if known { "forget_year" } else { "know_year" });
+                input type="hidden" name="year" value=(year);
+                button type="submit" { (if known { if zh { "标记本年度安排为未发布" } else { "Mark this year unpublished" } } else if zh { "标记本年度安排已完整录入" } else { "Mark this year's schedule complete" }) }
+            }
+        }
+        table.list {
+            thead { tr { th { (if zh { "日期" } else { "Date" }) } th { (if zh { "星期" } else { "Weekday" }) } th { (if zh { "类型" } else { "Kind" }) } th { (if zh { "节日" } else { "Festival" }) } th {} } }
+            tbody {
+                @for d in &days {
+                    tr {
+                        td { (d.date) } td { (d.date.format("%a")) }
+                        td { (match (d.kind, zh) { (DayKind::Holiday, true) => "放假", (DayKind::Workday, true) => "调休上班", (DayKind::Holiday, false) => "holiday", (DayKind::Workday, false) => "make-up workday" }) }
+                        td { (d.name) }
+                        td {
+                            form method="post" action="/admin/calendar" {
+                                input type="hidden" name="_csrf" value=(csrf);
+                                input type="hidden" name="_do" value="delete";
+                                input type="hidden" name="date" value=(d.date);
+                                button type="submit" { (if zh { "删除" } else { "Remove" }) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if days.is_empty() { p.muted { (if zh { "本年度没有例外日期" } else { "No exceptions this year" }) } }
+        div.card {
+            h2 { (if zh { "时限规则" } else { "Deadline policy" }) }
+            dl.fields {
+                dt { (if zh { "工作时间" } else { "Working hours" }) } dd { @if p.working_hours.0.is_empty() { (if zh { "全天" } else { "the whole day" }) } @else { (p.working_hours.to_string()) } }
+                dt { (if zh { "签收时限" } else { "Sign within" }) } dd { (p.sign_within_hours) (if zh { "个工作小时" } else { " working hours" }) }
+                dt { (if zh { "首次联系" } else { "First contact within" }) } dd { (p.contact_within_days) (if zh { "个工作日" } else { " working days" }) }
+                dt { (if zh { "办理时限计法" } else { "Handling days" }) } dd { (match (p.handling_days, zh) { (mashangban_domain::deadlines::DayCount::Working, true) => "工作日", (mashangban_domain::deadlines::DayCount::Calendar, true) => "自然日", (mashangban_domain::deadlines::DayCount::Working, false) => "working days", (mashangban_domain::deadlines::DayCount::Calendar, false) => "calendar days" }) }
+                dt { (if zh { "回访时限" } else { "Callback within" }) } dd { (p.callback_within_days) (if zh { "个工作日" } else { " working days" }) }
+                dt { (if zh { "预警点" } else { "Warning at" }) } dd { (p.warn_at_percent) "%" }
+                dt { (if zh { "延期上限" } else { "Most extensions" }) } dd { (p.max_extensions) }
+                dt { (if zh { "延期申请截止" } else { "Extension requests until" }) } dd { (p.extension_cutoff.map(|c| c.format("%H:%M").to_string()).unwrap_or_else(|| if zh { "不限".into() } else { "any time".into() })) }
+            }
+            p.muted { (if zh { "修改时限规则：PUT /api/v1/policy/deadlines（管理员）" } else { "Change the policy: PUT /api/v1/policy/deadlines (admin)" }) }
+        }
+    };
+    admin_page(s, "/admin/calendar", status, body)
+}
+
+fn this_year() -> i32 {
+    chrono::Datelike::year(
+        &chrono::Utc::now().with_timezone(&mashangban_domain::intake::china_offset()),
+    )
+}
+
+async fn calendar_page(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(q): Query<CalendarQuery>,
+) -> Response {
+    let s = match admin_session(&app, &headers).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let year = q
+        .year
+        .filter(|y| (2000..=2100).contains(y))
+        .unwrap_or_else(this_year);
+    let notice = q.saved.map(|d| {
+        if s.lang == Lang::Zh {
+            format!("已保存：{d}")
+        } else {
+            format!("Saved: {d}")
+        }
+    });
+    render_calendar(&app, &s, year, &Typed::default(), notice, StatusCode::OK).await
+}
+
+async fn change_calendar(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    use mashangban_domain::calendar::DayKind;
+    let s = match form_session(&app, &headers, &form, is_admin).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let typed = Typed::of(&form);
+    let todo = form
+        .iter()
+        .find(|(k, _)| k == "_do")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("");
+    let date = || {
+        chrono::NaiveDate::parse_from_str(typed.v("date").trim(), "%Y-%m-%d").map_err(|_| {
+            AppError::invalid(
+                "date",
+                format!("`{}` is not a date (YYYY-MM-DD)", typed.v("date")),
+            )
+        })
+    };
+    let year_field = || {
+        typed
+            .v("year")
+            .parse::<i32>()
+            .map_err(|_| AppError::invalid("year", "is not a year"))
+    };
+    let result: Result<(i32, String), AppError> = async {
+        match todo {
+            "set" => {
+                let d = date()?;
+                let kind = match typed.v("kind") {
+                    "workday" => DayKind::Workday,
+                    _ => DayKind::Holiday,
+                };
+                app.set_calendar_day(d, kind, typed.v("name")).await?;
+                Ok((chrono::Datelike::year(&d), d.to_string()))
+            }
+            "delete" => {
+                let d = date()?;
+                app.delete_calendar_day(d).await?;
+                Ok((chrono::Datelike::year(&d), d.to_string()))
+            }
+            "know_year" | "forget_year" => {
+                let y = year_field()?;
+                app.set_calendar_year(y, todo == "know_year").await?;
+                Ok((y, y.to_string()))
+            }
+            other => Err(AppError::invalid(
+                "form",
+                format!("unknown change `{other}`"),
+            )),
+        }
+    }
+    .await;
+    match result {
+        Ok((year, what)) => {
+            Redirect::to(&format!("/admin/calendar?year={year}&saved={what}")).into_response()
+        }
+        Err(e) => {
+            let status = status_of(&e);
+            let year = date()
+                .map(|d| chrono::Datelike::year(&d))
+                .or_else(|_| year_field())
+                .unwrap_or_else(|_| this_year());
+            render_calendar(&app, &s, year, &typed.refuse(s.lang, e), None, status).await
         }
     }
 }
