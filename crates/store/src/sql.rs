@@ -1380,6 +1380,17 @@ struct SlimUpdate {
     next_deadline: Option<Option<DateTime<Utc>>>,
 }
 
+/// `($1, $2, ...), ($n+1, ...)`: the placeholders of `rows` rows of `width` values.
+fn value_rows(rows: usize, width: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let marks: Vec<String> = (1..=width).map(|c| format!("${}", r * width + c)).collect();
+            format!("({})", marks.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Rows of slim updates written by one statement (7 parameters each).
 const SLIM_ROWS_PER_UPDATE: usize = 100;
 
@@ -1387,26 +1398,11 @@ const SLIM_ROWS_PER_UPDATE: usize = 100;
 /// backends); fails with a conflict if any ticket is no longer at the version read.
 async fn update_slim(conn: &mut AnyConnection, updates: &[SlimUpdate]) -> Result<()> {
     for chunk in updates.chunks(SLIM_ROWS_PER_UPDATE) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|r| {
-                let b = r * 7;
-                format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6,
-                    b + 7
-                )
-            })
-            .collect();
+        let rows = value_rows(chunk.len(), 7);
         let sql = format!(
             "UPDATE tickets SET updated_at = v.column4, version = v.column3, body = v.column5, \
              next_deadline_at = CASE WHEN v.column6 = 1 THEN v.column7 ELSE tickets.next_deadline_at END \
-             FROM (VALUES {}) AS v WHERE tickets.id = v.column1 AND tickets.version = v.column2",
-            rows.join(", ")
+             FROM (VALUES {rows}) AS v WHERE tickets.id = v.column1 AND tickets.version = v.column2"
         );
         let mut params = Vec::with_capacity(chunk.len() * 7);
         for u in chunk {
@@ -1507,25 +1503,9 @@ const EVENT_ROWS_PER_INSERT: usize = 100;
 /// Writes events, many rows to a statement.
 async fn insert_events(conn: &mut AnyConnection, events: &[Event]) -> Result<()> {
     for chunk in events.chunks(EVENT_ROWS_PER_INSERT) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|r| {
-                let b = r * 8;
-                format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6,
-                    b + 7,
-                    b + 8
-                )
-            })
-            .collect();
+        let rows = value_rows(chunk.len(), 8);
         let sql = format!(
-            "INSERT INTO ticket_events (ticket_id, seq, type, at, actor_user_id, actor_role, actor_unit_id, data) VALUES {}",
-            rows.join(", ")
+            "INSERT INTO ticket_events (ticket_id, seq, type, at, actor_user_id, actor_role, actor_unit_id, data) VALUES {rows}"
         );
         let mut params = Vec::with_capacity(chunk.len() * 8);
         for e in chunk {
@@ -1572,6 +1552,7 @@ mod tests {
 
     #[test]
     fn urls() {
+        assert_eq!(value_rows(2, 3), "($1, $2, $3), ($4, $5, $6)");
         assert_eq!(
             normalize_url("sqlite://data/x.db").unwrap(),
             (Backend::Sqlite, "sqlite://data/x.db?mode=rwc".into())
