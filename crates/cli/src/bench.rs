@@ -340,7 +340,7 @@ async fn watch(app: &App, lead: i64, due: usize) -> Result<()> {
         let mut moves = Vec::new();
         for t in tickets {
             if t.state == mashangban_domain::TicketState::Received
-                && (t.id as usize).is_multiple_of(step)
+                && (t.id as usize + step / 2).is_multiple_of(step)
                 && due_ids.len() < due
             {
                 due_ids.push(t.id);
@@ -365,6 +365,8 @@ async fn watch(app: &App, lead: i64, due: usize) -> Result<()> {
         }
         app.store.set_next_deadlines(&moves).await?;
     }
+    // As autovacuum (PostgreSQL) or `PRAGMA optimize` (SQLite) would have by now.
+    app.store.analyze().await?;
     println!(
         "\nwatcher: {} tickets, {} made due, the rest due in a month (set up in {:.1}s)",
         total,

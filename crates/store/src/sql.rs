@@ -460,6 +460,12 @@ impl Store for SqlStore {
         result
     }
 
+    async fn analyze(&self) -> Result<()> {
+        let mut w = self.writer().await?;
+        sqlx::query("ANALYZE").execute(&mut *w).await?;
+        Ok(())
+    }
+
     async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())

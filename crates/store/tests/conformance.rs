@@ -98,6 +98,7 @@ async fn migrations_are_idempotent(s: &SqlStore) {
     s.migrate().await.unwrap();
     s.migrate().await.unwrap();
     s.ping().await.unwrap();
+    s.analyze().await.unwrap();
     assert_eq!(s.count_tickets().await.unwrap(), 0);
 }
 
