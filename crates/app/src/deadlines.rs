@@ -145,11 +145,11 @@ impl App {
     pub(crate) async fn extension_refused(
         &self,
         ticket: &Ticket,
+        events: &[Event],
         at: DateTime<Utc>,
     ) -> Result<Option<String>, AppError> {
         let r = self.reference().await?;
-        let events = self.store.ticket_events(ticket.id).await?;
-        let c = clocks(&events, ticket.tier, &r.policy, &r.calendar, at);
+        let c = clocks(events, ticket.tier, &r.policy, &r.calendar, at);
         Ok(extension_refusal(
             &r.policy,
             &c,
@@ -189,17 +189,18 @@ impl WatchReport {
 const WATCH_BATCH: usize = 1000;
 
 impl App {
-    /// The next moment the watcher must look at a ticket once these new events are written
-    /// (now, if something is already due).
+    /// The next moment the watcher must look at a ticket (whose events so far are given)
+    /// once these new events are written (now, if something is already due).
     pub(crate) async fn next_deadline_after(
         &self,
         ticket: &Ticket,
+        history: &[Event],
         new: &[EventKind],
         actor: &Actor,
         at: DateTime<Utc>,
     ) -> Result<Option<DateTime<Utc>>, AppError> {
         let r = self.reference().await?;
-        let mut events = self.store.ticket_events(ticket.id).await?;
+        let mut events = history.to_vec();
         let mut view = Some(ticket.clone());
         for (i, kind) in new.iter().enumerate() {
             let e = Event {

@@ -312,8 +312,10 @@ impl App {
         for attempt in 0..CONFLICT_RETRIES {
             let ticket = self.visible_ticket(actor, id).await?;
             let mut events = decide(&ticket, actor, &cmd)?;
+            // The ticket's events so far, read once for its clocks.
+            let history = self.store.ticket_events(ticket.id).await?;
             if action == Action::RequestExtension
-                && let Some(why) = self.extension_refused(&ticket, at).await?
+                && let Some(why) = self.extension_refused(&ticket, &history, at).await?
             {
                 return Err(AppError::Conflict {
                     code: "extension_refused",
@@ -333,7 +335,7 @@ impl App {
             }
             self.fill_default_tier(&ticket, &cmd, &mut events).await?;
             let next_deadline = self
-                .next_deadline_after(&ticket, &events, actor, at)
+                .next_deadline_after(&ticket, &history, &events, actor, at)
                 .await?;
             let mut changes = vec![Change {
                 before: ticket.clone(),
