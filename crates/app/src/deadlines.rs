@@ -131,13 +131,23 @@ impl App {
         now: DateTime<Utc>,
     ) -> Result<Deadlines, AppError> {
         let ticket = self.visible_ticket(actor, id).await?;
-        let r = self.reference().await?;
         let events = self.store.ticket_events(id).await?;
+        self.deadlines_of(&ticket, &events, now).await
+    }
+
+    /// The clocks of a ticket already read with its events.
+    pub async fn deadlines_of(
+        &self,
+        ticket: &Ticket,
+        events: &[Event],
+        now: DateTime<Utc>,
+    ) -> Result<Deadlines, AppError> {
+        let r = self.reference().await?;
         Ok(Deadlines {
-            ticket_id: id,
+            ticket_id: ticket.id,
             now,
             tier: ticket.tier,
-            clocks: clocks(&events, ticket.tier, &r.policy, &r.calendar, now),
+            clocks: clocks(events, ticket.tier, &r.policy, &r.calendar, now),
         })
     }
 

@@ -762,7 +762,8 @@ async fn render_ticket(
         Vec::new()
     };
     let csrf = session_csrf(&s.token);
-    let deadlines = match app.deadlines(&actor, tk.id).await {
+    // The ticket and its events are already read: its clocks come from them.
+    let deadlines = match app.deadlines_of(&tk, &events, Utc::now()).await {
         Ok(d) => Some(d),
         Err(e) => {
             tracing::error!(error = %e, "ticket clocks");
