@@ -4,7 +4,8 @@
 use crate::{App, AppError};
 use chrono::{DateTime, NaiveDate, Utc};
 use mashangban_domain::calendar::{Calendar, CalendarDay, DayKind, official_days};
-use mashangban_domain::deadlines::{Clock, DeadlinePolicy, clocks, extension_refusal, watch};
+use mashangban_domain::deadlines::{Clock, DeadlinePolicy, clocks, extension_refusal};
+use mashangban_domain::supervision::review;
 use mashangban_domain::{Actor, Event, EventKind, Role, Ticket, apply};
 use mashangban_store::{Change, StoreError};
 use std::collections::BTreeSet;
@@ -183,6 +184,8 @@ pub struct WatchReport {
     pub visited: usize,
     pub warned: usize,
     pub breached: usize,
+    /// Supervisions raised by the policy's rules.
+    pub supervised: usize,
     /// Tickets changed meanwhile by someone else (another watcher, a user): left to them.
     pub conflicts: usize,
 }
@@ -191,6 +194,7 @@ impl WatchReport {
     fn add(&mut self, other: WatchReport) {
         self.warned += other.warned;
         self.breached += other.breached;
+        self.supervised += other.supervised;
         self.conflicts += other.conflicts;
     }
 }
@@ -223,10 +227,13 @@ impl App {
             view = apply(view, &e);
             events.push(e);
         }
-        let tier = view.and_then(|t| t.tier);
-        let c = clocks(&events, tier, &r.policy, &r.calendar, at);
-        let (due_now, next) = watch(&events, &c, at);
-        Ok(if due_now.is_empty() { next } else { Some(at) })
+        let Some(view) = view else { return Ok(None) };
+        let found = review(&view, &events, &r.policy, &r.calendar, at);
+        Ok(if found.record.is_empty() {
+            found.next
+        } else {
+            Some(at)
+        })
     }
 
     /// One pass of the deadline watcher at `now`: every ticket whose next deadline has come
@@ -257,33 +264,21 @@ impl App {
             let mut changes = Vec::new();
             let mut moves = Vec::new();
             for ticket in tickets {
-                let mut events = by_ticket.remove(&ticket.id).unwrap_or_default();
+                let events = by_ticket.remove(&ticket.id).unwrap_or_default();
                 if events.last().map(|e| e.seq) != Some(ticket.version) {
                     // Read between two writes: leave it to the next pass.
                     report.conflicts += 1;
                     continue;
                 }
-                let c = clocks(&events, ticket.tier, &r.policy, &r.calendar, now);
-                let (record, next) = watch(&events, &c, now);
-                if record.is_empty() {
-                    moves.push((ticket.id, ticket.version, next));
+                let found = review(&ticket, &events, &r.policy, &r.calendar, now);
+                if found.record.is_empty() {
+                    moves.push((ticket.id, ticket.version, found.next));
                     continue;
                 }
-                for (i, kind) in record.iter().enumerate() {
-                    events.push(Event {
-                        ticket_id: ticket.id,
-                        seq: ticket.version + 1 + i as i64,
-                        at: now,
-                        actor: SYSTEM_ACTOR,
-                        kind: kind.clone(),
-                    });
-                }
-                let c = clocks(&events, ticket.tier, &r.policy, &r.calendar, now);
-                let (_, next) = watch(&events, &c, now);
                 changes.push(Change {
                     before: ticket,
-                    events: record,
-                    next_deadline: Some(next),
+                    events: found.record,
+                    next_deadline: Some(found.next),
                 });
             }
             if let Some(previous) = writing.take() {
@@ -324,28 +319,24 @@ impl App {
             return Ok(report);
         }
         let count = |changes: &[Change]| {
-            let warned = changes
-                .iter()
-                .flat_map(|c| &c.events)
-                .filter(|k| matches!(k, EventKind::DeadlineWarned { .. }))
-                .count();
-            let all: usize = changes.iter().map(|c| c.events.len()).sum();
-            (warned, all - warned)
-        };
-        let (warned, breached) = count(&changes);
-        match self.store.commit(changes.clone(), SYSTEM_ACTOR, now).await {
-            Ok(_) => {
-                report.warned += warned;
-                report.breached += breached;
+            let mut r = WatchReport::default();
+            for k in changes.iter().flat_map(|c| &c.events) {
+                match k {
+                    EventKind::DeadlineWarned { .. } => r.warned += 1,
+                    EventKind::DeadlineBreached { .. } => r.breached += 1,
+                    EventKind::Supervised { .. } => r.supervised += 1,
+                    _ => {}
+                }
             }
+            r
+        };
+        match self.store.commit(changes.clone(), SYSTEM_ACTOR, now).await {
+            Ok(_) => report.add(count(&changes)),
             Err(StoreError::Conflict) => {
                 for change in changes {
-                    let (w, b) = count(std::slice::from_ref(&change));
+                    let found = count(std::slice::from_ref(&change));
                     match self.store.commit(vec![change], SYSTEM_ACTOR, now).await {
-                        Ok(_) => {
-                            report.warned += w;
-                            report.breached += b;
-                        }
+                        Ok(_) => report.add(found),
                         Err(StoreError::Conflict) => report.conflicts += 1,
                         Err(e) => return Err(e.into()),
                     }

@@ -37,12 +37,27 @@ pub struct ListQuery {
     pub phone: Option<String>,
     /// Tickets with (true) or without (false) an extension request awaiting a decision.
     pub extension_pending: Option<bool>,
+    /// Open tickets with an alert at least this high (1 warning, 2 overdue).
+    pub alert: Option<u8>,
+    /// Open tickets under supervision at least this high (1..3).
+    pub supervision: Option<u8>,
+    /// Open supervised tickets whose unit has not answered (true) or has (false).
+    pub awaiting_answer: Option<bool>,
     pub cursor: Option<String>,
     pub limit: Option<u32>,
 }
 
 /// The filters a list accepts, by name (the API's query parameters and the console's form).
-pub const LIST_FILTERS: &str = "state, unit, channel, category, division, created_from, created_to, phone, extension_pending, cursor, limit";
+pub const LIST_FILTERS: &str = "state, unit, channel, category, division, created_from, created_to, phone, extension_pending, alert, supervision, awaiting_answer, cursor, limit";
+
+/// `true`/`1` or `false`/`0`.
+fn parse_bool(v: &str) -> Option<bool> {
+    match v {
+        "true" | "1" => Some(true),
+        "false" | "0" => Some(false),
+        _ => None,
+    }
+}
 
 impl ListQuery {
     /// Reads filters from name/value pairs (a query string); empty values are ignored.
@@ -82,11 +97,28 @@ impl ListQuery {
                 "created_from" => q.created_from = Some(parse_time(&k, &v, false)?),
                 "created_to" => q.created_to = Some(parse_time(&k, &v, true)?),
                 "phone" => q.phone = Some(v),
-                "extension_pending" => {
-                    q.extension_pending = Some(match v.as_str() {
-                        "true" | "1" => true,
-                        "false" | "0" => false,
-                        _ => return Err(bad(format!("`{v}` is not true or false"))),
+                "extension_pending" | "awaiting_answer" => {
+                    let b =
+                        parse_bool(&v).ok_or_else(|| bad(format!("`{v}` is not true or false")))?;
+                    if k == "awaiting_answer" {
+                        q.awaiting_answer = Some(b);
+                    } else {
+                        q.extension_pending = Some(b);
+                    }
+                }
+                "alert" => {
+                    q.alert = Some(match v.as_str() {
+                        "any" | "warning" => 1,
+                        "overdue" => 2,
+                        _ => return Err(bad(format!("`{v}` is not one of any, warning, overdue"))),
+                    })
+                }
+                "supervision" => {
+                    q.supervision = Some(match v.as_str() {
+                        "any" | "l1" => 1,
+                        "l2" => 2,
+                        "l3" => 3,
+                        _ => return Err(bad(format!("`{v}` is not one of any, l1, l2, l3"))),
                     })
                 }
                 "cursor" => q.cursor = Some(v),
@@ -271,6 +303,9 @@ impl App {
             created_to: q.created_to,
             citizen_phone: q.phone,
             extension_pending: q.extension_pending,
+            alert_at_least: q.alert,
+            supervision_at_least: q.supervision,
+            awaiting_answer: q.awaiting_answer,
             before_id,
             limit: limit + 1,
         };

@@ -44,6 +44,9 @@ pub struct DeadlinePolicy {
     pub extension_cutoff: Option<NaiveTime>,
     /// Whether alerts may be sent outside working hours.
     pub alert_outside_working_hours: bool,
+    /// When supervision (督办) is raised without anyone asking.
+    #[serde(default)]
+    pub supervision: crate::supervision::SupervisionRules,
 }
 
 impl Default for DeadlinePolicy {
@@ -59,6 +62,7 @@ impl Default for DeadlinePolicy {
             max_extensions: 2,
             extension_cutoff: NaiveTime::from_hms_opt(17, 0, 0),
             alert_outside_working_hours: false,
+            supervision: Default::default(),
         }
     }
 }
@@ -417,12 +421,8 @@ pub fn clocks(
             .map(|(at, _, _)| *at)
             .next_back()
     };
-    let left_unit = first(&|_, s| {
-        matches!(
-            s,
-            TicketState::Received | TicketState::Merged | TicketState::NotAccepted
-        )
-    });
+    // ... or when the ticket ends (closed by hand or after unreachable callbacks included).
+    let left_unit = first(&|_, s| s == TicketState::Received || s.is_terminal());
     let extension_days: u32 = cycle_line
         .iter()
         .filter_map(|(_, _, k)| match k {

@@ -7,6 +7,7 @@ pub mod error;
 pub mod intake;
 pub mod lifecycle;
 pub mod org;
+pub mod supervision;
 pub mod ticket;
 pub mod types;
 
@@ -19,7 +20,8 @@ pub use lifecycle::{
 pub use org::{Category, Division, NewUnit, Unit, User};
 pub use ticket::{Actor, CallbackAnswers, Citizen, Ticket};
 pub use types::{
-    Channel, DivisionLevel, Kind, Resolution, Role, Satisfaction, TIERS, TicketState, UnitKind,
+    Channel, DivisionLevel, Kind, Resolution, Role, Satisfaction, SupervisionLevel, TIERS,
+    TicketState, UnitKind,
 };
 
 #[cfg(test)]

@@ -2,8 +2,12 @@
 //! transition table, becomes events; events, applied in order, make the ticket's view.
 
 use crate::error::DomainError;
-use crate::ticket::{Actor, CallbackAnswers, Citizen, NotAcceptance, PendingExtension, Ticket};
-use crate::types::{Channel, Kind, Resolution, Role, Satisfaction, TIERS, TicketState};
+use crate::ticket::{
+    Actor, CallbackAnswers, Citizen, NotAcceptance, PendingExtension, Supervision, Ticket,
+};
+use crate::types::{
+    Channel, Kind, Resolution, Role, Satisfaction, SupervisionLevel, TIERS, TicketState,
+};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -43,10 +47,12 @@ pub enum Action {
     Merge,
     NotAccept,
     RevealContact,
+    Supervise,
+    AnswerSupervision,
 }
 
 impl Action {
-    pub const ALL: [Action; 22] = [
+    pub const ALL: [Action; 24] = [
         Action::ResolveDirectly,
         Action::Dispatch,
         Action::Sign,
@@ -69,6 +75,8 @@ impl Action {
         Action::Merge,
         Action::NotAccept,
         Action::RevealContact,
+        Action::Supervise,
+        Action::AnswerSupervision,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -95,6 +103,8 @@ impl Action {
             Action::Merge => "merge",
             Action::NotAccept => "not-accept",
             Action::RevealContact => "reveal-contact",
+            Action::Supervise => "supervise",
+            Action::AnswerSupervision => "answer-supervision",
         }
     }
 
@@ -127,6 +137,8 @@ impl Action {
             Action::Merge => "并单",
             Action::NotAccept => "不予受理",
             Action::RevealContact => "查看联系方式",
+            Action::Supervise => "督办",
+            Action::AnswerSupervision => "督办反馈",
         }
     }
 
@@ -168,6 +180,15 @@ const OPEN: &[TicketState] = &[
     S::AwaitingCallback,
 ];
 const ALL_STATES: &[TicketState] = TicketState::ALL;
+/// Open states in which a unit holds the ticket (what supervision is about).
+const WITH_UNIT: &[TicketState] = &[
+    S::Dispatched,
+    S::InProgress,
+    S::ReturnRequested,
+    S::InConsultation,
+    S::Replied,
+    S::AwaitingCallback,
+];
 
 /// The transition table. `decide` consults nothing else for roles and states; extra guards
 /// (a pending extension, a callback's answers) are documented on the commands.
@@ -327,6 +348,18 @@ pub static TRANSITIONS: &[Rule] = &[
         ],
         unit_scope: UnitScope::LeadOrCo,
     },
+    Rule {
+        action: Action::Supervise,
+        from: WITH_UNIT,
+        roles: &[Role::Supervisor, Role::Analyst],
+        unit_scope: UnitScope::Lead,
+    },
+    Rule {
+        action: Action::AnswerSupervision,
+        from: WITH_UNIT,
+        roles: &[Role::UnitHandler],
+        unit_scope: UnitScope::Lead,
+    },
 ];
 
 /// The answers of a callback, or that the citizen could not be reached.
@@ -414,6 +447,14 @@ pub enum Command {
         redirect_to: Option<String>,
     },
     RevealContact,
+    /// Raises the supervision by hand: to `level`, or to the next level when none is given.
+    Supervise {
+        level: Option<SupervisionLevel>,
+        note: String,
+    },
+    AnswerSupervision {
+        answer: String,
+    },
 }
 
 impl Command {
@@ -441,6 +482,8 @@ impl Command {
             Command::Merge { .. } => Action::Merge,
             Command::NotAccept { .. } => Action::NotAccept,
             Command::RevealContact => Action::RevealContact,
+            Command::Supervise { .. } => Action::Supervise,
+            Command::AnswerSupervision { .. } => Action::AnswerSupervision,
         }
     }
 
@@ -633,6 +676,19 @@ impl Command {
                 let _: payload::Empty = from_json(body)?;
                 Command::RevealContact
             }
+            Action::Supervise => {
+                let b: payload::Supervise = from_json(body)?;
+                Command::Supervise {
+                    level: b.level,
+                    note: required_text("note", b.note)?,
+                }
+            }
+            Action::AnswerSupervision => {
+                let b: payload::Answer = from_json(body)?;
+                Command::AnswerSupervision {
+                    answer: required_text("answer", b.answer)?,
+                }
+            }
             Action::Sign
             | Action::ApproveReturn
             | Action::RejectReturn
@@ -728,6 +784,12 @@ mod payload {
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct Empty {}
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Supervise {
+        pub level: Option<crate::types::SupervisionLevel>,
+        pub note: Option<String>,
+    }
 }
 
 /// Deserializes a body, naming the offending field in the error.
@@ -908,6 +970,18 @@ pub enum EventKind {
         redirect_to: Option<String>,
     },
     ContactRevealed {},
+    /// Supervision raised (督办): by a rule of the policy (`automatic`, recorded by the
+    /// deadline watcher) or by a supervisor with a note.
+    Supervised {
+        level: SupervisionLevel,
+        reason: String,
+        automatic: bool,
+    },
+    /// The lead unit's answer to the current supervision.
+    SupervisionAnswered {
+        level: SupervisionLevel,
+        answer: String,
+    },
 }
 
 impl EventKind {
@@ -941,6 +1015,8 @@ impl EventKind {
             EventKind::DeadlineBreached { .. } => "deadline_breached",
             EventKind::NotAccepted { .. } => "not_accepted",
             EventKind::ContactRevealed {} => "contact_revealed",
+            EventKind::Supervised { .. } => "supervised",
+            EventKind::SupervisionAnswered { .. } => "supervision_answered",
         }
     }
 
@@ -1147,6 +1223,55 @@ pub fn decide(
             }
             vec![EventKind::ContactRevealed {}]
         }
+        Command::Supervise { level, note } => {
+            let current = ticket.supervision.as_ref().map(|s| s.level);
+            let target = match (level, current) {
+                (Some(l), _) => l,
+                (None, None) => SupervisionLevel::L1,
+                (None, Some(c)) => c.next().ok_or_else(|| {
+                    illegal(
+                        action,
+                        ticket.state,
+                        " (the ticket is already under 挂牌督办, the highest level)",
+                    )
+                })?,
+            };
+            if current.is_some_and(|c| target <= c) {
+                return Err(DomainError::invalid(
+                    "level",
+                    format!(
+                        "the ticket is already under {} ({}); supervision can only be raised",
+                        current.map(|c| c.label_zh()).unwrap_or_default(),
+                        current.map(|c| c.as_str()).unwrap_or_default()
+                    ),
+                ));
+            }
+            vec![EventKind::Supervised {
+                level: target,
+                reason: note,
+                automatic: false,
+            }]
+        }
+        Command::AnswerSupervision { answer } => match &ticket.supervision {
+            Some(s) if s.awaits_answer() => vec![EventKind::SupervisionAnswered {
+                level: s.level,
+                answer,
+            }],
+            Some(_) => {
+                return Err(illegal(
+                    action,
+                    ticket.state,
+                    " (the current supervision is already answered)",
+                ));
+            }
+            None => {
+                return Err(illegal(
+                    action,
+                    ticket.state,
+                    " (the ticket is not under supervision)",
+                ));
+            }
+        },
     };
     Ok(events)
 }
@@ -1231,6 +1356,8 @@ pub fn apply(ticket: Option<Ticket>, event: &Event) -> Option<Ticket> {
             closed_at: None,
             version: 1,
             alerts: Vec::new(),
+            supervision: None,
+            bad_callbacks: 0,
         });
     }
     let mut t = ticket?;
@@ -1348,11 +1475,37 @@ pub fn apply(ticket: Option<Ticket>, event: &Event) -> Option<Ticket> {
             satisfaction,
             ..
         } => {
-            t.callback = Some(CallbackAnswers {
+            let answers = CallbackAnswers {
                 contacted: *contacted,
                 resolution: *resolution,
                 satisfaction: *satisfaction,
+            };
+            if answers.is_bad() {
+                t.bad_callbacks += 1;
+            }
+            t.callback = Some(answers);
+        }
+        EventKind::Supervised {
+            level,
+            reason,
+            automatic,
+        } => {
+            let count = t.supervision.as_ref().map_or(0, |s| s.count) + 1;
+            t.supervision = Some(Supervision {
+                level: *level,
+                raised_at: at,
+                automatic: *automatic,
+                reason: reason.clone(),
+                count,
+                answered_at: None,
+                answer: None,
             });
+        }
+        EventKind::SupervisionAnswered { answer, .. } => {
+            if let Some(s) = t.supervision.as_mut() {
+                s.answered_at = Some(at);
+                s.answer = Some(answer.clone());
+            }
         }
         EventKind::CallbackUnreachable { attempt, .. } => {
             t.callback_attempts = *attempt;

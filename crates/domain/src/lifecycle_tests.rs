@@ -78,6 +78,8 @@ fn sample_command(action: Action) -> Command {
         }
         Action::Merge => json!({"parent_id": 99}),
         Action::NotAccept => json!({"reason": "属于诉讼事项", "redirect_to": "法院"}),
+        Action::Supervise => json!({"note": "请加快办理"}),
+        Action::AnswerSupervision => json!({"answer": "已安排专人办理"}),
         _ => json!({}),
     };
     Command::parse(action, body).unwrap_or_else(|e| panic!("{action:?}: {e}"))
@@ -117,6 +119,8 @@ fn expected_types(action: Action, t: &Ticket) -> Vec<&'static str> {
                 Action::Merge => "merged",
                 Action::NotAccept => "not_accepted",
                 Action::RevealContact => "contact_revealed",
+                Action::Supervise => "supervised",
+                Action::AnswerSupervision => "supervision_answered",
                 Action::RecordCallback => unreachable!(),
             }]
         }
@@ -135,6 +139,15 @@ fn every_state_and_action_is_legal_exactly_as_the_table_says() {
                     days: 2,
                     reason: "r".into(),
                     requested_at: t.created_at,
+                });
+                t.supervision = Some(Supervision {
+                    level: SupervisionLevel::L1,
+                    raised_at: t.created_at,
+                    automatic: true,
+                    reason: "办理时限已超期".into(),
+                    count: 1,
+                    answered_at: None,
+                    answer: None,
                 });
             }
             for action in Action::ALL {
@@ -155,6 +168,7 @@ fn every_state_and_action_is_legal_exactly_as_the_table_says() {
                 match action {
                     Action::RequestExtension => should &= !pending,
                     Action::ApproveExtension | Action::RejectExtension => should &= pending,
+                    Action::AnswerSupervision => should &= pending,
                     _ => {}
                 }
                 match decide(&t, &who, &cmd) {
@@ -211,6 +225,17 @@ fn role_matrix_follows_the_table() {
                 days: 2,
                 reason: "r".into(),
                 requested_at: t.created_at,
+            });
+        }
+        if action == Action::AnswerSupervision {
+            t.supervision = Some(Supervision {
+                level: SupervisionLevel::L2,
+                raised_at: t.created_at,
+                automatic: false,
+                reason: "领导批示".into(),
+                count: 1,
+                answered_at: None,
+                answer: None,
             });
         }
         let cmd = sample_command(action);

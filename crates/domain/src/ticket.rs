@@ -102,6 +102,34 @@ pub struct Ticket {
     /// Clocks of the current cycle that passed their warning or due point and still run.
     #[serde(default)]
     pub alerts: Vec<crate::deadlines::DeadlineAlert>,
+    /// The supervision (督办) the ticket is under, if any: the highest level raised so far.
+    #[serde(default)]
+    pub supervision: Option<Supervision>,
+    /// Callbacks that found the request unresolved or the citizen dissatisfied.
+    #[serde(default)]
+    pub bad_callbacks: u32,
+}
+
+/// Where a ticket's supervision stands: its level, when and how it was last raised, and
+/// whether the lead unit has answered it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Supervision {
+    pub level: crate::types::SupervisionLevel,
+    pub raised_at: DateTime<Utc>,
+    /// Raised by a rule of the policy (true) or by a supervisor (false).
+    pub automatic: bool,
+    pub reason: String,
+    /// Supervisions raised on this ticket so far.
+    pub count: u32,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub answer: Option<String>,
+}
+
+impl Supervision {
+    /// Whether the lead unit still owes an answer to the latest supervision.
+    pub fn awaits_answer(&self) -> bool {
+        self.answered_at.is_none()
+    }
 }
 
 impl Ticket {

@@ -137,6 +137,34 @@ impl TicketState {
 }
 
 wire_enum!(
+    /// The three levels of supervision (三级督办), lowest first.
+    SupervisionLevel {
+        L1 => "l1", "催办";
+        L2 => "l2", "书面督办";
+        L3 => "l3", "挂牌督办";
+    }
+);
+
+impl SupervisionLevel {
+    /// The level above this one, if any.
+    pub fn next(self) -> Option<SupervisionLevel> {
+        match self {
+            SupervisionLevel::L1 => Some(SupervisionLevel::L2),
+            SupervisionLevel::L2 => Some(SupervisionLevel::L3),
+            SupervisionLevel::L3 => None,
+        }
+    }
+    /// 1, 2 or 3.
+    pub fn number(self) -> u8 {
+        match self {
+            SupervisionLevel::L1 => 1,
+            SupervisionLevel::L2 => 2,
+            SupervisionLevel::L3 => 3,
+        }
+    }
+}
+
+wire_enum!(
     /// The level of an administrative division.
     DivisionLevel {
         Province => "province", "省";

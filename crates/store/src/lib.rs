@@ -138,9 +138,27 @@ pub struct TicketFilter {
     pub citizen_phone: Option<String>,
     /// Tickets with (true) or without (false) an extension request awaiting a decision.
     pub extension_pending: Option<bool>,
+    /// Open tickets with an alert at least this high (1 warning, 2 overdue).
+    pub alert_at_least: Option<u8>,
+    /// Open tickets under supervision at least this high (1 催办, 2 书面督办, 3 挂牌督办).
+    pub supervision_at_least: Option<u8>,
+    /// Open tickets whose supervision the lead unit has (false) or has not (true) answered.
+    pub awaiting_answer: Option<bool>,
     /// Only tickets with an id lower than this (the cursor of the previous page).
     pub before_id: Option<i64>,
     pub limit: u32,
+}
+
+/// Open tickets with an alert or under supervision, counted by lead unit and levels.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BoardCount {
+    pub lead_unit_id: Option<i64>,
+    /// 0 none, 1 warning, 2 overdue.
+    pub alert_level: u8,
+    /// 0 none, 1..3 the supervision level.
+    pub supervision_level: u8,
+    pub awaiting_answer: bool,
+    pub count: i64,
 }
 
 /// Persistence of divisions, units, categories, users, tokens, tickets and their events.
@@ -226,6 +244,8 @@ pub trait Store: Send + Sync {
     async fn get_tickets(&self, ids: &[i64]) -> Result<Vec<Ticket>>;
     async fn list_tickets(&self, filter: &TicketFilter) -> Result<Vec<Ticket>>;
     async fn count_tickets(&self) -> Result<i64>;
+    /// The supervisor board: open tickets with an alert or under supervision, counted.
+    async fn watch_board(&self) -> Result<Vec<BoardCount>>;
     /// Tickets whose next deadline is at or before `now`, earliest first.
     async fn due_tickets(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<i64>>;
     /// Sets a ticket's next deadline if it is still at this version; false if it changed.

@@ -189,4 +189,30 @@ ALTER TABLE tickets ADD COLUMN next_deadline_at {big};
 CREATE INDEX tickets_next_deadline ON tickets (next_deadline_at);
 "#,
     },
+    Migration {
+        version: 7,
+        name: "ticket watch table",
+        // What the deadline watcher and the supervisor board read, in a narrow table of its
+        // own: moving a ticket's next deadline rewrites this small row and its two indexes,
+        // not the wide ticket row and its many. `version` follows the ticket's, so that a
+        // watcher's move is refused once the ticket has changed. The levels are those of open
+        // tickets (0 once a ticket ends): alert 1 warning, 2 overdue; supervision 1..3.
+        sql: r#"
+CREATE TABLE ticket_watch (
+    ticket_id {big} PRIMARY KEY REFERENCES tickets (id),
+    version {big} NOT NULL,
+    next_at {big},
+    alert_level {big} NOT NULL DEFAULT 0,
+    supervision_level {big} NOT NULL DEFAULT 0,
+    awaiting_answer {big} NOT NULL DEFAULT 0
+);
+INSERT INTO ticket_watch (ticket_id, version, next_at) SELECT id, version, next_deadline_at FROM tickets;
+UPDATE ticket_watch SET alert_level = 1 WHERE ticket_id IN (SELECT id FROM tickets WHERE body LIKE '%"level":"warning"%');
+UPDATE ticket_watch SET alert_level = 2 WHERE ticket_id IN (SELECT id FROM tickets WHERE body LIKE '%"level":"overdue"%');
+CREATE INDEX ticket_watch_next ON ticket_watch (next_at);
+CREATE INDEX ticket_watch_flagged ON ticket_watch (ticket_id) WHERE alert_level > 0 OR supervision_level > 0;
+DROP INDEX tickets_next_deadline;
+ALTER TABLE tickets DROP COLUMN next_deadline_at;
+"#,
+    },
 ];

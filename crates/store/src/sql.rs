@@ -1072,6 +1072,29 @@ impl Store for SqlStore {
             let m = next(&mut params, P::I(Some(i64::from(p))));
             sql.push_str(&format!(" AND t.extension_pending = {m}"));
         }
+        if f.alert_at_least.is_some()
+            || f.supervision_at_least.is_some()
+            || f.awaiting_answer.is_some()
+        {
+            // The partial index holds exactly the flagged tickets.
+            sql.push_str(
+                " AND t.id IN (SELECT w.ticket_id FROM ticket_watch w \
+                 WHERE (w.alert_level > 0 OR w.supervision_level > 0)",
+            );
+            if let Some(a) = f.alert_at_least {
+                let m = next(&mut params, P::I(Some(i64::from(a))));
+                sql.push_str(&format!(" AND w.alert_level >= {m}"));
+            }
+            if let Some(l) = f.supervision_at_least {
+                let m = next(&mut params, P::I(Some(i64::from(l))));
+                sql.push_str(&format!(" AND w.supervision_level >= {m}"));
+            }
+            if let Some(a) = f.awaiting_answer {
+                let m = next(&mut params, P::I(Some(i64::from(a))));
+                sql.push_str(&format!(" AND w.awaiting_answer = {m}"));
+            }
+            sql.push(')');
+        }
         if let Some(b) = f.before_id {
             let m = next(&mut params, P::I(Some(b)));
             sql.push_str(&format!(" AND {order} < {m}"));
@@ -1085,9 +1108,32 @@ impl Store for SqlStore {
         rows.iter().map(ticket_from).collect()
     }
 
+    async fn watch_board(&self) -> Result<Vec<BoardCount>> {
+        let rows = sqlx::query(
+            "SELECT t.lead_unit_id AS unit, w.alert_level AS alert, w.supervision_level AS sup, \
+             w.awaiting_answer AS awaiting, COUNT(*) AS n \
+             FROM ticket_watch w JOIN tickets t ON t.id = w.ticket_id \
+             WHERE (w.alert_level > 0 OR w.supervision_level > 0) \
+             GROUP BY t.lead_unit_id, w.alert_level, w.supervision_level, w.awaiting_answer",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(BoardCount {
+                    lead_unit_id: r.try_get("unit")?,
+                    alert_level: r.try_get::<i64, _>("alert")?.clamp(0, 2) as u8,
+                    supervision_level: r.try_get::<i64, _>("sup")?.clamp(0, 3) as u8,
+                    awaiting_answer: r.try_get::<i64, _>("awaiting")? != 0,
+                    count: r.try_get("n")?,
+                })
+            })
+            .collect()
+    }
+
     async fn due_tickets(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<i64>> {
         let rows = sqlx::query(
-            "SELECT id FROM tickets WHERE next_deadline_at <= $1 ORDER BY next_deadline_at LIMIT $2",
+            "SELECT ticket_id AS id FROM ticket_watch WHERE next_at <= $1 ORDER BY next_at LIMIT $2",
         )
         .bind(ts(now))
         .bind(i64::from(limit.clamp(1, 100_000)))
@@ -1105,13 +1151,14 @@ impl Store for SqlStore {
         next: Option<DateTime<Utc>>,
     ) -> Result<bool> {
         let mut w = self.writer().await?;
-        let r =
-            sqlx::query("UPDATE tickets SET next_deadline_at = $1 WHERE id = $2 AND version = $3")
-                .bind(next.map(ts))
-                .bind(id)
-                .bind(version)
-                .execute(&mut *w)
-                .await?;
+        let r = sqlx::query(
+            "UPDATE ticket_watch SET next_at = $1 WHERE ticket_id = $2 AND version = $3",
+        )
+        .bind(next.map(ts))
+        .bind(id)
+        .bind(version)
+        .execute(&mut *w)
+        .await?;
         Ok(r.rows_affected() == 1)
     }
 
@@ -1121,22 +1168,31 @@ impl Store for SqlStore {
     ) -> Result<Vec<i64>> {
         let mut w = self.writer().await?;
         let mut tx = w.begin(self.backend).await?;
-        let mut changed = Vec::new();
-        for (id, version, next) in moves {
-            let r = sqlx::query(
-                "UPDATE tickets SET next_deadline_at = $1 WHERE id = $2 AND version = $3",
-            )
-            .bind(next.map(ts))
-            .bind(*id)
-            .bind(*version)
-            .execute(&mut *tx)
-            .await?;
-            if r.rows_affected() != 1 {
-                changed.push(*id);
+        let mut moved = std::collections::HashSet::new();
+        for chunk in moves.chunks(SLIM_ROWS_PER_UPDATE) {
+            let rows = value_rows(chunk.len(), 3);
+            let sql = format!(
+                "UPDATE ticket_watch SET next_at = v.column3 FROM (VALUES {rows}) AS v \
+                 WHERE ticket_watch.ticket_id = v.column1 AND ticket_watch.version = v.column2 \
+                 RETURNING ticket_watch.ticket_id"
+            );
+            let mut params = Vec::with_capacity(chunk.len() * 3);
+            for (id, version, next) in chunk {
+                params.extend([P::I(Some(*id)), P::I(Some(*version)), P::I(next.map(ts))]);
+            }
+            let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), params)
+                .fetch_all(&mut *tx)
+                .await?;
+            for r in rows {
+                moved.insert(r.try_get::<i64, _>(0)?);
             }
         }
         tx.commit().await?;
-        Ok(changed)
+        Ok(moves
+            .iter()
+            .map(|(id, _, _)| *id)
+            .filter(|id| !moved.contains(id))
+            .collect())
     }
 
     async fn count_tickets(&self) -> Result<i64> {
@@ -1259,6 +1315,11 @@ async fn insert_ticket(
         .try_get("id")?;
     event.ticket_id = id;
     insert_event(conn, &event).await?;
+    sqlx::query("INSERT INTO ticket_watch (ticket_id, version) VALUES ($1, $2)")
+        .bind(id)
+        .bind(view.version)
+        .execute(&mut *conn)
+        .await?;
     if let Some((key, _)) = &req.idempotency {
         sqlx::query(
             "UPDATE idempotency_keys SET ticket_id = $1 WHERE user_id = $2 AND idem_key = $3",
@@ -1286,6 +1347,7 @@ async fn apply_changes(
     // together at the end.
     let mut all_events = Vec::new();
     let mut slim: Vec<SlimUpdate> = Vec::new();
+    let mut watch: Vec<WatchUpdate> = Vec::new();
     for change in changes {
         let before = change.before;
         let mut view = Some(before.clone());
@@ -1320,20 +1382,16 @@ async fn apply_changes(
                 after_version: after.version,
                 updated_at: ts(after.updated_at),
                 body: serde_json::to_string(&body).map_err(corrupt)?,
-                next_deadline: change.next_deadline,
             });
         } else {
             let mut params = ticket_columns(&after)?;
             params.push(P::I(Some(before.id)));
             params.push(P::I(Some(before.version)));
-            params.push(P::I(Some(i64::from(change.next_deadline.is_some()))));
-            params.push(P::I(change.next_deadline.flatten().map(ts)));
             let r = bind_all(
                 sqlx::query(
                     "UPDATE tickets SET state = $1, category_code = $2, division_code = $3, lead_unit_id = $4, \
                      parent_id = $5, updated_at = $6, version = $7, body = $8, extension_pending = $9, \
-                     category_l1 = $10, category_l2 = $11, division_county = $12, division_street = $13, \
-                     next_deadline_at = CASE WHEN $16 = 1 THEN $17 ELSE next_deadline_at END \
+                     category_l1 = $10, category_l2 = $11, division_county = $12, division_street = $13 \
                      WHERE id = $14 AND version = $15",
                 ),
                 params,
@@ -1344,6 +1402,7 @@ async fn apply_changes(
                 return Err(StoreError::Conflict);
             }
         }
+        watch.push(WatchUpdate::of(&after, change.next_deadline));
         all_events.extend(events.iter().cloned());
         if after.lead_unit_id != before.lead_unit_id || after.co_unit_ids != before.co_unit_ids {
             sqlx::query("DELETE FROM ticket_units WHERE ticket_id = $1")
@@ -1372,8 +1431,69 @@ async fn apply_changes(
         });
     }
     update_slim(conn, &slim).await?;
+    update_watch(conn, &watch).await?;
     insert_events(conn, &all_events).await?;
     Ok(out)
+}
+
+/// A ticket's row in `ticket_watch` after a change.
+struct WatchUpdate {
+    id: i64,
+    version: i64,
+    /// `Some(..)` sets the next deadline; `None` leaves it as it was.
+    next: Option<Option<DateTime<Utc>>>,
+    alert_level: i64,
+    supervision_level: i64,
+    awaiting_answer: bool,
+}
+
+impl WatchUpdate {
+    fn of(t: &Ticket, next: Option<Option<DateTime<Utc>>>) -> WatchUpdate {
+        let open = !t.state.is_terminal();
+        let alert_level = match t.alert_level() {
+            Some(mashangban_domain::deadlines::AlertLevel::Overdue) => 2,
+            Some(_) => 1,
+            None => 0,
+        };
+        let sup = t.supervision.as_ref().filter(|_| open);
+        WatchUpdate {
+            id: t.id,
+            version: t.version,
+            next,
+            alert_level: if open { alert_level } else { 0 },
+            supervision_level: sup.map_or(0, |s| i64::from(s.level.number())),
+            awaiting_answer: sup.is_some_and(|s| s.awaits_answer()),
+        }
+    }
+}
+
+/// Writes the watch rows of changed tickets, many rows to a statement.
+async fn update_watch(conn: &mut AnyConnection, updates: &[WatchUpdate]) -> Result<()> {
+    for chunk in updates.chunks(SLIM_ROWS_PER_UPDATE) {
+        let rows = value_rows(chunk.len(), 7);
+        let sql = format!(
+            "UPDATE ticket_watch SET version = v.column2, \
+             next_at = CASE WHEN v.column3 = 1 THEN v.column4 ELSE ticket_watch.next_at END, \
+             alert_level = v.column5, supervision_level = v.column6, awaiting_answer = v.column7 \
+             FROM (VALUES {rows}) AS v WHERE ticket_watch.ticket_id = v.column1"
+        );
+        let mut params = Vec::with_capacity(chunk.len() * 7);
+        for u in chunk {
+            params.extend([
+                P::I(Some(u.id)),
+                P::I(Some(u.version)),
+                P::I(Some(i64::from(u.next.is_some()))),
+                P::I(u.next.flatten().map(ts)),
+                P::I(Some(u.alert_level)),
+                P::I(Some(u.supervision_level)),
+                P::I(Some(i64::from(u.awaiting_answer))),
+            ]);
+        }
+        bind_all(sqlx::query(AssertSqlSafe(sql)), params)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
 }
 
 /// A ticket update that leaves every indexed column as it was.
@@ -1383,7 +1503,6 @@ struct SlimUpdate {
     after_version: i64,
     updated_at: i64,
     body: String,
-    next_deadline: Option<Option<DateTime<Utc>>>,
 }
 
 /// `($1, $2, ...), ($n+1, ...)`: the placeholders of `rows` rows of `width` values.
@@ -1397,20 +1516,19 @@ fn value_rows(rows: usize, width: usize) -> String {
         .join(", ")
 }
 
-/// Rows of slim updates written by one statement (7 parameters each).
+/// Rows written by one multi-row update statement.
 const SLIM_ROWS_PER_UPDATE: usize = 100;
 
 /// Writes slim updates many rows to a statement (`UPDATE ... FROM (VALUES ...)`, on both
 /// backends); fails with a conflict if any ticket is no longer at the version read.
 async fn update_slim(conn: &mut AnyConnection, updates: &[SlimUpdate]) -> Result<()> {
     for chunk in updates.chunks(SLIM_ROWS_PER_UPDATE) {
-        let rows = value_rows(chunk.len(), 7);
+        let rows = value_rows(chunk.len(), 5);
         let sql = format!(
-            "UPDATE tickets SET updated_at = v.column4, version = v.column3, body = v.column5, \
-             next_deadline_at = CASE WHEN v.column6 = 1 THEN v.column7 ELSE tickets.next_deadline_at END \
+            "UPDATE tickets SET updated_at = v.column4, version = v.column3, body = v.column5 \
              FROM (VALUES {rows}) AS v WHERE tickets.id = v.column1 AND tickets.version = v.column2"
         );
-        let mut params = Vec::with_capacity(chunk.len() * 7);
+        let mut params = Vec::with_capacity(chunk.len() * 5);
         for u in chunk {
             params.extend([
                 P::I(Some(u.id)),
@@ -1418,8 +1536,6 @@ async fn update_slim(conn: &mut AnyConnection, updates: &[SlimUpdate]) -> Result
                 P::I(Some(u.after_version)),
                 P::I(Some(u.updated_at)),
                 P::S(Some(u.body.clone())),
-                P::I(Some(i64::from(u.next_deadline.is_some()))),
-                P::I(u.next_deadline.flatten().map(ts)),
             ]);
         }
         let r = bind_all(sqlx::query(AssertSqlSafe(sql)), params)

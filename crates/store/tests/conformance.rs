@@ -46,6 +46,7 @@ conformance!(
     a_failing_write_among_concurrent_ones_fails_alone,
     calendar_and_settings,
     next_deadlines,
+    alerts_and_supervision_on_the_board,
 );
 
 fn at(h: u32) -> chrono::DateTime<Utc> {
@@ -909,4 +910,174 @@ async fn next_deadlines(s: &SqlStore) {
         vec![(a.id, 1), (a.id, 2), (b.id, 1), (b.id, 2), (b.id, 3)]
     );
     assert!(s.ticket_events_many(&[]).await.unwrap().is_empty());
+}
+
+async fn alerts_and_supervision_on_the_board(s: &SqlStore) {
+    use mashangban_domain::SupervisionLevel;
+    use mashangban_domain::deadlines::ClockKind;
+    let disp = Actor {
+        user_id: 2,
+        role: Role::Dispatcher,
+        unit_id: None,
+    };
+    let mut tickets = Vec::new();
+    for (title, unit) in [("甲", 5), ("乙", 5), ("丙", 6), ("丁", 6)] {
+        let t = create(s, title, at(1), None).await.ticket;
+        let done = s
+            .commit(
+                vec![Change {
+                    before: t,
+                    events: vec![EventKind::Dispatched {
+                        lead_unit_id: unit,
+                        co_unit_ids: vec![],
+                        tier: Some(1),
+                        note: None,
+                    }],
+                    next_deadline: Some(Some(at(3))),
+                }],
+                disp,
+                at(2),
+            )
+            .await
+            .unwrap();
+        tickets.push(done[0].ticket.clone());
+    }
+    assert!(s.watch_board().await.unwrap().is_empty(), "nothing flagged");
+    let warned = EventKind::DeadlineWarned {
+        clock: ClockKind::Handling,
+        due_at: at(9),
+    };
+    let breached = EventKind::DeadlineBreached {
+        clock: ClockKind::Handling,
+        due_at: at(9),
+    };
+    let supervised = EventKind::Supervised {
+        level: SupervisionLevel::L2,
+        reason: "书面督办".into(),
+        automatic: false,
+    };
+    let changes = vec![
+        Change {
+            before: tickets[0].clone(),
+            events: vec![warned],
+            next_deadline: Some(Some(at(9))),
+        },
+        Change {
+            before: tickets[1].clone(),
+            events: vec![breached.clone(), supervised.clone()],
+            next_deadline: Some(None),
+        },
+        Change {
+            before: tickets[2].clone(),
+            events: vec![breached],
+            next_deadline: None,
+        },
+    ];
+    let done = s.commit(changes, disp, at(4)).await.unwrap();
+    let mut board = s.watch_board().await.unwrap();
+    board.sort_by_key(|b| (b.lead_unit_id, b.alert_level));
+    let rows: Vec<_> = board
+        .iter()
+        .map(|b| {
+            (
+                b.lead_unit_id,
+                b.alert_level,
+                b.supervision_level,
+                b.awaiting_answer,
+                b.count,
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            (Some(5), 1, 0, false, 1),
+            (Some(5), 2, 2, true, 1),
+            (Some(6), 2, 0, false, 1)
+        ]
+    );
+    // The watch row follows the ticket: next deadlines as set or kept.
+    let due = s.due_tickets(at(23), 10).await.unwrap();
+    assert_eq!(due.len(), 3);
+    assert_eq!(due[2], tickets[0].id, "moved to at(9), last");
+    assert!(due.contains(&tickets[2].id) && due.contains(&tickets[3].id));
+    let list = |f: TicketFilter| async move {
+        let mut ids: Vec<i64> = s
+            .list_tickets(&TicketFilter { limit: 50, ..f })
+            .await
+            .unwrap()
+            .iter()
+            .map(|t| t.id)
+            .collect();
+        ids.sort();
+        ids
+    };
+    let id = |i: usize| tickets[i].id;
+    assert_eq!(
+        list(TicketFilter {
+            alert_at_least: Some(1),
+            ..Default::default()
+        })
+        .await,
+        vec![id(0), id(1), id(2)]
+    );
+    assert_eq!(
+        list(TicketFilter {
+            alert_at_least: Some(2),
+            unit_id: Some(6),
+            ..Default::default()
+        })
+        .await,
+        vec![id(2)]
+    );
+    assert_eq!(
+        list(TicketFilter {
+            supervision_at_least: Some(1),
+            awaiting_answer: Some(true),
+            ..Default::default()
+        })
+        .await,
+        vec![id(1)]
+    );
+    // Answered, then closed: off the board.
+    let answered = s
+        .commit(
+            vec![Change {
+                before: done[1].ticket.clone(),
+                events: vec![EventKind::SupervisionAnswered {
+                    level: SupervisionLevel::L2,
+                    answer: "已整改".into(),
+                }],
+                next_deadline: None,
+            }],
+            disp,
+            at(5),
+        )
+        .await
+        .unwrap();
+    assert!(
+        list(TicketFilter {
+            awaiting_answer: Some(true),
+            ..Default::default()
+        })
+        .await
+        .is_empty()
+    );
+    s.commit(
+        vec![Change {
+            before: answered[0].ticket.clone(),
+            events: vec![EventKind::Closed {
+                outcome: mashangban_domain::CloseOutcome::Manual,
+                note: None,
+            }],
+            next_deadline: Some(None),
+        }],
+        disp,
+        at(6),
+    )
+    .await
+    .unwrap();
+    let board = s.watch_board().await.unwrap();
+    assert!(board.iter().all(|b| b.supervision_level == 0), "{board:?}");
+    assert_eq!(board.iter().map(|b| b.count).sum::<i64>(), 2);
 }

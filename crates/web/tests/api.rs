@@ -415,6 +415,8 @@ fn expected_events(action: Action) -> Vec<&'static str> {
         Action::Merge => vec!["merged"],
         Action::NotAccept => vec!["not_accepted"],
         Action::RevealContact => vec!["contact_revealed"],
+        Action::Supervise => vec!["supervised"],
+        Action::AnswerSupervision => vec!["supervision_answered"],
     }
 }
 
@@ -433,6 +435,8 @@ fn sample_body(t: &TestApp, action: Action, parent: i64) -> Value {
         }
         Action::Merge => json!({"parent_id": parent}),
         Action::NotAccept => json!({"reason": "理由"}),
+        Action::Supervise => json!({"note": "请加快办理"}),
+        Action::AnswerSupervision => json!({"answer": "已安排专人办理"}),
         _ => json!({}),
     }
 }
@@ -467,7 +471,11 @@ async fn every_state_and_action_over_http(t: &TestApp) {
                 )
                 .await;
             let table_says = action.rule().from.contains(state)
-                && !matches!(action, Action::ApproveExtension | Action::RejectExtension); // no extension pending
+                // no extension pending, no supervision to answer
+                && !matches!(
+                    action,
+                    Action::ApproveExtension | Action::RejectExtension | Action::AnswerSupervision
+                );
             let unit_blind = who == "lead"
                 && matches!(
                     state,
@@ -575,6 +583,10 @@ async fn role_matrix_and_masking(t: &TestApp) {
                     json!({"days": 1, "reason": "r"}),
                 )
                 .await;
+            }
+            if action == Action::AnswerSupervision {
+                t.act(id, "supervise", "supervisor", json!({"note": "请加快"}))
+                    .await;
             }
             id
         };

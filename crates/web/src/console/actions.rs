@@ -27,6 +27,14 @@ pub fn allowed(ticket: &Ticket, actor: &Actor) -> Vec<Action> {
             Action::RevealContact => {
                 actor.role == mashangban_domain::Role::UnitHandler && !ticket.confidential
             }
+            Action::AnswerSupervision => ticket
+                .supervision
+                .as_ref()
+                .is_some_and(|s| s.awaits_answer()),
+            Action::Supervise => ticket
+                .supervision
+                .as_ref()
+                .is_none_or(|s| s.level.next().is_some()),
             _ => true,
         })
         .collect()
@@ -74,6 +82,11 @@ fn fields(a: Action) -> Vec<(&'static str, &'static str, &'static str, &'static 
             ("redirect_to", "转至", "Redirect to", "text"),
         ],
         Action::RevealContact => Vec::new(),
+        Action::Supervise => vec![
+            ("level", "督办级别", "Level", "level"),
+            ("note", "督办意见", "Instructions", "textarea"),
+        ],
+        Action::AnswerSupervision => vec![("answer", "督办反馈", "Answer", "textarea")],
         _ => vec![("note", "意见", "Note", "text")],
     }
 }
@@ -213,6 +226,12 @@ pub fn form(
                             },
                             "satisfaction" => select id=(id) name=(name) {
                                 @for r in mashangban_domain::Satisfaction::ALL { option value=(r.as_str()) selected[was.first() == Some(&r.as_str())] { (if lang == Lang::Zh { r.label_zh() } else { r.as_str() }) } }
+                            },
+                            "level" => select id=(id) name=(name) {
+                                option value="" { (label(lang, "提升一级", "one level up")) }
+                                @for l in mashangban_domain::SupervisionLevel::ALL.iter().filter(|l| ticket.supervision.as_ref().is_none_or(|s| **l > s.level)) {
+                                    option value=(l.as_str()) selected[was.first() == Some(&l.as_str())] { (if lang == Lang::Zh { l.label_zh() } else { l.as_str() }) }
+                                }
                             },
                             "number" => input id=(id) name=(name) inputmode="numeric" value=(was.first().copied().unwrap_or(""));,
                             _ => input id=(id) name=(name) value=(was.first().copied().unwrap_or(""));,

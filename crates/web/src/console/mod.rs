@@ -428,7 +428,20 @@ async fn reference(app: &App) -> std::sync::Arc<mashangban_app::Reference> {
     }
 }
 
-/// How far a ticket is into its handling time, in calendar days since dispatch.
+/// The ticket's supervision level as a badge (none when not supervised); a dot marks a
+/// supervision the unit has not answered yet.
+pub(crate) fn supervision_tag(lang: Lang, tk: &Ticket) -> Markup {
+    html! {
+        @if let Some(sv) = &tk.supervision {
+            span class=(format!("supervised {}", sv.level.as_str()))
+                title=(if lang == Lang::Zh { if sv.awaits_answer() { "待承办单位反馈" } else { "已反馈" } } else if sv.awaits_answer() { "awaiting the unit's answer" } else { "answered" }) {
+                (if lang == Lang::Zh { sv.level.label_zh().to_string() } else { format!("supervision {}", sv.level.as_str().to_uppercase()) })
+                @if sv.awaits_answer() { " •" }
+            }
+        }
+    }
+}
+
 /// The handling tier and any alert the deadline watcher recorded (预警 yellow, 超期 red).
 fn deadline_cell(lang: Lang, tk: &Ticket, r: &mashangban_app::Reference) -> Markup {
     let calendar = r.policy.handling_days == mashangban_domain::deadlines::DayCount::Calendar;
@@ -482,7 +495,7 @@ fn ticket_table(
                     @for tk in tickets {
                         tr {
                             td { a href=(format!("/tickets/{}", tk.id)) { (tk.number) } }
-                            td { (tk.title) @if tk.pending_extension.is_some() { " " span.tag { (t(lang, "extension_pending")) } } }
+                            td { (tk.title) @if tk.pending_extension.is_some() { " " span.tag { (t(lang, "extension_pending")) } } " " (supervision_tag(lang, tk)) }
                             td { span class=(format!("state {}", tk.state.as_str())) { (state_label(tk.state, lang)) } }
                             td { (if lang == Lang::Zh { tk.channel.label_zh() } else { tk.channel.as_str() }) }
                             td { (tk.lead_unit_id.and_then(|u| r.unit_name(u)).unwrap_or("")) }
@@ -597,6 +610,8 @@ fn event_text(e: &Event, lang: Lang) -> String {
         "deadline_breached" => ("超出时限", "deadline passed"),
         "not_accepted" => ("不予受理", "not accepted"),
         "contact_revealed" => ("查看联系方式", "contact revealed"),
+        "supervised" => ("督办", "supervision"),
+        "supervision_answered" => ("督办反馈", "supervision answered"),
         other => (other, other),
     };
     let label = if lang == Lang::Zh { zh } else { en };
@@ -613,6 +628,24 @@ fn event_text(e: &Event, lang: Lang) -> String {
             if lang == Lang::Zh { "到期" } else { "due" },
             local_time(*due_at)
         );
+    }
+    if let EventKind::Supervised {
+        level,
+        reason,
+        automatic,
+    } = &e.kind
+    {
+        return if lang == Lang::Zh {
+            let how = if *automatic {
+                "按规则自动"
+            } else {
+                "人工"
+            };
+            format!("{}（{how}）：{reason}", level.label_zh())
+        } else {
+            let how = if *automatic { "by rule" } else { "by hand" };
+            format!("supervision {} ({how}): {reason}", level.as_str())
+        };
     }
     let v = serde_json::to_value(&e.kind).unwrap_or_default();
     match ["note", "reason", "answer", "content"]
@@ -776,7 +809,23 @@ async fn render_ticket(
     };
     let none = t(lang, "none");
     let body = html! {
-        h1 { (tk.number) " " span class=(format!("state {}", tk.state.as_str())) { (state_label(tk.state, lang)) } }
+        h1 { (tk.number) " " span class=(format!("state {}", tk.state.as_str())) { (state_label(tk.state, lang)) } " " (supervision_tag(lang, &tk)) }
+        @if let Some(sv) = &tk.supervision {
+            div class=(format!("card supervision {}", sv.level.as_str())) {
+                h2 { (if lang == Lang::Zh { "督办" } else { "Supervision" }) }
+                dl.fields {
+                    dt { (if lang == Lang::Zh { "级别" } else { "Level" }) } dd { (supervision_tag(lang, &tk)) " " (if lang == Lang::Zh { format!("（第{}次督办）", sv.count) } else { format!("(supervision #{})", sv.count) }) }
+                    dt { (if lang == Lang::Zh { "督办时间" } else { "Raised" }) } dd { (local_time(sv.raised_at)) " · " (if sv.automatic { if lang == Lang::Zh { "按规则自动" } else { "by rule" } } else if lang == Lang::Zh { "人工督办" } else { "by a supervisor" }) }
+                    dt { (if lang == Lang::Zh { "督办事由" } else { "Reason" }) } dd { (sv.reason) }
+                    dt { (if lang == Lang::Zh { "承办单位反馈" } else { "Unit's answer" }) } dd {
+                        @match (&sv.answer, sv.answered_at) {
+                            (Some(a), Some(at)) => { (a) " · " (local_time(at)) },
+                            _ => { strong.error { (if lang == Lang::Zh { "待反馈" } else { "awaiting the unit's answer" }) } },
+                        }
+                    }
+                }
+            }
+        }
         div.card {
             dl.fields {
                 dt { (t(lang, "title")) } dd { (tk.title) }
