@@ -430,13 +430,15 @@ mod tests {
 
     #[test]
     fn rules_can_be_switched_off() {
-        let mut p = DeadlinePolicy::default();
-        p.supervision = SupervisionRules {
-            l1_on_breach_of: vec![],
-            l2_after_working_days: None,
-            l3_after_working_days: Some(0),
-            l2_on_bad_callbacks: None,
-            l3_on_bad_callbacks: None,
+        let p = DeadlinePolicy {
+            supervision: SupervisionRules {
+                l1_on_breach_of: vec![],
+                l2_after_working_days: None,
+                l3_after_working_days: Some(0),
+                l2_on_bad_callbacks: None,
+                l3_on_bad_callbacks: None,
+            },
+            ..Default::default()
         };
         let s = Story::dispatched("2026-11-02T09:00:00+08:00");
         let now = at("2026-11-20T09:00:00+08:00");
