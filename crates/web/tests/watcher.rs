@@ -9,12 +9,15 @@ use common::TestApp;
 use mashangban_app::auth::actor_of;
 use mashangban_app::{App, Config};
 use mashangban_domain::deadlines::{AlertLevel, ClockKind};
-use mashangban_domain::{Action, EventKind};
+use mashangban_domain::{Action, EventKind, SupervisionLevel};
 use mashangban_store::SqlStore;
 use serde_json::json;
 use std::sync::Arc;
 
-on_both!(warnings_and_breaches_are_recorded_once);
+on_both!(
+    warnings_and_breaches_are_recorded_once,
+    supervision_climbs_each_level_once
+);
 
 fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -247,4 +250,188 @@ async fn warnings_and_breaches_are_recorded_once(t: &TestApp) {
         .await
         .unwrap_err();
     assert!(late.to_string().contains("deadline has passed"), "{late}");
+}
+
+/// Two watchers at the same moment; returns the supervisions they raised together.
+async fn both_supervise(a: &App, b: &App, now: DateTime<Utc>) -> usize {
+    let (x, y) = tokio::join!(
+        a.watch_deadlines_at(now, 1000),
+        b.watch_deadlines_at(now, 1000)
+    );
+    x.unwrap().supervised + y.unwrap().supervised
+}
+
+/// The supervision levels recorded on a ticket, in order.
+async fn levels(t: &TestApp, id: i64) -> Vec<SupervisionLevel> {
+    t.app
+        .store
+        .ticket_events(id)
+        .await
+        .unwrap()
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Supervised { level, .. } => Some(*level),
+            _ => None,
+        })
+        .collect()
+}
+
+async fn supervision_climbs_each_level_once(t: &TestApp) {
+    use mashangban_domain::SupervisionLevel::{L1, L2, L3};
+    let store = SqlStore::connect(&t.url).await.unwrap();
+    let other = App::new(Arc::new(store), Config::default());
+    let disp = actor(t, "dispatcher").await;
+    let lead = actor(t, "lead").await;
+    let sup = actor(t, "supervisor").await;
+    // Monday 2026-11-23 09:00: six tickets, 1-working-day tier, signed and contacted in time.
+    let t0 = at("2026-11-23T09:00:00+08:00");
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        let id = t.create(&format!("第{i}件：供暖不热")).await;
+        t.app
+            .act_at(
+                &disp,
+                id,
+                Action::Dispatch,
+                json!({"lead_unit_id": t.lead_unit, "tier": 1}),
+                t0,
+            )
+            .await
+            .unwrap();
+        for action in [Action::Sign, Action::RecordContact] {
+            t.app
+                .act_at(&lead, id, action, json!({}), t0 + Duration::minutes(30))
+                .await
+                .unwrap();
+        }
+        ids.push(id);
+    }
+    // Tuesday 03:00 (75 %) the handling warnings; at 09:00 the breach and L1 催办, once each.
+    let tue = at("2026-11-24T09:00:00+08:00");
+    assert_eq!(
+        both_watch(&t.app, &other, tue - Duration::hours(6)).await,
+        (6, 0)
+    );
+    assert_eq!(both_watch(&t.app, &other, tue).await, (0, 6));
+    assert_eq!(
+        both_supervise(&t.app, &other, tue).await,
+        0,
+        "raised with the breach"
+    );
+    for id in &ids {
+        assert_eq!(levels(t, *id).await, vec![L1]);
+        assert_eq!(count(t, *id, ClockKind::Handling, true).await, 1);
+    }
+    assert_eq!(
+        both_watch(&t.app, &other, tue + Duration::hours(1)).await,
+        (0, 0)
+    );
+    // The unit answers the 催办 on ticket 0, and replies on ticket 1 (which stops its climb).
+    t.app
+        .act_at(
+            &lead,
+            ids[0],
+            Action::AnswerSupervision,
+            json!({"answer": "已派人现场处理"}),
+            tue + Duration::hours(1),
+        )
+        .await
+        .unwrap();
+    t.app
+        .act_at(
+            &lead,
+            ids[1],
+            Action::Reply,
+            json!({"content": "已修复"}),
+            tue + Duration::hours(1),
+        )
+        .await
+        .unwrap();
+    let tk = t.app.store.get_ticket(ids[0]).await.unwrap().unwrap();
+    assert!(!tk.supervision.unwrap().awaits_answer());
+    // Thursday 09:00, two working days after L1 and still overdue: L2 书面督办 for five.
+    let thu = at("2026-11-26T09:00:00+08:00");
+    assert_eq!(
+        both_supervise(&t.app, &other, thu - Duration::minutes(1)).await,
+        0
+    );
+    assert_eq!(both_supervise(&t.app, &other, thu).await, 5);
+    assert_eq!(both_supervise(&t.app, &other, thu).await, 0, "not again");
+    assert_eq!(levels(t, ids[1]).await, vec![L1]);
+    let tk = t.app.store.get_ticket(ids[0]).await.unwrap().unwrap();
+    assert!(
+        tk.supervision.unwrap().awaits_answer(),
+        "a new level wants a new answer"
+    );
+    // A supervisor raises ticket 2 to 挂牌督办 by hand; lowering is refused.
+    t.app
+        .act_at(
+            &sup,
+            ids[2],
+            Action::Supervise,
+            json!({"level": "l3", "note": "市领导批示，挂牌督办"}),
+            thu + Duration::hours(1),
+        )
+        .await
+        .unwrap();
+    let lower = t
+        .app
+        .act_at(
+            &sup,
+            ids[3],
+            Action::Supervise,
+            json!({"level": "l1", "note": "x"}),
+            thu + Duration::hours(1),
+        )
+        .await
+        .unwrap_err();
+    assert!(lower.to_string().contains("can only be raised"), "{lower}");
+    // Three working days after L2 (Fri, Mon, Tue): L3 for the four still overdue at L2.
+    let next_tue = at("2026-12-01T09:00:00+08:00");
+    assert_eq!(
+        both_supervise(&t.app, &other, next_tue - Duration::minutes(1)).await,
+        0
+    );
+    assert_eq!(both_supervise(&t.app, &other, next_tue).await, 4);
+    assert_eq!(
+        both_supervise(&t.app, &other, next_tue + Duration::days(5)).await,
+        0
+    );
+    for (i, id) in ids.iter().enumerate() {
+        let expected = match i {
+            1 => vec![L1],
+            2 => vec![L1, L2, L3],
+            _ => vec![L1, L2, L3],
+        };
+        assert_eq!(levels(t, *id).await, expected, "ticket {i}");
+    }
+    let manual = t.app.store.ticket_events(ids[2]).await.unwrap();
+    assert!(manual.iter().any(|e| matches!(
+        &e.kind,
+        EventKind::Supervised { level: L3, automatic: false, reason } if reason.contains("批示")
+    )));
+    // The list and the board see the levels.
+    let r = t.get("/api/v1/tickets?supervision=l3", "supervisor").await;
+    let got: Vec<_> = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["id"].clone(),
+                i["supervision"]["level"].clone(),
+                i["state"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(got.len(), 5, "{got:?} {ids:?}");
+    // The unit owes answers on all six (ticket 1's 催办 was never answered).
+    let r = t
+        .get(
+            "/api/v1/tickets?supervision=any&awaiting_answer=true",
+            "lead",
+        )
+        .await;
+    assert_eq!(r.body["items"].as_array().unwrap().len(), 6);
+    assert_eq!(r.body["items"][0]["supervision"]["level"], "l3");
 }
