@@ -170,6 +170,63 @@ impl App {
     }
 }
 
+/// One unit's line on the supervisor board: its open tickets at risk, overdue, and under
+/// each level of supervision.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct BoardLine {
+    pub unit_id: Option<i64>,
+    pub unit_name: String,
+    /// Tickets with a warning (at risk) and none overdue.
+    pub at_risk: i64,
+    pub overdue: i64,
+    pub l1: i64,
+    pub l2: i64,
+    pub l3: i64,
+    /// Supervisions the unit has not answered.
+    pub awaiting_answer: i64,
+}
+
+impl App {
+    /// The supervisor board: by lead unit, most overdue first.
+    pub async fn board(&self) -> Result<Vec<BoardLine>, AppError> {
+        let counts = self.store.watch_board().await?;
+        let r = self.reference().await?;
+        let mut lines: std::collections::BTreeMap<Option<i64>, BoardLine> = Default::default();
+        for c in counts {
+            let l = lines.entry(c.lead_unit_id).or_insert_with(|| BoardLine {
+                unit_id: c.lead_unit_id,
+                unit_name: c
+                    .lead_unit_id
+                    .and_then(|u| r.unit_name(u))
+                    .unwrap_or("（未派单）")
+                    .to_string(),
+                ..Default::default()
+            });
+            match c.alert_level {
+                1 => l.at_risk += c.count,
+                2 => l.overdue += c.count,
+                _ => {}
+            }
+            match c.supervision_level {
+                1 => l.l1 += c.count,
+                2 => l.l2 += c.count,
+                3 => l.l3 += c.count,
+                _ => {}
+            }
+            if c.awaiting_answer {
+                l.awaiting_answer += c.count;
+            }
+        }
+        let mut out: Vec<BoardLine> = lines.into_values().collect();
+        out.sort_by(|a, b| {
+            (b.l3, b.overdue, b.l2, b.at_risk)
+                .cmp(&(a.l3, a.overdue, a.l2, a.at_risk))
+                .then(a.unit_name.cmp(&b.unit_name))
+        });
+        Ok(out)
+    }
+}
+
 /// Who records what the deadline watcher finds (user id 0: the system itself).
 pub const SYSTEM_ACTOR: Actor = Actor {
     user_id: 0,
@@ -275,10 +332,12 @@ impl App {
                     moves.push((ticket.id, ticket.version, found.next));
                     continue;
                 }
+                let notices = crate::notify::plan(&r, &ticket, &found.record, &SYSTEM_ACTOR, now);
                 changes.push(Change {
                     before: ticket,
                     events: found.record,
                     next_deadline: Some(found.next),
+                    notices,
                 });
             }
             if let Some(previous) = writing.take() {

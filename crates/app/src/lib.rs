@@ -5,6 +5,7 @@ pub mod admin;
 pub mod auth;
 pub mod deadlines;
 pub mod demo;
+pub mod notify;
 pub mod seed;
 pub mod tickets;
 
@@ -70,6 +71,10 @@ pub struct Reference {
     pub calendar: mashangban_domain::calendar::Calendar,
     /// The deadline policy in force.
     pub policy: mashangban_domain::deadlines::DeadlinePolicy,
+    /// Units' liaisons (who receive SMS), by unit id.
+    pub contacts: std::collections::HashMap<i64, mashangban_store::UnitContact>,
+    /// Webhook subscriptions.
+    pub webhooks: Vec<notify::Webhook>,
 }
 
 impl Reference {
@@ -138,6 +143,14 @@ impl App {
         let units = self.store.list_units().await?;
         let (days, years) = self.store.calendar().await?;
         let policy = deadlines::policy_from(self.store.setting(deadlines::POLICY_SETTING).await?);
+        let contacts = self.store.unit_contacts().await?;
+        let webhooks = match self.store.setting(notify::WEBHOOKS_SETTING).await? {
+            Some(text) => serde_json::from_str(&text).unwrap_or_else(|e| {
+                tracing::error!(error = %e, "stored webhooks unreadable; none in force");
+                Vec::new()
+            }),
+            None => Vec::new(),
+        };
         let r = Arc::new(Reference {
             categories: categories
                 .into_iter()
@@ -147,6 +160,8 @@ impl App {
             units: units.into_iter().map(|u| (u.id, u)).collect(),
             calendar: deadlines::calendar_from(days, years),
             policy,
+            contacts: contacts.into_iter().map(|c| (c.unit_id, c)).collect(),
+            webhooks,
         });
         if let Ok(mut guard) = self.reference.write() {
             *guard = Some((std::time::Instant::now(), r.clone()));

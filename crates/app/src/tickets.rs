@@ -372,10 +372,12 @@ impl App {
             let next_deadline = self
                 .next_deadline_after(&ticket, &history, &events, actor, at)
                 .await?;
+            let notices = self.notices_for_change(&ticket, &events, actor, at).await?;
             let mut changes = vec![Change {
                 before: ticket.clone(),
                 events,
                 next_deadline: Some(next_deadline),
+                notices,
             }];
             if let Command::Merge { parent_id } = &cmd {
                 let parent = match self.store.get_ticket(*parent_id).await? {
@@ -388,12 +390,15 @@ impl App {
                     }
                 };
                 check_merge_parent(&ticket, &parent)?;
+                let events = vec![mashangban_domain::EventKind::ChildMerged {
+                    child_id: ticket.id,
+                }];
+                let notices = self.notices_for_change(&parent, &events, actor, at).await?;
                 changes.push(Change {
                     before: parent,
-                    events: vec![mashangban_domain::EventKind::ChildMerged {
-                        child_id: ticket.id,
-                    }],
+                    events,
                     next_deadline: None,
+                    notices,
                 });
             }
             match self.store.commit(changes, *actor, at).await {

@@ -353,6 +353,7 @@ async fn watch(app: &App, lead: i64, due: usize) -> Result<()> {
                         note: None,
                     }],
                     next_deadline: Some(Some(now - ChronoDuration::hours(1))),
+                    notices: Vec::new(),
                 });
             } else {
                 moves.push((t.id, t.version, Some(now + ChronoDuration::days(30))));

@@ -163,9 +163,84 @@ async fn serve(app: App, addr: &str) -> Result<()> {
         "mashangban serving on http://{local}  (API: http://{local}/api/v1, OpenAPI: http://{local}/api/v1/openapi.json)"
     );
     let watcher = tokio::spawn(watch_deadlines(app.clone()));
+    // A misconfigured SMS gateway stops the server here, not silently later.
+    let sender = tokio::spawn(send_notices(app.clone(), delivery()?));
     mashangban_web::serve(app, listener, shutdown_signal()).await?;
     watcher.abort();
+    sender.abort();
     Ok(())
+}
+
+/// How notices leave: `MASHANGBAN_SMS_GATEWAY` is `log` (the default: SMS are logged, and
+/// appended as JSON lines to `MASHANGBAN_SMS_LOG` if set) or the URL of an SMS platform's
+/// HTTP interface (posts signed with `MASHANGBAN_SMS_SECRET`).
+fn delivery() -> Result<mashangban_app::notify::Delivery> {
+    use mashangban_app::notify::{Delivery, HttpSmsGateway, http_client};
+    let gateway = std::env::var("MASHANGBAN_SMS_GATEWAY").unwrap_or_else(|_| "log".into());
+    let log = std::env::var_os("MASHANGBAN_SMS_LOG").map(std::path::PathBuf::from);
+    if gateway == "log" {
+        return Ok(Delivery::logging(log));
+    }
+    if !(gateway.starts_with("http://") || gateway.starts_with("https://")) {
+        anyhow::bail!("MASHANGBAN_SMS_GATEWAY must be `log` or an http(s):// URL, not `{gateway}`");
+    }
+    let secret = std::env::var("MASHANGBAN_SMS_SECRET").unwrap_or_default();
+    if secret.chars().count() < 16 {
+        anyhow::bail!(
+            "MASHANGBAN_SMS_SECRET must be set (at least 16 characters) with an HTTP SMS gateway"
+        );
+    }
+    Ok(Delivery {
+        sms: std::sync::Arc::new(HttpSmsGateway {
+            url: gateway,
+            secret,
+            client: http_client(),
+        }),
+        http: http_client(),
+    })
+}
+
+/// The notification sender: every `MASHANGBAN_SEND_SECONDS` (5 by default; 0 turns it
+/// off) delivers the outbox's due notices, retrying failures with back-off. Several
+/// servers may run it over one database: each notice is claimed by one at a time.
+async fn send_notices(app: App, delivery: mashangban_app::notify::Delivery) {
+    let every: u64 = std::env::var("MASHANGBAN_SEND_SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    if every == 0 {
+        tracing::info!("notification sender off (MASHANGBAN_SEND_SECONDS=0)");
+        return;
+    }
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(every));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        loop {
+            match app
+                .send_notices_at(&delivery, chrono::Utc::now(), 200)
+                .await
+            {
+                Ok(r) => {
+                    if r.sent + r.retrying + r.given_up > 0 {
+                        tracing::info!(
+                            sent = r.sent,
+                            retrying = r.retrying,
+                            given_up = r.given_up,
+                            "notification sender"
+                        );
+                    }
+                    if r.sent + r.retrying + r.given_up < 200 {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "notification sender");
+                    break;
+                }
+            }
+        }
+    }
 }
 
 /// The deadline watcher (一盯到底): every `MASHANGBAN_WATCH_SECONDS` (30 by default; 0 turns
@@ -188,11 +263,12 @@ async fn watch_deadlines(app: App) {
         loop {
             match app.watch_deadlines_at(chrono::Utc::now(), 5_000).await {
                 Ok(r) => {
-                    if r.warned + r.breached > 0 {
+                    if r.warned + r.breached + r.supervised > 0 {
                         tracing::info!(
                             visited = r.visited,
                             warned = r.warned,
                             breached = r.breached,
+                            supervised = r.supervised,
                             conflicts = r.conflicts,
                             "deadline watcher"
                         );

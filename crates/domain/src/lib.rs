@@ -6,6 +6,7 @@ pub mod deadlines;
 pub mod error;
 pub mod intake;
 pub mod lifecycle;
+pub mod notify;
 pub mod org;
 pub mod supervision;
 pub mod ticket;

@@ -101,6 +101,71 @@ pub struct Change {
     /// The next moment the deadline watcher must look at the ticket: `Some(..)` sets it
     /// (`Some(None)`: no clock runs), `None` leaves it as it was.
     pub next_deadline: Option<Option<DateTime<Utc>>>,
+    /// Notices the events call for, written to the outbox in the same transaction.
+    pub notices: Vec<NewNotice>,
+}
+
+impl Change {
+    /// A change without notices.
+    pub fn new(
+        before: Ticket,
+        events: Vec<EventKind>,
+        next_deadline: Option<Option<DateTime<Utc>>>,
+    ) -> Change {
+        Change {
+            before,
+            events,
+            next_deadline,
+            notices: Vec::new(),
+        }
+    }
+}
+
+/// How a notice travels.
+pub mod channel {
+    pub const SMS: &str = "sms";
+    pub const WEBHOOK: &str = "webhook";
+    pub const CONSOLE: &str = "console";
+}
+
+/// A notice to put in the outbox with the events of a change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewNotice {
+    /// The event it is about (the ticket's sequence number after the change).
+    pub event_seq: i64,
+    /// [`channel::SMS`], [`channel::WEBHOOK`] or [`channel::CONSOLE`].
+    pub channel: String,
+    /// A phone number, a webhook's name, or a console audience (`unit:5`, `role:supervisor`).
+    pub recipient: String,
+    /// JSON: what to send.
+    pub payload: String,
+    /// Not to be sent before (alerts wait for working hours).
+    pub not_before: DateTime<Utc>,
+}
+
+/// A notice in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Notice {
+    pub id: i64,
+    pub ticket_id: i64,
+    pub event_seq: i64,
+    pub channel: String,
+    pub recipient: String,
+    pub payload: String,
+    pub created_at: DateTime<Utc>,
+    pub not_before: DateTime<Utc>,
+    pub attempts: i64,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub failed_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+}
+
+/// A unit's liaison, who receives its SMS.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct UnitContact {
+    pub unit_id: i64,
+    pub liaison: String,
+    pub phone: String,
 }
 
 /// What is known of an API or login token; the secret itself is never stored.
@@ -244,6 +309,40 @@ pub trait Store: Send + Sync {
     async fn get_tickets(&self, ids: &[i64]) -> Result<Vec<Ticket>>;
     async fn list_tickets(&self, filter: &TicketFilter) -> Result<Vec<Ticket>>;
     async fn count_tickets(&self) -> Result<i64>;
+    /// Claims up to `limit` notices due at `now` for delivery (a lease until `lease_until`;
+    /// an expired lease is claimed again), counting the attempt. Safe with many senders.
+    async fn claim_notices(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Notice>>;
+    /// Marks a claimed notice delivered.
+    async fn notice_sent(&self, id: i64, at: DateTime<Utc>) -> Result<()>;
+    /// Records a failed delivery: to be tried again at `retry_at`, or given up (none).
+    async fn notice_failed(
+        &self,
+        id: i64,
+        at: DateTime<Utc>,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> Result<()>;
+    /// Outbox rows, newest first: of one channel, or all.
+    async fn list_notices(&self, channel: Option<&str>, limit: u32) -> Result<Vec<Notice>>;
+    /// Console notices for any of these audiences, newest first, below `before_id`.
+    async fn console_notices(
+        &self,
+        audiences: &[String],
+        before_id: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<Notice>>;
+    /// Console notices for these audiences newer than the user's mark.
+    async fn unseen_notices(&self, user_id: i64, audiences: &[String]) -> Result<i64>;
+    /// Marks everything up to `seen_id` seen by the user.
+    async fn mark_notices_seen(&self, user_id: i64, seen_id: i64) -> Result<()>;
+    async fn unit_contacts(&self) -> Result<Vec<UnitContact>>;
+    /// Sets (or, with none, removes) a unit's liaison.
+    async fn set_unit_contact(&self, unit_id: i64, contact: Option<&UnitContact>) -> Result<()>;
     /// The supervisor board: open tickets with an alert or under supervision, counted.
     async fn watch_board(&self) -> Result<Vec<BoardCount>>;
     /// Tickets whose next deadline is at or before `now`, earliest first.

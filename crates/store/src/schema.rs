@@ -215,4 +215,40 @@ DROP INDEX tickets_next_deadline;
 ALTER TABLE tickets DROP COLUMN next_deadline_at;
 "#,
     },
+    Migration {
+        version: 8,
+        name: "notifications outbox",
+        // Notices are written in the same transaction as the events that call for them;
+        // a sender claims due ones with a lease, delivers, and marks them sent (or retries
+        // later). Console notices are delivered by being written.
+        sql: r#"
+CREATE TABLE outbox (
+    id {id},
+    ticket_id {big} NOT NULL REFERENCES tickets (id),
+    event_seq {big} NOT NULL,
+    channel TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    created_at {big} NOT NULL,
+    not_before {big} NOT NULL,
+    attempts {big} NOT NULL DEFAULT 0,
+    claimed_until {big},
+    sent_at {big},
+    failed_at {big},
+    last_error TEXT,
+    UNIQUE (ticket_id, event_seq, channel, recipient)
+);
+CREATE INDEX outbox_pending ON outbox (not_before) WHERE sent_at IS NULL AND failed_at IS NULL;
+CREATE INDEX outbox_console ON outbox (recipient, id) WHERE channel = 'console';
+CREATE TABLE notice_marks (
+    user_id {big} PRIMARY KEY,
+    seen_id {big} NOT NULL
+);
+CREATE TABLE unit_contacts (
+    unit_id {big} PRIMARY KEY REFERENCES units (id),
+    liaison TEXT NOT NULL,
+    phone TEXT NOT NULL
+);
+"#,
+    },
 ];

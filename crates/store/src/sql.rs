@@ -1108,6 +1108,194 @@ impl Store for SqlStore {
         rows.iter().map(ticket_from).collect()
     }
 
+    async fn claim_notices(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Notice>> {
+        // PostgreSQL: rows another sender is claiming are skipped, not waited for. SQLite
+        // has one writer at a time, which is claim enough.
+        let lock = match self.backend {
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let sql = format!(
+            "UPDATE outbox SET claimed_until = $1, attempts = attempts + 1 WHERE id IN \
+             (SELECT id FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL AND not_before <= $2 \
+              AND (claimed_until IS NULL OR claimed_until <= $2) ORDER BY not_before, id LIMIT $3{lock}) \
+             RETURNING {NOTICE_COLUMNS}"
+        );
+        let mut w = self.writer().await?;
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(ts(lease_until))
+            .bind(ts(now))
+            .bind(i64::from(limit.clamp(1, 1000)))
+            .fetch_all(&mut *w)
+            .await?;
+        let mut out: Vec<Notice> = rows.iter().map(notice_from).collect::<Result<_>>()?;
+        out.sort_by_key(|n| (n.not_before, n.id));
+        Ok(out)
+    }
+
+    async fn notice_sent(&self, id: i64, at: DateTime<Utc>) -> Result<()> {
+        let mut w = self.writer().await?;
+        sqlx::query(
+            "UPDATE outbox SET sent_at = $1, claimed_until = NULL, last_error = NULL WHERE id = $2",
+        )
+        .bind(ts(at))
+        .bind(id)
+        .execute(&mut *w)
+        .await?;
+        Ok(())
+    }
+
+    async fn notice_failed(
+        &self,
+        id: i64,
+        at: DateTime<Utc>,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> Result<()> {
+        let error: String = error.chars().take(500).collect();
+        let mut w = self.writer().await?;
+        let q = match retry_at {
+            Some(r) => sqlx::query(
+                "UPDATE outbox SET not_before = $1, claimed_until = NULL, last_error = $2 WHERE id = $3",
+            )
+            .bind(ts(r)),
+            None => sqlx::query(
+                "UPDATE outbox SET failed_at = $1, claimed_until = NULL, last_error = $2 WHERE id = $3",
+            )
+            .bind(ts(at)),
+        };
+        q.bind(error).bind(id).execute(&mut *w).await?;
+        Ok(())
+    }
+
+    async fn list_notices(&self, channel: Option<&str>, limit: u32) -> Result<Vec<Notice>> {
+        let limit = i64::from(limit.clamp(1, 1000));
+        let rows = match channel {
+            Some(c) => sqlx::query(AssertSqlSafe(format!(
+                "SELECT {NOTICE_COLUMNS} FROM outbox WHERE channel = $1 ORDER BY id DESC LIMIT $2"
+            )))
+            .bind(c.to_string())
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?,
+            None => {
+                sqlx::query(AssertSqlSafe(format!(
+                    "SELECT {NOTICE_COLUMNS} FROM outbox ORDER BY id DESC LIMIT $1"
+                )))
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
+        rows.iter().map(notice_from).collect()
+    }
+
+    async fn console_notices(
+        &self,
+        audiences: &[String],
+        before_id: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<Notice>> {
+        if audiences.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut params: Vec<P> = audiences.iter().map(|a| P::S(Some(a.clone()))).collect();
+        let marks: Vec<String> = (1..=audiences.len()).map(|i| format!("${i}")).collect();
+        params.push(P::I(Some(before_id.unwrap_or(i64::MAX))));
+        params.push(P::I(Some(i64::from(limit.clamp(1, 500)))));
+        let n = audiences.len();
+        let sql = format!(
+            "SELECT {NOTICE_COLUMNS} FROM outbox WHERE channel = 'console' AND recipient IN ({}) \
+             AND id < ${} ORDER BY id DESC LIMIT ${}",
+            marks.join(", "),
+            n + 1,
+            n + 2
+        );
+        let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), params)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(notice_from).collect()
+    }
+
+    async fn unseen_notices(&self, user_id: i64, audiences: &[String]) -> Result<i64> {
+        if audiences.is_empty() {
+            return Ok(0);
+        }
+        let mut params: Vec<P> = audiences.iter().map(|a| P::S(Some(a.clone()))).collect();
+        let marks: Vec<String> = (1..=audiences.len()).map(|i| format!("${i}")).collect();
+        params.push(P::I(Some(user_id)));
+        let sql = format!(
+            "SELECT COUNT(*) AS n FROM outbox WHERE channel = 'console' AND recipient IN ({}) \
+             AND id > COALESCE((SELECT seen_id FROM notice_marks WHERE user_id = ${}), 0)",
+            marks.join(", "),
+            audiences.len() + 1
+        );
+        Ok(bind_all(sqlx::query(AssertSqlSafe(sql)), params)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?)
+    }
+
+    async fn mark_notices_seen(&self, user_id: i64, seen_id: i64) -> Result<()> {
+        let mut w = self.writer().await?;
+        sqlx::query(
+            "INSERT INTO notice_marks (user_id, seen_id) VALUES ($1, $2) \
+             ON CONFLICT (user_id) DO UPDATE SET seen_id = CASE WHEN excluded.seen_id > notice_marks.seen_id \
+             THEN excluded.seen_id ELSE notice_marks.seen_id END",
+        )
+        .bind(user_id)
+        .bind(seen_id)
+        .execute(&mut *w)
+        .await?;
+        Ok(())
+    }
+
+    async fn unit_contacts(&self) -> Result<Vec<UnitContact>> {
+        let rows =
+            sqlx::query("SELECT unit_id, liaison, phone FROM unit_contacts ORDER BY unit_id")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(UnitContact {
+                    unit_id: r.try_get("unit_id")?,
+                    liaison: r.try_get("liaison")?,
+                    phone: r.try_get("phone")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn set_unit_contact(&self, unit_id: i64, contact: Option<&UnitContact>) -> Result<()> {
+        let mut w = self.writer().await?;
+        match contact {
+            Some(c) => {
+                sqlx::query(
+                    "INSERT INTO unit_contacts (unit_id, liaison, phone) VALUES ($1, $2, $3) \
+                     ON CONFLICT (unit_id) DO UPDATE SET liaison = excluded.liaison, phone = excluded.phone",
+                )
+                .bind(unit_id)
+                .bind(c.liaison.clone())
+                .bind(c.phone.clone())
+                .execute(&mut *w)
+                .await
+                .map_err(|e| dup(e, format!("unit {unit_id}")))?;
+            }
+            None => {
+                sqlx::query("DELETE FROM unit_contacts WHERE unit_id = $1")
+                    .bind(unit_id)
+                    .execute(&mut *w)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
     async fn watch_board(&self) -> Result<Vec<BoardCount>> {
         let rows = sqlx::query(
             "SELECT t.lead_unit_id AS unit, w.alert_level AS alert, w.supervision_level AS sup, \
@@ -1348,6 +1536,7 @@ async fn apply_changes(
     let mut all_events = Vec::new();
     let mut slim: Vec<SlimUpdate> = Vec::new();
     let mut watch: Vec<WatchUpdate> = Vec::new();
+    let mut notices: Vec<(i64, NewNotice)> = Vec::new();
     for change in changes {
         let before = change.before;
         let mut view = Some(before.clone());
@@ -1403,6 +1592,7 @@ async fn apply_changes(
             }
         }
         watch.push(WatchUpdate::of(&after, change.next_deadline));
+        notices.extend(change.notices.into_iter().map(|n| (before.id, n)));
         all_events.extend(events.iter().cloned());
         if after.lead_unit_id != before.lead_unit_id || after.co_unit_ids != before.co_unit_ids {
             sqlx::query("DELETE FROM ticket_units WHERE ticket_id = $1")
@@ -1433,7 +1623,60 @@ async fn apply_changes(
     update_slim(conn, &slim).await?;
     update_watch(conn, &watch).await?;
     insert_events(conn, &all_events).await?;
+    insert_notices(conn, &notices, at).await?;
     Ok(out)
+}
+
+/// Puts notices in the outbox (console notices are delivered by this very write).
+async fn insert_notices(
+    conn: &mut AnyConnection,
+    notices: &[(i64, NewNotice)],
+    at: DateTime<Utc>,
+) -> Result<()> {
+    for chunk in notices.chunks(EVENT_ROWS_PER_INSERT) {
+        let rows = value_rows(chunk.len(), 8);
+        let sql = format!(
+            "INSERT INTO outbox (ticket_id, event_seq, channel, recipient, payload, created_at, not_before, sent_at) VALUES {rows}"
+        );
+        let mut params = Vec::with_capacity(chunk.len() * 8);
+        for (ticket_id, n) in chunk {
+            params.extend([
+                P::I(Some(*ticket_id)),
+                P::I(Some(n.event_seq)),
+                P::S(Some(n.channel.clone())),
+                P::S(Some(n.recipient.clone())),
+                P::S(Some(n.payload.clone())),
+                P::I(Some(ts(at))),
+                P::I(Some(ts(n.not_before))),
+                P::I((n.channel == channel::CONSOLE).then(|| ts(at))),
+            ]);
+        }
+        bind_all(sqlx::query(AssertSqlSafe(sql)), params)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| dup(e, "a notice for the same event and recipient"))?;
+    }
+    Ok(())
+}
+
+const NOTICE_COLUMNS: &str = "id, ticket_id, event_seq, channel, recipient, payload, created_at, \
+     not_before, attempts, sent_at, failed_at, last_error";
+
+fn notice_from(r: &sqlx::any::AnyRow) -> Result<Notice> {
+    Ok(Notice {
+        id: r.try_get("id")?,
+        ticket_id: r.try_get("ticket_id")?,
+        event_seq: r.try_get("event_seq")?,
+        channel: r.try_get("channel")?,
+        recipient: r.try_get("recipient")?,
+        payload: r.try_get("payload")?,
+        created_at: from_ts(r.try_get("created_at")?),
+        not_before: from_ts(r.try_get("not_before")?),
+        attempts: r.try_get("attempts")?,
+        sent_at: r.try_get::<Option<i64>, _>("sent_at")?.map(from_ts),
+        failed_at: r.try_get::<Option<i64>, _>("failed_at")?.map(from_ts),
+        last_error: r.try_get("last_error")?,
+    })
 }
 
 /// A ticket's row in `ticket_watch` after a change.

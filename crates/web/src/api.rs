@@ -557,3 +557,129 @@ pub async fn put_deadline_policy(
     let p = app.set_policy(json_body(body)?).await?;
     Ok(Json(p).into_response())
 }
+
+/// A webhook as shown back: everything but the secret.
+fn webhook_view(h: &mashangban_app::notify::Webhook) -> Value {
+    json!({
+        "name": h.name,
+        "url": h.url,
+        "events": h.events,
+        "active": h.active,
+        "secret_set": !h.secret.is_empty(),
+    })
+}
+
+/// `GET /api/v1/webhooks`: the webhook subscriptions (secrets never shown).
+pub async fn webhooks(State(app): State<App>, a: Authed) -> Result<Response, ApiError> {
+    require(&a, &[Role::Admin])?;
+    let hooks = app.webhooks().await?;
+    Ok(Json(hooks.iter().map(webhook_view).collect::<Vec<_>>()).into_response())
+}
+
+/// `PUT /api/v1/webhooks`: replaces the subscriptions; an empty secret keeps the old one.
+pub async fn put_webhooks(
+    State(app): State<App>,
+    a: Authed,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    require(&a, &[Role::Admin])?;
+    let hooks = app.set_webhooks(json_body(body)?).await?;
+    Ok(Json(hooks.iter().map(webhook_view).collect::<Vec<_>>()).into_response())
+}
+
+/// `GET /api/v1/outbox?channel=sms&limit=100`: deliveries, newest first (administrators).
+pub async fn outbox(
+    State(app): State<App>,
+    a: Authed,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    require(&a, &[Role::Admin])?;
+    let channel = q
+        .get("channel")
+        .map(String::as_str)
+        .filter(|c| !c.is_empty());
+    if let Some(c) = channel
+        && !["sms", "webhook", "console"].contains(&c)
+    {
+        return Err(mashangban_app::AppError::invalid(
+            "channel",
+            format!("`{c}` is not one of sms, webhook, console"),
+        )
+        .into());
+    }
+    let limit = match q.get("limit") {
+        Some(l) => l
+            .parse::<u32>()
+            .ok()
+            .filter(|l| (1..=1000).contains(l))
+            .ok_or_else(|| {
+                mashangban_app::AppError::invalid("limit", "must be between 1 and 1000")
+            })?,
+        None => 100,
+    };
+    Ok(Json(
+        app.store
+            .list_notices(channel, limit)
+            .await
+            .map_err(mashangban_app::AppError::from)?,
+    )
+    .into_response())
+}
+
+/// `GET /api/v1/notices?seen=true`: my console notices, newest first, and how many I had
+/// not seen; `seen=true` marks them seen.
+pub async fn notices(
+    State(app): State<App>,
+    a: Authed,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let mark = q.get("seen").is_some_and(|v| v == "true" || v == "1");
+    let (items, unseen) = app.my_notices(&a.user, 100, mark).await?;
+    let items: Vec<Value> = items
+        .iter()
+        .map(|n| {
+            let p: Value = serde_json::from_str(&n.payload).unwrap_or(Value::Null);
+            json!({"id": n.id, "at": n.created_at, "ticket_id": n.ticket_id, "event": p["event"], "text": p["text"]})
+        })
+        .collect();
+    Ok(Json(json!({"unseen": unseen, "items": items})).into_response())
+}
+
+/// `PUT /api/v1/units/{id}/contact` `{"liaison": "...", "phone": "..."}`: the unit's
+/// liaison, who receives its SMS (an empty phone removes it).
+pub async fn put_unit_contact(
+    State(app): State<App>,
+    a: Authed,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    require(&a, &[Role::Admin])?;
+    let id = id
+        .parse::<i64>()
+        .map_err(|_| ApiError::not_found(format!("unit {id} not found")))?;
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct ContactBody {
+        #[serde(default)]
+        liaison: String,
+        phone: String,
+    }
+    let b: ContactBody = mashangban_domain::lifecycle::from_json(json_body(body)?)
+        .map_err(mashangban_app::AppError::from)?;
+    let c = app.set_unit_contact(id, &b.liaison, &b.phone).await?;
+    Ok(Json(json!({"unit_id": id, "contact": c})).into_response())
+}
+
+/// `GET /api/v1/board`: the supervisor board, by lead unit.
+pub async fn board(State(app): State<App>, a: Authed) -> Result<Response, ApiError> {
+    require(
+        &a,
+        &[
+            Role::Supervisor,
+            Role::Analyst,
+            Role::Dispatcher,
+            Role::Admin,
+        ],
+    )?;
+    Ok(Json(app.board().await?).into_response())
+}

@@ -57,6 +57,17 @@ pub fn router(app: App) -> Router {
         )
         .route("/api/v1/users", get(api::list_users).post(api::create_user))
         .route("/api/v1/users/{id}", axum::routing::patch(api::patch_user))
+        .route(
+            "/api/v1/webhooks",
+            get(api::webhooks).put(api::put_webhooks),
+        )
+        .route("/api/v1/outbox", get(api::outbox))
+        .route("/api/v1/notices", get(api::notices))
+        .route(
+            "/api/v1/units/{id}/contact",
+            axum::routing::put(api::put_unit_contact),
+        )
+        .route("/api/v1/board", get(api::board))
         .merge(console::routes())
         .fallback(api::fallback)
         .method_not_allowed_fallback(api::method_not_allowed)

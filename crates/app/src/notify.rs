@@ -1,0 +1,569 @@
+//! Notifications: what goes in the outbox with each change (in the same transaction), and
+//! the sender that delivers it — SMS to units' liaisons through a pluggable gateway,
+//! HMAC-signed webhooks to other systems — with retries and back-off. In-console notices are
+//! delivered by being written. A notice is sent after its event is committed, never before,
+//! and a server that dies between the two sends it when it comes back (each delivery carries
+//! its outbox id, so a receiver can tell a repeat after a crash mid-send).
+
+use crate::{App, AppError, Reference};
+use chrono::{DateTime, Duration, Utc};
+use hmac::{KeyInit, Mac};
+use mashangban_domain::notify::{Audience, notices_for, send_after};
+use mashangban_domain::{Actor, Event, EventKind, Role, Ticket, User, apply};
+use mashangban_store::{NewNotice, Notice, UnitContact, channel};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// The setting that holds the webhook subscriptions (JSON).
+pub const WEBHOOKS_SETTING: &str = "webhooks";
+/// Deliveries tried before a notice is given up.
+pub const MAX_ATTEMPTS: i64 = 8;
+/// How long a sender holds a claimed notice before another may take it.
+pub const LEASE_SECONDS: i64 = 60;
+
+/// Another system that is told of events, by an HMAC-signed HTTP POST.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Webhook {
+    /// A short name, unique (letters, digits, `-`, `_`).
+    pub name: String,
+    /// `http://` or `https://` URL.
+    pub url: String,
+    /// The HMAC-SHA256 key (at least 16 characters); never shown back. Left empty when
+    /// replacing the subscriptions, the webhook of that name keeps its secret.
+    #[serde(default)]
+    pub secret: String,
+    /// Event types to send (`dispatched`, `deadline_breached`, ...); empty: all.
+    #[serde(default)]
+    pub events: Vec<String>,
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The signature of a webhook body: hex HMAC-SHA256 over `{timestamp}.{body}`.
+pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes())
+        .expect("HMAC takes keys of any length");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// Event types a webhook may name.
+const EVENT_TYPES: &[&str] = &[
+    "resolved_directly",
+    "dispatched",
+    "signed",
+    "return_requested",
+    "return_approved",
+    "return_rejected",
+    "consultation_opened",
+    "consultation_decided",
+    "extension_requested",
+    "extension_approved",
+    "extension_rejected",
+    "contact_recorded",
+    "note_added",
+    "replied",
+    "reply_approved",
+    "reply_rejected",
+    "callback_recorded",
+    "callback_unreachable",
+    "reopened",
+    "closed",
+    "merged",
+    "child_merged",
+    "deadline_warned",
+    "deadline_breached",
+    "not_accepted",
+    "contact_revealed",
+    "supervised",
+    "supervision_answered",
+];
+
+/// Checks webhook subscriptions: names, URLs, secrets, event types.
+pub fn check_webhooks(hooks: &[Webhook]) -> Result<(), AppError> {
+    let mut names = std::collections::BTreeSet::new();
+    for (i, h) in hooks.iter().enumerate() {
+        let at = |f: &str| format!("[{i}].{f}");
+        let ok_name = !h.name.is_empty()
+            && h.name.len() <= 40
+            && h.name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !ok_name {
+            return Err(AppError::invalid(
+                at("name"),
+                "1 to 40 letters, digits, `-` or `_`",
+            ));
+        }
+        if !names.insert(h.name.clone()) {
+            return Err(AppError::invalid(
+                at("name"),
+                format!("`{}` is used twice", h.name),
+            ));
+        }
+        if !(h.url.starts_with("http://") || h.url.starts_with("https://")) || h.url.len() > 500 {
+            return Err(AppError::invalid(
+                at("url"),
+                "must be an http:// or https:// URL",
+            ));
+        }
+        if h.secret.chars().count() < 16 {
+            return Err(AppError::invalid(
+                at("secret"),
+                "must be at least 16 characters",
+            ));
+        }
+        if let Some(bad) = h.events.iter().find(|e| !EVENT_TYPES.contains(&e.as_str())) {
+            return Err(AppError::invalid(
+                at("events"),
+                format!("`{bad}` is not an event type"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// What one pass of the sender did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SendReport {
+    pub sent: usize,
+    /// Failed this time; to be tried again later.
+    pub retrying: usize,
+    /// Failed for the last time.
+    pub given_up: usize,
+}
+
+/// Sends SMS. Implementations must be safe to call from several tasks.
+#[async_trait::async_trait]
+pub trait SmsGateway: Send + Sync {
+    /// Sends one message; `delivery_id` identifies it across retries.
+    async fn send(&self, phone: &str, text: &str, delivery_id: i64) -> Result<(), String>;
+}
+
+/// Writes SMS to the log (and, if given, appends them as JSON lines to a file) instead of
+/// sending them: for the demo, and for centres whose SMS platform reads such a file.
+pub struct LogSmsGateway {
+    pub file: Option<std::path::PathBuf>,
+}
+
+#[async_trait::async_trait]
+impl SmsGateway for LogSmsGateway {
+    async fn send(&self, phone: &str, text: &str, delivery_id: i64) -> Result<(), String> {
+        tracing::info!(target: "sms", delivery_id, phone, text, "SMS");
+        if let Some(path) = &self.file {
+            use tokio::io::AsyncWriteExt;
+            let line = serde_json::json!({"delivery_id": delivery_id, "phone": phone, "text": text})
+                .to_string() + "\n";
+            let mut f = tokio::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .await
+                .map_err(|e| format!("SMS log {}: {e}", path.display()))?;
+            f.write_all(line.as_bytes())
+                .await
+                .map_err(|e| format!("SMS log {}: {e}", path.display()))?;
+            f.flush().await.map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+}
+
+/// Posts SMS as signed JSON (`{"delivery_id", "phone", "text"}`) to an SMS platform's HTTP
+/// interface, signed like webhooks.
+pub struct HttpSmsGateway {
+    pub url: String,
+    pub secret: String,
+    pub client: reqwest::Client,
+}
+
+#[async_trait::async_trait]
+impl SmsGateway for HttpSmsGateway {
+    async fn send(&self, phone: &str, text: &str, delivery_id: i64) -> Result<(), String> {
+        let body = serde_json::json!({"delivery_id": delivery_id, "phone": phone, "text": text})
+            .to_string();
+        post_signed(&self.client, &self.url, &self.secret, delivery_id, body).await
+    }
+}
+
+/// Posts a signed body: `X-Mashangban-Delivery` (the outbox id), `X-Mashangban-Timestamp`
+/// (Unix seconds) and `X-Mashangban-Signature: sha256=<hex HMAC of "{timestamp}.{body}">`.
+async fn post_signed(
+    client: &reqwest::Client,
+    url: &str,
+    secret: &str,
+    delivery_id: i64,
+    body: String,
+) -> Result<(), String> {
+    let timestamp = Utc::now().timestamp();
+    let sig = signature(secret, timestamp, &body);
+    let r = client
+        .post(url)
+        .header("content-type", "application/json")
+        .header("x-mashangban-delivery", delivery_id.to_string())
+        .header("x-mashangban-timestamp", timestamp.to_string())
+        .header("x-mashangban-signature", format!("sha256={sig}"))
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| format!("POST {url}: {e}"))?;
+    if r.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!("POST {url}: HTTP {}", r.status().as_u16()))
+    }
+}
+
+/// How notices leave the building.
+#[derive(Clone)]
+pub struct Delivery {
+    pub sms: Arc<dyn SmsGateway>,
+    pub http: reqwest::Client,
+}
+
+impl Delivery {
+    /// The logging SMS gateway (optionally into a file) and an HTTP client with a timeout.
+    pub fn logging(file: Option<std::path::PathBuf>) -> Delivery {
+        Delivery {
+            sms: Arc::new(LogSmsGateway { file }),
+            http: http_client(),
+        }
+    }
+}
+
+/// An HTTP client for deliveries: 10 s to answer.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .unwrap_or_default()
+}
+
+/// How long to wait after the `attempts`-th failed delivery: 30 s, doubling, at most 1 h.
+pub fn backoff(attempts: i64) -> Duration {
+    let n = attempts.clamp(1, 20) - 1;
+    Duration::seconds((30i64 << n.min(7)).min(3600))
+}
+
+/// The console audiences a user belongs to: their role, and their unit for unit handlers.
+pub fn audiences_of(user: &User) -> Vec<String> {
+    let mut v = vec![Audience::Role(user.role).key()];
+    if user.role == Role::UnitHandler
+        && let Some(u) = user.unit_id
+    {
+        v.push(Audience::Unit(u).key());
+    }
+    v
+}
+
+impl App {
+    /// The notices a change calls for: console notices and SMS for the people concerned,
+    /// and the webhooks subscribed to its events.
+    pub(crate) async fn notices_for_change(
+        &self,
+        before: &Ticket,
+        kinds: &[EventKind],
+        actor: &Actor,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<NewNotice>, AppError> {
+        let r = self.reference().await?;
+        Ok(plan(&r, before, kinds, actor, at))
+    }
+
+    /// One pass of the sender at `now`: claims due notices, delivers each, and records
+    /// the outcome (retry with back-off, or give up after [`MAX_ATTEMPTS`]).
+    pub async fn send_notices_at(
+        &self,
+        delivery: &Delivery,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<SendReport, AppError> {
+        let claimed = self
+            .store
+            .claim_notices(now, now + Duration::seconds(LEASE_SECONDS), limit)
+            .await?;
+        let mut report = SendReport::default();
+        if claimed.is_empty() {
+            return Ok(report);
+        }
+        let r = self.reference().await?;
+        for n in claimed {
+            match deliver(&r, delivery, &n).await {
+                Ok(()) => {
+                    self.store.notice_sent(n.id, Utc::now()).await?;
+                    report.sent += 1;
+                }
+                Err(e) => {
+                    let retry = (n.attempts < MAX_ATTEMPTS).then(|| now + backoff(n.attempts));
+                    tracing::warn!(notice = n.id, channel = %n.channel, attempts = n.attempts, error = %e, "delivery failed");
+                    self.store.notice_failed(n.id, now, &e, retry).await?;
+                    if retry.is_some() {
+                        report.retrying += 1;
+                    } else {
+                        report.given_up += 1;
+                    }
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// The webhook subscriptions (secrets included: for the sender and administrators).
+    pub async fn webhooks(&self) -> Result<Vec<Webhook>, AppError> {
+        Ok(self.reference().await?.webhooks.clone())
+    }
+
+    /// Replaces the webhook subscriptions (checked first).
+    pub async fn set_webhooks(&self, body: serde_json::Value) -> Result<Vec<Webhook>, AppError> {
+        let mut hooks: Vec<Webhook> = serde_path_to_error::deserialize(body).map_err(|e| {
+            let path = e.path().to_string();
+            AppError::invalid(
+                if path == "." { "body".into() } else { path },
+                e.inner().to_string(),
+            )
+        })?;
+        let old = self.webhooks().await?;
+        for h in hooks.iter_mut().filter(|h| h.secret.is_empty()) {
+            if let Some(o) = old.iter().find(|o| o.name == h.name) {
+                h.secret = o.secret.clone();
+            }
+        }
+        check_webhooks(&hooks)?;
+        let text = serde_json::to_string(&hooks).map_err(|e| AppError::Internal(e.to_string()))?;
+        self.store
+            .set_setting(WEBHOOKS_SETTING, &text, Utc::now())
+            .await?;
+        self.invalidate_reference();
+        Ok(hooks)
+    }
+
+    /// Sets or clears a unit's liaison (who receives its SMS).
+    pub async fn set_unit_contact(
+        &self,
+        unit_id: i64,
+        liaison: &str,
+        phone: &str,
+    ) -> Result<Option<UnitContact>, AppError> {
+        if self.store.get_unit(unit_id).await?.is_none() {
+            return Err(AppError::NotFound(format!("unit {unit_id} not found")));
+        }
+        let (liaison, phone) = (liaison.trim(), phone.trim());
+        let contact = if phone.is_empty() {
+            None
+        } else {
+            let digits = phone.chars().filter(char::is_ascii_digit).count();
+            if !(7..=15).contains(&digits)
+                || !phone
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || c == '-' || c == '+' || c == ' ')
+            {
+                return Err(AppError::invalid(
+                    "phone",
+                    "is not a phone number (7 to 15 digits)",
+                ));
+            }
+            if liaison.chars().count() > 40 {
+                return Err(AppError::invalid(
+                    "liaison",
+                    "must be at most 40 characters",
+                ));
+            }
+            Some(UnitContact {
+                unit_id,
+                liaison: liaison.to_string(),
+                phone: phone.to_string(),
+            })
+        };
+        self.store
+            .set_unit_contact(unit_id, contact.as_ref())
+            .await?;
+        self.invalidate_reference();
+        Ok(contact)
+    }
+
+    /// The user's console notices, newest first, and how many they had not seen; marks
+    /// them seen when asked.
+    pub async fn my_notices(
+        &self,
+        user: &User,
+        limit: u32,
+        mark_seen: bool,
+    ) -> Result<(Vec<Notice>, i64), AppError> {
+        let audiences = audiences_of(user);
+        let unseen = self.store.unseen_notices(user.id, &audiences).await?;
+        let items = self.store.console_notices(&audiences, None, limit).await?;
+        if mark_seen && let Some(top) = items.first() {
+            self.store.mark_notices_seen(user.id, top.id).await?;
+        }
+        Ok((items, unseen))
+    }
+
+    /// How many console notices the user has not seen.
+    pub async fn unseen_notices(&self, user: &User) -> Result<i64, AppError> {
+        Ok(self
+            .store
+            .unseen_notices(user.id, &audiences_of(user))
+            .await?)
+    }
+}
+
+/// The outbox rows of a change (pure but for the reference data it reads).
+pub(crate) fn plan(
+    r: &Reference,
+    before: &Ticket,
+    kinds: &[EventKind],
+    actor: &Actor,
+    at: DateTime<Utc>,
+) -> Vec<NewNotice> {
+    let mut out = Vec::new();
+    let mut view = Some(before.clone());
+    let hooks: Vec<&Webhook> = r.webhooks.iter().filter(|h| h.active).collect();
+    for (i, kind) in kinds.iter().enumerate() {
+        let e = Event {
+            ticket_id: before.id,
+            seq: before.version + 1 + i as i64,
+            at,
+            actor: *actor,
+            kind: kind.clone(),
+        };
+        view = apply(view, &e);
+        let Some(t) = view.as_ref() else { break };
+        for n in notices_for(t, kind) {
+            let payload = serde_json::json!({
+                "text": n.text,
+                "ticket_id": t.id,
+                "number": t.number,
+                "event": kind.type_name(),
+                "seq": e.seq,
+            })
+            .to_string();
+            out.push(NewNotice {
+                event_seq: e.seq,
+                channel: channel::CONSOLE.into(),
+                recipient: n.audience.key(),
+                payload: payload.clone(),
+                not_before: at,
+            });
+            if let (true, Audience::Unit(u)) = (n.sms, n.audience)
+                && let Some(c) = r.contacts.get(&u)
+            {
+                out.push(NewNotice {
+                    event_seq: e.seq,
+                    channel: channel::SMS.into(),
+                    recipient: c.phone.clone(),
+                    payload,
+                    not_before: send_after(
+                        at,
+                        n.alert,
+                        r.policy.alert_outside_working_hours,
+                        &r.calendar,
+                        &r.policy.working_hours,
+                    ),
+                });
+            }
+        }
+        let ty = kind.type_name();
+        for h in hooks
+            .iter()
+            .filter(|h| h.events.is_empty() || h.events.iter().any(|x| x == ty))
+        {
+            // Other systems get what an analyst sees: the citizen masked.
+            let body = serde_json::json!({
+                "type": ty,
+                "ticket_id": t.id,
+                "number": t.number,
+                "seq": e.seq,
+                "at": at,
+                "state": t.state,
+                "lead_unit_id": t.lead_unit_id,
+                "event": kind.masked(t.confidential),
+            });
+            out.push(NewNotice {
+                event_seq: e.seq,
+                channel: channel::WEBHOOK.into(),
+                recipient: h.name.clone(),
+                payload: body.to_string(),
+                not_before: at,
+            });
+        }
+    }
+    out
+}
+
+/// Delivers one notice.
+async fn deliver(r: &Reference, d: &Delivery, n: &Notice) -> Result<(), String> {
+    match n.channel.as_str() {
+        channel::SMS => {
+            let v: serde_json::Value =
+                serde_json::from_str(&n.payload).map_err(|e| format!("payload: {e}"))?;
+            let text = v["text"].as_str().unwrap_or_default();
+            d.sms.send(&n.recipient, text, n.id).await
+        }
+        channel::WEBHOOK => {
+            let Some(h) = r.webhooks.iter().find(|h| h.name == n.recipient) else {
+                return Err(format!("webhook `{}` is no longer configured", n.recipient));
+            };
+            // The delivery id goes in the body too, for receivers that log only bodies.
+            let mut body: serde_json::Value =
+                serde_json::from_str(&n.payload).map_err(|e| format!("payload: {e}"))?;
+            body["delivery_id"] = serde_json::json!(n.id);
+            post_signed(&d.http, &h.url, &h.secret, n.id, body.to_string()).await
+        }
+        // Console notices are delivered when written; nothing else is known.
+        other => Err(format!("unknown channel `{other}`")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_and_backoff() {
+        // RFC 4231 test case 2 ("Jefe"), as a check of the HMAC itself.
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"Jefe").unwrap();
+        mac.update(b"what do ya want for nothing?");
+        assert_eq!(
+            hex::encode(mac.finalize().into_bytes()),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        let a = signature("0123456789abcdef", 1_700_000_000, "{}");
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, signature("0123456789abcdef", 1_700_000_001, "{}"));
+        let waits: Vec<i64> = (1..=9).map(|n| backoff(n).num_seconds()).collect();
+        assert_eq!(waits, [30, 60, 120, 240, 480, 960, 1920, 3600, 3600]);
+    }
+
+    #[test]
+    fn webhook_subscriptions_are_checked() {
+        let ok = Webhook {
+            name: "city-brain".into(),
+            url: "https://example.invalid/hook".into(),
+            secret: "0123456789abcdef".into(),
+            events: vec!["supervised".into()],
+            active: true,
+        };
+        assert!(check_webhooks(std::slice::from_ref(&ok)).is_ok());
+        let field = |hooks: &[Webhook]| match check_webhooks(hooks) {
+            Err(AppError::Invalid { field, .. }) => field,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(field(&[ok.clone(), ok.clone()]), "[1].name");
+        let mut bad = ok.clone();
+        bad.url = "ftp://x".into();
+        assert_eq!(field(&[bad]), "[0].url");
+        let mut bad = ok.clone();
+        bad.secret = "short".into();
+        assert_eq!(field(&[bad]), "[0].secret");
+        let mut bad = ok;
+        bad.events = vec!["exploded".into()];
+        assert_eq!(field(&[bad]), "[0].events");
+    }
+}

@@ -1,0 +1,303 @@
+//! Notifications end to end: a change puts its notices in the outbox in the same
+//! transaction; the sender delivers SMS to the unit's liaison through the gateway and
+//! HMAC-signed webhooks, retries a failed delivery with back-off, holds alerts outside
+//! working hours; console notices reach the right people. On SQLite and PostgreSQL.
+
+mod common;
+
+use chrono::{DateTime, Duration, Utc};
+use common::TestApp;
+use mashangban_app::auth::actor_of;
+use mashangban_app::notify::{Delivery, SmsGateway, signature};
+use mashangban_domain::Action;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+
+on_both!(notices_are_queued_with_events_and_delivered);
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+/// An SMS gateway that keeps what it was asked to send.
+#[derive(Default)]
+struct RecordingSms(Mutex<Vec<(String, String, i64)>>);
+
+#[async_trait::async_trait]
+impl SmsGateway for RecordingSms {
+    async fn send(&self, phone: &str, text: &str, id: i64) -> Result<(), String> {
+        self.0
+            .lock()
+            .unwrap()
+            .push((phone.to_string(), text.to_string(), id));
+        Ok(())
+    }
+}
+
+/// A webhook receiver on loopback: refuses the first delivery (HTTP 500), keeps the rest.
+#[derive(Default)]
+struct Receiver {
+    seen: Mutex<Vec<(axum::http::HeaderMap, String)>>,
+    refused: Mutex<bool>,
+}
+
+async fn start_receiver() -> (Arc<Receiver>, String) {
+    let rx = Arc::new(Receiver::default());
+    let state = rx.clone();
+    let router = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+            let rx = state.clone();
+            async move {
+                let mut refused = rx.refused.lock().unwrap();
+                if !*refused {
+                    *refused = true;
+                    return StatusCode::INTERNAL_SERVER_ERROR;
+                }
+                rx.seen.lock().unwrap().push((headers, body));
+                StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (rx, format!("http://{addr}/hook"))
+}
+
+async fn outbox(t: &TestApp, channel: &str) -> Vec<Value> {
+    let r = t
+        .get(&format!("/api/v1/outbox?channel={channel}"), "admin")
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    r.body.as_array().unwrap().clone()
+}
+
+async fn notices_are_queued_with_events_and_delivered(t: &TestApp) {
+    const SECRET: &str = "a-shared-secret-of-some-length";
+    let (rx, hook_url) = start_receiver().await;
+    // The lead unit's liaison, and a webhook for dispatches and supervision.
+    let r = t
+        .raw(
+            reqwest::Method::PUT,
+            &format!("/api/v1/units/{}/contact", t.lead_unit),
+            Some("admin"),
+            Some(json!({"liaison": "王主任", "phone": "13900001111"}).to_string()),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let bad = t
+        .raw(
+            reqwest::Method::PUT,
+            &format!("/api/v1/units/{}/contact", t.lead_unit),
+            Some("admin"),
+            Some(json!({"phone": "call me"}).to_string()),
+            &[],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.body["error"]["field"], "phone");
+    let hooks = json!([{"name": "city-brain", "url": hook_url, "secret": SECRET,
+                        "events": ["dispatched", "supervised"]}]);
+    let r = t
+        .raw(
+            reqwest::Method::PUT,
+            "/api/v1/webhooks",
+            Some("admin"),
+            Some(hooks.to_string()),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body[0]["secret_set"], true);
+    assert!(r.body[0].get("secret").is_none(), "never shown back");
+    let r = t
+        .raw(
+            reqwest::Method::PUT,
+            "/api/v1/webhooks",
+            Some("admin"),
+            Some(json!([{"name": "x", "url": "ftp://x", "secret": SECRET}]).to_string()),
+            &[],
+        )
+        .await;
+    assert_eq!(r.body["error"]["field"], "[0].url");
+    assert_eq!(
+        t.get("/api/v1/webhooks", "dispatcher").await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    // Dispatch at Monday 2026-11-23 10:00: console notices, an SMS and a webhook are queued
+    // with the event.
+    let disp = actor_of(
+        &t.app
+            .store
+            .get_credentials("dispatcher")
+            .await
+            .unwrap()
+            .unwrap()
+            .0,
+    );
+    let t0 = at("2026-11-23T10:00:00+08:00");
+    let id = t.create("井盖缺失，夜间危险").await;
+    t.app
+        .act_at(
+            &disp,
+            id,
+            Action::Dispatch,
+            json!({"lead_unit_id": t.lead_unit, "co_unit_ids": [t.co_unit], "tier": 1}),
+            t0,
+        )
+        .await
+        .unwrap();
+    let sms = outbox(t, "sms").await;
+    assert_eq!(sms.len(), 1);
+    assert_eq!(sms[0]["recipient"], "13900001111");
+    assert_eq!(sms[0]["sent_at"], Value::Null);
+    assert_eq!(outbox(t, "webhook").await.len(), 1);
+    let console: Vec<String> = outbox(t, "console")
+        .await
+        .iter()
+        .map(|n| n["recipient"].as_str().unwrap().to_string())
+        .collect();
+    assert!(console.contains(&format!("unit:{}", t.lead_unit)));
+    assert!(console.contains(&format!("unit:{}", t.co_unit)));
+    // The lead unit sees its notice in the console; another unit does not.
+    let mine = t.get("/api/v1/notices", "lead").await.body;
+    assert_eq!(mine["unseen"], 1);
+    assert!(
+        mine["items"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("井盖缺失")
+    );
+    assert_eq!(
+        t.get("/api/v1/notices?seen=true", "lead").await.body["unseen"],
+        1
+    );
+    assert_eq!(
+        t.get("/api/v1/notices", "lead").await.body["unseen"],
+        0,
+        "marked seen"
+    );
+    assert_eq!(
+        t.get("/api/v1/notices", "other").await.body["items"],
+        json!([])
+    );
+
+    // The sender: the SMS goes; the webhook is refused once and retried after 30 s.
+    let gateway = Arc::new(RecordingSms::default());
+    let delivery = Delivery {
+        sms: gateway.clone(),
+        http: mashangban_app::notify::http_client(),
+    };
+    let r = t.app.send_notices_at(&delivery, t0, 100).await.unwrap();
+    assert_eq!((r.sent, r.retrying), (1, 1));
+    assert_eq!(gateway.0.lock().unwrap().len(), 1);
+    assert!(gateway.0.lock().unwrap()[0].1.contains("新派工单"));
+    let r = t
+        .app
+        .send_notices_at(&delivery, t0 + Duration::seconds(10), 100)
+        .await
+        .unwrap();
+    assert_eq!(r.sent + r.retrying, 0, "backing off");
+    let r = t
+        .app
+        .send_notices_at(&delivery, t0 + Duration::seconds(31), 100)
+        .await
+        .unwrap();
+    assert_eq!(r.sent, 1);
+    let seen = rx.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1);
+    let (headers, body) = &seen[0];
+    let ts: i64 = headers["x-mashangban-timestamp"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        headers["x-mashangban-signature"].to_str().unwrap(),
+        format!("sha256={}", signature(SECRET, ts, body))
+    );
+    let v: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(v["type"], "dispatched");
+    assert_eq!(v["ticket_id"], id);
+    assert_eq!(
+        headers["x-mashangban-delivery"].to_str().unwrap(),
+        v["delivery_id"].to_string()
+    );
+    let hook = &outbox(t, "webhook").await[0];
+    assert_eq!(hook["attempts"], 2);
+    assert!(hook["sent_at"].is_string());
+    // Nothing is sent twice.
+    let r = t
+        .app
+        .send_notices_at(&delivery, t0 + Duration::hours(1), 100)
+        .await
+        .unwrap();
+    assert_eq!(r.sent, 0);
+
+    // Alerts wait for working hours: with office hours, a breach found at 20:00 is texted
+    // at 08:30 the next working day; its console notice is there at once.
+    let mut policy = serde_json::to_value(t.app.reference().await.unwrap().policy.clone()).unwrap();
+    policy["working_hours"] = json!("08:30-12:00,14:30-18:00");
+    t.app.set_policy(policy).await.unwrap();
+    let id2 = t.create("路灯不亮").await;
+    t.app
+        .act_at(
+            &disp,
+            id2,
+            Action::Dispatch,
+            json!({"lead_unit_id": t.lead_unit, "tier": 1}),
+            at("2026-11-27T09:00:00+08:00"),
+        )
+        .await
+        .unwrap();
+    t.app
+        .send_notices_at(&delivery, at("2026-11-27T09:00:01+08:00"), 100)
+        .await
+        .unwrap();
+    // Friday 09:00 + 2 working hours to sign: due 11:00; the watcher runs that evening.
+    let evening = at("2026-11-27T20:00:00+08:00");
+    let w = t.app.watch_deadlines_at(evening, 100).await.unwrap();
+    assert!(w.breached >= 1 && w.supervised >= 1, "{w:?}");
+    let held: Vec<Value> = outbox(t, "sms")
+        .await
+        .into_iter()
+        .filter(|n| n["created_at"] == "2026-11-27T12:00:00Z")
+        .collect();
+    // Both tickets' breaches and 催办 (the first ticket was never signed either).
+    assert!(held.len() >= 3, "{held:?}");
+    for n in &held {
+        assert_eq!(
+            n["not_before"].as_str().unwrap(),
+            "2026-11-30T00:30:00Z",
+            "Monday 08:30 in Xining"
+        );
+    }
+    let before = gateway.0.lock().unwrap().len();
+    t.app
+        .send_notices_at(&delivery, evening, 100)
+        .await
+        .unwrap();
+    assert_eq!(gateway.0.lock().unwrap().len(), before, "held overnight");
+    let r = t
+        .app
+        .send_notices_at(&delivery, at("2026-11-30T08:30:00+08:00"), 100)
+        .await
+        .unwrap();
+    assert_eq!(r.sent, held.len(), "and sent Monday morning");
+    let texts: Vec<String> = gateway
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|g| g.1.clone())
+        .collect();
+    assert!(texts.iter().any(|t| t.contains("已超期")));
+    assert!(texts.iter().any(|t| t.contains("催办")));
+    // Supervisors see the breach in the console at once.
+    let sup = t.get("/api/v1/notices", "supervisor").await.body;
+    assert!(sup["unseen"].as_i64().unwrap() >= 2, "{sup:?}");
+}
