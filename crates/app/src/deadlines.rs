@@ -60,6 +60,7 @@ impl App {
             }])
             .await?;
         self.invalidate_reference();
+        self.recompute_deadlines().await?;
         Ok(())
     }
 
@@ -71,6 +72,7 @@ impl App {
             )));
         }
         self.invalidate_reference();
+        self.recompute_deadlines().await?;
         Ok(())
     }
 
@@ -81,6 +83,7 @@ impl App {
         }
         self.store.set_calendar_year(year, known).await?;
         self.invalidate_reference();
+        self.recompute_deadlines().await?;
         Ok(())
     }
 
@@ -116,7 +119,14 @@ impl App {
             .set_setting(POLICY_SETTING, &text, Utc::now())
             .await?;
         self.invalidate_reference();
+        self.recompute_deadlines().await?;
         Ok(p)
+    }
+
+    /// After the policy or the calendar changed: every open ticket's deadlines are computed
+    /// again by the watcher's next pass (its next check is set to now). Returns how many.
+    pub async fn recompute_deadlines(&self) -> Result<u64, AppError> {
+        Ok(self.store.recheck_open_tickets(Utc::now()).await?)
     }
 
     /// A visible ticket's clocks now.

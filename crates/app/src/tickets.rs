@@ -436,14 +436,8 @@ impl App {
         events: &mut [mashangban_domain::EventKind],
     ) -> Result<(), AppError> {
         use mashangban_domain::EventKind as E;
-        let needs = matches!(
-            cmd,
-            Command::Dispatch { tier: None, .. } | Command::DecideConsultation { tier: None, .. }
-        );
-        if !needs {
-            return Ok(());
-        }
-        let tier = match (&ticket.category_code, ticket.tier) {
+        // The tier the category gives (or the ticket already has, on a reopened cycle).
+        let default = match (&ticket.category_code, ticket.tier) {
             (_, Some(t)) => t,
             (Some(code), None) => self
                 .reference()
@@ -454,6 +448,35 @@ impl App {
                 .unwrap_or(DEFAULT_TIER),
             (None, None) => DEFAULT_TIER,
         };
+        // A dispatcher may set another tier, but must say why.
+        if let Command::Dispatch {
+            tier: Some(t),
+            note,
+            ..
+        }
+        | Command::DecideConsultation {
+            tier: Some(t),
+            note,
+            ..
+        } = cmd
+            && *t != default
+            && note.is_none()
+        {
+            return Err(AppError::invalid(
+                "note",
+                format!(
+                    "the category's handling tier is {default} days; give the reason for {t} days in the note"
+                ),
+            ));
+        }
+        let needs = matches!(
+            cmd,
+            Command::Dispatch { tier: None, .. } | Command::DecideConsultation { tier: None, .. }
+        );
+        if !needs {
+            return Ok(());
+        }
+        let tier = default;
         for e in events.iter_mut() {
             if let E::Dispatched { tier: t @ None, .. }
             | E::ConsultationDecided { tier: t @ None, .. } = e

@@ -336,7 +336,7 @@ pub trait Store: Send + Sync {
         before_id: Option<i64>,
         limit: u32,
     ) -> Result<Vec<Notice>>;
-    /// Console notices for these audiences newer than the user's mark.
+    /// Console notices for these audiences newer than the user's mark (at most 100 counted).
     async fn unseen_notices(&self, user_id: i64, audiences: &[String]) -> Result<i64>;
     /// Marks everything up to `seen_id` seen by the user.
     async fn mark_notices_seen(&self, user_id: i64, seen_id: i64) -> Result<()>;
@@ -345,6 +345,9 @@ pub trait Store: Send + Sync {
     async fn set_unit_contact(&self, unit_id: i64, contact: Option<&UnitContact>) -> Result<()>;
     /// The supervisor board: open tickets with an alert or under supervision, counted.
     async fn watch_board(&self) -> Result<Vec<BoardCount>>;
+    /// Makes every open ticket due for the watcher at `now` (after the policy or the
+    /// calendar changed, its deadlines must be computed again); returns how many.
+    async fn recheck_open_tickets(&self, now: DateTime<Utc>) -> Result<u64>;
     /// Tickets whose next deadline is at or before `now`, earliest first.
     async fn due_tickets(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<i64>>;
     /// Sets a ticket's next deadline if it is still at this version; false if it changed.

@@ -1230,8 +1230,9 @@ impl Store for SqlStore {
         let marks: Vec<String> = (1..=audiences.len()).map(|i| format!("${i}")).collect();
         params.push(P::I(Some(user_id)));
         let sql = format!(
-            "SELECT COUNT(*) AS n FROM outbox WHERE channel = 'console' AND recipient IN ({}) \
-             AND id > COALESCE((SELECT seen_id FROM notice_marks WHERE user_id = ${}), 0)",
+            "SELECT COUNT(*) AS n FROM (SELECT 1 AS one FROM outbox WHERE channel = 'console' \
+             AND recipient IN ({}) \
+             AND id > COALESCE((SELECT seen_id FROM notice_marks WHERE user_id = ${}), 0) LIMIT 100) AS recent",
             marks.join(", "),
             audiences.len() + 1
         );
@@ -1317,6 +1318,18 @@ impl Store for SqlStore {
                 })
             })
             .collect()
+    }
+
+    async fn recheck_open_tickets(&self, now: DateTime<Utc>) -> Result<u64> {
+        let mut w = self.writer().await?;
+        let r = sqlx::query(
+            "UPDATE ticket_watch SET next_at = $1 WHERE ticket_id IN (SELECT id FROM tickets \
+             WHERE state NOT IN ('resolved_directly', 'closed', 'merged', 'not_accepted'))",
+        )
+        .bind(ts(now))
+        .execute(&mut *w)
+        .await?;
+        Ok(r.rows_affected())
     }
 
     async fn due_tickets(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<i64>> {

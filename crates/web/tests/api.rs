@@ -300,7 +300,7 @@ async fn complete_lifecycle_with_every_side_path(t: &TestApp) {
             id2,
             "decide-consultation",
             "dispatcher",
-            json!({"lead_unit_id": t.other_unit, "co_unit_ids": [t.lead_unit], "tier": 11}),
+            json!({"lead_unit_id": t.other_unit, "co_unit_ids": [t.lead_unit], "tier": 11, "note": "涉及多部门，延长时限"}),
         )
         .await;
     assert_eq!(

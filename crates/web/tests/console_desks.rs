@@ -282,7 +282,7 @@ async fn desks_lists_and_exports() {
             &mashangban_app::auth::actor_of(&d),
             late,
             mashangban_domain::Action::Dispatch,
-            json!({"lead_unit_id": t.lead_unit, "tier": 1}),
+            json!({"lead_unit_id": t.lead_unit, "tier": 1, "note": "紧急，缩短时限"}),
             chrono::Utc::now() - chrono::Duration::days(7),
         )
         .await
@@ -596,4 +596,157 @@ async fn login_with(t: &TestApp, user: &str, password: &str) {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "{user} logs in");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn supervision_board_notices_and_rules() {
+    let t = TestApp::start(Db::Sqlite, "console_board").await.unwrap();
+    users(
+        &t,
+        &[
+            ("sup-b", Role::Supervisor, None),
+            ("unit-b", Role::UnitHandler, Some(t.lead_unit)),
+            ("admin-b", Role::Admin, None),
+        ],
+    )
+    .await;
+    let sup = Browser::open(&t, "sup-b").await;
+    let unit = Browser::open(&t, "unit-b").await;
+    let admin = Browser::open(&t, "admin-b").await;
+    // A ticket dispatched three working weeks ago and never touched: overdue, 催办 by rule.
+    let (d, _) = t
+        .app
+        .store
+        .get_credentials("dispatcher")
+        .await
+        .unwrap()
+        .unwrap();
+    let late = t.create("下水道堵塞，污水外溢").await;
+    t.app
+        .act_at(
+            &mashangban_app::auth::actor_of(&d),
+            late,
+            mashangban_domain::Action::Dispatch,
+            json!({"lead_unit_id": t.lead_unit, "tier": 3}),
+            chrono::Utc::now() - chrono::Duration::days(21),
+        )
+        .await
+        .unwrap();
+    let w = t
+        .app
+        .watch_deadlines_at(chrono::Utc::now(), 100)
+        .await
+        .unwrap();
+    assert_eq!(w.supervised, 1, "{w:?}");
+    // The board: the unit's line, and the ticket with its one-click button.
+    let (status, board) = sup.page("/board").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(board.contains("东关大街街道办事处"), "{board}");
+    assert!(board.contains("下水道堵塞"));
+    assert!(has_action(&board, late, "supervise"));
+    let (status, _) = unit.page("/board").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // One click raises it to 书面督办 and comes back to the board.
+    let (status, location, _) = sup
+        .post(
+            &format!("/tickets/{late}/act/supervise"),
+            &[
+                ("level", "l2"),
+                (
+                    "note",
+                    "督办看板：该件已超期，请加快办理并于1个工作日内反馈。",
+                ),
+                ("_back", "/board"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location.as_deref(), Some("/board"));
+    let (_, board) = sup.page("/board").await;
+    assert!(board.contains("supervised l2"), "the level shows");
+    // The unit: a badge in the header, the notice, the section to answer, the answer form.
+    let (_, home) = unit.page("/").await;
+    assert!(home.contains("class=\"badge\""), "unseen notices");
+    assert!(section(&home, "supervision-to-answer").contains("下水道堵塞"));
+    let (_, notices) = unit.page("/notices").await;
+    assert!(
+        notices.contains("书面督办") && notices.contains("超期"),
+        "{notices}"
+    );
+    let (_, home) = unit.page("/").await;
+    assert!(!home.contains("class=\"badge\""), "seen now");
+    let (_, page) = unit.page(&format!("/tickets/{late}")).await;
+    assert!(page.contains("card supervision l2") && page.contains("待反馈"));
+    let (status, page) = unit
+        .act(
+            late,
+            "answer-supervision",
+            &[("answer", "已安排疏通，明日完成")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(page.contains("已安排疏通") && page.contains("督办反馈"));
+    let (_, home) = unit.page("/").await;
+    assert!(
+        !home.contains("supervision-to-answer"),
+        "nothing left to answer"
+    );
+    // Supervisors hear of the answer.
+    let (_, notices) = sup.page("/notices").await;
+    assert!(notices.contains("已安排疏通"));
+
+    // The rules page: a bad value comes back beside its field; a good one is saved.
+    let (status, page) = admin.page("/admin/policy").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("书面督办"));
+    let form = |warn: &'static str| {
+        vec![
+            ("working_hours", "08:30-12:00,14:30-18:00"),
+            ("sign_within_hours", "2"),
+            ("contact_within_days", "1"),
+            ("handling_days", "working"),
+            ("callback_within_days", "2"),
+            ("warn_at_percent", warn),
+            ("max_extensions", "2"),
+            ("extension_cutoff", "17:00"),
+            ("pause_in", "return_requested"),
+            ("pause_in", "in_consultation"),
+            ("supervision.l1_on_breach_of", "handling"),
+            ("supervision.l2_after_working_days", "3"),
+            ("supervision.l3_after_working_days", ""),
+            ("supervision.l2_on_bad_callbacks", "2"),
+            ("supervision.l3_on_bad_callbacks", "3"),
+        ]
+    };
+    let (status, _, html) = admin.post("/admin/policy", &form("abc")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("abc"), "what was typed comes back");
+    let (status, location, _) = admin.post("/admin/policy", &form("80")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{location:?}");
+    let p = t.app.reference().await.unwrap().policy.clone();
+    assert_eq!(p.warn_at_percent, 80);
+    assert_eq!(p.working_hours.to_string(), "08:30-12:00,14:30-18:00");
+    assert_eq!(p.supervision.l3_after_working_days, None);
+    assert_eq!(
+        p.supervision.l1_on_breach_of,
+        vec![mashangban_domain::deadlines::ClockKind::Handling]
+    );
+    // A unit's SMS liaison.
+    let (status, _, _) = admin
+        .post(
+            &format!("/admin/units/{}/contact", t.lead_unit),
+            &[("liaison", "王主任"), ("phone", "13900001111")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, _, html) = admin
+        .post(
+            &format!("/admin/units/{}/contact", t.lead_unit),
+            &[("liaison", "王主任"), ("phone", "12")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("13900001111") || html.contains("12"));
+    let r = t.app.reference().await.unwrap();
+    assert_eq!(r.contacts[&t.lead_unit].phone, "13900001111");
 }

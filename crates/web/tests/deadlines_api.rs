@@ -109,8 +109,24 @@ async fn policy_and_clocks(t: &TestApp) {
     assert_eq!(r.body["working_hours"], "");
     let mut policy = r.body.clone();
 
-    // A ticket dispatched now has a sign clock and a handling clock.
+    // Another tier than the category's needs a reason.
     let id = t.create("路灯不亮").await;
+    let r = t
+        .post(
+            &format!("/api/v1/tickets/{id}/dispatch"),
+            "dispatcher",
+            json!({"lead_unit_id": t.lead_unit, "tier": 7}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.body["error"]["field"], "note");
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("3 days")
+    );
+    // A ticket dispatched now has a sign clock and a handling clock.
     let r = t
         .post(
             &format!("/api/v1/tickets/{id}/dispatch"),

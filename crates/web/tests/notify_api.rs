@@ -146,7 +146,7 @@ async fn notices_are_queued_with_events_and_delivered(t: &TestApp) {
             &disp,
             id,
             Action::Dispatch,
-            json!({"lead_unit_id": t.lead_unit, "co_unit_ids": [t.co_unit], "tier": 1}),
+            json!({"lead_unit_id": t.lead_unit, "co_unit_ids": [t.co_unit], "tier": 1, "note": "紧急，缩短时限"}),
             t0,
         )
         .await
@@ -249,7 +249,7 @@ async fn notices_are_queued_with_events_and_delivered(t: &TestApp) {
             &disp,
             id2,
             Action::Dispatch,
-            json!({"lead_unit_id": t.lead_unit, "tier": 1}),
+            json!({"lead_unit_id": t.lead_unit, "tier": 1, "note": "紧急，缩短时限"}),
             at("2026-11-27T09:00:00+08:00"),
         )
         .await

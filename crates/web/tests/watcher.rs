@@ -68,7 +68,7 @@ async fn warnings_and_breaches_are_recorded_once(t: &TestApp) {
                 &disp,
                 id,
                 Action::Dispatch,
-                json!({"lead_unit_id": t.lead_unit, "tier": 1}),
+                json!({"lead_unit_id": t.lead_unit, "tier": 1, "note": "紧急，缩短时限"}),
                 t0,
             )
             .await
@@ -178,7 +178,7 @@ async fn warnings_and_breaches_are_recorded_once(t: &TestApp) {
             &disp,
             id,
             Action::Dispatch,
-            json!({"lead_unit_id": t.lead_unit, "tier": 1}),
+            json!({"lead_unit_id": t.lead_unit, "tier": 1, "note": "紧急，缩短时限"}),
             tue,
         )
         .await
@@ -293,7 +293,7 @@ async fn supervision_climbs_each_level_once(t: &TestApp) {
                 &disp,
                 id,
                 Action::Dispatch,
-                json!({"lead_unit_id": t.lead_unit, "tier": 1}),
+                json!({"lead_unit_id": t.lead_unit, "tier": 1, "note": "紧急，缩短时限"}),
                 t0,
             )
             .await

@@ -13,7 +13,7 @@ use axum::Router;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use mashangban_app::admin::{CategoryInput, UnitInput, UserChange};
 use mashangban_app::auth::UserInput;
 use mashangban_app::{App, AppError};
@@ -32,6 +32,8 @@ pub fn routes() -> Router<App> {
             get(categories_page).post(save_category),
         )
         .route("/admin/calendar", get(calendar_page).post(change_calendar))
+        .route("/admin/policy", get(policy_page).post(change_policy))
+        .route("/admin/units/{id}/contact", post(change_contact))
 }
 
 fn is_admin(u: &User) -> bool {
@@ -92,7 +94,7 @@ fn tabs(lang: Lang, current: &str) -> Markup {
     let zh = lang == Lang::Zh;
     html! {
         nav.tabs {
-            @for (href, zh_label, en_label) in [("/admin/users", "用户", "Users"), ("/admin/units", "单位", "Units"), ("/admin/categories", "诉求分类", "Categories"), ("/admin/calendar", "工作日历与时限", "Calendar and deadlines")] {
+            @for (href, zh_label, en_label) in [("/admin/users", "用户", "Users"), ("/admin/units", "单位", "Units"), ("/admin/categories", "诉求分类", "Categories"), ("/admin/calendar", "工作日历", "Calendar"), ("/admin/policy", "时限与督办规则", "Deadlines and supervision")] {
                 a href=(href) class=[(href == current).then_some("on")] { (if zh { zh_label } else { en_label }) }
             }
         }
@@ -485,7 +487,7 @@ async fn render_units(
             button.primary type="submit" { (t(lang, "filter")) }
         }
         table.list {
-            thead { tr { th { (if zh { "编码" } else { "Code" }) } th { (if zh { "名称" } else { "Name" }) } th { (if zh { "类型" } else { "Kind" }) } th { (if zh { "上级单位" } else { "Parent" }) } th { (t(lang, "division")) } } }
+            thead { tr { th { (if zh { "编码" } else { "Code" }) } th { (if zh { "名称" } else { "Name" }) } th { (if zh { "类型" } else { "Kind" }) } th { (if zh { "上级单位" } else { "Parent" }) } th { (t(lang, "division")) } th { (if zh { "短信联络人" } else { "SMS liaison" }) } } }
             tbody {
                 @for u in matching.iter().take(UNIT_ROWS) {
                     tr {
@@ -493,6 +495,16 @@ async fn render_units(
                         td { (kind_label(u.kind)) }
                         td { (u.parent_id.and_then(|p| r.unit_name(p)).unwrap_or("")) }
                         td { (u.division_code.as_deref().and_then(|d| r.division_path(d)).unwrap_or_default()) }
+                        td {
+                            @let c = r.contacts.get(&u.id);
+                            form.inline.contact method="post" action=(format!("/admin/units/{}/contact", u.id)) {
+                                input type="hidden" name="_csrf" value=(session_csrf(&s.token));
+                                input name="liaison" size="6" placeholder=(if zh { "姓名" } else { "name" }) aria-label=(if zh { "联络人" } else { "Liaison" }) value=(c.map(|c| c.liaison.as_str()).unwrap_or(""));
+                                input name="phone" size="12" inputmode="tel" placeholder=(if zh { "手机号" } else { "mobile" }) aria-label=(if zh { "手机号" } else { "Mobile" }) value=(c.map(|c| c.phone.as_str()).unwrap_or(""));
+                                button type="submit" { (if zh { "保存" } else { "Save" }) }
+                            }
+                            @if typed.v("contact_unit") == u.id.to_string() { (typed.err("phone")) (typed.err("liaison")) }
+                        }
                     }
                 }
             }
@@ -808,7 +820,7 @@ async fn render_calendar(
                 dt { (if zh { "延期上限" } else { "Most extensions" }) } dd { (p.max_extensions) }
                 dt { (if zh { "延期申请截止" } else { "Extension requests until" }) } dd { (p.extension_cutoff.map(|c| c.format("%H:%M").to_string()).unwrap_or_else(|| if zh { "不限".into() } else { "any time".into() })) }
             }
-            p.muted { (if zh { "修改时限规则：PUT /api/v1/policy/deadlines（管理员）" } else { "Change the policy: PUT /api/v1/policy/deadlines (admin)" }) }
+            p { a href="/admin/policy" { (if zh { "修改时限与督办规则" } else { "Change the deadline and supervision rules" }) } }
         }
     };
     admin_page(s, "/admin/calendar", status, body)
@@ -912,6 +924,313 @@ async fn change_calendar(
                 .or_else(|_| year_field())
                 .unwrap_or_else(|_| this_year());
             render_calendar(&app, &s, year, &typed.refuse(s.lang, e), None, status).await
+        }
+    }
+}
+
+// ---- unit liaisons ----
+
+async fn change_contact(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let s = match form_session(&app, &headers, &form, is_admin).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let mut typed = Typed::of(&form);
+    typed.values.insert("contact_unit".into(), id.to_string());
+    let code = app
+        .store
+        .get_unit(id)
+        .await
+        .ok()
+        .flatten()
+        .map(|u| u.code)
+        .unwrap_or_default();
+    match app
+        .set_unit_contact(id, typed.v("liaison"), typed.v("phone"))
+        .await
+    {
+        Ok(_) => Redirect::to(&format!("/admin/units?q={code}")).into_response(),
+        Err(e) => {
+            let status = status_of(&e);
+            let f = UnitFilter {
+                q: Some(code),
+                ..Default::default()
+            };
+            render_units(&app, &s, &f, &typed.refuse(s.lang, e), status).await
+        }
+    }
+}
+
+// ---- deadline and supervision policy ----
+
+/// The policy form's fields, by JSON path: (path, Chinese label, English label, kind).
+const POLICY_FIELDS: &[(&str, &str, &str, &str)] = &[
+    (
+        "working_hours",
+        "工作时间（留空为全天）",
+        "Working hours (empty: whole day)",
+        "text",
+    ),
+    (
+        "sign_within_hours",
+        "签收时限（工作小时）",
+        "Sign within (working hours)",
+        "number",
+    ),
+    (
+        "contact_within_days",
+        "首次联系时限（工作日）",
+        "First contact within (working days)",
+        "number",
+    ),
+    (
+        "handling_days",
+        "办理时限计法",
+        "Handling days are",
+        "daycount",
+    ),
+    (
+        "callback_within_days",
+        "回访时限（工作日）",
+        "Callback within (working days)",
+        "number",
+    ),
+    ("warn_at_percent", "预警点（%）", "Warning at (%)", "number"),
+    (
+        "max_extensions",
+        "延期次数上限",
+        "Most extensions",
+        "number",
+    ),
+    (
+        "extension_cutoff",
+        "延期申请每日截止（HH:MM，留空不限）",
+        "Extension requests until (HH:MM, empty: any time)",
+        "time",
+    ),
+    (
+        "alert_outside_working_hours",
+        "非工作时间也发送预警短信",
+        "Send alerts outside working hours",
+        "bool",
+    ),
+    ("pause_in", "暂停计时的状态", "Clocks pause in", "states"),
+    (
+        "supervision.l1_on_breach_of",
+        "超期即催办（L1）的时限",
+        "Clocks whose breach raises L1",
+        "clocks",
+    ),
+    (
+        "supervision.l2_after_working_days",
+        "催办后仍超期转书面督办（工作日，留空不启用）",
+        "Still overdue after L1 → L2 (working days; empty: off)",
+        "optnumber",
+    ),
+    (
+        "supervision.l3_after_working_days",
+        "书面督办后仍超期转挂牌督办（工作日，留空不启用）",
+        "Still overdue after L2 → L3 (working days; empty: off)",
+        "optnumber",
+    ),
+    (
+        "supervision.l2_on_bad_callbacks",
+        "第几次回访不满意转书面督办（留空不启用）",
+        "Bad callbacks that raise L2 (empty: off)",
+        "optnumber",
+    ),
+    (
+        "supervision.l3_on_bad_callbacks",
+        "第几次回访不满意转挂牌督办（留空不启用）",
+        "Bad callbacks that raise L3 (empty: off)",
+        "optnumber",
+    ),
+];
+
+/// The policy's current values as form values.
+fn policy_values(p: &mashangban_domain::deadlines::DeadlinePolicy) -> HashMap<String, String> {
+    let v = serde_json::to_value(p).unwrap_or_default();
+    let mut out = HashMap::new();
+    for (path, _, _, kind) in POLICY_FIELDS {
+        let x = path.split('.').fold(&v, |v, k| &v[k]);
+        let text = match (*kind, x) {
+            ("states" | "clocks", serde_json::Value::Array(a)) => a
+                .iter()
+                .filter_map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+            (_, serde_json::Value::String(s)) => s.clone(),
+            (_, serde_json::Value::Null) => String::new(),
+            (_, other) => other.to_string(),
+        };
+        out.insert(path.to_string(), text);
+    }
+    out
+}
+
+/// The policy JSON from the form (checkbox groups arrive as repeated names).
+fn policy_json(form: &[(String, String)]) -> Result<serde_json::Value, AppError> {
+    let all = |k: &str| -> Vec<String> {
+        form.iter()
+            .filter(|(n, _)| n == k)
+            .map(|(_, v)| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .collect()
+    };
+    let one = |k: &str| all(k).into_iter().next().unwrap_or_default();
+    let mut root = serde_json::json!({"supervision": {}});
+    for (path, _, _, kind) in POLICY_FIELDS {
+        let raw = one(path);
+        let number = |raw: &str| {
+            raw.parse::<u64>()
+                .map(serde_json::Value::from)
+                .map_err(|_| AppError::invalid(*path, format!("`{raw}` is not a number")))
+        };
+        let value = match *kind {
+            "number" => number(&raw)?,
+            "optnumber" if raw.is_empty() => serde_json::Value::Null,
+            "optnumber" => number(&raw)?,
+            "time" if raw.is_empty() => serde_json::Value::Null,
+            "time" => {
+                let t = chrono::NaiveTime::parse_from_str(&raw, "%H:%M").map_err(|_| {
+                    AppError::invalid(*path, format!("`{raw}` is not a time like 17:00"))
+                })?;
+                serde_json::Value::from(t.format("%H:%M:%S").to_string())
+            }
+            "bool" => serde_json::Value::from(!raw.is_empty()),
+            "states" | "clocks" => serde_json::Value::from(all(path)),
+            _ => serde_json::Value::from(raw),
+        };
+        match path.split_once('.') {
+            Some((outer, inner)) => root[outer][inner] = value,
+            None => root[*path] = value,
+        }
+    }
+    Ok(root)
+}
+
+async fn render_policy(
+    app: &App,
+    s: &Session,
+    typed: &Typed,
+    notice: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    use mashangban_domain::deadlines::ClockKind;
+    let lang = s.lang;
+    let zh = lang == Lang::Zh;
+    let r = reference(app).await;
+    let current = policy_values(&r.policy);
+    let v = |k: &str| -> String {
+        if typed.values.is_empty() {
+            current.get(k).cloned().unwrap_or_default()
+        } else {
+            typed.v(k).to_string()
+        }
+    };
+    let chosen = |k: &str, x: &str| -> bool {
+        if typed.values.is_empty() {
+            current.get(k).is_some_and(|c| c.split(',').any(|c| c == x))
+        } else {
+            typed
+                .values
+                .get(k)
+                .is_some_and(|c| c.split(',').any(|c| c == x))
+        }
+    };
+    let body = html! {
+        h1 { (if zh { "时限与督办规则" } else { "Deadline and supervision rules" }) }
+        @if let Some(n) = notice { p.notice role="status" { (n) } }
+        (typed.form_error())
+        p.muted { (if zh { "保存后立即生效；在办工单的下一检查时间随之重算。" } else { "Takes effect at once; open tickets' next checks are recomputed." }) }
+        form.admin.policy method="post" action="/admin/policy" {
+            input type="hidden" name="_csrf" value=(session_csrf(&s.token));
+            @for (path, zh_l, en_l, kind) in POLICY_FIELDS {
+                @let id = path.replace('.', "-");
+                div.field {
+                    label for=(id) { (if zh { *zh_l } else { *en_l }) }
+                    @match *kind {
+                        "daycount" => select #(id) name=(path) {
+                            option value="working" selected[v(path) == "working"] { (if zh { "工作日" } else { "working days" }) }
+                            option value="calendar" selected[v(path) == "calendar"] { (if zh { "自然日" } else { "calendar days" }) }
+                        },
+                        "bool" => input #(id) type="checkbox" name=(path) value="true" checked[v(path) == "true"];,
+                        "states" => span #(id) {
+                            @for st in [mashangban_domain::TicketState::ReturnRequested, mashangban_domain::TicketState::InConsultation] {
+                                label.check { input type="checkbox" name=(path) value=(st.as_str()) checked[chosen(path, st.as_str())]; (super::state_label(st, lang)) }
+                            }
+                        },
+                        "clocks" => span #(id) {
+                            @for c in [ClockKind::Sign, ClockKind::Contact, ClockKind::Handling] {
+                                label.check { input type="checkbox" name=(path) value=(c.as_str()) checked[chosen(path, c.as_str())]; (if zh { c.label_zh() } else { c.as_str() }) }
+                            }
+                        },
+                        _ => input #(id) name=(path) value=(v(path)) size=(if *kind == "text" { "28" } else { "6" });,
+                    }
+                    (typed.err(path))
+                }
+            }
+            button.primary type="submit" { (if zh { "保存规则" } else { "Save the rules" }) }
+        }
+    };
+    admin_page(s, "/admin/policy", status, body)
+}
+
+async fn policy_page(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    match admin_session(&app, &headers).await {
+        Ok(s) => {
+            let saved = q.contains_key("saved").then_some(if s.lang == Lang::Zh {
+                "规则已保存"
+            } else {
+                "Rules saved"
+            });
+            render_policy(&app, &s, &Typed::default(), saved, StatusCode::OK).await
+        }
+        Err(r) => r,
+    }
+}
+
+async fn change_policy(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let s = match form_session(&app, &headers, &form, is_admin).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    // Checkbox groups are kept as comma lists for redisplay.
+    let mut typed = Typed::of(&form);
+    for (path, _, _, kind) in POLICY_FIELDS {
+        if matches!(*kind, "states" | "clocks") {
+            let joined: Vec<&str> = form
+                .iter()
+                .filter(|(k, _)| k == path)
+                .map(|(_, v)| v.as_str())
+                .collect();
+            typed.values.insert(path.to_string(), joined.join(","));
+        }
+    }
+    typed.values.entry("_submitted".into()).or_default();
+    let result = async {
+        let body = policy_json(&form)?;
+        app.set_policy(body).await.map(|_| ())
+    }
+    .await;
+    match result {
+        Ok(_) => Redirect::to("/admin/policy?saved=1").into_response(),
+        Err(e) => {
+            let status = status_of(&e);
+            render_policy(&app, &s, &typed.refuse(s.lang, e), None, status).await
         }
     }
 }

@@ -22,6 +22,8 @@ struct Section {
     en: &'static str,
     states: Vec<S>,
     extension_pending: Option<bool>,
+    /// Supervisions the unit has not answered.
+    awaiting_answer: Option<bool>,
 }
 
 fn section(zh: &'static str, en: &'static str, states: Vec<S>) -> Section {
@@ -30,6 +32,7 @@ fn section(zh: &'static str, en: &'static str, states: Vec<S>) -> Section {
         en,
         states,
         extension_pending: None,
+        awaiting_answer: None,
     }
 }
 
@@ -56,6 +59,10 @@ fn sections(role: Role) -> Vec<Section> {
             section("待审核答复", "Replies to approve", vec![S::Replied]),
         ],
         Role::UnitHandler => vec![
+            Section {
+                awaiting_answer: Some(true),
+                ..section("督办待反馈", "Supervision to answer", Vec::new())
+            },
             section("待签收", "To sign", vec![S::Dispatched]),
             section("办理中", "In progress", vec![S::InProgress]),
             section("退单申请中", "Return requested", vec![S::ReturnRequested]),
@@ -95,6 +102,9 @@ fn more_link(sec: &Section) -> String {
     if let Some(p) = sec.extension_pending {
         q.push(format!("extension_pending={p}"));
     }
+    if let Some(a) = sec.awaiting_answer {
+        q.push(format!("supervision=any&awaiting_answer={a}"));
+    }
     format!("/tickets?{}", q.join("&"))
 }
 
@@ -116,9 +126,13 @@ pub async fn home(State(app): State<App>, headers: HeaderMap) -> Response {
     );
     let mut parts = Vec::new();
     for sec in sections(s.user.role) {
+        // A unit with nothing to answer is not shown an empty supervision section.
+        let optional = sec.awaiting_answer.is_some();
         let q = ListQuery {
             states: sec.states.clone(),
             extension_pending: sec.extension_pending,
+            supervision: sec.awaiting_answer.map(|_| 1),
+            awaiting_answer: sec.awaiting_answer,
             limit: Some(DESK_ROWS),
             ..Default::default()
         };
@@ -129,6 +143,9 @@ pub async fn home(State(app): State<App>, headers: HeaderMap) -> Response {
                 (Vec::new(), false)
             }
         };
+        if optional && items.is_empty() {
+            continue;
+        }
         parts.push((sec, items, more));
     }
     let lang = s.lang;
@@ -246,7 +263,11 @@ mod tests {
             let secs = sections(*role);
             assert!(!secs.is_empty(), "{role:?}");
             for s in &secs {
-                assert!(!s.states.is_empty() || s.extension_pending.is_some());
+                assert!(
+                    !s.states.is_empty()
+                        || s.extension_pending.is_some()
+                        || s.awaiting_answer.is_some()
+                );
                 assert!(more_link(s).starts_with("/tickets?"));
             }
         }

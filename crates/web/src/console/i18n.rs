@@ -82,6 +82,8 @@ pub fn t(lang: Lang, key: &'static str) -> &'static str {
         "dispatch_desk" => ("派单台", "Dispatcher desk"),
         "unit_queue" => ("承办工作台", "Unit work queue"),
         "callback_desk" => ("回访台", "Callback desk"),
+        "board" => ("督办看板", "Supervision board"),
+        "notices" => ("通知", "Notices"),
         "replied_at" => ("答复时间", "Replied"),
         "dispatched_at" => ("派单时间", "Dispatched"),
         "closed_at" => ("办结时间", "Closed"),

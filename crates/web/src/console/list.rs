@@ -139,7 +139,26 @@ fn filters_form(lang: Lang, role: Role, pairs: &[(String, String)], r: &Referenc
                 label for="f-phone" { (t(lang, "phone")) }
                 input #f-phone name="phone" value=(v("phone")) size="12" inputmode="tel";
             }
+            div {
+                label for="f-alert" { (if zh { "时限" } else { "Deadline" }) }
+                select #f-alert name="alert" {
+                    option value="" { (t(lang, "all")) }
+                    @for (val, zh_l, en_l) in [("any", "预警或超期", "at risk or overdue"), ("overdue", "超期", "overdue")] {
+                        option value=(val) selected[v("alert") == val] { (if zh { zh_l } else { en_l }) }
+                    }
+                }
+            }
+            div {
+                label for="f-supervision" { (if zh { "督办" } else { "Supervision" }) }
+                select #f-supervision name="supervision" {
+                    option value="" { (t(lang, "all")) }
+                    @for (val, zh_l, en_l) in [("any", "督办中", "any level"), ("l2", "书面督办及以上", "L2 or higher"), ("l3", "挂牌督办", "L3")] {
+                        option value=(val) selected[v("supervision") == val] { (if zh { zh_l } else { en_l }) }
+                    }
+                }
+            }
             @if !v("extension_pending").is_empty() { input type="hidden" name="extension_pending" value=(v("extension_pending")); }
+            @if !v("awaiting_answer").is_empty() { input type="hidden" name="awaiting_answer" value=(v("awaiting_answer")); }
             button.primary type="submit" { (t(lang, "filter")) }
             a href="/tickets" { (t(lang, "reset")) }
         }

@@ -4,6 +4,7 @@
 
 mod actions;
 mod admin;
+mod board;
 mod desk;
 mod i18n;
 mod intake;
@@ -34,6 +35,8 @@ pub fn routes() -> Router<App> {
     Router::new()
         .route("/", get(desk::home))
         .route("/callback", get(desk::callback_desk))
+        .route("/board", get(board::board_page))
+        .route("/notices", get(board::notices_page))
         .route("/login", get(login_page).post(login_submit))
         .route("/logout", post(logout))
         .route("/tickets", get(list::tickets_page))
@@ -92,15 +95,22 @@ struct Session {
     user: User,
     token: String,
     lang: Lang,
+    /// Console notices not seen yet (at most 100 counted).
+    unseen: i64,
 }
 
 async fn session(app: &App, headers: &HeaderMap) -> Option<Session> {
     let token = cookie(headers, SESSION_COOKIE)?.to_string();
     let user = app.authenticate(&token).await.ok()?;
+    let unseen = app.unseen_notices(&user).await.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "unseen notices");
+        0
+    });
     Some(Session {
         user,
         token,
         lang: lang_of(headers),
+        unseen,
     })
 }
 
@@ -180,6 +190,12 @@ fn nav(user: &User) -> Vec<(&'static str, &'static str)> {
         items.push(("/callback", "callback_desk"));
     }
     items.push(("/tickets", "tickets"));
+    if matches!(
+        user.role,
+        Role::Supervisor | Role::Analyst | Role::Dispatcher | Role::Admin
+    ) {
+        items.push(("/board", "board"));
+    }
     if user.role == Role::Admin {
         items.push(("/admin", "admin"));
     }
@@ -202,6 +218,10 @@ fn page(lang: Lang, s: Option<&Session>, current: &str, body: Markup) -> Markup 
                     span.app { (t(lang, "app")) }
                     a href=(if lang == Lang::Zh { "/lang/en" } else { "/lang/zh" }) { (t(lang, "language")) }
                     @if let Some(s) = s {
+                        a.notices href="/notices" title=(t(lang, "notices")) {
+                            (t(lang, "notices"))
+                            @if s.unseen > 0 { " " span.badge { (if s.unseen >= 100 { "99+".to_string() } else { s.unseen.to_string() }) } }
+                        }
                         span { (s.user.display_name) " · " (if lang == Lang::Zh { s.user.role.label_zh() } else { s.user.role.as_str() }) }
                         form method="post" action="/logout" {
                             input type="hidden" name="_csrf" value=(session_csrf(&s.token));
