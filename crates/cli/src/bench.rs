@@ -381,11 +381,12 @@ async fn watch(app: &App, lead: i64, due: usize) -> Result<()> {
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         println!(
-            "watcher pass {pass}: {:.3}s — visited {}, warned {}, breached {}, conflicts {}",
+            "watcher pass {pass}: {:.3}s — visited {}, warned {}, breached {}, supervised {}, conflicts {}",
             started.elapsed().as_secs_f64(),
             r.visited,
             r.warned,
             r.breached,
+            r.supervised,
             r.conflicts
         );
     }

@@ -61,6 +61,14 @@ fn action_body(a: Action) -> Value {
             json!({"type": "object", "additionalProperties": false, "required": ["reason"], "properties": {"reason": text(5000), "redirect_to": text(100)}})
         }
         Action::RevealContact => json!({"type": "object", "additionalProperties": false}),
+        Action::Supervise => {
+            json!({"type": "object", "additionalProperties": false, "required": ["note"], "properties": {
+                "level": {"type": "string", "enum": ["l1", "l2", "l3"], "description": "l1 催办, l2 书面督办, l3 挂牌督办; default: one level up. Supervision can only be raised."},
+                "note": text(5000)}})
+        }
+        Action::AnswerSupervision => {
+            json!({"type": "object", "additionalProperties": false, "required": ["answer"], "properties": {"answer": text(5000)}})
+        }
         _ => note_body(),
     }
 }
@@ -144,6 +152,10 @@ pub fn document() -> Value {
         {"name": "created_from", "in": "query", "schema": {"type": "string"}, "description": "RFC 3339 time or YYYY-MM-DD (Asia/Shanghai), inclusive"},
         {"name": "created_to", "in": "query", "schema": {"type": "string"}, "description": "RFC 3339 time (exclusive) or YYYY-MM-DD (inclusive)"},
         {"name": "phone", "in": "query", "schema": {"type": "string"}, "description": "Citizen's phone number (caller history)"},
+        {"name": "extension_pending", "in": "query", "schema": {"type": "boolean"}, "description": "With (true) or without (false) an extension request awaiting a decision"},
+        {"name": "alert", "in": "query", "schema": {"type": "string", "enum": ["any", "warning", "overdue"]}, "description": "Open tickets at risk (any/warning) or overdue"},
+        {"name": "supervision", "in": "query", "schema": {"type": "string", "enum": ["any", "l1", "l2", "l3"]}, "description": "Open tickets under supervision at least this level"},
+        {"name": "awaiting_answer", "in": "query", "schema": {"type": "boolean"}, "description": "Supervised tickets whose unit has (false) or has not (true) answered"},
         {"name": "cursor", "in": "query", "schema": {"type": "string"}, "description": "`next_cursor` of the previous page"},
         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}}
     ]);
@@ -426,7 +438,11 @@ fn deadline_paths(paths: &mut Map<String, Value>) {
         "warn_at_percent": {"type": "integer", "minimum": 1, "maximum": 100},
         "pause_in": {"type": "array", "items": {"type": "string", "enum": names(TicketState::ALL, TicketState::as_str)}},
         "max_extensions": {"type": "integer", "minimum": 0}, "extension_cutoff": {"type": "string", "description": "local time, e.g. 17:00:00"},
-        "alert_outside_working_hours": {"type": "boolean"}}});
+        "alert_outside_working_hours": {"type": "boolean"},
+        "supervision": {"type": "object", "additionalProperties": false, "description": "When supervision is raised automatically (null or 0 switches a rule off)", "properties": {
+            "l1_on_breach_of": {"type": "array", "items": {"type": "string", "enum": ["sign", "contact", "handling", "callback"]}},
+            "l2_after_working_days": {"type": ["integer", "null"]}, "l3_after_working_days": {"type": ["integer", "null"]},
+            "l2_on_bad_callbacks": {"type": ["integer", "null"]}, "l3_on_bad_callbacks": {"type": ["integer", "null"]}}}}});
     let get_policy = op(
         "The deadline policy in force",
         "200",
@@ -444,6 +460,89 @@ fn deadline_paths(paths: &mut Map<String, Value>) {
         "/api/v1/policy/deadlines".into(),
         json!({"get": get_policy, "put": put_policy}),
     );
+    notifications(paths, &object);
+}
+
+/// Notifications, webhooks, unit liaisons and the supervisor board.
+fn notifications(paths: &mut Map<String, Value>, object: &Value) {
+    let body = |schema: Value| json!({"required": true, "content": {"application/json": {"schema": schema}}});
+    let hook = json!({"type": "object", "additionalProperties": false, "required": ["name", "url"], "properties": {
+        "name": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,40}$"},
+        "url": {"type": "string", "description": "http:// or https://"},
+        "secret": {"type": "string", "minLength": 16, "description": "HMAC-SHA256 key; never shown back; empty keeps the current one"},
+        "events": {"type": "array", "items": {"type": "string"}, "description": "event types to send; empty: all"},
+        "active": {"type": "boolean", "default": true}}});
+    let hook_view = json!({"type": "array", "items": {"type": "object", "properties": {
+        "name": {"type": "string"}, "url": {"type": "string"}, "events": {"type": "array", "items": {"type": "string"}},
+        "active": {"type": "boolean"}, "secret_set": {"type": "boolean"}}}});
+    let get_hooks = op(
+        "Webhook subscriptions (admin). Each delivery is a POST with X-Mashangban-Delivery (its id, the same on a retry), X-Mashangban-Timestamp and X-Mashangban-Signature: sha256=hex(HMAC-SHA256(secret, timestamp + \".\" + body))",
+        "200",
+        hook_view.clone(),
+        &["401", "403"],
+    );
+    let mut put_hooks = op(
+        "Replace the webhook subscriptions (admin)",
+        "200",
+        hook_view,
+        &["400", "401", "403", "422"],
+    );
+    put_hooks["requestBody"] = body(json!({"type": "array", "items": hook}));
+    paths.insert(
+        "/api/v1/webhooks".into(),
+        json!({"get": get_hooks, "put": put_hooks}),
+    );
+    let notice = json!({"type": "object", "properties": {
+        "id": {"type": "integer"}, "ticket_id": {"type": "integer"}, "event_seq": {"type": "integer"},
+        "channel": {"type": "string", "enum": ["sms", "webhook", "console"]}, "recipient": {"type": "string"},
+        "payload": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"},
+        "not_before": {"type": "string", "format": "date-time"}, "attempts": {"type": "integer"},
+        "sent_at": {"type": ["string", "null"], "format": "date-time"}, "failed_at": {"type": ["string", "null"], "format": "date-time"},
+        "last_error": {"type": ["string", "null"]}}});
+    let mut outbox = op(
+        "The outbox: notices and their deliveries, newest first (admin)",
+        "200",
+        json!({"type": "array", "items": notice}),
+        &["401", "403", "422"],
+    );
+    outbox["parameters"] = json!([
+        {"name": "channel", "in": "query", "schema": {"type": "string", "enum": ["sms", "webhook", "console"]}},
+        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}
+    ]);
+    paths.insert("/api/v1/outbox".into(), json!({"get": outbox}));
+    let mut mine = op(
+        "My console notices, newest first, and how many I had not seen",
+        "200",
+        json!({"type": "object", "properties": {"unseen": {"type": "integer"}, "items": {"type": "array", "items": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "at": {"type": "string", "format": "date-time"}, "ticket_id": {"type": "integer"},
+            "event": {"type": "string"}, "text": {"type": "string"}}}}}}),
+        &["401"],
+    );
+    mine["parameters"] = json!([{"name": "seen", "in": "query", "schema": {"type": "boolean"}, "description": "true: mark them seen"}]);
+    paths.insert("/api/v1/notices".into(), json!({"get": mine}));
+    let mut contact = op(
+        "Set a unit's SMS liaison (admin); an empty phone removes it",
+        "200",
+        object.clone(),
+        &["400", "401", "403", "404", "422"],
+    );
+    contact["parameters"] =
+        json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}]);
+    contact["requestBody"] = body(
+        json!({"type": "object", "additionalProperties": false, "required": ["phone"], "properties": {
+        "liaison": {"type": "string", "maxLength": 40}, "phone": {"type": "string"}}}),
+    );
+    paths.insert("/api/v1/units/{id}/contact".into(), json!({"put": contact}));
+    let board = op(
+        "The supervisor board: open tickets at risk, overdue and under each supervision level, by lead unit (supervisor, analyst, dispatcher, admin)",
+        "200",
+        json!({"type": "array", "items": {"type": "object", "properties": {
+            "unit_id": {"type": ["integer", "null"]}, "unit_name": {"type": "string"}, "at_risk": {"type": "integer"},
+            "overdue": {"type": "integer"}, "l1": {"type": "integer"}, "l2": {"type": "integer"}, "l3": {"type": "integer"},
+            "awaiting_answer": {"type": "integer"}}}}),
+        &["401", "403"],
+    );
+    paths.insert("/api/v1/board".into(), json!({"get": board}));
 }
 
 #[cfg(test)]
@@ -461,5 +560,14 @@ mod tests {
             );
         }
         assert_eq!(doc["openapi"], "3.1.0");
+        for p in [
+            "/api/v1/webhooks",
+            "/api/v1/outbox",
+            "/api/v1/notices",
+            "/api/v1/units/{id}/contact",
+            "/api/v1/board",
+        ] {
+            assert!(doc["paths"][p].is_object(), "{p}");
+        }
     }
 }

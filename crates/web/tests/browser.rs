@@ -258,6 +258,7 @@ async fn add_users(t: &TestApp) {
         ("unit-b", Role::UnitHandler, Some(t.lead_unit)),
         ("other-b", Role::UnitHandler, Some(t.other_unit)),
         ("cb-b", Role::CallbackAgent, None),
+        ("sup-b", Role::Supervisor, None),
     ] {
         t.app
             .add_user(UserInput {
@@ -268,6 +269,7 @@ async fn add_users(t: &TestApp) {
                         "disp-b" => "派单员 李强",
                         "unit-b" => "东关大街街道 马明",
                         "other-b" => "市教育局 张丽",
+                        "sup-b" => "督办员 周华",
                         _ => "回访员 赵敏",
                     }
                     .into(),
@@ -515,7 +517,79 @@ async fn a_call_goes_round_in_the_browser_by_each_user() {
         "the forged note was not written"
     );
 
-    for b in [op, disp, unit, other, cb] {
+    // 督办: a ticket dispatched two weeks ago and never signed is overdue; the watcher raises
+    // 催办, the supervisor raises it to 书面督办 from the board in one click, the unit sees the
+    // notice and answers, and the supervisor reads the answer.
+    let late = t.create("下水道堵塞，污水外溢").await;
+    let (dispatcher, _) = t
+        .app
+        .store
+        .get_credentials("dispatcher")
+        .await
+        .unwrap()
+        .unwrap();
+    t.app
+        .act_at(
+            &mashangban_app::auth::actor_of(&dispatcher),
+            late,
+            mashangban_domain::Action::Dispatch,
+            serde_json::json!({"lead_unit_id": t.lead_unit, "tier": 3}),
+            chrono::Utc::now() - chrono::Duration::days(14),
+        )
+        .await
+        .unwrap();
+    let w = t
+        .app
+        .watch_deadlines_at(chrono::Utc::now(), 100)
+        .await
+        .unwrap();
+    assert_eq!(w.supervised, 1, "{w:?}");
+    let sup = Browser::open(&d, &t.base, "sup-b").await;
+    sup.go("/board").await;
+    let board = sup.main_text().await;
+    assert!(
+        board.contains("东关大街街道办事处") && board.contains("下水道堵塞"),
+        "{board}"
+    );
+    sup.submit(&format!(
+        "form[action='/tickets/{late}/act/supervise'] button[type=submit]"
+    ))
+    .await;
+    assert!(
+        sup.c
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with("/board")
+    );
+    assert!(sup.main_text().await.contains("书面督办"));
+    sup.shot("09-supervision-board").await;
+    unit.go("/").await;
+    assert!(unit.text("header .badge").await.parse::<i64>().unwrap() >= 2);
+    assert!(
+        unit.text("#supervision-to-answer")
+            .await
+            .contains("下水道堵塞")
+    );
+    unit.go("/notices").await;
+    assert!(unit.main_text().await.contains("书面督办"));
+    unit.act(
+        late,
+        "answer-supervision",
+        &[("answer", "已安排疏通，明日完成")],
+    )
+    .await;
+    assert!(unit.text(".card.supervision").await.contains("已安排疏通"));
+    unit.shot("10-supervision-answered").await;
+    sup.go(&format!("/tickets/{late}")).await;
+    let page = sup.main_text().await;
+    assert!(
+        page.contains("已安排疏通") && page.contains("书面督办"),
+        "{page}"
+    );
+
+    for b in [op, disp, unit, other, cb, sup] {
         b.c.close().await.unwrap();
     }
     eprintln!("screenshots in {}", shots_dir().display());
