@@ -56,6 +56,7 @@ pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
 
 /// Event types a webhook may name.
 const EVENT_TYPES: &[&str] = &[
+    "received",
     "resolved_directly",
     "dispatched",
     "signed",
@@ -469,32 +470,74 @@ pub(crate) fn plan(
                 });
             }
         }
-        let ty = kind.type_name();
-        for h in hooks
-            .iter()
-            .filter(|h| h.events.is_empty() || h.events.iter().any(|x| x == ty))
-        {
-            // Other systems get what an analyst sees: the citizen masked.
+        out.extend(webhook_notices(&hooks, t, e.seq, kind, at));
+    }
+    out
+}
+
+/// The webhook rows of one event (other systems get what an analyst sees: the citizen masked).
+fn webhook_notices(
+    hooks: &[&Webhook],
+    t: &Ticket,
+    seq: i64,
+    kind: &EventKind,
+    at: DateTime<Utc>,
+) -> Vec<NewNotice> {
+    let ty = kind.type_name();
+    hooks
+        .iter()
+        .filter(|h| h.events.is_empty() || h.events.iter().any(|x| x == ty))
+        .map(|h| {
             let body = serde_json::json!({
                 "type": ty,
                 "ticket_id": t.id,
                 "number": t.number,
-                "seq": e.seq,
+                "seq": seq,
                 "at": at,
                 "state": t.state,
                 "lead_unit_id": t.lead_unit_id,
                 "event": kind.masked(t.confidential),
             });
-            out.push(NewNotice {
-                event_seq: e.seq,
+            NewNotice {
+                event_seq: seq,
                 channel: channel::WEBHOOK.into(),
                 recipient: h.name.clone(),
                 payload: body.to_string(),
                 not_before: at,
-            });
-        }
+            }
+        })
+        .collect()
+}
+
+/// The notices of a new ticket (its `received` event): the webhooks subscribed to it.
+pub(crate) fn received_plan(
+    r: &Reference,
+    at: DateTime<Utc>,
+) -> Option<mashangban_store::NoticePlan> {
+    let hooks: Vec<Webhook> = r.webhooks.iter().filter(|h| h.active).cloned().collect();
+    if hooks.is_empty() {
+        return None;
     }
-    out
+    Some(mashangban_store::NoticePlan(Arc::new(move |t: &Ticket| {
+        let refs: Vec<&Webhook> = hooks.iter().collect();
+        // The received event, rebuilt from the view (the same fields), without the
+        // citizen's tracking code: that is the citizen's own.
+        let kind = EventKind::Received {
+            number: t.number.clone(),
+            tracking_code: String::new(),
+            channel: t.channel,
+            channel_detail: t.channel_detail.clone(),
+            kind: t.kind,
+            title: t.title.clone(),
+            content: t.content.clone(),
+            citizen: t.citizen.clone(),
+            confidential: t.confidential,
+            address: t.address.clone(),
+            category_code: t.category_code.clone(),
+            division_code: t.division_code.clone(),
+        };
+        webhook_notices(&refs, t, 1, &kind, at)
+    })))
 }
 
 /// Delivers one notice.

@@ -238,6 +238,7 @@ impl App {
                 number_prefix: self.config.number_prefix.clone(),
                 tracking_code: new_tracking_code(),
                 idempotency: idempotency_key.zip(hash),
+                notices: crate::notify::received_plan(&reference, at),
             })
             .await?;
         Ok((created.ticket.masked_for(actor), created.created))

@@ -219,6 +219,7 @@ pub async fn run(a: BenchArgs) -> Result<()> {
                             number_prefix: "XN".into(),
                             tracking_code: mashangban_app::auth::new_tracking_code(),
                             idempotency: None,
+                            notices: None,
                         })
                         .await?;
                 }

@@ -83,6 +83,19 @@ pub struct CreateTicket {
     pub tracking_code: String,
     /// The client's `Idempotency-Key` and a hash of the request it came with.
     pub idempotency: Option<(String, String)>,
+    /// The notices the new ticket calls for, computed from it once it has its id and number
+    /// and written in the same transaction.
+    pub notices: Option<NoticePlan>,
+}
+
+/// Computes the notices of a ticket just created (its `received` event is seq 1).
+#[derive(Clone)]
+pub struct NoticePlan(pub std::sync::Arc<dyn Fn(&Ticket) -> Vec<NewNotice> + Send + Sync>);
+
+impl std::fmt::Debug for NoticePlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NoticePlan")
+    }
 }
 
 /// The outcome of a create: the ticket, and whether it is new (false: an idempotent replay).

@@ -1521,6 +1521,13 @@ async fn insert_ticket(
         .bind(view.version)
         .execute(&mut *conn)
         .await?;
+    if let Some(plan) = &req.notices {
+        let mut created = view.clone();
+        created.id = id;
+        let notices: Vec<(i64, NewNotice)> =
+            (plan.0)(&created).into_iter().map(|n| (id, n)).collect();
+        insert_notices(conn, &notices, req.at).await?;
+    }
     if let Some((key, _)) = &req.idempotency {
         sqlx::query(
             "UPDATE idempotency_keys SET ticket_id = $1 WHERE user_id = $2 AND idem_key = $3",

@@ -80,6 +80,7 @@ async fn create(
         number_prefix: "XN".into(),
         tracking_code: format!("TC{}", rand_suffix()),
         idempotency: key.map(|k| (k.to_string(), format!("hash-{content}"))),
+        notices: None,
     })
     .await
     .unwrap()
@@ -360,6 +361,7 @@ async fn idempotency_keys(s: &SqlStore) {
             number_prefix: "XN".into(),
             tracking_code: "TCX".into(),
             idempotency: Some(("key-1".into(), "different".into())),
+            notices: None,
         })
         .await;
     assert!(
