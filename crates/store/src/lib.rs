@@ -90,7 +90,10 @@ pub struct CreateTicket {
 
 /// Computes the notices of a ticket just created (its `received` event is seq 1).
 #[derive(Clone)]
-pub struct NoticePlan(pub std::sync::Arc<dyn Fn(&Ticket) -> Vec<NewNotice> + Send + Sync>);
+pub struct NoticePlan(pub std::sync::Arc<PlanFn>);
+
+/// The function behind a [`NoticePlan`].
+pub type PlanFn = dyn Fn(&Ticket) -> Vec<NewNotice> + Send + Sync;
 
 impl std::fmt::Debug for NoticePlan {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
