@@ -436,7 +436,24 @@ pub(crate) fn plan(
         };
         view = apply(view, &e);
         let Some(t) = view.as_ref() else { break };
-        for n in notices_for(t, kind) {
+        // A breach that raises supervision in the same change is told once, by the
+        // supervision (its reason names the clock): one SMS, not two.
+        let told_by_supervision = matches!(kind, EventKind::DeadlineBreached { .. })
+            && kinds.iter().any(|k| {
+                matches!(
+                    k,
+                    EventKind::Supervised {
+                        automatic: true,
+                        ..
+                    }
+                )
+            });
+        let notices = if told_by_supervision {
+            Vec::new()
+        } else {
+            notices_for(t, kind)
+        };
+        for n in notices {
             let payload = serde_json::json!({
                 "text": n.text,
                 "ticket_id": t.id,
