@@ -52,6 +52,8 @@ pub fn t(lang: Lang, key: &'static str) -> &'static str {
         "lead_unit" => ("主办单位", "Lead unit"),
         "co_units" => ("协办单位", "Co-units"),
         "tier" => ("处置时限", "Tier"),
+        "alert" => ("时限状态", "Deadline alert"),
+        "supervision" => ("督办级别", "Supervision"),
         "days" => ("天", "days"),
         "content" => ("诉求内容", "Request"),
         "timeline" => ("办理过程", "Timeline"),

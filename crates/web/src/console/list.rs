@@ -243,6 +243,8 @@ fn columns(lang: Lang) -> Vec<&'static str> {
         "lead_unit",
         "co_units",
         "tier",
+        "alert",
+        "supervision",
         "created",
         "dispatched_at",
         "replied_at",
@@ -298,6 +300,23 @@ fn row(lang: Lang, tk: &Ticket, r: &Reference) -> Vec<String> {
             .collect::<Vec<_>>()
             .join("、"),
         tk.tier.map(|d| d.to_string()).unwrap_or_default(),
+        match tk.alert_level() {
+            Some(mashangban_domain::deadlines::AlertLevel::Overdue) => {
+                (if zh { "超期" } else { "overdue" }).to_string()
+            }
+            Some(_) => (if zh { "预警" } else { "warning" }).to_string(),
+            None => String::new(),
+        },
+        tk.supervision
+            .as_ref()
+            .map(|s| {
+                if zh {
+                    s.level.label_zh().to_string()
+                } else {
+                    s.level.as_str().to_string()
+                }
+            })
+            .unwrap_or_default(),
         local_time(tk.created_at),
         time(tk.dispatched_at),
         time(tk.replied_at),
