@@ -268,6 +268,8 @@ impl WatchReport {
 
 /// Tickets the watcher reads and writes together.
 const WATCH_BATCH: usize = 1000;
+/// Batches the watcher writes at the same time.
+const WRITES_IN_FLIGHT: usize = 3;
 
 impl App {
     /// The next moment the watcher must look at a ticket (whose events so far are given)
@@ -312,17 +314,41 @@ impl App {
         now: DateTime<Utc>,
         limit: u32,
     ) -> Result<WatchReport, AppError> {
+        let started = std::time::Instant::now();
+        let (mut reading, mut computing) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
         let ids = self.store.due_tickets(now, limit).await?;
+        let found_due = started.elapsed();
         let mut report = WatchReport {
             visited: ids.len(),
             ..Default::default()
         };
         let r = self.reference().await?;
-        // Each batch is written while the next one is read and computed.
-        let mut writing: Option<tokio::task::JoinHandle<Result<WatchReport, AppError>>> = None;
-        for batch in ids.chunks(WATCH_BATCH) {
-            let tickets = self.store.get_tickets(batch).await?;
-            let all_events = self.store.ticket_events_many(batch).await?;
+        // Batches are written while the next ones are read and computed, a few at a time
+        // (PostgreSQL writes them on connections of their own; SQLite commits them together).
+        let mut writing: std::collections::VecDeque<
+            tokio::task::JoinHandle<Result<WatchReport, AppError>>,
+        > = Default::default();
+        // Each batch's tickets and events are read (together) while the batch before is
+        // computed.
+        let read = |batch: Vec<i64>| {
+            let store = self.store.clone();
+            tokio::spawn(async move {
+                tokio::try_join!(store.get_tickets(&batch), store.ticket_events_many(&batch))
+            })
+        };
+        let batches: Vec<Vec<i64>> = ids.chunks(WATCH_BATCH).map(<[i64]>::to_vec).collect();
+        let mut next_read = batches.first().cloned().map(read);
+        for i in 0..batches.len() {
+            let read_started = std::time::Instant::now();
+            let Some(pending) = next_read.take() else {
+                break;
+            };
+            let (tickets, all_events) = pending
+                .await
+                .map_err(|e| AppError::Internal(e.to_string()))??;
+            next_read = batches.get(i + 1).cloned().map(read);
+            reading += read_started.elapsed();
+            let compute_started = std::time::Instant::now();
             let mut by_ticket: std::collections::HashMap<i64, Vec<Event>> =
                 std::collections::HashMap::new();
             for e in all_events {
@@ -350,7 +376,10 @@ impl App {
                     notices,
                 });
             }
-            if let Some(previous) = writing.take() {
+            computing += compute_started.elapsed();
+            if writing.len() >= WRITES_IN_FLIGHT
+                && let Some(previous) = writing.pop_front()
+            {
                 report.add(
                     previous
                         .await
@@ -358,15 +387,24 @@ impl App {
                 );
             }
             let app = self.clone();
-            writing = Some(tokio::spawn(async move {
+            writing.push_back(tokio::spawn(async move {
                 app.write_watched(changes, moves, now).await
             }));
         }
-        if let Some(previous) = writing.take() {
+        while let Some(previous) = writing.pop_front() {
             report.add(
                 previous
                     .await
                     .map_err(|e| AppError::Internal(e.to_string()))??,
+            );
+        }
+        if !ids.is_empty() {
+            tracing::debug!(
+                due_ms = found_due.as_millis() as u64,
+                read_ms = reading.as_millis() as u64,
+                compute_ms = computing.as_millis() as u64,
+                total_ms = started.elapsed().as_millis() as u64,
+                "watcher pass"
             );
         }
         Ok(report)
@@ -381,9 +419,11 @@ impl App {
         now: DateTime<Utc>,
     ) -> Result<WatchReport, AppError> {
         let mut report = WatchReport::default();
+        let started = std::time::Instant::now();
         if !moves.is_empty() {
             report.conflicts += self.store.set_next_deadlines(&moves).await?.len();
         }
+        let moved = started.elapsed();
         if changes.is_empty() {
             return Ok(report);
         }
@@ -399,7 +439,16 @@ impl App {
             }
             r
         };
-        match self.store.commit(changes.clone(), SYSTEM_ACTOR, now).await {
+        let committing = std::time::Instant::now();
+        let result = self.store.commit(changes.clone(), SYSTEM_ACTOR, now).await;
+        tracing::debug!(
+            moves = moves.len(),
+            move_ms = moved.as_millis() as u64,
+            changes = changes.len(),
+            commit_ms = committing.elapsed().as_millis() as u64,
+            "watcher batch written"
+        );
+        match result {
             Ok(_) => report.add(count(&changes)),
             Err(StoreError::Conflict) => {
                 for change in changes {

@@ -162,13 +162,16 @@ pub fn notices_for(ticket: &Ticket, kind: &EventKind) -> Vec<Notice> {
                     level.label_zh()
                 ),
             );
-            let mut watchers = vec![Role::Supervisor];
-            if *level == SupervisionLevel::L3 {
-                watchers.push(Role::Analyst);
-            }
+            // 催办 is the hotline centre's routine (supervisors see it on the board); a
+            // supervisor hears of 书面督办, and leaders of 挂牌督办.
+            let watchers: &[Role] = match level {
+                SupervisionLevel::L1 => &[],
+                SupervisionLevel::L2 => &[Role::Supervisor],
+                SupervisionLevel::L3 => &[Role::Supervisor, Role::Analyst],
+            };
             for r in watchers {
                 out.push(Notice {
-                    audience: Audience::Role(r),
+                    audience: Audience::Role(*r),
                     sms: false,
                     alert: true,
                     text: format!("工单{no}（{title}）{}：{reason}", level.label_zh()),

@@ -235,8 +235,7 @@ CREATE TABLE outbox (
     claimed_until {big},
     sent_at {big},
     failed_at {big},
-    last_error TEXT,
-    UNIQUE (ticket_id, event_seq, channel, recipient)
+    last_error TEXT
 );
 CREATE INDEX outbox_pending ON outbox (not_before) WHERE sent_at IS NULL AND failed_at IS NULL;
 CREATE INDEX outbox_console ON outbox (recipient, id) WHERE channel = 'console';
@@ -249,6 +248,17 @@ CREATE TABLE unit_contacts (
     liaison TEXT NOT NULL,
     phone TEXT NOT NULL
 );
+"#,
+    },
+    Migration {
+        version: 9,
+        name: "room for in-place ticket updates",
+        // PostgreSQL: leave room in each page of tickets, so that an update touching no
+        // indexed column (a note, an alert, a supervision) stays on its page and writes no
+        // index entry ("HOT"). Pages written before this migration get the room when the
+        // table is next rewritten (`VACUUM FULL tickets`).
+        sql: r#"
+{pg}ALTER TABLE tickets SET (fillfactor = 70);
 "#,
     },
 ];

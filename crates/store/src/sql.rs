@@ -308,7 +308,14 @@ impl SqlStore {
                 "BIGINT",
             ),
         };
-        sql.replace("{id}", id).replace("{big}", big)
+        // `{pg}` starts a line that only PostgreSQL runs (a comment on SQLite).
+        let pg = match self.backend {
+            Backend::Sqlite => "-- ",
+            Backend::Postgres => "",
+        };
+        sql.replace("{id}", id)
+            .replace("{big}", big)
+            .replace("{pg}", pg)
     }
 
     /// Runs a write in a transaction of its own (PostgreSQL) or in a group commit with the
@@ -1674,7 +1681,7 @@ async fn insert_notices(
         bind_all(sqlx::query(AssertSqlSafe(sql)), params)
             .execute(&mut *conn)
             .await
-            .map_err(|e| dup(e, "a notice for the same event and recipient"))?;
+            .map_err(|e| dup(e, "a notice"))?;
     }
     Ok(())
 }
