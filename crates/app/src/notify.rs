@@ -601,6 +601,24 @@ mod tests {
         assert_eq!(waits, [30, 60, 120, 240, 480, 960, 1920, 3600, 3600]);
     }
 
+    #[tokio::test]
+    async fn https_deliveries_are_attempted() {
+        // Nothing listens on port 9 of loopback: the delivery fails to connect, not because
+        // the client cannot speak TLS.
+        let err = post_signed(
+            &http_client(),
+            "https://127.0.0.1:9/hook",
+            "0123456789abcdef",
+            1,
+            "{}".into(),
+        )
+        .await
+        .unwrap_err();
+        let chain = format!("{err:?}");
+        assert!(!chain.contains("scheme"), "{chain}");
+        assert!(err.starts_with("POST https://127.0.0.1:9/hook"), "{err}");
+    }
+
     #[test]
     fn webhook_subscriptions_are_checked() {
         let ok = Webhook {
