@@ -285,14 +285,7 @@ impl App {
         let r = self.reference().await?;
         let mut events = history.to_vec();
         let mut view = Some(ticket.clone());
-        for (i, kind) in new.iter().enumerate() {
-            let e = Event {
-                ticket_id: ticket.id,
-                seq: ticket.version + 1 + i as i64,
-                at,
-                actor: *actor,
-                kind: kind.clone(),
-            };
+        for e in mashangban_domain::appended(ticket, new, *actor, at) {
             view = apply(view, &e);
             events.push(e);
         }

@@ -9,7 +9,7 @@ use crate::{App, AppError, Reference};
 use chrono::{DateTime, Duration, Utc};
 use hmac::{KeyInit, Mac};
 use mashangban_domain::notify::{Audience, notices_for, send_after};
-use mashangban_domain::{Actor, Event, EventKind, Role, Ticket, User, apply};
+use mashangban_domain::{Actor, EventKind, Role, Ticket, User, apply};
 use mashangban_store::{NewNotice, Notice, UnitContact, channel};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -426,14 +426,8 @@ pub(crate) fn plan(
     let mut out = Vec::new();
     let mut view = Some(before.clone());
     let hooks: Vec<&Webhook> = r.webhooks.iter().filter(|h| h.active).collect();
-    for (i, kind) in kinds.iter().enumerate() {
-        let e = Event {
-            ticket_id: before.id,
-            seq: before.version + 1 + i as i64,
-            at,
-            actor: *actor,
-            kind: kind.clone(),
-        };
+    for e in mashangban_domain::appended(before, kinds, *actor, at) {
+        let kind = &e.kind;
         view = apply(view, &e);
         let Some(t) = view.as_ref() else { break };
         // A breach that raises supervision in the same change is told once, by the

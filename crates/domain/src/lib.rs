@@ -16,7 +16,7 @@ pub use error::{DomainError, UnknownValue};
 pub use intake::NewTicket;
 pub use lifecycle::{
     Action, CallbackInput, CloseOutcome, Command, Event, EventKind, Rule, TRANSITIONS, UnitScope,
-    apply, authorize, check_merge_parent, decide,
+    appended, apply, authorize, check_merge_parent, decide,
 };
 pub use org::{Category, Division, NewUnit, Unit, User};
 pub use ticket::{Actor, CallbackAnswers, Citizen, Ticket};

@@ -1046,6 +1046,27 @@ pub struct Event {
     pub kind: EventKind,
 }
 
+/// The events a change appends to a ticket at `before`'s version: numbered on from it, at one
+/// time, by one actor.
+pub fn appended(
+    before: &Ticket,
+    kinds: &[EventKind],
+    actor: Actor,
+    at: DateTime<Utc>,
+) -> Vec<Event> {
+    kinds
+        .iter()
+        .enumerate()
+        .map(|(i, kind)| Event {
+            ticket_id: before.id,
+            seq: before.version + 1 + i as i64,
+            at,
+            actor,
+            kind: kind.clone(),
+        })
+        .collect()
+}
+
 /// Checks the actor's right to take the action on this ticket: role first (403), then
 /// the unit the handler belongs to (403), then the ticket's state (409).
 pub fn authorize(ticket: &Ticket, actor: &Actor, action: Action) -> Result<(), DomainError> {

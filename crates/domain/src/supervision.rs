@@ -192,14 +192,7 @@ pub fn review(
         role: Role::Supervisor,
         unit_id: None,
     };
-    for (i, kind) in record.iter().enumerate() {
-        let e = Event {
-            ticket_id: ticket.id,
-            seq: ticket.version + 1 + i as i64,
-            at: now,
-            actor: system,
-            kind: kind.clone(),
-        };
+    for e in crate::lifecycle::appended(ticket, &record, system, now) {
         view = apply(view, &e);
         events.push(e);
     }
