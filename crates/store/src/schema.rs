@@ -261,4 +261,18 @@ CREATE TABLE unit_contacts (
 {pg}ALTER TABLE tickets SET (fillfactor = 70);
 "#,
     },
+    Migration {
+        version: 10,
+        name: "no per-row reference checks on appended rows",
+        // PostgreSQL checks a foreign key with a trigger run once per inserted row (a
+        // locking read of the ticket): on the event log and the outbox, where the store
+        // writes every row in the same transaction as its ticket's update, those checks
+        // cost a third of the watcher's write time and guard nothing the transaction does
+        // not already guarantee (tickets are never deleted). SQLite's check is an index
+        // probe and stays.
+        sql: r#"
+{pg}ALTER TABLE ticket_events DROP CONSTRAINT IF EXISTS ticket_events_ticket_id_fkey;
+{pg}ALTER TABLE outbox DROP CONSTRAINT IF EXISTS outbox_ticket_id_fkey;
+"#,
+    },
 ];

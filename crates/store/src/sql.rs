@@ -95,6 +95,65 @@ fn from_ts(us: i64) -> DateTime<Utc> {
     Utc.timestamp_micros(us).single().unwrap_or_default()
 }
 
+fn is_sqlite(conn: &AnyConnection) -> bool {
+    conn.backend_name().eq_ignore_ascii_case("sqlite")
+}
+
+/// A statement with many parameters, bound in order. On SQLite, `$1 … $n` written in
+/// order become anonymous `?`: SQLite finds a named parameter by walking a list, and the
+/// driver asks for every parameter's name, so a statement of hundreds of `$N` spent most
+/// of its time binding (quadratic in the parameters).
+fn many<'q>(
+    sqlite: bool,
+    sql: String,
+    params: Vec<P>,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    let sql = if sqlite {
+        positional(&sql).unwrap_or(sql)
+    } else {
+        sql
+    };
+    bind_all(sqlx::query(AssertSqlSafe(sql)), params)
+}
+
+/// `$1 … $n`, each once and in order, replaced by `?`; `None` if the marks are otherwise.
+fn positional(sql: &str) -> Option<String> {
+    let mut out = String::with_capacity(sql.len());
+    let mut expect = 1u32;
+    let mut chars = sql.char_indices().peekable();
+    while let Some((_, c)) = chars.next() {
+        if c == '\'' {
+            // Literals are copied as they are ('' inside is two quotes in a row).
+            out.push(c);
+            for (_, d) in chars.by_ref() {
+                out.push(d);
+                if d == '\'' {
+                    break;
+                }
+            }
+            continue;
+        }
+        if c != '$' {
+            out.push(c);
+            continue;
+        }
+        let mut n = 0u32;
+        let mut digits = 0;
+        while let Some((_, d)) = chars.peek().copied() {
+            let Some(v) = d.to_digit(10) else { break };
+            n = n.checked_mul(10)?.checked_add(v)?;
+            digits += 1;
+            chars.next();
+        }
+        if digits == 0 || n != expect {
+            return None;
+        }
+        expect += 1;
+        out.push('?');
+    }
+    Some(out)
+}
+
 fn bind_all<'q>(
     mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
     params: Vec<P>,
@@ -1005,8 +1064,9 @@ impl Store for SqlStore {
             "SELECT id, body FROM tickets WHERE id IN ({}) ORDER BY id",
             marks.join(", ")
         );
-        let q = bind_all(
-            sqlx::query(AssertSqlSafe(sql)),
+        let q = many(
+            self.backend == Backend::Sqlite,
+            sql,
             ids.iter().map(|i| P::I(Some(*i))).collect(),
         );
         let rows = q.fetch_all(&self.pool).await?;
@@ -1388,7 +1448,7 @@ impl Store for SqlStore {
             for (id, version, next) in chunk {
                 params.extend([P::I(Some(*id)), P::I(Some(*version)), P::I(next.map(ts))]);
             }
-            let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), params)
+            let rows = many(self.backend == Backend::Sqlite, sql, params)
                 .fetch_all(&mut *tx)
                 .await?;
             for r in rows {
@@ -1431,8 +1491,9 @@ impl Store for SqlStore {
              WHERE ticket_id IN ({}) ORDER BY ticket_id, seq",
             marks.join(", ")
         );
-        let q = bind_all(
-            sqlx::query(AssertSqlSafe(sql)),
+        let q = many(
+            self.backend == Backend::Sqlite,
+            sql,
             ids.iter().map(|i| P::I(Some(*i))).collect(),
         );
         let rows = q.fetch_all(&self.pool).await?;
@@ -1678,7 +1739,7 @@ async fn insert_notices(
                 P::I((n.channel == channel::CONSOLE).then(|| ts(at))),
             ]);
         }
-        bind_all(sqlx::query(AssertSqlSafe(sql)), params)
+        many(is_sqlite(conn), sql, params)
             .execute(&mut *conn)
             .await
             .map_err(|e| dup(e, "a notice"))?;
@@ -1759,7 +1820,7 @@ async fn update_watch(conn: &mut AnyConnection, updates: &[WatchUpdate]) -> Resu
                 P::I(Some(i64::from(u.awaiting_answer))),
             ]);
         }
-        bind_all(sqlx::query(AssertSqlSafe(sql)), params)
+        many(is_sqlite(conn), sql, params)
             .execute(&mut *conn)
             .await?;
     }
@@ -1808,7 +1869,7 @@ async fn update_slim(conn: &mut AnyConnection, updates: &[SlimUpdate]) -> Result
                 P::S(Some(u.body.clone())),
             ]);
         }
-        let r = bind_all(sqlx::query(AssertSqlSafe(sql)), params)
+        let r = many(is_sqlite(conn), sql, params)
             .execute(&mut *conn)
             .await?;
         if r.rows_affected() != chunk.len() as u64 {
@@ -1912,7 +1973,7 @@ async fn insert_events(conn: &mut AnyConnection, events: &[Event]) -> Result<()>
                 P::S(Some(serde_json::to_string(&e.kind).map_err(corrupt)?)),
             ]);
         }
-        bind_all(sqlx::query(AssertSqlSafe(sql)), params)
+        many(is_sqlite(conn), sql, params)
             .execute(&mut *conn)
             .await
             .map_err(|err| {
@@ -1945,6 +2006,13 @@ mod tests {
     #[test]
     fn urls() {
         assert_eq!(value_rows(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(
+            positional("SELECT '$9', x FROM t WHERE a IN ($1, $2) AND b = $3").as_deref(),
+            Some("SELECT '$9', x FROM t WHERE a IN (?, ?) AND b = ?")
+        );
+        assert_eq!(positional("SELECT $2, $1"), None);
+        assert_eq!(positional("SELECT $1, $1"), None);
+        assert_eq!(positional("SELECT 1").as_deref(), Some("SELECT 1"));
         assert_eq!(
             normalize_url("sqlite://data/x.db").unwrap(),
             (Backend::Sqlite, "sqlite://data/x.db?mode=rwc".into())
