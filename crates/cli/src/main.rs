@@ -2,6 +2,7 @@
 
 mod bench;
 mod calendar;
+mod classifier;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -74,6 +75,11 @@ enum Command {
     Calendar {
         #[command(subcommand)]
         cmd: calendar::CalendarCmd,
+    },
+    /// The ticket classifier: evaluate it on labelled texts.
+    Classifier {
+        #[command(subcommand)]
+        cmd: classifier::ClassifierCmd,
     },
 }
 
@@ -505,5 +511,6 @@ async fn run(cli: Cli) -> Result<()> {
             serve(app, &addr).await
         }
         Command::Bench(args) => bench::run(args).await,
+        Command::Classifier { cmd } => classifier::run(cmd),
     }
 }

@@ -143,6 +143,8 @@ const MAX_ALIAS_CHARS: usize = 16;
 const AMBIGUITY_MARGIN: f32 = 0.1;
 /// A place more specific than the best one is taken when at least this sure.
 const DESCEND_AT: f32 = 0.5;
+/// Names said without their suffix point this strongly at most.
+const BARE_QUALITY: f32 = 0.6;
 /// At most this many candidates are returned.
 const MAX_CANDIDATES: usize = 5;
 
@@ -421,6 +423,12 @@ impl AddressIndex {
                     let word: String = chars[i..i + len].iter().collect();
                     self.aliases.get(&word).map(|a| (word, a.clone(), len))
                 });
+            // A bare name (no 街道/镇/社区/村 said) that runs on into a road or another
+            // place's suffix is part of that name: 朝阳东路, 朝阳区 are not 朝阳街道.
+            let longest = longest.filter(|(_, aliases, len)| {
+                let bare = aliases.iter().all(|a| a.quality <= BARE_QUALITY);
+                !(bare && runs_on(&chars[i + len..]))
+            });
             match longest {
                 Some((word, aliases, len)) => {
                     out.push((word, aliases));
@@ -452,9 +460,23 @@ impl AddressIndex {
     }
 }
 
+/// Does the text go on as the rest of a road's or a place's name (`东路`, `大街`, `区`)?
+fn runs_on(rest: &[char]) -> bool {
+    let first = rest.first().copied();
+    let second = rest.get(1).copied();
+    match first {
+        Some('路' | '街' | '巷' | '道' | '区' | '县' | '市' | '省' | '州' | '大') => true,
+        Some('东' | '西' | '南' | '北' | '中') => {
+            matches!(second, Some('路' | '街' | '巷' | '大'))
+        }
+        _ => false,
+    }
+}
+
 /// Committee suffixes, longest first, and the marker a citizen says instead.
 const COMMUNITY_SUFFIXES: &[(&str, &str)] = &[
     ("社区居民委员会", "社区"),
+    ("社区居委会", "社区"),
     ("居民委员会", "社区"),
     ("村民委员会", "村"),
     ("居委会", "社区"),

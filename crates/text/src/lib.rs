@@ -2,9 +2,15 @@
 //!
 //! - [`address`]: free addresses → district, street, community (with candidates when
 //!   ambiguous), from the official divisions and a gazetteer of roads, compounds, landmarks.
+//! - [`classify`]: a trainable text classifier (jieba words, TF-IDF, linear SVMs) with
+//!   confidences and explanations, and the figures to evaluate it.
+//! - [`emergency`]: text that signals an emergency, and the number to transfer to.
 //! - [`normalize`]: full-width folding and the clean-up the others share.
 
 pub mod address;
+pub mod classify;
+pub mod emergency;
 pub mod normalize;
 
 pub use address::{AddressIndex, EntryKind, GazetteerEntry, Level, Place, Resolution, Resolved};
+pub use emergency::{Emergency, Transfer, detect as detect_emergency};
