@@ -334,16 +334,20 @@ async fn watch(app: &App, lead: i64, due: usize) -> Result<()> {
     };
     let started = Instant::now();
     let mut due_ids = Vec::new();
+    let mut next_pick = step / 2;
     let ids: Vec<i64> = (1..=total).collect();
     for chunk in ids.chunks(5_000) {
         let tickets = app.store.get_tickets(chunk).await?;
         let mut changes = Vec::new();
         let mut moves = Vec::new();
         for t in tickets {
+            // One ticket every `step`: the first still waiting for dispatch at or after
+            // each mark (so that the bench can run again on the same store).
             if t.state == mashangban_domain::TicketState::Received
-                && (t.id as usize + step / 2).is_multiple_of(step)
+                && t.id as usize >= next_pick
                 && due_ids.len() < due
             {
+                next_pick += step;
                 due_ids.push(t.id);
                 changes.push(Change {
                     before: t,
