@@ -2,6 +2,7 @@
 //! machine (commands → events → view), validation and masking. No I/O, no async.
 
 pub mod calendar;
+pub mod catalogue;
 pub mod deadlines;
 pub mod error;
 pub mod intake;

@@ -14,6 +14,7 @@ pub use sql::SqlStore;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use mashangban_domain::calendar::CalendarDay;
+use mashangban_domain::catalogue::CatalogueEntry;
 use mashangban_domain::{
     Actor, Category, Channel, Division, DivisionLevel, Event, EventKind, NewTicket, NewUnit, Role,
     Ticket, TicketState, Unit, User,
@@ -244,6 +245,29 @@ pub struct BoardCount {
 
 /// Persistence of divisions, units, categories, users, tokens, tickets and their events.
 /// One conformance suite (`tests/conformance.rs`) runs against every backend.
+/// One change to the dispatch catalogue.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CatalogueChange {
+    pub id: i64,
+    pub entry_id: i64,
+    /// The entry's version after the change (the deleted version for a deletion).
+    pub version: i64,
+    /// `created`, `updated` or `deleted`.
+    pub action: String,
+    pub before: Option<CatalogueEntry>,
+    pub after: Option<CatalogueEntry>,
+    pub user_id: i64,
+    pub at: DateTime<Utc>,
+}
+
+/// A write to the catalogue: a new entry (`id` 0), an edit of the stored `version`, or a
+/// deletion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CatalogueWrite {
+    Save(CatalogueEntry),
+    Delete { id: i64, version: i64 },
+}
+
 #[async_trait]
 pub trait Store: Send + Sync {
     fn backend(&self) -> Backend;
@@ -273,6 +297,23 @@ pub trait Store: Send + Sync {
     async fn get_category(&self, code: &str) -> Result<Option<Category>>;
 
     /// The calendar's exceptions, and the years whose schedule is known.
+    /// Every catalogue entry, ended ones included, by id.
+    async fn catalogue(&self) -> Result<Vec<CatalogueEntry>>;
+    /// Applies catalogue writes in one transaction, recording each change; all or none
+    /// (a stale version is a `Conflict`, an unknown id `NotFound`). Returns the entries as
+    /// saved (none for deletions).
+    async fn write_catalogue(
+        &self,
+        writes: Vec<CatalogueWrite>,
+        user_id: i64,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<CatalogueEntry>>;
+    /// Changes to the catalogue, newest first, of one entry or of all.
+    async fn catalogue_history(
+        &self,
+        entry_id: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<CatalogueChange>>;
     async fn calendar(&self) -> Result<(Vec<CalendarDay>, Vec<i32>)>;
     /// Adds or changes exceptions and marks their years known, in one transaction.
     async fn upsert_calendar_days(&self, days: &[CalendarDay]) -> Result<usize>;

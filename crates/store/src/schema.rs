@@ -275,4 +275,37 @@ CREATE TABLE unit_contacts (
 {pg}ALTER TABLE outbox DROP CONSTRAINT IF EXISTS outbox_ticket_id_fkey;
 "#,
     },
+    Migration {
+        version: 11,
+        name: "dispatch catalogue",
+        // The catalogue's entries as they stand, and every change to them (before and
+        // after, who, when), so that any past state can be shown and audited. Dates are
+        // ISO text (YYYY-MM-DD), which orders as the dates do.
+        sql: r#"
+CREATE TABLE catalogue_entries (
+    id {id},
+    category_code TEXT NOT NULL REFERENCES categories (code),
+    division_code TEXT REFERENCES divisions (code),
+    unit_id {big} NOT NULL REFERENCES units (id),
+    ownership TEXT NOT NULL,
+    tier {big},
+    valid_from TEXT NOT NULL,
+    valid_to TEXT,
+    note TEXT NOT NULL DEFAULT '',
+    version {big} NOT NULL
+);
+CREATE INDEX catalogue_category ON catalogue_entries (category_code);
+CREATE TABLE catalogue_changes (
+    id {id},
+    entry_id {big} NOT NULL,
+    version {big} NOT NULL,
+    action TEXT NOT NULL,
+    before_json TEXT,
+    after_json TEXT,
+    user_id {big} NOT NULL,
+    at {big} NOT NULL
+);
+CREATE INDEX catalogue_changes_entry ON catalogue_changes (entry_id, id);
+"#,
+    },
 ];

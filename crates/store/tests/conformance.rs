@@ -47,6 +47,7 @@ conformance!(
     calendar_and_settings,
     next_deadlines,
     alerts_and_supervision_on_the_board,
+    catalogue_is_versioned_and_all_or_nothing,
 );
 
 fn at(h: u32) -> chrono::DateTime<Utc> {
@@ -1099,4 +1100,118 @@ async fn alerts_and_supervision_on_the_board(s: &SqlStore) {
     let board = s.watch_board().await.unwrap();
     assert!(board.iter().all(|b| b.supervision_level == 0), "{board:?}");
     assert_eq!(board.iter().map(|b| b.count).sum::<i64>(), 2);
+}
+
+async fn catalogue_is_versioned_and_all_or_nothing(s: &SqlStore) {
+    use mashangban_domain::catalogue::{CatalogueEntry, Ownership};
+    let dept = s
+        .insert_unit(&NewUnit {
+            code: "CITY-CG".into(),
+            name: "市城市管理局".into(),
+            kind: UnitKind::CityDepartment,
+            parent_id: None,
+            division_code: None,
+        })
+        .await
+        .unwrap();
+    s.upsert_categories(&[Category {
+        code: "05".into(),
+        name: "市容环境".into(),
+        parent_code: None,
+        level: 1,
+        default_tier: Some(3),
+        active: true,
+    }])
+    .await
+    .unwrap();
+    let entry = CatalogueEntry {
+        id: 0,
+        category_code: "05".into(),
+        division_code: None,
+        unit_id: dept.id,
+        ownership: Ownership::Functional,
+        tier: Some(3),
+        valid_from: "2026-01-01".parse().unwrap(),
+        valid_to: None,
+        note: "全市".into(),
+        version: 0,
+    };
+    let saved = s
+        .write_catalogue(vec![CatalogueWrite::Save(entry.clone())], 7, at(1))
+        .await
+        .unwrap();
+    assert_eq!(saved.len(), 1);
+    let first = saved[0].clone();
+    assert!(first.id > 0);
+    assert_eq!(first.version, 1);
+    assert_eq!(s.catalogue().await.unwrap(), vec![first.clone()]);
+
+    // An edit of the stored version moves it on; a stale one is refused.
+    let mut edit = first.clone();
+    edit.valid_to = Some("2026-12-31".parse().unwrap());
+    let edited = s
+        .write_catalogue(vec![CatalogueWrite::Save(edit.clone())], 7, at(2))
+        .await
+        .unwrap();
+    assert_eq!(edited[0].version, 2);
+    let stale = s
+        .write_catalogue(vec![CatalogueWrite::Save(edit)], 7, at(3))
+        .await;
+    assert!(matches!(stale, Err(StoreError::Conflict)), "{stale:?}");
+
+    // All or nothing: a good write with a bad one leaves the catalogue as it was.
+    let mut bad = entry.clone();
+    bad.category_code = "99".into();
+    let r = s
+        .write_catalogue(
+            vec![
+                CatalogueWrite::Save(entry.clone()),
+                CatalogueWrite::Save(bad),
+            ],
+            7,
+            at(4),
+        )
+        .await;
+    assert!(r.is_err());
+    assert_eq!(s.catalogue().await.unwrap().len(), 1);
+    let missing = s
+        .write_catalogue(
+            vec![CatalogueWrite::Delete {
+                id: 999_999,
+                version: 1,
+            }],
+            7,
+            at(4),
+        )
+        .await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound { .. })),
+        "{missing:?}"
+    );
+
+    // Deleting records the last version; the history tells every change, newest first.
+    s.write_catalogue(
+        vec![CatalogueWrite::Delete {
+            id: first.id,
+            version: 2,
+        }],
+        8,
+        at(5),
+    )
+    .await
+    .unwrap();
+    assert!(s.catalogue().await.unwrap().is_empty());
+    let history = s.catalogue_history(Some(first.id), 10).await.unwrap();
+    let actions: Vec<&str> = history.iter().map(|c| c.action.as_str()).collect();
+    assert_eq!(actions, vec!["deleted", "updated", "created"]);
+    assert_eq!(history[0].user_id, 8);
+    assert_eq!(history[0].before.as_ref().unwrap().version, 2);
+    assert!(history[0].after.is_none());
+    assert_eq!(history[1].before.as_ref().unwrap().valid_to, None);
+    assert_eq!(
+        history[1].after.as_ref().unwrap().valid_to,
+        Some("2026-12-31".parse().unwrap())
+    );
+    assert_eq!(history[2].at, at(1));
+    assert_eq!(s.catalogue_history(None, 2).await.unwrap().len(), 2);
 }
