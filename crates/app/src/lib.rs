@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod catalogue;
 pub mod deadlines;
 pub mod demo;
 pub mod notify;
@@ -65,6 +66,10 @@ pub struct Reference {
     pub categories: std::collections::HashMap<String, mashangban_domain::Category>,
     /// Division names by code.
     pub divisions: std::collections::HashMap<String, String>,
+    /// Each division's parent, by code.
+    pub division_parents: std::collections::HashMap<String, Option<String>>,
+    /// The dispatch catalogue's entries.
+    pub catalogue: Vec<mashangban_domain::catalogue::CatalogueEntry>,
     /// Units by id.
     pub units: std::collections::BTreeMap<i64, mashangban_domain::Unit>,
     /// The official calendar in force.
@@ -141,6 +146,7 @@ impl App {
         let categories = self.store.list_categories().await?;
         let divisions = self.store.list_divisions(None, None).await?;
         let units = self.store.list_units().await?;
+        let catalogue = self.store.catalogue().await?;
         let (days, years) = self.store.calendar().await?;
         let policy = deadlines::policy_from(self.store.setting(deadlines::POLICY_SETTING).await?);
         let contacts = self.store.unit_contacts().await?;
@@ -156,7 +162,12 @@ impl App {
                 .into_iter()
                 .map(|c| (c.code.clone(), c))
                 .collect(),
+            division_parents: divisions
+                .iter()
+                .map(|d| (d.code.clone(), d.parent_code.clone()))
+                .collect(),
             divisions: divisions.into_iter().map(|d| (d.code, d.name)).collect(),
+            catalogue,
             units: units.into_iter().map(|u| (u.id, u)).collect(),
             calendar: deadlines::calendar_from(days, years),
             policy,

@@ -274,8 +274,9 @@ pub trait Store: Send + Sync {
     /// Creates or upgrades the schema. Safe to run concurrently from several processes.
     async fn migrate(&self) -> Result<()>;
     async fn ping(&self) -> Result<()>;
-    /// Refreshes the query planner's statistics (after a bulk load; PostgreSQL's autovacuum
-    /// and SQLite's `PRAGMA optimize` do it in time on their own).
+    /// Refreshes the query planner's statistics and tidies up after a bulk load (PostgreSQL:
+    /// vacuums; SQLite: empties the write-ahead log); autovacuum and `PRAGMA optimize` do it
+    /// in time on their own.
     async fn analyze(&self) -> Result<()>;
 
     async fn upsert_divisions(&self, divisions: &[Division]) -> Result<usize>;

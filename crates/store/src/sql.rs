@@ -529,7 +529,12 @@ impl Store for SqlStore {
 
     async fn analyze(&self) -> Result<()> {
         let mut w = self.writer().await?;
-        sqlx::query("ANALYZE").execute(&mut *w).await?;
+        match self.backend {
+            // Also clear the dead row versions a bulk update leaves (what autovacuum does
+            // in its own time), so that reads after it do not wade through them.
+            Backend::Postgres => sqlx::query("VACUUM (ANALYZE)").execute(&mut *w).await?,
+            Backend::Sqlite => sqlx::query("ANALYZE").execute(&mut *w).await?,
+        };
         if self.backend == Backend::Sqlite {
             // Copy what the write-ahead log holds into the database and empty it, so that
             // the next writes do not pay for the checkpoint of everything before them.

@@ -63,7 +63,7 @@ impl FromRequestParts<App> for Authed {
 }
 
 /// Parses a JSON body; an empty body counts as `null` (actions whose fields are optional).
-fn json_body(body: Result<Bytes, BytesRejection>) -> Result<Value, ApiError> {
+pub(crate) fn json_body(body: Result<Bytes, BytesRejection>) -> Result<Value, ApiError> {
     let bytes = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(
@@ -228,7 +228,7 @@ pub async fn list_tickets(
     Ok(Json(page).into_response())
 }
 
-fn require(a: &Authed, roles: &[Role]) -> Result<(), ApiError> {
+pub(crate) fn require(a: &Authed, roles: &[Role]) -> Result<(), ApiError> {
     if roles.contains(&a.actor.role) {
         Ok(())
     } else {

@@ -2,6 +2,7 @@
 //! The HTTP layer of Mashangban: the JSON API under `/api/v1` and its OpenAPI document.
 
 mod api;
+mod api_catalogue;
 pub mod console;
 pub mod error;
 pub mod openapi;
@@ -68,6 +69,18 @@ pub fn router(app: App) -> Router {
             axum::routing::put(api::put_unit_contact),
         )
         .route("/api/v1/board", get(api::board))
+        .route(
+            "/api/v1/catalogue",
+            get(api_catalogue::list).post(api_catalogue::create),
+        )
+        .route(
+            "/api/v1/catalogue/{id}",
+            axum::routing::put(api_catalogue::update).delete(api_catalogue::delete),
+        )
+        .route("/api/v1/catalogue/history", get(api_catalogue::history))
+        .route("/api/v1/catalogue/export.csv", get(api_catalogue::export))
+        .route("/api/v1/catalogue/import", post(api_catalogue::import))
+        .route("/api/v1/catalogue/owner", get(api_catalogue::owner))
         .merge(console::routes())
         .fallback(api::fallback)
         .method_not_allowed_fallback(api::method_not_allowed)

@@ -1,0 +1,472 @@
+//! The dispatch catalogue (派单目录) as administrators keep it: entries checked against the
+//! rules of `domain::catalogue` and the organisation, saved with their history, imported
+//! and exported as CSV, and asked who owns a matter.
+
+use chrono::{NaiveDate, Utc};
+use mashangban_domain::catalogue::{self, CatalogueEntry, CatalogueMatch, Ownership, Subject};
+use mashangban_domain::types::TIERS;
+use mashangban_store::{CatalogueChange, CatalogueWrite, StoreError};
+use serde::{Deserialize, Serialize};
+
+use crate::{App, AppError, Reference};
+
+/// An entry as an administrator gives it (new without `id`; an edit names the `version`
+/// it was read at).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntryInput {
+    #[serde(default)]
+    pub id: Option<i64>,
+    #[serde(default)]
+    pub version: Option<i64>,
+    pub category_code: String,
+    #[serde(default)]
+    pub division_code: Option<String>,
+    /// The unit, by id or by code (`CITY-CG`).
+    #[serde(default)]
+    pub unit_id: Option<i64>,
+    #[serde(default)]
+    pub unit_code: Option<String>,
+    /// `functional` or `territorial`; by default from the unit's kind (city departments
+    /// and public enterprises functional, governments territorial).
+    #[serde(default)]
+    pub ownership: Option<String>,
+    #[serde(default)]
+    pub tier: Option<u8>,
+    /// Default: today (Asia/Shanghai).
+    #[serde(default)]
+    pub valid_from: Option<NaiveDate>,
+    #[serde(default)]
+    pub valid_to: Option<NaiveDate>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// The columns of the catalogue's CSV, in order.
+pub const CSV_COLUMNS: [&str; 9] = [
+    "category_code",
+    "division_code",
+    "unit_code",
+    "ownership",
+    "tier",
+    "valid_from",
+    "valid_to",
+    "note",
+    "id",
+];
+
+/// Today in Asia/Shanghai.
+pub fn today() -> NaiveDate {
+    Utc::now()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .date_naive()
+}
+
+/// A division's code with its ancestors, most specific first (the city last).
+pub fn division_chain(r: &Reference, code: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut at = Some(code.to_string());
+    while let Some(c) = at {
+        if out.contains(&c) || out.len() > 8 {
+            break;
+        }
+        at = r.division_parents.get(&c).cloned().flatten();
+        out.push(c);
+    }
+    out
+}
+
+/// A category's code with its ancestors, most specific first.
+pub fn category_chain(r: &Reference, code: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut at = r.categories.get(code);
+    while let Some(c) = at {
+        if out.len() > 8 {
+            break;
+        }
+        out.push(c.code.clone());
+        at = c.parent_code.as_deref().and_then(|p| r.categories.get(p));
+    }
+    out
+}
+
+impl App {
+    /// Every entry, ended ones included.
+    pub async fn catalogue(&self) -> Result<Vec<CatalogueEntry>, AppError> {
+        Ok(self.store.catalogue().await?)
+    }
+
+    /// Changes, newest first, of one entry or of all.
+    pub async fn catalogue_history(
+        &self,
+        entry_id: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<CatalogueChange>, AppError> {
+        Ok(self.store.catalogue_history(entry_id, limit).await?)
+    }
+
+    /// The entry an input describes, checked field by field against the organisation.
+    fn entry_from(&self, r: &Reference, input: &EntryInput) -> Result<CatalogueEntry, AppError> {
+        let category_code = input.category_code.trim().to_string();
+        if !r.categories.contains_key(&category_code) {
+            return Err(AppError::invalid(
+                "category_code",
+                format!("`{category_code}` is not a category"),
+            ));
+        }
+        let division_code = input
+            .division_code
+            .as_deref()
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .map(str::to_string);
+        if let Some(d) = &division_code
+            && !r.divisions.contains_key(d)
+        {
+            return Err(AppError::invalid(
+                "division_code",
+                format!("`{d}` is not a division"),
+            ));
+        }
+        let unit = match (input.unit_id, input.unit_code.as_deref().map(str::trim)) {
+            (Some(id), _) => r
+                .units
+                .get(&id)
+                .ok_or_else(|| AppError::invalid("unit_id", format!("unit {id} does not exist")))?,
+            (None, Some(code)) if !code.is_empty() => {
+                r.units.values().find(|u| u.code == code).ok_or_else(|| {
+                    AppError::invalid("unit_code", format!("no unit has the code `{code}`"))
+                })?
+            }
+            _ => {
+                return Err(AppError::invalid(
+                    "unit_id",
+                    "the owning unit is required (unit_id or unit_code)",
+                ));
+            }
+        };
+        if !unit.active {
+            return Err(AppError::invalid(
+                "unit_id",
+                format!("{} is deactivated", unit.name),
+            ));
+        }
+        let ownership = match input
+            .ownership
+            .as_deref()
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+        {
+            None => Ownership::default_for(unit.kind),
+            Some(o) => Ownership::parse(o).ok_or_else(|| {
+                AppError::invalid(
+                    "ownership",
+                    format!("`{o}`: expected functional or territorial"),
+                )
+            })?,
+        };
+        if let Some(t) = input.tier
+            && !TIERS.contains(&t)
+        {
+            return Err(AppError::invalid(
+                "tier",
+                format!("{t} is not a tier; expected 1, 3, 7 or 11"),
+            ));
+        }
+        let note = input.note.clone().unwrap_or_default().trim().to_string();
+        if note.chars().count() > 200 {
+            return Err(AppError::invalid("note", "at most 200 characters"));
+        }
+        Ok(CatalogueEntry {
+            id: input.id.unwrap_or(0),
+            category_code,
+            division_code,
+            unit_id: unit.id,
+            ownership,
+            tier: input.tier,
+            valid_from: input.valid_from.unwrap_or_else(today),
+            valid_to: input.valid_to,
+            note,
+            version: input.version.unwrap_or(0),
+        })
+    }
+
+    /// Checks entries against the catalogue's rules, each against the stored entries and
+    /// the ones before it.
+    fn check_entries(
+        &self,
+        r: &Reference,
+        entries: &[CatalogueEntry],
+        stored: &[CatalogueEntry],
+    ) -> Result<(), (usize, AppError)> {
+        let mut others: Vec<CatalogueEntry> = stored.to_vec();
+        for (i, e) in entries.iter().enumerate() {
+            let scope = e
+                .division_code
+                .as_deref()
+                .map(|d| division_chain(r, d))
+                .unwrap_or_default();
+            let cats = category_chain(r, &e.category_code);
+            let kind = |id: i64| r.units.get(&id).map(|u| u.kind);
+            catalogue::check(e, kind, &cats, &scope, &others).map_err(|refusal| {
+                let (field, message) = refusal.explain();
+                (i, AppError::invalid(field, message))
+            })?;
+            // A new entry among the ones being written gets a provisional id so that the
+            // later ones are checked against it.
+            let mut e = e.clone();
+            if e.id == 0 {
+                e.id = -(i as i64) - 1;
+            }
+            others.retain(|o| o.id != e.id);
+            others.push(e);
+        }
+        Ok(())
+    }
+
+    /// Adds or edits one entry.
+    pub async fn save_catalogue_entry(
+        &self,
+        user_id: i64,
+        input: EntryInput,
+    ) -> Result<CatalogueEntry, AppError> {
+        let r = self.reference().await?;
+        let entry = self.entry_from(&r, &input)?;
+        if entry.id != 0 && input.version.is_none() {
+            return Err(AppError::invalid(
+                "version",
+                "an edit names the version it was read at",
+            ));
+        }
+        let stored = self.store.catalogue().await?;
+        if entry.id != 0 && !stored.iter().any(|e| e.id == entry.id) {
+            return Err(AppError::NotFound(format!("catalogue entry {}", entry.id)));
+        }
+        self.check_entries(&r, std::slice::from_ref(&entry), &stored)
+            .map_err(|(_, e)| e)?;
+        let saved = self
+            .store
+            .write_catalogue(vec![CatalogueWrite::Save(entry)], user_id, Utc::now())
+            .await
+            .map_err(catalogue_error)?;
+        self.invalidate_reference();
+        saved
+            .into_iter()
+            .next()
+            .ok_or_else(|| AppError::Internal("a saved entry came back empty".into()))
+    }
+
+    /// Deletes an entry (ending it with `valid_to` keeps its history in force instead).
+    pub async fn delete_catalogue_entry(
+        &self,
+        user_id: i64,
+        id: i64,
+        version: i64,
+    ) -> Result<(), AppError> {
+        self.store
+            .write_catalogue(
+                vec![CatalogueWrite::Delete { id, version }],
+                user_id,
+                Utc::now(),
+            )
+            .await
+            .map_err(catalogue_error)?;
+        self.invalidate_reference();
+        Ok(())
+    }
+
+    /// Imports entries from CSV (the columns of `CSV_COLUMNS`, with a header row; a row with
+    /// an `id` edits that entry, at its current version). All rows or none: the first bad
+    /// row is named with its line.
+    pub async fn import_catalogue_csv(
+        &self,
+        user_id: i64,
+        text: &str,
+    ) -> Result<Vec<CatalogueEntry>, AppError> {
+        let r = self.reference().await?;
+        let stored = self.store.catalogue().await?;
+        let mut reader = csv::ReaderBuilder::new()
+            .trim(csv::Trim::All)
+            .flexible(true)
+            .from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+        let headers = reader
+            .headers()
+            .map_err(|e| AppError::invalid("file", format!("line 1: {e}")))?
+            .clone();
+        let col = |name: &str| headers.iter().position(|h| h == name);
+        for required in ["category_code", "valid_from"] {
+            if col(required).is_none() {
+                return Err(AppError::invalid(
+                    "file",
+                    format!(
+                        "line 1: the column `{required}` is missing (columns: {})",
+                        CSV_COLUMNS.join(",")
+                    ),
+                ));
+            }
+        }
+        if col("unit_code").is_none() && col("unit_id").is_none() {
+            return Err(AppError::invalid(
+                "file",
+                "line 1: a `unit_code` or `unit_id` column is needed",
+            ));
+        }
+        let mut entries = Vec::new();
+        for (i, rec) in reader.records().enumerate() {
+            let line = i + 2;
+            let rec = rec.map_err(|e| AppError::invalid("file", format!("line {line}: {e}")))?;
+            let get = |name: &str| {
+                col(name)
+                    .and_then(|c| rec.get(c))
+                    .map(str::to_string)
+                    .filter(|v| !v.is_empty())
+            };
+            let at_line = |e: AppError| match e {
+                AppError::Invalid { field, message } => {
+                    AppError::invalid("file", format!("line {line}, {field}: {message}"))
+                }
+                other => other,
+            };
+            let number = |name: &str| -> Result<Option<i64>, AppError> {
+                get(name)
+                    .map(|v| {
+                        v.parse::<i64>().map_err(|_| {
+                            AppError::invalid(
+                                "file",
+                                format!("line {line}, {name}: `{v}` is not a number"),
+                            )
+                        })
+                    })
+                    .transpose()
+            };
+            let date = |name: &str| -> Result<Option<NaiveDate>, AppError> {
+                get(name)
+                    .map(|v| {
+                        v.replace('/', "-").parse::<NaiveDate>().map_err(|_| {
+                            AppError::invalid(
+                                "file",
+                                format!("line {line}, {name}: `{v}` is not a date (YYYY-MM-DD)"),
+                            )
+                        })
+                    })
+                    .transpose()
+            };
+            let id = number("id")?;
+            let tier = number("tier")?
+                .map(|t| {
+                    u8::try_from(t).map_err(|_| {
+                        AppError::invalid("file", format!("line {line}, tier: {t} is not a tier"))
+                    })
+                })
+                .transpose()?;
+            let input = EntryInput {
+                id,
+                version: id.and_then(|id| stored.iter().find(|e| e.id == id).map(|e| e.version)),
+                category_code: get("category_code").unwrap_or_default(),
+                division_code: get("division_code"),
+                unit_id: number("unit_id")?,
+                unit_code: get("unit_code"),
+                ownership: get("ownership"),
+                tier,
+                valid_from: date("valid_from")?,
+                valid_to: date("valid_to")?,
+                note: get("note"),
+            };
+            if let Some(id) = id
+                && input.version.is_none()
+            {
+                return Err(AppError::invalid(
+                    "file",
+                    format!("line {line}, id: no entry {id} to edit"),
+                ));
+            }
+            entries.push(self.entry_from(&r, &input).map_err(at_line)?);
+        }
+        if entries.is_empty() {
+            return Err(AppError::invalid("file", "no rows after the header"));
+        }
+        self.check_entries(&r, &entries, &stored)
+            .map_err(|(i, e)| match e {
+                AppError::Invalid { field, message } => {
+                    AppError::invalid("file", format!("line {}, {field}: {message}", i + 2))
+                }
+                other => other,
+            })?;
+        let saved = self
+            .store
+            .write_catalogue(
+                entries.into_iter().map(CatalogueWrite::Save).collect(),
+                user_id,
+                Utc::now(),
+            )
+            .await
+            .map_err(catalogue_error)?;
+        self.invalidate_reference();
+        Ok(saved)
+    }
+
+    /// The catalogue as CSV (UTF-8 with a byte-order mark, so that Excel reads it right).
+    pub async fn export_catalogue_csv(&self) -> Result<String, AppError> {
+        let r = self.reference().await?;
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let mut header: Vec<&str> = CSV_COLUMNS.to_vec();
+        header.extend(["version", "category_name", "division_name", "unit_name"]);
+        w.write_record(&header)
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        for e in self.store.catalogue().await? {
+            let unit = r.units.get(&e.unit_id);
+            w.write_record([
+                e.category_code.clone(),
+                e.division_code.clone().unwrap_or_default(),
+                unit.map(|u| u.code.clone()).unwrap_or_default(),
+                e.ownership.as_str().to_string(),
+                e.tier.map(|t| t.to_string()).unwrap_or_default(),
+                e.valid_from.to_string(),
+                e.valid_to.map(|d| d.to_string()).unwrap_or_default(),
+                e.note.clone(),
+                e.id.to_string(),
+                e.version.to_string(),
+                r.category_path(&e.category_code).unwrap_or_default(),
+                e.division_code
+                    .as_deref()
+                    .and_then(|d| r.division_path(d))
+                    .unwrap_or_else(|| "全市".into()),
+                unit.map(|u| u.name.clone()).unwrap_or_default(),
+            ])
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        }
+        let bytes = w
+            .into_inner()
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        Ok(format!("\u{feff}{}", String::from_utf8_lossy(&bytes)))
+    }
+
+    /// The unit that owns a matter of this category at this place on this day, by the
+    /// catalogue, with the rule that decided.
+    pub async fn catalogue_owner(
+        &self,
+        category_code: &str,
+        division_code: Option<&str>,
+        day: NaiveDate,
+    ) -> Result<Option<CatalogueMatch>, AppError> {
+        let r = self.reference().await?;
+        let subject = Subject {
+            categories: category_chain(&r, category_code),
+            divisions: division_code
+                .map(|d| division_chain(&r, d))
+                .unwrap_or_default(),
+        };
+        Ok(catalogue::resolve(&r.catalogue, &subject, day))
+    }
+}
+
+fn catalogue_error(e: StoreError) -> AppError {
+    match e {
+        StoreError::Conflict => AppError::Conflict {
+            code: "version_conflict",
+            message: "the entry was changed by someone else; reload it and try again".into(),
+        },
+        StoreError::NotFound { what } => AppError::NotFound(what),
+        other => other.into(),
+    }
+}

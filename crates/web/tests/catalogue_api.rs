@@ -1,0 +1,304 @@
+//! The dispatch catalogue over HTTP: entries kept by administrators with their history,
+//! the most specific entry deciding the owner, the no-push-down rule, CSV import (all or
+//! nothing) and export. On SQLite and PostgreSQL.
+
+mod common;
+
+use common::TestApp;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+on_both!(catalogue_decides_owners_and_keeps_its_history);
+
+async fn owner(t: &TestApp, category: &str, division: Option<&str>, date: &str) -> Value {
+    let mut path = format!("/api/v1/catalogue/owner?category_code={category}&date={date}");
+    if let Some(d) = division {
+        path.push_str(&format!("&division_code={d}"));
+    }
+    let r = t.get(&path, "dispatcher").await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    r.body
+}
+
+async fn catalogue_decides_owners_and_keeps_its_history(t: &TestApp) {
+    let unit = |code: &'static str| {
+        let app = t.app.clone();
+        async move { app.store.get_unit_by_code(code).await.unwrap().unwrap().id }
+    };
+    let city_dept = unit("DEPT-CG").await; // 市城市管理局
+    let district = unit("GOV-630102").await; // 城东区人民政府
+    let street = unit("GOV-630102001").await; // 东关大街街道办事处
+
+    // Road damage (010101) city-wide → the city department, as its functional duty.
+    let r = t
+        .post(
+            "/api/v1/catalogue",
+            "admin",
+            json!({"category_code": "010101", "unit_code": "DEPT-CG", "valid_from": "2026-01-01", "note": "全市道路"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    assert_eq!(r.body["ownership"], "functional");
+    assert_eq!(r.body["unit_name"], "西宁市城市管理局");
+    let roads = r.body["id"].as_i64().unwrap();
+
+    // Street lights (010103): city-wide territorial to the district, then inside 东关大街街道
+    // to the street office.
+    let r = t
+        .post(
+            "/api/v1/catalogue",
+            "admin",
+            json!({"category_code": "0101", "division_code": "630102", "unit_id": district, "valid_from": "2026-01-01"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    assert_eq!(r.body["ownership"], "territorial");
+    let r = t
+        .post(
+            "/api/v1/catalogue",
+            "admin",
+            json!({"category_code": "010103", "division_code": "630102001", "unit_id": street, "tier": 3, "valid_from": "2026-01-01"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let lights = r.body.clone();
+
+    // Most specific wins: a light in a community of 东关大街街道 goes to the street office.
+    let o = owner(t, "010103", Some("630102001001"), "2026-06-01").await;
+    assert_eq!(o["unit"]["id"], street, "{o}");
+    assert!(
+        o["unit"]["rule"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("#{}", lights["id"])),
+        "{o}"
+    );
+    assert_eq!(o["tier"], 3);
+    assert_eq!(o["outranked"].as_array().unwrap().len(), 1);
+    // Elsewhere in 城东区, the district; a road anywhere, the city department.
+    let o = owner(t, "010104", Some("630102002"), "2026-06-01").await;
+    assert_eq!(o["unit"]["id"], district, "{o}");
+    let o = owner(t, "010101", Some("630102001001"), "2026-06-01").await;
+    assert_eq!(o["unit"]["id"], city_dept, "{o}");
+    // Before the entries took effect, nobody; an unknown matter, nobody.
+    assert_eq!(
+        owner(t, "010103", Some("630102001"), "2025-06-01").await,
+        Value::Null
+    );
+
+    // No push-down: the road matter is the department's duty, not the street's.
+    let r = t
+        .post(
+            "/api/v1/catalogue",
+            "admin",
+            json!({"category_code": "010101", "division_code": "630102001", "unit_id": street, "valid_from": "2026-01-01"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", r.body);
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("#{roads}")),
+        "{:?}",
+        r.body
+    );
+    let r = t
+        .post(
+            "/api/v1/catalogue",
+            "admin",
+            json!({"category_code": "010102", "division_code": "630102001", "unit_id": street, "ownership": "functional", "valid_from": "2026-01-01"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", r.body);
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("不得"),
+        "{:?}",
+        r.body
+    );
+    // Bad fields are named; only administrators write.
+    for (body, field) in [
+        (
+            json!({"category_code": "99", "unit_id": district}),
+            "category_code",
+        ),
+        (
+            json!({"category_code": "0101", "unit_code": "NOPE"}),
+            "unit_code",
+        ),
+        (
+            json!({"category_code": "0101", "unit_id": district, "tier": 5}),
+            "tier",
+        ),
+        (
+            json!({"category_code": "0101", "unit_id": district, "division_code": "1"}),
+            "division_code",
+        ),
+        (
+            json!({"category_code": "0101", "unit_id": district, "valid_from": "2026-02-01", "valid_to": "2026-01-01"}),
+            "valid_to",
+        ),
+        (
+            json!({"category_code": "0101", "unit_id": district, "colour": "red"}),
+            "colour",
+        ),
+    ] {
+        let r = t.post("/api/v1/catalogue", "admin", body.clone()).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {:?}",
+            r.body
+        );
+        assert!(
+            r.body["error"]["message"].as_str().unwrap().contains(field),
+            "{body}: {:?}",
+            r.body
+        );
+    }
+    let r = t
+        .post(
+            "/api/v1/catalogue",
+            "dispatcher",
+            json!({"category_code": "0101", "unit_id": district}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    // Edit at the version read: the street office's entry ends; a stale edit is refused.
+    let mut edit = json!({"version": lights["version"], "category_code": "010103", "division_code": "630102001",
+        "unit_id": street, "tier": 3, "valid_from": "2026-01-01", "valid_to": "2026-06-30"});
+    let r = t
+        .raw(
+            Method::PUT,
+            &format!("/api/v1/catalogue/{}", lights["id"]),
+            Some("admin"),
+            Some(edit.to_string()),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["version"], 2);
+    let r = t
+        .raw(
+            Method::PUT,
+            &format!("/api/v1/catalogue/{}", lights["id"]),
+            Some("admin"),
+            Some(edit.to_string()),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{:?}", r.body);
+    let o = owner(t, "010103", Some("630102001001"), "2026-07-01").await;
+    assert_eq!(o["unit"]["id"], district, "{o}");
+    edit["version"] = json!(2);
+
+    // Export, then import: a row with a bad unit makes the whole file refused.
+    let r = t
+        .raw(
+            Method::GET,
+            "/api/v1/catalogue/export.csv",
+            Some("dispatcher"),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let csv = r.body.as_str().unwrap().to_string();
+    assert!(csv.starts_with('\u{feff}'));
+    assert!(
+        csv.contains("category_code,division_code,unit_code"),
+        "{csv}"
+    );
+    assert!(csv.contains("市城市管理局"), "{csv}");
+    let before = t.get("/api/v1/catalogue", "admin").await.body["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    let import = |text: &str| {
+        let text = text.to_string();
+        async move {
+            t.raw(
+                Method::POST,
+                "/api/v1/catalogue/import",
+                Some("admin"),
+                Some(text),
+                &[("content-type", "text/csv")],
+            )
+            .await
+        }
+    };
+    let r = import(
+        "category_code,division_code,unit_code,ownership,tier,valid_from,valid_to,note\n\
+         0102,630102,GOV-630102,属地,,2026-01-01,,水电气暖\n\
+         0103,630102,NOPE,,,2026-01-01,,\n",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", r.body);
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("line 3"),
+        "{:?}",
+        r.body
+    );
+    assert_eq!(
+        t.get("/api/v1/catalogue", "admin").await.body["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        before
+    );
+    let r = import(
+        "category_code,division_code,unit_code,ownership,tier,valid_from,valid_to,note\n\
+         0102,630102,GOV-630102,属地,,2026-01-01,,水电气暖\n\
+         0103,,DEPT-CG,functional,7,2026/01/01,,住房\n",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["imported"], 2);
+    let all = t.get("/api/v1/catalogue?in_force=true", "operator").await;
+    assert_eq!(
+        all.body["items"].as_array().unwrap().len(),
+        before + 2 - 1,
+        "{:?}",
+        all.body
+    );
+
+    // Delete at the version; the history keeps every change with who made it.
+    let r = t
+        .raw(
+            Method::DELETE,
+            &format!("/api/v1/catalogue/{roads}?version=1"),
+            Some("admin"),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
+    let h = t
+        .get(
+            &format!("/api/v1/catalogue/history?entry_id={}", lights["id"]),
+            "supervisor",
+        )
+        .await;
+    assert_eq!(h.status, StatusCode::OK);
+    let actions: Vec<&str> = h.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, vec!["updated", "created"]);
+    let h = t.get("/api/v1/catalogue/history", "admin").await;
+    assert_eq!(h.body["items"][0]["action"], "deleted");
+    assert_eq!(h.body["items"].as_array().unwrap().len(), 7);
+    assert_eq!(
+        t.get("/api/v1/catalogue/history", "operator").await.status,
+        StatusCode::FORBIDDEN
+    );
+}
