@@ -543,6 +543,113 @@ fn notifications(paths: &mut Map<String, Value>, object: &Value) {
         &["401", "403"],
     );
     paths.insert("/api/v1/board".into(), json!({"get": board}));
+    catalogue(paths);
+}
+
+/// The dispatch catalogue (派单目录).
+fn catalogue(paths: &mut Map<String, Value>) {
+    let body = |schema: Value| json!({"required": true, "content": {"application/json": {"schema": schema}}});
+    let input = json!({"type": "object", "additionalProperties": false, "required": ["category_code"], "properties": {
+        "version": {"type": "integer", "description": "the version read (edits)"},
+        "category_code": {"type": "string", "description": "a category at any level; covers its sub-categories"},
+        "division_code": {"type": ["string", "null"], "description": "the place covered with everything inside; null: the whole city"},
+        "unit_id": {"type": "integer"}, "unit_code": {"type": "string", "description": "the unit by code, instead of unit_id"},
+        "ownership": {"type": "string", "enum": ["functional", "territorial"], "description": "default: functional for city departments and public enterprises, territorial otherwise. A functional matter may not be given to a street office or community, nor pushed down under a wider functional entry"},
+        "tier": {"type": ["integer", "null"], "enum": [1, 3, 7, 11, null]},
+        "valid_from": {"type": "string", "format": "date", "description": "default: today"},
+        "valid_to": {"type": ["string", "null"], "format": "date", "description": "the last day it applies"},
+        "note": {"type": "string", "maxLength": 200}}});
+    let entry = json!({"type": "object", "properties": {
+        "id": {"type": "integer"}, "version": {"type": "integer"}, "category_code": {"type": "string"},
+        "category_name": {"type": ["string", "null"]}, "division_code": {"type": ["string", "null"]},
+        "division_name": {"type": ["string", "null"]}, "unit_id": {"type": "integer"}, "unit_code": {"type": ["string", "null"]},
+        "unit_name": {"type": ["string", "null"]}, "ownership": {"type": "string"}, "tier": {"type": ["integer", "null"]},
+        "valid_from": {"type": "string", "format": "date"}, "valid_to": {"type": ["string", "null"], "format": "date"},
+        "note": {"type": "string"}}});
+    let mut list = op(
+        "Catalogue entries, ended ones included (in_force=true: those valid today)",
+        "200",
+        json!({"type": "object", "properties": {"items": {"type": "array", "items": entry.clone()}}}),
+        &["401", "422"],
+    );
+    list["parameters"] =
+        json!([{"name": "in_force", "in": "query", "schema": {"type": "boolean"}}]);
+    let mut create = op(
+        "Add an entry (admin); refused with the rule that forbids it",
+        "201",
+        entry.clone(),
+        &["400", "401", "403", "422"],
+    );
+    create["requestBody"] = body(input.clone());
+    paths.insert(
+        "/api/v1/catalogue".into(),
+        json!({"get": list, "post": create}),
+    );
+    let id = json!({"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}});
+    let mut update = op(
+        "Edit an entry at the version read (admin)",
+        "200",
+        entry.clone(),
+        &["400", "401", "403", "404", "409", "422"],
+    );
+    update["parameters"] = json!([id.clone()]);
+    update["requestBody"] = body(input);
+    let mut delete = op(
+        "Delete an entry at the version read (admin); its history stays",
+        "204",
+        json!({"type": "null"}),
+        &["401", "403", "404", "409", "422"],
+    );
+    delete["parameters"] = json!([id, {"name": "version", "in": "query", "required": true, "schema": {"type": "integer"}}]);
+    paths.insert(
+        "/api/v1/catalogue/{id}".into(),
+        json!({"put": update, "delete": delete}),
+    );
+    let mut history = op(
+        "Changes to the catalogue, newest first: action (created, updated, deleted), before, after, user, time (admin, supervisor, dispatcher, analyst)",
+        "200",
+        json!({"type": "object", "properties": {"items": {"type": "array", "items": {"type": "object"}}}}),
+        &["401", "403", "422"],
+    );
+    history["parameters"] = json!([
+        {"name": "entry_id", "in": "query", "schema": {"type": "integer"}},
+        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}
+    ]);
+    paths.insert("/api/v1/catalogue/history".into(), json!({"get": history}));
+    let mut export = op(
+        "The catalogue as CSV (UTF-8 with BOM): category_code, division_code, unit_code, ownership, tier, valid_from, valid_to, note, id, then version and names",
+        "200",
+        json!({"type": "string"}),
+        &["401"],
+    );
+    export["responses"]["200"]["content"] = json!({"text/csv": {"schema": {"type": "string"}}});
+    paths.insert(
+        "/api/v1/catalogue/export.csv".into(),
+        json!({"get": export}),
+    );
+    let mut import = op(
+        "Import entries from CSV with a header row (the export's columns; a row with an id edits that entry). All rows or none; errors name the line (admin)",
+        "200",
+        json!({"type": "object", "properties": {"imported": {"type": "integer"}, "items": {"type": "array", "items": entry.clone()}}}),
+        &["400", "401", "403", "422"],
+    );
+    import["requestBody"] =
+        json!({"required": true, "content": {"text/csv": {"schema": {"type": "string"}}}});
+    paths.insert("/api/v1/catalogue/import".into(), json!({"post": import}));
+    let mut owner = op(
+        "Who owns a matter of this category at this place on this day: the unit, the entry and the rule that decided (most specific category, then smallest place, then latest start), the tier, and the entries it outranked; null when none applies",
+        "200",
+        json!({"type": ["object", "null"], "properties": {
+            "unit": {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": ["string", "null"]}, "rule": {"type": "string"}}},
+            "entry": entry, "tier": {"type": ["integer", "null"]}, "outranked": {"type": "array", "items": {"type": "integer"}}}}),
+        &["401", "422"],
+    );
+    owner["parameters"] = json!([
+        {"name": "category_code", "in": "query", "required": true, "schema": {"type": "string"}},
+        {"name": "division_code", "in": "query", "schema": {"type": "string"}},
+        {"name": "date", "in": "query", "schema": {"type": "string", "format": "date"}, "description": "default: today (Asia/Shanghai)"}
+    ]);
+    paths.insert("/api/v1/catalogue/owner".into(), json!({"get": owner}));
 }
 
 #[cfg(test)]
@@ -566,6 +673,12 @@ mod tests {
             "/api/v1/notices",
             "/api/v1/units/{id}/contact",
             "/api/v1/board",
+            "/api/v1/catalogue",
+            "/api/v1/catalogue/{id}",
+            "/api/v1/catalogue/history",
+            "/api/v1/catalogue/export.csv",
+            "/api/v1/catalogue/import",
+            "/api/v1/catalogue/owner",
         ] {
             assert!(doc["paths"][p].is_object(), "{p}");
         }
