@@ -750,3 +750,123 @@ async fn supervision_board_notices_and_rules() {
     let r = t.app.reference().await.unwrap();
     assert_eq!(r.contacts[&t.lead_unit].phone, "13900001111");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dispatch_catalogue_page() {
+    let t = TestApp::start(Db::Sqlite, "console_catalogue")
+        .await
+        .unwrap();
+    users(
+        &t,
+        &[
+            ("admin-c", Role::Admin, None),
+            ("disp-c", Role::Dispatcher, None),
+        ],
+    )
+    .await;
+    let admin = Browser::open(&t, "admin-c").await;
+    let dept = t
+        .app
+        .store
+        .get_unit_by_code("DEPT-CG")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let street = t.lead_unit; // 东关大街街道办事处
+    // Others may not keep it.
+    let disp = Browser::open(&t, "disp-c").await;
+    assert_eq!(disp.page("/admin/catalogue").await.0, StatusCode::FORBIDDEN);
+
+    let (status, html) = admin.page("/admin/catalogue").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("派单目录"), "{html}");
+    // Add: roads city-wide to the city department.
+    let (status, location, _) = admin
+        .post(
+            "/admin/catalogue",
+            &[
+                ("category_code", "010101"),
+                ("division_code", ""),
+                ("unit_id", &dept.to_string()),
+                ("ownership", ""),
+                ("tier", "7"),
+                ("valid_from", "2026-01-01"),
+                ("note", "全市道路"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, html) = admin.page(location.as_deref().unwrap()).await;
+    assert!(html.contains("已保存"), "{html}");
+    assert!(html.contains("西宁市城市管理局"), "{html}");
+    assert!(html.contains("职能部门事项"), "{html}");
+    // Pushing it down to a street office is refused beside the unit, with what was typed.
+    let (status, _, html) = admin
+        .post(
+            "/admin/catalogue",
+            &[
+                ("category_code", "010101"),
+                ("division_code", "630102001"),
+                ("unit_id", &street.to_string()),
+                ("valid_from", "2026-01-01"),
+                ("note", "下沉"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("不得在其范围内改派街道或社区"), "{html}");
+    assert!(html.contains("value=\"下沉\""), "{html}");
+    // Who owns a road in a community of 东关大街街道: the department, and why.
+    let (_, html) = admin
+        .page("/admin/catalogue?check_category=010101&check_division=630102001001")
+        .await;
+    assert!(html.contains("目录条目 #1"), "{html}");
+    // Import: a bad line names itself; a good file is taken whole.
+    let (status, _, html) = admin
+        .post(
+            "/admin/catalogue/import",
+            &[(
+                "csv",
+                "category_code,division_code,unit_code,valid_from\n0102,630102,NOPE,2026-01-01\n",
+            )],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("line 2"), "{html}");
+    let (status, location, _) = admin
+        .post(
+            "/admin/catalogue/import",
+            &[("csv", "category_code,division_code,unit_code,valid_from\n0102,630102,GOV-630102,2026-01-01\n")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{location:?}");
+    let (_, html) = admin.page("/admin/catalogue").await;
+    assert!(html.contains("城东区人民政府"), "{html}");
+    // End the first entry by editing it; then delete the second; the history shows all.
+    let (status, _, _) = admin
+        .post(
+            "/admin/catalogue",
+            &[
+                ("id", "1"),
+                ("version", "1"),
+                ("category_code", "010101"),
+                ("unit_id", &dept.to_string()),
+                ("tier", "7"),
+                ("valid_from", "2026-01-01"),
+                ("valid_to", "2026-01-31"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, _, _) = admin
+        .post("/admin/catalogue/delete", &[("id", "2"), ("version", "1")])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, html) = admin.page("/admin/catalogue").await;
+    assert!(html.contains("不在有效期"), "{html}");
+    assert!(!html.contains("城东区人民政府</td>"), "{html}");
+    for word in ["新增", "修改", "删除"] {
+        assert!(html.contains(word), "{word}");
+    }
+}

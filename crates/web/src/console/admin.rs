@@ -36,19 +36,19 @@ pub fn routes() -> Router<App> {
         .route("/admin/units/{id}/contact", post(change_contact))
 }
 
-fn is_admin(u: &User) -> bool {
+pub(super) fn is_admin(u: &User) -> bool {
     u.role == Role::Admin
 }
 
 /// What was typed and what was wrong with it, by field.
 #[derive(Default)]
-struct Typed {
-    values: HashMap<String, String>,
-    errors: HashMap<String, String>,
+pub(super) struct Typed {
+    pub(super) values: HashMap<String, String>,
+    pub(super) errors: HashMap<String, String>,
 }
 
 impl Typed {
-    fn of(form: &[(String, String)]) -> Typed {
+    pub(super) fn of(form: &[(String, String)]) -> Typed {
         Typed {
             values: form
                 .iter()
@@ -58,17 +58,17 @@ impl Typed {
             errors: HashMap::new(),
         }
     }
-    fn v(&self, k: &str) -> &str {
+    pub(super) fn v(&self, k: &str) -> &str {
         self.values.get(k).map(String::as_str).unwrap_or("")
     }
-    fn opt(&self, k: &str) -> Option<String> {
+    pub(super) fn opt(&self, k: &str) -> Option<String> {
         Some(self.v(k).trim().to_string()).filter(|v| !v.is_empty())
     }
-    fn err(&self, k: &str) -> Markup {
+    pub(super) fn err(&self, k: &str) -> Markup {
         html! { @if let Some(e) = self.errors.get(k) { span.error role="alert" { (e) } } }
     }
     /// Records an application error against its field (or the whole form).
-    fn refuse(mut self, lang: Lang, e: AppError) -> Typed {
+    pub(super) fn refuse(mut self, lang: Lang, e: AppError) -> Typed {
         let (field, message) = match e {
             AppError::Invalid { field, message } => (field, message),
             AppError::Internal(m) => {
@@ -85,7 +85,7 @@ impl Typed {
             .insert(field, super::i18n::message(lang, &message));
         self
     }
-    fn form_error(&self) -> Markup {
+    pub(super) fn form_error(&self) -> Markup {
         html! { @if let Some(e) = self.errors.get("form") { p.error role="alert" { (e) } } }
     }
 }
@@ -94,7 +94,7 @@ fn tabs(lang: Lang, current: &str) -> Markup {
     let zh = lang == Lang::Zh;
     html! {
         nav.tabs {
-            @for (href, zh_label, en_label) in [("/admin/users", "用户", "Users"), ("/admin/units", "单位", "Units"), ("/admin/categories", "诉求分类", "Categories"), ("/admin/calendar", "工作日历", "Calendar"), ("/admin/policy", "时限与督办规则", "Deadlines and supervision")] {
+            @for (href, zh_label, en_label) in [("/admin/users", "用户", "Users"), ("/admin/units", "单位", "Units"), ("/admin/categories", "诉求分类", "Categories"), ("/admin/catalogue", "派单目录", "Dispatch catalogue"), ("/admin/calendar", "工作日历", "Calendar"), ("/admin/policy", "时限与督办规则", "Deadlines and supervision")] {
                 a href=(href) class=[(href == current).then_some("on")] { (if zh { zh_label } else { en_label }) }
             }
         }
@@ -109,12 +109,12 @@ fn role_label(lang: Lang, r: Role) -> &'static str {
     }
 }
 
-fn admin_page(s: &Session, current: &str, status: StatusCode, body: Markup) -> Response {
+pub(super) fn admin_page(s: &Session, current: &str, status: StatusCode, body: Markup) -> Response {
     let body = html! { (tabs(s.lang, current)) (body) };
     html_response(status, page(s.lang, Some(s), "/admin", body))
 }
 
-async fn admin_session(app: &App, headers: &HeaderMap) -> Result<Session, Response> {
+pub(super) async fn admin_session(app: &App, headers: &HeaderMap) -> Result<Session, Response> {
     let Some(s) = session(app, headers).await else {
         return Err(to_login());
     };
@@ -241,7 +241,7 @@ async fn create_user(
     }
 }
 
-fn status_of(e: &AppError) -> StatusCode {
+pub(super) fn status_of(e: &AppError) -> StatusCode {
     match e {
         AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         AppError::NotFound(_) => StatusCode::NOT_FOUND,

@@ -5,6 +5,7 @@
 mod actions;
 mod admin;
 mod board;
+mod catalogue;
 mod desk;
 mod i18n;
 mod intake;
@@ -52,6 +53,7 @@ pub fn routes() -> Router<App> {
         .route("/tickets/{id}/act/{action}", post(act_submit))
         .route("/lang/{lang}", get(set_lang))
         .merge(admin::routes())
+        .merge(catalogue::routes())
         .route("/static/app.css", get(stylesheet))
         .route("/static/app.js", get(script))
 }
