@@ -8,6 +8,7 @@ pub mod deadlines;
 pub mod demo;
 pub mod notify;
 pub mod seed;
+pub mod text;
 pub mod tickets;
 
 use mashangban_domain::DomainError;
@@ -44,6 +45,10 @@ pub struct App {
     pub store: Arc<dyn Store>,
     pub config: Config,
     reference: Arc<std::sync::RwLock<Option<CachedReference>>>,
+    /// The text features, with the model stamp they were built for.
+    #[allow(clippy::type_complexity)]
+    text:
+        Arc<std::sync::RwLock<Option<(std::time::Instant, Option<String>, Arc<text::TextState>)>>>,
     /// Recent authentications: token hash → (when checked, user).
     sessions: Arc<
         std::sync::Mutex<
@@ -131,6 +136,7 @@ impl App {
             store,
             config,
             reference: Arc::default(),
+            text: Arc::default(),
             sessions: Arc::default(),
         }
     }

@@ -11,6 +11,13 @@ use mashangban_text::classify::{
 
 #[derive(Subcommand)]
 pub enum ClassifierCmd {
+    /// Train the classifier the suggestions use on the database's newest closed tickets
+    /// (their final categories) and the categories' names, and keep it in the database.
+    Train {
+        /// At most this many closed tickets.
+        #[arg(long, default_value_t = mashangban_app::text::TRAIN_LIMIT)]
+        limit: usize,
+    },
     /// Train on one JSONL file of `{title, body, label}` and score the predictions on
     /// another (`--test`), or by k-fold cross-validation over the training file alone.
     /// Prints per-class precision and recall, the confusion matrix and, last,
@@ -42,8 +49,22 @@ pub enum ClassifierCmd {
     },
 }
 
+/// `classifier train`, on the database.
+pub async fn train(app: &mashangban_app::App, limit: usize) -> Result<()> {
+    let r = app
+        .train_classifier(limit)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "trained on {} closed tickets and {} category names: {} categories, {} words, {:.1}s",
+        r.tickets, r.category_names, r.categories, r.words, r.seconds
+    );
+    Ok(())
+}
+
 pub fn run(cmd: ClassifierCmd) -> Result<()> {
     match cmd {
+        ClassifierCmd::Train { .. } => bail!("`classifier train` runs on a database"),
         ClassifierCmd::Eval {
             train,
             test,

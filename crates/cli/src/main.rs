@@ -76,7 +76,7 @@ enum Command {
         #[command(subcommand)]
         cmd: calendar::CalendarCmd,
     },
-    /// The ticket classifier: evaluate it on labelled texts.
+    /// The ticket classifier: train it on the database's closed tickets, or evaluate it on labelled texts.
     Classifier {
         #[command(subcommand)]
         cmd: classifier::ClassifierCmd,
@@ -493,6 +493,14 @@ async fn run(cli: Cli) -> Result<()> {
                     println!("  {state:<18} {n}");
                 }
             }
+            if app
+                .store
+                .setting(mashangban_app::text::MODEL_SETTING)
+                .await?
+                .is_none()
+            {
+                classifier::train(&app, mashangban_app::text::TRAIN_LIMIT).await?;
+            }
             println!("\ndatabase: {url}");
             println!(
                 "demo users (password for all: {}):",
@@ -511,6 +519,9 @@ async fn run(cli: Cli) -> Result<()> {
             serve(app, &addr).await
         }
         Command::Bench(args) => bench::run(args).await,
+        Command::Classifier {
+            cmd: classifier::ClassifierCmd::Train { limit },
+        } => classifier::train(&open(&database).await?, limit).await,
         Command::Classifier { cmd } => classifier::run(cmd),
     }
 }

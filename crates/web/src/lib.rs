@@ -3,6 +3,7 @@
 
 mod api;
 mod api_catalogue;
+mod api_text;
 pub mod console;
 pub mod error;
 pub mod openapi;
@@ -81,6 +82,8 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/catalogue/export.csv", get(api_catalogue::export))
         .route("/api/v1/catalogue/import", post(api_catalogue::import))
         .route("/api/v1/catalogue/owner", get(api_catalogue::owner))
+        .route("/api/v1/suggest", post(api_text::suggest))
+        .route("/api/v1/classifier/train", post(api_text::train))
         .merge(console::routes())
         .fallback(api::fallback)
         .method_not_allowed_fallback(api::method_not_allowed)

@@ -650,6 +650,37 @@ fn catalogue(paths: &mut Map<String, Value>) {
         {"name": "date", "in": "query", "schema": {"type": "string", "format": "date"}, "description": "default: today (Asia/Shanghai)"}
     ]);
     paths.insert("/api/v1/catalogue/owner".into(), json!({"get": owner}));
+    let place = json!({"type": "object", "properties": {"code": {"type": "string"}, "name": {"type": "string"},
+        "level": {"type": "string", "enum": ["district", "street", "community"]}, "path": {"type": "string"},
+        "confidence": {"type": "number"}, "matched": {"type": "array", "items": {"type": "string"}}}});
+    let mut suggest = op(
+        "Proposals for an intake in progress (operator, dispatcher, supervisor, admin): top categories with confidence and the words that decided, the place (null when the words fit several: see division_candidates), the owning unit by the catalogue with its rule, the tier, the caller's recent tickets and the emergency flag with the number to transfer to. Duplicates and knowledge-base answers are not proposed yet",
+        "200",
+        json!({"type": "object", "properties": {
+            "categories": {"type": "array", "items": {"type": "object", "properties": {"code": {"type": "string"}, "name": {"type": "string"}, "confidence": {"type": "number"}, "because": {"type": "array", "items": {"type": "string"}}}}},
+            "division": {"oneOf": [place.clone(), {"type": "null"}]},
+            "division_candidates": {"type": "array", "items": place},
+            "unit": {"type": ["object", "null"], "properties": {"id": {"type": "integer"}, "name": {"type": ["string", "null"]}, "rule": {"type": "string"}, "entry_id": {"type": "integer"}}},
+            "tier": {"type": ["integer", "null"]},
+            "caller_history": {"type": "array", "items": {"type": "object", "properties": {"id": {"type": "integer"}, "number": {"type": "string"}, "title": {"type": "string"}, "state": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"}, "category_code": {"type": ["string", "null"]}}}},
+            "emergency": {"type": "object", "properties": {"flag": {"type": "boolean"}, "transfer_to": {"type": ["string", "null"], "enum": ["110", "119", "120", "122", null]}, "also": {"type": "array", "items": {"type": "string"}}, "signals": {"type": "array", "items": {"type": "string"}}}},
+            "model": {"type": ["string", "null"], "description": "when and on how many tickets the classifier was trained; null: none yet"}}}),
+        &["400", "401", "403", "422"],
+    );
+    suggest["requestBody"] = body(
+        json!({"type": "object", "additionalProperties": false, "properties": {
+        "title": {"type": "string", "maxLength": 200}, "content": {"type": "string", "maxLength": 20000},
+        "address": {"type": "string", "maxLength": 200}, "phone": {"type": "string", "maxLength": 30}}}),
+    );
+    paths.insert("/api/v1/suggest".into(), json!({"post": suggest}));
+    let train = op(
+        "Retrain the classifier on the newest closed tickets and the categories' names (admin)",
+        "200",
+        json!({"type": "object", "properties": {"tickets": {"type": "integer"}, "category_names": {"type": "integer"},
+            "categories": {"type": "integer"}, "words": {"type": "integer"}, "seconds": {"type": "number"}}}),
+        &["401", "403", "422"],
+    );
+    paths.insert("/api/v1/classifier/train".into(), json!({"post": train}));
 }
 
 #[cfg(test)]
@@ -679,6 +710,8 @@ mod tests {
             "/api/v1/catalogue/export.csv",
             "/api/v1/catalogue/import",
             "/api/v1/catalogue/owner",
+            "/api/v1/suggest",
+            "/api/v1/classifier/train",
         ] {
             assert!(doc["paths"][p].is_object(), "{p}");
         }

@@ -1,0 +1,337 @@
+//! The Chinese text features at work: the address index over the deployment's divisions,
+//! the ticket classifier trained from its own closed tickets (and its categories' names),
+//! and the suggestions shown to the operator while the call goes on.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use mashangban_domain::{Actor, TicketState};
+use mashangban_store::TicketFilter;
+use mashangban_text::classify::{Example, Model, TrainOptions};
+use mashangban_text::{AddressIndex, Emergency, Level, Place, Resolved};
+use serde::{Deserialize, Serialize};
+
+use crate::{App, AppError};
+
+/// Where the trained classifier is kept (JSON), and a short stamp of it.
+pub const MODEL_SETTING: &str = "classifier_model";
+pub const MODEL_STAMP_SETTING: &str = "classifier_model_stamp";
+/// Most closed tickets a training reads (the newest).
+pub const TRAIN_LIMIT: usize = 200_000;
+
+/// The text features in force.
+pub struct TextState {
+    pub address: AddressIndex,
+    pub model: Option<Arc<Model>>,
+    /// When and on what the model was trained (`2026-11-28T10:00:00Z · 1,234 tickets`).
+    pub model_stamp: Option<String>,
+}
+
+/// What a training did.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainReport {
+    pub tickets: usize,
+    pub category_names: usize,
+    pub categories: usize,
+    pub words: usize,
+    pub seconds: f64,
+}
+
+/// What the operator has typed so far.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuggestInput {
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub content: String,
+    #[serde(default)]
+    pub address: String,
+    #[serde(default)]
+    pub phone: String,
+}
+
+/// A category proposed for the text.
+#[derive(Debug, Clone, Serialize)]
+pub struct CategorySuggestion {
+    pub code: String,
+    pub name: String,
+    pub confidence: f32,
+    /// The words that weighed most for it (the first proposal only).
+    pub because: Vec<String>,
+}
+
+/// A recent ticket of the same caller.
+#[derive(Debug, Clone, Serialize)]
+pub struct CallerTicket {
+    pub id: i64,
+    pub number: String,
+    pub title: String,
+    pub state: TicketState,
+    pub created_at: chrono::DateTime<Utc>,
+    pub category_code: Option<String>,
+}
+
+/// Everything proposed for one intake.
+#[derive(Debug, Clone, Serialize)]
+pub struct Suggestion {
+    pub categories: Vec<CategorySuggestion>,
+    pub division: Option<Resolved>,
+    pub division_candidates: Vec<Resolved>,
+    pub unit: Option<serde_json::Value>,
+    pub tier: Option<u8>,
+    pub caller_history: Vec<CallerTicket>,
+    pub emergency: serde_json::Value,
+    /// No model yet (train one: `mashangban classifier train`).
+    pub model: Option<String>,
+}
+
+impl App {
+    /// The text features, cached; rebuilt when the divisions or the model change.
+    pub async fn text(&self) -> Result<Arc<TextState>, AppError> {
+        let stamp = self.store.setting(MODEL_STAMP_SETTING).await?;
+        if let Ok(guard) = self.text.read()
+            && let Some((at, cached_stamp, t)) = guard.as_ref()
+            && *cached_stamp == stamp
+            && at.elapsed() < crate::REFERENCE_TTL
+        {
+            return Ok(t.clone());
+        }
+        let divisions = self.store.list_divisions(None, None).await?;
+        let places: Vec<Place> = divisions
+            .into_iter()
+            .filter_map(|d| {
+                let level = Level::parse(d.level.as_str())?;
+                Some(Place {
+                    code: d.code,
+                    name: d.name,
+                    level,
+                    parent_code: d.parent_code,
+                })
+            })
+            .collect();
+        let address = AddressIndex::new(places, &[]);
+        let model = match self.store.setting(MODEL_SETTING).await? {
+            Some(json) => match Model::from_json(&json) {
+                Ok(m) => Some(Arc::new(m)),
+                Err(e) => {
+                    tracing::error!(error = %e, "stored classifier unreadable; suggestions go without categories");
+                    None
+                }
+            },
+            None => None,
+        };
+        let t = Arc::new(TextState {
+            address,
+            model,
+            model_stamp: stamp.clone(),
+        });
+        if let Ok(mut guard) = self.text.write() {
+            *guard = Some((std::time::Instant::now(), stamp, t.clone()));
+        }
+        Ok(t)
+    }
+
+    /// Trains the classifier on the newest closed tickets (their final category; the
+    /// operator's corrections are in it) and every active leaf category's name path, and
+    /// keeps it for the suggestions.
+    pub async fn train_classifier(&self, limit: usize) -> Result<TrainReport, AppError> {
+        let started = std::time::Instant::now();
+        let r = self.reference().await?;
+        let mut examples = Vec::new();
+        let mut before_id = None;
+        while examples.len() < limit {
+            let page = self
+                .store
+                .list_tickets(&TicketFilter {
+                    states: vec![TicketState::Closed],
+                    before_id,
+                    limit: 500,
+                    ..Default::default()
+                })
+                .await?;
+            let Some(last) = page.last() else { break };
+            before_id = Some(last.id);
+            for t in &page {
+                if let Some(code) = &t.category_code
+                    && r.categories.get(code).is_some_and(|c| c.active)
+                {
+                    examples.push(Example {
+                        title: t.title.clone(),
+                        body: t.content.clone(),
+                        label: code.clone(),
+                    });
+                }
+            }
+            if page.len() < 500 {
+                break;
+            }
+        }
+        examples.truncate(limit);
+        let tickets = examples.len();
+        // Each leaf category learns its own name path too, so that a category without
+        // tickets yet can still be proposed.
+        let has_children: std::collections::HashSet<&str> = r
+            .categories
+            .values()
+            .filter_map(|c| c.parent_code.as_deref())
+            .collect();
+        let mut names = 0;
+        for c in r.categories.values() {
+            if c.active && !has_children.contains(c.code.as_str()) {
+                examples.push(Example {
+                    title: c.name.clone(),
+                    body: r
+                        .category_path(&c.code)
+                        .unwrap_or_default()
+                        .replace(" / ", " "),
+                    label: c.code.clone(),
+                });
+                names += 1;
+            }
+        }
+        if examples.is_empty() {
+            return Err(AppError::invalid(
+                "categories",
+                "there are no active categories to learn",
+            ));
+        }
+        let model = tokio::task::spawn_blocking(move || {
+            Model::train(&examples, &[], &TrainOptions::default())
+        })
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+        let report = TrainReport {
+            tickets,
+            category_names: names,
+            categories: model.labels.len(),
+            words: model.words.len(),
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        let now = Utc::now();
+        self.store
+            .set_setting(MODEL_SETTING, &model.to_json(), now)
+            .await?;
+        self.store
+            .set_setting(
+                MODEL_STAMP_SETTING,
+                &format!("{} · {} tickets", now.format("%Y-%m-%dT%H:%M:%SZ"), tickets),
+                now,
+            )
+            .await?;
+        if let Ok(mut guard) = self.text.write() {
+            *guard = None;
+        }
+        Ok(report)
+    }
+
+    /// Proposals for an intake in progress: categories, the place, the owning unit by the
+    /// catalogue with its rule, the tier, the caller's recent tickets and the emergency flag.
+    pub async fn suggest(
+        &self,
+        _actor: &Actor,
+        input: SuggestInput,
+    ) -> Result<Suggestion, AppError> {
+        for (field, value, max) in [
+            ("title", &input.title, 200),
+            ("content", &input.content, 20_000),
+            ("address", &input.address, 200),
+            ("phone", &input.phone, 30),
+        ] {
+            if value.chars().count() > max {
+                return Err(AppError::invalid(
+                    field,
+                    format!("at most {max} characters"),
+                ));
+            }
+        }
+        let text = self.text().await?;
+        let r = self.reference().await?;
+        let emergency: Emergency =
+            mashangban_text::detect_emergency(&format!("{}。{}", input.title, input.content));
+        let mut categories = Vec::new();
+        if let Some(model) = &text.model
+            && !(input.title.trim().is_empty() && input.content.trim().is_empty())
+        {
+            let p = model.predict(&input.title, &input.content);
+            for (i, s) in p.ranked.iter().take(3).enumerate() {
+                categories.push(CategorySuggestion {
+                    code: s.label.clone(),
+                    name: r.category_path(&s.label).unwrap_or_else(|| s.label.clone()),
+                    confidence: (s.confidence * 1000.0).round() / 1000.0,
+                    because: if i == 0 {
+                        p.because.iter().map(|(w, _)| w.clone()).collect()
+                    } else {
+                        Vec::new()
+                    },
+                });
+            }
+        }
+        let place = if input.address.trim().is_empty() {
+            // No address said: the place may be in the text itself.
+            text.address
+                .resolve(&format!("{}{}", input.title, input.content))
+        } else {
+            text.address.resolve(&input.address)
+        };
+        let (unit, tier) = match categories.first() {
+            Some(top) => {
+                let division = place.best.as_ref().map(|b| b.code.as_str());
+                let found = self
+                    .catalogue_owner(&top.code, division, crate::catalogue::today())
+                    .await?;
+                let tier = found
+                    .as_ref()
+                    .and_then(|m| m.entry.tier)
+                    .or_else(|| r.categories.get(&top.code).and_then(|c| c.default_tier));
+                let unit = found.map(|m| {
+                    serde_json::json!({
+                        "id": m.entry.unit_id,
+                        "name": r.unit_name(m.entry.unit_id),
+                        "rule": m.rule,
+                        "entry_id": m.entry.id,
+                    })
+                });
+                (unit, tier)
+            }
+            None => (None, None),
+        };
+        let phone = input.phone.trim();
+        let caller_history = if phone.chars().filter(char::is_ascii_digit).count() >= 7 {
+            self.store
+                .list_tickets(&TicketFilter {
+                    citizen_phone: Some(phone.to_string()),
+                    limit: 5,
+                    ..Default::default()
+                })
+                .await?
+                .into_iter()
+                .map(|t| CallerTicket {
+                    id: t.id,
+                    number: t.number,
+                    title: t.title,
+                    state: t.state,
+                    created_at: t.created_at,
+                    category_code: t.category_code,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Ok(Suggestion {
+            categories,
+            division: place.best,
+            division_candidates: place.candidates,
+            unit,
+            tier,
+            caller_history,
+            emergency: serde_json::json!({
+                "flag": emergency.flag,
+                "transfer_to": emergency.transfer_to.map(|t| t.number()),
+                "also": emergency.also.iter().map(|t| t.number()).collect::<Vec<_>>(),
+                "signals": emergency.signals,
+            }),
+            model: text.model_stamp.clone(),
+        })
+    }
+}

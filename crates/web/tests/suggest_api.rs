@@ -1,0 +1,126 @@
+//! Suggestions while the operator types: the category from the trained classifier (with
+//! the words that decided), the place from the address, the owner by the dispatch
+//! catalogue with its rule, the tier, the caller's recent tickets and the emergency flag.
+//! On SQLite and PostgreSQL.
+
+mod common;
+
+use common::TestApp;
+use reqwest::StatusCode;
+use serde_json::json;
+
+on_both!(suggestions_for_an_intake);
+
+async fn suggestions_for_an_intake(t: &TestApp) {
+    // Without a model yet: no categories, but the place, the caller and emergencies.
+    let r = t
+        .post("/api/v1/suggest", "operator", json!({"title": "路灯不亮", "content": "小区门口路灯坏了", "address": "西宁市城东区东关大街街道", "phone": ""}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["categories"], json!([]));
+    assert!(r.body["model"].is_null());
+    assert_eq!(r.body["division"]["code"], "630102001", "{:?}", r.body);
+
+    // Train (administrators only): no closed tickets yet, so on the categories' names.
+    assert_eq!(
+        t.post("/api/v1/classifier/train", "operator", json!({}))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let r = t.post("/api/v1/classifier/train", "admin", json!({})).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert!(
+        r.body["category_names"].as_u64().unwrap() > 10,
+        "{:?}",
+        r.body
+    );
+
+    // The owner of street lights inside 东关大街街道 by the catalogue.
+    let r = t
+        .post(
+            "/api/v1/catalogue",
+            "admin",
+            json!({"category_code": "010103", "division_code": "630102001", "unit_id": t.lead_unit, "tier": 3, "valid_from": "2020-01-01"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    t.create("之前反映过的问题").await; // phone 13812345678
+
+    let r = t
+        .post(
+            "/api/v1/suggest",
+            "operator",
+            json!({"title": "路灯不亮", "content": "我们小区门口的路灯照明坏了好几天，晚上很黑", "address": "城东区东关大街街道", "phone": "13812345678"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let b = &r.body;
+    assert_eq!(b["categories"][0]["code"], "010103", "{b}");
+    assert!(
+        b["categories"][0]["because"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w == "路灯" || w == "照明"),
+        "{b}"
+    );
+    let c0 = b["categories"][0]["confidence"].as_f64().unwrap();
+    let c1 = b["categories"][1]["confidence"].as_f64().unwrap();
+    assert!(c0 > c1, "{b}");
+    assert_eq!(b["division"]["code"], "630102001", "{b}");
+    assert_eq!(b["unit"]["id"], t.lead_unit, "{b}");
+    assert!(
+        b["unit"]["rule"].as_str().unwrap().contains("目录条目"),
+        "{b}"
+    );
+    assert_eq!(b["tier"], 3);
+    assert_eq!(b["caller_history"].as_array().unwrap().len(), 1, "{b}");
+    assert_eq!(b["emergency"]["flag"], false);
+    assert!(b["model"].as_str().unwrap().contains("tickets"), "{b}");
+
+    // An ambiguous place comes back as candidates; an emergency is flagged with its number.
+    let r = t
+        .post(
+            "/api/v1/suggest",
+            "operator",
+            json!({"content": "城关镇楼下着火了，浓烟很大", "address": "城关镇"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert!(r.body["division"].is_null(), "{:?}", r.body);
+    assert_eq!(
+        r.body["division_candidates"].as_array().unwrap().len(),
+        2,
+        "{:?}",
+        r.body
+    );
+    assert_eq!(r.body["emergency"]["flag"], true);
+    assert_eq!(r.body["emergency"]["transfer_to"], "119");
+
+    // Bad input is named; units do not take calls.
+    let r = t
+        .post("/api/v1/suggest", "operator", json!({"titel": "x"}))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("titel"),
+        "{:?}",
+        r.body
+    );
+    let r = t
+        .post(
+            "/api/v1/suggest",
+            "operator",
+            json!({"address": "路".repeat(300)}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        t.post("/api/v1/suggest", "lead", json!({})).await.status,
+        StatusCode::FORBIDDEN
+    );
+}
