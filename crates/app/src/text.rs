@@ -89,12 +89,19 @@ pub struct Suggestion {
 impl App {
     /// The text features, cached; rebuilt when the divisions or the model change.
     pub async fn text(&self) -> Result<Arc<TextState>, AppError> {
-        let stamp = self.store.setting(MODEL_STAMP_SETTING).await?;
         if let Ok(guard) = self.text.read()
-            && let Some((at, cached_stamp, t)) = guard.as_ref()
-            && *cached_stamp == stamp
+            && let Some((at, _, t)) = guard.as_ref()
             && at.elapsed() < crate::REFERENCE_TTL
         {
+            return Ok(t.clone());
+        }
+        // Stale: rebuilt only if the model changed meanwhile (another instance trained).
+        let stamp = self.store.setting(MODEL_STAMP_SETTING).await?;
+        if let Ok(mut guard) = self.text.write()
+            && let Some((at, cached_stamp, t)) = guard.as_mut()
+            && *cached_stamp == stamp
+        {
+            *at = std::time::Instant::now();
             return Ok(t.clone());
         }
         let divisions = self.store.list_divisions(None, None).await?;

@@ -38,6 +38,10 @@ pub struct BenchArgs {
     /// and one pass records what is due.
     #[arg(long, default_value_t = 0)]
     watch_due: usize,
+    /// Then time `POST /api/v1/suggest` this many times (one client; the classifier is
+    /// trained first if the store has none).
+    #[arg(long, default_value_t = 0)]
+    suggest: usize,
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -317,6 +321,83 @@ pub async fn run(a: BenchArgs) -> Result<()> {
     if a.watch_due > 0 {
         watch(&app, lead, a.watch_due).await?;
     }
+    if a.suggest > 0 {
+        suggest(&app, &base, &op, a.suggest).await?;
+    }
+    Ok(())
+}
+
+/// Times the intake's suggestions: varied texts, addresses and callers, one at a time.
+async fn suggest(app: &App, base: &str, op: &str, n: usize) -> Result<()> {
+    if app
+        .store
+        .setting(mashangban_app::text::MODEL_SETTING)
+        .await?
+        .is_none()
+    {
+        let r = app
+            .train_classifier(mashangban_app::text::TRAIN_LIMIT)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        println!(
+            "\nclassifier trained on {} closed tickets and {} category names in {:.1}s",
+            r.tickets, r.category_names, r.seconds
+        );
+    }
+    let texts = [
+        (
+            "路灯不亮",
+            "小区门口的路灯坏了好几天，晚上出行很不方便，希望尽快维修。",
+        ),
+        (
+            "违法停车",
+            "东关大街某小区门口每天晚上都有车辆乱停，占用消防通道，存在安全隐患。",
+        ),
+        (
+            "暖气不热",
+            "家里暖气片一直不热，室温只有十四度，老人孩子受冻，供热公司电话打不通。",
+        ),
+        (
+            "噪音扰民",
+            "楼下饭店每天凌晨还在营业，油烟和噪音严重影响休息。",
+        ),
+        ("垃圾清运", "小区垃圾已经一周没有清运，气味很大，蚊蝇很多。"),
+    ];
+    let addresses = [
+        "城东区东关大街街道",
+        "西关大街街道贾小社区42号楼",
+        "湟中区鲁沙尔镇",
+        "城北区朝阳街道",
+        "",
+    ];
+    let http = reqwest::Client::new();
+    let mut lat = Vec::with_capacity(n);
+    let started = Instant::now();
+    for i in 0..n {
+        let (title, content) = texts[i % texts.len()];
+        let body = json!({
+            "title": title,
+            "content": format!("{content}（第 {i} 次来电）"),
+            "address": addresses[(i / texts.len()) % addresses.len()],
+            "phone": format!("139{:08}", (i * 7919) % 200_000),
+        });
+        let t = Instant::now();
+        let r = http
+            .post(format!("{base}/api/v1/suggest"))
+            .bearer_auth(op)
+            .json(&body)
+            .send()
+            .await?;
+        anyhow::ensure!(
+            r.status() == reqwest::StatusCode::OK,
+            "suggest: {}",
+            r.status()
+        );
+        r.bytes().await?;
+        lat.push(t.elapsed());
+    }
+    println!();
+    report("suggest", lat, started.elapsed());
     Ok(())
 }
 
