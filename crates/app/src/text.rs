@@ -6,9 +6,10 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use mashangban_domain::{Actor, TicketState};
+use mashangban_store::GazetteerRow;
 use mashangban_store::TicketFilter;
 use mashangban_text::classify::{Example, Model, TrainOptions};
-use mashangban_text::{AddressIndex, Emergency, Level, Place, Resolved};
+use mashangban_text::{AddressIndex, Emergency, EntryKind, GazetteerEntry, Level, Place, Resolved};
 use serde::{Deserialize, Serialize};
 
 use crate::{App, AppError};
@@ -86,7 +87,76 @@ pub struct Suggestion {
     pub model: Option<String>,
 }
 
+/// A gazetteer name as an administrator gives it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GazetteerInput {
+    pub name: String,
+    /// `road`, `compound` or `landmark`.
+    pub kind: String,
+    pub division_code: String,
+}
+
 impl App {
+    /// The gazetteer: roads, compounds and landmarks mapped to divisions.
+    pub async fn gazetteer(&self) -> Result<Vec<GazetteerRow>, AppError> {
+        Ok(self.store.gazetteer().await?)
+    }
+
+    /// Adds names (or changes what they map to), all or none; the address index takes them
+    /// at once.
+    pub async fn set_gazetteer(&self, input: Vec<GazetteerInput>) -> Result<usize, AppError> {
+        let r = self.reference().await?;
+        let mut rows = Vec::with_capacity(input.len());
+        for (i, g) in input.into_iter().enumerate() {
+            let name = mashangban_text::normalize::compact(&g.name);
+            let n = name.chars().count();
+            if !(2..=16).contains(&n) {
+                return Err(AppError::invalid(
+                    format!("[{i}].name"),
+                    "2 to 16 characters",
+                ));
+            }
+            if EntryKind::parse(g.kind.trim()).is_none() {
+                return Err(AppError::invalid(
+                    format!("[{i}].kind"),
+                    format!("`{}`: expected road, compound or landmark", g.kind),
+                ));
+            }
+            let code = g.division_code.trim().to_string();
+            if !r.divisions.contains_key(&code) {
+                return Err(AppError::invalid(
+                    format!("[{i}].division_code"),
+                    format!("`{code}` is not a division"),
+                ));
+            }
+            rows.push(GazetteerRow {
+                id: 0,
+                name,
+                kind: g.kind.trim().to_string(),
+                division_code: code,
+            });
+        }
+        let n = self.store.upsert_gazetteer(&rows).await?;
+        self.forget_text();
+        Ok(n)
+    }
+
+    /// Removes a gazetteer name.
+    pub async fn delete_gazetteer(&self, id: i64) -> Result<(), AppError> {
+        if !self.store.delete_gazetteer(id).await? {
+            return Err(AppError::NotFound(format!("gazetteer name {id}")));
+        }
+        self.forget_text();
+        Ok(())
+    }
+
+    fn forget_text(&self) {
+        if let Ok(mut guard) = self.text.write() {
+            *guard = None;
+        }
+    }
+
     /// The text features, cached; rebuilt when the divisions or the model change.
     pub async fn text(&self) -> Result<Arc<TextState>, AppError> {
         if let Ok(guard) = self.text.read()
@@ -117,7 +187,20 @@ impl App {
                 })
             })
             .collect();
-        let address = AddressIndex::new(places, &[]);
+        let gazetteer: Vec<GazetteerEntry> = self
+            .store
+            .gazetteer()
+            .await?
+            .into_iter()
+            .filter_map(|g| {
+                Some(GazetteerEntry {
+                    kind: EntryKind::parse(&g.kind)?,
+                    name: g.name,
+                    division_code: g.division_code,
+                })
+            })
+            .collect();
+        let address = AddressIndex::new(places, &gazetteer);
         let model = match self.store.setting(MODEL_SETTING).await? {
             Some(json) => match Model::from_json(&json) {
                 Ok(m) => Some(Arc::new(m)),
@@ -226,9 +309,7 @@ impl App {
                 now,
             )
             .await?;
-        if let Ok(mut guard) = self.text.write() {
-            *guard = None;
-        }
+        self.forget_text();
         Ok(report)
     }
 

@@ -260,6 +260,16 @@ pub struct CatalogueChange {
     pub at: DateTime<Utc>,
 }
 
+/// A name the deployment maps to a division (a road, a compound, a landmark).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct GazetteerRow {
+    pub id: i64,
+    pub name: String,
+    /// `road`, `compound` or `landmark`.
+    pub kind: String,
+    pub division_code: String,
+}
+
 /// A write to the catalogue: a new entry (`id` 0), an edit of the stored `version`, or a
 /// deletion.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -298,6 +308,12 @@ pub trait Store: Send + Sync {
     async fn get_category(&self, code: &str) -> Result<Option<Category>>;
 
     /// The calendar's exceptions, and the years whose schedule is known.
+    /// The gazetteer, by name.
+    async fn gazetteer(&self) -> Result<Vec<GazetteerRow>>;
+    /// Adds names or changes what they map to (by name), in one transaction.
+    async fn upsert_gazetteer(&self, rows: &[GazetteerRow]) -> Result<usize>;
+    /// Removes a name; false if it was not there.
+    async fn delete_gazetteer(&self, id: i64) -> Result<bool>;
     /// Every catalogue entry, ended ones included, by id.
     async fn catalogue(&self) -> Result<Vec<CatalogueEntry>>;
     /// Applies catalogue writes in one transaction, recording each change; all or none

@@ -308,4 +308,18 @@ CREATE TABLE catalogue_changes (
 CREATE INDEX catalogue_changes_entry ON catalogue_changes (entry_id, id);
 "#,
     },
+    Migration {
+        version: 12,
+        name: "gazetteer",
+        // Roads, residential compounds and landmarks the deployment maps to divisions, for
+        // resolving addresses that name no division.
+        sql: r#"
+CREATE TABLE gazetteer (
+    id {id},
+    name TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    division_code TEXT NOT NULL REFERENCES divisions (code)
+);
+"#,
+    },
 ];

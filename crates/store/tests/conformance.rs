@@ -48,6 +48,7 @@ conformance!(
     next_deadlines,
     alerts_and_supervision_on_the_board,
     catalogue_is_versioned_and_all_or_nothing,
+    gazetteer_names_map_to_divisions,
 );
 
 fn at(h: u32) -> chrono::DateTime<Utc> {
@@ -1214,4 +1215,46 @@ async fn catalogue_is_versioned_and_all_or_nothing(s: &SqlStore) {
     );
     assert_eq!(history[2].at, at(1));
     assert_eq!(s.catalogue_history(None, 2).await.unwrap().len(), 2);
+}
+
+async fn gazetteer_names_map_to_divisions(s: &SqlStore) {
+    s.upsert_divisions(&[Division {
+        code: "630102".into(),
+        name: "城东区".into(),
+        level: DivisionLevel::District,
+        parent_code: None,
+        population: None,
+    }])
+    .await
+    .unwrap();
+    let row = |name: &str, kind: &str, code: &str| GazetteerRow {
+        id: 0,
+        name: name.into(),
+        kind: kind.into(),
+        division_code: code.into(),
+    };
+    s.upsert_gazetteer(&[
+        row("青发小区", "compound", "630102"),
+        row("八一中路", "road", "630102"),
+    ])
+    .await
+    .unwrap();
+    // The same name again changes it; an unknown division refuses the whole write.
+    s.upsert_gazetteer(&[row("青发小区", "landmark", "630102")])
+        .await
+        .unwrap();
+    assert!(
+        s.upsert_gazetteer(&[row("新名字", "road", "630102"), row("坏的", "road", "999")])
+            .await
+            .is_err()
+    );
+    let all = s.gazetteer().await.unwrap();
+    let names: Vec<(&str, &str)> = all
+        .iter()
+        .map(|g| (g.name.as_str(), g.kind.as_str()))
+        .collect();
+    assert_eq!(names, vec![("八一中路", "road"), ("青发小区", "landmark")]);
+    assert!(s.delete_gazetteer(all[0].id).await.unwrap());
+    assert!(!s.delete_gazetteer(all[0].id).await.unwrap());
+    assert_eq!(s.gazetteer().await.unwrap().len(), 1);
 }

@@ -3,10 +3,11 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use mashangban_app::text::{SuggestInput, TRAIN_LIMIT};
+use mashangban_app::text::{GazetteerInput, SuggestInput, TRAIN_LIMIT};
 use mashangban_app::{App, AppError};
 use mashangban_domain::Role;
 
@@ -39,4 +40,40 @@ pub async fn train(State(app): State<App>, a: Authed) -> Result<Response, ApiErr
     require(&a, &[Role::Admin])?;
     let report = app.train_classifier(TRAIN_LIMIT).await?;
     Ok(Json(report).into_response())
+}
+
+/// `GET /api/v1/gazetteer`: roads, compounds and landmarks mapped to divisions.
+pub async fn gazetteer(State(app): State<App>, _a: Authed) -> Result<Response, ApiError> {
+    Ok(Json(serde_json::json!({ "items": app.gazetteer().await? })).into_response())
+}
+
+/// `PUT /api/v1/gazetteer [{name, kind, division_code}]` (administrators): adds names or
+/// changes what they map to, all or none.
+pub async fn put_gazetteer(
+    State(app): State<App>,
+    a: Authed,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    require(&a, &[Role::Admin])?;
+    let value = json_body(body)?;
+    let input: Vec<GazetteerInput> = serde_path_to_error::deserialize(value).map_err(|e| {
+        let field = e.path().to_string();
+        AppError::invalid(
+            if field == "." { "body".into() } else { field },
+            e.into_inner().to_string(),
+        )
+    })?;
+    let n = app.set_gazetteer(input).await?;
+    Ok(Json(serde_json::json!({ "saved": n, "items": app.gazetteer().await? })).into_response())
+}
+
+/// `DELETE /api/v1/gazetteer/{id}` (administrators).
+pub async fn delete_gazetteer(
+    State(app): State<App>,
+    a: Authed,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    require(&a, &[Role::Admin])?;
+    app.delete_gazetteer(id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

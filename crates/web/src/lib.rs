@@ -84,6 +84,14 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/catalogue/owner", get(api_catalogue::owner))
         .route("/api/v1/suggest", post(api_text::suggest))
         .route("/api/v1/classifier/train", post(api_text::train))
+        .route(
+            "/api/v1/gazetteer",
+            get(api_text::gazetteer).put(api_text::put_gazetteer),
+        )
+        .route(
+            "/api/v1/gazetteer/{id}",
+            axum::routing::delete(api_text::delete_gazetteer),
+        )
         .merge(console::routes())
         .fallback(api::fallback)
         .method_not_allowed_fallback(api::method_not_allowed)

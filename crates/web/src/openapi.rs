@@ -681,6 +681,40 @@ fn catalogue(paths: &mut Map<String, Value>) {
         &["401", "403", "422"],
     );
     paths.insert("/api/v1/classifier/train".into(), json!({"post": train}));
+    let row = json!({"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"},
+        "kind": {"type": "string", "enum": ["road", "compound", "landmark"]}, "division_code": {"type": "string"}}});
+    let get_g = op(
+        "The gazetteer: roads, residential compounds and landmarks mapped to divisions, used to resolve addresses",
+        "200",
+        json!({"type": "object", "properties": {"items": {"type": "array", "items": row.clone()}}}),
+        &["401"],
+    );
+    let mut put_g = op(
+        "Add names or change what they map to (by name), all or none (admin); errors name the item ([0].kind)",
+        "200",
+        json!({"type": "object", "properties": {"saved": {"type": "integer"}, "items": {"type": "array", "items": row}}}),
+        &["400", "401", "403", "422"],
+    );
+    put_g["requestBody"] = body(
+        json!({"type": "array", "items": {"type": "object", "additionalProperties": false,
+        "required": ["name", "kind", "division_code"], "properties": {
+        "name": {"type": "string", "minLength": 2, "maxLength": 16},
+        "kind": {"type": "string", "enum": ["road", "compound", "landmark"]},
+        "division_code": {"type": "string"}}}}),
+    );
+    paths.insert(
+        "/api/v1/gazetteer".into(),
+        json!({"get": get_g, "put": put_g}),
+    );
+    let mut del_g = op(
+        "Remove a gazetteer name (admin)",
+        "204",
+        json!({"type": "null"}),
+        &["401", "403", "404"],
+    );
+    del_g["parameters"] =
+        json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}]);
+    paths.insert("/api/v1/gazetteer/{id}".into(), json!({"delete": del_g}));
 }
 
 #[cfg(test)]
@@ -712,6 +746,8 @@ mod tests {
             "/api/v1/catalogue/owner",
             "/api/v1/suggest",
             "/api/v1/classifier/train",
+            "/api/v1/gazetteer",
+            "/api/v1/gazetteer/{id}",
         ] {
             assert!(doc["paths"][p].is_object(), "{p}");
         }

@@ -98,6 +98,68 @@ async fn suggestions_for_an_intake(t: &TestApp) {
     assert_eq!(r.body["emergency"]["flag"], true);
     assert_eq!(r.body["emergency"]["transfer_to"], "119");
 
+    // A compound the divisions do not name: unknown until the gazetteer maps it.
+    let ask = |address: &'static str| async move {
+        t.post(
+            "/api/v1/suggest",
+            "operator",
+            json!({"content": "楼道灯坏了", "address": address}),
+        )
+        .await
+        .body
+    };
+    assert!(ask("青发小区7号楼3单元").await["division"].is_null());
+    let r = t
+        .raw(
+            reqwest::Method::PUT,
+            "/api/v1/gazetteer",
+            Some("admin"),
+            Some(
+                json!([{"name": "青发小区", "kind": "compound", "division_code": "630102001001"}])
+                    .to_string(),
+            ),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let b = ask("青发小区7号楼3单元").await;
+    assert_eq!(b["division"]["code"], "630102001001", "{b}");
+    assert_eq!(b["division"]["matched"][0], "青发小区", "{b}");
+    let r = t
+        .raw(
+            reqwest::Method::PUT,
+            "/api/v1/gazetteer",
+            Some("admin"),
+            Some(
+                json!([{"name": "某某广场", "kind": "square", "division_code": "630102"}])
+                    .to_string(),
+            ),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", r.body);
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("[0].kind"),
+        "{:?}",
+        r.body
+    );
+    let list = t.get("/api/v1/gazetteer", "dispatcher").await.body;
+    let id = list["items"][0]["id"].as_i64().unwrap();
+    let r = t
+        .raw(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/gazetteer/{id}"),
+            Some("admin"),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert!(ask("青发小区7号楼3单元").await["division"].is_null());
+
     // Bad input is named; units do not take calls.
     let r = t
         .post("/api/v1/suggest", "operator", json!({"titel": "x"}))
