@@ -73,6 +73,25 @@ pub struct CallerTicket {
     pub category_code: Option<String>,
 }
 
+/// An open ticket that looks like the same problem at the same place.
+#[derive(Debug, Clone, Serialize)]
+pub struct Duplicate {
+    pub id: i64,
+    pub number: String,
+    pub title: String,
+    pub state: TicketState,
+    pub division_code: Option<String>,
+    /// Text similarity, 0..1.
+    pub score: f32,
+}
+
+/// How far back open tickets are compared for duplicates, in days.
+pub const DUPLICATE_DAYS: i64 = 30;
+/// Open tickets at the place compared at most (the newest).
+const DUPLICATE_CANDIDATES: u32 = 60;
+/// Texts at least this alike are proposed as the same problem.
+const DUPLICATE_SCORE: f32 = 0.35;
+
 /// Everything proposed for one intake.
 #[derive(Debug, Clone, Serialize)]
 pub struct Suggestion {
@@ -81,6 +100,9 @@ pub struct Suggestion {
     pub division_candidates: Vec<Resolved>,
     pub unit: Option<serde_json::Value>,
     pub tier: Option<u8>,
+    /// Up to 5 of the newest 60 open tickets of the last 30 days at the same community (or
+    /// street, when only that is known) whose text is alike, most alike first.
+    pub duplicates: Vec<Duplicate>,
     pub caller_history: Vec<CallerTicket>,
     pub emergency: serde_json::Value,
     /// No model yet (train one: `mashangban classifier train`).
@@ -406,7 +428,51 @@ impl App {
         } else {
             Vec::new()
         };
+        let duplicates = match place.best.as_ref().filter(|b| b.level >= Level::Street) {
+            Some(b) if !(input.title.trim().is_empty() && input.content.trim().is_empty()) => {
+                let open: Vec<TicketState> = TicketState::ALL
+                    .iter()
+                    .copied()
+                    .filter(|s| !s.is_terminal())
+                    .collect();
+                let near = self
+                    .store
+                    .list_tickets(&TicketFilter {
+                        states: open,
+                        division_prefix: Some(b.code.clone()),
+                        created_from: Some(Utc::now() - chrono::Duration::days(DUPLICATE_DAYS)),
+                        limit: DUPLICATE_CANDIDATES,
+                        ..Default::default()
+                    })
+                    .await?;
+                let weight = |_: &str| 1.0;
+                let asked = mashangban_text::similar::bag(&input.title, &input.content);
+                let mut found: Vec<Duplicate> = near
+                    .into_iter()
+                    .filter_map(|t| {
+                        let score = mashangban_text::similar::cosine(
+                            &asked,
+                            &mashangban_text::similar::bag(&t.title, &t.content),
+                            &weight,
+                        );
+                        (score >= DUPLICATE_SCORE).then(|| Duplicate {
+                            id: t.id,
+                            number: t.number,
+                            title: t.title,
+                            state: t.state,
+                            division_code: t.division_code,
+                            score: (score * 1000.0).round() / 1000.0,
+                        })
+                    })
+                    .collect();
+                found.sort_by(|a, b| b.score.total_cmp(&a.score).then(b.id.cmp(&a.id)));
+                found.truncate(5);
+                found
+            }
+            _ => Vec::new(),
+        };
         Ok(Suggestion {
+            duplicates,
             categories,
             division: place.best,
             division_candidates: place.candidates,

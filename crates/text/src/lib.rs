@@ -5,12 +5,14 @@
 //! - [`classify`]: a trainable text classifier (jieba words, TF-IDF, linear SVMs) with
 //!   confidences and explanations, and the figures to evaluate it.
 //! - [`emergency`]: text that signals an emergency, and the number to transfer to.
+//! - [`similar`]: how alike two texts are (duplicate requests).
 //! - [`normalize`]: full-width folding and the clean-up the others share.
 
 pub mod address;
 pub mod classify;
 pub mod emergency;
 pub mod normalize;
+pub mod similar;
 
 pub use address::{AddressIndex, EntryKind, GazetteerEntry, Level, Place, Resolution, Resolved};
 pub use emergency::{Emergency, Transfer, detect as detect_emergency};

@@ -654,7 +654,7 @@ fn catalogue(paths: &mut Map<String, Value>) {
         "level": {"type": "string", "enum": ["district", "street", "community"]}, "path": {"type": "string"},
         "confidence": {"type": "number"}, "matched": {"type": "array", "items": {"type": "string"}}}});
     let mut suggest = op(
-        "Proposals for an intake in progress (operator, dispatcher, supervisor, admin): top categories with confidence and the words that decided, the place (null when the words fit several: see division_candidates), the owning unit by the catalogue with its rule, the tier, the caller's recent tickets and the emergency flag with the number to transfer to. Duplicates and knowledge-base answers are not proposed yet",
+        "Proposals for an intake in progress (operator, dispatcher, supervisor, admin): top categories with confidence and the words that decided, the place (null when the words fit several: see division_candidates), the owning unit by the catalogue with its rule, the tier, the caller's recent tickets and the emergency flag with the number to transfer to. duplicates: among the newest 60 open tickets of the last 30 days at the same community (or street), those whose text is alike. Knowledge-base answers are not proposed yet",
         "200",
         json!({"type": "object", "properties": {
             "categories": {"type": "array", "items": {"type": "object", "properties": {"code": {"type": "string"}, "name": {"type": "string"}, "confidence": {"type": "number"}, "because": {"type": "array", "items": {"type": "string"}}}}},
@@ -662,6 +662,7 @@ fn catalogue(paths: &mut Map<String, Value>) {
             "division_candidates": {"type": "array", "items": place},
             "unit": {"type": ["object", "null"], "properties": {"id": {"type": "integer"}, "name": {"type": ["string", "null"]}, "rule": {"type": "string"}, "entry_id": {"type": "integer"}}},
             "tier": {"type": ["integer", "null"]},
+            "duplicates": {"type": "array", "maxItems": 5, "items": {"type": "object", "properties": {"id": {"type": "integer"}, "number": {"type": "string"}, "title": {"type": "string"}, "state": {"type": "string"}, "division_code": {"type": ["string", "null"]}, "score": {"type": "number"}}}},
             "caller_history": {"type": "array", "items": {"type": "object", "properties": {"id": {"type": "integer"}, "number": {"type": "string"}, "title": {"type": "string"}, "state": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"}, "category_code": {"type": ["string", "null"]}}}},
             "emergency": {"type": "object", "properties": {"flag": {"type": "boolean"}, "transfer_to": {"type": ["string", "null"], "enum": ["110", "119", "120", "122", null]}, "also": {"type": "array", "items": {"type": "string"}}, "signals": {"type": "array", "items": {"type": "string"}}}},
             "model": {"type": ["string", "null"], "description": "when and on how many tickets the classifier was trained; null: none yet"}}}),

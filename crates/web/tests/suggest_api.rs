@@ -46,6 +46,17 @@ async fn suggestions_for_an_intake(t: &TestApp) {
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     t.create("之前反映过的问题").await; // phone 13812345678
+    // The same problem reported by a neighbour, still open, in a community of the street.
+    let r = t
+        .post(
+            "/api/v1/tickets",
+            "operator",
+            json!({"channel": "web", "kind": "complaint", "title": "路灯不亮", "content": "小区门口路灯坏了好几天，晚上很黑",
+                   "citizen": {"name": "李四", "phone": "13900000001"}, "division_code": "630102001001"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let neighbour = r.body["id"].as_i64().unwrap();
 
     let r = t
         .post(
@@ -76,6 +87,10 @@ async fn suggestions_for_an_intake(t: &TestApp) {
     );
     assert_eq!(b["tier"], 3);
     assert_eq!(b["caller_history"].as_array().unwrap().len(), 1, "{b}");
+    let dups = b["duplicates"].as_array().unwrap();
+    assert_eq!(dups.len(), 1, "{b}");
+    assert_eq!(dups[0]["id"], neighbour, "{b}");
+    assert!(dups[0]["score"].as_f64().unwrap() >= 0.35, "{b}");
     assert_eq!(b["emergency"]["flag"], false);
     assert!(b["model"].as_str().unwrap().contains("tickets"), "{b}");
 
