@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use mashangban_text::classify::{
-    Evaluation, Example, Model, TrainOptions, evaluate, stratified_folds, words,
+    Evaluation, Example, Model, TrainOptions, document, evaluate, stratified_folds, words,
 };
 
 #[derive(Subcommand)]
@@ -84,15 +84,7 @@ pub fn run(cmd: ClassifierCmd) -> Result<()> {
                 extra.extend(read_texts(f)?);
             }
             let started = std::time::Instant::now();
-            let doc = |e: &Example| {
-                let mut w = Vec::new();
-                let t = words(&e.title);
-                for _ in 0..opts.title_weight {
-                    w.extend(t.iter().cloned());
-                }
-                w.extend(words(&e.body));
-                w
-            };
+            let doc = |e: &Example| document(&e.title, &e.body, opts.title_weight);
             let docs: Vec<Vec<String>> = train_set.iter().map(doc).collect();
             let extra_words: Vec<Vec<String>> = extra.iter().map(|t| words(t)).collect();
             let named: Vec<Example> = match &taxonomy {

@@ -120,7 +120,7 @@ pub fn words(text: &str) -> Vec<String> {
 }
 
 /// The words of a titled text, the title counted `title_weight` times.
-fn document(title: &str, body: &str, title_weight: u32) -> Vec<String> {
+pub fn document(title: &str, body: &str, title_weight: u32) -> Vec<String> {
     let mut out = Vec::new();
     let t = words(title);
     for _ in 0..title_weight {
