@@ -90,6 +90,13 @@ pub fn category_chain(r: &Reference, code: &str) -> Vec<String> {
     out
 }
 
+/// The handling tier for a matter: the deciding entry's, else the category's default.
+pub fn tier_for(r: &Reference, found: Option<&CatalogueMatch>, category_code: &str) -> Option<u8> {
+    found
+        .and_then(|m| m.entry.tier)
+        .or_else(|| r.categories.get(category_code).and_then(|c| c.default_tier))
+}
+
 impl App {
     /// Every entry, ended ones included.
     pub async fn catalogue(&self) -> Result<Vec<CatalogueEntry>, AppError> {

@@ -390,10 +390,7 @@ impl App {
                 let found = self
                     .catalogue_owner(&top.code, division, crate::catalogue::today())
                     .await?;
-                let tier = found
-                    .as_ref()
-                    .and_then(|m| m.entry.tier)
-                    .or_else(|| r.categories.get(&top.code).and_then(|c| c.default_tier));
+                let tier = crate::catalogue::tier_for(&r, found.as_ref(), &top.code);
                 let unit = found.map(|m| {
                     serde_json::json!({
                         "id": m.entry.unit_id,

@@ -235,7 +235,7 @@ pub async fn owner(
                 "rule": m.rule,
             },
             "entry": entry_view(&r, &m.entry),
-            "tier": m.entry.tier.or_else(|| r.categories.get(category).and_then(|c| c.default_tier)),
+            "tier": mashangban_app::catalogue::tier_for(&r, Some(&m), category),
             "outranked": m.outranked,
         }),
         None => Value::Null,

@@ -312,19 +312,28 @@ async fn save(
     .await;
     match result {
         Ok(e) => Redirect::to(&format!("/admin/catalogue?saved=%23{}", e.id)).into_response(),
-        Err(e) => {
-            let status = status_of(&e);
-            render(
-                &app,
-                &s,
-                &CatalogueQuery::default(),
-                &typed.refuse(s.lang, e),
-                &Typed::default(),
-                status,
-            )
-            .await
-        }
+        Err(e) => refused(&app, &s, e, Some(typed), None).await,
     }
+}
+
+/// The page again with the refusal beside the form it concerns (the entry form, or the
+/// import form), and what was typed there.
+async fn refused(
+    app: &App,
+    s: &Session,
+    e: AppError,
+    entry: Option<Typed>,
+    import: Option<Typed>,
+) -> Response {
+    let status = status_of(&e);
+    let (entry, import) = match (entry, import) {
+        (_, Some(typed)) => (Typed::default(), typed.refuse(s.lang, e)),
+        (typed, None) => (
+            typed.unwrap_or_default().refuse(s.lang, e),
+            Typed::default(),
+        ),
+    };
+    render(app, s, &CatalogueQuery::default(), &entry, &import, status).await
 }
 
 async fn delete(
@@ -348,18 +357,7 @@ async fn delete(
     };
     match result {
         Ok(()) => Redirect::to("/admin/catalogue").into_response(),
-        Err(e) => {
-            let status = status_of(&e);
-            render(
-                &app,
-                &s,
-                &CatalogueQuery::default(),
-                &Typed::default().refuse(s.lang, e),
-                &Typed::default(),
-                status,
-            )
-            .await
-        }
+        Err(e) => refused(&app, &s, e, Some(Typed::default()), None).await,
     }
 }
 
@@ -377,17 +375,6 @@ async fn import(
         Ok(saved) => {
             Redirect::to(&format!("/admin/catalogue?saved={}", saved.len())).into_response()
         }
-        Err(e) => {
-            let status = status_of(&e);
-            render(
-                &app,
-                &s,
-                &CatalogueQuery::default(),
-                &Typed::default(),
-                &typed.refuse(s.lang, e),
-                status,
-            )
-            .await
-        }
+        Err(e) => refused(&app, &s, e, None, Some(typed)).await,
     }
 }
