@@ -765,3 +765,99 @@ fn pick_weighted<'a>(rng: &mut StdRng, items: &[(&'a str, u32)]) -> &'a str {
     }
     items[0].0
 }
+
+/// Where the demo's knowledge articles say they come from.
+pub const DEMO_KNOWLEDGE_SOURCE: &str =
+    "演示内容：为马上办演示编写，非官方口径，上线前请替换为本地权威答复";
+
+/// The demo's knowledge base: (question, answer, category, keywords). Written for the
+/// demo from the general four-bin household waste scheme (可回收物、有害垃圾、厨余垃圾、
+/// 其他垃圾) and common hotline questions; every article is marked `demo`.
+pub const DEMO_ARTICLES: &[(&str, &str, Option<&str>, &[&str])] = &[
+    (
+        "喝剩的茶叶渣属于什么垃圾？",
+        "泡过的茶叶渣属于厨余垃圾（湿垃圾）。请沥干水分后投入厨余垃圾桶；茶叶包装袋另按其他垃圾投放。",
+        Some("010403"),
+        &["茶渣", "茶叶", "湿垃圾"],
+    ),
+    (
+        "废旧电池应该扔到哪个垃圾桶？",
+        "充电电池、纽扣电池、蓄电池属于有害垃圾，请投入有害垃圾收集容器，不要与其他垃圾混放；破损的请用袋子装好。",
+        Some("010403"),
+        &["电池", "充电电池", "纽扣电池"],
+    ),
+    (
+        "大骨头、贝壳是厨余垃圾吗？",
+        "猪牛羊的大骨头、贝壳、椰子壳质地坚硬，不易腐烂，按其他垃圾投放；鸡骨鱼刺等小骨头可作厨余垃圾投放。",
+        Some("010403"),
+        &["骨头", "贝壳"],
+    ),
+    (
+        "过期药品怎么处理？",
+        "过期药品及其包装内的药片、药水属于有害垃圾，请投入有害垃圾收集容器，或交到设有回收点的药店；外包装纸盒可作可回收物。",
+        Some("010403"),
+        &["过期药", "药品"],
+    ),
+    (
+        "旧衣服、旧报纸、塑料瓶算什么垃圾？",
+        "干净的旧衣物、报纸纸板、塑料瓶、易拉罐、玻璃瓶属于可回收物，请清空、压扁后投入可回收物桶或交回收站点。",
+        Some("010403"),
+        &["旧衣物", "纸板", "塑料瓶", "可回收"],
+    ),
+    (
+        "旧沙发、旧床垫等大件家具怎么扔？",
+        "大件垃圾不能放在垃圾桶旁。请联系小区物业或社区预约清运，按约定时间放到指定地点；装修垃圾需袋装后另行预约。",
+        Some("010403"),
+        &["大件垃圾", "旧沙发", "床垫", "装修垃圾"],
+    ),
+    (
+        "小区垃圾桶满了没人清运怎么办？",
+        "可先联系小区物业；物业不处理的，12345 将按地址转派所在街道办事处或城市管理部门督促清运，一般在3个工作日内办理。",
+        Some("010403"),
+        &["垃圾清运", "垃圾堆放", "没人拉"],
+    ),
+    (
+        "家里暖气不热找谁？",
+        "请先检查户内阀门是否全开、暖气片是否需要排气；仍不热的，可拨打供热单位客服电话报修，或由 12345 转派供热单位，供暖期内1个工作日内上门。",
+        Some("010202"),
+        &["暖气", "供暖", "不热"],
+    ),
+    (
+        "闻到燃气味怎么办？",
+        "请立即关闭燃气阀门，打开门窗通风，不要开关电器、不要使用明火或在室内打电话，离开后在室外拨打燃气公司抢修电话；情况危急请拨打 119。",
+        Some("010203"),
+        &["煤气味", "燃气泄漏", "天然气"],
+    ),
+    (
+        "被拖欠工资怎么维权？",
+        "可先与用人单位协商；协商不成的，携带劳动合同、考勤记录、工资条等材料向用工所在地的劳动保障监察机构投诉，或申请劳动争议仲裁。12345 可受理并转派人社部门。",
+        Some("050101"),
+        &["欠薪", "讨薪", "工资拖欠"],
+    ),
+];
+
+impl App {
+    /// Adds the demo's knowledge articles when the base is empty; returns how many.
+    pub async fn ensure_demo_knowledge(&self) -> Result<usize, AppError> {
+        if !self.store.knowledge().await?.is_empty() {
+            return Ok(0);
+        }
+        let r = self.reference().await?;
+        let inputs = DEMO_ARTICLES
+            .iter()
+            .map(|(q, a, c, k)| crate::knowledge::ArticleInput {
+                question: q.to_string(),
+                answer: a.to_string(),
+                // Only the categories this deployment has.
+                category_code: c
+                    .filter(|c| r.categories.contains_key(*c))
+                    .map(str::to_string),
+                source: DEMO_KNOWLEDGE_SOURCE.to_string(),
+                keywords: k.iter().map(|k| k.to_string()).collect(),
+                demo: true,
+                ..Default::default()
+            })
+            .collect();
+        Ok(self.add_articles(0, inputs).await?.len())
+    }
+}

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod catalogue;
 pub mod deadlines;
 pub mod demo;
+pub mod knowledge;
 pub mod notify;
 pub mod seed;
 pub mod text;
@@ -49,6 +50,8 @@ pub struct App {
     #[allow(clippy::type_complexity)]
     text:
         Arc<std::sync::RwLock<Option<(std::time::Instant, Option<String>, Arc<text::TextState>)>>>,
+    /// The knowledge base's search index, with the base's stamp it was built for.
+    knowledge_index: Arc<std::sync::RwLock<knowledge::KnowledgeCache>>,
     /// Recent authentications: token hash → (when checked, user).
     sessions: Arc<
         std::sync::Mutex<
@@ -137,6 +140,7 @@ impl App {
             config,
             reference: Arc::default(),
             text: Arc::default(),
+            knowledge_index: Arc::default(),
             sessions: Arc::default(),
         }
     }

@@ -104,6 +104,8 @@ pub struct Suggestion {
     /// street, when only that is known) whose text is alike, most alike first.
     pub duplicates: Vec<Duplicate>,
     pub caller_history: Vec<CallerTicket>,
+    /// Up to 3 knowledge-base answers in force today that match the text (direct resolution).
+    pub knowledge: Vec<crate::knowledge::KnowledgeMatch>,
     pub emergency: serde_json::Value,
     /// No model yet (train one: `mashangban classifier train`).
     pub model: Option<String>,
@@ -468,8 +470,12 @@ impl App {
             }
             _ => Vec::new(),
         };
+        let knowledge = self
+            .propose_knowledge(&format!("{} {}", input.title, input.content))
+            .await?;
         Ok(Suggestion {
             duplicates,
+            knowledge,
             categories,
             division: place.best,
             division_candidates: place.candidates,

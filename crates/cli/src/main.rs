@@ -479,6 +479,10 @@ async fn run(cli: Cli) -> Result<()> {
                 );
             }
             app.ensure_demo_users().await?;
+            let articles = app.ensure_demo_knowledge().await?;
+            if articles > 0 {
+                println!("knowledge base: {articles} demo articles (marked as demo content)");
+            }
             if app.store.count_tickets().await? == 0 && tickets > 0 {
                 let started = std::time::Instant::now();
                 let r = app

@@ -6,6 +6,7 @@ pub mod catalogue;
 pub mod deadlines;
 pub mod error;
 pub mod intake;
+pub mod knowledge;
 pub mod lifecycle;
 pub mod notify;
 pub mod org;

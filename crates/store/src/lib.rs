@@ -15,6 +15,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use mashangban_domain::calendar::CalendarDay;
 use mashangban_domain::catalogue::CatalogueEntry;
+use mashangban_domain::knowledge::Article;
 use mashangban_domain::{
     Actor, Category, Channel, Division, DivisionLevel, Event, EventKind, NewTicket, NewUnit, Role,
     Ticket, TicketState, Unit, User,
@@ -278,6 +279,29 @@ pub enum CatalogueWrite {
     Delete { id: i64, version: i64 },
 }
 
+/// One change to the knowledge base.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct KnowledgeChange {
+    pub id: i64,
+    pub article_id: i64,
+    /// The article's version after the change (the deleted version for a deletion).
+    pub version: i64,
+    /// `created`, `updated` or `deleted`.
+    pub action: String,
+    pub before: Option<Article>,
+    pub after: Option<Article>,
+    pub user_id: i64,
+    pub at: DateTime<Utc>,
+}
+
+/// A write to the knowledge base: a new article (`id` 0), an edit of the stored `version`,
+/// or a deletion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KnowledgeWrite {
+    Save(Article),
+    Delete { id: i64, version: i64 },
+}
+
 #[async_trait]
 pub trait Store: Send + Sync {
     fn backend(&self) -> Backend;
@@ -331,6 +355,25 @@ pub trait Store: Send + Sync {
         entry_id: Option<i64>,
         limit: u32,
     ) -> Result<Vec<CatalogueChange>>;
+    /// Every knowledge article, by id.
+    async fn knowledge(&self) -> Result<Vec<Article>>;
+    /// Applies knowledge writes in one transaction, recording each change; all or none
+    /// (a stale version is a `Conflict`, an unknown id `NotFound`). Returns the articles as
+    /// saved (none for deletions).
+    async fn write_knowledge(
+        &self,
+        writes: Vec<KnowledgeWrite>,
+        user_id: i64,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<Article>>;
+    /// Changes to the knowledge base, newest first, of one article or of all.
+    async fn knowledge_history(
+        &self,
+        article_id: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<KnowledgeChange>>;
+    /// A number that grows with every change to the knowledge base (0 before any).
+    async fn knowledge_stamp(&self) -> Result<i64>;
     async fn calendar(&self) -> Result<(Vec<CalendarDay>, Vec<i32>)>;
     /// Adds or changes exceptions and marks their years known, in one transaction.
     async fn upsert_calendar_days(&self, days: &[CalendarDay]) -> Result<usize>;

@@ -322,4 +322,28 @@ CREATE TABLE gazetteer (
 );
 "#,
     },
+    Migration {
+        version: 13,
+        name: "knowledge base",
+        // Articles as JSON (the whole base is read at once to build the search index), and
+        // every change to them (before and after, who, when).
+        sql: r#"
+CREATE TABLE knowledge_articles (
+    id {id},
+    body TEXT NOT NULL,
+    version {big} NOT NULL
+);
+CREATE TABLE knowledge_changes (
+    id {id},
+    article_id {big} NOT NULL,
+    version {big} NOT NULL,
+    action TEXT NOT NULL,
+    before_json TEXT,
+    after_json TEXT,
+    user_id {big} NOT NULL,
+    at {big} NOT NULL
+);
+CREATE INDEX knowledge_changes_article ON knowledge_changes (article_id, id);
+"#,
+    },
 ];

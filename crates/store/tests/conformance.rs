@@ -49,6 +49,7 @@ conformance!(
     alerts_and_supervision_on_the_board,
     catalogue_is_versioned_and_all_or_nothing,
     gazetteer_names_map_to_divisions,
+    knowledge_is_versioned_and_all_or_nothing,
 );
 
 fn at(h: u32) -> chrono::DateTime<Utc> {
@@ -1257,4 +1258,102 @@ async fn gazetteer_names_map_to_divisions(s: &SqlStore) {
     assert!(s.delete_gazetteer(all[0].id).await.unwrap());
     assert!(!s.delete_gazetteer(all[0].id).await.unwrap());
     assert_eq!(s.gazetteer().await.unwrap().len(), 1);
+}
+
+async fn knowledge_is_versioned_and_all_or_nothing(s: &SqlStore) {
+    use mashangban_domain::knowledge::Article;
+    assert_eq!(s.knowledge_stamp().await.unwrap(), 0);
+    let article = Article {
+        id: 0,
+        question: "茶叶渣是什么垃圾？".into(),
+        answer: "厨余垃圾（演示）。".into(),
+        category_code: None,
+        source: "演示内容".into(),
+        keywords: vec!["茶渣".into()],
+        owner_unit_id: None,
+        valid_from: Some("2026-01-01".parse().unwrap()),
+        valid_to: None,
+        demo: true,
+        version: 0,
+    };
+    let saved = s
+        .write_knowledge(
+            vec![
+                KnowledgeWrite::Save(article.clone()),
+                KnowledgeWrite::Save(Article {
+                    question: "大骨头是什么垃圾？".into(),
+                    ..article.clone()
+                }),
+            ],
+            7,
+            at(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(saved.len(), 2);
+    let first = saved[0].clone();
+    assert!(first.id > 0 && saved[1].id > first.id);
+    assert_eq!(first.version, 1);
+    assert_eq!(s.knowledge().await.unwrap(), saved);
+    let stamp = s.knowledge_stamp().await.unwrap();
+    assert!(stamp > 0);
+
+    // An edit of the stored version moves it on; a stale one is refused and changes nothing.
+    let edit = Article {
+        answer: "厨余垃圾，放入绿色桶（演示）。".into(),
+        ..first.clone()
+    };
+    let edited = s
+        .write_knowledge(vec![KnowledgeWrite::Save(edit.clone())], 7, at(2))
+        .await
+        .unwrap();
+    assert_eq!(edited[0].version, 2);
+    assert!(s.knowledge_stamp().await.unwrap() > stamp);
+    let stale = s
+        .write_knowledge(vec![KnowledgeWrite::Save(edit)], 7, at(3))
+        .await;
+    assert!(matches!(stale, Err(StoreError::Conflict)), "{stale:?}");
+
+    // All or nothing: a new article and an unknown deletion leave the base as it was.
+    let r = s
+        .write_knowledge(
+            vec![
+                KnowledgeWrite::Save(article.clone()),
+                KnowledgeWrite::Delete {
+                    id: 999_999,
+                    version: 1,
+                },
+            ],
+            7,
+            at(4),
+        )
+        .await;
+    assert!(matches!(r, Err(StoreError::NotFound { .. })), "{r:?}");
+    assert_eq!(s.knowledge().await.unwrap().len(), 2);
+
+    s.write_knowledge(
+        vec![KnowledgeWrite::Delete {
+            id: first.id,
+            version: 2,
+        }],
+        8,
+        at(5),
+    )
+    .await
+    .unwrap();
+    let left = s.knowledge().await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].question, "大骨头是什么垃圾？");
+    let history = s.knowledge_history(Some(first.id), 10).await.unwrap();
+    let actions: Vec<&str> = history.iter().map(|c| c.action.as_str()).collect();
+    assert_eq!(actions, vec!["deleted", "updated", "created"]);
+    assert_eq!(history[0].user_id, 8);
+    assert!(history[0].after.is_none());
+    assert_eq!(history[0].before.as_ref().unwrap().version, 2);
+    assert_eq!(
+        history[1].before.as_ref().unwrap().answer,
+        "厨余垃圾（演示）。"
+    );
+    assert_eq!(history[2].at, at(1));
+    assert_eq!(s.knowledge_history(None, 3).await.unwrap().len(), 3);
 }

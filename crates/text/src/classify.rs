@@ -119,6 +119,21 @@ pub fn words(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// The words of a text for a search index: jieba's search segmentation (long words also
+/// give the shorter words inside them, so `垃圾分类` is found by `垃圾`), folded like
+/// [`words`], keeping words with a Chinese character and runs of letters or digits
+/// (`7号楼`, house numbers, ticket numbers).
+pub fn search_words(text: &str) -> Vec<String> {
+    let text = fold(text);
+    jieba()
+        .cut_for_search(&text, true)
+        .into_iter()
+        .map(|t| t.word)
+        .filter(|w| w.chars().any(|c| is_han(c) || c.is_ascii_alphanumeric()))
+        .map(str::to_string)
+        .collect()
+}
+
 /// The words of a titled text, the title counted `title_weight` times.
 pub fn document(title: &str, body: &str, title_weight: u32) -> Vec<String> {
     let mut out = Vec::new();
@@ -541,6 +556,15 @@ mod tests {
             ex("增设公交站", "建议在小区门口增设公交站点", "公共交通"),
             ex("出租车拒载", "出租车司机拒载还乱收费", "公共交通"),
         ]
+    }
+
+    #[test]
+    fn search_words_also_give_the_words_inside_long_ones() {
+        let w = search_words("请问垃圾分类，茶叶渣放哪个桶？７号楼");
+        assert!(w.contains(&"垃圾".to_string()), "{w:?}");
+        assert!(w.contains(&"分类".to_string()), "{w:?}");
+        assert!(w.contains(&"7".to_string()), "{w:?}");
+        assert!(!w.iter().any(|t| t == "，" || t == "？"), "{w:?}");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 mod api;
 mod api_catalogue;
+mod api_knowledge;
 mod api_text;
 pub mod console;
 pub mod error;
@@ -82,6 +83,17 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/catalogue/export.csv", get(api_catalogue::export))
         .route("/api/v1/catalogue/import", post(api_catalogue::import))
         .route("/api/v1/catalogue/owner", get(api_catalogue::owner))
+        .route(
+            "/api/v1/knowledge",
+            get(api_knowledge::list).post(api_knowledge::create),
+        )
+        .route("/api/v1/knowledge/history", get(api_knowledge::history))
+        .route(
+            "/api/v1/knowledge/{id}",
+            get(api_knowledge::get_one)
+                .put(api_knowledge::update)
+                .delete(api_knowledge::delete),
+        )
         .route("/api/v1/suggest", post(api_text::suggest))
         .route("/api/v1/classifier/train", post(api_text::train))
         .route(

@@ -544,6 +544,82 @@ fn notifications(paths: &mut Map<String, Value>, object: &Value) {
     );
     paths.insert("/api/v1/board".into(), json!({"get": board}));
     catalogue(paths);
+    knowledge(paths);
+}
+
+/// The knowledge base (知识库).
+fn knowledge(paths: &mut Map<String, Value>) {
+    let body = |schema: Value| json!({"required": true, "content": {"application/json": {"schema": schema}}});
+    let input = json!({"type": "object", "additionalProperties": false, "required": ["question", "answer", "source"], "properties": {
+        "version": {"type": "integer", "description": "the version read (edits)"},
+        "question": {"type": "string", "maxLength": 300}, "answer": {"type": "string", "maxLength": 10000},
+        "category_code": {"type": ["string", "null"]}, "source": {"type": "string", "maxLength": 300, "description": "where the answer comes from"},
+        "keywords": {"type": "array", "maxItems": 20, "items": {"type": "string", "maxLength": 50}, "description": "other ways of saying it, searched with the question"},
+        "owner_unit_id": {"type": ["integer", "null"], "description": "the unit that keeps it right; its handlers may edit it"},
+        "valid_from": {"type": ["string", "null"], "format": "date"}, "valid_to": {"type": ["string", "null"], "format": "date"},
+        "demo": {"type": "boolean", "description": "written for a demonstration, not from any authority"}}});
+    let article = json!({"type": "object", "properties": {
+        "id": {"type": "integer"}, "version": {"type": "integer"}, "question": {"type": "string"}, "answer": {"type": "string"},
+        "category_code": {"type": ["string", "null"]}, "source": {"type": "string"}, "keywords": {"type": "array", "items": {"type": "string"}},
+        "owner_unit_id": {"type": ["integer", "null"]}, "valid_from": {"type": ["string", "null"], "format": "date"},
+        "valid_to": {"type": ["string", "null"], "format": "date"}, "demo": {"type": "boolean"}}});
+    let mut list = op(
+        "Knowledge articles. With q: those matching the text in Chinese (full-text, jieba words; question weighs most, then keywords, then answer), best first, each with its score; without: every article. In force on date (default today) unless any_day=true; category_code keeps that category and those under it",
+        "200",
+        json!({"type": "object", "properties": {"items": {"type": "array", "items": {"type": "object"}}}}),
+        &["401", "422"],
+    );
+    list["parameters"] = json!([
+        {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 500}},
+        {"name": "category_code", "in": "query", "schema": {"type": "string"}},
+        {"name": "date", "in": "query", "schema": {"type": "string", "format": "date"}},
+        {"name": "any_day", "in": "query", "schema": {"type": "boolean"}},
+        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 20}}
+    ]);
+    let mut create = op(
+        "Add an article (admin; a unit handler for an article their unit owns)",
+        "201",
+        article.clone(),
+        &["400", "401", "403", "422"],
+    );
+    create["requestBody"] = body(input.clone());
+    paths.insert(
+        "/api/v1/knowledge".into(),
+        json!({"get": list, "post": create}),
+    );
+    let id = json!({"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}});
+    let mut get_one = op("One article", "200", article.clone(), &["401", "404"]);
+    get_one["parameters"] = json!([id.clone()]);
+    let mut update = op(
+        "Edit an article at the version read (admin; the owning unit's handlers)",
+        "200",
+        article,
+        &["400", "401", "403", "404", "409", "422"],
+    );
+    update["parameters"] = json!([id.clone()]);
+    update["requestBody"] = body(input);
+    let mut delete = op(
+        "Delete an article at the version read; its history stays",
+        "204",
+        json!({"type": "null"}),
+        &["401", "403", "404", "409", "422"],
+    );
+    delete["parameters"] = json!([id, {"name": "version", "in": "query", "required": true, "schema": {"type": "integer"}}]);
+    paths.insert(
+        "/api/v1/knowledge/{id}".into(),
+        json!({"get": get_one, "put": update, "delete": delete}),
+    );
+    let mut history = op(
+        "Changes to the knowledge base, newest first: action (created, updated, deleted), before, after, user, time",
+        "200",
+        json!({"type": "object", "properties": {"items": {"type": "array", "items": {"type": "object"}}}}),
+        &["401", "422"],
+    );
+    history["parameters"] = json!([
+        {"name": "article_id", "in": "query", "schema": {"type": "integer"}},
+        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}
+    ]);
+    paths.insert("/api/v1/knowledge/history".into(), json!({"get": history}));
 }
 
 /// The dispatch catalogue (派单目录).
@@ -654,7 +730,7 @@ fn catalogue(paths: &mut Map<String, Value>) {
         "level": {"type": "string", "enum": ["district", "street", "community"]}, "path": {"type": "string"},
         "confidence": {"type": "number"}, "matched": {"type": "array", "items": {"type": "string"}}}});
     let mut suggest = op(
-        "Proposals for an intake in progress (operator, dispatcher, supervisor, admin): top categories with confidence and the words that decided, the place (null when the words fit several: see division_candidates), the owning unit by the catalogue with its rule, the tier, the caller's recent tickets and the emergency flag with the number to transfer to. duplicates: among the newest 60 open tickets of the last 30 days at the same community (or street), those whose text is alike. Knowledge-base answers are not proposed yet",
+        "Proposals for an intake in progress (operator, dispatcher, supervisor, admin): top categories with confidence and the words that decided, the place (null when the words fit several: see division_candidates), the owning unit by the catalogue with its rule, the tier, the caller's recent tickets and the emergency flag with the number to transfer to. duplicates: among the newest 60 open tickets of the last 30 days at the same community (or street), those whose text is alike. knowledge: up to 3 knowledge-base answers in force today that match the text (chance matches on one common word left out)",
         "200",
         json!({"type": "object", "properties": {
             "categories": {"type": "array", "items": {"type": "object", "properties": {"code": {"type": "string"}, "name": {"type": "string"}, "confidence": {"type": "number"}, "because": {"type": "array", "items": {"type": "string"}}}}},
@@ -664,6 +740,7 @@ fn catalogue(paths: &mut Map<String, Value>) {
             "tier": {"type": ["integer", "null"]},
             "duplicates": {"type": "array", "maxItems": 5, "items": {"type": "object", "properties": {"id": {"type": "integer"}, "number": {"type": "string"}, "title": {"type": "string"}, "state": {"type": "string"}, "division_code": {"type": ["string", "null"]}, "score": {"type": "number"}}}},
             "caller_history": {"type": "array", "items": {"type": "object", "properties": {"id": {"type": "integer"}, "number": {"type": "string"}, "title": {"type": "string"}, "state": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"}, "category_code": {"type": ["string", "null"]}}}},
+            "knowledge": {"type": "array", "maxItems": 3, "items": {"type": "object", "properties": {"id": {"type": "integer"}, "question": {"type": "string"}, "answer": {"type": "string"}, "category_code": {"type": ["string", "null"]}, "source": {"type": "string"}, "demo": {"type": "boolean"}, "score": {"type": "number"}}}},
             "emergency": {"type": "object", "properties": {"flag": {"type": "boolean"}, "transfer_to": {"type": ["string", "null"], "enum": ["110", "119", "120", "122", null]}, "also": {"type": "array", "items": {"type": "string"}}, "signals": {"type": "array", "items": {"type": "string"}}}},
             "model": {"type": ["string", "null"], "description": "when and on how many tickets the classifier was trained; null: none yet"}}}),
         &["400", "401", "403", "422"],
@@ -749,6 +826,9 @@ mod tests {
             "/api/v1/classifier/train",
             "/api/v1/gazetteer",
             "/api/v1/gazetteer/{id}",
+            "/api/v1/knowledge",
+            "/api/v1/knowledge/{id}",
+            "/api/v1/knowledge/history",
         ] {
             assert!(doc["paths"][p].is_object(), "{p}");
         }

@@ -870,3 +870,32 @@ async fn dispatch_catalogue_page() {
         assert!(html.contains(word), "{word}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn knowledge_page_searches_in_chinese() {
+    let t = TestApp::start(Db::Sqlite, "console_knowledge")
+        .await
+        .unwrap();
+    users(&t, &[("op-k", Role::Operator, None)]).await;
+    t.app.ensure_demo_knowledge().await.unwrap();
+    let op = Browser::open(&t, "op-k").await;
+    // In the navigation, every article in force listed, demo content marked.
+    let (status, html) = op.page("/knowledge").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("href=\"/knowledge\""), "{html}");
+    assert!(
+        html.contains("茶叶渣") && html.contains("拖欠工资"),
+        "{html}"
+    );
+    assert!(html.contains("演示内容"), "{html}");
+    // A search in the caller's words puts the right answer first.
+    let (status, html) = op
+        .page("/knowledge?q=%E5%AE%B6%E9%87%8C%E6%9A%96%E6%B0%94%E4%B8%8D%E7%83%AD") // 家里暖气不热
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let first = html.find("<h3>").expect("a result");
+    assert!(html[first..].starts_with("<h3>家里暖气不热找谁"), "{html}");
+    assert!(html.contains("相关度"), "{html}");
+    let (_, html) = op.page("/knowledge?q=%E7%81%AB%E6%98%9F").await; // 火星
+    assert!(html.contains("没有找到相关知识"), "{html}");
+}

@@ -9,6 +9,7 @@ mod catalogue;
 mod desk;
 mod i18n;
 mod intake;
+mod knowledge;
 mod list;
 
 use axum::Router;
@@ -37,6 +38,7 @@ pub fn routes() -> Router<App> {
         .route("/", get(desk::home))
         .route("/callback", get(desk::callback_desk))
         .route("/board", get(board::board_page))
+        .route("/knowledge", get(knowledge::knowledge_page))
         .route("/notices", get(board::notices_page))
         .route("/login", get(login_page).post(login_submit))
         .route("/logout", post(logout))
@@ -192,6 +194,7 @@ fn nav(user: &User) -> Vec<(&'static str, &'static str)> {
         items.push(("/callback", "callback_desk"));
     }
     items.push(("/tickets", "tickets"));
+    items.push(("/knowledge", "knowledge"));
     if matches!(
         user.role,
         Role::Supervisor | Role::Analyst | Role::Dispatcher | Role::Admin

@@ -1,0 +1,163 @@
+//! `/api/v1/knowledge`: the knowledge base (知识库) — searched by everyone on the staff,
+//! kept by administrators (and by units for their own articles), versioned.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use mashangban_app::knowledge::ArticleInput;
+use mashangban_app::{App, AppError};
+use mashangban_search::KnowledgeQuery;
+use serde_json::json;
+use std::collections::HashMap;
+
+use crate::api::{Authed, json_body};
+use crate::error::ApiError;
+
+fn flag(q: &HashMap<String, String>, name: &str) -> Result<bool, AppError> {
+    match q.get(name).map(String::as_str) {
+        None | Some("") | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(AppError::invalid(
+            name,
+            format!("`{other}`: expected true or false"),
+        )),
+    }
+}
+
+/// `GET /api/v1/knowledge?q=TEXT&category_code=C&any_day=true&date=D&limit=20`: with `q`,
+/// the articles matching it, best first (each with its `score`); without, every article.
+pub async fn list(
+    State(app): State<App>,
+    _a: Authed,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let limit = match q.get("limit").filter(|l| !l.is_empty()) {
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|l| (1..=200).contains(l))
+            .ok_or_else(|| AppError::invalid("limit", "must be between 1 and 200"))?,
+        None => 20,
+    };
+    let any_day = flag(&q, "any_day")?;
+    let day = match q.get("date").filter(|d| !d.is_empty()) {
+        Some(d) => d
+            .parse()
+            .map_err(|_| AppError::invalid("date", format!("`{d}` is not a date (YYYY-MM-DD)")))?,
+        None => mashangban_app::catalogue::today(),
+    };
+    let category = q
+        .get("category_code")
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty());
+    match q.get("q").map(|t| t.trim()).filter(|t| !t.is_empty()) {
+        Some(text) => {
+            if text.chars().count() > 500 {
+                return Err(AppError::invalid("q", "at most 500 characters").into());
+            }
+            let items = app
+                .search_knowledge(KnowledgeQuery {
+                    any_day,
+                    category,
+                    ..KnowledgeQuery::new(text, day, limit)
+                })
+                .await?;
+            Ok(Json(json!({ "items": items })).into_response())
+        }
+        None => {
+            let items: Vec<_> = app
+                .knowledge()
+                .await?
+                .into_iter()
+                .filter(|a| any_day || a.in_force(day))
+                .filter(|a| {
+                    category.as_deref().is_none_or(|c| {
+                        a.category_code
+                            .as_deref()
+                            .is_some_and(|ac| ac.starts_with(c))
+                    })
+                })
+                .collect();
+            Ok(Json(json!({ "items": items })).into_response())
+        }
+    }
+}
+
+/// `GET /api/v1/knowledge/{id}`.
+pub async fn get_one(
+    State(app): State<App>,
+    _a: Authed,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    Ok(Json(app.article(id).await?).into_response())
+}
+
+/// `POST /api/v1/knowledge`: adds an article (administrators; a unit's handlers for their
+/// own unit).
+pub async fn create(
+    State(app): State<App>,
+    a: Authed,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let mut input: ArticleInput =
+        mashangban_domain::lifecycle::from_json(json_body(body)?).map_err(AppError::from)?;
+    input.version = None;
+    let saved = app.save_article(&a.actor, None, input).await?;
+    Ok((StatusCode::CREATED, Json(saved)).into_response())
+}
+
+/// `PUT /api/v1/knowledge/{id}`: edits an article at the `version` read.
+pub async fn update(
+    State(app): State<App>,
+    a: Authed,
+    Path(id): Path<i64>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let input: ArticleInput =
+        mashangban_domain::lifecycle::from_json(json_body(body)?).map_err(AppError::from)?;
+    let saved = app.save_article(&a.actor, Some(id), input).await?;
+    Ok(Json(saved).into_response())
+}
+
+/// `DELETE /api/v1/knowledge/{id}?version=N`.
+pub async fn delete(
+    State(app): State<App>,
+    a: Authed,
+    Path(id): Path<i64>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let version = q
+        .get("version")
+        .and_then(|v| v.parse::<i64>().ok())
+        .ok_or_else(|| AppError::invalid("version", "the version read is required (?version=N)"))?;
+    app.delete_article(&a.actor, id, version).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `GET /api/v1/knowledge/history?article_id=N&limit=100`: changes, newest first.
+pub async fn history(
+    State(app): State<App>,
+    _a: Authed,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let article_id = match q.get("article_id").filter(|v| !v.is_empty()) {
+        Some(v) => Some(
+            v.parse::<i64>()
+                .map_err(|_| AppError::invalid("article_id", format!("`{v}` is not an id")))?,
+        ),
+        None => None,
+    };
+    let limit = match q.get("limit").filter(|l| !l.is_empty()) {
+        Some(l) => l
+            .parse::<u32>()
+            .ok()
+            .filter(|l| (1..=1000).contains(l))
+            .ok_or_else(|| AppError::invalid("limit", "must be between 1 and 1000"))?,
+        None => 100,
+    };
+    let items = app.knowledge_history(article_id, limit).await?;
+    Ok(Json(json!({ "items": items })).into_response())
+}
