@@ -861,3 +861,83 @@ impl App {
         Ok(self.add_articles(0, inputs).await?.len())
     }
 }
+
+/// The demo's dispatch catalogue, city-wide functional matters: (category, unit code).
+/// An illustration of how a deployment fills it, not Xining's published catalogue.
+pub const DEMO_CATALOGUE: &[(&str, &str)] = &[
+    ("0101", "DEPT-CG"),
+    ("010201", "UTIL-WATER"),
+    ("010202", "UTIL-HEAT"),
+    ("010203", "UTIL-GAS"),
+    ("010204", "UTIL-POWER"),
+    ("010301", "DEPT-FC"),
+    ("010303", "DEPT-ZRZY"),
+    ("010304", "DEPT-ZJ"),
+    ("0201", "DEPT-JJ"),
+    ("0202", "DEPT-JT"),
+    ("03", "DEPT-STHJ"),
+    ("04", "DEPT-SCJG"),
+    ("05", "DEPT-RS"),
+    ("050202", "DEPT-YB"),
+    ("06", "DEPT-JY"),
+];
+
+/// Territorial matters the demo gives each district's government (属地管理).
+pub const DEMO_TERRITORIAL: &[&str] = &["010401", "010403", "010404"];
+
+impl App {
+    /// Fills an empty dispatch catalogue with the demo's entries (those whose category and
+    /// unit this deployment has); returns how many.
+    pub async fn ensure_demo_catalogue(&self) -> Result<usize, AppError> {
+        if !self.store.catalogue().await?.is_empty() {
+            return Ok(0);
+        }
+        let r = self.reference().await?;
+        let from = chrono::NaiveDate::from_ymd_opt(2020, 1, 1);
+        let note = "演示目录：示例职责划分，非官方派单目录";
+        let mut inputs = Vec::new();
+        for (category, unit) in DEMO_CATALOGUE {
+            inputs.push(crate::catalogue::EntryInput {
+                category_code: category.to_string(),
+                unit_code: Some(unit.to_string()),
+                valid_from: from,
+                note: Some(note.into()),
+                ..Default::default()
+            });
+        }
+        let districts = self
+            .store
+            .list_divisions(None, Some(mashangban_domain::DivisionLevel::District))
+            .await?;
+        for d in districts {
+            let unit = format!("GOV-{}", d.code);
+            if !r.units.values().any(|u| u.code == unit) {
+                continue;
+            }
+            for category in DEMO_TERRITORIAL {
+                inputs.push(crate::catalogue::EntryInput {
+                    category_code: category.to_string(),
+                    division_code: Some(d.code.clone()),
+                    unit_code: Some(unit.clone()),
+                    valid_from: from,
+                    note: Some(note.into()),
+                    ..Default::default()
+                });
+            }
+        }
+        let mut saved = 0;
+        for input in inputs {
+            if !r.categories.contains_key(&input.category_code)
+                || !r
+                    .units
+                    .values()
+                    .any(|u| Some(&u.code) == input.unit_code.as_ref())
+            {
+                continue;
+            }
+            self.save_catalogue_entry(0, input).await?;
+            saved += 1;
+        }
+        Ok(saved)
+    }
+}

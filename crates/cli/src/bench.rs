@@ -467,8 +467,8 @@ async fn watch(app: &App, lead: i64, due: usize, mix: &str) -> Result<()> {
     );
     // The watcher looks at `now` (everything passed) or just after the first point of the
     // due tickets' clocks (they were all dispatched at the same moment).
-    let first_point = match due_ids.first() {
-        Some(&id) => {
+    let at = match (mix, due_ids.first()) {
+        ("one", Some(&id)) => {
             let ticket = app.store.get_ticket(id).await?.context("due ticket")?;
             let events = app.store.ticket_events(id).await?;
             let d = app
@@ -480,32 +480,26 @@ async fn watch(app: &App, lead: i64, due: usize, mix: &str) -> Result<()> {
                 .flat_map(|c| [c.warn_at, c.due])
                 .flatten()
                 .min()
+                .context("the due tickets have no clock point to pass")?
+                + ChronoDuration::minutes(1)
         }
-        None => None,
-    };
-    let at = match (mix, first_point) {
-        ("one", Some(p)) => p + ChronoDuration::minutes(1),
-        ("one", None) => anyhow::bail!("watcher: the due tickets have no clock point to pass"),
         _ => now,
     };
-    {
-        let name = mix;
-        for pass in 1..=2 {
-            let started = Instant::now();
-            let r = app
-                .watch_deadlines_at(at, 1_000_000)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            println!(
-                "watcher ({name}) pass {pass}: {:.3}s — visited {}, warned {}, breached {}, supervised {}, conflicts {}",
-                started.elapsed().as_secs_f64(),
-                r.visited,
-                r.warned,
-                r.breached,
-                r.supervised,
-                r.conflicts
-            );
-        }
+    for pass in 1..=2 {
+        let started = Instant::now();
+        let r = app
+            .watch_deadlines_at(at, 1_000_000)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        println!(
+            "watcher ({mix}) pass {pass}: {:.3}s — visited {}, warned {}, breached {}, supervised {}, conflicts {}",
+            started.elapsed().as_secs_f64(),
+            r.visited,
+            r.warned,
+            r.breached,
+            r.supervised,
+            r.conflicts
+        );
     }
     Ok(())
 }

@@ -479,6 +479,10 @@ async fn run(cli: Cli) -> Result<()> {
                 );
             }
             app.ensure_demo_users().await?;
+            let entries = app.ensure_demo_catalogue().await?;
+            if entries > 0 {
+                println!("dispatch catalogue: {entries} demo entries");
+            }
             let articles = app.ensure_demo_knowledge().await?;
             if articles > 0 {
                 println!("knowledge base: {articles} demo articles (marked as demo content)");

@@ -162,10 +162,9 @@ impl KnowledgeIndex {
         }
         let query = BooleanQuery::new(clauses);
         let searcher = self.reader.searcher();
-        let top = searcher.search(
-            &query,
-            &TopDocs::with_limit(self.articles.len()).order_by_score(),
-        )?;
+        // Enough of the best to fill `limit` after the day and category are applied.
+        let depth = (limit * 10).max(200).min(self.articles.len());
+        let top = searcher.search(&query, &TopDocs::with_limit(depth).order_by_score())?;
         let mut hits = Vec::new();
         for (score, address) in top {
             let doc: TantivyDocument = searcher.doc(address)?;

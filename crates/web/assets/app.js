@@ -1,6 +1,7 @@
 // Mashangban console: the project's own small script. Every page works without it; it only
-// makes two things quicker: narrowing the unit picker as you type, and showing a caller's
-// earlier tickets while the operator is still typing the number.
+// makes things quicker: narrowing the unit picker as you type, showing a caller's earlier
+// tickets while the operator is still typing the number, and the intake's suggestions
+// (one request per pause in typing; one click or Alt+1 / Alt+2 accepts).
 (function () {
   "use strict";
 
@@ -34,12 +35,57 @@
       .catch(function () { /* the button still works */ });
   }
 
+  // Intake suggestions: after a pause in typing the content or the address, one request;
+  // an answer that arrives after a newer request was sent is dropped.
+  var suggestTimer = null, suggestSeq = 0, lastAsked = null;
+  function field(id) { var el = document.getElementById(id); return el ? el.value.trim() : ""; }
+  function suggest() {
+    var box = document.getElementById("suggest");
+    if (!box) return;
+    var q = "content=" + encodeURIComponent(field("content")) +
+      "&address=" + encodeURIComponent(field("address")) +
+      "&phone=" + encodeURIComponent(field("phone"));
+    if (q === lastAsked) return;
+    lastAsked = q;
+    var seq = ++suggestSeq;
+    fetch("/intake/suggest?" + q, { credentials: "same-origin" })
+      .then(function (r) { return r.ok || r.status === 422 ? r.text() : null; })
+      .then(function (html) { if (html !== null && seq === suggestSeq) box.innerHTML = html; })
+      .catch(function () { /* typing goes on; the form still works */ });
+  }
+  function accept(button) {
+    var target = document.getElementById(button.getAttribute("data-accept"));
+    if (!target) return;
+    var value = button.getAttribute("data-value");
+    if (target.tagName === "SELECT" && !Array.prototype.some.call(target.options, function (o) { return o.value === value; })) {
+      var o = document.createElement("option");
+      o.value = value; o.textContent = button.textContent;
+      target.appendChild(o);
+    }
+    target.value = value;
+    target.dispatchEvent(new Event("change", { bubbles: true }));
+    button.classList.add("accepted");
+  }
+  document.addEventListener("click", function (e) {
+    var b = e.target.closest ? e.target.closest("button[data-accept]") : null;
+    if (b) { e.preventDefault(); accept(b); }
+  });
+  document.addEventListener("keydown", function (e) {
+    if (!e.altKey || (e.key !== "1" && e.key !== "2")) return;
+    var b = document.querySelector("#suggest button[data-key='" + e.key + "']");
+    if (b) { e.preventDefault(); accept(b); }
+  });
+
   document.addEventListener("input", function (e) {
     var t = e.target;
     if (t.hasAttribute && t.hasAttribute("data-filter-for")) filterSelect(t);
     if (t.id === "phone" && document.getElementById("history")) {
       clearTimeout(timer);
       timer = setTimeout(function () { lookup(t.value.trim()); }, 250);
+    }
+    if ((t.id === "content" || t.id === "address") && document.getElementById("suggest")) {
+      clearTimeout(suggestTimer);
+      suggestTimer = setTimeout(suggest, 500);
     }
   });
 })();

@@ -616,6 +616,56 @@ async fn evil_site(console: &str, id: i64) -> String {
     format!("http://127.0.0.1:{port}/")
 }
 
+/// The intake proposes while the operator types: one request per pause, the category taken
+/// with Alt+1, a knowledge-base answer with one click, the owning unit with its reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn intake_suggestions_while_typing() {
+    let Some(d) = driver().await else { return };
+    let t = TestApp::start(Db::Sqlite, "browser_suggest").await.unwrap();
+    add_users(&t).await;
+    t.app.ensure_demo_knowledge().await.unwrap();
+    t.app.ensure_demo_catalogue().await.unwrap();
+    t.app.train_classifier(1000).await.unwrap();
+    let op = Browser::open(&d, &t.base, "op-b").await;
+    op.go("/intake").await;
+    op.fill("#address", "城东区东关大街街道").await;
+    op.fill("#content", "家里暖气不热，请问找谁").await;
+    let first = op.wait_for("#suggest button[data-key='1']").await;
+    let code = first.attr("data-value").await.unwrap().unwrap();
+    assert!(
+        op.main_text().await.contains("依据派单目录"),
+        "the dispatcher sees why the unit"
+    );
+    // Alt+1 takes the first category into the picker.
+    op.c.execute(
+        "document.dispatchEvent(new KeyboardEvent('keydown', {key: '1', altKey: true, bubbles: true}));",
+        vec![],
+    )
+    .await
+    .unwrap();
+    let picked = op
+        .wait_for("#category_code")
+        .await
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(picked.as_deref(), Some(code.as_str()));
+    // One click puts the knowledge base's answer in the direct-answer box.
+    op.click("#suggest button[data-accept='answer']").await;
+    let answer = op
+        .wait_for("#answer")
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(
+        answer.contains("暖气") || answer.contains("供热"),
+        "{answer}"
+    );
+    op.shot("11-intake-suggestions").await;
+}
+
 /// The README's pictures, over the demo data: `cargo test -p mashangban-web --test browser
 /// -- --ignored` writes `docs/screenshots/*.png`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,7 +8,10 @@ use common::TestApp;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-on_both!(catalogue_decides_owners_and_keeps_its_history);
+on_both!(
+    catalogue_decides_owners_and_keeps_its_history,
+    the_demo_catalogue_passes_its_own_rules
+);
 
 async fn owner(t: &TestApp, category: &str, division: Option<&str>, date: &str) -> Value {
     let mut path = format!("/api/v1/catalogue/owner?category_code={category}&date={date}");
@@ -301,4 +304,18 @@ async fn catalogue_decides_owners_and_keeps_its_history(t: &TestApp) {
         t.get("/api/v1/catalogue/history", "operator").await.status,
         StatusCode::FORBIDDEN
     );
+}
+
+async fn the_demo_catalogue_passes_its_own_rules(t: &TestApp) {
+    // Every demo entry is saved through the same checks (no push-down among them), once.
+    let n = t.app.ensure_demo_catalogue().await.unwrap();
+    assert!(n > 20, "{n}");
+    assert_eq!(t.app.ensure_demo_catalogue().await.unwrap(), 0);
+    let heat = owner(t, "010202", Some("630102001001"), "2026-11-28").await;
+    assert_eq!(heat["unit"]["name"], "西宁市供热公司", "{heat}");
+    let waste = owner(t, "010403", Some("630102001001"), "2026-11-28").await;
+    assert_eq!(waste["entry"]["unit_code"], "GOV-630102", "{waste}");
+    assert_eq!(waste["entry"]["ownership"], "territorial", "{waste}");
+    let lights = owner(t, "010103", None, "2026-11-28").await;
+    assert_eq!(lights["entry"]["unit_code"], "DEPT-CG", "{lights}");
 }

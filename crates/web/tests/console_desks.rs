@@ -899,3 +899,70 @@ async fn knowledge_page_searches_in_chinese() {
     let (_, html) = op.page("/knowledge?q=%E7%81%AB%E6%98%9F").await; // 火星
     assert!(html.contains("没有找到相关知识"), "{html}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn intake_suggestions_fragment() {
+    let t = TestApp::start(Db::Sqlite, "console_intake_suggest")
+        .await
+        .unwrap();
+    users(
+        &t,
+        &[
+            ("op-s", Role::Operator, None),
+            ("unit-s", Role::UnitHandler, Some(t.lead_unit)),
+        ],
+    )
+    .await;
+    t.app.ensure_demo_knowledge().await.unwrap();
+    t.app.ensure_demo_catalogue().await.unwrap();
+    t.app.train_classifier(1000).await.unwrap();
+    let op = Browser::open(&t, "op-s").await;
+    let (status, html) = op.page("/intake").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("id=\"suggest\""), "{html}");
+    let enc = |s: &str| -> String {
+        s.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect()
+    };
+    // An emergency comes first, with the number to transfer to.
+    let (status, html) = op
+        .page(&format!(
+            "/intake/suggest?content={}&address=",
+            enc("楼道里着火了，浓烟很大，有人被困")
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.starts_with("<div class=\"emergency\""), "{html}");
+    assert!(html.contains("119"), "{html}");
+    // A question the knowledge base answers, at a known place, with the owning unit and why.
+    let (status, html) = op
+        .page(&format!(
+            "/intake/suggest?content={}&address={}",
+            enc("家里暖气不热，请问找谁"),
+            enc("城东区东关大街街道")
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!html.contains("class=\"emergency\""), "{html}");
+    assert!(html.contains("data-accept=\"category_code\""), "{html}");
+    assert!(html.contains("data-key=\"1\""), "{html}");
+    assert!(html.contains("东关大街街道"), "{html}");
+    assert!(html.contains("data-accept=\"answer\""), "{html}");
+    assert!(html.contains("依据派单目录"), "{html}");
+    // Nothing typed: nothing proposed. Units do not receive calls.
+    let (status, html) = op.page("/intake/suggest?content=&address=").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.trim().is_empty(), "{html}");
+    let unit = Browser::open(&t, "unit-s").await;
+    assert_eq!(
+        unit.page("/intake/suggest?content=x").await.0,
+        StatusCode::FORBIDDEN
+    );
+}

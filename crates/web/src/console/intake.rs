@@ -109,6 +109,7 @@ fn intake_form(
             }
             button.primary type="submit" accesskey="s" { (if zh { "保存受理 (Alt+S)" } else { "Save (Alt+S)" }) }
         }
+        div #suggest aria-live="polite" {}
         div #history aria-live="polite" {
             @if !val(typed, "phone").is_empty() { (history_list(lang, history)) }
         }
@@ -394,4 +395,127 @@ pub async fn intake_submit(
             .into_response();
     }
     Redirect::to(&format!("/intake?created={}", ticket.id)).into_response()
+}
+
+#[derive(serde::Deserialize)]
+pub struct SuggestQuery {
+    #[serde(default)]
+    content: String,
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    phone: String,
+}
+
+/// What the system proposes for the intake so far: the emergency banner first, then the
+/// categories (each accepted with one click, the first with Alt+1), the place, the owning
+/// unit with the rule that decided, the tier, look-alike open tickets and knowledge-base
+/// answers (Alt+2 puts the first in the answer box).
+fn suggestions_panel(lang: Lang, sg: &mashangban_app::text::Suggestion) -> Markup {
+    let zh = lang == Lang::Zh;
+    let pct = |c: f32| format!("{:.0}%", c * 100.0);
+    let e = &sg.emergency;
+    html! {
+        @if e["flag"] == true {
+            div.emergency role="alert" {
+                strong { (if zh { "紧急情况：请立即转接 " } else { "Emergency: transfer now to " }) (e["transfer_to"].as_str().unwrap_or("110")) }
+                @if let Some(also) = e["also"].as_array() { @for a in also { " · " (a.as_str().unwrap_or("")) } }
+                @if let Some(signals) = e["signals"].as_array() {
+                    span.muted { (if zh { "（依据：" } else { " (signals: " }) @for (i, s) in signals.iter().enumerate() { @if i > 0 { "、" } (s.as_str().unwrap_or("")) } (if zh { "）" } else { ")" }) }
+                }
+            }
+        }
+        @if !sg.categories.is_empty() {
+            div.suggest-block {
+                strong { (if zh { "建议分类 " } else { "Category " }) }
+                @for (i, c) in sg.categories.iter().enumerate() {
+                    button.accept type="button" data-accept="category_code" data-value=(c.code) data-key=[(i == 0).then_some("1")] {
+                        (c.name) " " (pct(c.confidence)) @if i == 0 { span.muted { " Alt+1" } }
+                    }
+                    " "
+                }
+                @if let Some(first) = sg.categories.first() && !first.because.is_empty() {
+                    span.muted { (if zh { "依据词：" } else { "because of: " }) (first.because.join("、")) }
+                }
+            }
+        }
+        div.suggest-block {
+            strong { (if zh { "地点 " } else { "Place " }) }
+            @if let Some(d) = &sg.division {
+                (d.path) " " span.muted { (pct(d.confidence)) }
+            } @else if !sg.division_candidates.is_empty() {
+                (if zh { "有多处同名，请与来电人确认：" } else { "Several places fit; ask the caller: " })
+                @for (i, d) in sg.division_candidates.iter().enumerate() { @if i > 0 { "；" } (d.path) }
+            } @else {
+                span.muted { (if zh { "未能从地址识别" } else { "not recognised from the address" }) }
+            }
+        }
+        @if let Some(u) = &sg.unit {
+            div.suggest-block {
+                strong { (if zh { "承办单位 " } else { "Owning unit " }) }
+                (u["name"].as_str().unwrap_or(""))
+                @if let Some(t) = sg.tier { " · " (if zh { format!("{t}个工作日") } else { format!("{t}-day tier") }) }
+                br;
+                span.muted.rule { (if zh { "依据派单目录：" } else { "by the catalogue: " }) (u["rule"].as_str().unwrap_or("")) }
+            }
+        }
+        @if !sg.duplicates.is_empty() {
+            div.suggest-block {
+                strong { (if zh { "疑似重复（同地点未办结）" } else { "Possible duplicates (open, same place)" }) }
+                ul { @for d in &sg.duplicates { li { a href=(format!("/tickets/{}", d.id)) { (d.number) } " " (d.title) " " span.muted { (pct(d.score)) } } } }
+            }
+        }
+        @if !sg.knowledge.is_empty() {
+            div.suggest-block {
+                strong { (if zh { "知识库答复" } else { "Knowledge base" }) }
+                ul {
+                    @for (i, k) in sg.knowledge.iter().enumerate() {
+                        li {
+                            (k.question) @if k.demo { " " span.tag.demo { (if zh { "演示内容" } else { "demo" }) } }
+                            br;
+                            span.muted { (k.answer) }
+                            " "
+                            button.accept type="button" data-accept="answer" data-value=(k.answer) data-key=[(i == 0).then_some("2")] {
+                                (if zh { "用作直接答复" } else { "Use as the answer" }) @if i == 0 { span.muted { " Alt+2" } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The suggestions fragment the intake page's script fetches when the operator pauses.
+pub async fn intake_suggest(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(q): Query<SuggestQuery>,
+) -> Response {
+    let Some(s) = session(&app, &headers).await else {
+        return StatusCode::UNAUTHORIZED.into_response();
+    };
+    if !may_receive(&s) {
+        return StatusCode::FORBIDDEN.into_response();
+    }
+    if q.content.trim().is_empty() && q.address.trim().is_empty() {
+        return html_response(StatusCode::OK, html! {});
+    }
+    let input = mashangban_app::text::SuggestInput {
+        title: String::new(),
+        content: q.content,
+        address: q.address,
+        phone: q.phone,
+    };
+    match app.suggest(&actor_of(&s.user), input).await {
+        Ok(sg) => html_response(StatusCode::OK, suggestions_panel(s.lang, &sg)),
+        Err(mashangban_app::AppError::Invalid { message, .. }) => html_response(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            html! { p.error { (super::i18n::message(s.lang, &message)) } },
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "intake suggestions");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
 }

@@ -51,6 +51,7 @@ pub fn routes() -> Router<App> {
         )
         .route("/intake/lookup", post(intake::intake_lookup))
         .route("/intake/history", get(intake::intake_history))
+        .route("/intake/suggest", get(intake::intake_suggest))
         .route("/tickets/{id}", get(ticket_page))
         .route("/tickets/{id}/act/{action}", post(act_submit))
         .route("/lang/{lang}", get(set_lang))
