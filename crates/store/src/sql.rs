@@ -1471,24 +1471,16 @@ impl Store for SqlStore {
                 .or(before.as_ref())
                 .map(|e| e.version)
                 .unwrap_or(0);
-            let json = |e: &Option<CatalogueEntry>| -> Result<Option<String>> {
-                e.as_ref()
-                    .map(|e| serde_json::to_string(e).map_err(corrupt))
-                    .transpose()
+            let change = Recorded {
+                table: "catalogue_changes",
+                subject_column: "entry_id",
+                subject_id: entry_id,
+                version,
+                action,
+                user_id,
+                at,
             };
-            sqlx::query(
-                "INSERT INTO catalogue_changes (entry_id, version, action, before_json, after_json, user_id, at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(entry_id)
-            .bind(version)
-            .bind(action)
-            .bind(json(&before)?)
-            .bind(json(&after)?)
-            .bind(user_id)
-            .bind(ts(at))
-            .execute(&mut *tx)
-            .await?;
+            record_change(&mut tx, &change, before.as_ref(), after.as_ref()).await?;
             saved.extend(after);
         }
         tx.commit().await?;
@@ -1510,18 +1502,17 @@ impl Store for SqlStore {
         .await?;
         rows.iter()
             .map(|r| {
-                let parse = |col: &str| -> Result<Option<CatalogueEntry>> {
-                    r.try_get::<Option<String>, _>(col)?
-                        .map(|t| serde_json::from_str(&t).map_err(corrupt))
-                        .transpose()
-                };
+                let (before, after) = (
+                    before_after(r, "before_json")?,
+                    before_after(r, "after_json")?,
+                );
                 Ok(CatalogueChange {
                     id: r.try_get("id")?,
                     entry_id: r.try_get("entry_id")?,
                     version: r.try_get("version")?,
                     action: r.try_get("action")?,
-                    before: parse("before_json")?,
-                    after: parse("after_json")?,
+                    before,
+                    after,
                     user_id: r.try_get("user_id")?,
                     at: from_ts(r.try_get("at")?),
                 })
@@ -1595,24 +1586,16 @@ impl Store for SqlStore {
                 .or(before.as_ref())
                 .map(|a| a.version)
                 .unwrap_or(0);
-            let json = |a: &Option<Article>| -> Result<Option<String>> {
-                a.as_ref()
-                    .map(|a| serde_json::to_string(a).map_err(corrupt))
-                    .transpose()
+            let change = Recorded {
+                table: "knowledge_changes",
+                subject_column: "article_id",
+                subject_id: article_id,
+                version,
+                action,
+                user_id,
+                at,
             };
-            sqlx::query(
-                "INSERT INTO knowledge_changes (article_id, version, action, before_json, after_json, user_id, at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(article_id)
-            .bind(version)
-            .bind(action)
-            .bind(json(&before)?)
-            .bind(json(&after)?)
-            .bind(user_id)
-            .bind(ts(at))
-            .execute(&mut *tx)
-            .await?;
+            record_change(&mut tx, &change, before.as_ref(), after.as_ref()).await?;
             saved.extend(after);
         }
         tx.commit().await?;
@@ -1634,18 +1617,17 @@ impl Store for SqlStore {
         .await?;
         rows.iter()
             .map(|r| {
-                let parse = |col: &str| -> Result<Option<Article>> {
-                    r.try_get::<Option<String>, _>(col)?
-                        .map(|t| serde_json::from_str(&t).map_err(corrupt))
-                        .transpose()
-                };
+                let (before, after) = (
+                    before_after(r, "before_json")?,
+                    before_after(r, "after_json")?,
+                );
                 Ok(KnowledgeChange {
                     id: r.try_get("id")?,
                     article_id: r.try_get("article_id")?,
                     version: r.try_get("version")?,
                     action: r.try_get("action")?,
-                    before: parse("before_json")?,
-                    after: parse("after_json")?,
+                    before,
+                    after,
                     user_id: r.try_get("user_id")?,
                     at: from_ts(r.try_get("at")?),
                 })
@@ -2091,6 +2073,53 @@ async fn catalogue_row(conn: &mut AnyConnection, id: i64) -> Result<CatalogueEnt
         what: format!("catalogue entry {id}"),
     })?;
     catalogue_from(&row)
+}
+
+/// One change to a versioned record (a catalogue entry, a knowledge article), for its
+/// history table.
+struct Recorded {
+    table: &'static str,
+    subject_column: &'static str,
+    subject_id: i64,
+    version: i64,
+    action: &'static str,
+    user_id: i64,
+    at: DateTime<Utc>,
+}
+
+/// Writes a change with the record before and after it (as JSON) to its history table.
+async fn record_change<T: serde::Serialize>(
+    conn: &mut AnyConnection,
+    change: &Recorded,
+    before: Option<&T>,
+    after: Option<&T>,
+) -> Result<()> {
+    let json = |v: Option<&T>| -> Result<Option<String>> {
+        v.map(|v| serde_json::to_string(v).map_err(corrupt))
+            .transpose()
+    };
+    sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO {} ({}, version, action, before_json, after_json, user_id, at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        change.table, change.subject_column
+    )))
+    .bind(change.subject_id)
+    .bind(change.version)
+    .bind(change.action)
+    .bind(json(before)?)
+    .bind(json(after)?)
+    .bind(change.user_id)
+    .bind(ts(change.at))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// A record as a history row kept it (`before_json` or `after_json`).
+fn before_after<T: serde::de::DeserializeOwned>(r: &AnyRow, column: &str) -> Result<Option<T>> {
+    r.try_get::<Option<String>, _>(column)?
+        .map(|t| serde_json::from_str(&t).map_err(corrupt))
+        .transpose()
 }
 
 fn article_from(r: &sqlx::any::AnyRow) -> Result<Article> {

@@ -920,17 +920,7 @@ async fn intake_suggestions_fragment() {
     let (status, html) = op.page("/intake").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("id=\"suggest\""), "{html}");
-    let enc = |s: &str| -> String {
-        s.bytes()
-            .map(|b| {
-                if b.is_ascii_alphanumeric() {
-                    (b as char).to_string()
-                } else {
-                    format!("%{b:02X}")
-                }
-            })
-            .collect()
-    };
+    let enc = common::enc;
     // An emergency comes first, with the number to transfer to.
     let (status, html) = op
         .page(&format!(

@@ -4,23 +4,11 @@
 
 mod common;
 
-use common::TestApp;
+use common::{TestApp, enc};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 on_both!(knowledge_base);
-
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
 
 async fn knowledge_base(t: &TestApp) {
     // The demo set goes in once, every article marked as demo content.

@@ -288,3 +288,16 @@ macro_rules! on_both {
         }
     };
 }
+
+/// Percent-encodes a query parameter's value (Chinese text included).
+pub fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
