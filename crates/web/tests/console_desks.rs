@@ -956,3 +956,61 @@ async fn intake_suggestions_fragment() {
         StatusCode::FORBIDDEN
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gazetteer_page() {
+    let t = TestApp::start(Db::Sqlite, "console_gazetteer")
+        .await
+        .unwrap();
+    users(
+        &t,
+        &[
+            ("admin-g", Role::Admin, None),
+            ("op-g", Role::Operator, None),
+        ],
+    )
+    .await;
+    let op = Browser::open(&t, "op-g").await;
+    assert_eq!(op.page("/admin/gazetteer").await.0, StatusCode::FORBIDDEN);
+    let admin = Browser::open(&t, "admin-g").await;
+    let (status, html) = admin.page("/admin/gazetteer").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("地名库"), "{html}");
+    // A division that does not exist is refused beside its field; nothing is saved.
+    let (status, _, html) = admin
+        .post(
+            "/admin/gazetteer",
+            &[
+                ("name", "青发小区"),
+                ("kind", "compound"),
+                ("division_code", "999"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("999"), "{html}");
+    assert!(t.app.gazetteer().await.unwrap().is_empty());
+    // Saved, the name resolves at once.
+    let (status, location, _) = admin
+        .post(
+            "/admin/gazetteer",
+            &[
+                ("name", "青发小区"),
+                ("kind", "compound"),
+                ("division_code", "630102001001"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{location:?}");
+    let (_, html) = admin
+        .page("/admin/gazetteer?test=%E9%9D%92%E5%8F%91%E5%B0%8F%E5%8C%BA7%E5%8F%B7%E6%A5%BC") // 青发小区7号楼
+        .await;
+    assert!(html.contains("id=\"resolved\""), "{html}");
+    assert!(html.contains("东关大街街道"), "{html}");
+    let id = t.app.gazetteer().await.unwrap()[0].id;
+    let (status, _, _) = admin
+        .post("/admin/gazetteer/delete", &[("id", &id.to_string())])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(t.app.gazetteer().await.unwrap().is_empty());
+}

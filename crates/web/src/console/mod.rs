@@ -7,6 +7,7 @@ mod admin;
 mod board;
 mod catalogue;
 mod desk;
+mod gazetteer;
 mod i18n;
 mod intake;
 mod knowledge;
@@ -57,6 +58,7 @@ pub fn routes() -> Router<App> {
         .route("/lang/{lang}", get(set_lang))
         .merge(admin::routes())
         .merge(catalogue::routes())
+        .merge(gazetteer::routes())
         .route("/static/app.css", get(stylesheet))
         .route("/static/app.js", get(script))
 }
