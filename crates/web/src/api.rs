@@ -607,16 +607,7 @@ pub async fn outbox(
         )
         .into());
     }
-    let limit = match q.get("limit") {
-        Some(l) => l
-            .parse::<u32>()
-            .ok()
-            .filter(|l| (1..=1000).contains(l))
-            .ok_or_else(|| {
-                mashangban_app::AppError::invalid("limit", "must be between 1 and 1000")
-            })?,
-        None => 100,
-    };
+    let limit = limit_param(&q, 100, 1000)?;
     Ok(Json(
         app.store
             .list_notices(channel, limit)
@@ -682,4 +673,51 @@ pub async fn board(State(app): State<App>, a: Authed) -> Result<Response, ApiErr
         ],
     )?;
     Ok(Json(app.board().await?).into_response())
+}
+
+/// `?limit=N` between 1 and `max`; `default` when absent or empty.
+pub fn limit_param(
+    q: &std::collections::HashMap<String, String>,
+    default: u32,
+    max: u32,
+) -> Result<u32, mashangban_app::AppError> {
+    match q.get("limit").filter(|l| !l.is_empty()) {
+        Some(l) => l
+            .parse::<u32>()
+            .ok()
+            .filter(|l| (1..=max).contains(l))
+            .ok_or_else(|| {
+                mashangban_app::AppError::invalid("limit", format!("must be between 1 and {max}"))
+            }),
+        None => Ok(default),
+    }
+}
+
+/// `?name=true|false`; false when absent or empty.
+pub fn flag_param(
+    q: &std::collections::HashMap<String, String>,
+    name: &str,
+) -> Result<bool, mashangban_app::AppError> {
+    match q.get(name).map(String::as_str) {
+        None | Some("") | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(mashangban_app::AppError::invalid(
+            name,
+            format!("`{other}`: expected true or false"),
+        )),
+    }
+}
+
+/// `?name=ID`, if given.
+pub fn id_param(
+    q: &std::collections::HashMap<String, String>,
+    name: &str,
+) -> Result<Option<i64>, mashangban_app::AppError> {
+    q.get(name)
+        .filter(|v| !v.is_empty())
+        .map(|v| {
+            v.parse::<i64>()
+                .map_err(|_| mashangban_app::AppError::invalid(name, format!("`{v}` is not an id")))
+        })
+        .transpose()
 }

@@ -14,7 +14,7 @@ use mashangban_domain::catalogue::CatalogueEntry;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
-use crate::api::{Authed, json_body, require};
+use crate::api::{Authed, flag_param, id_param, json_body, limit_param, require};
 use crate::error::ApiError;
 
 /// An entry with the names a reader needs beside the codes.
@@ -46,17 +46,7 @@ pub async fn list(
 ) -> Result<Response, ApiError> {
     let r = app.reference().await?;
     let today = mashangban_app::catalogue::today();
-    let in_force = match q.get("in_force").map(String::as_str) {
-        None | Some("") | Some("false") => false,
-        Some("true") => true,
-        Some(other) => {
-            return Err(AppError::invalid(
-                "in_force",
-                format!("`{other}`: expected true or false"),
-            )
-            .into());
-        }
-    };
+    let in_force = flag_param(&q, "in_force")?;
     let items: Vec<Value> = app
         .catalogue()
         .await?
@@ -139,21 +129,8 @@ pub async fn history(
             Role::Analyst,
         ],
     )?;
-    let entry_id = match q.get("entry_id").filter(|v| !v.is_empty()) {
-        Some(v) => Some(
-            v.parse::<i64>()
-                .map_err(|_| AppError::invalid("entry_id", format!("`{v}` is not an id")))?,
-        ),
-        None => None,
-    };
-    let limit = match q.get("limit") {
-        Some(l) => l
-            .parse::<u32>()
-            .ok()
-            .filter(|l| (1..=1000).contains(l))
-            .ok_or_else(|| AppError::invalid("limit", "must be between 1 and 1000"))?,
-        None => 100,
-    };
+    let entry_id = id_param(&q, "entry_id")?;
+    let limit = limit_param(&q, 100, 1000)?;
     let items = app.catalogue_history(entry_id, limit).await?;
     Ok(Json(json!({ "items": items })).into_response())
 }

@@ -13,19 +13,8 @@ use mashangban_search::KnowledgeQuery;
 use serde_json::json;
 use std::collections::HashMap;
 
-use crate::api::{Authed, json_body};
+use crate::api::{Authed, flag_param, id_param, json_body, limit_param};
 use crate::error::ApiError;
-
-fn flag(q: &HashMap<String, String>, name: &str) -> Result<bool, AppError> {
-    match q.get(name).map(String::as_str) {
-        None | Some("") | Some("false") => Ok(false),
-        Some("true") => Ok(true),
-        Some(other) => Err(AppError::invalid(
-            name,
-            format!("`{other}`: expected true or false"),
-        )),
-    }
-}
 
 /// `GET /api/v1/knowledge?q=TEXT&category_code=C&any_day=true&date=D&limit=20`: with `q`,
 /// the articles matching it, best first (each with its `score`); without, every article.
@@ -34,15 +23,8 @@ pub async fn list(
     _a: Authed,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let limit = match q.get("limit").filter(|l| !l.is_empty()) {
-        Some(l) => l
-            .parse::<usize>()
-            .ok()
-            .filter(|l| (1..=200).contains(l))
-            .ok_or_else(|| AppError::invalid("limit", "must be between 1 and 200"))?,
-        None => 20,
-    };
-    let any_day = flag(&q, "any_day")?;
+    let limit = limit_param(&q, 20, 200)? as usize;
+    let any_day = flag_param(&q, "any_day")?;
     let day = match q.get("date").filter(|d| !d.is_empty()) {
         Some(d) => d
             .parse()
@@ -143,21 +125,8 @@ pub async fn history(
     _a: Authed,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let article_id = match q.get("article_id").filter(|v| !v.is_empty()) {
-        Some(v) => Some(
-            v.parse::<i64>()
-                .map_err(|_| AppError::invalid("article_id", format!("`{v}` is not an id")))?,
-        ),
-        None => None,
-    };
-    let limit = match q.get("limit").filter(|l| !l.is_empty()) {
-        Some(l) => l
-            .parse::<u32>()
-            .ok()
-            .filter(|l| (1..=1000).contains(l))
-            .ok_or_else(|| AppError::invalid("limit", "must be between 1 and 1000"))?,
-        None => 100,
-    };
+    let article_id = id_param(&q, "article_id")?;
+    let limit = limit_param(&q, 100, 1000)?;
     let items = app.knowledge_history(article_id, limit).await?;
     Ok(Json(json!({ "items": items })).into_response())
 }

@@ -126,6 +126,13 @@ async fn render(
     admin_page(s, "/admin/gazetteer", status, body)
 }
 
+/// The page again with the refusal beside its field, and what was typed.
+async fn refused(app: &App, s: &Session, typed: Typed, e: AppError) -> Response {
+    let status = status_of(&e);
+    let typed = typed.refuse(s.lang, e);
+    render(app, s, &GazetteerQuery::default(), &typed, status).await
+}
+
 async fn page(
     State(app): State<App>,
     headers: HeaderMap,
@@ -158,11 +165,7 @@ async fn save(
             query_value(typed.v("name").trim())
         ))
         .into_response(),
-        Err(e) => {
-            let status = status_of(&e);
-            let typed = typed.refuse(s.lang, e);
-            render(&app, &s, &GazetteerQuery::default(), &typed, status).await
-        }
+        Err(e) => refused(&app, &s, typed, e).await,
     }
 }
 
@@ -182,11 +185,7 @@ async fn delete(
     };
     match result {
         Ok(()) => Redirect::to("/admin/gazetteer").into_response(),
-        Err(e) => {
-            let status = status_of(&e);
-            let typed = Typed::default().refuse(s.lang, e);
-            render(&app, &s, &GazetteerQuery::default(), &typed, status).await
-        }
+        Err(e) => refused(&app, &s, Typed::default(), e).await,
     }
 }
 
