@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use mashangban_domain::{Actor, TicketState};
+use mashangban_domain::{Actor, Ticket, TicketState};
 use mashangban_store::GazetteerRow;
 use mashangban_store::TicketFilter;
 use mashangban_text::classify::{Example, Model, TrainOptions};
@@ -71,6 +71,11 @@ pub struct CallerTicket {
     pub state: TicketState,
     pub created_at: chrono::DateTime<Utc>,
     pub category_code: Option<String>,
+    /// Text similarity to what is being taken now, 0..1.
+    pub similarity: f32,
+    /// Still open and alike: the caller is calling again about the same matter, which is
+    /// merged into this ticket (`merge_into` at intake) rather than dispatched again.
+    pub same_matter: bool,
 }
 
 /// An open ticket that looks like the same problem at the same place.
@@ -406,6 +411,19 @@ impl App {
             None => (None, None),
         };
         let phone = input.phone.trim();
+        let asked = mashangban_text::similar::bag(&input.title, &input.content);
+        let asked_empty = input.title.trim().is_empty() && input.content.trim().is_empty();
+        let alike = |t: &Ticket| -> f32 {
+            if asked_empty {
+                return 0.0;
+            }
+            let score = mashangban_text::similar::cosine(
+                &asked,
+                &mashangban_text::similar::bag(&t.title, &t.content),
+                &|_: &str| 1.0,
+            );
+            (score * 1000.0).round() / 1000.0
+        };
         let caller_history = if phone.chars().filter(char::is_ascii_digit).count() >= 7 {
             self.store
                 .list_tickets(&TicketFilter {
@@ -415,13 +433,19 @@ impl App {
                 })
                 .await?
                 .into_iter()
-                .map(|t| CallerTicket {
-                    id: t.id,
-                    number: t.number,
-                    title: t.title,
-                    state: t.state,
-                    created_at: t.created_at,
-                    category_code: t.category_code,
+                .map(|t| {
+                    let similarity = alike(&t);
+                    let same_matter = !t.state.is_terminal() && similarity >= DUPLICATE_SCORE;
+                    CallerTicket {
+                        similarity,
+                        same_matter,
+                        id: t.id,
+                        number: t.number,
+                        title: t.title,
+                        state: t.state,
+                        created_at: t.created_at,
+                        category_code: t.category_code,
+                    }
                 })
                 .collect()
         } else {
@@ -444,23 +468,17 @@ impl App {
                         ..Default::default()
                     })
                     .await?;
-                let weight = |_: &str| 1.0;
-                let asked = mashangban_text::similar::bag(&input.title, &input.content);
                 let mut found: Vec<Duplicate> = near
                     .into_iter()
                     .filter_map(|t| {
-                        let score = mashangban_text::similar::cosine(
-                            &asked,
-                            &mashangban_text::similar::bag(&t.title, &t.content),
-                            &weight,
-                        );
-                        (score >= DUPLICATE_SCORE).then(|| Duplicate {
+                        let score = alike(&t);
+                        (score >= DUPLICATE_SCORE).then_some(Duplicate {
                             id: t.id,
                             number: t.number,
                             title: t.title,
                             state: t.state,
                             division_code: t.division_code,
-                            score: (score * 1000.0).round() / 1000.0,
+                            score,
                         })
                     })
                     .collect();

@@ -175,8 +175,29 @@ fn request_hash(body: &serde_json::Value) -> String {
     hex::encode(Sha256::digest(body.to_string().as_bytes()))
 }
 
+/// Splits `merge_into` (the open ticket a repeat request joins) from a create body.
+fn take_merge_into(
+    mut body: serde_json::Value,
+) -> Result<(serde_json::Value, Option<i64>), AppError> {
+    let Some(v) = body.as_object_mut().and_then(|o| o.remove("merge_into")) else {
+        return Ok((body, None));
+    };
+    match v {
+        serde_json::Value::Null => Ok((body, None)),
+        v => match v.as_i64().filter(|id| *id > 0) {
+            Some(id) => Ok((body, Some(id))),
+            None => Err(AppError::invalid(
+                "merge_into",
+                "must be the id of an open ticket (a positive integer)",
+            )),
+        },
+    }
+}
+
 impl App {
-    /// Receives a request from any channel. With an idempotency key, a retried create
+    /// Receives a request from any channel. With `merge_into` (an open ticket's id) the
+    /// request is the same matter as that ticket: it is received and merged into it in one
+    /// step, and is not dispatched on its own. With an idempotency key, a retried create
     /// returns the ticket of the first (the boolean is false then).
     pub async fn create_ticket(
         &self,
@@ -211,6 +232,29 @@ impl App {
             ));
         }
         let hash = idempotency_key.as_ref().map(|_| request_hash(&body));
+        let (body, merge_into) = take_merge_into(body)?;
+        if let Some(parent_id) = merge_into {
+            // Checked before anything is written: a request that cannot join its parent is
+            // refused whole.
+            let parent = match self.store.get_ticket(parent_id).await? {
+                Some(p) if p.visible_to(actor) => p,
+                _ => {
+                    return Err(AppError::invalid(
+                        "merge_into",
+                        format!("ticket {parent_id} not found"),
+                    ));
+                }
+            };
+            if parent.state.is_terminal() {
+                return Err(AppError::invalid(
+                    "merge_into",
+                    format!(
+                        "ticket {} is `{}`; a repeat request joins an open ticket",
+                        parent.number, parent.state
+                    ),
+                ));
+            }
+        }
         let new = NewTicket::parse(body)?;
         let reference = self.reference().await?;
         if let Some(code) = &new.category_code
@@ -241,6 +285,29 @@ impl App {
                 notices: crate::notify::received_plan(&reference, at),
             })
             .await?;
+        if let Some(parent_id) = merge_into
+            && created.created
+        {
+            // The same matter as an open ticket: linked to it as a merged duplicate, never
+            // dispatched on its own. Should the parent have closed in between, the request
+            // stays received (it is never lost) and the answer shows it unmerged.
+            match self
+                .act_at(
+                    actor,
+                    created.ticket.id,
+                    Action::Merge,
+                    serde_json::json!({ "parent_id": parent_id }),
+                    at,
+                )
+                .await
+            {
+                Ok(out) => return Ok((out.ticket, true)),
+                Err(e) => {
+                    tracing::warn!(ticket = created.ticket.id, parent = parent_id, error = %e,
+                        "received, but could not merge into the parent");
+                }
+            }
+        }
         Ok((created.ticket.masked_for(actor), created.created))
     }
 

@@ -271,7 +271,8 @@ pub fn document() -> Value {
                     "confidential": {"type": "boolean", "default": false},
                     "address": {"type": "string", "maxLength": 500},
                     "category_code": {"type": "string"},
-                    "division_code": {"type": "string"}}},
+                    "division_code": {"type": "string"},
+                    "merge_into": {"type": "integer", "description": "an open ticket about the same matter (a duplicate or a repeat caller, see suggest): the request is received and merged into it at once, and not dispatched on its own; refused whole (nothing written) if that ticket does not exist or is closed"}}},
                 "Ticket": {"type": "object", "required": ["id", "number", "state", "channel", "kind", "title", "content", "category_code", "division_code", "lead_unit_id", "co_unit_ids", "created_at", "updated_at"], "properties": {
                     "id": {"type": "integer", "format": "int64"},
                     "number": {"type": "string", "example": "XN20261128000123"},
@@ -739,7 +740,7 @@ fn catalogue(paths: &mut Map<String, Value>) {
             "unit": {"type": ["object", "null"], "properties": {"id": {"type": "integer"}, "name": {"type": ["string", "null"]}, "rule": {"type": "string"}, "entry_id": {"type": "integer"}}},
             "tier": {"type": ["integer", "null"]},
             "duplicates": {"type": "array", "maxItems": 5, "items": {"type": "object", "properties": {"id": {"type": "integer"}, "number": {"type": "string"}, "title": {"type": "string"}, "state": {"type": "string"}, "division_code": {"type": ["string", "null"]}, "score": {"type": "number"}}}},
-            "caller_history": {"type": "array", "items": {"type": "object", "properties": {"id": {"type": "integer"}, "number": {"type": "string"}, "title": {"type": "string"}, "state": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"}, "category_code": {"type": ["string", "null"]}}}},
+            "caller_history": {"type": "array", "items": {"type": "object", "properties": {"id": {"type": "integer"}, "number": {"type": "string"}, "title": {"type": "string"}, "state": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"}, "category_code": {"type": ["string", "null"]}, "similarity": {"type": "number", "description": "text similarity to this intake, 0..1"}, "same_matter": {"type": "boolean", "description": "open and alike: the caller again about the same matter (merge with merge_into rather than dispatch again)"}}}},
             "knowledge": {"type": "array", "maxItems": 3, "items": {"type": "object", "properties": {"id": {"type": "integer"}, "question": {"type": "string"}, "answer": {"type": "string"}, "category_code": {"type": ["string", "null"]}, "source": {"type": "string"}, "demo": {"type": "boolean"}, "score": {"type": "number"}}}},
             "emergency": {"type": "object", "properties": {"flag": {"type": "boolean"}, "transfer_to": {"type": ["string", "null"], "enum": ["110", "119", "120", "122", null]}, "also": {"type": "array", "items": {"type": "string"}}, "signals": {"type": "array", "items": {"type": "string"}}}},
             "model": {"type": ["string", "null"], "description": "when and on how many tickets the classifier was trained; null: none yet"}}}),

@@ -946,6 +946,64 @@ async fn intake_suggestions_fragment() {
     assert!(html.contains("东关大街街道"), "{html}");
     assert!(html.contains("data-accept=\"answer\""), "{html}");
     assert!(html.contains("依据派单目录"), "{html}");
+    // A look-alike open ticket at the place: one button saves the call merged into it.
+    let r = t
+        .post(
+            "/api/v1/tickets",
+            "operator",
+            serde_json::json!({"channel": "phone", "kind": "complaint", "content": "小区里暖气不热，家里很冷",
+                   "citizen": {"name": "王五", "phone": "13900000002"}, "division_code": "630102001001"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let open_id = r.body["id"].as_i64().unwrap();
+    let (_, html) = op
+        .page(&format!(
+            "/intake/suggest?content={}&address={}",
+            enc("家里暖气不热，很冷"),
+            enc("城东区东关大街街道")
+        ))
+        .await;
+    let button = format!("name=\"merge_into\" value=\"{open_id}\"");
+    assert!(html.contains(&button), "{html}");
+    assert!(html.contains("form=\"intake-form\""), "{html}");
+    let call = [
+        ("phone", "13900000003"),
+        ("channel", "phone"),
+        ("kind", "complaint"),
+        ("content", "家里暖气不热，很冷"),
+        ("address", "城东区东关大街街道"),
+    ];
+    fn with<'a>(
+        call: &[(&'a str, &'a str)],
+        extra: &[(&'a str, &'a str)],
+    ) -> Vec<(&'a str, &'a str)> {
+        [call, extra].concat()
+    }
+    // With an answer too: refused, nothing saved, the reason beside the answer.
+    let id_text = open_id.to_string();
+    let id_ref = id_text.as_str();
+    let (status, _, html) = op
+        .post(
+            "/intake",
+            &with(&call, &[("merge_into", id_ref), ("answer", "已告知")]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("不能同时直接答复"), "{html}");
+    let (status, location, _) = op
+        .post("/intake", &with(&call, &[("merge_into", id_ref)]))
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, html) = op.page(&location.unwrap()).await;
+    assert!(html.contains("id=\"merged-into\""), "{html}");
+    assert!(html.contains("不再单独派单"), "{html}");
+    // A ticket that does not exist is said above the form.
+    let (status, _, html) = op
+        .post("/intake", &with(&call, &[("merge_into", "99999999")]))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("要并入的工单不存在"), "{html}");
     // Nothing typed: nothing proposed. Units do not receive calls.
     let (status, html) = op.page("/intake/suggest?content=&address=").await;
     assert_eq!(status, StatusCode::OK);

@@ -93,6 +93,67 @@ async fn suggestions_for_an_intake(t: &TestApp) {
     assert!(dups[0]["score"].as_f64().unwrap() >= 0.35, "{b}");
     assert_eq!(b["emergency"]["flag"], false);
     assert!(b["model"].as_str().unwrap().contains("tickets"), "{b}");
+    // The caller's earlier ticket is about something else: not the same matter.
+    assert_eq!(b["caller_history"][0]["same_matter"], false, "{b}");
+
+    // The neighbour calls again about the lamp: the open ticket is the same matter...
+    let r = t
+        .post(
+            "/api/v1/suggest",
+            "operator",
+            json!({"content": "小区门口路灯还是坏的，晚上很黑", "address": "", "phone": "13900000001"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["caller_history"][0]["id"], neighbour, "{:?}", r.body);
+    assert_eq!(
+        r.body["caller_history"][0]["same_matter"], true,
+        "{:?}",
+        r.body
+    );
+    // ... so the new request is received and merged into it in one call, not dispatched.
+    let repeat = json!({"channel": "phone", "kind": "complaint", "content": "小区门口路灯还是坏的，晚上很黑",
+                        "citizen": {"name": "李四", "phone": "13900000001"}});
+    let with = |parent: serde_json::Value| {
+        let mut b = repeat.clone();
+        b["merge_into"] = parent;
+        b
+    };
+    let before = t.get("/api/v1/tickets?limit=200", "dispatcher").await.body["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    for (bad, why) in [
+        (json!(99_999_999), "not found"),
+        (json!("x"), "positive integer"),
+    ] {
+        let r = t.post("/api/v1/tickets", "operator", with(bad)).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", r.body);
+        let m = r.body["error"]["message"].as_str().unwrap();
+        assert!(m.contains("merge_into") && m.contains(why), "{m}");
+    }
+    let after = t.get("/api/v1/tickets?limit=200", "dispatcher").await.body["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(before, after, "a refused merge writes nothing");
+    let r = t
+        .post("/api/v1/tickets", "operator", with(json!(neighbour)))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    assert_eq!(r.body["state"], "merged", "{:?}", r.body);
+    assert_eq!(r.body["parent_id"], neighbour, "{:?}", r.body);
+    let child = r.body["id"].as_i64().unwrap();
+    let parent = t
+        .get(&format!("/api/v1/tickets/{neighbour}/events"), "dispatcher")
+        .await
+        .body;
+    assert!(
+        parent
+            .to_string()
+            .contains(&format!("\"child_id\":{child}")),
+        "{parent}"
+    );
 
     // An ambiguous place comes back as candidates; an emergency is flagged with its number.
     let r = t

@@ -130,7 +130,7 @@ pub fn message(lang: Lang, msg: &str) -> String {
             .map(|r| r.chars().take_while(|c| c.is_ascii_digit()).collect())
             .unwrap_or_default()
     };
-    let rules: [(&str, &dyn Fn() -> String); 24] = [
+    let rules: [(&str, &dyn Fn() -> String); 27] = [
         ("is required and must not be empty", &|| {
             "必填，不能为空".into()
         }),
@@ -194,6 +194,17 @@ pub fn message(lang: Lang, msg: &str) -> String {
             "工单不能并入自身".into()
         }),
         ("already exists", &|| "已存在，请换一个".into()),
+        ("a repeat request joins an open ticket", &|| {
+            format!(
+                "工单{}已办结，重复诉求只能并入未办结的工单",
+                msg.split(' ').nth(2).unwrap_or("")
+            )
+        }),
+        ("follows that ticket; clear the answer", &|| {
+            "并入未办结工单的诉求随原工单办理，不能同时直接答复：请清空答复，或作为新诉求保存"
+                .into()
+        }),
+        ("merge_into", &|| "要并入的工单不存在".into()),
     ];
     for (needle, zh) in rules {
         if msg.contains(needle) {

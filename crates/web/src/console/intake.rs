@@ -48,13 +48,18 @@ fn intake_form(
     html! {
         h1 { (if zh { "受理登记" } else { "Intake" }) }
         @if let Some((tk, unresolved)) = created {
-            p.notice role="status" { (if zh { "已受理，工单编号 " } else { "Received: ticket " }) a href=(format!("/tickets/{}", tk.id)) { strong #created-number { (tk.number) } } }
+            p.notice role="status" {
+                (if zh { "已受理，工单编号 " } else { "Received: ticket " }) a href=(format!("/tickets/{}", tk.id)) { strong #created-number { (tk.number) } }
+                @if let (mashangban_domain::TicketState::Merged, Some(parent)) = (tk.state, tk.parent_id) {
+                    (if zh { "，已并入工单 " } else { ", merged into ticket " }) a #merged-into href=(format!("/tickets/{parent}")) { (parent) } (if zh { "（同一诉求，不再单独派单）" } else { " (the same matter: not dispatched on its own)" })
+                }
+            }
             @if tk.state == mashangban_domain::TicketState::Received && unresolved {
                 p.error role="alert" { (if zh { "答复未能直接办结该工单，请在工单页面处理。" } else { "The answer could not resolve the ticket at once; handle it on the ticket page." }) }
             }
         }
         @if let Some(e) = err("form") { p.error role="alert" { (e) } }
-        form.intake method="post" action="/intake" {
+        form.intake #intake-form method="post" action="/intake" {
             input type="hidden" name="_csrf" value=(session_csrf(&s.token));
             div.row {
                 div.field {
@@ -352,6 +357,34 @@ pub async fn intake_submit(
     );
     let actor = actor_of(&s.user);
     let answer = val(&typed, "answer").trim().to_string();
+    let merge_into = val(&typed, "merge_into").trim().to_string();
+    if !merge_into.is_empty() {
+        if !answer.is_empty() {
+            return refused(
+                &app,
+                &s,
+                &typed,
+                "answer".into(),
+                "a request merged into an open ticket follows that ticket; clear the answer or save it as a new request".into(),
+            )
+            .await;
+        }
+        match merge_into.parse::<i64>() {
+            Ok(id) => {
+                body.insert("merge_into".into(), json!(id));
+            }
+            Err(_) => {
+                return refused(
+                    &app,
+                    &s,
+                    &typed,
+                    "form".into(),
+                    "merge_into: must be the id of an open ticket (a positive integer)".into(),
+                )
+                .await;
+            }
+        }
+    }
     // An answer that could not resolve the ticket is refused before anything is written.
     if !answer.is_empty()
         && let Err(mashangban_domain::DomainError::Invalid { message, .. }) =
@@ -365,6 +398,12 @@ pub async fn intake_submit(
     let ticket = match app.create_ticket(&actor, Value::Object(body), None).await {
         Ok((tk, _)) => tk,
         Err(AppError::Invalid { field, message }) => {
+            // The ticket to merge into is named by a button, not a field: said above the form.
+            let (field, message) = if field == "merge_into" {
+                ("form".to_string(), format!("merge_into: {message}"))
+            } else {
+                (field, message)
+            };
             return refused(&app, &s, &typed, field, message).await;
         }
         Err(e) => {
@@ -462,7 +501,20 @@ fn suggestions_panel(lang: Lang, sg: &mashangban_app::text::Suggestion) -> Marku
         @if !sg.duplicates.is_empty() {
             div.suggest-block {
                 strong { (if zh { "疑似重复（同地点未办结）" } else { "Possible duplicates (open, same place)" }) }
-                ul { @for d in &sg.duplicates { li { a href=(format!("/tickets/{}", d.id)) { (d.number) } " " (d.title) " " span.muted { (pct(d.score)) } } } }
+                ul { @for d in &sg.duplicates { li {
+                    a href=(format!("/tickets/{}", d.id)) { (d.number) } " " (d.title) " " span.muted { (pct(d.score)) } " "
+                    (merge_button(lang, d.id))
+                } } }
+            }
+        }
+        @let repeats: Vec<_> = sg.caller_history.iter().filter(|c| c.same_matter && !sg.duplicates.iter().any(|d| d.id == c.id)).collect();
+        @if !repeats.is_empty() {
+            div.suggest-block {
+                strong { (if zh { "来电人再次反映同一诉求（未办结）" } else { "The caller again, about an open matter" }) }
+                ul { @for c in repeats { li {
+                    a href=(format!("/tickets/{}", c.id)) { (c.number) } " " (c.title) " · " (if zh { c.state.label_zh() } else { c.state.as_str() }) " " span.muted { (pct(c.similarity)) } " "
+                    (merge_button(lang, c.id))
+                } } }
             }
         }
         @if !sg.knowledge.is_empty() {
@@ -482,6 +534,16 @@ fn suggestions_panel(lang: Lang, sg: &mashangban_app::text::Suggestion) -> Marku
                     }
                 }
             }
+        }
+    }
+}
+
+/// Saves the intake as the same matter as open ticket `id`: received and merged into it at
+/// once (the button submits the intake form, which it names, from outside it).
+fn merge_button(lang: Lang, id: i64) -> Markup {
+    html! {
+        button.merge type="submit" form="intake-form" name="merge_into" value=(id) {
+            (if lang == Lang::Zh { "并入此单" } else { "Merge into this" })
         }
     }
 }
