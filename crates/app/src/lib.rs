@@ -8,6 +8,7 @@ pub mod deadlines;
 pub mod demo;
 pub mod knowledge;
 pub mod notify;
+pub mod search;
 pub mod seed;
 pub mod text;
 pub mod tickets;
@@ -27,6 +28,9 @@ pub struct Config {
     pub max_login_failures: u32,
     /// How long such a lock lasts, in minutes.
     pub lockout_minutes: i64,
+    /// The folder of this instance's ticket search index (none: kept in memory and built
+    /// from the events at start).
+    pub search_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for Config {
@@ -36,6 +40,7 @@ impl Default for Config {
             login_token_hours: 12,
             max_login_failures: 5,
             lockout_minutes: 15,
+            search_dir: None,
         }
     }
 }
@@ -52,6 +57,8 @@ pub struct App {
         Arc<std::sync::RwLock<Option<(std::time::Instant, Option<String>, Arc<text::TextState>)>>>,
     /// The knowledge base's search index, with the base's stamp it was built for.
     knowledge_index: Arc<std::sync::RwLock<knowledge::KnowledgeCache>>,
+    /// The ticket search index, opened on first use.
+    ticket_search: Arc<tokio::sync::OnceCell<Arc<tokio::sync::Mutex<search::SearchState>>>>,
     /// Recent authentications: token hash → (when checked, user).
     sessions: Arc<
         std::sync::Mutex<
@@ -141,6 +148,7 @@ impl App {
             reference: Arc::default(),
             text: Arc::default(),
             knowledge_index: Arc::default(),
+            ticket_search: Arc::default(),
             sessions: Arc::default(),
         }
     }

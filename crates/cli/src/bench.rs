@@ -48,6 +48,11 @@ pub struct BenchArgs {
     /// trained first if the store has none).
     #[arg(long, default_value_t = 0)]
     suggest: usize,
+    /// Then time `GET /api/v1/tickets/search` this many times (one client), after the
+    /// search index has caught up with the store (timed too; the index is kept beside a
+    /// SQLite file, so a second run only reads what changed).
+    #[arg(long, default_value_t = 0)]
+    search: usize,
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -98,7 +103,13 @@ pub async fn run(a: BenchArgs) -> Result<()> {
         .with_context(|| format!("opening {url}"))?;
     store.migrate().await?;
     let backend = store.backend();
-    let app = App::new(Arc::new(store), Config::default());
+    let app = App::new(
+        Arc::new(store),
+        Config {
+            search_dir: crate::search_dir(&url),
+            ..Config::default()
+        },
+    );
     if app.store.list_units().await?.is_empty() {
         app.seed_xining()
             .await
@@ -330,6 +341,92 @@ pub async fn run(a: BenchArgs) -> Result<()> {
     if a.suggest > 0 {
         suggest(&app, &base, &op, a.suggest).await?;
     }
+    if a.search > 0 {
+        search(&app, &base, &disp, a.search).await?;
+    }
+    Ok(())
+}
+
+/// Times ticket search: the index catching up with the store, then one client searching
+/// with words found in almost every ticket, in some, in none, a ticket number, and filters.
+async fn search(app: &App, base: &str, disp: &str, n: usize) -> Result<()> {
+    let started = Instant::now();
+    let mut fed = mashangban_app::search::FeedReport::default();
+    loop {
+        let r = app
+            .feed_search(200_000)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        fed.tickets += r.tickets;
+        fed.events += r.events;
+        if r.caught_up {
+            break;
+        }
+        println!(
+            "  search index: {} tickets so far ({:.0}s)",
+            fed.tickets,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    println!(
+        "\nsearch index caught up: {} tickets from {} events in {:.1}s",
+        fed.tickets,
+        fed.events,
+        started.elapsed().as_secs_f64()
+    );
+    let sample = app
+        .store
+        .get_ticket(app.store.count_tickets().await? / 2)
+        .await?
+        .context("a ticket in the middle")?;
+    let number = sample.number.clone();
+    let queries: Vec<String> = vec![
+        "q=路灯".into(),
+        "q=道路破损 路灯不亮".into(),
+        "q=路灯&category=01".into(),
+        "q=路灯&division=630102".into(),
+        "q=路灯&state=received,dispatched".into(),
+        "q=小区门口&created_from=2026-06-01&created_to=2026-06-30".into(),
+        "q=违法停车 消防通道".into(),
+        "q=火星 探测".into(),
+        format!("q={number}"),
+        "q=路灯&offset=40&limit=20".into(),
+    ];
+    let http = reqwest::Client::new();
+    let mut lat = Vec::with_capacity(n);
+    let mut by_query: Vec<Vec<Duration>> = vec![Vec::new(); queries.len()];
+    let mut totals = vec![0u64; queries.len()];
+    let started = Instant::now();
+    for i in 0..n {
+        let k = i % queries.len();
+        let t = Instant::now();
+        let r = http
+            .get(format!("{base}/api/v1/tickets/search?{}", queries[k]))
+            .bearer_auth(disp)
+            .send()
+            .await?;
+        anyhow::ensure!(
+            r.status() == reqwest::StatusCode::OK,
+            "search {}: {}",
+            queries[k],
+            r.status()
+        );
+        let body: serde_json::Value = r.json().await?;
+        let took = t.elapsed();
+        lat.push(took);
+        by_query[k].push(took);
+        totals[k] = body["total"].as_u64().unwrap_or(0);
+    }
+    println!();
+    for (k, q) in queries.iter().enumerate() {
+        report(
+            &format!("  {} hits", totals[k]),
+            std::mem::take(&mut by_query[k]),
+            started.elapsed(),
+        );
+        println!("      ↑ {q}");
+    }
+    report("search", lat, started.elapsed());
     Ok(())
 }
 

@@ -76,11 +76,23 @@ enum Command {
         #[command(subcommand)]
         cmd: calendar::CalendarCmd,
     },
+    /// The ticket search index: rebuild it from the events.
+    Search {
+        #[command(subcommand)]
+        cmd: SearchCmd,
+    },
     /// The ticket classifier: train it on the database's closed tickets, or evaluate it on labelled texts.
     Classifier {
         #[command(subcommand)]
         cmd: classifier::ClassifierCmd,
     },
+}
+
+#[derive(Subcommand)]
+enum SearchCmd {
+    /// Empty this instance's index (`MASHANGBAN_SEARCH_DIR`, or beside a SQLite file) and
+    /// index every ticket again from the first event.
+    Rebuild,
 }
 
 #[derive(Subcommand)]
@@ -140,7 +152,31 @@ async fn open(url: &str) -> Result<App> {
         .await
         .with_context(|| format!("opening database {url}"))?;
     store.migrate().await.context("migrating the database")?;
-    Ok(App::new(Arc::new(store), Config::default()))
+    Ok(App::new(
+        Arc::new(store),
+        Config {
+            search_dir: search_dir(url),
+            ..Config::default()
+        },
+    ))
+}
+
+/// Where this instance keeps its ticket search index: `MASHANGBAN_SEARCH_DIR` (`memory`:
+/// none, built from the events at start), else beside a SQLite file (`DB.search`), else
+/// in memory.
+pub(crate) fn search_dir(url: &str) -> Option<std::path::PathBuf> {
+    match std::env::var("MASHANGBAN_SEARCH_DIR") {
+        Ok(d) if d == "memory" => None,
+        Ok(d) if !d.is_empty() => Some(d.into()),
+        _ => {
+            let path = url
+                .strip_prefix("sqlite://")
+                .or_else(|| url.strip_prefix("sqlite:"))?;
+            let path = path.split('?').next().unwrap_or(path);
+            (!path.is_empty() && !path.contains(":memory:"))
+                .then(|| std::path::PathBuf::from(format!("{path}.search")))
+        }
+    }
 }
 
 async fn shutdown_signal() {
@@ -169,10 +205,12 @@ async fn serve(app: App, addr: &str) -> Result<()> {
         "mashangban serving on http://{local}  (API: http://{local}/api/v1, OpenAPI: http://{local}/api/v1/openapi.json)"
     );
     let watcher = tokio::spawn(watch_deadlines(app.clone()));
+    let indexer = tokio::spawn(feed_search(app.clone()));
     // A misconfigured SMS gateway stops the server here, not silently later.
     let sender = tokio::spawn(send_notices(app.clone(), delivery()?));
     mashangban_web::serve(app, listener, shutdown_signal()).await?;
     watcher.abort();
+    indexer.abort();
     sender.abort();
     Ok(())
 }
@@ -288,6 +326,37 @@ async fn watch_deadlines(app: App) {
                     break;
                 }
             }
+        }
+    }
+}
+
+/// The search index's feed: every `MASHANGBAN_SEARCH_SECONDS` (2 by default; 0 turns it
+/// off; a search still brings the index up to date itself) indexes the tickets changed
+/// since the last pass; at start, catches up with what was written meanwhile.
+async fn feed_search(app: App) {
+    let every: u64 = std::env::var("MASHANGBAN_SEARCH_SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2);
+    if every == 0 {
+        tracing::info!("search feed off (MASHANGBAN_SEARCH_SECONDS=0)");
+        return;
+    }
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(every));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match app.feed_search(50_000).await {
+            Ok(r) if r.tickets > 1_000 => {
+                tracing::info!(
+                    tickets = r.tickets,
+                    events = r.events,
+                    caught_up = r.caught_up,
+                    "search index fed"
+                );
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "search feed"),
         }
     }
 }
@@ -531,5 +600,23 @@ async fn run(cli: Cli) -> Result<()> {
             cmd: classifier::ClassifierCmd::Train { limit },
         } => classifier::train(&open(&database).await?, limit).await,
         Command::Classifier { cmd } => classifier::run(cmd),
+        Command::Search {
+            cmd: SearchCmd::Rebuild,
+        } => {
+            let app = open(&database).await?;
+            let started = std::time::Instant::now();
+            let r = app
+                .rebuild_search()
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "search index rebuilt: {} tickets from {} events in {:.1}s (read up to event {})",
+                r.tickets,
+                r.events,
+                started.elapsed().as_secs_f64(),
+                r.watermark
+            );
+            Ok(())
+        }
     }
 }

@@ -1,12 +1,14 @@
 //! Full-text search in Chinese, on tantivy: the knowledge base (in memory, rebuilt when the
-//! base changes).
+//! base changes) and the tickets (in a folder or in memory, fed from the ticket events).
 //!
 //! Text is cut into words by the same jieba segmentation the classifier uses, in its search
 //! mode (a long word also yields the words inside it), through [`ChineseTokenizer`].
 
 pub mod knowledge;
+pub mod tickets;
 
 pub use knowledge::{KnowledgeHit, KnowledgeIndex, KnowledgeQuery};
+pub use tickets::{TicketHit, TicketHits, TicketIndex, TicketQuery};
 
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 
@@ -74,6 +76,74 @@ impl TokenStream for Words {
     fn token_mut(&mut self) -> &mut Token {
         let i = self.next.saturating_sub(1).min(self.tokens.len() - 1);
         &mut self.tokens[i]
+    }
+}
+
+/// The name the bigram tokenizer is registered under.
+pub const BIGRAMS: &str = "zh2";
+
+fn is_cjk(c: char) -> bool {
+    matches!(c, '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}' | '\u{F900}'..='\u{FAFF}')
+}
+
+/// The grams of a text: each pair of neighbouring Chinese characters (a lone one by
+/// itself) and each run of letters or digits, folded. Word segmentation depends on the
+/// context (`路灯不亮` may not yield `路灯`); bigrams do not, so a word is also found as the
+/// grams it is made of.
+pub fn bigrams(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut run: Vec<char> = Vec::new();
+    let mut latin = String::new();
+    let flush_run = |run: &mut Vec<char>, out: &mut Vec<String>| {
+        match run.len() {
+            0 => {}
+            1 => out.push(run[0].to_string()),
+            _ => out.extend(run.windows(2).map(|w| w.iter().collect::<String>())),
+        }
+        run.clear();
+    };
+    for c in text.chars().map(mashangban_text::normalize::fold_char) {
+        if is_cjk(c) {
+            if !latin.is_empty() {
+                out.push(std::mem::take(&mut latin));
+            }
+            run.push(c);
+        } else {
+            flush_run(&mut run, &mut out);
+            if c.is_alphanumeric() {
+                latin.push(c);
+            } else if !latin.is_empty() {
+                out.push(std::mem::take(&mut latin));
+            }
+        }
+    }
+    flush_run(&mut run, &mut out);
+    if !latin.is_empty() {
+        out.push(latin);
+    }
+    out
+}
+
+/// [`bigrams`] for tantivy.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BigramTokenizer;
+
+impl Tokenizer for BigramTokenizer {
+    type TokenStream<'a> = Words;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> Words {
+        let tokens = bigrams(text)
+            .into_iter()
+            .enumerate()
+            .map(|(position, text)| Token {
+                offset_from: 0,
+                offset_to: 0,
+                position,
+                text,
+                position_length: 1,
+            })
+            .collect();
+        Words { tokens, next: 0 }
     }
 }
 
@@ -169,6 +239,17 @@ mod tests {
         assert!(seen.windows(2).all(|p| p[0].0 + 1 == p[1].0), "{seen:?}");
         let mut empty = t.token_stream("，。！");
         assert!(!empty.advance());
+    }
+
+    #[test]
+    fn bigrams_of_chinese_runs_and_latin_words() {
+        assert_eq!(bigrams("路灯不亮"), vec!["路灯", "灯不", "不亮"]);
+        assert_eq!(bigrams("灯"), vec!["灯"]);
+        assert_eq!(
+            bigrams("７号楼Ａ座，MB2026"),
+            vec!["7", "号楼", "a", "座", "mb2026"]
+        );
+        assert!(bigrams("，。 ").is_empty());
     }
 
     #[test]

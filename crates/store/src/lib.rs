@@ -483,6 +483,9 @@ pub trait Store: Send + Sync {
     async fn ticket_events(&self, ticket_id: i64) -> Result<Vec<Event>>;
     /// The events of several tickets, by ticket and then in order.
     async fn ticket_events_many(&self, ids: &[i64]) -> Result<Vec<Event>>;
+    /// The ticket of each event after event id `after`, oldest first, at most `limit`:
+    /// `(event id, ticket id)`, for feeds that follow every change (the search index).
+    async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<(i64, i64)>>;
     /// Appends each change's events and writes each ticket's new view, all in one
     /// transaction; fails with [`StoreError::Conflict`] if any ticket changed meanwhile.
     async fn commit(

@@ -1803,6 +1803,19 @@ impl Store for SqlStore {
         rows.iter().map(event_from).collect()
     }
 
+    async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<(i64, i64)>> {
+        let rows = sqlx::query(
+            "SELECT id, ticket_id FROM ticket_events WHERE id > $1 ORDER BY id LIMIT $2",
+        )
+        .bind(after)
+        .bind(i64::from(limit.clamp(1, 100_000)))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get::<i64, _>(0)?, r.try_get::<i64, _>(1)?)))
+            .collect()
+    }
+
     async fn commit(
         &self,
         changes: Vec<Change>,

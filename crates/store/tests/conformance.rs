@@ -926,6 +926,14 @@ async fn next_deadlines(s: &SqlStore) {
         vec![(a.id, 1), (a.id, 2), (b.id, 1), (b.id, 2), (b.id, 3)]
     );
     assert!(s.ticket_events_many(&[]).await.unwrap().is_empty());
+    // Every event's ticket in the order written, from a point on.
+    let feed = s.events_after(0, 100).await.unwrap();
+    let tickets: Vec<i64> = feed.iter().map(|(_, t)| *t).collect();
+    assert_eq!(tickets, vec![a.id, b.id, a.id, b.id, b.id], "{feed:?}");
+    assert!(feed.windows(2).all(|w| w[0].0 < w[1].0), "{feed:?}");
+    let rest = s.events_after(feed[2].0, 2).await.unwrap();
+    assert_eq!(rest, feed[3..5].to_vec());
+    assert!(s.events_after(feed[4].0, 10).await.unwrap().is_empty());
 }
 
 async fn alerts_and_supervision_on_the_board(s: &SqlStore) {

@@ -228,6 +228,18 @@ pub async fn list_tickets(
     Ok(Json(page).into_response())
 }
 
+/// Full-text search over every ticket the caller may see, with the list's filters.
+pub async fn search_tickets(
+    State(app): State<App>,
+    a: Authed,
+    query: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(params) =
+        query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_query", e.body_text()))?;
+    let page = app.search_tickets(&a.actor, params).await?;
+    Ok(Json(page).into_response())
+}
+
 pub(crate) fn require(a: &Authed, roles: &[Role]) -> Result<(), ApiError> {
     if roles.contains(&a.actor.role) {
         Ok(())

@@ -31,6 +31,7 @@ pub fn router(app: App) -> Router {
             "/api/v1/tickets",
             post(api::create_ticket).get(api::list_tickets),
         )
+        .route("/api/v1/tickets/search", get(api::search_tickets))
         .route("/api/v1/tickets/{id}", get(api::get_ticket))
         .route("/api/v1/tickets/{id}/events", get(api::ticket_events))
         .route("/api/v1/tickets/{id}/deadlines", get(api::ticket_deadlines))

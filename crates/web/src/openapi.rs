@@ -171,6 +171,28 @@ pub fn document() -> Value {
     );
     get["parameters"] = json!([id_param()]);
     paths.insert("/api/v1/tickets/{id}".into(), json!({"get": get}));
+    let mut search = op(
+        "Full-text search over every ticket the caller may see (title, content, address, answer, reply, or a ticket number), best first; words in Chinese are matched whatever the segmentation of the ticket. Every word is required if some ticket has them all, else tickets with some are listed (all_words false). Units find only the tickets they lead or help with",
+        "200",
+        json!({"type": "object", "required": ["items", "total", "all_words", "words"], "properties": {
+            "items": {"type": "array", "items": {"allOf": [reference("Ticket"), {"type": "object", "properties": {"score": {"type": "number", "description": "BM25 relevance"}}}]}},
+            "total": {"type": "integer"}, "all_words": {"type": "boolean"},
+            "words": {"type": "array", "items": {"type": "string"}, "description": "the words looked for"}}}),
+        &["400", "401", "422"],
+    );
+    search["parameters"] = json!([
+        {"name": "q", "in": "query", "required": true, "schema": {"type": "string", "minLength": 1, "maxLength": 200}},
+        {"name": "state", "in": "query", "schema": {"type": "string"}, "description": "states, comma-separated"},
+        {"name": "unit", "in": "query", "schema": {"type": "integer"}, "description": "lead or co-unit (ignored for unit handlers: their own)"},
+        {"name": "channel", "in": "query", "schema": {"type": "string"}},
+        {"name": "category", "in": "query", "schema": {"type": "string"}, "description": "a category at any level"},
+        {"name": "division", "in": "query", "schema": {"type": "string"}, "description": "a division at any level"},
+        {"name": "created_from", "in": "query", "schema": {"type": "string"}, "description": "YYYY-MM-DD (Asia/Shanghai) or RFC 3339"},
+        {"name": "created_to", "in": "query", "schema": {"type": "string"}, "description": "YYYY-MM-DD inclusive, or RFC 3339"},
+        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
+        {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 10000, "default": 0}}
+    ]);
+    paths.insert("/api/v1/tickets/search".into(), json!({"get": search}));
     let mut events = op(
         "The ticket's events, oldest first: the audit trail",
         "200",

@@ -1072,3 +1072,32 @@ async fn gazetteer_page() {
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert!(t.app.gazetteer().await.unwrap().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ticket_search_box() {
+    let t = TestApp::start(Db::Sqlite, "console_search").await.unwrap();
+    users(&t, &[("disp-q", Role::Dispatcher, None)]).await;
+    let lamp = t.create("东关大街小区门口路灯坏了好几天").await;
+    let other = t.create("楼上装修电钻声音太吵").await;
+    let disp = Browser::open(&t, "disp-q").await;
+    let (status, html) = disp.page("/tickets").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("name=\"q\""), "{html}");
+    let (status, html) = disp
+        .page(&format!("/tickets?q={}", common::enc("路灯")))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("id=\"search-total\">1<"), "{html}");
+    assert!(html.contains(&number(&t, lamp).await), "{html}");
+    assert!(!html.contains(&number(&t, other).await), "{html}");
+    // Filters apply to a search; a bad one is named.
+    let (_, html) = disp
+        .page(&format!("/tickets?q={}&state=closed", common::enc("路灯")))
+        .await;
+    assert!(html.contains("id=\"search-total\">0<"), "{html}");
+    let (status, html) = disp
+        .page(&format!("/tickets?q={}&state=lost", common::enc("路灯")))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("state"), "{html}");
+}

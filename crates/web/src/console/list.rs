@@ -76,6 +76,10 @@ fn filters_form(lang: Lang, role: Role, pairs: &[(String, String)], r: &Referenc
     counties.sort();
     html! {
         form.filters method="get" action="/tickets" {
+            div.search {
+                label for="f-q" { (if zh { "全文搜索" } else { "Search" }) }
+                input #f-q type="search" name="q" value=(v("q")) size="24" placeholder=(if zh { "标题、内容、地址、答复或工单编号" } else { "title, content, address, reply or number" });
+            }
             div {
                 label for="f-state" { (t(lang, "state")) }
                 select #f-state name="state" {
@@ -175,6 +179,11 @@ pub async fn tickets_page(
     };
     let lang = s.lang;
     let r = reference(&app).await;
+    let text = value(&pairs, "q").trim().to_string();
+    if !text.is_empty() {
+        return search_page(&app, &s, &pairs, &r).await;
+    }
+    let pairs: Vec<(String, String)> = pairs.into_iter().filter(|(k, _)| k != "q").collect();
     let (items, next, error) = match ListQuery::from_pairs(pairs.clone()) {
         Ok(mut q) => {
             q.limit = Some(50);
@@ -225,6 +234,79 @@ pub async fn tickets_page(
     };
     html_response(status, page(lang, Some(&s), "/tickets", body))
 }
+
+/// Tickets found by full-text search, best first, under the same filters, 50 to a page.
+async fn search_page(
+    app: &App,
+    s: &super::Session,
+    pairs: &[(String, String)],
+    r: &Reference,
+) -> Response {
+    let lang = s.lang;
+    let zh = lang == Lang::Zh;
+    let offset: usize = value(pairs, "offset").parse().unwrap_or(0);
+    let mut asked: Vec<(String, String)> = pairs
+        .iter()
+        .filter(|(k, v)| k != "cursor" && k != "limit" && !v.trim().is_empty())
+        .cloned()
+        .collect();
+    asked.push(("limit".into(), "50".into()));
+    let (found, error) = match app.search_tickets(&actor_of(&s.user), asked).await {
+        Ok(p) => (Some(p), None),
+        Err(AppError::Invalid { field, message }) => (
+            None,
+            Some(format!("{field}: {}", super::i18n::message(lang, &message))),
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "ticket search");
+            (None, Some("internal error; it has been logged".to_string()))
+        }
+    };
+    let kept: String = kept_query(
+        &pairs
+            .iter()
+            .filter(|(k, _)| k != "offset")
+            .cloned()
+            .collect::<Vec<_>>(),
+    );
+    let body = html! {
+        h1 { (t(lang, "tickets")) }
+        (filters_form(lang, s.user.role, pairs, r))
+        @if let Some(e) = &error { p.error role="alert" { (e) } }
+        @if let Some(p) = &found {
+            p.search-summary role="status" {
+                @if zh {
+                    "找到 " strong #search-total { (p.total) } " 件"
+                    @if !p.all_words && p.total > 0 { "（没有同时包含全部词语的工单，以下为包含部分词语的结果）" }
+                    " · 检索词：" (p.words.join("、"))
+                } @else {
+                    "Found " strong #search-total { (p.total) }
+                    @if !p.all_words && p.total > 0 { " (none has every word; these have some)" }
+                    " · words: " (p.words.join(", "))
+                }
+            }
+            @let items: Vec<Ticket> = p.items.iter().map(|i| i.ticket.clone()).collect();
+            (ticket_table(lang, &items, r, true))
+            p.pager {
+                @if offset > 0 {
+                    a href=(format!("/tickets?{kept}&offset={}", offset.saturating_sub(50))) { (if zh { "上一页" } else { "Previous page" }) } " "
+                }
+                @if offset + 50 < p.total.min(crate::console::list::SEARCH_DEPTH) {
+                    a href=(format!("/tickets?{kept}&offset={}", offset + 50)) { (t(lang, "next_page")) }
+                }
+            }
+        }
+    };
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    html_response(status, page(lang, Some(s), "/tickets", body))
+}
+
+/// How deep search pages go.
+pub(crate) const SEARCH_DEPTH: usize = mashangban_app::search::SEARCH_MAX_OFFSET;
 
 /// The columns of an export: header (zh, en) and the cell of a ticket.
 fn columns(lang: Lang) -> Vec<&'static str> {
