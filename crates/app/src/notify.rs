@@ -546,6 +546,7 @@ pub(crate) fn received_plan(
             address: t.address.clone(),
             category_code: t.category_code.clone(),
             division_code: t.division_code.clone(),
+            suggested_category_code: t.suggested_category_code.clone(),
         };
         webhook_notices(&refs, t, 1, &kind, at)
     })))

@@ -510,3 +510,122 @@ impl App {
         })
     }
 }
+
+/// How the category proposed at intake compares with the category the tickets have now
+/// (the operator's choice, or the dispatcher's correction).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Feedback {
+    pub from: chrono::DateTime<Utc>,
+    pub to: chrono::DateTime<Utc>,
+    /// Tickets received in the period (read up to [`FEEDBACK_SCAN`]).
+    pub tickets: usize,
+    /// Those taken while a proposal was shown.
+    pub with_suggestion: usize,
+    /// The proposal is the category now.
+    pub agreed: usize,
+    /// Another category now.
+    pub changed: usize,
+    /// No category yet.
+    pub uncategorised: usize,
+    /// agreed ÷ (agreed + changed); null without any.
+    pub agreement: Option<f64>,
+    /// The most frequent corrections, most first: proposed → chosen, with counts.
+    pub corrections: Vec<Correction>,
+    /// The period held more tickets than were read.
+    pub truncated: bool,
+}
+
+/// One kind of correction of the proposal.
+#[derive(Debug, Clone, Serialize)]
+pub struct Correction {
+    pub suggested: String,
+    pub chosen: String,
+    pub count: usize,
+}
+
+/// Tickets a feedback report reads at most.
+pub const FEEDBACK_SCAN: usize = 200_000;
+
+impl App {
+    /// The proposals made at intake against what the tickets were given, for the tickets
+    /// received from `from` (a day in Asia/Shanghai or RFC 3339; default 30 days ago) to `to`
+    /// (inclusive day; default now).
+    pub async fn classifier_feedback(
+        &self,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> Result<Feedback, AppError> {
+        let to = match to.filter(|v| !v.trim().is_empty()) {
+            Some(v) => crate::tickets::parse_time("to", v.trim(), true)?,
+            None => Utc::now(),
+        };
+        let from = match from.filter(|v| !v.trim().is_empty()) {
+            Some(v) => crate::tickets::parse_time("from", v.trim(), false)?,
+            None => to - chrono::Duration::days(30),
+        };
+        if from >= to {
+            return Err(AppError::invalid("from", "must be before `to`"));
+        }
+        let mut f = Feedback {
+            from,
+            to,
+            ..Default::default()
+        };
+        let mut pairs: std::collections::HashMap<(String, String), usize> = Default::default();
+        let mut before_id = None;
+        loop {
+            let page = self
+                .store
+                .list_tickets(&TicketFilter {
+                    created_from: Some(from),
+                    created_to: Some(to),
+                    before_id,
+                    limit: 500,
+                    ..Default::default()
+                })
+                .await?;
+            let Some(last) = page.last() else { break };
+            before_id = Some(last.id);
+            for t in &page {
+                f.tickets += 1;
+                let Some(s) = &t.suggested_category_code else {
+                    continue;
+                };
+                f.with_suggestion += 1;
+                match &t.category_code {
+                    None => f.uncategorised += 1,
+                    Some(c) if c == s => f.agreed += 1,
+                    Some(c) => {
+                        f.changed += 1;
+                        *pairs.entry((s.clone(), c.clone())).or_default() += 1;
+                    }
+                }
+            }
+            if page.len() < 500 {
+                break;
+            }
+            if f.tickets >= FEEDBACK_SCAN {
+                f.truncated = true;
+                break;
+            }
+        }
+        let judged = f.agreed + f.changed;
+        f.agreement = (judged > 0).then(|| f.agreed as f64 / judged as f64);
+        let mut corrections: Vec<Correction> = pairs
+            .into_iter()
+            .map(|((suggested, chosen), count)| Correction {
+                suggested,
+                chosen,
+                count,
+            })
+            .collect();
+        corrections.sort_by(|a, b| {
+            b.count
+                .cmp(&a.count)
+                .then_with(|| (&a.suggested, &a.chosen).cmp(&(&b.suggested, &b.chosen)))
+        });
+        corrections.truncate(20);
+        f.corrections = corrections;
+        Ok(f)
+    }
+}

@@ -142,7 +142,7 @@ impl ListQuery {
 
 /// A time filter: an RFC 3339 time, or a business day in Asia/Shanghai (`upper`: the end of
 /// that day, so that a `to` date includes the day).
-fn parse_time(field: &str, v: &str, upper: bool) -> Result<DateTime<Utc>, AppError> {
+pub(crate) fn parse_time(field: &str, v: &str, upper: bool) -> Result<DateTime<Utc>, AppError> {
     use chrono::{NaiveDate, TimeZone};
     if let Ok(t) = DateTime::parse_from_rfc3339(v) {
         return Ok(t.with_timezone(&Utc));

@@ -620,6 +620,7 @@ mod tests {
                     address: None,
                     category_code: None,
                     division_code: None,
+                    suggested_category_code: None,
                 },
             );
             s

@@ -34,6 +34,7 @@ struct CreateBody {
     address: Option<String>,
     category_code: Option<String>,
     division_code: Option<String>,
+    suggested_category_code: Option<String>,
 }
 
 /// A validated new request.
@@ -49,6 +50,8 @@ pub struct NewTicket {
     pub address: Option<String>,
     pub category_code: Option<String>,
     pub division_code: Option<String>,
+    /// The category the system proposed while the request was taken, if one was shown.
+    pub suggested_category_code: Option<String>,
 }
 
 fn bounded(field: &str, v: Option<String>, max: usize) -> Result<Option<String>, DomainError> {
@@ -141,6 +144,7 @@ impl NewTicket {
             address: bounded("address", b.address, 500)?,
             category_code: code("category_code", b.category_code)?,
             division_code: code("division_code", b.division_code)?,
+            suggested_category_code: code("suggested_category_code", b.suggested_category_code)?,
         })
     }
 
@@ -159,6 +163,7 @@ impl NewTicket {
             address: self.address,
             category_code: self.category_code,
             division_code: self.division_code,
+            suggested_category_code: self.suggested_category_code,
         }
     }
 }
@@ -251,6 +256,45 @@ mod tests {
         b.as_object_mut().unwrap().remove("content");
         assert_eq!(field_of(b), "content");
         assert_eq!(field_of(json!([1, 2])), "body");
+    }
+
+    #[test]
+    fn the_proposed_category_goes_into_the_received_event_and_the_view() {
+        let mut b = ok_body();
+        b["category_code"] = json!("010101");
+        b["suggested_category_code"] = json!("010103");
+        let t = NewTicket::parse(b.clone()).unwrap();
+        assert_eq!(t.suggested_category_code.as_deref(), Some("010103"));
+        let kind = t.into_event("XN1".into(), "k".into());
+        let e = crate::Event {
+            ticket_id: 1,
+            seq: 1,
+            at: chrono::Utc::now(),
+            actor: crate::Actor {
+                user_id: 1,
+                role: crate::Role::Operator,
+                unit_id: None,
+            },
+            kind,
+        };
+        let view = crate::apply(None, &e).unwrap();
+        assert_eq!(view.category_code.as_deref(), Some("010101"));
+        assert_eq!(view.suggested_category_code.as_deref(), Some("010103"));
+        // Events stored before the field existed still read.
+        let mut old = serde_json::to_value(&e).unwrap();
+        old.as_object_mut()
+            .unwrap()
+            .remove("suggested_category_code");
+        let back: crate::Event = serde_json::from_value(old).unwrap();
+        assert!(
+            crate::apply(None, &back)
+                .unwrap()
+                .suggested_category_code
+                .is_none()
+        );
+        b["suggested_category_code"] = json!("not a code!");
+        let err = NewTicket::parse(b).unwrap_err().to_string();
+        assert!(err.contains("suggested_category_code"), "{err}");
     }
 
     #[test]

@@ -861,6 +861,9 @@ pub enum CloseOutcome {
 /// What happened to a ticket. Stored as JSON with a `type` tag; the audit trail.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+// `Received` carries the whole request; events are few per ticket and short-lived in
+// memory, so boxing it would only add an allocation to every read.
+#[allow(clippy::large_enum_variant)]
 pub enum EventKind {
     Received {
         number: String,
@@ -875,6 +878,10 @@ pub enum EventKind {
         address: Option<String>,
         category_code: Option<String>,
         division_code: Option<String>,
+        /// The category the system proposed while the request was taken (the operator's
+        /// choice is `category_code`): what the classifier's feedback is measured on.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        suggested_category_code: Option<String>,
     },
     ResolvedDirectly {
         answer: String,
@@ -1334,6 +1341,7 @@ pub fn apply(ticket: Option<Ticket>, event: &Event) -> Option<Ticket> {
         address,
         category_code,
         division_code,
+        suggested_category_code,
     } = &event.kind
     {
         return Some(Ticket {
@@ -1351,6 +1359,7 @@ pub fn apply(ticket: Option<Ticket>, event: &Event) -> Option<Ticket> {
             address: address.clone(),
             category_code: category_code.clone(),
             division_code: division_code.clone(),
+            suggested_category_code: suggested_category_code.clone(),
             lead_unit_id: None,
             co_unit_ids: Vec::new(),
             tier: None,

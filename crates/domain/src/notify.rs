@@ -231,6 +231,7 @@ mod tests {
                 address: None,
                 category_code: None,
                 division_code: None,
+                suggested_category_code: None,
             },
             EventKind::Dispatched {
                 lead_unit_id: 5,

@@ -247,6 +247,7 @@ mod tests {
                     address: None,
                     category_code: None,
                     division_code: None,
+                    suggested_category_code: None,
                 },
             );
             s

@@ -69,6 +69,9 @@ pub struct Ticket {
     pub address: Option<String>,
     pub category_code: Option<String>,
     pub division_code: Option<String>,
+    /// The category proposed at intake, if a proposal was shown (see `Received`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suggested_category_code: Option<String>,
     pub lead_unit_id: Option<i64>,
     pub co_unit_ids: Vec<i64>,
     /// Handling tier in days (1, 3, 7 or 11), set at dispatch.

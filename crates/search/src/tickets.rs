@@ -500,6 +500,7 @@ mod tests {
                 address: None,
                 category_code: None,
                 division_code: None,
+                suggested_category_code: None,
             },
         };
         mashangban_domain::apply(None, &e).expect("a ticket")

@@ -50,7 +50,14 @@
     var seq = ++suggestSeq;
     fetch("/intake/suggest?" + q, { credentials: "same-origin" })
       .then(function (r) { return r.ok || r.status === 422 ? r.text() : null; })
-      .then(function (html) { if (html !== null && seq === suggestSeq) box.innerHTML = html; })
+      .then(function (html) {
+        if (html === null || seq !== suggestSeq) return;
+        box.innerHTML = html;
+        // What was proposed is saved with the request, beside what the operator chose.
+        var top = box.querySelector("button[data-accept='category_code'][data-key='1']");
+        var kept = document.getElementById("suggested_category_code");
+        if (kept) kept.value = top ? top.getAttribute("data-value") : "";
+      })
       .catch(function () { /* typing goes on; the form still works */ });
   }
   function accept(button) {

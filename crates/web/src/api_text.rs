@@ -42,6 +42,34 @@ pub async fn train(State(app): State<App>, a: Authed) -> Result<Response, ApiErr
     Ok(Json(report).into_response())
 }
 
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedbackQuery {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// `GET /api/v1/classifier/feedback?from=&to=` (administrators, supervisors, analysts): the
+/// category proposed at intake against the category the tickets have now.
+pub async fn feedback(
+    State(app): State<App>,
+    a: Authed,
+    query: Result<axum::extract::Query<FeedbackQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    require(&a, &[Role::Admin, Role::Supervisor, Role::Analyst])?;
+    let axum::extract::Query(q) = query.map_err(|e| {
+        ApiError::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            format!("{}; the parameters are from and to", e.body_text()),
+        )
+    })?;
+    let report = app
+        .classifier_feedback(q.from.as_deref(), q.to.as_deref())
+        .await?;
+    Ok(Json(report).into_response())
+}
+
 /// `GET /api/v1/gazetteer`: roads, compounds and landmarks mapped to divisions.
 pub async fn gazetteer(State(app): State<App>, _a: Authed) -> Result<Response, ApiError> {
     Ok(Json(serde_json::json!({ "items": app.gazetteer().await? })).into_response())

@@ -97,6 +97,7 @@ pub fn router(app: App) -> Router {
         )
         .route("/api/v1/suggest", post(api_text::suggest))
         .route("/api/v1/classifier/train", post(api_text::train))
+        .route("/api/v1/classifier/feedback", get(api_text::feedback))
         .route(
             "/api/v1/gazetteer",
             get(api_text::gazetteer).put(api_text::put_gazetteer),

@@ -294,6 +294,7 @@ pub fn document() -> Value {
                     "address": {"type": "string", "maxLength": 500},
                     "category_code": {"type": "string"},
                     "division_code": {"type": "string"},
+                    "suggested_category_code": {"type": "string", "description": "the category the system proposed while the request was taken, if one was shown (kept beside the operator's choice; see /api/v1/classifier/feedback)"},
                     "merge_into": {"type": "integer", "description": "an open ticket about the same matter (a duplicate or a repeat caller, see suggest): the request is received and merged into it at once, and not dispatched on its own; refused whole (nothing written) if that ticket does not exist or is closed"}}},
                 "Ticket": {"type": "object", "required": ["id", "number", "state", "channel", "kind", "title", "content", "category_code", "division_code", "lead_unit_id", "co_unit_ids", "created_at", "updated_at"], "properties": {
                     "id": {"type": "integer", "format": "int64"},
@@ -782,6 +783,23 @@ fn catalogue(paths: &mut Map<String, Value>) {
         &["401", "403", "422"],
     );
     paths.insert("/api/v1/classifier/train".into(), json!({"post": train}));
+    let mut feedback = op(
+        "The category proposed at intake against the category the tickets have now (the operator's choice or a later correction), for tickets received in a period (admin, supervisor, analyst)",
+        "200",
+        json!({"type": "object", "properties": {"from": {"type": "string", "format": "date-time"}, "to": {"type": "string", "format": "date-time"},
+            "tickets": {"type": "integer"}, "with_suggestion": {"type": "integer"}, "agreed": {"type": "integer"}, "changed": {"type": "integer"},
+            "uncategorised": {"type": "integer"}, "agreement": {"type": ["number", "null"]}, "truncated": {"type": "boolean"},
+            "corrections": {"type": "array", "items": {"type": "object", "properties": {"suggested": {"type": "string"}, "chosen": {"type": "string"}, "count": {"type": "integer"}}}}}}),
+        &["401", "403", "422"],
+    );
+    feedback["parameters"] = json!([
+        {"name": "from", "in": "query", "schema": {"type": "string"}, "description": "YYYY-MM-DD (Asia/Shanghai) or RFC 3339; default 30 days before `to`"},
+        {"name": "to", "in": "query", "schema": {"type": "string"}, "description": "YYYY-MM-DD inclusive or RFC 3339; default now"}
+    ]);
+    paths.insert(
+        "/api/v1/classifier/feedback".into(),
+        json!({"get": feedback}),
+    );
     let row = json!({"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"},
         "kind": {"type": "string", "enum": ["road", "compound", "landmark"]}, "division_code": {"type": "string"}}});
     let get_g = op(
@@ -847,6 +865,8 @@ mod tests {
             "/api/v1/catalogue/owner",
             "/api/v1/suggest",
             "/api/v1/classifier/train",
+            "/api/v1/classifier/feedback",
+            "/api/v1/tickets/search",
             "/api/v1/gazetteer",
             "/api/v1/gazetteer/{id}",
             "/api/v1/knowledge",

@@ -650,6 +650,14 @@ async fn intake_suggestions_while_typing() {
         .await
         .unwrap();
     assert_eq!(picked.as_deref(), Some(code.as_str()));
+    // What was proposed goes with the form, beside what is chosen.
+    let kept = op
+        .wait_for("#suggested_category_code")
+        .await
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(kept.as_deref(), Some(code.as_str()));
     // One click puts the knowledge base's answer in the direct-answer box.
     op.click("#suggest button[data-accept='answer']").await;
     let answer = op

@@ -998,6 +998,36 @@ async fn intake_suggestions_fragment() {
     let (_, html) = op.page(&location.unwrap()).await;
     assert!(html.contains("id=\"merged-into\""), "{html}");
     assert!(html.contains("不再单独派单"), "{html}");
+    // The proposal shown is saved beside the operator's choice.
+    let (status, location, _) = op
+        .post(
+            "/intake",
+            &with(
+                &call,
+                &[
+                    ("category_code", "010202"),
+                    ("suggested_category_code", "010203"),
+                ],
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let id: i64 = location
+        .unwrap()
+        .split("created=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let tk = t
+        .get(&format!("/api/v1/tickets/{id}"), "dispatcher")
+        .await
+        .body;
+    assert_eq!(tk["category_code"], "010202", "{tk}");
+    assert_eq!(tk["suggested_category_code"], "010203", "{tk}");
     // A ticket that does not exist is said above the form.
     let (status, _, html) = op
         .post("/intake", &with(&call, &[("merge_into", "99999999")]))

@@ -261,4 +261,83 @@ async fn suggestions_for_an_intake(t: &TestApp) {
         t.post("/api/v1/suggest", "lead", json!({})).await.status,
         StatusCode::FORBIDDEN
     );
+
+    // The proposal is kept beside the operator's choice, and measured.
+    let take = |category: Option<&str>, suggested: &str| {
+        let mut body = json!({"channel": "phone", "kind": "complaint", "content": "路灯不亮",
+                              "suggested_category_code": suggested});
+        if let Some(c) = category {
+            body["category_code"] = json!(c);
+        }
+        async move {
+            let r = t.post("/api/v1/tickets", "operator", body).await;
+            assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+            r.body
+        }
+    };
+    let tk = take(Some("010103"), "010103").await;
+    assert_eq!(tk["suggested_category_code"], "010103", "{tk}");
+    take(Some("010103"), "010103").await;
+    take(Some("010101"), "010103").await;
+    take(None, "010103").await;
+    let r = t
+        .post(
+            "/api/v1/tickets",
+            "operator",
+            json!({"channel": "phone", "kind": "complaint", "content": "x", "suggested_category_code": "no such!"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("suggested_category_code")
+    );
+    let r = t.get("/api/v1/classifier/feedback", "analyst").await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let f = &r.body;
+    assert_eq!(f["with_suggestion"], 4, "{f}");
+    assert_eq!(f["agreed"], 2, "{f}");
+    assert_eq!(f["changed"], 1, "{f}");
+    assert_eq!(f["uncategorised"], 1, "{f}");
+    assert!(
+        (f["agreement"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-9,
+        "{f}"
+    );
+    assert_eq!(
+        f["corrections"][0],
+        json!({"suggested": "010103", "chosen": "010101", "count": 1})
+    );
+    assert!(f["tickets"].as_u64().unwrap() >= 4);
+    let r = t
+        .get(
+            "/api/v1/classifier/feedback?from=2020-01-01&to=2020-01-31",
+            "admin",
+        )
+        .await;
+    assert_eq!(r.body["tickets"], 0, "{:?}", r.body);
+    assert!(r.body["agreement"].is_null());
+    for bad in [
+        "from=soon",
+        "to=2020-13-01",
+        "from=2026-01-02&to=2026-01-01",
+        "colour=red",
+    ] {
+        let r = t
+            .get(&format!("/api/v1/classifier/feedback?{bad}"), "admin")
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{bad}: {:?}",
+            r.body
+        );
+    }
+    assert_eq!(
+        t.get("/api/v1/classifier/feedback", "operator")
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
 }

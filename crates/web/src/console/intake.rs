@@ -61,6 +61,7 @@ fn intake_form(
         @if let Some(e) = err("form") { p.error role="alert" { (e) } }
         form.intake #intake-form method="post" action="/intake" {
             input type="hidden" name="_csrf" value=(session_csrf(&s.token));
+            input #suggested_category_code type="hidden" name="suggested_category_code" value=(val(typed, "suggested_category_code"));
             div.row {
                 div.field {
                     label for="phone" { (t(lang, "phone")) }
@@ -334,7 +335,14 @@ pub async fn intake_submit(
     };
     let typed = typed_of(&form);
     let mut body = Map::new();
-    for k in ["channel", "kind", "content", "address", "category_code"] {
+    for k in [
+        "channel",
+        "kind",
+        "content",
+        "address",
+        "category_code",
+        "suggested_category_code",
+    ] {
         let v = val(&typed, k).trim();
         if !v.is_empty() {
             body.insert(k.into(), json!(v));
