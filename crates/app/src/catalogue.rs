@@ -412,17 +412,17 @@ impl App {
         Ok(saved)
     }
 
-    /// The catalogue as CSV (UTF-8 with a byte-order mark, so that Excel reads it right).
-    pub async fn export_catalogue_csv(&self) -> Result<String, AppError> {
+    /// The catalogue as a table: the import's columns, then the version and the names.
+    pub async fn export_catalogue_rows(
+        &self,
+    ) -> Result<(Vec<&'static str>, Vec<Vec<String>>), AppError> {
         let r = self.reference().await?;
-        let mut w = csv::Writer::from_writer(Vec::new());
-        let mut header: Vec<&str> = CSV_COLUMNS.to_vec();
+        let mut header: Vec<&'static str> = CSV_COLUMNS.to_vec();
         header.extend(["version", "category_name", "division_name", "unit_name"]);
-        w.write_record(&header)
-            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let mut rows = Vec::new();
         for e in self.store.catalogue().await? {
             let unit = r.units.get(&e.unit_id);
-            w.write_record([
+            rows.push(vec![
                 e.category_code.clone(),
                 e.division_code.clone().unwrap_or_default(),
                 unit.map(|u| u.code.clone()).unwrap_or_default(),
@@ -439,13 +439,37 @@ impl App {
                     .and_then(|d| r.division_path(d))
                     .unwrap_or_else(|| "全市".into()),
                 unit.map(|u| u.name.clone()).unwrap_or_default(),
-            ])
+            ]);
+        }
+        Ok((header, rows))
+    }
+
+    /// The catalogue as CSV (UTF-8 with a byte-order mark, so that Excel reads it right).
+    pub async fn export_catalogue_csv(&self) -> Result<String, AppError> {
+        let (header, rows) = self.export_catalogue_rows().await?;
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(&header)
             .map_err(|e| AppError::Internal(e.to_string()))?;
+        for row in rows {
+            w.write_record(&row)
+                .map_err(|e| AppError::Internal(e.to_string()))?;
         }
         let bytes = w
             .into_inner()
             .map_err(|e| AppError::Internal(e.to_string()))?;
         Ok(format!("\u{feff}{}", String::from_utf8_lossy(&bytes)))
+    }
+
+    /// Imports entries from an Excel workbook (.xlsx): its first sheet, laid out as the CSV
+    /// import (a header row of the same columns; dates as dates or `YYYY-MM-DD` text). All
+    /// rows or none; the first bad row is named with its line.
+    pub async fn import_catalogue_xlsx(
+        &self,
+        user_id: i64,
+        bytes: &[u8],
+    ) -> Result<Vec<CatalogueEntry>, AppError> {
+        let text = xlsx_as_csv(bytes)?;
+        self.import_catalogue_csv(user_id, &text).await
     }
 
     /// The unit that owns a matter of this category at this place on this day, by the
@@ -465,6 +489,55 @@ impl App {
         };
         Ok(catalogue::resolve(&r.catalogue, &subject, day))
     }
+}
+
+/// The first sheet of a workbook as CSV text: numbers as written (`3`, not `3.0`), dates as
+/// `YYYY-MM-DD`.
+pub fn xlsx_as_csv(bytes: &[u8]) -> Result<String, AppError> {
+    use calamine::{Data, Reader, Xlsx};
+    let bad = |e: String| {
+        AppError::invalid(
+            "file",
+            format!("not a readable Excel workbook (.xlsx): {e}"),
+        )
+    };
+    let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).map_err(|e| bad(e.to_string()))?;
+    let range = wb
+        .worksheet_range_at(0)
+        .ok_or_else(|| bad("it has no sheet".into()))?
+        .map_err(|e| bad(e.to_string()))?;
+    let excel_day = |serial: f64| -> Option<String> {
+        let base = NaiveDate::from_ymd_opt(1899, 12, 30)?;
+        base.checked_add_days(chrono::Days::new(serial.floor().max(0.0) as u64))
+            .map(|d| d.to_string())
+    };
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for row in range.rows() {
+        let cells: Vec<String> = row
+            .iter()
+            .map(|c| match c {
+                Data::Empty => String::new(),
+                Data::String(s) => s.trim().to_string(),
+                Data::Int(i) => i.to_string(),
+                Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+                Data::Float(f) => f.to_string(),
+                Data::Bool(b) => b.to_string(),
+                Data::DateTime(d) => excel_day(d.as_f64()).unwrap_or_default(),
+                Data::DateTimeIso(s) => s.chars().take(10).collect(),
+                Data::DurationIso(s) => s.clone(),
+                Data::Error(e) => format!("#{e:?}"),
+            })
+            .collect();
+        if cells.iter().all(String::is_empty) {
+            continue;
+        }
+        w.write_record(&cells)
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+    }
+    let bytes = w
+        .into_inner()
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    String::from_utf8(bytes).map_err(|e| AppError::Internal(e.to_string()))
 }
 
 fn catalogue_error(e: StoreError) -> AppError {

@@ -151,7 +151,55 @@ pub async fn export(State(app): State<App>, _a: Authed) -> Result<Response, ApiE
         .into_response())
 }
 
-/// `POST /api/v1/catalogue/import` with a CSV body: all rows or none (administrators).
+/// `GET /api/v1/catalogue/export.xlsx`: the catalogue as an Excel workbook, in the columns
+/// the import reads.
+pub async fn export_xlsx(State(app): State<App>, _a: Authed) -> Result<Response, ApiError> {
+    let (header, rows) = app.export_catalogue_rows().await?;
+    let bytes = catalogue_workbook(&header, &rows).map_err(|e| {
+        tracing::error!(error = %e, "catalogue workbook");
+        ApiError::from(AppError::Internal(e))
+    })?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"catalogue.xlsx\"",
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// A sheet of text cells (codes keep their leading zeros; nothing becomes a formula).
+fn catalogue_workbook(header: &[&str], rows: &[Vec<String>]) -> Result<Vec<u8>, String> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let mut wb = Workbook::new();
+    let sheet = wb.add_worksheet();
+    sheet.set_name("派单目录").map_err(|e| e.to_string())?;
+    let bold = Format::new().set_bold();
+    for (c, h) in header.iter().enumerate() {
+        sheet
+            .write_string_with_format(0, c as u16, *h, &bold)
+            .map_err(|e| e.to_string())?;
+    }
+    for (i, r) in rows.iter().enumerate() {
+        for (c, v) in r.iter().enumerate() {
+            sheet
+                .write_string((i + 1) as u32, c as u16, v)
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    sheet.set_freeze_panes(1, 0).map_err(|e| e.to_string())?;
+    wb.save_to_buffer().map_err(|e| e.to_string())
+}
+
+/// `POST /api/v1/catalogue/import` with a CSV or an Excel (.xlsx) body: all rows or none
+/// (administrators).
 pub async fn import(
     State(app): State<App>,
     a: Authed,
@@ -160,9 +208,18 @@ pub async fn import(
     require(&a, &[Role::Admin])?;
     let bytes =
         body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_body", e.body_text()))?;
-    let text = std::str::from_utf8(&bytes)
-        .map_err(|_| AppError::invalid("file", "not UTF-8 text; save the sheet as CSV UTF-8"))?;
-    let saved = app.import_catalogue_csv(a.user.id, text).await?;
+    // A workbook is a zip archive.
+    let saved = if bytes.starts_with(b"PK\x03\x04") {
+        app.import_catalogue_xlsx(a.user.id, &bytes).await?
+    } else {
+        let text = std::str::from_utf8(&bytes).map_err(|_| {
+            AppError::invalid(
+                "file",
+                "neither an Excel workbook (.xlsx) nor UTF-8 text (save the sheet as .xlsx or CSV UTF-8)",
+            )
+        })?;
+        app.import_catalogue_csv(a.user.id, text).await?
+    };
     let r = app.reference().await?;
     Ok(Json(json!({
         "imported": saved.len(),

@@ -82,6 +82,10 @@ pub fn router(app: App) -> Router {
         )
         .route("/api/v1/catalogue/history", get(api_catalogue::history))
         .route("/api/v1/catalogue/export.csv", get(api_catalogue::export))
+        .route(
+            "/api/v1/catalogue/export.xlsx",
+            get(api_catalogue::export_xlsx),
+        )
         .route("/api/v1/catalogue/import", post(api_catalogue::import))
         .route("/api/v1/catalogue/owner", get(api_catalogue::owner))
         .route(

@@ -727,14 +727,24 @@ fn catalogue(paths: &mut Map<String, Value>) {
         "/api/v1/catalogue/export.csv".into(),
         json!({"get": export}),
     );
+    let mut export_x = op(
+        "The catalogue as an Excel workbook (.xlsx), in the CSV export's columns, every cell text",
+        "200",
+        json!({"type": "string", "format": "binary"}),
+        &["401"],
+    );
+    export_x["responses"]["200"]["content"] = json!({"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": "string", "format": "binary"}}});
+    paths.insert(
+        "/api/v1/catalogue/export.xlsx".into(),
+        json!({"get": export_x}),
+    );
     let mut import = op(
-        "Import entries from CSV with a header row (the export's columns; a row with an id edits that entry). All rows or none; errors name the line (admin)",
+        "Import entries from CSV or from an Excel workbook's first sheet (.xlsx), with a header row (the export's columns; a row with an id edits that entry; dates as dates or YYYY-MM-DD). All rows or none; errors name the line (admin)",
         "200",
         json!({"type": "object", "properties": {"imported": {"type": "integer"}, "items": {"type": "array", "items": entry.clone()}}}),
         &["400", "401", "403", "422"],
     );
-    import["requestBody"] =
-        json!({"required": true, "content": {"text/csv": {"schema": {"type": "string"}}}});
+    import["requestBody"] = json!({"required": true, "content": {"text/csv": {"schema": {"type": "string"}}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": "string", "format": "binary"}}}});
     paths.insert("/api/v1/catalogue/import".into(), json!({"post": import}));
     let mut owner = op(
         "Who owns a matter of this category at this place on this day: the unit, the entry and the rule that decided (most specific category, then smallest place, then latest start), the tier, and the entries it outranked; null when none applies",
@@ -861,6 +871,7 @@ mod tests {
             "/api/v1/catalogue/{id}",
             "/api/v1/catalogue/history",
             "/api/v1/catalogue/export.csv",
+            "/api/v1/catalogue/export.xlsx",
             "/api/v1/catalogue/import",
             "/api/v1/catalogue/owner",
             "/api/v1/suggest",

@@ -1,6 +1,6 @@
 //! The dispatch catalogue over HTTP: entries kept by administrators with their history,
 //! the most specific entry deciding the owner, the no-push-down rule, CSV import (all or
-//! nothing) and export. On SQLite and PostgreSQL.
+//! nothing) and export, as CSV and as Excel. On SQLite and PostgreSQL.
 
 mod common;
 
@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 
 on_both!(
     catalogue_decides_owners_and_keeps_its_history,
-    the_demo_catalogue_passes_its_own_rules
+    the_demo_catalogue_passes_its_own_rules,
+    the_catalogue_travels_as_excel
 );
 
 async fn owner(t: &TestApp, category: &str, division: Option<&str>, date: &str) -> Value {
@@ -318,4 +319,136 @@ async fn the_demo_catalogue_passes_its_own_rules(t: &TestApp) {
     assert_eq!(waste["entry"]["ownership"], "territorial", "{waste}");
     let lights = owner(t, "010103", None, "2026-11-28").await;
     assert_eq!(lights["entry"]["unit_code"], "DEPT-CG", "{lights}");
+}
+
+/// A workbook of text cells, the tier a number.
+fn workbook(rows: &[&[&str]]) -> Vec<u8> {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let sheet = wb.add_worksheet();
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            if c == 4 && r > 0 && !v.is_empty() {
+                sheet
+                    .write_number(r as u32, c as u16, v.parse::<f64>().unwrap())
+                    .unwrap();
+            } else {
+                sheet.write_string(r as u32, c as u16, *v).unwrap();
+            }
+        }
+    }
+    wb.save_to_buffer().unwrap()
+}
+
+async fn post_bytes(t: &TestApp, bytes: Vec<u8>) -> (StatusCode, Value) {
+    let r = t
+        .client
+        .post(format!("{}/api/v1/catalogue/import", t.base))
+        .bearer_auth(&t.tokens["admin"])
+        .header(
+            "content-type",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap())
+}
+
+async fn the_catalogue_travels_as_excel(t: &TestApp) {
+    const HEADER: &[&str] = &[
+        "category_code",
+        "division_code",
+        "unit_code",
+        "ownership",
+        "tier",
+        "valid_from",
+        "valid_to",
+        "note",
+    ];
+    let count = || async {
+        t.get("/api/v1/catalogue", "admin").await.body["items"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    // A bad row refuses the whole workbook, naming the line.
+    let (status, body) = post_bytes(
+        t,
+        workbook(&[
+            HEADER,
+            &[
+                "0102",
+                "630102",
+                "GOV-630102",
+                "属地",
+                "3",
+                "2026-01-01",
+                "",
+                "水电气暖",
+            ],
+            &["0103", "630102", "NOPE", "", "", "2026-01-01", "", ""],
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("line 3"),
+        "{body}"
+    );
+    assert_eq!(count().await, 0);
+    // A good one is taken (the tier typed as a number).
+    let (status, body) = post_bytes(
+        t,
+        workbook(&[
+            HEADER,
+            &[
+                "0102",
+                "630102",
+                "GOV-630102",
+                "属地",
+                "3",
+                "2026-01-01",
+                "",
+                "水电气暖",
+            ],
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["imported"], 1);
+    assert_eq!(body["items"][0]["tier"], 3, "{body}");
+    // Exported as a workbook, which imports again as it is (each row edits its entry).
+    let r = t
+        .client
+        .get(format!("{}/api/v1/catalogue/export.xlsx", t.base))
+        .bearer_auth(&t.tokens["dispatcher"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .contains("spreadsheetml")
+    );
+    let bytes = r.bytes().await.unwrap().to_vec();
+    assert!(bytes.starts_with(b"PK"));
+    let (status, body) = post_bytes(t, bytes).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["imported"], 1);
+    assert_eq!(body["items"][0]["version"], 2, "{body}");
+    assert_eq!(count().await, 1);
+    // Not a workbook at all.
+    let (status, body) = post_bytes(t, b"PK\x03\x04 not really".to_vec()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("Excel"),
+        "{body}"
+    );
 }

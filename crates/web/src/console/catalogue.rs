@@ -183,6 +183,7 @@ async fn render(
             input #q type="search" name="q" value=(filter);
             " " button type="submit" { (tr("筛选", "Filter")) }
             " " a href="/api/v1/catalogue/export.csv" download="catalogue.csv" { (tr("导出 CSV（Excel 可打开）", "Export CSV (opens in Excel)")) }
+            " " a href="/api/v1/catalogue/export.xlsx" download="catalogue.xlsx" { (tr("导出 Excel", "Export Excel")) }
         }
         table.list {
             thead { tr {
