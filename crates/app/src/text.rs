@@ -258,20 +258,12 @@ impl App {
         let started = std::time::Instant::now();
         let r = self.reference().await?;
         let mut examples = Vec::new();
-        let mut before_id = None;
-        while examples.len() < limit {
-            let page = self
-                .store
-                .list_tickets(&TicketFilter {
-                    states: vec![TicketState::Closed],
-                    before_id,
-                    limit: 500,
-                    ..Default::default()
-                })
-                .await?;
-            let Some(last) = page.last() else { break };
-            before_id = Some(last.id);
-            for t in &page {
+        let closed = TicketFilter {
+            states: vec![TicketState::Closed],
+            ..Default::default()
+        };
+        self.each_ticket_page(closed, usize::MAX, |page| {
+            for t in page {
                 if let Some(code) = &t.category_code
                     && r.categories.get(code).is_some_and(|c| c.active)
                 {
@@ -282,10 +274,9 @@ impl App {
                     });
                 }
             }
-            if page.len() < 500 {
-                break;
-            }
-        }
+            examples.len() < limit
+        })
+        .await?;
         examples.truncate(limit);
         let tickets = examples.len();
         // Each leaf category learns its own name path too, so that a category without
@@ -546,7 +537,37 @@ pub struct Correction {
 /// Tickets a feedback report reads at most.
 pub const FEEDBACK_SCAN: usize = 200_000;
 
+/// Tickets read per page by [`App::each_ticket_page`].
+const PAGE: u32 = 500;
+
 impl App {
+    /// Reads the tickets `filter` selects, newest first, a page at a time, handing each
+    /// page to `each` until it returns false or `max` tickets have been read. Returns true
+    /// if it stopped at `max` with tickets left.
+    pub(crate) async fn each_ticket_page(
+        &self,
+        mut filter: TicketFilter,
+        max: usize,
+        mut each: impl FnMut(&[Ticket]) -> bool,
+    ) -> Result<bool, AppError> {
+        filter.limit = PAGE;
+        let mut read = 0usize;
+        loop {
+            let page = self.store.list_tickets(&filter).await?;
+            let Some(last) = page.last() else {
+                return Ok(false);
+            };
+            filter.before_id = Some(last.id);
+            read += page.len();
+            if !each(&page) || page.len() < PAGE as usize {
+                return Ok(false);
+            }
+            if read >= max {
+                return Ok(true);
+            }
+        }
+    }
+
     /// The proposals made at intake against what the tickets were given, for the tickets
     /// received from `from` (a day in Asia/Shanghai or RFC 3339; default 30 days ago) to `to`
     /// (inclusive day; default now).
@@ -572,43 +593,31 @@ impl App {
             ..Default::default()
         };
         let mut pairs: std::collections::HashMap<(String, String), usize> = Default::default();
-        let mut before_id = None;
-        loop {
-            let page = self
-                .store
-                .list_tickets(&TicketFilter {
-                    created_from: Some(from),
-                    created_to: Some(to),
-                    before_id,
-                    limit: 500,
-                    ..Default::default()
-                })
-                .await?;
-            let Some(last) = page.last() else { break };
-            before_id = Some(last.id);
-            for t in &page {
-                f.tickets += 1;
-                let Some(s) = &t.suggested_category_code else {
-                    continue;
-                };
-                f.with_suggestion += 1;
-                match &t.category_code {
-                    None => f.uncategorised += 1,
-                    Some(c) if c == s => f.agreed += 1,
-                    Some(c) => {
-                        f.changed += 1;
-                        *pairs.entry((s.clone(), c.clone())).or_default() += 1;
+        let period = TicketFilter {
+            created_from: Some(from),
+            created_to: Some(to),
+            ..Default::default()
+        };
+        f.truncated = self
+            .each_ticket_page(period, FEEDBACK_SCAN, |page| {
+                for t in page {
+                    f.tickets += 1;
+                    let Some(s) = &t.suggested_category_code else {
+                        continue;
+                    };
+                    f.with_suggestion += 1;
+                    match &t.category_code {
+                        None => f.uncategorised += 1,
+                        Some(c) if c == s => f.agreed += 1,
+                        Some(c) => {
+                            f.changed += 1;
+                            *pairs.entry((s.clone(), c.clone())).or_default() += 1;
+                        }
                     }
                 }
-            }
-            if page.len() < 500 {
-                break;
-            }
-            if f.tickets >= FEEDBACK_SCAN {
-                f.truncated = true;
-                break;
-            }
-        }
+                true
+            })
+            .await?;
         let judged = f.agreed + f.changed;
         f.agreement = (judged > 0).then(|| f.agreed as f64 / judged as f64);
         let mut corrections: Vec<Correction> = pairs

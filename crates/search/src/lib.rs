@@ -42,9 +42,15 @@ impl Tokenizer for ChineseTokenizer {
     type TokenStream<'a> = Words;
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> Words {
-        // Offsets are not kept (the words are folded, so they would not point into `text`);
-        // nothing here highlights by offset.
-        let tokens = mashangban_text::classify::search_words(text)
+        Words::of(mashangban_text::classify::search_words(text))
+    }
+}
+
+impl Words {
+    /// The words in order, each a token at its position. Offsets are not kept (the words
+    /// are folded, so they would not point into the text); nothing here highlights by offset.
+    fn of(words: Vec<String>) -> Words {
+        let tokens = words
             .into_iter()
             .enumerate()
             .map(|(position, text)| Token {
@@ -132,18 +138,7 @@ impl Tokenizer for BigramTokenizer {
     type TokenStream<'a> = Words;
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> Words {
-        let tokens = bigrams(text)
-            .into_iter()
-            .enumerate()
-            .map(|(position, text)| Token {
-                offset_from: 0,
-                offset_to: 0,
-                position,
-                text,
-                position_length: 1,
-            })
-            .collect();
-        Words { tokens, next: 0 }
+        Words::of(bigrams(text))
     }
 }
 

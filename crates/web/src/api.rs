@@ -221,11 +221,18 @@ pub async fn list_tickets(
     a: Authed,
     query: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(params) =
-        query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_query", e.body_text()))?;
-    let q = ListQuery::from_pairs(params)?;
+    let q = ListQuery::from_pairs(query_pairs(query)?)?;
     let page = app.list_tickets(&a.actor, q).await?;
     Ok(Json(page).into_response())
+}
+
+/// A query string as name/value pairs, or the 400 that says why it could not be read.
+fn query_pairs(
+    query: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
+) -> Result<Vec<(String, String)>, ApiError> {
+    query
+        .map(|Query(p)| p)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_query", e.body_text()))
 }
 
 /// Full-text search over every ticket the caller may see, with the list's filters.
@@ -234,9 +241,7 @@ pub async fn search_tickets(
     a: Authed,
     query: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(params) =
-        query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_query", e.body_text()))?;
-    let page = app.search_tickets(&a.actor, params).await?;
+    let page = app.search_tickets(&a.actor, query_pairs(query)?).await?;
     Ok(Json(page).into_response())
 }
 

@@ -155,7 +155,7 @@ pub async fn export(State(app): State<App>, _a: Authed) -> Result<Response, ApiE
 /// the import reads.
 pub async fn export_xlsx(State(app): State<App>, _a: Authed) -> Result<Response, ApiError> {
     let (header, rows) = app.export_catalogue_rows().await?;
-    let bytes = catalogue_workbook(&header, &rows).map_err(|e| {
+    let bytes = crate::xlsx::workbook("派单目录", &header, &rows, &[]).map_err(|e| {
         tracing::error!(error = %e, "catalogue workbook");
         ApiError::from(AppError::Internal(e))
     })?;
@@ -173,29 +173,6 @@ pub async fn export_xlsx(State(app): State<App>, _a: Authed) -> Result<Response,
         bytes,
     )
         .into_response())
-}
-
-/// A sheet of text cells (codes keep their leading zeros; nothing becomes a formula).
-fn catalogue_workbook(header: &[&str], rows: &[Vec<String>]) -> Result<Vec<u8>, String> {
-    use rust_xlsxwriter::{Format, Workbook};
-    let mut wb = Workbook::new();
-    let sheet = wb.add_worksheet();
-    sheet.set_name("派单目录").map_err(|e| e.to_string())?;
-    let bold = Format::new().set_bold();
-    for (c, h) in header.iter().enumerate() {
-        sheet
-            .write_string_with_format(0, c as u16, *h, &bold)
-            .map_err(|e| e.to_string())?;
-    }
-    for (i, r) in rows.iter().enumerate() {
-        for (c, v) in r.iter().enumerate() {
-            sheet
-                .write_string((i + 1) as u32, c as u16, v)
-                .map_err(|e| e.to_string())?;
-        }
-    }
-    sheet.set_freeze_panes(1, 0).map_err(|e| e.to_string())?;
-    wb.save_to_buffer().map_err(|e| e.to_string())
 }
 
 /// `POST /api/v1/catalogue/import` with a CSV or an Excel (.xlsx) body: all rows or none

@@ -8,6 +8,7 @@ mod api_text;
 pub mod console;
 pub mod error;
 pub mod openapi;
+mod xlsx;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

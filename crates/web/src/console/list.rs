@@ -427,29 +427,12 @@ fn csv_bytes(header: &[&str], rows: &[Vec<String>]) -> Result<Vec<u8>, String> {
 }
 
 fn xlsx_bytes(header: &[&str], rows: &[Vec<String>]) -> Result<Vec<u8>, String> {
-    use rust_xlsxwriter::{Format, Workbook};
-    let mut wb = Workbook::new();
-    let sheet = wb.add_worksheet();
-    sheet.set_name("工单").map_err(|e| e.to_string())?;
-    let bold = Format::new().set_bold();
-    for (c, h) in header.iter().enumerate() {
-        sheet
-            .write_string_with_format(0, c as u16, *h, &bold)
-            .map_err(|e| e.to_string())?;
-    }
-    for (i, r) in rows.iter().enumerate() {
-        for (c, v) in r.iter().enumerate() {
-            // Strings, never formulas: whatever a citizen typed stays text.
-            sheet
-                .write_string((i + 1) as u32, c as u16, v)
-                .map_err(|e| e.to_string())?;
-        }
-    }
-    sheet.set_freeze_panes(1, 0).map_err(|e| e.to_string())?;
-    for (c, w) in [(0u16, 18.0), (4, 30.0), (5, 60.0), (18, 60.0)] {
-        sheet.set_column_width(c, w).map_err(|e| e.to_string())?;
-    }
-    wb.save_to_buffer().map_err(|e| e.to_string())
+    crate::xlsx::workbook(
+        "工单",
+        header,
+        rows,
+        &[(0, 18.0), (4, 30.0), (5, 60.0), (18, 60.0)],
+    )
 }
 
 /// `/tickets/export.xlsx` and `/tickets/export.csv`: the list the filters describe, every
