@@ -71,7 +71,6 @@ struct Fields {
     version: Field,
     number: Field,
     title: Field,
-    text: Field,
     grams: Field,
     state: Field,
     category: Field,
@@ -125,8 +124,7 @@ impl TicketIndex {
             id: sb.add_i64_field("id", INDEXED | STORED),
             version: sb.add_i64_field("version", STORED),
             number: sb.add_text_field("number", STRING),
-            title: sb.add_text_field("title", text.clone()),
-            text: sb.add_text_field("text", text),
+            title: sb.add_text_field("title", text),
             grams: sb.add_text_field(
                 "grams",
                 TextOptions::default().set_indexing_options(
@@ -146,16 +144,20 @@ impl TicketIndex {
         let index = match dir {
             Some(dir) => {
                 std::fs::create_dir_all(dir)?;
-                let d = tantivy::directory::MmapDirectory::open(dir)
-                    .map_err(|e| SearchError::Other(e.to_string()))?;
-                let index = Index::open_or_create(d, schema.clone())?;
-                if index.schema() != schema {
-                    return Err(SearchError::Other(format!(
-                        "the index in {} was made by another version; rebuild it (`mashangban search rebuild`)",
-                        dir.display()
-                    )));
+                let open_dir = || {
+                    tantivy::directory::MmapDirectory::open(dir)
+                        .map_err(|e| SearchError::Other(e.to_string()))
+                };
+                let d = open_dir()?;
+                if Index::exists(&d).map_err(|e| SearchError::Other(e.to_string()))?
+                    && Index::open(d)?.schema() != schema
+                {
+                    // Made by another version: the index is derived from the events, so it
+                    // starts over (watermark 0) and the feed fills it again.
+                    std::fs::remove_dir_all(dir)?;
+                    std::fs::create_dir_all(dir)?;
                 }
-                index
+                Index::open_or_create(open_dir()?, schema)?
             }
             None => Index::create_in_ram(schema),
         };
@@ -201,7 +203,6 @@ impl TicketIndex {
         .into_iter()
         .flatten()
         {
-            doc.add_text(f.text, part);
             doc.add_text(f.grams, part);
         }
         doc.add_text(f.state, t.state.as_str());
@@ -635,6 +636,28 @@ mod tests {
         assert_eq!(ix.watermark().unwrap(), 77);
         assert_eq!(ix.len(), 1);
         assert_eq!(ids(&ix.search(&q("路灯")).unwrap()), vec![9]);
+        drop(ix);
+        // An index another version made (another schema) starts over, empty.
+        std::fs::remove_dir_all(&dir).unwrap();
+        {
+            let mut sb = Schema::builder();
+            sb.add_i64_field("id", INDEXED | STORED);
+            let d = tantivy::directory::MmapDirectory::open({
+                std::fs::create_dir_all(&dir).unwrap();
+                &dir
+            })
+            .unwrap();
+            let other = Index::create(d, sb.build(), tantivy::IndexSettings::default()).unwrap();
+            let mut w = other
+                .writer_with_num_threads::<TantivyDocument>(1, 15_000_000)
+                .unwrap();
+            let mut c = w.prepare_commit().unwrap();
+            c.set_payload("99");
+            c.commit().unwrap();
+        }
+        let ix = TicketIndex::open(Some(&dir)).unwrap();
+        assert_eq!(ix.watermark().unwrap(), 0);
+        assert!(ix.is_empty());
         drop(ix);
         std::fs::remove_dir_all(&dir).unwrap();
     }
