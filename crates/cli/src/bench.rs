@@ -212,21 +212,29 @@ pub async fn run(a: BenchArgs) -> Result<()> {
             let n = need / workers + i64::from(w < need % workers);
             tasks.push(tokio::spawn(async move {
                 for i in 0..n {
-                    let (back, cat, div, ch, phone) = {
+                    let (back, cat, div, ch, phone, (title, content, address)) = {
                         let mut rng = rand::rng();
+                        let cat = rng.random_range(0..categories.len().max(1));
                         (
                             rng.random_range(0..365 * 86_400),
-                            rng.random_range(0..categories.len().max(1)),
+                            cat,
                             rng.random_range(0..communities.len().max(1)),
                             rng.random_range(0..mashangban_domain::Channel::ALL.len()),
                             rng.random_range(0..200_000u32),
+                            crate::synthetic::request(
+                                &mut rng,
+                                categories.get(cat).map(String::as_str),
+                                (i * workers + w) as u64,
+                            ),
                         )
                     };
                     let at = Utc::now() - ChronoDuration::seconds(back);
                     let new = NewTicket::parse(json!({
                         "channel": mashangban_domain::Channel::ALL[ch].as_str(),
                         "kind": "complaint",
-                        "content": format!("市民反映的问题，第 {w}-{i} 件：小区门口道路破损、路灯不亮，请相关部门尽快处理。"),
+                        "title": title,
+                        "content": content,
+                        "address": address,
                         "citizen": {"name": "市民", "phone": format!("139{phone:08}")},
                         "category_code": categories.get(cat),
                         "division_code": communities.get(div),

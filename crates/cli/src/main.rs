@@ -3,6 +3,7 @@
 mod bench;
 mod calendar;
 mod classifier;
+mod synthetic;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
