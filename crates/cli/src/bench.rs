@@ -399,6 +399,9 @@ async fn search(app: &App, base: &str, disp: &str, n: usize) -> Result<()> {
         "q=火星 探测".into(),
         format!("q={number}"),
         "q=路灯&offset=40&limit=20".into(),
+        // Words (nearly) every ticket carries: the largest result sets to score.
+        "q=小区".into(),
+        "q=小区 尽快".into(),
     ];
     let http = reqwest::Client::new();
     let mut lat = Vec::with_capacity(n);
@@ -439,6 +442,9 @@ async fn search(app: &App, base: &str, disp: &str, n: usize) -> Result<()> {
 }
 
 /// Times the intake's suggestions: varied texts, addresses and callers, one at a time.
+/// Suggestions asked before the timed ones.
+const SUGGEST_WARMUP: usize = 50;
+
 async fn suggest(app: &App, base: &str, op: &str, n: usize) -> Result<()> {
     if app
         .store
@@ -483,8 +489,14 @@ async fn suggest(app: &App, base: &str, op: &str, n: usize) -> Result<()> {
     ];
     let http = reqwest::Client::new();
     let mut lat = Vec::with_capacity(n);
-    let started = Instant::now();
-    for i in 0..n {
+    let mut started = Instant::now();
+    // The first requests open the server's pooled connections and prepare their
+    // statements (a one-off per connection): they warm up and are not counted.
+    for i in 0..SUGGEST_WARMUP + n {
+        if i == SUGGEST_WARMUP {
+            lat.clear();
+            started = Instant::now();
+        }
         let (title, content) = texts[i % texts.len()];
         let body = json!({
             "title": title,
@@ -508,7 +520,11 @@ async fn suggest(app: &App, base: &str, op: &str, n: usize) -> Result<()> {
         lat.push(t.elapsed());
     }
     println!();
-    report("suggest", lat, started.elapsed());
+    report(
+        &format!("suggest (after {SUGGEST_WARMUP} warm-up)"),
+        lat,
+        started.elapsed(),
+    );
     Ok(())
 }
 
