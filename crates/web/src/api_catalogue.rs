@@ -137,6 +137,17 @@ pub async fn history(
 
 /// `GET /api/v1/catalogue/export.csv`: the catalogue as CSV (opens in Excel).
 pub async fn export(State(app): State<App>, _a: Authed) -> Result<Response, ApiError> {
+    Ok(csv_file(&app).await?)
+}
+
+/// `GET /api/v1/catalogue/export.xlsx`: the catalogue as an Excel workbook, in the columns
+/// the import reads.
+pub async fn export_xlsx(State(app): State<App>, _a: Authed) -> Result<Response, ApiError> {
+    Ok(xlsx_file(&app).await?)
+}
+
+/// The catalogue as a CSV download (for the API and the console).
+pub(crate) async fn csv_file(app: &App) -> Result<Response, AppError> {
     let csv = app.export_catalogue_csv().await?;
     Ok((
         [
@@ -151,13 +162,12 @@ pub async fn export(State(app): State<App>, _a: Authed) -> Result<Response, ApiE
         .into_response())
 }
 
-/// `GET /api/v1/catalogue/export.xlsx`: the catalogue as an Excel workbook, in the columns
-/// the import reads.
-pub async fn export_xlsx(State(app): State<App>, _a: Authed) -> Result<Response, ApiError> {
+/// The catalogue as an Excel download (for the API and the console).
+pub(crate) async fn xlsx_file(app: &App) -> Result<Response, AppError> {
     let (header, rows) = app.export_catalogue_rows().await?;
     let bytes = crate::xlsx::workbook("派单目录", &header, &rows, &[]).map_err(|e| {
         tracing::error!(error = %e, "catalogue workbook");
-        ApiError::from(AppError::Internal(e))
+        AppError::Internal(e)
     })?;
     Ok((
         [

@@ -843,13 +843,50 @@ async fn dispatch_catalogue_page() {
     assert_eq!(status, StatusCode::SEE_OTHER, "{location:?}");
     let (_, html) = admin.page("/admin/catalogue").await;
     assert!(html.contains("城东区人民政府"), "{html}");
+    // The same as files: the Excel export uploaded back (edits at their versions: each
+    // entry is at version 2 after), a CSV
+    // file with a bad line named, and something that is neither.
+    assert!(html.contains("/admin/catalogue/upload"), "{html}");
+    let (status, _, csv) = admin.download("/admin/catalogue/export.csv").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(String::from_utf8_lossy(&csv).contains("GOV-630102"));
+    assert_eq!(
+        disp.download("/admin/catalogue/export.csv").await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (status, _, workbook) = admin.download("/admin/catalogue/export.xlsx").await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, location, html) = admin
+        .upload("/admin/catalogue/upload", "catalogue.xlsx", &workbook)
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
+    assert_eq!(location.as_deref(), Some("/admin/catalogue?saved=2"));
+    let (status, _, html) = admin
+        .upload(
+            "/admin/catalogue/upload",
+            "catalogue.csv",
+            "\u{feff}category_code,division_code,unit_code,valid_from\n0102,630102,NOPE,2026-01-01\n"
+                .as_bytes(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("line 2"), "{html}");
+    let (status, _, html) = admin
+        .upload(
+            "/admin/catalogue/upload",
+            "photo.jpg",
+            &[0xff, 0xd8, 0xff, 0xe0, 0x80],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("neither an Excel workbook"), "{html}");
     // End the first entry by editing it; then delete the second; the history shows all.
     let (status, _, _) = admin
         .post(
             "/admin/catalogue",
             &[
                 ("id", "1"),
-                ("version", "1"),
+                ("version", "2"),
                 ("category_code", "010101"),
                 ("unit_id", &dept.to_string()),
                 ("tier", "7"),
@@ -860,7 +897,7 @@ async fn dispatch_catalogue_page() {
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let (status, _, _) = admin
-        .post("/admin/catalogue/delete", &[("id", "2"), ("version", "1")])
+        .post("/admin/catalogue/delete", &[("id", "2"), ("version", "2")])
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let (_, html) = admin.page("/admin/catalogue").await;

@@ -1,14 +1,15 @@
 //! 系统管理 → 派单目录: the dispatch catalogue for administrators — the entries with their
 //! scope, owner and validity; a form to add or change one (refusals shown beside the
-//! field, the no-push-down rule among them); ending and deleting; CSV import (pasted) and
-//! export; a "who owns it" check showing the rule that decides; the latest changes.
+//! field, the no-push-down rule among them); ending and deleting; import of a CSV (pasted) or
+//! of an uploaded Excel/CSV file, and export as either; a "who owns it" check showing the
+//! rule that decides; the latest changes.
 
 use super::actions::{unit_options, unit_search};
 use super::admin::{Typed, admin_page, admin_session, is_admin, status_of};
 use super::i18n::Lang;
 use super::{Session, form_session, local_time, reference, session_csrf};
 use axum::Router;
-use axum::extract::{Form, Query, State};
+use axum::extract::{Form, Multipart, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -23,6 +24,35 @@ pub fn routes() -> Router<App> {
         .route("/admin/catalogue", get(page).post(save))
         .route("/admin/catalogue/delete", post(delete))
         .route("/admin/catalogue/import", post(import))
+        .route("/admin/catalogue/upload", post(upload))
+        .route("/admin/catalogue/export.csv", get(export_csv))
+        .route("/admin/catalogue/export.xlsx", get(export_xlsx))
+}
+
+/// `/admin/catalogue/export.csv` and `.xlsx`: the catalogue as files, for the signed-in
+/// administrator (the API's exports want a token).
+async fn export_csv(State(app): State<App>, headers: HeaderMap) -> Response {
+    export(&app, &headers, false).await
+}
+
+async fn export_xlsx(State(app): State<App>, headers: HeaderMap) -> Response {
+    export(&app, &headers, true).await
+}
+
+async fn export(app: &App, headers: &HeaderMap, xlsx: bool) -> Response {
+    let s = match admin_session(app, headers).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let file = if xlsx {
+        crate::api_catalogue::xlsx_file(app).await
+    } else {
+        crate::api_catalogue::csv_file(app).await
+    };
+    match file {
+        Ok(r) => r,
+        Err(e) => refused(app, &s, e, None, None).await,
+    }
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -182,8 +212,8 @@ async fn render(
             label for="q" { (tr("筛选（分类或区划编码开头、单位名称）", "Filter (category or place code prefix, unit name)")) } " "
             input #q type="search" name="q" value=(filter);
             " " button type="submit" { (tr("筛选", "Filter")) }
-            " " a href="/api/v1/catalogue/export.csv" download="catalogue.csv" { (tr("导出 CSV（Excel 可打开）", "Export CSV (opens in Excel)")) }
-            " " a href="/api/v1/catalogue/export.xlsx" download="catalogue.xlsx" { (tr("导出 Excel", "Export Excel")) }
+            " " a href="/admin/catalogue/export.csv" download="catalogue.csv" { (tr("导出 CSV（Excel 可打开）", "Export CSV (opens in Excel)")) }
+            " " a href="/admin/catalogue/export.xlsx" download="catalogue.xlsx" { (tr("导出 Excel", "Export Excel")) }
         }
         table.list {
             thead { tr {
@@ -215,7 +245,7 @@ async fn render(
             }
         }
         div.card {
-            h2 { (tr("导入 CSV", "Import CSV")) }
+            h2 { (tr("导入 Excel 或 CSV", "Import Excel or CSV")) }
             p.hint { (tr(
                 "第一行为列名：category_code, division_code, unit_code, ownership, tier, valid_from, valid_to, note（有 id 列的行修改该条目）。全部通过才导入，出错时指明行号。",
                 "A header row: category_code, division_code, unit_code, ownership, tier, valid_from, valid_to, note (a row with an id edits that entry). All rows or none; errors name the line."
@@ -225,6 +255,14 @@ async fn render(
                 input type="hidden" name="_csrf" value=(session_csrf(&s.token));
                 textarea name="csv" rows="6" cols="90" aria-label=(tr("CSV 内容", "CSV text")) { (import_typed.v("csv")) }
                 button.primary type="submit" { (tr("导入", "Import")) }
+            }
+            form.admin method="post" action="/admin/catalogue/upload" enctype="multipart/form-data" {
+                input type="hidden" name="_csrf" value=(session_csrf(&s.token));
+                label {
+                    (tr("或上传文件（.xlsx 取第一个工作表，或 .csv）", "Or upload a file (.xlsx: its first sheet; or .csv)"))
+                    input type="file" name="file" accept=".xlsx,.csv,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" required;
+                }
+                button.primary type="submit" { (tr("上传并导入", "Upload and import")) }
             }
         }
         h2 { (tr("最近变更", "Latest changes")) }
@@ -359,6 +397,68 @@ async fn delete(
     match result {
         Ok(()) => Redirect::to("/admin/catalogue").into_response(),
         Err(e) => refused(&app, &s, e, Some(Typed::default()), None).await,
+    }
+}
+
+/// An uploaded workbook (.xlsx, told by its zip signature) or CSV file (UTF-8, with or
+/// without a byte-order mark), imported as the pasted CSV is: all rows or none.
+async fn upload(State(app): State<App>, headers: HeaderMap, mut parts: Multipart) -> Response {
+    let mut form: Vec<(String, String)> = Vec::new();
+    let mut file: Option<Vec<u8>> = None;
+    let mut unreadable: Option<String> = None;
+    loop {
+        match parts.next_field().await {
+            Ok(Some(field)) => {
+                let name = field.name().unwrap_or_default().to_string();
+                match field.bytes().await {
+                    Ok(bytes) if name == "file" => file = Some(bytes.to_vec()),
+                    Ok(bytes) => form.push((name, String::from_utf8_lossy(&bytes).into_owned())),
+                    Err(e) => {
+                        unreadable = Some(e.body_text());
+                        break;
+                    }
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                unreadable = Some(e.body_text());
+                break;
+            }
+        }
+    }
+    let s = match form_session(&app, &headers, &form, is_admin).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let result = match (unreadable, file) {
+        (Some(why), _) => Err(AppError::Invalid {
+            field: "file".into(),
+            message: format!("the upload could not be read: {why}"),
+        }),
+        (None, Some(bytes)) if !bytes.is_empty() => {
+            if bytes.starts_with(b"PK\x03\x04") {
+                app.import_catalogue_xlsx(s.user.id, &bytes).await
+            } else {
+                match std::str::from_utf8(&bytes) {
+                    Ok(text) => app.import_catalogue_csv(s.user.id, text).await,
+                    Err(_) => Err(AppError::Invalid {
+                        field: "file".into(),
+                        message: "the file is neither an Excel workbook (.xlsx) nor UTF-8 CSV text"
+                            .into(),
+                    }),
+                }
+            }
+        }
+        _ => Err(AppError::Invalid {
+            field: "file".into(),
+            message: "choose a file to upload".into(),
+        }),
+    };
+    match result {
+        Ok(saved) => {
+            Redirect::to(&format!("/admin/catalogue?saved={}", saved.len())).into_response()
+        }
+        Err(e) => refused(&app, &s, e, None, Some(Typed::default())).await,
     }
 }
 

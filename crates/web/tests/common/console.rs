@@ -152,6 +152,42 @@ impl Browser {
         (r.status(), location, r.text().await.unwrap())
     }
 
+    /// Posts a file as a browser's upload form does (multipart, with the form's CSRF token).
+    pub async fn upload(
+        &self,
+        path: &str,
+        filename: &str,
+        bytes: &[u8],
+    ) -> (StatusCode, Option<String>, String) {
+        let boundary = "mb-test-boundary-7f3a";
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{}\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n\
+             Content-Type: application/octet-stream\r\n\r\n",
+            self.csrf
+        )
+        .into_bytes();
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let r = client()
+            .post(format!("{}{}", self.base, path))
+            .header(header::COOKIE, format!("mb_session={}", self.session))
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let location = r
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        (r.status(), location, r.text().await.unwrap())
+    }
+
     /// Fetches a file; returns the status, the headers and the bytes.
     pub async fn download(&self, path: &str) -> (StatusCode, reqwest::header::HeaderMap, Vec<u8>) {
         let r = client()
