@@ -7,6 +7,7 @@ pub mod deadlines;
 pub mod error;
 pub mod intake;
 pub mod knowledge;
+pub mod kpi;
 pub mod lifecycle;
 pub mod notify;
 pub mod org;
