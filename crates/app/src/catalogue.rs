@@ -245,17 +245,26 @@ impl App {
                 "an edit names the version it was read at",
             ));
         }
-        let stored = self.store.catalogue().await?;
-        if entry.id != 0 && !stored.iter().any(|e| e.id == entry.id) {
-            return Err(AppError::NotFound(format!("catalogue entry {}", entry.id)));
-        }
-        self.check_entries(&r, std::slice::from_ref(&entry), &stored)
-            .map_err(|(_, e)| e)?;
-        let saved = self
-            .store
-            .write_catalogue(vec![CatalogueWrite::Save(entry)], user_id, Utc::now())
-            .await
-            .map_err(catalogue_error)?;
+        let mut tries = 0;
+        let saved = loop {
+            tries += 1;
+            let (seen, stored) = self.store.catalogue_seen().await?;
+            if entry.id != 0 && !stored.iter().any(|e| e.id == entry.id) {
+                return Err(AppError::NotFound(format!("catalogue entry {}", entry.id)));
+            }
+            self.check_entries(&r, std::slice::from_ref(&entry), &stored)
+                .map_err(|(_, e)| e)?;
+            let writes = vec![CatalogueWrite::Save(entry.clone())];
+            match self
+                .store
+                .write_catalogue_seen(writes, user_id, Utc::now(), Some(seen))
+                .await
+            {
+                // Someone changed the catalogue since it was read: check again.
+                Err(StoreError::Conflict) if tries < CATALOGUE_TRIES => continue,
+                written => break written.map_err(catalogue_error)?,
+            }
+        };
         self.invalidate_reference();
         saved
             .into_iter()
@@ -290,8 +299,30 @@ impl App {
         user_id: i64,
         text: &str,
     ) -> Result<Vec<CatalogueEntry>, AppError> {
+        let mut tries = 0;
+        let saved = loop {
+            tries += 1;
+            let (seen, entries) = self.checked_import(text).await?;
+            let writes = entries.into_iter().map(CatalogueWrite::Save).collect();
+            match self
+                .store
+                .write_catalogue_seen(writes, user_id, Utc::now(), Some(seen))
+                .await
+            {
+                // Someone changed the catalogue since it was read: read and check again.
+                Err(StoreError::Conflict) if tries < CATALOGUE_TRIES => continue,
+                written => break written.map_err(catalogue_error)?,
+            }
+        };
+        self.invalidate_reference();
+        Ok(saved)
+    }
+
+    /// The entries of an import, checked against the catalogue as it was at the stamp
+    /// returned with them.
+    async fn checked_import(&self, text: &str) -> Result<(i64, Vec<CatalogueEntry>), AppError> {
         let r = self.reference().await?;
-        let stored = self.store.catalogue().await?;
+        let (seen, stored) = self.store.catalogue_seen().await?;
         let mut reader = csv::ReaderBuilder::new()
             .trim(csv::Trim::All)
             .flexible(true)
@@ -399,17 +430,7 @@ impl App {
                 }
                 other => other,
             })?;
-        let saved = self
-            .store
-            .write_catalogue(
-                entries.into_iter().map(CatalogueWrite::Save).collect(),
-                user_id,
-                Utc::now(),
-            )
-            .await
-            .map_err(catalogue_error)?;
-        self.invalidate_reference();
-        Ok(saved)
+        Ok((seen, entries))
     }
 
     /// The catalogue as a table: the import's columns, then the version and the names.
@@ -539,6 +560,9 @@ pub fn xlsx_as_csv(bytes: &[u8]) -> Result<String, AppError> {
         .map_err(|e| AppError::Internal(e.to_string()))?;
     String::from_utf8(bytes).map_err(|e| AppError::Internal(e.to_string()))
 }
+
+/// Times a catalogue write is checked and tried while others keep changing the catalogue.
+const CATALOGUE_TRIES: u32 = 3;
 
 fn catalogue_error(e: StoreError) -> AppError {
     match e {

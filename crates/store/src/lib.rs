@@ -348,6 +348,21 @@ pub trait Store: Send + Sync {
         writes: Vec<CatalogueWrite>,
         user_id: i64,
         at: DateTime<Utc>,
+    ) -> Result<Vec<CatalogueEntry>> {
+        self.write_catalogue_seen(writes, user_id, at, None).await
+    }
+    /// The catalogue with the stamp of its latest change (0 before any): what checks of new
+    /// entries against the others read, to write with [`Store::write_catalogue_seen`].
+    async fn catalogue_seen(&self) -> Result<(i64, Vec<CatalogueEntry>)>;
+    /// As [`Store::write_catalogue`], but refused as a `Conflict` (nothing written) if the
+    /// catalogue has changed since the stamp `seen` was read: the checks made against the
+    /// catalogue then still hold when the writes land (writers of the catalogue take turns).
+    async fn write_catalogue_seen(
+        &self,
+        writes: Vec<CatalogueWrite>,
+        user_id: i64,
+        at: DateTime<Utc>,
+        seen: Option<i64>,
     ) -> Result<Vec<CatalogueEntry>>;
     /// Changes to the catalogue, newest first, of one entry or of all.
     async fn catalogue_history(

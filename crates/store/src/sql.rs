@@ -1500,14 +1500,33 @@ impl Store for SqlStore {
         rows.iter().map(catalogue_from).collect()
     }
 
-    async fn write_catalogue(
+    async fn catalogue_seen(&self) -> Result<(i64, Vec<CatalogueEntry>)> {
+        // The stamp first: a change landing between the two reads makes the stamp older
+        // than what was read, so that a write checked against it is refused, never let by.
+        let stamp = catalogue_stamp(&mut *self.pool.acquire().await?).await?;
+        Ok((stamp, self.catalogue().await?))
+    }
+
+    async fn write_catalogue_seen(
         &self,
         writes: Vec<CatalogueWrite>,
         user_id: i64,
         at: DateTime<Utc>,
+        seen: Option<i64>,
     ) -> Result<Vec<CatalogueEntry>> {
         let mut w = self.writer().await?;
         let mut tx = w.begin(self.backend).await?;
+        if self.backend == Backend::Postgres {
+            // Catalogue writers take turns (SQLite's writer is single already).
+            sqlx::query("SELECT pg_advisory_xact_lock(1234512346)")
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(seen) = seen
+            && catalogue_stamp(&mut tx).await? != seen
+        {
+            return Err(StoreError::Conflict);
+        }
         let mut saved = Vec::new();
         for write in writes {
             let (entry_id, before, after, action) = match write {
@@ -2124,6 +2143,16 @@ async fn apply_changes(
     insert_events(conn, &all_events).await?;
     insert_notices(conn, &notices, at).await?;
     Ok(out)
+}
+
+/// The id of the catalogue's latest recorded change (0 before any).
+async fn catalogue_stamp(conn: &mut AnyConnection) -> Result<i64> {
+    Ok(
+        sqlx::query("SELECT COALESCE(MAX(id), 0) AS n FROM catalogue_changes")
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get("n")?,
+    )
 }
 
 const CATALOGUE_COLUMNS: &str = "id, category_code, division_code, unit_id, ownership, tier, valid_from, valid_to, note, version";

@@ -1169,6 +1169,39 @@ async fn catalogue_is_versioned_and_all_or_nothing(s: &SqlStore) {
         .await;
     assert!(matches!(stale, Err(StoreError::Conflict)), "{stale:?}");
 
+    // A write checked against the catalogue at a stamp is refused once the catalogue has
+    // changed since, and nothing of it is written; at the current stamp it lands.
+    let (stamp, read) = s.catalogue_seen().await.unwrap();
+    assert!(stamp > 0);
+    assert_eq!(read.len(), 1);
+    let mut other = entry.clone();
+    other.valid_from = "2027-01-01".parse().unwrap();
+    let late = s
+        .write_catalogue_seen(
+            vec![CatalogueWrite::Save(other.clone())],
+            7,
+            at(3),
+            Some(stamp - 1),
+        )
+        .await;
+    assert!(matches!(late, Err(StoreError::Conflict)), "{late:?}");
+    assert_eq!(s.catalogue_seen().await.unwrap(), (stamp, read));
+    let landed = s
+        .write_catalogue_seen(vec![CatalogueWrite::Save(other)], 7, at(3), Some(stamp))
+        .await
+        .unwrap();
+    assert!(s.catalogue_seen().await.unwrap().0 > stamp);
+    s.write_catalogue(
+        vec![CatalogueWrite::Delete {
+            id: landed[0].id,
+            version: 1,
+        }],
+        7,
+        at(3),
+    )
+    .await
+    .unwrap();
+
     // All or nothing: a good write with a bad one leaves the catalogue as it was.
     let mut bad = entry.clone();
     bad.category_code = "99".into();

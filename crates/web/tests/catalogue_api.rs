@@ -11,7 +11,8 @@ use serde_json::{Value, json};
 on_both!(
     catalogue_decides_owners_and_keeps_its_history,
     the_demo_catalogue_passes_its_own_rules,
-    the_catalogue_travels_as_excel
+    the_catalogue_travels_as_excel,
+    concurrent_overlapping_entries_land_once
 );
 
 async fn owner(t: &TestApp, category: &str, division: Option<&str>, date: &str) -> Value {
@@ -450,5 +451,52 @@ async fn the_catalogue_travels_as_excel(t: &TestApp) {
     assert!(
         body["error"]["message"].as_str().unwrap().contains("Excel"),
         "{body}"
+    );
+}
+
+/// Eight administrators add the same matter for the same place at the same moment: the
+/// rules checked against the catalogue still hold when the writes land, so exactly one
+/// entry is made and the others are refused as overlapping it.
+async fn concurrent_overlapping_entries_land_once(t: &TestApp) {
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let (client, base, token) = (t.client.clone(), t.base.clone(), t.tokens["admin"].clone());
+        tasks.push(tokio::spawn(async move {
+            let r = client
+                .post(format!("{base}/api/v1/catalogue"))
+                .bearer_auth(token)
+                .json(&json!({"category_code": "010101", "unit_code": "DEPT-CG",
+                              "valid_from": "2026-01-01", "note": format!("第 {i} 位")}))
+                .send()
+                .await
+                .unwrap();
+            let status = r.status();
+            (status, r.json::<Value>().await.unwrap())
+        }));
+    }
+    let mut created = 0;
+    for task in tasks {
+        let (status, body) = task.await.unwrap();
+        match status {
+            StatusCode::CREATED => created += 1,
+            StatusCode::UNPROCESSABLE_ENTITY | StatusCode::CONFLICT => {
+                assert!(body["error"]["message"].is_string(), "{body}")
+            }
+            other => panic!("{other}: {body}"),
+        }
+    }
+    assert_eq!(created, 1);
+    let r = t
+        .get("/api/v1/catalogue?category_code=010101", "admin")
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let items = r.body["items"].as_array().unwrap();
+    assert_eq!(
+        items
+            .iter()
+            .filter(|e| e["category_code"] == "010101" && e["division_code"].is_null())
+            .count(),
+        1,
+        "{items:?}"
     );
 }
