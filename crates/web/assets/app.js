@@ -42,7 +42,8 @@
   function suggest() {
     var box = document.getElementById("suggest");
     if (!box) return;
-    var q = "content=" + encodeURIComponent(field("content")) +
+    var q = "title=" + encodeURIComponent(field("title")) +
+      "&content=" + encodeURIComponent(field("content")) +
       "&address=" + encodeURIComponent(field("address")) +
       "&phone=" + encodeURIComponent(field("phone"));
     if (q === lastAsked) return;
@@ -90,7 +91,7 @@
       clearTimeout(timer);
       timer = setTimeout(function () { lookup(t.value.trim()); }, 250);
     }
-    if ((t.id === "content" || t.id === "address") && document.getElementById("suggest")) {
+    if ((t.id === "title" || t.id === "content" || t.id === "address") && document.getElementById("suggest")) {
       clearTimeout(suggestTimer);
       suggestTimer = setTimeout(suggest, 500);
     }

@@ -453,6 +453,7 @@ async fn intake_takes_a_call_with_history_and_direct_answers() {
             ("name", "张三"),
             ("channel", "phone"),
             ("kind", "complaint"),
+            ("title", "餐馆油烟扰民"),
             ("content", "楼下餐馆油烟很大"),
             ("category_code", "030101"),
         ],
@@ -465,6 +466,17 @@ async fn intake_takes_a_call_with_history_and_direct_answers() {
     assert!(
         html.contains("已受理，工单编号") && html.contains("created-number"),
         "{html}"
+    );
+    // The title typed is the ticket's.
+    let id: i64 = location
+        .split("created=")
+        .nth(1)
+        .and_then(|v| v.split('&').next())
+        .and_then(|v| v.parse().ok())
+        .expect("the new ticket's id in the redirect");
+    assert_eq!(
+        t.app.store.get_ticket(id).await.unwrap().unwrap().title,
+        "餐馆油烟扰民"
     );
     // Answered at once: received and resolved directly in one step.
     let r = post(

@@ -983,6 +983,12 @@ async fn intake_suggestions_fragment() {
     assert!(html.contains("东关大街街道"), "{html}");
     assert!(html.contains("data-accept=\"answer\""), "{html}");
     assert!(html.contains("依据派单目录"), "{html}");
+    // The title alone is enough to propose a category.
+    let (status, html) = op
+        .page(&format!("/intake/suggest?title={}", enc("暖气不热")))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("data-accept=\"category_code\""), "{html}");
     // A look-alike open ticket at the place: one button saves the call merged into it.
     let r = t
         .post(

@@ -104,6 +104,11 @@ fn intake_form(
                 @if let Some(e) = err("address") { span.error { (e) } }
             }
             div.field {
+                label for="title" { (if zh { "标题（可不填，按内容生成）" } else { "Title (optional; made from the content)" }) }
+                input #title name="title" value=(val(typed, "title")) size="60" maxlength="100";
+                @if let Some(e) = err("title") { span.error { (e) } }
+            }
+            div.field {
                 label for="content" { (t(lang, "content")) }
                 textarea #content name="content" rows="5" cols="80" { (val(typed, "content")) }
                 @if let Some(e) = err("content") { span.error { (e) } }
@@ -338,6 +343,7 @@ pub async fn intake_submit(
     for k in [
         "channel",
         "kind",
+        "title",
         "content",
         "address",
         "category_code",
@@ -446,6 +452,8 @@ pub async fn intake_submit(
 
 #[derive(serde::Deserialize)]
 pub struct SuggestQuery {
+    #[serde(default)]
+    title: String,
     #[serde(default)]
     content: String,
     #[serde(default)]
@@ -568,11 +576,11 @@ pub async fn intake_suggest(
     if !may_receive(&s) {
         return StatusCode::FORBIDDEN.into_response();
     }
-    if q.content.trim().is_empty() && q.address.trim().is_empty() {
+    if q.title.trim().is_empty() && q.content.trim().is_empty() && q.address.trim().is_empty() {
         return html_response(StatusCode::OK, html! {});
     }
     let input = mashangban_app::text::SuggestInput {
-        title: String::new(),
+        title: q.title,
         content: q.content,
         address: q.address,
         phone: q.phone,
