@@ -146,12 +146,19 @@ async fn checkpoints(
         }
         wal.dirty.store(false, Relaxed);
         dirty_since = None;
-        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(&mut conn)
+        // (busy, frames in the log, frames copied): a reader still on older frames keeps
+        // some back; they are copied on a later round.
+        match sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(&mut conn)
             .await
+            .and_then(|r| Ok((r.try_get::<i64, _>(1)?, r.try_get::<i64, _>(2)?)))
         {
-            tracing::warn!(error = %e, "SQLite checkpoint failed; the next one will retry");
-            wal.dirty.store(true, Relaxed);
+            Ok((log, copied)) if copied < log => wal.dirty.store(true, Relaxed),
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "SQLite checkpoint failed; the next one will retry");
+                wal.dirty.store(true, Relaxed);
+            }
         }
     }
 }
