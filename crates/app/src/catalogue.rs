@@ -245,27 +245,18 @@ impl App {
                 "an edit names the version it was read at",
             ));
         }
-        let mut tries = 0;
-        let saved = loop {
-            tries += 1;
-            let (seen, stored) = self.store.catalogue_seen().await?;
-            if entry.id != 0 && !stored.iter().any(|e| e.id == entry.id) {
-                return Err(AppError::NotFound(format!("catalogue entry {}", entry.id)));
-            }
-            self.check_entries(&r, std::slice::from_ref(&entry), &stored)
-                .map_err(|(_, e)| e)?;
-            let writes = vec![CatalogueWrite::Save(entry.clone())];
-            match self
-                .store
-                .write_catalogue_seen(writes, user_id, Utc::now(), Some(seen))
-                .await
-            {
-                // Someone changed the catalogue since it was read: check again.
-                Err(StoreError::Conflict) if tries < CATALOGUE_TRIES => continue,
-                written => break written.map_err(catalogue_error)?,
-            }
-        };
-        self.invalidate_reference();
+        let (app, r, entry) = (self, &r, &entry);
+        let saved = self
+            .write_checked(user_id, || async move {
+                let (seen, stored) = app.store.catalogue_seen().await?;
+                if entry.id != 0 && !stored.iter().any(|e| e.id == entry.id) {
+                    return Err(AppError::NotFound(format!("catalogue entry {}", entry.id)));
+                }
+                app.check_entries(r, std::slice::from_ref(entry), &stored)
+                    .map_err(|(_, e)| e)?;
+                Ok((seen, vec![CatalogueWrite::Save(entry.clone())]))
+            })
+            .await?;
         saved
             .into_iter()
             .next()
@@ -299,23 +290,44 @@ impl App {
         user_id: i64,
         text: &str,
     ) -> Result<Vec<CatalogueEntry>, AppError> {
+        let app = self;
+        self.write_checked(user_id, || async move {
+            let (seen, entries) = app.checked_import(text).await?;
+            Ok((
+                seen,
+                entries.into_iter().map(CatalogueWrite::Save).collect(),
+            ))
+        })
+        .await
+    }
+
+    /// Writes what `prepare` read, checked and made of the catalogue at a stamp; if the
+    /// catalogue changed since, `prepare` reads and checks again (up to [`CATALOGUE_TRIES`]
+    /// times in all).
+    async fn write_checked<
+        F: std::future::Future<Output = Result<(i64, Vec<CatalogueWrite>), AppError>>,
+    >(
+        &self,
+        user_id: i64,
+        prepare: impl Fn() -> F,
+    ) -> Result<Vec<CatalogueEntry>, AppError> {
         let mut tries = 0;
-        let saved = loop {
+        loop {
             tries += 1;
-            let (seen, entries) = self.checked_import(text).await?;
-            let writes = entries.into_iter().map(CatalogueWrite::Save).collect();
+            let (seen, writes) = prepare().await?;
             match self
                 .store
                 .write_catalogue_seen(writes, user_id, Utc::now(), Some(seen))
                 .await
             {
-                // Someone changed the catalogue since it was read: read and check again.
                 Err(StoreError::Conflict) if tries < CATALOGUE_TRIES => continue,
-                written => break written.map_err(catalogue_error)?,
+                written => {
+                    let saved = written.map_err(catalogue_error)?;
+                    self.invalidate_reference();
+                    return Ok(saved);
+                }
             }
-        };
-        self.invalidate_reference();
-        Ok(saved)
+        }
     }
 
     /// The entries of an import, checked against the catalogue as it was at the stamp

@@ -144,12 +144,7 @@ impl Browser {
             .send()
             .await
             .unwrap();
-        let location = r
-            .headers()
-            .get(header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        (r.status(), location, r.text().await.unwrap())
+        answered(r).await
     }
 
     /// Posts a file as a browser's upload form does (multipart, with the form's CSRF token).
@@ -180,12 +175,7 @@ impl Browser {
             .send()
             .await
             .unwrap();
-        let location = r
-            .headers()
-            .get(header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        (r.status(), location, r.text().await.unwrap())
+        answered(r).await
     }
 
     /// Fetches a file; returns the status, the headers and the bytes.
@@ -203,4 +193,14 @@ impl Browser {
 
 pub fn has_action(html: &str, id: i64, action: &str) -> bool {
     html.contains(&format!("/tickets/{id}/act/{action}\""))
+}
+
+/// A form post's answer: its status, where it redirects (if it does) and its text.
+async fn answered(r: reqwest::Response) -> (StatusCode, Option<String>, String) {
+    let location = r
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    (r.status(), location, r.text().await.unwrap())
 }
