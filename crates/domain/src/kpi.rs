@@ -41,6 +41,72 @@ pub struct Tally {
     pub supervisions: u64,
 }
 
+/// The tally's counts, in the order of [`Tally::FIELDS`].
+impl Tally {
+    /// The names of the counts, as the aggregate tables' columns are named.
+    pub const FIELDS: [&'static str; 15] = [
+        "requests",
+        "callbacks",
+        "contacted",
+        "resolved",
+        "partly_resolved",
+        "satisfied",
+        "basically_satisfied",
+        "finished",
+        "finished_with_deadline",
+        "finished_on_time",
+        "dispatches",
+        "returns",
+        "direct",
+        "handling_seconds",
+        "supervisions",
+    ];
+
+    /// The counts in the order of [`Tally::FIELDS`].
+    pub fn values(&self) -> [u64; 15] {
+        [
+            self.requests,
+            self.callbacks,
+            self.contacted,
+            self.resolved,
+            self.partly_resolved,
+            self.satisfied,
+            self.basically_satisfied,
+            self.finished,
+            self.finished_with_deadline,
+            self.finished_on_time,
+            self.dispatches,
+            self.returns,
+            self.direct,
+            self.handling_seconds,
+            self.supervisions,
+        ]
+    }
+
+    /// A tally from counts in the order of [`Tally::FIELDS`]; a negative count (which only
+    /// a damaged aggregate can hold) reads as 0.
+    pub fn from_values(v: [i64; 15]) -> Tally {
+        let c = |i: usize| u64::try_from(v[i]).unwrap_or(0);
+        Tally {
+            requests: c(0),
+            callbacks: c(1),
+            contacted: c(2),
+            resolved: c(3),
+            partly_resolved: c(4),
+            satisfied: c(5),
+            basically_satisfied: c(6),
+            finished: c(7),
+            finished_with_deadline: c(8),
+            finished_on_time: c(9),
+            dispatches: c(10),
+            returns: c(11),
+            direct: c(12),
+            handling_seconds: c(13),
+            supervisions: c(14),
+        }
+    }
+}
+
 impl std::ops::AddAssign for Tally {
     fn add_assign(&mut self, o: Tally) {
         self.requests += o.requests;

@@ -1,6 +1,7 @@
 //! Pure domain rules of Mashangban (马上办): vocabulary, the ticket lifecycle as a state
 //! machine (commands → events → view), validation and masking. No I/O, no async.
 
+pub mod aggregates;
 pub mod calendar;
 pub mod catalogue;
 pub mod deadlines;

@@ -110,6 +110,24 @@ pub struct Created {
     pub created: bool,
 }
 
+/// One group's sums of the evaluation aggregates (and its day, when read per day).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupTally {
+    pub day: Option<chrono::NaiveDate>,
+    /// The group's key: a unit id, a division or category code, a channel; "" for the city.
+    pub group: String,
+    pub tally: mashangban_domain::kpi::Tally,
+}
+
+/// What rebuilding the aggregates went through.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RebuildReport {
+    pub tickets: u64,
+    pub events: u64,
+    /// Rows of the finest aggregate (day × unit × category × channel × division).
+    pub rows: u64,
+}
+
 /// Events decided for one ticket, to be appended atomically with its new view.
 #[derive(Debug, Clone)]
 pub struct Change {
@@ -501,6 +519,30 @@ pub trait Store: Send + Sync {
     /// The ticket of each event after event id `after`, oldest first, at most `limit`:
     /// `(event id, ticket id)`, for feeds that follow every change (the search index).
     async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<(i64, i64)>>;
+    /// Sums of the evaluation aggregates over the business days `from..=to`, one row per
+    /// group of `dim` (per day and group with `by_day`), ordered.
+    async fn kpi_tallies(
+        &self,
+        dim: mashangban_domain::aggregates::Dim,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+        by_day: bool,
+    ) -> Result<Vec<GroupTally>>;
+    /// The finest aggregate rows (day × unit × category × channel × division) of the
+    /// business days `from..=to`, ordered by key.
+    async fn kpi_facts(
+        &self,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> Result<
+        Vec<(
+            mashangban_domain::aggregates::FactKey,
+            mashangban_domain::kpi::Tally,
+        )>,
+    >;
+    /// Empties the aggregates and rebuilds them from every ticket's events, in one
+    /// transaction (writers wait meanwhile).
+    async fn rebuild_aggregates(&self) -> Result<RebuildReport>;
     /// Appends each change's events and writes each ticket's new view, all in one
     /// transaction; fails with [`StoreError::Conflict`] if any ticket changed meanwhile.
     async fn commit(

@@ -346,4 +346,61 @@ CREATE TABLE knowledge_changes (
 CREATE INDEX knowledge_changes_article ON knowledge_changes (article_id, id);
 "#,
     },
+    Migration {
+        version: 14,
+        name: "evaluation aggregates",
+        // What the events add up to for the figures (see `mashangban_domain::aggregates`):
+        // one row per day × unit × category × channel × division (0 and '' for none), and
+        // the same rolled up by each grouping the reports use, for fast month-long reads.
+        // Roll-up rows are spread over 8 shards (by ticket), so that concurrent writers on
+        // PostgreSQL seldom wait for one another on the same day's city-wide row. Both are
+        // kept by the transactions that write the events, and can be rebuilt from them.
+        sql: r#"
+CREATE TABLE kpi_facts (
+    day TEXT NOT NULL,
+    unit_id {big} NOT NULL,
+    category_code TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    division_code TEXT NOT NULL,
+    requests {big} NOT NULL DEFAULT 0,
+    callbacks {big} NOT NULL DEFAULT 0,
+    contacted {big} NOT NULL DEFAULT 0,
+    resolved {big} NOT NULL DEFAULT 0,
+    partly_resolved {big} NOT NULL DEFAULT 0,
+    satisfied {big} NOT NULL DEFAULT 0,
+    basically_satisfied {big} NOT NULL DEFAULT 0,
+    finished {big} NOT NULL DEFAULT 0,
+    finished_with_deadline {big} NOT NULL DEFAULT 0,
+    finished_on_time {big} NOT NULL DEFAULT 0,
+    dispatches {big} NOT NULL DEFAULT 0,
+    returns {big} NOT NULL DEFAULT 0,
+    direct {big} NOT NULL DEFAULT 0,
+    handling_seconds {big} NOT NULL DEFAULT 0,
+    supervisions {big} NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, unit_id, category_code, channel, division_code)
+);
+CREATE TABLE kpi_rollup (
+    dim TEXT NOT NULL,
+    day TEXT NOT NULL,
+    dim_key TEXT NOT NULL,
+    shard {big} NOT NULL,
+    requests {big} NOT NULL DEFAULT 0,
+    callbacks {big} NOT NULL DEFAULT 0,
+    contacted {big} NOT NULL DEFAULT 0,
+    resolved {big} NOT NULL DEFAULT 0,
+    partly_resolved {big} NOT NULL DEFAULT 0,
+    satisfied {big} NOT NULL DEFAULT 0,
+    basically_satisfied {big} NOT NULL DEFAULT 0,
+    finished {big} NOT NULL DEFAULT 0,
+    finished_with_deadline {big} NOT NULL DEFAULT 0,
+    finished_on_time {big} NOT NULL DEFAULT 0,
+    dispatches {big} NOT NULL DEFAULT 0,
+    returns {big} NOT NULL DEFAULT 0,
+    direct {big} NOT NULL DEFAULT 0,
+    handling_seconds {big} NOT NULL DEFAULT 0,
+    supervisions {big} NOT NULL DEFAULT 0,
+    PRIMARY KEY (dim, day, dim_key, shard)
+);
+"#,
+    },
 ];

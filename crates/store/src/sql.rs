@@ -1,5 +1,8 @@
 //! [`SqlStore`]: the [`Store`] on SQLite or PostgreSQL through sqlx's `Any` driver.
 
+#[path = "aggregates.rs"]
+mod aggregates;
+
 use crate::schema::MIGRATIONS;
 use crate::*;
 use async_trait::async_trait;
@@ -601,6 +604,7 @@ impl Store for SqlStore {
                 "CREATE TABLE IF NOT EXISTS schema_migrations (version {big} PRIMARY KEY, name TEXT NOT NULL, applied_at {big} NOT NULL)",
             )))
             .await?;
+            let mut fill_aggregates = false;
             for m in MIGRATIONS {
                 let done = sqlx::query("SELECT version FROM schema_migrations WHERE version = $1")
                     .bind(m.version)
@@ -619,6 +623,21 @@ impl Store for SqlStore {
                     .await?;
                 tx.commit().await?;
                 tracing::info!(version = m.version, name = m.name, "applied migration");
+                fill_aggregates |= m.version == AGGREGATES_MIGRATION;
+            }
+            if fill_aggregates {
+                // A database from before the aggregates: fill them from its events.
+                let mut tx = conn.begin(self.backend).await?;
+                let report = aggregates::rebuild(&mut tx).await?;
+                tx.commit().await?;
+                if report.events > 0 {
+                    tracing::info!(
+                        tickets = report.tickets,
+                        events = report.events,
+                        rows = report.rows,
+                        "filled the evaluation aggregates from the events"
+                    );
+                }
             }
             Ok::<_, StoreError>(())
         }
@@ -1937,6 +1956,39 @@ impl Store for SqlStore {
             .collect()
     }
 
+    async fn kpi_tallies(
+        &self,
+        dim: mashangban_domain::aggregates::Dim,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+        by_day: bool,
+    ) -> Result<Vec<GroupTally>> {
+        let mut conn = self.pool.acquire().await?;
+        aggregates::tallies(&mut conn, dim, from, to, by_day).await
+    }
+
+    async fn kpi_facts(
+        &self,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> Result<
+        Vec<(
+            mashangban_domain::aggregates::FactKey,
+            mashangban_domain::kpi::Tally,
+        )>,
+    > {
+        let mut conn = self.pool.acquire().await?;
+        aggregates::fine_rows(&mut conn, from, to).await
+    }
+
+    async fn rebuild_aggregates(&self) -> Result<RebuildReport> {
+        let mut w = self.writer().await?;
+        let mut tx = w.begin(self.backend).await?;
+        let report = aggregates::rebuild(&mut tx).await?;
+        tx.commit().await?;
+        Ok(report)
+    }
+
     async fn commit(
         &self,
         changes: Vec<Change>,
@@ -1953,6 +2005,9 @@ impl Store for SqlStore {
         .await
     }
 }
+
+/// The migration that creates the evaluation aggregates.
+const AGGREGATES_MIGRATION: i64 = 14;
 
 const NEXT_SEQ: &str = "INSERT INTO counters (name, value) VALUES ($1, 1) \
      ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value";
@@ -2021,6 +2076,9 @@ async fn insert_ticket(
         .try_get("id")?;
     event.ticket_id = id;
     insert_event(conn, &event).await?;
+    let mut sums = aggregates::Pending::default();
+    sums.event(None, &event, &view);
+    sums.write(conn).await?;
     sqlx::query("INSERT INTO ticket_watch (ticket_id, version) VALUES ($1, $2)")
         .bind(id)
         .bind(view.version)
@@ -2062,6 +2120,7 @@ async fn apply_changes(
     let mut slim: Vec<SlimUpdate> = Vec::new();
     let mut watch: Vec<WatchUpdate> = Vec::new();
     let mut notices: Vec<(i64, NewNotice)> = Vec::new();
+    let mut sums = aggregates::Pending::default();
     for change in changes {
         let before = change.before;
         let mut view = Some(before.clone());
@@ -2074,7 +2133,11 @@ async fn apply_changes(
                 actor,
                 kind,
             };
+            let prior = view.clone();
             view = apply(view, &e);
+            if let Some(after) = &view {
+                sums.event(prior.as_ref(), &e, after);
+            }
             events.push(e);
         }
         let after = view.ok_or_else(|| corrupt("events made no ticket"))?;
@@ -2149,6 +2212,7 @@ async fn apply_changes(
     update_watch(conn, &watch).await?;
     insert_events(conn, &all_events).await?;
     insert_notices(conn, &notices, at).await?;
+    sums.write(conn).await?;
     Ok(out)
 }
 

@@ -50,6 +50,7 @@ conformance!(
     catalogue_is_versioned_and_all_or_nothing,
     gazetteer_names_map_to_divisions,
     knowledge_is_versioned_and_all_or_nothing,
+    aggregates_follow_the_events_and_rebuild_the_same,
 );
 
 fn at(h: u32) -> chrono::DateTime<Utc> {
@@ -1436,4 +1437,199 @@ async fn sqlite_log_is_checkpointed_in_the_background() {
         settled(before).await,
         "the writes never reached the database file"
     );
+}
+
+/// Every grouping's sums per day, and the finest rows: what must not change on a rebuild.
+async fn aggregate_snapshot(s: &SqlStore) -> Vec<(String, Vec<GroupTally>)> {
+    use mashangban_domain::aggregates::Dim;
+    let (from, to) = (
+        chrono::NaiveDate::from_ymd_opt(2000, 1, 1).unwrap(),
+        chrono::NaiveDate::from_ymd_opt(2100, 1, 1).unwrap(),
+    );
+    let mut out = Vec::new();
+    for dim in Dim::ALL {
+        out.push((
+            dim.as_str().to_string(),
+            s.kpi_tallies(dim, from, to, true).await.unwrap(),
+        ));
+    }
+    let fine = s.kpi_facts(from, to).await.unwrap();
+    out.push((
+        "fine".into(),
+        fine.into_iter()
+            .map(|(k, t)| GroupTally {
+                day: Some(k.day),
+                group: format!("{k:?}"),
+                tally: t,
+            })
+            .collect(),
+    ));
+    out
+}
+
+async fn aggregates_follow_the_events_and_rebuild_the_same(s: &SqlStore) {
+    use mashangban_domain::aggregates::Dim;
+    use mashangban_domain::lifecycle::CloseOutcome;
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
+    let t1 = create(s, "路灯不亮", at(1), None).await.ticket;
+    let t2 = create(s, "占道经营", at(1), None).await.ticket;
+    let t3 = create(s, "咨询社保", at(1), None).await.ticket;
+    let disp = Actor {
+        user_id: 2,
+        role: Role::Dispatcher,
+        unit_id: None,
+    };
+    let dispatched = |unit: i64| EventKind::Dispatched {
+        lead_unit_id: unit,
+        co_unit_ids: vec![],
+        tier: Some(3),
+        note: None,
+    };
+    let done = s
+        .commit(
+            vec![
+                Change::new(
+                    t1.clone(),
+                    vec![
+                        dispatched(5),
+                        EventKind::Signed { note: None },
+                        EventKind::Replied {
+                            content: "已修复".into(),
+                        },
+                        EventKind::ReplyApproved { note: None },
+                        EventKind::CallbackRecorded {
+                            contacted: true,
+                            resolution: Resolution::Resolved,
+                            satisfaction: Satisfaction::Basically,
+                            note: None,
+                        },
+                        EventKind::Closed {
+                            outcome: CloseOutcome::Callback,
+                            note: None,
+                        },
+                    ],
+                    None,
+                ),
+                Change::new(
+                    t2.clone(),
+                    vec![
+                        dispatched(5),
+                        EventKind::ReturnRequested {
+                            reason: "非本单位".into(),
+                        },
+                        EventKind::ReturnApproved { note: None },
+                        dispatched(6),
+                    ],
+                    None,
+                ),
+                Change::new(
+                    t3.clone(),
+                    vec![EventKind::ResolvedDirectly {
+                        answer: "已解答".into(),
+                    }],
+                    None,
+                ),
+            ],
+            disp,
+            at(3),
+        )
+        .await
+        .unwrap();
+    let city = s.kpi_tallies(Dim::City, day, day, false).await.unwrap();
+    assert_eq!(city.len(), 1);
+    let c = city[0].tally;
+    assert_eq!(
+        (
+            c.requests,
+            c.dispatches,
+            c.returns,
+            c.callbacks,
+            c.finished,
+            c.direct
+        ),
+        (3, 3, 1, 1, 2, 1)
+    );
+    assert_eq!((c.contacted, c.resolved, c.basically_satisfied), (1, 1, 1));
+    assert_eq!(
+        c.handling_seconds,
+        2 * 3_600 * 2,
+        "both ended two hours after receipt"
+    );
+    let units = s.kpi_tallies(Dim::Unit, day, day, false).await.unwrap();
+    let unit = |id: &str| units.iter().find(|g| g.group == id).unwrap().tally;
+    assert_eq!(units.len(), 2);
+    assert_eq!(
+        (
+            unit("5").dispatches,
+            unit("5").returns,
+            unit("5").callbacks,
+            unit("5").finished
+        ),
+        (2, 1, 1, 1)
+    );
+    assert_eq!(unit("5").finished_on_time, 1);
+    assert_eq!((unit("6").dispatches, unit("6").returns), (1, 0));
+    let streets = s.kpi_tallies(Dim::Street, day, day, false).await.unwrap();
+    assert_eq!(streets.len(), 1);
+    assert_eq!(streets[0].group, "630102001");
+    assert_eq!(streets[0].tally.requests, 3);
+    // Nothing on other days.
+    let next = day.succ_opt().unwrap();
+    assert!(
+        s.kpi_tallies(Dim::City, next, next, false)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // A refused commit changes no figure.
+    let before = aggregate_snapshot(s).await;
+    let stale = s
+        .commit(
+            vec![
+                Change::new(
+                    s.get_ticket(t2.id).await.unwrap().unwrap(),
+                    vec![EventKind::NotAccepted {
+                        reason: "x".into(),
+                        redirect_to: None,
+                    }],
+                    None,
+                ),
+                Change::new(t3.clone(), vec![EventKind::Reopened { reason: None }], None),
+            ],
+            disp,
+            at(4),
+        )
+        .await;
+    assert!(matches!(stale, Err(StoreError::Conflict)));
+    assert_eq!(aggregate_snapshot(s).await, before);
+
+    // Rebuilding from the events gives the same figures, row for row.
+    let report = s.rebuild_aggregates().await.unwrap();
+    assert_eq!(
+        (report.tickets, report.events),
+        (3, (1 + 6) + (1 + 4) + (1 + 1))
+    );
+    assert!(report.rows > 0);
+    assert_eq!(aggregate_snapshot(s).await, before);
+
+    // Reopening a closed request takes its end back; a rebuild agrees.
+    let closed = done[0].ticket.clone();
+    s.commit(
+        vec![Change::new(
+            closed,
+            vec![EventKind::Reopened { reason: None }],
+            None,
+        )],
+        disp,
+        Utc.with_ymd_and_hms(2026, 11, 30, 2, 0, 0).unwrap(),
+    )
+    .await
+    .unwrap();
+    let c = s.kpi_tallies(Dim::City, day, day, false).await.unwrap()[0].tally;
+    assert_eq!((c.finished, c.direct), (1, 1));
+    assert_eq!(c.handling_seconds, 2 * 3_600);
+    let after_reopen = aggregate_snapshot(s).await;
+    s.rebuild_aggregates().await.unwrap();
+    assert_eq!(aggregate_snapshot(s).await, after_reopen);
 }

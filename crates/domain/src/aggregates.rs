@@ -1,0 +1,590 @@
+//! What each event adds to the evaluation aggregates (考评 · 数据分析).
+//!
+//! The aggregates hold a [`Tally`] per day × unit × category × channel × division, kept by
+//! the transaction that writes the events and rebuilt from the events by replaying them
+//! through [`facts`]. Both ways use this one function, so they agree by construction.
+//!
+//! Which day and which attributes a fact is counted under:
+//! - flows are counted on the day of the event (Asia/Shanghai), under the ticket's attributes
+//!   as of the event: a request on the day it was received; a dispatch (派单) for the unit it
+//!   went to; a return (退单) for the unit that returned it; a callback (回访), a supervision
+//!   (督办) and a unit's finished handling (its reply approved, on time or not) for the lead
+//!   unit at the time;
+//! - a request's end (办结: closed, answered at intake, merged into another, not accepted) is
+//!   counted on the day the request was received, so that 办结率 is the share of a period's
+//!   requests that are finished; reopening a finished request takes its end back.
+//!
+//! Category, place and channel are fixed when a request is received; only the unit changes
+//! along the way.
+
+use crate::deadlines::{AlertLevel, ClockKind};
+use crate::intake::china_offset;
+use crate::kpi::Tally;
+use crate::lifecycle::{Event, EventKind};
+use crate::ticket::Ticket;
+use crate::types::{Channel, Resolution, Satisfaction, TicketState};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Where a fact is counted.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct FactKey {
+    /// The business day (Asia/Shanghai).
+    pub day: NaiveDate,
+    pub unit_id: Option<i64>,
+    pub category_code: Option<String>,
+    pub channel: Channel,
+    pub division_code: Option<String>,
+}
+
+/// A change to the aggregates: a tally added (`sign` 1) or taken back (`sign` -1) under a
+/// key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fact {
+    pub key: FactKey,
+    pub sign: i64,
+    pub tally: Tally,
+}
+
+impl Fact {
+    /// The signed counts in the order of [`Tally::FIELDS`].
+    pub fn signed_values(&self) -> [i64; 15] {
+        self.tally.values().map(|v| self.sign * v as i64)
+    }
+}
+
+/// The business day of a moment.
+pub fn business_day(at: DateTime<Utc>) -> NaiveDate {
+    at.with_timezone(&china_offset()).date_naive()
+}
+
+fn key(t: &Ticket, day: NaiveDate, unit_id: Option<i64>) -> FactKey {
+    FactKey {
+        day,
+        unit_id,
+        category_code: t.category_code.clone(),
+        channel: t.channel,
+        division_code: t.division_code.clone(),
+    }
+}
+
+/// States in which a request has ended.
+fn finished_state(s: TicketState) -> bool {
+    s.is_terminal()
+}
+
+/// The end of a finished request, counted on the day it was received under the lead unit it
+/// ended with (if any).
+fn end_of(t: &Ticket) -> Option<Fact> {
+    let closed = t.closed_at?;
+    let seconds = (closed - t.created_at).num_seconds().max(0) as u64;
+    Some(Fact {
+        key: key(t, business_day(t.created_at), t.lead_unit_id),
+        sign: 1,
+        tally: Tally {
+            finished: 1,
+            direct: u64::from(t.state == TicketState::ResolvedDirectly),
+            handling_seconds: seconds,
+            ..Default::default()
+        },
+    })
+}
+
+/// What one event adds to the aggregates: `before` is the ticket as the event found it (none
+/// for `received`), `after` as the event left it.
+pub fn facts(before: Option<&Ticket>, event: &Event, after: &Ticket) -> Vec<Fact> {
+    let day = business_day(event.at);
+    let flow = |unit_id: Option<i64>, tally: Tally| Fact {
+        key: key(after, day, unit_id),
+        sign: 1,
+        tally,
+    };
+    let mut out = Vec::new();
+    match &event.kind {
+        EventKind::Received { .. } => out.push(flow(
+            None,
+            Tally {
+                requests: 1,
+                ..Default::default()
+            },
+        )),
+        EventKind::Dispatched { lead_unit_id, .. }
+        | EventKind::ConsultationDecided { lead_unit_id, .. } => out.push(flow(
+            Some(*lead_unit_id),
+            Tally {
+                dispatches: 1,
+                ..Default::default()
+            },
+        )),
+        EventKind::ReturnApproved { .. } => {
+            if let Some(unit) = before.and_then(|b| b.lead_unit_id) {
+                out.push(flow(
+                    Some(unit),
+                    Tally {
+                        returns: 1,
+                        ..Default::default()
+                    },
+                ));
+            }
+        }
+        EventKind::ReplyApproved { .. } => {
+            if let Some(unit) = after.lead_unit_id {
+                let late = before.is_some_and(|b| {
+                    b.alerts
+                        .iter()
+                        .any(|a| a.clock == ClockKind::Handling && a.level == AlertLevel::Overdue)
+                });
+                out.push(flow(
+                    Some(unit),
+                    Tally {
+                        finished_with_deadline: 1,
+                        finished_on_time: u64::from(!late),
+                        ..Default::default()
+                    },
+                ));
+            }
+        }
+        EventKind::CallbackRecorded {
+            contacted,
+            resolution,
+            satisfaction,
+            ..
+        } => out.push(flow(
+            after.lead_unit_id,
+            Tally {
+                callbacks: 1,
+                contacted: u64::from(*contacted),
+                resolved: u64::from(*resolution == Resolution::Resolved),
+                partly_resolved: u64::from(*resolution == Resolution::Partly),
+                satisfied: u64::from(*satisfaction == Satisfaction::Satisfied),
+                basically_satisfied: u64::from(*satisfaction == Satisfaction::Basically),
+                ..Default::default()
+            },
+        )),
+        EventKind::Supervised { .. } => out.push(flow(
+            after.lead_unit_id,
+            Tally {
+                supervisions: 1,
+                ..Default::default()
+            },
+        )),
+        _ => {}
+    }
+    // A request's end, and its taking back when a finished request is reopened.
+    let was_finished = before.is_some_and(|b| finished_state(b.state));
+    let is_finished = finished_state(after.state);
+    if was_finished
+        && (!is_finished || before.is_some_and(|b| b.closed_at != after.closed_at))
+        && let Some(mut f) = before.and_then(end_of)
+    {
+        f.sign = -1;
+        out.push(f);
+    }
+    if is_finished
+        && (!was_finished || before.is_some_and(|b| b.closed_at != after.closed_at))
+        && let Some(f) = end_of(after)
+    {
+        out.push(f);
+    }
+    out
+}
+
+/// The groupings the aggregates are rolled up by, for fast reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dim {
+    /// The whole city: one group.
+    City,
+    Unit,
+    District,
+    Street,
+    CategoryL1,
+    CategoryL2,
+    Category,
+    Channel,
+}
+
+impl Dim {
+    pub const ALL: [Dim; 8] = [
+        Dim::City,
+        Dim::Unit,
+        Dim::District,
+        Dim::Street,
+        Dim::CategoryL1,
+        Dim::CategoryL2,
+        Dim::Category,
+        Dim::Channel,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dim::City => "city",
+            Dim::Unit => "unit",
+            Dim::District => "district",
+            Dim::Street => "street",
+            Dim::CategoryL1 => "category_l1",
+            Dim::CategoryL2 => "category_l2",
+            Dim::Category => "category",
+            Dim::Channel => "channel",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Dim> {
+        Dim::ALL.into_iter().find(|d| d.as_str() == s)
+    }
+
+    /// The group a fact's key falls in under this grouping, if any (a fact without a unit
+    /// has no unit group; a place named only at city level has no district).
+    pub fn group_of(self, k: &FactKey) -> Option<String> {
+        let prefix = |code: &Option<String>, n: usize| {
+            code.as_deref()
+                .filter(|c| c.len() >= n && c.is_char_boundary(n))
+                .map(|c| c[..n].to_string())
+        };
+        match self {
+            Dim::City => Some(String::new()),
+            Dim::Unit => k.unit_id.map(|u| u.to_string()),
+            // Division codes: 2 digits province, 2 city, 2 district (…00 is the city itself),
+            // 3 street, 3 community.
+            Dim::District => prefix(&k.division_code, 6).filter(|d| !d.ends_with("00")),
+            Dim::Street => prefix(&k.division_code, 9),
+            Dim::CategoryL1 => prefix(&k.category_code, 2),
+            Dim::CategoryL2 => prefix(&k.category_code, 4),
+            Dim::Category => k.category_code.clone(),
+            Dim::Channel => Some(k.channel.as_str().to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lifecycle::{CloseOutcome, apply};
+    use crate::ticket::{Actor, Citizen};
+    use crate::types::{Kind, Role, SupervisionLevel};
+    use chrono::TimeZone;
+
+    fn at(d: u32, h: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, d, h, 0, 0).unwrap()
+    }
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 3, d).unwrap()
+    }
+
+    const OP: Actor = Actor {
+        user_id: 1,
+        role: Role::Operator,
+        unit_id: None,
+    };
+
+    /// Plays events on a ticket, returning the facts of each.
+    struct Play {
+        ticket: Option<Ticket>,
+        seq: i64,
+    }
+
+    impl Play {
+        fn new() -> Play {
+            Play {
+                ticket: None,
+                seq: 0,
+            }
+        }
+        fn step(&mut self, when: DateTime<Utc>, kind: EventKind) -> Vec<Fact> {
+            self.seq += 1;
+            let e = Event {
+                ticket_id: 7,
+                seq: self.seq,
+                at: when,
+                actor: OP,
+                kind,
+            };
+            let before = self.ticket.clone();
+            let after = apply(before.clone(), &e).expect("ticket");
+            let f = facts(before.as_ref(), &e, &after);
+            self.ticket = Some(after);
+            f
+        }
+    }
+
+    fn received() -> EventKind {
+        EventKind::Received {
+            number: "XN1".into(),
+            tracking_code: "T".into(),
+            channel: Channel::Wechat,
+            channel_detail: None,
+            kind: Kind::Complaint,
+            title: String::new(),
+            content: "路灯不亮".into(),
+            citizen: Citizen::default(),
+            confidential: false,
+            address: None,
+            category_code: Some("010101".into()),
+            division_code: Some("630102001001".into()),
+            suggested_category_code: None,
+        }
+    }
+
+    fn dispatched(unit: i64) -> EventKind {
+        EventKind::Dispatched {
+            lead_unit_id: unit,
+            co_unit_ids: vec![],
+            tier: Some(3),
+            note: None,
+        }
+    }
+
+    fn only(f: &[Fact]) -> &Fact {
+        assert_eq!(f.len(), 1, "{f:?}");
+        &f[0]
+    }
+
+    #[test]
+    fn a_request_through_its_life() {
+        let mut p = Play::new();
+        // Received at 23:30 UTC on the 1st: the 2nd in Beijing.
+        let f = p.step(
+            Utc.with_ymd_and_hms(2026, 3, 1, 23, 30, 0).unwrap(),
+            received(),
+        );
+        let f = only(&f);
+        assert_eq!(f.key.day, day(2));
+        assert_eq!(f.key.unit_id, None);
+        assert_eq!(f.key.channel, Channel::Wechat);
+        assert_eq!(f.key.category_code.as_deref(), Some("010101"));
+        assert_eq!(f.tally.requests, 1);
+        let f = p.step(at(3, 2), dispatched(40));
+        assert_eq!(only(&f).key.unit_id, Some(40));
+        assert_eq!(only(&f).key.day, day(3));
+        assert_eq!(only(&f).tally.dispatches, 1);
+        assert!(
+            p.step(at(3, 3), EventKind::Signed { note: None })
+                .is_empty()
+        );
+        assert!(
+            p.step(
+                at(4, 3),
+                EventKind::Replied {
+                    content: "已修复".into()
+                }
+            )
+            .is_empty()
+        );
+        let f = p.step(at(4, 5), EventKind::ReplyApproved { note: None });
+        let f = only(&f);
+        assert_eq!(f.key.unit_id, Some(40));
+        assert_eq!(
+            (f.tally.finished_with_deadline, f.tally.finished_on_time),
+            (1, 1)
+        );
+        let f = p.step(
+            at(5, 1),
+            EventKind::CallbackRecorded {
+                contacted: true,
+                resolution: Resolution::Partly,
+                satisfaction: Satisfaction::Basically,
+                note: None,
+            },
+        );
+        let f = only(&f);
+        assert_eq!(f.key.day, day(5));
+        assert_eq!(f.key.unit_id, Some(40));
+        let t = f.tally;
+        assert_eq!(
+            (
+                t.callbacks,
+                t.contacted,
+                t.resolved,
+                t.partly_resolved,
+                t.satisfied,
+                t.basically_satisfied
+            ),
+            (1, 1, 0, 1, 0, 1)
+        );
+        // Closed on the 5th: the end counts on the day received (the 2nd in Beijing).
+        let f = p.step(
+            at(5, 2),
+            EventKind::Closed {
+                outcome: CloseOutcome::Callback,
+                note: None,
+            },
+        );
+        let f = only(&f);
+        assert_eq!(f.key.day, day(2));
+        assert_eq!(f.key.unit_id, Some(40));
+        assert_eq!((f.tally.finished, f.tally.direct), (1, 0));
+        assert_eq!(f.tally.handling_seconds, (3 * 24 + 2) * 3600 + 1800);
+        // Reopened: the end is taken back, exactly.
+        let end = f.clone();
+        let f = p.step(at(6, 2), EventKind::Reopened { reason: None });
+        let f = only(&f);
+        assert_eq!(f.sign, -1);
+        assert_eq!(f.key, end.key);
+        assert_eq!(f.tally, end.tally);
+        assert_eq!(f.signed_values()[7], -1);
+    }
+
+    #[test]
+    fn late_replies_returns_supervisions_and_direct_answers() {
+        let mut p = Play::new();
+        p.step(at(1, 2), received());
+        p.step(at(1, 3), dispatched(40));
+        let f = p.step(
+            at(1, 4),
+            EventKind::Supervised {
+                level: SupervisionLevel::L1,
+                reason: "催办".into(),
+                automatic: true,
+            },
+        );
+        assert_eq!(only(&f).tally.supervisions, 1);
+        assert_eq!(only(&f).key.unit_id, Some(40));
+        p.step(
+            at(1, 5),
+            EventKind::ReturnRequested {
+                reason: "非本单位职责".into(),
+            },
+        );
+        let f = p.step(at(1, 6), EventKind::ReturnApproved { note: None });
+        assert_eq!(
+            only(&f).key.unit_id,
+            Some(40),
+            "counted for the returning unit"
+        );
+        assert_eq!(only(&f).tally.returns, 1);
+        p.step(at(1, 7), dispatched(41));
+        p.step(at(1, 8), EventKind::Signed { note: None });
+        // The handling clock broke before the reply: not on time.
+        p.step(
+            at(5, 8),
+            EventKind::DeadlineBreached {
+                clock: ClockKind::Handling,
+                due_at: at(5, 0),
+            },
+        );
+        p.step(
+            at(5, 9),
+            EventKind::Replied {
+                content: "已处理".into(),
+            },
+        );
+        let f = p.step(at(5, 10), EventKind::ReplyApproved { note: None });
+        assert_eq!(only(&f).key.unit_id, Some(41));
+        assert_eq!(
+            (
+                only(&f).tally.finished_with_deadline,
+                only(&f).tally.finished_on_time
+            ),
+            (1, 0)
+        );
+        // A warning alone is not late.
+        let mut p = Play::new();
+        p.step(at(1, 2), received());
+        p.step(at(1, 3), dispatched(40));
+        p.step(
+            at(2, 3),
+            EventKind::DeadlineWarned {
+                clock: ClockKind::Handling,
+                due_at: at(3, 0),
+            },
+        );
+        p.step(
+            at(2, 4),
+            EventKind::Replied {
+                content: "好".into(),
+            },
+        );
+        let f = p.step(at(2, 5), EventKind::ReplyApproved { note: None });
+        assert_eq!(only(&f).tally.finished_on_time, 1);
+
+        // Answered at intake: finished and direct, no unit.
+        let mut p = Play::new();
+        p.step(at(1, 2), received());
+        let f = p.step(
+            at(1, 3),
+            EventKind::ResolvedDirectly {
+                answer: "已解答".into(),
+            },
+        );
+        let f = only(&f);
+        assert_eq!((f.tally.finished, f.tally.direct), (1, 1));
+        assert_eq!(f.key.unit_id, None);
+        assert_eq!(f.tally.handling_seconds, 3600);
+    }
+
+    #[test]
+    fn merged_and_not_accepted_requests_end_and_unit_less_callbacks_count() {
+        let mut p = Play::new();
+        p.step(at(1, 2), received());
+        let f = p.step(at(1, 4), EventKind::Merged { parent_id: 3 });
+        assert_eq!(only(&f).tally.finished, 1);
+        assert_eq!(only(&f).tally.direct, 0);
+        let mut p = Play::new();
+        p.step(at(1, 2), received());
+        let f = p.step(
+            at(1, 4),
+            EventKind::NotAccepted {
+                reason: "诉讼".into(),
+                redirect_to: None,
+            },
+        );
+        assert_eq!(only(&f).tally.finished, 1);
+        // Events that change no figure: notes, alerts, contacts.
+        let mut p = Play::new();
+        p.step(at(1, 2), received());
+        assert!(
+            p.step(
+                at(1, 3),
+                EventKind::NoteAdded {
+                    note: "备注".into()
+                }
+            )
+            .is_empty()
+        );
+        assert!(
+            p.step(
+                at(1, 3),
+                EventKind::DeadlineWarned {
+                    clock: ClockKind::Sign,
+                    due_at: at(1, 5)
+                }
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn groups_of_a_key() {
+        let k = FactKey {
+            day: day(1),
+            unit_id: Some(12),
+            category_code: Some("010203".into()),
+            channel: Channel::Phone,
+            division_code: Some("630102001003".into()),
+        };
+        let g = |d: Dim| d.group_of(&k);
+        assert_eq!(g(Dim::City).as_deref(), Some(""));
+        assert_eq!(g(Dim::Unit).as_deref(), Some("12"));
+        assert_eq!(g(Dim::District).as_deref(), Some("630102"));
+        assert_eq!(g(Dim::Street).as_deref(), Some("630102001"));
+        assert_eq!(g(Dim::CategoryL1).as_deref(), Some("01"));
+        assert_eq!(g(Dim::CategoryL2).as_deref(), Some("0102"));
+        assert_eq!(g(Dim::Category).as_deref(), Some("010203"));
+        assert_eq!(g(Dim::Channel).as_deref(), Some("phone"));
+        let city_only = FactKey {
+            unit_id: None,
+            category_code: None,
+            division_code: Some("630100".into()),
+            ..k
+        };
+        assert_eq!(Dim::District.group_of(&city_only), None);
+        assert_eq!(Dim::Street.group_of(&city_only), None);
+        assert_eq!(Dim::Unit.group_of(&city_only), None);
+        assert_eq!(Dim::Category.group_of(&city_only), None);
+        for d in Dim::ALL {
+            assert_eq!(Dim::parse(d.as_str()), Some(d));
+        }
+        assert_eq!(Dim::parse("nope"), None);
+    }
+}

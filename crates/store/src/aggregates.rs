@@ -1,0 +1,307 @@
+//! The evaluation aggregates in SQL: written with the events that make them, read by the
+//! reports, rebuilt from the events (see `mashangban_domain::aggregates`).
+
+use super::{P, Result, corrupt, event_from, is_sqlite, many, value_rows};
+use crate::{GroupTally, RebuildReport};
+use chrono::NaiveDate;
+use mashangban_domain::aggregates::{Dim, Fact, FactKey, facts};
+use mashangban_domain::kpi::Tally;
+use mashangban_domain::{Channel, Event, Ticket, apply};
+use sqlx::{AnyConnection, Row};
+use std::collections::BTreeMap;
+
+/// Roll-up rows are spread over this many shards, by ticket.
+pub(super) const SHARDS: i64 = 8;
+
+const MEASURES: usize = 15;
+
+type Counts = [i64; MEASURES];
+
+/// The facts of a transaction, summed per row before they are written: one statement per
+/// table, rows in key order (so that concurrent PostgreSQL writers lock shared rows in the
+/// same order and cannot deadlock on them).
+#[derive(Default)]
+pub(super) struct Pending {
+    fine: BTreeMap<(String, i64, String, String, String), Counts>,
+    rollup: BTreeMap<(&'static str, String, String, i64), Counts>,
+}
+
+fn add(into: &mut Counts, v: &Counts) {
+    for (a, b) in into.iter_mut().zip(v) {
+        *a += b;
+    }
+}
+
+impl Pending {
+    /// Adds the facts of one event of ticket `ticket_id`.
+    pub(super) fn add(&mut self, ticket_id: i64, facts: &[Fact]) {
+        let shard = ticket_id.rem_euclid(SHARDS);
+        for f in facts {
+            let v = f.signed_values();
+            let k = &f.key;
+            let day = k.day.to_string();
+            add(
+                self.fine
+                    .entry((
+                        day.clone(),
+                        k.unit_id.unwrap_or(0),
+                        k.category_code.clone().unwrap_or_default(),
+                        k.channel.as_str().to_string(),
+                        k.division_code.clone().unwrap_or_default(),
+                    ))
+                    .or_default(),
+                &v,
+            );
+            for dim in Dim::ALL {
+                if let Some(group) = dim.group_of(k) {
+                    add(
+                        self.rollup
+                            .entry((dim.as_str(), day.clone(), group, shard))
+                            .or_default(),
+                        &v,
+                    );
+                }
+            }
+        }
+    }
+
+    /// Replays one event: the facts it adds, from the ticket before and after it.
+    pub(super) fn event(&mut self, before: Option<&Ticket>, event: &Event, after: &Ticket) {
+        let f = facts(before, event, after);
+        if !f.is_empty() {
+            self.add(event.ticket_id, &f);
+        }
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.fine.len() + self.rollup.len()
+    }
+
+    /// Adds the pending sums to the tables (creating rows as needed) and empties itself.
+    pub(super) async fn write(&mut self, conn: &mut AnyConnection) -> Result<()> {
+        let sqlite = is_sqlite(conn);
+        let set = mashangban_domain::kpi::Tally::FIELDS
+            .iter()
+            .map(|c| format!("{c} = {{t}}.{c} + excluded.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let columns = Tally::FIELDS.join(", ");
+        let fine = std::mem::take(&mut self.fine);
+        let fine: Vec<_> = fine.into_iter().collect();
+        for chunk in fine.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO kpi_facts (day, unit_id, category_code, channel, division_code, {columns}) VALUES {} \
+                 ON CONFLICT (day, unit_id, category_code, channel, division_code) DO UPDATE SET {}",
+                value_rows(chunk.len(), 5 + MEASURES),
+                set.replace("{t}", "kpi_facts")
+            );
+            let mut params = Vec::with_capacity(chunk.len() * (5 + MEASURES));
+            for ((day, unit, category, channel, division), v) in chunk {
+                params.extend([
+                    P::S(Some(day.clone())),
+                    P::I(Some(*unit)),
+                    P::S(Some(category.clone())),
+                    P::S(Some(channel.clone())),
+                    P::S(Some(division.clone())),
+                ]);
+                params.extend(v.iter().map(|n| P::I(Some(*n))));
+            }
+            many(sqlite, sql, params).execute(&mut *conn).await?;
+        }
+        let rollup = std::mem::take(&mut self.rollup);
+        let rollup: Vec<_> = rollup.into_iter().collect();
+        for chunk in rollup.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO kpi_rollup (dim, day, dim_key, shard, {columns}) VALUES {} \
+                 ON CONFLICT (dim, day, dim_key, shard) DO UPDATE SET {}",
+                value_rows(chunk.len(), 4 + MEASURES),
+                set.replace("{t}", "kpi_rollup")
+            );
+            let mut params = Vec::with_capacity(chunk.len() * (4 + MEASURES));
+            for ((dim, day, key, shard), v) in chunk {
+                params.extend([
+                    P::S(Some(dim.to_string())),
+                    P::S(Some(day.clone())),
+                    P::S(Some(key.clone())),
+                    P::I(Some(*shard)),
+                ]);
+                params.extend(v.iter().map(|n| P::I(Some(*n))));
+            }
+            many(sqlite, sql, params).execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Rows per multi-row statement (20 parameters each).
+const ROWS_PER_STATEMENT: usize = 200;
+
+/// Tickets replayed per read while rebuilding.
+const REBUILD_TICKETS_PER_READ: i64 = 2_000;
+
+/// Sums written out while rebuilding once this many rows are pending.
+const REBUILD_FLUSH_ROWS: usize = 200_000;
+
+/// Empties the aggregates and replays every ticket's events into them, in the caller's
+/// transaction.
+pub(super) async fn rebuild(conn: &mut AnyConnection) -> Result<RebuildReport> {
+    if !is_sqlite(conn) {
+        // Writers of events wait until the rebuild commits: none is missed or counted twice.
+        sqlx::query("LOCK TABLE ticket_events IN SHARE MODE")
+            .execute(&mut *conn)
+            .await?;
+    }
+    sqlx::query("DELETE FROM kpi_facts")
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM kpi_rollup")
+        .execute(&mut *conn)
+        .await?;
+    let max: i64 = sqlx::query("SELECT COALESCE(MAX(ticket_id), 0) AS n FROM ticket_events")
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get("n")?;
+    let mut report = RebuildReport::default();
+    let mut pending = Pending::default();
+    let mut from = 0i64;
+    while from < max {
+        let to = from + REBUILD_TICKETS_PER_READ;
+        let rows = sqlx::query(
+            "SELECT ticket_id, seq, at, actor_user_id, actor_role, actor_unit_id, data FROM ticket_events \
+             WHERE ticket_id > $1 AND ticket_id <= $2 ORDER BY ticket_id, seq",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut view: Option<Ticket> = None;
+        let mut current = 0i64;
+        for row in &rows {
+            let e = event_from(row)?;
+            if e.ticket_id != current {
+                current = e.ticket_id;
+                view = None;
+                report.tickets += 1;
+            }
+            let before = view.take();
+            let after = apply(before.clone(), &e)
+                .ok_or_else(|| corrupt(format!("ticket {} has no received event", e.ticket_id)))?;
+            pending.event(before.as_ref(), &e, &after);
+            view = Some(after);
+            report.events += 1;
+        }
+        if pending.len() >= REBUILD_FLUSH_ROWS {
+            pending.write(conn).await?;
+        }
+        from = to;
+    }
+    pending.write(conn).await?;
+    report.rows = sqlx::query("SELECT COUNT(*) AS n FROM kpi_facts")
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get::<i64, _>("n")? as u64;
+    Ok(report)
+}
+
+fn counts(row: &sqlx::any::AnyRow, first: usize) -> Result<Counts> {
+    let mut v = [0i64; MEASURES];
+    for (i, slot) in v.iter_mut().enumerate() {
+        *slot = row.try_get::<i64, _>(first + i)?;
+    }
+    Ok(v)
+}
+
+fn sums() -> String {
+    Tally::FIELDS
+        .iter()
+        .map(|c| format!("CAST(SUM({c}) AS BIGINT)"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn day_of(s: &str) -> Result<NaiveDate> {
+    s.parse()
+        .map_err(|_| corrupt(format!("aggregate day `{s}`")))
+}
+
+/// Sums per group of `dim` (and per day with `by_day`) over the days `from..=to`.
+pub(super) async fn tallies(
+    conn: &mut AnyConnection,
+    dim: Dim,
+    from: NaiveDate,
+    to: NaiveDate,
+    by_day: bool,
+) -> Result<Vec<GroupTally>> {
+    let (select, group) = if by_day {
+        (
+            "day, dim_key",
+            "GROUP BY day, dim_key ORDER BY day, dim_key",
+        )
+    } else {
+        ("'' AS day, dim_key", "GROUP BY dim_key ORDER BY dim_key")
+    };
+    let sql = format!(
+        "SELECT {select}, {} FROM kpi_rollup WHERE dim = $1 AND day >= $2 AND day <= $3 {group}",
+        sums()
+    );
+    let rows = many(
+        is_sqlite(conn),
+        sql,
+        vec![
+            P::S(Some(dim.as_str().to_string())),
+            P::S(Some(from.to_string())),
+            P::S(Some(to.to_string())),
+        ],
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let day: String = r.try_get(0)?;
+            Ok(GroupTally {
+                day: if by_day { Some(day_of(&day)?) } else { None },
+                group: r.try_get(1)?,
+                tally: Tally::from_values(counts(r, 2)?),
+            })
+        })
+        .collect()
+}
+
+/// The fine rows of the days `from..=to`.
+pub(super) async fn fine_rows(
+    conn: &mut AnyConnection,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<(FactKey, Tally)>> {
+    let sql = format!(
+        "SELECT day, unit_id, category_code, channel, division_code, {} FROM kpi_facts \
+         WHERE day >= $1 AND day <= $2 ORDER BY day, unit_id, category_code, channel, division_code",
+        Tally::FIELDS.join(", ")
+    );
+    let rows = many(
+        is_sqlite(conn),
+        sql,
+        vec![P::S(Some(from.to_string())), P::S(Some(to.to_string()))],
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let day: String = r.try_get(0)?;
+            let unit: i64 = r.try_get(1)?;
+            let category: String = r.try_get(2)?;
+            let channel: String = r.try_get(3)?;
+            let division: String = r.try_get(4)?;
+            Ok((
+                FactKey {
+                    day: day_of(&day)?,
+                    unit_id: (unit != 0).then_some(unit),
+                    category_code: (!category.is_empty()).then_some(category),
+                    channel: channel.parse::<Channel>().map_err(corrupt)?,
+                    division_code: (!division.is_empty()).then_some(division),
+                },
+                Tally::from_values(counts(r, 5)?),
+            ))
+        })
+        .collect()
+}
