@@ -167,7 +167,9 @@ impl App {
                     AppError::NotFound(format!("division {code} not found"))
                 }
                 other => other.into(),
-            })
+            })?;
+        self.invalidate_reference();
+        Ok(())
     }
 
     /// Disables or enables a user, resets their password, or changes their role and unit.

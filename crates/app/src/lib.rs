@@ -7,6 +7,7 @@ pub mod catalogue;
 pub mod deadlines;
 pub mod demo;
 pub mod knowledge;
+pub mod kpis;
 pub mod notify;
 pub mod search;
 pub mod seed;
@@ -95,6 +96,12 @@ pub struct Reference {
     pub contacts: std::collections::HashMap<i64, mashangban_store::UnitContact>,
     /// Webhook subscriptions.
     pub webhooks: Vec<notify::Webhook>,
+    /// Resident populations entered for divisions, by code.
+    pub populations: std::collections::HashMap<String, i64>,
+    /// The city's division code (the division at city level), if the divisions name one.
+    pub city: Option<String>,
+    /// The districts' populations summed, if every district has one.
+    pub districts_population: Option<i64>,
 }
 
 impl Reference {
@@ -129,6 +136,20 @@ impl Reference {
         }
         names.reverse();
         (!names.is_empty()).then(|| names.join(" / "))
+    }
+
+    /// The city's division code.
+    pub fn city_code(&self) -> Option<String> {
+        self.city.clone()
+    }
+
+    /// The city's resident population: entered for the city, or else its districts' summed.
+    pub fn city_population(&self) -> Option<u64> {
+        self.city
+            .as_ref()
+            .and_then(|c| self.populations.get(c).copied())
+            .or(self.districts_population)
+            .and_then(|p| u64::try_from(p).ok())
     }
 
     /// A unit's name.
@@ -175,7 +196,29 @@ impl App {
             }),
             None => Vec::new(),
         };
+        let populations: std::collections::HashMap<String, i64> = divisions
+            .iter()
+            .filter_map(|d| d.population.map(|p| (d.code.clone(), p)))
+            .collect();
+        let city = divisions
+            .iter()
+            .find(|d| d.level == mashangban_domain::DivisionLevel::City)
+            .map(|d| d.code.clone());
+        // The districts' sum stands for the city only when every district has one.
+        let districts: Vec<Option<i64>> = divisions
+            .iter()
+            .filter(|d| d.level == mashangban_domain::DivisionLevel::District)
+            .map(|d| d.population)
+            .collect();
+        let districts_population = if districts.is_empty() {
+            None
+        } else {
+            districts.iter().copied().sum::<Option<i64>>()
+        };
         let r = Arc::new(Reference {
+            populations,
+            city,
+            districts_population,
             categories: categories
                 .into_iter()
                 .map(|c| (c.code.clone(), c))

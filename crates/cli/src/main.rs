@@ -82,6 +82,11 @@ enum Command {
         #[command(subcommand)]
         cmd: SearchCmd,
     },
+    /// The evaluation aggregates (考评): rebuild them from the events.
+    Aggregates {
+        #[command(subcommand)]
+        cmd: AggregatesCmd,
+    },
     /// The ticket classifier: train it on the database's closed tickets, or evaluate it on labelled texts.
     Classifier {
         #[command(subcommand)]
@@ -93,6 +98,13 @@ enum Command {
 enum SearchCmd {
     /// Empty this instance's index (`MASHANGBAN_SEARCH_DIR`, or beside a SQLite file) and
     /// index every ticket again from the first event.
+    Rebuild,
+}
+
+#[derive(Subcommand)]
+enum AggregatesCmd {
+    /// Empty the evaluation aggregates and count every ticket's events into them again, in
+    /// one transaction (writers wait meanwhile).
     Rebuild,
 }
 
@@ -601,6 +613,21 @@ async fn run(cli: Cli) -> Result<()> {
             cmd: classifier::ClassifierCmd::Train { limit },
         } => classifier::train(&open(&database).await?, limit).await,
         Command::Classifier { cmd } => classifier::run(cmd),
+        Command::Aggregates {
+            cmd: AggregatesCmd::Rebuild,
+        } => {
+            let app = open(&database).await?;
+            let started = std::time::Instant::now();
+            let r = app.store.rebuild_aggregates().await?;
+            println!(
+                "evaluation aggregates rebuilt: {} tickets, {} events, {} rows in {:.1}s",
+                r.tickets,
+                r.events,
+                r.rows,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
         Command::Search {
             cmd: SearchCmd::Rebuild,
         } => {

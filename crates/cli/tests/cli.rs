@@ -221,6 +221,13 @@ fn demo_prepares_every_state() {
         None,
     );
     assert!(!again.contains("generated"), "{again}");
+    // The evaluation aggregates rebuild from the demo's events.
+    let db = format!("sqlite://{}/demo.db", dir.to_str().unwrap());
+    let rebuilt = ok(&["aggregates", "rebuild", "--database", &db], None);
+    assert!(
+        rebuilt.starts_with("evaluation aggregates rebuilt: ") && !rebuilt.contains(" 0 events"),
+        "{rebuilt}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

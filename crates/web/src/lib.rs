@@ -4,6 +4,7 @@
 mod api;
 mod api_catalogue;
 mod api_knowledge;
+mod api_kpi;
 mod api_text;
 pub mod console;
 pub mod error;
@@ -49,6 +50,13 @@ pub fn router(app: App) -> Router {
             "/api/v1/policy/deadlines",
             get(api::deadline_policy).put(api::put_deadline_policy),
         )
+        .route("/api/v1/kpis", get(api_kpi::kpis))
+        .route("/api/v1/kpis.xlsx", get(api_kpi::kpis_xlsx))
+        .route(
+            "/api/v1/policy/kpis",
+            get(api_kpi::policy).put(api_kpi::put_policy),
+        )
+        .route("/api/v1/aggregates/rebuild", post(api_kpi::rebuild))
         .route("/api/v1/tickets/{id}/{action}", post(api::act))
         .route("/api/v1/units", get(api::list_units).post(api::create_unit))
         .route("/api/v1/divisions", get(api::list_divisions))

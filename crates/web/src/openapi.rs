@@ -569,6 +569,7 @@ fn notifications(paths: &mut Map<String, Value>, object: &Value) {
     paths.insert("/api/v1/board".into(), json!({"get": board}));
     catalogue(paths);
     knowledge(paths);
+    evaluation(paths);
 }
 
 /// The knowledge base (知识库).
@@ -846,6 +847,84 @@ fn catalogue(paths: &mut Map<String, Value>) {
     paths.insert("/api/v1/gazetteer/{id}".into(), json!({"delete": del_g}));
 }
 
+/// Evaluation (考评点评): the figures of a period, the policy, the aggregates.
+fn evaluation(paths: &mut Map<String, Value>) {
+    let rate =
+        |d: &str| json!({"type": ["number", "null"], "minimum": 0, "maximum": 1, "description": d});
+    let row = json!({"type": "object", "properties": {
+        "group": {"type": ["string", "null"], "description": "unit id, division or category code, channel; null for the city"},
+        "name": {"type": "string"},
+        "requests": {"type": "integer", "description": "requests received; for a unit, tickets dispatched to it as lead unit"},
+        "callbacks": {"type": "integer"},
+        "requests_per_10k": {"type": ["number", "null"], "description": "万人诉求比; null without a population"},
+        "response_rate": rate("响应率"), "resolution_rate": rate("解决率"), "satisfaction_rate": rate("满意率"),
+        "completion_rate": rate("办结率: of the period's requests, those finished"), "on_time_rate": rate("按期办结率"),
+        "return_rate": rate("退单率"), "direct_rate": rate("直接办结率"),
+        "average_handling_seconds": {"type": ["number", "null"]}, "supervisions": {"type": "integer"},
+        "score": {"type": ["number", "null"], "description": "combined score 0..100"},
+        "rank": {"type": ["integer", "null"]}, "zone": {"type": ["string", "null"], "enum": ["blue", "yellow", "red", null]},
+        "previous_score": {"type": ["number", "null"]}, "trend": {"type": ["string", "null"], "description": "e.g. 响应率、满意率上升，解决率下降（两升一降）"},
+        "counts": {"type": "object", "description": "the counts behind the figures"}}});
+    let table = json!({"type": "object", "properties": {
+        "period": {"type": "object"}, "previous": {"type": "object"}, "group_by": {"type": ["string", "null"]},
+        "policy": {"type": "object"}, "rows": {"type": "array", "items": row}}});
+    let params = json!([
+        {"name": "from", "in": "query", "required": false, "schema": {"type": "string", "format": "date"}, "description": "first day (default: the 1st of this month)"},
+        {"name": "to", "in": "query", "required": false, "schema": {"type": "string", "format": "date"}, "description": "last day, included (default: today)"},
+        {"name": "group_by", "in": "query", "required": false, "schema": {"type": "string", "enum": ["unit", "district", "street", "category", "category_l1", "category_l2", "channel"]}, "description": "absent: one row for the whole city"}]);
+    let mut get = op(
+        "The evaluation figures of a period, ranked",
+        "200",
+        table,
+        &["400", "401"],
+    );
+    get["parameters"] = params.clone();
+    paths.insert("/api/v1/kpis".into(), json!({"get": get}));
+    let mut xlsx = op(
+        "The same table as an Excel workbook",
+        "200",
+        json!({"type": "string", "format": "binary"}),
+        &["400", "401"],
+    );
+    xlsx["parameters"] = params;
+    paths.insert("/api/v1/kpis.xlsx".into(), json!({"get": xlsx}));
+    let policy = json!({"type": "object", "additionalProperties": false, "properties": {
+        "partly_resolved_weight": {"type": "number", "minimum": 0, "maximum": 1, "default": 0},
+        "basically_satisfied_weight": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.6},
+        "score_weights": {"type": "object", "properties": {"response": {"type": "number"}, "resolution": {"type": "number"},
+            "satisfaction": {"type": "number"}, "on_time": {"type": "number"}, "completion": {"type": "number"}}},
+        "blue_share": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.2},
+        "red_share": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.2}}});
+    let get_policy = op(
+        "The evaluation policy in force",
+        "200",
+        policy.clone(),
+        &["401"],
+    );
+    let mut put_policy = op(
+        "Replace the evaluation policy (admin)",
+        "200",
+        policy.clone(),
+        &["400", "401", "403"],
+    );
+    put_policy["requestBody"] =
+        json!({"required": true, "content": {"application/json": {"schema": policy}}});
+    paths.insert(
+        "/api/v1/policy/kpis".into(),
+        json!({"get": get_policy, "put": put_policy}),
+    );
+    let rebuild = op(
+        "Rebuild the evaluation aggregates from the events (admin)",
+        "200",
+        json!({"type": "object", "properties": {"tickets": {"type": "integer"}, "events": {"type": "integer"}, "rows": {"type": "integer"}}}),
+        &["401", "403"],
+    );
+    paths.insert(
+        "/api/v1/aggregates/rebuild".into(),
+        json!({"post": rebuild}),
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -883,6 +962,10 @@ mod tests {
             "/api/v1/knowledge",
             "/api/v1/knowledge/{id}",
             "/api/v1/knowledge/history",
+            "/api/v1/kpis",
+            "/api/v1/kpis.xlsx",
+            "/api/v1/policy/kpis",
+            "/api/v1/aggregates/rebuild",
         ] {
             assert!(doc["paths"][p].is_object(), "{p}");
         }

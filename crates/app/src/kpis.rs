@@ -1,0 +1,332 @@
+//! Evaluation (考评点评) as a use case: the figures of a period for the city or per unit,
+//! place, category or channel, ranked with their zones and compared with the period before,
+//! from the aggregates the events keep.
+
+use crate::{App, AppError};
+use chrono::{Datelike, Duration, NaiveDate, Utc};
+use mashangban_domain::Channel;
+use mashangban_domain::aggregates::{Dim, business_day};
+use mashangban_domain::kpi::{KpiPolicy, Kpis, Tally, Zone, kpis, rank, trend_words};
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// The setting that holds the evaluation policy (JSON).
+pub const KPI_POLICY_SETTING: &str = "kpi_policy";
+
+/// The longest period one request may cover, in days.
+pub const MAX_PERIOD_DAYS: i64 = 3 * 366;
+
+/// The groupings of the figures: `unit`, `district`, `street`, `category_l1`,
+/// `category_l2`, `category` (the recorded category) and `channel`.
+pub fn parse_group_by(s: &str) -> Result<Dim, AppError> {
+    match Dim::parse(s) {
+        Some(Dim::City) | None => Err(AppError::invalid(
+            "group_by",
+            format!(
+                "`{s}` is not a grouping; use one of unit, district, street, category, category_l1, category_l2, channel"
+            ),
+        )),
+        Some(d) => Ok(d),
+    }
+}
+
+/// A period of business days, both ends included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Period {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+impl Period {
+    /// Checks a period: `from` not after `to`, at most [`MAX_PERIOD_DAYS`] long.
+    pub fn new(from: NaiveDate, to: NaiveDate) -> Result<Period, AppError> {
+        if from > to {
+            return Err(AppError::invalid(
+                "from",
+                format!("{from} is after to ({to})"),
+            ));
+        }
+        if (to - from).num_days() + 1 > MAX_PERIOD_DAYS {
+            return Err(AppError::invalid(
+                "to",
+                format!("a period may cover at most {MAX_PERIOD_DAYS} days"),
+            ));
+        }
+        Ok(Period { from, to })
+    }
+
+    /// The month to date (Asia/Shanghai).
+    pub fn month_to_date() -> Period {
+        let today = business_day(Utc::now());
+        Period {
+            from: today.with_day(1).unwrap_or(today),
+            to: today,
+        }
+    }
+
+    pub fn days(&self) -> i64 {
+        (self.to - self.from).num_days() + 1
+    }
+
+    /// The period of the same length just before this one; a whole calendar month's is the
+    /// whole month before.
+    pub fn previous(&self) -> Period {
+        let whole_month = self.from.day() == 1
+            && self.to.succ_opt().is_some_and(|n| n.day() == 1)
+            && self.from.month() == self.to.month();
+        if whole_month {
+            let to = self.from.pred_opt().unwrap_or(self.from);
+            return Period {
+                from: to.with_day(1).unwrap_or(to),
+                to,
+            };
+        }
+        let to = self.from - Duration::days(1);
+        Period {
+            from: to - Duration::days(self.days() - 1),
+            to,
+        }
+    }
+}
+
+/// One group's figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct KpiRow {
+    /// The group's key: a unit id, a division or category code, a channel; none for the city.
+    pub group: Option<String>,
+    pub name: String,
+    #[serde(flatten)]
+    pub kpis: Kpis,
+    /// Place in the ranking by score (ties share it), and its zone; none without a score.
+    pub rank: Option<u32>,
+    pub zone: Option<Zone>,
+    /// The score of the period before, and the change of the callback rates in words.
+    pub previous_score: Option<f64>,
+    pub trend: Option<String>,
+    /// The counts behind the figures.
+    pub counts: Tally,
+}
+
+/// The figures of a period.
+#[derive(Debug, Clone, Serialize)]
+pub struct KpiTable {
+    pub period: Period,
+    pub previous: Period,
+    /// The grouping; none for the city as a whole.
+    pub group_by: Option<Dim>,
+    pub policy: KpiPolicy,
+    /// Best first by score; groups without a score last, by name.
+    pub rows: Vec<KpiRow>,
+}
+
+impl App {
+    /// The evaluation policy in force (the default until an administrator sets one).
+    pub async fn kpi_policy(&self) -> Result<KpiPolicy, AppError> {
+        Ok(match self.store.setting(KPI_POLICY_SETTING).await? {
+            Some(text) => serde_json::from_str(&text).unwrap_or_else(|e| {
+                tracing::error!(error = %e, "stored evaluation policy unreadable; defaults in force");
+                KpiPolicy::default()
+            }),
+            None => KpiPolicy::default(),
+        })
+    }
+
+    /// Replaces the evaluation policy (checked first).
+    pub async fn set_kpi_policy(&self, body: serde_json::Value) -> Result<KpiPolicy, AppError> {
+        let p: KpiPolicy = serde_path_to_error::deserialize(body).map_err(|e| {
+            let path = e.path().to_string();
+            AppError::invalid(
+                if path == "." { "body".into() } else { path },
+                e.inner().to_string(),
+            )
+        })?;
+        p.check().map_err(|m| {
+            let field = m.split_whitespace().next().unwrap_or("body").to_string();
+            AppError::invalid(field.trim_end_matches(':'), m)
+        })?;
+        let text = serde_json::to_string(&p).map_err(|e| AppError::Internal(e.to_string()))?;
+        self.store
+            .set_setting(KPI_POLICY_SETTING, &text, Utc::now())
+            .await?;
+        Ok(p)
+    }
+
+    /// The figures of a period, for the city (`group_by` none) or per group.
+    pub async fn kpi_table(
+        &self,
+        period: Period,
+        group_by: Option<Dim>,
+    ) -> Result<KpiTable, AppError> {
+        let policy = self.kpi_policy().await?;
+        let dim = group_by.unwrap_or(Dim::City);
+        let previous = period.previous();
+        let now = self.group_tallies(dim, period).await?;
+        let before = self.group_tallies(dim, previous).await?;
+        let reference = self.reference().await?;
+        let mut rows: Vec<KpiRow> = now
+            .into_iter()
+            .map(|(group, tally)| {
+                let population = match dim {
+                    Dim::City => reference.city_population(),
+                    Dim::District | Dim::Street => reference
+                        .populations
+                        .get(&group)
+                        .and_then(|p| u64::try_from(*p).ok()),
+                    _ => None,
+                };
+                let k = kpis(&tally, population, &policy);
+                let prior = before.get(&group).map(|t| kpis(t, population, &policy));
+                KpiRow {
+                    name: group_name(&reference, dim, &group),
+                    group: (dim != Dim::City).then_some(group),
+                    kpis: k,
+                    rank: None,
+                    zone: None,
+                    previous_score: prior.and_then(|p| p.score),
+                    trend: prior.as_ref().and_then(|p| trend_words(&k, p)),
+                    counts: tally,
+                }
+            })
+            .collect();
+        if rows.is_empty() && dim == Dim::City {
+            let k = kpis(&Tally::default(), reference.city_population(), &policy);
+            rows.push(KpiRow {
+                group: None,
+                name: city_name(&reference),
+                kpis: k,
+                rank: None,
+                zone: None,
+                previous_score: None,
+                trend: None,
+                counts: Tally::default(),
+            });
+        }
+        rows.sort_by(|a, b| a.name.cmp(&b.name));
+        let scores: Vec<Option<f64>> = rows.iter().map(|r| r.kpis.score).collect();
+        let order = rank(&scores, &policy);
+        let mut ranked = Vec::with_capacity(rows.len());
+        let mut slots: Vec<Option<KpiRow>> = rows.into_iter().map(Some).collect();
+        for (i, place, zone) in order {
+            if let Some(mut row) = slots[i].take() {
+                if dim != Dim::City {
+                    row.rank = place;
+                    row.zone = zone;
+                }
+                ranked.push(row);
+            }
+        }
+        Ok(KpiTable {
+            period,
+            previous,
+            group_by,
+            policy,
+            rows: ranked,
+        })
+    }
+
+    /// Each group's counts over a period. For a unit, its requests are the tickets
+    /// dispatched to it as lead unit (派件量).
+    async fn group_tallies(
+        &self,
+        dim: Dim,
+        period: Period,
+    ) -> Result<HashMap<String, Tally>, AppError> {
+        let rows = self
+            .store
+            .kpi_tallies(dim, period.from, period.to, false)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|g| {
+                let mut t = g.tally;
+                if dim == Dim::Unit {
+                    t.requests = t.dispatches;
+                }
+                (g.group, t)
+            })
+            .collect())
+    }
+}
+
+fn city_name(r: &crate::Reference) -> String {
+    r.city_code()
+        .and_then(|c| r.divisions.get(&c).cloned())
+        .unwrap_or_else(|| "全市".to_string())
+}
+
+/// The name a group is shown by.
+pub fn group_name(r: &crate::Reference, dim: Dim, group: &str) -> String {
+    let known = match dim {
+        Dim::City => Some(city_name(r)),
+        Dim::Unit => group
+            .parse::<i64>()
+            .ok()
+            .and_then(|id| r.unit_name(id))
+            .map(str::to_string),
+        Dim::District | Dim::Street => r.divisions.get(group).cloned(),
+        Dim::CategoryL1 | Dim::CategoryL2 | Dim::Category => {
+            r.categories.get(group).map(|c| c.name.clone())
+        }
+        Dim::Channel => group
+            .parse::<Channel>()
+            .ok()
+            .map(|c| c.label_zh().to_string()),
+    };
+    known.unwrap_or_else(|| group.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn previous_periods() {
+        let march = Period::new(d(2026, 3, 1), d(2026, 3, 31)).unwrap();
+        assert_eq!(
+            march.previous(),
+            Period {
+                from: d(2026, 2, 1),
+                to: d(2026, 2, 28)
+            }
+        );
+        let week = Period::new(d(2026, 3, 9), d(2026, 3, 15)).unwrap();
+        assert_eq!(
+            week.previous(),
+            Period {
+                from: d(2026, 3, 2),
+                to: d(2026, 3, 8)
+            }
+        );
+        let day = Period::new(d(2026, 1, 1), d(2026, 1, 1)).unwrap();
+        assert_eq!(
+            day.previous(),
+            Period {
+                from: d(2025, 12, 31),
+                to: d(2025, 12, 31)
+            }
+        );
+        // A month to date is compared with as many days before it.
+        let mtd = Period::new(d(2026, 3, 1), d(2026, 3, 10)).unwrap();
+        assert_eq!(mtd.previous().days(), 10);
+    }
+
+    #[test]
+    fn periods_are_checked() {
+        let e = Period::new(d(2026, 3, 2), d(2026, 3, 1)).unwrap_err();
+        assert!(e.to_string().starts_with("from:"), "{e}");
+        let e = Period::new(d(2020, 1, 1), d(2026, 1, 1)).unwrap_err();
+        assert!(e.to_string().starts_with("to:"), "{e}");
+        assert!(parse_group_by("city").is_err());
+        assert!(parse_group_by("unit").is_ok());
+        assert!(
+            parse_group_by("team")
+                .unwrap_err()
+                .to_string()
+                .contains("group_by")
+        );
+    }
+}

@@ -1,0 +1,201 @@
+//! `/api/v1/kpis`: the evaluation figures (考评点评) of a period, for the city or per unit,
+//! place, category or channel, ranked; the evaluation policy; rebuilding the aggregates.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use chrono::Datelike;
+use mashangban_app::kpis::{KpiTable, Period, parse_group_by};
+use mashangban_app::{App, AppError};
+use mashangban_domain::Role;
+use mashangban_domain::kpi::Zone;
+use std::collections::HashMap;
+
+use crate::api::{Authed, json_body, require};
+use crate::error::ApiError;
+
+/// A date parameter (YYYY-MM-DD), if given.
+fn date_param(
+    q: &HashMap<String, String>,
+    name: &str,
+) -> Result<Option<chrono::NaiveDate>, AppError> {
+    match q.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+        Some(v) => chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| AppError::invalid(name, format!("`{v}` is not a date (YYYY-MM-DD)"))),
+        None => Ok(None),
+    }
+}
+
+/// The period and grouping of a request: `from`, `to` (default: the month to date) and
+/// `group_by` (default: the whole city).
+pub(crate) async fn table_of(app: &App, q: &HashMap<String, String>) -> Result<KpiTable, AppError> {
+    let default = Period::month_to_date();
+    let from = date_param(q, "from")?;
+    let to = date_param(q, "to")?;
+    let period = match (from, to) {
+        (None, None) => default,
+        (Some(f), None) => Period::new(f, default.to.max(f))?,
+        (None, Some(t)) => Period::new(t.with_day(1).unwrap_or(t), t)?,
+        (Some(f), Some(t)) => Period::new(f, t)?,
+    };
+    let group_by = match q
+        .get("group_by")
+        .map(|g| g.trim())
+        .filter(|g| !g.is_empty())
+    {
+        Some(g) => Some(parse_group_by(g)?),
+        None => None,
+    };
+    app.kpi_table(period, group_by).await
+}
+
+/// `GET /api/v1/kpis?from=DATE&to=DATE&group_by=unit|district|street|category|category_l1|category_l2|channel`:
+/// one row per group (best first, with rank and zone), or one row for the whole city; rates
+/// are fractions 0..1, `null` without data. For a unit, `requests` counts the tickets
+/// dispatched to it as lead unit.
+pub async fn kpis(
+    State(app): State<App>,
+    _a: Authed,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    Ok(Json(table_of(&app, &q).await?).into_response())
+}
+
+/// `GET /api/v1/kpis.xlsx?...`: the same table as an Excel workbook.
+pub async fn kpis_xlsx(
+    State(app): State<App>,
+    _a: Authed,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let table = table_of(&app, &q).await?;
+    Ok(xlsx_response(&table)?)
+}
+
+/// A table as an Excel download (for the API and the console).
+pub(crate) fn xlsx_response(table: &KpiTable) -> Result<Response, AppError> {
+    let (header, rows) = sheet(table);
+    let bytes = crate::xlsx::workbook("考评", &header, &rows, &[(2, 28.0)]).map_err(|e| {
+        tracing::error!(error = %e, "kpi workbook");
+        AppError::Internal(e)
+    })?;
+    let name = format!("kpis-{}-{}.xlsx", table.period.from, table.period.to);
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// A rate as a percentage with two decimals, or empty.
+pub(crate) fn percent(r: Option<f64>) -> String {
+    r.map(|v| format!("{:.2}%", v * 100.0)).unwrap_or_default()
+}
+
+/// A zone's name.
+pub(crate) fn zone_zh(z: Option<Zone>) -> &'static str {
+    match z {
+        Some(Zone::Blue) => "蓝",
+        Some(Zone::Yellow) => "黄",
+        Some(Zone::Red) => "红",
+        None => "",
+    }
+}
+
+/// The header and rows of a table, as shown and exported.
+pub(crate) fn sheet(table: &KpiTable) -> (Vec<&'static str>, Vec<Vec<String>>) {
+    let header = vec![
+        "排名",
+        "区域",
+        "名称",
+        "诉求量",
+        "回访量",
+        "万人诉求比",
+        "响应率",
+        "解决率",
+        "满意率",
+        "办结率",
+        "按期办结率",
+        "退单率",
+        "直接办结率",
+        "平均办理时长(小时)",
+        "督办",
+        "综合得分",
+        "上期得分",
+        "环比",
+    ];
+    let rows = table
+        .rows
+        .iter()
+        .map(|r| {
+            let k = &r.kpis;
+            vec![
+                r.rank.map(|n| n.to_string()).unwrap_or_default(),
+                zone_zh(r.zone).to_string(),
+                r.name.clone(),
+                k.requests.to_string(),
+                k.callbacks.to_string(),
+                k.requests_per_10k
+                    .map(|v| format!("{v:.2}"))
+                    .unwrap_or_default(),
+                percent(k.response_rate),
+                percent(k.resolution_rate),
+                percent(k.satisfaction_rate),
+                percent(k.completion_rate),
+                percent(k.on_time_rate),
+                percent(k.return_rate),
+                percent(k.direct_rate),
+                k.average_handling_seconds
+                    .map(|s| format!("{:.1}", s / 3600.0))
+                    .unwrap_or_default(),
+                k.supervisions.to_string(),
+                k.score.map(|s| format!("{s:.2}")).unwrap_or_default(),
+                r.previous_score
+                    .map(|s| format!("{s:.2}"))
+                    .unwrap_or_default(),
+                r.trend.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    (header, rows)
+}
+
+/// `GET /api/v1/policy/kpis`: the evaluation policy in force.
+pub async fn policy(State(app): State<App>, _a: Authed) -> Result<Response, ApiError> {
+    Ok(Json(app.kpi_policy().await?).into_response())
+}
+
+/// `PUT /api/v1/policy/kpis`: replaces the evaluation policy (administrators; fields left
+/// out take their defaults).
+pub async fn put_policy(
+    State(app): State<App>,
+    a: Authed,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    require(&a, &[Role::Admin])?;
+    Ok(Json(app.set_kpi_policy(json_body(body)?).await?).into_response())
+}
+
+/// `POST /api/v1/aggregates/rebuild`: rebuilds the evaluation aggregates from the events
+/// (administrators); answers with how many tickets, events and rows it went through.
+pub async fn rebuild(State(app): State<App>, a: Authed) -> Result<Response, ApiError> {
+    require(&a, &[Role::Admin])?;
+    let report = app
+        .store
+        .rebuild_aggregates()
+        .await
+        .map_err(AppError::from)?;
+    Ok(Json(report).into_response())
+}
