@@ -9,6 +9,7 @@ pub mod demo;
 pub mod knowledge;
 pub mod kpis;
 pub mod notify;
+pub mod reports;
 pub mod search;
 pub mod seed;
 pub mod text;

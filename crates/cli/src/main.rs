@@ -82,6 +82,11 @@ enum Command {
         #[command(subcommand)]
         cmd: SearchCmd,
     },
+    /// Reports: the daily report (工作日报) of a day, the monthly report (考评通报) of a month.
+    Report {
+        #[command(subcommand)]
+        cmd: ReportCmd,
+    },
     /// The evaluation aggregates (考评): rebuild them from the events.
     Aggregates {
         #[command(subcommand)]
@@ -99,6 +104,37 @@ enum SearchCmd {
     /// Empty this instance's index (`MASHANGBAN_SEARCH_DIR`, or beside a SQLite file) and
     /// index every ticket again from the first event.
     Rebuild,
+}
+
+#[derive(Subcommand)]
+enum ReportCmd {
+    /// The daily report of a business day (Asia/Shanghai).
+    Daily {
+        /// The day, YYYY-MM-DD.
+        #[arg(long)]
+        date: chrono::NaiveDate,
+        /// text (default), html (a document Word opens), or json.
+        #[arg(long, default_value = "text")]
+        format: String,
+        /// How many hot issues.
+        #[arg(long, default_value_t = 5)]
+        top: usize,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        output: Option<std::path::PathBuf>,
+    },
+    /// The monthly report of a calendar month.
+    Monthly {
+        /// The month, YYYY-MM.
+        #[arg(long)]
+        month: String,
+        /// html (default, a document Word opens) or json.
+        #[arg(long, default_value = "html")]
+        format: String,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        output: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -613,6 +649,7 @@ async fn run(cli: Cli) -> Result<()> {
             cmd: classifier::ClassifierCmd::Train { limit },
         } => classifier::train(&open(&database).await?, limit).await,
         Command::Classifier { cmd } => classifier::run(cmd),
+        Command::Report { cmd } => report(&open(&database).await?, cmd).await,
         Command::Aggregates {
             cmd: AggregatesCmd::Rebuild,
         } => {
@@ -647,4 +684,60 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// `mashangban report daily|monthly`.
+async fn report(app: &App, cmd: ReportCmd) -> anyhow::Result<()> {
+    let (text, output) = match cmd {
+        ReportCmd::Daily {
+            date,
+            format,
+            top,
+            output,
+        } => {
+            if !(1..=20).contains(&top) {
+                anyhow::bail!("--top must be between 1 and 20");
+            }
+            let r = app.daily_report(date, Some(top)).await?;
+            let text = match format.as_str() {
+                "text" => {
+                    let mut s = format!("{}\n{}\n\n{}\n\n热点问题：\n", r.title, r.date, r.summary);
+                    for h in &r.hot_issues {
+                        s.push_str(&h.text);
+                        s.push('\n');
+                    }
+                    s
+                }
+                "html" => mashangban_web::reports::daily_html(&r),
+                "json" => serde_json::to_string_pretty(&r)?,
+                other => anyhow::bail!("--format {other}: use text, html or json"),
+            };
+            (text, output)
+        }
+        ReportCmd::Monthly {
+            month,
+            format,
+            output,
+        } => {
+            let bad = || anyhow::anyhow!("--month {month}: use YYYY-MM");
+            let (y, m) = month.split_once('-').ok_or_else(bad)?;
+            let y: i32 = y.parse().map_err(|_| bad())?;
+            let m: u32 = m.parse().map_err(|_| bad())?;
+            let r = app.monthly_report(y, m).await?;
+            let text = match format.as_str() {
+                "html" => mashangban_web::reports::monthly_html(&r),
+                "json" => serde_json::to_string_pretty(&r)?,
+                other => anyhow::bail!("--format {other}: use html or json"),
+            };
+            (text, output)
+        }
+    };
+    match output {
+        Some(path) => {
+            std::fs::write(&path, text)?;
+            println!("report written to {}", path.display());
+        }
+        None => print!("{text}"),
+    }
+    Ok(())
 }

@@ -228,6 +228,45 @@ fn demo_prepares_every_state() {
         rebuilt.starts_with("evaluation aggregates rebuilt: ") && !rebuilt.contains(" 0 events"),
         "{rebuilt}"
     );
+    // The daily report of any day, and the monthly report, from the command line.
+    let daily = ok(
+        &["report", "daily", "--date", "2026-01-13", "--database", &db],
+        None,
+    );
+    assert!(
+        daily.starts_with("12345政务服务便民热线工作日报\n2026-01-13\n"),
+        "{daily}"
+    );
+    assert!(
+        daily.contains("1月13日，12345政务服务便民热线接听群众来电诉求"),
+        "{daily}"
+    );
+    let html = dir.join("monthly.html");
+    ok(
+        &[
+            "report",
+            "monthly",
+            "--month",
+            "2026-01",
+            "--database",
+            &db,
+            "--output",
+            html.to_str().unwrap(),
+        ],
+        None,
+    );
+    let doc = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        doc.contains("2026年1月12345政务服务便民热线考评通报"),
+        "{doc}"
+    );
+    assert!(
+        fails(
+            &["report", "monthly", "--month", "2026/01", "--database", &db],
+            None
+        )
+        .contains("YYYY-MM")
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

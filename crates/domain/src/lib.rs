@@ -12,6 +12,7 @@ pub mod kpi;
 pub mod lifecycle;
 pub mod notify;
 pub mod org;
+pub mod report;
 pub mod supervision;
 pub mod ticket;
 pub mod types;

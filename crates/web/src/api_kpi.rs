@@ -199,3 +199,108 @@ pub async fn rebuild(State(app): State<App>, a: Authed) -> Result<Response, ApiE
         .map_err(AppError::from)?;
     Ok(Json(report).into_response())
 }
+
+/// A document in the format asked for: `html` shown, `doc` downloaded for Word (the same
+/// HTML, which Word opens as a document).
+fn document(html: String, format: &str, name: &str) -> Response {
+    let (kind, disposition) = match format {
+        "doc" => (
+            "application/msword",
+            Some(format!("attachment; filename=\"{name}.doc\"")),
+        ),
+        _ => ("text/html; charset=utf-8", None),
+    };
+    let mut r = ([(header::CONTENT_TYPE, kind)], html).into_response();
+    if let Some(d) = disposition
+        && let Ok(v) = axum::http::HeaderValue::from_str(&d)
+    {
+        r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    r
+}
+
+/// The `format` parameter: json (default), html or doc (and xlsx where offered).
+fn format_param(q: &HashMap<String, String>, allowed: &[&str]) -> Result<String, AppError> {
+    let f = q
+        .get("format")
+        .map(|f| f.trim().to_ascii_lowercase())
+        .filter(|f| !f.is_empty())
+        .unwrap_or_else(|| "json".into());
+    if allowed.contains(&f.as_str()) {
+        Ok(f)
+    } else {
+        Err(AppError::invalid(
+            "format",
+            format!("`{f}` is not offered; use one of {}", allowed.join(", ")),
+        ))
+    }
+}
+
+/// `GET /api/v1/reports/daily?date=YYYY-MM-DD&top=5&format=json|html|doc`: the daily report
+/// (工作日报) of a business day (default: yesterday).
+pub async fn daily_report(
+    State(app): State<App>,
+    _a: Authed,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let format = format_param(&q, &["json", "html", "doc"])?;
+    let date = match date_param(&q, "date")? {
+        Some(d) => d,
+        None => Period::month_to_date().to.pred_opt().unwrap_or_default(),
+    };
+    let top = match q.get("top").filter(|t| !t.is_empty()) {
+        Some(t) => Some(
+            t.parse::<usize>()
+                .ok()
+                .filter(|n| (1..=20).contains(n))
+                .ok_or_else(|| AppError::invalid("top", "must be between 1 and 20"))?,
+        ),
+        None => None,
+    };
+    let report = app.daily_report(date, top).await?;
+    Ok(match format.as_str() {
+        "json" => Json(report).into_response(),
+        f => document(
+            crate::reports::daily_html(&report),
+            f,
+            &format!("daily-report-{date}"),
+        ),
+    })
+}
+
+/// `GET /api/v1/reports/monthly?month=YYYY-MM&format=json|html|doc|xlsx`: the monthly
+/// report (考评通报): the city's figures and the rankings of units, districts and categories
+/// (default: this month to date). `xlsx` gives the units' ranking.
+pub async fn monthly_report(
+    State(app): State<App>,
+    _a: Authed,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let format = format_param(&q, &["json", "html", "doc", "xlsx"])?;
+    let (year, month) = match q.get("month").map(|m| m.trim()).filter(|m| !m.is_empty()) {
+        Some(m) => {
+            let bad = || AppError::invalid("month", format!("`{m}` is not a month (YYYY-MM)"));
+            let (y, mo) = m.split_once('-').ok_or_else(bad)?;
+            let y: i32 = y.parse().map_err(|_| bad())?;
+            let mo: u32 = mo.parse().map_err(|_| bad())?;
+            if !(2000..=2100).contains(&y) || !(1..=12).contains(&mo) {
+                return Err(bad().into());
+            }
+            (y, mo)
+        }
+        None => {
+            let today = Period::month_to_date().to;
+            (today.year(), today.month())
+        }
+    };
+    let report = app.monthly_report(year, month).await?;
+    Ok(match format.as_str() {
+        "json" => Json(report).into_response(),
+        "xlsx" => xlsx_response(&report.units)?,
+        f => document(
+            crate::reports::monthly_html(&report),
+            f,
+            &format!("monthly-report-{year}-{month:02}"),
+        ),
+    })
+}

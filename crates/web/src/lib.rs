@@ -9,6 +9,7 @@ mod api_text;
 pub mod console;
 pub mod error;
 pub mod openapi;
+pub mod reports;
 mod xlsx;
 
 use axum::Router;
@@ -52,6 +53,8 @@ pub fn router(app: App) -> Router {
         )
         .route("/api/v1/kpis", get(api_kpi::kpis))
         .route("/api/v1/kpis.xlsx", get(api_kpi::kpis_xlsx))
+        .route("/api/v1/reports/daily", get(api_kpi::daily_report))
+        .route("/api/v1/reports/monthly", get(api_kpi::monthly_report))
         .route(
             "/api/v1/policy/kpis",
             get(api_kpi::policy).put(api_kpi::put_policy),

@@ -923,6 +923,38 @@ fn evaluation(paths: &mut Map<String, Value>) {
         "/api/v1/aggregates/rebuild".into(),
         json!({"post": rebuild}),
     );
+    let format = |offered: &[&str]| {
+        json!({"name": "format", "in": "query", "required": false,
+        "schema": {"type": "string", "enum": offered, "default": "json"}, "description": "html: a document; doc: the same for Word, as a download"})
+    };
+    let mut daily = op(
+        "The daily report (工作日报) of a business day: calls, online messages by channel, answered directly and transferred, callbacks, hot issues",
+        "200",
+        json!({"type": "object", "properties": {"date": {"type": "string", "format": "date"}, "summary": {"type": "string"},
+            "requests": {"type": "integer"}, "calls": {"type": "integer"}, "online": {"type": "integer"}, "other": {"type": "integer"},
+            "by_channel": {"type": "array", "items": {"type": "object"}}, "direct": {"type": "integer"}, "transferred": {"type": "integer"},
+            "callbacks": {"type": "integer"}, "kpis": {"type": "object"},
+            "hot_issues": {"type": "array", "items": {"type": "object", "properties": {"rank": {"type": "integer"}, "name": {"type": "string"},
+                "requests": {"type": "integer"}, "main_name": {"type": ["string", "null"]}, "place_name": {"type": ["string", "null"]},
+                "handling": {"type": "object"}, "unit_name": {"type": ["string", "null"]}, "text": {"type": "string"}}}}}}),
+        &["400", "401"],
+    );
+    daily["parameters"] = json!([
+        {"name": "date", "in": "query", "required": false, "schema": {"type": "string", "format": "date"}, "description": "default: yesterday"},
+        {"name": "top", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 20, "default": 5}},
+        format(&["json", "html", "doc"])]);
+    paths.insert("/api/v1/reports/daily".into(), json!({"get": daily}));
+    let mut monthly = op(
+        "The monthly report (考评通报): the city's figures and the rankings of units, districts and categories",
+        "200",
+        json!({"type": "object", "properties": {"year": {"type": "integer"}, "month": {"type": "integer"}, "title": {"type": "string"},
+            "city": {"type": "object"}, "units": {"type": "object"}, "districts": {"type": "object"}, "categories": {"type": "object"}}}),
+        &["400", "401"],
+    );
+    monthly["parameters"] = json!([
+        {"name": "month", "in": "query", "required": false, "schema": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}, "description": "default: this month"},
+        format(&["json", "html", "doc", "xlsx"])]);
+    paths.insert("/api/v1/reports/monthly".into(), json!({"get": monthly}));
 }
 
 #[cfg(test)]
@@ -966,6 +998,8 @@ mod tests {
             "/api/v1/kpis.xlsx",
             "/api/v1/policy/kpis",
             "/api/v1/aggregates/rebuild",
+            "/api/v1/reports/daily",
+            "/api/v1/reports/monthly",
         ] {
             assert!(doc["paths"][p].is_object(), "{p}");
         }

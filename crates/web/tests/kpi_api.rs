@@ -542,6 +542,24 @@ async fn a_known_month_adds_up(t: &TestApp) {
         let after = table(t, &format!("{period}{param}")).await;
         assert_eq!(&after, before, "{param} after the rebuild");
     }
+    daily_report_adds_up(t, &all).await;
+    // The monthly report holds the same rankings.
+    let r = t
+        .get("/api/v1/reports/monthly?month=2026-03", "analyst")
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["units"]["rows"], tables[1].1["rows"]);
+    assert_eq!(r.body["city"]["rows"], tables[0].1["rows"]);
+    let r = t
+        .raw(
+            reqwest::Method::GET,
+            "/api/v1/reports/monthly?month=2026-03&format=html",
+            Some("analyst"),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
     // The same table as Excel.
     let r = t
         .raw(
@@ -608,4 +626,186 @@ async fn requests_are_checked(t: &TestApp) {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let r = t.get("/api/v1/kpis", "analyst").await;
     assert_eq!(r.body["policy"]["basically_satisfied_weight"], 0.5);
+}
+
+/// The daily report of March's busiest day, against counts computed from the events.
+async fn daily_report_adds_up(t: &TestApp, all: &[(Ticket, Vec<Event>)]) {
+    let mut per_day: HashMap<NaiveDate, u64> = HashMap::new();
+    for (tk, _) in all {
+        *per_day.entry(bj_day(tk.created_at)).or_default() += 1;
+    }
+    let (&day, _) = per_day
+        .iter()
+        .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+        .unwrap();
+    let on_day = |at: DateTime<Utc>| bj_day(at) == day;
+    let todays: Vec<&Ticket> = all
+        .iter()
+        .map(|(tk, _)| tk)
+        .filter(|tk| on_day(tk.created_at))
+        .collect();
+    let mut by_channel: HashMap<String, u64> = HashMap::new();
+    for tk in &todays {
+        *by_channel
+            .entry(tk.channel.as_str().to_string())
+            .or_default() += 1;
+    }
+    let calls = by_channel.get("phone").copied().unwrap_or(0)
+        + by_channel.get("merged_line").copied().unwrap_or(0);
+    let direct = todays
+        .iter()
+        .filter(|tk| tk.state == mashangban_domain::TicketState::ResolvedDirectly)
+        .count() as u64;
+    let events_today = |f: &dyn Fn(&EventKind) -> bool| -> u64 {
+        all.iter()
+            .flat_map(|(_, es)| es.iter())
+            .filter(|e| on_day(e.at) && f(&e.kind))
+            .count() as u64
+    };
+    let transferred = events_today(&|k| {
+        matches!(
+            k,
+            EventKind::Dispatched { .. } | EventKind::ConsultationDecided { .. }
+        )
+    });
+    let callbacks = events_today(&|k| matches!(k, EventKind::CallbackRecorded { .. }));
+    let r = t
+        .get(
+            &format!("/api/v1/reports/daily?date={day}&top=3"),
+            "analyst",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let b = &r.body;
+    assert_eq!(b["requests"], json!(todays.len()));
+    assert_eq!(b["calls"], json!(calls));
+    assert_eq!(b["direct"], json!(direct));
+    assert_eq!(b["transferred"], json!(transferred));
+    assert_eq!(b["callbacks"], json!(callbacks));
+    for c in b["by_channel"].as_array().unwrap() {
+        assert_eq!(
+            c["requests"].as_u64(),
+            by_channel.get(c["channel"].as_str().unwrap()).copied(),
+            "{c}"
+        );
+    }
+    let summary = b["summary"].as_str().unwrap();
+    assert!(
+        summary.contains(&format!("接听群众来电诉求{calls}件次")),
+        "{summary}"
+    );
+    assert!(
+        summary.contains(&format!("回访量{callbacks}件")),
+        "{summary}"
+    );
+    // Hot issues: the busiest second-level categories of the day's requests.
+    let mut groups: HashMap<String, Vec<&Ticket>> = HashMap::new();
+    for tk in &todays {
+        if let Some(c) = &tk.category_code {
+            groups.entry(c[..4].to_string()).or_default().push(tk);
+        }
+    }
+    let mut ranked: Vec<(String, u64)> = groups
+        .iter()
+        .map(|(c, v)| (c.clone(), v.len() as u64))
+        .collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    ranked.truncate(3);
+    let hot = b["hot_issues"].as_array().unwrap();
+    let got: Vec<(String, u64)> = hot
+        .iter()
+        .map(|h| {
+            (
+                h["category_code"].as_str().unwrap().to_string(),
+                h["requests"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, ranked);
+    for h in hot {
+        let code = h["category_code"].as_str().unwrap();
+        let members = &groups[code];
+        let n = members.len() as f64;
+        let top_of = |key: &dyn Fn(&Ticket) -> Option<String>| -> Option<(String, u64)> {
+            let mut m: HashMap<String, u64> = HashMap::new();
+            for tk in members {
+                if let Some(k) = key(tk) {
+                    *m.entry(k).or_default() += 1;
+                }
+            }
+            m.into_iter()
+                .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+        };
+        let main = top_of(&|tk| tk.category_code.clone().filter(|c| c.len() >= 6))
+            .filter(|(_, c)| *c as f64 / n >= 0.4)
+            .map(|(k, _)| k);
+        assert_eq!(
+            h["main_category_code"].as_str().map(str::to_string),
+            main,
+            "{h}"
+        );
+        let place =
+            top_of(&|tk| tk.division_code.clone()).filter(|(_, c)| *c >= 3 && *c as f64 / n >= 0.4);
+        assert_eq!(
+            h["place_code"].as_str().map(str::to_string),
+            place.as_ref().map(|p| p.0.clone()),
+            "{h}"
+        );
+        let text = h["text"].as_str().unwrap();
+        assert!(
+            text.contains(if place.is_some() {
+                "集中反映"
+            } else {
+                "无集中反映地址"
+            }),
+            "{text}"
+        );
+        // The unit most of the day's dispatches of the issue went to, if it took half.
+        let mut units: HashMap<i64, u64> = HashMap::new();
+        for (tk, es) in all {
+            if tk
+                .category_code
+                .as_deref()
+                .is_some_and(|c| c.starts_with(code))
+            {
+                for e in es.iter().filter(|e| on_day(e.at)) {
+                    if let EventKind::Dispatched { lead_unit_id, .. }
+                    | EventKind::ConsultationDecided { lead_unit_id, .. } = &e.kind
+                    {
+                        *units.entry(*lead_unit_id).or_default() += 1;
+                    }
+                }
+            }
+        }
+        let total: u64 = units.values().sum();
+        let top_unit = units
+            .iter()
+            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+            .filter(|(_, c)| **c as f64 / total as f64 >= 0.5);
+        if let Some((u, _)) = top_unit {
+            assert_eq!(h["handling"]["kind"], "unit", "{h}");
+            assert_eq!(h["handling"]["unit_id"], json!(u), "{h}");
+            assert!(text.contains("已及时联系"), "{text}");
+        } else {
+            assert_ne!(h["handling"]["kind"], "unit", "{h}");
+        }
+    }
+    // As a document, and as one for Word.
+    let r = t
+        .raw(
+            reqwest::Method::GET,
+            &format!("/api/v1/reports/daily?date={day}&format=html"),
+            Some("analyst"),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let r = t
+        .get(
+            &format!("/api/v1/reports/daily?date={day}&format=pdf"),
+            "analyst",
+        )
+        .await;
+    assert_eq!(r.body["error"]["field"], "format");
 }

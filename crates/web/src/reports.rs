@@ -1,0 +1,113 @@
+//! Reports as documents: standalone HTML that Word opens as it is (inline styles, plain
+//! tables, no scripts), for the API, the console and the command line.
+
+use crate::api_kpi::{percent, sheet};
+use mashangban_app::kpis::KpiTable;
+use mashangban_app::reports::{DailyReport, MonthlyReport, date_zh};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+
+const STYLE: &str = "body{font-family:'SimSun','Songti SC','Noto Serif CJK SC',serif;font-size:14pt;line-height:1.6;margin:2em}\
+h1{font-family:'SimHei','Noto Sans CJK SC',sans-serif;font-size:20pt;text-align:center;color:#c00}\
+h2{font-family:'SimHei','Noto Sans CJK SC',sans-serif;font-size:15pt}\
+p.date{text-align:center}\
+table{border-collapse:collapse;font-size:10.5pt}\
+td,th{border:1px solid #444;padding:2px 6px}\
+th{background:#eee}\
+td.n{text-align:right}";
+
+fn document(title: &str, body: Markup) -> String {
+    html! {
+        (DOCTYPE)
+        html lang="zh-CN" {
+            head {
+                meta charset="utf-8";
+                title { (title) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body { (body) }
+        }
+    }
+    .into_string()
+}
+
+/// The daily report as a document.
+pub fn daily_html(r: &DailyReport) -> String {
+    let k = &r.kpis;
+    document(
+        &format!("{} {}", r.title, r.date),
+        html! {
+            h1 { (r.title) }
+            p.date { (r.date.format("%Y年%m月%d日")) }
+            p { (r.summary) }
+            h2 { "热点问题：" }
+            @if r.hot_issues.is_empty() {
+                p { "当日无诉求。" }
+            }
+            @for h in &r.hot_issues {
+                p { (h.text) }
+            }
+            h2 { "当日回访情况" }
+            table {
+                tr { th { "回访量" } th { "响应率" } th { "解决率" } th { "满意率" } th { "督办" } }
+                tr {
+                    td.n { (r.callbacks) }
+                    td.n { (percent(k.response_rate)) }
+                    td.n { (percent(k.resolution_rate)) }
+                    td.n { (percent(k.satisfaction_rate)) }
+                    td.n { (k.supervisions) }
+                }
+            }
+            h2 { "分渠道受理" }
+            table {
+                tr { th { "渠道" } th { "件数" } }
+                @for c in &r.by_channel {
+                    tr { td { (c.name) } td.n { (c.requests) } }
+                }
+                tr { td { "合计" } td.n { (r.requests) } }
+            }
+        },
+    )
+}
+
+fn kpi_table(t: &KpiTable) -> Markup {
+    let (header, rows) = sheet(t);
+    html! {
+        table {
+            tr { @for h in &header { th { (h) } } }
+            @for row in &rows {
+                tr {
+                    @for (i, v) in row.iter().enumerate() {
+                        @if i == 2 || i == 1 || i + 1 == row.len() { td { (v) } } @else { td.n { (v) } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The monthly report as a document.
+pub fn monthly_html(r: &MonthlyReport) -> String {
+    let city = r.city.rows.first();
+    document(
+        &r.title,
+        html! {
+            h1 { (r.title) }
+            p.date { (date_zh(r.city.period.from)) "至" (date_zh(r.city.period.to)) }
+            @if let Some(c) = city {
+                p {
+                    "本期共受理群众诉求" (c.kpis.requests) "件，回访" (c.kpis.callbacks) "件，响应率"
+                    (percent(c.kpis.response_rate)) "，解决率" (percent(c.kpis.resolution_rate))
+                    "，满意率" (percent(c.kpis.satisfaction_rate)) "，按期办结率" (percent(c.kpis.on_time_rate)) "。"
+                    @if let Some(t) = &c.trend { "与上期相比，" (t) "。" }
+                }
+            }
+            h2 { "一、承办单位考评排名" }
+            (kpi_table(&r.units))
+            h2 { "二、区县诉求情况" }
+            (kpi_table(&r.districts))
+            h2 { "三、诉求分类情况" }
+            (kpi_table(&r.categories))
+            p { "说明：综合得分按响应率、解决率、满意率、按期办结率、办结率加权计算；排名前" (format!("{:.0}%", r.units.policy.blue_share * 100.0)) "为蓝色区域，后" (format!("{:.0}%", r.units.policy.red_share * 100.0)) "为红色区域。" }
+        },
+    )
+}
