@@ -6,11 +6,13 @@ use crate::{App, AppError, Reference};
 use chrono::{Datelike, NaiveDate};
 use mashangban_domain::Channel;
 use mashangban_domain::aggregates::Dim;
+use mashangban_domain::kpi::Tally;
 use mashangban_domain::kpi::{Kpis, kpis};
 use mashangban_domain::report::{
-    Handling, HotRules, channel_group, day_counts, handling, hot_issue_text, hot_issues,
+    Handling, HotRules, channel_group, day_counts_of, handling, hot_issue_text, hot_issues,
 };
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// Requests of one channel on the day.
 #[derive(Debug, Clone, Serialize)]
@@ -109,14 +111,43 @@ impl App {
         date: NaiveDate,
         top: Option<usize>,
     ) -> Result<DailyReport, AppError> {
-        let rows = self.store.kpi_facts(date, date).await?;
         let r = self.reference().await?;
         let policy = self.kpi_policy().await?;
         let rules = HotRules {
             top: top.unwrap_or(5),
             ..Default::default()
         };
-        let c = day_counts(&rows);
+        // The day's sums and its channels from the roll-ups; the fine rows only of the
+        // busiest issue groups (a day of a large city has tens of thousands).
+        let tally = self
+            .store
+            .kpi_tallies(Dim::City, date, date, false)
+            .await?
+            .into_iter()
+            .fold(Tally::default(), |mut a, g| {
+                a += g.tally;
+                a
+            });
+        let by_channel: BTreeMap<Channel, u64> = self
+            .store
+            .kpi_tallies(Dim::Channel, date, date, false)
+            .await?
+            .into_iter()
+            .filter_map(|g| Some((g.group.parse::<Channel>().ok()?, g.tally.requests)))
+            .collect();
+        let mut groups: Vec<(String, u64)> = self
+            .store
+            .kpi_tallies(Dim::CategoryL2, date, date, false)
+            .await?
+            .into_iter()
+            .filter(|g| g.tally.requests > 0)
+            .map(|g| (g.group, g.tally.requests))
+            .collect();
+        groups.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        groups.truncate(rules.top);
+        let groups: Vec<String> = groups.into_iter().map(|(g, _)| g).collect();
+        let rows = self.store.kpi_facts(date, date, Some(&groups)).await?;
+        let c = day_counts_of(by_channel, tally);
         let by_channel: Vec<ChannelCount> = c
             .by_channel
             .iter()

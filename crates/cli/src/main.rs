@@ -1,6 +1,7 @@
 //! `mashangban`: the 12345 hotline platform in one binary.
 
 mod bench;
+mod bench_reports;
 mod calendar;
 mod classifier;
 mod synthetic;
@@ -72,6 +73,9 @@ enum Command {
     },
     /// Measure the API: concurrent creates and lifecycle actions over HTTP.
     Bench(bench::BenchArgs),
+    /// Benchmark the daily report and the monthly ranking over a large city's year of
+    /// aggregates.
+    BenchReports(bench_reports::BenchReportsArgs),
     /// The official working-day calendar: due times and their explanation, and upkeep.
     Calendar {
         #[command(subcommand)]
@@ -645,6 +649,7 @@ async fn run(cli: Cli) -> Result<()> {
             serve(app, &addr).await
         }
         Command::Bench(args) => bench::run(args).await,
+        Command::BenchReports(args) => bench_reports::run(args).await,
         Command::Classifier {
             cmd: classifier::ClassifierCmd::Train { limit },
         } => classifier::train(&open(&database).await?, limit).await,

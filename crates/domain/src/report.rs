@@ -59,6 +59,12 @@ pub fn day_counts(rows: &[(FactKey, Tally)]) -> DayCounts {
             *by_channel.entry(k.channel).or_default() += t.requests;
         }
     }
+    day_counts_of(by_channel, tally)
+}
+
+/// A day's counts from its requests by channel and its whole tally.
+pub fn day_counts_of(mut by_channel: BTreeMap<Channel, u64>, tally: Tally) -> DayCounts {
+    by_channel.retain(|_, n| *n > 0);
     let sum = |g: ChannelGroup| {
         by_channel
             .iter()
@@ -128,6 +134,12 @@ fn top_of<K: Clone + Ord>(m: &BTreeMap<K, u64>) -> Option<(K, u64)> {
         .map(|(k, n)| (k.clone(), *n))
 }
 
+/// The group a category is reported under: its second-level category (or itself, if
+/// coarser).
+pub fn issue_group(category_code: &str) -> &str {
+    category_code.get(..4).unwrap_or(category_code)
+}
+
 /// The day's hot issues, busiest first (ties by code).
 pub fn hot_issues(rows: &[(FactKey, Tally)], rules: &HotRules) -> Vec<HotIssue> {
     #[derive(Default)]
@@ -143,7 +155,7 @@ pub fn hot_issues(rows: &[(FactKey, Tally)], rules: &HotRules) -> Vec<HotIssue> 
         let Some(code) = k.category_code.as_deref() else {
             continue;
         };
-        let group = code.get(..4).unwrap_or(code).to_string();
+        let group = issue_group(code).to_string();
         let a = groups.entry(group).or_default();
         a.requests += t.requests;
         a.direct += t.direct;
@@ -390,6 +402,10 @@ mod tests {
         assert_eq!(c.transferred, 30 + 9 + 8 + 6);
         assert_eq!(c.callbacks, 87);
         assert_eq!(c.tally.requests, c.calls + c.online + c.other);
+        // The same from the sums by channel.
+        assert_eq!(day_counts_of(c.by_channel.clone(), c.tally), c);
+        assert_eq!(issue_group("020101"), "0201");
+        assert_eq!(issue_group("02"), "02");
     }
 
     #[test]

@@ -272,19 +272,31 @@ pub(super) async fn fine_rows(
     conn: &mut AnyConnection,
     from: NaiveDate,
     to: NaiveDate,
+    groups: Option<&[String]>,
 ) -> Result<Vec<(FactKey, Tally)>> {
+    let mut params = vec![P::S(Some(from.to_string())), P::S(Some(to.to_string()))];
+    let filter = match groups {
+        None => String::new(),
+        Some([]) => return Ok(Vec::new()),
+        Some(groups) => {
+            let marks: Vec<String> = groups
+                .iter()
+                .map(|g| {
+                    params.push(P::S(Some(g.clone())));
+                    format!("${}", params.len())
+                })
+                .collect();
+            format!(" AND substr(category_code, 1, 4) IN ({})", marks.join(", "))
+        }
+    };
     let sql = format!(
         "SELECT day, unit_id, category_code, channel, division_code, {} FROM kpi_facts \
-         WHERE day >= $1 AND day <= $2 ORDER BY day, unit_id, category_code, channel, division_code",
+         WHERE day >= $1 AND day <= $2{filter} ORDER BY day, unit_id, category_code, channel, division_code",
         Tally::FIELDS.join(", ")
     );
-    let rows = many(
-        is_sqlite(conn),
-        sql,
-        vec![P::S(Some(from.to_string())), P::S(Some(to.to_string()))],
-    )
-    .fetch_all(&mut *conn)
-    .await?;
+    let rows = many(is_sqlite(conn), sql, params)
+        .fetch_all(&mut *conn)
+        .await?;
     rows.iter()
         .map(|r| {
             let day: String = r.try_get(0)?;

@@ -529,17 +529,25 @@ pub trait Store: Send + Sync {
         by_day: bool,
     ) -> Result<Vec<GroupTally>>;
     /// The finest aggregate rows (day × unit × category × channel × division) of the
-    /// business days `from..=to`, ordered by key.
+    /// business days `from..=to`, ordered by key; with `groups`, only those of categories in
+    /// these issue groups (second-level codes, see `report::issue_group`).
     async fn kpi_facts(
         &self,
         from: chrono::NaiveDate,
         to: chrono::NaiveDate,
+        groups: Option<&[String]>,
     ) -> Result<
         Vec<(
             mashangban_domain::aggregates::FactKey,
             mashangban_domain::kpi::Tally,
         )>,
     >;
+    /// Adds facts to the aggregates directly, without the events they stand for: for bulk
+    /// loads of history kept elsewhere and for benchmarks. `(ticket id, fact)`.
+    async fn add_aggregate_facts(
+        &self,
+        facts: Vec<(i64, mashangban_domain::aggregates::Fact)>,
+    ) -> Result<()>;
     /// Empties the aggregates and rebuilds them from every ticket's events, in one
     /// transaction (writers wait meanwhile).
     async fn rebuild_aggregates(&self) -> Result<RebuildReport>;

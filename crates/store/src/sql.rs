@@ -1971,6 +1971,7 @@ impl Store for SqlStore {
         &self,
         from: chrono::NaiveDate,
         to: chrono::NaiveDate,
+        groups: Option<&[String]>,
     ) -> Result<
         Vec<(
             mashangban_domain::aggregates::FactKey,
@@ -1978,7 +1979,24 @@ impl Store for SqlStore {
         )>,
     > {
         let mut conn = self.pool.acquire().await?;
-        aggregates::fine_rows(&mut conn, from, to).await
+        aggregates::fine_rows(&mut conn, from, to, groups).await
+    }
+
+    async fn add_aggregate_facts(
+        &self,
+        facts: Vec<(i64, mashangban_domain::aggregates::Fact)>,
+    ) -> Result<()> {
+        self.run_write::<()>(Box::new(move |conn: &mut AnyConnection| -> JobFuture<'_> {
+            Box::pin(async move {
+                let mut sums = aggregates::Pending::default();
+                for (ticket, fact) in &facts {
+                    sums.add(*ticket, std::slice::from_ref(fact));
+                }
+                sums.write(conn).await?;
+                Ok(Box::new(()) as JobOutput)
+            })
+        }))
+        .await
     }
 
     async fn rebuild_aggregates(&self) -> Result<RebuildReport> {

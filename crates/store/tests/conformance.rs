@@ -1453,7 +1453,7 @@ async fn aggregate_snapshot(s: &SqlStore) -> Vec<(String, Vec<GroupTally>)> {
             s.kpi_tallies(dim, from, to, true).await.unwrap(),
         ));
     }
-    let fine = s.kpi_facts(from, to).await.unwrap();
+    let fine = s.kpi_facts(from, to, None).await.unwrap();
     out.push((
         "fine".into(),
         fine.into_iter()

@@ -243,8 +243,16 @@ pub async fn daily_report(
     _a: Authed,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let format = format_param(&q, &["json", "html", "doc"])?;
-    let date = match date_param(&q, "date")? {
+    Ok(daily_response(&app, &q).await?)
+}
+
+/// The daily report in the format a request asks for (for the API and the console).
+pub(crate) async fn daily_response(
+    app: &App,
+    q: &HashMap<String, String>,
+) -> Result<Response, AppError> {
+    let format = format_param(q, &["json", "html", "doc"])?;
+    let date = match date_param(q, "date")? {
         Some(d) => d,
         None => Period::month_to_date().to.pred_opt().unwrap_or_default(),
     };
@@ -276,7 +284,15 @@ pub async fn monthly_report(
     _a: Authed,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let format = format_param(&q, &["json", "html", "doc", "xlsx"])?;
+    Ok(monthly_response(&app, &q).await?)
+}
+
+/// The monthly report in the format a request asks for (for the API and the console).
+pub(crate) async fn monthly_response(
+    app: &App,
+    q: &HashMap<String, String>,
+) -> Result<Response, AppError> {
+    let format = format_param(q, &["json", "html", "doc", "xlsx"])?;
     let (year, month) = match q.get("month").map(|m| m.trim()).filter(|m| !m.is_empty()) {
         Some(m) => {
             let bad = || AppError::invalid("month", format!("`{m}` is not a month (YYYY-MM)"));
@@ -284,7 +300,7 @@ pub async fn monthly_report(
             let y: i32 = y.parse().map_err(|_| bad())?;
             let mo: u32 = mo.parse().map_err(|_| bad())?;
             if !(2000..=2100).contains(&y) || !(1..=12).contains(&mo) {
-                return Err(bad().into());
+                return Err(bad());
             }
             (y, mo)
         }

@@ -1174,3 +1174,73 @@ async fn ticket_search_box() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html.contains("state"), "{html}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evaluation_page_and_reports() {
+    let t = TestApp::start(Db::Sqlite, "console_kpis").await.unwrap();
+    users(
+        &t,
+        &[
+            ("analyst-k", Role::Analyst, None),
+            ("unit-k", Role::UnitHandler, Some(t.lead_unit)),
+        ],
+    )
+    .await;
+    // Two requests today, one dispatched to the street office and called back.
+    let id = t.create("东关大街路灯不亮").await;
+    t.create("咨询社保卡办理").await;
+    t.act(
+        id,
+        "dispatch",
+        "dispatcher",
+        json!({"lead_unit_id": t.lead_unit, "tier": 3}),
+    )
+    .await;
+    let analyst = Browser::open(&t, "analyst-k").await;
+    let unit = Browser::open(&t, "unit-k").await;
+    let (status, html) = analyst.page("/kpis").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("考评排名"), "{html}");
+    assert!(html.contains("西宁市"), "the city's row: {html}");
+    let (status, html) = analyst.page("/kpis?group_by=unit").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("东关大街街道办事处"), "{html}");
+    // The unit's name links to its tickets of the period.
+    assert!(
+        html.contains(&format!("&amp;unit={}", t.lead_unit)),
+        "{html}"
+    );
+    let (status, html) = analyst.page("/kpis?from=2026-05-02&to=2026-05-01").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("from:"), "{html}");
+    let (status, _) = unit.page("/kpis").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // Excel export of the table, and the reports as documents.
+    let (status, headers, bytes) = analyst.download("/kpis/export.xlsx?group_by=unit").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .contains("spreadsheetml")
+    );
+    assert!(bytes.starts_with(b"PK"));
+    let today = mashangban_app::kpis::Period::month_to_date().to;
+    let (status, html) = analyst.page(&format!("/reports/daily?date={today}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("12345政务服务便民热线工作日报"), "{html}");
+    assert!(html.contains("热点问题"), "{html}");
+    let (status, headers, _) = analyst
+        .download(&format!("/reports/daily?date={today}&format=doc"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers[header::CONTENT_DISPOSITION]
+            .to_str()
+            .unwrap()
+            .contains(".doc")
+    );
+    let (status, html) = analyst.page("/reports/monthly").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("考评通报"), "{html}");
+}

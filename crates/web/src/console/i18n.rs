@@ -85,6 +85,7 @@ pub fn t(lang: Lang, key: &'static str) -> &'static str {
         "unit_queue" => ("承办工作台", "Unit work queue"),
         "callback_desk" => ("回访台", "Callback desk"),
         "board" => ("督办看板", "Supervision board"),
+        "kpis" => ("考评排名", "Evaluation"),
         "knowledge" => ("知识库", "Knowledge base"),
         "notices" => ("通知", "Notices"),
         "replied_at" => ("答复时间", "Replied"),

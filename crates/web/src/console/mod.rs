@@ -11,6 +11,7 @@ mod gazetteer;
 mod i18n;
 mod intake;
 mod knowledge;
+mod kpis;
 mod list;
 
 use axum::Router;
@@ -39,6 +40,10 @@ pub fn routes() -> Router<App> {
         .route("/", get(desk::home))
         .route("/callback", get(desk::callback_desk))
         .route("/board", get(board::board_page))
+        .route("/kpis", get(kpis::kpis_page))
+        .route("/kpis/export.xlsx", get(kpis::export_xlsx))
+        .route("/reports/daily", get(kpis::report))
+        .route("/reports/monthly", get(kpis::report))
         .route("/knowledge", get(knowledge::knowledge_page))
         .route("/notices", get(board::notices_page))
         .route("/login", get(login_page).post(login_submit))
@@ -203,6 +208,7 @@ fn nav(user: &User) -> Vec<(&'static str, &'static str)> {
         Role::Supervisor | Role::Analyst | Role::Dispatcher | Role::Admin
     ) {
         items.push(("/board", "board"));
+        items.push(("/kpis", "kpis"));
     }
     if user.role == Role::Admin {
         items.push(("/admin", "admin"));

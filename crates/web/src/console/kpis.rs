@@ -1,0 +1,249 @@
+//! The evaluation page (考评排名): the figures of a period for the city or per unit, place,
+//! category or channel, ranked with their zones, each group linking to its tickets; Excel
+//! export; the daily and monthly reports as documents.
+
+use super::i18n::{Lang, t};
+use super::{forbidden_page, html_response, page, session, to_login};
+use crate::api_kpi::{percent, table_of, xlsx_response, zone_zh};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use mashangban_app::App;
+use mashangban_app::kpis::{KpiRow, KpiTable};
+use mashangban_domain::Role;
+use mashangban_domain::aggregates::Dim;
+use mashangban_domain::kpi::Zone;
+use maud::{Markup, html};
+use std::collections::HashMap;
+
+/// Who reads the evaluation pages.
+pub(crate) fn may_read(role: Role) -> bool {
+    matches!(
+        role,
+        Role::Supervisor | Role::Analyst | Role::Dispatcher | Role::Admin
+    )
+}
+
+const GROUPINGS: &[(&str, &str, &str)] = &[
+    ("", "全市", "City"),
+    ("unit", "承办单位", "Units"),
+    ("district", "区县", "Districts"),
+    ("street", "街道乡镇", "Streets"),
+    ("category_l1", "诉求大类", "Categories (top level)"),
+    ("category", "诉求小类", "Categories"),
+    ("channel", "渠道", "Channels"),
+];
+
+/// The tickets behind a row: received in the period, of the group.
+fn tickets_link(table: &KpiTable, row: &KpiRow) -> String {
+    let mut q = format!(
+        "/tickets?created_from={}&created_to={}",
+        table.period.from, table.period.to
+    );
+    if let Some(g) = &row.group {
+        let name = match table.group_by {
+            Some(Dim::Unit) => "unit",
+            Some(Dim::District | Dim::Street) => "division",
+            Some(Dim::CategoryL1 | Dim::CategoryL2 | Dim::Category) => "category",
+            Some(Dim::Channel) => "channel",
+            _ => return q,
+        };
+        q.push_str(&format!("&{name}={g}"));
+    }
+    q
+}
+
+fn zone_class(z: Option<Zone>) -> Option<&'static str> {
+    z.map(|z| match z {
+        Zone::Blue => "zone blue",
+        Zone::Yellow => "zone yellow",
+        Zone::Red => "zone red",
+    })
+}
+
+fn table_markup(lang: Lang, table: &KpiTable) -> Markup {
+    let zh = lang == Lang::Zh;
+    let head: &[(&str, &str)] = &[
+        ("排名", "Rank"),
+        ("名称", "Name"),
+        ("诉求量", "Requests"),
+        ("回访量", "Callbacks"),
+        ("万人诉求比", "Per 10k"),
+        ("响应率", "Response"),
+        ("解决率", "Resolution"),
+        ("满意率", "Satisfaction"),
+        ("办结率", "Completion"),
+        ("按期办结率", "On time"),
+        ("退单率", "Returns"),
+        ("直接办结率", "Direct"),
+        ("督办", "Supervisions"),
+        ("综合得分", "Score"),
+        ("环比", "Trend"),
+    ];
+    html! {
+        table.list.kpis {
+            thead { tr { @for (z, e) in head { th { (if zh { z } else { e }) } } } }
+            tbody {
+                @for r in &table.rows {
+                    @let k = &r.kpis;
+                    tr class=[zone_class(r.zone)] {
+                        td.num { @if let Some(n) = r.rank { (n) " " span.tag { (zone_zh(r.zone)) } } }
+                        td { a href=(tickets_link(table, r)) { (r.name) } }
+                        td.num { (k.requests) }
+                        td.num { (k.callbacks) }
+                        td.num { (k.requests_per_10k.map(|v| format!("{v:.2}")).unwrap_or_default()) }
+                        td.num { (percent(k.response_rate)) }
+                        td.num { (percent(k.resolution_rate)) }
+                        td.num { (percent(k.satisfaction_rate)) }
+                        td.num { (percent(k.completion_rate)) }
+                        td.num { (percent(k.on_time_rate)) }
+                        td.num { (percent(k.return_rate)) }
+                        td.num { (percent(k.direct_rate)) }
+                        td.num { (k.supervisions) }
+                        td.num { (k.score.map(|s| format!("{s:.2}")).unwrap_or_default()) }
+                        td { (r.trend.clone().unwrap_or_default()) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `GET /kpis?from&to&group_by`.
+pub async fn kpis_page(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let Some(s) = session(&app, &headers).await else {
+        return to_login();
+    };
+    let lang = s.lang;
+    let zh = lang == Lang::Zh;
+    if !may_read(s.user.role) {
+        return forbidden_page(lang);
+    }
+    let v = |k: &str| q.get(k).cloned().unwrap_or_default();
+    let (status, table, error) = match table_of(&app, &q).await {
+        Ok(t) => (StatusCode::OK, Some(t), None),
+        Err(mashangban_app::AppError::Invalid { field, message }) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            None,
+            Some(format!("{field}: {message}")),
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "kpi page");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                None,
+                Some(
+                    if zh {
+                        "暂时无法计算，请稍后再试。"
+                    } else {
+                        "Could not compute the figures; try again later."
+                    }
+                    .to_string(),
+                ),
+            )
+        }
+    };
+    let query: String = ["from", "to", "group_by"]
+        .iter()
+        .filter(|k| !v(k).is_empty())
+        .map(|k| format!("{k}={}", v(k)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let body = html! {
+        h1 { (t(lang, "kpis")) }
+        form.filters method="get" action="/kpis" {
+            label for="k-from" { (if zh { "起" } else { "From" }) }
+            input #k-from type="date" name="from" value=(table.as_ref().map(|t| t.period.from.to_string()).unwrap_or_else(|| v("from")));
+            label for="k-to" { (if zh { "止" } else { "To" }) }
+            input #k-to type="date" name="to" value=(table.as_ref().map(|t| t.period.to.to_string()).unwrap_or_else(|| v("to")));
+            label for="k-group" { (if zh { "维度" } else { "By" }) }
+            select #k-group name="group_by" {
+                @for (key, z, e) in GROUPINGS {
+                    option value=(key) selected[v("group_by") == *key] { (if zh { z } else { e }) }
+                }
+            }
+            button.primary type="submit" { (if zh { "查询" } else { "Show" }) }
+            a href=(format!("/kpis/export.xlsx?{query}")) { (if zh { "导出Excel" } else { "Export to Excel" }) }
+        }
+        @if let Some(e) = &error { p.error role="alert" { (e) } }
+        @if let Some(table) = &table {
+            p.muted {
+                (if zh { "统计期 " } else { "Period " }) (table.period.from) " — " (table.period.to)
+                (if zh { "，对比上期 " } else { ", compared with " }) (table.previous.from) " — " (table.previous.to)
+                (if zh { "。满意率 = (满意 + " } else { ". Satisfaction = (satisfied + " })
+                (table.policy.basically_satisfied_weight)
+                (if zh { "×基本满意) ÷ 回访量。" } else { " × basically satisfied) ÷ callbacks." })
+            }
+            (table_markup(lang, table))
+        }
+        h2 { (if zh { "报告" } else { "Reports" }) }
+        form.filters method="get" action="/reports/daily" {
+            label for="r-date" { (if zh { "工作日报" } else { "Daily report" }) }
+            input #r-date type="date" name="date" value=(table.as_ref().map(|t| t.period.to.to_string()).unwrap_or_default());
+            button type="submit" name="format" value="html" { (if zh { "查看" } else { "View" }) }
+            button type="submit" name="format" value="doc" { (if zh { "下载Word" } else { "Word" }) }
+        }
+        form.filters method="get" action="/reports/monthly" {
+            label for="r-month" { (if zh { "月度考评通报" } else { "Monthly report" }) }
+            input #r-month type="month" name="month" value=(table.as_ref().map(|t| t.period.from.format("%Y-%m").to_string()).unwrap_or_default());
+            button type="submit" name="format" value="html" { (if zh { "查看" } else { "View" }) }
+            button type="submit" name="format" value="doc" { (if zh { "下载Word" } else { "Word" }) }
+            button type="submit" name="format" value="xlsx" { (if zh { "排名Excel" } else { "Ranking (Excel)" }) }
+        }
+    };
+    html_response(status, page(lang, Some(&s), "/kpis", body))
+}
+
+/// `GET /kpis/export.xlsx?...`: the page's table as Excel.
+pub async fn export_xlsx(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let Some(s) = session(&app, &headers).await else {
+        return to_login();
+    };
+    if !may_read(s.user.role) {
+        return forbidden_page(s.lang);
+    }
+    match table_of(&app, &q).await.and_then(|t| xlsx_response(&t)) {
+        Ok(r) => r,
+        Err(e) => (StatusCode::UNPROCESSABLE_ENTITY, e.to_string()).into_response(),
+    }
+}
+
+/// `GET /reports/daily` and `/reports/monthly` for the signed-in reader: the API's
+/// documents (html shown, doc downloaded, xlsx for the monthly ranking).
+pub async fn report(
+    State(app): State<App>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+    Query(mut q): Query<HashMap<String, String>>,
+) -> Response {
+    let Some(s) = session(&app, &headers).await else {
+        return to_login();
+    };
+    if !may_read(s.user.role) {
+        return forbidden_page(s.lang);
+    }
+    q.entry("format".into()).or_insert_with(|| "html".into());
+    let answer = if uri.path().ends_with("/monthly") {
+        crate::api_kpi::monthly_response(&app, &q).await
+    } else {
+        crate::api_kpi::daily_response(&app, &q).await
+    };
+    match answer {
+        Ok(mut r) => {
+            r.headers_mut().insert(
+                header::CACHE_CONTROL,
+                axum::http::HeaderValue::from_static("no-store"),
+            );
+            r
+        }
+        Err(e) => (StatusCode::UNPROCESSABLE_ENTITY, e.to_string()).into_response(),
+    }
+}
