@@ -4,6 +4,7 @@ mod bench;
 mod bench_reports;
 mod calendar;
 mod classifier;
+mod hotspots;
 mod synthetic;
 
 use anyhow::{Context, Result};
@@ -76,6 +77,9 @@ enum Command {
     /// Benchmark the daily report and the monthly ranking over a large city's year of
     /// aggregates.
     BenchReports(bench_reports::BenchReportsArgs),
+    /// Hot issues (热点问题) of a file of citizen messages: problems by topic and place,
+    /// ranked by heat, in the challenge's table form.
+    Hotspots(hotspots::HotspotsArgs),
     /// The official working-day calendar: due times and their explanation, and upkeep.
     Calendar {
         #[command(subcommand)]
@@ -650,6 +654,7 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Bench(args) => bench::run(args).await,
         Command::BenchReports(args) => bench_reports::run(args).await,
+        Command::Hotspots(args) => hotspots::run(args),
         Command::Classifier {
             cmd: classifier::ClassifierCmd::Train { limit },
         } => classifier::train(&open(&database).await?, limit).await,

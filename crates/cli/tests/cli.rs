@@ -480,3 +480,36 @@ fn classifier_reaches_the_target_on_the_shared_messages() {
     let f1: f64 = last.split("macro_f1=").nth(1).unwrap().parse().unwrap();
     assert!(f1 >= 0.85, "{out}");
 }
+
+#[test]
+fn hotspots_of_a_file_of_messages() {
+    let out = ok(
+        &[
+            "hotspots",
+            "--file",
+            &fixture("hot_messages.jsonl"),
+            "--top",
+            "2",
+            "--details",
+        ],
+        None,
+    );
+    let first = out
+        .lines()
+        .find(|l| l.starts_with("1\t"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(first.contains("2026/03/01 至 2026/03/03"), "{first}");
+    assert!(first.contains("丽发新城"), "{first}");
+    assert!(first.contains("\t100.0\t"), "{first}");
+    assert!(out.contains("5 messages"), "{out}");
+    // The details list the first problem's three messages.
+    assert_eq!(
+        out.lines()
+            .filter(|l| l.starts_with("1\t") && l.contains("2026/03/0"))
+            .count(),
+        4,
+        "{out}"
+    );
+    let bad = fails(&["hotspots", "--file", "/nonexistent.jsonl"], None);
+    assert!(bad.contains("/nonexistent.jsonl"), "{bad}");
+}
