@@ -311,59 +311,52 @@ async fn special_paths(t: &TestApp) {
     let act = |who: Actor, id: i64, action: Action, body: Value, at: DateTime<Utc>| async move {
         app.act_at(&who, id, action, body, at).await.unwrap();
     };
-    act(
-        disp,
-        a.id,
-        Action::Dispatch,
-        json!({"lead_unit_id": t.other_unit, "tier": 3}),
-        bj(2, 10),
-    )
-    .await;
-    act(
-        other,
-        a.id,
-        Action::RequestReturn,
-        json!({"reason": "不属于本单位职责"}),
-        bj(2, 11),
-    )
-    .await;
-    act(disp, a.id, Action::ApproveReturn, json!({}), bj(2, 12)).await;
-    act(
-        disp,
-        a.id,
-        Action::Dispatch,
-        json!({"lead_unit_id": t.lead_unit, "tier": 1, "note": "路灯安全隐患，限一日办结"}),
-        bj(2, 13),
-    )
-    .await;
-    act(lead, a.id, Action::Sign, json!({}), bj(2, 14)).await;
+    let steps: [(Actor, Action, Value, DateTime<Utc>); 5] = [
+        (
+            disp,
+            Action::Dispatch,
+            json!({"lead_unit_id": t.other_unit, "tier": 3}),
+            bj(2, 10),
+        ),
+        (
+            other,
+            Action::RequestReturn,
+            json!({"reason": "不属于本单位职责"}),
+            bj(2, 11),
+        ),
+        (disp, Action::ApproveReturn, json!({}), bj(2, 12)),
+        (
+            disp,
+            Action::Dispatch,
+            json!({"lead_unit_id": t.lead_unit, "tier": 1, "note": "路灯安全隐患，限一日办结"}),
+            bj(2, 13),
+        ),
+        (lead, Action::Sign, json!({}), bj(2, 14)),
+    ];
+    for (who, action, body, at) in steps {
+        act(who, a.id, action, body, at).await;
+    }
     // The watcher finds the 1-day deadline broken.
     app.watch_deadlines_at(bj(6, 12), 1000).await.unwrap();
-    act(
-        sup,
-        a.id,
-        Action::Supervise,
-        json!({"level": "l2", "note": "逾期未办结"}),
-        bj(6, 13),
-    )
-    .await;
-    act(
-        lead,
-        a.id,
-        Action::Reply,
-        json!({"content": "已维修"}),
-        bj(7, 9),
-    )
-    .await;
-    act(disp, a.id, Action::ApproveReply, json!({}), bj(7, 10)).await;
-    act(
-        cb,
-        a.id,
-        Action::RecordCallback,
-        json!({"contacted": true, "resolution": "resolved", "satisfaction": "satisfied"}),
-        bj(8, 10),
-    )
-    .await;
+    let steps: [(Actor, Action, Value, DateTime<Utc>); 4] = [
+        (
+            sup,
+            Action::Supervise,
+            json!({"level": "l2", "note": "逾期未办结"}),
+            bj(6, 13),
+        ),
+        (lead, Action::Reply, json!({"content": "已维修"}), bj(7, 9)),
+        (disp, Action::ApproveReply, json!({}), bj(7, 10)),
+        (
+            cb,
+            Action::RecordCallback,
+            json!({"contacted": true, "resolution": "resolved", "satisfaction": "satisfied"}),
+            bj(8, 10),
+        ),
+    ];
+    for (who, action, body, at) in steps {
+        act(who, a.id, action, body, at).await;
+    }
     let state = app.store.get_ticket(a.id).await.unwrap().unwrap().state;
     if state.as_str() != "closed" {
         act(cb, a.id, Action::Close, json!({}), bj(8, 11)).await;

@@ -34,6 +34,17 @@ const GROUPINGS: &[(&str, &str, &str)] = &[
     ("channel", "渠道", "Channels"),
 ];
 
+/// The signed-in reader of the evaluation pages, or the page to answer with instead.
+async fn reader(app: &App, headers: &HeaderMap) -> Result<super::Session, Response> {
+    let Some(s) = session(app, headers).await else {
+        return Err(to_login());
+    };
+    if !may_read(s.user.role) {
+        return Err(forbidden_page(s.lang));
+    }
+    Ok(s)
+}
+
 /// The tickets behind a row: received in the period, of the group.
 fn tickets_link(table: &KpiTable, row: &KpiRow) -> String {
     let mut q = format!(
@@ -115,14 +126,12 @@ pub async fn kpis_page(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let Some(s) = session(&app, &headers).await else {
-        return to_login();
+    let s = match reader(&app, &headers).await {
+        Ok(s) => s,
+        Err(r) => return r,
     };
     let lang = s.lang;
     let zh = lang == Lang::Zh;
-    if !may_read(s.user.role) {
-        return forbidden_page(lang);
-    }
     let v = |k: &str| q.get(k).cloned().unwrap_or_default();
     let (status, table, error) = match table_of(&app, &q).await {
         Ok(t) => (StatusCode::OK, Some(t), None),
@@ -204,11 +213,8 @@ pub async fn export_xlsx(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let Some(s) = session(&app, &headers).await else {
-        return to_login();
-    };
-    if !may_read(s.user.role) {
-        return forbidden_page(s.lang);
+    if let Err(r) = reader(&app, &headers).await {
+        return r;
     }
     match table_of(&app, &q).await.and_then(|t| xlsx_response(&t)) {
         Ok(r) => r,
@@ -224,11 +230,8 @@ pub async fn report(
     uri: axum::http::Uri,
     Query(mut q): Query<HashMap<String, String>>,
 ) -> Response {
-    let Some(s) = session(&app, &headers).await else {
-        return to_login();
-    };
-    if !may_read(s.user.role) {
-        return forbidden_page(s.lang);
+    if let Err(r) = reader(&app, &headers).await {
+        return r;
     }
     q.entry("format".into()).or_insert_with(|| "html".into());
     let answer = if uri.path().ends_with("/monthly") {

@@ -103,7 +103,7 @@ fn cross_site(headers: &HeaderMap) -> bool {
     }
 }
 
-struct Session {
+pub(crate) struct Session {
     user: User,
     token: String,
     lang: Lang,
