@@ -338,7 +338,8 @@ fn clause_places(clause: &str, out: &mut Vec<String>) {
     }
 }
 
-type Vector = HashMap<u32, f32>;
+/// Word weights; ordered, so that sums come out the same on every run.
+type Vector = BTreeMap<u32, f32>;
 
 fn norm(v: &Vector) -> f32 {
     v.values().map(|x| x * x).sum::<f32>().sqrt()
@@ -408,7 +409,7 @@ pub fn hotspots(messages: &[Message], rules: &HotspotRules) -> Vec<Hotspot> {
     let vectors: Vec<Vector> = ids
         .iter()
         .map(|ws| {
-            let mut v: Vector = HashMap::new();
+            let mut v: Vector = BTreeMap::new();
             for w in ws {
                 if idf[*w as usize] > 0.0 {
                     *v.entry(*w).or_default() += idf[*w as usize];
@@ -475,7 +476,7 @@ pub fn hotspots(messages: &[Message], rules: &HotspotRules) -> Vec<Hotspot> {
             Some((g, _)) => g,
             None => {
                 groups.push(Group {
-                    sum: HashMap::new(),
+                    sum: BTreeMap::new(),
                     members: Vec::new(),
                     places: HashMap::new(),
                 });
