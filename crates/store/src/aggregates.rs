@@ -10,8 +10,23 @@ use mashangban_domain::{Channel, Event, Ticket, apply};
 use sqlx::{AnyConnection, Row};
 use std::collections::BTreeMap;
 
-/// Roll-up rows are spread over this many shards, by ticket.
+/// On PostgreSQL, the roll-up rows of groupings with few groups (which nearly every write
+/// touches) are spread over this many shards, by ticket, so that concurrent writers seldom
+/// wait for one another on the same row; the other groupings, and everything on SQLite (one
+/// writer), keep one row a group and a day, which keeps month-long reads short.
 pub(super) const SHARDS: i64 = 8;
+
+fn shard_of(dim: Dim, ticket_id: i64, sharded: bool) -> i64 {
+    let hot = matches!(
+        dim,
+        Dim::City | Dim::Channel | Dim::District | Dim::CategoryL1
+    );
+    if sharded && hot {
+        ticket_id.rem_euclid(SHARDS)
+    } else {
+        0
+    }
+}
 
 const MEASURES: usize = 15;
 
@@ -20,10 +35,11 @@ type Counts = [i64; MEASURES];
 /// The facts of a transaction, summed per row before they are written: one statement per
 /// table, rows in key order (so that concurrent PostgreSQL writers lock shared rows in the
 /// same order and cannot deadlock on them).
-#[derive(Default)]
 pub(super) struct Pending {
     fine: BTreeMap<(String, i64, String, String, String), Counts>,
     rollup: BTreeMap<(&'static str, String, String, i64), Counts>,
+    /// Whether hot roll-up rows are sharded (PostgreSQL).
+    sharded: bool,
 }
 
 fn add(into: &mut Counts, v: &Counts) {
@@ -33,9 +49,17 @@ fn add(into: &mut Counts, v: &Counts) {
 }
 
 impl Pending {
+    /// Sums for a connection's database.
+    pub(super) fn for_conn(conn: &AnyConnection) -> Pending {
+        Pending {
+            fine: BTreeMap::new(),
+            rollup: BTreeMap::new(),
+            sharded: !is_sqlite(conn),
+        }
+    }
+
     /// Adds the facts of one event of ticket `ticket_id`.
     pub(super) fn add(&mut self, ticket_id: i64, facts: &[Fact]) {
-        let shard = ticket_id.rem_euclid(SHARDS);
         for f in facts {
             let v = f.signed_values();
             let k = &f.key;
@@ -56,7 +80,12 @@ impl Pending {
                 if let Some(group) = dim.group_of(k) {
                     add(
                         self.rollup
-                            .entry((dim.as_str(), day.clone(), group, shard))
+                            .entry((
+                                dim.as_str(),
+                                day.clone(),
+                                group,
+                                shard_of(dim, ticket_id, self.sharded),
+                            ))
                             .or_default(),
                         &v,
                     );
@@ -162,7 +191,7 @@ pub(super) async fn rebuild(conn: &mut AnyConnection) -> Result<RebuildReport> {
         .await?
         .try_get("n")?;
     let mut report = RebuildReport::default();
-    let mut pending = Pending::default();
+    let mut pending = Pending::for_conn(conn);
     let mut from = 0i64;
     while from < max {
         let to = from + REBUILD_TICKETS_PER_READ;

@@ -352,8 +352,9 @@ CREATE INDEX knowledge_changes_article ON knowledge_changes (article_id, id);
         // What the events add up to for the figures (see `mashangban_domain::aggregates`):
         // one row per day × unit × category × channel × division (0 and '' for none), and
         // the same rolled up by each grouping the reports use, for fast month-long reads.
-        // Roll-up rows are spread over 8 shards (by ticket), so that concurrent writers on
-        // PostgreSQL seldom wait for one another on the same day's city-wide row. Both are
+        // On PostgreSQL, the roll-up rows of groupings with few groups (the city, channels,
+        // districts, top-level categories) are spread over 8 shards (by ticket), so that
+        // concurrent writers seldom wait for one another on the same day's row. Both are
         // kept by the transactions that write the events, and can be rebuilt from them.
         sql: r#"
 CREATE TABLE kpi_facts (

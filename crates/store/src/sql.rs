@@ -1988,7 +1988,7 @@ impl Store for SqlStore {
     ) -> Result<()> {
         self.run_write::<()>(Box::new(move |conn: &mut AnyConnection| -> JobFuture<'_> {
             Box::pin(async move {
-                let mut sums = aggregates::Pending::default();
+                let mut sums = aggregates::Pending::for_conn(conn);
                 for (ticket, fact) in &facts {
                     sums.add(*ticket, std::slice::from_ref(fact));
                 }
@@ -2094,7 +2094,7 @@ async fn insert_ticket(
         .try_get("id")?;
     event.ticket_id = id;
     insert_event(conn, &event).await?;
-    let mut sums = aggregates::Pending::default();
+    let mut sums = aggregates::Pending::for_conn(conn);
     sums.event(None, &event, &view);
     sums.write(conn).await?;
     sqlx::query("INSERT INTO ticket_watch (ticket_id, version) VALUES ($1, $2)")
@@ -2138,7 +2138,7 @@ async fn apply_changes(
     let mut slim: Vec<SlimUpdate> = Vec::new();
     let mut watch: Vec<WatchUpdate> = Vec::new();
     let mut notices: Vec<(i64, NewNotice)> = Vec::new();
-    let mut sums = aggregates::Pending::default();
+    let mut sums = aggregates::Pending::for_conn(conn);
     for change in changes {
         let before = change.before;
         let mut view = Some(before.clone());
