@@ -9,7 +9,7 @@ use mashangban_domain::aggregates::Dim;
 use mashangban_domain::kpi::Tally;
 use mashangban_domain::kpi::{Kpis, kpis};
 use mashangban_domain::report::{
-    Handling, HotRules, channel_group, day_counts_of, handling, hot_issue_text, hot_issues,
+    Handling, HotRules, channel_group, day_counts_of, handling, hot_issue_text, rank_issues,
 };
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -146,7 +146,10 @@ impl App {
         groups.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         groups.truncate(rules.top);
         let groups: Vec<String> = groups.into_iter().map(|(g, _)| g).collect();
-        let rows = self.store.kpi_facts(date, date, Some(&groups)).await?;
+        let issues = self
+            .store
+            .kpi_issue_counts(date, &groups, rules.place_min)
+            .await?;
         let c = day_counts_of(by_channel, tally);
         let by_channel: Vec<ChannelCount> = c
             .by_channel
@@ -184,7 +187,7 @@ impl App {
             "；直接办理{}件，转交责任单位办理{}件；回访量{}件。",
             c.direct, c.transferred, c.callbacks
         ));
-        let hot = hot_issues(&rows, &rules)
+        let hot = rank_issues(issues, &rules)
             .into_iter()
             .enumerate()
             .map(|(i, issue)| {

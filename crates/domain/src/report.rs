@@ -140,23 +140,32 @@ pub fn issue_group(category_code: &str) -> &str {
     category_code.get(..4).unwrap_or(category_code)
 }
 
-/// The day's hot issues, busiest first (ties by code).
-pub fn hot_issues(rows: &[(FactKey, Tally)], rules: &HotRules) -> Vec<HotIssue> {
-    #[derive(Default)]
-    struct Acc {
-        requests: u64,
-        direct: u64,
-        leaves: BTreeMap<String, u64>,
-        places: BTreeMap<String, u64>,
-        units: BTreeMap<i64, u64>,
-    }
-    let mut groups: BTreeMap<String, Acc> = BTreeMap::new();
+/// What a day holds of one issue group: its requests, those answered at intake, its
+/// requests by third-level category and by place, and its dispatches by unit. Places may
+/// leave out those with fewer than [`HotRules::place_min`] requests (none of them can
+/// concentrate the issue).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IssueCounts {
+    pub group: String,
+    pub requests: u64,
+    pub direct: u64,
+    pub leaves: BTreeMap<String, u64>,
+    pub places: BTreeMap<String, u64>,
+    pub units: BTreeMap<i64, u64>,
+}
+
+/// The issue groups of a day's rows.
+pub fn issue_counts(rows: &[(FactKey, Tally)]) -> Vec<IssueCounts> {
+    let mut groups: BTreeMap<String, IssueCounts> = BTreeMap::new();
     for (k, t) in rows {
         let Some(code) = k.category_code.as_deref() else {
             continue;
         };
         let group = issue_group(code).to_string();
-        let a = groups.entry(group).or_default();
+        let a = groups.entry(group.clone()).or_insert_with(|| IssueCounts {
+            group,
+            ..Default::default()
+        });
         a.requests += t.requests;
         a.direct += t.direct;
         if t.requests > 0 {
@@ -173,10 +182,20 @@ pub fn hot_issues(rows: &[(FactKey, Tally)], rules: &HotRules) -> Vec<HotIssue> 
             *a.units.entry(u).or_default() += t.dispatches;
         }
     }
+    groups.into_values().collect()
+}
+
+/// The day's hot issues from its rows, busiest first (ties by code).
+pub fn hot_issues(rows: &[(FactKey, Tally)], rules: &HotRules) -> Vec<HotIssue> {
+    rank_issues(issue_counts(rows), rules)
+}
+
+/// The hot issues of a day's issue groups, busiest first (ties by code).
+pub fn rank_issues(groups: Vec<IssueCounts>, rules: &HotRules) -> Vec<HotIssue> {
     let mut issues: Vec<HotIssue> = groups
         .into_iter()
-        .filter(|(_, a)| a.requests > 0)
-        .map(|(code, a)| {
+        .filter(|a| a.requests > 0)
+        .map(|a| {
             let share = |n: u64| n as f64 / a.requests as f64;
             let main = top_of(&a.leaves).filter(|(_, n)| share(*n) >= rules.main_share);
             let place = top_of(&a.places)
@@ -184,7 +203,7 @@ pub fn hot_issues(rows: &[(FactKey, Tally)], rules: &HotRules) -> Vec<HotIssue> 
             let mut units: Vec<(i64, u64)> = a.units.into_iter().collect();
             units.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
             HotIssue {
-                category_code: code,
+                category_code: a.group,
                 requests: a.requests,
                 main,
                 place,
@@ -474,6 +493,18 @@ mod tests {
             },
         );
         assert_eq!(two.len(), 2);
+    }
+
+    #[test]
+    fn places_below_the_minimum_can_be_left_out() {
+        let rules = HotRules::default();
+        let full = issue_counts(&day());
+        let mut trimmed = full.clone();
+        for g in &mut trimmed {
+            g.places.retain(|_, n| *n >= rules.place_min);
+        }
+        assert_ne!(full, trimmed, "the day has places under the minimum");
+        assert_eq!(rank_issues(full, &rules), rank_issues(trimmed, &rules));
     }
 
     #[test]

@@ -6,6 +6,7 @@ use crate::{GroupTally, RebuildReport};
 use chrono::NaiveDate;
 use mashangban_domain::aggregates::{Dim, Fact, FactKey, facts};
 use mashangban_domain::kpi::Tally;
+use mashangban_domain::report::IssueCounts;
 use mashangban_domain::{Channel, Event, Ticket, apply};
 use sqlx::{AnyConnection, Row};
 use std::collections::BTreeMap;
@@ -345,4 +346,108 @@ pub(super) async fn fine_rows(
             ))
         })
         .collect()
+}
+
+/// What a day holds of some issue groups, summed in the database (a large city's day has
+/// tens of thousands of fine rows; this returns a few hundred).
+pub(super) async fn issue_counts(
+    conn: &mut AnyConnection,
+    day: NaiveDate,
+    groups: &[String],
+    place_min: u64,
+) -> Result<Vec<IssueCounts>> {
+    if groups.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sqlite = is_sqlite(conn);
+    let mut params = vec![P::S(Some(day.to_string()))];
+    let marks: Vec<String> = groups
+        .iter()
+        .map(|g| {
+            params.push(P::S(Some(g.clone())));
+            format!("${}", params.len())
+        })
+        .collect();
+    let filter = format!(
+        "day = $1 AND substr(category_code, 1, 4) IN ({})",
+        marks.join(", ")
+    );
+    let mut out: BTreeMap<String, IssueCounts> = groups
+        .iter()
+        .map(|g| {
+            (
+                g.clone(),
+                IssueCounts {
+                    group: g.clone(),
+                    ..Default::default()
+                },
+            )
+        })
+        .collect();
+    let n = |r: &sqlx::any::AnyRow, i: usize| -> Result<u64> {
+        Ok(u64::try_from(r.try_get::<i64, _>(i)?).unwrap_or(0))
+    };
+    // Requests and direct answers by category.
+    let rows = many(
+        sqlite,
+        format!(
+            "SELECT category_code, CAST(SUM(requests) AS BIGINT), CAST(SUM(direct) AS BIGINT) \
+             FROM kpi_facts WHERE {filter} GROUP BY category_code"
+        ),
+        params.clone(),
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for r in &rows {
+        let code: String = r.try_get(0)?;
+        let Some(g) = out.get_mut(mashangban_domain::report::issue_group(&code)) else {
+            continue;
+        };
+        let (requests, direct) = (n(r, 1)?, n(r, 2)?);
+        g.requests += requests;
+        g.direct += direct;
+        if requests > 0 && code.len() >= 6 {
+            *g.leaves.entry(code).or_default() += requests;
+        }
+    }
+    // Requests by place, where a place has enough to matter.
+    let mut with_min = params.clone();
+    with_min.push(P::I(Some(i64::try_from(place_min).unwrap_or(i64::MAX))));
+    let min_mark = format!("${}", with_min.len());
+    let rows = many(
+        sqlite,
+        format!(
+            "SELECT substr(category_code, 1, 4), division_code, CAST(SUM(requests) AS BIGINT) \
+             FROM kpi_facts WHERE {filter} AND division_code <> '' \
+             GROUP BY substr(category_code, 1, 4), division_code HAVING SUM(requests) >= {min_mark}"
+        ),
+        with_min,
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for r in &rows {
+        let group: String = r.try_get(0)?;
+        if let Some(g) = out.get_mut(&group) {
+            g.places.insert(r.try_get(1)?, n(r, 2)?);
+        }
+    }
+    // Dispatches by unit.
+    let rows = many(
+        sqlite,
+        format!(
+            "SELECT substr(category_code, 1, 4), unit_id, CAST(SUM(dispatches) AS BIGINT) \
+             FROM kpi_facts WHERE {filter} AND unit_id <> 0 \
+             GROUP BY substr(category_code, 1, 4), unit_id HAVING SUM(dispatches) > 0"
+        ),
+        params,
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for r in &rows {
+        let group: String = r.try_get(0)?;
+        if let Some(g) = out.get_mut(&group) {
+            g.units.insert(r.try_get(1)?, n(r, 2)?);
+        }
+    }
+    Ok(out.into_values().collect())
 }

@@ -542,6 +542,15 @@ pub trait Store: Send + Sync {
             mashangban_domain::kpi::Tally,
         )>,
     >;
+    /// What a business day holds of some issue groups (second-level category codes): each
+    /// group's requests and direct answers, requests by category, requests by place (only
+    /// places with at least `place_min`), dispatches by unit.
+    async fn kpi_issue_counts(
+        &self,
+        day: chrono::NaiveDate,
+        groups: &[String],
+        place_min: u64,
+    ) -> Result<Vec<mashangban_domain::report::IssueCounts>>;
     /// Adds facts to the aggregates directly, without the events they stand for: for bulk
     /// loads of history kept elsewhere and for benchmarks. `(ticket id, fact)`.
     async fn add_aggregate_facts(

@@ -1982,6 +1982,16 @@ impl Store for SqlStore {
         aggregates::fine_rows(&mut conn, from, to, groups).await
     }
 
+    async fn kpi_issue_counts(
+        &self,
+        day: chrono::NaiveDate,
+        groups: &[String],
+        place_min: u64,
+    ) -> Result<Vec<mashangban_domain::report::IssueCounts>> {
+        let mut conn = self.pool.acquire().await?;
+        aggregates::issue_counts(&mut conn, day, groups, place_min).await
+    }
+
     async fn add_aggregate_facts(
         &self,
         facts: Vec<(i64, mashangban_domain::aggregates::Fact)>,
