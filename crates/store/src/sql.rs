@@ -2161,10 +2161,14 @@ async fn apply_changes(
                 actor,
                 kind,
             };
-            let prior = view.clone();
-            view = apply(view, &e);
-            if let Some(after) = &view {
-                sums.event(prior.as_ref(), &e, after);
+            if mashangban_domain::aggregates::may_count(&e.kind) {
+                let prior = view.clone();
+                view = apply(view, &e);
+                if let Some(after) = &view {
+                    sums.event(prior.as_ref(), &e, after);
+                }
+            } else {
+                view = apply(view, &e);
             }
             events.push(e);
         }
