@@ -1,5 +1,6 @@
 //! Schema migrations, written once with a few dialect placeholders:
-//! `{id}` an auto-increment primary key, `{big}` a 64-bit integer.
+//! `{id}` an auto-increment primary key, `{big}` a 64-bit integer, `{pg}` a line only
+//! PostgreSQL runs, `{clustered}` a table SQLite keeps in primary-key order.
 
 /// One migration: a version, a name and the statements to run.
 pub struct Migration {
@@ -355,7 +356,8 @@ CREATE INDEX knowledge_changes_article ON knowledge_changes (article_id, id);
         // On PostgreSQL, the roll-up rows of groupings with few groups (the city, channels,
         // districts, top-level categories) are spread over 8 shards (by ticket), so that
         // concurrent writers seldom wait for one another on the same day's row. Both are
-        // kept by the transactions that write the events, and can be rebuilt from them.
+        // kept by the transactions that write the events, and can be rebuilt from them. On
+        // SQLite both are kept in key order (a month of one grouping is one run of pages).
         sql: r#"
 CREATE TABLE kpi_facts (
     day TEXT NOT NULL,
@@ -379,7 +381,7 @@ CREATE TABLE kpi_facts (
     handling_seconds {big} NOT NULL DEFAULT 0,
     supervisions {big} NOT NULL DEFAULT 0,
     PRIMARY KEY (day, unit_id, category_code, channel, division_code)
-);
+){clustered};
 CREATE TABLE kpi_rollup (
     dim TEXT NOT NULL,
     day TEXT NOT NULL,
@@ -401,7 +403,7 @@ CREATE TABLE kpi_rollup (
     handling_seconds {big} NOT NULL DEFAULT 0,
     supervisions {big} NOT NULL DEFAULT 0,
     PRIMARY KEY (dim, day, dim_key, shard)
-);
+){clustered};
 "#,
     },
 ];

@@ -478,9 +478,15 @@ impl SqlStore {
             Backend::Sqlite => "-- ",
             Backend::Postgres => "",
         };
+        // `{clustered}` ends a CREATE TABLE whose rows SQLite keeps in primary-key order.
+        let clustered = match self.backend {
+            Backend::Sqlite => " WITHOUT ROWID",
+            Backend::Postgres => "",
+        };
         sql.replace("{id}", id)
             .replace("{big}", big)
             .replace("{pg}", pg)
+            .replace("{clustered}", clustered)
     }
 
     /// Runs a write in a transaction of its own (PostgreSQL) or in a group commit with the
