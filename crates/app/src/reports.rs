@@ -137,7 +137,7 @@ impl App {
             .collect();
         let mut groups: Vec<(String, u64)> = self
             .store
-            .kpi_tallies(Dim::CategoryL2, date, date, false)
+            .kpi_issue_groups(date)
             .await?
             .into_iter()
             .filter(|g| g.tally.requests > 0)

@@ -23,8 +23,70 @@ use crate::kpi::Tally;
 use crate::lifecycle::{Event, EventKind};
 use crate::ticket::Ticket;
 use crate::types::{Channel, Resolution, Satisfaction, TicketState};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+
+/// The first day of a day's calendar month.
+pub fn month_of(day: NaiveDate) -> NaiveDate {
+    day.with_day(1).unwrap_or(day)
+}
+
+/// How a period is read from the roll-ups: its whole calendar months from the month rows,
+/// the days before and after them from the day rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cover {
+    /// Day ranges (inclusive) outside whole months: none, one or two.
+    pub days: Vec<(NaiveDate, NaiveDate)>,
+    /// The first days of the first and the last whole month, if the period holds one.
+    pub months: Option<(NaiveDate, NaiveDate)>,
+}
+
+/// Splits the days `from..=to` into whole months and the days left over.
+pub fn cover(from: NaiveDate, to: NaiveDate) -> Cover {
+    if from > to {
+        return Cover {
+            days: Vec::new(),
+            months: None,
+        };
+    }
+    let next_month = |m: NaiveDate| {
+        m.checked_add_months(Months::new(1))
+            .unwrap_or(NaiveDate::MAX)
+    };
+    // The first whole month starts on `from` or on the next month's first day.
+    let first = if from.day() == 1 {
+        from
+    } else {
+        next_month(month_of(from))
+    };
+    // The last whole month is `to`'s own if `to` is its last day, else the one before.
+    let to_month = month_of(to);
+    let last = if to.succ_opt().is_none_or(|d| d.day() == 1) {
+        Some(to_month)
+    } else {
+        to_month.checked_sub_months(Months::new(1))
+    };
+    match last {
+        Some(last) if first <= last => {
+            let mut days = Vec::new();
+            if from < first {
+                days.push((from, first.pred_opt().unwrap_or(first)));
+            }
+            let after = next_month(last);
+            if after <= to {
+                days.push((after, to));
+            }
+            Cover {
+                days,
+                months: Some((first, last)),
+            }
+        }
+        _ => Cover {
+            days: vec![(from, to)],
+            months: None,
+        },
+    }
+}
 
 /// Where a fact is counted.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -253,6 +315,22 @@ impl Dim {
         Dim::ALL.into_iter().find(|d| d.as_str() == s)
     }
 
+    /// The name under which this grouping's whole-month roll-ups are kept (one row a group
+    /// and a calendar month, dated the month's first day), so that a month-long read sums
+    /// one row a group instead of one a group and a day.
+    pub fn month_str(self) -> &'static str {
+        match self {
+            Dim::City => "month:city",
+            Dim::Unit => "month:unit",
+            Dim::District => "month:district",
+            Dim::Street => "month:street",
+            Dim::CategoryL1 => "month:category_l1",
+            Dim::CategoryL2 => "month:category_l2",
+            Dim::Category => "month:category",
+            Dim::Channel => "month:channel",
+        }
+    }
+
     /// The group a fact's key falls in under this grouping, if any (a fact without a unit
     /// has no unit group; a place named only at city level has no district).
     pub fn group_of(self, k: &FactKey) -> Option<String> {
@@ -276,9 +354,175 @@ impl Dim {
     }
 }
 
+/// The day roll-ups the daily report's hot issues and the early warnings are read from (not
+/// offered as groupings of the figures): requests by issue group (see
+/// [`crate::report::issue_group`]), by issue group and place, by issue group and unit, and by
+/// issue group and district, keyed `group`, `group|division`, `group|unit` and
+/// `group|district`.
+pub const ISSUE_ROLLUPS: [&str; 4] = ["issue", "issue_place", "issue_unit", "issue_area"];
+
+/// The issue roll-ups a fact's key falls in (none without a category).
+pub fn issue_groups_of(k: &FactKey) -> Vec<(&'static str, String)> {
+    let Some(code) = k.category_code.as_deref().filter(|c| !c.is_empty()) else {
+        return Vec::new();
+    };
+    let group = crate::report::issue_group(code);
+    let mut out = vec![(ISSUE_ROLLUPS[0], group.to_string())];
+    if let Some(place) = k.division_code.as_deref().filter(|c| !c.is_empty()) {
+        out.push((ISSUE_ROLLUPS[1], format!("{group}|{place}")));
+    }
+    if let Some(unit) = k.unit_id {
+        out.push((ISSUE_ROLLUPS[2], format!("{group}|{unit}")));
+    }
+    if let Some(district) = Dim::District.group_of(k) {
+        out.push((ISSUE_ROLLUPS[3], format!("{group}|{district}")));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn a_period_is_covered_by_whole_months_and_the_days_around_them() {
+        // One whole month.
+        assert_eq!(
+            cover(d(2026, 3, 1), d(2026, 3, 31)),
+            Cover {
+                days: vec![],
+                months: Some((d(2026, 3, 1), d(2026, 3, 1)))
+            }
+        );
+        // February of a leap year and of a common one.
+        assert_eq!(
+            cover(d(2024, 2, 1), d(2024, 2, 29)).months,
+            Some((d(2024, 2, 1), d(2024, 2, 1)))
+        );
+        assert_eq!(
+            cover(d(2026, 2, 1), d(2026, 2, 28)).months,
+            Some((d(2026, 2, 1), d(2026, 2, 1)))
+        );
+        assert_eq!(
+            cover(d(2024, 2, 1), d(2024, 2, 28)),
+            Cover {
+                days: vec![(d(2024, 2, 1), d(2024, 2, 28))],
+                months: None
+            }
+        );
+        // Days on both sides, across a year's end.
+        assert_eq!(
+            cover(d(2025, 11, 20), d(2026, 2, 3)),
+            Cover {
+                days: vec![
+                    (d(2025, 11, 20), d(2025, 11, 30)),
+                    (d(2026, 2, 1), d(2026, 2, 3))
+                ],
+                months: Some((d(2025, 12, 1), d(2026, 1, 1)))
+            }
+        );
+        // Inside one month, a single day, and a month to date.
+        assert_eq!(
+            cover(d(2026, 3, 2), d(2026, 3, 30)),
+            Cover {
+                days: vec![(d(2026, 3, 2), d(2026, 3, 30))],
+                months: None
+            }
+        );
+        assert_eq!(
+            cover(d(2026, 3, 31), d(2026, 3, 31)).days,
+            vec![(d(2026, 3, 31), d(2026, 3, 31))]
+        );
+        assert_eq!(
+            cover(d(2026, 3, 1), d(2026, 3, 17)).months,
+            None,
+            "a month to date is read day by day"
+        );
+        // Part of one month and the whole next.
+        assert_eq!(
+            cover(d(2026, 3, 15), d(2026, 4, 30)),
+            Cover {
+                days: vec![(d(2026, 3, 15), d(2026, 3, 31))],
+                months: Some((d(2026, 4, 1), d(2026, 4, 1)))
+            }
+        );
+        // Empty and backwards periods cover nothing.
+        assert_eq!(cover(d(2026, 3, 2), d(2026, 3, 1)).days, vec![]);
+        assert_eq!(cover(d(2026, 3, 2), d(2026, 3, 1)).months, None);
+    }
+
+    #[test]
+    fn every_day_of_a_period_is_covered_once() {
+        let start = d(2023, 12, 25);
+        for a in 0..80 {
+            for b in a..a + 75 {
+                let (from, to) = (
+                    start + chrono::Duration::days(a),
+                    start + chrono::Duration::days(b),
+                );
+                let c = cover(from, to);
+                let mut days = Vec::new();
+                for (x, y) in &c.days {
+                    days.extend(x.iter_days().take_while(|z| z <= y));
+                }
+                if let Some((m0, m1)) = c.months {
+                    assert_eq!(m0.day(), 1);
+                    assert_eq!(m1.day(), 1);
+                    let end = m1.checked_add_months(Months::new(1)).unwrap();
+                    days.extend(m0.iter_days().take_while(|z| *z < end));
+                }
+                days.sort();
+                let want: Vec<_> = from.iter_days().take_while(|z| *z <= to).collect();
+                assert_eq!(days, want, "{from}..{to}");
+            }
+        }
+    }
+
+    #[test]
+    fn issue_rollups_key_by_the_second_level_category() {
+        let mut k = FactKey {
+            day: d(2026, 3, 1),
+            unit_id: Some(12),
+            category_code: Some("010203".into()),
+            channel: Channel::Phone,
+            division_code: Some("630102001002".into()),
+        };
+        assert_eq!(
+            issue_groups_of(&k),
+            vec![
+                ("issue", "0102".to_string()),
+                ("issue_place", "0102|630102001002".to_string()),
+                ("issue_unit", "0102|12".to_string()),
+                ("issue_area", "0102|630102".to_string())
+            ]
+        );
+        // A place named only at city level has no district.
+        k.division_code = Some("630100".into());
+        assert_eq!(issue_groups_of(&k).len(), 3);
+        // A category coded only at the first level is its own group.
+        k.category_code = Some("07".into());
+        k.unit_id = None;
+        k.division_code = None;
+        assert_eq!(issue_groups_of(&k), vec![("issue", "07".to_string())]);
+        k.category_code = None;
+        assert_eq!(issue_groups_of(&k), vec![]);
+        for name in ISSUE_ROLLUPS {
+            assert_eq!(Dim::parse(name), None, "not a grouping of the figures");
+        }
+    }
+
+    #[test]
+    fn month_groupings_have_their_own_names() {
+        for dim in Dim::ALL {
+            assert_eq!(dim.month_str(), format!("month:{}", dim.as_str()));
+            assert_eq!(Dim::parse(dim.month_str()), None);
+        }
+        assert_eq!(month_of(d(2026, 3, 17)), d(2026, 3, 1));
+    }
     use crate::lifecycle::{CloseOutcome, apply};
     use crate::ticket::{Actor, Citizen};
     use crate::types::{Kind, Role, SupervisionLevel};

@@ -4,7 +4,9 @@
 use super::{P, Result, corrupt, event_from, is_sqlite, many, value_rows};
 use crate::{GroupTally, RebuildReport};
 use chrono::NaiveDate;
-use mashangban_domain::aggregates::{Dim, Fact, FactKey, facts};
+use mashangban_domain::aggregates::{
+    Dim, Fact, FactKey, ISSUE_ROLLUPS, cover, facts, issue_groups_of, month_of,
+};
 use mashangban_domain::kpi::Tally;
 use mashangban_domain::report::IssueCounts;
 use mashangban_domain::{Channel, Event, Ticket, apply};
@@ -77,16 +79,27 @@ impl Pending {
                     .or_default(),
                 &v,
             );
+            for (name, group) in issue_groups_of(k) {
+                add(
+                    self.rollup
+                        .entry((name, day.clone(), group, 0))
+                        .or_default(),
+                    &v,
+                );
+            }
+            let month = month_of(k.day).to_string();
             for dim in Dim::ALL {
                 if let Some(group) = dim.group_of(k) {
+                    let shard = shard_of(dim, ticket_id, self.sharded);
                     add(
                         self.rollup
-                            .entry((
-                                dim.as_str(),
-                                day.clone(),
-                                group,
-                                shard_of(dim, ticket_id, self.sharded),
-                            ))
+                            .entry((dim.month_str(), month.clone(), group.clone(), shard))
+                            .or_default(),
+                        &v,
+                    );
+                    add(
+                        self.rollup
+                            .entry((dim.as_str(), day.clone(), group, shard))
                             .or_default(),
                         &v,
                     );
@@ -254,7 +267,9 @@ fn day_of(s: &str) -> Result<NaiveDate> {
         .map_err(|_| corrupt(format!("aggregate day `{s}`")))
 }
 
-/// Sums per group of `dim` (and per day with `by_day`) over the days `from..=to`.
+/// Sums per group of `dim` (and per day with `by_day`) over the days `from..=to`: a period's
+/// whole months from the month rows, the days around them (and every day, by day) from the
+/// day rows.
 pub(super) async fn tallies(
     conn: &mut AnyConnection,
     dim: Dim,
@@ -262,6 +277,39 @@ pub(super) async fn tallies(
     to: NaiveDate,
     by_day: bool,
 ) -> Result<Vec<GroupTally>> {
+    let columns = Tally::FIELDS.join(", ");
+    let mut params = Vec::new();
+    let part = |params: &mut Vec<P>, name: &str, from: NaiveDate, to: NaiveDate| {
+        params.extend([
+            P::S(Some(name.to_string())),
+            P::S(Some(from.to_string())),
+            P::S(Some(to.to_string())),
+        ]);
+        let n = params.len();
+        format!(
+            "SELECT day, dim_key, {columns} FROM kpi_rollup WHERE dim = ${} AND day >= ${} AND day <= ${}",
+            n - 2,
+            n - 1,
+            n
+        )
+    };
+    let parts: Vec<String> = if by_day {
+        vec![part(&mut params, dim.as_str(), from, to)]
+    } else {
+        let c = cover(from, to);
+        let mut parts: Vec<String> = c
+            .days
+            .iter()
+            .map(|(a, b)| part(&mut params, dim.as_str(), *a, *b))
+            .collect();
+        if let Some((a, b)) = c.months {
+            parts.push(part(&mut params, dim.month_str(), a, b));
+        }
+        parts
+    };
+    if parts.is_empty() {
+        return Ok(Vec::new());
+    }
     let (select, group) = if by_day {
         (
             "day, dim_key",
@@ -271,20 +319,13 @@ pub(super) async fn tallies(
         ("'' AS day, dim_key", "GROUP BY dim_key ORDER BY dim_key")
     };
     let sql = format!(
-        "SELECT {select}, {} FROM kpi_rollup WHERE dim = $1 AND day >= $2 AND day <= $3 {group}",
-        sums()
+        "SELECT {select}, {} FROM ({}) AS parts {group}",
+        sums(),
+        parts.join(" UNION ALL ")
     );
-    let rows = many(
-        is_sqlite(conn),
-        sql,
-        vec![
-            P::S(Some(dim.as_str().to_string())),
-            P::S(Some(from.to_string())),
-            P::S(Some(to.to_string())),
-        ],
-    )
-    .fetch_all(&mut *conn)
-    .await?;
+    let rows = many(is_sqlite(conn), sql, params)
+        .fetch_all(&mut *conn)
+        .await?;
     rows.iter()
         .map(|r| {
             let day: String = r.try_get(0)?;
@@ -302,26 +343,11 @@ pub(super) async fn fine_rows(
     conn: &mut AnyConnection,
     from: NaiveDate,
     to: NaiveDate,
-    groups: Option<&[String]>,
 ) -> Result<Vec<(FactKey, Tally)>> {
-    let mut params = vec![P::S(Some(from.to_string())), P::S(Some(to.to_string()))];
-    let filter = match groups {
-        None => String::new(),
-        Some([]) => return Ok(Vec::new()),
-        Some(groups) => {
-            let marks: Vec<String> = groups
-                .iter()
-                .map(|g| {
-                    params.push(P::S(Some(g.clone())));
-                    format!("${}", params.len())
-                })
-                .collect();
-            format!(" AND substr(category_code, 1, 4) IN ({})", marks.join(", "))
-        }
-    };
+    let params = vec![P::S(Some(from.to_string())), P::S(Some(to.to_string()))];
     let sql = format!(
         "SELECT day, unit_id, category_code, channel, division_code, {} FROM kpi_facts \
-         WHERE day >= $1 AND day <= $2{filter} ORDER BY day, unit_id, category_code, channel, division_code",
+         WHERE day >= $1 AND day <= $2 ORDER BY day, unit_id, category_code, channel, division_code",
         Tally::FIELDS.join(", ")
     );
     let rows = many(is_sqlite(conn), sql, params)
@@ -348,8 +374,87 @@ pub(super) async fn fine_rows(
         .collect()
 }
 
-/// What a day holds of some issue groups, summed in the database (a large city's day has
-/// tens of thousands of fine rows; this returns a few hundred).
+/// A day's requests (and the rest) by issue group.
+pub(super) async fn issue_groups(
+    conn: &mut AnyConnection,
+    day: NaiveDate,
+) -> Result<Vec<GroupTally>> {
+    let sql = format!(
+        "SELECT dim_key, {} FROM kpi_rollup WHERE dim = $1 AND day = $2 GROUP BY dim_key ORDER BY dim_key",
+        sums()
+    );
+    let rows = many(
+        is_sqlite(conn),
+        sql,
+        vec![
+            P::S(Some(ISSUE_ROLLUPS[0].to_string())),
+            P::S(Some(day.to_string())),
+        ],
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(GroupTally {
+                day: Some(day),
+                group: r.try_get(0)?,
+                tally: Tally::from_values(counts(r, 1)?),
+            })
+        })
+        .collect()
+}
+
+/// One measure of a day's issue roll-up `name` (keyed `group|x`) for some groups, summed
+/// per key, only keys with at least `min`: `(group, x, sum)`. Each group's keys are one run
+/// of the table's key order, read on their own.
+async fn issue_sums(
+    conn: &mut AnyConnection,
+    name: &str,
+    measure: &str,
+    day: NaiveDate,
+    groups: &[String],
+    min: i64,
+) -> Result<Vec<(String, String, u64)>> {
+    let mut params = vec![
+        P::S(Some(name.to_string())),
+        P::S(Some(day.to_string())),
+        P::I(Some(min)),
+    ];
+    let parts: Vec<String> = groups
+        .iter()
+        .map(|g| {
+            // `|` sorts before `}`: the keys `g|…` lie between them.
+            params.push(P::S(Some(format!("{g}|"))));
+            params.push(P::S(Some(format!("{g}}}"))));
+            let n = params.len();
+            format!(
+                "SELECT dim_key, {measure} AS m FROM kpi_rollup WHERE dim = $1 AND day = $2 AND dim_key > ${} AND dim_key < ${}",
+                n - 1,
+                n
+            )
+        })
+        .collect();
+    let sql = format!(
+        "SELECT dim_key, CAST(SUM(m) AS BIGINT) FROM ({}) AS parts GROUP BY dim_key HAVING SUM(m) >= $3",
+        parts.join(" UNION ALL ")
+    );
+    let rows = many(is_sqlite(conn), sql, params)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let key: String = r.try_get(0)?;
+            let (group, x) = key
+                .split_once('|')
+                .ok_or_else(|| corrupt(format!("issue roll-up key `{key}`")))?;
+            let n = u64::try_from(r.try_get::<i64, _>(1)?).unwrap_or(0);
+            Ok((group.to_string(), x.to_string(), n))
+        })
+        .collect()
+}
+
+/// What a day holds of some issue groups, from the day's issue roll-ups (a large city's day
+/// has tens of thousands of fine rows; this reads those of the named groups only).
 pub(super) async fn issue_counts(
     conn: &mut AnyConnection,
     day: NaiveDate,
@@ -359,19 +464,6 @@ pub(super) async fn issue_counts(
     if groups.is_empty() {
         return Ok(Vec::new());
     }
-    let sqlite = is_sqlite(conn);
-    let mut params = vec![P::S(Some(day.to_string()))];
-    let marks: Vec<String> = groups
-        .iter()
-        .map(|g| {
-            params.push(P::S(Some(g.clone())));
-            format!("${}", params.len())
-        })
-        .collect();
-    let filter = format!(
-        "day = $1 AND substr(category_code, 1, 4) IN ({})",
-        marks.join(", ")
-    );
     let mut out: BTreeMap<String, IssueCounts> = groups
         .iter()
         .map(|g| {
@@ -384,69 +476,39 @@ pub(super) async fn issue_counts(
             )
         })
         .collect();
-    let n = |r: &sqlx::any::AnyRow, i: usize| -> Result<u64> {
-        Ok(u64::try_from(r.try_get::<i64, _>(i)?).unwrap_or(0))
-    };
-    // Requests and direct answers by category.
-    let rows = many(
-        sqlite,
-        format!(
-            "SELECT category_code, CAST(SUM(requests) AS BIGINT), CAST(SUM(direct) AS BIGINT) \
-             FROM kpi_facts WHERE {filter} GROUP BY category_code"
-        ),
-        params.clone(),
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    for r in &rows {
-        let code: String = r.try_get(0)?;
-        let Some(g) = out.get_mut(mashangban_domain::report::issue_group(&code)) else {
+    // Each group's requests and direct answers.
+    for g in issue_groups(conn, day).await? {
+        if let Some(o) = out.get_mut(&g.group) {
+            o.requests = g.tally.requests;
+            o.direct = g.tally.direct;
+        }
+    }
+    // Requests by third-level category: the day's category roll-up (a row a category).
+    for g in tallies(conn, Dim::Category, day, day, false).await? {
+        let Some(o) = out.get_mut(mashangban_domain::report::issue_group(&g.group)) else {
             continue;
         };
-        let (requests, direct) = (n(r, 1)?, n(r, 2)?);
-        g.requests += requests;
-        g.direct += direct;
-        if requests > 0 && code.len() >= 6 {
-            *g.leaves.entry(code).or_default() += requests;
+        if g.tally.requests > 0 && g.group.len() >= 6 {
+            *o.leaves.entry(g.group).or_default() += g.tally.requests;
         }
     }
     // Requests by place, where a place has enough to matter.
-    let mut with_min = params.clone();
-    with_min.push(P::I(Some(i64::try_from(place_min).unwrap_or(i64::MAX))));
-    let min_mark = format!("${}", with_min.len());
-    let rows = many(
-        sqlite,
-        format!(
-            "SELECT substr(category_code, 1, 4), division_code, CAST(SUM(requests) AS BIGINT) \
-             FROM kpi_facts WHERE {filter} AND division_code <> '' \
-             GROUP BY substr(category_code, 1, 4), division_code HAVING SUM(requests) >= {min_mark}"
-        ),
-        with_min,
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    for r in &rows {
-        let group: String = r.try_get(0)?;
-        if let Some(g) = out.get_mut(&group) {
-            g.places.insert(r.try_get(1)?, n(r, 2)?);
+    let place_min = i64::try_from(place_min).unwrap_or(i64::MAX);
+    for (group, place, n) in
+        issue_sums(conn, ISSUE_ROLLUPS[1], "requests", day, groups, place_min).await?
+    {
+        if let Some(o) = out.get_mut(&group) {
+            o.places.insert(place, n);
         }
     }
     // Dispatches by unit.
-    let rows = many(
-        sqlite,
-        format!(
-            "SELECT substr(category_code, 1, 4), unit_id, CAST(SUM(dispatches) AS BIGINT) \
-             FROM kpi_facts WHERE {filter} AND unit_id <> 0 \
-             GROUP BY substr(category_code, 1, 4), unit_id HAVING SUM(dispatches) > 0"
-        ),
-        params,
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    for r in &rows {
-        let group: String = r.try_get(0)?;
-        if let Some(g) = out.get_mut(&group) {
-            g.units.insert(r.try_get(1)?, n(r, 2)?);
+    for (group, unit, n) in issue_sums(conn, ISSUE_ROLLUPS[2], "dispatches", day, groups, 1).await?
+    {
+        let unit: i64 = unit
+            .parse()
+            .map_err(|_| corrupt(format!("issue roll-up unit `{unit}`")))?;
+        if let Some(o) = out.get_mut(&group) {
+            o.units.insert(unit, n);
         }
     }
     Ok(out.into_values().collect())

@@ -529,19 +529,20 @@ pub trait Store: Send + Sync {
         by_day: bool,
     ) -> Result<Vec<GroupTally>>;
     /// The finest aggregate rows (day × unit × category × channel × division) of the
-    /// business days `from..=to`, ordered by key; with `groups`, only those of categories in
-    /// these issue groups (second-level codes, see `report::issue_group`).
+    /// business days `from..=to`, ordered by key.
     async fn kpi_facts(
         &self,
         from: chrono::NaiveDate,
         to: chrono::NaiveDate,
-        groups: Option<&[String]>,
     ) -> Result<
         Vec<(
             mashangban_domain::aggregates::FactKey,
             mashangban_domain::kpi::Tally,
         )>,
     >;
+    /// A business day's requests by issue group (second-level category, or a first-level
+    /// one coded no finer; see `report::issue_group`), ordered by group.
+    async fn kpi_issue_groups(&self, day: chrono::NaiveDate) -> Result<Vec<GroupTally>>;
     /// What a business day holds of some issue groups (second-level category codes): each
     /// group's requests and direct answers, requests by category, requests by place (only
     /// places with at least `place_min`), dispatches by unit.

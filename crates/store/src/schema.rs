@@ -406,4 +406,73 @@ CREATE TABLE kpi_rollup (
 ){clustered};
 "#,
     },
+    Migration {
+        version: 15,
+        name: "monthly and issue roll-ups",
+        // Each grouping's roll-ups also kept a row a group and a calendar month (dim
+        // `month:<grouping>`, day = the month's first day), so that a month's ranking sums one
+        // row a unit rather than thirty; and the issue roll-ups (by issue group, by group and
+        // place, unit or district: see `aggregates::issue_groups_of`), so that the daily
+        // report's hot issues read a few hundred rows rather than the day's fine rows, and the
+        // early warnings a short series per issue and district.
+        // Filled here from the rows already kept.
+        sql: r#"
+INSERT INTO kpi_rollup (dim, day, dim_key, shard, requests, callbacks, contacted, resolved, partly_resolved, satisfied, basically_satisfied, finished, finished_with_deadline, finished_on_time, dispatches, returns, direct, handling_seconds, supervisions)
+SELECT 'month:' || dim, substr(day, 1, 7) || '-01', dim_key, shard, SUM(requests), SUM(callbacks), SUM(contacted), SUM(resolved), SUM(partly_resolved), SUM(satisfied), SUM(basically_satisfied), SUM(finished), SUM(finished_with_deadline), SUM(finished_on_time), SUM(dispatches), SUM(returns), SUM(direct), SUM(handling_seconds), SUM(supervisions)
+FROM kpi_rollup WHERE dim NOT LIKE 'month:%'
+GROUP BY dim, substr(day, 1, 7), dim_key, shard;
+INSERT INTO kpi_rollup (dim, day, dim_key, shard, requests, callbacks, contacted, resolved, partly_resolved, satisfied, basically_satisfied, finished, finished_with_deadline, finished_on_time, dispatches, returns, direct, handling_seconds, supervisions)
+SELECT 'issue', day, substr(category_code, 1, 4), 0, SUM(requests), SUM(callbacks), SUM(contacted), SUM(resolved), SUM(partly_resolved), SUM(satisfied), SUM(basically_satisfied), SUM(finished), SUM(finished_with_deadline), SUM(finished_on_time), SUM(dispatches), SUM(returns), SUM(direct), SUM(handling_seconds), SUM(supervisions)
+FROM kpi_facts WHERE category_code <> ''
+GROUP BY day, substr(category_code, 1, 4);
+INSERT INTO kpi_rollup (dim, day, dim_key, shard, requests, callbacks, contacted, resolved, partly_resolved, satisfied, basically_satisfied, finished, finished_with_deadline, finished_on_time, dispatches, returns, direct, handling_seconds, supervisions)
+SELECT 'issue_place', day, substr(category_code, 1, 4) || '|' || division_code, 0, SUM(requests), SUM(callbacks), SUM(contacted), SUM(resolved), SUM(partly_resolved), SUM(satisfied), SUM(basically_satisfied), SUM(finished), SUM(finished_with_deadline), SUM(finished_on_time), SUM(dispatches), SUM(returns), SUM(direct), SUM(handling_seconds), SUM(supervisions)
+FROM kpi_facts WHERE category_code <> '' AND division_code <> ''
+GROUP BY day, substr(category_code, 1, 4), division_code;
+INSERT INTO kpi_rollup (dim, day, dim_key, shard, requests, callbacks, contacted, resolved, partly_resolved, satisfied, basically_satisfied, finished, finished_with_deadline, finished_on_time, dispatches, returns, direct, handling_seconds, supervisions)
+SELECT 'issue_unit', day, substr(category_code, 1, 4) || '|' || CAST(unit_id AS TEXT), 0, SUM(requests), SUM(callbacks), SUM(contacted), SUM(resolved), SUM(partly_resolved), SUM(satisfied), SUM(basically_satisfied), SUM(finished), SUM(finished_with_deadline), SUM(finished_on_time), SUM(dispatches), SUM(returns), SUM(direct), SUM(handling_seconds), SUM(supervisions)
+FROM kpi_facts WHERE category_code <> '' AND unit_id <> 0
+GROUP BY day, substr(category_code, 1, 4), unit_id;
+INSERT INTO kpi_rollup (dim, day, dim_key, shard, requests, callbacks, contacted, resolved, partly_resolved, satisfied, basically_satisfied, finished, finished_with_deadline, finished_on_time, dispatches, returns, direct, handling_seconds, supervisions)
+SELECT 'issue_area', day, substr(category_code, 1, 4) || '|' || substr(division_code, 1, 6), 0, SUM(requests), SUM(callbacks), SUM(contacted), SUM(resolved), SUM(partly_resolved), SUM(satisfied), SUM(basically_satisfied), SUM(finished), SUM(finished_with_deadline), SUM(finished_on_time), SUM(dispatches), SUM(returns), SUM(direct), SUM(handling_seconds), SUM(supervisions)
+FROM kpi_facts WHERE category_code <> '' AND length(division_code) >= 6 AND substr(division_code, 5, 2) <> '00'
+GROUP BY day, substr(category_code, 1, 4), substr(division_code, 1, 6);
+"#,
+    },
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::MIGRATIONS;
+    use mashangban_domain::kpi::Tally;
+
+    #[test]
+    fn the_aggregate_tables_hold_every_measure_in_order() {
+        let sql = |v: i64| MIGRATIONS.iter().find(|m| m.version == v).unwrap().sql;
+        // Both tables of the aggregates list the measures in the order of `Tally::FIELDS`
+        // (the writers and readers bind them in that order).
+        let measures: Vec<&str> = sql(14)
+            .lines()
+            .filter(|l| l.ends_with("{big} NOT NULL DEFAULT 0,"))
+            .map(|l| l.split_whitespace().next().unwrap())
+            .collect();
+        let twice: Vec<&str> = Tally::FIELDS
+            .iter()
+            .chain(Tally::FIELDS.iter())
+            .copied()
+            .collect();
+        assert_eq!(measures, twice);
+        // The month roll-ups are filled with every measure.
+        let columns = Tally::FIELDS.join(", ");
+        assert!(sql(15).contains(&columns));
+        let sums: Vec<String> = Tally::FIELDS.iter().map(|c| format!("SUM({c})")).collect();
+        assert!(sql(15).contains(&sums.join(", ")));
+    }
+
+    #[test]
+    fn migrations_are_numbered_in_order() {
+        for (i, m) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(m.version, i as i64 + 1, "{}", m.name);
+        }
+    }
+}

@@ -1977,7 +1977,6 @@ impl Store for SqlStore {
         &self,
         from: chrono::NaiveDate,
         to: chrono::NaiveDate,
-        groups: Option<&[String]>,
     ) -> Result<
         Vec<(
             mashangban_domain::aggregates::FactKey,
@@ -1985,7 +1984,12 @@ impl Store for SqlStore {
         )>,
     > {
         let mut conn = self.pool.acquire().await?;
-        aggregates::fine_rows(&mut conn, from, to, groups).await
+        aggregates::fine_rows(&mut conn, from, to).await
+    }
+
+    async fn kpi_issue_groups(&self, day: chrono::NaiveDate) -> Result<Vec<GroupTally>> {
+        let mut conn = self.pool.acquire().await?;
+        aggregates::issue_groups(&mut conn, day).await
     }
 
     async fn kpi_issue_counts(

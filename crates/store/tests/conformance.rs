@@ -1452,8 +1452,21 @@ async fn aggregate_snapshot(s: &SqlStore) -> Vec<(String, Vec<GroupTally>)> {
             dim.as_str().to_string(),
             s.kpi_tallies(dim, from, to, true).await.unwrap(),
         ));
+        // The whole months between, from the month rows.
+        out.push((
+            dim.month_str().to_string(),
+            s.kpi_tallies(dim, from, to, false).await.unwrap(),
+        ));
     }
-    let fine = s.kpi_facts(from, to, None).await.unwrap();
+    // The daily report's issue roll-ups of the days the test writes on.
+    for day in 27..=30 {
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, day).unwrap();
+        let groups = s.kpi_issue_groups(day).await.unwrap();
+        let names: Vec<String> = groups.iter().map(|g| g.group.clone()).collect();
+        let counts = s.kpi_issue_counts(day, &names, 1).await.unwrap();
+        out.push((format!("issues {day} {counts:?}"), groups));
+    }
+    let fine = s.kpi_facts(from, to).await.unwrap();
     out.push((
         "fine".into(),
         fine.into_iter()
@@ -1632,4 +1645,76 @@ async fn aggregates_follow_the_events_and_rebuild_the_same(s: &SqlStore) {
     let after_reopen = aggregate_snapshot(s).await;
     s.rebuild_aggregates().await.unwrap();
     assert_eq!(aggregate_snapshot(s).await, after_reopen);
+
+    // Whole months are read from the month rows: the same sums as the days they hold.
+    let d = |m: u32, day: u32| chrono::NaiveDate::from_ymd_opt(2026, m, day).unwrap();
+    for dim in [
+        Dim::City,
+        Dim::Unit,
+        Dim::Channel,
+        Dim::Category,
+        Dim::Street,
+    ] {
+        for (from, to) in [
+            (d(11, 1), d(11, 30)),
+            (d(10, 15), d(12, 31)),
+            (d(11, 1), d(11, 29)),
+            (d(11, 29), d(12, 31)),
+        ] {
+            let whole = s.kpi_tallies(dim, from, to, false).await.unwrap();
+            let mut summed: std::collections::BTreeMap<String, [u64; 15]> = Default::default();
+            for g in s.kpi_tallies(dim, from, to, true).await.unwrap() {
+                let into = summed.entry(g.group).or_default();
+                for (a, b) in into.iter_mut().zip(g.tally.values()) {
+                    *a += b;
+                }
+            }
+            let whole: std::collections::BTreeMap<String, [u64; 15]> = whole
+                .into_iter()
+                .map(|g| (g.group, g.tally.values()))
+                .collect();
+            assert_eq!(whole, summed, "{dim:?} {from}..{to}");
+            assert!(!whole.is_empty() || from > day, "{dim:?} {from}..{to}");
+        }
+    }
+    let nov = s
+        .kpi_tallies(Dim::City, d(11, 1), d(11, 30), false)
+        .await
+        .unwrap();
+    assert_eq!(nov[0].tally.requests, 3);
+
+    // The day's issue groups hold its requests.
+    let issues = s.kpi_issue_groups(day).await.unwrap();
+    assert_eq!(issues.iter().map(|g| g.tally.requests).sum::<u64>(), 3);
+    let c = s
+        .kpi_issue_counts(day, &["0101".to_string()], 3)
+        .await
+        .unwrap();
+    assert_eq!(c.len(), 1);
+    assert_eq!((c[0].requests, c[0].direct), (3, 1));
+    assert_eq!(
+        c[0].places,
+        [("630102001".to_string(), 3)].into_iter().collect()
+    );
+    assert_eq!(c[0].units, [(5, 2), (6, 1)].into_iter().collect());
+    assert!(
+        s.kpi_issue_counts(day, &["0101".to_string()], 4)
+            .await
+            .unwrap()[0]
+            .places
+            .is_empty(),
+        "no place reaches the minimum"
+    );
+
+    // A database from before the month and issue roll-ups gets the same ones on migration.
+    let full = aggregate_snapshot(s).await;
+    for sql in [
+        "DELETE FROM kpi_rollup WHERE dim LIKE 'month:%' OR dim LIKE 'issue%'",
+        "DELETE FROM schema_migrations WHERE version = 15",
+    ] {
+        sqlx::query(sql).execute(s.pool()).await.unwrap();
+    }
+    assert_ne!(aggregate_snapshot(s).await, full);
+    s.migrate().await.unwrap();
+    assert_eq!(aggregate_snapshot(s).await, full);
 }
