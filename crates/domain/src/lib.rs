@@ -6,6 +6,7 @@ pub mod calendar;
 pub mod catalogue;
 pub mod deadlines;
 pub mod error;
+pub mod forecast;
 pub mod intake;
 pub mod knowledge;
 pub mod kpi;
@@ -16,6 +17,7 @@ pub mod report;
 pub mod supervision;
 pub mod ticket;
 pub mod types;
+pub mod warning;
 
 pub use error::{DomainError, UnknownValue};
 pub use intake::NewTicket;

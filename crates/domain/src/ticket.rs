@@ -193,7 +193,8 @@ fn mask_name(name: &str) -> String {
     }
 }
 
-fn mask_phone(phone: &str) -> String {
+/// A phone number with its middle hidden.
+pub fn mask_phone(phone: &str) -> String {
     let chars: Vec<char> = phone.chars().collect();
     if chars.len() <= 4 {
         return "*".repeat(chars.len());
