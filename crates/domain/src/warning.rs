@@ -88,6 +88,46 @@ impl WarningLevel {
     }
 }
 
+/// Where a warning stands with the people who watch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WarningStatus {
+    /// New or worse since it was last handled.
+    Open,
+    /// Someone has taken it in hand.
+    Acknowledged,
+    /// Judged not to need action.
+    Dismissed,
+}
+
+impl WarningStatus {
+    pub const ALL: [WarningStatus; 3] = [
+        WarningStatus::Open,
+        WarningStatus::Acknowledged,
+        WarningStatus::Dismissed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WarningStatus::Open => "open",
+            WarningStatus::Acknowledged => "acknowledged",
+            WarningStatus::Dismissed => "dismissed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<WarningStatus> {
+        WarningStatus::ALL.into_iter().find(|l| l.as_str() == s)
+    }
+
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            WarningStatus::Open => "待处理",
+            WarningStatus::Acknowledged => "已处置",
+            WarningStatus::Dismissed => "已排除",
+        }
+    }
+}
+
 /// The thresholds of the warnings (an administrator may change them).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -434,6 +474,9 @@ mod tests {
         }
         for l in WarningLevel::ALL {
             assert_eq!(WarningLevel::parse(l.as_str()), Some(l));
+        }
+        for st in WarningStatus::ALL {
+            assert_eq!(WarningStatus::parse(st.as_str()), Some(st));
         }
     }
 }

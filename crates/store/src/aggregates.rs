@@ -404,6 +404,46 @@ pub(super) async fn issue_groups(
         .collect()
 }
 
+/// The day rows of the issue roll-up `name` over `from..=to`.
+pub(super) async fn issue_rollup(
+    conn: &mut AnyConnection,
+    name: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<GroupTally>> {
+    if !ISSUE_ROLLUPS.contains(&name) {
+        return Err(crate::StoreError::NotFound {
+            what: format!("issue roll-up `{name}`"),
+        });
+    }
+    let sql = format!(
+        "SELECT day, dim_key, {} FROM kpi_rollup WHERE dim = $1 AND day >= $2 AND day <= $3 \
+         GROUP BY day, dim_key ORDER BY day, dim_key",
+        sums()
+    );
+    let rows = many(
+        is_sqlite(conn),
+        sql,
+        vec![
+            P::S(Some(name.to_string())),
+            P::S(Some(from.to_string())),
+            P::S(Some(to.to_string())),
+        ],
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let day: String = r.try_get(0)?;
+            Ok(GroupTally {
+                day: Some(day_of(&day)?),
+                group: r.try_get(1)?,
+                tally: Tally::from_values(counts(r, 2)?),
+            })
+        })
+        .collect()
+}
+
 /// One measure of a day's issue roll-up `name` (keyed `group|x`) for some groups, summed
 /// per key, only keys with at least `min`: `(group, x, sum)`. Each group's keys are one run
 /// of the table's key order, read on their own.

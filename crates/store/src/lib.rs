@@ -119,6 +119,35 @@ pub struct GroupTally {
     pub tally: mashangban_domain::kpi::Tally,
 }
 
+/// An early warning as recorded (see `mashangban_domain::warning`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Warning {
+    pub id: i64,
+    pub kind: mashangban_domain::warning::WarningKind,
+    /// Stays the same while the situation lasts.
+    pub key: String,
+    /// The worst level it has reached.
+    pub level: mashangban_domain::warning::WarningLevel,
+    pub title: String,
+    pub detail: serde_json::Value,
+    /// A ticket that belongs to it (the newest when last found).
+    pub ticket_id: Option<i64>,
+    pub first_at: DateTime<Utc>,
+    pub last_at: DateTime<Utc>,
+    pub status: mashangban_domain::warning::WarningStatus,
+    pub handled_by: Option<i64>,
+    pub handled_at: Option<DateTime<Utc>>,
+    pub note: Option<String>,
+}
+
+/// A finding recorded: the warning as it now is, and whether it is new or worse (and so
+/// was told).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RecordedWarning {
+    pub warning: Warning,
+    pub told: bool,
+}
+
 /// What rebuilding the aggregates went through.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct RebuildReport {
@@ -552,6 +581,49 @@ pub trait Store: Send + Sync {
         groups: &[String],
         place_min: u64,
     ) -> Result<Vec<mashangban_domain::report::IssueCounts>>;
+    /// The day rows of an issue roll-up (`aggregates::ISSUE_ROLLUPS`) over `from..=to`, by
+    /// day and key.
+    async fn kpi_issue_rollup(
+        &self,
+        name: &str,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> Result<Vec<GroupTally>>;
+    /// Numbers that raised at least `min_requests` requests since `since`, with how many,
+    /// most first.
+    async fn repeat_callers(
+        &self,
+        since: DateTime<Utc>,
+        min_requests: u32,
+        limit: u32,
+    ) -> Result<Vec<(String, i64)>>;
+    /// Records what the early-warning monitor found: a new warning, or the existing one of
+    /// the same kind and key brought up to date — reopened if the finding is worse. When it
+    /// is new or worse, `notices` go to the outbox in the same transaction (under the
+    /// finding's ticket; without one, none are sent).
+    async fn record_warning(
+        &self,
+        finding: mashangban_domain::warning::Finding,
+        notices: Vec<NewNotice>,
+        at: DateTime<Utc>,
+    ) -> Result<RecordedWarning>;
+    /// Warnings last found since `since` (all without), of one status or all, newest first.
+    async fn list_warnings(
+        &self,
+        status: Option<mashangban_domain::warning::WarningStatus>,
+        since: Option<DateTime<Utc>>,
+        limit: u32,
+    ) -> Result<Vec<Warning>>;
+    async fn get_warning(&self, id: i64) -> Result<Option<Warning>>;
+    /// Marks a warning acknowledged, dismissed or open again, by whom and why.
+    async fn handle_warning(
+        &self,
+        id: i64,
+        status: mashangban_domain::warning::WarningStatus,
+        user_id: i64,
+        note: Option<String>,
+        at: DateTime<Utc>,
+    ) -> Result<Warning>;
     /// Adds facts to the aggregates directly, without the events they stand for: for bulk
     /// loads of history kept elsewhere and for benchmarks. `(ticket id, fact)`.
     async fn add_aggregate_facts(

@@ -439,6 +439,30 @@ FROM kpi_facts WHERE category_code <> '' AND length(division_code) >= 6 AND subs
 GROUP BY day, substr(category_code, 1, 4), substr(division_code, 1, 6);
 "#,
     },
+    Migration {
+        version: 16,
+        name: "early warnings",
+        // One row a situation (kind and key), raised once and raised again only when worse.
+        sql: r#"
+CREATE TABLE warnings (
+    id {id},
+    kind TEXT NOT NULL,
+    warning_key TEXT NOT NULL,
+    level TEXT NOT NULL,
+    title TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    ticket_id {big},
+    first_at {big} NOT NULL,
+    last_at {big} NOT NULL,
+    status TEXT NOT NULL,
+    handled_by {big},
+    handled_at {big},
+    note TEXT,
+    UNIQUE (kind, warning_key)
+);
+CREATE INDEX warnings_recent ON warnings (last_at, id);
+"#,
+    },
 ];
 
 #[cfg(test)]

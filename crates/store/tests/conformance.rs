@@ -51,6 +51,7 @@ conformance!(
     gazetteer_names_map_to_divisions,
     knowledge_is_versioned_and_all_or_nothing,
     aggregates_follow_the_events_and_rebuild_the_same,
+    warnings_are_raised_once_and_again_when_worse,
 );
 
 fn at(h: u32) -> chrono::DateTime<Utc> {
@@ -1717,4 +1718,169 @@ async fn aggregates_follow_the_events_and_rebuild_the_same(s: &SqlStore) {
     assert_ne!(aggregate_snapshot(s).await, full);
     s.migrate().await.unwrap();
     assert_eq!(aggregate_snapshot(s).await, full);
+}
+
+async fn warnings_are_raised_once_and_again_when_worse(s: &SqlStore) {
+    use mashangban_domain::warning::{Finding, WarningKind, WarningLevel, WarningStatus};
+    let t1 = create(s, "路灯不亮", at(1), None).await.ticket;
+    let t2 = create(s, "路灯又不亮", at(2), None).await.ticket;
+    let notice = |text: &str| NewNotice {
+        event_seq: 0,
+        channel: channel::CONSOLE.into(),
+        recipient: "role:supervisor".into(),
+        payload: json!({"text": text, "link": "/warnings"}).to_string(),
+        not_before: at(3),
+    };
+    let finding = |level: WarningLevel, n: u64, ticket: Option<i64>| Finding {
+        kind: WarningKind::Surge,
+        key: "0101|630102|2026-11-28".into(),
+        level,
+        title: format!("市政设施 {n} 件"),
+        detail: json!({"observed": n}),
+        ticket_id: ticket,
+    };
+    let consoles = |s: &SqlStore| {
+        let s = s.clone();
+        async move {
+            s.console_notices(&["role:supervisor".to_string()], None, 100)
+                .await
+                .unwrap()
+                .len()
+        }
+    };
+    let before = consoles(s).await;
+    // New: recorded open and told.
+    let r = s
+        .record_warning(
+            finding(WarningLevel::Yellow, 12, Some(t1.id)),
+            vec![notice("预警一")],
+            at(3),
+        )
+        .await
+        .unwrap();
+    assert!(r.told);
+    let w = r.warning;
+    assert_eq!(
+        (w.level, w.status),
+        (WarningLevel::Yellow, WarningStatus::Open)
+    );
+    assert_eq!(w.detail["observed"], 12);
+    assert_eq!((w.first_at, w.last_at), (at(3), at(3)));
+    assert_eq!(consoles(s).await, before + 1);
+    // Acknowledged; found again at the same level: kept current, not told, still acknowledged.
+    let h = s
+        .handle_warning(
+            w.id,
+            WarningStatus::Acknowledged,
+            7,
+            Some("已联系".into()),
+            at(4),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (h.status, h.handled_by, h.handled_at),
+        (WarningStatus::Acknowledged, Some(7), Some(at(4)))
+    );
+    let r = s
+        .record_warning(
+            finding(WarningLevel::Yellow, 14, Some(t2.id)),
+            vec![notice("预警二")],
+            at(5),
+        )
+        .await
+        .unwrap();
+    assert!(!r.told);
+    assert_eq!(r.warning.id, w.id);
+    assert_eq!(r.warning.status, WarningStatus::Acknowledged);
+    assert_eq!(r.warning.detail["observed"], 14);
+    assert_eq!(r.warning.ticket_id, Some(t2.id));
+    assert_eq!((r.warning.first_at, r.warning.last_at), (at(3), at(5)));
+    assert_eq!(consoles(s).await, before + 1);
+    // Milder: the level stays the worst reached.
+    let r = s
+        .record_warning(finding(WarningLevel::Yellow, 9, Some(t2.id)), vec![], at(6))
+        .await
+        .unwrap();
+    assert_eq!(r.warning.level, WarningLevel::Yellow);
+    // Worse: open again and told.
+    let r = s
+        .record_warning(
+            finding(WarningLevel::Red, 60, Some(t2.id)),
+            vec![notice("预警三")],
+            at(7),
+        )
+        .await
+        .unwrap();
+    assert!(r.told);
+    assert_eq!(
+        (r.warning.level, r.warning.status),
+        (WarningLevel::Red, WarningStatus::Open)
+    );
+    assert_eq!((r.warning.handled_by, r.warning.note.clone()), (None, None));
+    assert_eq!(consoles(s).await, before + 2);
+    // Another situation; lists by status, newest first.
+    let other = Finding {
+        kind: WarningKind::RepeatCaller,
+        key: "caller-1".into(),
+        level: WarningLevel::Yellow,
+        title: "重复来电".into(),
+        detail: json!({}),
+        ticket_id: None,
+    };
+    assert!(
+        s.record_warning(other, vec![notice("无工单")], at(8))
+            .await
+            .unwrap()
+            .told
+    );
+    assert_eq!(consoles(s).await, before + 2, "no ticket, no notice");
+    let all = s.list_warnings(None, None, 10).await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0].kind, WarningKind::RepeatCaller);
+    s.handle_warning(all[0].id, WarningStatus::Dismissed, 7, None, at(9))
+        .await
+        .unwrap();
+    let open = s
+        .list_warnings(Some(WarningStatus::Open), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(open.iter().map(|w| w.id).collect::<Vec<_>>(), vec![w.id]);
+    assert!(
+        s.list_warnings(None, Some(at(10)), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        s.get_warning(w.id).await.unwrap().unwrap().level,
+        WarningLevel::Red
+    );
+    assert!(s.get_warning(999_999).await.unwrap().is_none());
+    assert!(matches!(
+        s.handle_warning(999_999, WarningStatus::Open, 7, None, at(9))
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
+
+    // Repeat callers: the test's tickets share one number.
+    let callers = s.repeat_callers(at(0), 2, 10).await.unwrap();
+    assert_eq!(callers, vec![("13812345678".to_string(), 2)]);
+    assert!(s.repeat_callers(at(0), 3, 10).await.unwrap().is_empty());
+    assert!(
+        s.repeat_callers(at(2) + Duration::seconds(1), 2, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // The issue roll-ups by day: both requests under 0101, in district 630102.
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
+    let area = s.kpi_issue_rollup("issue_area", day, day).await.unwrap();
+    assert_eq!(area.len(), 1);
+    assert_eq!(
+        (area[0].group.as_str(), area[0].tally.requests),
+        ("0101|630102", 2)
+    );
+    assert!(s.kpi_issue_rollup("nonsense", day, day).await.is_err());
 }
