@@ -14,6 +14,7 @@ pub mod search;
 pub mod seed;
 pub mod text;
 pub mod tickets;
+pub mod warnings;
 
 use mashangban_domain::DomainError;
 use mashangban_store::{Store, StoreError};

@@ -95,6 +95,17 @@ enum Command {
         #[command(subcommand)]
         cmd: ReportCmd,
     },
+    /// Early warnings (预警): run the monitor once and list the open warnings.
+    Warnings {
+        #[command(subcommand)]
+        cmd: WarningsCmd,
+    },
+    /// The volume forecast (预测) of the next days, by channel, with its back-tested error.
+    Forecast {
+        /// Days ahead (1 to 28).
+        #[arg(long, default_value_t = 14)]
+        days: usize,
+    },
     /// The evaluation aggregates (考评): rebuild them from the events.
     Aggregates {
         #[command(subcommand)]
@@ -104,6 +115,17 @@ enum Command {
     Classifier {
         #[command(subcommand)]
         cmd: classifier::ClassifierCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum WarningsCmd {
+    /// Look for surges, clusters and repeat callers now (as the server does every
+    /// `MASHANGBAN_WARN_SECONDS`), record them, and list the open warnings.
+    Scan {
+        /// The moment to scan at (RFC 3339; default now).
+        #[arg(long)]
+        at: Option<chrono::DateTime<chrono::Utc>>,
     },
 }
 
@@ -263,11 +285,13 @@ async fn serve(app: App, addr: &str) -> Result<()> {
     );
     let watcher = tokio::spawn(watch_deadlines(app.clone()));
     let indexer = tokio::spawn(feed_search(app.clone()));
+    let monitor = tokio::spawn(watch_warnings(app.clone()));
     // A misconfigured SMS gateway stops the server here, not silently later.
     let sender = tokio::spawn(send_notices(app.clone(), delivery()?));
     mashangban_web::serve(app, listener, shutdown_signal()).await?;
     watcher.abort();
     indexer.abort();
+    monitor.abort();
     sender.abort();
     Ok(())
 }
@@ -383,6 +407,36 @@ async fn watch_deadlines(app: App) {
                     break;
                 }
             }
+        }
+    }
+}
+
+/// The early-warning monitor (预警): every `MASHANGBAN_WARN_SECONDS` (600 by default; 0
+/// turns it off) looks for surges, clusters at one place and repeat callers, records them
+/// and tells supervisors and analysts of those new or worse.
+async fn watch_warnings(app: App) {
+    let every: u64 = std::env::var("MASHANGBAN_WARN_SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(600);
+    if every == 0 {
+        tracing::info!("early-warning monitor off (MASHANGBAN_WARN_SECONDS=0)");
+        return;
+    }
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(every));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match app.scan_warnings_at(chrono::Utc::now()).await {
+            Ok(r) if r.told > 0 => tracing::info!(
+                surges = r.surges,
+                clusters = r.clusters,
+                repeat_callers = r.repeat_callers,
+                told = r.told,
+                "early warnings"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "early-warning monitor"),
         }
     }
 }
@@ -660,6 +714,84 @@ async fn run(cli: Cli) -> Result<()> {
         } => classifier::train(&open(&database).await?, limit).await,
         Command::Classifier { cmd } => classifier::run(cmd),
         Command::Report { cmd } => report(&open(&database).await?, cmd).await,
+        Command::Warnings {
+            cmd: WarningsCmd::Scan { at },
+        } => {
+            let app = open(&database).await?;
+            let r = app
+                .scan_warnings_at(at.unwrap_or_else(chrono::Utc::now))
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "early warnings: {} surges, {} clusters, {} repeat callers found; {} new or worse",
+                r.surges, r.clusters, r.repeat_callers, r.told
+            );
+            let open = app
+                .warnings(Some(mashangban_domain::warning::WarningStatus::Open), 100)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            for w in open {
+                println!(
+                    "  #{} {} {} {}",
+                    w.id,
+                    w.level.label_zh(),
+                    w.kind.label_zh(),
+                    w.title
+                );
+            }
+            Ok(())
+        }
+        Command::Forecast { days } => {
+            anyhow::ensure!((1..=28).contains(&days), "--days must be from 1 to 28");
+            let app = open(&database).await?;
+            let f = app
+                .volume_forecast(
+                    chrono::Utc::now(),
+                    mashangban_domain::forecast::ForecastRules {
+                        horizon: days,
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "forecast from the days {} .. {} (fitted on the last {}; back-tested over {} origins)",
+                f.history_from, f.history_to, f.rules.history_days, f.rules.backtest_origins
+            );
+            for c in std::iter::once(&f.total).chain(&f.channels) {
+                let pct = |v: Option<f64>| {
+                    v.map(|x| format!("{:.1}%", x * 100.0))
+                        .unwrap_or_else(|| "-".into())
+                };
+                println!(
+                    "{}: recent {:.1}/day; back-test {} days, WAPE {}, MAE {}, interval coverage {}",
+                    c.name,
+                    c.recent_average,
+                    c.backtest.days,
+                    pct(c.backtest.wape),
+                    c.backtest
+                        .mae
+                        .map(|m| format!("{m:.2}"))
+                        .unwrap_or_else(|| "-".into()),
+                    pct(c.backtest.coverage)
+                );
+                let days: Vec<String> = c
+                    .days
+                    .iter()
+                    .map(|d| {
+                        format!(
+                            "{} {:.0} [{:.0}–{:.0}]",
+                            d.date.format("%m-%d"),
+                            d.expected,
+                            d.low,
+                            d.high
+                        )
+                    })
+                    .collect();
+                println!("  {}", days.join(", "));
+            }
+            Ok(())
+        }
         Command::Aggregates {
             cmd: AggregatesCmd::Rebuild,
         } => {

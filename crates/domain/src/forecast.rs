@@ -206,7 +206,11 @@ pub fn forecast(
     counts: &[u64],
     rules: &ForecastRules,
 ) -> Forecast {
-    let x: Vec<f64> = counts.iter().map(|c| *c as f64).collect();
+    // Days before the series' first request are before it existed (a new channel, a new
+    // deployment), not quiet days: neither fitted on nor back-tested.
+    let lead = counts.iter().position(|c| *c > 0).unwrap_or(counts.len());
+    let first = first + Duration::days(lead as i64);
+    let x: Vec<f64> = counts[lead..].iter().map(|c| *c as f64).collect();
     let n = x.len();
     // Relative errors by horizon, from origins whose whole horizon is known.
     let mut errors: Vec<Vec<f64>> = vec![Vec::new(); rules.horizon];
@@ -228,13 +232,20 @@ pub fn forecast(
             }
         }
     }
+    let mut pooled: Vec<f64> = errors.iter().flatten().copied().collect();
+    pooled.sort_by(f64::total_cmp);
     for e in &mut errors {
         e.sort_by(f64::total_cmp);
     }
     let tail = (1.0 - rules.coverage.clamp(0.0, 1.0)) / 2.0;
-    // The interval of each horizon; with too few back-test days, a Poisson-like one.
+    // The interval of each horizon from its own errors; with few, from those of all
+    // horizons; with fewer still, a Poisson-like one.
     let band = |h: usize, f: f64| -> (f64, f64) {
-        let e = &errors[h];
+        let e = if errors[h].len() >= 7 {
+            &errors[h]
+        } else {
+            &pooled
+        };
         if e.len() >= 7 {
             (
                 (f + f.max(1.0) * quantile(e, tail)).max(0.0),
@@ -246,7 +257,16 @@ pub fn forecast(
         }
     };
     let days = if n == 0 {
-        Vec::new()
+        // Nothing yet: nothing expected.
+        let start = first + Duration::days(counts.len() as i64 - lead as i64);
+        (0..rules.horizon)
+            .map(|h| ForecastDay {
+                date: start + Duration::days(h as i64),
+                expected: 0.0,
+                low: 0.0,
+                high: 0.0,
+            })
+            .collect()
     } else {
         point_forecast(calendar, first, &x, n - 1, rules)
             .into_iter()
@@ -402,7 +422,16 @@ mod tests {
         assert_eq!(f.backtest.days, 0);
         assert_eq!(f.backtest.wape, None);
         assert!(f.days.iter().all(|d| d.high > d.expected));
-        let none = forecast(&c, d(2026, 3, 2), &[], &ForecastRules::default());
-        assert!(none.days.is_empty());
+        // A series that has not started forecasts nothing, on the right days.
+        let none = forecast(&c, d(2026, 3, 2), &[0, 0, 0], &ForecastRules::default());
+        assert_eq!(none.days.len(), 14);
+        assert_eq!(none.days[0].date, d(2026, 3, 5));
+        assert!(none.days.iter().all(|d| d.high == 0.0));
+        // Leading empty days are left out of the back-test.
+        let mut late = vec![0u64; 60];
+        late.extend([5u64; 40]);
+        let f = forecast(&c, d(2026, 1, 5), &late, &ForecastRules::default());
+        assert_eq!(f.days[0].date, d(2026, 1, 5) + Duration::days(100));
+        assert!(f.backtest.wape.unwrap() < 0.5, "{:?}", f.backtest);
     }
 }

@@ -6,6 +6,7 @@ mod api_catalogue;
 mod api_knowledge;
 mod api_kpi;
 mod api_text;
+mod api_warnings;
 pub mod console;
 pub mod error;
 pub mod openapi;
@@ -60,6 +61,22 @@ pub fn router(app: App) -> Router {
             get(api_kpi::policy).put(api_kpi::put_policy),
         )
         .route("/api/v1/aggregates/rebuild", post(api_kpi::rebuild))
+        .route("/api/v1/warnings", get(api_warnings::list))
+        .route("/api/v1/warnings.xlsx", get(api_warnings::list_xlsx))
+        .route("/api/v1/warnings/scan", post(api_warnings::scan))
+        .route("/api/v1/warnings/{id}", get(api_warnings::get))
+        .route("/api/v1/warnings/{id}/handle", post(api_warnings::handle))
+        .route(
+            "/api/v1/policy/warnings",
+            get(api_warnings::policy).put(api_warnings::put_policy),
+        )
+        .route("/api/v1/hot-issues", get(api_warnings::hot_issues))
+        .route(
+            "/api/v1/hot-issues.xlsx",
+            get(api_warnings::hot_issues_xlsx),
+        )
+        .route("/api/v1/forecast", get(api_warnings::forecast))
+        .route("/api/v1/forecast.xlsx", get(api_warnings::forecast_xlsx))
         .route("/api/v1/tickets/{id}/{action}", post(api::act))
         .route("/api/v1/units", get(api::list_units).post(api::create_unit))
         .route("/api/v1/divisions", get(api::list_divisions))

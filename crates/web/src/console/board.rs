@@ -184,7 +184,7 @@ pub async fn notices_page(State(app): State<App>, headers: HeaderMap) -> Respons
                     li class=[((i as i64) < unseen).then_some("new")] {
                         span.when { (local_time(n.created_at)) }
                         " "
-                        a href=(format!("/tickets/{}", n.ticket_id)) { (p["text"].as_str().unwrap_or("")) }
+                        a href=(p["link"].as_str().filter(|l| l.starts_with('/')).map(str::to_string).unwrap_or_else(|| format!("/tickets/{}", n.ticket_id))) { (p["text"].as_str().unwrap_or("")) }
                     }
                 }
             }

@@ -86,6 +86,8 @@ pub fn t(lang: Lang, key: &'static str) -> &'static str {
         "callback_desk" => ("回访台", "Callback desk"),
         "board" => ("督办看板", "Supervision board"),
         "kpis" => ("考评排名", "Evaluation"),
+        "dashboard" => ("领导驾驶舱", "Dashboard"),
+        "warnings" => ("预警", "Warnings"),
         "knowledge" => ("知识库", "Knowledge base"),
         "notices" => ("通知", "Notices"),
         "replied_at" => ("答复时间", "Replied"),

@@ -4,8 +4,10 @@
 
 mod actions;
 mod admin;
+mod analysis;
 mod board;
 mod catalogue;
+mod charts;
 mod desk;
 mod gazetteer;
 mod i18n;
@@ -62,6 +64,7 @@ pub fn routes() -> Router<App> {
         .route("/tickets/{id}/act/{action}", post(act_submit))
         .route("/lang/{lang}", get(set_lang))
         .merge(admin::routes())
+        .merge(analysis::routes())
         .merge(catalogue::routes())
         .merge(gazetteer::routes())
         .route("/static/app.css", get(stylesheet))
@@ -173,7 +176,7 @@ fn forbidden_page(lang: Lang) -> Response {
     )
 }
 
-fn local_time(at: DateTime<Utc>) -> String {
+pub(crate) fn local_time(at: DateTime<Utc>) -> String {
     at.with_timezone(&china_offset())
         .format("%Y-%m-%d %H:%M")
         .to_string()
@@ -208,6 +211,8 @@ fn nav(user: &User) -> Vec<(&'static str, &'static str)> {
         Role::Supervisor | Role::Analyst | Role::Dispatcher | Role::Admin
     ) {
         items.push(("/board", "board"));
+        items.push(("/dashboard", "dashboard"));
+        items.push(("/warnings", "warnings"));
         items.push(("/kpis", "kpis"));
     }
     if user.role == Role::Admin {
