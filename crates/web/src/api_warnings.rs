@@ -36,14 +36,14 @@ fn parse_id(raw: &str) -> Result<i64, AppError> {
 /// Who may handle a warning or run the monitor.
 const HANDLERS: &[Role] = &[Role::Supervisor, Role::Analyst, Role::Admin];
 
-fn number<T: std::str::FromStr>(
+fn number<T>(
     q: &HashMap<String, String>,
     name: &str,
     default: T,
     range: std::ops::RangeInclusive<T>,
 ) -> Result<T, AppError>
 where
-    T: PartialOrd + std::fmt::Display + Copy,
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
 {
     match q.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) {
         None => Ok(default),

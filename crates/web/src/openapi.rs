@@ -570,6 +570,7 @@ fn notifications(paths: &mut Map<String, Value>, object: &Value) {
     catalogue(paths);
     knowledge(paths);
     evaluation(paths);
+    analysis(paths);
 }
 
 /// The knowledge base (知识库).
@@ -957,6 +958,147 @@ fn evaluation(paths: &mut Map<String, Value>) {
     paths.insert("/api/v1/reports/monthly".into(), json!({"get": monthly}));
 }
 
+/// Data analysis (数据分析): early warnings, hot issues, the forecast.
+fn analysis(paths: &mut Map<String, Value>) {
+    let warning = json!({"type": "object", "properties": {
+        "id": {"type": "integer"},
+        "kind": {"type": "string", "enum": ["surge", "cluster", "repeat_caller"], "description": "诉求激增, 同址聚集, 重复来电"},
+        "key": {"type": "string", "description": "stays the same while the situation lasts"},
+        "level": {"type": "string", "enum": ["yellow", "orange", "red"], "description": "the worst reached"},
+        "title": {"type": "string"},
+        "detail": {"type": "object", "description": "the figures behind it: for a surge observed, expected, ratio, p_value, history, link; for a cluster place, requests, people, ticket_ids; for a repeat caller the masked phone, requests, ticket_ids"},
+        "ticket_id": {"type": ["integer", "null"]},
+        "first_at": {"type": "string", "format": "date-time"}, "last_at": {"type": "string", "format": "date-time"},
+        "status": {"type": "string", "enum": ["open", "acknowledged", "dismissed"]},
+        "handled_by": {"type": ["integer", "null"]}, "handled_at": {"type": ["string", "null"], "format": "date-time"},
+        "note": {"type": ["string", "null"]}}});
+    let status = json!({"name": "status", "in": "query", "required": false,
+        "schema": {"type": "string", "enum": ["open", "acknowledged", "dismissed", "all"], "default": "all"}});
+    let mut list = op(
+        "Early warnings (预警), the most recently found first (supervisors, analysts, dispatchers, admins)",
+        "200",
+        json!({"type": "object", "properties": {"items": {"type": "array", "items": warning.clone()}}}),
+        &["400", "401", "403"],
+    );
+    list["parameters"] = json!([status.clone(),
+        {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}]);
+    paths.insert("/api/v1/warnings".into(), json!({"get": list}));
+    let mut xlsx = op(
+        "The warnings as an Excel workbook",
+        "200",
+        json!({"type": "string", "format": "binary"}),
+        &["400", "401", "403"],
+    );
+    xlsx["parameters"] = json!([status]);
+    paths.insert("/api/v1/warnings.xlsx".into(), json!({"get": xlsx}));
+    let mut one = op(
+        "One warning",
+        "200",
+        warning.clone(),
+        &["401", "403", "404"],
+    );
+    one["parameters"] =
+        json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}]);
+    paths.insert("/api/v1/warnings/{id}".into(), json!({"get": one}));
+    let mut handle = op(
+        "Acknowledge, dismiss or reopen a warning (supervisors, analysts, admins)",
+        "200",
+        warning,
+        &["400", "401", "403", "404"],
+    );
+    handle["parameters"] =
+        json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}]);
+    handle["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["status"], "properties": {
+        "status": {"type": "string", "enum": ["acknowledged", "dismissed", "open"]}, "note": {"type": ["string", "null"], "maxLength": 500}}}}}});
+    paths.insert(
+        "/api/v1/warnings/{id}/handle".into(),
+        json!({"post": handle}),
+    );
+    let scan = op(
+        "Run the early-warning monitor now (it also runs in the server every MASHANGBAN_WARN_SECONDS)",
+        "200",
+        json!({"type": "object", "properties": {"surges": {"type": "integer"}, "clusters": {"type": "integer"},
+            "repeat_callers": {"type": "integer"}, "told": {"type": "integer", "description": "new or worse, told to supervisors and analysts"}}}),
+        &["401", "403"],
+    );
+    paths.insert("/api/v1/warnings/scan".into(), json!({"post": scan}));
+    let rules = json!({"type": "object", "additionalProperties": false, "properties": {
+        "history_days": {"type": "integer", "default": 56}, "alpha": {"type": "number", "default": 0.2},
+        "surge_min_requests": {"type": "integer", "default": 5}, "surge_min_ratio": {"type": "number", "default": 2.0},
+        "surge_max_p": {"type": "number", "default": 0.001}, "surge_orange_ratio": {"type": "number", "default": 3.0},
+        "surge_red_ratio": {"type": "number", "default": 5.0}, "cluster_min_requests": {"type": "integer", "default": 3},
+        "cluster_min_people": {"type": "integer", "default": 2}, "cluster_days": {"type": "integer", "default": 3},
+        "cluster_orange": {"type": "integer", "default": 5}, "cluster_red": {"type": "integer", "default": 10},
+        "repeat_min_requests": {"type": "integer", "default": 3}, "repeat_days": {"type": "integer", "default": 30},
+        "repeat_orange": {"type": "integer", "default": 5}, "repeat_red": {"type": "integer", "default": 8}}});
+    let get_rules = op(
+        "The warning thresholds in force",
+        "200",
+        rules.clone(),
+        &["401", "403"],
+    );
+    let mut put_rules = op(
+        "Replace the warning thresholds (admin; fields left out take their defaults)",
+        "200",
+        rules.clone(),
+        &["400", "401", "403"],
+    );
+    put_rules["requestBody"] =
+        json!({"required": true, "content": {"application/json": {"schema": rules}}});
+    paths.insert(
+        "/api/v1/policy/warnings".into(),
+        json!({"get": get_rules, "put": put_rules}),
+    );
+    let hot_params = json!([
+        {"name": "days", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 90, "default": 7}},
+        {"name": "top", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 10}}]);
+    let mut hot = op(
+        "Hot issues (热点) of the last days' tickets: problems by topic and place with their heat",
+        "200",
+        json!({"type": "object", "properties": {"items": {"type": "array", "items": {"type": "object", "properties": {
+            "rank": {"type": "integer"}, "heat": {"type": "number", "minimum": 0, "maximum": 100}, "requests": {"type": "integer"},
+            "people": {"type": "integer"}, "supervised": {"type": "integer"}, "first_at": {"type": "string", "format": "date-time"},
+            "last_at": {"type": "string", "format": "date-time"}, "place": {"type": ["string", "null"]}, "description": {"type": "string"},
+            "keywords": {"type": "array", "items": {"type": "string"}}, "category_code": {"type": ["string", "null"]},
+            "category_name": {"type": ["string", "null"]}, "ticket_ids": {"type": "array", "items": {"type": "integer"}}}}}}}),
+        &["400", "401", "403"],
+    );
+    hot["parameters"] = hot_params.clone();
+    paths.insert("/api/v1/hot-issues".into(), json!({"get": hot}));
+    let mut hot_x = op(
+        "The hot issues as an Excel workbook",
+        "200",
+        json!({"type": "string", "format": "binary"}),
+        &["400", "401", "403"],
+    );
+    hot_x["parameters"] = hot_params;
+    paths.insert("/api/v1/hot-issues.xlsx".into(), json!({"get": hot_x}));
+    let day = json!({"type": "object", "properties": {"date": {"type": "string", "format": "date"}, "expected": {"type": "number"},
+        "low": {"type": "number"}, "high": {"type": "number"}}});
+    let series = json!({"type": "object", "properties": {"channel": {"type": ["string", "null"]}, "name": {"type": "string"},
+        "recent_average": {"type": "number"}, "days": {"type": "array", "items": day},
+        "backtest": {"type": "object", "properties": {"days": {"type": "integer"}, "wape": {"type": ["number", "null"]},
+            "mae": {"type": ["number", "null"]}, "coverage": {"type": ["number", "null"]}}}}});
+    let fc_params = json!([{"name": "days", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 28, "default": 14}}]);
+    let mut fc = op(
+        "The next days' requests in all and by channel, with an interval (10th–90th percentile of back-tested errors) and the back-tested error",
+        "200",
+        json!({"type": "object", "properties": {"history_from": {"type": "string", "format": "date"}, "history_to": {"type": "string", "format": "date"},
+            "rules": {"type": "object"}, "total": series.clone(), "channels": {"type": "array", "items": series}}}),
+        &["400", "401", "403"],
+    );
+    fc["parameters"] = fc_params.clone();
+    paths.insert("/api/v1/forecast".into(), json!({"get": fc}));
+    let mut fc_x = op(
+        "The forecast as an Excel workbook",
+        "200",
+        json!({"type": "string", "format": "binary"}),
+        &["400", "401", "403"],
+    );
+    fc_x["parameters"] = fc_params;
+    paths.insert("/api/v1/forecast.xlsx".into(), json!({"get": fc_x}));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1000,6 +1142,16 @@ mod tests {
             "/api/v1/aggregates/rebuild",
             "/api/v1/reports/daily",
             "/api/v1/reports/monthly",
+            "/api/v1/warnings",
+            "/api/v1/warnings.xlsx",
+            "/api/v1/warnings/{id}",
+            "/api/v1/warnings/{id}/handle",
+            "/api/v1/warnings/scan",
+            "/api/v1/policy/warnings",
+            "/api/v1/hot-issues",
+            "/api/v1/hot-issues.xlsx",
+            "/api/v1/forecast",
+            "/api/v1/forecast.xlsx",
         ] {
             assert!(doc["paths"][p].is_object(), "{p}");
         }

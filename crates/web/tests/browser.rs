@@ -674,6 +674,131 @@ async fn intake_suggestions_while_typing() {
     op.shot("11-intake-suggestions").await;
 }
 
+/// The leader dashboard and the wall screen draw their charts on the server (SVG, no
+/// script) and refresh by themselves; a warning found by the monitor is handled from the
+/// warnings page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboards_and_warnings_in_the_browser() {
+    let Some(d) = driver().await else { return };
+    let t = TestApp::start(Db::Sqlite, "browser_dashboard")
+        .await
+        .unwrap();
+    add_users(&t).await;
+    t.app
+        .generate_demo_tickets(300, 30, chrono::Utc::now(), 11)
+        .await
+        .unwrap();
+    // Six neighbours report the same broken manhole cover today: a cluster.
+    let (op, _) = t
+        .app
+        .store
+        .get_credentials("operator")
+        .await
+        .unwrap()
+        .unwrap();
+    let op = mashangban_domain::Actor {
+        user_id: op.id,
+        role: op.role,
+        unit_id: op.unit_id,
+    };
+    for i in 0..6 {
+        t.app
+            .create_ticket_at(
+                &op,
+                serde_json::json!({"channel": "phone", "kind": "complaint",
+                    "content": "小区门口井盖破损，行人容易摔倒",
+                    "citizen": {"phone": format!("1388800{i:04}")},
+                    "category_code": "010104", "division_code": "630102001005"}),
+                None,
+                chrono::Utc::now() - chrono::Duration::minutes(10 - i),
+            )
+            .await
+            .unwrap();
+    }
+    let sup = Browser::open(&d, &t.base, "sup-b").await;
+    sup.go("/dashboard").await;
+    sup.wait_for("figure.chart svg").await;
+    let charts = sup
+        .c
+        .find_all(Locator::Css("figure.chart svg"))
+        .await
+        .unwrap()
+        .len();
+    assert!(
+        charts >= 4,
+        "volume, forecast, categories, districts: {charts}"
+    );
+    let refresh = sup
+        .c
+        .execute(
+            "return document.querySelector('meta[http-equiv=refresh]').content;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(refresh, "300");
+    let text = sup.main_text().await;
+    for words in [
+        "近30日诉求量",
+        "未来14日诉求量预测",
+        "本月诉求类别构成",
+        "本月区县分布",
+        "承办单位考评排名",
+        "热点问题",
+    ] {
+        assert!(text.contains(words), "{words}: {text}");
+    }
+    // The columns are drawn with their numbers in their titles.
+    let bars = sup
+        .c
+        .find_all(Locator::Css("figure.chart svg rect"))
+        .await
+        .unwrap()
+        .len();
+    assert!(bars > 30, "{bars}");
+    sup.shot("20-dashboard").await;
+
+    // The monitor, run from the warnings page, finds the cluster; the supervisor handles it.
+    sup.go("/warnings").await;
+    sup.submit("form[action='/warnings/scan'] button[type=submit]")
+        .await;
+    assert!(sup.main_text().await.contains("扫描完成"));
+    let item = sup.wait_for("ol.warnings li.orange").await;
+    let item_text = item.text().await.unwrap();
+    assert!(item_text.contains("同址聚集"), "{item_text}");
+    assert!(item_text.contains("五一社区"), "{item_text}");
+    let id = item.attr("id").await.unwrap().unwrap();
+    let form = format!("#{id} form");
+    sup.fill(&format!("{form} input[name=note]"), "已通知市政部门修复")
+        .await;
+    sup.submit(&format!("{form} button[value=acknowledged]"))
+        .await;
+    let text = sup.text(&format!("#{id}")).await;
+    assert!(text.contains("已处置"), "{text}");
+    assert!(text.contains("已通知市政部门修复"), "{text}");
+    sup.shot("21-warnings").await;
+    // The notice reached the supervisor's notices, linking to the warnings.
+    sup.go("/notices").await;
+    let link = sup.wait_for("ol.notices li a[href='/warnings']").await;
+    assert!(link.text().await.unwrap().contains("橙色预警"));
+
+    // The wall screen: no navigation, dark, refreshing every minute, the same charts.
+    sup.go("/wall").await;
+    sup.wait_for("body.wall figure.chart svg").await;
+    assert!(sup.c.find(Locator::Css("nav.main")).await.is_err());
+    let refresh = sup
+        .c
+        .execute(
+            "return document.querySelector('meta[http-equiv=refresh]').content;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(refresh, "60");
+    sup.shot("22-wall-screen").await;
+    sup.c.close().await.unwrap();
+}
+
 /// The README's pictures, over the demo data: `cargo test -p mashangban-web --test browser
 /// -- --ignored` writes `docs/screenshots/*.png`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -226,7 +226,9 @@ fn panels(lang: Lang, b: &Board, wall: bool) -> Markup {
             }
             section.panel {
                 @if let Some(f) = &b.forecast {
-                    @let past: Vec<(String, f64)> = labels.iter().zip(&totals).skip(labels.len().saturating_sub(14)).map(|(l, v)| (l.clone(), *v)).collect();
+                    // The fourteen whole days before today, then today onwards forecast.
+                    @let whole = labels.len().saturating_sub(1);
+                    @let past: Vec<(String, f64)> = labels[..whole].iter().zip(&totals[..whole]).skip(whole.saturating_sub(14)).map(|(l, v)| (l.clone(), *v)).collect();
                     @let ahead: Vec<(String, f64, f64, f64)> = f.total.days.iter().map(|d| (short(d.date), d.expected, d.low, d.high)).collect();
                     (forecast_chart(if zh { "未来14日诉求量预测" } else { "Next 14 days, forecast" }, &past, &ahead))
                     p.muted {

@@ -71,13 +71,34 @@ fn y_axis(max: f64, step: f64) -> Markup {
 
 fn legend(names: &[&str], y: f64) -> Markup {
     let mut x = LEFT;
+    let placed: Vec<(f64, &str)> = names
+        .iter()
+        .map(|n| {
+            let at = x;
+            x += 24.0 + n.chars().count() as f64 * 13.0;
+            (at, *n)
+        })
+        .collect();
     html! {
-        @for (i, n) in names.iter().enumerate() {
+        @for (i, (x, n)) in placed.iter().enumerate() {
             rect x=(format!("{x:.0}")) y=(format!("{:.0}", y - 9.0)) width="10" height="10" fill=(colour(i)) {}
             text.legend x=(format!("{:.0}", x + 14.0)) y=(format!("{y:.0}")) { (n) }
-            @let _ = { x += 24.0 + n.chars().count() as f64 * 13.0; };
         }
     }
+}
+
+/// The non-empty parts of column `i`: (series, name, value, sum of the parts below).
+fn segments<'a>(series: &'a [Series], i: usize) -> Vec<(usize, &'a str, f64, f64)> {
+    let mut below = 0.0;
+    let mut out = Vec::new();
+    for (k, s) in series.iter().enumerate() {
+        let v = s.values.get(i).copied().unwrap_or(0.0);
+        if v > 0.0 {
+            out.push((k, s.name, v, below));
+            below += v;
+        }
+    }
+    out
 }
 
 /// Columns by day, each stacked by series; `labels` under every few columns.
@@ -115,17 +136,12 @@ pub fn stacked_columns(title: &str, labels: &[String], series: &[Series]) -> Mar
                 (y_axis(max, step))
                 @for i in 0..n {
                     @let x = LEFT + slot * i as f64 + (slot - bar) / 2.0;
-                    @let mut base = 0.0f64;
-                    @for (k, s) in series.iter().enumerate() {
-                        @let v = s.values.get(i).copied().unwrap_or(0.0);
-                        @if v > 0.0 {
-                            @let y0 = TOP + plot_h - (base + v) / max * plot_h;
-                            @let h = v / max * plot_h;
-                            rect x=(format!("{x:.1}")) y=(format!("{y0:.1}")) width=(format!("{bar:.1}")) height=(format!("{h:.1}")) fill=(colour(k)) {
-                                title { (labels[i]) " " (s.name) " " (fmt(v)) }
-                            }
+                    @for (k, name, v, below) in segments(series, i) {
+                        @let y0 = TOP + plot_h - (below + v) / max * plot_h;
+                        @let h = v / max * plot_h;
+                        rect x=(format!("{x:.1}")) y=(format!("{y0:.1}")) width=(format!("{bar:.1}")) height=(format!("{h:.1}")) fill=(colour(k)) {
+                            title { (labels[i]) " " (name) " " (fmt(v)) }
                         }
-                        @let _ = { base += v; };
                     }
                     @if i % every == 0 {
                         text.tick x=(format!("{:.1}", x + bar / 2.0)) y=(format!("{:.0}", H - BOTTOM + 14.0)) text-anchor="middle" { (labels[i]) }
