@@ -143,7 +143,7 @@ enum ReportCmd {
         /// The day, YYYY-MM-DD.
         #[arg(long)]
         date: chrono::NaiveDate,
-        /// text (default), html (a document Word opens), or json.
+        /// text (default), html (a document Word opens), json, or docx (with --output).
         #[arg(long, default_value = "text")]
         format: String,
         /// How many hot issues.
@@ -158,7 +158,7 @@ enum ReportCmd {
         /// The month, YYYY-MM.
         #[arg(long)]
         month: String,
-        /// html (default, a document Word opens) or json.
+        /// html (default, a document Word opens), json, or docx (with --output).
         #[arg(long, default_value = "html")]
         format: String,
         /// Write to this file instead of standard output.
@@ -841,18 +841,22 @@ async fn report(app: &App, cmd: ReportCmd) -> anyhow::Result<()> {
                 anyhow::bail!("--top must be between 1 and 20");
             }
             let r = app.daily_report(date, Some(top)).await?;
-            let text = match format.as_str() {
+            let text: Vec<u8> = match format.as_str() {
                 "text" => {
                     let mut s = format!("{}\n{}\n\n{}\n\n热点问题：\n", r.title, r.date, r.summary);
                     for h in &r.hot_issues {
                         s.push_str(&h.text);
                         s.push('\n');
                     }
-                    s
+                    s.into_bytes()
                 }
-                "html" => mashangban_web::reports::daily_html(&r),
-                "json" => serde_json::to_string_pretty(&r)?,
-                other => anyhow::bail!("--format {other}: use text, html or json"),
+                "html" => mashangban_web::reports::daily_html(&r).into_bytes(),
+                "json" => serde_json::to_string_pretty(&r)?.into_bytes(),
+                "docx" => {
+                    anyhow::ensure!(output.is_some(), "--format docx needs --output FILE");
+                    mashangban_web::reports::daily_docx(&r).map_err(|e| anyhow::anyhow!(e))?
+                }
+                other => anyhow::bail!("--format {other}: use text, html, json or docx"),
             };
             (text, output)
         }
@@ -866,10 +870,14 @@ async fn report(app: &App, cmd: ReportCmd) -> anyhow::Result<()> {
             let y: i32 = y.parse().map_err(|_| bad())?;
             let m: u32 = m.parse().map_err(|_| bad())?;
             let r = app.monthly_report(y, m).await?;
-            let text = match format.as_str() {
-                "html" => mashangban_web::reports::monthly_html(&r),
-                "json" => serde_json::to_string_pretty(&r)?,
-                other => anyhow::bail!("--format {other}: use html or json"),
+            let text: Vec<u8> = match format.as_str() {
+                "html" => mashangban_web::reports::monthly_html(&r).into_bytes(),
+                "json" => serde_json::to_string_pretty(&r)?.into_bytes(),
+                "docx" => {
+                    anyhow::ensure!(output.is_some(), "--format docx needs --output FILE");
+                    mashangban_web::reports::monthly_docx(&r).map_err(|e| anyhow::anyhow!(e))?
+                }
+                other => anyhow::bail!("--format {other}: use html, json or docx"),
             };
             (text, output)
         }
@@ -879,7 +887,10 @@ async fn report(app: &App, cmd: ReportCmd) -> anyhow::Result<()> {
             std::fs::write(&path, text)?;
             println!("report written to {}", path.display());
         }
-        None => print!("{text}"),
+        None => {
+            use std::io::Write;
+            std::io::stdout().write_all(&text)?;
+        }
     }
     Ok(())
 }

@@ -219,6 +219,29 @@ fn document(html: String, format: &str, name: &str) -> Response {
     r
 }
 
+/// A Word document as a download.
+fn docx_response(doc: Result<Vec<u8>, String>, name: &str) -> Result<Response, AppError> {
+    let bytes = doc.map_err(|e| {
+        tracing::error!(error = %e, "docx");
+        AppError::Internal(e)
+    })?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+                    .to_string(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}.docx\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
 /// The `format` parameter: json (default), html or doc (and xlsx where offered).
 fn format_param(q: &HashMap<String, String>, allowed: &[&str]) -> Result<String, AppError> {
     let f = q
@@ -236,7 +259,7 @@ fn format_param(q: &HashMap<String, String>, allowed: &[&str]) -> Result<String,
     }
 }
 
-/// `GET /api/v1/reports/daily?date=YYYY-MM-DD&top=5&format=json|html|doc`: the daily report
+/// `GET /api/v1/reports/daily?date=YYYY-MM-DD&top=5&format=json|html|doc|docx`: the daily report
 /// (工作日报) of a business day (default: yesterday).
 pub async fn daily_report(
     State(app): State<App>,
@@ -251,7 +274,7 @@ pub(crate) async fn daily_response(
     app: &App,
     q: &HashMap<String, String>,
 ) -> Result<Response, AppError> {
-    let format = format_param(q, &["json", "html", "doc"])?;
+    let format = format_param(q, &["json", "html", "doc", "docx"])?;
     let date = match date_param(q, "date")? {
         Some(d) => d,
         None => Period::month_to_date().to.pred_opt().unwrap_or_default(),
@@ -268,6 +291,10 @@ pub(crate) async fn daily_response(
     let report = app.daily_report(date, top).await?;
     Ok(match format.as_str() {
         "json" => Json(report).into_response(),
+        "docx" => docx_response(
+            crate::reports::daily_docx(&report),
+            &format!("daily-report-{date}"),
+        )?,
         f => document(
             crate::reports::daily_html(&report),
             f,
@@ -276,7 +303,7 @@ pub(crate) async fn daily_response(
     })
 }
 
-/// `GET /api/v1/reports/monthly?month=YYYY-MM&format=json|html|doc|xlsx`: the monthly
+/// `GET /api/v1/reports/monthly?month=YYYY-MM&format=json|html|doc|docx|xlsx`: the monthly
 /// report (考评通报): the city's figures and the rankings of units, districts and categories
 /// (default: this month to date). `xlsx` gives the units' ranking.
 pub async fn monthly_report(
@@ -292,7 +319,7 @@ pub(crate) async fn monthly_response(
     app: &App,
     q: &HashMap<String, String>,
 ) -> Result<Response, AppError> {
-    let format = format_param(q, &["json", "html", "doc", "xlsx"])?;
+    let format = format_param(q, &["json", "html", "doc", "docx", "xlsx"])?;
     let (year, month) = match q.get("month").map(|m| m.trim()).filter(|m| !m.is_empty()) {
         Some(m) => {
             let bad = || AppError::invalid("month", format!("`{m}` is not a month (YYYY-MM)"));
@@ -313,6 +340,10 @@ pub(crate) async fn monthly_response(
     Ok(match format.as_str() {
         "json" => Json(report).into_response(),
         "xlsx" => xlsx_response(&report.units)?,
+        "docx" => docx_response(
+            crate::reports::monthly_docx(&report),
+            &format!("monthly-report-{year}-{month:02}"),
+        )?,
         f => document(
             crate::reports::monthly_html(&report),
             f,

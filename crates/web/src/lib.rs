@@ -8,6 +8,7 @@ mod api_kpi;
 mod api_text;
 mod api_warnings;
 pub mod console;
+mod docx;
 pub mod error;
 pub mod openapi;
 pub mod reports;

@@ -926,7 +926,7 @@ fn evaluation(paths: &mut Map<String, Value>) {
     );
     let format = |offered: &[&str]| {
         json!({"name": "format", "in": "query", "required": false,
-        "schema": {"type": "string", "enum": offered, "default": "json"}, "description": "html: a document; doc: the same for Word, as a download"})
+        "schema": {"type": "string", "enum": offered, "default": "json"}, "description": "html: a document; doc: the same for Word, as a download; docx: a Word document"})
     };
     let mut daily = op(
         "The daily report (工作日报) of a business day: calls, online messages by channel, answered directly and transferred, callbacks, hot issues",
@@ -943,7 +943,7 @@ fn evaluation(paths: &mut Map<String, Value>) {
     daily["parameters"] = json!([
         {"name": "date", "in": "query", "required": false, "schema": {"type": "string", "format": "date"}, "description": "default: yesterday"},
         {"name": "top", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 20, "default": 5}},
-        format(&["json", "html", "doc"])]);
+        format(&["json", "html", "doc", "docx"])]);
     paths.insert("/api/v1/reports/daily".into(), json!({"get": daily}));
     let mut monthly = op(
         "The monthly report (考评通报): the city's figures and the rankings of units, districts and categories",
@@ -954,7 +954,7 @@ fn evaluation(paths: &mut Map<String, Value>) {
     );
     monthly["parameters"] = json!([
         {"name": "month", "in": "query", "required": false, "schema": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}, "description": "default: this month"},
-        format(&["json", "html", "doc", "xlsx"])]);
+        format(&["json", "html", "doc", "docx", "xlsx"])]);
     paths.insert("/api/v1/reports/monthly".into(), json!({"get": monthly}));
 }
 

@@ -2,6 +2,7 @@
 //! tables, no scripts), for the API, the console and the command line.
 
 use crate::api_kpi::{percent, sheet};
+use crate::docx::Block;
 use mashangban_app::kpis::KpiTable;
 use mashangban_app::reports::{DailyReport, MonthlyReport, date_zh};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
@@ -110,4 +111,89 @@ pub fn monthly_html(r: &MonthlyReport) -> String {
             p { "说明：综合得分按响应率、解决率、满意率、按期办结率、办结率加权计算；排名前" (format!("{:.0}%", r.units.policy.blue_share * 100.0)) "为蓝色区域，后" (format!("{:.0}%", r.units.policy.red_share * 100.0)) "为红色区域。" }
         },
     )
+}
+
+/// The daily report as a Word document (.docx).
+pub fn daily_docx(r: &DailyReport) -> Result<Vec<u8>, String> {
+    let k = &r.kpis;
+    let mut blocks = vec![
+        Block::Title(r.title.clone()),
+        Block::Centred(r.date.format("%Y年%m月%d日").to_string()),
+        Block::Paragraph(r.summary.clone()),
+        Block::Heading("热点问题：".into()),
+    ];
+    if r.hot_issues.is_empty() {
+        blocks.push(Block::Paragraph("当日无诉求。".into()));
+    }
+    blocks.extend(
+        r.hot_issues
+            .iter()
+            .map(|h| Block::Paragraph(h.text.clone())),
+    );
+    blocks.push(Block::Heading("当日回访情况".into()));
+    blocks.push(Block::Table(
+        ["回访量", "响应率", "解决率", "满意率", "督办"]
+            .map(String::from)
+            .to_vec(),
+        vec![vec![
+            r.callbacks.to_string(),
+            percent(k.response_rate),
+            percent(k.resolution_rate),
+            percent(k.satisfaction_rate),
+            k.supervisions.to_string(),
+        ]],
+    ));
+    blocks.push(Block::Heading("分渠道受理".into()));
+    let mut rows: Vec<Vec<String>> = r
+        .by_channel
+        .iter()
+        .map(|c| vec![c.name.clone(), c.requests.to_string()])
+        .collect();
+    rows.push(vec!["合计".into(), r.requests.to_string()]);
+    blocks.push(Block::Table(vec!["渠道".into(), "件数".into()], rows));
+    crate::docx::document(&format!("{} {}", r.title, r.date), &blocks, false)
+}
+
+fn kpi_block(t: &KpiTable) -> Block {
+    let (header, rows) = sheet(t);
+    Block::Table(header.iter().map(|h| h.to_string()).collect(), rows)
+}
+
+/// The monthly report as a Word document (.docx, landscape for its wide tables).
+pub fn monthly_docx(r: &MonthlyReport) -> Result<Vec<u8>, String> {
+    let mut blocks = vec![
+        Block::Title(r.title.clone()),
+        Block::Centred(format!(
+            "{}至{}",
+            date_zh(r.city.period.from),
+            date_zh(r.city.period.to)
+        )),
+    ];
+    if let Some(c) = r.city.rows.first() {
+        blocks.push(Block::Paragraph(format!(
+            "本期共受理群众诉求{}件，回访{}件，响应率{}，解决率{}，满意率{}，按期办结率{}。{}",
+            c.kpis.requests,
+            c.kpis.callbacks,
+            percent(c.kpis.response_rate),
+            percent(c.kpis.resolution_rate),
+            percent(c.kpis.satisfaction_rate),
+            percent(c.kpis.on_time_rate),
+            c.trend
+                .as_ref()
+                .map(|t| format!("与上期相比，{t}。"))
+                .unwrap_or_default()
+        )));
+    }
+    blocks.push(Block::Heading("一、承办单位考评排名".into()));
+    blocks.push(kpi_block(&r.units));
+    blocks.push(Block::Heading("二、区县诉求情况".into()));
+    blocks.push(kpi_block(&r.districts));
+    blocks.push(Block::Heading("三、诉求分类情况".into()));
+    blocks.push(kpi_block(&r.categories));
+    blocks.push(Block::Paragraph(format!(
+        "说明：综合得分按响应率、解决率、满意率、按期办结率、办结率加权计算；排名前{:.0}%为蓝色区域，后{:.0}%为红色区域。",
+        r.units.policy.blue_share * 100.0,
+        r.units.policy.red_share * 100.0
+    )));
+    crate::docx::document(&r.title, &blocks, true)
 }

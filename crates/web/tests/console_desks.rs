@@ -1243,4 +1243,30 @@ async fn evaluation_page_and_reports() {
     let (status, html) = analyst.page("/reports/monthly").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("考评通报"), "{html}");
+    // Both reports as Word documents (.docx): the text is in the document part.
+    for (path, words) in [
+        (
+            format!("/reports/daily?date={today}&format=docx"),
+            "热点问题",
+        ),
+        (
+            "/reports/monthly?format=docx".to_string(),
+            "承办单位考评排名",
+        ),
+    ] {
+        let (status, headers, bytes) = analyst.download(&path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(
+            headers[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .contains("wordprocessingml"),
+            "{path}"
+        );
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+        let mut xml = String::new();
+        std::io::Read::read_to_string(&mut zip.by_name("word/document.xml").unwrap(), &mut xml)
+            .unwrap();
+        assert!(xml.contains(words), "{path}: {xml}");
+    }
 }

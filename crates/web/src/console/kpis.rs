@@ -194,13 +194,14 @@ pub async fn kpis_page(
             label for="r-date" { (if zh { "工作日报" } else { "Daily report" }) }
             input #r-date type="date" name="date" value=(table.as_ref().map(|t| t.period.to.to_string()).unwrap_or_default());
             button type="submit" name="format" value="html" { (if zh { "查看" } else { "View" }) }
-            button type="submit" name="format" value="doc" { (if zh { "下载Word" } else { "Word" }) }
+            button type="submit" name="format" value="docx" { (if zh { "下载Word" } else { "Word" }) }
+            button type="submit" name="format" value="doc" { (if zh { "网页版Word" } else { "Word (HTML)" }) }
         }
         form.filters method="get" action="/reports/monthly" {
             label for="r-month" { (if zh { "月度考评通报" } else { "Monthly report" }) }
             input #r-month type="month" name="month" value=(table.as_ref().map(|t| t.period.from.format("%Y-%m").to_string()).unwrap_or_default());
             button type="submit" name="format" value="html" { (if zh { "查看" } else { "View" }) }
-            button type="submit" name="format" value="doc" { (if zh { "下载Word" } else { "Word" }) }
+            button type="submit" name="format" value="docx" { (if zh { "下载Word" } else { "Word" }) }
             button type="submit" name="format" value="xlsx" { (if zh { "排名Excel" } else { "Ranking (Excel)" }) }
         }
     };
