@@ -113,13 +113,16 @@ pub async fn run(a: BenchReportsArgs) -> Result<()> {
     let mut report = None;
     for _ in 0..a.runs {
         let day = first_day + Duration::days(rng.random_range(0..a.days));
+        // Read and rendered as the document the console shows.
         let t = Instant::now();
-        report = Some(
-            app.daily_report(day, None)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?,
-        );
+        let r = app
+            .daily_report(day, None)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let html = mashangban_web::reports::daily_html(&r);
         daily.push(t.elapsed().as_secs_f64() * 1000.0);
+        anyhow::ensure!(html.contains(&r.title), "the daily report rendered");
+        report = Some(r);
     }
     let mut ranking = Vec::new();
     let mut units = 0;
@@ -145,13 +148,19 @@ pub async fn run(a: BenchReportsArgs) -> Result<()> {
             )
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+        // Rendered as the API answers it.
+        let json = serde_json::to_string(&table)?;
         ranking.push(t.elapsed().as_secs_f64() * 1000.0);
+        anyhow::ensure!(json.len() > 2, "the ranking rendered");
         units = units.max(table.rows.len());
         let t = Instant::now();
-        app.monthly_report(from.year(), from.month())
+        let r = app
+            .monthly_report(from.year(), from.month())
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let html = mashangban_web::reports::monthly_html(&r);
         monthly.push(t.elapsed().as_secs_f64() * 1000.0);
+        anyhow::ensure!(html.contains(&r.title), "the monthly report rendered");
     }
     if let Some(r) = report {
         println!(
@@ -162,13 +171,16 @@ pub async fn run(a: BenchReportsArgs) -> Result<()> {
         );
     }
     println!(
-        "  daily report ({} days):           {}",
+        "  daily report ({} days, read and rendered as HTML): {}",
         a.runs,
         stats(daily)
     );
-    println!("  monthly ranking of all {units} units: {}", stats(ranking));
     println!(
-        "  whole monthly report (city, units, districts, categories, each with the month before): {}",
+        "  monthly ranking of all {units} units (read and rendered as JSON): {}",
+        stats(ranking)
+    );
+    println!(
+        "  whole monthly report as HTML (city, units, districts, categories, each with the month before): {}",
         stats(monthly)
     );
     Ok(())

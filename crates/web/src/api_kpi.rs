@@ -219,6 +219,66 @@ fn document(html: String, format: &str, name: &str) -> Response {
     r
 }
 
+/// The daily report's tables as one Excel sheet: the figures, the channels, the hot issues.
+fn daily_xlsx(r: &mashangban_app::reports::DailyReport) -> Result<Response, AppError> {
+    let k = &r.kpis;
+    let mut rows: Vec<Vec<String>> = [
+        ("受理诉求", r.requests.to_string()),
+        ("来电", r.calls.to_string()),
+        ("网民留言", r.online.to_string()),
+        ("其他渠道", r.other.to_string()),
+        ("直接办理", r.direct.to_string()),
+        ("转交责任单位办理", r.transferred.to_string()),
+        ("回访量", r.callbacks.to_string()),
+        ("响应率", percent(k.response_rate)),
+        ("解决率", percent(k.resolution_rate)),
+        ("满意率", percent(k.satisfaction_rate)),
+    ]
+    .into_iter()
+    .map(|(name, v)| vec!["概况".to_string(), name.to_string(), v, String::new()])
+    .collect();
+    rows.extend(r.by_channel.iter().map(|c| {
+        vec![
+            "分渠道".to_string(),
+            c.name.clone(),
+            c.requests.to_string(),
+            String::new(),
+        ]
+    }));
+    rows.extend(r.hot_issues.iter().map(|h| {
+        vec![
+            format!("热点问题{}", h.rank),
+            h.name.clone(),
+            h.requests.to_string(),
+            h.text.clone(),
+        ]
+    }));
+    let bytes = crate::xlsx::workbook(
+        "日报",
+        &["栏目", "项目", "件数/比率", "说明"],
+        &rows,
+        &[(3, 90.0)],
+    )
+    .map_err(|e| {
+        tracing::error!(error = %e, "daily workbook");
+        AppError::Internal(e)
+    })?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"daily-report-{}.xlsx\"", r.date),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
 /// A Word document as a download.
 fn docx_response(doc: Result<Vec<u8>, String>, name: &str) -> Result<Response, AppError> {
     let bytes = doc.map_err(|e| {
@@ -259,7 +319,7 @@ fn format_param(q: &HashMap<String, String>, allowed: &[&str]) -> Result<String,
     }
 }
 
-/// `GET /api/v1/reports/daily?date=YYYY-MM-DD&top=5&format=json|html|doc|docx`: the daily report
+/// `GET /api/v1/reports/daily?date=YYYY-MM-DD&top=5&format=json|html|doc|docx|xlsx`: the daily report
 /// (工作日报) of a business day (default: yesterday).
 pub async fn daily_report(
     State(app): State<App>,
@@ -274,7 +334,7 @@ pub(crate) async fn daily_response(
     app: &App,
     q: &HashMap<String, String>,
 ) -> Result<Response, AppError> {
-    let format = format_param(q, &["json", "html", "doc", "docx"])?;
+    let format = format_param(q, &["json", "html", "doc", "docx", "xlsx"])?;
     let date = match date_param(q, "date")? {
         Some(d) => d,
         None => Period::month_to_date().to.pred_opt().unwrap_or_default(),
@@ -295,6 +355,7 @@ pub(crate) async fn daily_response(
             crate::reports::daily_docx(&report),
             &format!("daily-report-{date}"),
         )?,
+        "xlsx" => daily_xlsx(&report)?,
         f => document(
             crate::reports::daily_html(&report),
             f,

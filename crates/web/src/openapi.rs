@@ -943,7 +943,7 @@ fn evaluation(paths: &mut Map<String, Value>) {
     daily["parameters"] = json!([
         {"name": "date", "in": "query", "required": false, "schema": {"type": "string", "format": "date"}, "description": "default: yesterday"},
         {"name": "top", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 20, "default": 5}},
-        format(&["json", "html", "doc", "docx"])]);
+        format(&["json", "html", "doc", "docx", "xlsx"])]);
     paths.insert("/api/v1/reports/daily".into(), json!({"get": daily}));
     let mut monthly = op(
         "The monthly report (考评通报): the city's figures and the rankings of units, districts and categories",

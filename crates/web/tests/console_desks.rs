@@ -1243,6 +1243,12 @@ async fn evaluation_page_and_reports() {
     let (status, html) = analyst.page("/reports/monthly").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("考评通报"), "{html}");
+    // The daily report's tables as Excel.
+    let (status, _, bytes) = analyst
+        .download(&format!("/reports/daily?date={today}&format=xlsx"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(bytes.starts_with(b"PK"));
     // Both reports as Word documents (.docx): the text is in the document part.
     for (path, words) in [
         (

@@ -196,6 +196,7 @@ pub async fn kpis_page(
             button type="submit" name="format" value="html" { (if zh { "查看" } else { "View" }) }
             button type="submit" name="format" value="docx" { (if zh { "下载Word" } else { "Word" }) }
             button type="submit" name="format" value="doc" { (if zh { "网页版Word" } else { "Word (HTML)" }) }
+            button type="submit" name="format" value="xlsx" { (if zh { "导出Excel" } else { "Excel" }) }
         }
         form.filters method="get" action="/reports/monthly" {
             label for="r-month" { (if zh { "月度考评通报" } else { "Monthly report" }) }
