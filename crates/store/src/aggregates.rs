@@ -326,6 +326,11 @@ pub(super) async fn tallies(
     let rows = many(is_sqlite(conn), sql, params)
         .fetch_all(&mut *conn)
         .await?;
+    group_tallies(&rows, by_day)
+}
+
+/// Rows of `day, dim_key, measures…` as group sums (with their day when `by_day`).
+fn group_tallies(rows: &[sqlx::any::AnyRow], by_day: bool) -> Result<Vec<GroupTally>> {
     rows.iter()
         .map(|r| {
             let day: String = r.try_get(0)?;
@@ -379,29 +384,7 @@ pub(super) async fn issue_groups(
     conn: &mut AnyConnection,
     day: NaiveDate,
 ) -> Result<Vec<GroupTally>> {
-    let sql = format!(
-        "SELECT dim_key, {} FROM kpi_rollup WHERE dim = $1 AND day = $2 GROUP BY dim_key ORDER BY dim_key",
-        sums()
-    );
-    let rows = many(
-        is_sqlite(conn),
-        sql,
-        vec![
-            P::S(Some(ISSUE_ROLLUPS[0].to_string())),
-            P::S(Some(day.to_string())),
-        ],
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(GroupTally {
-                day: Some(day),
-                group: r.try_get(0)?,
-                tally: Tally::from_values(counts(r, 1)?),
-            })
-        })
-        .collect()
+    issue_rollup(conn, ISSUE_ROLLUPS[0], day, day).await
 }
 
 /// The day rows of the issue roll-up `name` over `from..=to`.
@@ -432,16 +415,7 @@ pub(super) async fn issue_rollup(
     )
     .fetch_all(&mut *conn)
     .await?;
-    rows.iter()
-        .map(|r| {
-            let day: String = r.try_get(0)?;
-            Ok(GroupTally {
-                day: Some(day_of(&day)?),
-                group: r.try_get(1)?,
-                tally: Tally::from_values(counts(r, 2)?),
-            })
-        })
-        .collect()
+    group_tallies(&rows, true)
 }
 
 /// One measure of a day's issue roll-up `name` (keyed `group|x`) for some groups, summed

@@ -83,20 +83,25 @@ pub(crate) fn xlsx_response(table: &KpiTable) -> Result<Response, AppError> {
         AppError::Internal(e)
     })?;
     let name = format!("kpis-{}-{}.xlsx", table.period.from, table.period.to);
-    Ok((
+    Ok(attachment(bytes, XLSX, &name))
+}
+
+/// The content type of Excel workbooks.
+pub(crate) const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// A file to download: its bytes, type and name.
+pub(crate) fn attachment(bytes: Vec<u8>, content_type: &str, filename: &str) -> Response {
+    (
         [
-            (
-                header::CONTENT_TYPE,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
-            ),
+            (header::CONTENT_TYPE, content_type.to_string()),
             (
                 header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
+                format!("attachment; filename=\"{filename}\""),
             ),
         ],
         bytes,
     )
-        .into_response())
+        .into_response()
 }
 
 /// A rate as a percentage with two decimals, or empty.
@@ -263,20 +268,11 @@ fn daily_xlsx(r: &mashangban_app::reports::DailyReport) -> Result<Response, AppE
         tracing::error!(error = %e, "daily workbook");
         AppError::Internal(e)
     })?;
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"daily-report-{}.xlsx\"", r.date),
-            ),
-        ],
+    Ok(attachment(
         bytes,
-    )
-        .into_response())
+        XLSX,
+        &format!("daily-report-{}.xlsx", r.date),
+    ))
 }
 
 /// A Word document as a download.
@@ -285,21 +281,11 @@ fn docx_response(doc: Result<Vec<u8>, String>, name: &str) -> Result<Response, A
         tracing::error!(error = %e, "docx");
         AppError::Internal(e)
     })?;
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-                    .to_string(),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}.docx\""),
-            ),
-        ],
+    Ok(attachment(
         bytes,
-    )
-        .into_response())
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        &format!("{name}.docx"),
+    ))
 }
 
 /// The `format` parameter: json (default), html or doc (and xlsx where offered).

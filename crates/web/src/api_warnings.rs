@@ -5,7 +5,6 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use mashangban_app::warnings::{LiveHotIssue, VolumeForecast};
 use mashangban_app::{App, AppError};
@@ -141,20 +140,11 @@ pub(crate) fn xlsx(
         tracing::error!(error = %e, "workbook");
         AppError::Internal(e)
     })?;
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}.xlsx\""),
-            ),
-        ],
+    Ok(crate::api_kpi::attachment(
         bytes,
-    )
-        .into_response())
+        crate::api_kpi::XLSX,
+        &format!("{name}.xlsx"),
+    ))
 }
 
 /// `GET /api/v1/warnings/{id}`.
