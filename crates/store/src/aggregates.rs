@@ -91,12 +91,14 @@ impl Pending {
             for dim in Dim::ALL {
                 if let Some(group) = dim.group_of(k) {
                     let shard = shard_of(dim, ticket_id, self.sharded);
-                    add(
-                        self.rollup
-                            .entry((dim.month_str(), month.clone(), group.clone(), shard))
-                            .or_default(),
-                        &v,
-                    );
+                    if let Some(name) = dim.month_str() {
+                        add(
+                            self.rollup
+                                .entry((name, month.clone(), group.clone(), shard))
+                                .or_default(),
+                            &v,
+                        );
+                    }
                     add(
                         self.rollup
                             .entry((dim.as_str(), day.clone(), group, shard))
@@ -293,19 +295,21 @@ pub(super) async fn tallies(
             n
         )
     };
-    let parts: Vec<String> = if by_day {
-        vec![part(&mut params, dim.as_str(), from, to)]
-    } else {
-        let c = cover(from, to);
-        let mut parts: Vec<String> = c
-            .days
-            .iter()
-            .map(|(a, b)| part(&mut params, dim.as_str(), *a, *b))
-            .collect();
-        if let Some((a, b)) = c.months {
-            parts.push(part(&mut params, dim.month_str(), a, b));
+    let parts: Vec<String> = match dim.month_str() {
+        Some(month) if !by_day => {
+            let c = cover(from, to);
+            let mut parts: Vec<String> = c
+                .days
+                .iter()
+                .map(|(a, b)| part(&mut params, dim.as_str(), *a, *b))
+                .collect();
+            if let Some((a, b)) = c.months {
+                parts.push(part(&mut params, month, a, b));
+            }
+            parts
         }
-        parts
+        _ if from <= to => vec![part(&mut params, dim.as_str(), from, to)],
+        _ => Vec::new(),
     };
     if parts.is_empty() {
         return Ok(Vec::new());

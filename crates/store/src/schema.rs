@@ -409,9 +409,9 @@ CREATE TABLE kpi_rollup (
     Migration {
         version: 15,
         name: "monthly and issue roll-ups",
-        // Each grouping's roll-ups also kept a row a group and a calendar month (dim
-        // `month:<grouping>`, day = the month's first day), so that a month's ranking sums one
-        // row a unit rather than thirty; and the issue roll-ups (by issue group, by group and
+        // The groupings with many groups (units, streets, second- and third-level categories)
+        // also keep a row a group and a calendar month (dim `month:<grouping>`, day = the
+        // month's first day), so that a month's ranking sums one row a unit rather than thirty; and the issue roll-ups (by issue group, by group and
         // place, unit or district: see `aggregates::issue_groups_of`), so that the daily
         // report's hot issues read a few hundred rows rather than the day's fine rows, and the
         // early warnings a short series per issue and district.
@@ -419,7 +419,7 @@ CREATE TABLE kpi_rollup (
         sql: r#"
 INSERT INTO kpi_rollup (dim, day, dim_key, shard, requests, callbacks, contacted, resolved, partly_resolved, satisfied, basically_satisfied, finished, finished_with_deadline, finished_on_time, dispatches, returns, direct, handling_seconds, supervisions)
 SELECT 'month:' || dim, substr(day, 1, 7) || '-01', dim_key, shard, SUM(requests), SUM(callbacks), SUM(contacted), SUM(resolved), SUM(partly_resolved), SUM(satisfied), SUM(basically_satisfied), SUM(finished), SUM(finished_with_deadline), SUM(finished_on_time), SUM(dispatches), SUM(returns), SUM(direct), SUM(handling_seconds), SUM(supervisions)
-FROM kpi_rollup WHERE dim NOT LIKE 'month:%'
+FROM kpi_rollup WHERE dim IN ('unit', 'street', 'category_l2', 'category')
 GROUP BY dim, substr(day, 1, 7), dim_key, shard;
 INSERT INTO kpi_rollup (dim, day, dim_key, shard, requests, callbacks, contacted, resolved, partly_resolved, satisfied, basically_satisfied, finished, finished_with_deadline, finished_on_time, dispatches, returns, direct, handling_seconds, supervisions)
 SELECT 'issue', day, substr(category_code, 1, 4), 0, SUM(requests), SUM(callbacks), SUM(contacted), SUM(resolved), SUM(partly_resolved), SUM(satisfied), SUM(basically_satisfied), SUM(finished), SUM(finished_with_deadline), SUM(finished_on_time), SUM(dispatches), SUM(returns), SUM(direct), SUM(handling_seconds), SUM(supervisions)

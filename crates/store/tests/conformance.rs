@@ -1453,9 +1453,9 @@ async fn aggregate_snapshot(s: &SqlStore) -> Vec<(String, Vec<GroupTally>)> {
             dim.as_str().to_string(),
             s.kpi_tallies(dim, from, to, true).await.unwrap(),
         ));
-        // The whole months between, from the month rows.
+        // The whole months between, from the month rows (where the grouping keeps them).
         out.push((
-            dim.month_str().to_string(),
+            format!("{} (whole)", dim.as_str()),
             s.kpi_tallies(dim, from, to, false).await.unwrap(),
         ));
     }
