@@ -1243,6 +1243,18 @@ async fn evaluation_page_and_reports() {
     let (status, html) = analyst.page("/reports/monthly").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("考评通报"), "{html}");
+    // Bad input to a download or a report answers with a console page naming the field.
+    for path in [
+        "/kpis/export.xlsx?from=2026-13-01",
+        "/reports/daily?date=yesterday",
+        "/reports/monthly?month=2026-13",
+        "/warnings/export.xlsx?status=bogus",
+    ] {
+        let (status, html) = analyst.page(path).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{path}");
+        assert!(html.contains("role=\"alert\""), "{path}: {html}");
+        assert!(html.contains("<nav"), "a console page: {path}");
+    }
     // The daily report's tables as Excel.
     let (status, _, bytes) = analyst
         .download(&format!("/reports/daily?date={today}&format=xlsx"))

@@ -411,9 +411,10 @@ async fn wall_page(State(app): State<App>, headers: HeaderMap) -> Response {
 }
 
 async fn volume_xlsx(State(app): State<App>, headers: HeaderMap) -> Response {
-    if let Err(r) = reader(&app, &headers).await {
-        return r;
-    }
+    let s = match reader(&app, &headers).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
     let result = async {
         let b = gather(&app).await?;
         let mut header: Vec<String> = vec!["日期".into()];
@@ -438,28 +439,26 @@ async fn volume_xlsx(State(app): State<App>, headers: HeaderMap) -> Response {
         xlsx("诉求量", &header, &rows, "volume")
     }
     .await;
-    export(result)
+    export(&s, result, "/dashboard", "dashboard")
 }
 
-fn export(result: Result<Response, AppError>) -> Response {
+fn export(
+    s: &Session,
+    result: Result<Response, AppError>,
+    current: &str,
+    title: &'static str,
+) -> Response {
     match result {
         Ok(r) => r,
-        Err(AppError::Invalid { field, message }) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            axum::Json(serde_json::json!({"error": {"code": "invalid", "message": format!("{field}: {message}")}})),
-        )
-            .into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "export");
-            (StatusCode::INTERNAL_SERVER_ERROR, "export failed").into_response()
-        }
+        Err(e) => super::refused_page(s, &e, current, title),
     }
 }
 
 async fn forecast_xlsx(State(app): State<App>, headers: HeaderMap) -> Response {
-    if let Err(r) = reader(&app, &headers).await {
-        return r;
-    }
+    let s = match reader(&app, &headers).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
     let result = async {
         let f = app
             .volume_forecast(Utc::now(), ForecastRules::default())
@@ -467,19 +466,20 @@ async fn forecast_xlsx(State(app): State<App>, headers: HeaderMap) -> Response {
         forecast_sheet(&f)
     }
     .await;
-    export(result)
+    export(&s, result, "/dashboard", "dashboard")
 }
 
 async fn hot_issues_xlsx(State(app): State<App>, headers: HeaderMap) -> Response {
-    if let Err(r) = reader(&app, &headers).await {
-        return r;
-    }
+    let s = match reader(&app, &headers).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
     let result = async {
         let h = app.live_hot_issues(Utc::now(), 7, 50).await?;
         hot_xlsx(&h)
     }
     .await;
-    export(result)
+    export(&s, result, "/dashboard", "dashboard")
 }
 
 /// `GET /warnings?status=open|acknowledged|dismissed|all`.
@@ -556,16 +556,17 @@ async fn warnings_export(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Err(r) = reader(&app, &headers).await {
-        return r;
-    }
+    let s = match reader(&app, &headers).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
     let result = async {
         let st = status_param(&q)?;
         let items = app.warnings(st, 1000).await?;
         warnings_xlsx(&items)
     }
     .await;
-    export(result)
+    export(&s, result, "/warnings", "warnings")
 }
 
 async fn scan_submit(

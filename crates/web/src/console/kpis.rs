@@ -7,7 +7,7 @@ use super::{forbidden_page, html_response, page, session, to_login};
 use crate::api_kpi::{percent, table_of, xlsx_response, zone_zh};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use mashangban_app::App;
 use mashangban_app::kpis::{KpiRow, KpiTable};
 use mashangban_domain::Role;
@@ -215,12 +215,13 @@ pub async fn export_xlsx(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Err(r) = reader(&app, &headers).await {
-        return r;
-    }
+    let s = match reader(&app, &headers).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
     match table_of(&app, &q).await.and_then(|t| xlsx_response(&t)) {
         Ok(r) => r,
-        Err(e) => (StatusCode::UNPROCESSABLE_ENTITY, e.to_string()).into_response(),
+        Err(e) => super::refused_page(&s, &e, "/kpis", "kpis"),
     }
 }
 
@@ -232,9 +233,10 @@ pub async fn report(
     uri: axum::http::Uri,
     Query(mut q): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Err(r) = reader(&app, &headers).await {
-        return r;
-    }
+    let s = match reader(&app, &headers).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
     q.entry("format".into()).or_insert_with(|| "html".into());
     let answer = if uri.path().ends_with("/monthly") {
         crate::api_kpi::monthly_response(&app, &q).await
@@ -249,6 +251,6 @@ pub async fn report(
             );
             r
         }
-        Err(e) => (StatusCode::UNPROCESSABLE_ENTITY, e.to_string()).into_response(),
+        Err(e) => super::refused_page(&s, &e, "/kpis", "kpis"),
     }
 }

@@ -169,6 +169,33 @@ fn html_response(status: StatusCode, markup: Markup) -> Response {
     r
 }
 
+/// A request a page cannot answer, as a console page: bad input names its field (422);
+/// anything else is logged and said plainly (500). `current` and `title` name the page.
+fn refused_page(s: &Session, e: &AppError, current: &str, title: &'static str) -> Response {
+    let zh = s.lang == Lang::Zh;
+    let (status, text) = match e {
+        AppError::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
+        _ => {
+            tracing::error!(error = %e, page = current, "console");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                if zh {
+                    "暂时无法生成，请稍后再试。"
+                } else {
+                    "Could not produce it; try again later."
+                }
+                .to_string(),
+            )
+        }
+    };
+    let body = html! {
+        h1 { (t(s.lang, title)) }
+        p.error role="alert" { (text) }
+        p { a href=(current) { (if zh { "返回" } else { "Back" }) } }
+    };
+    html_response(status, page(s.lang, Some(s), current, body))
+}
+
 fn forbidden_page(lang: Lang) -> Response {
     html_response(
         StatusCode::FORBIDDEN,
