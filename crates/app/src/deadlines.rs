@@ -89,13 +89,7 @@ impl App {
 
     /// Replaces the deadline policy (checked first; takes effect at once here).
     pub async fn set_policy(&self, body: serde_json::Value) -> Result<DeadlinePolicy, AppError> {
-        let p: DeadlinePolicy = serde_path_to_error::deserialize(body).map_err(|e| {
-            let path = e.path().to_string();
-            AppError::invalid(
-                if path == "." { "body".into() } else { path },
-                e.inner().to_string(),
-            )
-        })?;
+        let p: DeadlinePolicy = crate::from_body(body)?;
         if !(1..=100).contains(&p.warn_at_percent) {
             return Err(AppError::invalid(
                 "warn_at_percent",

@@ -122,32 +122,14 @@ pub struct KpiTable {
 impl App {
     /// The evaluation policy in force (the default until an administrator sets one).
     pub async fn kpi_policy(&self) -> Result<KpiPolicy, AppError> {
-        Ok(match self.store.setting(KPI_POLICY_SETTING).await? {
-            Some(text) => serde_json::from_str(&text).unwrap_or_else(|e| {
-                tracing::error!(error = %e, "stored evaluation policy unreadable; defaults in force");
-                KpiPolicy::default()
-            }),
-            None => KpiPolicy::default(),
-        })
+        self.stored_setting(KPI_POLICY_SETTING).await
     }
 
     /// Replaces the evaluation policy (checked first).
     pub async fn set_kpi_policy(&self, body: serde_json::Value) -> Result<KpiPolicy, AppError> {
-        let p: KpiPolicy = serde_path_to_error::deserialize(body).map_err(|e| {
-            let path = e.path().to_string();
-            AppError::invalid(
-                if path == "." { "body".into() } else { path },
-                e.inner().to_string(),
-            )
-        })?;
-        p.check().map_err(|m| {
-            let field = m.split_whitespace().next().unwrap_or("body").to_string();
-            AppError::invalid(field.trim_end_matches(':'), m)
-        })?;
-        let text = serde_json::to_string(&p).map_err(|e| AppError::Internal(e.to_string()))?;
-        self.store
-            .set_setting(KPI_POLICY_SETTING, &text, Utc::now())
-            .await?;
+        let p: KpiPolicy = crate::from_body(body)?;
+        crate::checked(p.check())?;
+        self.store_setting(KPI_POLICY_SETTING, &p).await?;
         Ok(p)
     }
 

@@ -163,6 +163,58 @@ impl Reference {
 /// How long cached reference data is trusted; edits made through this process clear it at once.
 pub const REFERENCE_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// A JSON body read as `T`; a field that does not fit is named by its path (`body` for the
+/// whole).
+pub(crate) fn from_body<T: serde::de::DeserializeOwned>(
+    body: serde_json::Value,
+) -> Result<T, AppError> {
+    serde_path_to_error::deserialize(body).map_err(|e| {
+        let path = e.path().to_string();
+        AppError::invalid(
+            if path == "." { "body".into() } else { path },
+            e.inner().to_string(),
+        )
+    })
+}
+
+/// A rule check's message (`"<field> must …"`) as an error naming that field.
+pub(crate) fn checked(result: Result<(), String>) -> Result<(), AppError> {
+    result.map_err(|m| {
+        let field = m.split_whitespace().next().unwrap_or("body").to_string();
+        AppError::invalid(field.trim_end_matches(':'), m)
+    })
+}
+
+impl App {
+    /// A policy kept as a setting: the stored one, or the default when none is stored (or,
+    /// logged, when the stored one cannot be read).
+    pub(crate) async fn stored_setting<T: serde::de::DeserializeOwned + Default>(
+        &self,
+        name: &str,
+    ) -> Result<T, AppError> {
+        Ok(match self.store.setting(name).await? {
+            Some(text) => serde_json::from_str(&text).unwrap_or_else(|e| {
+                tracing::error!(error = %e, setting = name, "stored setting unreadable; defaults in force");
+                T::default()
+            }),
+            None => T::default(),
+        })
+    }
+
+    /// Stores a policy as a setting.
+    pub(crate) async fn store_setting<T: serde::Serialize>(
+        &self,
+        name: &str,
+        value: &T,
+    ) -> Result<(), AppError> {
+        let text = serde_json::to_string(value).map_err(|e| AppError::Internal(e.to_string()))?;
+        self.store
+            .set_setting(name, &text, chrono::Utc::now())
+            .await?;
+        Ok(())
+    }
+}
+
 impl App {
     pub fn new(store: Arc<dyn Store>, config: Config) -> App {
         App {
@@ -191,13 +243,7 @@ impl App {
         let (days, years) = self.store.calendar().await?;
         let policy = deadlines::policy_from(self.store.setting(deadlines::POLICY_SETTING).await?);
         let contacts = self.store.unit_contacts().await?;
-        let webhooks = match self.store.setting(notify::WEBHOOKS_SETTING).await? {
-            Some(text) => serde_json::from_str(&text).unwrap_or_else(|e| {
-                tracing::error!(error = %e, "stored webhooks unreadable; none in force");
-                Vec::new()
-            }),
-            None => Vec::new(),
-        };
+        let webhooks: Vec<notify::Webhook> = self.stored_setting(notify::WEBHOOKS_SETTING).await?;
         let populations: std::collections::HashMap<String, i64> = divisions
             .iter()
             .filter_map(|d| d.population.map(|p| (d.code.clone(), p)))

@@ -323,13 +323,7 @@ impl App {
 
     /// Replaces the webhook subscriptions (checked first).
     pub async fn set_webhooks(&self, body: serde_json::Value) -> Result<Vec<Webhook>, AppError> {
-        let mut hooks: Vec<Webhook> = serde_path_to_error::deserialize(body).map_err(|e| {
-            let path = e.path().to_string();
-            AppError::invalid(
-                if path == "." { "body".into() } else { path },
-                e.inner().to_string(),
-            )
-        })?;
+        let mut hooks: Vec<Webhook> = crate::from_body(body)?;
         let old = self.webhooks().await?;
         for h in hooks.iter_mut().filter(|h| h.secret.is_empty()) {
             if let Some(o) = old.iter().find(|o| o.name == h.name) {

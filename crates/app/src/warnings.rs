@@ -93,13 +93,7 @@ fn date_zh(day: NaiveDate) -> String {
 impl App {
     /// The thresholds of the warnings in force.
     pub async fn warning_rules(&self) -> Result<WarningRules, AppError> {
-        Ok(match self.store.setting(WARNING_RULES_SETTING).await? {
-            Some(text) => serde_json::from_str(&text).unwrap_or_else(|e| {
-                tracing::error!(error = %e, "stored warning rules unreadable; defaults in force");
-                WarningRules::default()
-            }),
-            None => WarningRules::default(),
-        })
+        self.stored_setting(WARNING_RULES_SETTING).await
     }
 
     /// Replaces the thresholds (checked first; fields left out keep their defaults).
@@ -107,21 +101,9 @@ impl App {
         &self,
         body: serde_json::Value,
     ) -> Result<WarningRules, AppError> {
-        let rules: WarningRules = serde_path_to_error::deserialize(body).map_err(|e| {
-            let path = e.path().to_string();
-            AppError::invalid(
-                if path == "." { "body".into() } else { path },
-                e.inner().to_string(),
-            )
-        })?;
-        rules.check().map_err(|m| {
-            let field = m.split_whitespace().next().unwrap_or("body").to_string();
-            AppError::invalid(field, m)
-        })?;
-        let text = serde_json::to_string(&rules).map_err(|e| AppError::Internal(e.to_string()))?;
-        self.store
-            .set_setting(WARNING_RULES_SETTING, &text, Utc::now())
-            .await?;
+        let rules: WarningRules = crate::from_body(body)?;
+        crate::checked(rules.check())?;
+        self.store_setting(WARNING_RULES_SETTING, &rules).await?;
         Ok(rules)
     }
 

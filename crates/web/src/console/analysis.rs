@@ -4,9 +4,8 @@
 
 use super::charts::{Series, bars, forecast_chart, stacked_columns, tiles};
 use super::i18n::{Lang, t};
-use super::{
-    Session, forbidden_page, form_session, html_response, local_time, page, session, to_login,
-};
+use super::kpis::reader;
+use super::{Session, form_session, html_response, local_time, page};
 use crate::api_kpi::{percent, zone_zh};
 use crate::api_warnings::{forecast_sheet, hot_xlsx, status_param, warnings_xlsx, xlsx};
 use axum::extract::{Form, Path, Query, State};
@@ -38,23 +37,8 @@ pub(super) fn routes() -> axum::Router<App> {
         .route("/warnings/{id}/handle", post(handle_submit))
 }
 
-/// Who reads the dashboards and warnings.
-pub(crate) fn may_read(role: Role) -> bool {
-    crate::api_warnings::WATCHERS.contains(&role)
-}
-
 fn may_handle(u: &User) -> bool {
     matches!(u.role, Role::Supervisor | Role::Analyst | Role::Admin)
-}
-
-async fn reader(app: &App, headers: &HeaderMap) -> Result<Session, Response> {
-    let Some(s) = session(app, headers).await else {
-        return Err(to_login());
-    };
-    if !may_read(s.user.role) {
-        return Err(forbidden_page(s.lang));
-    }
-    Ok(s)
 }
 
 /// Days of volume the dashboards show.

@@ -16,12 +16,9 @@ use mashangban_domain::kpi::Zone;
 use maud::{Markup, html};
 use std::collections::HashMap;
 
-/// Who reads the evaluation pages.
+/// Who reads the evaluation pages: those who watch the figures and warnings.
 pub(crate) fn may_read(role: Role) -> bool {
-    matches!(
-        role,
-        Role::Supervisor | Role::Analyst | Role::Dispatcher | Role::Admin
-    )
+    crate::api_warnings::WATCHERS.contains(&role)
 }
 
 const GROUPINGS: &[(&str, &str, &str)] = &[
@@ -34,8 +31,9 @@ const GROUPINGS: &[(&str, &str, &str)] = &[
     ("channel", "渠道", "Channels"),
 ];
 
-/// The signed-in reader of the evaluation pages, or the page to answer with instead.
-async fn reader(app: &App, headers: &HeaderMap) -> Result<super::Session, Response> {
+/// The signed-in reader of the evaluation and analysis pages, or the page to answer with
+/// instead.
+pub(super) async fn reader(app: &App, headers: &HeaderMap) -> Result<super::Session, Response> {
     let Some(s) = session(app, headers).await else {
         return Err(to_login());
     };

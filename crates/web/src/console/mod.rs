@@ -233,10 +233,7 @@ fn nav(user: &User) -> Vec<(&'static str, &'static str)> {
     }
     items.push(("/tickets", "tickets"));
     items.push(("/knowledge", "knowledge"));
-    if matches!(
-        user.role,
-        Role::Supervisor | Role::Analyst | Role::Dispatcher | Role::Admin
-    ) {
+    if kpis::may_read(user.role) {
         items.push(("/board", "board"));
         items.push(("/dashboard", "dashboard"));
         items.push(("/warnings", "warnings"));
