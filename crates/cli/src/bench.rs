@@ -140,17 +140,43 @@ pub async fn run(a: BenchArgs) -> Result<()> {
             .unwrap_or(1)
     );
 
+    // Varied like real intake: every leaf category, every community, every channel (the
+    // evaluation sums of requests about one matter in one place share rows).
+    let categories: Vec<String> = mashangban_app::seed::default_categories()
+        .into_iter()
+        .filter(|c| c.level == 3)
+        .map(|c| c.code)
+        .collect();
+    let communities: Vec<String> = app
+        .store
+        .list_divisions(None, Some(mashangban_domain::DivisionLevel::Community))
+        .await?
+        .into_iter()
+        .map(|d| d.code)
+        .collect();
+    anyhow::ensure!(
+        !categories.is_empty() && !communities.is_empty(),
+        "the bench needs the seeded categories and communities"
+    );
+    let (categories, communities) = (Arc::new(categories), Arc::new(communities));
+
     // Phase 1: creates over HTTP.
-    let create_body = |i: usize| {
-        json!({"channel": "phone", "kind": "complaint", "title": "小区门口违法停车",
-               "content": format!("东关大街某小区门口每天晚上都有车辆乱停，占用消防通道。编号 {i}"),
-               "citizen": {"name": "张三", "phone": "13812345678"},
-               "category_code": "020101", "division_code": "630102001"})
+    let create_body = {
+        let (categories, communities) = (categories.clone(), communities.clone());
+        move |i: usize| {
+            let channels = mashangban_domain::Channel::ALL;
+            json!({"channel": channels[i % channels.len()].as_str(), "kind": "complaint",
+                   "title": "小区门口违法停车",
+                   "content": format!("东关大街某小区门口每天晚上都有车辆乱停，占用消防通道。编号 {i}"),
+                   "citizen": {"name": "张三", "phone": "13812345678"},
+                   "category_code": categories[i % categories.len()],
+                   "division_code": communities[(i / 7) % communities.len()]})
+        }
     };
     let started = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..a.clients {
-        let (base, op) = (base.clone(), op.clone());
+        let (base, op, create_body) = (base.clone(), op.clone(), create_body.clone());
         let n = a.creates / a.clients + usize::from(c < a.creates % a.clients);
         tasks.push(tokio::spawn(async move {
             let http = reqwest::Client::new();
@@ -190,20 +216,6 @@ pub async fn run(a: BenchArgs) -> Result<()> {
             role: Role::Operator,
             unit_id: None,
         };
-        // Varied like real intake: every leaf category, every community, every channel.
-        let categories: Vec<String> = mashangban_app::seed::default_categories()
-            .into_iter()
-            .filter(|c| c.level == 3)
-            .map(|c| c.code)
-            .collect();
-        let communities: Vec<String> = app
-            .store
-            .list_divisions(None, Some(mashangban_domain::DivisionLevel::Community))
-            .await?
-            .into_iter()
-            .map(|d| d.code)
-            .collect();
-        let (categories, communities) = (Arc::new(categories), Arc::new(communities));
         let workers = 4;
         let mut tasks = Vec::new();
         for w in 0..workers {
@@ -283,11 +295,7 @@ pub async fn run(a: BenchArgs) -> Result<()> {
         );
     }
     let steps: Vec<(&str, String, serde_json::Value)> = vec![
-        (
-            "dispatch",
-            disp.clone(),
-            json!({"lead_unit_id": lead, "tier": 3}),
-        ),
+        ("dispatch", disp.clone(), json!({"lead_unit_id": lead})),
         ("sign", unit.clone(), json!({})),
         ("reply", unit.clone(), json!({"content": "已处理"})),
         ("approve-reply", disp.clone(), json!({})),
@@ -321,8 +329,13 @@ pub async fn run(a: BenchArgs) -> Result<()> {
                         .json(&body)
                         .send()
                         .await?;
-                    anyhow::ensure!(r.status().is_success(), "{action}: {}", r.status());
-                    r.bytes().await?;
+                    let status = r.status();
+                    let answer = r.bytes().await?;
+                    anyhow::ensure!(
+                        status.is_success(),
+                        "{action}: {status} {}",
+                        String::from_utf8_lossy(&answer)
+                    );
                     lat.push(t.elapsed());
                 }
                 Ok::<_, anyhow::Error>(lat)
@@ -660,11 +673,7 @@ async fn stage_desks(app: &App, lead: i64) -> Result<(Option<i64>, Option<i64>)>
             )
             .await
             .map_err(fail)?;
-        let dispatch = (
-            disp,
-            Action::Dispatch,
-            json!({"lead_unit_id": lead, "tier": 3}),
-        );
+        let dispatch = (disp, Action::Dispatch, json!({"lead_unit_id": lead}));
         let sign = (unit, Action::Sign, json!({}));
         let reply = (unit, Action::Reply, json!({"content": "已处理"}));
         let steps = match i % 6 {

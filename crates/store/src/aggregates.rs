@@ -13,18 +13,15 @@ use mashangban_domain::{Channel, Event, Ticket, apply};
 use sqlx::{AnyConnection, Row};
 use std::collections::BTreeMap;
 
-/// On PostgreSQL, the roll-up rows of groupings with few groups (which nearly every write
-/// touches) are spread over this many shards, by ticket, so that concurrent writers seldom
-/// wait for one another on the same row; the other groupings, and everything on SQLite (one
-/// writer), keep one row a group and a day, which keeps month-long reads short.
+/// On PostgreSQL every roll-up row is spread over this many shards, by ticket, so that
+/// concurrent writers seldom wait for one another on the same row (the city's day, a busy
+/// category's day and month, ...: each transaction holds its rows until it commits). The
+/// reads sum the shards. SQLite has one writer, and group commits merge the sums of the
+/// writes they carry: there every group keeps one row a day (shard 0).
 pub(super) const SHARDS: i64 = 8;
 
-fn shard_of(dim: Dim, ticket_id: i64, sharded: bool) -> i64 {
-    let hot = matches!(
-        dim,
-        Dim::City | Dim::Channel | Dim::District | Dim::CategoryL1
-    );
-    if sharded && hot {
+fn shard_of(ticket_id: i64, sharded: bool) -> i64 {
+    if sharded {
         ticket_id.rem_euclid(SHARDS)
     } else {
         0
@@ -79,10 +76,11 @@ impl Pending {
                     .or_default(),
                 &v,
             );
+            let shard = shard_of(ticket_id, self.sharded);
             for (name, group) in issue_groups_of(k) {
                 add(
                     self.rollup
-                        .entry((name, day.clone(), group, 0))
+                        .entry((name, day.clone(), group, shard))
                         .or_default(),
                     &v,
                 );
@@ -90,7 +88,6 @@ impl Pending {
             let month = month_of(k.day).to_string();
             for dim in Dim::ALL {
                 if let Some(group) = dim.group_of(k) {
-                    let shard = shard_of(dim, ticket_id, self.sharded);
                     if let Some(name) = dim.month_str() {
                         add(
                             self.rollup
@@ -115,6 +112,16 @@ impl Pending {
         let f = facts(before, event, after);
         if !f.is_empty() {
             self.add(event.ticket_id, &f);
+        }
+    }
+
+    /// Adds another transaction's sums to these.
+    pub(super) fn merge(&mut self, other: Pending) {
+        for (k, v) in other.fine {
+            add(self.fine.entry(k).or_default(), &v);
+        }
+        for (k, v) in other.rollup {
+            add(self.rollup.entry(k).or_default(), &v);
         }
     }
 

@@ -68,8 +68,13 @@ const CHECKPOINT_LATEST_MS: u64 = 2_000;
 type JobOutput = Box<dyn std::any::Any + Send>;
 type JobFuture<'c> =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<JobOutput>> + Send + 'c>>;
-/// A write to run inside a transaction on the writer's connection.
-type JobFn = Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> JobFuture<'c> + Send>;
+/// A write to run inside a transaction on the writer's connection. The evaluation sums it
+/// makes go to the [`aggregates::Pending`] it is given, which the runner writes before the
+/// commit: once for a whole group of writes, so that writes sharing a roll-up row (the
+/// city's day, a channel's day...) update it once.
+type JobFn = Box<
+    dyn for<'c> FnOnce(&'c mut AnyConnection, &'c mut aggregates::Pending) -> JobFuture<'c> + Send,
+>;
 
 struct Job {
     run: JobFn,
@@ -498,7 +503,9 @@ impl SqlStore {
             None => {
                 let mut conn = self.pool.acquire().await?;
                 let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-                let out = run(&mut tx).await?;
+                let mut sums = aggregates::Pending::for_conn(&tx);
+                let out = run(&mut tx, &mut sums).await?;
+                sums.write(&mut tx).await?;
                 tx.commit().await?;
                 out
             }
@@ -1162,14 +1169,16 @@ impl Store for SqlStore {
         };
         let job_req = req.clone();
         let result = self
-            .run_write::<Ticket>(Box::new(move |conn: &mut AnyConnection| -> JobFuture<'_> {
-                Box::pin(async move {
-                    Ok(
-                        Box::new(insert_ticket(conn, job_req, pre_seq, counter).await?)
-                            as JobOutput,
-                    )
-                })
-            }))
+            .run_write::<Ticket>(Box::new(
+                move |conn: &mut AnyConnection, sums: &mut aggregates::Pending| -> JobFuture<'_> {
+                    Box::pin(async move {
+                        Ok(
+                            Box::new(insert_ticket(conn, sums, job_req, pre_seq, counter).await?)
+                                as JobOutput,
+                        )
+                    })
+                },
+            ))
             .await;
         match (result, &req.idempotency) {
             (Ok(ticket), _) => Ok(Created {
@@ -2071,16 +2080,16 @@ impl Store for SqlStore {
         &self,
         facts: Vec<(i64, mashangban_domain::aggregates::Fact)>,
     ) -> Result<()> {
-        self.run_write::<()>(Box::new(move |conn: &mut AnyConnection| -> JobFuture<'_> {
-            Box::pin(async move {
-                let mut sums = aggregates::Pending::for_conn(conn);
-                for (ticket, fact) in &facts {
-                    sums.add(*ticket, std::slice::from_ref(fact));
-                }
-                sums.write(conn).await?;
-                Ok(Box::new(()) as JobOutput)
-            })
-        }))
+        self.run_write::<()>(Box::new(
+            move |_: &mut AnyConnection, sums: &mut aggregates::Pending| -> JobFuture<'_> {
+                Box::pin(async move {
+                    for (ticket, fact) in &facts {
+                        sums.add(*ticket, std::slice::from_ref(fact));
+                    }
+                    Ok(Box::new(()) as JobOutput)
+                })
+            },
+        ))
         .await
     }
 
@@ -2099,9 +2108,9 @@ impl Store for SqlStore {
         at: DateTime<Utc>,
     ) -> Result<Vec<Committed>> {
         self.run_write::<Vec<Committed>>(Box::new(
-            move |conn: &mut AnyConnection| -> JobFuture<'_> {
+            move |conn: &mut AnyConnection, sums: &mut aggregates::Pending| -> JobFuture<'_> {
                 Box::pin(async move {
-                    Ok(Box::new(apply_changes(conn, changes, actor, at).await?) as JobOutput)
+                    Ok(Box::new(apply_changes(conn, sums, changes, actor, at).await?) as JobOutput)
                 })
             },
         ))
@@ -2118,6 +2127,7 @@ const NEXT_SEQ: &str = "INSERT INTO counters (name, value) VALUES ($1, 1) \
 /// Writes a new ticket, its `received` event and its idempotency key.
 async fn insert_ticket(
     conn: &mut AnyConnection,
+    sums: &mut aggregates::Pending,
     req: CreateTicket,
     pre_seq: Option<i64>,
     counter: String,
@@ -2179,9 +2189,7 @@ async fn insert_ticket(
         .try_get("id")?;
     event.ticket_id = id;
     insert_event(conn, &event).await?;
-    let mut sums = aggregates::Pending::for_conn(conn);
     sums.event(None, &event, &view);
-    sums.write(conn).await?;
     sqlx::query("INSERT INTO ticket_watch (ticket_id, version) VALUES ($1, $2)")
         .bind(id)
         .bind(view.version)
@@ -2212,6 +2220,7 @@ async fn insert_ticket(
 /// Appends each change's events and writes each ticket's new view, checking versions.
 async fn apply_changes(
     conn: &mut AnyConnection,
+    sums: &mut aggregates::Pending,
     changes: Vec<Change>,
     actor: Actor,
     at: DateTime<Utc>,
@@ -2223,7 +2232,6 @@ async fn apply_changes(
     let mut slim: Vec<SlimUpdate> = Vec::new();
     let mut watch: Vec<WatchUpdate> = Vec::new();
     let mut notices: Vec<(i64, NewNotice)> = Vec::new();
-    let mut sums = aggregates::Pending::for_conn(conn);
     for change in changes {
         let before = change.before;
         let mut view = Some(before.clone());
@@ -2319,7 +2327,6 @@ async fn apply_changes(
     update_watch(conn, &watch).await?;
     insert_events(conn, &all_events).await?;
     insert_notices(conn, &notices, at).await?;
-    sums.write(conn).await?;
     Ok(out)
 }
 
@@ -2621,15 +2628,21 @@ async fn update_slim(conn: &mut AnyConnection, updates: &[SlimUpdate]) -> Result
     Ok(())
 }
 
-/// Runs writes in one SQLite transaction, each in a savepoint, and answers each after the
-/// commit (or with the commit's failure).
+/// Runs writes in one SQLite transaction, each in a savepoint, writes the evaluation sums
+/// of those that succeeded in one go, and answers each after the commit (or with the
+/// failure of that last write or of the commit).
 async fn run_group(conn: &mut AnyConnection, mut jobs: Vec<Job>) {
     if jobs.len() == 1 {
         // Alone: no savepoint needed, the transaction is the job's own.
         let job = jobs.pop().expect("one job");
         let outcome = async {
             let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
-            match (job.run)(&mut tx).await {
+            let mut sums = aggregates::Pending::for_conn(&tx);
+            let done = match (job.run)(&mut tx, &mut sums).await {
+                Ok(v) => sums.write(&mut tx).await.map(|()| v),
+                Err(e) => Err(e),
+            };
+            match done {
                 Ok(v) => {
                     tx.commit().await?;
                     Ok(v)
@@ -2658,11 +2671,18 @@ async fn run_group(conn: &mut AnyConnection, mut jobs: Vec<Job>) {
             return;
         }
     };
+    let mut group_sums = aggregates::Pending::for_conn(&tx);
     for job in jobs {
+        // A job's sums join the group's only once its savepoint is released: a refused
+        // write counts nothing.
+        let mut sums = aggregates::Pending::for_conn(&tx);
         let outcome = match sqlx::Connection::begin(&mut *tx).await {
-            Ok(mut sp) => match (job.run)(&mut sp).await {
+            Ok(mut sp) => match (job.run)(&mut sp, &mut sums).await {
                 Ok(v) => match sp.commit().await {
-                    Ok(()) => Ok(v),
+                    Ok(()) => {
+                        group_sums.merge(sums);
+                        Ok(v)
+                    }
                     Err(e) => Err(StoreError::Db(e)),
                 },
                 Err(e) => {
@@ -2674,14 +2694,21 @@ async fn run_group(conn: &mut AnyConnection, mut jobs: Vec<Job>) {
         };
         results.push((job.reply, outcome));
     }
-    match tx.commit().await {
+    let finished = match group_sums.write(&mut tx).await {
+        Ok(()) => tx.commit().await.map_err(|e| e.to_string()),
+        Err(e) => {
+            tracing::error!(error = %e, "could not write a group's evaluation sums");
+            let _ = tx.rollback().await;
+            Err(e.to_string())
+        }
+    };
+    match finished {
         Ok(()) => {
             for (reply, r) in results {
                 let _ = reply.send(r);
             }
         }
-        Err(e) => {
-            let msg = e.to_string();
+        Err(msg) => {
             for (reply, r) in results {
                 let _ = reply.send(match r {
                     Ok(_) => Err(StoreError::Commit(msg.clone())),

@@ -697,7 +697,8 @@ async fn concurrent_creates_get_distinct_numbers(s: &SqlStore) {
 }
 
 async fn a_failing_write_among_concurrent_ones_fails_alone(s: &SqlStore) {
-    // Writes that run together (a group commit on SQLite) succeed or fail one by one.
+    // Writes that run together (a group commit on SQLite) succeed or fail one by one, and
+    // so do the evaluation sums they add (written once for the whole group).
     let disp = Actor {
         user_id: 2,
         role: Role::Dispatcher,
@@ -707,7 +708,8 @@ async fn a_failing_write_among_concurrent_ones_fails_alone(s: &SqlStore) {
     for i in 0..20 {
         tickets.push(create(s, &format!("分组{i}"), at(5), None).await.ticket);
     }
-    let mut handles = Vec::new();
+    let (mut handles, mut creates) = (Vec::new(), Vec::new());
+    let store = s.clone();
     for (i, t) in tickets.iter().enumerate() {
         let (s, mut before) = (s.clone(), t.clone());
         if i % 2 == 1 {
@@ -717,9 +719,14 @@ async fn a_failing_write_among_concurrent_ones_fails_alone(s: &SqlStore) {
             s.commit(
                 vec![Change {
                     before,
-                    events: vec![EventKind::NoteAdded {
-                        note: format!("n{i}"),
-                    }],
+                    events: vec![
+                        EventKind::NoteAdded {
+                            note: format!("n{i}"),
+                        },
+                        EventKind::ResolvedDirectly {
+                            answer: format!("a{i}"),
+                        },
+                    ],
                     next_deadline: None,
                     notices: Vec::new(),
                 }],
@@ -728,23 +735,44 @@ async fn a_failing_write_among_concurrent_ones_fails_alone(s: &SqlStore) {
             )
             .await
         }));
+        // Creates in the same groups.
+        let store = store.clone();
+        creates.push(tokio::spawn(async move {
+            create(&store, &format!("同组{i}"), at(6), None).await;
+        }));
+    }
+    for c in creates {
+        c.await.unwrap();
     }
     for (i, h) in handles.into_iter().enumerate() {
         let r = h.await.unwrap();
         if i % 2 == 1 {
             assert!(matches!(r, Err(StoreError::Conflict)), "{i}: {r:?}");
         } else {
-            assert_eq!(r.unwrap()[0].ticket.version, 2);
+            assert_eq!(r.unwrap()[0].ticket.version, 3);
         }
     }
     for (i, t) in tickets.iter().enumerate() {
-        let expected = if i % 2 == 1 { 1 } else { 2 };
+        let expected = if i % 2 == 1 { 1 } else { 3 };
         assert_eq!(
             s.ticket_events(t.id).await.unwrap().len(),
             expected,
             "ticket {i}"
         );
     }
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
+    let city = s
+        .kpi_tallies(mashangban_domain::aggregates::Dim::City, day, day, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        (city[0].tally.requests, city[0].tally.direct),
+        (40, 10),
+        "every request counted once, only the committed answers counted"
+    );
+    let before = aggregate_snapshot(s).await;
+    s.rebuild_aggregates().await.unwrap();
+    assert_eq!(aggregate_snapshot(s).await, before);
 }
 
 async fn repeated_wrong_passwords_lock_the_account(s: &SqlStore) {
