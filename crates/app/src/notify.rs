@@ -85,7 +85,12 @@ const EVENT_TYPES: &[&str] = &[
     "contact_revealed",
     "supervised",
     "supervision_answered",
+    // Not a ticket's event: an early warning raised, or raised again at a worse level.
+    WARNING_RAISED,
 ];
+
+/// The webhook event type of an early warning.
+pub const WARNING_RAISED: &str = "warning_raised";
 
 /// Checks webhook subscriptions: names, URLs, secrets, event types.
 pub fn check_webhooks(hooks: &[Webhook]) -> Result<(), AppError> {
@@ -510,6 +515,41 @@ fn webhook_notices(
                 payload: body.to_string(),
                 not_before: at,
             }
+        })
+        .collect()
+}
+
+/// The webhook rows of an early warning (sent only if it is new or worse), for the
+/// webhooks subscribed to `warning_raised` (or to everything). The figures behind it are
+/// aggregates; a repeat caller's number is masked in its title and detail already.
+pub(crate) fn warning_webhook_notices(
+    r: &Reference,
+    f: &mashangban_domain::warning::Finding,
+    at: DateTime<Utc>,
+) -> Vec<NewNotice> {
+    r.webhooks
+        .iter()
+        .filter(|h| {
+            h.active && (h.events.is_empty() || h.events.iter().any(|x| x == WARNING_RAISED))
+        })
+        .map(|h| NewNotice {
+            event_seq: 0,
+            channel: channel::WEBHOOK.into(),
+            recipient: h.name.clone(),
+            payload: serde_json::json!({
+                "type": WARNING_RAISED,
+                "at": at,
+                "warning": {
+                    "kind": f.kind,
+                    "key": f.key,
+                    "level": f.level,
+                    "title": f.title,
+                    "detail": f.detail,
+                    "ticket_id": f.ticket_id,
+                },
+            })
+            .to_string(),
+            not_before: at,
         })
         .collect()
 }

@@ -154,6 +154,7 @@ impl App {
         let callers = self.repeat_callers(now, &rules).await?;
         report.repeat_callers = callers.len();
         findings.extend(callers);
+        let reference = self.reference().await?;
         for f in findings {
             let text = format!(
                 "【{}预警·{}】{}",
@@ -161,7 +162,7 @@ impl App {
                 f.kind.label_zh(),
                 f.title
             );
-            let notices = ["role:supervisor", "role:analyst"]
+            let mut notices: Vec<NewNotice> = ["role:supervisor", "role:analyst"]
                 .into_iter()
                 .map(|to| NewNotice {
                     event_seq: 0,
@@ -177,6 +178,7 @@ impl App {
                     not_before: now,
                 })
                 .collect();
+            notices.extend(crate::notify::warning_webhook_notices(&reference, &f, now));
             if self.store.record_warning(f, notices, now).await?.told {
                 report.told += 1;
             }

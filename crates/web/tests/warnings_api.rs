@@ -97,6 +97,20 @@ async fn warnings_are_found_told_and_handled(t: &TestApp) {
             .unwrap();
     }
 
+    // Another system subscribed to warnings (loopback; nothing is sent in this test).
+    let hooks = json!([{"name": "leaders-chat", "url": "http://127.0.0.1:9/hook",
+                        "secret": "a-shared-secret-of-some-length", "events": ["warning_raised"]}]);
+    let r = t
+        .raw(
+            reqwest::Method::PUT,
+            "/api/v1/webhooks",
+            Some("admin"),
+            Some(hooks.to_string()),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+
     let r = t
         .post("/api/v1/warnings/scan", "supervisor", json!({}))
         .await;
@@ -169,11 +183,33 @@ async fn warnings_are_found_told_and_handled(t: &TestApp) {
     assert_eq!(warned.len(), 4, "{warned:?}");
     assert!(warned.iter().any(|n| n.payload.contains("橙色预警")));
 
+    // And to the subscribed webhook, one delivery each, the number masked.
+    let webhook_rows = |body: &Value| -> Vec<Value> {
+        body.as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["recipient"] == "leaders-chat")
+            .cloned()
+            .collect()
+    };
+    let r = t.get("/api/v1/outbox?channel=webhook", "admin").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let sent = webhook_rows(&r.body);
+    assert_eq!(sent.len(), 4, "{sent:?}");
+    let text = serde_json::to_string(&sent).unwrap();
+    assert!(
+        text.contains("warning_raised") && text.contains("repeat_caller"),
+        "{text}"
+    );
+    assert!(!text.contains("13911112222"), "{text}");
+
     // Found again unchanged: nothing new.
     let r = t
         .post("/api/v1/warnings/scan", "supervisor", json!({}))
         .await;
     assert_eq!(r.body["told"], 0, "{}", r.body);
+    let r = t.get("/api/v1/outbox?channel=webhook", "admin").await;
+    assert_eq!(webhook_rows(&r.body).len(), 4, "nothing sent twice");
 
     // Handled: acknowledged with a note.
     let id = cluster["id"].as_i64().unwrap();
