@@ -34,6 +34,10 @@ pub struct Config {
     /// The folder of this instance's ticket search index (none: kept in memory and built
     /// from the events at start).
     pub search_dir: Option<std::path::PathBuf>,
+    /// The newest tickets the live hot issues and the early-warning clusters read (a
+    /// bound on their memory and time); clusters at a community or street with more
+    /// requests in their window than this come from the roll-ups instead.
+    pub recent_tickets: usize,
 }
 
 impl Default for Config {
@@ -44,6 +48,7 @@ impl Default for Config {
             max_login_failures: 5,
             lockout_minutes: 15,
             search_dir: None,
+            recent_tickets: crate::warnings::MAX_RECENT_TICKETS,
         }
     }
 }

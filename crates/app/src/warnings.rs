@@ -276,7 +276,7 @@ impl App {
         Ok(out)
     }
 
-    /// The tickets received since `since`, newest first, at most [`MAX_RECENT_TICKETS`].
+    /// The tickets received since `since`, newest first, at most `config.recent_tickets`.
     async fn recent_tickets(&self, since: DateTime<Utc>) -> Result<Vec<Ticket>, AppError> {
         let mut out: Vec<Ticket> = Vec::new();
         loop {
@@ -291,11 +291,11 @@ impl App {
                 .await?;
             let n = page.len();
             out.extend(page);
-            if n < 500 || out.len() >= MAX_RECENT_TICKETS {
+            if n < 500 || out.len() >= self.config.recent_tickets {
                 break;
             }
         }
-        out.truncate(MAX_RECENT_TICKETS);
+        out.truncate(self.config.recent_tickets);
         Ok(out)
     }
 
@@ -353,12 +353,59 @@ impl App {
         rules: &WarningRules,
     ) -> Result<Vec<Finding>, AppError> {
         let r = self.reference().await?;
-        let tickets = self
-            .recent_tickets(now - Duration::days(rules.cluster_days))
-            .await?;
+        let since = now - Duration::days(rules.cluster_days);
+        let tickets = self.recent_tickets(since).await?;
+        // More requests in the window than the newest read: the communities and streets
+        // with enough requests of an issue (from the roll-ups of the window's days) are
+        // read whole, each on its own.
+        let complete = tickets.len() < self.config.recent_tickets;
+        let mut placed: Vec<Ticket> = Vec::new();
+        if !complete {
+            let mut sums: BTreeMap<String, u64> = BTreeMap::new();
+            for g in self
+                .store
+                .kpi_issue_rollup(ISSUE_ROLLUPS[1], business_day(since), business_day(now))
+                .await?
+            {
+                *sums.entry(g.group).or_default() += g.tally.requests;
+            }
+            for (key, n) in sums {
+                let Some((group, place)) = key.split_once('|') else {
+                    continue;
+                };
+                if n < rules.cluster_min_requests as u64 || place.len() < 9 {
+                    continue;
+                }
+                let found = self
+                    .store
+                    .list_tickets(&TicketFilter {
+                        category_prefix: Some(group.to_string()),
+                        division_prefix: Some(place.to_string()),
+                        created_from: Some(since),
+                        limit: 1000,
+                        ..Default::default()
+                    })
+                    .await?;
+                placed.extend(
+                    found
+                        .into_iter()
+                        .filter(|t| t.division_code.as_deref() == Some(place)),
+                );
+            }
+        }
         // (place key, issue group) → its tickets, oldest first.
         let mut groups: BTreeMap<(String, String), Vec<&Ticket>> = BTreeMap::new();
-        for t in tickets.iter().rev() {
+        let divisions = |t: &&Ticket| t.division_code.as_deref().is_some_and(|d| d.len() >= 9);
+        // The recent tickets; when they are not all, those placed in a community or street
+        // come from their own reads instead.
+        let mut all: Vec<&Ticket> = tickets
+            .iter()
+            .rev()
+            .filter(|t| complete || !divisions(t))
+            .collect();
+        all.extend(placed.iter());
+        all.sort_by_key(|t| t.id);
+        for t in all {
             let Some(code) = t.category_code.as_deref() else {
                 continue;
             };

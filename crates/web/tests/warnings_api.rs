@@ -10,7 +10,11 @@ use mashangban_domain::Actor;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-on_both!(warnings_are_found_told_and_handled, forecast_and_hot_issues);
+on_both!(
+    warnings_are_found_told_and_handled,
+    clusters_beyond_the_newest_tickets_come_from_the_rollups,
+    forecast_and_hot_issues
+);
 
 async fn operator(t: &TestApp) -> Actor {
     let (u, _) = t
@@ -324,6 +328,52 @@ async fn warnings_are_found_told_and_handled(t: &TestApp) {
             .contains("spreadsheetml")
     );
     assert_eq!(&r.bytes().await.unwrap()[..2], b"PK");
+}
+
+async fn clusters_beyond_the_newest_tickets_come_from_the_rollups(t: &TestApp) {
+    // Nine requests at one community, then six newer ones elsewhere: with only the newest
+    // five read, the cluster is found from the roll-ups and its tickets read on their own.
+    today(t, 9, 0).await;
+    let op = operator(t).await;
+    for i in 0..6 {
+        t.app
+            .create_ticket_at(
+                &op,
+                request(
+                    "咨询社保",
+                    "0502",
+                    "630104001002",
+                    &format!("1360000{i:04}"),
+                ),
+                None,
+                Utc::now() - Duration::seconds(5 - i),
+            )
+            .await
+            .unwrap();
+    }
+    let mut app = t.app.clone();
+    app.config.recent_tickets = 5;
+    let report = app.scan_warnings_at(Utc::now()).await.unwrap();
+    assert_eq!(report.clusters, 2, "{report:?}");
+    let r = t.get("/api/v1/warnings?status=open", "analyst").await;
+    let items = r.body["items"].as_array().unwrap();
+    let at = |place: &str| {
+        items
+            .iter()
+            .find(|w| w["kind"] == "cluster" && w["detail"]["place"] == place)
+            .unwrap_or_else(|| panic!("no cluster at {place}: {items:?}"))
+            .clone()
+    };
+    let c = at("630102001005");
+    assert_eq!(
+        (
+            c["detail"]["requests"].as_i64(),
+            c["detail"]["people"].as_i64()
+        ),
+        (Some(9), Some(9))
+    );
+    assert_eq!(c["detail"]["ticket_ids"].as_array().unwrap().len(), 9);
+    assert_eq!(at("630104001002")["detail"]["requests"], 6);
 }
 
 async fn forecast_and_hot_issues(t: &TestApp) {
