@@ -11,7 +11,7 @@ use mashangban_domain::warning::{
     Finding, WarningKind, WarningRules, WarningStatus, cluster_level, mask_phone, repeat_level,
     surge,
 };
-use mashangban_domain::{Channel, Ticket, User};
+use mashangban_domain::{Channel, Kind, Ticket, User};
 use mashangban_store::{NewNotice, TicketFilter, Warning, channel};
 use mashangban_text::hotspots::{Hotspot, HotspotRules, Message, hotspots};
 use serde::Serialize;
@@ -405,7 +405,7 @@ impl App {
             .collect();
         all.extend(placed.iter());
         all.sort_by_key(|t| t.id);
-        for t in all {
+        for t in all.into_iter().filter(|t| a_problem(t)) {
             let Some(code) = t.category_code.as_deref() else {
                 continue;
             };
@@ -587,10 +587,17 @@ impl App {
 
 /// The hot-issue grouping of tickets (title and content; the caller's number tells people
 /// apart; supervised tickets weigh more).
+/// Whether a ticket reports a matter to watch: praise (表扬) is no problem, and never makes a
+/// hot issue, a cluster or a repeat caller.
+fn a_problem(t: &Ticket) -> bool {
+    t.kind != Kind::Praise
+}
+
 fn spots_of(tickets: &[Ticket]) -> Vec<Hotspot> {
     let messages: Vec<Message> = tickets
         .iter()
         .rev()
+        .filter(|t| a_problem(t))
         .map(|t| Message {
             id: t.id.to_string(),
             user: t

@@ -589,8 +589,8 @@ pub trait Store: Send + Sync {
         from: chrono::NaiveDate,
         to: chrono::NaiveDate,
     ) -> Result<Vec<GroupTally>>;
-    /// Numbers that raised at least `min_requests` requests since `since`, with how many,
-    /// most first.
+    /// Numbers that raised at least `min_requests` requests since `since` (praise not
+    /// counted), with how many, most first.
     async fn repeat_callers(
         &self,
         since: DateTime<Utc>,

@@ -204,7 +204,7 @@ pub(super) async fn repeat_callers(
     let rows = many(
         is_sqlite(conn),
         "SELECT citizen_phone, COUNT(*) AS n FROM tickets WHERE created_at >= $1 \
-         AND citizen_phone IS NOT NULL AND citizen_phone <> '' \
+         AND citizen_phone IS NOT NULL AND citizen_phone <> '' AND kind <> 'praise' \
          GROUP BY citizen_phone HAVING COUNT(*) >= $2 ORDER BY COUNT(*) DESC, citizen_phone LIMIT $3"
             .to_string(),
         vec![

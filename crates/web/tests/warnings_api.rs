@@ -351,10 +351,25 @@ async fn clusters_beyond_the_newest_tickets_come_from_the_rollups(t: &TestApp) {
             .await
             .unwrap();
     }
+    // Praise from four people at one community, one of them four times: no problem to warn of.
+    for i in 0..7 {
+        let mut body = request(
+            "表扬社区工作人员",
+            "1201",
+            "630103001003",
+            &format!("1350000{:04}", i.min(3)),
+        );
+        body["kind"] = json!("praise");
+        t.app
+            .create_ticket_at(&op, body, None, Utc::now() - Duration::minutes(10))
+            .await
+            .unwrap();
+    }
     let mut app = t.app.clone();
     app.config.recent_tickets = 5;
     let report = app.scan_warnings_at(Utc::now()).await.unwrap();
     assert_eq!(report.clusters, 2, "{report:?}");
+    assert_eq!(report.repeat_callers, 0, "{report:?}");
     let r = t.get("/api/v1/warnings?status=open", "analyst").await;
     let items = r.body["items"].as_array().unwrap();
     let at = |place: &str| {
