@@ -397,6 +397,40 @@ impl App {
         Ok(report)
     }
 
+    /// The watcher's look at one ticket at `now`, whatever its next deadline says: for
+    /// imports of historical requests and the demo, which replay a ticket's life step by
+    /// step and must see its deadlines pass between the steps as a running watcher would.
+    pub async fn watch_ticket_at(
+        &self,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<WatchReport, AppError> {
+        let r = self.reference().await?;
+        let Some(ticket) = self.store.get_ticket(id).await? else {
+            return Err(AppError::NotFound(format!("ticket {id} not found")));
+        };
+        let events = self.store.ticket_events(id).await?;
+        let found = review(&ticket, &events, &r.policy, &r.calendar, now);
+        let mut report = WatchReport {
+            visited: 1,
+            ..Default::default()
+        };
+        if found.record.is_empty() {
+            let moves = vec![(ticket.id, ticket.version, found.next)];
+            report.conflicts += self.store.set_next_deadlines(&moves).await?.len();
+            return Ok(report);
+        }
+        let notices = crate::notify::plan(&r, &ticket, &found.record, &SYSTEM_ACTOR, now);
+        let change = Change {
+            before: ticket,
+            events: found.record,
+            next_deadline: Some(found.next),
+            notices,
+        };
+        report.add(self.write_watched(vec![change], Vec::new(), now).await?);
+        Ok(report)
+    }
+
     /// Writes what one batch of the watcher found: the moved deadlines, then the alerts (all
     /// in one transaction; if another writer got to one of them first, each on its own).
     async fn write_watched(

@@ -607,6 +607,8 @@ impl App {
         if !step(ctx, &mut t, 10, 240) {
             return Ok("dispatched".into());
         }
+        // The deadlines that passed meanwhile are recorded as a running watcher would have.
+        self.watch_ticket_at(id, t).await?;
         self.act_at(&handler, id, Action::Sign, json!({}), t)
             .await?;
         if halt("in_progress") {
@@ -669,6 +671,7 @@ impl App {
             if !step(ctx, &mut t, 60, 1440) {
                 return Ok("in_progress".into());
             }
+            self.watch_ticket_at(id, t).await?;
             self.act_at(&handler, id, Action::Reply, json!({"content": format!("经{}核实，已安排人员现场处理完毕，并已告知市民处理结果。", lead.name)}), t).await?;
             if halt("replied") || !step(ctx, &mut t, 30, 480) {
                 return Ok("replied".into());
@@ -684,6 +687,7 @@ impl App {
                 .await?;
                 continue;
             }
+            self.watch_ticket_at(id, t).await?;
             self.act_at(&ctx.dispatcher, id, Action::ApproveReply, json!({}), t)
                 .await?;
             if halt("awaiting_callback") || !step(ctx, &mut t, 240, 2880) {
