@@ -16,7 +16,8 @@ use std::sync::Arc;
 
 on_both!(
     warnings_and_breaches_are_recorded_once,
-    supervision_climbs_each_level_once
+    supervision_climbs_each_level_once,
+    one_ticket_is_watched_at_a_given_time
 );
 
 fn at(s: &str) -> DateTime<Utc> {
@@ -434,4 +435,47 @@ async fn supervision_climbs_each_level_once(t: &TestApp) {
         .await;
     assert_eq!(r.body["items"].as_array().unwrap().len(), 6);
     assert_eq!(r.body["items"][0]["supervision"]["level"], "l3");
+}
+
+async fn one_ticket_is_watched_at_a_given_time(t: &TestApp) {
+    // What a replay of history (the demo, an import) asks between a ticket's steps: the
+    // sign clock's due point passed (its warning point too, which is then not told), once.
+    let disp = actor(t, "dispatcher").await;
+    let t0 = at("2026-11-23T09:00:00+08:00");
+    let id = t.create("小区路灯不亮").await;
+    t.app
+        .act_at(
+            &disp,
+            id,
+            Action::Dispatch,
+            json!({"lead_unit_id": t.lead_unit, "tier": 1, "note": "紧急，缩短时限"}),
+            t0,
+        )
+        .await
+        .unwrap();
+    let early = t
+        .app
+        .watch_ticket_at(id, t0 + Duration::minutes(60))
+        .await
+        .unwrap();
+    assert_eq!((early.warned, early.breached), (0, 0));
+    let r = t
+        .app
+        .watch_ticket_at(id, t0 + Duration::minutes(125))
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.visited, r.warned, r.breached, r.supervised),
+        (1, 0, 1, 1),
+        "{r:?}"
+    );
+    assert_eq!(count(t, id, ClockKind::Sign, false).await, 0);
+    assert_eq!(count(t, id, ClockKind::Sign, true).await, 1);
+    let again = t
+        .app
+        .watch_ticket_at(id, t0 + Duration::minutes(130))
+        .await
+        .unwrap();
+    assert_eq!((again.warned, again.breached), (0, 0), "not again");
+    assert!(t.app.watch_ticket_at(999_999, t0).await.is_err());
 }
