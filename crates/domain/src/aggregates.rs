@@ -113,6 +113,13 @@ impl Fact {
     pub fn signed_values(&self) -> [i64; 15] {
         self.tally.values().map(|v| self.sign * v as i64)
     }
+
+    /// Whether the fact goes to the [`ISSUE_ROLLUPS`]: only requests, direct answers and
+    /// dispatches are read from them, so the facts of the other steps (signing, callbacks,
+    /// supervisions ...) are left out, and each write touches fewer rows.
+    pub fn feeds_issue_rollups(&self) -> bool {
+        self.tally.requests != 0 || self.tally.direct != 0 || self.tally.dispatches != 0
+    }
 }
 
 /// The business day of a moment.
@@ -354,7 +361,9 @@ impl Dim {
 }
 
 /// The day roll-ups the daily report's hot issues and the early warnings are read from (not
-/// offered as groupings of the figures): requests by issue group (see
+/// offered as groupings of the figures; fed only by the facts of requests, direct answers and
+/// dispatches, see
+/// [`Fact::feeds_issue_rollups`]): requests by issue group (see
 /// [`crate::report::issue_group`]), by issue group and place, by issue group and unit, and by
 /// issue group and district, keyed `group`, `group|division`, `group|unit` and
 /// `group|district`.
@@ -382,6 +391,33 @@ pub fn issue_groups_of(k: &FactKey) -> Vec<(&'static str, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_requests_and_dispatches_feed_the_issue_rollups() {
+        let fact = |tally: Tally| Fact {
+            key: FactKey {
+                day: NaiveDate::from_ymd_opt(2026, 11, 28).unwrap(),
+                unit_id: Some(5),
+                category_code: Some("010101".into()),
+                channel: Channel::Phone,
+                division_code: Some("630102001001".into()),
+            },
+            sign: 1,
+            tally,
+        };
+        let with = |f: fn(&mut Tally)| {
+            let mut t = Tally::default();
+            f(&mut t);
+            fact(t).feeds_issue_rollups()
+        };
+        assert!(with(|t| t.requests = 1));
+        assert!(with(|t| t.dispatches = 1));
+        assert!(with(|t| t.direct = 1));
+        assert!(!with(|t| t.supervisions = 1));
+        assert!(!with(|t| t.callbacks = 1));
+        assert!(!with(|t| t.finished = 1));
+        assert!(!with(|_| ()));
+    }
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()

@@ -13,20 +13,15 @@ use mashangban_domain::{Channel, Event, Ticket, apply};
 use sqlx::{AnyConnection, Row};
 use std::collections::BTreeMap;
 
-/// On PostgreSQL every roll-up row is spread over this many shards, by ticket, so that
-/// concurrent writers seldom wait for one another on the same row (the city's day, a busy
-/// category's day and month, ...: each transaction holds its rows until it commits). The
-/// reads sum the shards. SQLite has one writer, and group commits merge the sums of the
-/// writes they carry: there every group keeps one row a day (shard 0).
+/// On PostgreSQL every roll-up row is spread over this many shards, so that concurrent
+/// writers seldom wait for one another on the same row (the city's day, a busy category's
+/// day and month, ...: each transaction holds its rows until it commits). A transaction
+/// writes all its sums to one shard, that of its first ticket: a create's is as good as
+/// random, and a batch of many tickets (the watcher's) takes one shard rather than all, so
+/// that two batches meet only when they chose the same. The reads sum the shards. SQLite
+/// has one writer, and group commits merge the sums of the writes they carry: there every
+/// group keeps one row a day (shard 0).
 pub(super) const SHARDS: i64 = 8;
-
-fn shard_of(ticket_id: i64, sharded: bool) -> i64 {
-    if sharded {
-        ticket_id.rem_euclid(SHARDS)
-    } else {
-        0
-    }
-}
 
 const MEASURES: usize = 15;
 
@@ -38,8 +33,10 @@ type Counts = [i64; MEASURES];
 pub(super) struct Pending {
     fine: BTreeMap<(String, i64, String, String, String), Counts>,
     rollup: BTreeMap<(&'static str, String, String, i64), Counts>,
-    /// Whether hot roll-up rows are sharded (PostgreSQL).
+    /// Whether roll-up rows are sharded (PostgreSQL).
     sharded: bool,
+    /// The shard of this transaction's roll-up rows, once its first ticket is known.
+    shard: Option<i64>,
 }
 
 fn add(into: &mut Counts, v: &Counts) {
@@ -55,6 +52,7 @@ impl Pending {
             fine: BTreeMap::new(),
             rollup: BTreeMap::new(),
             sharded: !is_sqlite(conn),
+            shard: None,
         }
     }
 
@@ -76,8 +74,17 @@ impl Pending {
                     .or_default(),
                 &v,
             );
-            let shard = shard_of(ticket_id, self.sharded);
-            for (name, group) in issue_groups_of(k) {
+            let shard = if self.sharded {
+                *self.shard.get_or_insert(ticket_id.rem_euclid(SHARDS))
+            } else {
+                0
+            };
+            let issues = if f.feeds_issue_rollups() {
+                issue_groups_of(k)
+            } else {
+                Vec::new()
+            };
+            for (name, group) in issues {
                 add(
                     self.rollup
                         .entry((name, day.clone(), group, shard))

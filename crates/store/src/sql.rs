@@ -638,10 +638,11 @@ impl Store for SqlStore {
                     .await?;
                 tx.commit().await?;
                 tracing::info!(version = m.version, name = m.name, "applied migration");
-                fill_aggregates |= m.version == AGGREGATES_MIGRATION;
+                fill_aggregates |= REBUILD_AFTER.contains(&m.version);
             }
             if fill_aggregates {
-                // A database from before the aggregates: fill them from its events.
+                // A database from before the aggregates, or from before a change of what they
+                // keep: fill them from its events.
                 let mut tx = conn.begin(self.backend).await?;
                 let report = aggregates::rebuild(&mut tx).await?;
                 tx.commit().await?;
@@ -2118,8 +2119,9 @@ impl Store for SqlStore {
     }
 }
 
-/// The migration that creates the evaluation aggregates.
-const AGGREGATES_MIGRATION: i64 = 14;
+/// The migrations after which the evaluation aggregates are rebuilt from the events: the
+/// one that creates them, and those that change what they keep.
+const REBUILD_AFTER: [i64; 2] = [14, 17];
 
 const NEXT_SEQ: &str = "INSERT INTO counters (name, value) VALUES ($1, 1) \
      ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value";

@@ -1205,9 +1205,11 @@ async fn evaluation_page_and_reports() {
     let (status, html) = analyst.page("/kpis?group_by=unit").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("东关大街街道办事处"), "{html}");
-    // The unit's name links to its tickets of the period.
+    // The unit's name and its request count link to its tickets of the period.
     assert!(
-        html.contains(&format!("&amp;unit={}", t.lead_unit)),
+        html.matches(&format!("&amp;unit={}\"", t.lead_unit))
+            .count()
+            >= 2,
         "{html}"
     );
     let (status, html) = analyst.page("/kpis?from=2026-05-02&to=2026-05-01").await;

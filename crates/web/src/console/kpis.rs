@@ -98,7 +98,7 @@ fn table_markup(lang: Lang, table: &KpiTable) -> Markup {
                     tr class=[zone_class(r.zone)] {
                         td.num { @if let Some(n) = r.rank { (n) " " span.tag { (zone_zh(r.zone)) } } }
                         td { a href=(tickets_link(table, r)) { (r.name) } }
-                        td.num { (k.requests) }
+                        td.num { a href=(tickets_link(table, r)) { (k.requests) } }
                         td.num { (k.callbacks) }
                         td.num { (k.requests_per_10k.map(|v| format!("{v:.2}")).unwrap_or_default()) }
                         td.num { (percent(k.response_rate)) }
@@ -108,7 +108,11 @@ fn table_markup(lang: Lang, table: &KpiTable) -> Markup {
                         td.num { (percent(k.on_time_rate)) }
                         td.num { (percent(k.return_rate)) }
                         td.num { (percent(k.direct_rate)) }
-                        td.num { (k.supervisions) }
+                        td.num {
+                            @if k.supervisions > 0 {
+                                a href=(format!("{}&supervision=any", tickets_link(table, r))) { (k.supervisions) }
+                            } @else { (k.supervisions) }
+                        }
                         td.num { (k.score.map(|s| format!("{s:.2}")).unwrap_or_default()) }
                         td { (r.trend.clone().unwrap_or_default()) }
                     }
