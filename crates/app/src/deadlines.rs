@@ -350,18 +350,10 @@ impl App {
                     report.conflicts += 1;
                     continue;
                 }
-                let found = review(&ticket, &events, &r.policy, &r.calendar, now);
-                if found.record.is_empty() {
-                    moves.push((ticket.id, ticket.version, found.next));
-                    continue;
+                match look(&r, ticket, &events, now) {
+                    Look::Change(c) => changes.push(*c),
+                    Look::Move(m) => moves.push(m),
                 }
-                let notices = crate::notify::plan(&r, &ticket, &found.record, &SYSTEM_ACTOR, now);
-                changes.push(Change {
-                    before: ticket,
-                    events: found.record,
-                    next_deadline: Some(found.next),
-                    notices,
-                });
             }
             computing += compute_started.elapsed();
             if writing.len() >= WRITES_IN_FLIGHT
@@ -410,24 +402,11 @@ impl App {
             return Err(AppError::NotFound(format!("ticket {id} not found")));
         };
         let events = self.store.ticket_events(id).await?;
-        let found = review(&ticket, &events, &r.policy, &r.calendar, now);
-        let mut report = WatchReport {
-            visited: 1,
-            ..Default::default()
+        let mut report = match look(&r, ticket, &events, now) {
+            Look::Change(c) => self.write_watched(vec![*c], Vec::new(), now).await?,
+            Look::Move(m) => self.write_watched(Vec::new(), vec![m], now).await?,
         };
-        if found.record.is_empty() {
-            let moves = vec![(ticket.id, ticket.version, found.next)];
-            report.conflicts += self.store.set_next_deadlines(&moves).await?.len();
-            return Ok(report);
-        }
-        let notices = crate::notify::plan(&r, &ticket, &found.record, &SYSTEM_ACTOR, now);
-        let change = Change {
-            before: ticket,
-            events: found.record,
-            next_deadline: Some(found.next),
-            notices,
-        };
-        report.add(self.write_watched(vec![change], Vec::new(), now).await?);
+        report.visited = 1;
         Ok(report)
     }
 
@@ -502,4 +481,26 @@ pub(crate) fn policy_from(text: Option<String>) -> DeadlinePolicy {
 /// The calendar from stored rows.
 pub(crate) fn calendar_from(days: Vec<CalendarDay>, years: Vec<i32>) -> Calendar {
     Calendar::new(days, years)
+}
+
+/// What the watcher does with one ticket at `now`.
+enum Look {
+    /// Record these alerts (with their notices) and move the next deadline.
+    Change(Box<Change>),
+    /// Nothing to record: only move the next deadline (`id, version, next`).
+    Move((i64, i64, Option<DateTime<Utc>>)),
+}
+
+fn look(r: &crate::Reference, ticket: Ticket, events: &[Event], now: DateTime<Utc>) -> Look {
+    let found = review(&ticket, events, &r.policy, &r.calendar, now);
+    if found.record.is_empty() {
+        return Look::Move((ticket.id, ticket.version, found.next));
+    }
+    let notices = crate::notify::plan(r, &ticket, &found.record, &SYSTEM_ACTOR, now);
+    Look::Change(Box::new(Change {
+        before: ticket,
+        events: found.record,
+        next_deadline: Some(found.next),
+        notices,
+    }))
 }
