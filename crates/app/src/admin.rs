@@ -1,10 +1,13 @@
 //! Administration of reference data: categories, units, division populations, users.
 
 use crate::auth::hash_password;
-use crate::{App, AppError};
+use crate::{App, AppError, require};
 use mashangban_domain::org::validate_password;
 use mashangban_domain::org::validate_role_unit;
-use mashangban_domain::{Category, NewUnit, Role, TIERS, Unit, UnitKind, User};
+use mashangban_domain::{
+    Actor, Category, Division, NewUnit, Permission, Role, TIERS, Unit, UnitKind, User,
+};
+use mashangban_store::UserUpdate;
 
 fn check_code(field: &str, code: &str) -> Result<(), AppError> {
     if code.is_empty()
@@ -68,7 +71,12 @@ pub struct UserChange {
 impl App {
     /// Creates or changes a category. Codes nest two digits a level (`01` → `0101` →
     /// `010101`); a child needs its parent; leaves (level 3) carry the default tier.
-    pub async fn save_category(&self, input: CategoryInput) -> Result<Category, AppError> {
+    pub async fn save_category(
+        &self,
+        actor: &Actor,
+        input: CategoryInput,
+    ) -> Result<Category, AppError> {
+        require(actor, Permission::ManageReference)?;
         let code = input.code.trim().to_string();
         if code.is_empty()
             || !code.len().is_multiple_of(2)
@@ -114,7 +122,8 @@ impl App {
     }
 
     /// Creates a unit under an existing parent, in an existing division.
-    pub async fn add_unit(&self, input: UnitInput) -> Result<Unit, AppError> {
+    pub async fn add_unit(&self, actor: &Actor, input: UnitInput) -> Result<Unit, AppError> {
+        require(actor, Permission::ManageReference)?;
         check_code("code", &input.code)?;
         let name = check_name("name", &input.name, 100)?;
         if let Some(p) = input.parent_id
@@ -150,9 +159,11 @@ impl App {
     /// Sets (or clears) a division's resident population, used by 万人诉求比.
     pub async fn set_population(
         &self,
+        actor: &Actor,
         code: &str,
         population: Option<i64>,
-    ) -> Result<(), AppError> {
+    ) -> Result<Division, AppError> {
+        require(actor, Permission::ManageReference)?;
         if population.is_some_and(|p| !(0..=100_000_000).contains(&p)) {
             return Err(AppError::invalid(
                 "population",
@@ -169,14 +180,36 @@ impl App {
                 other => other.into(),
             })?;
         self.invalidate_reference();
-        Ok(())
+        self.store
+            .get_division(code)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("division {code} not found")))
     }
 
     /// Disables or enables a user, resets their password, or changes their role and unit.
-    /// Everything is checked before anything is written. Takes effect at once here.
-    pub async fn change_user(&self, id: i64, change: UserChange) -> Result<User, AppError> {
+    /// Everything is checked before anything is written, and written in one transaction.
+    /// Administrators cannot disable or demote themselves, and the last active
+    /// administrator cannot be disabled or demoted at all. Takes effect at once on every
+    /// instance (tokens are checked against the users on every request).
+    pub async fn change_user(
+        &self,
+        actor: &Actor,
+        id: i64,
+        change: UserChange,
+    ) -> Result<User, AppError> {
+        require(actor, Permission::ManageUsers)?;
         if self.store.get_user(id).await?.is_none() {
             return Err(AppError::NotFound(format!("user {id} not found")));
+        }
+        if id == actor.user_id && (change.role.is_some() || change.active == Some(false)) {
+            return Err(AppError::invalid(
+                if change.role.is_some() {
+                    "role"
+                } else {
+                    "active"
+                },
+                "administrators cannot disable or change the role of their own account",
+            ));
         }
         if change.unit_id.is_some() && change.role.is_none() {
             return Err(AppError::invalid(
@@ -198,22 +231,67 @@ impl App {
                 ));
             }
         }
-        if let Some(p) = &change.password {
-            validate_password(p)?;
-        }
-        if let Some(role) = change.role {
-            self.store.set_user_role(id, role, change.unit_id).await?;
-        }
-        if let Some(p) = &change.password {
-            self.store.set_password_hash(id, &hash_password(p)?).await?;
-        }
-        if let Some(active) = change.active {
-            self.store.set_user_active(id, active).await?;
-        }
-        self.forget_sessions();
+        let password_hash = match &change.password {
+            Some(p) => {
+                validate_password(p)?;
+                Some(hash_password(p)?)
+            }
+            None => None,
+        };
+        let update = UserUpdate {
+            role: change.role.map(|r| (r, change.unit_id)),
+            password_hash,
+            active: change.active,
+        };
+        Ok(self.store.update_user(id, &update).await?)
+    }
+
+    /// Every user (administrators).
+    pub async fn users(&self, actor: &Actor) -> Result<Vec<User>, AppError> {
+        require(actor, Permission::ManageUsers)?;
+        Ok(self.store.list_users().await?)
+    }
+
+    /// One user (administrators).
+    pub async fn user(&self, actor: &Actor, id: i64) -> Result<User, AppError> {
+        require(actor, Permission::ManageUsers)?;
         self.store
             .get_user(id)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("user {id} not found")))
+    }
+
+    /// Users' display names by id, for showing who did what (every staff member).
+    pub async fn user_names(
+        &self,
+        _actor: &Actor,
+    ) -> Result<std::collections::HashMap<i64, String>, AppError> {
+        Ok(self
+            .store
+            .list_users()
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u.display_name))
+            .collect())
+    }
+
+    /// The organisation's units (every staff member).
+    pub async fn units(&self, _actor: &Actor) -> Result<Vec<Unit>, AppError> {
+        Ok(self.store.list_units().await?)
+    }
+
+    /// Divisions under a parent and/or at a level (every staff member).
+    pub async fn divisions(
+        &self,
+        _actor: &Actor,
+        parent: Option<&str>,
+        level: Option<mashangban_domain::DivisionLevel>,
+    ) -> Result<Vec<Division>, AppError> {
+        Ok(self.store.list_divisions(parent, level).await?)
+    }
+
+    /// The category taxonomy (every staff member).
+    pub async fn categories(&self, _actor: &Actor) -> Result<Vec<Category>, AppError> {
+        Ok(self.store.list_categories().await?)
     }
 }

@@ -1,11 +1,11 @@
 //! Authentication: argon2 password hashes, bearer tokens (stored as SHA-256 hashes).
 
-use crate::{App, AppError};
+use crate::{App, AppError, require};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use chrono::Utc;
 use mashangban_domain::org::{validate_password, validate_role_unit, validate_username};
-use mashangban_domain::{Actor, Role, User};
+use mashangban_domain::{Actor, Permission, Role, User};
 use mashangban_store::NewUser;
 use rand::Rng;
 use sha2::{Digest, Sha256};
@@ -31,6 +31,11 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
         })
         .unwrap_or(false)
 }
+
+/// The longest a token issued from the command line is valid, in days (ten years).
+pub const MAX_TOKEN_DAYS: u32 = 3650;
+/// How long a token issued from the command line is valid unless told otherwise, in days.
+pub const DEFAULT_TOKEN_DAYS: u32 = 90;
 
 /// A new random bearer token: `mb_` and 43 URL-safe characters (256 bits).
 pub fn new_token() -> String {
@@ -87,7 +92,8 @@ pub struct UserInput {
 
 impl App {
     /// Creates a user after checking the name, the password, and the unit binding.
-    pub async fn add_user(&self, input: UserInput) -> Result<User, AppError> {
+    pub async fn add_user(&self, actor: &Actor, input: UserInput) -> Result<User, AppError> {
+        require(actor, Permission::ManageUsers)?;
         validate_username(&input.username)?;
         validate_role_unit(input.role, input.unit_id)?;
         if let Some(unit) = input.unit_id
@@ -115,8 +121,22 @@ impl App {
         Ok(self.store.insert_user(&user, Utc::now()).await?)
     }
 
-    /// Issues a token for a user; returns the token, which is shown only once.
-    pub async fn issue_token(&self, username: &str, name: &str) -> Result<String, AppError> {
+    /// Issues a token for a user, valid for `days` days (1 to [`MAX_TOKEN_DAYS`]); returns
+    /// the token, which is shown only once.
+    pub async fn issue_token(
+        &self,
+        actor: &Actor,
+        username: &str,
+        name: &str,
+        days: u32,
+    ) -> Result<String, AppError> {
+        require(actor, Permission::ManageUsers)?;
+        if !(1..=MAX_TOKEN_DAYS).contains(&days) {
+            return Err(AppError::invalid(
+                "days",
+                format!("a token is valid for 1 to {MAX_TOKEN_DAYS} days"),
+            ));
+        }
         let (user, _) = self
             .store
             .get_credentials(username)
@@ -128,8 +148,10 @@ impl App {
             )));
         }
         let token = new_token();
+        let now = Utc::now();
+        let expires = now + chrono::Duration::days(i64::from(days));
         self.store
-            .insert_token(user.id, &token_hash(&token), name, Utc::now(), None)
+            .insert_token(user.id, &token_hash(&token), name, now, Some(expires))
             .await?;
         Ok(token)
     }
@@ -186,43 +208,38 @@ impl App {
         Ok((user, token))
     }
 
-    /// The user a bearer token belongs to. Answers are cached for [`crate::SESSION_TTL`]
-    /// (a revoked token or a disabled user stops working within that time on every
-    /// instance, at once on this one through [`App::forget_sessions`]).
+    /// The user a bearer token belongs to, asked of the database on every request: a
+    /// revoked or expired token, or a disabled user, stops working at once on every
+    /// instance.
     pub async fn authenticate(&self, token: &str) -> Result<User, AppError> {
-        let hash = token_hash(token);
-        if let Ok(cache) = self.sessions.lock()
-            && let Some((at, user)) = cache.get(&hash)
-            && at.elapsed() < crate::SESSION_TTL
-        {
-            return Ok(user.clone());
-        }
-        let user = self
-            .store
-            .user_by_token(&hash, Utc::now())
+        self.store
+            .user_by_token(&token_hash(token), Utc::now())
             .await?
             .ok_or_else(|| {
                 AppError::Unauthenticated(
                     "the token is not valid (unknown, revoked, expired, or its user is disabled)"
                         .into(),
                 )
-            })?;
-        if let Ok(mut cache) = self.sessions.lock() {
-            if cache.len() >= crate::SESSION_CACHE_MAX {
-                cache.clear();
-            }
-            cache.insert(hash, (std::time::Instant::now(), user.clone()));
-        }
-        Ok(user)
+            })
     }
 
     /// Revokes a token by id (administrators, `mashangban token revoke`).
-    pub async fn revoke_token(&self, id: i64) -> Result<(), AppError> {
+    pub async fn revoke_token(&self, actor: &Actor, id: i64) -> Result<(), AppError> {
+        require(actor, Permission::ManageUsers)?;
         if !self.store.revoke_token(Some(id), None).await? {
             return Err(AppError::NotFound(format!("no active token with id {id}")));
         }
-        self.forget_sessions();
         Ok(())
+    }
+
+    /// A user's tokens, or everyone's (administrators, `mashangban token list`).
+    pub async fn tokens(
+        &self,
+        actor: &Actor,
+        user_id: Option<i64>,
+    ) -> Result<Vec<mashangban_store::TokenInfo>, AppError> {
+        require(actor, Permission::ManageUsers)?;
+        Ok(self.store.list_tokens(user_id).await?)
     }
 
     /// Ends the session of a bearer token (log out).
@@ -230,15 +247,7 @@ impl App {
         self.store
             .revoke_token(None, Some(&token_hash(token)))
             .await?;
-        self.forget_sessions();
         Ok(())
-    }
-
-    /// Forgets cached authentications (after a user is disabled or a token revoked).
-    pub fn forget_sessions(&self) {
-        if let Ok(mut cache) = self.sessions.lock() {
-            cache.clear();
-        }
     }
 }
 

@@ -8,7 +8,8 @@ use mashangban_domain::types::TIERS;
 use mashangban_store::{CatalogueChange, CatalogueWrite, StoreError};
 use serde::{Deserialize, Serialize};
 
-use crate::{App, AppError, Reference};
+use crate::{App, AppError, Reference, require};
+use mashangban_domain::{Actor, Permission};
 
 /// An entry as an administrator gives it (new without `id`; an edit names the `version`
 /// it was read at).
@@ -106,9 +107,11 @@ impl App {
     /// Changes, newest first, of one entry or of all.
     pub async fn catalogue_history(
         &self,
+        actor: &Actor,
         entry_id: Option<i64>,
         limit: u32,
     ) -> Result<Vec<CatalogueChange>, AppError> {
+        require(actor, Permission::ReadFigures)?;
         Ok(self.store.catalogue_history(entry_id, limit).await?)
     }
 
@@ -234,9 +237,11 @@ impl App {
     /// Adds or edits one entry.
     pub async fn save_catalogue_entry(
         &self,
-        user_id: i64,
+        actor: &Actor,
         input: EntryInput,
     ) -> Result<CatalogueEntry, AppError> {
+        require(actor, Permission::ManageReference)?;
+        let user_id = actor.user_id;
         let r = self.reference().await?;
         let entry = self.entry_from(&r, &input)?;
         if entry.id != 0 && input.version.is_none() {
@@ -266,10 +271,12 @@ impl App {
     /// Deletes an entry (ending it with `valid_to` keeps its history in force instead).
     pub async fn delete_catalogue_entry(
         &self,
-        user_id: i64,
+        actor: &Actor,
         id: i64,
         version: i64,
     ) -> Result<(), AppError> {
+        require(actor, Permission::ManageReference)?;
+        let user_id = actor.user_id;
         self.store
             .write_catalogue(
                 vec![CatalogueWrite::Delete { id, version }],
@@ -287,9 +294,11 @@ impl App {
     /// row is named with its line.
     pub async fn import_catalogue_csv(
         &self,
-        user_id: i64,
+        actor: &Actor,
         text: &str,
     ) -> Result<Vec<CatalogueEntry>, AppError> {
+        require(actor, Permission::ManageReference)?;
+        let user_id = actor.user_id;
         let app = self;
         self.write_checked(user_id, || async move {
             let (seen, entries) = app.checked_import(text).await?;
@@ -448,6 +457,7 @@ impl App {
     /// The catalogue as a table: the import's columns, then the version and the names.
     pub async fn export_catalogue_rows(
         &self,
+        _actor: &Actor,
     ) -> Result<(Vec<&'static str>, Vec<Vec<String>>), AppError> {
         let r = self.reference().await?;
         let mut header: Vec<&'static str> = CSV_COLUMNS.to_vec();
@@ -478,8 +488,8 @@ impl App {
     }
 
     /// The catalogue as CSV (UTF-8 with a byte-order mark, so that Excel reads it right).
-    pub async fn export_catalogue_csv(&self) -> Result<String, AppError> {
-        let (header, rows) = self.export_catalogue_rows().await?;
+    pub async fn export_catalogue_csv(&self, actor: &Actor) -> Result<String, AppError> {
+        let (header, rows) = self.export_catalogue_rows(actor).await?;
         let mut w = csv::Writer::from_writer(Vec::new());
         w.write_record(&header)
             .map_err(|e| AppError::Internal(e.to_string()))?;
@@ -498,11 +508,12 @@ impl App {
     /// rows or none; the first bad row is named with its line.
     pub async fn import_catalogue_xlsx(
         &self,
-        user_id: i64,
+        actor: &Actor,
         bytes: &[u8],
     ) -> Result<Vec<CatalogueEntry>, AppError> {
+        require(actor, Permission::ManageReference)?;
         let text = xlsx_as_csv(bytes)?;
-        self.import_catalogue_csv(user_id, &text).await
+        self.import_catalogue_csv(actor, &text).await
     }
 
     /// The unit that owns a matter of this category at this place on this day, by the

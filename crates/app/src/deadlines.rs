@@ -1,12 +1,12 @@
 //! Deadlines (一盯到底) as use cases: the official calendar (seeded, editable by an
 //! administrator), the deadline policy (a setting), and each ticket's clocks.
 
-use crate::{App, AppError};
+use crate::{App, AppError, require};
 use chrono::{DateTime, NaiveDate, Utc};
 use mashangban_domain::calendar::{Calendar, CalendarDay, DayKind, official_days};
 use mashangban_domain::deadlines::{Clock, DeadlinePolicy, clocks, extension_refusal};
 use mashangban_domain::supervision::review;
-use mashangban_domain::{Actor, Event, EventKind, Role, Ticket, apply};
+use mashangban_domain::{Actor, Event, EventKind, Permission, Role, Ticket, apply};
 use mashangban_store::{Change, StoreError};
 use std::collections::BTreeSet;
 
@@ -44,10 +44,12 @@ impl App {
     /// Adds or changes one exception to the weekend rule; its year becomes known.
     pub async fn set_calendar_day(
         &self,
+        actor: &Actor,
         date: NaiveDate,
         kind: DayKind,
         name: &str,
     ) -> Result<(), AppError> {
+        require(actor, Permission::ManageReference)?;
         let name = name.trim();
         if name.chars().count() > 20 {
             return Err(AppError::invalid("name", "must be at most 20 characters"));
@@ -65,7 +67,12 @@ impl App {
     }
 
     /// Removes an exception: the date follows the weekend rule again.
-    pub async fn delete_calendar_day(&self, date: NaiveDate) -> Result<(), AppError> {
+    pub async fn delete_calendar_day(
+        &self,
+        actor: &Actor,
+        date: NaiveDate,
+    ) -> Result<(), AppError> {
+        require(actor, Permission::ManageReference)?;
         if !self.store.delete_calendar_day(date).await? {
             return Err(AppError::NotFound(format!(
                 "{date} is not an exception in the calendar"
@@ -77,7 +84,13 @@ impl App {
     }
 
     /// Marks a year's schedule as published (known) or not.
-    pub async fn set_calendar_year(&self, year: i32, known: bool) -> Result<(), AppError> {
+    pub async fn set_calendar_year(
+        &self,
+        actor: &Actor,
+        year: i32,
+        known: bool,
+    ) -> Result<(), AppError> {
+        require(actor, Permission::ManageReference)?;
         if !(2000..=2100).contains(&year) {
             return Err(AppError::invalid("year", "must be between 2000 and 2100"));
         }
@@ -87,8 +100,15 @@ impl App {
         Ok(())
     }
 
-    /// Replaces the deadline policy (checked first; takes effect at once here).
-    pub async fn set_policy(&self, body: serde_json::Value) -> Result<DeadlinePolicy, AppError> {
+    /// Replaces the deadline policy (checked first; takes effect at once here). Every field
+    /// is required (`extension_cutoff` may be `null`: no daily cut-off).
+    pub async fn set_policy(
+        &self,
+        actor: &Actor,
+        body: serde_json::Value,
+    ) -> Result<DeadlinePolicy, AppError> {
+        require(actor, Permission::ManagePolicies)?;
+        crate::every_field_given(&body, &DeadlinePolicy::default(), &["supervision"])?;
         let p: DeadlinePolicy = crate::from_body(body)?;
         if !(1..=100).contains(&p.warn_at_percent) {
             return Err(AppError::invalid(
@@ -192,7 +212,8 @@ pub struct BoardLine {
 
 impl App {
     /// The supervisor board: by lead unit, most overdue first.
-    pub async fn board(&self) -> Result<Vec<BoardLine>, AppError> {
+    pub async fn board(&self, actor: &Actor) -> Result<Vec<BoardLine>, AppError> {
+        require(actor, Permission::ReadFigures)?;
         let counts = self.store.watch_board().await?;
         let r = self.reference().await?;
         let mut lines: std::collections::BTreeMap<Option<i64>, BoardLine> = Default::default();

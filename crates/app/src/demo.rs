@@ -270,13 +270,16 @@ impl App {
                 ),
                 None => None,
             };
-            self.add_user(UserInput {
-                username: username.to_string(),
-                display_name: Some(name.to_string()),
-                role: *role,
-                unit_id,
-                password: Some(DEMO_PASSWORD.to_string()),
-            })
+            self.add_user(
+                &crate::SERVER,
+                UserInput {
+                    username: username.to_string(),
+                    display_name: Some(name.to_string()),
+                    role: *role,
+                    unit_id,
+                    password: Some(DEMO_PASSWORD.to_string()),
+                },
+            )
             .await?;
             created += 1;
         }
@@ -386,13 +389,16 @@ impl App {
         let user = match self.store.get_credentials(&username).await? {
             Some((u, _)) => u,
             None => {
-                self.add_user(UserInput {
-                    username,
-                    display_name: Some(format!("{} 承办人", unit.name)),
-                    role: Role::UnitHandler,
-                    unit_id: Some(unit.id),
-                    password: None,
-                })
+                self.add_user(
+                    &crate::SERVER,
+                    UserInput {
+                        username,
+                        display_name: Some(format!("{} 承办人", unit.name)),
+                        role: Role::UnitHandler,
+                        unit_id: Some(unit.id),
+                        password: None,
+                    },
+                )
                 .await?
             }
         };
@@ -939,7 +945,7 @@ impl App {
             {
                 continue;
             }
-            self.save_catalogue_entry(0, input).await?;
+            self.save_catalogue_entry(&crate::SERVER, input).await?;
             saved += 1;
         }
         Ok(saved)

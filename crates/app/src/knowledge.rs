@@ -5,9 +5,10 @@
 use std::sync::Arc;
 
 use chrono::{NaiveDate, Utc};
+use mashangban_domain::Actor;
 use mashangban_domain::knowledge::Article;
-use mashangban_domain::{Actor, Role};
-use mashangban_search::{KnowledgeHit, KnowledgeIndex, KnowledgeQuery};
+pub use mashangban_search::KnowledgeQuery;
+use mashangban_search::{KnowledgeHit, KnowledgeIndex};
 use mashangban_store::{KnowledgeChange, KnowledgeWrite};
 use serde::{Deserialize, Serialize};
 
@@ -68,14 +69,7 @@ impl From<KnowledgeHit> for KnowledgeMatch {
 /// The knowledge index in force, with the stamp of the base it was built from.
 pub(crate) type KnowledgeCache = Option<(std::time::Instant, i64, Arc<KnowledgeIndex>)>;
 
-/// Who may change an article: administrators any, a unit's handlers those their unit owns.
-fn may_edit(actor: &Actor, owner_unit_id: Option<i64>) -> bool {
-    match actor.role {
-        Role::Admin => true,
-        Role::UnitHandler => owner_unit_id.is_some() && owner_unit_id == actor.unit_id,
-        _ => false,
-    }
-}
+use mashangban_domain::permission::may_edit_article as may_edit;
 
 impl App {
     /// Every article, ended ones included, by id.
@@ -287,26 +281,5 @@ impl App {
         let today = crate::catalogue::today();
         self.search_knowledge(KnowledgeQuery::new(text, today, 3).strict())
             .await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn who_may_edit() {
-        let actor = |role, unit_id| Actor {
-            user_id: 1,
-            role,
-            unit_id,
-        };
-        assert!(may_edit(&actor(Role::Admin, None), None));
-        assert!(may_edit(&actor(Role::Admin, None), Some(4)));
-        assert!(may_edit(&actor(Role::UnitHandler, Some(4)), Some(4)));
-        assert!(!may_edit(&actor(Role::UnitHandler, Some(4)), Some(5)));
-        assert!(!may_edit(&actor(Role::UnitHandler, Some(4)), None));
-        assert!(!may_edit(&actor(Role::Operator, None), None));
-        assert!(!may_edit(&actor(Role::Supervisor, None), Some(4)));
     }
 }

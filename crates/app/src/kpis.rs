@@ -2,11 +2,13 @@
 //! place, category or channel, ranked with their zones and compared with the period before,
 //! from the aggregates the events keep.
 
-use crate::{App, AppError};
+use crate::{App, AppError, require};
 use chrono::{Datelike, Duration, NaiveDate, Utc};
 use mashangban_domain::Channel;
 use mashangban_domain::aggregates::{Dim, business_day};
 use mashangban_domain::kpi::{KpiPolicy, Kpis, Tally, Zone, kpis, rank, trend_words};
+use mashangban_domain::{Actor, Permission};
+pub use mashangban_store::{GroupTally, RebuildReport};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -126,7 +128,12 @@ impl App {
     }
 
     /// Replaces the evaluation policy (checked first).
-    pub async fn set_kpi_policy(&self, body: serde_json::Value) -> Result<KpiPolicy, AppError> {
+    pub async fn set_kpi_policy(
+        &self,
+        actor: &Actor,
+        body: serde_json::Value,
+    ) -> Result<KpiPolicy, AppError> {
+        require(actor, Permission::ManagePolicies)?;
         let p: KpiPolicy = crate::from_body(body)?;
         crate::checked(p.check())?;
         self.store_setting(KPI_POLICY_SETTING, &p).await?;
@@ -136,9 +143,11 @@ impl App {
     /// The figures of a period, for the city (`group_by` none) or per group.
     pub async fn kpi_table(
         &self,
+        actor: &Actor,
         period: Period,
         group_by: Option<Dim>,
     ) -> Result<KpiTable, AppError> {
+        require(actor, Permission::ReadFigures)?;
         let policy = self.kpi_policy().await?;
         let dim = group_by.unwrap_or(Dim::City);
         let previous = period.previous();
@@ -255,6 +264,28 @@ pub fn group_name(r: &crate::Reference, dim: Dim, group: &str) -> String {
             .map(|c| c.label_zh().to_string()),
     };
     known.unwrap_or_else(|| group.to_string())
+}
+
+impl App {
+    /// Sums of the evaluation aggregates over the business days `from..=to`, one row per
+    /// group of `dim` (per day and group with `by_day`): what the dashboards draw.
+    pub async fn tallies(
+        &self,
+        actor: &Actor,
+        dim: Dim,
+        from: NaiveDate,
+        to: NaiveDate,
+        by_day: bool,
+    ) -> Result<Vec<GroupTally>, AppError> {
+        require(actor, Permission::ReadFigures)?;
+        Ok(self.store.kpi_tallies(dim, from, to, by_day).await?)
+    }
+
+    /// Rebuilds the evaluation aggregates from the events (one transaction).
+    pub async fn rebuild_aggregates(&self, actor: &Actor) -> Result<RebuildReport, AppError> {
+        require(actor, Permission::Maintain)?;
+        Ok(self.store.rebuild_aggregates().await?)
+    }
 }
 
 #[cfg(test)]

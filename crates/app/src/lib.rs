@@ -16,9 +16,36 @@ pub mod text;
 pub mod tickets;
 pub mod warnings;
 
-use mashangban_domain::DomainError;
+use mashangban_domain::{Actor, DomainError, Permission, Role};
 use mashangban_store::{Store, StoreError};
 use std::sync::Arc;
+
+/// The server itself, when it runs a use case on its own: the command line (seeding, the
+/// demo, tokens, maintenance; whoever runs it holds the database) and the background
+/// workers. It acts as an administrator, as user id 0.
+pub const SERVER: Actor = Actor {
+    user_id: 0,
+    role: Role::Admin,
+    unit_id: None,
+};
+
+/// Whether the actor has a permission of the one table
+/// ([`mashangban_domain::permission::PERMISSIONS`]): what the console asks before it shows
+/// a page, a link or a button. The use cases check the same table themselves.
+pub fn may(actor: &Actor, permission: Permission) -> bool {
+    mashangban_domain::permits(actor.role, permission)
+}
+
+/// Whether the actor's role may take a lifecycle action at all (the transition table's
+/// roles): what the console asks to lay out a desk; the use case checks the ticket too.
+pub fn may_take(actor: &Actor, action: mashangban_domain::Action) -> bool {
+    mashangban_domain::role_may_take(actor.role, action)
+}
+
+/// The actor's permission, or the 403 that names it.
+pub(crate) fn require(actor: &Actor, permission: Permission) -> Result<(), AppError> {
+    mashangban_domain::permission::require(actor, permission).map_err(AppError::from)
+}
 
 /// Settings of a deployment.
 #[derive(Debug, Clone)]
@@ -67,18 +94,7 @@ pub struct App {
     knowledge_index: Arc<std::sync::RwLock<knowledge::KnowledgeCache>>,
     /// The ticket search index, opened on first use.
     ticket_search: Arc<tokio::sync::OnceCell<Arc<tokio::sync::Mutex<search::SearchState>>>>,
-    /// Recent authentications: token hash → (when checked, user).
-    sessions: Arc<
-        std::sync::Mutex<
-            std::collections::HashMap<String, (std::time::Instant, mashangban_domain::User)>,
-        >,
-    >,
 }
-
-/// How long a checked bearer token is trusted without asking the database again.
-pub const SESSION_TTL: std::time::Duration = std::time::Duration::from_secs(15);
-/// Most authentications kept in memory.
-pub const SESSION_CACHE_MAX: usize = 10_000;
 
 /// Reference data and when it was loaded.
 type CachedReference = (std::time::Instant, Arc<Reference>);
@@ -182,6 +198,30 @@ pub(crate) fn from_body<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// Refuses a body that leaves out a field of `T` other than those `optional` (every field
+/// of a replaced policy must be said, `null` where the field may be empty), naming the first
+/// one missing.
+pub(crate) fn every_field_given<T: serde::Serialize>(
+    body: &serde_json::Value,
+    shape: &T,
+    optional: &[&str],
+) -> Result<(), AppError> {
+    let Some(given) = body.as_object() else {
+        return Err(AppError::invalid("body", "must be a JSON object"));
+    };
+    if let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(shape) {
+        for name in fields.keys() {
+            if !given.contains_key(name) && !optional.contains(&name.as_str()) {
+                return Err(AppError::invalid(
+                    name.clone(),
+                    "is required (every field of the policy is given)",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A rule check's message (`"<field> must …"`) as an error naming that field.
 pub(crate) fn checked(result: Result<(), String>) -> Result<(), AppError> {
     result.map_err(|m| {
@@ -229,7 +269,6 @@ impl App {
             text: Arc::default(),
             knowledge_index: Arc::default(),
             ticket_search: Arc::default(),
-            sessions: Arc::default(),
         }
     }
 
@@ -292,6 +331,11 @@ impl App {
             *guard = Some((std::time::Instant::now(), r.clone()));
         }
         Ok(r)
+    }
+
+    /// Whether the database answers (the health check).
+    pub async fn health(&self) -> Result<(), AppError> {
+        Ok(self.store.ping().await?)
     }
 
     /// Forgets cached reference data (after categories or divisions change).
@@ -364,6 +408,10 @@ impl From<StoreError> for AppError {
                 message: e.to_string(),
             },
             StoreError::NotFound { what } => AppError::NotFound(format!("{what} not found")),
+            StoreError::LastAdmin => AppError::Conflict {
+                code: "last_admin",
+                message: e.to_string(),
+            },
             StoreError::IdempotencyMismatch => AppError::Invalid {
                 field: "Idempotency-Key".into(),
                 message: "this key was already used for a different request".into(),

@@ -5,12 +5,13 @@
 //! and a server that dies between the two sends it when it comes back (each delivery carries
 //! its outbox id, so a receiver can tell a repeat after a crash mid-send).
 
-use crate::{App, AppError, Reference};
+use crate::{App, AppError, Reference, require};
 use chrono::{DateTime, Duration, Utc};
 use hmac::{KeyInit, Mac};
 use mashangban_domain::notify::{Audience, notices_for, send_after};
-use mashangban_domain::{Actor, EventKind, Role, Ticket, User, apply};
-use mashangban_store::{NewNotice, Notice, UnitContact, channel};
+use mashangban_domain::{Actor, EventKind, Permission, Role, Ticket, User, apply};
+use mashangban_store::{NewNotice, channel};
+pub use mashangban_store::{Notice, UnitContact};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -300,20 +301,28 @@ impl App {
             return Ok(report);
         }
         let r = self.reference().await?;
+        // One delivery whose outcome cannot be recorded must not hold up the others: it is
+        // logged, and its lease runs out so that a later pass tries it again.
         for n in claimed {
             match deliver(&r, delivery, &n).await {
-                Ok(()) => {
-                    self.store.notice_sent(n.id, Utc::now()).await?;
-                    report.sent += 1;
-                }
+                Ok(()) => match self.store.notice_sent(n.id, Utc::now()).await {
+                    Ok(()) => report.sent += 1,
+                    Err(e) => {
+                        tracing::error!(notice = n.id, error = %e, "recording a delivery failed")
+                    }
+                },
                 Err(e) => {
                     let retry = (n.attempts < MAX_ATTEMPTS).then(|| now + backoff(n.attempts));
                     tracing::warn!(notice = n.id, channel = %n.channel, attempts = n.attempts, error = %e, "delivery failed");
-                    self.store.notice_failed(n.id, now, &e, retry).await?;
-                    if retry.is_some() {
-                        report.retrying += 1;
-                    } else {
-                        report.given_up += 1;
+                    // The error may quote what was sent (a URL, a gateway's answer): kept
+                    // as text a database takes.
+                    let why = printable(&e);
+                    match self.store.notice_failed(n.id, now, &why, retry).await {
+                        Ok(()) if retry.is_some() => report.retrying += 1,
+                        Ok(()) => report.given_up += 1,
+                        Err(e) => {
+                            tracing::error!(notice = n.id, error = %e, "recording a failed delivery failed")
+                        }
                     }
                 }
             }
@@ -322,14 +331,20 @@ impl App {
     }
 
     /// The webhook subscriptions (secrets included: for the sender and administrators).
-    pub async fn webhooks(&self) -> Result<Vec<Webhook>, AppError> {
+    pub async fn webhooks(&self, actor: &Actor) -> Result<Vec<Webhook>, AppError> {
+        require(actor, Permission::ManageNotifications)?;
         Ok(self.reference().await?.webhooks.clone())
     }
 
     /// Replaces the webhook subscriptions (checked first).
-    pub async fn set_webhooks(&self, body: serde_json::Value) -> Result<Vec<Webhook>, AppError> {
+    pub async fn set_webhooks(
+        &self,
+        actor: &Actor,
+        body: serde_json::Value,
+    ) -> Result<Vec<Webhook>, AppError> {
+        require(actor, Permission::ManageNotifications)?;
         let mut hooks: Vec<Webhook> = crate::from_body(body)?;
-        let old = self.webhooks().await?;
+        let old = self.webhooks(actor).await?;
         for h in hooks.iter_mut().filter(|h| h.secret.is_empty()) {
             if let Some(o) = old.iter().find(|o| o.name == h.name) {
                 h.secret = o.secret.clone();
@@ -347,10 +362,12 @@ impl App {
     /// Sets or clears a unit's liaison (who receives its SMS).
     pub async fn set_unit_contact(
         &self,
+        actor: &Actor,
         unit_id: i64,
         liaison: &str,
         phone: &str,
     ) -> Result<Option<UnitContact>, AppError> {
+        require(actor, Permission::ManageReference)?;
         if self.store.get_unit(unit_id).await?.is_none() {
             return Err(AppError::NotFound(format!("unit {unit_id} not found")));
         }
@@ -610,9 +627,47 @@ async fn deliver(r: &Reference, d: &Delivery, n: &Notice) -> Result<(), String> 
     }
 }
 
+impl App {
+    /// Deliveries of the outbox, newest first, of one channel or all.
+    pub async fn outbox(
+        &self,
+        actor: &Actor,
+        channel: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Notice>, AppError> {
+        require(actor, Permission::ManageNotifications)?;
+        if let Some(c) = channel
+            && !["sms", "webhook", "console"].contains(&c)
+        {
+            return Err(AppError::invalid(
+                "channel",
+                format!("`{c}` is not one of sms, webhook, console"),
+            ));
+        }
+        Ok(self.store.list_notices(channel, limit).await?)
+    }
+}
+
+/// Text without control characters (line breaks kept), at most 500 characters.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() && c != '\n' { ' ' } else { c })
+        .take(500)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recorded_errors_hold_no_control_characters() {
+        assert_eq!(
+            printable("bad url http://x/\u{0}y\tz"),
+            "bad url http://x/ y z"
+        );
+        assert_eq!(printable(&"长".repeat(600)).chars().count(), 500);
+    }
 
     #[test]
     fn signatures_and_backoff() {

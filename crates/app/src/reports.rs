@@ -2,7 +2,7 @@
 //! report (the KPI table and rankings of a month), from the evaluation aggregates.
 
 use crate::kpis::{KpiTable, Period};
-use crate::{App, AppError, Reference};
+use crate::{App, AppError, Reference, require};
 use chrono::{Datelike, NaiveDate};
 use mashangban_domain::Channel;
 use mashangban_domain::aggregates::Dim;
@@ -11,6 +11,7 @@ use mashangban_domain::kpi::{Kpis, kpis};
 use mashangban_domain::report::{
     Handling, HotRules, channel_group, day_counts_of, handling, hot_issue_text, rank_issues,
 };
+use mashangban_domain::{Actor, Permission};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -108,9 +109,11 @@ impl App {
     /// The daily report of a business day (Asia/Shanghai); `top` hot issues (default 5).
     pub async fn daily_report(
         &self,
+        actor: &Actor,
         date: NaiveDate,
         top: Option<usize>,
     ) -> Result<DailyReport, AppError> {
+        require(actor, Permission::ReadFigures)?;
         let r = self.reference().await?;
         let policy = self.kpi_policy().await?;
         let rules = HotRules {
@@ -237,7 +240,13 @@ impl App {
 
     /// The monthly report: the city's figures and the rankings of units, districts and
     /// categories for a calendar month (to date, for the current month).
-    pub async fn monthly_report(&self, year: i32, month: u32) -> Result<MonthlyReport, AppError> {
+    pub async fn monthly_report(
+        &self,
+        actor: &Actor,
+        year: i32,
+        month: u32,
+    ) -> Result<MonthlyReport, AppError> {
+        require(actor, Permission::ReadFigures)?;
         let from = NaiveDate::from_ymd_opt(year, month, 1)
             .ok_or_else(|| AppError::invalid("month", format!("{year}-{month} is not a month")))?;
         let next = if month == 12 {
@@ -253,10 +262,10 @@ impl App {
             year,
             month,
             title: format!("{year}年{month}月12345政务服务便民热线考评通报"),
-            city: self.kpi_table(period, None).await?,
-            units: self.kpi_table(period, Some(Dim::Unit)).await?,
-            districts: self.kpi_table(period, Some(Dim::District)).await?,
-            categories: self.kpi_table(period, Some(Dim::CategoryL1)).await?,
+            city: self.kpi_table(actor, period, None).await?,
+            units: self.kpi_table(actor, period, Some(Dim::Unit)).await?,
+            districts: self.kpi_table(actor, period, Some(Dim::District)).await?,
+            categories: self.kpi_table(actor, period, Some(Dim::CategoryL1)).await?,
         })
     }
 }

@@ -10,7 +10,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-use mashangban_domain::{Actor, Role, Ticket, TicketState};
+use mashangban_domain::{Actor, Ticket, TicketState};
 use mashangban_search::{TicketIndex, TicketQuery};
 use serde::Serialize;
 
@@ -209,10 +209,13 @@ impl App {
                 ));
             }
         };
-        let units = match actor.role {
+        let units = match mashangban_domain::ticket_reach(actor) {
+            mashangban_domain::TicketReach::All => f.unit_id.into_iter().collect(),
             // A unit sees the tickets it leads or helps with; whatever unit it names.
-            Role::UnitHandler => actor.unit_id.into_iter().collect(),
-            _ => f.unit_id.into_iter().collect(),
+            mashangban_domain::TicketReach::Unit(own) => vec![own],
+            mashangban_domain::TicketReach::Nothing => {
+                return Err(AppError::Forbidden("this handler has no unit".into()));
+            }
         };
         let query = TicketQuery {
             text,

@@ -5,14 +5,14 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use mashangban_domain::{Actor, Ticket, TicketState};
+use mashangban_domain::{Actor, Permission, Ticket, TicketState};
 use mashangban_store::GazetteerRow;
 use mashangban_store::TicketFilter;
 use mashangban_text::classify::{Example, Model, TrainOptions};
 use mashangban_text::{AddressIndex, Emergency, EntryKind, GazetteerEntry, Level, Place, Resolved};
 use serde::{Deserialize, Serialize};
 
-use crate::{App, AppError};
+use crate::{App, AppError, require};
 
 /// Where the trained classifier is kept (JSON), and a short stamp of it.
 pub const MODEL_SETTING: &str = "classifier_model";
@@ -134,7 +134,12 @@ impl App {
 
     /// Adds names (or changes what they map to), all or none; the address index takes them
     /// at once.
-    pub async fn set_gazetteer(&self, input: Vec<GazetteerInput>) -> Result<usize, AppError> {
+    pub async fn set_gazetteer(
+        &self,
+        actor: &Actor,
+        input: Vec<GazetteerInput>,
+    ) -> Result<usize, AppError> {
+        require(actor, Permission::ManageReference)?;
         let r = self.reference().await?;
         let mut rows = Vec::with_capacity(input.len());
         for (i, g) in input.into_iter().enumerate() {
@@ -172,7 +177,8 @@ impl App {
     }
 
     /// Removes a gazetteer name.
-    pub async fn delete_gazetteer(&self, id: i64) -> Result<(), AppError> {
+    pub async fn delete_gazetteer(&self, actor: &Actor, id: i64) -> Result<(), AppError> {
+        require(actor, Permission::ManageReference)?;
         if !self.store.delete_gazetteer(id).await? {
             return Err(AppError::NotFound(format!("gazetteer name {id}")));
         }
@@ -254,7 +260,12 @@ impl App {
     /// Trains the classifier on the newest closed tickets (their final category; the
     /// operator's corrections are in it) and every active leaf category's name path, and
     /// keeps it for the suggestions.
-    pub async fn train_classifier(&self, limit: usize) -> Result<TrainReport, AppError> {
+    pub async fn train_classifier(
+        &self,
+        actor: &Actor,
+        limit: usize,
+    ) -> Result<TrainReport, AppError> {
+        require(actor, Permission::Maintain)?;
         let started = std::time::Instant::now();
         let r = self.reference().await?;
         let mut examples = Vec::new();
@@ -337,9 +348,10 @@ impl App {
     /// catalogue with its rule, the tier, the caller's recent tickets and the emergency flag.
     pub async fn suggest(
         &self,
-        _actor: &Actor,
+        actor: &Actor,
         input: SuggestInput,
     ) -> Result<Suggestion, AppError> {
+        require(actor, Permission::SuggestRouting)?;
         for (field, value, max) in [
             ("title", &input.title, 200),
             ("content", &input.content, 20_000),
@@ -415,7 +427,9 @@ impl App {
             );
             (score * 1000.0).round() / 1000.0
         };
-        let caller_history = if phone.chars().filter(char::is_ascii_digit).count() >= 7 {
+        let caller_history = if crate::may(actor, mashangban_domain::Permission::SeeContacts)
+            && phone.chars().filter(char::is_ascii_digit).count() >= 7
+        {
             self.store
                 .list_tickets(&TicketFilter {
                     citizen_phone: Some(phone.to_string()),
@@ -573,9 +587,11 @@ impl App {
     /// (inclusive day; default now).
     pub async fn classifier_feedback(
         &self,
+        actor: &Actor,
         from: Option<&str>,
         to: Option<&str>,
     ) -> Result<Feedback, AppError> {
+        require(actor, Permission::ReadFigures)?;
         let to = match to.filter(|v| !v.trim().is_empty()) {
             Some(v) => crate::tickets::parse_time("to", v.trim(), true)?,
             None => Utc::now(),

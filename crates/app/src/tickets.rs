@@ -1,17 +1,15 @@
 //! Ticket use cases: receive, read, list, and every lifecycle action.
 
 use crate::auth::new_tracking_code;
-use crate::{App, AppError};
+use crate::{App, AppError, may, require};
 use chrono::{DateTime, Utc};
 use mashangban_domain::{
-    Action, Actor, Channel, Command, Event, NewTicket, Role, Ticket, TicketState,
-    check_merge_parent, decide,
+    Action, Actor, Channel, Command, Event, NewTicket, Permission, Ticket, TicketReach,
+    TicketState, check_merge_parent, decide, ticket_reach,
 };
 use mashangban_store::{Change, CreateTicket, StoreError, TicketFilter};
 use sha2::{Digest, Sha256};
 
-/// Roles that receive requests.
-pub const RECEIVING_ROLES: &[Role] = &[Role::Operator, Role::Dispatcher];
 /// Handling tier used when neither the dispatcher nor the category names one.
 pub const DEFAULT_TIER: u8 = 3;
 /// How often a lifecycle action is retried when another change won the race.
@@ -217,12 +215,7 @@ impl App {
         idempotency_key: Option<String>,
         at: DateTime<Utc>,
     ) -> Result<(Ticket, bool), AppError> {
-        if !RECEIVING_ROLES.contains(&actor.role) {
-            return Err(AppError::Forbidden(format!(
-                "role `{}` may not receive requests",
-                actor.role
-            )));
-        }
+        require(actor, Permission::ReceiveRequests)?;
         if let Some(k) = &idempotency_key
             && (k.is_empty() || k.len() > 200)
         {
@@ -328,7 +321,7 @@ impl App {
     pub async fn ticket_events(&self, actor: &Actor, id: i64) -> Result<Vec<Event>, AppError> {
         let t = self.visible_ticket(actor, id).await?;
         let mut events = self.store.ticket_events(id).await?;
-        if !actor.role.sees_contact() {
+        if !may(actor, Permission::SeeContacts) {
             for e in &mut events {
                 e.kind = e.kind.masked(t.confidential);
             }
@@ -337,7 +330,15 @@ impl App {
     }
 
     /// Tickets matching the query, newest first. A unit handler sees only their unit's.
+    /// Only those who see phone numbers may look tickets up by one: to anyone else a
+    /// phone filter would tell a masked number, or a confidential caller, by trying.
     pub async fn list_tickets(&self, actor: &Actor, q: ListQuery) -> Result<TicketPage, AppError> {
+        if q.phone.is_some() && !may(actor, Permission::SeeContacts) {
+            return Err(AppError::Forbidden(format!(
+                "role `{}` does not see phone numbers and may not search by one",
+                actor.role
+            )));
+        }
         let limit = q.limit.unwrap_or(50);
         if !(1..=500).contains(&limit) {
             return Err(AppError::invalid("limit", "must be between 1 and 500"));
@@ -348,19 +349,19 @@ impl App {
             })?),
             None => None,
         };
-        let mut unit_id = q.unit_id;
-        if actor.role == Role::UnitHandler {
-            let own = actor
-                .unit_id
-                .ok_or_else(|| AppError::Forbidden("this handler has no unit".into()))?;
-            if unit_id.is_some_and(|u| u != own) {
+        let unit_id = match ticket_reach(actor) {
+            TicketReach::All => q.unit_id,
+            TicketReach::Unit(own) if q.unit_id.is_none_or(|u| u == own) => Some(own),
+            TicketReach::Unit(_) => {
                 return Ok(TicketPage {
                     items: Vec::new(),
                     next_cursor: None,
                 });
             }
-            unit_id = Some(own);
-        }
+            TicketReach::Nothing => {
+                return Err(AppError::Forbidden("this handler has no unit".into()));
+            }
+        };
         let filter = TicketFilter {
             states: q.states,
             unit_id,
@@ -411,6 +412,15 @@ impl App {
         body: serde_json::Value,
         at: DateTime<Utc>,
     ) -> Result<Outcome, AppError> {
+        // The role first: a role that may never take the action is told so before its
+        // input is read.
+        if !crate::may_take(actor, action) {
+            return Err(mashangban_domain::DomainError::Forbidden {
+                role: actor.role,
+                action: action.as_str().to_string(),
+            }
+            .into());
+        }
         let cmd = Command::parse(action, body)?;
         for attempt in 0..CONFLICT_RETRIES {
             let ticket = self.visible_ticket(actor, id).await?;

@@ -1,7 +1,7 @@
 //! Early warning (预警), hot issues of live tickets (热点) and the volume forecast (预测):
 //! the application side of `mashangban_domain::warning` and `::forecast`.
 
-use crate::{App, AppError};
+use crate::{App, AppError, require};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use mashangban_domain::aggregates::{Dim, ISSUE_ROLLUPS, business_day};
 use mashangban_domain::forecast::{Backtest, ForecastDay, ForecastRules, forecast};
@@ -11,8 +11,9 @@ use mashangban_domain::warning::{
     Finding, WarningKind, WarningRules, WarningStatus, cluster_level, mask_phone, repeat_level,
     surge,
 };
-use mashangban_domain::{Channel, Kind, Ticket, User};
-use mashangban_store::{NewNotice, TicketFilter, Warning, channel};
+use mashangban_domain::{Actor, Channel, Kind, Permission, Ticket};
+pub use mashangban_store::Warning;
+use mashangban_store::{NewNotice, TicketFilter, channel};
 use mashangban_text::hotspots::{Hotspot, HotspotRules, Message, hotspots};
 use serde::Serialize;
 use sha2::Digest;
@@ -92,15 +93,18 @@ fn date_zh(day: NaiveDate) -> String {
 
 impl App {
     /// The thresholds of the warnings in force.
-    pub async fn warning_rules(&self) -> Result<WarningRules, AppError> {
+    pub async fn warning_rules(&self, actor: &Actor) -> Result<WarningRules, AppError> {
+        require(actor, Permission::ReadWarnings)?;
         self.stored_setting(WARNING_RULES_SETTING).await
     }
 
     /// Replaces the thresholds (checked first; fields left out keep their defaults).
     pub async fn set_warning_rules(
         &self,
+        actor: &Actor,
         body: serde_json::Value,
     ) -> Result<WarningRules, AppError> {
+        require(actor, Permission::ManagePolicies)?;
         let rules: WarningRules = crate::from_body(body)?;
         crate::checked(rules.check())?;
         self.store_setting(WARNING_RULES_SETTING, &rules).await?;
@@ -110,27 +114,30 @@ impl App {
     /// Warnings, newest first: of one status or all.
     pub async fn warnings(
         &self,
+        actor: &Actor,
         status: Option<WarningStatus>,
         limit: u32,
     ) -> Result<Vec<Warning>, AppError> {
+        require(actor, Permission::ReadWarnings)?;
         Ok(self.store.list_warnings(status, None, limit).await?)
     }
 
     /// Marks a warning acknowledged, dismissed or open again.
     pub async fn handle_warning(
         &self,
-        user: &User,
+        actor: &Actor,
         id: i64,
         status: WarningStatus,
         note: Option<String>,
     ) -> Result<Warning, AppError> {
+        require(actor, Permission::HandleWarnings)?;
         let note = note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
         if note.as_ref().is_some_and(|n| n.chars().count() > 500) {
             return Err(AppError::invalid("note", "at most 500 characters"));
         }
         match self
             .store
-            .handle_warning(id, status, user.id, note, Utc::now())
+            .handle_warning(id, status, actor.user_id, note, Utc::now())
             .await
         {
             Err(mashangban_store::StoreError::NotFound { .. }) => {
@@ -143,8 +150,13 @@ impl App {
     /// One pass of the early-warning monitor at `now`: surges of today so far against each
     /// series' own baseline, clusters at one place in the last days, repeat callers; each
     /// recorded, and told to supervisors and analysts when new or worse.
-    pub async fn scan_warnings_at(&self, now: DateTime<Utc>) -> Result<ScanReport, AppError> {
-        let rules = self.warning_rules().await?;
+    pub async fn scan_warnings_at(
+        &self,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<ScanReport, AppError> {
+        require(actor, Permission::HandleWarnings)?;
+        let rules = self.warning_rules(actor).await?;
         let mut report = ScanReport::default();
         let mut findings = self.surges(now, &rules).await?;
         report.surges = findings.len();
@@ -302,10 +314,12 @@ impl App {
     /// Problems many raise among the tickets of the `days` before `now`, hottest first.
     pub async fn live_hot_issues(
         &self,
+        actor: &Actor,
         now: DateTime<Utc>,
         days: i64,
         top: usize,
     ) -> Result<Vec<LiveHotIssue>, AppError> {
+        require(actor, Permission::ReadFigures)?;
         if !(1..=90).contains(&days) {
             return Err(AppError::invalid("days", "must be between 1 and 90"));
         }
@@ -539,9 +553,11 @@ impl App {
     /// the days before today, with intervals and the back-tested error.
     pub async fn volume_forecast(
         &self,
+        actor: &Actor,
         now: DateTime<Utc>,
         rules: ForecastRules,
     ) -> Result<VolumeForecast, AppError> {
+        require(actor, Permission::ReadFigures)?;
         let r = self.reference().await?;
         let to = business_day(now) - Duration::days(1);
         let span = rules.history_days + rules.backtest_origins + rules.horizon;
@@ -630,4 +646,15 @@ fn main_group(tickets: &[Ticket], ids: &[i64]) -> Option<String> {
     n.into_iter()
         .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
         .map(|(g, _)| g.to_string())
+}
+
+impl App {
+    /// One warning.
+    pub async fn warning(&self, actor: &Actor, id: i64) -> Result<Warning, AppError> {
+        require(actor, Permission::ReadWarnings)?;
+        self.store
+            .get_warning(id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("warning {id} not found")))
+    }
 }

@@ -78,17 +78,20 @@ fn report(name: &str, mut lat: Vec<Duration>, wall: Duration) {
 
 async fn token_for(app: &App, username: &str, role: Role, unit_id: Option<i64>) -> Result<String> {
     if app.store.get_credentials(username).await?.is_none() {
-        app.add_user(UserInput {
-            username: username.into(),
-            display_name: None,
-            role,
-            unit_id,
-            password: None,
-        })
+        app.add_user(
+            &mashangban_app::SERVER,
+            UserInput {
+                username: username.into(),
+                display_name: None,
+                role,
+                unit_id,
+                password: None,
+            },
+        )
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
-    app.issue_token(username, "bench")
+    app.issue_token(&mashangban_app::SERVER, username, "bench", 1)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))
 }
@@ -466,7 +469,7 @@ async fn suggest(app: &App, base: &str, op: &str, n: usize) -> Result<()> {
         .is_none()
     {
         let r = app
-            .train_classifier(mashangban_app::text::TRAIN_LIMIT)
+            .train_classifier(&mashangban_app::SERVER, mashangban_app::text::TRAIN_LIMIT)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         println!(

@@ -116,7 +116,7 @@ pub async fn run(a: BenchReportsArgs) -> Result<()> {
         // Read and rendered as the document the console shows.
         let t = Instant::now();
         let r = app
-            .daily_report(day, None)
+            .daily_report(&mashangban_app::SERVER, day, None)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         let html = mashangban_web::reports::daily_html(&r);
@@ -143,6 +143,7 @@ pub async fn run(a: BenchReportsArgs) -> Result<()> {
         let t = Instant::now();
         let table = app
             .kpi_table(
+                &mashangban_app::SERVER,
                 Period::new(from, to).map_err(|e| anyhow::anyhow!("{e}"))?,
                 Some(Dim::Unit),
             )
@@ -155,7 +156,7 @@ pub async fn run(a: BenchReportsArgs) -> Result<()> {
         units = units.max(table.rows.len());
         let t = Instant::now();
         let r = app
-            .monthly_report(from.year(), from.month())
+            .monthly_report(&mashangban_app::SERVER, from.year(), from.month())
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         let html = mashangban_web::reports::monthly_html(&r);

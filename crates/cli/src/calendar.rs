@@ -160,7 +160,7 @@ pub async fn run(app: &App, cmd: CalendarCmd) -> Result<()> {
                 other => bail!("--kind: `{other}` is not holiday or workday"),
             };
             let date = parse_date(&date)?;
-            app.set_calendar_day(date, kind, &name)
+            app.set_calendar_day(&mashangban_app::SERVER, date, kind, &name)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{date} is now a {}", kind.as_str());
@@ -168,14 +168,14 @@ pub async fn run(app: &App, cmd: CalendarCmd) -> Result<()> {
         }
         CalendarCmd::Delete { date } => {
             let date = parse_date(&date)?;
-            app.delete_calendar_day(date)
+            app.delete_calendar_day(&mashangban_app::SERVER, date)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{date} follows the weekend rule again");
             Ok(())
         }
         CalendarCmd::Year { year, known } => {
-            app.set_calendar_year(year, known)
+            app.set_calendar_year(&mashangban_app::SERVER, year, known)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!(

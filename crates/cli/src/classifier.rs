@@ -52,7 +52,7 @@ pub enum ClassifierCmd {
 /// `classifier train`, on the database.
 pub async fn train(app: &mashangban_app::App, limit: usize) -> Result<()> {
     let r = app
-        .train_classifier(limit)
+        .train_classifier(&mashangban_app::SERVER, limit)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     println!(

@@ -10,7 +10,7 @@ mod synthetic;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use mashangban_app::auth::UserInput;
-use mashangban_app::{App, Config};
+use mashangban_app::{App, Config, SERVER};
 use mashangban_domain::Role;
 use mashangban_store::{SqlStore, Store};
 use std::io::Read;
@@ -213,6 +213,9 @@ enum TokenCmd {
         /// What the token is for.
         #[arg(long, default_value = "cli")]
         name: String,
+        /// Days the token is valid (at most 3650).
+        #[arg(long, default_value_t = mashangban_app::auth::DEFAULT_TOKEN_DAYS)]
+        days: u32,
     },
     /// List tokens (never their secret), of one user or of all.
     List {
@@ -427,7 +430,7 @@ async fn watch_warnings(app: App) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        match app.scan_warnings_at(chrono::Utc::now()).await {
+        match app.scan_warnings_at(&SERVER, chrono::Utc::now()).await {
             Ok(r) if r.told > 0 => tracing::info!(
                 surges = r.surges,
                 clusters = r.clusters,
@@ -550,13 +553,16 @@ async fn run(cli: Cli) -> Result<()> {
                 None
             };
             let user = app
-                .add_user(UserInput {
-                    username,
-                    display_name: name,
-                    role,
-                    unit_id,
-                    password,
-                })
+                .add_user(
+                    &SERVER,
+                    UserInput {
+                        username,
+                        display_name: name,
+                        role,
+                        unit_id,
+                        password,
+                    },
+                )
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!(
@@ -573,7 +579,11 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::User { cmd: UserCmd::List } => {
             let app = open(&database).await?;
-            for u in app.store.list_users().await? {
+            for u in app
+                .users(&SERVER)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+            {
                 println!(
                     "{}\t{}\t{}\t{}\t{}",
                     u.id,
@@ -586,11 +596,16 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Token {
-            cmd: TokenCmd::Issue { username, name },
+            cmd:
+                TokenCmd::Issue {
+                    username,
+                    name,
+                    days,
+                },
         } => {
             let app = open(&database).await?;
             let token = app
-                .issue_token(&username, &name)
+                .issue_token(&SERVER, &username, &name, days)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{token}");
@@ -611,7 +626,11 @@ async fn run(cli: Cli) -> Result<()> {
                 ),
                 None => None,
             };
-            for t in app.store.list_tokens(user_id).await? {
+            for t in app
+                .tokens(&SERVER, user_id)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+            {
                 let state = if t.revoked {
                     "revoked"
                 } else if t.expires_at.is_some_and(|e| e <= chrono::Utc::now()) {
@@ -634,7 +653,7 @@ async fn run(cli: Cli) -> Result<()> {
             cmd: TokenCmd::Revoke { id },
         } => {
             let app = open(&database).await?;
-            app.revoke_token(id)
+            app.revoke_token(&SERVER, id)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("revoked token {id}");
@@ -719,7 +738,7 @@ async fn run(cli: Cli) -> Result<()> {
         } => {
             let app = open(&database).await?;
             let r = app
-                .scan_warnings_at(at.unwrap_or_else(chrono::Utc::now))
+                .scan_warnings_at(&SERVER, at.unwrap_or_else(chrono::Utc::now))
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!(
@@ -727,7 +746,11 @@ async fn run(cli: Cli) -> Result<()> {
                 r.surges, r.clusters, r.repeat_callers, r.told
             );
             let open = app
-                .warnings(Some(mashangban_domain::warning::WarningStatus::Open), 100)
+                .warnings(
+                    &SERVER,
+                    Some(mashangban_domain::warning::WarningStatus::Open),
+                    100,
+                )
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             for w in open {
@@ -746,6 +769,7 @@ async fn run(cli: Cli) -> Result<()> {
             let app = open(&database).await?;
             let f = app
                 .volume_forecast(
+                    &SERVER,
                     chrono::Utc::now(),
                     mashangban_domain::forecast::ForecastRules {
                         horizon: days,
@@ -840,7 +864,7 @@ async fn report(app: &App, cmd: ReportCmd) -> anyhow::Result<()> {
             if !(1..=20).contains(&top) {
                 anyhow::bail!("--top must be between 1 and 20");
             }
-            let r = app.daily_report(date, Some(top)).await?;
+            let r = app.daily_report(&SERVER, date, Some(top)).await?;
             let text: Vec<u8> = match format.as_str() {
                 "text" => {
                     let mut s = format!("{}\n{}\n\n{}\n\n热点问题：\n", r.title, r.date, r.summary);
@@ -869,7 +893,7 @@ async fn report(app: &App, cmd: ReportCmd) -> anyhow::Result<()> {
             let (y, m) = month.split_once('-').ok_or_else(bad)?;
             let y: i32 = y.parse().map_err(|_| bad())?;
             let m: u32 = m.parse().map_err(|_| bad())?;
-            let r = app.monthly_report(y, m).await?;
+            let r = app.monthly_report(&SERVER, y, m).await?;
             let text: Vec<u8> = match format.as_str() {
                 "html" => mashangban_web::reports::monthly_html(&r).into_bytes(),
                 "json" => serde_json::to_string_pretty(&r)?.into_bytes(),

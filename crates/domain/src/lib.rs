@@ -13,6 +13,7 @@ pub mod kpi;
 pub mod lifecycle;
 pub mod notify;
 pub mod org;
+pub mod permission;
 pub mod report;
 pub mod supervision;
 pub mod ticket;
@@ -23,9 +24,10 @@ pub use error::{DomainError, UnknownValue};
 pub use intake::NewTicket;
 pub use lifecycle::{
     Action, CallbackInput, CloseOutcome, Command, Event, EventKind, Rule, TRANSITIONS, UnitScope,
-    appended, apply, authorize, check_merge_parent, decide,
+    appended, apply, authorize, available_actions, check_merge_parent, decide, role_may_take,
 };
 pub use org::{Category, Division, NewUnit, Unit, User};
+pub use permission::{Permission, TicketReach, permits, ticket_reach};
 pub use ticket::{Actor, CallbackAnswers, Citizen, Ticket};
 pub use types::{
     Channel, DivisionLevel, Kind, Resolution, Role, Satisfaction, SupervisionLevel, TIERS,

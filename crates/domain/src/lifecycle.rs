@@ -351,7 +351,7 @@ pub static TRANSITIONS: &[Rule] = &[
     Rule {
         action: Action::Supervise,
         from: WITH_UNIT,
-        roles: &[Role::Supervisor, Role::Analyst],
+        roles: &[Role::Supervisor],
         unit_scope: UnitScope::Lead,
     },
     Rule {
@@ -1074,6 +1074,12 @@ pub fn appended(
         .collect()
 }
 
+/// Whether a role may take an action at all (on some ticket, in some state): the
+/// transition table's roles.
+pub fn role_may_take(role: Role, action: Action) -> bool {
+    action.rule().roles.contains(&role)
+}
+
 /// Checks the actor's right to take the action on this ticket: role first (403), then
 /// the unit the handler belongs to (403), then the ticket's state (409).
 pub fn authorize(ticket: &Ticket, actor: &Actor, action: Action) -> Result<(), DomainError> {
@@ -1100,6 +1106,37 @@ pub fn authorize(ticket: &Ticket, actor: &Actor, action: Action) -> Result<(), D
         return Err(illegal(action, ticket.state, ""));
     }
     Ok(())
+}
+
+/// The actions the actor may take on the ticket now: what the console offers. Each is
+/// allowed by [`authorize`] and by the guard [`decide`] applies before any input is read
+/// (a pending extension, an unanswered supervision, a level left to raise); revealing the
+/// contact is offered only to those who do not see it already, and never on a
+/// confidential request.
+pub fn available_actions(ticket: &Ticket, actor: &Actor) -> Vec<Action> {
+    Action::ALL
+        .into_iter()
+        .filter(|a| authorize(ticket, actor, *a).is_ok())
+        .filter(|a| match a {
+            Action::RequestExtension => ticket.pending_extension.is_none(),
+            Action::ApproveExtension | Action::RejectExtension => {
+                ticket.pending_extension.is_some()
+            }
+            Action::RevealContact => {
+                !crate::permission::permits(actor.role, crate::permission::Permission::SeeContacts)
+                    && !ticket.confidential
+            }
+            Action::AnswerSupervision => ticket
+                .supervision
+                .as_ref()
+                .is_some_and(|s| s.awaits_answer()),
+            Action::Supervise => ticket
+                .supervision
+                .as_ref()
+                .is_none_or(|s| s.level.next().is_some()),
+            _ => true,
+        })
+        .collect()
 }
 
 fn illegal(action: Action, state: TicketState, detail: &str) -> DomainError {

@@ -151,9 +151,10 @@ impl Ticket {
     /// Whether the actor may see this ticket at all. A unit handler sees only the tickets
     /// of their own unit (lead or co-unit); every other role sees every ticket.
     pub fn visible_to(&self, actor: &Actor) -> bool {
-        match actor.role {
-            Role::UnitHandler => actor.unit_id.is_some_and(|u| self.involves_unit(u)),
-            _ => true,
+        match crate::permission::ticket_reach(actor) {
+            crate::permission::TicketReach::All => true,
+            crate::permission::TicketReach::Unit(u) => self.involves_unit(u),
+            crate::permission::TicketReach::Nothing => false,
         }
     }
 
@@ -161,7 +162,7 @@ impl Ticket {
     /// need it, and hidden entirely from units when the request is confidential.
     pub fn masked_for(&self, actor: &Actor) -> Ticket {
         let mut t = self.clone();
-        if !actor.role.sees_contact() {
+        if !crate::permission::permits(actor.role, crate::permission::Permission::SeeContacts) {
             t.citizen = mask_citizen(&self.citizen, self.confidential);
         }
         t

@@ -63,20 +63,6 @@ wire_enum!(
     }
 );
 
-impl Role {
-    /// Hotline-side roles see citizens' contact details unmasked (they must call them).
-    pub fn sees_contact(self) -> bool {
-        matches!(
-            self,
-            Role::Operator
-                | Role::Dispatcher
-                | Role::CallbackAgent
-                | Role::Supervisor
-                | Role::Admin
-        )
-    }
-}
-
 wire_enum!(
     /// Where a request came from (多口归一).
     Channel {
@@ -248,12 +234,5 @@ mod tests {
             .collect();
         assert_eq!(terminal.len(), 4);
         assert!(!TicketState::AwaitingCallback.is_terminal());
-    }
-
-    #[test]
-    fn hotline_roles_see_contact_units_and_analysts_do_not() {
-        assert!(Role::Operator.sees_contact());
-        assert!(!Role::UnitHandler.sees_contact());
-        assert!(!Role::Analyst.sees_contact());
     }
 }

@@ -59,9 +59,22 @@ pub enum StoreError {
     /// A stored row could not be read back.
     #[error("corrupt stored data: {0}")]
     Corrupt(String),
+    /// The change would leave no active administrator; nothing was written.
+    #[error("the last active administrator cannot be disabled or given another role")]
+    LastAdmin,
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Changes to a user, each optional; written together or not at all.
+#[derive(Debug, Clone, Default)]
+pub struct UserUpdate {
+    /// A new role and the unit it is bound to.
+    pub role: Option<(Role, Option<i64>)>,
+    /// A new argon2 PHC string.
+    pub password_hash: Option<String>,
+    pub active: Option<bool>,
+}
 
 /// A user to create. `password_hash` is an argon2 PHC string, or none for token-only users.
 #[derive(Debug, Clone)]
@@ -452,10 +465,9 @@ pub trait Store: Send + Sync {
     /// The user and their password hash.
     async fn get_credentials(&self, username: &str) -> Result<Option<(User, Option<String>)>>;
     async fn list_users(&self) -> Result<Vec<User>>;
-    async fn set_user_active(&self, id: i64, active: bool) -> Result<()>;
-    /// Changes a user's role and the unit they are bound to.
-    async fn set_user_role(&self, id: i64, role: Role, unit_id: Option<i64>) -> Result<()>;
-    async fn set_password_hash(&self, id: i64, hash: &str) -> Result<()>;
+    /// Changes a user's role and unit, password and activity in one transaction; refused
+    /// whole ([`StoreError::LastAdmin`]) if no active administrator would be left.
+    async fn update_user(&self, id: i64, change: &UserUpdate) -> Result<User>;
     async fn insert_token(
         &self,
         user_id: i64,

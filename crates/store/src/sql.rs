@@ -989,50 +989,71 @@ impl Store for SqlStore {
         rows.iter().map(user_from).collect()
     }
 
-    async fn set_user_active(&self, id: i64, active: bool) -> Result<()> {
+    async fn update_user(&self, id: i64, change: &UserUpdate) -> Result<User> {
         let mut w = self.writer().await?;
-        let r = sqlx::query("UPDATE users SET active = $1 WHERE id = $2")
-            .bind(active as i64)
-            .bind(id)
-            .execute(&mut *w)
+        let mut tx = w.begin(self.backend).await?;
+        if self.backend == Backend::Postgres {
+            // Concurrent changes to administrators queue here, so that two administrators
+            // disabling each other cannot both see the other one still active.
+            sqlx::query(
+                "SELECT id FROM users WHERE role = 'admin' AND active = 1 ORDER BY id FOR UPDATE",
+            )
+            .fetch_all(&mut *tx)
             .await?;
-        if r.rows_affected() == 0 {
+        }
+        let Some(before) = sqlx::query("SELECT role, active FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+        else {
             return Err(StoreError::NotFound {
                 what: format!("user {id}"),
             });
+        };
+        let was_admin = before.try_get::<String, _>("role")? == Role::Admin.as_str()
+            && before.try_get::<i64, _>("active")? != 0;
+        if let Some((role, unit_id)) = change.role {
+            sqlx::query("UPDATE users SET role = $1, unit_id = $2 WHERE id = $3")
+                .bind(role.as_str())
+                .bind(unit_id)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
         }
-        Ok(())
-    }
-
-    async fn set_user_role(&self, id: i64, role: Role, unit_id: Option<i64>) -> Result<()> {
-        let mut w = self.writer().await?;
-        let r = sqlx::query("UPDATE users SET role = $1, unit_id = $2 WHERE id = $3")
-            .bind(role.as_str())
-            .bind(unit_id)
-            .bind(id)
-            .execute(&mut *w)
-            .await?;
-        if r.rows_affected() == 0 {
-            return Err(StoreError::NotFound {
-                what: format!("user {id}"),
-            });
+        if let Some(hash) = &change.password_hash {
+            sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+                .bind(hash.clone())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
         }
-        Ok(())
-    }
-
-    async fn set_password_hash(&self, id: i64, hash: &str) -> Result<()> {
-        let mut w = self.writer().await?;
-        let r = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
-            .bind(hash.to_string())
-            .bind(id)
-            .execute(&mut *w)
-            .await?;
-        if r.rows_affected() == 0 {
-            return Err(StoreError::NotFound {
-                what: format!("user {id}"),
-            });
+        if let Some(active) = change.active {
+            sqlx::query("UPDATE users SET active = $1 WHERE id = $2")
+                .bind(active as i64)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
         }
-        Ok(())
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {USER_COLS} FROM users WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let user = user_from(&row)?;
+        if was_admin && !(user.role == Role::Admin && user.active) {
+            let admins: i64 =
+                sqlx::query("SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND active = 1")
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get("n")?;
+            if admins == 0 {
+                // Dropping the transaction rolls the whole change back.
+                return Err(StoreError::LastAdmin);
+            }
+        }
+        tx.commit().await?;
+        Ok(user)
     }
 
     async fn insert_token(

@@ -1,5 +1,6 @@
 //! Fresh databases for tests: a temporary SQLite file, or a new PostgreSQL database
-//! created from `TEST_DATABASE_URL` (tests that need it skip, loudly, without it).
+//! created from `TEST_DATABASE_URL` (tests that need it skip, loudly, without it — or
+//! fail, when `MB_REQUIRE_POSTGRES=1` says the run must cover PostgreSQL, as in CI).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -25,6 +26,11 @@ pub fn sqlite_url() -> String {
 /// when `TEST_DATABASE_URL` is not set.
 pub async fn postgres_url(test: &str) -> Option<String> {
     let Ok(base) = std::env::var("TEST_DATABASE_URL") else {
+        if std::env::var("MB_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
+            panic!(
+                "MB_REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set: the PostgreSQL half of `{test}` cannot run"
+            );
+        }
         eprintln!(
             "SKIPPED (PostgreSQL half of `{test}`): set TEST_DATABASE_URL=postgres://... to run it"
         );

@@ -276,12 +276,20 @@ async fn units_categories_users_and_tokens(s: &SqlStore) {
         u.id
     );
     assert!(s.user_by_token("other", at(2)).await.unwrap().is_none());
-    s.set_user_active(u.id, false).await.unwrap();
+    let off = UserUpdate {
+        active: Some(false),
+        ..Default::default()
+    };
+    s.update_user(u.id, &off).await.unwrap();
     assert!(
         s.user_by_token("tokhash", at(2)).await.unwrap().is_none(),
         "disabled users' tokens stop working"
     );
-    s.set_password_hash(u.id, "h2").await.unwrap();
+    let password = UserUpdate {
+        password_hash: Some("h2".into()),
+        ..Default::default()
+    };
+    s.update_user(u.id, &password).await.unwrap();
     assert_eq!(
         s.get_credentials("handler1")
             .await
@@ -293,17 +301,62 @@ async fn units_categories_users_and_tokens(s: &SqlStore) {
     );
     assert_eq!(s.list_users().await.unwrap().len(), 1);
     // A user can be given another role (and unit).
-    s.set_user_role(u.id, Role::Dispatcher, None).await.unwrap();
+    let to_dispatcher = UserUpdate {
+        role: Some((Role::Dispatcher, None)),
+        ..Default::default()
+    };
+    s.update_user(u.id, &to_dispatcher).await.unwrap();
     let changed = s.get_user(u.id).await.unwrap().unwrap();
     assert_eq!((changed.role, changed.unit_id), (Role::Dispatcher, None));
-    s.set_user_role(u.id, u.role, u.unit_id).await.unwrap();
+    let back = UserUpdate {
+        role: Some((u.role, u.unit_id)),
+        ..Default::default()
+    };
+    s.update_user(u.id, &back).await.unwrap();
     assert_eq!(s.get_user(u.id).await.unwrap().unwrap().unit_id, u.unit_id);
     assert!(matches!(
-        s.set_user_role(999_999, Role::Admin, None).await,
+        s.update_user(999_999, &back).await,
         Err(StoreError::NotFound { .. })
     ));
     // Tokens are listed without their secret and can be revoked by id or by secret hash.
-    s.set_user_active(u.id, true).await.unwrap();
+    let on = UserUpdate {
+        active: Some(true),
+        ..Default::default()
+    };
+    s.update_user(u.id, &on).await.unwrap();
+    // The last active administrator can be neither disabled nor demoted, not even within
+    // a change that also sets a password: the whole change is refused.
+    let admin = |name: &str| NewUser {
+        username: name.into(),
+        display_name: name.into(),
+        role: Role::Admin,
+        unit_id: None,
+        password_hash: Some("a".into()),
+    };
+    let a1 = s.insert_user(&admin("admin1"), at(1)).await.unwrap();
+    let a2 = s.insert_user(&admin("admin2"), at(1)).await.unwrap();
+    s.update_user(a1.id, &off).await.unwrap();
+    let off_with_password = UserUpdate {
+        active: Some(false),
+        password_hash: Some("changed".into()),
+        ..Default::default()
+    };
+    assert!(matches!(
+        s.update_user(a2.id, &off_with_password).await,
+        Err(StoreError::LastAdmin)
+    ));
+    assert!(matches!(
+        s.update_user(a2.id, &to_dispatcher).await,
+        Err(StoreError::LastAdmin)
+    ));
+    let (kept, hash) = s.get_credentials("admin2").await.unwrap().unwrap();
+    assert_eq!(
+        (kept.role, kept.active, hash.as_deref()),
+        (Role::Admin, true, Some("a"))
+    );
+    // Another administrator again: now either may go.
+    s.update_user(a1.id, &on).await.unwrap();
+    s.update_user(a2.id, &to_dispatcher).await.unwrap();
     assert!(s.user_by_token("tokhash", at(1)).await.unwrap().is_some());
     let tokens = s.list_tokens(Some(u.id)).await.unwrap();
     assert_eq!(

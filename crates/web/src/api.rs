@@ -81,13 +81,15 @@ pub(crate) fn json_body(body: Result<Bytes, BytesRejection>) -> Result<Value, Ap
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Ok(Value::Null);
     }
-    serde_json::from_slice(&bytes).map_err(|e| {
+    let value: Value = crate::input::parse_json(&bytes).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "malformed_json",
             format!("the body is not valid JSON: {e}"),
         )
-    })
+    })?;
+    crate::input::check_json(&value)?;
+    Ok(value)
 }
 
 fn parse_id(raw: &str) -> Result<i64, ApiError> {
@@ -98,7 +100,7 @@ fn parse_id(raw: &str) -> Result<i64, ApiError> {
 }
 
 pub async fn healthz(State(app): State<App>) -> Response {
-    match app.store.ping().await {
+    match app.health().await {
         Ok(()) => Json(json!({"status": "ok", "database": "ok"})).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "health check failed");
@@ -245,30 +247,14 @@ pub async fn search_tickets(
     Ok(Json(page).into_response())
 }
 
-pub(crate) fn require(a: &Authed, roles: &[Role]) -> Result<(), ApiError> {
-    if roles.contains(&a.actor.role) {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            format!("role `{}` may not do this", a.actor.role),
-        ))
-    }
-}
-
-pub async fn list_units(State(app): State<App>, _a: Authed) -> Result<Response, ApiError> {
-    let units = app
-        .store
-        .list_units()
-        .await
-        .map_err(mashangban_app::AppError::from)?;
+pub async fn list_units(State(app): State<App>, a: Authed) -> Result<Response, ApiError> {
+    let units = app.units(&a.actor).await?;
     Ok(Json(json!({ "items": units })).into_response())
 }
 
 pub async fn list_divisions(
     State(app): State<App>,
-    _a: Authed,
+    a: Authed,
     query: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(q) =
@@ -291,30 +277,17 @@ pub async fn list_divisions(
             }
         }
     }
-    let items = app
-        .store
-        .list_divisions(parent.as_deref(), level)
-        .await
-        .map_err(mashangban_app::AppError::from)?;
+    let items = app.divisions(&a.actor, parent.as_deref(), level).await?;
     Ok(Json(json!({ "items": items })).into_response())
 }
 
-pub async fn list_categories(State(app): State<App>, _a: Authed) -> Result<Response, ApiError> {
-    let items = app
-        .store
-        .list_categories()
-        .await
-        .map_err(mashangban_app::AppError::from)?;
+pub async fn list_categories(State(app): State<App>, a: Authed) -> Result<Response, ApiError> {
+    let items = app.categories(&a.actor).await?;
     Ok(Json(json!({ "items": items })).into_response())
 }
 
 pub async fn list_users(State(app): State<App>, a: Authed) -> Result<Response, ApiError> {
-    require(&a, &[Role::Admin])?;
-    let items = app
-        .store
-        .list_users()
-        .await
-        .map_err(mashangban_app::AppError::from)?;
+    let items = app.users(&a.actor).await?;
     Ok(Json(json!({ "items": items })).into_response())
 }
 
@@ -323,7 +296,6 @@ pub async fn create_user(
     a: Authed,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    require(&a, &[Role::Admin])?;
     #[derive(serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     struct NewUserBody {
@@ -336,13 +308,16 @@ pub async fn create_user(
     let b: NewUserBody = mashangban_domain::lifecycle::from_json(json_body(body)?)
         .map_err(mashangban_app::AppError::from)?;
     let user = app
-        .add_user(UserInput {
-            username: b.username,
-            display_name: b.display_name,
-            role: b.role,
-            unit_id: b.unit_id,
-            password: b.password,
-        })
+        .add_user(
+            &a.actor,
+            UserInput {
+                username: b.username,
+                display_name: b.display_name,
+                role: b.role,
+                unit_id: b.unit_id,
+                password: b.password,
+            },
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(user)).into_response())
 }
@@ -410,8 +385,7 @@ pub async fn save_category(
     a: Authed,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    require(&a, &[Role::Admin])?;
-    let c = app.save_category(parse_body(body)?).await?;
+    let c = app.save_category(&a.actor, parse_body(body)?).await?;
     Ok(Json(c).into_response())
 }
 
@@ -420,8 +394,7 @@ pub async fn create_unit(
     a: Authed,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    require(&a, &[Role::Admin])?;
-    let u = app.add_unit(parse_body(body)?).await?;
+    let u = app.add_unit(&a.actor, parse_body(body)?).await?;
     Ok((StatusCode::CREATED, Json(u)).into_response())
 }
 
@@ -431,19 +404,13 @@ pub async fn patch_division(
     Path(code): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    require(&a, &[Role::Admin])?;
     #[derive(serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Change {
         population: Option<i64>,
     }
     let c: Change = parse_body(body)?;
-    app.set_population(&code, c.population).await?;
-    let d = app
-        .store
-        .get_division(&code)
-        .await
-        .map_err(mashangban_app::AppError::from)?;
+    let d = app.set_population(&a.actor, &code, c.population).await?;
     Ok(Json(d).into_response())
 }
 
@@ -453,11 +420,10 @@ pub async fn patch_user(
     Path(id): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    require(&a, &[Role::Admin])?;
     let id = id
         .parse::<i64>()
         .map_err(|_| ApiError::not_found(format!("user {id} not found")))?;
-    let u = app.change_user(id, parse_body(body)?).await?;
+    let u = app.change_user(&a.actor, id, parse_body(body)?).await?;
     Ok(Json(u).into_response())
 }
 
@@ -514,7 +480,6 @@ pub async fn put_calendar_day(
     Path(date): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    require(&a, &[Role::Admin])?;
     let date = parse_date(&date)?;
     #[derive(serde::Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -524,7 +489,8 @@ pub async fn put_calendar_day(
         name: String,
     }
     let d: Day = parse_body(body)?;
-    app.set_calendar_day(date, d.kind, &d.name).await?;
+    app.set_calendar_day(&a.actor, date, d.kind, &d.name)
+        .await?;
     Ok(Json(json!({"date": date, "kind": d.kind, "name": d.name.trim()})).into_response())
 }
 
@@ -534,8 +500,8 @@ pub async fn delete_calendar_day(
     a: Authed,
     Path(date): Path<String>,
 ) -> Result<Response, ApiError> {
-    require(&a, &[Role::Admin])?;
-    app.delete_calendar_day(parse_date(&date)?).await?;
+    app.delete_calendar_day(&a.actor, parse_date(&date)?)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -546,7 +512,6 @@ pub async fn put_calendar_year(
     Path(year): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    require(&a, &[Role::Admin])?;
     let year = parse_year(&year)?;
     #[derive(serde::Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -554,7 +519,7 @@ pub async fn put_calendar_year(
         known: bool,
     }
     let y: Year = parse_body(body)?;
-    app.set_calendar_year(year, y.known).await?;
+    app.set_calendar_year(&a.actor, year, y.known).await?;
     Ok(Json(json!({"year": year, "known": y.known})).into_response())
 }
 
@@ -570,8 +535,7 @@ pub async fn put_deadline_policy(
     a: Authed,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    require(&a, &[Role::Admin])?;
-    let p = app.set_policy(json_body(body)?).await?;
+    let p = app.set_policy(&a.actor, json_body(body)?).await?;
     Ok(Json(p).into_response())
 }
 
@@ -588,8 +552,7 @@ fn webhook_view(h: &mashangban_app::notify::Webhook) -> Value {
 
 /// `GET /api/v1/webhooks`: the webhook subscriptions (secrets never shown).
 pub async fn webhooks(State(app): State<App>, a: Authed) -> Result<Response, ApiError> {
-    require(&a, &[Role::Admin])?;
-    let hooks = app.webhooks().await?;
+    let hooks = app.webhooks(&a.actor).await?;
     Ok(Json(hooks.iter().map(webhook_view).collect::<Vec<_>>()).into_response())
 }
 
@@ -599,8 +562,7 @@ pub async fn put_webhooks(
     a: Authed,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    require(&a, &[Role::Admin])?;
-    let hooks = app.set_webhooks(json_body(body)?).await?;
+    let hooks = app.set_webhooks(&a.actor, json_body(body)?).await?;
     Ok(Json(hooks.iter().map(webhook_view).collect::<Vec<_>>()).into_response())
 }
 
@@ -610,28 +572,12 @@ pub async fn outbox(
     a: Authed,
     Query(q): Query<std::collections::HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    require(&a, &[Role::Admin])?;
     let channel = q
         .get("channel")
         .map(String::as_str)
         .filter(|c| !c.is_empty());
-    if let Some(c) = channel
-        && !["sms", "webhook", "console"].contains(&c)
-    {
-        return Err(mashangban_app::AppError::invalid(
-            "channel",
-            format!("`{c}` is not one of sms, webhook, console"),
-        )
-        .into());
-    }
     let limit = limit_param(&q, 100, 1000)?;
-    Ok(Json(
-        app.store
-            .list_notices(channel, limit)
-            .await
-            .map_err(mashangban_app::AppError::from)?,
-    )
-    .into_response())
+    Ok(Json(app.outbox(&a.actor, channel, limit).await?).into_response())
 }
 
 /// `GET /api/v1/notices?seen=true`: my console notices, newest first, and how many I had
@@ -661,7 +607,6 @@ pub async fn put_unit_contact(
     Path(id): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    require(&a, &[Role::Admin])?;
     let id = id
         .parse::<i64>()
         .map_err(|_| ApiError::not_found(format!("unit {id} not found")))?;
@@ -674,22 +619,15 @@ pub async fn put_unit_contact(
     }
     let b: ContactBody = mashangban_domain::lifecycle::from_json(json_body(body)?)
         .map_err(mashangban_app::AppError::from)?;
-    let c = app.set_unit_contact(id, &b.liaison, &b.phone).await?;
+    let c = app
+        .set_unit_contact(&a.actor, id, &b.liaison, &b.phone)
+        .await?;
     Ok(Json(json!({"unit_id": id, "contact": c})).into_response())
 }
 
 /// `GET /api/v1/board`: the supervisor board, by lead unit.
 pub async fn board(State(app): State<App>, a: Authed) -> Result<Response, ApiError> {
-    require(
-        &a,
-        &[
-            Role::Supervisor,
-            Role::Analyst,
-            Role::Dispatcher,
-            Role::Admin,
-        ],
-    )?;
-    Ok(Json(app.board().await?).into_response())
+    Ok(Json(app.board(&a.actor).await?).into_response())
 }
 
 /// `?limit=N` between 1 and `max`; `default` when absent or empty.

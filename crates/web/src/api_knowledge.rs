@@ -8,8 +8,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use mashangban_app::knowledge::ArticleInput;
+use mashangban_app::knowledge::KnowledgeQuery;
 use mashangban_app::{App, AppError};
-use mashangban_search::KnowledgeQuery;
 use serde_json::json;
 use std::collections::HashMap;
 

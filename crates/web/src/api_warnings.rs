@@ -6,24 +6,16 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
+use mashangban_app::warnings::Warning;
 use mashangban_app::warnings::{LiveHotIssue, VolumeForecast};
 use mashangban_app::{App, AppError};
-use mashangban_domain::Role;
+use mashangban_domain::Actor;
 use mashangban_domain::forecast::ForecastRules;
 use mashangban_domain::warning::WarningStatus;
-use mashangban_store::Warning;
 use std::collections::HashMap;
 
-use crate::api::{Authed, json_body, require};
+use crate::api::{Authed, json_body};
 use crate::error::ApiError;
-
-/// Who watches the warnings, hot issues and forecast.
-pub(crate) const WATCHERS: &[Role] = &[
-    Role::Supervisor,
-    Role::Analyst,
-    Role::Dispatcher,
-    Role::Admin,
-];
 
 fn parse_id(raw: &str) -> Result<i64, AppError> {
     raw.parse::<i64>()
@@ -31,9 +23,6 @@ fn parse_id(raw: &str) -> Result<i64, AppError> {
         .filter(|v| *v > 0)
         .ok_or_else(|| AppError::NotFound(format!("warning {raw} not found")))
 }
-
-/// Who may handle a warning or run the monitor.
-const HANDLERS: &[Role] = &[Role::Supervisor, Role::Analyst, Role::Admin];
 
 fn number<T>(
     q: &HashMap<String, String>,
@@ -79,10 +68,9 @@ pub async fn list(
     a: Authed,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    require(&a, WATCHERS)?;
     let status = status_param(&q)?;
     let limit = number(&q, "limit", 100u32, 1..=1000)?;
-    let items = app.warnings(status, limit).await?;
+    let items = app.warnings(&a.actor, status, limit).await?;
     Ok(Json(serde_json::json!({ "items": items })).into_response())
 }
 
@@ -92,9 +80,8 @@ pub async fn list_xlsx(
     a: Authed,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    require(&a, WATCHERS)?;
     let status = status_param(&q)?;
-    let items = app.warnings(status, 1000).await?;
+    let items = app.warnings(&a.actor, status, 1000).await?;
     Ok(warnings_xlsx(&items)?)
 }
 
@@ -153,12 +140,8 @@ pub async fn get(
     a: Authed,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    require(&a, WATCHERS)?;
     let id = parse_id(&id)?;
-    match app.store.get_warning(id).await.map_err(AppError::from)? {
-        Some(w) => Ok(Json(w).into_response()),
-        None => Err(AppError::NotFound(format!("warning {id} not found")).into()),
-    }
+    Ok(Json(app.warning(&a.actor, id).await?).into_response())
 }
 
 /// `POST /api/v1/warnings/{id}/handle` `{"status": "acknowledged|dismissed|open", "note": "..."}`.
@@ -168,7 +151,6 @@ pub async fn handle(
     Path(id): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    require(&a, HANDLERS)?;
     let id = parse_id(&id)?;
     let body = json_body(body)?;
     let status = match body.get("status").and_then(|s| s.as_str()) {
@@ -185,20 +167,18 @@ pub async fn handle(
         Some(serde_json::Value::String(s)) => Some(s.clone()),
         Some(_) => return Err(AppError::invalid("note", "must be a string").into()),
     };
-    Ok(Json(app.handle_warning(&a.user, id, status, note).await?).into_response())
+    Ok(Json(app.handle_warning(&a.actor, id, status, note).await?).into_response())
 }
 
 /// `POST /api/v1/warnings/scan`: runs the early-warning monitor now (it also runs by itself
 /// in the server); answers with what it found.
 pub async fn scan(State(app): State<App>, a: Authed) -> Result<Response, ApiError> {
-    require(&a, HANDLERS)?;
-    Ok(Json(app.scan_warnings_at(chrono::Utc::now()).await?).into_response())
+    Ok(Json(app.scan_warnings_at(&a.actor, chrono::Utc::now()).await?).into_response())
 }
 
 /// `GET /api/v1/policy/warnings`: the thresholds in force.
 pub async fn policy(State(app): State<App>, a: Authed) -> Result<Response, ApiError> {
-    require(&a, WATCHERS)?;
-    Ok(Json(app.warning_rules().await?).into_response())
+    Ok(Json(app.warning_rules(&a.actor).await?).into_response())
 }
 
 /// `PUT /api/v1/policy/warnings`: replaces the thresholds (administrators).
@@ -207,17 +187,18 @@ pub async fn put_policy(
     a: Authed,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    require(&a, &[Role::Admin])?;
-    Ok(Json(app.set_warning_rules(json_body(body)?).await?).into_response())
+    Ok(Json(app.set_warning_rules(&a.actor, json_body(body)?).await?).into_response())
 }
 
 pub(crate) async fn hot_issues_of(
     app: &App,
+    actor: &Actor,
     q: &HashMap<String, String>,
 ) -> Result<Vec<LiveHotIssue>, AppError> {
     let days = number(q, "days", 7i64, 1..=90)?;
     let top = number(q, "top", 10usize, 1..=100)?;
-    app.live_hot_issues(chrono::Utc::now(), days, top).await
+    app.live_hot_issues(actor, chrono::Utc::now(), days, top)
+        .await
 }
 
 /// `GET /api/v1/hot-issues?days=7&top=10`: the problems most raised in the last days, with
@@ -227,8 +208,7 @@ pub async fn hot_issues(
     a: Authed,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    require(&a, WATCHERS)?;
-    let items = hot_issues_of(&app, &q).await?;
+    let items = hot_issues_of(&app, &a.actor, &q).await?;
     Ok(Json(serde_json::json!({ "items": items })).into_response())
 }
 
@@ -238,8 +218,7 @@ pub async fn hot_issues_xlsx(
     a: Authed,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    require(&a, WATCHERS)?;
-    let items = hot_issues_of(&app, &q).await?;
+    let items = hot_issues_of(&app, &a.actor, &q).await?;
     Ok(hot_xlsx(&items)?)
 }
 
@@ -286,10 +265,12 @@ pub(crate) fn hot_xlsx(items: &[LiveHotIssue]) -> Result<Response, AppError> {
 
 pub(crate) async fn forecast_of(
     app: &App,
+    actor: &Actor,
     q: &HashMap<String, String>,
 ) -> Result<VolumeForecast, AppError> {
     let days = number(q, "days", 14usize, 1..=28)?;
     app.volume_forecast(
+        actor,
         chrono::Utc::now(),
         ForecastRules {
             horizon: days,
@@ -307,8 +288,7 @@ pub async fn forecast(
     a: Authed,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    require(&a, WATCHERS)?;
-    Ok(Json(forecast_of(&app, &q).await?).into_response())
+    Ok(Json(forecast_of(&app, &a.actor, &q).await?).into_response())
 }
 
 /// `GET /api/v1/forecast.xlsx?days=14`.
@@ -317,8 +297,7 @@ pub async fn forecast_xlsx(
     a: Authed,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    require(&a, WATCHERS)?;
-    let f = forecast_of(&app, &q).await?;
+    let f = forecast_of(&app, &a.actor, &q).await?;
     Ok(forecast_sheet(&f)?)
 }
 

@@ -10,6 +10,7 @@ mod api_warnings;
 pub mod console;
 mod docx;
 pub mod error;
+mod input;
 pub mod openapi;
 pub mod reports;
 mod xlsx;
@@ -144,6 +145,8 @@ pub fn router(app: App) -> Router {
         .fallback(api::fallback)
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(input::refuse_control_characters))
+        .layer(axum::middleware::from_fn(input::require_json))
         .layer(axum::middleware::from_fn(api::refuse_oversized))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             api::panic_response,

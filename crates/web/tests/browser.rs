@@ -261,23 +261,26 @@ async fn add_users(t: &TestApp) {
         ("sup-b", Role::Supervisor, None),
     ] {
         t.app
-            .add_user(UserInput {
-                username: name.into(),
-                display_name: Some(
-                    match name {
-                        "op-b" => "话务员 王芳",
-                        "disp-b" => "派单员 李强",
-                        "unit-b" => "东关大街街道 马明",
-                        "other-b" => "市教育局 张丽",
-                        "sup-b" => "督办员 周华",
-                        _ => "回访员 赵敏",
-                    }
-                    .into(),
-                ),
-                role,
-                unit_id: unit,
-                password: Some(PASSWORD.into()),
-            })
+            .add_user(
+                &mashangban_app::SERVER,
+                UserInput {
+                    username: name.into(),
+                    display_name: Some(
+                        match name {
+                            "op-b" => "话务员 王芳",
+                            "disp-b" => "派单员 李强",
+                            "unit-b" => "东关大街街道 马明",
+                            "other-b" => "市教育局 张丽",
+                            "sup-b" => "督办员 周华",
+                            _ => "回访员 赵敏",
+                        }
+                        .into(),
+                    ),
+                    role,
+                    unit_id: unit,
+                    password: Some(PASSWORD.into()),
+                },
+            )
             .await
             .unwrap();
     }
@@ -625,7 +628,10 @@ async fn intake_suggestions_while_typing() {
     add_users(&t).await;
     t.app.ensure_demo_knowledge().await.unwrap();
     t.app.ensure_demo_catalogue().await.unwrap();
-    t.app.train_classifier(1000).await.unwrap();
+    t.app
+        .train_classifier(&mashangban_app::SERVER, 1000)
+        .await
+        .unwrap();
     let op = Browser::open(&d, &t.base, "op-b").await;
     op.go("/intake").await;
     op.fill("#address", "城东区东关大街街道").await;
@@ -814,6 +820,7 @@ async fn readme_screenshots() {
         let (u, _) = t.app.store.get_credentials(name).await.unwrap().unwrap();
         t.app
             .change_user(
+                &mashangban_app::SERVER,
                 u.id,
                 mashangban_app::admin::UserChange {
                     password: Some(mashangban_app::demo::DEMO_PASSWORD.into()),

@@ -19,13 +19,16 @@ async fn login_sessions_csrf_and_pages() {
         ("other-web", Role::UnitHandler, Some(t.other_unit)),
     ] {
         t.app
-            .add_user(UserInput {
-                username: name.into(),
-                display_name: Some(format!("{name} 显示名")),
-                role,
-                unit_id: unit,
-                password: Some("a-long-password".into()),
-            })
+            .add_user(
+                &mashangban_app::SERVER,
+                UserInput {
+                    username: name.into(),
+                    display_name: Some(format!("{name} 显示名")),
+                    role,
+                    unit_id: unit,
+                    password: Some("a-long-password".into()),
+                },
+            )
             .await
             .unwrap();
     }
@@ -268,13 +271,16 @@ async fn a_ticket_goes_round_through_the_console_forms() {
         ("cb-web", Role::CallbackAgent, None),
     ] {
         t.app
-            .add_user(UserInput {
-                username: name.into(),
-                display_name: None,
-                role,
-                unit_id: unit,
-                password: Some("a-long-password".into()),
-            })
+            .add_user(
+                &mashangban_app::SERVER,
+                UserInput {
+                    username: name.into(),
+                    display_name: None,
+                    role,
+                    unit_id: unit,
+                    password: Some("a-long-password".into()),
+                },
+            )
             .await
             .unwrap();
     }
@@ -373,13 +379,16 @@ async fn intake_takes_a_call_with_history_and_direct_answers() {
         ("unit-in", Role::UnitHandler, Some(t.lead_unit)),
     ] {
         t.app
-            .add_user(UserInput {
-                username: name.into(),
-                display_name: None,
-                role,
-                unit_id: unit,
-                password: Some("a-long-password".into()),
-            })
+            .add_user(
+                &mashangban_app::SERVER,
+                UserInput {
+                    username: name.into(),
+                    display_name: None,
+                    role,
+                    unit_id: unit,
+                    password: Some("a-long-password".into()),
+                },
+            )
             .await
             .unwrap();
     }

@@ -13,13 +13,16 @@ use std::io::Read;
 async fn users(t: &TestApp, people: &[(&str, Role, Option<i64>)]) {
     for (name, role, unit) in people {
         t.app
-            .add_user(UserInput {
-                username: (*name).into(),
-                display_name: None,
-                role: *role,
-                unit_id: *unit,
-                password: Some("a-long-password".into()),
-            })
+            .add_user(
+                &mashangban_app::SERVER,
+                UserInput {
+                    username: (*name).into(),
+                    display_name: None,
+                    role: *role,
+                    unit_id: *unit,
+                    password: Some("a-long-password".into()),
+                },
+            )
             .await
             .unwrap();
     }
@@ -952,7 +955,10 @@ async fn intake_suggestions_fragment() {
     .await;
     t.app.ensure_demo_knowledge().await.unwrap();
     t.app.ensure_demo_catalogue().await.unwrap();
-    t.app.train_classifier(1000).await.unwrap();
+    t.app
+        .train_classifier(&mashangban_app::SERVER, 1000)
+        .await
+        .unwrap();
     let op = Browser::open(&t, "op-s").await;
     let (status, html) = op.page("/intake").await;
     assert_eq!(status, StatusCode::OK);

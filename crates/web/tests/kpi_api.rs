@@ -418,7 +418,10 @@ async fn a_known_month_adds_up(t: &TestApp) {
         .await
         .unwrap();
     assert!(report.tickets_created >= 200);
-    t.app.set_population("630102", Some(410_000)).await.unwrap();
+    t.app
+        .set_population(&mashangban_app::SERVER, "630102", Some(410_000))
+        .await
+        .unwrap();
     let all = everything(t).await;
     let march = (
         NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
@@ -578,7 +581,7 @@ async fn requests_are_checked(t: &TestApp) {
     bad("group_by=team", "group_by").await;
     bad("group_by=city", "group_by").await;
     // Defaults: the month to date, the city.
-    let r = t.get("/api/v1/kpis", "lead").await;
+    let r = t.get("/api/v1/kpis", "analyst").await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.body["rows"].as_array().unwrap().len(), 1);
     assert!(r.body["group_by"].is_null());

@@ -271,7 +271,10 @@ async fn notices_are_queued_with_events_and_delivered(t: &TestApp) {
     // at 08:30 the next working day; its console notice is there at once.
     let mut policy = serde_json::to_value(t.app.reference().await.unwrap().policy.clone()).unwrap();
     policy["working_hours"] = json!("08:30-12:00,14:30-18:00");
-    t.app.set_policy(policy).await.unwrap();
+    t.app
+        .set_policy(&mashangban_app::SERVER, policy)
+        .await
+        .unwrap();
     let id2 = t.create("路灯不亮").await;
     t.app
         .act_at(

@@ -232,7 +232,9 @@ async fn warnings_are_found_told_and_handled(t: &TestApp) {
 
     // Worse: two more today make the surges and the cluster red, told again, open again.
     today(t, 2, 9).await;
-    let r = t.post("/api/v1/warnings/scan", "analyst", json!({})).await;
+    let r = t
+        .post("/api/v1/warnings/scan", "supervisor", json!({}))
+        .await;
     assert_eq!(r.body["told"], 3, "{}", r.body);
     let r = t.get(&format!("/api/v1/warnings/{id}"), "supervisor").await;
     assert_eq!(r.body["level"], "red");
@@ -367,7 +369,10 @@ async fn clusters_beyond_the_newest_tickets_come_from_the_rollups(t: &TestApp) {
     }
     let mut app = t.app.clone();
     app.config.recent_tickets = 5;
-    let report = app.scan_warnings_at(Utc::now()).await.unwrap();
+    let report = app
+        .scan_warnings_at(&mashangban_app::SERVER, Utc::now())
+        .await
+        .unwrap();
     assert_eq!(report.clusters, 2, "{report:?}");
     assert_eq!(report.repeat_callers, 0, "{report:?}");
     let r = t.get("/api/v1/warnings?status=open", "analyst").await;

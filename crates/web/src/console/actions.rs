@@ -2,7 +2,7 @@
 //! form whose bad input comes back beside the field with what was typed.
 
 use super::i18n::Lang;
-use mashangban_domain::{Action, Actor, Ticket, Unit, UnitKind, authorize};
+use mashangban_domain::{Action, Ticket, Unit, UnitKind};
 use maud::{Markup, html};
 use serde_json::{Map, Value, json};
 
@@ -12,32 +12,6 @@ pub struct FormError {
     pub field: Option<String>,
     pub message: String,
     pub values: Vec<(String, String)>,
-}
-
-/// The actions the actor may take on the ticket now.
-pub fn allowed(ticket: &Ticket, actor: &Actor) -> Vec<Action> {
-    Action::ALL
-        .into_iter()
-        .filter(|a| authorize(ticket, actor, *a).is_ok())
-        .filter(|a| match a {
-            Action::RequestExtension => ticket.pending_extension.is_none(),
-            Action::ApproveExtension | Action::RejectExtension => {
-                ticket.pending_extension.is_some()
-            }
-            Action::RevealContact => {
-                actor.role == mashangban_domain::Role::UnitHandler && !ticket.confidential
-            }
-            Action::AnswerSupervision => ticket
-                .supervision
-                .as_ref()
-                .is_some_and(|s| s.awaits_answer()),
-            Action::Supervise => ticket
-                .supervision
-                .as_ref()
-                .is_none_or(|s| s.level.next().is_some()),
-            _ => true,
-        })
-        .collect()
 }
 
 fn label(lang: Lang, zh: &'static str, en: &'static str) -> &'static str {

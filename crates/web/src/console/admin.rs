@@ -17,7 +17,7 @@ use axum::routing::{get, post};
 use mashangban_app::admin::{CategoryInput, UnitInput, UserChange};
 use mashangban_app::auth::UserInput;
 use mashangban_app::{App, AppError};
-use mashangban_domain::{Role, TIERS, UnitKind, User};
+use mashangban_domain::{Permission, Role, TIERS, UnitKind};
 use maud::{Markup, html};
 use std::collections::HashMap;
 
@@ -34,10 +34,6 @@ pub fn routes() -> Router<App> {
         .route("/admin/calendar", get(calendar_page).post(change_calendar))
         .route("/admin/policy", get(policy_page).post(change_policy))
         .route("/admin/units/{id}/contact", post(change_contact))
-}
-
-pub(super) fn is_admin(u: &User) -> bool {
-    u.role == Role::Admin
 }
 
 /// What was typed and what was wrong with it, by field.
@@ -79,6 +75,8 @@ impl Typed {
         };
         let field = match field.as_str() {
             "unit" => "unit_id".to_string(),
+            // Enabling and disabling are buttons, not fields: said above the form.
+            "active" => "form".to_string(),
             _ => field,
         };
         self.errors
@@ -114,11 +112,16 @@ pub(super) fn admin_page(s: &Session, current: &str, status: StatusCode, body: M
     html_response(status, page(s.lang, Some(s), "/admin", body))
 }
 
-pub(super) async fn admin_session(app: &App, headers: &HeaderMap) -> Result<Session, Response> {
+/// The session of a user with `permission`, or the page to answer with instead.
+pub(super) async fn admin_session(
+    app: &App,
+    headers: &HeaderMap,
+    permission: Permission,
+) -> Result<Session, Response> {
     let Some(s) = session(app, headers).await else {
         return Err(to_login());
     };
-    if !is_admin(&s.user) {
+    if !s.may(permission) {
         return Err(forbidden_page(s.lang));
     }
     Ok(s)
@@ -129,7 +132,7 @@ pub(super) async fn admin_session(app: &App, headers: &HeaderMap) -> Result<Sess
 async fn render_users(app: &App, s: &Session, typed: &Typed, status: StatusCode) -> Response {
     let lang = s.lang;
     let zh = lang == Lang::Zh;
-    let users = match app.store.list_users().await {
+    let users = match app.users(&s.actor()).await {
         Ok(u) => u,
         Err(e) => {
             tracing::error!(error = %e, "list users");
@@ -188,7 +191,7 @@ async fn render_users(app: &App, s: &Session, typed: &Typed, status: StatusCode)
 }
 
 async fn users_page(State(app): State<App>, headers: HeaderMap) -> Response {
-    match admin_session(&app, &headers).await {
+    match admin_session(&app, &headers, Permission::ManageUsers).await {
         Ok(s) => render_users(&app, &s, &Typed::default(), StatusCode::OK).await,
         Err(r) => r,
     }
@@ -209,7 +212,7 @@ async fn create_user(
     headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let s = match form_session(&app, &headers, &form, is_admin).await {
+    let s = match form_session(&app, &headers, &form, Permission::ManageUsers).await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -229,7 +232,7 @@ async fn create_user(
                 password: Some(typed.v("password").to_string()),
             })
         })()?;
-        app.add_user(input).await
+        app.add_user(&s.actor(), input).await
     }
     .await;
     match result {
@@ -268,7 +271,7 @@ async fn render_user(
     let lang = s.lang;
     let zh = lang == Lang::Zh;
     let user = match id.parse::<i64>() {
-        Ok(id) => app.store.get_user(id).await.ok().flatten(),
+        Ok(id) => app.user(&s.actor(), id).await.ok(),
         Err(_) => None,
     };
     let Some(u) = user else {
@@ -355,7 +358,7 @@ async fn user_page(
     Path(id): Path<String>,
     Query(n): Query<Notice>,
 ) -> Response {
-    let s = match admin_session(&app, &headers).await {
+    let s = match admin_session(&app, &headers, Permission::ManageUsers).await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -378,7 +381,7 @@ async fn change_user(
     Path(id): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let s = match form_session(&app, &headers, &form, is_admin).await {
+    let s = match form_session(&app, &headers, &form, Permission::ManageUsers).await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -394,12 +397,6 @@ async fn change_user(
     let result = async {
         let change = (|| {
             let change = match todo {
-                "disable" | "enable" | "role" if user_id == s.user.id => {
-                    return Err(AppError::invalid(
-                        "form",
-                        "administrators cannot disable or change the role of their own account",
-                    ));
-                }
                 "disable" => UserChange {
                     active: Some(false),
                     ..Default::default()
@@ -430,7 +427,7 @@ async fn change_user(
             };
             Ok(change)
         })()?;
-        app.change_user(user_id, change).await
+        app.change_user(&s.actor(), user_id, change).await
     }
     .await;
     match result {
@@ -541,7 +538,7 @@ async fn units_page(
     headers: HeaderMap,
     Query(f): Query<UnitFilter>,
 ) -> Response {
-    match admin_session(&app, &headers).await {
+    match admin_session(&app, &headers, Permission::ManageReference).await {
         Ok(s) => render_units(&app, &s, &f, &Typed::default(), StatusCode::OK).await,
         Err(r) => r,
     }
@@ -552,7 +549,7 @@ async fn create_unit(
     headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let s = match form_session(&app, &headers, &form, is_admin).await {
+    let s = match form_session(&app, &headers, &form, Permission::ManageReference).await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -572,7 +569,7 @@ async fn create_unit(
                 division_code: typed.opt("division_code"),
             })
         })()?;
-        app.add_unit(input).await
+        app.add_unit(&s.actor(), input).await
     }
     .await;
     match result {
@@ -678,7 +675,7 @@ async fn categories_page(
     headers: HeaderMap,
     Query(q): Query<CategoryQuery>,
 ) -> Response {
-    match admin_session(&app, &headers).await {
+    match admin_session(&app, &headers, Permission::ManageReference).await {
         Ok(s) => render_categories(&app, &s, &q, &Typed::default(), StatusCode::OK).await,
         Err(r) => r,
     }
@@ -689,7 +686,7 @@ async fn save_category(
     headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let s = match form_session(&app, &headers, &form, is_admin).await {
+    let s = match form_session(&app, &headers, &form, Permission::ManageReference).await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -708,7 +705,7 @@ async fn save_category(
                 active: Some(!typed.v("active").is_empty()),
             })
         })()?;
-        app.save_category(input).await
+        app.save_category(&s.actor(), input).await
     }
     .await;
     match result {
@@ -837,7 +834,7 @@ async fn calendar_page(
     headers: HeaderMap,
     Query(q): Query<CalendarQuery>,
 ) -> Response {
-    let s = match admin_session(&app, &headers).await {
+    let s = match admin_session(&app, &headers, Permission::ManageReference).await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -861,7 +858,7 @@ async fn change_calendar(
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
     use mashangban_domain::calendar::DayKind;
-    let s = match form_session(&app, &headers, &form, is_admin).await {
+    let s = match form_session(&app, &headers, &form, Permission::ManageReference).await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -893,17 +890,19 @@ async fn change_calendar(
                     "workday" => DayKind::Workday,
                     _ => DayKind::Holiday,
                 };
-                app.set_calendar_day(d, kind, typed.v("name")).await?;
+                app.set_calendar_day(&s.actor(), d, kind, typed.v("name"))
+                    .await?;
                 Ok((chrono::Datelike::year(&d), d.to_string()))
             }
             "delete" => {
                 let d = date()?;
-                app.delete_calendar_day(d).await?;
+                app.delete_calendar_day(&s.actor(), d).await?;
                 Ok((chrono::Datelike::year(&d), d.to_string()))
             }
             "know_year" | "forget_year" => {
                 let y = year_field()?;
-                app.set_calendar_year(y, todo == "know_year").await?;
+                app.set_calendar_year(&s.actor(), y, todo == "know_year")
+                    .await?;
                 Ok((y, y.to_string()))
             }
             other => Err(AppError::invalid(
@@ -936,22 +935,20 @@ async fn change_contact(
     Path(id): Path<i64>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let s = match form_session(&app, &headers, &form, is_admin).await {
+    let s = match form_session(&app, &headers, &form, Permission::ManageReference).await {
         Ok(s) => s,
         Err(r) => return r,
     };
     let mut typed = Typed::of(&form);
     typed.values.insert("contact_unit".into(), id.to_string());
-    let code = app
-        .store
-        .get_unit(id)
+    let code = reference(&app)
         .await
-        .ok()
-        .flatten()
-        .map(|u| u.code)
+        .units
+        .get(&id)
+        .map(|u| u.code.clone())
         .unwrap_or_default();
     match app
-        .set_unit_contact(id, typed.v("liaison"), typed.v("phone"))
+        .set_unit_contact(&s.actor(), id, typed.v("liaison"), typed.v("phone"))
         .await
     {
         Ok(_) => Redirect::to(&format!("/admin/units?q={code}")).into_response(),
@@ -1186,7 +1183,7 @@ async fn policy_page(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    match admin_session(&app, &headers).await {
+    match admin_session(&app, &headers, Permission::ManagePolicies).await {
         Ok(s) => {
             let saved = q.contains_key("saved").then_some(if s.lang == Lang::Zh {
                 "规则已保存"
@@ -1204,7 +1201,7 @@ async fn change_policy(
     headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let s = match form_session(&app, &headers, &form, is_admin).await {
+    let s = match form_session(&app, &headers, &form, Permission::ManagePolicies).await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -1223,7 +1220,7 @@ async fn change_policy(
     typed.values.entry("_submitted".into()).or_default();
     let result = async {
         let body = policy_json(&form)?;
-        app.set_policy(body).await.map(|_| ())
+        app.set_policy(&s.actor(), body).await.map(|_| ())
     }
     .await;
     match result {

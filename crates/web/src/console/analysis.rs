@@ -14,13 +14,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::{Datelike, Duration, Utc};
 use mashangban_app::kpis::{KpiTable, Period};
+use mashangban_app::warnings::Warning;
 use mashangban_app::warnings::{LiveHotIssue, VolumeForecast};
 use mashangban_app::{App, AppError};
 use mashangban_domain::aggregates::{Dim, business_day};
 use mashangban_domain::forecast::ForecastRules;
 use mashangban_domain::warning::{WarningLevel, WarningStatus};
-use mashangban_domain::{Channel, Role, User};
-use mashangban_store::Warning;
+use mashangban_domain::{Channel, Permission};
 use maud::{Markup, html};
 use std::collections::{BTreeMap, HashMap};
 
@@ -35,10 +35,6 @@ pub(super) fn routes() -> axum::Router<App> {
         .route("/warnings/export.xlsx", get(warnings_export))
         .route("/warnings/scan", post(scan_submit))
         .route("/warnings/{id}/handle", post(handle_submit))
-}
-
-fn may_handle(u: &User) -> bool {
-    matches!(u.role, Role::Supervisor | Role::Analyst | Role::Admin)
 }
 
 /// Days of volume the dashboards show.
@@ -61,18 +57,14 @@ struct Board {
     warnings: Vec<Warning>,
 }
 
-async fn gather(app: &App) -> Result<Board, AppError> {
+async fn gather(app: &App, actor: &mashangban_domain::Actor) -> Result<Board, AppError> {
     let r = app.reference().await?;
     let now = Utc::now();
     let today = business_day(now);
     let from = today - Duration::days(VOLUME_DAYS - 1);
     let days: Vec<chrono::NaiveDate> = (0..VOLUME_DAYS).map(|i| from + Duration::days(i)).collect();
     let mut by_channel: BTreeMap<Channel, Vec<f64>> = BTreeMap::new();
-    for g in app
-        .store
-        .kpi_tallies(Dim::Channel, from, today, true)
-        .await?
-    {
+    for g in app.tallies(actor, Dim::Channel, from, today, true).await? {
         let (Some(d), Ok(ch)) = (g.day, g.group.parse::<Channel>()) else {
             continue;
         };
@@ -86,8 +78,7 @@ async fn gather(app: &App) -> Result<Board, AppError> {
     }
     let month = Period::month_to_date();
     let mut categories: Vec<(String, String, u64)> = app
-        .store
-        .kpi_tallies(Dim::CategoryL1, month.from, month.to, false)
+        .tallies(actor, Dim::CategoryL1, month.from, month.to, false)
         .await?
         .into_iter()
         .filter(|g| g.tally.requests > 0)
@@ -103,8 +94,7 @@ async fn gather(app: &App) -> Result<Board, AppError> {
     categories.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
     categories.truncate(10);
     let mut districts: Vec<(String, String, u64, Option<f64>)> = app
-        .store
-        .kpi_tallies(Dim::District, month.from, month.to, false)
+        .tallies(actor, Dim::District, month.from, month.to, false)
         .await?
         .into_iter()
         .map(|g| {
@@ -124,18 +114,18 @@ async fn gather(app: &App) -> Result<Board, AppError> {
     districts.sort_by(|a, b| a.0.cmp(&b.0));
     // The parts that may fail on their own (little data) leave their panel empty.
     let forecast = app
-        .volume_forecast(now, ForecastRules::default())
+        .volume_forecast(actor, now, ForecastRules::default())
         .await
         .map_err(|e| tracing::error!(error = %e, "dashboard forecast"))
         .ok();
-    let ranking = app.kpi_table(month, Some(Dim::Unit)).await.ok();
-    let city = app.kpi_table(month, None).await.ok();
+    let ranking = app.kpi_table(actor, month, Some(Dim::Unit)).await.ok();
+    let city = app.kpi_table(actor, month, None).await.ok();
     let hot = app
-        .live_hot_issues(now, 7, 10)
+        .live_hot_issues(actor, now, 7, 10)
         .await
         .map_err(|e| tracing::error!(error = %e, "dashboard hot issues"))
         .unwrap_or_default();
-    let warnings = app.warnings(Some(WarningStatus::Open), 12).await?;
+    let warnings = app.warnings(actor, Some(WarningStatus::Open), 12).await?;
     Ok(Board {
         today,
         days,
@@ -340,13 +330,13 @@ fn unavailable(lang: Lang, e: &AppError) -> Markup {
 
 /// `GET /dashboard`: the leader dashboard, refreshing every five minutes.
 async fn dashboard_page(State(app): State<App>, headers: HeaderMap) -> Response {
-    let s = match reader(&app, &headers).await {
+    let s = match reader(&app, &headers, Permission::ReadFigures).await {
         Ok(s) => s,
         Err(r) => return r,
     };
     let lang = s.lang;
     let zh = lang == Lang::Zh;
-    let content = match gather(&app).await {
+    let content = match gather(&app, &s.actor()).await {
         Ok(b) => panels(lang, &b, false),
         Err(e) => unavailable(lang, &e),
     };
@@ -362,13 +352,13 @@ async fn dashboard_page(State(app): State<App>, headers: HeaderMap) -> Response 
 /// `GET /wall`: the wall screen (大屏): the same panels, dark, large, no navigation,
 /// refreshing every minute.
 async fn wall_page(State(app): State<App>, headers: HeaderMap) -> Response {
-    let s = match reader(&app, &headers).await {
+    let s = match reader(&app, &headers, Permission::ReadFigures).await {
         Ok(s) => s,
         Err(r) => return r,
     };
     let lang = s.lang;
     let zh = lang == Lang::Zh;
-    let content = match gather(&app).await {
+    let content = match gather(&app, &s.actor()).await {
         Ok(b) => panels(lang, &b, true),
         Err(e) => unavailable(lang, &e),
     };
@@ -395,12 +385,12 @@ async fn wall_page(State(app): State<App>, headers: HeaderMap) -> Response {
 }
 
 async fn volume_xlsx(State(app): State<App>, headers: HeaderMap) -> Response {
-    let s = match reader(&app, &headers).await {
+    let s = match reader(&app, &headers, Permission::ReadFigures).await {
         Ok(s) => s,
         Err(r) => return r,
     };
     let result = async {
-        let b = gather(&app).await?;
+        let b = gather(&app, &s.actor()).await?;
         let mut header: Vec<String> = vec!["日期".into()];
         header.extend(b.by_channel.keys().map(|c| c.label_zh().to_string()));
         header.push("合计".into());
@@ -439,13 +429,13 @@ fn export(
 }
 
 async fn forecast_xlsx(State(app): State<App>, headers: HeaderMap) -> Response {
-    let s = match reader(&app, &headers).await {
+    let s = match reader(&app, &headers, Permission::ReadFigures).await {
         Ok(s) => s,
         Err(r) => return r,
     };
     let result = async {
         let f = app
-            .volume_forecast(Utc::now(), ForecastRules::default())
+            .volume_forecast(&s.actor(), Utc::now(), ForecastRules::default())
             .await?;
         forecast_sheet(&f)
     }
@@ -454,12 +444,12 @@ async fn forecast_xlsx(State(app): State<App>, headers: HeaderMap) -> Response {
 }
 
 async fn hot_issues_xlsx(State(app): State<App>, headers: HeaderMap) -> Response {
-    let s = match reader(&app, &headers).await {
+    let s = match reader(&app, &headers, Permission::ReadFigures).await {
         Ok(s) => s,
         Err(r) => return r,
     };
     let result = async {
-        let h = app.live_hot_issues(Utc::now(), 7, 50).await?;
+        let h = app.live_hot_issues(&s.actor(), Utc::now(), 7, 50).await?;
         hot_xlsx(&h)
     }
     .await;
@@ -472,7 +462,7 @@ async fn warnings_page(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let s = match reader(&app, &headers).await {
+    let s = match reader(&app, &headers, Permission::ReadWarnings).await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -488,7 +478,7 @@ async fn render_warnings(
     let lang = s.lang;
     let zh = lang == Lang::Zh;
     let (status, items, error) = match status_param(q) {
-        Ok(st) => match app.warnings(st, 200).await {
+        Ok(st) => match app.warnings(&s.actor(), st, 200).await {
             Ok(items) => (StatusCode::OK, items, None),
             Err(e) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -504,7 +494,7 @@ async fn render_warnings(
     };
     let current = q.get("status").cloned().unwrap_or_default();
     let csrf = super::session_csrf(&s.token);
-    let handler = may_handle(&s.user);
+    let handler = s.may(Permission::HandleWarnings);
     let filters: &[(&str, &str, &str)] = &[
         ("", "全部", "All"),
         ("open", "待处理", "Open"),
@@ -540,13 +530,13 @@ async fn warnings_export(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let s = match reader(&app, &headers).await {
+    let s = match reader(&app, &headers, Permission::ReadWarnings).await {
         Ok(s) => s,
         Err(r) => return r,
     };
     let result = async {
         let st = status_param(&q)?;
-        let items = app.warnings(st, 1000).await?;
+        let items = app.warnings(&s.actor(), st, 1000).await?;
         warnings_xlsx(&items)
     }
     .await;
@@ -558,12 +548,12 @@ async fn scan_submit(
     headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let s = match form_session(&app, &headers, &form, may_handle).await {
+    let s = match form_session(&app, &headers, &form, Permission::HandleWarnings).await {
         Ok(s) => s,
         Err(r) => return r,
     };
     let zh = s.lang == Lang::Zh;
-    let message = match app.scan_warnings_at(Utc::now()).await {
+    let message = match app.scan_warnings_at(&s.actor(), Utc::now()).await {
         Ok(r) => {
             if zh {
                 format!(
@@ -594,7 +584,7 @@ async fn handle_submit(
     Path(id): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let s = match form_session(&app, &headers, &form, may_handle).await {
+    let s = match form_session(&app, &headers, &form, Permission::HandleWarnings).await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -615,7 +605,10 @@ async fn handle_submit(
         )
         .await;
     };
-    match app.handle_warning(&s.user, id, status, field("note")).await {
+    match app
+        .handle_warning(&s.actor(), id, status, field("note"))
+        .await
+    {
         Ok(_) => Redirect::to(&format!("/warnings#w{id}")).into_response(),
         Err(e @ (AppError::Invalid { .. } | AppError::NotFound(_))) => {
             render_warnings(&app, &s, &HashMap::new(), Some(e.to_string())).await

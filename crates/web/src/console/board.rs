@@ -13,15 +13,16 @@ use axum::response::Response;
 use mashangban_app::App;
 use mashangban_app::auth::actor_of;
 use mashangban_app::tickets::ListQuery;
-use mashangban_domain::{Role, Ticket};
+use mashangban_domain::{Permission, Ticket};
 use maud::{Markup, html};
 
 /// Overdue tickets listed under the table.
 const BOARD_ROWS: u32 = 50;
 
-/// Who may raise supervision from the board (the others see it read-only).
-fn may_supervise(role: Role) -> bool {
-    matches!(role, Role::Supervisor | Role::Analyst)
+/// Who may raise supervision from the board (the others see it read-only): those the
+/// transition table lets supervise.
+fn may_supervise(s: &super::Session) -> bool {
+    mashangban_app::may_take(&s.actor(), mashangban_domain::Action::Supervise)
 }
 
 /// The one-click form: raise the ticket one level, with a standard instruction.
@@ -54,13 +55,10 @@ pub async fn board_page(State(app): State<App>, headers: HeaderMap) -> Response 
     };
     let lang = s.lang;
     let zh = lang == Lang::Zh;
-    if !matches!(
-        s.user.role,
-        Role::Supervisor | Role::Analyst | Role::Dispatcher | Role::Admin
-    ) {
+    if !s.may(Permission::ReadFigures) {
         return forbidden_page(lang);
     }
-    let lines = match app.board().await {
+    let lines = match app.board(&s.actor()).await {
         Ok(l) => l,
         Err(e) => {
             tracing::error!(error = %e, "board");
@@ -86,7 +84,7 @@ pub async fn board_page(State(app): State<App>, headers: HeaderMap) -> Response 
     };
     let r = reference(&app).await;
     let csrf = session_csrf(&s.token);
-    let can = may_supervise(s.user.role);
+    let can = may_supervise(&s);
     let link = |unit: Option<i64>, q: &str| match unit {
         Some(u) => format!("/tickets?unit={u}&{q}"),
         None => format!("/tickets?{q}"),

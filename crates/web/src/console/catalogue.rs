@@ -5,7 +5,7 @@
 //! rule that decides; the latest changes.
 
 use super::actions::{unit_options, unit_search};
-use super::admin::{Typed, admin_page, admin_session, is_admin, status_of};
+use super::admin::{Typed, admin_page, admin_session, status_of};
 use super::i18n::Lang;
 use super::{Session, form_session, local_time, reference, session_csrf};
 use axum::Router;
@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use mashangban_app::catalogue::EntryInput;
 use mashangban_app::{App, AppError};
+use mashangban_domain::Permission;
 use mashangban_domain::TIERS;
 use mashangban_domain::catalogue::Ownership;
 use maud::html;
@@ -40,14 +41,14 @@ async fn export_xlsx(State(app): State<App>, headers: HeaderMap) -> Response {
 }
 
 async fn export(app: &App, headers: &HeaderMap, xlsx: bool) -> Response {
-    let s = match admin_session(app, headers).await {
+    let s = match admin_session(app, headers, Permission::ManageReference).await {
         Ok(s) => s,
         Err(r) => return r,
     };
     let file = if xlsx {
-        crate::api_catalogue::xlsx_file(app).await
+        crate::api_catalogue::xlsx_file(app, &s.actor()).await
     } else {
-        crate::api_catalogue::csv_file(app).await
+        crate::api_catalogue::csv_file(app, &s.actor()).await
     };
     match file {
         Ok(r) => r,
@@ -79,7 +80,10 @@ async fn render(
     let tr = |a: &'static str, b: &'static str| if zh { a } else { b };
     let r = reference(app).await;
     let entries = app.catalogue().await.unwrap_or_default();
-    let history = app.catalogue_history(None, 10).await.unwrap_or_default();
+    let history = app
+        .catalogue_history(&s.actor(), None, 10)
+        .await
+        .unwrap_or_default();
     let today = mashangban_app::catalogue::today();
     let editing = q.id.and_then(|id| entries.iter().find(|e| e.id == id));
     let v = |k: &str| -> String {
@@ -288,7 +292,7 @@ async fn page(
     headers: HeaderMap,
     Query(q): Query<CatalogueQuery>,
 ) -> Response {
-    match admin_session(&app, &headers).await {
+    match admin_session(&app, &headers, Permission::ManageReference).await {
         Ok(s) => {
             render(
                 &app,
@@ -309,7 +313,7 @@ async fn save(
     headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let s = match form_session(&app, &headers, &form, is_admin).await {
+    let s = match form_session(&app, &headers, &form, Permission::ManageReference).await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -346,7 +350,7 @@ async fn save(
             valid_to: date("valid_to")?,
             note: typed.opt("note"),
         };
-        app.save_catalogue_entry(s.user.id, input).await
+        app.save_catalogue_entry(&s.actor(), input).await
     }
     .await;
     match result {
@@ -380,7 +384,7 @@ async fn delete(
     headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let s = match form_session(&app, &headers, &form, is_admin).await {
+    let s = match form_session(&app, &headers, &form, Permission::ManageReference).await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -388,7 +392,7 @@ async fn delete(
     let id = typed.v("id").parse::<i64>();
     let version = typed.v("version").parse::<i64>();
     let result = match (id, version) {
-        (Ok(id), Ok(version)) => app.delete_catalogue_entry(s.user.id, id, version).await,
+        (Ok(id), Ok(version)) => app.delete_catalogue_entry(&s.actor(), id, version).await,
         _ => Err(AppError::invalid(
             "form",
             "the entry and its version are needed",
@@ -426,7 +430,7 @@ async fn upload(State(app): State<App>, headers: HeaderMap, mut parts: Multipart
             }
         }
     }
-    let s = match form_session(&app, &headers, &form, is_admin).await {
+    let s = match form_session(&app, &headers, &form, Permission::ManageReference).await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -437,10 +441,10 @@ async fn upload(State(app): State<App>, headers: HeaderMap, mut parts: Multipart
         }),
         (None, Some(bytes)) if !bytes.is_empty() => {
             if bytes.starts_with(b"PK\x03\x04") {
-                app.import_catalogue_xlsx(s.user.id, &bytes).await
+                app.import_catalogue_xlsx(&s.actor(), &bytes).await
             } else {
                 match std::str::from_utf8(&bytes) {
-                    Ok(text) => app.import_catalogue_csv(s.user.id, text).await,
+                    Ok(text) => app.import_catalogue_csv(&s.actor(), text).await,
                     Err(_) => Err(AppError::Invalid {
                         field: "file".into(),
                         message: "the file is neither an Excel workbook (.xlsx) nor UTF-8 CSV text"
@@ -467,12 +471,12 @@ async fn import(
     headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let s = match form_session(&app, &headers, &form, is_admin).await {
+    let s = match form_session(&app, &headers, &form, Permission::ManageReference).await {
         Ok(s) => s,
         Err(r) => return r,
     };
     let typed = Typed::of(&form);
-    match app.import_catalogue_csv(s.user.id, typed.v("csv")).await {
+    match app.import_catalogue_csv(&s.actor(), typed.v("csv")).await {
         Ok(saved) => {
             Redirect::to(&format!("/admin/catalogue?saved={}", saved.len())).into_response()
         }

@@ -13,7 +13,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use mashangban_app::App;
 use mashangban_app::auth::actor_of;
 use mashangban_app::tickets::ListQuery;
-use mashangban_domain::{Resolution, Role, Satisfaction, Ticket, TicketState as S};
+use mashangban_domain::{
+    Action, Actor, Permission, Resolution, Satisfaction, Ticket, TicketState as S,
+};
 use maud::{Markup, html};
 
 /// One part of a desk: a title and the list it shows.
@@ -36,60 +38,93 @@ fn section(zh: &'static str, en: &'static str, states: Vec<S>) -> Section {
     }
 }
 
-/// The parts of a role's desk.
-fn sections(role: Role) -> Vec<Section> {
-    match role {
-        Role::Operator => vec![section(
+/// The parts of a user's desk, by what their role may do: a section for each kind of
+/// decision or step waiting for them; those who take none oversee open tickets.
+fn sections(actor: &Actor) -> Vec<Section> {
+    let take = |a| mashangban_app::may_take(actor, a);
+    let mut v = Vec::new();
+    if take(Action::Dispatch) {
+        v.push(section("待派单", "To dispatch", vec![S::Received]));
+    } else if mashangban_app::may(actor, Permission::ReceiveRequests) {
+        v.push(section(
             "待派单（已受理）",
             "Received, not yet dispatched",
             vec![S::Received],
-        )],
-        Role::Dispatcher => vec![
-            section("待派单", "To dispatch", vec![S::Received]),
-            section("退单申请", "Return requests", vec![S::ReturnRequested]),
-            Section {
-                extension_pending: Some(true),
-                ..section("延期申请", "Extension requests", Vec::new())
-            },
-            section(
-                "会商定责",
-                "Consultations to decide",
-                vec![S::InConsultation],
-            ),
-            section("待审核答复", "Replies to approve", vec![S::Replied]),
-        ],
-        Role::UnitHandler => vec![
-            Section {
-                awaiting_answer: Some(true),
-                ..section("督办待反馈", "Supervision to answer", Vec::new())
-            },
-            section("待签收", "To sign", vec![S::Dispatched]),
-            section("办理中", "In progress", vec![S::InProgress]),
-            section("退单申请中", "Return requested", vec![S::ReturnRequested]),
-            section(
-                "已答复待审核",
-                "Replied, awaiting approval",
-                vec![S::Replied],
-            ),
-        ],
-        Role::CallbackAgent => vec![section(
+        ));
+    }
+    if take(Action::ApproveReturn) {
+        v.push(section(
+            "退单申请",
+            "Return requests",
+            vec![S::ReturnRequested],
+        ));
+    }
+    if take(Action::ApproveExtension) {
+        v.push(Section {
+            extension_pending: Some(true),
+            ..section("延期申请", "Extension requests", Vec::new())
+        });
+    }
+    if take(Action::DecideConsultation) {
+        v.push(section(
+            "会商定责",
+            "Consultations to decide",
+            vec![S::InConsultation],
+        ));
+    }
+    if take(Action::ApproveReply) {
+        v.push(section(
+            "待审核答复",
+            "Replies to approve",
+            vec![S::Replied],
+        ));
+    }
+    if take(Action::AnswerSupervision) {
+        v.push(Section {
+            awaiting_answer: Some(true),
+            ..section("督办待反馈", "Supervision to answer", Vec::new())
+        });
+    }
+    if take(Action::Sign) {
+        v.push(section("待签收", "To sign", vec![S::Dispatched]));
+    }
+    if take(Action::Reply) {
+        v.push(section("办理中", "In progress", vec![S::InProgress]));
+    }
+    if take(Action::RequestReturn) {
+        v.push(section(
+            "退单申请中",
+            "Return requested",
+            vec![S::ReturnRequested],
+        ));
+    }
+    if take(Action::Reply) {
+        v.push(section(
+            "已答复待审核",
+            "Replied, awaiting approval",
+            vec![S::Replied],
+        ));
+    }
+    if take(Action::RecordCallback) {
+        v.push(section(
             "待回访",
             "Awaiting callback",
             vec![S::AwaitingCallback],
-        )],
-        Role::Supervisor | Role::Analyst | Role::Admin => vec![
-            section(
-                "在办工单",
-                "Open tickets",
-                vec![S::Dispatched, S::InProgress],
-            ),
-            section(
-                "待处理申请",
-                "Requests to decide",
-                vec![S::ReturnRequested, S::InConsultation],
-            ),
-        ],
+        ));
     }
+    if v.is_empty() {
+        v.push(section(
+            "在办工单",
+            "Open tickets",
+            vec![S::Dispatched, S::InProgress],
+        ));
+        v.push(section(
+            "待处理申请",
+            "Requests to decide",
+            vec![S::ReturnRequested, S::InConsultation],
+        ));
+    }
+    v
 }
 
 /// The link to the full list behind a section.
@@ -115,17 +150,17 @@ pub async fn home(State(app): State<App>, headers: HeaderMap) -> Response {
     let Some(s) = session(&app, &headers).await else {
         return to_login();
     };
-    if s.user.role == Role::CallbackAgent {
+    let actor = actor_of(&s.user);
+    // The callback desk is the home of those who call back and oversee nothing else.
+    if s.may(Permission::CallBackDesk) && !s.may(Permission::ReadFigures) {
         return Redirect::to("/callback").into_response();
     }
-    let actor = actor_of(&s.user);
     let r = reference(&app).await;
-    let deadline = matches!(
-        s.user.role,
-        Role::UnitHandler | Role::Dispatcher | Role::Supervisor
-    );
+    let take = |a| mashangban_app::may_take(&actor, a);
+    // Deadlines matter to those who dispatch, handle or supervise.
+    let deadline = take(Action::Dispatch) || take(Action::Sign) || take(Action::Supervise);
     let mut parts = Vec::new();
-    for sec in sections(s.user.role) {
+    for sec in sections(&actor) {
         // A unit with nothing to answer is not shown an empty supervision section.
         let optional = sec.awaiting_answer.is_some();
         let q = ListQuery {
@@ -150,10 +185,12 @@ pub async fn home(State(app): State<App>, headers: HeaderMap) -> Response {
     }
     let lang = s.lang;
     let zh = lang == Lang::Zh;
-    let title = match s.user.role {
-        Role::Dispatcher => t(lang, "dispatch_desk"),
-        Role::UnitHandler => t(lang, "unit_queue"),
-        _ => t(lang, "my_queue"),
+    let title = if take(Action::Dispatch) {
+        t(lang, "dispatch_desk")
+    } else if take(Action::Sign) {
+        t(lang, "unit_queue")
+    } else {
+        t(lang, "my_queue")
     };
     let body = html! {
         h1 { (title) @if let Some(u) = s.user.unit_id.and_then(|u| r.unit_name(u)) { " · " (u) } }
@@ -198,10 +235,7 @@ pub async fn callback_desk(State(app): State<App>, headers: HeaderMap) -> Respon
         return to_login();
     };
     let lang = s.lang;
-    if !matches!(
-        s.user.role,
-        Role::CallbackAgent | Role::Supervisor | Role::Admin
-    ) {
+    if !s.may(Permission::CallBackDesk) {
         return super::forbidden_page(lang);
     }
     let actor = actor_of(&s.user);
@@ -256,11 +290,17 @@ pub fn excerpt(text: &str, n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mashangban_domain::Role;
 
     #[test]
     fn every_role_has_a_desk_and_links_to_its_lists() {
         for role in Role::ALL {
-            let secs = sections(*role);
+            let unit_id = (*role == Role::UnitHandler).then_some(1);
+            let secs = sections(&Actor {
+                user_id: 1,
+                role: *role,
+                unit_id,
+            });
             assert!(!secs.is_empty(), "{role:?}");
             for s in &secs {
                 assert!(
@@ -271,9 +311,34 @@ mod tests {
                 assert!(more_link(s).starts_with("/tickets?"));
             }
         }
-        let d = sections(Role::Dispatcher);
+        let d = sections(&Actor {
+            user_id: 1,
+            role: Role::Dispatcher,
+            unit_id: None,
+        });
+        let titles: Vec<&str> = d.iter().map(|s| s.zh).collect();
+        assert_eq!(
+            titles,
+            ["待派单", "退单申请", "延期申请", "会商定责", "待审核答复"]
+        );
         assert_eq!(more_link(&d[2]), "/tickets?extension_pending=true");
         assert_eq!(more_link(&d[0]), "/tickets?state=received");
+        let unit = sections(&Actor {
+            user_id: 1,
+            role: Role::UnitHandler,
+            unit_id: Some(1),
+        });
+        let titles: Vec<&str> = unit.iter().map(|s| s.zh).collect();
+        assert_eq!(
+            titles,
+            [
+                "督办待反馈",
+                "待签收",
+                "办理中",
+                "退单申请中",
+                "已答复待审核"
+            ]
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! added (or re-pointed) one at a time or pasted many at once, and removed; a tester shows
 //! what an address resolves to now.
 
-use super::admin::{Typed, admin_page, admin_session, is_admin, status_of};
+use super::admin::{Typed, admin_page, admin_session, status_of};
 use super::i18n::Lang;
 use super::{Session, form_session, session_csrf};
 use axum::Router;
@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use mashangban_app::text::{GazetteerInput, SuggestInput};
 use mashangban_app::{App, AppError};
+use mashangban_domain::Permission;
 use maud::html;
 
 pub fn routes() -> Router<App> {
@@ -138,7 +139,7 @@ async fn page(
     headers: HeaderMap,
     Query(q): Query<GazetteerQuery>,
 ) -> Response {
-    match admin_session(&app, &headers).await {
+    match admin_session(&app, &headers, Permission::ManageReference).await {
         Ok(s) => render(&app, &s, &q, &Typed::default(), StatusCode::OK).await,
         Err(r) => r,
     }
@@ -149,7 +150,7 @@ async fn save(
     headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let s = match form_session(&app, &headers, &form, is_admin).await {
+    let s = match form_session(&app, &headers, &form, Permission::ManageReference).await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -159,7 +160,7 @@ async fn save(
         kind: typed.v("kind").to_string(),
         division_code: typed.v("division_code").to_string(),
     };
-    match app.set_gazetteer(vec![input]).await {
+    match app.set_gazetteer(&s.actor(), vec![input]).await {
         Ok(_) => Redirect::to(&format!(
             "/admin/gazetteer?saved={}",
             query_value(typed.v("name").trim())
@@ -174,13 +175,13 @@ async fn delete(
     headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let s = match form_session(&app, &headers, &form, is_admin).await {
+    let s = match form_session(&app, &headers, &form, Permission::ManageReference).await {
         Ok(s) => s,
         Err(r) => return r,
     };
     let typed = Typed::of(&form);
     let result = match typed.v("id").parse::<i64>() {
-        Ok(id) => app.delete_gazetteer(id).await,
+        Ok(id) => app.delete_gazetteer(&s.actor(), id).await,
         Err(_) => Err(AppError::invalid("form", "the name to delete is needed")),
     };
     match result {

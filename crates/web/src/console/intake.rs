@@ -11,8 +11,9 @@ use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use mashangban_app::auth::actor_of;
-use mashangban_app::tickets::{ListQuery, RECEIVING_ROLES};
+use mashangban_app::tickets::ListQuery;
 use mashangban_app::{App, AppError};
+use mashangban_domain::Permission;
 use mashangban_domain::{Action, Channel, Kind, Ticket};
 use maud::{Markup, html};
 use serde_json::{Map, Value, json};
@@ -186,7 +187,7 @@ async fn history(app: &App, s: &Session, phone: &str) -> Vec<Ticket> {
 }
 
 fn may_receive(s: &Session) -> bool {
-    RECEIVING_ROLES.contains(&s.user.role)
+    s.may(Permission::ReceiveRequests)
 }
 
 /// The session of a receiving user posting a same-site form with its CSRF token, or the
@@ -196,7 +197,7 @@ async fn receiving_post(
     headers: &HeaderMap,
     form: &[(String, String)],
 ) -> Result<Session, Response> {
-    form_session(app, headers, form, |u| RECEIVING_ROLES.contains(&u.role)).await
+    form_session(app, headers, form, Permission::ReceiveRequests).await
 }
 
 #[derive(serde::Deserialize)]

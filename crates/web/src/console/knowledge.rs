@@ -8,7 +8,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use mashangban_app::App;
-use mashangban_search::KnowledgeQuery;
+use mashangban_app::knowledge::KnowledgeQuery;
 use maud::html;
 
 #[derive(serde::Deserialize, Default)]

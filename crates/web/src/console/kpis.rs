@@ -10,16 +10,11 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use mashangban_app::App;
 use mashangban_app::kpis::{KpiRow, KpiTable};
-use mashangban_domain::Role;
+use mashangban_domain::Permission;
 use mashangban_domain::aggregates::Dim;
 use mashangban_domain::kpi::Zone;
 use maud::{Markup, html};
 use std::collections::HashMap;
-
-/// Who reads the evaluation pages: those who watch the figures and warnings.
-pub(crate) fn may_read(role: Role) -> bool {
-    crate::api_warnings::WATCHERS.contains(&role)
-}
 
 const GROUPINGS: &[(&str, &str, &str)] = &[
     ("", "全市", "City"),
@@ -33,11 +28,15 @@ const GROUPINGS: &[(&str, &str, &str)] = &[
 
 /// The signed-in reader of the evaluation and analysis pages, or the page to answer with
 /// instead.
-pub(super) async fn reader(app: &App, headers: &HeaderMap) -> Result<super::Session, Response> {
+pub(super) async fn reader(
+    app: &App,
+    headers: &HeaderMap,
+    permission: Permission,
+) -> Result<super::Session, Response> {
     let Some(s) = session(app, headers).await else {
         return Err(to_login());
     };
-    if !may_read(s.user.role) {
+    if !s.may(permission) {
         return Err(forbidden_page(s.lang));
     }
     Ok(s)
@@ -128,14 +127,14 @@ pub async fn kpis_page(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let s = match reader(&app, &headers).await {
+    let s = match reader(&app, &headers, Permission::ReadFigures).await {
         Ok(s) => s,
         Err(r) => return r,
     };
     let lang = s.lang;
     let zh = lang == Lang::Zh;
     let v = |k: &str| q.get(k).cloned().unwrap_or_default();
-    let (status, table, error) = match table_of(&app, &q).await {
+    let (status, table, error) = match table_of(&app, &s.actor(), &q).await {
         Ok(t) => (StatusCode::OK, Some(t), None),
         Err(mashangban_app::AppError::Invalid { field, message }) => (
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -217,11 +216,14 @@ pub async fn export_xlsx(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let s = match reader(&app, &headers).await {
+    let s = match reader(&app, &headers, Permission::ReadFigures).await {
         Ok(s) => s,
         Err(r) => return r,
     };
-    match table_of(&app, &q).await.and_then(|t| xlsx_response(&t)) {
+    match table_of(&app, &s.actor(), &q)
+        .await
+        .and_then(|t| xlsx_response(&t))
+    {
         Ok(r) => r,
         Err(e) => super::refused_page(&s, &e, "/kpis", "kpis"),
     }
@@ -235,15 +237,15 @@ pub async fn report(
     uri: axum::http::Uri,
     Query(mut q): Query<HashMap<String, String>>,
 ) -> Response {
-    let s = match reader(&app, &headers).await {
+    let s = match reader(&app, &headers, Permission::ReadFigures).await {
         Ok(s) => s,
         Err(r) => return r,
     };
     q.entry("format".into()).or_insert_with(|| "html".into());
     let answer = if uri.path().ends_with("/monthly") {
-        crate::api_kpi::monthly_response(&app, &q).await
+        crate::api_kpi::monthly_response(&app, &s.actor(), &q).await
     } else {
-        crate::api_kpi::daily_response(&app, &q).await
+        crate::api_kpi::daily_response(&app, &s.actor(), &q).await
     };
     match answer {
         Ok(mut r) => {

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use mashangban_app::auth::actor_of;
 use mashangban_app::tickets::ListQuery;
 use mashangban_app::{App, AppError, Reference};
-use mashangban_domain::{Channel, Role, Ticket, TicketState, UnitKind};
+use mashangban_domain::{Channel, Permission, Ticket, TicketState, UnitKind};
 use maud::{Markup, html};
 
 /// Most rows one export holds; narrow the filters for more.
@@ -62,7 +62,16 @@ fn encode(v: &str) -> String {
     out
 }
 
-fn filters_form(lang: Lang, role: Role, pairs: &[(String, String)], r: &Reference) -> Markup {
+fn filters_form(
+    lang: Lang,
+    s: &super::Session,
+    pairs: &[(String, String)],
+    r: &Reference,
+) -> Markup {
+    // A unit sees its own tickets only; only those who see phone numbers look them up.
+    let any_unit =
+        mashangban_domain::ticket_reach(&s.actor()) == mashangban_domain::TicketReach::All;
+    let by_phone = s.may(Permission::SeeContacts);
     let zh = lang == Lang::Zh;
     let v = |k: &str| value(pairs, k).to_string();
     let chosen_states: Vec<&str> = value(pairs, "state").split(',').collect();
@@ -90,7 +99,7 @@ fn filters_form(lang: Lang, role: Role, pairs: &[(String, String)], r: &Referenc
                     }
                 }
             }
-            @if role != Role::UnitHandler {
+            @if any_unit {
                 div {
                     label for="f-unit" { (t(lang, "unit")) }
                     select #f-unit name="unit" {
@@ -139,9 +148,11 @@ fn filters_form(lang: Lang, role: Role, pairs: &[(String, String)], r: &Referenc
                 label for="f-to" { (t(lang, "created_to")) }
                 input #f-to type="date" name="created_to" value=(v("created_to"));
             }
-            div {
-                label for="f-phone" { (t(lang, "phone")) }
-                input #f-phone name="phone" value=(v("phone")) size="12" inputmode="tel";
+            @if by_phone {
+                div {
+                    label for="f-phone" { (t(lang, "phone")) }
+                    input #f-phone name="phone" value=(v("phone")) size="12" inputmode="tel";
+                }
             }
             div {
                 label for="f-alert" { (if zh { "时限" } else { "Deadline" }) }
@@ -194,6 +205,7 @@ pub async fn tickets_page(
                     None,
                     Some(format!("{field}: {}", super::i18n::message(lang, &message))),
                 ),
+                Err(e @ AppError::Forbidden(_)) => (Vec::new(), None, Some(e.to_string())),
                 Err(e) => {
                     tracing::error!(error = %e, "ticket list");
                     (
@@ -215,7 +227,7 @@ pub async fn tickets_page(
     let sep = if kept.is_empty() { "" } else { "&" };
     let body = html! {
         h1 { (t(lang, "tickets")) }
-        (filters_form(lang, s.user.role, &pairs, &r))
+        (filters_form(lang, &s, &pairs, &r))
         @if let Some(e) = &error { p.error role="alert" { (e) } }
         p.export {
             (t(lang, "export")) ": "
@@ -271,7 +283,7 @@ async fn search_page(
     );
     let body = html! {
         h1 { (t(lang, "tickets")) }
-        (filters_form(lang, s.user.role, pairs, r))
+        (filters_form(lang, s, pairs, r))
         @if let Some(e) = &error { p.error role="alert" { (e) } }
         @if let Some(p) = &found {
             p.search-summary role="status" {

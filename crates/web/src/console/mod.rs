@@ -26,7 +26,7 @@ use i18n::{Lang, t};
 use mashangban_app::auth::actor_of;
 use mashangban_app::{App, AppError};
 use mashangban_domain::intake::china_offset;
-use mashangban_domain::{Event, EventKind, Role, Ticket, TicketState, User};
+use mashangban_domain::{Actor, Event, EventKind, Permission, Ticket, TicketState, User};
 use maud::{DOCTYPE, Markup, html};
 use rand::Rng;
 use sha2::{Digest, Sha256};
@@ -129,20 +129,33 @@ async fn session(app: &App, headers: &HeaderMap) -> Option<Session> {
     })
 }
 
-/// The session of a user allowed by `may`, posting a same-site form with its CSRF token;
-/// or the response that refuses the post.
+impl Session {
+    /// The user as the application knows them.
+    fn actor(&self) -> Actor {
+        actor_of(&self.user)
+    }
+
+    /// Whether the user has a permission: the console's one question to the application
+    /// before it shows a page, a link or a button (the use case asks again).
+    fn may(&self, permission: Permission) -> bool {
+        mashangban_app::may(&self.actor(), permission)
+    }
+}
+
+/// The session of a user with `permission` (none: any signed-in user), posting a same-site
+/// form with its CSRF token; or the response that refuses the post.
 async fn form_session(
     app: &App,
     headers: &HeaderMap,
     form: &[(String, String)],
-    may: fn(&User) -> bool,
+    permission: impl Into<Option<Permission>>,
 ) -> Result<Session, Response> {
     let Some(s) = session(app, headers).await else {
         return Err(to_login());
     };
     let csrf = session_csrf(&s.token);
-    if !may(&s.user) || cross_site(headers) || !form.iter().any(|(k, v)| k == "_csrf" && *v == csrf)
-    {
+    let allowed = permission.into().is_none_or(|p| s.may(p));
+    if !allowed || cross_site(headers) || !form.iter().any(|(k, v)| k == "_csrf" && *v == csrf) {
         return Err(forbidden_page(s.lang));
     }
     Ok(s)
@@ -175,6 +188,8 @@ fn refused_page(s: &Session, e: &AppError, current: &str, title: &'static str) -
     let zh = s.lang == Lang::Zh;
     let (status, text) = match e {
         AppError::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
+        AppError::Forbidden(_) => (StatusCode::FORBIDDEN, e.to_string()),
+        AppError::NotFound(_) => (StatusCode::NOT_FOUND, e.to_string()),
         _ => {
             tracing::error!(error = %e, page = current, "console");
             (
@@ -218,28 +233,31 @@ fn state_label(s: TicketState, lang: Lang) -> &'static str {
 
 /// The navigation a role may use.
 fn nav(user: &User) -> Vec<(&'static str, &'static str)> {
+    let may = |p| mashangban_app::may(&actor_of(user), p);
     let mut items = Vec::new();
-    if user.role != Role::CallbackAgent {
+    // The callback desk is the callback agent's home.
+    if !may(Permission::CallBackDesk) || may(Permission::ReadFigures) {
         items.push(("/", "home"));
     }
-    if mashangban_app::tickets::RECEIVING_ROLES.contains(&user.role) {
+    if may(Permission::ReceiveRequests) {
         items.push(("/intake", "intake"));
     }
-    if matches!(
-        user.role,
-        Role::CallbackAgent | Role::Supervisor | Role::Admin
-    ) {
+    if may(Permission::CallBackDesk) {
         items.push(("/callback", "callback_desk"));
     }
     items.push(("/tickets", "tickets"));
     items.push(("/knowledge", "knowledge"));
-    if kpis::may_read(user.role) {
+    if may(Permission::ReadFigures) {
         items.push(("/board", "board"));
         items.push(("/dashboard", "dashboard"));
+    }
+    if may(Permission::ReadWarnings) {
         items.push(("/warnings", "warnings"));
+    }
+    if may(Permission::ReadFigures) {
         items.push(("/kpis", "kpis"));
     }
-    if user.role == Role::Admin {
+    if may(Permission::ManageReference) {
         items.push(("/admin", "admin"));
     }
     items
@@ -846,7 +864,7 @@ async fn render_ticket(
     let r = reference(&app).await;
     let was_revealed = revealed.is_some();
     let tk = revealed.filter(|v| v.id == tk.id).unwrap_or(tk);
-    let allowed = actions::allowed(&tk, &actor);
+    let allowed = mashangban_domain::available_actions(&tk, &actor);
     let pickable = if allowed.iter().any(|a| {
         matches!(
             a,
@@ -866,10 +884,7 @@ async fn render_ticket(
             None
         }
     };
-    let names: HashMap<i64, String> = match app.store.list_users().await {
-        Ok(users) => users.into_iter().map(|u| (u.id, u.display_name)).collect(),
-        Err(_) => HashMap::new(),
-    };
+    let names: HashMap<i64, String> = app.user_names(&s.actor()).await.unwrap_or_default();
     let none = t(lang, "none");
     let body = html! {
         h1 { (tk.number) " " span class=(format!("state {}", tk.state.as_str())) { (state_label(tk.state, lang)) } " " (supervision_tag(lang, &tk)) }

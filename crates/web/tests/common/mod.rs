@@ -52,7 +52,9 @@ impl TestApp {
         let mut policy =
             serde_json::to_value(mashangban_domain::deadlines::DeadlinePolicy::default()).unwrap();
         policy["extension_cutoff"] = Value::Null;
-        app.set_policy(policy).await.unwrap();
+        app.set_policy(&mashangban_app::SERVER, policy)
+            .await
+            .unwrap();
         let unit = |code: &'static str| {
             let app = app.clone();
             async move { app.store.get_unit_by_code(code).await.unwrap().unwrap().id }
@@ -73,16 +75,24 @@ impl TestApp {
         ];
         let mut tokens = HashMap::new();
         for (name, role, unit_id) in people {
-            app.add_user(UserInput {
-                username: name.into(),
-                display_name: None,
-                role,
-                unit_id,
-                password: None,
-            })
+            app.add_user(
+                &mashangban_app::SERVER,
+                UserInput {
+                    username: name.into(),
+                    display_name: None,
+                    role,
+                    unit_id,
+                    password: None,
+                },
+            )
             .await
             .unwrap();
-            tokens.insert(name, app.issue_token(name, "test").await.unwrap());
+            tokens.insert(
+                name,
+                app.issue_token(&mashangban_app::SERVER, name, "test", 1)
+                    .await
+                    .unwrap(),
+            );
         }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();

@@ -1,0 +1,292 @@
+//! Who may do what: the one permission table of Mashangban.
+//!
+//! Two tables together say everything a role may do. The lifecycle's transition table
+//! ([`crate::lifecycle::TRANSITIONS`]) says who may take each action on a ticket, in which
+//! states and for which unit. [`PERMISSIONS`] below says everything else: who may receive
+//! requests, read which figures, handle warnings, administer users and reference data. The
+//! application checks every use case against one of them (`App::require`); the console asks
+//! the same tables what to show. The reviewed, hand-written copy of both, against which the
+//! HTTP behaviour is tested, is `docs/permissions.md`.
+//!
+//! A few permissions have a reach rather than a yes/no: which tickets a role may read
+//! ([`ticket_reach`]) and whose knowledge articles it may edit ([`may_edit_article`]).
+
+use crate::error::DomainError;
+use crate::ticket::Actor;
+use crate::types::Role;
+
+use Role::{Admin, Analyst, CallbackAgent, Dispatcher, Operator, Supervisor, UnitHandler};
+
+/// Something a user may be allowed to do or read, besides the lifecycle actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Permission {
+    /// Receive a citizen's request (受理): create tickets, the intake desk.
+    ReceiveRequests,
+    /// See citizens' names and phone numbers unmasked, and find tickets by a phone number.
+    /// (Confidential requests are hidden from everyone else entirely.)
+    SeeContacts,
+    /// Suggest a category, place and unit for a request's text (while taking or dispatching
+    /// it).
+    SuggestRouting,
+    /// The callback desk (回访台).
+    CallBackDesk,
+    /// The city's figures: evaluation and rankings of every unit, daily and monthly reports,
+    /// the supervision board, dashboards, hot issues, the forecast, classifier feedback and
+    /// the dispatch catalogue's history. Units are not ranked against each other here.
+    ReadFigures,
+    /// Read early warnings and their policy.
+    ReadWarnings,
+    /// Handle early warnings and run a scan.
+    HandleWarnings,
+    /// Create and change users, issue and revoke their tokens.
+    ManageUsers,
+    /// Reference data: units and their liaisons, categories, divisions' populations, the
+    /// official calendar, the dispatch catalogue, the gazetteer.
+    ManageReference,
+    /// Policies: deadlines, evaluation, early warnings.
+    ManagePolicies,
+    /// Webhook subscriptions and the outbox of deliveries.
+    ManageNotifications,
+    /// Maintenance: rebuild the aggregates, train the classifier.
+    Maintain,
+    /// Write knowledge articles: administrators any, a unit's handlers their own unit's
+    /// (see [`may_edit_article`]).
+    WriteKnowledge,
+}
+
+/// One row of the permission table: a permission and the roles that have it.
+#[derive(Debug)]
+pub struct Grant {
+    pub permission: Permission,
+    pub roles: &'static [Role],
+}
+
+/// Who has each permission. Every permission has exactly one row; reading tickets,
+/// reference data (units, divisions, categories, the calendar, the policies in force, the
+/// dispatch catalogue, the knowledge base) and one's own notices is open to every signed-in
+/// user and needs no row.
+///
+/// The analyst (领导) reads everything and changes nothing: they have the read
+/// permissions only — no lifecycle action, no handling of warnings.
+pub static PERMISSIONS: &[Grant] = &[
+    Grant {
+        permission: Permission::ReceiveRequests,
+        roles: &[Operator, Dispatcher],
+    },
+    Grant {
+        permission: Permission::SeeContacts,
+        roles: &[Operator, Dispatcher, CallbackAgent, Supervisor, Admin],
+    },
+    Grant {
+        permission: Permission::SuggestRouting,
+        roles: &[Operator, Dispatcher, Supervisor, Admin],
+    },
+    Grant {
+        permission: Permission::CallBackDesk,
+        roles: &[CallbackAgent, Supervisor, Admin],
+    },
+    Grant {
+        permission: Permission::ReadFigures,
+        roles: &[Dispatcher, Supervisor, Analyst, Admin],
+    },
+    Grant {
+        permission: Permission::ReadWarnings,
+        roles: &[Dispatcher, Supervisor, Analyst, Admin],
+    },
+    Grant {
+        permission: Permission::HandleWarnings,
+        roles: &[Supervisor, Admin],
+    },
+    Grant {
+        permission: Permission::ManageUsers,
+        roles: &[Admin],
+    },
+    Grant {
+        permission: Permission::ManageReference,
+        roles: &[Admin],
+    },
+    Grant {
+        permission: Permission::ManagePolicies,
+        roles: &[Admin],
+    },
+    Grant {
+        permission: Permission::ManageNotifications,
+        roles: &[Admin],
+    },
+    Grant {
+        permission: Permission::Maintain,
+        roles: &[Admin],
+    },
+    Grant {
+        permission: Permission::WriteKnowledge,
+        roles: &[UnitHandler, Admin],
+    },
+];
+
+impl Permission {
+    pub const ALL: [Permission; 13] = [
+        Permission::ReceiveRequests,
+        Permission::SeeContacts,
+        Permission::SuggestRouting,
+        Permission::CallBackDesk,
+        Permission::ReadFigures,
+        Permission::ReadWarnings,
+        Permission::HandleWarnings,
+        Permission::ManageUsers,
+        Permission::ManageReference,
+        Permission::ManagePolicies,
+        Permission::ManageNotifications,
+        Permission::Maintain,
+        Permission::WriteKnowledge,
+    ];
+
+    /// The name used in messages and in `docs/permissions.md`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::ReceiveRequests => "receive_requests",
+            Permission::SeeContacts => "see_contacts",
+            Permission::SuggestRouting => "suggest_routing",
+            Permission::CallBackDesk => "callback_desk",
+            Permission::ReadFigures => "read_figures",
+            Permission::ReadWarnings => "read_warnings",
+            Permission::HandleWarnings => "handle_warnings",
+            Permission::ManageUsers => "manage_users",
+            Permission::ManageReference => "manage_reference",
+            Permission::ManagePolicies => "manage_policies",
+            Permission::ManageNotifications => "manage_notifications",
+            Permission::Maintain => "maintain",
+            Permission::WriteKnowledge => "write_knowledge",
+        }
+    }
+
+    /// The roles that have this permission.
+    pub fn roles(self) -> &'static [Role] {
+        PERMISSIONS
+            .iter()
+            .find(|g| g.permission == self)
+            .map(|g| g.roles)
+            .unwrap_or(&[])
+    }
+}
+
+/// Whether a role has a permission.
+pub fn permits(role: Role, permission: Permission) -> bool {
+    permission.roles().contains(&role)
+}
+
+/// The actor's permission, or the refusal that names it.
+pub fn require(actor: &Actor, permission: Permission) -> Result<(), DomainError> {
+    if permits(actor.role, permission) {
+        Ok(())
+    } else {
+        Err(DomainError::Forbidden {
+            role: actor.role,
+            action: permission.as_str().replace('_', " "),
+        })
+    }
+}
+
+/// Which tickets an actor may read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TicketReach {
+    /// Every ticket (the hotline's roles, leaders, administrators).
+    All,
+    /// The tickets this unit leads or helps with (a unit's handlers).
+    Unit(i64),
+    /// None (a unit handler bound to no unit: refused at creation, kept safe here).
+    Nothing,
+}
+
+/// Which tickets an actor may read: a unit's handlers their unit's (as lead or co-unit),
+/// everyone else every ticket.
+pub fn ticket_reach(actor: &Actor) -> TicketReach {
+    match (actor.role, actor.unit_id) {
+        (UnitHandler, Some(u)) => TicketReach::Unit(u),
+        (UnitHandler, None) => TicketReach::Nothing,
+        _ => TicketReach::All,
+    }
+}
+
+/// Who may change a knowledge article: administrators any, a unit's handlers those their
+/// unit owns.
+pub fn may_edit_article(actor: &Actor, owner_unit_id: Option<i64>) -> bool {
+    if !permits(actor.role, Permission::WriteKnowledge) {
+        return false;
+    }
+    match actor.role {
+        UnitHandler => owner_unit_id.is_some() && owner_unit_id == actor.unit_id,
+        _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor(role: Role, unit_id: Option<i64>) -> Actor {
+        Actor {
+            user_id: 1,
+            role,
+            unit_id,
+        }
+    }
+
+    #[test]
+    fn every_permission_has_exactly_one_row() {
+        for p in Permission::ALL {
+            assert_eq!(
+                PERMISSIONS.iter().filter(|g| g.permission == p).count(),
+                1,
+                "{p:?}"
+            );
+        }
+        assert_eq!(PERMISSIONS.len(), Permission::ALL.len());
+    }
+
+    #[test]
+    fn the_analyst_changes_nothing() {
+        // Written out by hand: the analyst's whole set of permissions.
+        let analyst: Vec<Permission> = Permission::ALL
+            .into_iter()
+            .filter(|p| permits(Analyst, *p))
+            .collect();
+        assert_eq!(
+            analyst,
+            vec![Permission::ReadFigures, Permission::ReadWarnings]
+        );
+        for rule in crate::lifecycle::TRANSITIONS {
+            assert!(!rule.roles.contains(&Analyst), "{:?}", rule.action);
+        }
+    }
+
+    #[test]
+    fn reach_of_tickets() {
+        assert_eq!(ticket_reach(&actor(Operator, None)), TicketReach::All);
+        assert_eq!(ticket_reach(&actor(Analyst, None)), TicketReach::All);
+        assert_eq!(
+            ticket_reach(&actor(UnitHandler, Some(7))),
+            TicketReach::Unit(7)
+        );
+        assert_eq!(
+            ticket_reach(&actor(UnitHandler, None)),
+            TicketReach::Nothing
+        );
+    }
+
+    #[test]
+    fn who_may_edit_an_article() {
+        assert!(may_edit_article(&actor(Admin, None), None));
+        assert!(may_edit_article(&actor(Admin, None), Some(4)));
+        assert!(may_edit_article(&actor(UnitHandler, Some(4)), Some(4)));
+        assert!(!may_edit_article(&actor(UnitHandler, Some(4)), Some(5)));
+        assert!(!may_edit_article(&actor(UnitHandler, Some(4)), None));
+        assert!(!may_edit_article(&actor(Operator, None), None));
+        assert!(!may_edit_article(&actor(Supervisor, None), Some(4)));
+    }
+
+    #[test]
+    fn a_refusal_names_the_permission() {
+        let e = require(&actor(Operator, None), Permission::ManageUsers).unwrap_err();
+        assert_eq!(e.to_string(), "role `operator` may not manage users");
+    }
+}
