@@ -248,6 +248,75 @@ pub async fn require_json(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
+/// The longest request target (path and query) taken, in bytes: far more than any filter
+/// needs, far less than the HTTP server's own limit, so that a longer one gets the one error
+/// shape (414) rather than the server's bare answer.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+
+/// Refuses an over-long request target (414), before anything reads it.
+pub async fn refuse_long_uri(req: Request, next: Next) -> Response {
+    let len = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
+    if len > MAX_URI_BYTES {
+        return ApiError::new(
+            axum::http::StatusCode::URI_TOO_LONG,
+            "uri_too_long",
+            format!("the request target is longer than {MAX_URI_BYTES} bytes"),
+        )
+        .into_response();
+    }
+    next.run(req).await
+}
+
+/// Gives every error of the API the one shape, `{"error": {"code", "message"}}`: the
+/// framework's own refusals (a path parameter or query that does not parse, a method not
+/// taken) come as plain text otherwise.
+pub async fn api_error_shape(req: Request, next: Next) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    let resp = next.run(req).await;
+    let status = resp.status();
+    if !api || !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        return resp;
+    }
+    let (_, body) = resp.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    use axum::http::StatusCode as S;
+    let code = match status {
+        S::BAD_REQUEST => "bad_request",
+        S::NOT_FOUND => "not_found",
+        S::METHOD_NOT_ALLOWED => "method_not_allowed",
+        S::PAYLOAD_TOO_LARGE => "body_too_large",
+        S::URI_TOO_LONG => "uri_too_long",
+        S::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        S::UNPROCESSABLE_ENTITY => "invalid",
+        S::TOO_MANY_REQUESTS => "too_many_requests",
+        s if s.is_server_error() => "internal",
+        _ => "bad_request",
+    };
+    let message = if status.is_server_error() || text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_lowercase()
+    } else {
+        text
+    };
+    // A path parameter that does not parse names no resource: not found.
+    let (status, code) = if message.starts_with("Invalid URL") || message.contains("Cannot parse") {
+        (S::NOT_FOUND, "not_found")
+    } else {
+        (status, code)
+    };
+    ApiError::new(status, code, message).into_response()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

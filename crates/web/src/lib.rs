@@ -147,6 +147,8 @@ pub fn router(app: App) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(input::refuse_control_characters))
         .layer(axum::middleware::from_fn(input::require_json))
+        .layer(axum::middleware::from_fn(input::api_error_shape))
+        .layer(axum::middleware::from_fn(input::refuse_long_uri))
         .layer(axum::middleware::from_fn(api::refuse_oversized))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             api::panic_response,

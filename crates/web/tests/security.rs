@@ -292,6 +292,37 @@ async fn a_policy_is_replaced_whole(t: &TestApp) {
     assert_eq!(r.body["error"]["field"], "extension_cutoff");
 }
 
+/// Non-numeric ids on `/knowledge/{id}`, `/catalogue/{id}`, `/gazetteer/{id}` answered plain
+/// text; an over-long request target got the HTTP server's bare answer.
+async fn every_error_has_the_one_shape(t: &TestApp) {
+    for (method, path) in [
+        (Method::GET, "/api/v1/knowledge/abc"),
+        (Method::PUT, "/api/v1/catalogue/abc"),
+        (Method::DELETE, "/api/v1/gazetteer/abc"),
+        (Method::GET, "/api/v1/knowledge/99999999999999999999"),
+    ] {
+        let body = (method == Method::PUT).then(|| "{}".to_string());
+        let r = t.raw(method.clone(), path, Some("admin"), body, &[]).await;
+        assert_eq!(
+            r.status,
+            StatusCode::NOT_FOUND,
+            "{method} {path}: {:?}",
+            r.body
+        );
+        assert_eq!(r.body["error"]["code"], "not_found", "{method} {path}");
+        assert!(r.body["error"]["message"].is_string());
+    }
+    let long = format!("/api/v1/tickets?category={}", "1".repeat(9000));
+    let r = t.get(&long, "dispatcher").await;
+    assert_eq!(r.status, StatusCode::URI_TOO_LONG);
+    assert_eq!(r.body["error"]["code"], "uri_too_long");
+    let r = t
+        .raw(Method::PATCH, "/api/v1/tickets", Some("admin"), None, &[])
+        .await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(r.body["error"]["code"], "method_not_allowed");
+}
+
 async fn all(db: Db, name: &str) {
     let Some(t) = TestApp::start(db, name).await else {
         return;
@@ -301,6 +332,7 @@ async fn all(db: Db, name: &str) {
     command_line_tokens_expire(&t).await;
     only_strict_json_is_read(&t).await;
     a_policy_is_replaced_whole(&t).await;
+    every_error_has_the_one_shape(&t).await;
     revocation_takes_effect_at_once_everywhere(&t).await;
     // Last: one of the administrators ends disabled.
     no_administrator_locks_everyone_out(&t).await;
