@@ -4,7 +4,7 @@
 use crate::{App, AppError, require};
 use chrono::{DateTime, NaiveDate, Utc};
 use mashangban_domain::calendar::{Calendar, CalendarDay, DayKind, official_days};
-use mashangban_domain::deadlines::{Clock, DeadlinePolicy, clocks, extension_refusal};
+use mashangban_domain::deadlines::{Clock, DeadlinePolicy, clocks};
 use mashangban_domain::supervision::review;
 use mashangban_domain::{Actor, Event, EventKind, Permission, Role, Ticket, apply};
 use mashangban_store::{Change, StoreError};
@@ -174,23 +174,6 @@ impl App {
             tier: ticket.tier,
             clocks: clocks(events, ticket.tier, &r.policy, &r.calendar, now),
         })
-    }
-
-    /// Why the lead unit may not ask for an extension now, if it may not.
-    pub(crate) async fn extension_refused(
-        &self,
-        ticket: &Ticket,
-        events: &[Event],
-        at: DateTime<Utc>,
-    ) -> Result<Option<String>, AppError> {
-        let r = self.reference().await?;
-        let c = clocks(events, ticket.tier, &r.policy, &r.calendar, at);
-        Ok(extension_refusal(
-            &r.policy,
-            &c,
-            ticket.extensions_approved,
-            at,
-        ))
     }
 }
 

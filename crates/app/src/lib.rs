@@ -392,6 +392,7 @@ impl From<DomainError> for AppError {
                 AppError::Forbidden(e.to_string())
             }
             DomainError::IllegalTransition { .. } => AppError::IllegalTransition(e.to_string()),
+            DomainError::Refused { code, message } => AppError::Conflict { code, message },
         }
     }
 }

@@ -4,14 +4,12 @@ use crate::auth::new_tracking_code;
 use crate::{App, AppError, may, require};
 use chrono::{DateTime, Utc};
 use mashangban_domain::{
-    Action, Actor, Channel, Command, Event, NewTicket, Permission, Ticket, TicketReach,
+    Action, Actor, Channel, Command, Event, NewTicket, Permission, Situation, Ticket, TicketReach,
     TicketState, check_merge_parent, decide, ticket_reach,
 };
 use mashangban_store::{Change, CreateTicket, StoreError, TicketFilter};
 use sha2::{Digest, Sha256};
 
-/// Handling tier used when neither the dispatcher nor the category names one.
-pub const DEFAULT_TIER: u8 = 3;
 /// How often a lifecycle action is retried when another change won the race.
 const CONFLICT_RETRIES: usize = 5;
 
@@ -424,29 +422,47 @@ impl App {
         let cmd = Command::parse(action, body)?;
         for attempt in 0..CONFLICT_RETRIES {
             let ticket = self.visible_ticket(actor, id).await?;
-            let mut events = decide(&ticket, actor, &cmd)?;
             // The ticket's events so far, read once for its clocks.
             let history = self.store.ticket_events(ticket.id).await?;
-            if action == Action::RequestExtension
-                && let Some(why) = self.extension_refused(&ticket, &history, at).await?
-            {
-                return Err(AppError::Conflict {
-                    code: "extension_refused",
-                    message: why,
-                });
-            }
-            for (field, unit) in cmd.named_units() {
-                match self.store.get_unit(unit).await? {
-                    Some(u) if u.active => {}
-                    _ => {
-                        return Err(AppError::invalid(
-                            field,
-                            format!("unit {unit} does not exist or is disabled"),
-                        ));
-                    }
+            let reference = self.reference().await?;
+            let clocks = mashangban_domain::deadlines::clocks(
+                &history,
+                ticket.tier,
+                &reference.policy,
+                &reference.calendar,
+                at,
+            );
+            // The named units as they are now (not as cached): a unit disabled a moment ago
+            // is not dispatched to.
+            let mut active_units = Vec::new();
+            for (_, unit) in cmd.named_units() {
+                if self.store.get_unit(unit).await?.is_some_and(|u| u.active) {
+                    active_units.push(unit);
                 }
             }
-            self.fill_default_tier(&ticket, &cmd, &mut events).await?;
+            let category = ticket.category_code.as_deref();
+            let catalogue_owner = match (&cmd, category) {
+                (Command::Dispatch { .. } | Command::DecideConsultation { .. }, Some(code)) => self
+                    .catalogue_owner(
+                        code,
+                        ticket.division_code.as_deref(),
+                        mashangban_domain::aggregates::business_day(at),
+                    )
+                    .await?
+                    .map(|m| (m.entry.unit_id, m.entry.tier)),
+                _ => None,
+            };
+            let situation = Situation {
+                now: at,
+                policy: &reference.policy,
+                clocks: &clocks,
+                active_units: &active_units,
+                catalogue_owner,
+                category_tier: category
+                    .and_then(|c| reference.categories.get(c))
+                    .and_then(|c| c.default_tier),
+            };
+            let events = decide(&ticket, actor, &cmd, &situation)?;
             let next_deadline = self
                 .next_deadline_after(&ticket, &history, &events, actor, at)
                 .await?;
@@ -504,64 +520,5 @@ impl App {
             code: "conflict",
             message: "the ticket keeps changing; try again".into(),
         })
-    }
-
-    /// A dispatch without a tier takes the category's default, else [`DEFAULT_TIER`].
-    async fn fill_default_tier(
-        &self,
-        ticket: &Ticket,
-        cmd: &Command,
-        events: &mut [mashangban_domain::EventKind],
-    ) -> Result<(), AppError> {
-        use mashangban_domain::EventKind as E;
-        // The tier the category gives (or the ticket already has, on a reopened cycle).
-        let default = match (&ticket.category_code, ticket.tier) {
-            (_, Some(t)) => t,
-            (Some(code), None) => self
-                .reference()
-                .await?
-                .categories
-                .get(code)
-                .and_then(|c| c.default_tier)
-                .unwrap_or(DEFAULT_TIER),
-            (None, None) => DEFAULT_TIER,
-        };
-        // A dispatcher may set another tier, but must say why.
-        if let Command::Dispatch {
-            tier: Some(t),
-            note,
-            ..
-        }
-        | Command::DecideConsultation {
-            tier: Some(t),
-            note,
-            ..
-        } = cmd
-            && *t != default
-            && note.is_none()
-        {
-            return Err(AppError::invalid(
-                "note",
-                format!(
-                    "the category's handling tier is {default} days; give the reason for {t} days in the note"
-                ),
-            ));
-        }
-        let needs = matches!(
-            cmd,
-            Command::Dispatch { tier: None, .. } | Command::DecideConsultation { tier: None, .. }
-        );
-        if !needs {
-            return Ok(());
-        }
-        let tier = default;
-        for e in events.iter_mut() {
-            if let E::Dispatched { tier: t @ None, .. }
-            | E::ConsultationDecided { tier: t @ None, .. } = e
-            {
-                *t = Some(tier);
-            }
-        }
-        Ok(())
     }
 }

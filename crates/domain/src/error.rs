@@ -37,6 +37,10 @@ pub enum DomainError {
     /// The actor's role may take this action, but not on this ticket (e.g. a co-unit replying).
     #[error("{message}")]
     NotYourTicket { message: String },
+    /// A rule of the policy refuses the action now (an extension after the daily cut-off,
+    /// after the deadline, or one too many); `code` names the rule.
+    #[error("{message}")]
+    Refused { code: &'static str, message: String },
     /// The action does not apply to the ticket in its current state.
     #[error("cannot {action} a ticket in state `{state}`{detail}")]
     IllegalTransition {

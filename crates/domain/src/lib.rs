@@ -23,8 +23,9 @@ pub mod warning;
 pub use error::{DomainError, UnknownValue};
 pub use intake::NewTicket;
 pub use lifecycle::{
-    Action, CallbackInput, CloseOutcome, Command, Event, EventKind, Rule, TRANSITIONS, UnitScope,
-    appended, apply, authorize, available_actions, check_merge_parent, decide, role_may_take,
+    Action, CallbackInput, CloseOutcome, Command, DEFAULT_TIER, Event, EventKind, Rule, Situation,
+    TRANSITIONS, UnitScope, appended, apply, authorize, available_actions, check_merge_parent,
+    decide, default_tier, role_may_take,
 };
 pub use org::{Category, Division, NewUnit, Unit, User};
 pub use permission::{Permission, TicketReach, permits, ticket_reach};

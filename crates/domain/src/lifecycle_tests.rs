@@ -11,6 +11,21 @@ const LEAD: i64 = 10;
 const CO: i64 = 11;
 const OTHER: i64 = 12;
 
+/// The situation of every test here: 09:00 in Beijing, the default policy, no clocks due,
+/// every unit of the tests active, no catalogue entry and no category tier.
+fn situation() -> Situation<'static> {
+    static POLICY: std::sync::LazyLock<crate::deadlines::DeadlinePolicy> =
+        std::sync::LazyLock::new(Default::default);
+    Situation {
+        now: Utc.with_ymd_and_hms(2026, 11, 28, 1, 0, 0).unwrap(),
+        policy: &POLICY,
+        clocks: &[],
+        active_units: &[LEAD, CO, OTHER],
+        catalogue_owner: None,
+        category_tier: None,
+    }
+}
+
 fn actor(role: Role, unit: Option<i64>) -> Actor {
     Actor {
         user_id: 1,
@@ -171,7 +186,7 @@ fn every_state_and_action_is_legal_exactly_as_the_table_says() {
                     Action::AnswerSupervision => should &= pending,
                     _ => {}
                 }
-                match decide(&t, &who, &cmd) {
+                match decide(&t, &who, &cmd, &situation()) {
                     Ok(events) => {
                         assert!(
                             should,
@@ -241,7 +256,7 @@ fn role_matrix_follows_the_table() {
         let cmd = sample_command(action);
         for &role in Role::ALL {
             let unit = (role == Role::UnitHandler).then_some(LEAD);
-            let r = decide(&t, &actor(role, unit), &cmd);
+            let r = decide(&t, &actor(role, unit), &cmd, &situation());
             if rule.roles.contains(&role) {
                 assert!(r.is_ok(), "{role:?} may {action:?}: {r:?}");
             } else {
@@ -253,7 +268,7 @@ fn role_matrix_follows_the_table() {
         }
         if rule.roles.contains(&Role::UnitHandler) {
             // A co-unit handler: allowed only where the scope says lead-or-co.
-            let r = decide(&t, &actor(Role::UnitHandler, Some(CO)), &cmd);
+            let r = decide(&t, &actor(Role::UnitHandler, Some(CO)), &cmd, &situation());
             match rule.unit_scope {
                 UnitScope::LeadOrCo => assert!(r.is_ok(), "co-unit may {action:?}"),
                 UnitScope::Lead => assert!(
@@ -261,7 +276,12 @@ fn role_matrix_follows_the_table() {
                     "co-unit may not {action:?}"
                 ),
             }
-            let r = decide(&t, &actor(Role::UnitHandler, Some(OTHER)), &cmd);
+            let r = decide(
+                &t,
+                &actor(Role::UnitHandler, Some(OTHER)),
+                &cmd,
+                &situation(),
+            );
             assert!(
                 matches!(r, Err(DomainError::NotYourTicket { .. })),
                 "other unit may not {action:?}"
@@ -271,7 +291,7 @@ fn role_matrix_follows_the_table() {
 }
 
 fn run(t: Ticket, who: Actor, cmd: Command) -> (Ticket, Vec<EventKind>) {
-    let events = decide(&t, &who, &cmd).unwrap();
+    let events = decide(&t, &who, &cmd, &situation()).unwrap();
     let mut view = Some(t.clone());
     for (i, e) in events.iter().enumerate() {
         view = apply(view, &ev(t.id, t.version + 1 + i as i64, who, e.clone()));
@@ -428,7 +448,12 @@ fn extension_is_a_flag_not_a_state() {
     assert_eq!(t.state, TicketState::InProgress);
     assert_eq!(t.pending_extension.as_ref().map(|p| p.days), Some(3));
     assert!(matches!(
-        decide(&t, &unit, &sample_command(Action::RequestExtension)),
+        decide(
+            &t,
+            &unit,
+            &sample_command(Action::RequestExtension),
+            &situation()
+        ),
         Err(DomainError::IllegalTransition { .. })
     ));
     let (t, _) = run(t, disp, sample_command(Action::ApproveExtension));
@@ -442,7 +467,12 @@ fn merge_marks_the_child_and_refuses_itself_and_closed_parents() {
     let op = actor(Role::Operator, None);
     let t = received();
     assert!(matches!(
-        decide(&t, &op, &cmd(Action::Merge, json!({"parent_id": t.id}))),
+        decide(
+            &t,
+            &op,
+            &cmd(Action::Merge, json!({"parent_id": t.id})),
+            &situation()
+        ),
         Err(DomainError::Invalid { .. })
     ));
     let (child, _) = run(t.clone(), op, cmd(Action::Merge, json!({"parent_id": 99})));
@@ -461,7 +491,7 @@ fn confidential_requests_are_never_revealed_to_units() {
     t.confidential = true;
     let unit = actor(Role::UnitHandler, Some(LEAD));
     assert!(matches!(
-        decide(&t, &unit, &Command::RevealContact),
+        decide(&t, &unit, &Command::RevealContact, &situation()),
         Err(DomainError::NotYourTicket { .. })
     ));
     assert_eq!(t.masked_for(&unit).citizen.phone, None);
@@ -610,4 +640,89 @@ fn events_serialize_with_a_type_tag_and_round_trip() {
     assert_eq!(v["lead_unit_id"], 3);
     let back: Event = serde_json::from_value(v).unwrap();
     assert_eq!(back, e);
+}
+
+/// A dispatch's tier is decided with the dispatch: the catalogue entry's when the ticket goes
+/// to the unit that entry names, the category's otherwise; another tier needs a reason.
+#[test]
+fn the_tier_of_a_dispatch_is_decided_with_it() {
+    let t = received();
+    let disp = actor(Role::Dispatcher, None);
+    let s = Situation {
+        catalogue_owner: Some((LEAD, Some(7))),
+        category_tier: Some(3),
+        ..situation()
+    };
+    let dispatch = |lead: i64, tier: Option<u8>, note: Option<&str>| Command::Dispatch {
+        lead_unit_id: lead,
+        co_unit_ids: Vec::new(),
+        tier,
+        note: note.map(str::to_string),
+    };
+    let tier_of = |events: Vec<EventKind>| match &events[0] {
+        EventKind::Dispatched { tier, .. } => *tier,
+        other => panic!("{other:?}"),
+    };
+    // To the catalogue's owner: the entry's 7 days, given or not, without a reason.
+    assert_eq!(
+        tier_of(decide(&t, &disp, &dispatch(LEAD, None, None), &s).unwrap()),
+        Some(7)
+    );
+    assert_eq!(
+        tier_of(decide(&t, &disp, &dispatch(LEAD, Some(7), None), &s).unwrap()),
+        Some(7)
+    );
+    // Elsewhere: the category's 3 days; the entry's 7 then needs a reason.
+    assert_eq!(
+        tier_of(decide(&t, &disp, &dispatch(CO, None, None), &s).unwrap()),
+        Some(3)
+    );
+    assert!(matches!(
+        decide(&t, &disp, &dispatch(CO, Some(7), None), &s),
+        Err(DomainError::Invalid { field, .. }) if field == "note"
+    ));
+    assert_eq!(
+        tier_of(decide(&t, &disp, &dispatch(CO, Some(7), Some("涉及多部门")), &s).unwrap()),
+        Some(7)
+    );
+    // Neither catalogue nor category: 3 days.
+    assert_eq!(
+        tier_of(decide(&t, &disp, &dispatch(LEAD, None, None), &situation()).unwrap()),
+        Some(3)
+    );
+    // A unit that is not active is named as such.
+    let gone = Situation {
+        active_units: &[CO],
+        ..situation()
+    };
+    assert!(matches!(
+        decide(&t, &disp, &dispatch(LEAD, None, None), &gone),
+        Err(DomainError::Invalid { field, .. }) if field == "lead_unit_id"
+    ));
+}
+
+/// Extension requests close at 17:00 Beijing time (the policy's cut-off), decided with the
+/// request.
+#[test]
+fn extensions_close_at_the_daily_cut_off() {
+    let t = in_state(TicketState::InProgress);
+    let unit = actor(Role::UnitHandler, Some(LEAD));
+    let request = sample_command(Action::RequestExtension);
+    // 16:59 and 17:01 in Beijing.
+    let before = Situation {
+        now: Utc.with_ymd_and_hms(2026, 11, 27, 8, 59, 0).unwrap(),
+        ..situation()
+    };
+    let after = Situation {
+        now: Utc.with_ymd_and_hms(2026, 11, 27, 9, 1, 0).unwrap(),
+        ..situation()
+    };
+    assert!(decide(&t, &unit, &request, &before).is_ok());
+    assert!(matches!(
+        decide(&t, &unit, &request, &after),
+        Err(DomainError::Refused {
+            code: "extension_refused",
+            ..
+        })
+    ));
 }

@@ -500,3 +500,67 @@ async fn concurrent_overlapping_entries_land_once(t: &TestApp) {
         "{items:?}"
     );
 }
+
+/// A dispatch to the unit the catalogue names takes the entry's tier (7 days here, where
+/// the category's is 3) with no reason asked; before, only the category's tier was taken
+/// without one, and a dispatch at the entry's tier was refused.
+#[tokio::test]
+async fn a_dispatch_takes_the_tier_of_the_entry_that_names_its_unit() {
+    let t = TestApp::start(common::Db::Sqlite, "catalogue_tier")
+        .await
+        .unwrap();
+    let street = t.lead_unit; // 东关大街街道办事处
+    let r = t
+        .post(
+            "/api/v1/catalogue",
+            "admin",
+            json!({"category_code": "010103", "division_code": "630102001", "unit_id": street, "tier": 7, "valid_from": "2020-01-01"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let ticket = |content: &'static str| {
+        let t = &t;
+        async move {
+            let r = t
+                .post(
+                    "/api/v1/tickets",
+                    "operator",
+                    json!({"channel": "phone", "kind": "complaint", "content": content,
+                           "category_code": "010103", "division_code": "630102001001"}),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+            r.body["id"].as_i64().unwrap()
+        }
+    };
+    let dispatch = |id: i64, body: Value| {
+        let t = &t;
+        async move {
+            t.post(
+                &format!("/api/v1/tickets/{id}/dispatch"),
+                "dispatcher",
+                body,
+            )
+            .await
+        }
+    };
+    let given = dispatch(
+        ticket("路灯不亮").await,
+        json!({"lead_unit_id": street, "tier": 7}),
+    )
+    .await;
+    assert_eq!(given.status, StatusCode::OK, "{:?}", given.body);
+    assert_eq!(given.body["ticket"]["tier"], 7);
+    let default = dispatch(ticket("路灯又坏了").await, json!({"lead_unit_id": street})).await;
+    assert_eq!(default.body["ticket"]["tier"], 7);
+    // To another unit the category's 3 days apply, and 7 needs a reason.
+    let other = dispatch(ticket("路灯闪烁").await, json!({"lead_unit_id": t.co_unit})).await;
+    assert_eq!(other.body["ticket"]["tier"], 3);
+    let refused = dispatch(
+        ticket("路灯倒了").await,
+        json!({"lead_unit_id": t.co_unit, "tier": 7}),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused.body["error"]["field"], "note");
+}

@@ -1,0 +1,290 @@
+//! Applying events: the ticket's view, one event at a time.
+
+use crate::ticket::{CallbackAnswers, NotAcceptance, PendingExtension, Supervision, Ticket};
+use crate::types::TicketState;
+
+use TicketState as S;
+
+use super::*;
+
+/// Applies one event to the ticket's view. `Received` creates the view; every other event
+/// needs it. Returns `None` only for an event other than `Received` without a ticket.
+pub fn apply(ticket: Option<Ticket>, event: &Event) -> Option<Ticket> {
+    let at = event.at;
+    if let EventKind::Received {
+        number,
+        tracking_code,
+        channel,
+        channel_detail,
+        kind,
+        title,
+        content,
+        citizen,
+        confidential,
+        address,
+        category_code,
+        division_code,
+        suggested_category_code,
+    } = &event.kind
+    {
+        return Some(Ticket {
+            id: event.ticket_id,
+            number: number.clone(),
+            tracking_code: tracking_code.clone(),
+            state: S::Received,
+            channel: *channel,
+            channel_detail: channel_detail.clone(),
+            kind: *kind,
+            title: title.clone(),
+            content: content.clone(),
+            citizen: citizen.clone(),
+            confidential: *confidential,
+            address: address.clone(),
+            category_code: category_code.clone(),
+            division_code: division_code.clone(),
+            suggested_category_code: suggested_category_code.clone(),
+            lead_unit_id: None,
+            co_unit_ids: Vec::new(),
+            tier: None,
+            answer: None,
+            reply: None,
+            return_from: None,
+            pending_extension: None,
+            extension_days_granted: 0,
+            extensions_approved: 0,
+            callback: None,
+            callback_attempts: 0,
+            reopen_count: 0,
+            return_count: 0,
+            parent_id: None,
+            child_ids: Vec::new(),
+            not_accepted: None,
+            created_by: event.actor.user_id,
+            created_at: at,
+            updated_at: at,
+            dispatched_at: None,
+            signed_at: None,
+            first_contact_at: None,
+            replied_at: None,
+            closed_at: None,
+            version: 1,
+            alerts: Vec::new(),
+            supervision: None,
+            bad_callbacks: 0,
+        });
+    }
+    let mut t = ticket?;
+    clear_alerts(&mut t, &event.kind);
+    t.updated_at = at;
+    t.version += 1;
+    match &event.kind {
+        EventKind::Received { .. } => unreachable!("handled above"),
+        EventKind::ResolvedDirectly { answer } => {
+            t.state = S::ResolvedDirectly;
+            t.answer = Some(answer.clone());
+            t.closed_at = Some(at);
+        }
+        EventKind::Dispatched {
+            lead_unit_id,
+            co_unit_ids,
+            tier,
+            ..
+        }
+        | EventKind::ConsultationDecided {
+            lead_unit_id,
+            co_unit_ids,
+            tier,
+            ..
+        } => {
+            t.state = S::Dispatched;
+            t.lead_unit_id = Some(*lead_unit_id);
+            t.co_unit_ids = co_unit_ids.clone();
+            if tier.is_some() {
+                t.tier = *tier;
+            }
+            t.dispatched_at = Some(at);
+            t.signed_at = None;
+        }
+        EventKind::Signed { .. } => {
+            t.state = S::InProgress;
+            t.signed_at = Some(at);
+        }
+        EventKind::ReturnRequested { .. } => {
+            t.return_from = Some(t.state);
+            t.state = S::ReturnRequested;
+        }
+        EventKind::ReturnApproved { .. } => {
+            t.state = S::Received;
+            t.return_from = None;
+            t.lead_unit_id = None;
+            t.co_unit_ids.clear();
+            t.pending_extension = None;
+            t.return_count += 1;
+        }
+        EventKind::ReturnRejected { .. } => {
+            t.state = t.return_from.take().unwrap_or(S::Dispatched);
+        }
+        EventKind::ConsultationOpened { .. } => {
+            t.state = S::InConsultation;
+            t.return_from = None;
+            t.pending_extension = None;
+        }
+        EventKind::ExtensionRequested { days, reason } => {
+            t.pending_extension = Some(PendingExtension {
+                days: *days,
+                reason: reason.clone(),
+                requested_at: at,
+            });
+        }
+        EventKind::ExtensionApproved { days, .. } => {
+            t.pending_extension = None;
+            t.extension_days_granted += days;
+            t.extensions_approved += 1;
+        }
+        EventKind::ExtensionRejected { .. } => {
+            t.pending_extension = None;
+        }
+        EventKind::ContactRecorded { .. } => {
+            if t.first_contact_at.is_none() {
+                t.first_contact_at = Some(at);
+            }
+        }
+        EventKind::DeadlineWarned { clock, due_at }
+        | EventKind::DeadlineBreached { clock, due_at } => {
+            let level = if matches!(event.kind, EventKind::DeadlineBreached { .. }) {
+                crate::deadlines::AlertLevel::Overdue
+            } else {
+                crate::deadlines::AlertLevel::Warning
+            };
+            t.alerts.retain(|a| a.clock != *clock);
+            t.alerts.push(crate::deadlines::DeadlineAlert {
+                clock: *clock,
+                level,
+                due_at: *due_at,
+            });
+        }
+        EventKind::NoteAdded { .. }
+        | EventKind::ContactRevealed {}
+        | EventKind::ChildMerged { .. } => {
+            if let EventKind::ChildMerged { child_id } = &event.kind {
+                t.child_ids.push(*child_id);
+            }
+        }
+        EventKind::Replied { content } => {
+            t.state = S::Replied;
+            t.reply = Some(content.clone());
+            t.replied_at = Some(at);
+            t.pending_extension = None;
+        }
+        EventKind::ReplyApproved { .. } => {
+            t.state = S::AwaitingCallback;
+        }
+        EventKind::ReplyRejected { .. } => {
+            t.state = S::InProgress;
+        }
+        EventKind::CallbackRecorded {
+            contacted,
+            resolution,
+            satisfaction,
+            ..
+        } => {
+            let answers = CallbackAnswers {
+                contacted: *contacted,
+                resolution: *resolution,
+                satisfaction: *satisfaction,
+            };
+            if answers.is_bad() {
+                t.bad_callbacks += 1;
+            }
+            t.callback = Some(answers);
+        }
+        EventKind::Supervised {
+            level,
+            reason,
+            automatic,
+        } => {
+            let count = t.supervision.as_ref().map_or(0, |s| s.count) + 1;
+            t.supervision = Some(Supervision {
+                level: *level,
+                raised_at: at,
+                automatic: *automatic,
+                reason: reason.clone(),
+                count,
+                answered_at: None,
+                answer: None,
+            });
+        }
+        EventKind::SupervisionAnswered { answer, .. } => {
+            if let Some(s) = t.supervision.as_mut() {
+                s.answered_at = Some(at);
+                s.answer = Some(answer.clone());
+            }
+        }
+        EventKind::CallbackUnreachable { attempt, .. } => {
+            t.callback_attempts = *attempt;
+        }
+        EventKind::Reopened { .. } => {
+            t.reopen_count += 1;
+            t.state = if t.lead_unit_id.is_some() {
+                S::Dispatched
+            } else {
+                S::Received
+            };
+            t.reply = None;
+            t.answer = None;
+            t.closed_at = None;
+            t.callback_attempts = 0;
+            t.signed_at = None;
+            t.dispatched_at = if t.lead_unit_id.is_some() {
+                Some(at)
+            } else {
+                None
+            };
+        }
+        EventKind::Closed { .. } => {
+            t.state = S::Closed;
+            t.closed_at = Some(at);
+        }
+        EventKind::Merged { parent_id } => {
+            t.state = S::Merged;
+            t.parent_id = Some(*parent_id);
+            t.closed_at = Some(at);
+        }
+        EventKind::NotAccepted {
+            reason,
+            redirect_to,
+        } => {
+            t.state = S::NotAccepted;
+            t.not_accepted = Some(NotAcceptance {
+                reason: reason.clone(),
+                redirect_to: redirect_to.clone(),
+            });
+            t.closed_at = Some(at);
+        }
+    }
+    Some(t)
+}
+
+/// Alerts end with the clock they are about: signing ends the sign clock's, an approved
+/// reply the handling clock's, a new cycle or the end of the ticket all of them.
+fn clear_alerts(t: &mut Ticket, kind: &EventKind) {
+    use crate::deadlines::ClockKind as C;
+    let ended: &[C] = match kind {
+        EventKind::Dispatched { .. }
+        | EventKind::ConsultationDecided { .. }
+        | EventKind::Reopened { .. }
+        | EventKind::ReturnApproved { .. }
+        | EventKind::ResolvedDirectly { .. }
+        | EventKind::Closed { .. }
+        | EventKind::Merged { .. }
+        | EventKind::NotAccepted { .. } => &[C::Sign, C::Contact, C::Handling, C::Callback],
+        EventKind::Signed { .. } => &[C::Sign],
+        EventKind::ContactRecorded { .. } | EventKind::Replied { .. } => &[C::Contact],
+        EventKind::ReplyApproved { .. } => &[C::Sign, C::Contact, C::Handling],
+        EventKind::CallbackRecorded { .. } => &[C::Callback],
+        _ => &[],
+    };
+    if !ended.is_empty() {
+        t.alerts.retain(|a| !ended.contains(&a.clock));
+    }
+}

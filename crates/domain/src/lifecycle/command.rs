@@ -1,0 +1,491 @@
+//! Commands: an action with its validated payload.
+
+use crate::error::DomainError;
+use crate::ticket::CallbackAnswers;
+use crate::types::{SupervisionLevel, TIERS};
+
+use super::*;
+
+/// The answers of a callback, or that the citizen could not be reached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallbackInput {
+    Answered {
+        answers: CallbackAnswers,
+        note: Option<String>,
+    },
+    Unreachable {
+        note: Option<String>,
+    },
+}
+
+/// A command: an action with its validated payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    ResolveDirectly {
+        answer: String,
+    },
+    Dispatch {
+        lead_unit_id: i64,
+        co_unit_ids: Vec<i64>,
+        tier: Option<u8>,
+        note: Option<String>,
+    },
+    Sign {
+        note: Option<String>,
+    },
+    RequestReturn {
+        reason: String,
+    },
+    ApproveReturn {
+        note: Option<String>,
+    },
+    RejectReturn {
+        note: Option<String>,
+    },
+    OpenConsultation {
+        note: Option<String>,
+    },
+    DecideConsultation {
+        lead_unit_id: i64,
+        co_unit_ids: Vec<i64>,
+        tier: Option<u8>,
+        note: Option<String>,
+    },
+    RequestExtension {
+        days: u32,
+        reason: String,
+    },
+    ApproveExtension {
+        note: Option<String>,
+    },
+    RejectExtension {
+        note: Option<String>,
+    },
+    RecordContact {
+        note: Option<String>,
+    },
+    AddNote {
+        note: String,
+    },
+    Reply {
+        content: String,
+    },
+    ApproveReply {
+        note: Option<String>,
+    },
+    RejectReply {
+        reason: String,
+    },
+    RecordCallback(CallbackInput),
+    Close {
+        note: Option<String>,
+    },
+    Reopen {
+        reason: Option<String>,
+    },
+    Merge {
+        parent_id: i64,
+    },
+    NotAccept {
+        reason: String,
+        redirect_to: Option<String>,
+    },
+    RevealContact,
+    /// Raises the supervision by hand: to `level`, or to the next level when none is given.
+    Supervise {
+        level: Option<SupervisionLevel>,
+        note: String,
+    },
+    AnswerSupervision {
+        answer: String,
+    },
+}
+
+impl Command {
+    pub fn action(&self) -> Action {
+        match self {
+            Command::ResolveDirectly { .. } => Action::ResolveDirectly,
+            Command::Dispatch { .. } => Action::Dispatch,
+            Command::Sign { .. } => Action::Sign,
+            Command::RequestReturn { .. } => Action::RequestReturn,
+            Command::ApproveReturn { .. } => Action::ApproveReturn,
+            Command::RejectReturn { .. } => Action::RejectReturn,
+            Command::OpenConsultation { .. } => Action::OpenConsultation,
+            Command::DecideConsultation { .. } => Action::DecideConsultation,
+            Command::RequestExtension { .. } => Action::RequestExtension,
+            Command::ApproveExtension { .. } => Action::ApproveExtension,
+            Command::RejectExtension { .. } => Action::RejectExtension,
+            Command::RecordContact { .. } => Action::RecordContact,
+            Command::AddNote { .. } => Action::AddNote,
+            Command::Reply { .. } => Action::Reply,
+            Command::ApproveReply { .. } => Action::ApproveReply,
+            Command::RejectReply { .. } => Action::RejectReply,
+            Command::RecordCallback(_) => Action::RecordCallback,
+            Command::Close { .. } => Action::Close,
+            Command::Reopen { .. } => Action::Reopen,
+            Command::Merge { .. } => Action::Merge,
+            Command::NotAccept { .. } => Action::NotAccept,
+            Command::RevealContact => Action::RevealContact,
+            Command::Supervise { .. } => Action::Supervise,
+            Command::AnswerSupervision { .. } => Action::AnswerSupervision,
+        }
+    }
+
+    /// Units a command names, which must exist (checked by the application against the store).
+    pub fn named_units(&self) -> Vec<(&'static str, i64)> {
+        match self {
+            Command::Dispatch {
+                lead_unit_id,
+                co_unit_ids,
+                ..
+            }
+            | Command::DecideConsultation {
+                lead_unit_id,
+                co_unit_ids,
+                ..
+            } => {
+                let mut v = vec![("lead_unit_id", *lead_unit_id)];
+                v.extend(co_unit_ids.iter().map(|u| ("co_unit_ids", *u)));
+                v
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Parses and validates the JSON body of `POST /tickets/{id}/{action}`. Unknown fields,
+    /// wrong types, missing or over-long text are refused with the field named.
+    pub fn parse(action: Action, body: serde_json::Value) -> Result<Command, DomainError> {
+        let body = if body.is_null() {
+            serde_json::Value::Object(Default::default())
+        } else {
+            body
+        };
+        Ok(match action {
+            Action::ResolveDirectly => {
+                let b: payload::Answer = from_json(body)?;
+                Command::ResolveDirectly {
+                    answer: required_text("answer", b.answer)?,
+                }
+            }
+            Action::Dispatch | Action::DecideConsultation => {
+                let b: payload::Dispatch = from_json(body)?;
+                let tier = match b.tier {
+                    None => None,
+                    Some(t) if TIERS.contains(&t) => Some(t),
+                    Some(t) => {
+                        return Err(DomainError::invalid(
+                            "tier",
+                            format!("{t} is not a handling tier; expected one of 1, 3, 7, 11"),
+                        ));
+                    }
+                };
+                let mut co = Vec::new();
+                for u in b.co_unit_ids.unwrap_or_default() {
+                    if u == b.lead_unit_id {
+                        return Err(DomainError::invalid(
+                            "co_unit_ids",
+                            "the lead unit cannot also be a co-unit",
+                        ));
+                    }
+                    if co.contains(&u) {
+                        return Err(DomainError::invalid(
+                            "co_unit_ids",
+                            format!("unit {u} is listed twice"),
+                        ));
+                    }
+                    co.push(u);
+                }
+                if co.len() > 20 {
+                    return Err(DomainError::invalid("co_unit_ids", "at most 20 co-units"));
+                }
+                let note = optional_text("note", b.note)?;
+                if action == Action::Dispatch {
+                    Command::Dispatch {
+                        lead_unit_id: b.lead_unit_id,
+                        co_unit_ids: co,
+                        tier,
+                        note,
+                    }
+                } else {
+                    Command::DecideConsultation {
+                        lead_unit_id: b.lead_unit_id,
+                        co_unit_ids: co,
+                        tier,
+                        note,
+                    }
+                }
+            }
+            Action::RequestReturn => {
+                let b: payload::Reason = from_json(body)?;
+                Command::RequestReturn {
+                    reason: required_text("reason", b.reason)?,
+                }
+            }
+            Action::RequestExtension => {
+                let b: payload::Extension = from_json(body)?;
+                if b.days == 0 || b.days > MAX_EXTENSION_DAYS {
+                    return Err(DomainError::invalid(
+                        "days",
+                        format!("must be between 1 and {MAX_EXTENSION_DAYS} working days"),
+                    ));
+                }
+                Command::RequestExtension {
+                    days: b.days,
+                    reason: required_text("reason", b.reason)?,
+                }
+            }
+            Action::AddNote => {
+                let b: payload::Note = from_json(body)?;
+                Command::AddNote {
+                    note: required_text("note", b.note)?,
+                }
+            }
+            Action::Reply => {
+                let b: payload::Reply = from_json(body)?;
+                Command::Reply {
+                    content: required_text("content", b.content)?,
+                }
+            }
+            Action::RejectReply => {
+                let b: payload::Reason = from_json(body)?;
+                Command::RejectReply {
+                    reason: required_text("reason", b.reason)?,
+                }
+            }
+            Action::RecordCallback => {
+                let b: payload::Callback = from_json(body)?;
+                let note = optional_text("note", b.note)?;
+                if b.unreachable == Some(true) {
+                    if b.contacted.is_some() || b.resolution.is_some() || b.satisfaction.is_some() {
+                        return Err(DomainError::invalid(
+                            "unreachable",
+                            "an unreachable callback carries no answers",
+                        ));
+                    }
+                    Command::RecordCallback(CallbackInput::Unreachable { note })
+                } else {
+                    let answers = CallbackAnswers {
+                        contacted: b.contacted.ok_or_else(|| {
+                            DomainError::invalid(
+                                "contacted",
+                                "is required (true or false), or send {\"unreachable\": true}",
+                            )
+                        })?,
+                        resolution: b.resolution.ok_or_else(|| {
+                            DomainError::invalid(
+                                "resolution",
+                                "is required: resolved, partly or unresolved",
+                            )
+                        })?,
+                        satisfaction: b.satisfaction.ok_or_else(|| {
+                            DomainError::invalid(
+                                "satisfaction",
+                                "is required: satisfied, basically or dissatisfied",
+                            )
+                        })?,
+                    };
+                    Command::RecordCallback(CallbackInput::Answered { answers, note })
+                }
+            }
+            Action::Reopen => {
+                let b: payload::OptionalReason = from_json(body)?;
+                Command::Reopen {
+                    reason: optional_text("reason", b.reason.or(b.note))?,
+                }
+            }
+            Action::Merge => {
+                let b: payload::Merge = from_json(body)?;
+                Command::Merge {
+                    parent_id: b.parent_id,
+                }
+            }
+            Action::NotAccept => {
+                let b: payload::NotAccept = from_json(body)?;
+                let redirect_to = optional_text("redirect_to", b.redirect_to)?;
+                if redirect_to
+                    .as_ref()
+                    .is_some_and(|r| r.chars().count() > 100)
+                {
+                    return Err(DomainError::invalid(
+                        "redirect_to",
+                        "at most 100 characters",
+                    ));
+                }
+                Command::NotAccept {
+                    reason: required_text("reason", b.reason)?,
+                    redirect_to,
+                }
+            }
+            Action::RevealContact => {
+                let _: payload::Empty = from_json(body)?;
+                Command::RevealContact
+            }
+            Action::Supervise => {
+                let b: payload::Supervise = from_json(body)?;
+                Command::Supervise {
+                    level: b.level,
+                    note: required_text("note", b.note)?,
+                }
+            }
+            Action::AnswerSupervision => {
+                let b: payload::Answer = from_json(body)?;
+                Command::AnswerSupervision {
+                    answer: required_text("answer", b.answer)?,
+                }
+            }
+            Action::Sign
+            | Action::ApproveReturn
+            | Action::RejectReturn
+            | Action::OpenConsultation
+            | Action::ApproveExtension
+            | Action::RejectExtension
+            | Action::RecordContact
+            | Action::ApproveReply
+            | Action::Close => {
+                let b: payload::Note = from_json(body)?;
+                let note = optional_text("note", b.note)?;
+                match action {
+                    Action::Sign => Command::Sign { note },
+                    Action::ApproveReturn => Command::ApproveReturn { note },
+                    Action::RejectReturn => Command::RejectReturn { note },
+                    Action::OpenConsultation => Command::OpenConsultation { note },
+                    Action::ApproveExtension => Command::ApproveExtension { note },
+                    Action::RejectExtension => Command::RejectExtension { note },
+                    Action::RecordContact => Command::RecordContact { note },
+                    Action::ApproveReply => Command::ApproveReply { note },
+                    _ => Command::Close { note },
+                }
+            }
+        })
+    }
+}
+
+/// Request bodies as they arrive, before validation.
+mod payload {
+    use crate::types::{Resolution, Satisfaction};
+    use serde::Deserialize;
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Answer {
+        pub answer: Option<String>,
+    }
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Dispatch {
+        pub lead_unit_id: i64,
+        pub co_unit_ids: Option<Vec<i64>>,
+        pub tier: Option<u8>,
+        pub note: Option<String>,
+    }
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Reason {
+        pub reason: Option<String>,
+    }
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct OptionalReason {
+        pub reason: Option<String>,
+        pub note: Option<String>,
+    }
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Extension {
+        pub days: u32,
+        pub reason: Option<String>,
+    }
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Note {
+        pub note: Option<String>,
+    }
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Reply {
+        pub content: Option<String>,
+    }
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Callback {
+        pub contacted: Option<bool>,
+        pub resolution: Option<Resolution>,
+        pub satisfaction: Option<Satisfaction>,
+        pub unreachable: Option<bool>,
+        pub note: Option<String>,
+    }
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Merge {
+        pub parent_id: i64,
+    }
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct NotAccept {
+        pub reason: Option<String>,
+        pub redirect_to: Option<String>,
+    }
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Empty {}
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Supervise {
+        pub level: Option<crate::types::SupervisionLevel>,
+        pub note: Option<String>,
+    }
+}
+
+/// Deserializes a body, naming the offending field in the error.
+pub fn from_json<T: serde::de::DeserializeOwned>(
+    body: serde_json::Value,
+) -> Result<T, DomainError> {
+    if !body.is_object() {
+        return Err(DomainError::invalid("body", "must be a JSON object"));
+    }
+    serde_path_to_error::deserialize(body).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        let field = if path == "." || path.is_empty() {
+            unknown_field_name(&inner).unwrap_or_else(|| "body".to_string())
+        } else {
+            path
+        };
+        DomainError::invalid(field, inner)
+    })
+}
+
+fn unknown_field_name(msg: &str) -> Option<String> {
+    let rest = msg
+        .strip_prefix("unknown field `")
+        .or_else(|| msg.strip_prefix("missing field `"))?;
+    Some(rest.split('`').next()?.to_string())
+}
+
+/// A required free text: trimmed, not empty, at most [`MAX_TEXT_CHARS`].
+pub fn required_text(field: &str, value: Option<String>) -> Result<String, DomainError> {
+    match optional_text(field, value)? {
+        Some(v) => Ok(v),
+        None => Err(DomainError::invalid(
+            field,
+            "is required and must not be empty",
+        )),
+    }
+}
+
+/// An optional free text: trimmed, empty becomes none, at most [`MAX_TEXT_CHARS`].
+pub fn optional_text(field: &str, value: Option<String>) -> Result<Option<String>, DomainError> {
+    let Some(v) = value else { return Ok(None) };
+    let v = v.trim().to_string();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    let n = v.chars().count();
+    if n > MAX_TEXT_CHARS {
+        return Err(DomainError::invalid(
+            field,
+            format!("is {n} characters long; at most {MAX_TEXT_CHARS} are allowed"),
+        ));
+    }
+    Ok(Some(v))
+}

@@ -1,0 +1,373 @@
+//! Deciding a command: who may, in which state, and the events it produces.
+
+use crate::deadlines::{Clock, DeadlinePolicy, extension_refusal};
+use crate::error::DomainError;
+use crate::ticket::{Actor, Ticket};
+use crate::types::{Role, SupervisionLevel, TicketState};
+use chrono::{DateTime, Utc};
+
+use super::*;
+
+/// The handling tier used when neither the catalogue, the category nor the ticket gives one.
+pub const DEFAULT_TIER: u8 = 3;
+
+/// What deciding a command needs to know besides the ticket and the command. The
+/// application looks these facts up; the rules that use them are here.
+#[derive(Debug, Clone, Copy)]
+pub struct Situation<'a> {
+    /// When the command is taken.
+    pub now: DateTime<Utc>,
+    /// The deadline policy in force (the extension rules).
+    pub policy: &'a DeadlinePolicy,
+    /// The ticket's clocks at `now`.
+    pub clocks: &'a [Clock],
+    /// Of the units the command names, those that exist and are active.
+    pub active_units: &'a [i64],
+    /// The dispatch catalogue's answer for the ticket's matter (category and place): the
+    /// owning unit, and the tier its entry sets.
+    pub catalogue_owner: Option<(i64, Option<u8>)>,
+    /// The ticket's category's default tier.
+    pub category_tier: Option<u8>,
+}
+
+/// The tier a dispatch to `lead_unit_id` takes unless the dispatcher gives another (with a
+/// reason): the catalogue entry's when that entry decides the owner and the ticket goes to
+/// it, else the category's, else the tier the ticket already has, else [`DEFAULT_TIER`].
+pub fn default_tier(ticket: &Ticket, lead_unit_id: i64, s: &Situation) -> u8 {
+    s.catalogue_owner
+        .filter(|(owner, _)| *owner == lead_unit_id)
+        .and_then(|(_, tier)| tier)
+        .or(s.category_tier)
+        .or(ticket.tier)
+        .unwrap_or(DEFAULT_TIER)
+}
+
+/// The tier a dispatch or a consultation's decision records: the one given, if it is the
+/// default or comes with a reason; the default when none is given.
+fn dispatch_tier(
+    ticket: &Ticket,
+    lead_unit_id: i64,
+    given: Option<u8>,
+    note: &Option<String>,
+    s: &Situation,
+) -> Result<u8, DomainError> {
+    let default = default_tier(ticket, lead_unit_id, s);
+    match given {
+        Some(t) if t != default && note.is_none() => Err(DomainError::invalid(
+            "note",
+            format!(
+                "the handling tier for this matter is {default} days; give the reason for {t} days in the note"
+            ),
+        )),
+        Some(t) => Ok(t),
+        None => Ok(default),
+    }
+}
+
+/// Whether a role may take an action at all (on some ticket, in some state): the
+/// transition table's roles.
+pub fn role_may_take(role: Role, action: Action) -> bool {
+    action.rule().roles.contains(&role)
+}
+
+/// Checks the actor's right to take the action on this ticket: role first (403), then
+/// the unit the handler belongs to (403), then the ticket's state (409).
+pub fn authorize(ticket: &Ticket, actor: &Actor, action: Action) -> Result<(), DomainError> {
+    let rule = action.rule();
+    if !rule.roles.contains(&actor.role) {
+        return Err(DomainError::Forbidden {
+            role: actor.role,
+            action: action.as_str().to_string(),
+        });
+    }
+    if actor.role == Role::UnitHandler {
+        let unit = actor.unit_id;
+        let ok = match rule.unit_scope {
+            UnitScope::Lead => unit.is_some() && ticket.lead_unit_id == unit,
+            UnitScope::LeadOrCo => unit.is_some_and(|u| ticket.involves_unit(u)),
+        };
+        if !ok {
+            return Err(DomainError::NotYourTicket {
+                message: format!("only a handler of the lead unit may {}", action.as_str()),
+            });
+        }
+    }
+    if !rule.from.contains(&ticket.state) {
+        return Err(illegal(action, ticket.state, ""));
+    }
+    Ok(())
+}
+
+/// The actions the actor may take on the ticket now: what the console offers. Each is
+/// allowed by [`authorize`] and by the guard [`decide`] applies before any input is read
+/// (a pending extension, an unanswered supervision, a level left to raise); revealing the
+/// contact is offered only to those who do not see it already, and never on a
+/// confidential request.
+pub fn available_actions(ticket: &Ticket, actor: &Actor) -> Vec<Action> {
+    Action::ALL
+        .into_iter()
+        .filter(|a| authorize(ticket, actor, *a).is_ok())
+        .filter(|a| match a {
+            Action::RequestExtension => ticket.pending_extension.is_none(),
+            Action::ApproveExtension | Action::RejectExtension => {
+                ticket.pending_extension.is_some()
+            }
+            Action::RevealContact => {
+                !crate::permission::permits(actor.role, crate::permission::Permission::SeeContacts)
+                    && !ticket.confidential
+            }
+            Action::AnswerSupervision => ticket
+                .supervision
+                .as_ref()
+                .is_some_and(|s| s.awaits_answer()),
+            Action::Supervise => ticket
+                .supervision
+                .as_ref()
+                .is_none_or(|s| s.level.next().is_some()),
+            _ => true,
+        })
+        .collect()
+}
+
+fn illegal(action: Action, state: TicketState, detail: &str) -> DomainError {
+    DomainError::IllegalTransition {
+        action: action.as_str().to_string(),
+        state,
+        detail: detail.to_string(),
+    }
+}
+
+/// Decides a command: the events it produces, or why it is refused. Everything about an
+/// action is decided here — who, in which state, the units it names, the tier of a
+/// dispatch, the extension rules — from the ticket, the actor and the [`Situation`]. The
+/// caller has checked that the ticket is visible to the actor.
+pub fn decide(
+    ticket: &Ticket,
+    actor: &Actor,
+    cmd: &Command,
+    s: &Situation,
+) -> Result<Vec<EventKind>, DomainError> {
+    let action = cmd.action();
+    authorize(ticket, actor, action)?;
+    for (field, unit) in cmd.named_units() {
+        if !s.active_units.contains(&unit) {
+            return Err(DomainError::invalid(
+                field,
+                format!("unit {unit} does not exist or is disabled"),
+            ));
+        }
+    }
+    let events = match cmd.clone() {
+        Command::ResolveDirectly { answer } => vec![EventKind::ResolvedDirectly { answer }],
+        Command::Dispatch {
+            lead_unit_id,
+            co_unit_ids,
+            tier,
+            note,
+        } => {
+            let tier = dispatch_tier(ticket, lead_unit_id, tier, &note, s)?;
+            vec![EventKind::Dispatched {
+                lead_unit_id,
+                co_unit_ids,
+                tier: Some(tier),
+                note,
+            }]
+        }
+        Command::Sign { note } => vec![EventKind::Signed { note }],
+        Command::RequestReturn { reason } => vec![EventKind::ReturnRequested { reason }],
+        Command::ApproveReturn { note } => vec![EventKind::ReturnApproved { note }],
+        Command::RejectReturn { note } => vec![EventKind::ReturnRejected { note }],
+        Command::OpenConsultation { note } => vec![EventKind::ConsultationOpened { note }],
+        Command::DecideConsultation {
+            lead_unit_id,
+            co_unit_ids,
+            tier,
+            note,
+        } => {
+            let tier = dispatch_tier(ticket, lead_unit_id, tier, &note, s)?;
+            vec![EventKind::ConsultationDecided {
+                lead_unit_id,
+                co_unit_ids,
+                tier: Some(tier),
+                note,
+            }]
+        }
+        Command::RequestExtension { days, reason } => {
+            if ticket.pending_extension.is_some() {
+                return Err(illegal(
+                    action,
+                    ticket.state,
+                    " (an extension request is already pending)",
+                ));
+            }
+            if let Some(why) =
+                extension_refusal(s.policy, s.clocks, ticket.extensions_approved, s.now)
+            {
+                return Err(DomainError::Refused {
+                    code: "extension_refused",
+                    message: why,
+                });
+            }
+            vec![EventKind::ExtensionRequested { days, reason }]
+        }
+        Command::ApproveExtension { note } => match &ticket.pending_extension {
+            Some(p) => vec![EventKind::ExtensionApproved { days: p.days, note }],
+            None => {
+                return Err(illegal(
+                    action,
+                    ticket.state,
+                    " (no extension request is pending)",
+                ));
+            }
+        },
+        Command::RejectExtension { note } => {
+            if ticket.pending_extension.is_none() {
+                return Err(illegal(
+                    action,
+                    ticket.state,
+                    " (no extension request is pending)",
+                ));
+            }
+            vec![EventKind::ExtensionRejected { note }]
+        }
+        Command::RecordContact { note } => vec![EventKind::ContactRecorded { note }],
+        Command::AddNote { note } => vec![EventKind::NoteAdded { note }],
+        Command::Reply { content } => vec![EventKind::Replied { content }],
+        Command::ApproveReply { note } => vec![EventKind::ReplyApproved { note }],
+        Command::RejectReply { reason } => vec![EventKind::ReplyRejected { reason }],
+        Command::RecordCallback(CallbackInput::Answered { answers, note }) => {
+            let recorded = EventKind::CallbackRecorded {
+                contacted: answers.contacted,
+                resolution: answers.resolution,
+                satisfaction: answers.satisfaction,
+                note,
+            };
+            if answers.is_bad() {
+                vec![
+                    recorded,
+                    EventKind::Reopened {
+                        reason: Some("回访不满意或未解决，重办".to_string()),
+                    },
+                ]
+            } else {
+                vec![
+                    recorded,
+                    EventKind::Closed {
+                        outcome: CloseOutcome::Callback,
+                        note: None,
+                    },
+                ]
+            }
+        }
+        Command::RecordCallback(CallbackInput::Unreachable { note }) => {
+            let attempt = ticket.callback_attempts + 1;
+            let mut v = vec![EventKind::CallbackUnreachable { attempt, note }];
+            if attempt >= MAX_CALLBACK_ATTEMPTS {
+                v.push(EventKind::Closed {
+                    outcome: CloseOutcome::Unreachable,
+                    note: None,
+                });
+            }
+            v
+        }
+        Command::Close { note } => vec![EventKind::Closed {
+            outcome: CloseOutcome::Manual,
+            note,
+        }],
+        Command::Reopen { reason } => vec![EventKind::Reopened { reason }],
+        Command::Merge { parent_id } => {
+            if parent_id == ticket.id {
+                return Err(DomainError::invalid(
+                    "parent_id",
+                    "a ticket cannot be merged into itself",
+                ));
+            }
+            vec![EventKind::Merged { parent_id }]
+        }
+        Command::NotAccept {
+            reason,
+            redirect_to,
+        } => vec![EventKind::NotAccepted {
+            reason,
+            redirect_to,
+        }],
+        Command::RevealContact => {
+            if actor.role == Role::UnitHandler && ticket.confidential {
+                return Err(DomainError::NotYourTicket {
+                    message: "the citizen asked for confidentiality: the identity is never revealed to units".to_string(),
+                });
+            }
+            vec![EventKind::ContactRevealed {}]
+        }
+        Command::Supervise { level, note } => {
+            let current = ticket.supervision.as_ref().map(|s| s.level);
+            let target = match (level, current) {
+                (Some(l), _) => l,
+                (None, None) => SupervisionLevel::L1,
+                (None, Some(c)) => c.next().ok_or_else(|| {
+                    illegal(
+                        action,
+                        ticket.state,
+                        " (the ticket is already under 挂牌督办, the highest level)",
+                    )
+                })?,
+            };
+            if current.is_some_and(|c| target <= c) {
+                return Err(DomainError::invalid(
+                    "level",
+                    format!(
+                        "the ticket is already under {} ({}); supervision can only be raised",
+                        current.map(|c| c.label_zh()).unwrap_or_default(),
+                        current.map(|c| c.as_str()).unwrap_or_default()
+                    ),
+                ));
+            }
+            vec![EventKind::Supervised {
+                level: target,
+                reason: note,
+                automatic: false,
+            }]
+        }
+        Command::AnswerSupervision { answer } => match &ticket.supervision {
+            Some(s) if s.awaits_answer() => vec![EventKind::SupervisionAnswered {
+                level: s.level,
+                answer,
+            }],
+            Some(_) => {
+                return Err(illegal(
+                    action,
+                    ticket.state,
+                    " (the current supervision is already answered)",
+                ));
+            }
+            None => {
+                return Err(illegal(
+                    action,
+                    ticket.state,
+                    " (the ticket is not under supervision)",
+                ));
+            }
+        },
+    };
+    Ok(events)
+}
+
+/// Checks that `parent` can take `child` as a merged duplicate.
+pub fn check_merge_parent(child: &Ticket, parent: &Ticket) -> Result<(), DomainError> {
+    if parent.id == child.id {
+        return Err(DomainError::invalid(
+            "parent_id",
+            "a ticket cannot be merged into itself",
+        ));
+    }
+    if parent.state.is_terminal() {
+        return Err(DomainError::invalid(
+            "parent_id",
+            format!(
+                "ticket {} is `{}`; merge into an open ticket",
+                parent.number, parent.state
+            ),
+        ));
+    }
+    Ok(())
+}

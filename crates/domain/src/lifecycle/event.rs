@@ -1,0 +1,234 @@
+//! Events: what happened to a ticket, the audit trail.
+
+use crate::ticket::{Actor, Citizen, Ticket};
+use crate::types::{Channel, Kind, Resolution, Satisfaction, SupervisionLevel};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// How a ticket came to be closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CloseOutcome {
+    /// Closed by a good callback.
+    Callback,
+    /// The citizen could not be reached after repeated attempts.
+    Unreachable,
+    /// Closed by hand without a callback.
+    Manual,
+}
+
+/// What happened to a ticket. Stored as JSON with a `type` tag; the audit trail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+// `Received` carries the whole request; events are few per ticket and short-lived in
+// memory, so boxing it would only add an allocation to every read.
+#[allow(clippy::large_enum_variant)]
+pub enum EventKind {
+    Received {
+        number: String,
+        tracking_code: String,
+        channel: Channel,
+        channel_detail: Option<String>,
+        kind: Kind,
+        title: String,
+        content: String,
+        citizen: Citizen,
+        confidential: bool,
+        address: Option<String>,
+        category_code: Option<String>,
+        division_code: Option<String>,
+        /// The category the system proposed while the request was taken (the operator's
+        /// choice is `category_code`): what the classifier's feedback is measured on.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        suggested_category_code: Option<String>,
+    },
+    ResolvedDirectly {
+        answer: String,
+    },
+    Dispatched {
+        lead_unit_id: i64,
+        co_unit_ids: Vec<i64>,
+        tier: Option<u8>,
+        note: Option<String>,
+    },
+    Signed {
+        note: Option<String>,
+    },
+    ReturnRequested {
+        reason: String,
+    },
+    ReturnApproved {
+        note: Option<String>,
+    },
+    ReturnRejected {
+        note: Option<String>,
+    },
+    ConsultationOpened {
+        note: Option<String>,
+    },
+    ConsultationDecided {
+        lead_unit_id: i64,
+        co_unit_ids: Vec<i64>,
+        tier: Option<u8>,
+        note: Option<String>,
+    },
+    ExtensionRequested {
+        days: u32,
+        reason: String,
+    },
+    ExtensionApproved {
+        days: u32,
+        note: Option<String>,
+    },
+    ExtensionRejected {
+        note: Option<String>,
+    },
+    ContactRecorded {
+        note: Option<String>,
+    },
+    NoteAdded {
+        note: String,
+    },
+    Replied {
+        content: String,
+    },
+    ReplyApproved {
+        note: Option<String>,
+    },
+    ReplyRejected {
+        reason: String,
+    },
+    CallbackRecorded {
+        contacted: bool,
+        resolution: Resolution,
+        satisfaction: Satisfaction,
+        note: Option<String>,
+    },
+    CallbackUnreachable {
+        attempt: u32,
+        note: Option<String>,
+    },
+    Reopened {
+        reason: Option<String>,
+    },
+    Closed {
+        outcome: CloseOutcome,
+        note: Option<String>,
+    },
+    Merged {
+        parent_id: i64,
+    },
+    ChildMerged {
+        child_id: i64,
+    },
+    /// A clock passed its warning point (recorded by the deadline watcher, once per due point).
+    DeadlineWarned {
+        clock: crate::deadlines::ClockKind,
+        due_at: DateTime<Utc>,
+    },
+    /// A clock passed its due point (recorded by the deadline watcher, once per due point).
+    DeadlineBreached {
+        clock: crate::deadlines::ClockKind,
+        due_at: DateTime<Utc>,
+    },
+    NotAccepted {
+        reason: String,
+        redirect_to: Option<String>,
+    },
+    ContactRevealed {},
+    /// Supervision raised (督办): by a rule of the policy (`automatic`, recorded by the
+    /// deadline watcher) or by a supervisor with a note.
+    Supervised {
+        level: SupervisionLevel,
+        reason: String,
+        automatic: bool,
+    },
+    /// The lead unit's answer to the current supervision.
+    SupervisionAnswered {
+        level: SupervisionLevel,
+        answer: String,
+    },
+}
+
+impl EventKind {
+    /// The `type` tag.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            EventKind::Received { .. } => "received",
+            EventKind::ResolvedDirectly { .. } => "resolved_directly",
+            EventKind::Dispatched { .. } => "dispatched",
+            EventKind::Signed { .. } => "signed",
+            EventKind::ReturnRequested { .. } => "return_requested",
+            EventKind::ReturnApproved { .. } => "return_approved",
+            EventKind::ReturnRejected { .. } => "return_rejected",
+            EventKind::ConsultationOpened { .. } => "consultation_opened",
+            EventKind::ConsultationDecided { .. } => "consultation_decided",
+            EventKind::ExtensionRequested { .. } => "extension_requested",
+            EventKind::ExtensionApproved { .. } => "extension_approved",
+            EventKind::ExtensionRejected { .. } => "extension_rejected",
+            EventKind::ContactRecorded { .. } => "contact_recorded",
+            EventKind::NoteAdded { .. } => "note_added",
+            EventKind::Replied { .. } => "replied",
+            EventKind::ReplyApproved { .. } => "reply_approved",
+            EventKind::ReplyRejected { .. } => "reply_rejected",
+            EventKind::CallbackRecorded { .. } => "callback_recorded",
+            EventKind::CallbackUnreachable { .. } => "callback_unreachable",
+            EventKind::Reopened { .. } => "reopened",
+            EventKind::Closed { .. } => "closed",
+            EventKind::Merged { .. } => "merged",
+            EventKind::ChildMerged { .. } => "child_merged",
+            EventKind::DeadlineWarned { .. } => "deadline_warned",
+            EventKind::DeadlineBreached { .. } => "deadline_breached",
+            EventKind::NotAccepted { .. } => "not_accepted",
+            EventKind::ContactRevealed {} => "contact_revealed",
+            EventKind::Supervised { .. } => "supervised",
+            EventKind::SupervisionAnswered { .. } => "supervision_answered",
+        }
+    }
+
+    /// The event as a reader without the right to see citizens' identity sees it.
+    pub fn masked(&self, confidential: bool) -> EventKind {
+        match self {
+            EventKind::Received { citizen, .. } => {
+                let mut e = self.clone();
+                if let EventKind::Received { citizen: c, .. } = &mut e {
+                    *c = crate::ticket::mask_citizen(citizen, confidential);
+                }
+                e
+            }
+            _ => self.clone(),
+        }
+    }
+}
+
+/// An event as stored: which ticket, its place in the ticket's history, who, when, what.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub ticket_id: i64,
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub actor: Actor,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// The events a change appends to a ticket at `before`'s version: numbered on from it, at one
+/// time, by one actor.
+pub fn appended(
+    before: &Ticket,
+    kinds: &[EventKind],
+    actor: Actor,
+    at: DateTime<Utc>,
+) -> Vec<Event> {
+    kinds
+        .iter()
+        .enumerate()
+        .map(|(i, kind)| Event {
+            ticket_id: before.id,
+            seq: before.version + 1 + i as i64,
+            at,
+            actor,
+            kind: kind.clone(),
+        })
+        .collect()
+}

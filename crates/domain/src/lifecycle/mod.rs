@@ -1,0 +1,372 @@
+//! The ticket lifecycle as a pure state machine: a command, checked against the
+//! transition table, becomes events; events, applied in order, make the ticket's view.
+//!
+//! - this file: the actions and the transition table (who, from which states);
+//! - [`command`]: commands and the validation of their payloads;
+//! - [`event`]: the events, the audit trail;
+//! - [`decide`](mod@decide): a command on a ticket → its events, or why not;
+//! - [`apply`](mod@apply): an event on a ticket's view → the next view.
+
+mod apply;
+mod command;
+mod decide;
+mod event;
+
+pub use apply::apply;
+pub use command::*;
+pub use decide::*;
+pub use event::*;
+
+use crate::types::{Role, TicketState};
+use serde::{Deserialize, Serialize};
+
+use TicketState as S;
+
+/// Callback attempts after which an unreachable citizen's ticket is closed anyway.
+pub const MAX_CALLBACK_ATTEMPTS: u32 = 3;
+/// Longest extension one request may ask for, in working days.
+pub const MAX_EXTENSION_DAYS: u32 = 30;
+/// Longest note, reason or reply, in characters.
+pub const MAX_TEXT_CHARS: usize = 5_000;
+
+/// One action of the lifecycle; its wire name is the last segment of
+/// `POST /api/v1/tickets/{id}/{action}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    ResolveDirectly,
+    Dispatch,
+    Sign,
+    RequestReturn,
+    ApproveReturn,
+    RejectReturn,
+    OpenConsultation,
+    DecideConsultation,
+    RequestExtension,
+    ApproveExtension,
+    RejectExtension,
+    RecordContact,
+    AddNote,
+    Reply,
+    ApproveReply,
+    RejectReply,
+    RecordCallback,
+    Close,
+    Reopen,
+    Merge,
+    NotAccept,
+    RevealContact,
+    Supervise,
+    AnswerSupervision,
+}
+
+impl Action {
+    pub const ALL: [Action; 24] = [
+        Action::ResolveDirectly,
+        Action::Dispatch,
+        Action::Sign,
+        Action::RequestReturn,
+        Action::ApproveReturn,
+        Action::RejectReturn,
+        Action::OpenConsultation,
+        Action::DecideConsultation,
+        Action::RequestExtension,
+        Action::ApproveExtension,
+        Action::RejectExtension,
+        Action::RecordContact,
+        Action::AddNote,
+        Action::Reply,
+        Action::ApproveReply,
+        Action::RejectReply,
+        Action::RecordCallback,
+        Action::Close,
+        Action::Reopen,
+        Action::Merge,
+        Action::NotAccept,
+        Action::RevealContact,
+        Action::Supervise,
+        Action::AnswerSupervision,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::ResolveDirectly => "resolve-directly",
+            Action::Dispatch => "dispatch",
+            Action::Sign => "sign",
+            Action::RequestReturn => "request-return",
+            Action::ApproveReturn => "approve-return",
+            Action::RejectReturn => "reject-return",
+            Action::OpenConsultation => "open-consultation",
+            Action::DecideConsultation => "decide-consultation",
+            Action::RequestExtension => "request-extension",
+            Action::ApproveExtension => "approve-extension",
+            Action::RejectExtension => "reject-extension",
+            Action::RecordContact => "record-contact",
+            Action::AddNote => "add-note",
+            Action::Reply => "reply",
+            Action::ApproveReply => "approve-reply",
+            Action::RejectReply => "reject-reply",
+            Action::RecordCallback => "record-callback",
+            Action::Close => "close",
+            Action::Reopen => "reopen",
+            Action::Merge => "merge",
+            Action::NotAccept => "not-accept",
+            Action::RevealContact => "reveal-contact",
+            Action::Supervise => "supervise",
+            Action::AnswerSupervision => "answer-supervision",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+
+    /// The Chinese name shown to people.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Action::ResolveDirectly => "直接办结",
+            Action::Dispatch => "派单",
+            Action::Sign => "签收",
+            Action::RequestReturn => "申请退单",
+            Action::ApproveReturn => "同意退单",
+            Action::RejectReturn => "驳回退单",
+            Action::OpenConsultation => "发起会商",
+            Action::DecideConsultation => "会商定责",
+            Action::RequestExtension => "申请延期",
+            Action::ApproveExtension => "同意延期",
+            Action::RejectExtension => "驳回延期",
+            Action::RecordContact => "联系市民",
+            Action::AddNote => "添加备注",
+            Action::Reply => "答复",
+            Action::ApproveReply => "审核通过",
+            Action::RejectReply => "退回重办",
+            Action::RecordCallback => "回访",
+            Action::Close => "办结",
+            Action::Reopen => "重办",
+            Action::Merge => "并单",
+            Action::NotAccept => "不予受理",
+            Action::RevealContact => "查看联系方式",
+            Action::Supervise => "督办",
+            Action::AnswerSupervision => "督办反馈",
+        }
+    }
+
+    /// The transition table row of this action.
+    pub fn rule(self) -> &'static Rule {
+        TRANSITIONS
+            .iter()
+            .find(|r| r.action == self)
+            .expect("every action has a rule")
+    }
+}
+
+/// Which unit handlers may take an action (other roles are not bound to units).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnitScope {
+    /// Only a handler of the lead unit.
+    Lead,
+    /// A handler of the lead unit or of a co-unit.
+    LeadOrCo,
+}
+
+/// One row of the transition table: the action, the states it applies to, the roles that
+/// may take it, and (for unit handlers) whose unit they must belong to.
+#[derive(Debug)]
+pub struct Rule {
+    pub action: Action,
+    pub from: &'static [TicketState],
+    pub roles: &'static [Role],
+    pub unit_scope: UnitScope,
+}
+
+const OPEN: &[TicketState] = &[
+    S::Received,
+    S::Dispatched,
+    S::InProgress,
+    S::ReturnRequested,
+    S::InConsultation,
+    S::Replied,
+    S::AwaitingCallback,
+];
+const ALL_STATES: &[TicketState] = TicketState::ALL;
+/// Open states in which a unit holds the ticket (what supervision is about).
+const WITH_UNIT: &[TicketState] = &[
+    S::Dispatched,
+    S::InProgress,
+    S::ReturnRequested,
+    S::InConsultation,
+    S::Replied,
+    S::AwaitingCallback,
+];
+
+/// The transition table. `decide` consults nothing else for roles and states; extra guards
+/// (a pending extension, a callback's answers) are documented on the commands.
+pub static TRANSITIONS: &[Rule] = &[
+    Rule {
+        action: Action::ResolveDirectly,
+        from: &[S::Received],
+        roles: &[Role::Operator, Role::Dispatcher],
+        unit_scope: UnitScope::Lead,
+    },
+    Rule {
+        action: Action::Dispatch,
+        from: &[S::Received],
+        roles: &[Role::Dispatcher],
+        unit_scope: UnitScope::Lead,
+    },
+    Rule {
+        action: Action::Sign,
+        from: &[S::Dispatched],
+        roles: &[Role::UnitHandler],
+        unit_scope: UnitScope::Lead,
+    },
+    Rule {
+        action: Action::RequestReturn,
+        from: &[S::Dispatched, S::InProgress],
+        roles: &[Role::UnitHandler],
+        unit_scope: UnitScope::Lead,
+    },
+    Rule {
+        action: Action::ApproveReturn,
+        from: &[S::ReturnRequested],
+        roles: &[Role::Dispatcher],
+        unit_scope: UnitScope::Lead,
+    },
+    Rule {
+        action: Action::RejectReturn,
+        from: &[S::ReturnRequested],
+        roles: &[Role::Dispatcher],
+        unit_scope: UnitScope::Lead,
+    },
+    Rule {
+        action: Action::OpenConsultation,
+        from: &[
+            S::Received,
+            S::Dispatched,
+            S::InProgress,
+            S::ReturnRequested,
+        ],
+        roles: &[Role::Dispatcher],
+        unit_scope: UnitScope::Lead,
+    },
+    Rule {
+        action: Action::DecideConsultation,
+        from: &[S::InConsultation],
+        roles: &[Role::Dispatcher],
+        unit_scope: UnitScope::Lead,
+    },
+    Rule {
+        action: Action::RequestExtension,
+        from: &[S::InProgress],
+        roles: &[Role::UnitHandler],
+        unit_scope: UnitScope::Lead,
+    },
+    Rule {
+        action: Action::ApproveExtension,
+        from: &[S::InProgress],
+        roles: &[Role::Dispatcher],
+        unit_scope: UnitScope::Lead,
+    },
+    Rule {
+        action: Action::RejectExtension,
+        from: &[S::InProgress],
+        roles: &[Role::Dispatcher],
+        unit_scope: UnitScope::Lead,
+    },
+    Rule {
+        action: Action::RecordContact,
+        from: &[S::InProgress],
+        roles: &[Role::UnitHandler],
+        unit_scope: UnitScope::LeadOrCo,
+    },
+    Rule {
+        action: Action::AddNote,
+        from: OPEN,
+        roles: &[
+            Role::Operator,
+            Role::Dispatcher,
+            Role::UnitHandler,
+            Role::CallbackAgent,
+            Role::Supervisor,
+        ],
+        unit_scope: UnitScope::LeadOrCo,
+    },
+    Rule {
+        action: Action::Reply,
+        from: &[S::InProgress],
+        roles: &[Role::UnitHandler],
+        unit_scope: UnitScope::Lead,
+    },
+    Rule {
+        action: Action::ApproveReply,
+        from: &[S::Replied],
+        roles: &[Role::Dispatcher],
+        unit_scope: UnitScope::Lead,
+    },
+    Rule {
+        action: Action::RejectReply,
+        from: &[S::Replied],
+        roles: &[Role::Dispatcher],
+        unit_scope: UnitScope::Lead,
+    },
+    Rule {
+        action: Action::RecordCallback,
+        from: &[S::AwaitingCallback],
+        roles: &[Role::CallbackAgent],
+        unit_scope: UnitScope::Lead,
+    },
+    Rule {
+        action: Action::Close,
+        from: &[S::AwaitingCallback],
+        roles: &[Role::CallbackAgent, Role::Dispatcher],
+        unit_scope: UnitScope::Lead,
+    },
+    Rule {
+        action: Action::Reopen,
+        from: &[S::Closed, S::ResolvedDirectly],
+        roles: &[Role::Dispatcher, Role::Supervisor],
+        unit_scope: UnitScope::Lead,
+    },
+    Rule {
+        action: Action::Merge,
+        from: &[
+            S::Received,
+            S::Dispatched,
+            S::InProgress,
+            S::ReturnRequested,
+            S::InConsultation,
+        ],
+        roles: &[Role::Operator, Role::Dispatcher],
+        unit_scope: UnitScope::Lead,
+    },
+    Rule {
+        action: Action::NotAccept,
+        from: &[S::Received],
+        roles: &[Role::Operator, Role::Dispatcher],
+        unit_scope: UnitScope::Lead,
+    },
+    Rule {
+        action: Action::RevealContact,
+        from: ALL_STATES,
+        roles: &[
+            Role::UnitHandler,
+            Role::Operator,
+            Role::Dispatcher,
+            Role::CallbackAgent,
+            Role::Supervisor,
+        ],
+        unit_scope: UnitScope::LeadOrCo,
+    },
+    Rule {
+        action: Action::Supervise,
+        from: WITH_UNIT,
+        roles: &[Role::Supervisor],
+        unit_scope: UnitScope::Lead,
+    },
+    Rule {
+        action: Action::AnswerSupervision,
+        from: WITH_UNIT,
+        roles: &[Role::UnitHandler],
+        unit_scope: UnitScope::Lead,
+    },
+];
