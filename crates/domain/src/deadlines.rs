@@ -68,7 +68,7 @@ impl Default for DeadlinePolicy {
 }
 
 /// Which clock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ClockKind {
     /// 签收: dispatch → signed.
@@ -132,7 +132,9 @@ impl ClockState {
 }
 
 /// How far past its points a running clock is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum AlertLevel {
     /// Past its warning point (yellow).
@@ -142,7 +144,7 @@ pub enum AlertLevel {
 }
 
 /// A recorded alert on a ticket: which clock, how far, and the due point it was about.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DeadlineAlert {
     pub clock: ClockKind,
     pub level: AlertLevel,

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// An administrative division (行政区划) with its national statistical code.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Division {
     pub code: String,
     pub name: String,
@@ -16,7 +16,7 @@ pub struct Division {
 }
 
 /// An organisation unit (承办单位) in the tree.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Unit {
     pub id: i64,
     /// A stable code, unique, e.g. `D630102` for 城东区人民政府 or `CITY-ZJ` for 市住建局.
@@ -40,7 +40,7 @@ pub struct NewUnit {
 
 /// A node of the 3-level category taxonomy (事项分类). Codes are hierarchical:
 /// a child's code starts with its parent's (`03` → `0302` → `030201`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Category {
     pub code: String,
     pub name: String,
@@ -52,7 +52,7 @@ pub struct Category {
 }
 
 /// A person who uses the system.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct User {
     pub id: i64,
     pub username: String,

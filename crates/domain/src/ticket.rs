@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Who performs a command.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Actor {
     pub user_id: i64,
     pub role: Role,
@@ -14,14 +14,14 @@ pub struct Actor {
 }
 
 /// The citizen behind a request. Both fields are optional: many callers stay anonymous.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Citizen {
     pub name: Option<String>,
     pub phone: Option<String>,
 }
 
 /// An extension asked for by the lead unit and not yet decided.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PendingExtension {
     pub days: u32,
     pub reason: String,
@@ -29,7 +29,7 @@ pub struct PendingExtension {
 }
 
 /// The three answers of a callback (回访).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CallbackAnswers {
     /// Did the unit contact the citizen in time (响应)?
     pub contacted: bool,
@@ -45,14 +45,14 @@ impl CallbackAnswers {
 }
 
 /// Why a ticket was not accepted (不予受理).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NotAcceptance {
     pub reason: String,
     pub redirect_to: Option<String>,
 }
 
 /// The current view of one ticket. It is derived from the ticket's events by [`crate::apply`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Ticket {
     pub id: i64,
     pub number: String,
@@ -115,7 +115,7 @@ pub struct Ticket {
 
 /// Where a ticket's supervision stands: its level, when and how it was last raised, and
 /// whether the lead unit has answered it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Supervision {
     pub level: crate::types::SupervisionLevel,
     pub raised_at: DateTime<Utc>,

@@ -113,6 +113,28 @@ fn id_param() -> Value {
     json!({"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "format": "int64"}})
 }
 
+/// The schemas derived from the API's own types (with the types they hold).
+#[derive(utoipa::OpenApi)]
+#[openapi(components(schemas(
+    mashangban_domain::Ticket,
+    mashangban_domain::Event,
+    mashangban_domain::User,
+    mashangban_domain::Unit,
+    mashangban_domain::Division,
+    mashangban_domain::Category,
+    mashangban_domain::Citizen
+)))]
+struct DerivedSchemas;
+
+fn derived_schemas() -> Map<String, Value> {
+    use utoipa::OpenApi;
+    let doc = serde_json::to_value(DerivedSchemas::openapi()).unwrap_or_default();
+    doc["components"]["schemas"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default()
+}
+
 /// The document.
 pub fn document() -> Value {
     let mut paths = Map::new();
@@ -271,9 +293,7 @@ pub fn document() -> Value {
             "responses": {"204": {"description": "Logged out"}, "401": {"description": "No valid token"}}}}),
     );
     admin_paths(&mut paths);
-    let ts = json!({"type": "string", "format": "date-time"});
-    let opt_ts = json!({"type": ["string", "null"], "format": "date-time"});
-    json!({
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": {"title": "Mashangban (马上办) 12345 hotline API", "version": env!("CARGO_PKG_VERSION"),
             "description": "Every citizen request, from any channel, received once, dispatched to its owner, handled, called back and closed. Errors are `{\"error\": {\"code\", \"message\", \"field\"?}}`."},
@@ -282,7 +302,6 @@ pub fn document() -> Value {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": {
                 "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "field": {"type": "string"}}}}},
-                "Citizen": {"type": "object", "properties": {"name": {"type": ["string", "null"], "maxLength": 50}, "phone": {"type": ["string", "null"], "maxLength": 32}}},
                 "CreateTicket": {"type": "object", "additionalProperties": false, "required": ["channel", "kind", "content"], "properties": {
                     "channel": {"type": "string", "enum": names(Channel::ALL, Channel::as_str)},
                     "channel_detail": {"type": "string", "maxLength": 100, "description": "e.g. the merged hotline's number"},
@@ -296,37 +315,15 @@ pub fn document() -> Value {
                     "division_code": {"type": "string"},
                     "suggested_category_code": {"type": "string", "description": "the category the system proposed while the request was taken, if one was shown (kept beside the operator's choice; see /api/v1/classifier/feedback)"},
                     "merge_into": {"type": "integer", "description": "an open ticket about the same matter (a duplicate or a repeat caller, see suggest): the request is received and merged into it at once, and not dispatched on its own; refused whole (nothing written) if that ticket does not exist or is closed"}}},
-                "Ticket": {"type": "object", "required": ["id", "number", "state", "channel", "kind", "title", "content", "category_code", "division_code", "lead_unit_id", "co_unit_ids", "created_at", "updated_at"], "properties": {
-                    "id": {"type": "integer", "format": "int64"},
-                    "number": {"type": "string", "example": "XN20261128000123"},
-                    "tracking_code": {"type": "string"},
-                    "state": {"type": "string", "enum": names(TicketState::ALL, TicketState::as_str)},
-                    "channel": {"type": "string"}, "channel_detail": {"type": ["string", "null"]},
-                    "kind": {"type": "string"}, "title": {"type": "string"}, "content": {"type": "string"},
-                    "citizen": reference("Citizen"), "confidential": {"type": "boolean"}, "address": {"type": ["string", "null"]},
-                    "category_code": {"type": ["string", "null"]}, "division_code": {"type": ["string", "null"]},
-                    "lead_unit_id": {"type": ["integer", "null"]}, "co_unit_ids": {"type": "array", "items": {"type": "integer"}},
-                    "tier": {"type": ["integer", "null"]}, "answer": {"type": ["string", "null"]}, "reply": {"type": ["string", "null"]},
-                    "pending_extension": {"type": ["object", "null"]}, "extension_days_granted": {"type": "integer"},
-                    "callback": {"type": ["object", "null"]}, "callback_attempts": {"type": "integer"},
-                    "reopen_count": {"type": "integer"}, "return_count": {"type": "integer"},
-                    "parent_id": {"type": ["integer", "null"]}, "child_ids": {"type": "array", "items": {"type": "integer"}},
-                    "not_accepted": {"type": ["object", "null"]},
-                    "created_at": ts, "updated_at": ts, "dispatched_at": opt_ts, "signed_at": opt_ts,
-                    "first_contact_at": opt_ts, "replied_at": opt_ts, "closed_at": opt_ts,
-                    "version": {"type": "integer"}}},
-                "TicketPage": {"type": "object", "properties": {"items": {"type": "array", "items": reference("Ticket")}, "next_cursor": {"type": ["string", "null"]}}},
-                "Event": {"type": "object", "required": ["ticket_id", "seq", "at", "actor", "type"], "properties": {
-                    "ticket_id": {"type": "integer"}, "seq": {"type": "integer"}, "at": ts,
-                    "actor": {"type": "object", "properties": {"user_id": {"type": "integer"}, "role": {"type": "string"}, "unit_id": {"type": ["integer", "null"]}}},
-                    "type": {"type": "string", "description": "received, dispatched, signed, ..., and the event's own fields beside it"}}},
-                "Unit": {"type": "object", "properties": {"id": {"type": "integer"}, "code": {"type": "string"}, "name": {"type": "string"}, "kind": {"type": "string"}, "parent_id": {"type": ["integer", "null"]}, "division_code": {"type": ["string", "null"]}, "active": {"type": "boolean"}}},
-                "Division": {"type": "object", "properties": {"code": {"type": "string"}, "name": {"type": "string"}, "level": {"type": "string"}, "parent_code": {"type": ["string", "null"]}, "population": {"type": ["integer", "null"]}}},
-                "Category": {"type": "object", "properties": {"code": {"type": "string"}, "name": {"type": "string"}, "parent_code": {"type": ["string", "null"]}, "level": {"type": "integer"}, "default_tier": {"type": ["integer", "null"]}, "active": {"type": "boolean"}}},
-                "User": {"type": "object", "properties": {"id": {"type": "integer"}, "username": {"type": "string"}, "display_name": {"type": "string"}, "role": {"type": "string", "enum": names(Role::ALL, Role::as_str)}, "unit_id": {"type": ["integer", "null"]}, "active": {"type": "boolean"}, "created_at": ts}}
+                "TicketPage": {"type": "object", "properties": {"items": {"type": "array", "items": reference("Ticket")}, "next_cursor": {"type": ["string", "null"]}}}
             }
         }
-    })
+    });
+    // The schemas of the types the API sends, derived from the types themselves.
+    if let Some(schemas) = doc["components"]["schemas"].as_object_mut() {
+        schemas.extend(derived_schemas());
+    }
+    doc
 }
 
 /// The administrators' write endpoints (they replace the read-only entries of the same paths).

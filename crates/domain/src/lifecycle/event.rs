@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// How a ticket came to be closed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CloseOutcome {
     /// Closed by a good callback.
@@ -18,7 +18,7 @@ pub enum CloseOutcome {
 }
 
 /// What happened to a ticket. Stored as JSON with a `type` tag; the audit trail.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 // `Received` carries the whole request; events are few per ticket and short-lived in
 // memory, so boxing it would only add an allocation to every read.
@@ -202,7 +202,7 @@ impl EventKind {
 }
 
 /// An event as stored: which ticket, its place in the ticket's history, who, when, what.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Event {
     pub ticket_id: i64,
     pub seq: i64,
