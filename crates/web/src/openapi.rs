@@ -85,6 +85,9 @@ fn error_responses(codes: &[&str]) -> Map<String, Value> {
                 "`illegal_transition`: the action does not apply to the ticket's state; nothing changed"
             }
             "413" => "Body too large",
+            "414" => "Request target too long",
+            "415" => "The body is not `application/json`",
+            "429" => "Too many wrong passwords: locked for a while",
             _ => "Invalid input; `error.field` names the field",
         };
         m.insert(c.to_string(), json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}));
@@ -111,6 +114,70 @@ fn list_of(name: &str) -> Value {
 
 fn id_param() -> Value {
     json!({"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "format": "int64"}})
+}
+
+/// An Excel workbook's media type.
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+/// A Word document's media type.
+const DOCX: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+
+/// What every operation can answer besides its own outcomes, added where an operation does
+/// not say it already: the input layer's refusals (400 a malformed body or query, 413 a
+/// body too large, 414 a request target too long, 415 a body that is not JSON, 422 input
+/// that breaks a rule, control characters included), 401 and 403 for operations that need
+/// a token, 404 for operations on a resource. A 204 carries no body; downloads are
+/// described by their own media types.
+fn complete(paths: &mut Map<String, Value>) {
+    let binary = json!({"type": "string", "format": "binary"});
+    for (path, item) in paths.iter_mut() {
+        let Some(ops) = item.as_object_mut() else {
+            continue;
+        };
+        for op in ops.values_mut() {
+            let secured = op.get("security").is_some();
+            let has_body = op.get("requestBody").is_some();
+            let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
+                continue;
+            };
+            if let Some(no_content) = responses.get_mut("204").and_then(Value::as_object_mut) {
+                no_content.remove("content");
+            }
+            if let Some(ok) = responses.get_mut("200").and_then(Value::as_object_mut) {
+                if path.ends_with(".xlsx") {
+                    ok.insert(
+                        "content".into(),
+                        json!({ XLSX: {"schema": binary.clone()} }),
+                    );
+                }
+                if path.starts_with("/api/v1/reports/") {
+                    let json_schema = ok["content"]["application/json"].clone();
+                    ok.insert(
+                        "content".into(),
+                        json!({
+                            "application/json": json_schema,
+                            "text/html": {"schema": {"type": "string"}},
+                            "application/msword": {"schema": {"type": "string"}},
+                            DOCX: {"schema": binary.clone()},
+                            XLSX: {"schema": binary.clone()},
+                        }),
+                    );
+                }
+            }
+            let mut codes = vec!["400", "413", "414", "422"];
+            if secured {
+                codes.extend(["401", "403"]);
+            }
+            if has_body {
+                codes.push("415");
+            }
+            if path.contains('{') {
+                codes.push("404");
+            }
+            for (code, response) in error_responses(&codes) {
+                responses.entry(code).or_insert(response);
+            }
+        }
+    }
 }
 
 /// The schemas derived from the API's own types (with the types they hold).
@@ -143,7 +210,8 @@ pub fn document() -> Value {
     paths.insert("/api/v1/auth/login".into(), json!({"post": {
         "summary": "Log in with a username and password; returns a bearer token that expires",
         "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["username", "password"], "additionalProperties": false, "properties": {"username": {"type": "string"}, "password": {"type": "string"}}}}}},
-        "responses": {"200": {"description": "Logged in", "content": {"application/json": {"schema": {"type": "object", "properties": {"token": {"type": "string"}, "expires_in_hours": {"type": "integer"}, "user": reference("User")}}}}}, "401": {"description": "Wrong username or password"}, "422": {"description": "Invalid body"}}
+        "responses": {"200": {"description": "Logged in", "content": {"application/json": {"schema": {"type": "object", "properties": {"token": {"type": "string"}, "expires_in_hours": {"type": "integer"}, "user": reference("User")}}}}}, "401": {"description": "Wrong username or password"}, "422": {"description": "Invalid body"},
+            "429": {"description": "Too many wrong passwords: the account's password login is locked for a while", "content": {"application/json": {"schema": reference("Error")}}}}
     }}));
     paths.insert(
         "/api/v1/me".into(),
@@ -319,6 +387,9 @@ pub fn document() -> Value {
             }
         }
     });
+    if let Some(paths) = doc["paths"].as_object_mut() {
+        complete(paths);
+    }
     // The schemas of the types the API sends, derived from the types themselves.
     if let Some(schemas) = doc["components"]["schemas"].as_object_mut() {
         schemas.extend(derived_schemas());
@@ -458,7 +529,7 @@ fn deadline_paths(paths: &mut Map<String, Value>) {
         "handling_days": {"type": "string", "enum": ["working", "calendar"]}, "callback_within_days": {"type": "integer", "minimum": 1},
         "warn_at_percent": {"type": "integer", "minimum": 1, "maximum": 100},
         "pause_in": {"type": "array", "items": {"type": "string", "enum": names(TicketState::ALL, TicketState::as_str)}},
-        "max_extensions": {"type": "integer", "minimum": 0}, "extension_cutoff": {"type": "string", "description": "local time, e.g. 17:00:00"},
+        "max_extensions": {"type": "integer", "minimum": 0}, "extension_cutoff": {"type": ["string", "null"], "description": "local time, e.g. 17:00:00; null: no daily cut-off"},
         "alert_outside_working_hours": {"type": "boolean"},
         "supervision": {"type": "object", "additionalProperties": false, "description": "When supervision is raised automatically (null or 0 switches a rule off)", "properties": {
             "l1_on_breach_of": {"type": "array", "items": {"type": "string", "enum": ["sign", "contact", "handling", "callback"]}},
