@@ -15,6 +15,7 @@ pub mod seed;
 pub mod text;
 pub mod tickets;
 pub mod warnings;
+pub mod workers;
 
 use mashangban_domain::{Actor, DomainError, Permission, Role};
 use mashangban_store::{Store, StoreError};
@@ -83,7 +84,7 @@ impl Default for Config {
 /// The application: a store and its settings.
 #[derive(Clone)]
 pub struct App {
-    pub store: Arc<dyn Store>,
+    store: Arc<dyn Store>,
     pub config: Config,
     reference: Arc<std::sync::RwLock<Option<CachedReference>>>,
     /// The text features, with the model stamp they were built for.
@@ -331,6 +332,14 @@ impl App {
             *guard = Some((std::time::Instant::now(), r.clone()));
         }
         Ok(r)
+    }
+
+    /// The store itself, for the command line's maintenance and benchmark tools and for
+    /// tests. The web crate cannot use it: it does not depend on the store crate, so it can
+    /// neither name the store's types nor call its methods; every request goes through a
+    /// use case here.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
     }
 
     /// Whether the database answers (the health check).

@@ -77,7 +77,7 @@ fn report(name: &str, mut lat: Vec<Duration>, wall: Duration) {
 }
 
 async fn token_for(app: &App, username: &str, role: Role, unit_id: Option<i64>) -> Result<String> {
-    if app.store.get_credentials(username).await?.is_none() {
+    if app.store().get_credentials(username).await?.is_none() {
         app.add_user(
             &mashangban_app::SERVER,
             UserInput {
@@ -113,13 +113,13 @@ pub async fn run(a: BenchArgs) -> Result<()> {
             ..Config::default()
         },
     );
-    if app.store.list_units().await?.is_empty() {
+    if app.store().list_units().await?.is_empty() {
         app.seed_xining()
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     let lead = app
-        .store
+        .store()
         .get_unit_by_code("GOV-630102001")
         .await?
         .context("unit GOV-630102001")?
@@ -151,7 +151,7 @@ pub async fn run(a: BenchArgs) -> Result<()> {
         .map(|c| c.code)
         .collect();
     let communities: Vec<String> = app
-        .store
+        .store()
         .list_divisions(None, Some(mashangban_domain::DivisionLevel::Community))
         .await?
         .into_iter()
@@ -210,7 +210,7 @@ pub async fn run(a: BenchArgs) -> Result<()> {
     report("create (POST /tickets)", lat, started.elapsed());
 
     // Fill the store, directly, to the requested size.
-    let have = app.store.count_tickets().await?;
+    let have = app.store().count_tickets().await?;
     if a.store_size > have {
         let need = a.store_size - have;
         let started = Instant::now();
@@ -255,7 +255,7 @@ pub async fn run(a: BenchArgs) -> Result<()> {
                         "division_code": communities.get(div),
                     }))
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
-                    app.store
+                    app.store()
                         .create_ticket(CreateTicket {
                             new,
                             actor,
@@ -277,7 +277,7 @@ pub async fn run(a: BenchArgs) -> Result<()> {
             "filled the store with {need} tickets in {:.1}s ({:.0}/s); it now holds {}",
             started.elapsed().as_secs_f64(),
             need as f64 / started.elapsed().as_secs_f64(),
-            app.store.count_tickets().await?
+            app.store().count_tickets().await?
         );
     }
 
@@ -354,7 +354,7 @@ pub async fn run(a: BenchArgs) -> Result<()> {
     report("all lifecycle actions", all, total_started.elapsed());
     println!(
         "store size at the end: {} tickets",
-        app.store.count_tickets().await?
+        app.store().count_tickets().await?
     );
     if a.pages > 0 {
         pages(&app, &base, lead, a.pages).await?;
@@ -399,8 +399,8 @@ async fn search(app: &App, base: &str, disp: &str, n: usize) -> Result<()> {
         started.elapsed().as_secs_f64()
     );
     let sample = app
-        .store
-        .get_ticket(app.store.count_tickets().await? / 2)
+        .store()
+        .get_ticket(app.store().count_tickets().await? / 2)
         .await?
         .context("a ticket in the middle")?;
     let number = sample.number.clone();
@@ -463,7 +463,7 @@ const SUGGEST_WARMUP: usize = 50;
 
 async fn suggest(app: &App, base: &str, op: &str, n: usize) -> Result<()> {
     if app
-        .store
+        .store()
         .setting(mashangban_app::text::MODEL_SETTING)
         .await?
         .is_none()
@@ -548,7 +548,7 @@ async fn suggest(app: &App, base: &str, op: &str, n: usize) -> Result<()> {
 async fn watch(app: &App, lead: i64, due: usize, mix: &str) -> Result<()> {
     use mashangban_domain::EventKind;
     use mashangban_store::Change;
-    let total = app.store.count_tickets().await?;
+    let total = app.store().count_tickets().await?;
     let now = Utc::now();
     let dispatched_at = now - ChronoDuration::days(3);
     let step = (total as usize / due.max(1)).max(1);
@@ -562,7 +562,7 @@ async fn watch(app: &App, lead: i64, due: usize, mix: &str) -> Result<()> {
     let mut next_pick = step / 2;
     let ids: Vec<i64> = (1..=total).collect();
     for chunk in ids.chunks(5_000) {
-        let tickets = app.store.get_tickets(chunk).await?;
+        let tickets = app.store().get_tickets(chunk).await?;
         let mut changes = Vec::new();
         let mut moves = Vec::new();
         for t in tickets {
@@ -590,12 +590,14 @@ async fn watch(app: &App, lead: i64, due: usize, mix: &str) -> Result<()> {
             }
         }
         for part in changes.chunks(500) {
-            app.store.commit(part.to_vec(), disp, dispatched_at).await?;
+            app.store()
+                .commit(part.to_vec(), disp, dispatched_at)
+                .await?;
         }
-        app.store.set_next_deadlines(&moves).await?;
+        app.store().set_next_deadlines(&moves).await?;
     }
     // As autovacuum (PostgreSQL) or `PRAGMA optimize` (SQLite) would have by now.
-    app.store.analyze().await?;
+    app.store().analyze().await?;
     println!(
         "\nwatcher: {} tickets, {} made due, the rest due in a month (set up in {:.1}s)",
         total,
@@ -606,8 +608,8 @@ async fn watch(app: &App, lead: i64, due: usize, mix: &str) -> Result<()> {
     // due tickets' clocks (they were all dispatched at the same moment).
     let at = match (mix, due_ids.first()) {
         ("one", Some(&id)) => {
-            let ticket = app.store.get_ticket(id).await?.context("due ticket")?;
-            let events = app.store.ticket_events(id).await?;
+            let ticket = app.store().get_ticket(id).await?.context("due ticket")?;
+            let events = app.store().ticket_events(id).await?;
             let d = app
                 .deadlines_of(&ticket, &events, now)
                 .await
@@ -649,7 +651,7 @@ async fn stage_desks(app: &App, lead: i64) -> Result<(Option<i64>, Option<i64>)>
         let name = name.to_string();
         async move {
             let (u, _) = app
-                .store
+                .store()
                 .get_credentials(&name)
                 .await?
                 .context("bench user")?;

@@ -84,14 +84,14 @@ pub async fn run(a: BenchReportsArgs) -> Result<()> {
     store.migrate().await?;
     let backend = store.backend();
     let app = App::new(Arc::new(store), Config::default());
-    if app.store.list_units().await?.is_empty() {
+    if app.store().list_units().await?.is_empty() {
         app.seed_xining()
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     let first_day = a.last_day - Duration::days(a.days - 1);
     let have: u64 = app
-        .store
+        .store()
         .kpi_tallies(Dim::City, first_day, a.last_day, false)
         .await?
         .iter()
@@ -190,7 +190,7 @@ pub async fn run(a: BenchReportsArgs) -> Result<()> {
 /// Writes the facts of the synthetic requests, a day at a time.
 async fn fill(app: &App, a: &BenchReportsArgs, first_day: NaiveDate) -> Result<()> {
     let leaves: Vec<String> = app
-        .store
+        .store()
         .list_categories()
         .await?
         .into_iter()
@@ -198,14 +198,14 @@ async fn fill(app: &App, a: &BenchReportsArgs, first_day: NaiveDate) -> Result<(
         .map(|c| c.code)
         .collect();
     let places: Vec<String> = app
-        .store
+        .store()
         .list_divisions(None, Some(DivisionLevel::Community))
         .await?
         .into_iter()
         .map(|d| d.code)
         .collect();
     let units: Vec<i64> = app
-        .store
+        .store()
         .list_units()
         .await?
         .into_iter()
@@ -341,7 +341,7 @@ async fn fill(app: &App, a: &BenchReportsArgs, first_day: NaiveDate) -> Result<(
                 },
             ));
         }
-        app.store.add_aggregate_facts(facts).await?;
+        app.store().add_aggregate_facts(facts).await?;
         if (d + 1) % 30 == 0 || d + 1 == a.days {
             println!(
                 "  filled {} days, {ticket} requests, {:.0} s",
@@ -350,7 +350,7 @@ async fn fill(app: &App, a: &BenchReportsArgs, first_day: NaiveDate) -> Result<(
             );
         }
     }
-    app.store.analyze().await?;
+    app.store().analyze().await?;
     println!(
         "  aggregates of {ticket} requests written in {:.0} s",
         started.elapsed().as_secs_f64()

@@ -10,6 +10,7 @@ mod synthetic;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use mashangban_app::auth::UserInput;
+use mashangban_app::workers::{WorkerConfig, Workers, delivery_from_env};
 use mashangban_app::{App, Config, SERVER};
 use mashangban_domain::Role;
 use mashangban_store::{SqlStore, Store};
@@ -286,193 +287,13 @@ async fn serve(app: App, addr: &str) -> Result<()> {
     println!(
         "mashangban serving on http://{local}  (API: http://{local}/api/v1, OpenAPI: http://{local}/api/v1/openapi.json)"
     );
-    let watcher = tokio::spawn(watch_deadlines(app.clone()));
-    let indexer = tokio::spawn(feed_search(app.clone()));
-    let monitor = tokio::spawn(watch_warnings(app.clone()));
-    // A misconfigured SMS gateway stops the server here, not silently later.
-    let sender = tokio::spawn(send_notices(app.clone(), delivery()?));
+    // A misconfigured SMS gateway or interval stops the server here, not silently later.
+    let config = WorkerConfig::from_env().map_err(|e| anyhow::anyhow!(e))?;
+    let delivery = delivery_from_env().map_err(|e| anyhow::anyhow!(e))?;
+    let workers = Workers::start(&app, &config, delivery);
     mashangban_web::serve(app, listener, shutdown_signal()).await?;
-    watcher.abort();
-    indexer.abort();
-    monitor.abort();
-    sender.abort();
+    workers.stop();
     Ok(())
-}
-
-/// How notices leave: `MASHANGBAN_SMS_GATEWAY` is `log` (the default: SMS are logged, and
-/// appended as JSON lines to `MASHANGBAN_SMS_LOG` if set) or the URL of an SMS platform's
-/// HTTP interface (posts signed with `MASHANGBAN_SMS_SECRET`).
-fn delivery() -> Result<mashangban_app::notify::Delivery> {
-    use mashangban_app::notify::{Delivery, HttpSmsGateway, http_client};
-    let gateway = std::env::var("MASHANGBAN_SMS_GATEWAY").unwrap_or_else(|_| "log".into());
-    let log = std::env::var_os("MASHANGBAN_SMS_LOG").map(std::path::PathBuf::from);
-    if gateway == "log" {
-        return Ok(Delivery::logging(log));
-    }
-    if !(gateway.starts_with("http://") || gateway.starts_with("https://")) {
-        anyhow::bail!("MASHANGBAN_SMS_GATEWAY must be `log` or an http(s):// URL, not `{gateway}`");
-    }
-    let secret = std::env::var("MASHANGBAN_SMS_SECRET").unwrap_or_default();
-    if secret.chars().count() < 16 {
-        anyhow::bail!(
-            "MASHANGBAN_SMS_SECRET must be set (at least 16 characters) with an HTTP SMS gateway"
-        );
-    }
-    Ok(Delivery {
-        sms: std::sync::Arc::new(HttpSmsGateway {
-            url: gateway,
-            secret,
-            client: http_client(),
-        }),
-        http: http_client(),
-    })
-}
-
-/// The notification sender: every `MASHANGBAN_SEND_SECONDS` (5 by default; 0 turns it
-/// off) delivers the outbox's due notices, retrying failures with back-off. Several
-/// servers may run it over one database: each notice is claimed by one at a time.
-async fn send_notices(app: App, delivery: mashangban_app::notify::Delivery) {
-    let every: u64 = std::env::var("MASHANGBAN_SEND_SECONDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(5);
-    if every == 0 {
-        tracing::info!("notification sender off (MASHANGBAN_SEND_SECONDS=0)");
-        return;
-    }
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(every));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        loop {
-            match app
-                .send_notices_at(&delivery, chrono::Utc::now(), 200)
-                .await
-            {
-                Ok(r) => {
-                    if r.sent + r.retrying + r.given_up > 0 {
-                        tracing::info!(
-                            sent = r.sent,
-                            retrying = r.retrying,
-                            given_up = r.given_up,
-                            "notification sender"
-                        );
-                    }
-                    if r.sent + r.retrying + r.given_up < 200 {
-                        break;
-                    }
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "notification sender");
-                    break;
-                }
-            }
-        }
-    }
-}
-
-/// The deadline watcher (一盯到底): every `MASHANGBAN_WATCH_SECONDS` (30 by default; 0 turns
-/// it off), records the warnings and breaches that have come due. Several servers may run it
-/// over one database: each alert is recorded once.
-async fn watch_deadlines(app: App) {
-    let every: u64 = std::env::var("MASHANGBAN_WATCH_SECONDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(30);
-    if every == 0 {
-        tracing::info!("deadline watcher off (MASHANGBAN_WATCH_SECONDS=0)");
-        return;
-    }
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(every));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        // Work through a backlog in passes of 5,000 tickets.
-        loop {
-            match app.watch_deadlines_at(chrono::Utc::now(), 5_000).await {
-                Ok(r) => {
-                    if r.warned + r.breached + r.supervised > 0 {
-                        tracing::info!(
-                            visited = r.visited,
-                            warned = r.warned,
-                            breached = r.breached,
-                            supervised = r.supervised,
-                            conflicts = r.conflicts,
-                            "deadline watcher"
-                        );
-                    }
-                    if r.visited < 5_000 {
-                        break;
-                    }
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "deadline watcher");
-                    break;
-                }
-            }
-        }
-    }
-}
-
-/// The early-warning monitor (预警): every `MASHANGBAN_WARN_SECONDS` (600 by default; 0
-/// turns it off) looks for surges, clusters at one place and repeat callers, records them
-/// and tells supervisors and analysts of those new or worse.
-async fn watch_warnings(app: App) {
-    let every: u64 = std::env::var("MASHANGBAN_WARN_SECONDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(600);
-    if every == 0 {
-        tracing::info!("early-warning monitor off (MASHANGBAN_WARN_SECONDS=0)");
-        return;
-    }
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(every));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        match app.scan_warnings_at(&SERVER, chrono::Utc::now()).await {
-            Ok(r) if r.told > 0 => tracing::info!(
-                surges = r.surges,
-                clusters = r.clusters,
-                repeat_callers = r.repeat_callers,
-                told = r.told,
-                "early warnings"
-            ),
-            Ok(_) => {}
-            Err(e) => tracing::error!(error = %e, "early-warning monitor"),
-        }
-    }
-}
-
-/// The search index's feed: every `MASHANGBAN_SEARCH_SECONDS` (2 by default; 0 turns it
-/// off; a search still brings the index up to date itself) indexes the tickets changed
-/// since the last pass; at start, catches up with what was written meanwhile.
-async fn feed_search(app: App) {
-    let every: u64 = std::env::var("MASHANGBAN_SEARCH_SECONDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2);
-    if every == 0 {
-        tracing::info!("search feed off (MASHANGBAN_SEARCH_SECONDS=0)");
-        return;
-    }
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(every));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        match app.feed_search(50_000).await {
-            Ok(r) if r.tickets > 1_000 => {
-                tracing::info!(
-                    tickets = r.tickets,
-                    events = r.events,
-                    caught_up = r.caught_up,
-                    "search index fed"
-                );
-            }
-            Ok(_) => {}
-            Err(e) => tracing::error!(error = %e, "search feed"),
-        }
-    }
 }
 
 fn parse_role(s: &str) -> Result<Role> {
@@ -536,7 +357,7 @@ async fn run(cli: Cli) -> Result<()> {
                 Some(u) => match u.parse::<i64>() {
                     Ok(id) => Some(id),
                     Err(_) => Some(
-                        app.store
+                        app.store()
                             .get_unit_by_code(&u)
                             .await?
                             .with_context(|| format!("--unit: no unit with code {u}"))?
@@ -617,7 +438,7 @@ async fn run(cli: Cli) -> Result<()> {
             let app = open(&database).await?;
             let user_id = match username {
                 Some(u) => Some(
-                    app.store
+                    app.store()
                         .get_credentials(&u)
                         .await?
                         .with_context(|| format!("--username: no user {u}"))?
@@ -670,7 +491,7 @@ async fn run(cli: Cli) -> Result<()> {
                 None => format!("sqlite://{data_dir}/demo.db"),
             };
             let app = open(&url).await?;
-            if app.store.list_units().await?.is_empty() {
+            if app.store().list_units().await?.is_empty() {
                 let r = app.seed_xining().await?;
                 println!(
                     "seeded Xining: {} divisions, {} units, {} categories, {} calendar days",
@@ -686,7 +507,7 @@ async fn run(cli: Cli) -> Result<()> {
             if articles > 0 {
                 println!("knowledge base: {articles} demo articles (marked as demo content)");
             }
-            if app.store.count_tickets().await? == 0 && tickets > 0 {
+            if app.store().count_tickets().await? == 0 && tickets > 0 {
                 let started = std::time::Instant::now();
                 let r = app
                     .generate_demo_tickets(tickets, 30, chrono::Utc::now(), 12345)
@@ -701,7 +522,7 @@ async fn run(cli: Cli) -> Result<()> {
                 }
             }
             if app
-                .store
+                .store()
                 .setting(mashangban_app::text::MODEL_SETTING)
                 .await?
                 .is_none()
@@ -821,7 +642,7 @@ async fn run(cli: Cli) -> Result<()> {
         } => {
             let app = open(&database).await?;
             let started = std::time::Instant::now();
-            let r = app.store.rebuild_aggregates().await?;
+            let r = app.store().rebuild_aggregates().await?;
             println!(
                 "evaluation aggregates rebuilt: {} tickets, {} events, {} rows in {:.1}s",
                 r.tickets,

@@ -526,7 +526,7 @@ async fn a_call_goes_round_in_the_browser_by_each_user() {
     let late = t.create("下水道堵塞，污水外溢").await;
     let (dispatcher, _) = t
         .app
-        .store
+        .store()
         .get_credentials("dispatcher")
         .await
         .unwrap()
@@ -697,7 +697,7 @@ async fn dashboards_and_warnings_in_the_browser() {
     // Six neighbours report the same broken manhole cover today: a cluster.
     let (op, _) = t
         .app
-        .store
+        .store()
         .get_credentials("operator")
         .await
         .unwrap()
@@ -817,7 +817,7 @@ async fn readme_screenshots() {
     t.app.ensure_demo_users().await.unwrap();
     // The harness made `operator` and `dispatcher` without passwords; give them the demo's.
     for name in ["operator", "dispatcher"] {
-        let (u, _) = t.app.store.get_credentials(name).await.unwrap().unwrap();
+        let (u, _) = t.app.store().get_credentials(name).await.unwrap().unwrap();
         t.app
             .change_user(
                 &mashangban_app::SERVER,

@@ -28,7 +28,14 @@ async fn owner(t: &TestApp, category: &str, division: Option<&str>, date: &str) 
 async fn catalogue_decides_owners_and_keeps_its_history(t: &TestApp) {
     let unit = |code: &'static str| {
         let app = t.app.clone();
-        async move { app.store.get_unit_by_code(code).await.unwrap().unwrap().id }
+        async move {
+            app.store()
+                .get_unit_by_code(code)
+                .await
+                .unwrap()
+                .unwrap()
+                .id
+        }
     };
     let city_dept = unit("DEPT-CG").await; // 市城市管理局
     let district = unit("GOV-630102").await; // 城东区人民政府

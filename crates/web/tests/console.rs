@@ -484,7 +484,7 @@ async fn intake_takes_a_call_with_history_and_direct_answers() {
         .and_then(|v| v.parse().ok())
         .expect("the new ticket's id in the redirect");
     assert_eq!(
-        t.app.store.get_ticket(id).await.unwrap().unwrap().title,
+        t.app.store().get_ticket(id).await.unwrap().unwrap().title,
         "餐馆油烟扰民"
     );
     // Answered at once: received and resolved directly in one step.
@@ -510,7 +510,7 @@ async fn intake_takes_a_call_with_history_and_direct_answers() {
         .unwrap();
     assert_eq!(t.state(id).await, "resolved_directly");
     // An answer too long to resolve with is refused beside its field; nothing is written.
-    let before = t.app.store.count_tickets().await.unwrap();
+    let before = t.app.store().count_tickets().await.unwrap();
     let long = "答".repeat(5_001);
     let mut form = vec![
         ("_csrf", op.csrf.as_str()),
@@ -530,7 +530,7 @@ async fn intake_takes_a_call_with_history_and_direct_answers() {
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = r.text().await.unwrap();
     assert!(html.contains("内容过长，最多5000个字符") && html.contains("医保怎么报销"));
-    assert_eq!(t.app.store.count_tickets().await.unwrap(), before);
+    assert_eq!(t.app.store().count_tickets().await.unwrap(), before);
     // Units do not take calls.
     let unit = Browser::open(&t, "unit-in").await;
     assert_eq!(unit.page("/intake").await.0, StatusCode::FORBIDDEN);

@@ -275,7 +275,7 @@ async fn desks_lists_and_exports() {
     let late = t.create("井盖缺失，十分危险").await;
     let (d, _) = t
         .app
-        .store
+        .store()
         .get_credentials("dispatcher")
         .await
         .unwrap()
@@ -435,7 +435,7 @@ async fn administration_of_users_units_and_categories() {
     // An administrator cannot disable themselves.
     let me = t
         .app
-        .store
+        .store()
         .get_credentials("admin-a")
         .await
         .unwrap()
@@ -619,7 +619,7 @@ async fn supervision_board_notices_and_rules() {
     // A ticket dispatched three working weeks ago and never touched: overdue, 催办 by rule.
     let (d, _) = t
         .app
-        .store
+        .store()
         .get_credentials("dispatcher")
         .await
         .unwrap()
@@ -770,7 +770,7 @@ async fn dispatch_catalogue_page() {
     let admin = Browser::open(&t, "admin-c").await;
     let dept = t
         .app
-        .store
+        .store()
         .get_unit_by_code("DEPT-CG")
         .await
         .unwrap()

@@ -25,7 +25,7 @@ fn bj_day(at: DateTime<Utc>) -> NaiveDate {
 }
 
 async fn actor(t: &TestApp, name: &str) -> Actor {
-    let (u, _) = t.app.store.get_credentials(name).await.unwrap().unwrap();
+    let (u, _) = t.app.store().get_credentials(name).await.unwrap().unwrap();
     Actor {
         user_id: u.id,
         role: u.role,
@@ -269,12 +269,12 @@ fn check_rates(row: &Value, c: &Counts) {
 
 /// Every ticket with its events.
 async fn everything(t: &TestApp) -> Vec<(Ticket, Vec<Event>)> {
-    let n = t.app.store.count_tickets().await.unwrap();
+    let n = t.app.store().count_tickets().await.unwrap();
     let ids: Vec<i64> = (1..=n).collect();
     let mut out = Vec::new();
     for chunk in ids.chunks(200) {
-        let tickets = t.app.store.get_tickets(chunk).await.unwrap();
-        let events = t.app.store.ticket_events_many(chunk).await.unwrap();
+        let tickets = t.app.store().get_tickets(chunk).await.unwrap();
+        let events = t.app.store().ticket_events_many(chunk).await.unwrap();
         for tk in tickets {
             let mine: Vec<Event> = events
                 .iter()
@@ -357,7 +357,7 @@ async fn special_paths(t: &TestApp) {
     for (who, action, body, at) in steps {
         act(who, a.id, action, body, at).await;
     }
-    let state = app.store.get_ticket(a.id).await.unwrap().unwrap().state;
+    let state = app.store().get_ticket(a.id).await.unwrap().unwrap().state;
     if state.as_str() != "closed" {
         act(cb, a.id, Action::Close, json!({}), bj(8, 11)).await;
     }
@@ -391,7 +391,7 @@ async fn special_paths(t: &TestApp) {
         bj(4, 10),
     )
     .await;
-    let history = app.store.ticket_events(a.id).await.unwrap();
+    let history = app.store().ticket_events(a.id).await.unwrap();
     assert!(
         history.iter().any(|e| matches!(
             e.kind,

@@ -132,7 +132,7 @@ async fn notices_are_queued_with_events_and_delivered(t: &TestApp) {
     // with the event.
     let disp = actor_of(
         &t.app
-            .store
+            .store()
             .get_credentials("dispatcher")
             .await
             .unwrap()

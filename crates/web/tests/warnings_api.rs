@@ -19,7 +19,7 @@ on_both!(
 async fn operator(t: &TestApp) -> Actor {
     let (u, _) = t
         .app
-        .store
+        .store()
         .get_credentials("operator")
         .await
         .unwrap()
@@ -176,7 +176,7 @@ async fn warnings_are_found_told_and_handled(t: &TestApp) {
     // Told to supervisors and analysts in the console, once each.
     let notices = t
         .app
-        .store
+        .store()
         .console_notices(&["role:supervisor".to_string()], None, 100)
         .await
         .unwrap();

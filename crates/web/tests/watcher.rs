@@ -25,7 +25,15 @@ fn at(s: &str) -> DateTime<Utc> {
 }
 
 async fn actor(t: &TestApp, name: &str) -> mashangban_domain::Actor {
-    actor_of(&t.app.store.get_credentials(name).await.unwrap().unwrap().0)
+    actor_of(
+        &t.app
+            .store()
+            .get_credentials(name)
+            .await
+            .unwrap()
+            .unwrap()
+            .0,
+    )
 }
 
 /// Two watchers at the same moment; returns what they recorded together.
@@ -40,7 +48,7 @@ async fn both_watch(a: &App, b: &App, now: DateTime<Utc>) -> (usize, usize) {
 
 async fn count(t: &TestApp, id: i64, clock: ClockKind, breach: bool) -> usize {
     t.app
-        .store
+        .store()
         .ticket_events(id)
         .await
         .unwrap()
@@ -79,7 +87,7 @@ async fn warnings_and_breaches_are_recorded_once(t: &TestApp) {
     // Nothing is due before the sign clock's warning point (75 % of 2 working hours).
     assert!(
         t.app
-            .store
+            .store()
             .due_tickets(t0 + Duration::minutes(89), 100)
             .await
             .unwrap()
@@ -91,7 +99,7 @@ async fn warnings_and_breaches_are_recorded_once(t: &TestApp) {
     );
     assert_eq!(
         t.app
-            .store
+            .store()
             .due_tickets(t0 + Duration::minutes(90), 100)
             .await
             .unwrap()
@@ -112,7 +120,7 @@ async fn warnings_and_breaches_are_recorded_once(t: &TestApp) {
         (0, 0),
         "not again"
     );
-    let tk = t.app.store.get_ticket(ids[0]).await.unwrap().unwrap();
+    let tk = t.app.store().get_ticket(ids[0]).await.unwrap().unwrap();
     assert_eq!(tk.alert_level(), Some(AlertLevel::Warning));
 
     // Past the due point: each breached once.
@@ -125,7 +133,7 @@ async fn warnings_and_breaches_are_recorded_once(t: &TestApp) {
     }
     assert_eq!(
         t.app
-            .store
+            .store()
             .get_ticket(ids[0])
             .await
             .unwrap()
@@ -153,7 +161,7 @@ async fn warnings_and_breaches_are_recorded_once(t: &TestApp) {
     }
     assert_eq!(
         t.app
-            .store
+            .store()
             .get_ticket(ids[0])
             .await
             .unwrap()
@@ -265,7 +273,7 @@ async fn both_supervise(a: &App, b: &App, now: DateTime<Utc>) -> usize {
 /// The supervision levels recorded on a ticket, in order.
 async fn levels(t: &TestApp, id: i64) -> Vec<SupervisionLevel> {
     t.app
-        .store
+        .store()
         .ticket_events(id)
         .await
         .unwrap()
@@ -348,7 +356,7 @@ async fn supervision_climbs_each_level_once(t: &TestApp) {
         )
         .await
         .unwrap();
-    let tk = t.app.store.get_ticket(ids[0]).await.unwrap().unwrap();
+    let tk = t.app.store().get_ticket(ids[0]).await.unwrap().unwrap();
     assert!(!tk.supervision.unwrap().awaits_answer());
     // Thursday 09:00, two working days after L1 and still overdue: L2 书面督办 for five.
     let thu = at("2026-11-26T09:00:00+08:00");
@@ -359,7 +367,7 @@ async fn supervision_climbs_each_level_once(t: &TestApp) {
     assert_eq!(both_supervise(&t.app, &other, thu).await, 5);
     assert_eq!(both_supervise(&t.app, &other, thu).await, 0, "not again");
     assert_eq!(levels(t, ids[1]).await, vec![L1]);
-    let tk = t.app.store.get_ticket(ids[0]).await.unwrap().unwrap();
+    let tk = t.app.store().get_ticket(ids[0]).await.unwrap().unwrap();
     assert!(
         tk.supervision.unwrap().awaits_answer(),
         "a new level wants a new answer"
@@ -406,7 +414,7 @@ async fn supervision_climbs_each_level_once(t: &TestApp) {
         };
         assert_eq!(levels(t, *id).await, expected, "ticket {i}");
     }
-    let manual = t.app.store.ticket_events(ids[2]).await.unwrap();
+    let manual = t.app.store().ticket_events(ids[2]).await.unwrap();
     assert!(manual.iter().any(|e| matches!(
         &e.kind,
         EventKind::Supervised { level: L3, automatic: false, reason } if reason.contains("批示")

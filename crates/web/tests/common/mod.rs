@@ -57,7 +57,14 @@ impl TestApp {
             .unwrap();
         let unit = |code: &'static str| {
             let app = app.clone();
-            async move { app.store.get_unit_by_code(code).await.unwrap().unwrap().id }
+            async move {
+                app.store()
+                    .get_unit_by_code(code)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .id
+            }
         };
         let lead_unit = unit("GOV-630102001").await; // 东关大街街道办事处
         let co_unit = unit("DEPT-CG").await; // 市城市管理局

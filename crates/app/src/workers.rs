@@ -1,0 +1,279 @@
+//! The background workers of a server and the one supervisor that starts and stops them:
+//! the deadline watcher (一盯到底), the notification sender, the early-warning monitor (预警)
+//! and the search index's feed. Each is a loop that calls one use case of this crate at its
+//! interval; several servers may run them over one PostgreSQL database, since each claims
+//! its work in the database (see ARCHITECTURE.md). SQLite's checkpoints run inside the
+//! store, with it.
+
+use crate::notify::{Delivery, HttpSmsGateway, http_client};
+use crate::{App, SERVER};
+use std::future::Future;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+
+/// How often each worker runs; zero turns a worker off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerConfig {
+    /// The deadline watcher (`MASHANGBAN_WATCH_SECONDS`, 30).
+    pub watch: Duration,
+    /// The notification sender (`MASHANGBAN_SEND_SECONDS`, 5).
+    pub send: Duration,
+    /// The early-warning monitor (`MASHANGBAN_WARN_SECONDS`, 600).
+    pub warn: Duration,
+    /// The search index's feed (`MASHANGBAN_SEARCH_SECONDS`, 2).
+    pub search: Duration,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            watch: Duration::from_secs(30),
+            send: Duration::from_secs(5),
+            warn: Duration::from_secs(600),
+            search: Duration::from_secs(2),
+        }
+    }
+}
+
+impl WorkerConfig {
+    /// The intervals from the environment (`MASHANGBAN_*_SECONDS`); a value that is not a
+    /// whole number of seconds is refused, naming the variable.
+    pub fn from_env() -> Result<WorkerConfig, String> {
+        let d = WorkerConfig::default();
+        let secs =
+            |name: &str, default: Duration| -> Result<Duration, String> {
+                match std::env::var(name) {
+                Err(_) => Ok(default),
+                Ok(v) => v.trim().parse::<u64>().map(Duration::from_secs).map_err(|_| {
+                    format!("{name} must be a whole number of seconds (0 turns it off), not `{v}`")
+                }),
+            }
+            };
+        Ok(WorkerConfig {
+            watch: secs("MASHANGBAN_WATCH_SECONDS", d.watch)?,
+            send: secs("MASHANGBAN_SEND_SECONDS", d.send)?,
+            warn: secs("MASHANGBAN_WARN_SECONDS", d.warn)?,
+            search: secs("MASHANGBAN_SEARCH_SECONDS", d.search)?,
+        })
+    }
+}
+
+/// How notices leave, from the environment: `MASHANGBAN_SMS_GATEWAY` is `log` (the
+/// default: SMS are logged, and appended as JSON lines to `MASHANGBAN_SMS_LOG` if set) or the
+/// URL of an SMS platform's HTTP interface (posts signed with `MASHANGBAN_SMS_SECRET`).
+pub fn delivery_from_env() -> Result<Delivery, String> {
+    let gateway = std::env::var("MASHANGBAN_SMS_GATEWAY").unwrap_or_else(|_| "log".into());
+    let log = std::env::var_os("MASHANGBAN_SMS_LOG").map(std::path::PathBuf::from);
+    if gateway == "log" {
+        return Ok(Delivery::logging(log));
+    }
+    if !(gateway.starts_with("http://") || gateway.starts_with("https://")) {
+        return Err(format!(
+            "MASHANGBAN_SMS_GATEWAY must be `log` or an http(s):// URL, not `{gateway}`"
+        ));
+    }
+    let secret = std::env::var("MASHANGBAN_SMS_SECRET").unwrap_or_default();
+    if secret.chars().count() < 16 {
+        return Err(
+            "MASHANGBAN_SMS_SECRET must be set (at least 16 characters) with an HTTP SMS gateway"
+                .into(),
+        );
+    }
+    Ok(Delivery {
+        sms: std::sync::Arc::new(HttpSmsGateway {
+            url: gateway,
+            secret,
+            client: http_client(),
+        }),
+        http: http_client(),
+    })
+}
+
+/// The running workers; stopping (or dropping) the supervisor stops them all.
+pub struct Workers {
+    running: Vec<JoinHandle<()>>,
+}
+
+impl Workers {
+    /// Starts every worker whose interval is not zero.
+    pub fn start(app: &App, config: &WorkerConfig, delivery: Delivery) -> Workers {
+        let mut running = Vec::new();
+        let mut spawn = |name: &'static str, every: Duration, pass: PassFn| {
+            if every.is_zero() {
+                tracing::info!(worker = name, "off (its interval is 0)");
+                return;
+            }
+            let app = app.clone();
+            running.push(tokio::spawn(run_every(every, move || pass(app.clone()))));
+        };
+        spawn("deadline watcher", config.watch, Box::new(watch_pass));
+        let delivery = std::sync::Arc::new(delivery);
+        spawn(
+            "notification sender",
+            config.send,
+            Box::new(move |app| {
+                let delivery = delivery.clone();
+                Box::pin(async move { send_pass(app, &delivery).await })
+            }),
+        );
+        spawn("early-warning monitor", config.warn, Box::new(warn_pass));
+        spawn("search feed", config.search, Box::new(search_pass));
+        Workers { running }
+    }
+
+    /// How many workers run.
+    pub fn len(&self) -> usize {
+        self.running.len()
+    }
+
+    /// Whether none runs.
+    pub fn is_empty(&self) -> bool {
+        self.running.is_empty()
+    }
+
+    /// Stops every worker (a pass under way is abandoned: its work is claimed in the
+    /// database, and another server or the next start takes it up).
+    pub fn stop(self) {
+        for w in &self.running {
+            w.abort();
+        }
+    }
+}
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        for w in &self.running {
+            w.abort();
+        }
+    }
+}
+
+type Pass = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
+type PassFn = Box<dyn Fn(App) -> Pass + Send + Sync>;
+
+/// Runs `pass` every `every`, a late pass not followed by a burst of catch-up passes.
+async fn run_every<F: Fn() -> Pass>(every: Duration, pass: F) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        pass().await;
+    }
+}
+
+/// Most tickets the watcher looks at in one step of a pass.
+const WATCH_BATCH: u32 = 5_000;
+/// Most notices the sender claims in one step of a pass.
+const SEND_BATCH: u32 = 200;
+
+/// One pass of the deadline watcher: records the warnings and breaches that have come due,
+/// working through a backlog in steps.
+fn watch_pass(app: App) -> Pass {
+    Box::pin(async move {
+        loop {
+            match app
+                .watch_deadlines_at(chrono::Utc::now(), WATCH_BATCH)
+                .await
+            {
+                Ok(r) => {
+                    if r.warned + r.breached + r.supervised > 0 {
+                        tracing::info!(
+                            visited = r.visited,
+                            warned = r.warned,
+                            breached = r.breached,
+                            supervised = r.supervised,
+                            conflicts = r.conflicts,
+                            "deadline watcher"
+                        );
+                    }
+                    if r.visited < WATCH_BATCH as usize {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "deadline watcher");
+                    break;
+                }
+            }
+        }
+    })
+}
+
+/// One pass of the notification sender: delivers the outbox's due notices, retrying
+/// failures with back-off.
+async fn send_pass(app: App, delivery: &Delivery) {
+    loop {
+        match app
+            .send_notices_at(delivery, chrono::Utc::now(), SEND_BATCH)
+            .await
+        {
+            Ok(r) => {
+                let done = r.sent + r.retrying + r.given_up;
+                if done > 0 {
+                    tracing::info!(
+                        sent = r.sent,
+                        retrying = r.retrying,
+                        given_up = r.given_up,
+                        "notification sender"
+                    );
+                }
+                if done < SEND_BATCH as usize {
+                    break;
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "notification sender");
+                break;
+            }
+        }
+    }
+}
+
+/// One pass of the early-warning monitor: surges, clusters at one place, repeat callers,
+/// recorded and told to supervisors and analysts when new or worse.
+fn warn_pass(app: App) -> Pass {
+    Box::pin(async move {
+        match app.scan_warnings_at(&SERVER, chrono::Utc::now()).await {
+            Ok(r) if r.told > 0 => tracing::info!(
+                surges = r.surges,
+                clusters = r.clusters,
+                repeat_callers = r.repeat_callers,
+                told = r.told,
+                "early warnings"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "early-warning monitor"),
+        }
+    })
+}
+
+/// One pass of the search feed: indexes the tickets changed since the last pass (a search
+/// also brings the index up to date itself).
+fn search_pass(app: App) -> Pass {
+    Box::pin(async move {
+        match app.feed_search(50_000).await {
+            Ok(r) if r.tickets > 1_000 => tracing::info!(
+                tickets = r.tickets,
+                events = r.events,
+                caught_up = r.caught_up,
+                "search index fed"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "search feed"),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals_default_and_refuse_what_is_not_a_number() {
+        let d = WorkerConfig::default();
+        assert_eq!(d.watch, Duration::from_secs(30));
+        assert_eq!(d.send, Duration::from_secs(5));
+        assert_eq!(d.warn, Duration::from_secs(600));
+        assert_eq!(d.search, Duration::from_secs(2));
+    }
+}
