@@ -78,18 +78,15 @@ impl App {
     ) -> Result<Category, AppError> {
         require(actor, Permission::ManageReference)?;
         let code = input.code.trim().to_string();
-        if code.is_empty()
-            || !code.len().is_multiple_of(2)
-            || code.len() > 6
-            || !code.chars().all(|c| c.is_ascii_digit())
-        {
+        let c = mashangban_domain::CategoryCode::new(&code);
+        if !c.is_valid() {
             return Err(AppError::invalid(
                 "code",
                 "must be 2, 4 or 6 digits: two for each level",
             ));
         }
-        let level = (code.len() / 2) as u8;
-        let parent_code = (level > 1).then(|| code[..code.len() - 2].to_string());
+        let level = c.level();
+        let parent_code = c.parent().map(str::to_string);
         if let Some(p) = &parent_code
             && self.store.get_category(p).await?.is_none()
         {

@@ -131,10 +131,8 @@ pub struct Reference {
 impl Reference {
     /// A division's name with its county and street, e.g. `城东区 / 东关大街街道 / 东台社区`.
     pub fn division_path(&self, code: &str) -> Option<String> {
-        let names: Vec<&str> = [6, 9, 12]
-            .into_iter()
-            .filter(|n| *n <= code.len())
-            .filter_map(|n| code.get(..n))
+        let names: Vec<&str> = mashangban_domain::DivisionCode::new(code)
+            .path()
             .filter_map(|c| self.divisions.get(c).map(String::as_str))
             .collect();
         if self.divisions.contains_key(code) {

@@ -196,12 +196,12 @@ pub fn default_categories() -> Vec<Category> {
     DEFAULT_CATEGORIES
         .iter()
         .map(|(code, name, tier)| {
-            let level = (code.len() / 2) as u8;
+            let c = mashangban_domain::CategoryCode::new(code);
             Category {
                 code: code.to_string(),
                 name: name.to_string(),
-                parent_code: (level > 1).then(|| code[..code.len() - 2].to_string()),
-                level,
+                parent_code: c.parent().map(str::to_string),
+                level: c.level(),
                 default_tier: *tier,
                 active: true,
             }

@@ -340,20 +340,17 @@ impl Dim {
     /// The group a fact's key falls in under this grouping, if any (a fact without a unit
     /// has no unit group; a place named only at city level has no district).
     pub fn group_of(self, k: &FactKey) -> Option<String> {
-        let prefix = |code: &Option<String>, n: usize| {
-            code.as_deref()
-                .filter(|c| c.len() >= n && c.is_char_boundary(n))
-                .map(|c| c[..n].to_string())
-        };
+        use crate::codes::{CategoryCode, DivisionCode};
+        let division = k.division_code.as_deref().map(DivisionCode::new);
+        let category = k.category_code.as_deref().map(CategoryCode::new);
+        let owned = |c: Option<&str>| c.map(str::to_string);
         match self {
             Dim::City => Some(String::new()),
             Dim::Unit => k.unit_id.map(|u| u.to_string()),
-            // Division codes: 2 digits province, 2 city, 2 district (…00 is the city itself),
-            // 3 street, 3 community.
-            Dim::District => prefix(&k.division_code, 6).filter(|d| !d.ends_with("00")),
-            Dim::Street => prefix(&k.division_code, 9),
-            Dim::CategoryL1 => prefix(&k.category_code, 2),
-            Dim::CategoryL2 => prefix(&k.category_code, 4),
+            Dim::District => owned(division.and_then(|d| d.district())),
+            Dim::Street => owned(division.and_then(|d| d.street())),
+            Dim::CategoryL1 => owned(category.and_then(|c| c.at_level(1))),
+            Dim::CategoryL2 => owned(category.and_then(|c| c.at_level(2))),
             Dim::Category => k.category_code.clone(),
             Dim::Channel => Some(k.channel.as_str().to_string()),
         }

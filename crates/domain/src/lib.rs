@@ -4,6 +4,7 @@
 pub mod aggregates;
 pub mod calendar;
 pub mod catalogue;
+pub mod codes;
 pub mod deadlines;
 pub mod error;
 pub mod forecast;
@@ -20,6 +21,7 @@ pub mod ticket;
 pub mod types;
 pub mod warning;
 
+pub use codes::{CategoryCode, DivisionCode};
 pub use error::{DomainError, UnknownValue};
 pub use intake::NewTicket;
 pub use lifecycle::{

@@ -137,7 +137,9 @@ fn top_of<K: Clone + Ord>(m: &BTreeMap<K, u64>) -> Option<(K, u64)> {
 /// The group a category is reported under: its second-level category (or itself, if
 /// coarser).
 pub fn issue_group(category_code: &str) -> &str {
-    category_code.get(..4).unwrap_or(category_code)
+    crate::codes::CategoryCode::new(category_code)
+        .at_level(2)
+        .unwrap_or(category_code)
 }
 
 /// What a day holds of one issue group: its requests, those answered at intake, its
@@ -169,7 +171,7 @@ pub fn issue_counts(rows: &[(FactKey, Tally)]) -> Vec<IssueCounts> {
         a.requests += t.requests;
         a.direct += t.direct;
         if t.requests > 0 {
-            if code.len() >= 6 {
+            if crate::codes::CategoryCode::new(code).is_leaf() {
                 *a.leaves.entry(code.to_string()).or_default() += t.requests;
             }
             if let Some(place) = &k.division_code {

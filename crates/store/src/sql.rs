@@ -13,7 +13,7 @@ use mashangban_domain::calendar::DayKind;
 use mashangban_domain::catalogue::Ownership;
 use mashangban_domain::intake::{format_number, number_day_key};
 use mashangban_domain::knowledge::Article;
-use mashangban_domain::{UnitKind, apply};
+use mashangban_domain::{CategoryCode, DivisionCode, UnitKind, apply};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyConnection, AnyPool, AssertSqlSafe, Executor, Row};
 use std::sync::Arc;
@@ -389,29 +389,45 @@ fn ticket_columns(t: &Ticket) -> Result<Vec<P>> {
         P::I(Some(t.version)),
         P::S(Some(serde_json::to_string(&body).map_err(corrupt)?)),
         P::I(Some(i64::from(t.pending_extension.is_some()))),
-        P::S(code_prefix(&t.category_code, 2)),
-        P::S(code_prefix(&t.category_code, 4)),
-        P::S(code_prefix(&t.division_code, 6)),
-        P::S(code_prefix(&t.division_code, 9)),
+        P::S(category_at(&t.category_code, 1)),
+        P::S(category_at(&t.category_code, 2)),
+        P::S(district_of(&t.division_code)),
+        P::S(street_of(&t.division_code)),
     ])
 }
 
-/// The first `n` characters of a code, if it has that many (the code of an ancestor).
-fn code_prefix(code: &Option<String>, n: usize) -> Option<String> {
+/// The ticket's category at `level`, kept in its own indexed column.
+fn category_at(code: &Option<String>, level: u8) -> Option<String> {
     code.as_deref()
-        .filter(|c| c.len() >= n && c.is_ascii())
-        .map(|c| c[..n].to_string())
+        .and_then(|c| CategoryCode::new(c).at_level(level))
+        .map(str::to_string)
+}
+
+/// The code prefix a county's column keeps. (The column keeps the first six digits even
+/// for a place named only at city level, as it always has; filters name a district.)
+fn district_of(code: &Option<String>) -> Option<String> {
+    code.as_deref()
+        .and_then(|c| c.get(..DivisionCode::DISTRICT))
+        .map(str::to_string)
+}
+
+/// The ticket's street, kept in its own indexed column.
+fn street_of(code: &Option<String>) -> Option<String> {
+    code.as_deref()
+        .and_then(|c| DivisionCode::new(c).street())
+        .map(str::to_string)
 }
 
 /// The indexed column that holds a code prefix of this length, if there is one.
 fn level_column(col: &str, len: usize) -> Option<&'static str> {
-    match (col, len) {
-        ("category_code", 2) => Some("category_l1"),
-        ("category_code", 4) => Some("category_l2"),
-        ("category_code", 6) => Some("category_code"),
-        ("division_code", 6) => Some("division_county"),
-        ("division_code", 9) => Some("division_street"),
-        ("division_code", 12) => Some("division_code"),
+    let category = |level: u8| level as usize * CategoryCode::DIGITS_PER_LEVEL;
+    match col {
+        "category_code" if len == category(1) => Some("category_l1"),
+        "category_code" if len == category(2) => Some("category_l2"),
+        "category_code" if len == category(CategoryCode::LEAF_LEVEL) => Some("category_code"),
+        "division_code" if len == DivisionCode::DISTRICT => Some("division_county"),
+        "division_code" if len == DivisionCode::STREET => Some("division_street"),
+        "division_code" if len == DivisionCode::COMMUNITY => Some("division_code"),
         _ => None,
     }
 }

@@ -80,7 +80,7 @@ fn filters_form(
     let mut counties: Vec<(&String, &String)> = r
         .divisions
         .iter()
-        .filter(|(c, _)| c.len() == 6 && !c.ends_with("00"))
+        .filter(|(c, _)| mashangban_domain::DivisionCode::new(c).is_district())
         .collect();
     counties.sort();
     html! {
