@@ -607,7 +607,7 @@ fn notifications(paths: &mut Map<String, Value>, object: &Value) {
         "200",
         json!({"type": "object", "properties": {"unseen": {"type": "integer"}, "items": {"type": "array", "items": {"type": "object", "properties": {
             "id": {"type": "integer"}, "at": {"type": "string", "format": "date-time"}, "ticket_id": {"type": "integer"},
-            "event": {"type": "string"}, "text": {"type": "string"}}}}}}),
+            "event": {"type": ["string", "null"], "description": "the event told of; null for a notice about no single event (an early warning)"}, "text": {"type": "string"}}}}}}),
         &["401"],
     );
     mine["parameters"] = json!([{"name": "seen", "in": "query", "schema": {"type": "boolean"}, "description": "true: mark them seen"}]);

@@ -1,7 +1,11 @@
 //! The OpenAPI document against the router: every route the server serves is documented,
 //! and every documented operation is served.
 
+mod common;
+
 use mashangban_domain::Action;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
 use std::collections::BTreeSet;
 
 #[test]
@@ -67,4 +71,33 @@ fn the_ticket_schema_has_every_field_a_ticket_has() {
     let event = &doc["components"]["schemas"]["Event"];
     assert!(event.is_object());
     assert!(doc["components"]["schemas"]["Error"].is_object());
+}
+
+/// The check every API test's answers go through refuses a body its schema does not
+/// describe, and a status the operation does not list.
+#[test]
+#[should_panic(expected = "a body the document does not describe")]
+fn answers_are_checked_against_the_document() {
+    common::contract::check(
+        &Method::GET,
+        "/api/v1/me",
+        StatusCode::OK,
+        Some(&json!({"id": "not a number", "username": 7})),
+    );
+}
+
+#[test]
+#[should_panic(expected = "which the document does not list")]
+fn undocumented_statuses_are_refused() {
+    common::contract::check(&Method::GET, "/api/v1/me", StatusCode::IM_A_TEAPOT, None);
+}
+
+#[test]
+fn a_described_answer_passes() {
+    common::contract::check(
+        &Method::GET,
+        "/api/v1/tickets/7/events",
+        StatusCode::NOT_FOUND,
+        Some(&json!({"error": {"code": "not_found", "message": "ticket 7 not found"}})),
+    );
 }

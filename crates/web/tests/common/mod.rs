@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod console;
+pub mod contract;
 
 use mashangban_app::auth::UserInput;
 use mashangban_app::{App, Config};
@@ -135,7 +136,7 @@ impl TestApp {
     ) -> Resp {
         let mut req = self
             .client
-            .request(method, format!("{}{}", self.base, path));
+            .request(method.clone(), format!("{}{}", self.base, path));
         if let Some(w) = who {
             req = req.bearer_auth(&self.tokens[w]);
         }
@@ -147,12 +148,18 @@ impl TestApp {
         }
         let r = req.send().await.unwrap();
         let status = r.status();
+        let json = r
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
         let text = r.text().await.unwrap();
         let body = if text.is_empty() {
             Value::Null
         } else {
             serde_json::from_str(&text).unwrap_or(Value::String(text))
         };
+        contract::check(&method, path, status, json.then_some(&body));
         Resp { status, body }
     }
 
