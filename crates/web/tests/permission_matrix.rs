@@ -242,3 +242,51 @@ async fn every_action_answers_each_role_as_the_document_says() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+#[tokio::test]
+async fn every_console_page_answers_each_role_as_the_document_says() {
+    use mashangban_app::auth::UserInput;
+    use mashangban_domain::Role;
+    let t = TestApp::start(Db::Sqlite, "permission_matrix_console")
+        .await
+        .unwrap();
+    let ticket = t.ticket_in("in_progress").await;
+    let mut sessions = Vec::new();
+    for (role, _) in ROLES {
+        let role: Role = role.parse().unwrap();
+        let name = format!("console-{}", role.as_str());
+        t.app
+            .add_user(
+                &mashangban_app::SERVER,
+                UserInput {
+                    username: name.clone(),
+                    display_name: None,
+                    role,
+                    unit_id: (role == Role::UnitHandler).then_some(t.lead_unit),
+                    password: Some("a-long-password".into()),
+                },
+            )
+            .await
+            .unwrap();
+        sessions.push(common::console::login(&t, &name, "a-long-password").await);
+    }
+    let mut wrong = Vec::new();
+    for row in table("Console pages") {
+        let path = row[0].replace("{id}", &ticket.to_string());
+        for (i, (role, _)) in ROLES.iter().enumerate() {
+            let expected = match row[i + 1].as_str() {
+                "yes" => StatusCode::OK,
+                "-" => StatusCode::FORBIDDEN,
+                "home" => StatusCode::SEE_OTHER,
+                other => panic!("cell `{other}` of {path}"),
+            };
+            let (status, _, _) = common::console::get_page(&t, &path, Some(&sessions[i]), "").await;
+            if status != expected {
+                wrong.push(format!(
+                    "{path} as {role}: expected {expected}, got {status}"
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
