@@ -100,7 +100,7 @@ pub fn tier_for(r: &Reference, found: Option<&CatalogueMatch>, category_code: &s
 
 impl App {
     /// Every entry, ended ones included.
-    pub async fn catalogue(&self) -> Result<Vec<CatalogueEntry>, AppError> {
+    pub async fn catalogue(&self, _actor: &Actor) -> Result<Vec<CatalogueEntry>, AppError> {
         Ok(self.store.catalogue().await?)
     }
 
@@ -520,6 +520,7 @@ impl App {
     /// catalogue, with the rule that decided.
     pub async fn catalogue_owner(
         &self,
+        _actor: &Actor,
         category_code: &str,
         division_code: Option<&str>,
         day: NaiveDate,

@@ -100,6 +100,23 @@ impl App {
         Ok(())
     }
 
+    /// The official calendar of a year as in force: its exceptions to the weekend rule and
+    /// whether its schedule is known (every signed-in user).
+    pub async fn calendar_year(&self, _actor: &Actor, year: i32) -> Result<CalendarYear, AppError> {
+        let r = self.reference().await?;
+        Ok(CalendarYear {
+            year,
+            known: r.calendar.knows_year(year),
+            known_years: r.calendar.years().collect(),
+            days: r.calendar.days_of(year),
+        })
+    }
+
+    /// The deadline policy in force (every signed-in user).
+    pub async fn deadline_policy(&self, _actor: &Actor) -> Result<DeadlinePolicy, AppError> {
+        Ok(self.reference().await?.policy.clone())
+    }
+
     /// Replaces the deadline policy (checked first; takes effect at once here). Every field
     /// is required (`extension_cutoff` may be `null`: no daily cut-off).
     pub async fn set_policy(
@@ -175,6 +192,17 @@ impl App {
             clocks: clocks(events, ticket.tier, &r.policy, &r.calendar, now),
         })
     }
+}
+
+/// A year of the official calendar.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CalendarYear {
+    pub year: i32,
+    /// Whether the year's schedule is published (known).
+    pub known: bool,
+    pub known_years: Vec<i32>,
+    /// The year's exceptions to the weekend rule.
+    pub days: Vec<CalendarDay>,
 }
 
 /// One unit's line on the supervisor board: its open tickets at risk, overdue, and under

@@ -73,12 +73,12 @@ use mashangban_domain::permission::may_edit_article as may_edit;
 
 impl App {
     /// Every article, ended ones included, by id.
-    pub async fn knowledge(&self) -> Result<Vec<Article>, AppError> {
+    pub async fn knowledge(&self, _actor: &Actor) -> Result<Vec<Article>, AppError> {
         Ok(self.store.knowledge().await?)
     }
 
     /// One article.
-    pub async fn article(&self, id: i64) -> Result<Article, AppError> {
+    pub async fn article(&self, _actor: &Actor, id: i64) -> Result<Article, AppError> {
         self.store
             .knowledge()
             .await?
@@ -90,6 +90,7 @@ impl App {
     /// Changes, newest first, of one article or of all.
     pub async fn knowledge_history(
         &self,
+        _actor: &Actor,
         article_id: Option<i64>,
         limit: u32,
     ) -> Result<Vec<KnowledgeChange>, AppError> {
@@ -147,7 +148,7 @@ impl App {
                     "an edit names the version it was read at",
                 ));
             }
-            let stored = self.article(id).await?;
+            let stored = self.article(actor, id).await?;
             if !may_edit(actor, stored.owner_unit_id) {
                 return Err(AppError::Forbidden(
                     "only administrators, or the owning unit's handlers, may edit this article"
@@ -184,7 +185,7 @@ impl App {
         id: i64,
         version: i64,
     ) -> Result<(), AppError> {
-        let stored = self.article(id).await?;
+        let stored = self.article(actor, id).await?;
         if !may_edit(actor, stored.owner_unit_id) {
             return Err(AppError::Forbidden(
                 "only administrators, or the owning unit's handlers, may delete this article"
@@ -264,6 +265,7 @@ impl App {
     /// Searches the base (every article with a word of the text, best first).
     pub async fn search_knowledge(
         &self,
+        _actor: &Actor,
         query: KnowledgeQuery,
     ) -> Result<Vec<KnowledgeMatch>, AppError> {
         let idx = self.knowledge_index().await?;
@@ -279,7 +281,7 @@ impl App {
     /// left out), at most 3.
     pub async fn propose_knowledge(&self, text: &str) -> Result<Vec<KnowledgeMatch>, AppError> {
         let today = crate::catalogue::today();
-        self.search_knowledge(KnowledgeQuery::new(text, today, 3).strict())
+        self.search_knowledge(&crate::SERVER, KnowledgeQuery::new(text, today, 3).strict())
             .await
     }
 }

@@ -123,7 +123,7 @@ pub struct KpiTable {
 
 impl App {
     /// The evaluation policy in force (the default until an administrator sets one).
-    pub async fn kpi_policy(&self) -> Result<KpiPolicy, AppError> {
+    pub async fn kpi_policy(&self, _actor: &Actor) -> Result<KpiPolicy, AppError> {
         self.stored_setting(KPI_POLICY_SETTING).await
     }
 
@@ -148,7 +148,7 @@ impl App {
         group_by: Option<Dim>,
     ) -> Result<KpiTable, AppError> {
         require(actor, Permission::ReadFigures)?;
-        let policy = self.kpi_policy().await?;
+        let policy = self.kpi_policy(actor).await?;
         let dim = group_by.unwrap_or(Dim::City);
         let previous = period.previous();
         let now = self.group_tallies(dim, period).await?;

@@ -115,7 +115,7 @@ impl App {
     ) -> Result<DailyReport, AppError> {
         require(actor, Permission::ReadFigures)?;
         let r = self.reference().await?;
-        let policy = self.kpi_policy().await?;
+        let policy = self.kpi_policy(actor).await?;
         let rules = HotRules {
             top: top.unwrap_or(5),
             ..Default::default()

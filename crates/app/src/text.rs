@@ -128,7 +128,7 @@ pub struct GazetteerInput {
 
 impl App {
     /// The gazetteer: roads, compounds and landmarks mapped to divisions.
-    pub async fn gazetteer(&self) -> Result<Vec<GazetteerRow>, AppError> {
+    pub async fn gazetteer(&self, _actor: &Actor) -> Result<Vec<GazetteerRow>, AppError> {
         Ok(self.store.gazetteer().await?)
     }
 
@@ -398,7 +398,7 @@ impl App {
             Some(top) => {
                 let division = place.best.as_ref().map(|b| b.code.as_str());
                 let found = self
-                    .catalogue_owner(&top.code, division, crate::catalogue::today())
+                    .catalogue_owner(actor, &top.code, division, crate::catalogue::today())
                     .await?;
                 let tier = crate::catalogue::tier_for(&r, found.as_ref(), &top.code);
                 let unit = found.map(|m| {

@@ -444,6 +444,7 @@ impl App {
             let catalogue_owner = match (&cmd, category) {
                 (Command::Dispatch { .. } | Command::DecideConsultation { .. }, Some(code)) => self
                     .catalogue_owner(
+                        actor,
                         code,
                         ticket.division_code.as_deref(),
                         mashangban_domain::aggregates::business_day(at),

@@ -456,21 +456,14 @@ fn parse_date(v: &str) -> Result<chrono::NaiveDate, ApiError> {
 /// `GET /api/v1/calendar?year=2026`: the year's exceptions and whether it is known.
 pub async fn calendar(
     State(app): State<App>,
-    _a: Authed,
+    a: Authed,
     Query(q): Query<YearQuery>,
 ) -> Result<Response, ApiError> {
-    let r = app.reference().await?;
     let year = match q.year.as_deref() {
         Some(v) => parse_year(v)?,
         None => chrono::Datelike::year(&chrono::Utc::now().with_timezone(&china_offset())),
     };
-    Ok(Json(json!({
-        "year": year,
-        "known": r.calendar.knows_year(year),
-        "known_years": r.calendar.years().collect::<Vec<_>>(),
-        "days": r.calendar.days_of(year),
-    }))
-    .into_response())
+    Ok(Json(app.calendar_year(&a.actor, year).await?).into_response())
 }
 
 /// `PUT /api/v1/calendar/days/{date}` `{"kind": "holiday"|"workday", "name": "..."}`.
@@ -524,9 +517,8 @@ pub async fn put_calendar_year(
 }
 
 /// `GET /api/v1/policy/deadlines`: the deadline policy in force.
-pub async fn deadline_policy(State(app): State<App>, _a: Authed) -> Result<Response, ApiError> {
-    let r = app.reference().await?;
-    Ok(Json(&r.policy).into_response())
+pub async fn deadline_policy(State(app): State<App>, a: Authed) -> Result<Response, ApiError> {
+    Ok(Json(app.deadline_policy(&a.actor).await?).into_response())
 }
 
 /// `PUT /api/v1/policy/deadlines`: replaces the deadline policy (every field required).

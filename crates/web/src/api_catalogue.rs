@@ -41,14 +41,14 @@ pub fn entry_view(r: &Reference, e: &CatalogueEntry) -> Value {
 /// `GET /api/v1/catalogue`: every entry (`?in_force=true`: those valid today).
 pub async fn list(
     State(app): State<App>,
-    _a: Authed,
+    a: Authed,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let r = app.reference().await?;
     let today = mashangban_app::catalogue::today();
     let in_force = flag_param(&q, "in_force")?;
     let items: Vec<Value> = app
-        .catalogue()
+        .catalogue(&a.actor)
         .await?
         .iter()
         .filter(|e| !in_force || e.valid_on(today))
@@ -206,7 +206,7 @@ pub async fn import(
 /// that owns such a matter there, and the entry that decided (`null` when none applies).
 pub async fn owner(
     State(app): State<App>,
-    _a: Authed,
+    a: Authed,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let category = q
@@ -234,7 +234,9 @@ pub async fn owner(
             .map_err(|_| AppError::invalid("date", format!("`{d}` is not a date (YYYY-MM-DD)")))?,
         None => mashangban_app::catalogue::today(),
     };
-    let found = app.catalogue_owner(category, division, day).await?;
+    let found = app
+        .catalogue_owner(&a.actor, category, division, day)
+        .await?;
     Ok(Json(match found {
         Some(m) => json!({
             "unit": {

@@ -20,7 +20,7 @@ use crate::error::ApiError;
 /// the articles matching it, best first (each with its `score`); without, every article.
 pub async fn list(
     State(app): State<App>,
-    _a: Authed,
+    a: Authed,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let limit = limit_param(&q, 20, 200)? as usize;
@@ -41,17 +41,20 @@ pub async fn list(
                 return Err(AppError::invalid("q", "at most 500 characters").into());
             }
             let items = app
-                .search_knowledge(KnowledgeQuery {
-                    any_day,
-                    category,
-                    ..KnowledgeQuery::new(text, day, limit)
-                })
+                .search_knowledge(
+                    &a.actor,
+                    KnowledgeQuery {
+                        any_day,
+                        category,
+                        ..KnowledgeQuery::new(text, day, limit)
+                    },
+                )
                 .await?;
             Ok(Json(json!({ "items": items })).into_response())
         }
         None => {
             let items: Vec<_> = app
-                .knowledge()
+                .knowledge(&a.actor)
                 .await?
                 .into_iter()
                 .filter(|a| any_day || a.in_force(day))
@@ -71,10 +74,10 @@ pub async fn list(
 /// `GET /api/v1/knowledge/{id}`.
 pub async fn get_one(
     State(app): State<App>,
-    _a: Authed,
+    a: Authed,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
-    Ok(Json(app.article(id).await?).into_response())
+    Ok(Json(app.article(&a.actor, id).await?).into_response())
 }
 
 /// `POST /api/v1/knowledge`: adds an article (administrators; a unit's handlers for their
@@ -122,11 +125,11 @@ pub async fn delete(
 /// `GET /api/v1/knowledge/history?article_id=N&limit=100`: changes, newest first.
 pub async fn history(
     State(app): State<App>,
-    _a: Authed,
+    a: Authed,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let article_id = id_param(&q, "article_id")?;
     let limit = limit_param(&q, 100, 1000)?;
-    let items = app.knowledge_history(article_id, limit).await?;
+    let items = app.knowledge_history(&a.actor, article_id, limit).await?;
     Ok(Json(json!({ "items": items })).into_response())
 }

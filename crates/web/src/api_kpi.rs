@@ -182,8 +182,8 @@ pub(crate) fn sheet(table: &KpiTable) -> (Vec<&'static str>, Vec<Vec<String>>) {
 }
 
 /// `GET /api/v1/policy/kpis`: the evaluation policy in force.
-pub async fn policy(State(app): State<App>, _a: Authed) -> Result<Response, ApiError> {
-    Ok(Json(app.kpi_policy().await?).into_response())
+pub async fn policy(State(app): State<App>, a: Authed) -> Result<Response, ApiError> {
+    Ok(Json(app.kpi_policy(&a.actor).await?).into_response())
 }
 
 /// `PUT /api/v1/policy/kpis`: replaces the evaluation policy (administrators; fields left

@@ -59,8 +59,8 @@ pub async fn feedback(
 }
 
 /// `GET /api/v1/gazetteer`: roads, compounds and landmarks mapped to divisions.
-pub async fn gazetteer(State(app): State<App>, _a: Authed) -> Result<Response, ApiError> {
-    Ok(Json(serde_json::json!({ "items": app.gazetteer().await? })).into_response())
+pub async fn gazetteer(State(app): State<App>, a: Authed) -> Result<Response, ApiError> {
+    Ok(Json(serde_json::json!({ "items": app.gazetteer(&a.actor).await? })).into_response())
 }
 
 /// `PUT /api/v1/gazetteer [{name, kind, division_code}]` (administrators): adds names or
@@ -79,7 +79,10 @@ pub async fn put_gazetteer(
         )
     })?;
     let n = app.set_gazetteer(&a.actor, input).await?;
-    Ok(Json(serde_json::json!({ "saved": n, "items": app.gazetteer().await? })).into_response())
+    Ok(
+        Json(serde_json::json!({ "saved": n, "items": app.gazetteer(&a.actor).await? }))
+            .into_response(),
+    )
 }
 
 /// `DELETE /api/v1/gazetteer/{id}` (administrators).

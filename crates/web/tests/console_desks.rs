@@ -1126,7 +1126,13 @@ async fn gazetteer_page() {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html.contains("999"), "{html}");
-    assert!(t.app.gazetteer().await.unwrap().is_empty());
+    assert!(
+        t.app
+            .gazetteer(&mashangban_app::SERVER)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // Saved, the name resolves at once.
     let (status, location, _) = admin
         .post(
@@ -1144,12 +1150,18 @@ async fn gazetteer_page() {
         .await;
     assert!(html.contains("id=\"resolved\""), "{html}");
     assert!(html.contains("东关大街街道"), "{html}");
-    let id = t.app.gazetteer().await.unwrap()[0].id;
+    let id = t.app.gazetteer(&mashangban_app::SERVER).await.unwrap()[0].id;
     let (status, _, _) = admin
         .post("/admin/gazetteer/delete", &[("id", &id.to_string())])
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    assert!(t.app.gazetteer().await.unwrap().is_empty());
+    assert!(
+        t.app
+            .gazetteer(&mashangban_app::SERVER)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -79,7 +79,7 @@ async fn render(
     let zh = s.lang == Lang::Zh;
     let tr = |a: &'static str, b: &'static str| if zh { a } else { b };
     let r = reference(app).await;
-    let entries = app.catalogue().await.unwrap_or_default();
+    let entries = app.catalogue(&s.actor()).await.unwrap_or_default();
     let history = app
         .catalogue_history(&s.actor(), None, 10)
         .await
@@ -136,7 +136,7 @@ async fn render(
                 .as_deref()
                 .map(str::trim)
                 .filter(|d| !d.is_empty());
-            Some(app.catalogue_owner(c, d, today).await)
+            Some(app.catalogue_owner(&s.actor(), c, d, today).await)
         }
         None => None,
     };

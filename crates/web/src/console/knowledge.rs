@@ -50,7 +50,7 @@ pub async fn knowledge_page(
     let any_day = p.all.as_deref() == Some("1");
     let today = mashangban_app::catalogue::today();
     let shown: Vec<Shown> = if text.is_empty() {
-        match app.knowledge().await {
+        match app.knowledge(&s.actor()).await {
             Ok(all) => all
                 .into_iter()
                 .filter(|a| any_day || a.in_force(today))
@@ -74,7 +74,7 @@ pub async fn knowledge_page(
             any_day,
             ..KnowledgeQuery::new(&text, today, 50)
         };
-        match app.search_knowledge(q).await {
+        match app.search_knowledge(&s.actor(), q).await {
             Ok(hits) => hits
                 .into_iter()
                 .map(|h| Shown {
