@@ -195,6 +195,7 @@ pub async fn tickets_page(
         return search_page(&app, &s, &pairs, &r).await;
     }
     let pairs: Vec<(String, String)> = pairs.into_iter().filter(|(k, _)| k != "q").collect();
+    let mut forbidden = false;
     let (items, next, error) = match ListQuery::from_pairs(pairs.clone()) {
         Ok(mut q) => {
             q.limit = Some(50);
@@ -205,7 +206,10 @@ pub async fn tickets_page(
                     None,
                     Some(format!("{field}: {}", super::i18n::message(lang, &message))),
                 ),
-                Err(e @ AppError::Forbidden(_)) => (Vec::new(), None, Some(e.to_string())),
+                Err(e @ AppError::Forbidden(_)) => {
+                    forbidden = true;
+                    (Vec::new(), None, Some(e.to_string()))
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "ticket list");
                     (
@@ -239,10 +243,10 @@ pub async fn tickets_page(
             p.pager { a href=(format!("/tickets?{kept}{sep}cursor={c}")) { (t(lang, "next_page")) } }
         }
     };
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
+    let status = match (&error, forbidden) {
+        (Some(_), true) => StatusCode::FORBIDDEN,
+        (Some(_), false) => StatusCode::UNPROCESSABLE_ENTITY,
+        (None, _) => StatusCode::OK,
     };
     html_response(status, page(lang, Some(&s), "/tickets", body))
 }
@@ -508,6 +512,12 @@ async fn export(
                     Some(c) if rows.len() < EXPORT_MAX_ROWS => cursor = Some(c),
                     _ => break,
                 }
+            }
+            Err(e @ AppError::Forbidden(_)) => {
+                return fail(StatusCode::FORBIDDEN, e.to_string());
+            }
+            Err(e @ AppError::Invalid { .. }) => {
+                return fail(StatusCode::UNPROCESSABLE_ENTITY, e.to_string());
             }
             Err(e) => {
                 tracing::error!(error = %e, "export");
