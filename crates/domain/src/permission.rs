@@ -4,8 +4,8 @@
 //! ([`crate::lifecycle::TRANSITIONS`]) says who may take each action on a ticket, in which
 //! states and for which unit. [`PERMISSIONS`] below says everything else: who may receive
 //! requests, read which figures, handle warnings, administer users and reference data. The
-//! application checks every use case against one of them (`App::require`); the console asks
-//! the same tables what to show. The reviewed, hand-written copy of both, against which the
+//! application checks every use case against one of them (its `require` and `decide`); the
+//! console asks the same tables what to show (`mashangban_app::may`, `may_take`). The reviewed, hand-written copy of both, against which the
 //! HTTP behaviour is tested, is `docs/permissions.md`.
 //!
 //! A few permissions have a reach rather than a yes/no: which tickets a role may read
