@@ -13,7 +13,8 @@ use mashangban_app::auth::UserInput;
 use mashangban_app::workers::{WorkerConfig, Workers, delivery_from_env};
 use mashangban_app::{App, Config, SERVER};
 use mashangban_domain::Role;
-use mashangban_store::{SqlStore, Store};
+use mashangban_store::SqlStore;
+use mashangban_store::traits::*;
 use std::io::Read;
 use std::sync::Arc;
 

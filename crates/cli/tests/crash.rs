@@ -2,7 +2,8 @@
 //! returned 201 and leaves no half-written ticket; killing it between an event and its
 //! notification loses no notification and sends none twice (SQLite, the embedded default).
 
-use mashangban_store::{SqlStore, Store, testing};
+use mashangban_store::traits::*;
+use mashangban_store::{SqlStore, testing};
 use serde_json::json;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};

@@ -362,8 +362,9 @@ pub enum KnowledgeWrite {
     Delete { id: i64, version: i64 },
 }
 
+/// The database itself: its backend, schema and health.
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Maintenance: Send + Sync {
     fn backend(&self) -> Backend;
     /// Creates or upgrades the schema. Safe to run concurrently from several processes.
     async fn migrate(&self) -> Result<()>;
@@ -372,7 +373,12 @@ pub trait Store: Send + Sync {
     /// vacuums; SQLite: empties the write-ahead log); autovacuum and `PRAGMA optimize` do it
     /// in time on their own.
     async fn analyze(&self) -> Result<()>;
+}
 
+/// Reference data: divisions, units and their liaisons, categories, the official calendar,
+/// settings.
+#[async_trait]
+pub trait ReferenceStore: Send + Sync {
     async fn upsert_divisions(&self, divisions: &[Division]) -> Result<usize>;
     async fn list_divisions(
         &self,
@@ -391,6 +397,25 @@ pub trait Store: Send + Sync {
     async fn list_categories(&self) -> Result<Vec<Category>>;
     async fn get_category(&self, code: &str) -> Result<Option<Category>>;
 
+    async fn calendar(&self) -> Result<(Vec<CalendarDay>, Vec<i32>)>;
+    /// Adds or changes exceptions and marks their years known, in one transaction.
+    async fn upsert_calendar_days(&self, days: &[CalendarDay]) -> Result<usize>;
+    /// Removes an exception (the date follows the weekend rule again); false if there was none.
+    async fn delete_calendar_day(&self, date: chrono::NaiveDate) -> Result<bool>;
+    /// Marks a year's schedule known (published), or unknown.
+    async fn set_calendar_year(&self, year: i32, known: bool) -> Result<()>;
+    /// A named setting (JSON text), if set.
+    async fn setting(&self, name: &str) -> Result<Option<String>>;
+    async fn set_setting(&self, name: &str, value: &str, at: DateTime<Utc>) -> Result<()>;
+
+    async fn unit_contacts(&self) -> Result<Vec<UnitContact>>;
+    /// Sets (or, with none, removes) a unit's liaison.
+    async fn set_unit_contact(&self, unit_id: i64, contact: Option<&UnitContact>) -> Result<()>;
+}
+
+/// The gazetteer: roads, compounds and landmarks mapped to divisions.
+#[async_trait]
+pub trait GazetteerStore: Send + Sync {
     /// The calendar's exceptions, and the years whose schedule is known.
     /// The gazetteer, by name.
     async fn gazetteer(&self) -> Result<Vec<GazetteerRow>>;
@@ -398,6 +423,11 @@ pub trait Store: Send + Sync {
     async fn upsert_gazetteer(&self, rows: &[GazetteerRow]) -> Result<usize>;
     /// Removes a name; false if it was not there.
     async fn delete_gazetteer(&self, id: i64) -> Result<bool>;
+}
+
+/// The dispatch catalogue (派单目录) and its history.
+#[async_trait]
+pub trait CatalogueStore: Send + Sync {
     /// Every catalogue entry, ended ones included, by id.
     async fn catalogue(&self) -> Result<Vec<CatalogueEntry>>;
     /// Applies catalogue writes in one transaction, recording each change; all or none
@@ -430,6 +460,11 @@ pub trait Store: Send + Sync {
         entry_id: Option<i64>,
         limit: u32,
     ) -> Result<Vec<CatalogueChange>>;
+}
+
+/// The knowledge base (知识库) and its history.
+#[async_trait]
+pub trait KnowledgeStore: Send + Sync {
     /// Every knowledge article, by id.
     async fn knowledge(&self) -> Result<Vec<Article>>;
     /// Applies knowledge writes in one transaction, recording each change; all or none
@@ -449,17 +484,11 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<KnowledgeChange>>;
     /// A number that grows with every change to the knowledge base (0 before any).
     async fn knowledge_stamp(&self) -> Result<i64>;
-    async fn calendar(&self) -> Result<(Vec<CalendarDay>, Vec<i32>)>;
-    /// Adds or changes exceptions and marks their years known, in one transaction.
-    async fn upsert_calendar_days(&self, days: &[CalendarDay]) -> Result<usize>;
-    /// Removes an exception (the date follows the weekend rule again); false if there was none.
-    async fn delete_calendar_day(&self, date: chrono::NaiveDate) -> Result<bool>;
-    /// Marks a year's schedule known (published), or unknown.
-    async fn set_calendar_year(&self, year: i32, known: bool) -> Result<()>;
-    /// A named setting (JSON text), if set.
-    async fn setting(&self, name: &str) -> Result<Option<String>>;
-    async fn set_setting(&self, name: &str, value: &str, at: DateTime<Utc>) -> Result<()>;
+}
 
+/// Users, their passwords and tokens.
+#[async_trait]
+pub trait UserStore: Send + Sync {
     async fn insert_user(&self, user: &NewUser, at: DateTime<Utc>) -> Result<User>;
     async fn get_user(&self, id: i64) -> Result<Option<User>>;
     /// The user and their password hash.
@@ -492,7 +521,11 @@ pub trait Store: Send + Sync {
     async fn list_tokens(&self, user_id: Option<i64>) -> Result<Vec<TokenInfo>>;
     /// Revokes a token by id, or by the hash of its secret; false if there was none.
     async fn revoke_token(&self, id: Option<i64>, token_hash: Option<&str>) -> Result<bool>;
+}
 
+/// Tickets: created, changed by events in one versioned write, read, listed, watched.
+#[async_trait]
+pub trait TicketStore: Send + Sync {
     /// Creates a ticket and its `received` event in one transaction; with an idempotency
     /// key already used by the same user, returns that ticket instead.
     async fn create_ticket(&self, req: CreateTicket) -> Result<Created>;
@@ -500,6 +533,45 @@ pub trait Store: Send + Sync {
     async fn get_tickets(&self, ids: &[i64]) -> Result<Vec<Ticket>>;
     async fn list_tickets(&self, filter: &TicketFilter) -> Result<Vec<Ticket>>;
     async fn count_tickets(&self) -> Result<i64>;
+    /// The supervisor board: open tickets with an alert or under supervision, counted.
+    async fn watch_board(&self) -> Result<Vec<BoardCount>>;
+    /// Makes every open ticket due for the watcher at `now` (after the policy or the
+    /// calendar changed, its deadlines must be computed again); returns how many.
+    async fn recheck_open_tickets(&self, now: DateTime<Utc>) -> Result<u64>;
+    /// Tickets whose next deadline is at or before `now`, earliest first.
+    async fn due_tickets(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<i64>>;
+    /// Sets a ticket's next deadline if it is still at this version; false if it changed.
+    async fn set_next_deadline(
+        &self,
+        id: i64,
+        version: i64,
+        next: Option<DateTime<Utc>>,
+    ) -> Result<bool>;
+    /// [`Store::set_next_deadline`] for many tickets in one transaction; returns the ids of
+    /// those that had changed (left as they were).
+    async fn set_next_deadlines(
+        &self,
+        moves: &[(i64, i64, Option<DateTime<Utc>>)],
+    ) -> Result<Vec<i64>>;
+    async fn ticket_events(&self, ticket_id: i64) -> Result<Vec<Event>>;
+    /// The events of several tickets, by ticket and then in order.
+    async fn ticket_events_many(&self, ids: &[i64]) -> Result<Vec<Event>>;
+    /// The ticket of each event after event id `after`, oldest first, at most `limit`:
+    /// `(event id, ticket id)`, for feeds that follow every change (the search index).
+    async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<(i64, i64)>>;
+    /// Appends each change's events and writes each ticket's new view, all in one
+    /// transaction; fails with [`StoreError::Conflict`] if any ticket changed meanwhile.
+    async fn commit(
+        &self,
+        changes: Vec<Change>,
+        actor: Actor,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<Committed>>;
+}
+
+/// The outbox of notifications (SMS, webhooks, console notices).
+#[async_trait]
+pub trait OutboxStore: Send + Sync {
     /// Claims up to `limit` notices due at `now` for delivery (a lease until `lease_until`;
     /// an expired lease is claimed again), counting the attempt. Safe with many senders.
     async fn claim_notices(
@@ -531,35 +603,11 @@ pub trait Store: Send + Sync {
     async fn unseen_notices(&self, user_id: i64, audiences: &[String]) -> Result<i64>;
     /// Marks everything up to `seen_id` seen by the user.
     async fn mark_notices_seen(&self, user_id: i64, seen_id: i64) -> Result<()>;
-    async fn unit_contacts(&self) -> Result<Vec<UnitContact>>;
-    /// Sets (or, with none, removes) a unit's liaison.
-    async fn set_unit_contact(&self, unit_id: i64, contact: Option<&UnitContact>) -> Result<()>;
-    /// The supervisor board: open tickets with an alert or under supervision, counted.
-    async fn watch_board(&self) -> Result<Vec<BoardCount>>;
-    /// Makes every open ticket due for the watcher at `now` (after the policy or the
-    /// calendar changed, its deadlines must be computed again); returns how many.
-    async fn recheck_open_tickets(&self, now: DateTime<Utc>) -> Result<u64>;
-    /// Tickets whose next deadline is at or before `now`, earliest first.
-    async fn due_tickets(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<i64>>;
-    /// Sets a ticket's next deadline if it is still at this version; false if it changed.
-    async fn set_next_deadline(
-        &self,
-        id: i64,
-        version: i64,
-        next: Option<DateTime<Utc>>,
-    ) -> Result<bool>;
-    /// [`Store::set_next_deadline`] for many tickets in one transaction; returns the ids of
-    /// those that had changed (left as they were).
-    async fn set_next_deadlines(
-        &self,
-        moves: &[(i64, i64, Option<DateTime<Utc>>)],
-    ) -> Result<Vec<i64>>;
-    async fn ticket_events(&self, ticket_id: i64) -> Result<Vec<Event>>;
-    /// The events of several tickets, by ticket and then in order.
-    async fn ticket_events_many(&self, ids: &[i64]) -> Result<Vec<Event>>;
-    /// The ticket of each event after event id `after`, oldest first, at most `limit`:
-    /// `(event id, ticket id)`, for feeds that follow every change (the search index).
-    async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<(i64, i64)>>;
+}
+
+/// The evaluation aggregates (考评) the events keep.
+#[async_trait]
+pub trait AggregateStore: Send + Sync {
     /// Sums of the evaluation aggregates over the business days `from..=to`, one row per
     /// group of `dim` (per day and group with `by_day`), ordered.
     async fn kpi_tallies(
@@ -601,6 +649,20 @@ pub trait Store: Send + Sync {
         from: chrono::NaiveDate,
         to: chrono::NaiveDate,
     ) -> Result<Vec<GroupTally>>;
+    /// Adds facts to the aggregates directly, without the events they stand for: for bulk
+    /// loads of history kept elsewhere and for benchmarks. `(ticket id, fact)`.
+    async fn add_aggregate_facts(
+        &self,
+        facts: Vec<(i64, mashangban_domain::aggregates::Fact)>,
+    ) -> Result<()>;
+    /// Empties the aggregates and rebuilds them from every ticket's events, in one
+    /// transaction (writers wait meanwhile).
+    async fn rebuild_aggregates(&self) -> Result<RebuildReport>;
+}
+
+/// Early warnings (预警) and what they are found from.
+#[async_trait]
+pub trait WarningStore: Send + Sync {
     /// Numbers that raised at least `min_requests` requests since `since` (praise not
     /// counted), with how many, most first.
     async fn repeat_callers(
@@ -636,21 +698,44 @@ pub trait Store: Send + Sync {
         note: Option<String>,
         at: DateTime<Utc>,
     ) -> Result<Warning>;
-    /// Adds facts to the aggregates directly, without the events they stand for: for bulk
-    /// loads of history kept elsewhere and for benchmarks. `(ticket id, fact)`.
-    async fn add_aggregate_facts(
-        &self,
-        facts: Vec<(i64, mashangban_domain::aggregates::Fact)>,
-    ) -> Result<()>;
-    /// Empties the aggregates and rebuilds them from every ticket's events, in one
-    /// transaction (writers wait meanwhile).
-    async fn rebuild_aggregates(&self) -> Result<RebuildReport>;
-    /// Appends each change's events and writes each ticket's new view, all in one
-    /// transaction; fails with [`StoreError::Conflict`] if any ticket changed meanwhile.
-    async fn commit(
-        &self,
-        changes: Vec<Change>,
-        actor: Actor,
-        at: DateTime<Utc>,
-    ) -> Result<Vec<Committed>>;
+}
+
+/// Everything Mashangban keeps, one trait per aggregate; an `Arc<dyn Store>` (what the
+/// application holds) answers all their methods. On a concrete `SqlStore`, bring them into
+/// scope with `use mashangban_store::traits::*;`.
+pub trait Store:
+    Maintenance
+    + ReferenceStore
+    + GazetteerStore
+    + CatalogueStore
+    + KnowledgeStore
+    + UserStore
+    + TicketStore
+    + OutboxStore
+    + AggregateStore
+    + WarningStore
+{
+}
+
+impl<
+    T: Maintenance
+        + ReferenceStore
+        + GazetteerStore
+        + CatalogueStore
+        + KnowledgeStore
+        + UserStore
+        + TicketStore
+        + OutboxStore
+        + AggregateStore
+        + WarningStore,
+> Store for T
+{
+}
+
+/// The aggregates' traits, to bring their methods into scope.
+pub mod traits {
+    pub use super::{
+        AggregateStore, CatalogueStore, GazetteerStore, KnowledgeStore, Maintenance, OutboxStore,
+        ReferenceStore, Store, TicketStore, UserStore, WarningStore,
+    };
 }

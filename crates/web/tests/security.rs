@@ -6,7 +6,8 @@ mod common;
 
 use common::{Db, TestApp};
 use mashangban_app::{App, Config};
-use mashangban_store::{SqlStore, Store};
+use mashangban_store::SqlStore;
+use mashangban_store::traits::*;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use std::sync::Arc;

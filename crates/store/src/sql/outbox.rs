@@ -1,0 +1,154 @@
+//! The outbox of notifications (SMS, webhooks, console notices).
+
+use super::*;
+
+#[async_trait]
+impl OutboxStore for SqlStore {
+    async fn claim_notices(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Notice>> {
+        // PostgreSQL: rows another sender is claiming are skipped, not waited for. SQLite
+        // has one writer at a time, which is claim enough.
+        let lock = match self.backend {
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let sql = format!(
+            "UPDATE outbox SET claimed_until = $1, attempts = attempts + 1 WHERE id IN \
+             (SELECT id FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL AND not_before <= $2 \
+              AND (claimed_until IS NULL OR claimed_until <= $2) ORDER BY not_before, id LIMIT $3{lock}) \
+             RETURNING {NOTICE_COLUMNS}"
+        );
+        let mut w = self.writer().await?;
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(ts(lease_until))
+            .bind(ts(now))
+            .bind(i64::from(limit.clamp(1, 1000)))
+            .fetch_all(&mut *w)
+            .await?;
+        let mut out: Vec<Notice> = rows.iter().map(notice_from).collect::<Result<_>>()?;
+        out.sort_by_key(|n| (n.not_before, n.id));
+        Ok(out)
+    }
+
+    async fn notice_sent(&self, id: i64, at: DateTime<Utc>) -> Result<()> {
+        let mut w = self.writer().await?;
+        sqlx::query(
+            "UPDATE outbox SET sent_at = $1, claimed_until = NULL, last_error = NULL WHERE id = $2",
+        )
+        .bind(ts(at))
+        .bind(id)
+        .execute(&mut *w)
+        .await?;
+        Ok(())
+    }
+
+    async fn notice_failed(
+        &self,
+        id: i64,
+        at: DateTime<Utc>,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> Result<()> {
+        let error: String = error.chars().take(500).collect();
+        let mut w = self.writer().await?;
+        let q = match retry_at {
+            Some(r) => sqlx::query(
+                "UPDATE outbox SET not_before = $1, claimed_until = NULL, last_error = $2 WHERE id = $3",
+            )
+            .bind(ts(r)),
+            None => sqlx::query(
+                "UPDATE outbox SET failed_at = $1, claimed_until = NULL, last_error = $2 WHERE id = $3",
+            )
+            .bind(ts(at)),
+        };
+        q.bind(error).bind(id).execute(&mut *w).await?;
+        Ok(())
+    }
+
+    async fn list_notices(&self, channel: Option<&str>, limit: u32) -> Result<Vec<Notice>> {
+        let limit = i64::from(limit.clamp(1, 1000));
+        let rows = match channel {
+            Some(c) => sqlx::query(AssertSqlSafe(format!(
+                "SELECT {NOTICE_COLUMNS} FROM outbox WHERE channel = $1 ORDER BY id DESC LIMIT $2"
+            )))
+            .bind(c.to_string())
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?,
+            None => {
+                sqlx::query(AssertSqlSafe(format!(
+                    "SELECT {NOTICE_COLUMNS} FROM outbox ORDER BY id DESC LIMIT $1"
+                )))
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
+        rows.iter().map(notice_from).collect()
+    }
+
+    async fn console_notices(
+        &self,
+        audiences: &[String],
+        before_id: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<Notice>> {
+        if audiences.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut params: Vec<P> = audiences.iter().map(|a| P::S(Some(a.clone()))).collect();
+        let marks: Vec<String> = (1..=audiences.len()).map(|i| format!("${i}")).collect();
+        params.push(P::I(Some(before_id.unwrap_or(i64::MAX))));
+        params.push(P::I(Some(i64::from(limit.clamp(1, 500)))));
+        let n = audiences.len();
+        let sql = format!(
+            "SELECT {NOTICE_COLUMNS} FROM outbox WHERE channel = 'console' AND recipient IN ({}) \
+             AND id < ${} ORDER BY id DESC LIMIT ${}",
+            marks.join(", "),
+            n + 1,
+            n + 2
+        );
+        let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), params)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(notice_from).collect()
+    }
+
+    async fn unseen_notices(&self, user_id: i64, audiences: &[String]) -> Result<i64> {
+        if audiences.is_empty() {
+            return Ok(0);
+        }
+        let mut params: Vec<P> = audiences.iter().map(|a| P::S(Some(a.clone()))).collect();
+        let marks: Vec<String> = (1..=audiences.len()).map(|i| format!("${i}")).collect();
+        params.push(P::I(Some(user_id)));
+        let sql = format!(
+            "SELECT COUNT(*) AS n FROM (SELECT 1 AS one FROM outbox WHERE channel = 'console' \
+             AND recipient IN ({}) \
+             AND id > COALESCE((SELECT seen_id FROM notice_marks WHERE user_id = ${}), 0) LIMIT 100) AS recent",
+            marks.join(", "),
+            audiences.len() + 1
+        );
+        Ok(bind_all(sqlx::query(AssertSqlSafe(sql)), params)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?)
+    }
+
+    async fn mark_notices_seen(&self, user_id: i64, seen_id: i64) -> Result<()> {
+        let mut w = self.writer().await?;
+        sqlx::query(
+            "INSERT INTO notice_marks (user_id, seen_id) VALUES ($1, $2) \
+             ON CONFLICT (user_id) DO UPDATE SET seen_id = CASE WHEN excluded.seen_id > notice_marks.seen_id \
+             THEN excluded.seen_id ELSE notice_marks.seen_id END",
+        )
+        .bind(user_id)
+        .bind(seen_id)
+        .execute(&mut *w)
+        .await?;
+        Ok(())
+    }
+}
