@@ -2,6 +2,73 @@
 
 use super::*;
 
+/// The id of the catalogue's latest recorded change (0 before any).
+async fn catalogue_stamp(conn: &mut AnyConnection) -> Result<i64> {
+    Ok(
+        sqlx::query("SELECT COALESCE(MAX(id), 0) AS n FROM catalogue_changes")
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get("n")?,
+    )
+}
+
+const CATALOGUE_COLUMNS: &str = "id, category_code, division_code, unit_id, ownership, tier, valid_from, valid_to, note, version";
+
+fn catalogue_from(r: &sqlx::any::AnyRow) -> Result<CatalogueEntry> {
+    let date = |s: String| -> Result<chrono::NaiveDate> {
+        s.parse()
+            .map_err(|_| corrupt(format!("catalogue date `{s}`")))
+    };
+    let ownership: String = r.try_get("ownership")?;
+    Ok(CatalogueEntry {
+        id: r.try_get("id")?,
+        category_code: r.try_get("category_code")?,
+        division_code: r.try_get("division_code")?,
+        unit_id: r.try_get("unit_id")?,
+        ownership: Ownership::parse(&ownership)
+            .ok_or_else(|| corrupt(format!("catalogue ownership `{ownership}`")))?,
+        tier: r
+            .try_get::<Option<i64>, _>("tier")?
+            .map(|t| u8::try_from(t).map_err(|_| corrupt(format!("tier {t}"))))
+            .transpose()?,
+        valid_from: date(r.try_get("valid_from")?)?,
+        valid_to: r
+            .try_get::<Option<String>, _>("valid_to")?
+            .map(date)
+            .transpose()?,
+        note: r.try_get("note")?,
+        version: r.try_get("version")?,
+    })
+}
+
+fn catalogue_params(e: &CatalogueEntry) -> Vec<P> {
+    vec![
+        P::S(Some(e.category_code.clone())),
+        P::S(e.division_code.clone()),
+        P::I(Some(e.unit_id)),
+        P::S(Some(e.ownership.as_str().to_string())),
+        P::I(e.tier.map(i64::from)),
+        P::S(Some(e.valid_from.to_string())),
+        P::S(e.valid_to.map(|d| d.to_string())),
+        P::S(Some(e.note.clone())),
+        P::I(Some(e.version)),
+    ]
+}
+
+/// The stored entry, or `NotFound`.
+async fn catalogue_row(conn: &mut AnyConnection, id: i64) -> Result<CatalogueEntry> {
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {CATALOGUE_COLUMNS} FROM catalogue_entries WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| StoreError::NotFound {
+        what: format!("catalogue entry {id}"),
+    })?;
+    catalogue_from(&row)
+}
+
 #[async_trait]
 impl CatalogueStore for SqlStore {
     async fn catalogue(&self) -> Result<Vec<CatalogueEntry>> {

@@ -2,6 +2,26 @@
 
 use super::*;
 
+fn article_from(r: &sqlx::any::AnyRow) -> Result<Article> {
+    let body: String = r.try_get("body")?;
+    let mut a: Article = serde_json::from_str(&body).map_err(corrupt)?;
+    a.id = r.try_get("id")?;
+    a.version = r.try_get("version")?;
+    Ok(a)
+}
+
+/// The stored article, or `NotFound`.
+async fn article_row(conn: &mut AnyConnection, id: i64) -> Result<Article> {
+    let row = sqlx::query("SELECT id, body, version FROM knowledge_articles WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| StoreError::NotFound {
+            what: format!("knowledge article {id}"),
+        })?;
+    article_from(&row)
+}
+
 #[async_trait]
 impl KnowledgeStore for SqlStore {
     async fn knowledge(&self) -> Result<Vec<Article>> {

@@ -2,6 +2,26 @@
 
 use super::*;
 
+const NOTICE_COLUMNS: &str = "id, ticket_id, event_seq, channel, recipient, payload, created_at, \
+     not_before, attempts, sent_at, failed_at, last_error";
+
+fn notice_from(r: &sqlx::any::AnyRow) -> Result<Notice> {
+    Ok(Notice {
+        id: r.try_get("id")?,
+        ticket_id: r.try_get("ticket_id")?,
+        event_seq: r.try_get("event_seq")?,
+        channel: r.try_get("channel")?,
+        recipient: r.try_get("recipient")?,
+        payload: r.try_get("payload")?,
+        created_at: from_ts(r.try_get("created_at")?),
+        not_before: from_ts(r.try_get("not_before")?),
+        attempts: r.try_get("attempts")?,
+        sent_at: r.try_get::<Option<i64>, _>("sent_at")?.map(from_ts),
+        failed_at: r.try_get::<Option<i64>, _>("failed_at")?.map(from_ts),
+        last_error: r.try_get("last_error")?,
+    })
+}
+
 #[async_trait]
 impl OutboxStore for SqlStore {
     async fn claim_notices(

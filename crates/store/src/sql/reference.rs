@@ -2,6 +2,53 @@
 
 use super::*;
 
+fn division_from(row: &AnyRow) -> Result<Division> {
+    Ok(Division {
+        code: row.try_get("code")?,
+        name: row.try_get("name")?,
+        level: row
+            .try_get::<String, _>("level")?
+            .parse()
+            .map_err(corrupt)?,
+        parent_code: row.try_get("parent_code")?,
+        population: row.try_get("population")?,
+    })
+}
+
+fn unit_from(row: &AnyRow) -> Result<Unit> {
+    Ok(Unit {
+        id: row.try_get("id")?,
+        code: row.try_get("code")?,
+        name: row.try_get("name")?,
+        kind: row
+            .try_get::<String, _>("kind")?
+            .parse::<UnitKind>()
+            .map_err(corrupt)?,
+        parent_id: row.try_get("parent_id")?,
+        division_code: row.try_get("division_code")?,
+        active: row.try_get::<i64, _>("active")? != 0,
+    })
+}
+
+fn category_from(row: &AnyRow) -> Result<Category> {
+    Ok(Category {
+        code: row.try_get("code")?,
+        name: row.try_get("name")?,
+        parent_code: row.try_get("parent_code")?,
+        level: row.try_get::<i64, _>("level")? as u8,
+        default_tier: row
+            .try_get::<Option<i64>, _>("default_tier")?
+            .map(|t| t as u8),
+        active: row.try_get::<i64, _>("active")? != 0,
+    })
+}
+
+const UNIT_COLS: &str = "id, code, name, kind, parent_id, division_code, active";
+
+const CATEGORY_COLS: &str = "code, name, parent_code, level, default_tier, active";
+
+const DIVISION_COLS: &str = "code, name, level, parent_code, population";
+
 #[async_trait]
 impl ReferenceStore for SqlStore {
     async fn upsert_divisions(&self, divisions: &[Division]) -> Result<usize> {

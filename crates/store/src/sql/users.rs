@@ -2,6 +2,22 @@
 
 use super::*;
 
+const USER_COLS: &str =
+    "id, username, display_name, role, unit_id, active, created_at, locked_until";
+
+fn user_from(row: &AnyRow) -> Result<User> {
+    Ok(User {
+        id: row.try_get("id")?,
+        username: row.try_get("username")?,
+        display_name: row.try_get("display_name")?,
+        role: row.try_get::<String, _>("role")?.parse().map_err(corrupt)?,
+        unit_id: row.try_get("unit_id")?,
+        active: row.try_get::<i64, _>("active")? != 0,
+        created_at: from_ts(row.try_get("created_at")?),
+        locked_until: row.try_get::<Option<i64>, _>("locked_until")?.map(from_ts),
+    })
+}
+
 #[async_trait]
 impl UserStore for SqlStore {
     async fn insert_user(&self, u: &NewUser, at: DateTime<Utc>) -> Result<User> {

@@ -1,0 +1,506 @@
+//! The versioned write: a ticket received, or changed by events appended at its version and
+//! its view written in the same transaction with its notices and aggregate sums; on SQLite
+//! several such writes share one group commit, each in its own savepoint.
+
+use super::*;
+
+/// The indexed columns of a ticket, written beside its JSON body.
+pub(super) fn ticket_columns(t: &Ticket) -> Result<Vec<P>> {
+    let mut body = t.clone();
+    body.id = 0; // the id lives in its column
+    Ok(vec![
+        P::S(Some(t.state.as_str().to_string())),
+        P::S(t.category_code.clone()),
+        P::S(t.division_code.clone()),
+        P::I(t.lead_unit_id),
+        P::I(t.parent_id),
+        P::I(Some(ts(t.updated_at))),
+        P::I(Some(t.version)),
+        P::S(Some(serde_json::to_string(&body).map_err(corrupt)?)),
+        P::I(Some(i64::from(t.pending_extension.is_some()))),
+        P::S(category_at(&t.category_code, 1)),
+        P::S(category_at(&t.category_code, 2)),
+        P::S(district_of(&t.division_code)),
+        P::S(street_of(&t.division_code)),
+    ])
+}
+
+/// Writes a new ticket, its `received` event and its idempotency key.
+pub(super) async fn insert_ticket(
+    conn: &mut AnyConnection,
+    sums: &mut aggregates::Pending,
+    req: CreateTicket,
+    pre_seq: Option<i64>,
+    counter: String,
+) -> Result<Ticket> {
+    let seq: i64 = match pre_seq {
+        Some(s) => s,
+        None => sqlx::query(NEXT_SEQ)
+            .bind(counter)
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get("value")?,
+    };
+    let number = format_number(&req.number_prefix, req.at, seq);
+    if let Some((key, hash)) = &req.idempotency {
+        let r = sqlx::query(
+            "INSERT INTO idempotency_keys (user_id, idem_key, request_hash, ticket_id, created_at) \
+             VALUES ($1, $2, $3, NULL, $4) ON CONFLICT (user_id, idem_key) DO NOTHING",
+        )
+        .bind(req.actor.user_id)
+        .bind(key.clone())
+        .bind(hash.clone())
+        .bind(ts(req.at))
+        .execute(&mut *conn)
+        .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::IdempotencyRace);
+        }
+    }
+    let mut event = Event {
+        ticket_id: 0,
+        seq: 1,
+        at: req.at,
+        actor: req.actor,
+        kind: req
+            .new
+            .clone()
+            .into_event(number.clone(), req.tracking_code.clone()),
+    };
+    let view = apply(None, &event).ok_or_else(|| corrupt("received event made no ticket"))?;
+    let mut params = ticket_columns(&view)?;
+    params.extend([
+        P::S(Some(number.clone())),
+        P::S(Some(req.tracking_code.clone())),
+        P::S(Some(view.channel.as_str().to_string())),
+        P::S(Some(view.kind.as_str().to_string())),
+        P::S(view.citizen.phone.clone()),
+        P::I(Some(ts(view.created_at))),
+    ]);
+    let q = sqlx::query(
+        "INSERT INTO tickets (state, category_code, division_code, lead_unit_id, parent_id, updated_at, version, body, \
+         extension_pending, category_l1, category_l2, division_county, division_street, \
+         number, tracking_code, channel, kind, citizen_phone, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) RETURNING id",
+    );
+    let id: i64 = bind_all(q, params)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| dup(e, format!("ticket number {number}")))?
+        .try_get("id")?;
+    event.ticket_id = id;
+    insert_event(conn, &event).await?;
+    sums.event(None, &event, &view);
+    sqlx::query("INSERT INTO ticket_watch (ticket_id, version) VALUES ($1, $2)")
+        .bind(id)
+        .bind(view.version)
+        .execute(&mut *conn)
+        .await?;
+    if let Some(plan) = &req.notices {
+        let mut created = view.clone();
+        created.id = id;
+        let notices: Vec<(i64, NewNotice)> =
+            (plan.0)(&created).into_iter().map(|n| (id, n)).collect();
+        insert_notices(conn, &notices, req.at).await?;
+    }
+    if let Some((key, _)) = &req.idempotency {
+        sqlx::query(
+            "UPDATE idempotency_keys SET ticket_id = $1 WHERE user_id = $2 AND idem_key = $3",
+        )
+        .bind(id)
+        .bind(req.actor.user_id)
+        .bind(key.clone())
+        .execute(&mut *conn)
+        .await?;
+    }
+    let mut ticket = view;
+    ticket.id = id;
+    Ok(ticket)
+}
+
+/// Appends each change's events and writes each ticket's new view, checking versions.
+pub(super) async fn apply_changes(
+    conn: &mut AnyConnection,
+    sums: &mut aggregates::Pending,
+    changes: Vec<Change>,
+    actor: Actor,
+    at: DateTime<Utc>,
+) -> Result<Vec<Committed>> {
+    let mut out = Vec::with_capacity(changes.len());
+    // The events of every change, and the updates that touch no indexed column, written
+    // together at the end.
+    let mut all_events = Vec::new();
+    let mut slim: Vec<SlimUpdate> = Vec::new();
+    let mut watch: Vec<WatchUpdate> = Vec::new();
+    let mut notices: Vec<(i64, NewNotice)> = Vec::new();
+    for change in changes {
+        let before = change.before;
+        let mut view = Some(before.clone());
+        let mut events = Vec::with_capacity(change.events.len());
+        for (i, kind) in change.events.into_iter().enumerate() {
+            let e = Event {
+                ticket_id: before.id,
+                seq: before.version + 1 + i as i64,
+                at,
+                actor,
+                kind,
+            };
+            if mashangban_domain::aggregates::may_count(&e.kind) {
+                let prior = view.clone();
+                view = apply(view, &e);
+                if let Some(after) = &view {
+                    sums.event(prior.as_ref(), &e, after);
+                }
+            } else {
+                view = apply(view, &e);
+            }
+            events.push(e);
+        }
+        let after = view.ok_or_else(|| corrupt("events made no ticket"))?;
+        let mut body = after.clone();
+        body.id = 0;
+        // Most changes (notes, contacts, alerts, reveals) leave every indexed column as it
+        // was: then only the view, its version and the next deadline are written, and no
+        // index but the deadline's is touched.
+        let indexed_same = after.state == before.state
+            && after.category_code == before.category_code
+            && after.division_code == before.division_code
+            && after.lead_unit_id == before.lead_unit_id
+            && after.parent_id == before.parent_id
+            && after.pending_extension.is_some() == before.pending_extension.is_some();
+        if indexed_same {
+            slim.push(SlimUpdate {
+                id: before.id,
+                version: before.version,
+                after_version: after.version,
+                updated_at: ts(after.updated_at),
+                body: serde_json::to_string(&body).map_err(corrupt)?,
+            });
+        } else {
+            let mut params = ticket_columns(&after)?;
+            params.push(P::I(Some(before.id)));
+            params.push(P::I(Some(before.version)));
+            let r = bind_all(
+                sqlx::query(
+                    "UPDATE tickets SET state = $1, category_code = $2, division_code = $3, lead_unit_id = $4, \
+                     parent_id = $5, updated_at = $6, version = $7, body = $8, extension_pending = $9, \
+                     category_l1 = $10, category_l2 = $11, division_county = $12, division_street = $13 \
+                     WHERE id = $14 AND version = $15",
+                ),
+                params,
+            )
+            .execute(&mut *conn)
+            .await?;
+            if r.rows_affected() != 1 {
+                return Err(StoreError::Conflict);
+            }
+        }
+        watch.push(WatchUpdate::of(&after, change.next_deadline));
+        notices.extend(change.notices.into_iter().map(|n| (before.id, n)));
+        all_events.extend(events.iter().cloned());
+        if after.lead_unit_id != before.lead_unit_id || after.co_unit_ids != before.co_unit_ids {
+            sqlx::query("DELETE FROM ticket_units WHERE ticket_id = $1")
+                .bind(after.id)
+                .execute(&mut *conn)
+                .await?;
+            let units = after
+                .lead_unit_id
+                .iter()
+                .map(|u| (*u, 1i64))
+                .chain(after.co_unit_ids.iter().map(|u| (*u, 0i64)));
+            for (unit, is_lead) in units {
+                sqlx::query(
+                    "INSERT INTO ticket_units (ticket_id, unit_id, is_lead) VALUES ($1, $2, $3)",
+                )
+                .bind(after.id)
+                .bind(unit)
+                .bind(is_lead)
+                .execute(&mut *conn)
+                .await?;
+            }
+        }
+        out.push(Committed {
+            ticket: after,
+            events,
+        });
+    }
+    update_slim(conn, &slim).await?;
+    update_watch(conn, &watch).await?;
+    insert_events(conn, &all_events).await?;
+    insert_notices(conn, &notices, at).await?;
+    Ok(out)
+}
+
+/// Puts notices in the outbox (console notices are delivered by this very write).
+pub(super) async fn insert_notices(
+    conn: &mut AnyConnection,
+    notices: &[(i64, NewNotice)],
+    at: DateTime<Utc>,
+) -> Result<()> {
+    for chunk in notices.chunks(EVENT_ROWS_PER_INSERT) {
+        let rows = value_rows(chunk.len(), 8);
+        let sql = format!(
+            "INSERT INTO outbox (ticket_id, event_seq, channel, recipient, payload, created_at, not_before, sent_at) VALUES {rows}"
+        );
+        let mut params = Vec::with_capacity(chunk.len() * 8);
+        for (ticket_id, n) in chunk {
+            params.extend([
+                P::I(Some(*ticket_id)),
+                P::I(Some(n.event_seq)),
+                P::S(Some(n.channel.clone())),
+                P::S(Some(n.recipient.clone())),
+                P::S(Some(n.payload.clone())),
+                P::I(Some(ts(at))),
+                P::I(Some(ts(n.not_before))),
+                P::I((n.channel == channel::CONSOLE).then(|| ts(at))),
+            ]);
+        }
+        many(is_sqlite(conn), sql, params)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| dup(e, "a notice"))?;
+    }
+    Ok(())
+}
+
+/// A ticket's row in `ticket_watch` after a change.
+pub(super) struct WatchUpdate {
+    id: i64,
+    version: i64,
+    /// `Some(..)` sets the next deadline; `None` leaves it as it was.
+    next: Option<Option<DateTime<Utc>>>,
+    alert_level: i64,
+    supervision_level: i64,
+    awaiting_answer: bool,
+}
+
+impl WatchUpdate {
+    fn of(t: &Ticket, next: Option<Option<DateTime<Utc>>>) -> WatchUpdate {
+        let open = !t.state.is_terminal();
+        let alert_level = match t.alert_level() {
+            Some(mashangban_domain::deadlines::AlertLevel::Overdue) => 2,
+            Some(_) => 1,
+            None => 0,
+        };
+        let sup = t.supervision.as_ref().filter(|_| open);
+        WatchUpdate {
+            id: t.id,
+            version: t.version,
+            next,
+            alert_level: if open { alert_level } else { 0 },
+            supervision_level: sup.map_or(0, |s| i64::from(s.level.number())),
+            awaiting_answer: sup.is_some_and(|s| s.awaits_answer()),
+        }
+    }
+}
+
+/// Writes the watch rows of changed tickets, many rows to a statement.
+pub(super) async fn update_watch(conn: &mut AnyConnection, updates: &[WatchUpdate]) -> Result<()> {
+    for chunk in updates.chunks(SLIM_ROWS_PER_UPDATE) {
+        let rows = value_rows(chunk.len(), 7);
+        let sql = format!(
+            "UPDATE ticket_watch SET version = v.column2, \
+             next_at = CASE WHEN v.column3 = 1 THEN v.column4 ELSE ticket_watch.next_at END, \
+             alert_level = v.column5, supervision_level = v.column6, awaiting_answer = v.column7 \
+             FROM (VALUES {rows}) AS v WHERE ticket_watch.ticket_id = v.column1"
+        );
+        let mut params = Vec::with_capacity(chunk.len() * 7);
+        for u in chunk {
+            params.extend([
+                P::I(Some(u.id)),
+                P::I(Some(u.version)),
+                P::I(Some(i64::from(u.next.is_some()))),
+                P::I(u.next.flatten().map(ts)),
+                P::I(Some(u.alert_level)),
+                P::I(Some(u.supervision_level)),
+                P::I(Some(i64::from(u.awaiting_answer))),
+            ]);
+        }
+        many(is_sqlite(conn), sql, params)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// A ticket update that leaves every indexed column as it was.
+pub(super) struct SlimUpdate {
+    id: i64,
+    version: i64,
+    after_version: i64,
+    updated_at: i64,
+    body: String,
+}
+
+/// Rows written by one multi-row update statement.
+pub(super) const SLIM_ROWS_PER_UPDATE: usize = 100;
+
+/// Writes slim updates many rows to a statement (`UPDATE ... FROM (VALUES ...)`, on both
+/// backends); fails with a conflict if any ticket is no longer at the version read.
+pub(super) async fn update_slim(conn: &mut AnyConnection, updates: &[SlimUpdate]) -> Result<()> {
+    for chunk in updates.chunks(SLIM_ROWS_PER_UPDATE) {
+        let rows = value_rows(chunk.len(), 5);
+        let sql = format!(
+            "UPDATE tickets SET updated_at = v.column4, version = v.column3, body = v.column5 \
+             FROM (VALUES {rows}) AS v WHERE tickets.id = v.column1 AND tickets.version = v.column2"
+        );
+        let mut params = Vec::with_capacity(chunk.len() * 5);
+        for u in chunk {
+            params.extend([
+                P::I(Some(u.id)),
+                P::I(Some(u.version)),
+                P::I(Some(u.after_version)),
+                P::I(Some(u.updated_at)),
+                P::S(Some(u.body.clone())),
+            ]);
+        }
+        let r = many(is_sqlite(conn), sql, params)
+            .execute(&mut *conn)
+            .await?;
+        if r.rows_affected() != chunk.len() as u64 {
+            return Err(StoreError::Conflict);
+        }
+    }
+    Ok(())
+}
+
+/// Runs writes in one SQLite transaction, each in a savepoint, writes the evaluation sums
+/// of those that succeeded in one go, and answers each after the commit (or with the
+/// failure of that last write or of the commit).
+pub(super) async fn run_group(conn: &mut AnyConnection, mut jobs: Vec<Job>) {
+    if jobs.len() == 1 {
+        // Alone: no savepoint needed, the transaction is the job's own.
+        let job = jobs.pop().expect("one job");
+        let outcome = async {
+            let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
+            let mut sums = aggregates::Pending::for_conn(&tx);
+            let done = match (job.run)(&mut tx, &mut sums).await {
+                Ok(v) => sums.write(&mut tx).await.map(|()| v),
+                Err(e) => Err(e),
+            };
+            match done {
+                Ok(v) => {
+                    tx.commit().await?;
+                    Ok(v)
+                }
+                Err(e) => {
+                    tx.rollback().await?;
+                    Err(e)
+                }
+            }
+        }
+        .await;
+        let _ = job.reply.send(outcome);
+        return;
+    }
+    let mut results: Vec<(
+        tokio::sync::oneshot::Sender<Result<JobOutput>>,
+        Result<JobOutput>,
+    )> = Vec::with_capacity(jobs.len());
+    let mut tx = match sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await {
+        Ok(tx) => tx,
+        Err(e) => {
+            let msg = e.to_string();
+            for j in jobs {
+                let _ = j.reply.send(Err(StoreError::Commit(msg.clone())));
+            }
+            return;
+        }
+    };
+    let mut group_sums = aggregates::Pending::for_conn(&tx);
+    for job in jobs {
+        // A job's sums join the group's only once its savepoint is released: a refused
+        // write counts nothing.
+        let mut sums = aggregates::Pending::for_conn(&tx);
+        let outcome = match sqlx::Connection::begin(&mut *tx).await {
+            Ok(mut sp) => match (job.run)(&mut sp, &mut sums).await {
+                Ok(v) => match sp.commit().await {
+                    Ok(()) => {
+                        group_sums.merge(sums);
+                        Ok(v)
+                    }
+                    Err(e) => Err(StoreError::Db(e)),
+                },
+                Err(e) => {
+                    let _ = sp.rollback().await;
+                    Err(e)
+                }
+            },
+            Err(e) => Err(StoreError::Db(e)),
+        };
+        results.push((job.reply, outcome));
+    }
+    let finished = match group_sums.write(&mut tx).await {
+        Ok(()) => tx.commit().await.map_err(|e| e.to_string()),
+        Err(e) => {
+            tracing::error!(error = %e, "could not write a group's evaluation sums");
+            let _ = tx.rollback().await;
+            Err(e.to_string())
+        }
+    };
+    match finished {
+        Ok(()) => {
+            for (reply, r) in results {
+                let _ = reply.send(r);
+            }
+        }
+        Err(msg) => {
+            for (reply, r) in results {
+                let _ = reply.send(match r {
+                    Ok(_) => Err(StoreError::Commit(msg.clone())),
+                    Err(e) => Err(e),
+                });
+            }
+        }
+    }
+}
+
+/// Rows of events written by one statement (8 parameters each).
+pub(super) const EVENT_ROWS_PER_INSERT: usize = 100;
+
+/// Writes events, many rows to a statement.
+pub(super) async fn insert_events(conn: &mut AnyConnection, events: &[Event]) -> Result<()> {
+    for chunk in events.chunks(EVENT_ROWS_PER_INSERT) {
+        let rows = value_rows(chunk.len(), 8);
+        let sql = format!(
+            "INSERT INTO ticket_events (ticket_id, seq, type, at, actor_user_id, actor_role, actor_unit_id, data) VALUES {rows}"
+        );
+        let mut params = Vec::with_capacity(chunk.len() * 8);
+        for e in chunk {
+            params.extend([
+                P::I(Some(e.ticket_id)),
+                P::I(Some(e.seq)),
+                P::S(Some(e.kind.type_name().to_string())),
+                P::I(Some(ts(e.at))),
+                P::I(Some(e.actor.user_id)),
+                P::S(Some(e.actor.role.as_str().to_string())),
+                P::I(e.actor.unit_id),
+                P::S(Some(serde_json::to_string(&e.kind).map_err(corrupt)?)),
+            ]);
+        }
+        many(is_sqlite(conn), sql, params)
+            .execute(&mut *conn)
+            .await
+            .map_err(|err| {
+                // A multi-row statement does not say which row clashed: name the first few.
+                let which: Vec<String> = chunk
+                    .iter()
+                    .take(5)
+                    .map(|e| format!("{}#{}", e.ticket_id, e.seq))
+                    .collect();
+                dup(
+                    err,
+                    format!(
+                        "one of the events {}{} (ticket#seq)",
+                        which.join(", "),
+                        if chunk.len() > 5 { ", ..." } else { "" }
+                    ),
+                )
+            })?;
+    }
+    Ok(())
+}
+
+pub(super) async fn insert_event(conn: &mut AnyConnection, e: &Event) -> Result<()> {
+    insert_events(conn, std::slice::from_ref(e)).await
+}
