@@ -91,11 +91,18 @@ pub fn category_chain(r: &Reference, code: &str) -> Vec<String> {
     out
 }
 
-/// The handling tier for a matter: the deciding entry's, else the category's default.
+/// The handling tier a matter takes when it goes to the unit the catalogue names (what a
+/// suggestion proposes): the domain's [`mashangban_domain::matter_tier`].
 pub fn tier_for(r: &Reference, found: Option<&CatalogueMatch>, category_code: &str) -> Option<u8> {
-    found
-        .and_then(|m| m.entry.tier)
-        .or_else(|| r.categories.get(category_code).and_then(|c| c.default_tier))
+    let category_tier = r.categories.get(category_code).and_then(|c| c.default_tier);
+    match found {
+        Some(m) => mashangban_domain::matter_tier(
+            m.entry.unit_id,
+            Some((m.entry.unit_id, m.entry.tier)),
+            category_tier,
+        ),
+        None => category_tier,
+    }
 }
 
 impl App {

@@ -27,7 +27,7 @@ pub use intake::NewTicket;
 pub use lifecycle::{
     Action, CallbackInput, CloseOutcome, Command, DEFAULT_TIER, Event, EventKind, Rule, Situation,
     TRANSITIONS, UnitScope, appended, apply, authorize, available_actions, check_merge_parent,
-    decide, default_tier, role_may_take,
+    decide, default_tier, matter_tier, role_may_take,
 };
 pub use org::{Category, Division, NewUnit, Unit, User};
 pub use permission::{Permission, TicketReach, permits, ticket_reach};

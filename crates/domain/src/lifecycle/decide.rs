@@ -30,14 +30,24 @@ pub struct Situation<'a> {
     pub category_tier: Option<u8>,
 }
 
-/// The tier a dispatch to `lead_unit_id` takes unless the dispatcher gives another (with a
-/// reason): the catalogue entry's when that entry decides the owner and the ticket goes to
-/// it, else the category's, else the tier the ticket already has, else [`DEFAULT_TIER`].
-pub fn default_tier(ticket: &Ticket, lead_unit_id: i64, s: &Situation) -> u8 {
-    s.catalogue_owner
-        .filter(|(owner, _)| *owner == lead_unit_id)
+/// The tier a matter takes when it goes to `unit`: the catalogue entry's when that entry
+/// decides the owner and names `unit`, else the category's (none when neither says).
+pub fn matter_tier(
+    unit: i64,
+    catalogue_owner: Option<(i64, Option<u8>)>,
+    category_tier: Option<u8>,
+) -> Option<u8> {
+    catalogue_owner
+        .filter(|(owner, _)| *owner == unit)
         .and_then(|(_, tier)| tier)
-        .or(s.category_tier)
+        .or(category_tier)
+}
+
+/// The tier a dispatch to `lead_unit_id` takes unless the dispatcher gives another (with a
+/// reason): the matter's ([`matter_tier`]), else the tier the ticket already has, else
+/// [`DEFAULT_TIER`].
+pub fn default_tier(ticket: &Ticket, lead_unit_id: i64, s: &Situation) -> u8 {
+    matter_tier(lead_unit_id, s.catalogue_owner, s.category_tier)
         .or(ticket.tier)
         .unwrap_or(DEFAULT_TIER)
 }
