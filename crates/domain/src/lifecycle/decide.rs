@@ -169,18 +169,35 @@ pub fn decide(
     }
     let events = match cmd.clone() {
         Command::ResolveDirectly { answer } => vec![EventKind::ResolvedDirectly { answer }],
+        // A dispatch and a consultation's decision name the units the same way and take
+        // their tier by the same rule.
         Command::Dispatch {
             lead_unit_id,
             co_unit_ids,
             tier,
             note,
+        }
+        | Command::DecideConsultation {
+            lead_unit_id,
+            co_unit_ids,
+            tier,
+            note,
         } => {
-            let tier = dispatch_tier(ticket, lead_unit_id, tier, &note, s)?;
-            vec![EventKind::Dispatched {
-                lead_unit_id,
-                co_unit_ids,
-                tier: Some(tier),
-                note,
+            let tier = Some(dispatch_tier(ticket, lead_unit_id, tier, &note, s)?);
+            vec![if action == Action::Dispatch {
+                EventKind::Dispatched {
+                    lead_unit_id,
+                    co_unit_ids,
+                    tier,
+                    note,
+                }
+            } else {
+                EventKind::ConsultationDecided {
+                    lead_unit_id,
+                    co_unit_ids,
+                    tier,
+                    note,
+                }
             }]
         }
         Command::Sign { note } => vec![EventKind::Signed { note }],
@@ -188,20 +205,6 @@ pub fn decide(
         Command::ApproveReturn { note } => vec![EventKind::ReturnApproved { note }],
         Command::RejectReturn { note } => vec![EventKind::ReturnRejected { note }],
         Command::OpenConsultation { note } => vec![EventKind::ConsultationOpened { note }],
-        Command::DecideConsultation {
-            lead_unit_id,
-            co_unit_ids,
-            tier,
-            note,
-        } => {
-            let tier = dispatch_tier(ticket, lead_unit_id, tier, &note, s)?;
-            vec![EventKind::ConsultationDecided {
-                lead_unit_id,
-                co_unit_ids,
-                tier: Some(tier),
-                note,
-            }]
-        }
         Command::RequestExtension { days, reason } => {
             if ticket.pending_extension.is_some() {
                 return Err(illegal(
