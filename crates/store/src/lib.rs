@@ -331,13 +331,17 @@ pub struct GazetteerRow {
     pub division_code: String,
 }
 
-/// A write to the catalogue: a new entry (`id` 0), an edit of the stored `version`, or a
-/// deletion.
+/// A write to a versioned record (a catalogue entry, a knowledge article): a new record
+/// (`id` 0), an edit of the stored `version`, or a deletion of it. A stale version is
+/// refused as a conflict; every write is kept in the record's history.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CatalogueWrite {
-    Save(CatalogueEntry),
+pub enum VersionedWrite<T> {
+    Save(T),
     Delete { id: i64, version: i64 },
 }
+
+/// A write to the catalogue.
+pub type CatalogueWrite = VersionedWrite<CatalogueEntry>;
 
 /// One change to the knowledge base.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -354,13 +358,8 @@ pub struct KnowledgeChange {
     pub at: DateTime<Utc>,
 }
 
-/// A write to the knowledge base: a new article (`id` 0), an edit of the stored `version`,
-/// or a deletion.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KnowledgeWrite {
-    Save(Article),
-    Delete { id: i64, version: i64 },
-}
+/// A write to the knowledge base.
+pub type KnowledgeWrite = VersionedWrite<Article>;
 
 /// The database itself: its backend, schema and health.
 #[async_trait]

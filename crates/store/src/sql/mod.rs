@@ -28,6 +28,9 @@ mod outbox;
 mod reference;
 mod tickets;
 mod users;
+mod versioned;
+
+use versioned::Versioned;
 
 /// The store on one database, SQLite or PostgreSQL.
 #[derive(Clone)]
@@ -554,46 +557,6 @@ const REBUILD_AFTER: [i64; 2] = [14, 17];
 
 const NEXT_SEQ: &str = "INSERT INTO counters (name, value) VALUES ($1, 1) \
      ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value";
-
-/// One change to a versioned record (a catalogue entry, a knowledge article), for its
-/// history table.
-struct Recorded {
-    table: &'static str,
-    subject_column: &'static str,
-    subject_id: i64,
-    version: i64,
-    action: &'static str,
-    user_id: i64,
-    at: DateTime<Utc>,
-}
-
-/// Writes a change with the record before and after it (as JSON) to its history table.
-async fn record_change<T: serde::Serialize>(
-    conn: &mut AnyConnection,
-    change: &Recorded,
-    before: Option<&T>,
-    after: Option<&T>,
-) -> Result<()> {
-    let json = |v: Option<&T>| -> Result<Option<String>> {
-        v.map(|v| serde_json::to_string(v).map_err(corrupt))
-            .transpose()
-    };
-    sqlx::query(AssertSqlSafe(format!(
-        "INSERT INTO {} ({}, version, action, before_json, after_json, user_id, at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        change.table, change.subject_column
-    )))
-    .bind(change.subject_id)
-    .bind(change.version)
-    .bind(change.action)
-    .bind(json(before)?)
-    .bind(json(after)?)
-    .bind(change.user_id)
-    .bind(ts(change.at))
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
 
 /// A record as a history row kept it (`before_json` or `after_json`).
 fn before_after<T: serde::de::DeserializeOwned>(r: &AnyRow, column: &str) -> Result<Option<T>> {
