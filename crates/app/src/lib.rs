@@ -116,10 +116,11 @@ pub struct Reference {
     pub calendar: mashangban_domain::calendar::Calendar,
     /// The deadline policy in force.
     pub policy: mashangban_domain::deadlines::DeadlinePolicy,
-    /// Units' liaisons (who receive SMS), by unit id.
-    pub contacts: std::collections::HashMap<i64, mashangban_store::UnitContact>,
-    /// Webhook subscriptions.
-    pub webhooks: Vec<notify::Webhook>,
+    /// Units' liaisons (who receive SMS), by unit id: read through
+    /// [`App::unit_contacts`], which checks who asks.
+    pub(crate) contacts: std::collections::HashMap<i64, mashangban_store::UnitContact>,
+    /// Webhook subscriptions (their secrets among them): read through [`App::webhooks`].
+    pub(crate) webhooks: Vec<notify::Webhook>,
     /// Resident populations entered for divisions, by code.
     pub populations: std::collections::HashMap<String, i64>,
     /// The city's division code (the division at city level), if the divisions name one.
@@ -271,8 +272,16 @@ impl App {
         }
     }
 
+    /// The reference data every signed-in user reads to render a page or a file: the names
+    /// of categories, divisions and units, the calendar, the deadline policy, populations.
+    /// What only some roles may read (liaisons' phones, webhook secrets) is not public in
+    /// it and has its own use case.
+    pub async fn names(&self, _actor: &Actor) -> Result<Arc<Reference>, AppError> {
+        self.reference().await
+    }
+
     /// Categories and division codes, from the cache or freshly loaded.
-    pub async fn reference(&self) -> Result<Arc<Reference>, AppError> {
+    pub(crate) async fn reference(&self) -> Result<Arc<Reference>, AppError> {
         if let Ok(guard) = self.reference.read()
             && let Some((at, r)) = guard.as_ref()
             && at.elapsed() < REFERENCE_TTL

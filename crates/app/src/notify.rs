@@ -336,6 +336,15 @@ impl App {
         Ok(self.reference().await?.webhooks.clone())
     }
 
+    /// Units' liaisons (who receive the SMS notices), by unit id.
+    pub async fn unit_contacts(
+        &self,
+        actor: &Actor,
+    ) -> Result<std::collections::HashMap<i64, UnitContact>, AppError> {
+        require(actor, Permission::ManageReference)?;
+        Ok(self.reference().await?.contacts.clone())
+    }
+
     /// Replaces the webhook subscriptions (checked first).
     pub async fn set_webhooks(
         &self,

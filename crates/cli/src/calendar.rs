@@ -94,7 +94,10 @@ fn print_due(due: &Due) {
 }
 
 pub async fn run(app: &App, cmd: CalendarCmd) -> Result<()> {
-    let r = app.reference().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let r = app
+        .names(&mashangban_app::SERVER)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     match cmd {
         CalendarCmd::Due {
             from,

@@ -44,7 +44,7 @@ pub async fn list(
     a: Authed,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let r = app.reference().await?;
+    let r = app.names(&a.actor).await?;
     let today = mashangban_app::catalogue::today();
     let in_force = flag_param(&q, "in_force")?;
     let items: Vec<Value> = app
@@ -74,7 +74,7 @@ pub async fn create(
     }
     input.version = None;
     let saved = app.save_catalogue_entry(&a.actor, input).await?;
-    let r = app.reference().await?;
+    let r = app.names(&a.actor).await?;
     Ok((StatusCode::CREATED, Json(entry_view(&r, &saved))).into_response())
 }
 
@@ -92,7 +92,7 @@ pub async fn update(
     }
     input.id = Some(id);
     let saved = app.save_catalogue_entry(&a.actor, input).await?;
-    let r = app.reference().await?;
+    let r = app.names(&a.actor).await?;
     Ok(Json(entry_view(&r, &saved)).into_response())
 }
 
@@ -194,7 +194,7 @@ pub async fn import(
         })?;
         app.import_catalogue_csv(&a.actor, text).await?
     };
-    let r = app.reference().await?;
+    let r = app.names(&a.actor).await?;
     Ok(Json(json!({
         "imported": saved.len(),
         "items": saved.iter().map(|e| entry_view(&r, e)).collect::<Vec<_>>(),
@@ -213,7 +213,7 @@ pub async fn owner(
         .get("category_code")
         .filter(|c| !c.is_empty())
         .ok_or_else(|| AppError::invalid("category_code", "is required"))?;
-    let r = app.reference().await?;
+    let r = app.names(&a.actor).await?;
     if !r.categories.contains_key(category) {
         return Err(
             AppError::invalid("category_code", format!("`{category}` is not a category")).into(),

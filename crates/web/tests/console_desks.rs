@@ -726,7 +726,13 @@ async fn supervision_board_notices_and_rules() {
     assert!(html.contains("abc"), "what was typed comes back");
     let (status, location, _) = admin.post("/admin/policy", &form("80")).await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{location:?}");
-    let p = t.app.reference().await.unwrap().policy.clone();
+    let p = t
+        .app
+        .names(&mashangban_app::SERVER)
+        .await
+        .unwrap()
+        .policy
+        .clone();
     assert_eq!(p.warn_at_percent, 80);
     assert_eq!(p.working_hours.to_string(), "08:30-12:00,14:30-18:00");
     assert_eq!(p.supervision.l3_after_working_days, None);
@@ -750,8 +756,18 @@ async fn supervision_board_notices_and_rules() {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html.contains("13900001111") || html.contains("12"));
-    let r = t.app.reference().await.unwrap();
-    assert_eq!(r.contacts[&t.lead_unit].phone, "13900001111");
+    let contacts = t.app.unit_contacts(&mashangban_app::SERVER).await.unwrap();
+    assert_eq!(contacts[&t.lead_unit].phone, "13900001111");
+    // The liaisons' phones are read through a use case that checks who asks.
+    let operator = mashangban_domain::Actor {
+        user_id: 2,
+        role: mashangban_domain::Role::Operator,
+        unit_id: None,
+    };
+    assert!(matches!(
+        t.app.unit_contacts(&operator).await,
+        Err(mashangban_app::AppError::Forbidden(_))
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -269,7 +269,15 @@ async fn notices_are_queued_with_events_and_delivered(t: &TestApp) {
 
     // Alerts wait for working hours: with office hours, a breach found at 20:00 is texted
     // at 08:30 the next working day; its console notice is there at once.
-    let mut policy = serde_json::to_value(t.app.reference().await.unwrap().policy.clone()).unwrap();
+    let mut policy = serde_json::to_value(
+        t.app
+            .names(&mashangban_app::SERVER)
+            .await
+            .unwrap()
+            .policy
+            .clone(),
+    )
+    .unwrap();
     policy["working_hours"] = json!("08:30-12:00,14:30-18:00");
     t.app
         .set_policy(&mashangban_app::SERVER, policy)

@@ -139,7 +139,7 @@ async fn render_users(app: &App, s: &Session, typed: &Typed, status: StatusCode)
             Vec::new()
         }
     };
-    let r = reference(app).await;
+    let r = reference(app, &s.actor()).await;
     let units: Vec<_> = r.units.values().cloned().collect();
     let now = chrono::Utc::now();
     let body = html! {
@@ -282,7 +282,7 @@ async fn render_user(
             html! { p.error { (if zh { "用户不存在" } else { "No such user" }) } },
         );
     };
-    let r = reference(app).await;
+    let r = reference(app, &s.actor()).await;
     let units: Vec<_> = r.units.values().cloned().collect();
     let csrf = session_csrf(&s.token);
     let action = format!("/admin/users/{}", u.id);
@@ -459,7 +459,11 @@ async fn render_units(
 ) -> Response {
     let lang = s.lang;
     let zh = lang == Lang::Zh;
-    let r = reference(app).await;
+    let r = reference(app, &s.actor()).await;
+    let contacts = app.unit_contacts(&s.actor()).await.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "unit contacts");
+        Default::default()
+    });
     let kind: Option<UnitKind> = f.kind.as_deref().and_then(|k| k.parse().ok());
     let q = f.q.as_deref().unwrap_or("").trim().to_string();
     let matching: Vec<_> = r
@@ -493,7 +497,7 @@ async fn render_units(
                         td { (u.parent_id.and_then(|p| r.unit_name(p)).unwrap_or("")) }
                         td { (u.division_code.as_deref().and_then(|d| r.division_path(d)).unwrap_or_default()) }
                         td {
-                            @let c = r.contacts.get(&u.id);
+                            @let c = contacts.get(&u.id);
                             form.inline.contact method="post" action=(format!("/admin/units/{}/contact", u.id)) {
                                 input type="hidden" name="_csrf" value=(session_csrf(&s.token));
                                 input name="liaison" size="6" placeholder=(if zh { "姓名" } else { "name" }) aria-label=(if zh { "联络人" } else { "Liaison" }) value=(c.map(|c| c.liaison.as_str()).unwrap_or(""));
@@ -607,7 +611,7 @@ async fn render_categories(
 ) -> Response {
     let lang = s.lang;
     let zh = lang == Lang::Zh;
-    let r = reference(app).await;
+    let r = reference(app, &s.actor()).await;
     let mut cats: Vec<_> = r.categories.values().collect();
     cats.sort_by(|a, b| a.code.cmp(&b.code));
     // The form starts from what was typed, else the category being edited.
@@ -743,7 +747,7 @@ async fn render_calendar(
     use mashangban_domain::calendar::DayKind;
     let lang = s.lang;
     let zh = lang == Lang::Zh;
-    let r = reference(app).await;
+    let r = reference(app, &s.actor()).await;
     let known = r.calendar.knows_year(year);
     let days = r.calendar.days_of(year);
     let csrf = session_csrf(&s.token);
@@ -941,7 +945,7 @@ async fn change_contact(
     };
     let mut typed = Typed::of(&form);
     typed.values.insert("contact_unit".into(), id.to_string());
-    let code = reference(&app)
+    let code = reference(&app, &s.actor())
         .await
         .units
         .get(&id)
@@ -1121,7 +1125,7 @@ async fn render_policy(
     use mashangban_domain::deadlines::ClockKind;
     let lang = s.lang;
     let zh = lang == Lang::Zh;
-    let r = reference(app).await;
+    let r = reference(app, &s.actor()).await;
     let current = policy_values(&r.policy);
     let v = |k: &str| -> String {
         if typed.values.is_empty() {

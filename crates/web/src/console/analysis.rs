@@ -58,7 +58,7 @@ struct Board {
 }
 
 async fn gather(app: &App, actor: &mashangban_domain::Actor) -> Result<Board, AppError> {
-    let r = app.reference().await?;
+    let r = app.names(actor).await?;
     let now = Utc::now();
     let today = business_day(now);
     let from = today - Duration::days(VOLUME_DAYS - 1);

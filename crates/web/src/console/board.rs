@@ -82,7 +82,7 @@ pub async fn board_page(State(app): State<App>, headers: HeaderMap) -> Response 
             Vec::new()
         }
     };
-    let r = reference(&app).await;
+    let r = reference(&app, &s.actor()).await;
     let csrf = session_csrf(&s.token);
     let can = may_supervise(&s);
     let link = |unit: Option<i64>, q: &str| match unit {

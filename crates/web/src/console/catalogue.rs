@@ -78,7 +78,7 @@ async fn render(
 ) -> Response {
     let zh = s.lang == Lang::Zh;
     let tr = |a: &'static str, b: &'static str| if zh { a } else { b };
-    let r = reference(app).await;
+    let r = reference(app, &s.actor()).await;
     let entries = app.catalogue(&s.actor()).await.unwrap_or_default();
     let history = app
         .catalogue_history(&s.actor(), None, 10)

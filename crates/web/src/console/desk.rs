@@ -155,7 +155,7 @@ pub async fn home(State(app): State<App>, headers: HeaderMap) -> Response {
     if s.may(Permission::CallBackDesk) && !s.may(Permission::ReadFigures) {
         return Redirect::to("/callback").into_response();
     }
-    let r = reference(&app).await;
+    let r = reference(&app, &s.actor()).await;
     let take = |a| mashangban_app::may_take(&actor, a);
     // Deadlines matter to those who dispatch, handle or supervise.
     let deadline = take(Action::Dispatch) || take(Action::Sign) || take(Action::Supervise);
@@ -251,7 +251,7 @@ pub async fn callback_desk(State(app): State<App>, headers: HeaderMap) -> Respon
             (Vec::new(), false)
         }
     };
-    let r = reference(&app).await;
+    let r = reference(&app, &s.actor()).await;
     let csrf = session_csrf(&s.token);
     let zh = lang == Lang::Zh;
     let body = html! {

@@ -45,7 +45,7 @@ async fn render(
     let zh = s.lang == Lang::Zh;
     let tr = |a: &'static str, b: &'static str| if zh { a } else { b };
     let rows = app.gazetteer(&s.actor()).await.unwrap_or_default();
-    let r = super::reference(app).await;
+    let r = super::reference(app, &s.actor()).await;
     let test = q.test.as_deref().map(str::trim).filter(|t| !t.is_empty());
     let resolved = match test {
         Some(address) => app

@@ -257,7 +257,7 @@ pub async fn intake_page(
                 &HashMap::new(),
                 &hist,
                 created.as_ref().map(|tk| (tk, q.unresolved.is_some())),
-                &*super::reference(&app).await,
+                &*super::reference(&app, &s.actor()).await,
             ),
         ),
     )
@@ -295,7 +295,7 @@ pub async fn intake_lookup(
                 &HashMap::new(),
                 &hist,
                 None,
-                &*super::reference(&app).await,
+                &*super::reference(&app, &s.actor()).await,
             ),
         ),
     )
@@ -324,7 +324,7 @@ async fn refused(
                 &errors,
                 &hist,
                 None,
-                &*super::reference(app).await,
+                &*super::reference(app, &s.actor()).await,
             ),
         ),
     )

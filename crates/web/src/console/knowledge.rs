@@ -39,7 +39,7 @@ pub async fn knowledge_page(
     };
     let lang = s.lang;
     let zh = lang == Lang::Zh;
-    let r = reference(&app).await;
+    let r = reference(&app, &s.actor()).await;
     let text: String =
         p.q.as_deref()
             .unwrap_or("")

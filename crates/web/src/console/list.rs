@@ -189,7 +189,7 @@ pub async fn tickets_page(
         return to_login();
     };
     let lang = s.lang;
-    let r = reference(&app).await;
+    let r = reference(&app, &s.actor()).await;
     let text = value(&pairs, "q").trim().to_string();
     if !text.is_empty() {
         return search_page(&app, &s, &pairs, &r).await;
@@ -496,7 +496,7 @@ async fn export(
         Err(e) => return fail(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
     };
     let actor = actor_of(&s.user);
-    let r = reference(&app).await;
+    let r = reference(&app, &s.actor()).await;
     let mut rows = Vec::new();
     let mut cursor = None;
     loop {

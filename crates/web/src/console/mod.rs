@@ -499,8 +499,11 @@ async fn stylesheet() -> Response {
 }
 
 /// Reference data for rendering (names of units, categories, divisions); empty on failure.
-async fn reference(app: &App) -> std::sync::Arc<mashangban_app::Reference> {
-    match app.reference().await {
+async fn reference(
+    app: &App,
+    actor: &mashangban_domain::Actor,
+) -> std::sync::Arc<mashangban_app::Reference> {
+    match app.names(actor).await {
         Ok(r) => r,
         Err(e) => {
             tracing::error!(error = %e, "reference data");
@@ -861,7 +864,7 @@ async fn render_ticket(
             ),
         );
     };
-    let r = reference(&app).await;
+    let r = reference(&app, &s.actor()).await;
     let was_revealed = revealed.is_some();
     let tk = revealed.filter(|v| v.id == tk.id).unwrap_or(tk);
     let allowed = mashangban_domain::available_actions(&tk, &actor);
