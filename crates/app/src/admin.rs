@@ -37,20 +37,27 @@ fn check_name(field: &str, name: &str, max: usize) -> Result<String, AppError> {
 }
 
 /// A category to create or change.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CategoryInput {
+    /// Two digits a level: `01`, `0101`, `010101`.
+    #[schema(pattern = "^([0-9]{2}){1,3}$")]
     pub code: String,
+    #[schema(max_length = 50)]
     pub name: String,
+    /// The handling tier in days (1, 3, 7 or 11), for leaves.
+    #[schema(minimum = 1, maximum = 11)]
     pub default_tier: Option<u8>,
     pub active: Option<bool>,
 }
 
 /// A unit to create.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UnitInput {
+    #[schema(max_length = 32)]
     pub code: String,
+    #[schema(max_length = 100)]
     pub name: String,
     pub kind: UnitKind,
     pub parent_id: Option<i64>,
@@ -58,10 +65,12 @@ pub struct UnitInput {
 }
 
 /// Changes to a user.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserChange {
     pub active: Option<bool>,
+    /// A new password (at least 8 characters).
+    #[schema(min_length = 8)]
     pub password: Option<String>,
     /// A new role; `unit_id` then says the unit (required for unit handlers only).
     pub role: Option<Role>,

@@ -5,7 +5,8 @@
 use chrono::{NaiveDate, Utc};
 use mashangban_domain::catalogue::{self, CatalogueEntry, CatalogueMatch, Ownership, Subject};
 use mashangban_domain::types::TIERS;
-use mashangban_store::{CatalogueChange, CatalogueWrite, StoreError};
+pub use mashangban_store::CatalogueChange;
+use mashangban_store::{CatalogueWrite, StoreError};
 use serde::{Deserialize, Serialize};
 
 use crate::{App, AppError, Reference, require};
@@ -13,7 +14,7 @@ use mashangban_domain::{Actor, Permission};
 
 /// An entry as an administrator gives it (new without `id`; an edit names the `version`
 /// it was read at).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EntryInput {
     #[serde(default)]

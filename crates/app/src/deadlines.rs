@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 pub const POLICY_SETTING: &str = "deadline_policy";
 
 /// A ticket's clocks, as of a time.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Deadlines {
     pub ticket_id: i64,
     pub now: DateTime<Utc>,
@@ -195,7 +195,7 @@ impl App {
 }
 
 /// A year of the official calendar.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct CalendarYear {
     pub year: i32,
     /// Whether the year's schedule is published (known).
@@ -207,7 +207,7 @@ pub struct CalendarYear {
 
 /// One unit's line on the supervisor board: its open tickets at risk, overdue, and under
 /// each level of supervision.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct BoardLine {
     pub unit_id: Option<i64>,
     pub unit_name: String,
@@ -271,7 +271,7 @@ pub const SYSTEM_ACTOR: Actor = Actor {
 };
 
 /// What one pass of the deadline watcher did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct WatchReport {
     /// Tickets whose next deadline had come.
     pub visited: usize,

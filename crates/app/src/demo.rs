@@ -232,7 +232,7 @@ const CHANNELS: &[(&str, u32)] = &[
 ];
 
 /// What the demo made.
-#[derive(Debug, Default, Clone, serde::Serialize)]
+#[derive(Debug, Default, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct DemoReport {
     pub users_created: usize,
     pub tickets_created: usize,

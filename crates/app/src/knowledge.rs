@@ -9,14 +9,15 @@ use mashangban_domain::Actor;
 use mashangban_domain::knowledge::Article;
 pub use mashangban_search::KnowledgeQuery;
 use mashangban_search::{KnowledgeHit, KnowledgeIndex};
-use mashangban_store::{KnowledgeChange, KnowledgeWrite};
+pub use mashangban_store::KnowledgeChange;
+use mashangban_store::KnowledgeWrite;
 use serde::{Deserialize, Serialize};
 
 use crate::{App, AppError};
 
 /// An article as an editor gives it (new without `version`; an edit names the version it
 /// was read at).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ArticleInput {
     #[serde(default)]
@@ -40,7 +41,7 @@ pub struct ArticleInput {
 }
 
 /// An article found, with how well it matched.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct KnowledgeMatch {
     pub id: i64,
     pub question: String,

@@ -33,7 +33,7 @@ pub fn parse_group_by(s: &str) -> Result<Dim, AppError> {
 }
 
 /// A period of business days, both ends included.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Period {
     pub from: NaiveDate,
     pub to: NaiveDate,
@@ -92,7 +92,7 @@ impl Period {
 }
 
 /// One group's figures.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct KpiRow {
     /// The group's key: a unit id, a division or category code, a channel; none for the city.
     pub group: Option<String>,
@@ -110,7 +110,7 @@ pub struct KpiRow {
 }
 
 /// The figures of a period.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct KpiTable {
     pub period: Period,
     pub previous: Period,

@@ -23,7 +23,7 @@ pub const MAX_ATTEMPTS: i64 = 8;
 pub const LEASE_SECONDS: i64 = 60;
 
 /// Another system that is told of events, by an HMAC-signed HTTP POST.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Webhook {
     /// A short name, unique (letters, digits, `-`, `_`).
@@ -138,7 +138,7 @@ pub fn check_webhooks(hooks: &[Webhook]) -> Result<(), AppError> {
 }
 
 /// What one pass of the sender did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct SendReport {
     pub sent: usize,
     /// Failed this time; to be tried again later.

@@ -16,7 +16,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// Requests of one channel on the day.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ChannelCount {
     pub channel: Channel,
     pub name: String,
@@ -25,7 +25,7 @@ pub struct ChannelCount {
 }
 
 /// One hot issue, named.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct HotIssueView {
     pub rank: usize,
     pub category_code: String,
@@ -43,7 +43,7 @@ pub struct HotIssueView {
 }
 
 /// The daily report of one day.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DailyReport {
     pub date: NaiveDate,
     pub title: String,
@@ -70,7 +70,7 @@ pub struct DailyReport {
 }
 
 /// The monthly report: the KPI tables of a month.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MonthlyReport {
     pub year: i32,
     pub month: u32,

@@ -33,7 +33,7 @@ pub struct SearchState {
 }
 
 /// What one pass of the feed did.
-#[derive(Debug, Default, Clone, Serialize)]
+#[derive(Debug, Default, Clone, Serialize, utoipa::ToSchema)]
 pub struct FeedReport {
     pub events: usize,
     pub tickets: usize,
@@ -43,7 +43,7 @@ pub struct FeedReport {
 }
 
 /// One ticket found, as the actor may see it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SearchItem {
     #[serde(flatten)]
     pub ticket: Ticket,
@@ -51,7 +51,7 @@ pub struct SearchItem {
 }
 
 /// A page of search results.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SearchPage {
     pub items: Vec<SearchItem>,
     /// Tickets matching in all (before the actor's visibility, for units already narrowed

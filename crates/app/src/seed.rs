@@ -231,7 +231,7 @@ pub fn unit_code_for(d: &Division) -> String {
 }
 
 /// What `seed xining` loaded.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
 pub struct SeedReport {
     pub divisions: usize,
     pub units_created: usize,

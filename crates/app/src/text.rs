@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use mashangban_domain::{Actor, Permission, Ticket, TicketState};
-use mashangban_store::GazetteerRow;
+pub use mashangban_store::GazetteerRow;
 use mashangban_store::TicketFilter;
 use mashangban_text::classify::{Example, Model, TrainOptions};
 use mashangban_text::{AddressIndex, Emergency, EntryKind, GazetteerEntry, Level, Place, Resolved};
@@ -29,7 +29,7 @@ pub struct TextState {
 }
 
 /// What a training did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TrainReport {
     pub tickets: usize,
     pub category_names: usize,
@@ -39,7 +39,7 @@ pub struct TrainReport {
 }
 
 /// What the operator has typed so far.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SuggestInput {
     #[serde(default)]
@@ -53,7 +53,7 @@ pub struct SuggestInput {
 }
 
 /// A category proposed for the text.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CategorySuggestion {
     pub code: String,
     pub name: String,
@@ -63,7 +63,7 @@ pub struct CategorySuggestion {
 }
 
 /// A recent ticket of the same caller.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CallerTicket {
     pub id: i64,
     pub number: String,
@@ -79,7 +79,7 @@ pub struct CallerTicket {
 }
 
 /// An open ticket that looks like the same problem at the same place.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Duplicate {
     pub id: i64,
     pub number: String,
@@ -98,7 +98,7 @@ const DUPLICATE_CANDIDATES: u32 = 60;
 const DUPLICATE_SCORE: f32 = 0.35;
 
 /// Everything proposed for one intake.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Suggestion {
     pub categories: Vec<CategorySuggestion>,
     pub division: Option<Resolved>,
@@ -117,7 +117,7 @@ pub struct Suggestion {
 }
 
 /// A gazetteer name as an administrator gives it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GazetteerInput {
     pub name: String,
@@ -518,7 +518,7 @@ impl App {
 
 /// How the category proposed at intake compares with the category the tickets have now
 /// (the operator's choice, or the dispatcher's correction).
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct Feedback {
     pub from: chrono::DateTime<Utc>,
     pub to: chrono::DateTime<Utc>,
@@ -541,7 +541,7 @@ pub struct Feedback {
 }
 
 /// One kind of correction of the proposal.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Correction {
     pub suggested: String,
     pub chosen: String,

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 const CONFLICT_RETRIES: usize = 5;
 
 /// A page of tickets, newest first, and the cursor of the next page.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct TicketPage {
     pub items: Vec<Ticket>,
     pub next_cursor: Option<String>,

@@ -25,7 +25,7 @@ pub const WARNING_RULES_SETTING: &str = "warning_rules";
 pub const MAX_RECENT_TICKETS: usize = 5_000;
 
 /// What one pass of the monitor found.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct ScanReport {
     pub surges: usize,
     pub clusters: usize,
@@ -35,7 +35,7 @@ pub struct ScanReport {
 }
 
 /// A problem many raise, from the tickets of the last days.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct LiveHotIssue {
     pub rank: usize,
     pub heat: f64,
@@ -55,7 +55,7 @@ pub struct LiveHotIssue {
 }
 
 /// The forecast of one channel (or of all).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ChannelForecast {
     /// None for all channels together.
     pub channel: Option<Channel>,
@@ -67,7 +67,7 @@ pub struct ChannelForecast {
 }
 
 /// The next days' volume for staffing.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct VolumeForecast {
     /// The days of history read (both ends included); the last is the day before the first
     /// forecast day.

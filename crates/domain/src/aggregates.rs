@@ -89,7 +89,9 @@ pub fn cover(from: NaiveDate, to: NaiveDate) -> Cover {
 }
 
 /// Where a fact is counted.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 pub struct FactKey {
     /// The business day (Asia/Shanghai).
     pub day: NaiveDate,
@@ -279,7 +281,7 @@ pub fn facts(before: Option<&Ticket>, event: &Event, after: &Ticket) -> Vec<Fact
 }
 
 /// The groupings the aggregates are rolled up by, for fast reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Dim {
     /// The whole city: one group.

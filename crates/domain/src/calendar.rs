@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// An exception to the weekend rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DayKind {
     /// A day off in an official holiday period (weekends inside it included).
@@ -32,7 +32,7 @@ impl DayKind {
 }
 
 /// One exception: a date, its kind and the festival it belongs to (e.g. 国庆节).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CalendarDay {
     pub date: NaiveDate,
     pub kind: DayKind,
@@ -40,7 +40,7 @@ pub struct CalendarDay {
 }
 
 /// What a date is, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum DayType {
     /// A weekday with no exception.
@@ -180,6 +180,23 @@ impl Serialize for WorkingHours {
     }
 }
 
+impl utoipa::PartialSchema for WorkingHours {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(
+                r"^\s*(\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}\s*(,\s*\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}\s*)*)?$",
+            ))
+            .description(Some(
+                "Windows of local time, e.g. `08:30-12:00,14:30-18:00`; empty: the whole day counts",
+            ))
+            .examples(["08:30-12:00,14:30-18:00"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for WorkingHours {}
+
 impl<'de> Deserialize<'de> for WorkingHours {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
@@ -245,7 +262,7 @@ impl SecondsFromMidnight for NaiveTime {
 }
 
 /// One day a computation went through, and what of it counted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DayNote {
     pub date: NaiveDate,
     #[serde(flatten)]
@@ -257,7 +274,7 @@ pub struct DayNote {
 }
 
 /// A due time and how it was reached.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Due {
     pub at: DateTime<Utc>,
     /// Each day from the start to the due day.

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::types::UnitKind;
 
 /// Whose duty a matter is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Ownership {
     /// 职能部门职责: a department's statutory duty (licensing, law enforcement, a utility).
@@ -63,7 +63,7 @@ impl Ownership {
 }
 
 /// One catalogue entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CatalogueEntry {
     pub id: i64,
     /// A category at any level; the entry covers its sub-categories too.
@@ -107,7 +107,7 @@ pub struct Subject {
 }
 
 /// The entry that decides, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CatalogueMatch {
     pub entry: CatalogueEntry,
     /// How it beat the others, for the dispatcher (`分类 030201 · 范围 城西区 ...`).

@@ -13,7 +13,7 @@ use chrono::{DateTime, Duration, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// How a handling tier counts its days.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DayCount {
     Working,
@@ -21,7 +21,7 @@ pub enum DayCount {
 }
 
 /// The deadline rules of a hotline centre.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeadlinePolicy {
     /// Working hours of a working day (empty: the whole day counts).
@@ -101,7 +101,7 @@ impl ClockKind {
 }
 
 /// Where a clock stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ClockState {
     /// Running, before its warning point.
@@ -152,7 +152,7 @@ pub struct DeadlineAlert {
 }
 
 /// How much time a clock allows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "unit", content = "amount", rename_all = "snake_case")]
 pub enum Allowance {
     WorkingHours(u32),
@@ -161,7 +161,7 @@ pub enum Allowance {
 }
 
 /// An interval in which a clock stood still, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Pause {
     pub from: DateTime<Utc>,
     pub to: Option<DateTime<Utc>>,
@@ -169,7 +169,7 @@ pub struct Pause {
 }
 
 /// One clock, computed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Clock {
     pub kind: ClockKind,
     pub state: ClockState,

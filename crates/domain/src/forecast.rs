@@ -27,7 +27,7 @@ pub fn day_class(calendar: &Calendar, day: NaiveDate) -> usize {
 const PRIOR_DAYS: f64 = 0.25;
 
 /// A series' level and weekly pattern, fitted on its days up to some day.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Seasonal {
     /// Requests a day with the pattern taken out.
     pub level: f64,
@@ -109,7 +109,7 @@ pub fn poisson_tail(x: u64, lambda: f64) -> f64 {
 }
 
 /// How forecasts are made and judged.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ForecastRules {
     /// Days ahead.
     pub horizon: usize,
@@ -136,7 +136,7 @@ impl Default for ForecastRules {
 }
 
 /// One forecast day.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ForecastDay {
     pub date: NaiveDate,
     pub expected: f64,
@@ -145,7 +145,7 @@ pub struct ForecastDay {
 }
 
 /// The error of past forecasts made the same way.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Backtest {
     /// Forecast days compared with what came.
     pub days: usize,
@@ -158,7 +158,7 @@ pub struct Backtest {
 }
 
 /// A forecast and its back-tested error.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Forecast {
     pub days: Vec<ForecastDay>,
     pub backtest: Backtest,

@@ -14,27 +14,47 @@ pub const MAX_TITLE_CHARS: usize = 200;
 /// Characters of the content used as a title when none is given.
 const DERIVED_TITLE_CHARS: usize = 40;
 
-#[derive(Deserialize)]
+/// The citizen as the create body names them.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CitizenBody {
-    name: Option<String>,
-    phone: Option<String>,
+#[schema(as = NewCitizen)]
+pub struct CitizenBody {
+    #[schema(max_length = 50)]
+    pub name: Option<String>,
+    /// A mainland mobile or landline number.
+    pub phone: Option<String>,
 }
 
-#[derive(Deserialize)]
+/// The body of `POST /api/v1/tickets`, as it arrives (validated by [`NewTicket::parse`]).
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CreateBody {
-    channel: Channel,
-    channel_detail: Option<String>,
-    kind: Kind,
-    title: Option<String>,
-    content: String,
-    citizen: Option<CitizenBody>,
-    confidential: Option<bool>,
-    address: Option<String>,
-    category_code: Option<String>,
-    division_code: Option<String>,
-    suggested_category_code: Option<String>,
+#[schema(as = CreateTicket)]
+pub struct CreateBody {
+    pub channel: Channel,
+    /// e.g. the merged hotline's number.
+    #[schema(max_length = 100)]
+    pub channel_detail: Option<String>,
+    pub kind: Kind,
+    #[schema(max_length = 200)]
+    pub title: Option<String>,
+    #[schema(max_length = 20000)]
+    pub content: String,
+    pub citizen: Option<CitizenBody>,
+    #[schema(default = false)]
+    pub confidential: Option<bool>,
+    #[schema(max_length = 500)]
+    pub address: Option<String>,
+    pub category_code: Option<String>,
+    pub division_code: Option<String>,
+    /// The category the system proposed while the request was taken, if one was shown (kept
+    /// beside the operator's choice; see /api/v1/classifier/feedback).
+    pub suggested_category_code: Option<String>,
+    /// An open ticket about the same matter (a duplicate or a repeat caller, see suggest):
+    /// the request is received and merged into it at once, and not dispatched on its own;
+    /// refused whole (nothing written) if that ticket does not exist or is closed. The
+    /// application takes it out of the body before the rest is read.
+    #[serde(default)]
+    pub merge_into: Option<i64>,
 }
 
 /// A validated new request.

@@ -17,7 +17,7 @@ pub const MAX_SOURCE: usize = 300;
 pub const MAX_KEYWORDS: usize = 20;
 
 /// One article.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Article {
     pub id: i64,
     /// How a citizen would ask it.

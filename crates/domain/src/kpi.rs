@@ -16,7 +16,7 @@
 use serde::{Deserialize, Serialize};
 
 /// What happened in a period, for one group (unit, place, category, channel or the city).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Tally {
     pub requests: u64,
     pub callbacks: u64,
@@ -128,7 +128,7 @@ impl std::ops::AddAssign for Tally {
 }
 
 /// The configurable parts of the formulas and of the combined score.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct KpiPolicy {
     /// Weight of a partly resolved callback in 解决率.
@@ -157,7 +157,7 @@ impl Default for KpiPolicy {
 }
 
 /// Weights of the rates in the combined score.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ScoreWeights {
     pub response: f64,
@@ -220,7 +220,7 @@ impl KpiPolicy {
 }
 
 /// The figures of one group.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Kpis {
     pub requests: u64,
     pub callbacks: u64,
@@ -288,7 +288,7 @@ pub fn kpis(t: &Tally, population: Option<u64>, p: &KpiPolicy) -> Kpis {
 }
 
 /// A ranking zone: blue the best, red the worst (红黄蓝).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Zone {
     Blue,

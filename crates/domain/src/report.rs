@@ -10,7 +10,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// How a channel is reported: a call (来电), an online message (网民留言), or other.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ChannelGroup {
     Call,
@@ -33,7 +33,7 @@ pub fn channel_group(c: Channel) -> ChannelGroup {
 }
 
 /// The counts of a day.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct DayCounts {
     /// Requests received, by channel (channels without any left out).
     pub by_channel: BTreeMap<Channel, u64>,
@@ -85,7 +85,7 @@ pub fn day_counts_of(mut by_channel: BTreeMap<Channel, u64>, tally: Tally) -> Da
 }
 
 /// When a hot issue names what it mostly concerns and where it concentrates.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct HotRules {
     /// How many issues the report lists.
     pub top: usize,
@@ -112,7 +112,7 @@ impl Default for HotRules {
 }
 
 /// One hot issue of a day.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct HotIssue {
     /// The second-level category (or the recorded one, if coarser).
     pub category_code: String,
@@ -224,7 +224,7 @@ pub fn rank_issues(groups: Vec<IssueCounts>, rules: &HotRules) -> Vec<HotIssue> 
 }
 
 /// Who the hotline asked to handle an issue.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(tag = "kind", content = "unit_id", rename_all = "snake_case")]
 pub enum Handling {
     /// One unit took enough of the dispatches to be named.

@@ -15,7 +15,19 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 /// What a warning is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum WarningKind {
     Surge,
@@ -52,7 +64,19 @@ impl WarningKind {
 }
 
 /// How serious, in the order of the colours.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum WarningLevel {
     Yellow,
@@ -89,7 +113,7 @@ impl WarningLevel {
 }
 
 /// Where a warning stands with the people who watch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum WarningStatus {
     /// New or worse since it was last handled.
@@ -129,7 +153,7 @@ impl WarningStatus {
 }
 
 /// The thresholds of the warnings (an administrator may change them).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct WarningRules {
     /// Days before the day that make a series' baseline.
@@ -232,7 +256,7 @@ impl WarningRules {
 }
 
 /// A day that brought far more than expected.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Surge {
     pub observed: u64,
     /// What the series' own days before predicted.
@@ -318,7 +342,7 @@ pub fn repeat_level(requests: usize, rules: &WarningRules) -> Option<WarningLeve
 pub use crate::ticket::mask_phone;
 
 /// What the monitor found now about one situation, to be recorded.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Finding {
     pub kind: WarningKind,
     /// Stays the same while the situation lasts (e.g. `0102|630102|2026-03-17`).

@@ -133,7 +133,7 @@ pub struct GroupTally {
 }
 
 /// An early warning as recorded (see `mashangban_domain::warning`).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct Warning {
     pub id: i64,
     pub kind: mashangban_domain::warning::WarningKind,
@@ -155,14 +155,14 @@ pub struct Warning {
 
 /// A finding recorded: the warning as it now is, and whether it is new or worse (and so
 /// was told).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct RecordedWarning {
     pub warning: Warning,
     pub told: bool,
 }
 
 /// What rebuilding the aggregates went through.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct RebuildReport {
     pub tickets: u64,
     pub events: u64,
@@ -222,7 +222,7 @@ pub struct NewNotice {
 }
 
 /// A notice in the outbox.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Notice {
     pub id: i64,
     pub ticket_id: i64,
@@ -239,7 +239,7 @@ pub struct Notice {
 }
 
 /// A unit's liaison, who receives its SMS.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct UnitContact {
     pub unit_id: i64,
     pub liaison: String,
@@ -247,7 +247,7 @@ pub struct UnitContact {
 }
 
 /// What is known of an API or login token; the secret itself is never stored.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct TokenInfo {
     pub id: i64,
     pub user_id: i64,
@@ -293,7 +293,7 @@ pub struct TicketFilter {
 }
 
 /// Open tickets with an alert or under supervision, counted by lead unit and levels.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct BoardCount {
     pub lead_unit_id: Option<i64>,
     /// 0 none, 1 warning, 2 overdue.
@@ -307,7 +307,7 @@ pub struct BoardCount {
 /// Persistence of divisions, units, categories, users, tokens, tickets and their events.
 /// One conformance suite (`tests/conformance.rs`) runs against every backend.
 /// One change to the dispatch catalogue.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct CatalogueChange {
     pub id: i64,
     pub entry_id: i64,
@@ -322,7 +322,7 @@ pub struct CatalogueChange {
 }
 
 /// A name the deployment maps to a division (a road, a compound, a landmark).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct GazetteerRow {
     pub id: i64,
     pub name: String,
@@ -344,7 +344,7 @@ pub enum VersionedWrite<T> {
 pub type CatalogueWrite = VersionedWrite<CatalogueEntry>;
 
 /// One change to the knowledge base.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct KnowledgeChange {
     pub id: i64,
     pub article_id: i64,

@@ -16,7 +16,19 @@ use serde::{Deserialize, Serialize};
 use crate::normalize::compact;
 
 /// Administrative level of a division.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Level {
     City,
@@ -47,7 +59,7 @@ impl Level {
 }
 
 /// One official division, as the store keeps it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Place {
     pub code: String,
     pub name: String,
@@ -56,7 +68,7 @@ pub struct Place {
 }
 
 /// What a gazetteer entry names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EntryKind {
     /// A road or street (路, 街, 巷): often crosses several communities, so usually mapped
@@ -97,7 +109,7 @@ impl EntryKind {
 }
 
 /// A name the deployment maps to a division: `青发小区` → a community's code.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct GazetteerEntry {
     pub name: String,
     pub kind: EntryKind,
@@ -105,7 +117,7 @@ pub struct GazetteerEntry {
 }
 
 /// A division the address may lie in.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Resolved {
     pub code: String,
     /// The official name (`贾小社区居民委员会`).
@@ -120,7 +132,7 @@ pub struct Resolved {
 }
 
 /// The outcome of resolving an address.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Resolution {
     /// The place, when the words point to one; `None` when they name nothing known or fit
     /// several places equally.

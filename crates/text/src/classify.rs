@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::normalize::{fold, is_han};
 
 /// A labelled text.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Example {
     pub title: String,
     pub body: String,
@@ -56,7 +56,7 @@ impl Default for TrainOptions {
 }
 
 /// A trained classifier.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Model {
     /// The categories, in the order of `weights`.
     pub labels: Vec<String>,
@@ -73,7 +73,7 @@ pub struct Model {
 }
 
 /// One category's standing for a text.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Scored {
     pub label: String,
     /// 0..1; the confidences of all categories add up to 1.
@@ -83,7 +83,7 @@ pub struct Scored {
 }
 
 /// What the model makes of a text.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Prediction {
     /// Every category, most likely first.
     pub ranked: Vec<Scored>,
@@ -404,7 +404,7 @@ impl Lcg {
 }
 
 /// Precision, recall and F1 of one class.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ClassFigures {
     pub label: String,
     pub precision: f64,
@@ -414,7 +414,7 @@ pub struct ClassFigures {
 }
 
 /// How well predictions match the truth.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Evaluation {
     pub labels: Vec<String>,
     /// `confusion[truth][predicted]`.

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::normalize::compact;
 
 /// Where an emergency call is transferred.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum Transfer {
     /// 火警: fire, gas leaks, explosions, people trapped.
     #[serde(rename = "119")]
@@ -51,7 +51,7 @@ impl Transfer {
 }
 
 /// What the text says about an emergency.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Emergency {
     pub flag: bool,
     /// The number to transfer to, when flagged.

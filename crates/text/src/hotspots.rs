@@ -28,7 +28,7 @@ pub struct Message {
 }
 
 /// How alike requests must be to form a problem.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct HotspotRules {
     /// Likeness to join a problem at the same place.
     pub same_place: f32,
@@ -49,7 +49,7 @@ impl Default for HotspotRules {
 }
 
 /// One problem.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Hotspot {
     /// The heat index, 0..100 (the hottest problem is 100).
     pub heat: f64,

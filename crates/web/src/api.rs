@@ -1,5 +1,6 @@
 //! Handlers of the JSON API.
 
+use crate::bodies::*;
 use crate::error::ApiError;
 use axum::Json;
 use axum::body::Bytes;
@@ -12,8 +13,8 @@ use mashangban_app::App;
 use mashangban_app::auth::{UserInput, actor_of};
 use mashangban_app::tickets::ListQuery;
 use mashangban_domain::intake::china_offset;
-use mashangban_domain::{Action, Actor, Role, User};
-use serde_json::{Value, json};
+use mashangban_domain::{Action, Actor, User};
+use serde_json::Value;
 
 /// The authenticated caller, from `Authorization: Bearer TOKEN`.
 pub struct Authed {
@@ -99,51 +100,90 @@ fn parse_id(raw: &str) -> Result<i64, ApiError> {
         .ok_or_else(|| ApiError::not_found(format!("ticket {raw} not found")))
 }
 
+/// Liveness and database reachability
+#[utoipa::path(
+    get, path = "/healthz", tag = "service",
+    responses((status = 200, description = "Healthy", body = Health), (status = 503, description = "Database unreachable", body = Health))
+)]
 pub async fn healthz(State(app): State<App>) -> Response {
     match app.health().await {
-        Ok(()) => Json(json!({"status": "ok", "database": "ok"})).into_response(),
+        Ok(()) => Json(Health {
+            status: "ok",
+            database: "ok",
+        })
+        .into_response(),
         Err(e) => {
             tracing::error!(error = %e, "health check failed");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"status": "unavailable", "database": "unreachable"})),
+                Json(Health {
+                    status: "unavailable",
+                    database: "unreachable",
+                }),
             )
                 .into_response()
         }
     }
 }
 
+/// This document (OpenAPI 3.1)
+#[utoipa::path(
+    get, path = "/api/v1/openapi.json", tag = "service",
+    responses((status = 200, description = "The OpenAPI document", body = Object))
+)]
 pub async fn openapi() -> Json<Value> {
     Json(crate::openapi::document())
 }
 
+/// Log in with a username and password; returns a bearer token that expires
+#[utoipa::path(
+    post, path = "/api/v1/auth/login", tag = "auth", request_body = Login,
+    responses((status = 200, description = "Logged in", body = LoggedIn), (status = 401, description = "Wrong username or password", body = ErrorBody),
+        (status = 429, description = "Too many wrong passwords: the account's password login is locked for a while", body = ErrorBody))
+)]
 pub async fn login(
     State(app): State<App>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, ApiError> {
-    #[derive(serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Login {
-        username: String,
-        password: String,
-    }
+) -> Result<Json<LoggedIn>, ApiError> {
     let b: Login = mashangban_domain::lifecycle::from_json(json_body(body)?)
         .map_err(mashangban_app::AppError::from)?;
     let (user, token) = app.login(&b.username, &b.password).await?;
-    Ok(Json(
-        json!({"token": token, "expires_in_hours": app.config.login_token_hours, "user": user}),
-    ))
+    Ok(Json(LoggedIn {
+        token,
+        expires_in_hours: app.config.login_token_hours,
+        user,
+    }))
 }
 
+/// Revoke the bearer token of this request (log out)
+#[utoipa::path(
+    post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
+    responses((status = 204, description = "Logged out"))
+)]
 pub async fn logout(State(app): State<App>, a: Authed) -> Result<StatusCode, ApiError> {
     app.logout(&a.token).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The authenticated user
+#[utoipa::path(
+    get, path = "/api/v1/me", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, description = "The user", body = mashangban_domain::User))
+)]
 pub async fn me(a: Authed) -> Json<User> {
     Json(a.user)
 }
 
+/// Receive a request (受理) from any channel
+#[utoipa::path(
+    post, path = "/api/v1/tickets", tag = "tickets", security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, max_length = 200,
+        description = "A retried create with the same key (and the same body) returns the first ticket with 200 instead of creating another")),
+    request_body = mashangban_domain::intake::CreateBody,
+    responses((status = 201, description = "Received", body = mashangban_domain::Ticket),
+        (status = 200, description = "Idempotent replay: the ticket created by the first request with this key", body = mashangban_domain::Ticket),
+        (status = 409, description = "The key was used with another body, or the ticket to merge into is closed", body = ErrorBody))
+)]
 pub async fn create_ticket(
     State(app): State<App>,
     a: Authed,
@@ -175,6 +215,11 @@ pub async fn create_ticket(
     Ok(resp)
 }
 
+/// One ticket (citizen identity masked for roles that may not see it)
+#[utoipa::path(
+    get, path = "/api/v1/tickets/{id}", tag = "tickets", security(("bearer" = [])), params(("id" = i64, Path, description = "The ticket's id")),
+    responses((status = 200, description = "The ticket", body = mashangban_domain::Ticket))
+)]
 pub async fn get_ticket(
     State(app): State<App>,
     a: Authed,
@@ -184,13 +229,18 @@ pub async fn get_ticket(
     Ok(Json(t).into_response())
 }
 
+/// The ticket's events, oldest first: the audit trail
+#[utoipa::path(
+    get, path = "/api/v1/tickets/{id}/events", tag = "tickets", security(("bearer" = [])), params(("id" = i64, Path, description = "The ticket's id")),
+    responses((status = 200, description = "The events", body = Items<mashangban_domain::Event>))
+)]
 pub async fn ticket_events(
     State(app): State<App>,
     a: Authed,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let events = app.ticket_events(&a.actor, parse_id(&id)?).await?;
-    Ok(Json(json!({ "items": events })).into_response())
+    Ok(Json(Items::of(events)).into_response())
 }
 
 pub async fn act(
@@ -213,11 +263,34 @@ pub async fn act(
     let id = parse_id(&id)?;
     let body = json_body(body)?;
     let outcome = app.act(&a.actor, id, action, body).await?;
-    Ok(Json(json!({"ticket": outcome.ticket, "events": outcome.events})).into_response())
+    Ok(Json(Acted {
+        ticket: outcome.ticket,
+        events: outcome.events,
+    })
+    .into_response())
 }
 
-/// Parses a time filter: RFC 3339, or a date (a whole business day in Asia/Shanghai;
-/// as an upper bound the day is included).
+/// List tickets, newest first (a unit handler sees only their unit's)
+#[utoipa::path(
+    get, path = "/api/v1/tickets", tag = "tickets", security(("bearer" = [])),
+    params(
+        ("state" = Option<String>, Query, description = "One state or several separated by commas"),
+        ("unit" = Option<i64>, Query, description = "Lead or co-unit id"),
+        ("channel" = Option<mashangban_domain::Channel>, Query),
+        ("category" = Option<String>, Query, description = "Category code, or an ancestor's code"),
+        ("division" = Option<String>, Query, description = "Division code, or an ancestor's code"),
+        ("created_from" = Option<String>, Query, description = "RFC 3339 time or YYYY-MM-DD (Asia/Shanghai), inclusive"),
+        ("created_to" = Option<String>, Query, description = "RFC 3339 time (exclusive) or YYYY-MM-DD (inclusive)"),
+        ("phone" = Option<String>, Query, description = "Citizen's phone number (caller history); only for roles that see contacts"),
+        ("extension_pending" = Option<bool>, Query, description = "With (true) or without (false) an extension request awaiting a decision"),
+        ("alert" = Option<String>, Query, description = "Open tickets at risk (`any`, `warning`) or `overdue`"),
+        ("supervision" = Option<String>, Query, description = "Open tickets under supervision at least this level: `any`, `l1`, `l2`, `l3`"),
+        ("awaiting_answer" = Option<bool>, Query, description = "Supervised tickets whose unit has (false) or has not (true) answered"),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "default 50"),
+    ),
+    responses((status = 200, description = "A page of tickets", body = mashangban_app::tickets::TicketPage))
+)]
 pub async fn list_tickets(
     State(app): State<App>,
     a: Authed,
@@ -237,7 +310,24 @@ fn query_pairs(
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_query", e.body_text()))
 }
 
-/// Full-text search over every ticket the caller may see, with the list's filters.
+/// Full-text search over every ticket the caller may see, best first
+/// Title, content, address, answer, reply, or a ticket number; words in Chinese are matched whatever the segmentation of the ticket. Every word is required if some ticket has them all, else tickets with some are listed (`all_words` false). Units find only the tickets they lead or help with.
+#[utoipa::path(
+    get, path = "/api/v1/tickets/search", tag = "tickets", security(("bearer" = [])),
+    params(
+        ("q" = String, Query, min_length = 1, max_length = 200),
+        ("state" = Option<String>, Query, description = "states, comma-separated"),
+        ("unit" = Option<i64>, Query, description = "lead or co-unit (ignored for unit handlers: their own)"),
+        ("channel" = Option<String>, Query),
+        ("category" = Option<String>, Query, description = "a category at any level"),
+        ("division" = Option<String>, Query, description = "a division at any level"),
+        ("created_from" = Option<String>, Query, description = "YYYY-MM-DD (Asia/Shanghai) or RFC 3339"),
+        ("created_to" = Option<String>, Query, description = "YYYY-MM-DD inclusive, or RFC 3339"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "default 20"),
+        ("offset" = Option<u32>, Query, minimum = 0, maximum = 10000, description = "default 0"),
+    ),
+    responses((status = 200, description = "The matches", body = mashangban_app::search::SearchPage))
+)]
 pub async fn search_tickets(
     State(app): State<App>,
     a: Authed,
@@ -247,11 +337,23 @@ pub async fn search_tickets(
     Ok(Json(page).into_response())
 }
 
+/// Organisation units
+#[utoipa::path(
+    get, path = "/api/v1/units", tag = "reference", security(("bearer" = [])),
+    responses((status = 200, description = "Every unit", body = Items<mashangban_domain::Unit>))
+)]
 pub async fn list_units(State(app): State<App>, a: Authed) -> Result<Response, ApiError> {
     let units = app.units(&a.actor).await?;
-    Ok(Json(json!({ "items": units })).into_response())
+    Ok(Json(Items::of(units)).into_response())
 }
 
+/// Administrative divisions
+#[utoipa::path(
+    get, path = "/api/v1/divisions", tag = "reference", security(("bearer" = [])),
+    params(("parent" = Option<String>, Query, description = "The parent's code"),
+        ("level" = Option<mashangban_domain::DivisionLevel>, Query)),
+    responses((status = 200, description = "The divisions", body = Items<mashangban_domain::Division>))
+)]
 pub async fn list_divisions(
     State(app): State<App>,
     a: Authed,
@@ -278,34 +380,40 @@ pub async fn list_divisions(
         }
     }
     let items = app.divisions(&a.actor, parent.as_deref(), level).await?;
-    Ok(Json(json!({ "items": items })).into_response())
+    Ok(Json(Items::of(items)).into_response())
 }
 
+/// The category taxonomy
+#[utoipa::path(
+    get, path = "/api/v1/categories", tag = "reference", security(("bearer" = [])),
+    responses((status = 200, description = "Every category", body = Items<mashangban_domain::Category>))
+)]
 pub async fn list_categories(State(app): State<App>, a: Authed) -> Result<Response, ApiError> {
     let items = app.categories(&a.actor).await?;
-    Ok(Json(json!({ "items": items })).into_response())
+    Ok(Json(Items::of(items)).into_response())
 }
 
+/// Users (administrators)
+#[utoipa::path(
+    get, path = "/api/v1/users", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, description = "Every user", body = Items<mashangban_domain::User>))
+)]
 pub async fn list_users(State(app): State<App>, a: Authed) -> Result<Response, ApiError> {
     let items = app.users(&a.actor).await?;
-    Ok(Json(json!({ "items": items })).into_response())
+    Ok(Json(Items::of(items)).into_response())
 }
 
+/// Create a user (administrators)
+#[utoipa::path(
+    post, path = "/api/v1/users", tag = "admin", security(("bearer" = [])), request_body = NewUser,
+    responses((status = 201, description = "Created", body = mashangban_domain::User), (status = 409, description = "The username is taken", body = ErrorBody))
+)]
 pub async fn create_user(
     State(app): State<App>,
     a: Authed,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    #[derive(serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct NewUserBody {
-        username: String,
-        display_name: Option<String>,
-        role: Role,
-        unit_id: Option<i64>,
-        password: Option<String>,
-    }
-    let b: NewUserBody = mashangban_domain::lifecycle::from_json(json_body(body)?)
+    let b: NewUser = mashangban_domain::lifecycle::from_json(json_body(body)?)
         .map_err(mashangban_app::AppError::from)?;
     let user = app
         .add_user(
@@ -380,6 +488,11 @@ fn parse_body<T: serde::de::DeserializeOwned>(
         .map_err(|e| mashangban_app::AppError::from(e).into())
 }
 
+/// Create or change a category (administrators); codes nest two digits a level
+#[utoipa::path(
+    post, path = "/api/v1/categories", tag = "admin", security(("bearer" = [])), request_body = mashangban_app::admin::CategoryInput,
+    responses((status = 200, description = "Saved", body = mashangban_domain::Category))
+)]
 pub async fn save_category(
     State(app): State<App>,
     a: Authed,
@@ -389,6 +502,11 @@ pub async fn save_category(
     Ok(Json(c).into_response())
 }
 
+/// Create a unit (administrators)
+#[utoipa::path(
+    post, path = "/api/v1/units", tag = "admin", security(("bearer" = [])), request_body = mashangban_app::admin::UnitInput,
+    responses((status = 201, description = "Created", body = mashangban_domain::Unit), (status = 409, description = "The code is taken", body = ErrorBody))
+)]
 pub async fn create_unit(
     State(app): State<App>,
     a: Authed,
@@ -398,22 +516,30 @@ pub async fn create_unit(
     Ok((StatusCode::CREATED, Json(u)).into_response())
 }
 
+/// Set a division's resident population (administrators), used by 万人诉求比
+#[utoipa::path(
+    patch, path = "/api/v1/divisions/{code}", tag = "admin", security(("bearer" = [])),
+    params(("code" = String, Path)), request_body = PopulationChange,
+    responses((status = 200, description = "Saved", body = mashangban_domain::Division))
+)]
 pub async fn patch_division(
     State(app): State<App>,
     a: Authed,
     Path(code): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    #[derive(serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Change {
-        population: Option<i64>,
-    }
-    let c: Change = parse_body(body)?;
+    let c: PopulationChange = parse_body(body)?;
     let d = app.set_population(&a.actor, &code, c.population).await?;
     Ok(Json(d).into_response())
 }
 
+/// Disable or enable a user, change the role, or reset the password (administrators)
+#[utoipa::path(
+    patch, path = "/api/v1/users/{id}", tag = "admin", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = mashangban_app::admin::UserChange,
+    responses((status = 200, description = "Saved", body = mashangban_domain::User),
+        (status = 409, description = "The last active administrator cannot be disabled or demoted", body = ErrorBody))
+)]
 pub async fn patch_user(
     State(app): State<App>,
     a: Authed,
@@ -427,6 +553,12 @@ pub async fn patch_user(
     Ok(Json(u).into_response())
 }
 
+/// A ticket's clocks (sign, contact, handling, callback)
+/// Start, warning and due points, state, pauses, extensions, and the days that counted.
+#[utoipa::path(
+    get, path = "/api/v1/tickets/{id}/deadlines", tag = "deadlines", security(("bearer" = [])), params(("id" = i64, Path, description = "The ticket's id")),
+    responses((status = 200, description = "The clocks", body = mashangban_app::deadlines::Deadlines))
+)]
 pub async fn ticket_deadlines(
     State(app): State<App>,
     a: Authed,
@@ -453,7 +585,13 @@ fn parse_date(v: &str) -> Result<chrono::NaiveDate, ApiError> {
         .map_err(|_| ApiError::invalid("date", format!("`{v}` is not a date (YYYY-MM-DD)")))
 }
 
-/// `GET /api/v1/calendar?year=2026`: the year's exceptions and whether it is known.
+/// The official calendar of a year
+/// Its exceptions (holidays, make-up workdays) and whether its schedule is known.
+#[utoipa::path(
+    get, path = "/api/v1/calendar", tag = "deadlines", security(("bearer" = [])),
+    params(("year" = Option<i32>, Query, minimum = 2000, maximum = 2100, description = "default: this year")),
+    responses((status = 200, description = "The year", body = mashangban_app::deadlines::CalendarYear))
+)]
 pub async fn calendar(
     State(app): State<App>,
     a: Authed,
@@ -466,7 +604,12 @@ pub async fn calendar(
     Ok(Json(app.calendar_year(&a.actor, year).await?).into_response())
 }
 
-/// `PUT /api/v1/calendar/days/{date}` `{"kind": "holiday"|"workday", "name": "..."}`.
+/// Make a date a holiday or a make-up workday (administrators); its year becomes known
+#[utoipa::path(
+    put, path = "/api/v1/calendar/days/{date}", tag = "deadlines", security(("bearer" = [])),
+    params(("date" = NaiveDate, Path)), request_body = CalendarDayChange,
+    responses((status = 200, description = "Saved", body = CalendarDaySet))
+)]
 pub async fn put_calendar_day(
     State(app): State<App>,
     a: Authed,
@@ -474,20 +617,23 @@ pub async fn put_calendar_day(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let date = parse_date(&date)?;
-    #[derive(serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Day {
-        kind: mashangban_domain::calendar::DayKind,
-        #[serde(default)]
-        name: String,
-    }
-    let d: Day = parse_body(body)?;
+    let d: CalendarDayChange = parse_body(body)?;
     app.set_calendar_day(&a.actor, date, d.kind, &d.name)
         .await?;
-    Ok(Json(json!({"date": date, "kind": d.kind, "name": d.name.trim()})).into_response())
+    Ok(Json(CalendarDaySet {
+        date,
+        kind: d.kind,
+        name: d.name.trim().to_string(),
+    })
+    .into_response())
 }
 
-/// `DELETE /api/v1/calendar/days/{date}`: the date follows the weekend rule again.
+/// Remove an exception: the date follows the weekend rule again (administrators)
+#[utoipa::path(
+    delete, path = "/api/v1/calendar/days/{date}", tag = "deadlines", security(("bearer" = [])),
+    params(("date" = NaiveDate, Path)),
+    responses((status = 204, description = "Removed"))
+)]
 pub async fn delete_calendar_day(
     State(app): State<App>,
     a: Authed,
@@ -498,7 +644,12 @@ pub async fn delete_calendar_day(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// `PUT /api/v1/calendar/years/{year}` `{"known": true}`: a year's schedule is published.
+/// Mark a year's schedule as published (known) or not (administrators)
+#[utoipa::path(
+    put, path = "/api/v1/calendar/years/{year}", tag = "deadlines", security(("bearer" = [])),
+    params(("year" = i32, Path, minimum = 2000, maximum = 2100)), request_body = CalendarYearChange,
+    responses((status = 200, description = "Saved", body = CalendarYearSet))
+)]
 pub async fn put_calendar_year(
     State(app): State<App>,
     a: Authed,
@@ -506,22 +657,30 @@ pub async fn put_calendar_year(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let year = parse_year(&year)?;
-    #[derive(serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Year {
-        known: bool,
-    }
-    let y: Year = parse_body(body)?;
+    let y: CalendarYearChange = parse_body(body)?;
     app.set_calendar_year(&a.actor, year, y.known).await?;
-    Ok(Json(json!({"year": year, "known": y.known})).into_response())
+    Ok(Json(CalendarYearSet {
+        year,
+        known: y.known,
+    })
+    .into_response())
 }
 
-/// `GET /api/v1/policy/deadlines`: the deadline policy in force.
+/// The deadline policy in force
+#[utoipa::path(
+    get, path = "/api/v1/policy/deadlines", tag = "deadlines", security(("bearer" = [])),
+    responses((status = 200, description = "The policy", body = mashangban_domain::deadlines::DeadlinePolicy))
+)]
 pub async fn deadline_policy(State(app): State<App>, a: Authed) -> Result<Response, ApiError> {
     Ok(Json(app.deadline_policy(&a.actor).await?).into_response())
 }
 
-/// `PUT /api/v1/policy/deadlines`: replaces the deadline policy (every field required).
+/// Replace the deadline policy (administrators); every field is required
+#[utoipa::path(
+    put, path = "/api/v1/policy/deadlines", tag = "deadlines", security(("bearer" = [])),
+    request_body = mashangban_domain::deadlines::DeadlinePolicy,
+    responses((status = 200, description = "Saved", body = mashangban_domain::deadlines::DeadlinePolicy))
+)]
 pub async fn put_deadline_policy(
     State(app): State<App>,
     a: Authed,
@@ -531,34 +690,39 @@ pub async fn put_deadline_policy(
     Ok(Json(p).into_response())
 }
 
-/// A webhook as shown back: everything but the secret.
-fn webhook_view(h: &mashangban_app::notify::Webhook) -> Value {
-    json!({
-        "name": h.name,
-        "url": h.url,
-        "events": h.events,
-        "active": h.active,
-        "secret_set": !h.secret.is_empty(),
-    })
-}
-
-/// `GET /api/v1/webhooks`: the webhook subscriptions (secrets never shown).
+/// Webhook subscriptions (administrators)
+/// Each delivery is a POST with X-Mashangban-Delivery (its id, the same on a retry), X-Mashangban-Timestamp and X-Mashangban-Signature: sha256=hex(HMAC-SHA256(secret, timestamp + "." + body)).
+#[utoipa::path(
+    get, path = "/api/v1/webhooks", tag = "notifications", security(("bearer" = [])),
+    responses((status = 200, description = "The subscriptions, without their secrets", body = Vec<WebhookView>))
+)]
 pub async fn webhooks(State(app): State<App>, a: Authed) -> Result<Response, ApiError> {
     let hooks = app.webhooks(&a.actor).await?;
-    Ok(Json(hooks.iter().map(webhook_view).collect::<Vec<_>>()).into_response())
+    Ok(Json(hooks.iter().map(WebhookView::from).collect::<Vec<_>>()).into_response())
 }
 
-/// `PUT /api/v1/webhooks`: replaces the subscriptions; an empty secret keeps the old one.
+/// Replace the webhook subscriptions (administrators); an empty secret keeps the current one
+#[utoipa::path(
+    put, path = "/api/v1/webhooks", tag = "notifications", security(("bearer" = [])),
+    request_body = Vec<mashangban_app::notify::Webhook>,
+    responses((status = 200, description = "Saved", body = Vec<WebhookView>))
+)]
 pub async fn put_webhooks(
     State(app): State<App>,
     a: Authed,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let hooks = app.set_webhooks(&a.actor, json_body(body)?).await?;
-    Ok(Json(hooks.iter().map(webhook_view).collect::<Vec<_>>()).into_response())
+    Ok(Json(hooks.iter().map(WebhookView::from).collect::<Vec<_>>()).into_response())
 }
 
-/// `GET /api/v1/outbox?channel=sms&limit=100`: deliveries, newest first (administrators).
+/// The outbox: notices and their deliveries, newest first (administrators)
+#[utoipa::path(
+    get, path = "/api/v1/outbox", tag = "notifications", security(("bearer" = [])),
+    params(("channel" = Option<String>, Query, description = "`sms`, `webhook` or `console`"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "default 100")),
+    responses((status = 200, description = "The deliveries", body = Vec<mashangban_app::notify::Notice>))
+)]
 pub async fn outbox(
     State(app): State<App>,
     a: Authed,
@@ -572,8 +736,12 @@ pub async fn outbox(
     Ok(Json(app.outbox(&a.actor, channel, limit).await?).into_response())
 }
 
-/// `GET /api/v1/notices?seen=true`: my console notices, newest first, and how many I had
-/// not seen; `seen=true` marks them seen.
+/// My console notices, newest first, and how many I had not seen
+#[utoipa::path(
+    get, path = "/api/v1/notices", tag = "notifications", security(("bearer" = [])),
+    params(("seen" = Option<bool>, Query, description = "true: mark them seen")),
+    responses((status = 200, description = "My notices", body = Notices))
+)]
 pub async fn notices(
     State(app): State<App>,
     a: Authed,
@@ -581,18 +749,28 @@ pub async fn notices(
 ) -> Result<Response, ApiError> {
     let mark = q.get("seen").is_some_and(|v| v == "true" || v == "1");
     let (items, unseen) = app.my_notices(&a.user, 100, mark).await?;
-    let items: Vec<Value> = items
+    let items = items
         .iter()
         .map(|n| {
             let p: Value = serde_json::from_str(&n.payload).unwrap_or(Value::Null);
-            json!({"id": n.id, "at": n.created_at, "ticket_id": n.ticket_id, "event": p["event"], "text": p["text"]})
+            NoticeView {
+                id: n.id,
+                at: n.created_at,
+                ticket_id: n.ticket_id,
+                event: p["event"].as_str().map(str::to_string),
+                text: p["text"].as_str().unwrap_or_default().to_string(),
+            }
         })
         .collect();
-    Ok(Json(json!({"unseen": unseen, "items": items})).into_response())
+    Ok(Json(Notices { unseen, items }).into_response())
 }
 
-/// `PUT /api/v1/units/{id}/contact` `{"liaison": "...", "phone": "..."}`: the unit's
-/// liaison, who receives its SMS (an empty phone removes it).
+/// Set a unit's SMS liaison (administrators); an empty phone removes it
+#[utoipa::path(
+    put, path = "/api/v1/units/{id}/contact", tag = "notifications", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = ContactChange,
+    responses((status = 200, description = "Saved", body = ContactSet))
+)]
 pub async fn put_unit_contact(
     State(app): State<App>,
     a: Authed,
@@ -602,22 +780,23 @@ pub async fn put_unit_contact(
     let id = id
         .parse::<i64>()
         .map_err(|_| ApiError::not_found(format!("unit {id} not found")))?;
-    #[derive(serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct ContactBody {
-        #[serde(default)]
-        liaison: String,
-        phone: String,
-    }
-    let b: ContactBody = mashangban_domain::lifecycle::from_json(json_body(body)?)
+    let b: ContactChange = mashangban_domain::lifecycle::from_json(json_body(body)?)
         .map_err(mashangban_app::AppError::from)?;
     let c = app
         .set_unit_contact(&a.actor, id, &b.liaison, &b.phone)
         .await?;
-    Ok(Json(json!({"unit_id": id, "contact": c})).into_response())
+    Ok(Json(ContactSet {
+        unit_id: id,
+        contact: c,
+    })
+    .into_response())
 }
 
-/// `GET /api/v1/board`: the supervisor board, by lead unit.
+/// The supervisor board: open tickets at risk, overdue and under each supervision level, by lead unit
+#[utoipa::path(
+    get, path = "/api/v1/board", tag = "deadlines", security(("bearer" = [])),
+    responses((status = 200, description = "One line a lead unit", body = Vec<mashangban_app::deadlines::BoardLine>))
+)]
 pub async fn board(State(app): State<App>, a: Authed) -> Result<Response, ApiError> {
     Ok(Json(app.board(&a.actor).await?).into_response())
 }

@@ -1,6 +1,7 @@
 //! `/api/v1/catalogue`: the dispatch catalogue (派单目录) — read by everyone on the staff,
 //! kept by administrators, imported and exported as CSV, asked who owns a matter.
 
+use crate::bodies::*;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -11,34 +12,38 @@ use mashangban_app::catalogue::EntryInput;
 use mashangban_app::{App, AppError, Reference};
 use mashangban_domain::Actor;
 use mashangban_domain::catalogue::CatalogueEntry;
-use serde_json::{Value, json};
 use std::collections::HashMap;
 
 use crate::api::{Authed, flag_param, id_param, json_body, limit_param};
 use crate::error::ApiError;
 
 /// An entry with the names a reader needs beside the codes.
-pub fn entry_view(r: &Reference, e: &CatalogueEntry) -> Value {
+pub fn entry_view(r: &Reference, e: &CatalogueEntry) -> EntryView {
     let unit = r.units.get(&e.unit_id);
-    json!({
-        "id": e.id,
-        "version": e.version,
-        "category_code": e.category_code,
-        "category_name": r.category_path(&e.category_code),
-        "division_code": e.division_code,
-        "division_name": e.division_code.as_deref().and_then(|d| r.division_path(d)),
-        "unit_id": e.unit_id,
-        "unit_code": unit.map(|u| u.code.clone()),
-        "unit_name": unit.map(|u| u.name.clone()),
-        "ownership": e.ownership.as_str(),
-        "tier": e.tier,
-        "valid_from": e.valid_from,
-        "valid_to": e.valid_to,
-        "note": e.note,
-    })
+    EntryView {
+        id: e.id,
+        version: e.version,
+        category_code: e.category_code.clone(),
+        category_name: r.category_path(&e.category_code),
+        division_code: e.division_code.clone(),
+        division_name: e.division_code.as_deref().and_then(|d| r.division_path(d)),
+        unit_id: e.unit_id,
+        unit_code: unit.map(|u| u.code.clone()),
+        unit_name: unit.map(|u| u.name.clone()),
+        ownership: e.ownership,
+        tier: e.tier,
+        valid_from: e.valid_from,
+        valid_to: e.valid_to,
+        note: e.note.clone(),
+    }
 }
 
-/// `GET /api/v1/catalogue`: every entry (`?in_force=true`: those valid today).
+/// Catalogue entries, ended ones included (`in_force=true`: those valid today)
+#[utoipa::path(
+    get, path = "/api/v1/catalogue", tag = "catalogue", security(("bearer" = [])),
+    params(("in_force" = Option<bool>, Query)),
+    responses((status = 200, description = "The entries", body = Items<EntryView>))
+)]
 pub async fn list(
     State(app): State<App>,
     a: Authed,
@@ -47,17 +52,21 @@ pub async fn list(
     let r = app.names(&a.actor).await?;
     let today = mashangban_app::catalogue::today();
     let in_force = flag_param(&q, "in_force")?;
-    let items: Vec<Value> = app
+    let items: Vec<EntryView> = app
         .catalogue(&a.actor)
         .await?
         .iter()
         .filter(|e| !in_force || e.valid_on(today))
         .map(|e| entry_view(&r, e))
         .collect();
-    Ok(Json(json!({ "items": items })).into_response())
+    Ok(Json(Items::of(items)).into_response())
 }
 
-/// `POST /api/v1/catalogue`: adds an entry (administrators).
+/// Add an entry (administrators); refused with the rule that forbids it
+#[utoipa::path(
+    post, path = "/api/v1/catalogue", tag = "catalogue", security(("bearer" = [])), request_body = EntryInput,
+    responses((status = 201, description = "Added", body = EntryView), (status = 409, description = "The catalogue changed meanwhile, or such an entry exists", body = ErrorBody))
+)]
 pub async fn create(
     State(app): State<App>,
     a: Authed,
@@ -78,7 +87,12 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(entry_view(&r, &saved))).into_response())
 }
 
-/// `PUT /api/v1/catalogue/{id}`: edits an entry at the `version` read (administrators).
+/// Edit an entry at the version read (administrators)
+#[utoipa::path(
+    put, path = "/api/v1/catalogue/{id}", tag = "catalogue", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = EntryInput,
+    responses((status = 200, description = "Saved", body = EntryView), (status = 409, description = "The entry changed since it was read", body = ErrorBody))
+)]
 pub async fn update(
     State(app): State<App>,
     a: Authed,
@@ -96,7 +110,12 @@ pub async fn update(
     Ok(Json(entry_view(&r, &saved)).into_response())
 }
 
-/// `DELETE /api/v1/catalogue/{id}?version=N` (administrators).
+/// Delete an entry at the version read (administrators); its history stays
+#[utoipa::path(
+    delete, path = "/api/v1/catalogue/{id}", tag = "catalogue", security(("bearer" = [])),
+    params(("id" = i64, Path), ("version" = i64, Query, description = "The version read")),
+    responses((status = 204, description = "Deleted"), (status = 409, description = "The entry changed since it was read", body = ErrorBody))
+)]
 pub async fn delete(
     State(app): State<App>,
     a: Authed,
@@ -111,7 +130,12 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// `GET /api/v1/catalogue/history?entry_id=N&limit=100`: changes, newest first.
+/// Changes to the catalogue, newest first: action (created, updated, deleted), before, after, user, time
+#[utoipa::path(
+    get, path = "/api/v1/catalogue/history", tag = "catalogue", security(("bearer" = [])),
+    params(("entry_id" = Option<i64>, Query), ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "default 100")),
+    responses((status = 200, description = "The changes", body = Items<mashangban_app::catalogue::CatalogueChange>))
+)]
 pub async fn history(
     State(app): State<App>,
     a: Authed,
@@ -120,16 +144,24 @@ pub async fn history(
     let entry_id = id_param(&q, "entry_id")?;
     let limit = limit_param(&q, 100, 1000)?;
     let items = app.catalogue_history(&a.actor, entry_id, limit).await?;
-    Ok(Json(json!({ "items": items })).into_response())
+    Ok(Json(Items::of(items)).into_response())
 }
 
-/// `GET /api/v1/catalogue/export.csv`: the catalogue as CSV (opens in Excel).
+/// The catalogue as CSV (UTF-8 with BOM)
+/// Columns: category_code, division_code, unit_code, ownership, tier, valid_from, valid_to, note, id, then version and names.
+#[utoipa::path(
+    get, path = "/api/v1/catalogue/export.csv", tag = "catalogue", security(("bearer" = [])),
+    responses((status = 200, description = "The CSV file", body = String, content_type = "text/csv"))
+)]
 pub async fn export(State(app): State<App>, a: Authed) -> Result<Response, ApiError> {
     Ok(csv_file(&app, &a.actor).await?)
 }
 
-/// `GET /api/v1/catalogue/export.xlsx`: the catalogue as an Excel workbook, in the columns
-/// the import reads.
+/// The catalogue as an Excel workbook (.xlsx), in the CSV export's columns, every cell text
+#[utoipa::path(
+    get, path = "/api/v1/catalogue/export.xlsx", tag = "catalogue", security(("bearer" = [])),
+    responses((status = 200, description = "The workbook", body = Vec<u8>, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
+)]
 pub async fn export_xlsx(State(app): State<App>, a: Authed) -> Result<Response, ApiError> {
     Ok(xlsx_file(&app, &a.actor).await?)
 }
@@ -173,8 +205,13 @@ pub(crate) async fn xlsx_file(app: &App, actor: &Actor) -> Result<Response, AppE
         .into_response())
 }
 
-/// `POST /api/v1/catalogue/import` with a CSV or an Excel (.xlsx) body: all rows or none
-/// (administrators).
+/// Import entries from CSV or an Excel workbook's first sheet (administrators)
+/// With a header row (the export's columns; a row with an id edits that entry; dates as dates or YYYY-MM-DD). All rows or none; errors name the line.
+#[utoipa::path(
+    post, path = "/api/v1/catalogue/import", tag = "catalogue", security(("bearer" = [])),
+    request_body(content((String = "text/csv"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+    responses((status = 200, description = "Imported", body = Imported))
+)]
 pub async fn import(
     State(app): State<App>,
     a: Authed,
@@ -195,15 +232,21 @@ pub async fn import(
         app.import_catalogue_csv(&a.actor, text).await?
     };
     let r = app.names(&a.actor).await?;
-    Ok(Json(json!({
-        "imported": saved.len(),
-        "items": saved.iter().map(|e| entry_view(&r, e)).collect::<Vec<_>>(),
-    }))
+    Ok(Json(Imported {
+        imported: saved.len(),
+        items: saved.iter().map(|e| entry_view(&r, e)).collect(),
+    })
     .into_response())
 }
 
-/// `GET /api/v1/catalogue/owner?category_code=C&division_code=D&date=YYYY-MM-DD`: the unit
-/// that owns such a matter there, and the entry that decided (`null` when none applies).
+/// Who owns a matter of this category at this place on this day
+/// The unit, the entry and the rule that decided (most specific category, then smallest place, then latest start), the tier, and the entries it outranked; null when none applies.
+#[utoipa::path(
+    get, path = "/api/v1/catalogue/owner", tag = "catalogue", security(("bearer" = [])),
+    params(("category_code" = String, Query), ("division_code" = Option<String>, Query),
+        ("date" = Option<NaiveDate>, Query, description = "default: today (Asia/Shanghai)")),
+    responses((status = 200, description = "The owner, or null", body = Option<Owner>))
+)]
 pub async fn owner(
     State(app): State<App>,
     a: Authed,
@@ -237,18 +280,16 @@ pub async fn owner(
     let found = app
         .catalogue_owner(&a.actor, category, division, day)
         .await?;
-    Ok(Json(match found {
-        Some(m) => json!({
-            "unit": {
-                "id": m.entry.unit_id,
-                "name": r.unit_name(m.entry.unit_id),
-                "rule": m.rule,
-            },
-            "entry": entry_view(&r, &m.entry),
-            "tier": mashangban_app::catalogue::tier_for(&r, Some(&m), category),
-            "outranked": m.outranked,
-        }),
-        None => Value::Null,
-    })
+    let tier = mashangban_app::catalogue::tier_for(&r, found.as_ref(), category);
+    Ok(Json(found.map(|m| Owner {
+        unit: OwnerUnit {
+            id: m.entry.unit_id,
+            name: r.unit_name(m.entry.unit_id).map(str::to_string),
+            rule: m.rule,
+        },
+        entry: entry_view(&r, &m.entry),
+        tier,
+        outranked: m.outranked,
+    }))
     .into_response())
 }

@@ -10,14 +10,20 @@ use axum::response::{IntoResponse, Response};
 use mashangban_app::knowledge::ArticleInput;
 use mashangban_app::knowledge::KnowledgeQuery;
 use mashangban_app::{App, AppError};
-use serde_json::json;
 use std::collections::HashMap;
 
 use crate::api::{Authed, flag_param, id_param, json_body, limit_param};
+use crate::bodies::*;
 use crate::error::ApiError;
 
-/// `GET /api/v1/knowledge?q=TEXT&category_code=C&any_day=true&date=D&limit=20`: with `q`,
-/// the articles matching it, best first (each with its `score`); without, every article.
+/// Knowledge articles
+/// With q: those matching the text in Chinese (full-text, jieba words; question weighs most, then keywords, then answer), best first, each with its score; without: every article. In force on date (default today) unless any_day=true; category_code keeps that category and those under it.
+#[utoipa::path(
+    get, path = "/api/v1/knowledge", tag = "knowledge", security(("bearer" = [])),
+    params(("q" = Option<String>, Query, max_length = 500), ("category_code" = Option<String>, Query),
+        ("date" = Option<NaiveDate>, Query), ("any_day" = Option<bool>, Query), ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "default 20")),
+    responses((status = 200, description = "The articles", body = KnowledgeItems))
+)]
 pub async fn list(
     State(app): State<App>,
     a: Authed,
@@ -50,7 +56,7 @@ pub async fn list(
                     },
                 )
                 .await?;
-            Ok(Json(json!({ "items": items })).into_response())
+            Ok(Json(KnowledgeItems::Matches(Items::of(items))).into_response())
         }
         None => {
             let items: Vec<_> = app
@@ -66,12 +72,17 @@ pub async fn list(
                     })
                 })
                 .collect();
-            Ok(Json(json!({ "items": items })).into_response())
+            Ok(Json(KnowledgeItems::Articles(Items::of(items))).into_response())
         }
     }
 }
 
-/// `GET /api/v1/knowledge/{id}`.
+/// One article
+#[utoipa::path(
+    get, path = "/api/v1/knowledge/{id}", tag = "knowledge", security(("bearer" = [])),
+    params(("id" = i64, Path)),
+    responses((status = 200, description = "The article", body = mashangban_domain::knowledge::Article))
+)]
 pub async fn get_one(
     State(app): State<App>,
     a: Authed,
@@ -80,8 +91,11 @@ pub async fn get_one(
     Ok(Json(app.article(&a.actor, id).await?).into_response())
 }
 
-/// `POST /api/v1/knowledge`: adds an article (administrators; a unit's handlers for their
-/// own unit).
+/// Add an article (administrators; a unit handler for an article their unit owns)
+#[utoipa::path(
+    post, path = "/api/v1/knowledge", tag = "knowledge", security(("bearer" = [])), request_body = ArticleInput,
+    responses((status = 201, description = "Added", body = mashangban_domain::knowledge::Article))
+)]
 pub async fn create(
     State(app): State<App>,
     a: Authed,
@@ -94,7 +108,12 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(saved)).into_response())
 }
 
-/// `PUT /api/v1/knowledge/{id}`: edits an article at the `version` read.
+/// Edit an article at the version read (administrators; the owning unit's handlers)
+#[utoipa::path(
+    put, path = "/api/v1/knowledge/{id}", tag = "knowledge", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = ArticleInput,
+    responses((status = 200, description = "Saved", body = mashangban_domain::knowledge::Article), (status = 409, description = "The article changed since it was read", body = ErrorBody))
+)]
 pub async fn update(
     State(app): State<App>,
     a: Authed,
@@ -107,7 +126,12 @@ pub async fn update(
     Ok(Json(saved).into_response())
 }
 
-/// `DELETE /api/v1/knowledge/{id}?version=N`.
+/// Delete an article at the version read; its history stays
+#[utoipa::path(
+    delete, path = "/api/v1/knowledge/{id}", tag = "knowledge", security(("bearer" = [])),
+    params(("id" = i64, Path), ("version" = i64, Query, description = "The version read")),
+    responses((status = 204, description = "Deleted"), (status = 409, description = "The article changed since it was read", body = ErrorBody))
+)]
 pub async fn delete(
     State(app): State<App>,
     a: Authed,
@@ -122,7 +146,12 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// `GET /api/v1/knowledge/history?article_id=N&limit=100`: changes, newest first.
+/// Changes to the knowledge base, newest first: action (created, updated, deleted), before, after, user, time
+#[utoipa::path(
+    get, path = "/api/v1/knowledge/history", tag = "knowledge", security(("bearer" = [])),
+    params(("article_id" = Option<i64>, Query), ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "default 100")),
+    responses((status = 200, description = "The changes", body = Items<mashangban_app::knowledge::KnowledgeChange>))
+)]
 pub async fn history(
     State(app): State<App>,
     a: Authed,
@@ -131,5 +160,5 @@ pub async fn history(
     let article_id = id_param(&q, "article_id")?;
     let limit = limit_param(&q, 100, 1000)?;
     let items = app.knowledge_history(&a.actor, article_id, limit).await?;
-    Ok(Json(json!({ "items": items })).into_response())
+    Ok(Json(Items::of(items)).into_response())
 }

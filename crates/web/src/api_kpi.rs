@@ -57,10 +57,13 @@ pub(crate) async fn table_of(
     app.kpi_table(actor, period, group_by).await
 }
 
-/// `GET /api/v1/kpis?from=DATE&to=DATE&group_by=unit|district|street|category|category_l1|category_l2|channel`:
-/// one row per group (best first, with rank and zone), or one row for the whole city; rates
-/// are fractions 0..1, `null` without data. For a unit, `requests` counts the tickets
-/// dispatched to it as lead unit.
+/// The evaluation figures of a period, ranked (万人诉求比, 响应率, 解决率, 满意率 …)
+#[utoipa::path(
+    get, path = "/api/v1/kpis", tag = "evaluation", security(("bearer" = [])), params(("from" = Option<NaiveDate>, Query, description = "first day (default: the 1st of this month)"),
+        ("to" = Option<NaiveDate>, Query, description = "last day, included (default: today)"),
+        ("group_by" = Option<String>, Query, description = "`unit`, `district`, `street`, `category`, `category_l1`, `category_l2` or `channel`; absent: one row for the whole city")),
+    responses((status = 200, description = "The table", body = mashangban_app::kpis::KpiTable))
+)]
 pub async fn kpis(
     State(app): State<App>,
     a: Authed,
@@ -69,7 +72,13 @@ pub async fn kpis(
     Ok(Json(table_of(&app, &a.actor, &q).await?).into_response())
 }
 
-/// `GET /api/v1/kpis.xlsx?...`: the same table as an Excel workbook.
+/// The same table as an Excel workbook
+#[utoipa::path(
+    get, path = "/api/v1/kpis.xlsx", tag = "evaluation", security(("bearer" = [])), params(("from" = Option<NaiveDate>, Query, description = "first day (default: the 1st of this month)"),
+        ("to" = Option<NaiveDate>, Query, description = "last day, included (default: today)"),
+        ("group_by" = Option<String>, Query, description = "`unit`, `district`, `street`, `category`, `category_l1`, `category_l2` or `channel`; absent: one row for the whole city")),
+    responses((status = 200, description = "The workbook", body = Vec<u8>, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
+)]
 pub async fn kpis_xlsx(
     State(app): State<App>,
     a: Authed,
@@ -181,13 +190,20 @@ pub(crate) fn sheet(table: &KpiTable) -> (Vec<&'static str>, Vec<Vec<String>>) {
     (header, rows)
 }
 
-/// `GET /api/v1/policy/kpis`: the evaluation policy in force.
+/// The evaluation policy in force
+#[utoipa::path(
+    get, path = "/api/v1/policy/kpis", tag = "evaluation", security(("bearer" = [])),
+    responses((status = 200, description = "The policy", body = mashangban_domain::kpi::KpiPolicy))
+)]
 pub async fn policy(State(app): State<App>, a: Authed) -> Result<Response, ApiError> {
     Ok(Json(app.kpi_policy(&a.actor).await?).into_response())
 }
 
-/// `PUT /api/v1/policy/kpis`: replaces the evaluation policy (administrators; fields left
-/// out take their defaults).
+/// Replace the evaluation policy (administrators)
+#[utoipa::path(
+    put, path = "/api/v1/policy/kpis", tag = "evaluation", security(("bearer" = [])), request_body = mashangban_domain::kpi::KpiPolicy,
+    responses((status = 200, description = "Saved", body = mashangban_domain::kpi::KpiPolicy))
+)]
 pub async fn put_policy(
     State(app): State<App>,
     a: Authed,
@@ -196,8 +212,11 @@ pub async fn put_policy(
     Ok(Json(app.set_kpi_policy(&a.actor, json_body(body)?).await?).into_response())
 }
 
-/// `POST /api/v1/aggregates/rebuild`: rebuilds the evaluation aggregates from the events
-/// (administrators); answers with how many tickets, events and rows it went through.
+/// Rebuild the evaluation aggregates from the events (administrators)
+#[utoipa::path(
+    post, path = "/api/v1/aggregates/rebuild", tag = "evaluation", security(("bearer" = [])),
+    responses((status = 200, description = "What was rebuilt", body = mashangban_app::kpis::RebuildReport))
+)]
 pub async fn rebuild(State(app): State<App>, a: Authed) -> Result<Response, ApiError> {
     let report = app.rebuild_aggregates(&a.actor).await?;
     Ok(Json(report).into_response())
@@ -303,8 +322,18 @@ fn format_param(q: &HashMap<String, String>, allowed: &[&str]) -> Result<String,
     }
 }
 
-/// `GET /api/v1/reports/daily?date=YYYY-MM-DD&top=5&format=json|html|doc|docx|xlsx`: the daily report
-/// (工作日报) of a business day (default: yesterday).
+/// The daily report (工作日报) of a business day
+/// Calls, online messages by channel, answered directly and transferred, callbacks, hot issues.
+#[utoipa::path(
+    get, path = "/api/v1/reports/daily", tag = "evaluation", security(("bearer" = [])),
+    params(("date" = Option<NaiveDate>, Query, description = "default: yesterday"),
+        ("top" = Option<u32>, Query, minimum = 1, maximum = 20, description = "hot issues listed, default 5"), ("format" = Option<String>, Query, description = "`json` (default); `html` a document; `doc` the same for Word, as a download; `docx` a Word document; `xlsx` a workbook")),
+    responses((status = 200, description = "The report", content(
+            (mashangban_app::reports::DailyReport = "application/json"),
+            (String = "text/html"), (String = "application/msword"),
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))))
+)]
 pub async fn daily_report(
     State(app): State<App>,
     a: Authed,
@@ -349,9 +378,16 @@ pub(crate) async fn daily_response(
     })
 }
 
-/// `GET /api/v1/reports/monthly?month=YYYY-MM&format=json|html|doc|docx|xlsx`: the monthly
-/// report (考评通报): the city's figures and the rankings of units, districts and categories
-/// (default: this month to date). `xlsx` gives the units' ranking.
+/// The monthly report (考评通报): the city's figures and the rankings of units, districts and categories
+#[utoipa::path(
+    get, path = "/api/v1/reports/monthly", tag = "evaluation", security(("bearer" = [])),
+    params(("month" = Option<String>, Query, pattern = "^[0-9]{4}-[0-9]{2}$", description = "default: this month"), ("format" = Option<String>, Query, description = "`json` (default); `html` a document; `doc` the same for Word, as a download; `docx` a Word document; `xlsx` a workbook")),
+    responses((status = 200, description = "The report", content(
+            (mashangban_app::reports::MonthlyReport = "application/json"),
+            (String = "text/html"), (String = "application/msword"),
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))))
+)]
 pub async fn monthly_report(
     State(app): State<App>,
     a: Authed,

@@ -11,9 +11,15 @@ use mashangban_app::text::{GazetteerInput, SuggestInput, TRAIN_LIMIT};
 use mashangban_app::{App, AppError};
 
 use crate::api::{Authed, json_body};
+use crate::bodies::*;
 use crate::error::ApiError;
 
-/// `POST /api/v1/suggest {title, content, address, phone}`.
+/// Proposals for an intake in progress
+/// Top categories with confidence and the words that decided, the place (null when the words fit several: see division_candidates), the owning unit by the catalogue with its rule, the tier, possible duplicates, the caller's recent tickets, knowledge articles, and the emergency flag with the number to transfer to.
+#[utoipa::path(
+    post, path = "/api/v1/suggest", tag = "intake", security(("bearer" = [])), request_body = SuggestInput,
+    responses((status = 200, description = "The proposals", body = mashangban_app::text::Suggestion))
+)]
 pub async fn suggest(
     State(app): State<App>,
     a: Authed,
@@ -25,7 +31,11 @@ pub async fn suggest(
     Ok(Json(s).into_response())
 }
 
-/// `POST /api/v1/classifier/train` (administrators): retrains on the newest closed tickets.
+/// Retrain the classifier on the newest closed tickets and the categories' names (administrators)
+#[utoipa::path(
+    post, path = "/api/v1/classifier/train", tag = "intake", security(("bearer" = [])),
+    responses((status = 200, description = "What it learned from", body = mashangban_app::text::TrainReport))
+)]
 pub async fn train(State(app): State<App>, a: Authed) -> Result<Response, ApiError> {
     let report = app.train_classifier(&a.actor, TRAIN_LIMIT).await?;
     Ok(Json(report).into_response())
@@ -38,8 +48,14 @@ pub struct FeedbackQuery {
     to: Option<String>,
 }
 
-/// `GET /api/v1/classifier/feedback?from=&to=` (administrators, supervisors, analysts): the
-/// category proposed at intake against the category the tickets have now.
+/// The category proposed at intake against the category the tickets have now
+/// For tickets received in a period: the operator's choice or a later correction.
+#[utoipa::path(
+    get, path = "/api/v1/classifier/feedback", tag = "intake", security(("bearer" = [])),
+    params(("from" = Option<String>, Query, description = "YYYY-MM-DD (Asia/Shanghai) or RFC 3339; default 30 days before `to`"),
+        ("to" = Option<String>, Query, description = "YYYY-MM-DD inclusive or RFC 3339; default now")),
+    responses((status = 200, description = "The agreement", body = mashangban_app::text::Feedback))
+)]
 pub async fn feedback(
     State(app): State<App>,
     a: Authed,
@@ -58,13 +74,20 @@ pub async fn feedback(
     Ok(Json(report).into_response())
 }
 
-/// `GET /api/v1/gazetteer`: roads, compounds and landmarks mapped to divisions.
+/// The gazetteer: roads, compounds and landmarks mapped to divisions
+#[utoipa::path(
+    get, path = "/api/v1/gazetteer", tag = "intake", security(("bearer" = [])),
+    responses((status = 200, description = "The names", body = Items<mashangban_app::text::GazetteerRow>))
+)]
 pub async fn gazetteer(State(app): State<App>, a: Authed) -> Result<Response, ApiError> {
-    Ok(Json(serde_json::json!({ "items": app.gazetteer(&a.actor).await? })).into_response())
+    Ok(Json(Items::of(app.gazetteer(&a.actor).await?)).into_response())
 }
 
-/// `PUT /api/v1/gazetteer [{name, kind, division_code}]` (administrators): adds names or
-/// changes what they map to, all or none.
+/// Add names or change what they map to, all or none (administrators)
+#[utoipa::path(
+    put, path = "/api/v1/gazetteer", tag = "intake", security(("bearer" = [])), request_body = Vec<GazetteerInput>,
+    responses((status = 200, description = "Saved", body = GazetteerSaved))
+)]
 pub async fn put_gazetteer(
     State(app): State<App>,
     a: Authed,
@@ -79,13 +102,19 @@ pub async fn put_gazetteer(
         )
     })?;
     let n = app.set_gazetteer(&a.actor, input).await?;
-    Ok(
-        Json(serde_json::json!({ "saved": n, "items": app.gazetteer(&a.actor).await? }))
-            .into_response(),
-    )
+    Ok(Json(GazetteerSaved {
+        saved: n,
+        items: app.gazetteer(&a.actor).await?,
+    })
+    .into_response())
 }
 
-/// `DELETE /api/v1/gazetteer/{id}` (administrators).
+/// Delete a gazetteer name (administrators)
+#[utoipa::path(
+    delete, path = "/api/v1/gazetteer/{id}", tag = "intake", security(("bearer" = [])),
+    params(("id" = i64, Path)),
+    responses((status = 204, description = "Deleted"))
+)]
 pub async fn delete_gazetteer(
     State(app): State<App>,
     a: Authed,

@@ -15,6 +15,7 @@ use mashangban_domain::warning::WarningStatus;
 use std::collections::HashMap;
 
 use crate::api::{Authed, json_body};
+use crate::bodies::*;
 use crate::error::ApiError;
 
 fn parse_id(raw: &str) -> Result<i64, AppError> {
@@ -61,8 +62,12 @@ pub(crate) fn status_param(q: &HashMap<String, String>) -> Result<Option<Warning
     }
 }
 
-/// `GET /api/v1/warnings?status=open|acknowledged|dismissed|all&limit=100`: warnings, the
-/// most recently found first.
+/// Early warnings (预警), the most recently found first
+#[utoipa::path(
+    get, path = "/api/v1/warnings", tag = "analysis", security(("bearer" = [])),
+    params(("status" = Option<String>, Query, description = "`open`, `acknowledged`, `dismissed` or `all` (default)"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "default 100")),
+    responses((status = 200, description = "The warnings", body = Items<mashangban_app::warnings::Warning>))
+)]
 pub async fn list(
     State(app): State<App>,
     a: Authed,
@@ -71,10 +76,15 @@ pub async fn list(
     let status = status_param(&q)?;
     let limit = number(&q, "limit", 100u32, 1..=1000)?;
     let items = app.warnings(&a.actor, status, limit).await?;
-    Ok(Json(serde_json::json!({ "items": items })).into_response())
+    Ok(Json(Items::of(items)).into_response())
 }
 
-/// `GET /api/v1/warnings.xlsx?status=...`: the same as an Excel workbook.
+/// The warnings as an Excel workbook
+#[utoipa::path(
+    get, path = "/api/v1/warnings.xlsx", tag = "analysis", security(("bearer" = [])),
+    params(("status" = Option<String>, Query, description = "`open`, `acknowledged`, `dismissed` or `all` (default)")),
+    responses((status = 200, description = "The workbook", body = Vec<u8>, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
+)]
 pub async fn list_xlsx(
     State(app): State<App>,
     a: Authed,
@@ -134,7 +144,12 @@ pub(crate) fn xlsx(
     ))
 }
 
-/// `GET /api/v1/warnings/{id}`.
+/// One warning
+#[utoipa::path(
+    get, path = "/api/v1/warnings/{id}", tag = "analysis", security(("bearer" = [])),
+    params(("id" = i64, Path)),
+    responses((status = 200, description = "The warning", body = mashangban_app::warnings::Warning))
+)]
 pub async fn get(
     State(app): State<App>,
     a: Authed,
@@ -144,7 +159,12 @@ pub async fn get(
     Ok(Json(app.warning(&a.actor, id).await?).into_response())
 }
 
-/// `POST /api/v1/warnings/{id}/handle` `{"status": "acknowledged|dismissed|open", "note": "..."}`.
+/// Acknowledge, dismiss or reopen a warning
+#[utoipa::path(
+    post, path = "/api/v1/warnings/{id}/handle", tag = "analysis", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = WarningHandling,
+    responses((status = 200, description = "The warning", body = mashangban_app::warnings::Warning))
+)]
 pub async fn handle(
     State(app): State<App>,
     a: Authed,
@@ -152,36 +172,43 @@ pub async fn handle(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
-    let body = json_body(body)?;
-    let status = match body.get("status").and_then(|s| s.as_str()) {
-        Some(s) => WarningStatus::parse(s).ok_or_else(|| {
-            AppError::invalid(
-                "status",
-                format!("`{s}` is not a status; use acknowledged, dismissed or open"),
-            )
-        })?,
-        None => return Err(AppError::invalid("status", "required").into()),
-    };
-    let note = match body.get("note") {
-        None | Some(serde_json::Value::Null) => None,
-        Some(serde_json::Value::String(s)) => Some(s.clone()),
-        Some(_) => return Err(AppError::invalid("note", "must be a string").into()),
-    };
-    Ok(Json(app.handle_warning(&a.actor, id, status, note).await?).into_response())
+    let body: WarningHandling =
+        mashangban_domain::lifecycle::from_json(json_body(body)?).map_err(AppError::from)?;
+    let status = WarningStatus::parse(&body.status).ok_or_else(|| {
+        AppError::invalid(
+            "status",
+            format!(
+                "`{}` is not a status; use acknowledged, dismissed or open",
+                body.status
+            ),
+        )
+    })?;
+    Ok(Json(app.handle_warning(&a.actor, id, status, body.note).await?).into_response())
 }
 
-/// `POST /api/v1/warnings/scan`: runs the early-warning monitor now (it also runs by itself
-/// in the server); answers with what it found.
+/// Run the early-warning monitor now (it also runs in the server every MASHANGBAN_WARN_SECONDS)
+#[utoipa::path(
+    post, path = "/api/v1/warnings/scan", tag = "analysis", security(("bearer" = [])),
+    responses((status = 200, description = "What it found", body = mashangban_app::warnings::ScanReport))
+)]
 pub async fn scan(State(app): State<App>, a: Authed) -> Result<Response, ApiError> {
     Ok(Json(app.scan_warnings_at(&a.actor, chrono::Utc::now()).await?).into_response())
 }
 
-/// `GET /api/v1/policy/warnings`: the thresholds in force.
+/// The warning thresholds in force
+#[utoipa::path(
+    get, path = "/api/v1/policy/warnings", tag = "analysis", security(("bearer" = [])),
+    responses((status = 200, description = "The thresholds", body = mashangban_domain::warning::WarningRules))
+)]
 pub async fn policy(State(app): State<App>, a: Authed) -> Result<Response, ApiError> {
     Ok(Json(app.warning_rules(&a.actor).await?).into_response())
 }
 
-/// `PUT /api/v1/policy/warnings`: replaces the thresholds (administrators).
+/// Replace the warning thresholds (administrators; fields left out take their defaults)
+#[utoipa::path(
+    put, path = "/api/v1/policy/warnings", tag = "analysis", security(("bearer" = [])), request_body = mashangban_domain::warning::WarningRules,
+    responses((status = 200, description = "Saved", body = mashangban_domain::warning::WarningRules))
+)]
 pub async fn put_policy(
     State(app): State<App>,
     a: Authed,
@@ -201,18 +228,25 @@ pub(crate) async fn hot_issues_of(
         .await
 }
 
-/// `GET /api/v1/hot-issues?days=7&top=10`: the problems most raised in the last days, with
-/// their heat (0..100), place, time range and tickets.
+/// Hot issues (热点) of the last days' tickets: problems by topic and place with their heat
+#[utoipa::path(
+    get, path = "/api/v1/hot-issues", tag = "analysis", security(("bearer" = [])), params(("days" = Option<u32>, Query, minimum = 1, maximum = 90, description = "default 7"), ("top" = Option<u32>, Query, minimum = 1, maximum = 100, description = "default 10")),
+    responses((status = 200, description = "The hot issues", body = Items<LiveHotIssue>))
+)]
 pub async fn hot_issues(
     State(app): State<App>,
     a: Authed,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let items = hot_issues_of(&app, &a.actor, &q).await?;
-    Ok(Json(serde_json::json!({ "items": items })).into_response())
+    Ok(Json(Items::of(items)).into_response())
 }
 
-/// `GET /api/v1/hot-issues.xlsx?days=7&top=10`.
+/// The hot issues as an Excel workbook
+#[utoipa::path(
+    get, path = "/api/v1/hot-issues.xlsx", tag = "analysis", security(("bearer" = [])), params(("days" = Option<u32>, Query, minimum = 1, maximum = 90, description = "default 7"), ("top" = Option<u32>, Query, minimum = 1, maximum = 100, description = "default 10")),
+    responses((status = 200, description = "The workbook", body = Vec<u8>, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
+)]
 pub async fn hot_issues_xlsx(
     State(app): State<App>,
     a: Authed,
@@ -280,9 +314,12 @@ pub(crate) async fn forecast_of(
     .await
 }
 
-/// `GET /api/v1/forecast?days=14`: the next days' requests, in all and by channel, each
-/// day with an interval (10th–90th percentile of the back-tested errors), and the
-/// back-tested error (WAPE, MAE, interval coverage) over the last 28 forecast origins.
+/// The next days' requests in all and by channel
+/// Each day with an interval (10th–90th percentile of back-tested errors), and the back-tested error.
+#[utoipa::path(
+    get, path = "/api/v1/forecast", tag = "analysis", security(("bearer" = [])), params(("days" = Option<u32>, Query, minimum = 1, maximum = 28, description = "default 14")),
+    responses((status = 200, description = "The forecast", body = VolumeForecast))
+)]
 pub async fn forecast(
     State(app): State<App>,
     a: Authed,
@@ -291,7 +328,11 @@ pub async fn forecast(
     Ok(Json(forecast_of(&app, &a.actor, &q).await?).into_response())
 }
 
-/// `GET /api/v1/forecast.xlsx?days=14`.
+/// The forecast as an Excel workbook
+#[utoipa::path(
+    get, path = "/api/v1/forecast.xlsx", tag = "analysis", security(("bearer" = [])), params(("days" = Option<u32>, Query, minimum = 1, maximum = 28, description = "default 14")),
+    responses((status = 200, description = "The workbook", body = Vec<u8>, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
+)]
 pub async fn forecast_xlsx(
     State(app): State<App>,
     a: Authed,

@@ -7,6 +7,7 @@ mod api_knowledge;
 mod api_kpi;
 mod api_text;
 mod api_warnings;
+mod bodies;
 pub mod console;
 mod docx;
 pub mod error;

@@ -235,7 +235,7 @@ impl Command {
                 }
             }
             Action::AddNote => {
-                let b: payload::Note = from_json(body)?;
+                let b: payload::RequiredNote = from_json(body)?;
                 Command::AddNote {
                     note: required_text("note", b.note)?,
                 }
@@ -360,78 +360,143 @@ impl Command {
     }
 }
 
-/// Request bodies as they arrive, before validation.
+/// The JSON schema of an action's request body, derived from the very type its body is read
+/// into (see [`Command::parse`]); the API document shows it for each action.
+pub fn body_schema(action: Action) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::PartialSchema;
+    match action {
+        Action::ResolveDirectly | Action::AnswerSupervision => payload::Answer::schema(),
+        Action::Dispatch | Action::DecideConsultation => payload::Dispatch::schema(),
+        Action::RequestReturn | Action::RejectReply => payload::Reason::schema(),
+        Action::Reopen => payload::OptionalReason::schema(),
+        Action::RequestExtension => payload::Extension::schema(),
+        Action::AddNote => payload::RequiredNote::schema(),
+        Action::Reply => payload::Reply::schema(),
+        Action::RecordCallback => payload::Callback::schema(),
+        Action::Merge => payload::Merge::schema(),
+        Action::NotAccept => payload::NotAccept::schema(),
+        Action::RevealContact => payload::Empty::schema(),
+        Action::Supervise => payload::Supervise::schema(),
+        Action::Sign
+        | Action::ApproveReturn
+        | Action::RejectReturn
+        | Action::OpenConsultation
+        | Action::ApproveExtension
+        | Action::RejectExtension
+        | Action::RecordContact
+        | Action::ApproveReply
+        | Action::Close => payload::Note::schema(),
+    }
+}
+
+/// Request bodies as they arrive, before validation. Their schema attributes say what the
+/// validation in [`Command::parse`] requires (free text: at most 5,000 characters, not
+/// blank where required).
 mod payload {
     use crate::types::{Resolution, Satisfaction};
     use serde::Deserialize;
+    use utoipa::ToSchema;
 
-    #[derive(Deserialize)]
+    #[derive(Deserialize, ToSchema)]
     #[serde(deny_unknown_fields)]
     pub struct Answer {
+        #[schema(required = true, max_length = 5000)]
         pub answer: Option<String>,
     }
-    #[derive(Deserialize)]
+    #[derive(Deserialize, ToSchema)]
     #[serde(deny_unknown_fields)]
     pub struct Dispatch {
+        /// The unit responsible to the hotline (主办).
         pub lead_unit_id: i64,
+        /// Units that help (协办), at most 20, not the lead unit.
+        #[schema(max_items = 20)]
         pub co_unit_ids: Option<Vec<i64>>,
+        /// The handling tier in days (1, 3, 7 or 11); by default the catalogue entry's tier
+        /// when it decides the owner, else the category's.
+        #[schema(minimum = 1, maximum = 11)]
         pub tier: Option<u8>,
+        #[schema(max_length = 5000)]
         pub note: Option<String>,
     }
-    #[derive(Deserialize)]
+    #[derive(Deserialize, ToSchema)]
     #[serde(deny_unknown_fields)]
     pub struct Reason {
+        #[schema(required = true, max_length = 5000)]
         pub reason: Option<String>,
     }
-    #[derive(Deserialize)]
+    #[derive(Deserialize, ToSchema)]
     #[serde(deny_unknown_fields)]
     pub struct OptionalReason {
+        #[schema(max_length = 5000)]
         pub reason: Option<String>,
+        /// Taken as the reason when no reason is given.
+        #[schema(max_length = 5000)]
         pub note: Option<String>,
     }
-    #[derive(Deserialize)]
+    #[derive(Deserialize, ToSchema)]
     #[serde(deny_unknown_fields)]
     pub struct Extension {
+        /// Working days more.
+        #[schema(minimum = 1, maximum = 30)]
         pub days: u32,
+        #[schema(required = true, max_length = 5000)]
         pub reason: Option<String>,
     }
-    #[derive(Deserialize)]
+    #[derive(Deserialize, ToSchema)]
     #[serde(deny_unknown_fields)]
     pub struct Note {
+        #[schema(max_length = 5000)]
         pub note: Option<String>,
     }
-    #[derive(Deserialize)]
+    /// A note that must be given (the body of `add_note`).
+    #[derive(Deserialize, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct RequiredNote {
+        #[schema(required = true, max_length = 5000)]
+        pub note: Option<String>,
+    }
+    #[derive(Deserialize, ToSchema)]
     #[serde(deny_unknown_fields)]
     pub struct Reply {
+        #[schema(required = true, max_length = 5000)]
         pub content: Option<String>,
     }
-    #[derive(Deserialize)]
+    /// A callback's answers (`contacted`, `resolution` and `satisfaction` all required), or
+    /// `{"unreachable": true}` when the citizen could not be reached.
+    #[derive(Deserialize, ToSchema)]
     #[serde(deny_unknown_fields)]
     pub struct Callback {
         pub contacted: Option<bool>,
         pub resolution: Option<Resolution>,
         pub satisfaction: Option<Satisfaction>,
         pub unreachable: Option<bool>,
+        #[schema(max_length = 5000)]
         pub note: Option<String>,
     }
-    #[derive(Deserialize)]
+    #[derive(Deserialize, ToSchema)]
     #[serde(deny_unknown_fields)]
     pub struct Merge {
+        /// The open ticket this one joins.
         pub parent_id: i64,
     }
-    #[derive(Deserialize)]
+    #[derive(Deserialize, ToSchema)]
     #[serde(deny_unknown_fields)]
     pub struct NotAccept {
+        #[schema(required = true, max_length = 5000)]
         pub reason: Option<String>,
+        /// Where the citizen should turn instead.
+        #[schema(max_length = 100)]
         pub redirect_to: Option<String>,
     }
-    #[derive(Deserialize)]
+    #[derive(Deserialize, ToSchema)]
     #[serde(deny_unknown_fields)]
     pub struct Empty {}
-    #[derive(Deserialize)]
+    #[derive(Deserialize, ToSchema)]
     #[serde(deny_unknown_fields)]
     pub struct Supervise {
+        /// l1 催办, l2 书面督办, l3 挂牌督办; by default one level up. Supervision is only raised.
         pub level: Option<crate::types::SupervisionLevel>,
+        #[schema(required = true, max_length = 5000)]
         pub note: Option<String>,
     }
 }

@@ -31,7 +31,19 @@ pub const MAX_TEXT_CHARS: usize = 5_000;
 
 /// One action of the lifecycle; its wire name is the last segment of
 /// `POST /api/v1/tickets/{id}/{action}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Action {
     ResolveDirectly,
