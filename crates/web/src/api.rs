@@ -132,7 +132,9 @@ pub async fn healthz(State(app): State<App>) -> Response {
     responses((status = 200, description = "The OpenAPI document", body = Object))
 )]
 pub async fn openapi() -> Json<Value> {
-    Json(crate::openapi::document())
+    static DOCUMENT: std::sync::LazyLock<Value> =
+        std::sync::LazyLock::new(crate::openapi::document);
+    Json(DOCUMENT.clone())
 }
 
 /// Log in with a username and password; returns a bearer token that expires

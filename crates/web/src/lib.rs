@@ -18,91 +18,99 @@ mod xlsx;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get, patch, post, put};
+use axum::routing::post;
 use mashangban_app::App;
 use std::future::Future;
 use tokio::net::TcpListener;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Largest request body accepted, in bytes (a 20,000-character request is about 60 KB).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// Declares the API's routes once: the router is built from this list, and the list is
-/// what the OpenAPI document is tested against (every route documented, every documented
-/// route served).
-macro_rules! api_routes {
-    ($($path:literal => $m0:ident($h0:path) $(, $m:ident($h:path))* ;)*) => {
-        /// Every route of the API, as (method, path).
-        pub const API_ROUTES: &[(&str, &str)] = &[$((stringify!($m0), $path), $((stringify!($m), $path),)*)*];
-
-        fn api_router() -> Router<App> {
-            Router::new()$(.route($path, $m0($h0)$(.$m($h))*))*
-        }
-    };
+/// The API: each route declared once, by its handler (`#[utoipa::path]` names its method and
+/// path; `routes!` serves it there and adds its documentation to the same router), so that
+/// a route cannot be served undocumented nor documented unserved. The ticket actions are
+/// one route, documented one path per action from the domain's action table
+/// ([`openapi::document`]).
+fn api() -> OpenApiRouter<App> {
+    use utoipa::OpenApi;
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(api::healthz))
+        .routes(routes!(api::openapi))
+        .routes(routes!(api::login))
+        .routes(routes!(api::logout))
+        .routes(routes!(api::me))
+        .routes(routes!(api::create_ticket, api::list_tickets))
+        .routes(routes!(api::search_tickets))
+        .routes(routes!(api::get_ticket))
+        .routes(routes!(api::ticket_events))
+        .routes(routes!(api::ticket_deadlines))
+        .routes(routes!(api::calendar))
+        .routes(routes!(api::put_calendar_day, api::delete_calendar_day))
+        .routes(routes!(api::put_calendar_year))
+        .routes(routes!(api::deadline_policy, api::put_deadline_policy))
+        .routes(routes!(api_kpi::kpis))
+        .routes(routes!(api_kpi::kpis_xlsx))
+        .routes(routes!(api_kpi::daily_report))
+        .routes(routes!(api_kpi::monthly_report))
+        .routes(routes!(api_kpi::policy, api_kpi::put_policy))
+        .routes(routes!(api_kpi::rebuild))
+        .routes(routes!(api_warnings::list))
+        .routes(routes!(api_warnings::list_xlsx))
+        .routes(routes!(api_warnings::scan))
+        .routes(routes!(api_warnings::get))
+        .routes(routes!(api_warnings::handle))
+        .routes(routes!(api_warnings::policy, api_warnings::put_policy))
+        .routes(routes!(api_warnings::hot_issues))
+        .routes(routes!(api_warnings::hot_issues_xlsx))
+        .routes(routes!(api_warnings::forecast))
+        .routes(routes!(api_warnings::forecast_xlsx))
+        .route(ACTION_ROUTE, post(api::act))
+        .routes(routes!(api::list_units, api::create_unit))
+        .routes(routes!(api::list_divisions))
+        .routes(routes!(api::patch_division))
+        .routes(routes!(api::list_categories, api::save_category))
+        .routes(routes!(api::list_users, api::create_user))
+        .routes(routes!(api::patch_user))
+        .routes(routes!(api::webhooks, api::put_webhooks))
+        .routes(routes!(api::outbox))
+        .routes(routes!(api::notices))
+        .routes(routes!(api::put_unit_contact))
+        .routes(routes!(api::board))
+        .routes(routes!(api_catalogue::list, api_catalogue::create))
+        .routes(routes!(api_catalogue::update, api_catalogue::delete))
+        .routes(routes!(api_catalogue::history))
+        .routes(routes!(api_catalogue::export))
+        .routes(routes!(api_catalogue::export_xlsx))
+        .routes(routes!(api_catalogue::import))
+        .routes(routes!(api_catalogue::owner))
+        .routes(routes!(api_knowledge::list, api_knowledge::create))
+        .routes(routes!(api_knowledge::history))
+        .routes(routes!(
+            api_knowledge::get_one,
+            api_knowledge::update,
+            api_knowledge::delete
+        ))
+        .routes(routes!(api_text::suggest))
+        .routes(routes!(api_text::train))
+        .routes(routes!(api_text::feedback))
+        .routes(routes!(api_text::gazetteer, api_text::put_gazetteer))
+        .routes(routes!(api_text::delete_gazetteer))
 }
 
-api_routes! {
-    "/healthz" => get(api::healthz);
-    "/api/v1/openapi.json" => get(api::openapi);
-    "/api/v1/auth/login" => post(api::login);
-    "/api/v1/auth/logout" => post(api::logout);
-    "/api/v1/me" => get(api::me);
-    "/api/v1/tickets" => post(api::create_ticket), get(api::list_tickets);
-    "/api/v1/tickets/search" => get(api::search_tickets);
-    "/api/v1/tickets/{id}" => get(api::get_ticket);
-    "/api/v1/tickets/{id}/events" => get(api::ticket_events);
-    "/api/v1/tickets/{id}/deadlines" => get(api::ticket_deadlines);
-    "/api/v1/calendar" => get(api::calendar);
-    "/api/v1/calendar/days/{date}" => put(api::put_calendar_day), delete(api::delete_calendar_day);
-    "/api/v1/calendar/years/{year}" => put(api::put_calendar_year);
-    "/api/v1/policy/deadlines" => get(api::deadline_policy), put(api::put_deadline_policy);
-    "/api/v1/kpis" => get(api_kpi::kpis);
-    "/api/v1/kpis.xlsx" => get(api_kpi::kpis_xlsx);
-    "/api/v1/reports/daily" => get(api_kpi::daily_report);
-    "/api/v1/reports/monthly" => get(api_kpi::monthly_report);
-    "/api/v1/policy/kpis" => get(api_kpi::policy), put(api_kpi::put_policy);
-    "/api/v1/aggregates/rebuild" => post(api_kpi::rebuild);
-    "/api/v1/warnings" => get(api_warnings::list);
-    "/api/v1/warnings.xlsx" => get(api_warnings::list_xlsx);
-    "/api/v1/warnings/scan" => post(api_warnings::scan);
-    "/api/v1/warnings/{id}" => get(api_warnings::get);
-    "/api/v1/warnings/{id}/handle" => post(api_warnings::handle);
-    "/api/v1/policy/warnings" => get(api_warnings::policy), put(api_warnings::put_policy);
-    "/api/v1/hot-issues" => get(api_warnings::hot_issues);
-    "/api/v1/hot-issues.xlsx" => get(api_warnings::hot_issues_xlsx);
-    "/api/v1/forecast" => get(api_warnings::forecast);
-    "/api/v1/forecast.xlsx" => get(api_warnings::forecast_xlsx);
-    "/api/v1/tickets/{id}/{action}" => post(api::act);
-    "/api/v1/units" => get(api::list_units), post(api::create_unit);
-    "/api/v1/divisions" => get(api::list_divisions);
-    "/api/v1/divisions/{code}" => patch(api::patch_division);
-    "/api/v1/categories" => get(api::list_categories), post(api::save_category);
-    "/api/v1/users" => get(api::list_users), post(api::create_user);
-    "/api/v1/users/{id}" => patch(api::patch_user);
-    "/api/v1/webhooks" => get(api::webhooks), put(api::put_webhooks);
-    "/api/v1/outbox" => get(api::outbox);
-    "/api/v1/notices" => get(api::notices);
-    "/api/v1/units/{id}/contact" => put(api::put_unit_contact);
-    "/api/v1/board" => get(api::board);
-    "/api/v1/catalogue" => get(api_catalogue::list), post(api_catalogue::create);
-    "/api/v1/catalogue/{id}" => put(api_catalogue::update), delete(api_catalogue::delete);
-    "/api/v1/catalogue/history" => get(api_catalogue::history);
-    "/api/v1/catalogue/export.csv" => get(api_catalogue::export);
-    "/api/v1/catalogue/export.xlsx" => get(api_catalogue::export_xlsx);
-    "/api/v1/catalogue/import" => post(api_catalogue::import);
-    "/api/v1/catalogue/owner" => get(api_catalogue::owner);
-    "/api/v1/knowledge" => get(api_knowledge::list), post(api_knowledge::create);
-    "/api/v1/knowledge/history" => get(api_knowledge::history);
-    "/api/v1/knowledge/{id}" => get(api_knowledge::get_one), put(api_knowledge::update), delete(api_knowledge::delete);
-    "/api/v1/suggest" => post(api_text::suggest);
-    "/api/v1/classifier/train" => post(api_text::train);
-    "/api/v1/classifier/feedback" => get(api_text::feedback);
-    "/api/v1/gazetteer" => get(api_text::gazetteer), put(api_text::put_gazetteer);
-    "/api/v1/gazetteer/{id}" => delete(api_text::delete_gazetteer);
+/// The route every ticket action is served on.
+pub const ACTION_ROUTE: &str = "/api/v1/tickets/{id}/{action}";
+
+/// The API's router and its documentation, as declared by the handlers.
+pub(crate) fn api_parts() -> (Router<App>, utoipa::openapi::OpenApi) {
+    api().split_for_parts()
 }
 
 /// The whole HTTP application.
 pub fn router(app: App) -> Router {
-    api_router()
+    api_parts()
+        .0
         .merge(console::routes())
         .fallback(api::fallback)
         .method_not_allowed_fallback(api::method_not_allowed)

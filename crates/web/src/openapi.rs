@@ -8,85 +8,13 @@
 use mashangban_domain::{Action, UnitScope};
 use serde_json::{Map, Value, json};
 
-/// The document's derived part: every handler and the types it names.
+/// The document's frame: its title and the types no handler names but every answer may
+/// use; each route adds its own operation ([`crate::api_parts`]).
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(
         title = "Mashangban (马上办) 12345 hotline API",
         description = "Every citizen request, from any channel, received once, dispatched to its owner, handled, called back and closed. Errors are `{\"error\": {\"code\", \"message\", \"field\"?}}`."
-    ),
-    paths(
-        crate::api::healthz,
-        crate::api::openapi,
-        crate::api::login,
-        crate::api::logout,
-        crate::api::me,
-        crate::api::create_ticket,
-        crate::api::list_tickets,
-        crate::api::search_tickets,
-        crate::api::get_ticket,
-        crate::api::ticket_events,
-        crate::api::ticket_deadlines,
-        crate::api::calendar,
-        crate::api::put_calendar_day,
-        crate::api::delete_calendar_day,
-        crate::api::put_calendar_year,
-        crate::api::deadline_policy,
-        crate::api::put_deadline_policy,
-        crate::api::list_units,
-        crate::api::create_unit,
-        crate::api::list_divisions,
-        crate::api::patch_division,
-        crate::api::list_categories,
-        crate::api::save_category,
-        crate::api::list_users,
-        crate::api::create_user,
-        crate::api::patch_user,
-        crate::api::webhooks,
-        crate::api::put_webhooks,
-        crate::api::outbox,
-        crate::api::notices,
-        crate::api::put_unit_contact,
-        crate::api::board,
-        crate::api_kpi::kpis,
-        crate::api_kpi::kpis_xlsx,
-        crate::api_kpi::daily_report,
-        crate::api_kpi::monthly_report,
-        crate::api_kpi::policy,
-        crate::api_kpi::put_policy,
-        crate::api_kpi::rebuild,
-        crate::api_warnings::list,
-        crate::api_warnings::list_xlsx,
-        crate::api_warnings::scan,
-        crate::api_warnings::get,
-        crate::api_warnings::handle,
-        crate::api_warnings::policy,
-        crate::api_warnings::put_policy,
-        crate::api_warnings::hot_issues,
-        crate::api_warnings::hot_issues_xlsx,
-        crate::api_warnings::forecast,
-        crate::api_warnings::forecast_xlsx,
-        crate::api_catalogue::list,
-        crate::api_catalogue::create,
-        crate::api_catalogue::update,
-        crate::api_catalogue::delete,
-        crate::api_catalogue::history,
-        crate::api_catalogue::export,
-        crate::api_catalogue::export_xlsx,
-        crate::api_catalogue::import,
-        crate::api_catalogue::owner,
-        crate::api_knowledge::list,
-        crate::api_knowledge::create,
-        crate::api_knowledge::history,
-        crate::api_knowledge::get_one,
-        crate::api_knowledge::update,
-        crate::api_knowledge::delete,
-        crate::api_text::suggest,
-        crate::api_text::train,
-        crate::api_text::feedback,
-        crate::api_text::gazetteer,
-        crate::api_text::put_gazetteer,
-        crate::api_text::delete_gazetteer
     ),
     components(schemas(
         crate::bodies::ErrorBody,
@@ -97,7 +25,7 @@ use serde_json::{Map, Value, json};
     )),
     modifiers(&BearerScheme)
 )]
-struct ApiDoc;
+pub(crate) struct ApiDoc;
 
 /// The bearer token scheme the secured operations name.
 struct BearerScheme;
@@ -216,8 +144,7 @@ fn complete(paths: &mut Map<String, Value>) {
 
 /// The document.
 pub fn document() -> Value {
-    use utoipa::OpenApi;
-    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    let mut doc = serde_json::to_value(crate::api_parts().1).unwrap_or_default();
     doc["info"]["version"] = json!(env!("CARGO_PKG_VERSION"));
     if let Some(paths) = doc["paths"].as_object_mut() {
         action_paths(paths);

@@ -59,7 +59,7 @@ pub fn check(method: &Method, path: &str, status: StatusCode, json_body: Option<
     let m = method.as_str().to_lowercase();
     let key = (t.clone(), m.clone(), status.as_u16());
     let validator = {
-        let mut cache = VALIDATORS.lock().unwrap();
+        let mut cache = VALIDATORS.lock().unwrap_or_else(|e| e.into_inner());
         cache
             .entry(key)
             .or_insert_with(|| {
