@@ -118,19 +118,30 @@ impl App {
     }
 
     /// Replaces the deadline policy (checked first; takes effect at once here). Every field
-    /// is required (`extension_cutoff` may be `null`: no daily cut-off).
+    /// is required (`extension_cutoff` may be `null`: no daily cut-off) but the supervision
+    /// rules and the review share, which keep their defaults when left out.
     pub async fn set_policy(
         &self,
         actor: &Actor,
         body: serde_json::Value,
     ) -> Result<DeadlinePolicy, AppError> {
         require(actor, Permission::ManagePolicies)?;
-        crate::every_field_given(&body, &DeadlinePolicy::default(), &["supervision"])?;
+        crate::every_field_given(
+            &body,
+            &DeadlinePolicy::default(),
+            &["supervision", "review_share_percent"],
+        )?;
         let p: DeadlinePolicy = crate::from_body(body)?;
         if !(1..=100).contains(&p.warn_at_percent) {
             return Err(AppError::invalid(
                 "warn_at_percent",
                 "must be between 1 and 100",
+            ));
+        }
+        if p.review_share_percent > 90 {
+            return Err(AppError::invalid(
+                "review_share_percent",
+                "must be between 0 and 90: the level below needs some of the time",
             ));
         }
         if p.working_hours.minutes_per_day() == 0 {

@@ -43,6 +43,18 @@ pub fn may_take(actor: &Actor, action: mashangban_domain::Action) -> bool {
     mashangban_domain::role_may_take(actor.role, action)
 }
 
+/// Whether the actor's role may take a lifecycle action on tickets in a state (the row of
+/// the transition table for the role): a desk's queue of such tickets.
+pub fn may_take_in(
+    actor: &Actor,
+    action: mashangban_domain::Action,
+    state: mashangban_domain::TicketState,
+) -> bool {
+    action
+        .rule_for(actor.role)
+        .is_some_and(|r| r.from.contains(&state))
+}
+
 /// The actor's permission, or the 403 that names it.
 pub(crate) fn require(actor: &Actor, permission: Permission) -> Result<(), AppError> {
     mashangban_domain::permission::require(actor, permission).map_err(AppError::from)

@@ -453,7 +453,18 @@ impl App {
                     .map(|m| (m.entry.unit_id, m.entry.tier)),
                 _ => None,
             };
+            // Where the unit holding the ticket may forward it: the units below it now.
+            let units_below = match (&cmd, ticket.holder_unit()) {
+                (Command::Forward { .. }, Some(holder)) => {
+                    mashangban_domain::org::units_below(reference.units.values(), holder)
+                        .into_iter()
+                        .filter(|u| active_units.contains(u))
+                        .collect()
+                }
+                _ => Vec::new(),
+            };
             let situation = Situation {
+                units_below: &units_below,
                 now: at,
                 policy: &reference.policy,
                 clocks: &clocks,

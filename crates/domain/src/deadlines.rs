@@ -47,6 +47,15 @@ pub struct DeadlinePolicy {
     /// When supervision (督办) is raised without anyone asking.
     #[serde(default)]
     pub supervision: crate::supervision::SupervisionRules,
+    /// When a unit forwards a ticket down (分级转办), the share of its own time left it keeps
+    /// to review the reply, in percent: the level below is due by the rest.
+    #[serde(default = "default_review_share")]
+    #[schema(maximum = 90)]
+    pub review_share_percent: u8,
+}
+
+fn default_review_share() -> u8 {
+    20
 }
 
 impl Default for DeadlinePolicy {
@@ -63,6 +72,7 @@ impl Default for DeadlinePolicy {
             extension_cutoff: NaiveTime::from_hms_opt(17, 0, 0),
             alert_outside_working_hours: false,
             supervision: Default::default(),
+            review_share_percent: default_review_share(),
         }
     }
 }

@@ -114,9 +114,65 @@ pub fn validate_role_unit(role: Role, unit_id: Option<i64>) -> Result<(), crate:
     }
 }
 
+/// The active units below `unit_id` in the organisation, at any depth: a district
+/// government's street offices (and their communities) and departments, a department's
+/// sub-units. Where a unit may forward a ticket (分级转办). A cycle in bad data ends the walk.
+pub fn units_below<'u>(units: impl IntoIterator<Item = &'u Unit>, unit_id: i64) -> Vec<i64> {
+    let units: Vec<&Unit> = units.into_iter().collect();
+    let mut below = Vec::new();
+    let mut frontier = vec![unit_id];
+    while let Some(parent) = frontier.pop() {
+        for u in units.iter().filter(|u| u.parent_id == Some(parent)) {
+            if u.id != unit_id && !below.contains(&u.id) {
+                if u.active {
+                    below.push(u.id);
+                }
+                // An inactive unit's active children are still below.
+                frontier.push(u.id);
+            }
+        }
+    }
+    below.sort_unstable();
+    below
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn unit(id: i64, parent_id: Option<i64>, active: bool) -> Unit {
+        Unit {
+            id,
+            code: format!("U{id}"),
+            name: format!("unit {id}"),
+            kind: UnitKind::StreetOffice,
+            parent_id,
+            division_code: None,
+            active,
+        }
+    }
+
+    #[test]
+    fn units_below_take_every_depth_and_only_active_units() {
+        // 1 district → 2, 3 streets → 4, 5 communities of 2 (5 inactive) → 6 under 5;
+        // 7 another district; 8 ↔ 9 a cycle.
+        let units = [
+            unit(1, None, true),
+            unit(2, Some(1), true),
+            unit(3, Some(1), true),
+            unit(4, Some(2), true),
+            unit(5, Some(2), false),
+            unit(6, Some(5), true),
+            unit(7, None, true),
+            unit(8, Some(9), true),
+            unit(9, Some(8), true),
+        ];
+        assert_eq!(units_below(&units, 1), vec![2, 3, 4, 6]);
+        assert_eq!(units_below(&units, 2), vec![4, 6]);
+        assert_eq!(units_below(&units, 4), Vec::<i64>::new());
+        assert_eq!(units_below(&units, 7), Vec::<i64>::new());
+        assert_eq!(units_below(&units, 8), vec![9]);
+    }
 
     #[test]
     fn usernames_and_passwords() {

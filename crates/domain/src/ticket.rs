@@ -111,6 +111,61 @@ pub struct Ticket {
     /// Callbacks that found the request unresolved or the citizen dissatisfied.
     #[serde(default)]
     pub bad_callbacks: u32,
+    /// The levels below the lead unit the ticket was forwarded to (分级转办), in the order
+    /// forwarded, finished ones included: who holds it now, who reviews whose reply.
+    #[serde(default)]
+    pub chain: Vec<Assignment>,
+}
+
+/// Where one level's assignment stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AssignmentState {
+    /// Forwarded, not signed yet.
+    Forwarded,
+    /// Signed: the unit is handling it (or has forwarded it further down).
+    Signed,
+    /// Its reply awaits the review of the level above.
+    Replied,
+    /// It asked the level above to take the ticket back.
+    ReturnRequested,
+    /// Its reply was approved: its part is done.
+    Done,
+    /// Given back to the level above (or withdrawn when the ticket left the lead unit).
+    Returned,
+}
+
+impl AssignmentState {
+    /// Whether the level still holds its part of the ticket.
+    pub fn is_active(self) -> bool {
+        !matches!(self, AssignmentState::Done | AssignmentState::Returned)
+    }
+}
+
+/// One level of the chain below the lead unit: a unit a ticket was forwarded to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Assignment {
+    pub unit_id: i64,
+    /// The unit that forwarded it: the lead unit or the level above.
+    pub from_unit_id: i64,
+    /// 1 below the lead unit, 2 below that, …
+    pub level: u8,
+    pub state: AssignmentState,
+    pub forwarded_at: DateTime<Utc>,
+    /// When the level above wants its reply.
+    pub due_at: Option<DateTime<Utc>>,
+    pub note: Option<String>,
+    pub signed_at: Option<DateTime<Utc>>,
+    pub first_contact_at: Option<DateTime<Utc>>,
+    /// The reply it sent up (kept after review).
+    pub reply: Option<String>,
+    pub replied_at: Option<DateTime<Utc>>,
+    /// Why it asked to give the ticket back, while that awaits a decision.
+    pub return_reason: Option<String>,
+    /// Replies of this level the level above rejected.
+    #[serde(default)]
+    pub rejected_replies: u32,
+    pub finished_at: Option<DateTime<Utc>>,
 }
 
 /// Where a ticket's supervision stands: its level, when and how it was last raised, and
@@ -148,12 +203,72 @@ impl Ticket {
         self.lead_unit_id == Some(unit_id) || self.co_unit_ids.contains(&unit_id)
     }
 
+    /// Every unit the ticket has been with in its current assignment: the lead unit, the
+    /// co-units and every level of the chain, each once (the lead first). What a unit's
+    /// handlers may read, and what their unit's lists and searches find.
+    pub fn units(&self) -> Vec<i64> {
+        let mut units: Vec<i64> = Vec::new();
+        for u in self
+            .lead_unit_id
+            .iter()
+            .chain(&self.co_unit_ids)
+            .chain(self.chain.iter().map(|a| &a.unit_id))
+        {
+            if !units.contains(u) {
+                units.push(*u);
+            }
+        }
+        units
+    }
+
+    /// The levels of the chain still holding their part, from the top down.
+    pub fn active_chain(&self) -> Vec<&Assignment> {
+        let mut active: Vec<&Assignment> =
+            self.chain.iter().filter(|a| a.state.is_active()).collect();
+        active.sort_by_key(|a| a.level);
+        active
+    }
+
+    /// The lowest level still holding its part, if the ticket went down the chain.
+    pub fn lowest_assignment(&self) -> Option<&Assignment> {
+        self.active_chain().last().copied()
+    }
+
+    /// The unit doing the work now: the lowest active level, else the lead unit.
+    pub fn holder_unit(&self) -> Option<i64> {
+        self.lowest_assignment()
+            .map(|a| a.unit_id)
+            .or(self.lead_unit_id)
+    }
+
+    /// The unit that must decide on the lowest level's reply or request to give the ticket
+    /// back: the unit that forwarded it.
+    pub fn reviewer_unit(&self) -> Option<i64> {
+        self.lowest_assignment()
+            .filter(|a| {
+                matches!(
+                    a.state,
+                    AssignmentState::Replied | AssignmentState::ReturnRequested
+                )
+            })
+            .map(|a| a.from_unit_id)
+    }
+
+    /// The active level the unit holds, if any.
+    pub fn assignment_of(&self, unit_id: i64) -> Option<&Assignment> {
+        self.chain
+            .iter()
+            .find(|a| a.unit_id == unit_id && a.state.is_active())
+    }
+
     /// Whether the actor may see this ticket at all. A unit handler sees only the tickets
-    /// of their own unit (lead or co-unit); every other role sees every ticket.
+    /// their unit has been given (lead, co-unit, or a level of the chain below the lead,
+    /// which sees the ticket with the levels above and below it); every other role sees
+    /// every ticket.
     pub fn visible_to(&self, actor: &Actor) -> bool {
         match crate::permission::ticket_reach(actor) {
             crate::permission::TicketReach::All => true,
-            crate::permission::TicketReach::Unit(u) => self.involves_unit(u),
+            crate::permission::TicketReach::Unit(u) => self.units().contains(&u),
             crate::permission::TicketReach::Nothing => false,
         }
     }

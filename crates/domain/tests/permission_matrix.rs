@@ -67,39 +67,57 @@ fn actor(role: Role, unit_id: Option<i64>) -> Actor {
 #[test]
 fn every_action_role_and_state_is_as_the_document_says() {
     let rows = table("Ticket actions");
-    assert_eq!(
-        rows.len(),
-        Action::ALL.len(),
-        "one row per action in the document"
-    );
-    for row in &rows {
-        let action = Action::parse(&row[0]).unwrap_or_else(|| panic!("unknown action {}", row[0]));
-        let roles = list(&row[1]);
-        let states: Vec<&str> = if row[2] == "all" {
-            TicketState::ALL.iter().map(|s| s.as_str()).collect()
-        } else {
-            list(&row[2])
-        };
-        let co_too = match row[3].as_str() {
-            "lead" => false,
-            "lead or co" => true,
-            other => panic!("unit column `{other}`"),
-        };
+    for a in Action::ALL {
+        assert!(
+            rows.iter().any(|r| r[0] == a.as_str()),
+            "{} has no row in the document",
+            a.as_str()
+        );
+    }
+    for action in Action::ALL {
+        let mine: Vec<&Vec<String>> = rows.iter().filter(|r| r[0] == action.as_str()).collect();
         for role in Role::ALL {
+            let row = mine.iter().find(|r| list(&r[1]).contains(&role.as_str()));
             for state in TicketState::ALL {
+                // A ticket without a chain: the lead unit holds it and no reply awaits a
+                // level's review (the chain has its own section).
                 let t = ticket(*state);
-                let expected = roles.contains(&role.as_str()) && states.contains(&state.as_str());
-                // A unit handler of the lead unit, of a co-unit, of an unrelated unit.
+                let (states, scope) = match row {
+                    Some(r) if r[2] == "all" => (
+                        TicketState::ALL
+                            .iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>(),
+                        r[3].as_str(),
+                    ),
+                    Some(r) => (list(&r[2]), r[3].as_str()),
+                    None => (Vec::new(), "lead"),
+                };
+                let in_state = states.contains(&state.as_str());
+                // Which of the lead unit (1), a co-unit (2) and an unrelated unit (3) are in
+                // the scope on such a ticket.
+                let (lead_ok, co_ok) = match scope {
+                    "lead" | "holder" => (true, false),
+                    "lead or co" | "involved" => (true, true),
+                    "reviewer" => (false, false),
+                    other => panic!("unit column `{other}`"),
+                };
                 let units: &[(Option<i64>, bool)] = if *role == Role::UnitHandler {
-                    &[(Some(1), true), (Some(2), co_too), (Some(3), false)]
+                    &[(Some(1), lead_ok), (Some(2), co_ok), (Some(3), false)]
                 } else {
                     &[(None, true)]
                 };
                 for (unit, unit_ok) in units {
+                    let mut expected = row.is_some() && in_state && *unit_ok;
+                    // The lead unit signs a dispatched ticket only (in progress, `sign` is a
+                    // level below signing).
+                    if action == Action::Sign && *state != TicketState::Dispatched {
+                        expected = false;
+                    }
                     let got = authorize(&t, &actor(*role, *unit), action).is_ok();
                     assert_eq!(
                         got,
-                        expected && *unit_ok,
+                        expected,
                         "{} by {} (unit {unit:?}) in {}",
                         action.as_str(),
                         role.as_str(),
@@ -108,6 +126,128 @@ fn every_action_role_and_state_is_as_the_document_says() {
                 }
             }
         }
+    }
+}
+
+/// The chain section's example: led by unit 1 (2 helping), forwarded by 1 to 4 (signed) and
+/// by 4 to 5, whose part stands as `part` says.
+fn chained(part: &str) -> Ticket {
+    let mut t = ticket(TicketState::InProgress);
+    let mut seq = t.version;
+    let mut step = |t: Ticket, unit: i64, kind: serde_json::Value| -> Ticket {
+        seq += 1;
+        let event = Event {
+            ticket_id: 1,
+            seq,
+            at: chrono::Utc::now(),
+            actor: actor(Role::UnitHandler, Some(unit)),
+            kind: serde_json::from_value(kind).expect("an event"),
+        };
+        apply(Some(t), &event).expect("applied")
+    };
+    use serde_json::json;
+    t = step(
+        t,
+        1,
+        json!({"type": "forwarded", "unit_id": 4, "from_unit_id": 1, "level": 1, "due_at": null, "note": null}),
+    );
+    t = step(
+        t,
+        4,
+        json!({"type": "assignment_signed", "unit_id": 4, "note": null}),
+    );
+    t = step(
+        t,
+        4,
+        json!({"type": "forwarded", "unit_id": 5, "from_unit_id": 4, "level": 2, "due_at": null, "note": null}),
+    );
+    match part {
+        "forwarded" => {}
+        "signed" => {
+            t = step(
+                t,
+                5,
+                json!({"type": "assignment_signed", "unit_id": 5, "note": null}),
+            )
+        }
+        "replied" => {
+            t = step(
+                t,
+                5,
+                json!({"type": "assignment_signed", "unit_id": 5, "note": null}),
+            );
+            t = step(
+                t,
+                5,
+                json!({"type": "level_replied", "unit_id": 5, "content": "已处理"}),
+            );
+        }
+        "return_requested" => {
+            t = step(
+                t,
+                5,
+                json!({"type": "assignment_signed", "unit_id": 5, "note": null}),
+            );
+            t = step(
+                t,
+                5,
+                json!({"type": "level_return_requested", "unit_id": 5, "reason": "不在本社区"}),
+            );
+        }
+        other => panic!("unit 5's part `{other}`"),
+    }
+    t
+}
+
+#[test]
+fn every_level_of_the_chain_is_as_the_document_says() {
+    let header: Vec<String> = {
+        let start = DOC
+            .find("## The chain below the lead unit\n")
+            .expect("the chain section");
+        DOC[start..]
+            .lines()
+            .find(|l| l.starts_with("| unit 5"))
+            .expect("the chain table")
+            .trim_matches('|')
+            .split('|')
+            .map(|c| c.trim().to_string())
+            .collect()
+    };
+    let rows = table("The chain below the lead unit");
+    assert_eq!(
+        rows.len(),
+        4,
+        "forwarded, signed, replied, return_requested"
+    );
+    for row in &rows {
+        let t = chained(&row[0]);
+        for (i, name) in header.iter().enumerate().skip(1) {
+            let action = Action::parse(name).unwrap_or_else(|| panic!("unknown action {name}"));
+            let allowed: Vec<i64> = if row[i] == "-" {
+                Vec::new()
+            } else {
+                list(&row[i]).iter().map(|u| u.parse().unwrap()).collect()
+            };
+            for unit in 1..=5 {
+                let got = authorize(&t, &actor(Role::UnitHandler, Some(unit)), action).is_ok();
+                assert_eq!(
+                    got,
+                    allowed.contains(&unit),
+                    "{name} by unit {unit} while unit 5's part is {}",
+                    row[0]
+                );
+            }
+        }
+    }
+    // Who sees the ticket: every unit it reached, and no other.
+    let t = chained("signed");
+    for unit in 1..=5 {
+        assert_eq!(
+            t.visible_to(&actor(Role::UnitHandler, Some(unit))),
+            unit != 3,
+            "unit {unit}"
+        );
     }
 }
 

@@ -212,8 +212,9 @@ impl TicketIndex {
         for code in t.division_code.iter().flat_map(|c| prefixes(c)) {
             doc.add_text(f.division, code);
         }
-        for u in t.lead_unit_id.iter().chain(&t.co_unit_ids) {
-            doc.add_i64(f.unit, *u);
+        // Every unit whose handlers may read it: lead, co-units, the levels of the chain.
+        for u in t.units() {
+            doc.add_i64(f.unit, u);
         }
         doc.add_text(f.channel, t.channel.as_str());
         doc.add_i64(f.created, t.created_at.timestamp());

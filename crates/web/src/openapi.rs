@@ -67,17 +67,47 @@ fn error_responses(codes: &[&str]) -> Map<String, Value> {
 /// states, and its body's schema from the type the domain reads it into.
 fn action_paths(paths: &mut Map<String, Value>) {
     for a in Action::ALL {
-        let rule = a.rule();
-        let roles: Vec<_> = rule.roles.iter().map(|r| r.as_str()).collect();
-        let from: Vec<_> = rule.from.iter().map(|s| s.as_str()).collect();
-        let unit_rule = if roles.contains(&"unit_handler") {
-            match rule.unit_scope {
-                UnitScope::Lead => " A unit handler must belong to the lead unit.",
-                UnitScope::LeadOrCo => " A unit handler must belong to the lead unit or a co-unit.",
-            }
-        } else {
-            ""
-        };
+        let mut roles: Vec<&str> = Vec::new();
+        let mut from: Vec<&str> = Vec::new();
+        let mut allowed = Vec::new();
+        for rule in a.rules() {
+            let names: Vec<_> = rule.roles.iter().map(|r| r.as_str()).collect();
+            let states: Vec<_> = rule.from.iter().map(|s| s.as_str()).collect();
+            let unit = if names.contains(&"unit_handler") {
+                match rule.unit_scope {
+                    UnitScope::Lead => " (a unit handler of the lead unit)",
+                    UnitScope::LeadOrCo => " (a unit handler of the lead unit or a co-unit)",
+                    UnitScope::Holder => {
+                        " (a unit handler of the unit holding the ticket: the lowest level it was forwarded to, else the lead unit)"
+                    }
+                    UnitScope::Reviewer => {
+                        " (a unit handler of the unit that forwarded the level whose reply or return awaits review)"
+                    }
+                    UnitScope::Involved => {
+                        " (a unit handler of the lead unit, a co-unit or a level of the chain)"
+                    }
+                }
+            } else {
+                ""
+            };
+            allowed.push(format!(
+                "{} in {}{unit}",
+                names.join(", "),
+                states.join(", ")
+            ));
+            roles.extend(
+                names
+                    .iter()
+                    .filter(|r| !roles.contains(r))
+                    .collect::<Vec<_>>(),
+            );
+            from.extend(
+                states
+                    .iter()
+                    .filter(|s| !from.contains(s))
+                    .collect::<Vec<_>>(),
+            );
+        }
         let body = serde_json::to_value(mashangban_domain::lifecycle::body_schema(a))
             .unwrap_or_else(|_| json!({"type": "object"}));
         let mut responses = error_responses(&["409"]);
@@ -89,7 +119,7 @@ fn action_paths(paths: &mut Map<String, Value>) {
         let op = json!({
             "tags": ["actions"],
             "summary": format!("{} ({})", a.as_str(), a.label_zh()),
-            "description": format!("Allowed for roles: {}. Applies to states: {}.{unit_rule}", roles.join(", "), from.join(", ")),
+            "description": format!("Allowed for: {}.", allowed.join("; ")),
             "x-roles": roles,
             "x-from-states": from,
             "security": [{"bearer": []}],

@@ -417,6 +417,7 @@ fn expected_events(action: Action) -> Vec<&'static str> {
         Action::RevealContact => vec!["contact_revealed"],
         Action::Supervise => vec!["supervised"],
         Action::AnswerSupervision => vec!["supervision_answered"],
+        Action::Forward => vec!["forwarded"],
     }
 }
 
@@ -437,6 +438,7 @@ fn sample_body(t: &TestApp, action: Action, parent: i64) -> Value {
         Action::NotAccept => json!({"reason": "理由"}),
         Action::Supervise => json!({"note": "请加快办理"}),
         Action::AnswerSupervision => json!({"answer": "已安排专人办理"}),
+        Action::Forward => json!({"unit_id": t.below_unit, "note": "请社区核实"}),
         _ => json!({}),
     }
 }
@@ -444,7 +446,7 @@ fn sample_body(t: &TestApp, action: Action, parent: i64) -> Value {
 /// Who takes the action in the matrix: the first role the table allows (the lead unit's
 /// handler for unit actions).
 fn actor_for(action: Action) -> &'static str {
-    match action.rule().roles[0] {
+    match action.rules().next().unwrap().roles[0] {
         Role::Operator => "operator",
         Role::Dispatcher => "dispatcher",
         Role::UnitHandler => "lead",
@@ -470,7 +472,14 @@ async fn every_state_and_action_over_http(t: &TestApp) {
                     sample_body(t, action, parent),
                 )
                 .await;
-            let table_says = action.rule().from.contains(state)
+            let role = if who == "lead" {
+                Role::UnitHandler
+            } else {
+                who.parse().unwrap_or(Role::CallbackAgent)
+            };
+            let table_says = action.rule_for(role).unwrap().from.contains(state)
+                // the lead unit signs a dispatched ticket only
+                && (action != Action::Sign || *state == TicketState::Dispatched)
                 // no extension pending, no supervision to answer
                 && !matches!(
                     action,
@@ -559,7 +568,7 @@ async fn role_matrix_and_masking(t: &TestApp) {
         "admin",
     ];
     for action in Action::ALL {
-        let rule = action.rule();
+        let rule = action.rules().next().unwrap();
         // A state where the action applies and the ticket has units.
         let state = rule
             .from
@@ -604,15 +613,26 @@ async fn role_matrix_and_masking(t: &TestApp) {
             );
             // A role that may never take the action is refused before the ticket is
             // looked at; then a ticket the unit cannot see is not found.
-            let expected = if !rule.roles.contains(&role) {
-                StatusCode::FORBIDDEN
-            } else if role == Role::UnitHandler && (who == "other" || !has_units) {
-                StatusCode::NOT_FOUND
-            } else if who == "co" && rule.unit_scope == mashangban_domain::UnitScope::Lead {
-                // The role may not, or a co-unit's handler takes a lead-unit action.
-                StatusCode::FORBIDDEN
-            } else {
-                StatusCode::OK
+            use mashangban_domain::UnitScope as U;
+            let expected = match action.rule_for(role) {
+                None => StatusCode::FORBIDDEN,
+                Some(_) if role == Role::UnitHandler && (who == "other" || !has_units) => {
+                    StatusCode::NOT_FOUND
+                }
+                // A unit outside the scope: a co-unit for a lead-unit action, anyone for
+                // the review of a level below (the ticket went down no chain).
+                Some(r)
+                    if role == Role::UnitHandler
+                        && match r.unit_scope {
+                            U::Lead | U::Holder => who != "lead",
+                            U::LeadOrCo | U::Involved => false,
+                            U::Reviewer => true,
+                        } =>
+                {
+                    StatusCode::FORBIDDEN
+                }
+                Some(r) if !r.from.contains(state) => StatusCode::CONFLICT,
+                Some(_) => StatusCode::OK,
             };
             let before = t.event_count(id).await;
             let r = t
@@ -1340,7 +1360,7 @@ async fn reference_lists_openapi_and_health(t: &TestApp) {
             .as_array()
             .unwrap()
             .len(),
-        9
+        10
     );
     assert_eq!(
         t.get("/api/v1/users", "operator").await.status,

@@ -598,6 +598,75 @@ async fn a_call_goes_round_in_the_browser_by_each_user() {
     eprintln!("screenshots in {}", shots_dir().display());
 }
 
+/// 分级转办 in the browser: the street office forwards a ticket to its community (the form
+/// offers the units below it), the community signs and replies, the street passes the reply
+/// up; each page shows the chain with each level's state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_chain_in_the_browser() {
+    let Some(d) = driver().await else { return };
+    let t = TestApp::start(Db::Sqlite, "browser_chain").await.unwrap();
+    add_users(&t).await;
+    t.app
+        .add_user(
+            &mashangban_app::SERVER,
+            UserInput {
+                username: "community-b".into(),
+                display_name: Some("北关社区 刘洋".into()),
+                role: Role::UnitHandler,
+                unit_id: Some(t.below_unit),
+                password: Some(PASSWORD.into()),
+            },
+        )
+        .await
+        .unwrap();
+    let id = t.ticket_in("in_progress").await;
+    let street = Browser::open(&d, &t.base, "unit-b").await;
+    street
+        .act(
+            id,
+            "forward",
+            &[
+                ("unit_id", &t.below_unit.to_string()),
+                ("note", "请社区上门核实"),
+            ],
+        )
+        .await;
+    let chain = street.text(".card.chain").await;
+    assert!(
+        chain.contains("分级转办") && chain.contains("待签收"),
+        "{chain}"
+    );
+    street.shot("11-chain-forwarded").await;
+    let community = Browser::open(&d, &t.base, "community-b").await;
+    community.act(id, "sign", &[]).await;
+    community
+        .act(id, "reply", &[("content", "社区已上门核实并督促物业整改")])
+        .await;
+    assert!(
+        community
+            .text(".card.chain")
+            .await
+            .contains("已答复待上级审核")
+    );
+    street.go(&format!("/tickets/{id}")).await;
+    street.open_action(id, "approve-reply").await;
+    street.shot("12-chain-review").await;
+    street
+        .act(
+            id,
+            "approve-reply",
+            &[("content", "东关大街街道：经社区核实，物业已整改")],
+        )
+        .await;
+    let chain = street.text(".card.chain").await;
+    assert!(chain.contains("已完成"), "{chain}");
+    assert_eq!(street.text("h1 .state").await, "已答复(待审核)");
+    street.shot("13-chain-done").await;
+    for b in [street, community] {
+        b.c.close().await.unwrap();
+    }
+}
+
 /// Serves, from another origin, a page whose form posts a note to the console.
 async fn evil_site(console: &str, id: i64) -> String {
     let page = format!(

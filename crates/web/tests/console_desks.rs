@@ -1324,3 +1324,70 @@ async fn evaluation_page_and_reports() {
         assert!(xml.contains(words), "{path}: {xml}");
     }
 }
+
+/// 分级转办 in the console: the lead street office forwards a ticket to its community with
+/// the form (which offers only the units below), the community replies, the street passes
+/// the reply up edited; the ticket page shows the chain with each level's state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_chain_through_the_console_forms() {
+    let t = TestApp::start(Db::Sqlite, "console_chain").await.unwrap();
+    users(
+        &t,
+        &[
+            ("street-c", Role::UnitHandler, Some(t.lead_unit)),
+            ("community-c", Role::UnitHandler, Some(t.below_unit)),
+        ],
+    )
+    .await;
+    let id = t.ticket_in("in_progress").await;
+    let street = Browser::open(&t, "street-c").await;
+    let community = Browser::open(&t, "community-c").await;
+    let (_, html) = street.page(&format!("/tickets/{id}")).await;
+    assert!(has_action(&html, id, "forward"));
+    let form = &html[html.find(&format!("/tickets/{id}/act/forward")).unwrap()..];
+    let form = &form[..form.find("</form>").unwrap()];
+    // Only units below the street office: its communities, not the city's departments.
+    assert!(form.contains(&format!("value=\"{}\"", t.below_unit)));
+    assert!(!form.contains(&format!("value=\"{}\"", t.other_unit)));
+    // The community does not see the ticket before it is forwarded.
+    assert_eq!(
+        community.page(&format!("/tickets/{id}")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let below = t.below_unit.to_string();
+    let (status, html) = street
+        .act(
+            id,
+            "forward",
+            &[("unit_id", &below), ("note", "请社区核实")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
+    assert!(html.contains("分级转办"));
+    assert!(html.contains("待签收"));
+    let (_, html) = community.page(&format!("/tickets/{id}")).await;
+    assert!(has_action(&html, id, "sign"));
+    assert!(!has_action(&html, id, "approve-reply"));
+    community.act(id, "sign", &[]).await;
+    let (status, _) = community
+        .act(id, "reply", &[("content", "社区已联系物业处理")])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    // The street reviews: the form holds the community's reply, to pass up as edited.
+    let (_, html) = street.page(&format!("/tickets/{id}")).await;
+    assert!(has_action(&html, id, "approve-reply"));
+    assert!(html.contains("社区已联系物业处理"));
+    assert!(html.contains("已答复待上级审核"));
+    let (status, html) = street
+        .act(id, "approve-reply", &[("content", "街道：物业已整改完毕")])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
+    assert!(html.contains("已完成"));
+    assert_eq!(
+        t.get(&format!("/api/v1/tickets/{id}"), "dispatcher")
+            .await
+            .body["reply"],
+        "街道：物业已整改完毕"
+    );
+    assert_eq!(t.state(id).await, "replied");
+}

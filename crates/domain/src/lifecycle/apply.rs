@@ -1,6 +1,9 @@
 //! Applying events: the ticket's view, one event at a time.
 
-use crate::ticket::{CallbackAnswers, NotAcceptance, PendingExtension, Supervision, Ticket};
+use crate::ticket::{
+    Assignment, AssignmentState, CallbackAnswers, NotAcceptance, PendingExtension, Supervision,
+    Ticket,
+};
 use crate::types::TicketState;
 
 use TicketState as S;
@@ -71,6 +74,7 @@ pub fn apply(ticket: Option<Ticket>, event: &Event) -> Option<Ticket> {
             alerts: Vec::new(),
             supervision: None,
             bad_callbacks: 0,
+            chain: Vec::new(),
         });
     }
     let mut t = ticket?;
@@ -104,6 +108,7 @@ pub fn apply(ticket: Option<Ticket>, event: &Event) -> Option<Ticket> {
             }
             t.dispatched_at = Some(at);
             t.signed_at = None;
+            withdraw_chain(&mut t, at);
         }
         EventKind::Signed { .. } => {
             t.state = S::InProgress;
@@ -114,6 +119,7 @@ pub fn apply(ticket: Option<Ticket>, event: &Event) -> Option<Ticket> {
             t.state = S::ReturnRequested;
         }
         EventKind::ReturnApproved { .. } => {
+            withdraw_chain(&mut t, at);
             t.state = S::Received;
             t.return_from = None;
             t.lead_unit_id = None;
@@ -147,6 +153,79 @@ pub fn apply(ticket: Option<Ticket>, event: &Event) -> Option<Ticket> {
         EventKind::ContactRecorded { .. } => {
             if t.first_contact_at.is_none() {
                 t.first_contact_at = Some(at);
+            }
+            if let Some(u) = event.actor.unit_id
+                && let Some(a) = level_mut(&mut t, u)
+                && a.first_contact_at.is_none()
+            {
+                a.first_contact_at = Some(at);
+            }
+        }
+        EventKind::Forwarded {
+            unit_id,
+            from_unit_id,
+            level,
+            due_at,
+            note,
+        } => {
+            t.chain.push(Assignment {
+                unit_id: *unit_id,
+                from_unit_id: *from_unit_id,
+                level: *level,
+                state: AssignmentState::Forwarded,
+                forwarded_at: at,
+                due_at: *due_at,
+                note: note.clone(),
+                signed_at: None,
+                first_contact_at: None,
+                reply: None,
+                replied_at: None,
+                return_reason: None,
+                rejected_replies: 0,
+                finished_at: None,
+            });
+        }
+        EventKind::AssignmentSigned { unit_id, .. } => {
+            if let Some(a) = level_mut(&mut t, *unit_id) {
+                a.state = AssignmentState::Signed;
+                a.signed_at = Some(at);
+            }
+        }
+        EventKind::LevelReplied { unit_id, content } => {
+            if let Some(a) = level_mut(&mut t, *unit_id) {
+                a.state = AssignmentState::Replied;
+                a.reply = Some(content.clone());
+                a.replied_at = Some(at);
+            }
+        }
+        EventKind::LevelReplyApproved { unit_id, .. } => {
+            if let Some(a) = level_mut(&mut t, *unit_id) {
+                a.state = AssignmentState::Done;
+                a.finished_at = Some(at);
+            }
+        }
+        EventKind::LevelReplyRejected { unit_id, .. } => {
+            if let Some(a) = level_mut(&mut t, *unit_id) {
+                a.state = AssignmentState::Signed;
+                a.rejected_replies += 1;
+            }
+        }
+        EventKind::LevelReturnRequested { unit_id, reason } => {
+            if let Some(a) = level_mut(&mut t, *unit_id) {
+                a.state = AssignmentState::ReturnRequested;
+                a.return_reason = Some(reason.clone());
+            }
+        }
+        EventKind::LevelReturnApproved { unit_id, .. } => {
+            if let Some(a) = level_mut(&mut t, *unit_id) {
+                a.state = AssignmentState::Returned;
+                a.finished_at = Some(at);
+            }
+        }
+        EventKind::LevelReturnRejected { unit_id, .. } => {
+            if let Some(a) = level_mut(&mut t, *unit_id) {
+                a.state = AssignmentState::Signed;
+                a.return_reason = None;
             }
         }
         EventKind::DeadlineWarned { clock, due_at }
@@ -286,5 +365,21 @@ fn clear_alerts(t: &mut Ticket, kind: &EventKind) {
     };
     if !ended.is_empty() {
         t.alerts.retain(|a| !ended.contains(&a.clock));
+    }
+}
+
+/// The active level a unit holds, to change.
+fn level_mut(t: &mut Ticket, unit_id: i64) -> Option<&mut Assignment> {
+    t.chain
+        .iter_mut()
+        .find(|a| a.unit_id == unit_id && a.state.is_active())
+}
+
+/// The ticket left its lead unit (returned to the hotline, or dispatched again): the levels
+/// below that still held a part are withdrawn.
+fn withdraw_chain(t: &mut Ticket, at: chrono::DateTime<chrono::Utc>) {
+    for a in t.chain.iter_mut().filter(|a| a.state.is_active()) {
+        a.state = AssignmentState::Returned;
+        a.finished_at = Some(at);
     }
 }

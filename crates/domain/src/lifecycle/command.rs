@@ -72,6 +72,9 @@ pub enum Command {
     },
     ApproveReply {
         note: Option<String>,
+        /// The reply as the reviewing level passes it up (a level of the chain only);
+        /// none: as the level below wrote it.
+        content: Option<String>,
     },
     RejectReply {
         reason: String,
@@ -98,6 +101,12 @@ pub enum Command {
     },
     AnswerSupervision {
         answer: String,
+    },
+    /// Passes the ticket to a unit below the one doing the work (分级转办).
+    Forward {
+        unit_id: i64,
+        note: Option<String>,
+        due_at: Option<chrono::DateTime<chrono::Utc>>,
     },
 }
 
@@ -128,6 +137,7 @@ impl Command {
             Command::RevealContact => Action::RevealContact,
             Command::Supervise { .. } => Action::Supervise,
             Command::AnswerSupervision { .. } => Action::AnswerSupervision,
+            Command::Forward { .. } => Action::Forward,
         }
     }
 
@@ -148,6 +158,7 @@ impl Command {
                 v.extend(co_unit_ids.iter().map(|u| ("co_unit_ids", *u)));
                 v
             }
+            Command::Forward { unit_id, .. } => vec![("unit_id", *unit_id)],
             _ => Vec::new(),
         }
     }
@@ -333,6 +344,21 @@ impl Command {
                     answer: required_text("answer", b.answer)?,
                 }
             }
+            Action::Forward => {
+                let b: payload::Forward = from_json(body)?;
+                Command::Forward {
+                    unit_id: b.unit_id,
+                    note: optional_text("note", b.note)?,
+                    due_at: b.due_at,
+                }
+            }
+            Action::ApproveReply => {
+                let b: payload::ApproveReply = from_json(body)?;
+                Command::ApproveReply {
+                    note: optional_text("note", b.note)?,
+                    content: optional_text("content", b.content)?,
+                }
+            }
             Action::Sign
             | Action::ApproveReturn
             | Action::RejectReturn
@@ -340,7 +366,6 @@ impl Command {
             | Action::ApproveExtension
             | Action::RejectExtension
             | Action::RecordContact
-            | Action::ApproveReply
             | Action::Close => {
                 let b: payload::Note = from_json(body)?;
                 let note = optional_text("note", b.note)?;
@@ -352,7 +377,6 @@ impl Command {
                     Action::ApproveExtension => Command::ApproveExtension { note },
                     Action::RejectExtension => Command::RejectExtension { note },
                     Action::RecordContact => Command::RecordContact { note },
-                    Action::ApproveReply => Command::ApproveReply { note },
                     _ => Command::Close { note },
                 }
             }
@@ -377,6 +401,8 @@ pub fn body_schema(action: Action) -> utoipa::openapi::RefOr<utoipa::openapi::sc
         Action::NotAccept => payload::NotAccept::schema(),
         Action::RevealContact => payload::Empty::schema(),
         Action::Supervise => payload::Supervise::schema(),
+        Action::Forward => payload::Forward::schema(),
+        Action::ApproveReply => payload::ApproveReply::schema(),
         Action::Sign
         | Action::ApproveReturn
         | Action::RejectReturn
@@ -384,7 +410,6 @@ pub fn body_schema(action: Action) -> utoipa::openapi::RefOr<utoipa::openapi::sc
         | Action::ApproveExtension
         | Action::RejectExtension
         | Action::RecordContact
-        | Action::ApproveReply
         | Action::Close => payload::Note::schema(),
     }
 }
@@ -491,6 +516,28 @@ mod payload {
     #[derive(Deserialize, ToSchema)]
     #[serde(deny_unknown_fields)]
     pub struct Empty {}
+    #[derive(Deserialize, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct Forward {
+        /// A unit below the one doing the work: a district government's street offices and
+        /// departments, a street office's communities, a department's sub-units.
+        pub unit_id: i64,
+        #[schema(max_length = 5000)]
+        pub note: Option<String>,
+        /// When the level above wants the reply; by default its own time left less the
+        /// review share of the deadline policy. Never later than the level above's.
+        pub due_at: Option<chrono::DateTime<chrono::Utc>>,
+    }
+    #[derive(Deserialize, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct ApproveReply {
+        #[schema(max_length = 5000)]
+        pub note: Option<String>,
+        /// A level of the chain may pass the reply up edited; the hotline approves the lead
+        /// unit's reply as it is.
+        #[schema(max_length = 5000)]
+        pub content: Option<String>,
+    }
     #[derive(Deserialize, ToSchema)]
     #[serde(deny_unknown_fields)]
     pub struct Supervise {

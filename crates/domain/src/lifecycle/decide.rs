@@ -2,7 +2,7 @@
 
 use crate::deadlines::{Clock, DeadlinePolicy, extension_refusal};
 use crate::error::DomainError;
-use crate::ticket::{Actor, Ticket};
+use crate::ticket::{Actor, Assignment, Ticket};
 use crate::types::{Role, SupervisionLevel, TicketState};
 use chrono::{DateTime, Utc};
 
@@ -28,6 +28,9 @@ pub struct Situation<'a> {
     pub catalogue_owner: Option<(i64, Option<u8>)>,
     /// The ticket's category's default tier.
     pub category_tier: Option<u8>,
+    /// The active units below the one doing the work in the organisation (its street
+    /// offices, communities, departments, sub-units at any depth): where it may forward.
+    pub units_below: &'a [i64],
 }
 
 /// The tier a matter takes when it goes to `unit`: the catalogue entry's when that entry
@@ -77,33 +80,103 @@ fn dispatch_tier(
 /// Whether a role may take an action at all (on some ticket, in some state): the
 /// transition table's roles.
 pub fn role_may_take(role: Role, action: Action) -> bool {
-    action.rule().roles.contains(&role)
+    action.rule_for(role).is_some()
+}
+
+/// Whether the unit is in the scope a rule names on this ticket.
+fn in_scope(ticket: &Ticket, scope: UnitScope, unit: i64) -> bool {
+    match scope {
+        UnitScope::Lead => ticket.lead_unit_id == Some(unit),
+        UnitScope::LeadOrCo => ticket.involves_unit(unit),
+        UnitScope::Holder => ticket.holder_unit() == Some(unit),
+        UnitScope::Reviewer => ticket.reviewer_unit() == Some(unit),
+        UnitScope::Involved => ticket.involves_unit(unit) || ticket.assignment_of(unit).is_some(),
+    }
 }
 
 /// Checks the actor's right to take the action on this ticket: role first (403), then
-/// the unit the handler belongs to (403), then the ticket's state (409).
+/// the unit the handler belongs to (403), then the ticket's state (409), then where the
+/// actor's level of the chain stands ([`chain_guard`], 409).
 pub fn authorize(ticket: &Ticket, actor: &Actor, action: Action) -> Result<(), DomainError> {
-    let rule = action.rule();
-    if !rule.roles.contains(&actor.role) {
+    let Some(rule) = action.rule_for(actor.role) else {
         return Err(DomainError::Forbidden {
             role: actor.role,
             action: action.as_str().to_string(),
         });
-    }
-    if actor.role == Role::UnitHandler {
-        let unit = actor.unit_id;
-        let ok = match rule.unit_scope {
-            UnitScope::Lead => unit.is_some() && ticket.lead_unit_id == unit,
-            UnitScope::LeadOrCo => unit.is_some_and(|u| ticket.involves_unit(u)),
+    };
+    if actor.role == Role::UnitHandler
+        && !actor
+            .unit_id
+            .is_some_and(|u| in_scope(ticket, rule.unit_scope, u))
+    {
+        let whose = match rule.unit_scope {
+            UnitScope::Lead => "the lead unit",
+            UnitScope::LeadOrCo => "the lead unit or a co-unit",
+            UnitScope::Holder => {
+                "the unit holding the ticket now (the lowest level it was forwarded to)"
+            }
+            UnitScope::Reviewer => {
+                "the unit that forwarded the ticket to the level awaiting review"
+            }
+            UnitScope::Involved => "a unit the ticket is with",
         };
-        if !ok {
-            return Err(DomainError::NotYourTicket {
-                message: format!("only a handler of the lead unit may {}", action.as_str()),
-            });
-        }
+        return Err(DomainError::NotYourTicket {
+            message: format!("only a handler of {whose} may {}", action.as_str()),
+        });
     }
     if !rule.from.contains(&ticket.state) {
         return Err(illegal(action, ticket.state, ""));
+    }
+    chain_guard(ticket, actor, action)
+}
+
+/// The lowest level of the chain when the actor's unit holds it.
+fn own_assignment<'t>(ticket: &'t Ticket, actor: &Actor) -> Option<&'t Assignment> {
+    ticket
+        .lowest_assignment()
+        .filter(|a| actor.role == Role::UnitHandler && Some(a.unit_id) == actor.unit_id)
+}
+
+/// What the levels of the chain allow beyond the table: a level signs once, replies or
+/// forwards once signed and not while its reply awaits review; the lead unit signs only a
+/// dispatched ticket; a reviewer decides on what awaits it (a reply, or a request to give
+/// the ticket back).
+fn chain_guard(ticket: &Ticket, actor: &Actor, action: Action) -> Result<(), DomainError> {
+    use crate::ticket::AssignmentState as A;
+    let refuse = |detail: &str| Err(illegal(action, ticket.state, detail));
+    if let Some(a) = own_assignment(ticket, actor) {
+        return match (action, a.state) {
+            (Action::Sign, A::Forwarded) => Ok(()),
+            (Action::Sign, _) => refuse(" (this level has signed already)"),
+            (Action::Reply | Action::Forward, A::Signed) => Ok(()),
+            (Action::Reply | Action::Forward, A::Forwarded) => refuse(" (sign it first)"),
+            (Action::RequestReturn, A::Forwarded | A::Signed) => Ok(()),
+            (Action::Reply | Action::Forward | Action::RequestReturn, _) => {
+                refuse(" (this level's reply or return awaits the level above)")
+            }
+            _ => Ok(()),
+        };
+    }
+    let holds_as_lead = actor.role == Role::UnitHandler
+        && ticket.lowest_assignment().is_none()
+        && ticket.lead_unit_id == actor.unit_id;
+    if holds_as_lead && action == Action::Sign && ticket.state != TicketState::Dispatched {
+        return refuse(" (the lead unit has signed already)");
+    }
+    if actor.role == Role::UnitHandler && ticket.reviewer_unit() == actor.unit_id {
+        let awaiting = ticket.lowest_assignment().map(|a| a.state);
+        return match (action, awaiting) {
+            (Action::ApproveReply | Action::RejectReply, Some(A::Replied)) => Ok(()),
+            (Action::ApproveReturn | Action::RejectReturn, Some(A::ReturnRequested)) => Ok(()),
+            (
+                Action::ApproveReply
+                | Action::RejectReply
+                | Action::ApproveReturn
+                | Action::RejectReturn,
+                _,
+            ) => refuse(" (the level below awaits another decision)"),
+            _ => Ok(()),
+        };
     }
     Ok(())
 }
@@ -200,10 +273,34 @@ pub fn decide(
                 }
             }]
         }
-        Command::Sign { note } => vec![EventKind::Signed { note }],
-        Command::RequestReturn { reason } => vec![EventKind::ReturnRequested { reason }],
-        Command::ApproveReturn { note } => vec![EventKind::ReturnApproved { note }],
-        Command::RejectReturn { note } => vec![EventKind::ReturnRejected { note }],
+        Command::Sign { note } => match own_assignment(ticket, actor) {
+            Some(a) => vec![EventKind::AssignmentSigned {
+                unit_id: a.unit_id,
+                note,
+            }],
+            None => vec![EventKind::Signed { note }],
+        },
+        Command::RequestReturn { reason } => match own_assignment(ticket, actor) {
+            Some(a) => vec![EventKind::LevelReturnRequested {
+                unit_id: a.unit_id,
+                reason,
+            }],
+            None => vec![EventKind::ReturnRequested { reason }],
+        },
+        Command::ApproveReturn { note } => match reviewed(ticket, actor) {
+            Some(below) => vec![EventKind::LevelReturnApproved {
+                unit_id: below.unit_id,
+                note,
+            }],
+            None => vec![EventKind::ReturnApproved { note }],
+        },
+        Command::RejectReturn { note } => match reviewed(ticket, actor) {
+            Some(below) => vec![EventKind::LevelReturnRejected {
+                unit_id: below.unit_id,
+                note,
+            }],
+            None => vec![EventKind::ReturnRejected { note }],
+        },
         Command::OpenConsultation { note } => vec![EventKind::ConsultationOpened { note }],
         Command::RequestExtension { days, reason } => {
             if ticket.pending_extension.is_some() {
@@ -245,9 +342,54 @@ pub fn decide(
         }
         Command::RecordContact { note } => vec![EventKind::ContactRecorded { note }],
         Command::AddNote { note } => vec![EventKind::NoteAdded { note }],
-        Command::Reply { content } => vec![EventKind::Replied { content }],
-        Command::ApproveReply { note } => vec![EventKind::ReplyApproved { note }],
-        Command::RejectReply { reason } => vec![EventKind::ReplyRejected { reason }],
+        Command::Reply { content } => match own_assignment(ticket, actor) {
+            Some(a) => vec![EventKind::LevelReplied {
+                unit_id: a.unit_id,
+                content,
+            }],
+            None => vec![EventKind::Replied { content }],
+        },
+        Command::ApproveReply { note, content } => match reviewed(ticket, actor) {
+            // The level below is done; its reply, as the reviewer passes it, goes one level
+            // up: the lead unit's is its reply to the hotline.
+            Some(below) => {
+                let content = content.or_else(|| below.reply.clone()).unwrap_or_default();
+                let passed_up = if ticket.lead_unit_id == actor.unit_id {
+                    EventKind::Replied { content }
+                } else {
+                    EventKind::LevelReplied {
+                        unit_id: below.from_unit_id,
+                        content,
+                    }
+                };
+                vec![
+                    EventKind::LevelReplyApproved {
+                        unit_id: below.unit_id,
+                        note,
+                    },
+                    passed_up,
+                ]
+            }
+            None if content.is_some() => {
+                return Err(DomainError::invalid(
+                    "content",
+                    "the hotline approves the lead unit's reply as it is; reject it to have it changed",
+                ));
+            }
+            None => vec![EventKind::ReplyApproved { note }],
+        },
+        Command::RejectReply { reason } => match reviewed(ticket, actor) {
+            Some(below) => vec![EventKind::LevelReplyRejected {
+                unit_id: below.unit_id,
+                reason,
+            }],
+            None => vec![EventKind::ReplyRejected { reason }],
+        },
+        Command::Forward {
+            unit_id,
+            note,
+            due_at,
+        } => vec![forward(ticket, unit_id, note, due_at, s)?],
         Command::RecordCallback(CallbackInput::Answered { answers, note }) => {
             let recorded = EventKind::CallbackRecorded {
                 contacted: answers.contacted,
@@ -363,6 +505,80 @@ pub fn decide(
         },
     };
     Ok(events)
+}
+
+/// The lowest level, when the actor's unit reviews it (forwarded it, and its reply or
+/// request to give the ticket back awaits).
+fn reviewed<'t>(ticket: &'t Ticket, actor: &Actor) -> Option<&'t Assignment> {
+    if actor.role != Role::UnitHandler || ticket.reviewer_unit() != actor.unit_id {
+        return None;
+    }
+    ticket.lowest_assignment()
+}
+
+/// Forwarding down the organisation: to an active unit below the one doing the work, not
+/// already on the chain, due within the time the level above has (by default its time
+/// left less the review share of the policy).
+fn forward(
+    ticket: &Ticket,
+    unit_id: i64,
+    note: Option<String>,
+    due_at: Option<DateTime<Utc>>,
+    s: &Situation,
+) -> Result<EventKind, DomainError> {
+    let from_unit_id = ticket
+        .holder_unit()
+        .ok_or_else(|| DomainError::invalid("unit_id", "the ticket is with no unit"))?;
+    if !s.units_below.contains(&unit_id) {
+        return Err(DomainError::invalid(
+            "unit_id",
+            format!(
+                "unit {unit_id} is not an active unit below the one holding the ticket; a ticket goes down the organisation (a district to its streets and departments, a street to its communities)"
+            ),
+        ));
+    }
+    if ticket.assignment_of(unit_id).is_some() {
+        return Err(DomainError::invalid(
+            "unit_id",
+            format!("unit {unit_id} already holds a level of this ticket"),
+        ));
+    }
+    let lowest = ticket.lowest_assignment();
+    let level = lowest.map_or(1, |a| a.level + 1);
+    // The time the level above has: its own due point, or the lead unit's handling clock.
+    let above_due = match lowest {
+        Some(a) => a.due_at,
+        None => s
+            .clocks
+            .iter()
+            .find(|c| c.kind == crate::deadlines::ClockKind::Handling)
+            .and_then(|c| c.due),
+    };
+    let due_at = match (due_at, above_due) {
+        (Some(d), _) if d <= s.now => {
+            return Err(DomainError::invalid("due_at", "must be in the future"));
+        }
+        (Some(d), Some(limit)) if d > limit => {
+            return Err(DomainError::invalid(
+                "due_at",
+                format!("must not be later than the level above's own due time, {limit}"),
+            ));
+        }
+        (Some(d), _) => Some(d),
+        (None, Some(limit)) if limit > s.now => {
+            let left = limit - s.now;
+            let keep = i32::from(s.policy.review_share_percent.min(90));
+            Some(s.now + left * (100 - keep) / 100)
+        }
+        (None, _) => None,
+    };
+    Ok(EventKind::Forwarded {
+        unit_id,
+        from_unit_id,
+        level,
+        due_at,
+        note,
+    })
 }
 
 /// Checks that `parent` can take `child` as a merged duplicate.

@@ -98,6 +98,49 @@ pub enum EventKind {
     ReplyRejected {
         reason: String,
     },
+    /// Forwarded to a unit below the one doing the work (分级转办).
+    Forwarded {
+        unit_id: i64,
+        from_unit_id: i64,
+        level: u8,
+        due_at: Option<DateTime<Utc>>,
+        note: Option<String>,
+    },
+    /// A level below the lead unit signed what was forwarded to it.
+    AssignmentSigned {
+        unit_id: i64,
+        note: Option<String>,
+    },
+    /// A level below the lead unit replied to the level above.
+    LevelReplied {
+        unit_id: i64,
+        content: String,
+    },
+    /// The level above approved the reply of `unit_id`, which is done.
+    LevelReplyApproved {
+        unit_id: i64,
+        note: Option<String>,
+    },
+    /// The level above sent the reply of `unit_id` back.
+    LevelReplyRejected {
+        unit_id: i64,
+        reason: String,
+    },
+    /// A level below the lead unit asked the level above to take the ticket back.
+    LevelReturnRequested {
+        unit_id: i64,
+        reason: String,
+    },
+    /// The level above took the ticket back from `unit_id`.
+    LevelReturnApproved {
+        unit_id: i64,
+        note: Option<String>,
+    },
+    /// The level above kept `unit_id` on the ticket.
+    LevelReturnRejected {
+        unit_id: i64,
+        note: Option<String>,
+    },
     CallbackRecorded {
         contacted: bool,
         resolution: Resolution,
@@ -183,6 +226,14 @@ impl EventKind {
             EventKind::ContactRevealed {} => "contact_revealed",
             EventKind::Supervised { .. } => "supervised",
             EventKind::SupervisionAnswered { .. } => "supervision_answered",
+            EventKind::Forwarded { .. } => "forwarded",
+            EventKind::AssignmentSigned { .. } => "assignment_signed",
+            EventKind::LevelReplied { .. } => "level_replied",
+            EventKind::LevelReplyApproved { .. } => "level_reply_approved",
+            EventKind::LevelReplyRejected { .. } => "level_reply_rejected",
+            EventKind::LevelReturnRequested { .. } => "level_return_requested",
+            EventKind::LevelReturnApproved { .. } => "level_return_approved",
+            EventKind::LevelReturnRejected { .. } => "level_return_rejected",
         }
     }
 

@@ -70,10 +70,11 @@ pub enum Action {
     RevealContact,
     Supervise,
     AnswerSupervision,
+    Forward,
 }
 
 impl Action {
-    pub const ALL: [Action; 24] = [
+    pub const ALL: [Action; 25] = [
         Action::ResolveDirectly,
         Action::Dispatch,
         Action::Sign,
@@ -98,6 +99,7 @@ impl Action {
         Action::RevealContact,
         Action::Supervise,
         Action::AnswerSupervision,
+        Action::Forward,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -126,6 +128,7 @@ impl Action {
             Action::RevealContact => "reveal-contact",
             Action::Supervise => "supervise",
             Action::AnswerSupervision => "answer-supervision",
+            Action::Forward => "forward",
         }
     }
 
@@ -160,29 +163,49 @@ impl Action {
             Action::RevealContact => "查看联系方式",
             Action::Supervise => "督办",
             Action::AnswerSupervision => "督办反馈",
+            Action::Forward => "转办下级",
         }
     }
 
-    /// The transition table row of this action.
-    pub fn rule(self) -> &'static Rule {
-        TRANSITIONS
-            .iter()
-            .find(|r| r.action == self)
-            .expect("every action has a rule")
+    /// The transition table's rows of this action: one for each set of roles (a reply is
+    /// reviewed by the hotline's dispatcher in one state and by the level above in another).
+    pub fn rules(self) -> impl Iterator<Item = &'static Rule> {
+        TRANSITIONS.iter().filter(move |r| r.action == self)
+    }
+
+    /// The row that applies to a role, if the role may take the action at all.
+    pub fn rule_for(self, role: Role) -> Option<&'static Rule> {
+        self.rules().find(|r| r.roles.contains(&role))
+    }
+
+    /// Every role that may take the action, in any of its rows.
+    pub fn roles(self) -> Vec<Role> {
+        self.rules().flat_map(|r| r.roles.iter().copied()).collect()
     }
 }
 
-/// Which unit handlers may take an action (other roles are not bound to units).
+/// Which unit handlers may take an action (other roles are not bound to units). The
+/// chain below the lead unit (分级转办) is one line of levels; see [`Ticket::holder_unit`]
+/// and [`Ticket::reviewer_unit`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UnitScope {
-    /// Only a handler of the lead unit.
+    /// Only a handler of the lead unit (responsible to the hotline).
     Lead,
     /// A handler of the lead unit or of a co-unit.
     LeadOrCo,
+    /// A handler of the unit doing the work now: the lowest level of the chain still
+    /// holding its part, or the lead unit when the ticket went no lower.
+    Holder,
+    /// A handler of the unit that forwarded the lowest level, when that level's reply or
+    /// request to give the ticket back awaits its decision.
+    Reviewer,
+    /// A handler of the lead unit, a co-unit, or a level of the chain still holding its part.
+    Involved,
 }
 
 /// One row of the transition table: the action, the states it applies to, the roles that
-/// may take it, and (for unit handlers) whose unit they must belong to.
+/// may take it, and (for unit handlers) whose unit they must belong to. An action may have
+/// several rows for different roles; a role appears in at most one row of an action.
 #[derive(Debug)]
 pub struct Rule {
     pub action: Action,
@@ -226,17 +249,19 @@ pub static TRANSITIONS: &[Rule] = &[
         roles: &[Role::Dispatcher],
         unit_scope: UnitScope::Lead,
     },
+    // The lead unit signs a dispatched ticket; a level below signs what was forwarded to it
+    // (the ticket is in progress then).
     Rule {
         action: Action::Sign,
-        from: &[S::Dispatched],
+        from: &[S::Dispatched, S::InProgress],
         roles: &[Role::UnitHandler],
-        unit_scope: UnitScope::Lead,
+        unit_scope: UnitScope::Holder,
     },
     Rule {
         action: Action::RequestReturn,
         from: &[S::Dispatched, S::InProgress],
         roles: &[Role::UnitHandler],
-        unit_scope: UnitScope::Lead,
+        unit_scope: UnitScope::Holder,
     },
     Rule {
         action: Action::ApproveReturn,
@@ -245,10 +270,22 @@ pub static TRANSITIONS: &[Rule] = &[
         unit_scope: UnitScope::Lead,
     },
     Rule {
+        action: Action::ApproveReturn,
+        from: &[S::InProgress],
+        roles: &[Role::UnitHandler],
+        unit_scope: UnitScope::Reviewer,
+    },
+    Rule {
         action: Action::RejectReturn,
         from: &[S::ReturnRequested],
         roles: &[Role::Dispatcher],
         unit_scope: UnitScope::Lead,
+    },
+    Rule {
+        action: Action::RejectReturn,
+        from: &[S::InProgress],
+        roles: &[Role::UnitHandler],
+        unit_scope: UnitScope::Reviewer,
     },
     Rule {
         action: Action::OpenConsultation,
@@ -289,7 +326,7 @@ pub static TRANSITIONS: &[Rule] = &[
         action: Action::RecordContact,
         from: &[S::InProgress],
         roles: &[Role::UnitHandler],
-        unit_scope: UnitScope::LeadOrCo,
+        unit_scope: UnitScope::Involved,
     },
     Rule {
         action: Action::AddNote,
@@ -301,14 +338,16 @@ pub static TRANSITIONS: &[Rule] = &[
             Role::CallbackAgent,
             Role::Supervisor,
         ],
-        unit_scope: UnitScope::LeadOrCo,
+        unit_scope: UnitScope::Involved,
     },
+    // The lowest level replies: to the level above, or (the lead unit) to the hotline.
     Rule {
         action: Action::Reply,
         from: &[S::InProgress],
         roles: &[Role::UnitHandler],
-        unit_scope: UnitScope::Lead,
+        unit_scope: UnitScope::Holder,
     },
+    // The hotline reviews the lead unit's reply; each level reviews the one below.
     Rule {
         action: Action::ApproveReply,
         from: &[S::Replied],
@@ -316,10 +355,22 @@ pub static TRANSITIONS: &[Rule] = &[
         unit_scope: UnitScope::Lead,
     },
     Rule {
+        action: Action::ApproveReply,
+        from: &[S::InProgress],
+        roles: &[Role::UnitHandler],
+        unit_scope: UnitScope::Reviewer,
+    },
+    Rule {
         action: Action::RejectReply,
         from: &[S::Replied],
         roles: &[Role::Dispatcher],
         unit_scope: UnitScope::Lead,
+    },
+    Rule {
+        action: Action::RejectReply,
+        from: &[S::InProgress],
+        roles: &[Role::UnitHandler],
+        unit_scope: UnitScope::Reviewer,
     },
     Rule {
         action: Action::RecordCallback,
@@ -367,7 +418,7 @@ pub static TRANSITIONS: &[Rule] = &[
             Role::CallbackAgent,
             Role::Supervisor,
         ],
-        unit_scope: UnitScope::LeadOrCo,
+        unit_scope: UnitScope::Involved,
     },
     Rule {
         action: Action::Supervise,
@@ -380,5 +431,12 @@ pub static TRANSITIONS: &[Rule] = &[
         from: WITH_UNIT,
         roles: &[Role::UnitHandler],
         unit_scope: UnitScope::Lead,
+    },
+    // The unit doing the work passes it to a unit below it in the organisation (分级转办).
+    Rule {
+        action: Action::Forward,
+        from: &[S::InProgress],
+        roles: &[Role::UnitHandler],
+        unit_scope: UnitScope::Holder,
     },
 ];

@@ -198,17 +198,15 @@ pub(super) async fn apply_changes(
         watch.push(WatchUpdate::of(&after, change.next_deadline));
         notices.extend(change.notices.into_iter().map(|n| (before.id, n)));
         all_events.extend(events.iter().cloned());
-        if after.lead_unit_id != before.lead_unit_id || after.co_unit_ids != before.co_unit_ids {
+        // The units whose handlers find the ticket: the lead unit, the co-units, every
+        // level of the chain.
+        if after.units() != before.units() || after.lead_unit_id != before.lead_unit_id {
             sqlx::query("DELETE FROM ticket_units WHERE ticket_id = $1")
                 .bind(after.id)
                 .execute(&mut *conn)
                 .await?;
-            let units = after
-                .lead_unit_id
-                .iter()
-                .map(|u| (*u, 1i64))
-                .chain(after.co_unit_ids.iter().map(|u| (*u, 0i64)));
-            for (unit, is_lead) in units {
+            for unit in after.units() {
+                let is_lead = i64::from(after.lead_unit_id == Some(unit));
                 sqlx::query(
                     "INSERT INTO ticket_units (ticket_id, unit_id, is_lead) VALUES ($1, $2, $3)",
                 )

@@ -61,6 +61,20 @@ fn fields(a: Action) -> Vec<(&'static str, &'static str, &'static str, &'static 
             ("note", "督办意见", "Instructions", "textarea"),
         ],
         Action::AnswerSupervision => vec![("answer", "督办反馈", "Answer", "textarea")],
+        Action::Forward => vec![
+            ("unit_id", "下级单位", "Unit below", "below"),
+            ("note", "转办意见", "Note", "text"),
+        ],
+        // A level reviewing the one below may pass its reply up edited.
+        Action::ApproveReply => vec![
+            (
+                "content",
+                "上报的答复（可修改）",
+                "Reply passed up (editable)",
+                "reply",
+            ),
+            ("note", "意见", "Note", "text"),
+        ],
         _ => vec![("note", "意见", "Note", "text")],
     }
 }
@@ -89,7 +103,7 @@ pub fn to_body(a: Action, form: &[(String, String)]) -> Result<Value, (String, S
                     body.insert(name.into(), json!(ids));
                 }
             }
-            "unit" | "number" | "tier" => {
+            "unit" | "below" | "number" | "tier" => {
                 if let Some(v) = values.first() {
                     body.insert(name.into(), json!(number(v)?));
                 }
@@ -156,6 +170,19 @@ pub fn unit_options(units: &[Unit], selected: &[&str]) -> Markup {
     }
 }
 
+/// The units the holder of a ticket may forward it to: those below it in the organisation.
+fn below_options(units: &[Unit], ticket: &Ticket, selected: &[&str]) -> Markup {
+    let below = ticket
+        .holder_unit()
+        .map(|h| mashangban_domain::org::units_below(units, h))
+        .unwrap_or_default();
+    html! {
+        @for u in units.iter().filter(|u| below.contains(&u.id)) {
+            option value=(u.id) selected[selected.contains(&u.id.to_string().as_str())] { (u.name) }
+        }
+    }
+}
+
 pub fn unit_search(lang: Lang, select_id: &str) -> Markup {
     html! {
         input.unit-search type="search" data-filter-for=(select_id) placeholder=(label(lang, "搜索单位名称…", "Search units…")) aria-label=(label(lang, "搜索单位名称", "Search units")) autocomplete="off";
@@ -177,7 +204,7 @@ pub fn form(
             summary { (if lang == Lang::Zh { a.label_zh() } else { a.as_str() }) }
             form method="post" action=(format!("/tickets/{}/act/{}", ticket.id, a.as_str())) {
                 input type="hidden" name="_csrf" value=(csrf);
-                @for (name, zh, en, kind) in fields(a) {
+                @for (name, zh, en, kind) in fields(a).into_iter().filter(|f| f.3 != "reply" || ticket.reviewer_unit().is_some()) {
                     @let id = format!("{}-{}", a.as_str(), name);
                     @let was = typed(err, a, name);
                     div.field {
@@ -186,6 +213,8 @@ pub fn form(
                             "textarea" => textarea id=(id) name=(name) rows="3" cols="60" { (was.first().copied().unwrap_or("")) },
                             "unit" => { (unit_search(lang, &id)) select id=(id) name=(name) { option value="" { "—" } (unit_options(units, &was)) } },
                             "units" => { (unit_search(lang, &id)) select id=(id) name=(name) multiple size="6" { (unit_options(units, &was)) } },
+                            "below" => { (unit_search(lang, &id)) select id=(id) name=(name) { option value="" { "—" } (below_options(units, ticket, &was)) } },
+                            "reply" => textarea id=(id) name=(name) rows="4" cols="60" { (was.first().copied().or(ticket.lowest_assignment().and_then(|l| l.reply.as_deref())).unwrap_or("")) },
                             "tier" => select id=(id) name=(name) {
                                 option value="" { (label(lang, "按分类默认", "category default")) }
                                 @for d in [1, 3, 7, 11] { option value=(d) selected[was.first() == Some(&d.to_string().as_str())] { (d) (label(lang, "天", " days")) } }

@@ -42,6 +42,7 @@ fn section(zh: &'static str, en: &'static str, states: Vec<S>) -> Section {
 /// decision or step waiting for them; those who take none oversee open tickets.
 fn sections(actor: &Actor) -> Vec<Section> {
     let take = |a| mashangban_app::may_take(actor, a);
+    let take_in = |a, state| mashangban_app::may_take_in(actor, a, state);
     let mut v = Vec::new();
     if take(Action::Dispatch) {
         v.push(section("待派单", "To dispatch", vec![S::Received]));
@@ -52,7 +53,7 @@ fn sections(actor: &Actor) -> Vec<Section> {
             vec![S::Received],
         ));
     }
-    if take(Action::ApproveReturn) {
+    if take_in(Action::ApproveReturn, S::ReturnRequested) {
         v.push(section(
             "退单申请",
             "Return requests",
@@ -72,7 +73,7 @@ fn sections(actor: &Actor) -> Vec<Section> {
             vec![S::InConsultation],
         ));
     }
-    if take(Action::ApproveReply) {
+    if take_in(Action::ApproveReply, S::Replied) {
         v.push(section(
             "待审核答复",
             "Replies to approve",
@@ -85,7 +86,7 @@ fn sections(actor: &Actor) -> Vec<Section> {
             ..section("督办待反馈", "Supervision to answer", Vec::new())
         });
     }
-    if take(Action::Sign) {
+    if take_in(Action::Sign, S::Dispatched) {
         v.push(section("待签收", "To sign", vec![S::Dispatched]));
     }
     if take(Action::Reply) {

@@ -665,7 +665,7 @@ fn clocks_card(lang: Lang, d: &mashangban_app::deadlines::Deadlines) -> Markup {
 }
 
 /// What an event says in the timeline.
-fn event_text(e: &Event, lang: Lang) -> String {
+fn event_text(e: &Event, lang: Lang, units: Option<&mashangban_app::Reference>) -> String {
     let (zh, en) = match e.kind.type_name() {
         "received" => ("受理", "received"),
         "resolved_directly" => ("直接办结", "resolved directly"),
@@ -696,6 +696,14 @@ fn event_text(e: &Event, lang: Lang) -> String {
         "contact_revealed" => ("查看联系方式", "contact revealed"),
         "supervised" => ("督办", "supervision"),
         "supervision_answered" => ("督办反馈", "supervision answered"),
+        "forwarded" => ("转办下级", "forwarded down"),
+        "assignment_signed" => ("下级签收", "signed by the level below"),
+        "level_replied" => ("下级答复上报", "reply sent up"),
+        "level_reply_approved" => ("下级答复审核通过", "reply of the level below approved"),
+        "level_reply_rejected" => ("下级答复退回", "reply of the level below rejected"),
+        "level_return_requested" => ("下级申请退回", "the level below asked to give it back"),
+        "level_return_approved" => ("同意下级退回", "taken back from the level below"),
+        "level_return_rejected" => ("驳回下级退回", "the level below keeps it"),
         other => (other, other),
     };
     let label = if lang == Lang::Zh { zh } else { en };
@@ -732,12 +740,80 @@ fn event_text(e: &Event, lang: Lang) -> String {
         };
     }
     let v = serde_json::to_value(&e.kind).unwrap_or_default();
+    // A level of the chain: which unit.
+    let label = match (v.get("unit_id").and_then(serde_json::Value::as_i64), units) {
+        (Some(u), Some(r))
+            if matches!(e.kind, EventKind::Forwarded { .. })
+                || e.kind.type_name().starts_with("level_")
+                || e.kind.type_name() == "assignment_signed" =>
+        {
+            format!("{label}（{}）", r.unit_name(u).unwrap_or("?"))
+        }
+        _ => label.to_string(),
+    };
     match ["note", "reason", "answer", "content"]
         .iter()
         .find_map(|k| v.get(*k).and_then(|x| x.as_str()))
     {
         Some(detail) => format!("{label}：{detail}"),
         None => label.to_string(),
+    }
+}
+
+/// The levels a ticket went down (分级转办), top first, each with where its part stands and
+/// its times: who holds it now and who reviews whose reply.
+fn chain_card(lang: Lang, tk: &Ticket, r: &mashangban_app::Reference) -> Markup {
+    use mashangban_domain::AssignmentState as A;
+    let zh = lang == Lang::Zh;
+    let state = |s: A| -> &'static str {
+        match (s, zh) {
+            (A::Forwarded, true) => "待签收",
+            (A::Signed, true) => "办理中",
+            (A::Replied, true) => "已答复待上级审核",
+            (A::ReturnRequested, true) => "申请退回",
+            (A::Done, true) => "已完成",
+            (A::Returned, true) => "已退回",
+            (A::Forwarded, false) => "to sign",
+            (A::Signed, false) => "in hand",
+            (A::Replied, false) => "replied, awaiting review",
+            (A::ReturnRequested, false) => "asked to give it back",
+            (A::Done, false) => "done",
+            (A::Returned, false) => "given back",
+        }
+    };
+    let when = |t: Option<chrono::DateTime<Utc>>| t.map(local_time).unwrap_or_default();
+    let lead = tk.lead_unit_id.and_then(|u| r.unit_name(u)).unwrap_or("");
+    let mut levels: Vec<&mashangban_domain::Assignment> = tk.chain.iter().collect();
+    levels.sort_by_key(|a| (a.forwarded_at, a.level));
+    html! {
+        div.card.chain {
+            h2 { (if zh { "分级转办" } else { "Handling through the levels" }) }
+            p.muted { (if zh { "主办单位：" } else { "Lead unit: " }) strong { (lead) } }
+            table.list {
+                thead { tr {
+                    th { (if zh { "层级" } else { "Level" }) } th { (if zh { "承办单位" } else { "Unit" }) }
+                    th { (if zh { "转办单位" } else { "From" }) } th { (if zh { "状态" } else { "State" }) }
+                    th { (if zh { "转办时间" } else { "Forwarded" }) } th { (if zh { "答复期限" } else { "Due" }) }
+                    th { (if zh { "签收" } else { "Signed" }) } th { (if zh { "联系市民" } else { "Contacted" }) }
+                    th { (if zh { "答复" } else { "Reply" }) }
+                } }
+                tbody {
+                    @for a in &levels {
+                        tr class=(format!("level-{} {}", a.level, if a.state.is_active() { "active" } else { "finished" })) {
+                            td { (a.level) }
+                            td { (r.unit_name(a.unit_id).unwrap_or("?")) }
+                            td { (r.unit_name(a.from_unit_id).unwrap_or("?")) }
+                            td { (state(a.state)) @if a.rejected_replies > 0 { " " span.tag { (if zh { format!("退回{}次", a.rejected_replies) } else { format!("{} rejected", a.rejected_replies) }) } } }
+                            td { (local_time(a.forwarded_at)) }
+                            td { (when(a.due_at)) }
+                            td { (when(a.signed_at)) }
+                            td { (when(a.first_contact_at)) }
+                            td { @if let Some(reply) = &a.reply { (reply) " · " (when(a.replied_at)) } }
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -871,7 +947,9 @@ async fn render_ticket(
     let pickable = if allowed.iter().any(|a| {
         matches!(
             a,
-            mashangban_domain::Action::Dispatch | mashangban_domain::Action::DecideConsultation
+            mashangban_domain::Action::Dispatch
+                | mashangban_domain::Action::DecideConsultation
+                | mashangban_domain::Action::Forward
         )
     }) {
         r.units.values().cloned().collect()
@@ -931,6 +1009,7 @@ async fn render_ticket(
                 dt { (t(lang, "created")) } dd { (local_time(tk.created_at)) }
             }
         }
+        @if !tk.chain.is_empty() { (chain_card(lang, &tk, &r)) }
         div.card {
             h2 { (t(lang, "content")) }
             p { (tk.content) }
@@ -954,7 +1033,7 @@ async fn render_ticket(
                 @for e in &events {
                     li {
                         div.when { (local_time(e.at)) " · " (names.get(&e.actor.user_id).map(String::as_str).unwrap_or(if e.actor.user_id == 0 { if lang == Lang::Zh { "系统" } else { "system" } } else { "" })) }
-                        div { (event_text(e, lang)) }
+                        div { (event_text(e, lang, Some(&r))) }
                     }
                 }
             }

@@ -26,6 +26,8 @@ pub struct TestApp {
     pub lead_unit: i64,
     pub co_unit: i64,
     pub other_unit: i64,
+    /// A community below the lead street office (where it may forward a ticket).
+    pub below_unit: i64,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -71,12 +73,22 @@ impl TestApp {
         let lead_unit = unit("GOV-630102001").await; // 东关大街街道办事处
         let co_unit = unit("DEPT-CG").await; // 市城市管理局
         let other_unit = unit("DEPT-JY").await; // 市教育局
-        let people: [(&'static str, Role, Option<i64>); 9] = [
+        let below_unit = app
+            .units(&mashangban_app::SERVER)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|u| u.parent_id == Some(lead_unit))
+            .map(|u| u.id)
+            .min()
+            .expect("a community below the lead street office");
+        let people: [(&'static str, Role, Option<i64>); 10] = [
             ("operator", Role::Operator, None),
             ("dispatcher", Role::Dispatcher, None),
             ("lead", Role::UnitHandler, Some(lead_unit)),
             ("co", Role::UnitHandler, Some(co_unit)),
             ("other", Role::UnitHandler, Some(other_unit)),
+            ("below", Role::UnitHandler, Some(below_unit)),
             ("callback", Role::CallbackAgent, None),
             ("supervisor", Role::Supervisor, None),
             ("analyst", Role::Analyst, None),
@@ -123,6 +135,7 @@ impl TestApp {
             lead_unit,
             co_unit,
             other_unit,
+            below_unit,
             _shutdown: tx,
         })
     }
@@ -135,11 +148,25 @@ impl TestApp {
         body: Option<String>,
         headers: &[(&str, &str)],
     ) -> Resp {
+        let token = who.map(|w| self.tokens[w].as_str());
+        self.send(method, path, token, body, headers).await
+    }
+
+    /// A request with a bearer token (none: without), its answer checked against the
+    /// OpenAPI document.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<String>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
         let mut req = self
             .client
             .request(method.clone(), format!("{}{}", self.base, path));
-        if let Some(w) = who {
-            req = req.bearer_auth(&self.tokens[w]);
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
         }
         for (k, v) in headers {
             req = req.header(*k, *v);
@@ -291,6 +318,38 @@ impl TestApp {
             }
         }
         assert_eq!(self.state(id).await, state);
+        id
+    }
+}
+
+impl TestApp {
+    /// A ticket in progress that the lead street office forwarded to its community
+    /// (`below`), whose part stands as `part` says: `forwarded`, `signed`, `replied` or
+    /// `return_requested`.
+    pub async fn forwarded_ticket(&self, part: &str) -> i64 {
+        let id = self.ticket_in("in_progress").await;
+        self.act(id, "forward", "lead", json!({"unit_id": self.below_unit}))
+            .await;
+        if part != "forwarded" {
+            self.act(id, "sign", "below", json!({})).await;
+        }
+        match part {
+            "forwarded" | "signed" => {}
+            "replied" => {
+                self.act(id, "reply", "below", json!({"content": "社区已处理"}))
+                    .await;
+            }
+            "return_requested" => {
+                self.act(
+                    id,
+                    "request-return",
+                    "below",
+                    json!({"reason": "不在本社区"}),
+                )
+                .await;
+            }
+            other => panic!("no part {other}"),
+        }
         id
     }
 }

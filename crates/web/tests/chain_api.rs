@@ -1,0 +1,363 @@
+//! Handling through the levels (分级转办) over HTTP, on both backends: the seed's fire-lane
+//! story from the hotline to 城东区政府, down to 八一路街道 and its community, the replies
+//! up through each level's review, and who sees what on the way.
+
+mod common;
+
+use chrono::{DateTime, Utc};
+use common::TestApp;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+on_both!(the_fire_lane_goes_down_three_levels_and_back_up);
+
+/// A unit handler of `unit`, created and signed in through the API: their bearer token.
+async fn handler(t: &TestApp, username: &str, unit: i64) -> String {
+    let r = t
+        .post(
+            "/api/v1/users",
+            "admin",
+            json!({"username": username, "role": "unit_handler", "unit_id": unit, "password": "correct-horse-1"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let r = t
+        .send(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"username": username, "password": "correct-horse-1"}).to_string()),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    r.body["token"].as_str().unwrap().to_string()
+}
+
+async fn unit_id(t: &TestApp, code: &str) -> i64 {
+    let units = t.get("/api/v1/units", "admin").await.body;
+    units["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["code"] == code)
+        .unwrap_or_else(|| panic!("unit {code}"))["id"]
+        .as_i64()
+        .unwrap()
+}
+
+/// An action by the holder of `token`: its answer.
+async fn act(t: &TestApp, token: &str, id: i64, action: &str, body: Value) -> (StatusCode, Value) {
+    let r = t
+        .send(
+            Method::POST,
+            &format!("/api/v1/tickets/{id}/{action}"),
+            Some(token),
+            Some(body.to_string()),
+            &[],
+        )
+        .await;
+    (r.status, r.body)
+}
+
+async fn acted(t: &TestApp, token: &str, id: i64, action: &str, body: Value) -> Value {
+    let (status, body) = act(t, token, id, action, body).await;
+    assert_eq!(status, StatusCode::OK, "{action}: {body}");
+    body["ticket"].clone()
+}
+
+async fn read(t: &TestApp, token: &str, path: &str) -> (StatusCode, Value) {
+    let r = t.send(Method::GET, path, Some(token), None, &[]).await;
+    (r.status, r.body)
+}
+
+fn time(v: &Value) -> DateTime<Utc> {
+    v.as_str()
+        .unwrap_or_else(|| panic!("a time, got {v}"))
+        .parse()
+        .unwrap()
+}
+
+async fn the_fire_lane_goes_down_three_levels_and_back_up(t: &TestApp) {
+    // The organisation: 城东区政府, its street office 八一路街道 with a community an
+    // administrator adds under it, and a sibling street office of the same district.
+    let district = unit_id(t, "GOV-630102").await;
+    let street = unit_id(t, "GOV-630102006").await;
+    let sibling = unit_id(t, "GOV-630102002").await;
+    let r = t
+        .post(
+            "/api/v1/units",
+            "admin",
+            json!({"code": "COM-TEST-QF", "name": "测试社区居民委员会", "kind": "community",
+                   "parent_id": street, "division_code": "630102006"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let community = r.body["id"].as_i64().unwrap();
+    let district_h = handler(t, "chengdong", district).await;
+    let street_h = handler(t, "bayilu", street).await;
+    let community_h = handler(t, "qingfa", community).await;
+    let sibling_h = handler(t, "qingzhenxiang", sibling).await;
+
+    // The hotline receives the call and dispatches it to the district government.
+    let r = t
+        .post(
+            "/api/v1/tickets",
+            "operator",
+            json!({"channel": "phone", "kind": "complaint", "title": "消防通道被锁",
+                   "content": "城东区八一中路青发小区的消防通道被物业锁住，存在安全隐患。",
+                   "citizen": {"name": "李四", "phone": "13912345678"},
+                   "address": "城东区八一中路青发小区", "division_code": "630102006"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let id = r.body["id"].as_i64().unwrap();
+    t.act(
+        id,
+        "dispatch",
+        "dispatcher",
+        json!({"lead_unit_id": district, "tier": 3}),
+    )
+    .await;
+    let ticket_path = format!("/api/v1/tickets/{id}");
+    // Nobody below the district sees it yet.
+    for token in [&street_h, &community_h, &sibling_h] {
+        assert_eq!(read(t, token, &ticket_path).await.0, StatusCode::NOT_FOUND);
+    }
+
+    // 城东区政府 signs and forwards to 八一路街道; not to a unit outside its tree.
+    acted(t, &district_h, id, "sign", json!({})).await;
+    let (status, body) = act(
+        t,
+        &district_h,
+        id,
+        "forward",
+        json!({"unit_id": unit_id(t, "DEPT-JY").await}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "unit_id");
+    let tk = acted(
+        t,
+        &district_h,
+        id,
+        "forward",
+        json!({"unit_id": street, "note": "请八一路街道核实处理"}),
+    )
+    .await;
+    assert_eq!(tk["state"], "in_progress");
+    assert_eq!(tk["lead_unit_id"], district, "the lead unit stays");
+    assert_eq!(tk["chain"][0]["unit_id"], street);
+    assert_eq!(tk["chain"][0]["level"], 1);
+    assert_eq!(tk["chain"][0]["state"], "forwarded");
+    // Each level is due inside the level above: the street before the district's own
+    // handling due point, less the review share.
+    let clocks = t
+        .get(&format!("/api/v1/tickets/{id}/deadlines"), "dispatcher")
+        .await
+        .body;
+    let handling_due = clocks["clocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["kind"] == "handling")
+        .map(|c| time(&c["due"]))
+        .unwrap();
+    let street_due = time(&tk["chain"][0]["due_at"]);
+    assert!(street_due < handling_due, "{street_due} < {handling_due}");
+
+    // The street sees it now; the sibling street and the community still do not. The
+    // district cannot reply while a level below holds it.
+    assert_eq!(read(t, &street_h, &ticket_path).await.0, StatusCode::OK);
+    assert_eq!(
+        read(t, &sibling_h, &ticket_path).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        read(t, &sibling_h, &format!("{ticket_path}/events"))
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        read(t, &community_h, &ticket_path).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (status, _) = act(t, &district_h, id, "reply", json!({"content": "已处理"})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // The street must sign before it passes the ticket on.
+    let (status, body) = act(t, &street_h, id, "forward", json!({"unit_id": community})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    acted(t, &street_h, id, "sign", json!({"note": "已签收"})).await;
+    let (status, _) = act(t, &street_h, id, "sign", json!({})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "a level signs once");
+    // A due time later than the street's own is refused; the default fits inside.
+    let too_late = (street_due + chrono::Duration::hours(1)).to_rfc3339();
+    let (status, body) = act(
+        t,
+        &street_h,
+        id,
+        "forward",
+        json!({"unit_id": community, "due_at": too_late}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["error"]["field"], "due_at");
+    let tk = acted(
+        t,
+        &street_h,
+        id,
+        "forward",
+        json!({"unit_id": community, "note": "请社区联系物业"}),
+    )
+    .await;
+    assert_eq!(tk["chain"][1]["level"], 2);
+    assert_eq!(tk["chain"][1]["from_unit_id"], street);
+    assert!(time(&tk["chain"][1]["due_at"]) < street_due);
+
+    // The community signs, calls the citizen back (a unit sees the number masked) and
+    // replies to the street.
+    let (_, seen) = read(t, &community_h, &ticket_path).await;
+    assert_eq!(seen["citizen"]["phone"], "139****5678");
+    acted(t, &community_h, id, "sign", json!({})).await;
+    acted(
+        t,
+        &community_h,
+        id,
+        "record-contact",
+        json!({"note": "09:57 电话联系市民，约物业到场"}),
+    )
+    .await;
+    let tk = acted(
+        t,
+        &community_h,
+        id,
+        "reply",
+        json!({"content": "社区已督促物业打开消防通道并张贴告示。"}),
+    )
+    .await;
+    assert_eq!(tk["state"], "in_progress", "the hotline has no reply yet");
+    assert_eq!(tk["chain"][1]["state"], "replied");
+    assert!(
+        tk["first_contact_at"].is_string(),
+        "the citizen was contacted"
+    );
+    assert!(tk["chain"][1]["first_contact_at"].is_string());
+    // Only the street reviews the community's reply.
+    for token in [&district_h, &community_h] {
+        let (status, _) = act(t, token, id, "approve-reply", json!({})).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+    let (status, _) = act(t, &community_h, id, "reply", json!({"content": "再答"})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "the reply awaits review");
+    // The street sends it back once, then approves the second, passing it up edited.
+    acted(
+        t,
+        &street_h,
+        id,
+        "reject-reply",
+        json!({"reason": "请写明物业名称和整改时间"}),
+    )
+    .await;
+    acted(
+        t,
+        &community_h,
+        id,
+        "reply",
+        json!({"content": "社区已督促青发小区物业于当日11时打开消防通道。"}),
+    )
+    .await;
+    let tk = acted(
+        t,
+        &street_h,
+        id,
+        "approve-reply",
+        json!({"content": "八一路街道：经社区核实，物业已于当日打开消防通道，并承诺不再上锁。"}),
+    )
+    .await;
+    assert_eq!(tk["chain"][1]["state"], "done");
+    assert_eq!(tk["chain"][1]["rejected_replies"], 1);
+    assert_eq!(tk["chain"][0]["state"], "replied");
+    assert_eq!(tk["state"], "in_progress");
+    // The district approves: the reply stands as its reply to the hotline.
+    let tk = acted(t, &district_h, id, "approve-reply", json!({})).await;
+    assert_eq!(tk["state"], "replied");
+    assert_eq!(
+        tk["reply"],
+        "八一路街道：经社区核实，物业已于当日打开消防通道，并承诺不再上锁。"
+    );
+    assert_eq!(tk["chain"][0]["state"], "done");
+    // The hotline cannot edit the lead unit's reply while approving it.
+    let (status, body) = act(
+        t,
+        &t.tokens["dispatcher"],
+        id,
+        "approve-reply",
+        json!({"content": "改"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["error"]["field"], "content");
+    t.act(id, "approve-reply", "dispatcher", json!({})).await;
+    let tk = t
+        .act(
+            id,
+            "record-callback",
+            "callback",
+            json!({"contacted": true, "resolution": "resolved", "satisfaction": "satisfied"}),
+        )
+        .await;
+    assert_eq!(tk["state"], "closed");
+
+    // Each level's work is in the audit trail under its own unit.
+    let events = t
+        .get(&format!("/api/v1/tickets/{id}/events"), "dispatcher")
+        .await
+        .body;
+    let by_type = |ty: &str| -> Vec<Value> {
+        events["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["type"] == ty)
+            .cloned()
+            .collect()
+    };
+    assert_eq!(by_type("forwarded").len(), 2);
+    assert_eq!(by_type("assignment_signed").len(), 2);
+    assert_eq!(by_type("level_replied").len(), 3);
+    assert_eq!(by_type("level_reply_rejected").len(), 1);
+    assert_eq!(by_type("level_reply_approved").len(), 2);
+    assert_eq!(
+        by_type("contact_recorded")[0]["actor"]["unit_id"],
+        community
+    );
+
+    // Every level finds it in its list afterwards; the sibling street does not.
+    for (token, sees) in [
+        (&district_h, true),
+        (&street_h, true),
+        (&community_h, true),
+        (&sibling_h, false),
+    ] {
+        let (status, page) = read(t, token, "/api/v1/tickets").await;
+        assert_eq!(status, StatusCode::OK);
+        let found = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|tk| tk["id"] == id);
+        assert_eq!(found, sees);
+    }
+    // The district's figures count the request, its callback and its satisfaction.
+    let kpis = t.get("/api/v1/kpis?group_by=unit", "dispatcher").await.body;
+    let row = kpis["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["group"].as_str() == Some(district.to_string().as_str()))
+        .cloned()
+        .unwrap_or_else(|| panic!("no row for the district in {kpis}"));
+    assert_eq!(row["requests"], 1);
+    assert_eq!(row["callbacks"], 1);
+}
