@@ -39,12 +39,15 @@ pub struct ListQuery {
     pub supervision: Option<u8>,
     /// Open supervised tickets whose unit has not answered (true) or has (false).
     pub awaiting_answer: Option<bool>,
+    /// What the tickets wait for from the unit (`unit`, or a unit handler's own): to sign,
+    /// in hand, with a level below, a reply to review.
+    pub queue: Option<mashangban_domain::UnitQueue>,
     pub cursor: Option<String>,
     pub limit: Option<u32>,
 }
 
 /// The filters a list accepts, by name (the API's query parameters and the console's form).
-pub const LIST_FILTERS: &str = "state, unit, channel, category, division, created_from, created_to, phone, extension_pending, alert, supervision, awaiting_answer, cursor, limit";
+pub const LIST_FILTERS: &str = "state, unit, channel, category, division, created_from, created_to, phone, extension_pending, alert, supervision, awaiting_answer, queue, cursor, limit";
 
 /// `true`/`1` or `false`/`0`.
 fn parse_bool(v: &str) -> Option<bool> {
@@ -116,6 +119,13 @@ impl ListQuery {
                         "l3" => 3,
                         _ => return Err(bad(format!("`{v}` is not one of any, l1, l2, l3"))),
                     })
+                }
+                "queue" => {
+                    q.queue = Some(mashangban_domain::UnitQueue::parse(&v).ok_or_else(|| {
+                        bad(format!(
+                            "`{v}` is not one of to_sign, in_hand, below, to_review, none"
+                        ))
+                    })?)
                 }
                 "cursor" => q.cursor = Some(v),
                 "limit" => {
@@ -360,9 +370,16 @@ impl App {
                 return Err(AppError::Forbidden("this handler has no unit".into()));
             }
         };
+        if q.queue.is_some() && unit_id.is_none() {
+            return Err(AppError::invalid(
+                "queue",
+                "a queue is a unit's: give the unit too (unit handlers have their own)",
+            ));
+        }
         let filter = TicketFilter {
             states: q.states,
             unit_id,
+            unit_queue: q.queue,
             channel: q.channel,
             category_prefix: q.category,
             division_prefix: q.division,

@@ -117,6 +117,47 @@ pub struct Ticket {
     pub chain: Vec<Assignment>,
 }
 
+/// What a ticket waits for from one of its units: the queue it shows in on that unit's
+/// desk (and the list filter `queue`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UnitQueue {
+    /// 待签收: dispatched to it (the lead unit) or forwarded to it (a level below).
+    ToSign,
+    /// 办理中: it holds the ticket and handles it (a co-unit helps).
+    InHand,
+    /// 下级办理中: a level below it holds the ticket.
+    Below,
+    /// 下级已答复待审核: the level it forwarded to replied, or asks to give the ticket back.
+    ToReview,
+    /// Nothing for it to do now.
+    None,
+}
+
+impl UnitQueue {
+    pub const ALL: [UnitQueue; 5] = [
+        UnitQueue::ToSign,
+        UnitQueue::InHand,
+        UnitQueue::Below,
+        UnitQueue::ToReview,
+        UnitQueue::None,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnitQueue::ToSign => "to_sign",
+            UnitQueue::InHand => "in_hand",
+            UnitQueue::Below => "below",
+            UnitQueue::ToReview => "to_review",
+            UnitQueue::None => "none",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<UnitQueue> {
+        UnitQueue::ALL.into_iter().find(|q| q.as_str() == s)
+    }
+}
+
 /// Where one level's assignment stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -252,6 +293,37 @@ impl Ticket {
                 )
             })
             .map(|a| a.from_unit_id)
+    }
+
+    /// What the ticket waits for from the unit now ([`UnitQueue`]).
+    pub fn queue_of(&self, unit_id: i64) -> UnitQueue {
+        use crate::types::TicketState as S;
+        let with_units = matches!(self.state, S::Dispatched | S::InProgress);
+        if !with_units {
+            return UnitQueue::None;
+        }
+        if let Some(level) = self.assignment_of(unit_id) {
+            let lowest = self.lowest_assignment().map(|a| a.unit_id) == Some(unit_id);
+            return match (lowest, level.state) {
+                (true, AssignmentState::Forwarded) => UnitQueue::ToSign,
+                (true, AssignmentState::Signed) => UnitQueue::InHand,
+                (true, _) => UnitQueue::None,
+                (false, _) if self.reviewer_unit() == Some(unit_id) => UnitQueue::ToReview,
+                (false, _) => UnitQueue::Below,
+            };
+        }
+        if self.lead_unit_id == Some(unit_id) {
+            return match (self.state, self.lowest_assignment()) {
+                (S::Dispatched, _) => UnitQueue::ToSign,
+                (_, None) => UnitQueue::InHand,
+                (_, Some(_)) if self.reviewer_unit() == Some(unit_id) => UnitQueue::ToReview,
+                (_, Some(_)) => UnitQueue::Below,
+            };
+        }
+        if self.co_unit_ids.contains(&unit_id) {
+            return UnitQueue::InHand;
+        }
+        UnitQueue::None
     }
 
     /// The active level the unit holds, if any.

@@ -240,6 +240,29 @@ fn every_level_of_the_chain_is_as_the_document_says() {
             }
         }
     }
+    // What the ticket waits for from each unit (its desk's queue), written out by hand:
+    // units 1 (lead), 2 (co), 3 (unrelated), 4 (level 1), 5 (level 2).
+    for (part, queues) in [
+        (
+            "forwarded",
+            ["below", "in_hand", "none", "below", "to_sign"],
+        ),
+        ("signed", ["below", "in_hand", "none", "below", "in_hand"]),
+        ("replied", ["below", "in_hand", "none", "to_review", "none"]),
+        (
+            "return_requested",
+            ["below", "in_hand", "none", "to_review", "none"],
+        ),
+    ] {
+        let t = chained(part);
+        for (unit, queue) in (1..=5).zip(queues) {
+            assert_eq!(
+                t.queue_of(unit).as_str(),
+                queue,
+                "unit {unit} when 5 is {part}"
+            );
+        }
+    }
     // Who sees the ticket: every unit it reached, and no other.
     let t = chained("signed");
     for unit in 1..=5 {

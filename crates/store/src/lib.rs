@@ -269,8 +269,11 @@ pub struct Committed {
 #[derive(Debug, Clone, Default)]
 pub struct TicketFilter {
     pub states: Vec<TicketState>,
-    /// Tickets where this unit is lead or co-unit.
+    /// Tickets of this unit: it leads, helps, or holds a level of the chain.
     pub unit_id: Option<i64>,
+    /// With `unit_id`: only the tickets waiting for that unit in this queue
+    /// (`Ticket::queue_of`).
+    pub unit_queue: Option<mashangban_domain::UnitQueue>,
     pub channel: Option<Channel>,
     /// A category code or the code of one of its ancestors.
     pub category_prefix: Option<String>,

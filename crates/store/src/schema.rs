@@ -472,6 +472,23 @@ CREATE INDEX warnings_recent ON warnings (last_at, id);
         // `SqlStore::migrate`), so that a rebuild later gives the same rows.
         sql: "SELECT 1;",
     },
+    Migration {
+        version: 18,
+        name: "each unit's queue of a ticket",
+        // What a ticket waits for from each of its units (`Ticket::queue_of`: to sign, in
+        // hand, with a level below, a reply to review), kept beside the unit so that a
+        // desk lists its queue through the unit's index. Tickets written before had no
+        // levels below their lead unit: their queue follows from the state alone.
+        sql: r#"
+ALTER TABLE ticket_units ADD COLUMN queue TEXT NOT NULL DEFAULT 'none';
+UPDATE ticket_units SET queue = 'to_sign'
+    WHERE is_lead = 1 AND ticket_id IN (SELECT id FROM tickets WHERE state = 'dispatched');
+UPDATE ticket_units SET queue = 'in_hand'
+    WHERE ticket_id IN (SELECT id FROM tickets WHERE state = 'in_progress')
+       OR (is_lead = 0 AND ticket_id IN (SELECT id FROM tickets WHERE state = 'dispatched'));
+CREATE INDEX ticket_units_queue ON ticket_units (unit_id, queue, ticket_id);
+"#,
+    },
 ];
 
 #[cfg(test)]

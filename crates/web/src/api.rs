@@ -288,6 +288,7 @@ pub async fn act(
         ("alert" = Option<String>, Query, description = "Open tickets at risk (`any`, `warning`) or `overdue`"),
         ("supervision" = Option<String>, Query, description = "Open tickets under supervision at least this level: `any`, `l1`, `l2`, `l3`"),
         ("awaiting_answer" = Option<bool>, Query, description = "Supervised tickets whose unit has (false) or has not (true) answered"),
+        ("queue" = Option<mashangban_domain::UnitQueue>, Query, description = "What the tickets wait for from the unit (`unit`, or a unit handler's own): `to_sign`, `in_hand`, `below` (a level below holds it), `to_review` (a reply or return from below to decide), `none`"),
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "default 50"),
     ),

@@ -648,6 +648,14 @@ async fn the_chain_in_the_browser() {
             .await
             .contains("已答复待上级审核")
     );
+    // The street's desk has the reply to review in its own queue.
+    street.go("/").await;
+    let queue = street.text("#replies-from-below-to-review").await;
+    assert!(
+        queue.contains("下级已答复待审核") && queue.contains("测试工单"),
+        "{queue}"
+    );
+    street.shot("12a-desk-review-queue").await;
     street.go(&format!("/tickets/{id}")).await;
     street.open_action(id, "approve-reply").await;
     street.shot("12-chain-review").await;

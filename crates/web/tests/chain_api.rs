@@ -215,6 +215,24 @@ async fn the_fire_lane_goes_down_three_levels_and_back_up(t: &TestApp) {
     assert_eq!(tk["chain"][1]["from_unit_id"], street);
     assert!(time(&tk["chain"][1]["due_at"]) < street_due);
 
+    // Each unit's desk queue says what the ticket waits for from it.
+    let in_queue = |token: String, queue: &'static str| async move {
+        let (status, page) = read(t, &token, &format!("/api/v1/tickets?queue={queue}")).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|tk| tk["id"] == id)
+    };
+    assert!(in_queue(community_h.clone(), "to_sign").await);
+    assert!(in_queue(street_h.clone(), "below").await);
+    assert!(in_queue(district_h.clone(), "below").await);
+    assert!(!in_queue(district_h.clone(), "in_hand").await);
+    let r = t.get("/api/v1/tickets?queue=below", "dispatcher").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.body["error"]["field"], "queue");
+
     // The community signs, calls the citizen back (a unit sees the number masked) and
     // replies to the street.
     let (_, seen) = read(t, &community_h, &ticket_path).await;
@@ -237,6 +255,8 @@ async fn the_fire_lane_goes_down_three_levels_and_back_up(t: &TestApp) {
     )
     .await;
     assert_eq!(tk["state"], "in_progress", "the hotline has no reply yet");
+    assert!(in_queue(street_h.clone(), "to_review").await);
+    assert!(!in_queue(community_h.clone(), "in_hand").await);
     assert_eq!(tk["chain"][1]["state"], "replied");
     assert!(
         tk["first_contact_at"].is_string(),

@@ -198,21 +198,29 @@ pub(super) async fn apply_changes(
         watch.push(WatchUpdate::of(&after, change.next_deadline));
         notices.extend(change.notices.into_iter().map(|n| (before.id, n)));
         all_events.extend(events.iter().cloned());
-        // The units whose handlers find the ticket: the lead unit, the co-units, every
-        // level of the chain.
-        if after.units() != before.units() || after.lead_unit_id != before.lead_unit_id {
+        // The units whose handlers find the ticket (the lead unit, the co-units, every
+        // level of the chain), each with what the ticket waits for from it.
+        let queues = |t: &Ticket| -> Vec<(i64, &'static str)> {
+            t.units()
+                .into_iter()
+                .map(|u| (u, t.queue_of(u).as_str()))
+                .collect()
+        };
+        let units = queues(&after);
+        if units != queues(&before) || after.lead_unit_id != before.lead_unit_id {
             sqlx::query("DELETE FROM ticket_units WHERE ticket_id = $1")
                 .bind(after.id)
                 .execute(&mut *conn)
                 .await?;
-            for unit in after.units() {
+            for (unit, queue) in units {
                 let is_lead = i64::from(after.lead_unit_id == Some(unit));
                 sqlx::query(
-                    "INSERT INTO ticket_units (ticket_id, unit_id, is_lead) VALUES ($1, $2, $3)",
+                    "INSERT INTO ticket_units (ticket_id, unit_id, is_lead, queue) VALUES ($1, $2, $3, $4)",
                 )
                 .bind(after.id)
                 .bind(unit)
                 .bind(is_lead)
+                .bind(queue)
                 .execute(&mut *conn)
                 .await?;
             }

@@ -108,6 +108,10 @@ impl TicketStore for SqlStore {
                 "t.id",
             ),
         };
+        if let (Some(_), Some(q)) = (f.unit_id, f.unit_queue) {
+            let m = next(&mut params, P::S(Some(q.as_str().to_string())));
+            sql.push_str(&format!(" AND tu.queue = {m}"));
+        }
         if !f.states.is_empty() {
             let marks: Vec<String> = f
                 .states

@@ -14,7 +14,7 @@ use mashangban_app::App;
 use mashangban_app::auth::actor_of;
 use mashangban_app::tickets::ListQuery;
 use mashangban_domain::{
-    Action, Actor, Permission, Resolution, Satisfaction, Ticket, TicketState as S,
+    Action, Actor, Permission, Resolution, Satisfaction, Ticket, TicketState as S, UnitQueue,
 };
 use maud::{Markup, html};
 
@@ -26,6 +26,8 @@ struct Section {
     extension_pending: Option<bool>,
     /// Supervisions the unit has not answered.
     awaiting_answer: Option<bool>,
+    /// What the tickets wait for from the user's unit.
+    queue: Option<UnitQueue>,
 }
 
 fn section(zh: &'static str, en: &'static str, states: Vec<S>) -> Section {
@@ -35,6 +37,15 @@ fn section(zh: &'static str, en: &'static str, states: Vec<S>) -> Section {
         states,
         extension_pending: None,
         awaiting_answer: None,
+        queue: None,
+    }
+}
+
+/// A unit's queue: the tickets waiting for the unit in that way, whatever their state.
+fn queue(zh: &'static str, en: &'static str, q: UnitQueue) -> Section {
+    Section {
+        queue: Some(q),
+        ..section(zh, en, Vec::new())
     }
 }
 
@@ -86,11 +97,22 @@ fn sections(actor: &Actor) -> Vec<Section> {
             ..section("督办待反馈", "Supervision to answer", Vec::new())
         });
     }
-    if take_in(Action::Sign, S::Dispatched) {
-        v.push(section("待签收", "To sign", vec![S::Dispatched]));
+    // A unit's desk: what waits for it, down the levels too (分级转办).
+    if take(Action::Sign) {
+        v.push(queue("待签收", "To sign", UnitQueue::ToSign));
     }
     if take(Action::Reply) {
-        v.push(section("办理中", "In progress", vec![S::InProgress]));
+        v.push(queue("办理中", "In progress", UnitQueue::InHand));
+    }
+    if take(Action::Forward) {
+        v.push(queue("下级办理中", "With a level below", UnitQueue::Below));
+    }
+    if take_in(Action::ApproveReply, S::InProgress) {
+        v.push(queue(
+            "下级已答复待审核",
+            "Replies from below to review",
+            UnitQueue::ToReview,
+        ));
     }
     if take(Action::RequestReturn) {
         v.push(section(
@@ -141,6 +163,9 @@ fn more_link(sec: &Section) -> String {
     if let Some(a) = sec.awaiting_answer {
         q.push(format!("supervision=any&awaiting_answer={a}"));
     }
+    if let Some(u) = sec.queue {
+        q.push(format!("queue={}", u.as_str()));
+    }
     format!("/tickets?{}", q.join("&"))
 }
 
@@ -169,6 +194,7 @@ pub async fn home(State(app): State<App>, headers: HeaderMap) -> Response {
             extension_pending: sec.extension_pending,
             supervision: sec.awaiting_answer.map(|_| 1),
             awaiting_answer: sec.awaiting_answer,
+            queue: sec.queue,
             limit: Some(DESK_ROWS),
             ..Default::default()
         };
@@ -308,6 +334,7 @@ mod tests {
                     !s.states.is_empty()
                         || s.extension_pending.is_some()
                         || s.awaiting_answer.is_some()
+                        || s.queue.is_some()
                 );
                 assert!(more_link(s).starts_with("/tickets?"));
             }
@@ -336,6 +363,8 @@ mod tests {
                 "督办待反馈",
                 "待签收",
                 "办理中",
+                "下级办理中",
+                "下级已答复待审核",
                 "退单申请中",
                 "已答复待审核"
             ]
