@@ -660,14 +660,63 @@ impl App {
                 }
             }
         }
-        let mut rounds = 0;
-        loop {
-            rounds += 1;
-            if !step(ctx, &mut t, 240, 4320) {
+        // 分级转办: most street offices pass the matter to the community where it is, which
+        // calls on the spot and replies up; the street reviews the reply before it goes to
+        // the hotline.
+        let community = match owner {
+            Owner::Street if stop.is_none() => {
+                ctx.units_by_code.get(&format!("COM-{}", place.code)).cloned()
+            }
+            _ => None,
+        };
+        let mut below = None;
+        if let Some(c) = community
+            && ctx.rng.random_bool(0.6)
+        {
+            if !step(ctx, &mut t, 20, 240) {
                 return Ok("in_progress".into());
             }
             self.act_at(
                 &handler,
+                id,
+                Action::Forward,
+                json!({"unit_id": c.id, "note": format!("请{}上门核实处理，按时上报处理结果。", c.name)}),
+                t,
+            )
+            .await?;
+            let community_handler = self.handler_for(ctx, &c).await?;
+            if !step(ctx, &mut t, 10, 240) {
+                return Ok("in_progress".into());
+            }
+            self.act_at(&community_handler, id, Action::Sign, json!({}), t)
+                .await?;
+            if !step(ctx, &mut t, 20, 600) {
+                return Ok("in_progress".into());
+            }
+            self.act_at(
+                &community_handler,
+                id,
+                Action::RecordContact,
+                json!({"note": "社区网格员已电话联系市民，约定上门。"}),
+                t,
+            )
+            .await?;
+            below = Some((c, community_handler));
+        }
+        let mut rounds = 0;
+        loop {
+            rounds += 1;
+            // The first round is the community's where the street forwarded it; a reply the
+            // hotline sends back is the street's own to redo.
+            let (replier, replier_name) = match (&below, rounds) {
+                (Some((c, h)), 1) => (*h, c.name.clone()),
+                _ => (handler, lead.name.clone()),
+            };
+            if !step(ctx, &mut t, 240, 4320) {
+                return Ok("in_progress".into());
+            }
+            self.act_at(
+                &replier,
                 id,
                 Action::AddNote,
                 json!({"note": "工作人员已到现场核实，正在处理。"}),
@@ -678,7 +727,21 @@ impl App {
                 return Ok("in_progress".into());
             }
             self.watch_ticket_at(id, t).await?;
-            self.act_at(&handler, id, Action::Reply, json!({"content": format!("经{}核实，已安排人员现场处理完毕，并已告知市民处理结果。", lead.name)}), t).await?;
+            self.act_at(&replier, id, Action::Reply, json!({"content": format!("经{replier_name}核实，已安排人员现场处理完毕，并已告知市民处理结果。")}), t).await?;
+            if below.is_some() && rounds == 1 {
+                // The street reviews the community's reply and passes it up as its own.
+                if !step(ctx, &mut t, 30, 600) {
+                    return Ok("in_progress".into());
+                }
+                self.act_at(
+                    &handler,
+                    id,
+                    Action::ApproveReply,
+                    json!({"content": format!("经{}督促{replier_name}现场核实，问题已处理完毕，并已告知市民处理结果。", lead.name)}),
+                    t,
+                )
+                .await?;
+            }
             if halt("replied") || !step(ctx, &mut t, 30, 480) {
                 return Ok("replied".into());
             }
