@@ -664,9 +664,10 @@ impl App {
         // calls on the spot and replies up; the street reviews the reply before it goes to
         // the hotline.
         let community = match owner {
-            Owner::Street if stop.is_none() => {
-                ctx.units_by_code.get(&format!("COM-{}", place.code)).cloned()
-            }
+            Owner::Street if stop.is_none() => ctx
+                .units_by_code
+                .get(&format!("COM-{}", place.code))
+                .cloned(),
             _ => None,
         };
         let mut below = None;

@@ -178,6 +178,70 @@ pub fn notices_for(ticket: &Ticket, kind: &EventKind) -> Vec<Notice> {
                 });
             }
         }
+        // 分级转办: the level forwarded to, and the level above when a reply or a request
+        // to give the ticket back comes up to it.
+        EventKind::Forwarded { unit_id, .. } => out.push(Notice {
+            audience: Audience::Unit(*unit_id),
+            sms: true,
+            alert: false,
+            text: format!("【12345】转办工单{no}：{title}，请及时签收办理并按期上报。"),
+        }),
+        EventKind::LevelReplied { unit_id, .. }
+        | EventKind::LevelReturnRequested { unit_id, .. } => {
+            if let Some(above) = ticket
+                .chain
+                .iter()
+                .rev()
+                .find(|a| a.unit_id == *unit_id)
+                .map(|a| a.from_unit_id)
+            {
+                let what = if matches!(kind, EventKind::LevelReplied { .. }) {
+                    "下级已答复，请审核"
+                } else {
+                    "下级申请退回，请决定"
+                };
+                out.push(Notice {
+                    audience: Audience::Unit(above),
+                    sms: false,
+                    alert: false,
+                    text: format!("工单{no}（{title}）{what}。"),
+                });
+            }
+        }
+        EventKind::LevelReplyRejected { unit_id, reason } => out.push(Notice {
+            audience: Audience::Unit(*unit_id),
+            sms: false,
+            alert: false,
+            text: format!("工单{no}答复被上级退回：{reason}"),
+        }),
+        EventKind::LevelReturnRejected { unit_id, .. } => out.push(Notice {
+            audience: Audience::Unit(*unit_id),
+            sms: false,
+            alert: false,
+            text: format!("工单{no}退回申请未获同意，请继续办理。"),
+        }),
+        EventKind::LevelOverdue { unit_id, .. } => {
+            out.push(Notice {
+                audience: Audience::Unit(*unit_id),
+                sms: true,
+                alert: true,
+                text: format!("【12345超期】转办工单{no}已超过上级要求的答复时间，请立即办理。"),
+            });
+            if let Some(above) = ticket
+                .chain
+                .iter()
+                .rev()
+                .find(|a| a.unit_id == *unit_id)
+                .map(|a| a.from_unit_id)
+            {
+                out.push(Notice {
+                    audience: Audience::Unit(above),
+                    sms: false,
+                    alert: true,
+                    text: format!("工单{no}（{title}）转办下级已超期未答复。"),
+                });
+            }
+        }
         EventKind::SupervisionAnswered { level, answer } => out.push(Notice {
             audience: Audience::Role(Role::Supervisor),
             sms: false,

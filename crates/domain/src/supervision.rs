@@ -149,6 +149,31 @@ pub fn escalation(
     }
 }
 
+/// The levels of the chain (分级转办) that passed the time the level above gave them while
+/// they still had to reply: each recorded once; and the next such due time to look at.
+fn levels_overdue(ticket: &Ticket, now: DateTime<Utc>) -> (Vec<EventKind>, Option<DateTime<Utc>>) {
+    use crate::ticket::AssignmentState as A;
+    let mut late = Vec::new();
+    let mut next = None;
+    if ticket.state != crate::types::TicketState::InProgress {
+        return (late, next);
+    }
+    for a in ticket.active_chain() {
+        let (Some(due), None, A::Forwarded | A::Signed) = (a.due_at, a.overdue_at, a.state) else {
+            continue;
+        };
+        if due <= now {
+            late.push(EventKind::LevelOverdue {
+                unit_id: a.unit_id,
+                due_at: due,
+            });
+        } else {
+            next = earliest(next, Some(due));
+        }
+    }
+    (late, next)
+}
+
 /// What the deadline watcher finds on a ticket at `now`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Review {
@@ -178,6 +203,9 @@ pub fn review(
     let (mut record, watch_next) = watch(events, &c, now);
     let (raise, rule_next) = escalation(ticket, &c, p, cal, now);
     record.extend(raise);
+    let (late, level_next) = levels_overdue(ticket, now);
+    record.extend(late);
+    let watch_next = earliest(watch_next, level_next);
     if record.is_empty() {
         return Review {
             record,
@@ -201,6 +229,7 @@ pub fn review(
     };
     let (more, watch_next) = watch(&events, &c, now);
     let (raise, rule_next) = escalation(&view, &c, p, cal, now);
+    let watch_next = earliest(watch_next, levels_overdue(&view, now).1);
     let next = if more.is_empty() && raise.is_none() {
         earliest(watch_next, rule_next)
     } else {
@@ -312,6 +341,79 @@ mod tests {
 
     fn types(r: &Review) -> Vec<&'static str> {
         r.record.iter().map(|k| k.type_name()).collect()
+    }
+
+    #[test]
+    fn a_level_below_past_its_due_time_is_recorded_once_and_told_to_the_level_above() {
+        let mut s = Story::dispatched("2026-11-02T09:00:00+08:00");
+        s.push("2026-11-02T10:00:00+08:00", K::Signed { note: None });
+        s.push(
+            "2026-11-02T10:30:00+08:00",
+            K::Forwarded {
+                unit_id: 8,
+                from_unit_id: 5,
+                level: 1,
+                due_at: Some(at("2026-11-02T15:00:00+08:00")),
+                note: None,
+            },
+        );
+        // Before its due time: nothing, and the watcher comes back then at the latest.
+        let r = s.watch_at("2026-11-02T11:00:00+08:00");
+        assert!(!r.record.iter().any(|k| k.type_name() == "level_overdue"));
+        assert!(r.next.is_some_and(|n| n <= at("2026-11-02T15:00:00+08:00")));
+        let r = s.watch_at("2026-11-02T15:01:00+08:00");
+        let late: Vec<_> = r
+            .record
+            .iter()
+            .filter(|k| k.type_name() == "level_overdue")
+            .collect();
+        assert_eq!(
+            late,
+            [&K::LevelOverdue {
+                unit_id: 8,
+                due_at: at("2026-11-02T15:00:00+08:00")
+            }]
+        );
+        assert!(s.view().chain[0].overdue_at.is_some());
+        // Told to the level below (by SMS) and the level above.
+        let told = crate::notify::notices_for(s.view(), late[0]);
+        let who: Vec<_> = told.iter().map(|n| (n.audience.key(), n.sms)).collect();
+        assert_eq!(
+            who,
+            [("unit:8".to_string(), true), ("unit:5".to_string(), false)]
+        );
+        // Once.
+        let r = s.watch_at("2026-11-02T16:00:00+08:00");
+        assert!(!r.record.iter().any(|k| k.type_name() == "level_overdue"));
+        // A level that replied in time is not late.
+        let mut s = Story::dispatched("2026-11-02T09:00:00+08:00");
+        s.push("2026-11-02T10:00:00+08:00", K::Signed { note: None });
+        s.push(
+            "2026-11-02T10:30:00+08:00",
+            K::Forwarded {
+                unit_id: 8,
+                from_unit_id: 5,
+                level: 1,
+                due_at: Some(at("2026-11-02T15:00:00+08:00")),
+                note: None,
+            },
+        );
+        s.push(
+            "2026-11-02T11:00:00+08:00",
+            K::AssignmentSigned {
+                unit_id: 8,
+                note: None,
+            },
+        );
+        s.push(
+            "2026-11-02T12:00:00+08:00",
+            K::LevelReplied {
+                unit_id: 8,
+                content: "已处理".into(),
+            },
+        );
+        let r = s.watch_at("2026-11-02T16:00:00+08:00");
+        assert!(!r.record.iter().any(|k| k.type_name() == "level_overdue"));
     }
 
     #[test]

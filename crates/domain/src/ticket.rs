@@ -206,6 +206,9 @@ pub struct Assignment {
     /// Replies of this level the level above rejected.
     #[serde(default)]
     pub rejected_replies: u32,
+    /// When it passed its due time without replying (the watcher's record).
+    #[serde(default)]
+    pub overdue_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
 }
 

@@ -182,6 +182,7 @@ pub fn apply(ticket: Option<Ticket>, event: &Event) -> Option<Ticket> {
                 replied_at: None,
                 return_reason: None,
                 rejected_replies: 0,
+                overdue_at: None,
                 finished_at: None,
             });
         }
@@ -220,6 +221,11 @@ pub fn apply(ticket: Option<Ticket>, event: &Event) -> Option<Ticket> {
             if let Some(a) = level_mut(&mut t, *unit_id) {
                 a.state = AssignmentState::Returned;
                 a.finished_at = Some(at);
+            }
+        }
+        EventKind::LevelOverdue { unit_id, .. } => {
+            if let Some(a) = level_mut(&mut t, *unit_id) {
+                a.overdue_at = Some(at);
             }
         }
         EventKind::LevelReturnRejected { unit_id, .. } => {

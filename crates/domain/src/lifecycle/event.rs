@@ -141,6 +141,12 @@ pub enum EventKind {
         unit_id: i64,
         note: Option<String>,
     },
+    /// A level below the lead unit passed the time the level above gave it without
+    /// replying (recorded by the deadline watcher, once).
+    LevelOverdue {
+        unit_id: i64,
+        due_at: DateTime<Utc>,
+    },
     CallbackRecorded {
         contacted: bool,
         resolution: Resolution,
@@ -234,6 +240,7 @@ impl EventKind {
             EventKind::LevelReturnRequested { .. } => "level_return_requested",
             EventKind::LevelReturnApproved { .. } => "level_return_approved",
             EventKind::LevelReturnRejected { .. } => "level_return_rejected",
+            EventKind::LevelOverdue { .. } => "level_overdue",
         }
     }
 

@@ -704,6 +704,7 @@ fn event_text(e: &Event, lang: Lang, units: Option<&mashangban_app::Reference>) 
         "level_return_requested" => ("下级申请退回", "the level below asked to give it back"),
         "level_return_approved" => ("同意下级退回", "taken back from the level below"),
         "level_return_rejected" => ("驳回下级退回", "the level below keeps it"),
+        "level_overdue" => ("下级超期未答复", "a level below is overdue"),
         other => (other, other),
     };
     let label = if lang == Lang::Zh { zh } else { en };
