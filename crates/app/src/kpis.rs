@@ -116,6 +116,10 @@ pub struct KpiTable {
     pub previous: Period,
     /// The grouping; none for the city as a whole.
     pub group_by: Option<Dim>,
+    /// Units by territory (属地): each unit's row counts its own requests and those of every
+    /// unit below it.
+    #[serde(default)]
+    pub territory: bool,
     pub policy: KpiPolicy,
     /// Best first by score; groups without a score last, by name.
     pub rows: Vec<KpiRow>,
@@ -154,65 +158,63 @@ impl App {
         let now = self.group_tallies(dim, period).await?;
         let before = self.group_tallies(dim, previous).await?;
         let reference = self.reference().await?;
-        let mut rows: Vec<KpiRow> = now
-            .into_iter()
-            .map(|(group, tally)| {
-                let population = match dim {
-                    Dim::City => reference.city_population(),
-                    Dim::District | Dim::Street => reference
-                        .populations
-                        .get(&group)
-                        .and_then(|p| u64::try_from(*p).ok()),
-                    _ => None,
-                };
-                let k = kpis(&tally, population, &policy);
-                let prior = before.get(&group).map(|t| kpis(t, population, &policy));
-                KpiRow {
-                    name: group_name(&reference, dim, &group),
-                    group: (dim != Dim::City).then_some(group),
-                    kpis: k,
-                    rank: None,
-                    zone: None,
-                    previous_score: prior.and_then(|p| p.score),
-                    trend: prior.as_ref().and_then(|p| trend_words(&k, p)),
-                    counts: tally,
-                }
+        Ok(ranked(&reference, policy, period, group_by, now, before))
+    }
+
+    /// The figures of units by territory (属地负责): each unit's row counts the requests it
+    /// led and those every unit below it led (a district's include its streets' and
+    /// communities'). With `parent`, the units directly below it (the street offices of a
+    /// district, the communities of a street), ranked among themselves; without, the
+    /// district governments.
+    pub async fn kpi_territory_table(
+        &self,
+        actor: &Actor,
+        period: Period,
+        parent: Option<i64>,
+    ) -> Result<KpiTable, AppError> {
+        require(actor, Permission::ReadFigures)?;
+        let policy = self.kpi_policy(actor).await?;
+        let reference = self.reference().await?;
+        if let Some(p) = parent
+            && !reference.units.contains_key(&p)
+        {
+            return Err(AppError::invalid(
+                "parent",
+                format!("unit {p} does not exist"),
+            ));
+        }
+        let rows: Vec<i64> = reference
+            .units
+            .values()
+            .filter(|u| match parent {
+                Some(p) => u.parent_id == Some(p),
+                None => u.kind == mashangban_domain::UnitKind::DistrictGovernment,
             })
+            .map(|u| u.id)
             .collect();
-        if rows.is_empty() && dim == Dim::City {
-            let k = kpis(&Tally::default(), reference.city_population(), &policy);
-            rows.push(KpiRow {
-                group: None,
-                name: city_name(&reference),
-                kpis: k,
-                rank: None,
-                zone: None,
-                previous_score: None,
-                trend: None,
-                counts: Tally::default(),
-            });
-        }
-        rows.sort_by(|a, b| a.name.cmp(&b.name));
-        let scores: Vec<Option<f64>> = rows.iter().map(|r| r.kpis.score).collect();
-        let order = rank(&scores, &policy);
-        let mut ranked = Vec::with_capacity(rows.len());
-        let mut slots: Vec<Option<KpiRow>> = rows.into_iter().map(Some).collect();
-        for (i, place, zone) in order {
-            if let Some(mut row) = slots[i].take() {
-                if dim != Dim::City {
-                    row.rank = place;
-                    row.zone = zone;
-                }
-                ranked.push(row);
-            }
-        }
-        Ok(KpiTable {
-            period,
-            previous,
-            group_by,
-            policy,
-            rows: ranked,
-        })
+        let previous = period.previous();
+        let roll_up = |own: HashMap<String, Tally>| -> HashMap<String, Tally> {
+            rows.iter()
+                .map(|u| {
+                    let mut sum = Tally::default();
+                    let territory = std::iter::once(*u).chain(mashangban_domain::org::units_under(
+                        reference.units.values(),
+                        *u,
+                    ));
+                    for unit in territory {
+                        if let Some(t) = own.get(&unit.to_string()) {
+                            sum += *t;
+                        }
+                    }
+                    (u.to_string(), sum)
+                })
+                .collect()
+        };
+        let now = roll_up(self.group_tallies(Dim::Unit, period).await?);
+        let before = roll_up(self.group_tallies(Dim::Unit, previous).await?);
+        let mut table = ranked(&reference, policy, period, Some(Dim::Unit), now, before);
+        table.territory = true;
+        Ok(table)
     }
 
     /// Each group's counts over a period. For a unit, its requests are the tickets
@@ -236,6 +238,80 @@ impl App {
                 (g.group, t)
             })
             .collect())
+    }
+}
+
+/// The rows of a period's groups, with their figures, ranks and zones and the period
+/// before's score.
+fn ranked(
+    reference: &crate::Reference,
+    policy: KpiPolicy,
+    period: Period,
+    group_by: Option<Dim>,
+    now: HashMap<String, Tally>,
+    before: HashMap<String, Tally>,
+) -> KpiTable {
+    let dim = group_by.unwrap_or(Dim::City);
+    let previous = period.previous();
+    let mut rows: Vec<KpiRow> = now
+        .into_iter()
+        .map(|(group, tally)| {
+            let population = match dim {
+                Dim::City => reference.city_population(),
+                Dim::District | Dim::Street => reference
+                    .populations
+                    .get(&group)
+                    .and_then(|p| u64::try_from(*p).ok()),
+                _ => None,
+            };
+            let k = kpis(&tally, population, &policy);
+            let prior = before.get(&group).map(|t| kpis(t, population, &policy));
+            KpiRow {
+                name: group_name(reference, dim, &group),
+                group: (dim != Dim::City).then_some(group),
+                kpis: k,
+                rank: None,
+                zone: None,
+                previous_score: prior.and_then(|p| p.score),
+                trend: prior.as_ref().and_then(|p| trend_words(&k, p)),
+                counts: tally,
+            }
+        })
+        .collect();
+    if rows.is_empty() && dim == Dim::City {
+        let k = kpis(&Tally::default(), reference.city_population(), &policy);
+        rows.push(KpiRow {
+            group: None,
+            name: city_name(reference),
+            kpis: k,
+            rank: None,
+            zone: None,
+            previous_score: None,
+            trend: None,
+            counts: Tally::default(),
+        });
+    }
+    rows.sort_by(|a, b| a.name.cmp(&b.name));
+    let scores: Vec<Option<f64>> = rows.iter().map(|r| r.kpis.score).collect();
+    let order = rank(&scores, &policy);
+    let mut ranked = Vec::with_capacity(rows.len());
+    let mut slots: Vec<Option<KpiRow>> = rows.into_iter().map(Some).collect();
+    for (i, place, zone) in order {
+        if let Some(mut row) = slots[i].take() {
+            if dim != Dim::City {
+                row.rank = place;
+                row.zone = zone;
+            }
+            ranked.push(row);
+        }
+    }
+    KpiTable {
+        period,
+        previous,
+        group_by,
+        policy,
+        rows: ranked,
+        territory: false,
     }
 }
 

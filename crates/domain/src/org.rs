@@ -114,26 +114,34 @@ pub fn validate_role_unit(role: Role, unit_id: Option<i64>) -> Result<(), crate:
     }
 }
 
-/// The active units below `unit_id` in the organisation, at any depth: a district
-/// government's street offices (and their communities) and departments, a department's
-/// sub-units. Where a unit may forward a ticket (分级转办). A cycle in bad data ends the walk.
-pub fn units_below<'u>(units: impl IntoIterator<Item = &'u Unit>, unit_id: i64) -> Vec<i64> {
+/// Every unit below `unit_id` in the organisation, at any depth, active or not (a cycle in
+/// bad data ends the walk): a unit's territory (属地), whose work counts in its figures.
+pub fn units_under<'u>(units: impl IntoIterator<Item = &'u Unit>, unit_id: i64) -> Vec<i64> {
     let units: Vec<&Unit> = units.into_iter().collect();
-    let mut below = Vec::new();
+    let mut under = Vec::new();
     let mut frontier = vec![unit_id];
     while let Some(parent) = frontier.pop() {
         for u in units.iter().filter(|u| u.parent_id == Some(parent)) {
-            if u.id != unit_id && !below.contains(&u.id) {
-                if u.active {
-                    below.push(u.id);
-                }
-                // An inactive unit's active children are still below.
+            if u.id != unit_id && !under.contains(&u.id) {
+                under.push(u.id);
                 frontier.push(u.id);
             }
         }
     }
-    below.sort_unstable();
-    below
+    under.sort_unstable();
+    under
+}
+
+/// The active units below `unit_id` in the organisation, at any depth: a district
+/// government's street offices (and their communities) and departments, a department's
+/// sub-units. Where a unit may forward a ticket (分级转办). An inactive unit's active units
+/// are still below.
+pub fn units_below<'u>(units: impl IntoIterator<Item = &'u Unit>, unit_id: i64) -> Vec<i64> {
+    let units: Vec<&Unit> = units.into_iter().collect();
+    units_under(units.iter().copied(), unit_id)
+        .into_iter()
+        .filter(|id| units.iter().any(|u| u.id == *id && u.active))
+        .collect()
 }
 
 #[cfg(test)]
@@ -172,6 +180,8 @@ mod tests {
         assert_eq!(units_below(&units, 4), Vec::<i64>::new());
         assert_eq!(units_below(&units, 7), Vec::<i64>::new());
         assert_eq!(units_below(&units, 8), vec![9]);
+        // A territory keeps its inactive units: their past work still counts.
+        assert_eq!(units_under(&units, 2), vec![4, 5, 6]);
     }
 
     #[test]

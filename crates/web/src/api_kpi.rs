@@ -46,14 +46,21 @@ pub(crate) async fn table_of(
         (None, Some(t)) => Period::new(t.with_day(1).unwrap_or(t), t)?,
         (Some(f), Some(t)) => Period::new(f, t)?,
     };
-    let group_by = match q
+    let group_by = q
         .get("group_by")
         .map(|g| g.trim())
-        .filter(|g| !g.is_empty())
-    {
-        Some(g) => Some(parse_group_by(g)?),
-        None => None,
-    };
+        .filter(|g| !g.is_empty());
+    let parent = crate::api::id_param(q, "parent")?;
+    if group_by == Some("territory") {
+        return app.kpi_territory_table(actor, period, parent).await;
+    }
+    if parent.is_some() {
+        return Err(AppError::invalid(
+            "parent",
+            "lists the units below a unit by territory: use it with group_by=territory",
+        ));
+    }
+    let group_by = group_by.map(parse_group_by).transpose()?;
     app.kpi_table(actor, period, group_by).await
 }
 
@@ -61,7 +68,8 @@ pub(crate) async fn table_of(
 #[utoipa::path(
     get, path = "/api/v1/kpis", tag = "evaluation", security(("bearer" = [])), params(("from" = Option<NaiveDate>, Query, description = "first day (default: the 1st of this month)"),
         ("to" = Option<NaiveDate>, Query, description = "last day, included (default: today)"),
-        ("group_by" = Option<String>, Query, description = "`unit`, `district`, `street`, `category`, `category_l1`, `category_l2` or `channel`; absent: one row for the whole city")),
+        ("group_by" = Option<String>, Query, description = "`unit`, `district`, `street`, `category`, `category_l1`, `category_l2` or `channel`; `territory`: units by territory (属地), each counting its own requests and those of every unit below it (the district governments, or with `parent` the units directly below that unit, ranked among themselves); absent: one row for the whole city"),
+        ("parent" = Option<i64>, Query, description = "With group_by=territory: the unit whose units directly below are listed (the streets of a district, the communities of a street)")),
     responses((status = 200, description = "The table", body = mashangban_app::kpis::KpiTable))
 )]
 pub async fn kpis(
@@ -76,7 +84,8 @@ pub async fn kpis(
 #[utoipa::path(
     get, path = "/api/v1/kpis.xlsx", tag = "evaluation", security(("bearer" = [])), params(("from" = Option<NaiveDate>, Query, description = "first day (default: the 1st of this month)"),
         ("to" = Option<NaiveDate>, Query, description = "last day, included (default: today)"),
-        ("group_by" = Option<String>, Query, description = "`unit`, `district`, `street`, `category`, `category_l1`, `category_l2` or `channel`; absent: one row for the whole city")),
+        ("group_by" = Option<String>, Query, description = "`unit`, `district`, `street`, `category`, `category_l1`, `category_l2` or `channel`; `territory`: units by territory (属地), each counting its own requests and those of every unit below it (the district governments, or with `parent` the units directly below that unit, ranked among themselves); absent: one row for the whole city"),
+        ("parent" = Option<i64>, Query, description = "With group_by=territory: the unit whose units directly below are listed (the streets of a district, the communities of a street)")),
     responses((status = 200, description = "The workbook", body = Vec<u8>, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
 )]
 pub async fn kpis_xlsx(

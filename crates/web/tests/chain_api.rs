@@ -380,4 +380,67 @@ async fn the_fire_lane_goes_down_three_levels_and_back_up(t: &TestApp) {
         .unwrap_or_else(|| panic!("no row for the district in {kpis}"));
     assert_eq!(row["requests"], 1);
     assert_eq!(row["callbacks"], 1);
+
+    // By territory (属地负责): a request the hotline gives the street office directly counts
+    // in the district's figures too, and the district's streets rank among themselves.
+    let r = t
+        .post(
+            "/api/v1/tickets",
+            "operator",
+            json!({"channel": "phone", "kind": "complaint", "content": "八一路街道某小区化粪池满溢。"}),
+        )
+        .await;
+    let second = r.body["id"].as_i64().unwrap();
+    t.act(
+        second,
+        "dispatch",
+        "dispatcher",
+        json!({"lead_unit_id": street, "tier": 3}),
+    )
+    .await;
+    let row_of = |table: &Value, unit: i64| -> Value {
+        table["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["group"].as_str() == Some(unit.to_string().as_str()))
+            .cloned()
+            .unwrap_or_else(|| panic!("no row for unit {unit} in {table}"))
+    };
+    let own = t.get("/api/v1/kpis?group_by=unit", "dispatcher").await.body;
+    assert_eq!(row_of(&own, district)["requests"], 1);
+    let territory = t
+        .get("/api/v1/kpis?group_by=territory", "dispatcher")
+        .await
+        .body;
+    assert_eq!(territory["territory"], true);
+    assert_eq!(row_of(&territory, district)["requests"], 2);
+    let streets = t
+        .get(
+            &format!("/api/v1/kpis?group_by=territory&parent={district}"),
+            "dispatcher",
+        )
+        .await
+        .body;
+    assert_eq!(row_of(&streets, street)["requests"], 1);
+    assert_eq!(row_of(&streets, sibling)["requests"], 0);
+    let units = t.get("/api/v1/units", "admin").await.body;
+    let below_district = units["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["parent_id"] == district)
+        .count();
+    assert_eq!(streets["rows"].as_array().unwrap().len(), below_district);
+    let r = t
+        .get(
+            &format!("/api/v1/kpis?group_by=unit&parent={district}"),
+            "dispatcher",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.body["error"]["field"], "parent");
+    // Units read no figures, their territory's included.
+    let (status, _) = read(t, &district_h, "/api/v1/kpis?group_by=territory").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
 }

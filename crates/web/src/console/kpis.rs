@@ -19,6 +19,11 @@ use std::collections::HashMap;
 const GROUPINGS: &[(&str, &str, &str)] = &[
     ("", "全市", "City"),
     ("unit", "承办单位", "Units"),
+    (
+        "territory",
+        "按属地（含下级）",
+        "By territory (with the units below)",
+    ),
     ("district", "区县", "Districts"),
     ("street", "街道乡镇", "Streets"),
     ("category_l1", "诉求大类", "Categories (top level)"),
@@ -49,6 +54,14 @@ fn tickets_link(table: &KpiTable, row: &KpiRow) -> String {
         table.period.from, table.period.to
     );
     if let Some(g) = &row.group {
+        // A territory's tickets are its own and its units' below: the next level's
+        // figures say which.
+        if table.territory {
+            return format!(
+                "/kpis?group_by=territory&parent={g}&from={}&to={}",
+                table.period.from, table.period.to
+            );
+        }
         let name = match table.group_by {
             Some(Dim::Unit) => "unit",
             Some(Dim::District | Dim::Street) => "division",
@@ -157,7 +170,7 @@ pub async fn kpis_page(
             )
         }
     };
-    let query: String = ["from", "to", "group_by"]
+    let query: String = ["from", "to", "group_by", "parent"]
         .iter()
         .filter(|k| !v(k).is_empty())
         .map(|k| format!("{k}={}", v(k)))
@@ -175,6 +188,9 @@ pub async fn kpis_page(
                 @for (key, z, e) in GROUPINGS {
                     option value=(key) selected[v("group_by") == *key] { (if zh { z } else { e }) }
                 }
+            }
+            @if v("group_by") == "territory" && !v("parent").is_empty() {
+                input type="hidden" name="parent" value=(v("parent"));
             }
             button.primary type="submit" { (if zh { "查询" } else { "Show" }) }
             a href=(format!("/kpis/export.xlsx?{query}")) { (if zh { "导出Excel" } else { "Export to Excel" }) }
