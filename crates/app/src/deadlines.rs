@@ -129,13 +129,19 @@ impl App {
         crate::every_field_given(
             &body,
             &DeadlinePolicy::default(),
-            &["supervision", "review_share_percent"],
+            &["supervision", "review_share_percent", "report_in_hours"],
         )?;
         let p: DeadlinePolicy = crate::from_body(body)?;
         if !(1..=100).contains(&p.warn_at_percent) {
             return Err(AppError::invalid(
                 "warn_at_percent",
                 "must be between 1 and 100",
+            ));
+        }
+        if !(1..=720).contains(&p.report_in_hours) {
+            return Err(AppError::invalid(
+                "report_in_hours",
+                "must be between 1 and 720 hours",
             ));
         }
         if p.review_share_percent > 90 {

@@ -480,8 +480,19 @@ impl App {
                 }
                 _ => Vec::new(),
             };
+            // Whom the holder may call to the spot: departments, if it is a street office.
+            let summonable = match (&cmd, ticket.holder_unit()) {
+                (Command::Summon { .. }, Some(holder)) => {
+                    mashangban_domain::org::summonable(reference.units.values(), holder)
+                        .into_iter()
+                        .filter(|u| active_units.contains(u))
+                        .collect()
+                }
+                _ => Vec::new(),
+            };
             let situation = Situation {
                 units_below: &units_below,
+                summonable: &summonable,
                 now: at,
                 policy: &reference.policy,
                 clocks: &clocks,

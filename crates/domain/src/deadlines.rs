@@ -52,6 +52,15 @@ pub struct DeadlinePolicy {
     #[serde(default = "default_review_share")]
     #[schema(maximum = 90)]
     pub review_share_percent: u8,
+    /// Hours a department called to the spot (吹哨) has to report in (报到), unless the
+    /// caller gives a time.
+    #[serde(default = "default_report_in_hours")]
+    #[schema(minimum = 1, maximum = 720)]
+    pub report_in_hours: u32,
+}
+
+fn default_report_in_hours() -> u32 {
+    24
 }
 
 fn default_review_share() -> u8 {
@@ -73,6 +82,7 @@ impl Default for DeadlinePolicy {
             alert_outside_working_hours: false,
             supervision: Default::default(),
             review_share_percent: default_review_share(),
+            report_in_hours: default_report_in_hours(),
         }
     }
 }

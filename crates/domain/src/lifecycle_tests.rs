@@ -10,6 +10,8 @@ use serde_json::json;
 const LEAD: i64 = 10;
 const CO: i64 = 11;
 const OTHER: i64 = 12;
+/// A department the lead unit called to the spot, on every ticket with units.
+const SUMMONED: i64 = 13;
 
 /// The situation of every test here: 09:00 in Beijing, the default policy, no clocks due,
 /// every unit of the tests active, no catalogue entry and no category tier.
@@ -24,6 +26,7 @@ fn situation() -> Situation<'static> {
         catalogue_owner: None,
         category_tier: None,
         units_below: &[OTHER],
+        summonable: &[OTHER],
     }
 }
 
@@ -71,6 +74,15 @@ fn in_state(state: TicketState) -> Ticket {
     {
         t.lead_unit_id = Some(LEAD);
         t.co_unit_ids = vec![CO];
+        t.summons.push(Summons {
+            unit_id: SUMMONED,
+            by_unit_id: LEAD,
+            reason: "请到场".into(),
+            summoned_at: t.created_at,
+            due_at: t.created_at,
+            reported_at: None,
+            report: None,
+        });
     }
     if state == TicketState::ReturnRequested {
         t.return_from = Some(TicketState::InProgress);
@@ -97,6 +109,8 @@ fn sample_command(action: Action) -> Command {
         Action::Supervise => json!({"note": "请加快办理"}),
         Action::AnswerSupervision => json!({"answer": "已安排专人办理"}),
         Action::Forward => json!({"unit_id": OTHER, "note": "请社区核实"}),
+        Action::Summon => json!({"unit_id": OTHER, "reason": "请到场协调"}),
+        Action::ReportIn => json!({"note": "已到场"}),
         _ => json!({}),
     };
     Command::parse(action, body).unwrap_or_else(|e| panic!("{action:?}: {e}"))
@@ -105,7 +119,12 @@ fn sample_command(action: Action) -> Command {
 /// A role and unit that the table allows for the action.
 fn allowed_actor(action: Action) -> Actor {
     let role = action.rules().next().unwrap().roles[0];
-    actor(role, (role == Role::UnitHandler).then_some(LEAD))
+    let unit = if action == Action::ReportIn {
+        SUMMONED
+    } else {
+        LEAD
+    };
+    actor(role, (role == Role::UnitHandler).then_some(unit))
 }
 
 fn expected_types(action: Action, t: &Ticket) -> Vec<&'static str> {
@@ -139,6 +158,8 @@ fn expected_types(action: Action, t: &Ticket) -> Vec<&'static str> {
                 Action::Supervise => "supervised",
                 Action::AnswerSupervision => "supervision_answered",
                 Action::Forward => "forwarded",
+                Action::Summon => "summoned",
+                Action::ReportIn => "reported_in",
                 Action::RecordCallback => unreachable!(),
             }]
         }
@@ -261,7 +282,12 @@ fn role_matrix_follows_the_table() {
         }
         let cmd = sample_command(action);
         for &role in Role::ALL {
-            let unit = (role == Role::UnitHandler).then_some(LEAD);
+            let own = if action == Action::ReportIn {
+                SUMMONED
+            } else {
+                LEAD
+            };
+            let unit = (role == Role::UnitHandler).then_some(own);
             let r = decide(&t, &actor(role, unit), &cmd, &situation());
             match action.rule_for(role) {
                 None => assert!(
@@ -288,10 +314,12 @@ fn role_matrix_follows_the_table() {
                 UnitScope::LeadOrCo | UnitScope::Involved => {
                     assert!(r.is_ok(), "co-unit may {action:?}")
                 }
-                UnitScope::Lead | UnitScope::Holder | UnitScope::Reviewer => assert!(
-                    matches!(r, Err(DomainError::NotYourTicket { .. })),
-                    "co-unit may not {action:?}"
-                ),
+                UnitScope::Lead | UnitScope::Holder | UnitScope::Reviewer | UnitScope::Summoned => {
+                    assert!(
+                        matches!(r, Err(DomainError::NotYourTicket { .. })),
+                        "co-unit may not {action:?}"
+                    )
+                }
             }
             let r = decide(
                 &t,

@@ -220,6 +220,30 @@ pub fn notices_for(ticket: &Ticket, kind: &EventKind) -> Vec<Notice> {
             alert: false,
             text: format!("工单{no}退回申请未获同意，请继续办理。"),
         }),
+        EventKind::Summoned {
+            unit_id, reason, ..
+        } => out.push(Notice {
+            audience: Audience::Unit(*unit_id),
+            sms: true,
+            alert: false,
+            text: format!("【12345吹哨】工单{no}（{title}）请贵单位到场报到：{reason}"),
+        }),
+        EventKind::ReportedIn { unit_id, .. } => {
+            if let Some(by) = ticket
+                .summons
+                .iter()
+                .rev()
+                .find(|c| c.unit_id == *unit_id)
+                .map(|c| c.by_unit_id)
+            {
+                out.push(Notice {
+                    audience: Audience::Unit(by),
+                    sms: false,
+                    alert: false,
+                    text: format!("工单{no}（{title}）被呼叫单位已报到。"),
+                });
+            }
+        }
         EventKind::LevelOverdue { unit_id, .. } => {
             out.push(Notice {
                 audience: Audience::Unit(*unit_id),

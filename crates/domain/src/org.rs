@@ -132,6 +132,33 @@ pub fn units_under<'u>(units: impl IntoIterator<Item = &'u Unit>, unit_id: i64) 
     under
 }
 
+/// The active units a unit holding a ticket may call to the spot (吹哨报到): a street
+/// office calls the city's departments and public enterprises and the departments of its
+/// district (the district government's units that are not street offices); other units
+/// call none.
+pub fn summonable<'u>(units: impl IntoIterator<Item = &'u Unit>, holder: i64) -> Vec<i64> {
+    let units: Vec<&Unit> = units.into_iter().collect();
+    let Some(street) = units
+        .iter()
+        .find(|u| u.id == holder && u.kind == UnitKind::StreetOffice)
+    else {
+        return Vec::new();
+    };
+    let mut called: Vec<i64> = units
+        .iter()
+        .filter(|u| u.active && u.id != holder)
+        .filter(|u| {
+            matches!(u.kind, UnitKind::CityDepartment | UnitKind::Enterprise)
+                || (street.parent_id.is_some()
+                    && u.parent_id == street.parent_id
+                    && !matches!(u.kind, UnitKind::StreetOffice | UnitKind::Community))
+        })
+        .map(|u| u.id)
+        .collect();
+    called.sort_unstable();
+    called
+}
+
 /// The active units below `unit_id` in the organisation, at any depth: a district
 /// government's street offices (and their communities) and departments, a department's
 /// sub-units. Where a unit may forward a ticket (分级转办). An inactive unit's active units
@@ -182,6 +209,28 @@ mod tests {
         assert_eq!(units_below(&units, 8), vec![9]);
         // A territory keeps its inactive units: their past work still counts.
         assert_eq!(units_under(&units, 2), vec![4, 5, 6]);
+    }
+
+    #[test]
+    fn a_street_office_calls_departments_and_nobody_else_calls() {
+        let mut units = vec![
+            unit(1, None, true),    // a district government
+            unit(2, Some(1), true), // its street office
+            unit(3, Some(2), true), // a community
+            unit(4, None, true),    // a city department
+            unit(5, Some(1), true), // a district department
+            unit(6, None, false),   // an inactive city department
+            unit(7, None, true),    // a public enterprise
+        ];
+        units[0].kind = UnitKind::DistrictGovernment;
+        units[2].kind = UnitKind::Community;
+        units[3].kind = UnitKind::CityDepartment;
+        units[4].kind = UnitKind::CityDepartment;
+        units[5].kind = UnitKind::CityDepartment;
+        units[6].kind = UnitKind::Enterprise;
+        assert_eq!(summonable(&units, 2), vec![4, 5, 7]);
+        assert_eq!(summonable(&units, 1), Vec::<i64>::new());
+        assert_eq!(summonable(&units, 3), Vec::<i64>::new());
     }
 
     #[test]

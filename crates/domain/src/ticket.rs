@@ -115,6 +115,32 @@ pub struct Ticket {
     /// forwarded, finished ones included: who holds it now, who reviews whose reply.
     #[serde(default)]
     pub chain: Vec<Assignment>,
+    /// Departments a street office called to the spot (吹哨报到), and whether they came.
+    #[serde(default)]
+    pub summons: Vec<Summons>,
+}
+
+/// A department called to the spot by the unit holding a ticket (吹哨), and its answer
+/// (报到).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Summons {
+    /// The department called.
+    pub unit_id: i64,
+    /// The unit that called it (a street office holding the ticket).
+    pub by_unit_id: i64,
+    pub reason: String,
+    pub summoned_at: DateTime<Utc>,
+    /// When it must report in.
+    pub due_at: DateTime<Utc>,
+    pub reported_at: Option<DateTime<Utc>>,
+    pub report: Option<String>,
+}
+
+impl Summons {
+    /// Reported in after its due time, or not yet and past it.
+    pub fn late(&self, now: DateTime<Utc>) -> bool {
+        self.reported_at.unwrap_or(now) > self.due_at
+    }
 }
 
 /// What a ticket waits for from one of its units: the queue it shows in on that unit's
@@ -130,16 +156,19 @@ pub enum UnitQueue {
     Below,
     /// 下级已答复待审核: the level it forwarded to replied, or asks to give the ticket back.
     ToReview,
+    /// 吹哨待报到: it was called to the spot and has not reported in.
+    ToReportIn,
     /// Nothing for it to do now.
     None,
 }
 
 impl UnitQueue {
-    pub const ALL: [UnitQueue; 5] = [
+    pub const ALL: [UnitQueue; 6] = [
         UnitQueue::ToSign,
         UnitQueue::InHand,
         UnitQueue::Below,
         UnitQueue::ToReview,
+        UnitQueue::ToReportIn,
         UnitQueue::None,
     ];
 
@@ -149,6 +178,7 @@ impl UnitQueue {
             UnitQueue::InHand => "in_hand",
             UnitQueue::Below => "below",
             UnitQueue::ToReview => "to_review",
+            UnitQueue::ToReportIn => "to_report_in",
             UnitQueue::None => "none",
         }
     }
@@ -257,6 +287,7 @@ impl Ticket {
             .iter()
             .chain(&self.co_unit_ids)
             .chain(self.chain.iter().map(|a| &a.unit_id))
+            .chain(self.summons.iter().map(|c| &c.unit_id))
         {
             if !units.contains(u) {
                 units.push(*u);
@@ -326,7 +357,17 @@ impl Ticket {
         if self.co_unit_ids.contains(&unit_id) {
             return UnitQueue::InHand;
         }
+        if self.open_summons(unit_id).is_some() {
+            return UnitQueue::ToReportIn;
+        }
         UnitQueue::None
+    }
+
+    /// The unit's summons it has not answered yet, if any.
+    pub fn open_summons(&self, unit_id: i64) -> Option<&Summons> {
+        self.summons
+            .iter()
+            .find(|c| c.unit_id == unit_id && c.reported_at.is_none())
     }
 
     /// The active level the unit holds, if any.

@@ -99,7 +99,7 @@ fn every_action_role_and_state_is_as_the_document_says() {
                 let (lead_ok, co_ok) = match scope {
                     "lead" | "holder" => (true, false),
                     "lead or co" | "involved" => (true, true),
-                    "reviewer" => (false, false),
+                    "reviewer" | "summoned" => (false, false),
                     other => panic!("unit column `{other}`"),
                 };
                 let units: &[(Option<i64>, bool)] = if *role == Role::UnitHandler {

@@ -86,6 +86,9 @@ fn action_paths(paths: &mut Map<String, Value>) {
                     UnitScope::Involved => {
                         " (a unit handler of the lead unit, a co-unit or a level of the chain)"
                     }
+                    UnitScope::Summoned => {
+                        " (a unit handler of a unit called to the spot that has not reported in)"
+                    }
                 }
             } else {
                 ""

@@ -9,7 +9,10 @@ use common::TestApp;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-on_both!(the_fire_lane_goes_down_three_levels_and_back_up);
+on_both!(
+    the_fire_lane_goes_down_three_levels_and_back_up,
+    a_street_calls_a_department_to_the_spot
+);
 
 /// A unit handler of `unit`, created and signed in through the API: their bearer token.
 async fn handler(t: &TestApp, username: &str, unit: i64) -> String {
@@ -443,4 +446,127 @@ async fn the_fire_lane_goes_down_three_levels_and_back_up(t: &TestApp) {
     // Units read no figures, their territory's included.
     let (status, _) = read(t, &district_h, "/api/v1/kpis?group_by=territory").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+/// 吹哨报到: the street office holding a ticket calls a city department to the spot; the
+/// department, which could not see the ticket before, reads it, finds it in its queue and
+/// reports in; calling is the street's alone, and only departments are called.
+async fn a_street_calls_a_department_to_the_spot(t: &TestApp) {
+    let id = t.ticket_in("in_progress").await;
+    let path = format!("/api/v1/tickets/{id}");
+    assert_eq!(t.get(&path, "other").await.status, StatusCode::NOT_FOUND);
+    // Not the community below, not by the co-unit (a department itself), not by the hotline.
+    let r = t
+        .post(
+            &format!("{path}/summon"),
+            "lead",
+            json!({"unit_id": t.below_unit, "reason": "请到场"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.body["error"]["field"], "unit_id");
+    let r = t
+        .post(
+            &format!("{path}/summon"),
+            "co",
+            json!({"unit_id": t.other_unit, "reason": "请到场"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = t
+        .post(
+            &format!("{path}/summon"),
+            "dispatcher",
+            json!({"unit_id": t.other_unit, "reason": "请到场"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let tk = t
+        .act(
+            id,
+            "summon",
+            "lead",
+            json!({"unit_id": t.other_unit, "reason": "占道经营需执法部门到场"}),
+        )
+        .await;
+    let c = &tk["summons"][0];
+    assert_eq!(c["unit_id"], t.other_unit);
+    assert_eq!(c["by_unit_id"], t.lead_unit);
+    assert!(c["reported_at"].is_null());
+    // Due within the policy's 24 hours by default.
+    let called: DateTime<Utc> = time(&c["summoned_at"]);
+    assert_eq!(time(&c["due_at"]) - called, chrono::Duration::hours(24));
+    // Called twice before reporting in: refused.
+    let r = t
+        .post(
+            &format!("{path}/summon"),
+            "lead",
+            json!({"unit_id": t.other_unit, "reason": "再次呼叫"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // The department sees the ticket and has it in its queue.
+    assert_eq!(t.get(&path, "other").await.status, StatusCode::OK);
+    let queue = t
+        .get("/api/v1/tickets?queue=to_report_in", "other")
+        .await
+        .body;
+    assert!(
+        queue["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["id"] == id)
+    );
+    // Only the department called reports in; then it is out of its queue.
+    let r = t
+        .post(
+            &format!("{path}/report-in"),
+            "lead",
+            json!({"note": "到了"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let tk = t
+        .act(
+            id,
+            "report-in",
+            "other",
+            json!({"note": "执法人员已到场，当场劝离占道摊点"}),
+        )
+        .await;
+    assert!(tk["summons"][0]["reported_at"].is_string());
+    assert_eq!(
+        tk["summons"][0]["report"],
+        "执法人员已到场，当场劝离占道摊点"
+    );
+    let r = t
+        .post(
+            &format!("{path}/report-in"),
+            "other",
+            json!({"note": "again"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "reported in once");
+    let queue = t
+        .get("/api/v1/tickets?queue=to_report_in", "other")
+        .await
+        .body;
+    assert!(
+        !queue["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["id"] == id)
+    );
+    // The street office is told the department came.
+    let notices = t.get("/api/v1/notices", "lead").await.body;
+    assert!(
+        notices["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["text"].as_str().is_some_and(|x| x.contains("已报到"))),
+        "{notices}"
+    );
 }

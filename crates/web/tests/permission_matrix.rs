@@ -223,6 +223,8 @@ async fn every_action_answers_each_role_as_the_document_says() {
         // The level above reviews what the level below sent up: a ticket forwarded by the
         // lead unit to a community, which replied or asked to give it back.
         let reviewed = row[3] == "reviewer";
+        // A unit called to the spot reports in: the `other` unit, called by the lead.
+        let summoned = row[3] == "summoned";
         let part = match action.as_str() {
             "approve-return" | "reject-return" => "return_requested",
             _ => "replied",
@@ -234,11 +236,13 @@ async fn every_action_answers_each_role_as_the_document_says() {
                 continue;
             }
             let allowed = roles.contains(&role);
-            let id = match (allowed, reviewed) {
-                (true, true) => t.forwarded_ticket(part).await,
-                (true, false) => t.ticket_in(state).await,
+            let id = match (allowed, reviewed, summoned) {
+                (true, true, _) => t.forwarded_ticket(part).await,
+                (true, _, true) => t.summoned_ticket().await,
+                (true, false, false) => t.ticket_in(state).await,
                 _ => shared,
             };
+            let who = if allowed && summoned { "other" } else { who };
             let r = t
                 .post(&format!("/api/v1/tickets/{id}/{action}"), who, json!({}))
                 .await;

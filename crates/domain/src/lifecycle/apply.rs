@@ -1,8 +1,8 @@
 //! Applying events: the ticket's view, one event at a time.
 
 use crate::ticket::{
-    Assignment, AssignmentState, CallbackAnswers, NotAcceptance, PendingExtension, Supervision,
-    Ticket,
+    Assignment, AssignmentState, CallbackAnswers, NotAcceptance, PendingExtension, Summons,
+    Supervision, Ticket,
 };
 use crate::types::TicketState;
 
@@ -75,6 +75,7 @@ pub fn apply(ticket: Option<Ticket>, event: &Event) -> Option<Ticket> {
             supervision: None,
             bad_callbacks: 0,
             chain: Vec::new(),
+            summons: Vec::new(),
         });
     }
     let mut t = ticket?;
@@ -221,6 +222,30 @@ pub fn apply(ticket: Option<Ticket>, event: &Event) -> Option<Ticket> {
             if let Some(a) = level_mut(&mut t, *unit_id) {
                 a.state = AssignmentState::Returned;
                 a.finished_at = Some(at);
+            }
+        }
+        EventKind::Summoned {
+            unit_id,
+            by_unit_id,
+            reason,
+            due_at,
+        } => t.summons.push(Summons {
+            unit_id: *unit_id,
+            by_unit_id: *by_unit_id,
+            reason: reason.clone(),
+            summoned_at: at,
+            due_at: *due_at,
+            reported_at: None,
+            report: None,
+        }),
+        EventKind::ReportedIn { unit_id, note } => {
+            if let Some(c) = t
+                .summons
+                .iter_mut()
+                .find(|c| c.unit_id == *unit_id && c.reported_at.is_none())
+            {
+                c.reported_at = Some(at);
+                c.report = Some(note.clone());
             }
         }
         EventKind::LevelOverdue { unit_id, .. } => {

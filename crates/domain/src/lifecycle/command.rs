@@ -102,6 +102,17 @@ pub enum Command {
     AnswerSupervision {
         answer: String,
     },
+    /// Calls a department to the spot (吹哨): it must report in by `by` (by default within
+    /// the policy's hours).
+    Summon {
+        unit_id: i64,
+        reason: String,
+        by: Option<chrono::DateTime<chrono::Utc>>,
+    },
+    /// A department called to the spot reports in (报到) with what it did.
+    ReportIn {
+        note: String,
+    },
     /// Passes the ticket to a unit below the one doing the work (分级转办).
     Forward {
         unit_id: i64,
@@ -138,6 +149,8 @@ impl Command {
             Command::Supervise { .. } => Action::Supervise,
             Command::AnswerSupervision { .. } => Action::AnswerSupervision,
             Command::Forward { .. } => Action::Forward,
+            Command::Summon { .. } => Action::Summon,
+            Command::ReportIn { .. } => Action::ReportIn,
         }
     }
 
@@ -158,7 +171,9 @@ impl Command {
                 v.extend(co_unit_ids.iter().map(|u| ("co_unit_ids", *u)));
                 v
             }
-            Command::Forward { unit_id, .. } => vec![("unit_id", *unit_id)],
+            Command::Forward { unit_id, .. } | Command::Summon { unit_id, .. } => {
+                vec![("unit_id", *unit_id)]
+            }
             _ => Vec::new(),
         }
     }
@@ -352,6 +367,20 @@ impl Command {
                     due_at: b.due_at,
                 }
             }
+            Action::Summon => {
+                let b: payload::Summon = from_json(body)?;
+                Command::Summon {
+                    unit_id: b.unit_id,
+                    reason: required_text("reason", b.reason)?,
+                    by: b.by,
+                }
+            }
+            Action::ReportIn => {
+                let b: payload::RequiredNote = from_json(body)?;
+                Command::ReportIn {
+                    note: required_text("note", b.note)?,
+                }
+            }
             Action::ApproveReply => {
                 let b: payload::ApproveReply = from_json(body)?;
                 Command::ApproveReply {
@@ -402,6 +431,8 @@ pub fn body_schema(action: Action) -> utoipa::openapi::RefOr<utoipa::openapi::sc
         Action::RevealContact => payload::Empty::schema(),
         Action::Supervise => payload::Supervise::schema(),
         Action::Forward => payload::Forward::schema(),
+        Action::Summon => payload::Summon::schema(),
+        Action::ReportIn => payload::RequiredNote::schema(),
         Action::ApproveReply => payload::ApproveReply::schema(),
         Action::Sign
         | Action::ApproveReturn
@@ -527,6 +558,17 @@ mod payload {
         /// When the level above wants the reply; by default its own time left less the
         /// review share of the deadline policy. Never later than the level above's.
         pub due_at: Option<chrono::DateTime<chrono::Utc>>,
+    }
+    #[derive(Deserialize, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct Summon {
+        /// A city department or public enterprise, or a department of the street's district.
+        pub unit_id: i64,
+        #[schema(required = true, max_length = 5000)]
+        pub reason: Option<String>,
+        /// When it must report in; by default within the deadline policy's
+        /// `report_in_hours`.
+        pub by: Option<chrono::DateTime<chrono::Utc>>,
     }
     #[derive(Deserialize, ToSchema)]
     #[serde(deny_unknown_fields)]

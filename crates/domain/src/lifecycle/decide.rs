@@ -31,6 +31,9 @@ pub struct Situation<'a> {
     /// The active units below the one doing the work in the organisation (its street
     /// offices, communities, departments, sub-units at any depth): where it may forward.
     pub units_below: &'a [i64],
+    /// The active units the holder of the ticket may call to the spot (吹哨): see
+    /// [`crate::org::summonable`].
+    pub summonable: &'a [i64],
 }
 
 /// The tier a matter takes when it goes to `unit`: the catalogue entry's when that entry
@@ -91,6 +94,7 @@ fn in_scope(ticket: &Ticket, scope: UnitScope, unit: i64) -> bool {
         UnitScope::Holder => ticket.holder_unit() == Some(unit),
         UnitScope::Reviewer => ticket.reviewer_unit() == Some(unit),
         UnitScope::Involved => ticket.involves_unit(unit) || ticket.assignment_of(unit).is_some(),
+        UnitScope::Summoned => ticket.open_summons(unit).is_some(),
     }
 }
 
@@ -119,6 +123,7 @@ pub fn authorize(ticket: &Ticket, actor: &Actor, action: Action) -> Result<(), D
                 "the unit that forwarded the ticket to the level awaiting review"
             }
             UnitScope::Involved => "a unit the ticket is with",
+            UnitScope::Summoned => "a unit called to the spot that has not reported in",
         };
         return Err(DomainError::NotYourTicket {
             message: format!("only a handler of {whose} may {}", action.as_str()),
@@ -390,6 +395,43 @@ pub fn decide(
             note,
             due_at,
         } => vec![forward(ticket, unit_id, note, due_at, s)?],
+        Command::Summon {
+            unit_id,
+            reason,
+            by,
+        } => {
+            if !s.summonable.contains(&unit_id) {
+                return Err(DomainError::invalid(
+                    "unit_id",
+                    format!(
+                        "unit {unit_id} cannot be called here: a street office holding the ticket calls city departments, public enterprises and its district's departments"
+                    ),
+                ));
+            }
+            if ticket.open_summons(unit_id).is_some() {
+                return Err(DomainError::invalid(
+                    "unit_id",
+                    format!("unit {unit_id} was called already and has not reported in"),
+                ));
+            }
+            let due_at = match by {
+                Some(b) if b <= s.now => {
+                    return Err(DomainError::invalid("by", "must be in the future"));
+                }
+                Some(b) => b,
+                None => s.now + chrono::Duration::hours(i64::from(s.policy.report_in_hours)),
+            };
+            vec![EventKind::Summoned {
+                unit_id,
+                by_unit_id: ticket.holder_unit().unwrap_or_default(),
+                reason,
+                due_at,
+            }]
+        }
+        Command::ReportIn { note } => vec![EventKind::ReportedIn {
+            unit_id: actor.unit_id.unwrap_or_default(),
+            note,
+        }],
         Command::RecordCallback(CallbackInput::Answered { answers, note }) => {
             let recorded = EventKind::CallbackRecorded {
                 contacted: answers.contacted,

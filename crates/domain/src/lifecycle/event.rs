@@ -147,6 +147,18 @@ pub enum EventKind {
         unit_id: i64,
         due_at: DateTime<Utc>,
     },
+    /// The unit holding the ticket called a department to the spot (吹哨).
+    Summoned {
+        unit_id: i64,
+        by_unit_id: i64,
+        reason: String,
+        due_at: DateTime<Utc>,
+    },
+    /// A department called to the spot reported in (报到).
+    ReportedIn {
+        unit_id: i64,
+        note: String,
+    },
     CallbackRecorded {
         contacted: bool,
         resolution: Resolution,
@@ -241,6 +253,8 @@ impl EventKind {
             EventKind::LevelReturnApproved { .. } => "level_return_approved",
             EventKind::LevelReturnRejected { .. } => "level_return_rejected",
             EventKind::LevelOverdue { .. } => "level_overdue",
+            EventKind::Summoned { .. } => "summoned",
+            EventKind::ReportedIn { .. } => "reported_in",
         }
     }
 

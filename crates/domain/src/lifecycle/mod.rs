@@ -71,10 +71,12 @@ pub enum Action {
     Supervise,
     AnswerSupervision,
     Forward,
+    Summon,
+    ReportIn,
 }
 
 impl Action {
-    pub const ALL: [Action; 25] = [
+    pub const ALL: [Action; 27] = [
         Action::ResolveDirectly,
         Action::Dispatch,
         Action::Sign,
@@ -100,6 +102,8 @@ impl Action {
         Action::Supervise,
         Action::AnswerSupervision,
         Action::Forward,
+        Action::Summon,
+        Action::ReportIn,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -129,6 +133,8 @@ impl Action {
             Action::Supervise => "supervise",
             Action::AnswerSupervision => "answer-supervision",
             Action::Forward => "forward",
+            Action::Summon => "summon",
+            Action::ReportIn => "report-in",
         }
     }
 
@@ -164,6 +170,8 @@ impl Action {
             Action::Supervise => "督办",
             Action::AnswerSupervision => "督办反馈",
             Action::Forward => "转办下级",
+            Action::Summon => "吹哨",
+            Action::ReportIn => "报到",
         }
     }
 
@@ -201,6 +209,8 @@ pub enum UnitScope {
     Reviewer,
     /// A handler of the lead unit, a co-unit, or a level of the chain still holding its part.
     Involved,
+    /// A handler of a unit called to the spot that has not reported in yet.
+    Summoned,
 }
 
 /// One row of the transition table: the action, the states it applies to, the roles that
@@ -438,5 +448,19 @@ pub static TRANSITIONS: &[Rule] = &[
         from: &[S::InProgress],
         roles: &[Role::UnitHandler],
         unit_scope: UnitScope::Holder,
+    },
+    // A street office holding the ticket calls a department to the spot (吹哨); the
+    // department reports in (报到).
+    Rule {
+        action: Action::Summon,
+        from: &[S::InProgress],
+        roles: &[Role::UnitHandler],
+        unit_scope: UnitScope::Holder,
+    },
+    Rule {
+        action: Action::ReportIn,
+        from: &[S::InProgress],
+        roles: &[Role::UnitHandler],
+        unit_scope: UnitScope::Summoned,
     },
 ];

@@ -61,6 +61,11 @@ fn fields(a: Action) -> Vec<(&'static str, &'static str, &'static str, &'static 
             ("note", "督办意见", "Instructions", "textarea"),
         ],
         Action::AnswerSupervision => vec![("answer", "督办反馈", "Answer", "textarea")],
+        Action::Summon => vec![
+            ("unit_id", "呼叫部门", "Department to call", "summonable"),
+            ("reason", "事由", "Reason", "textarea"),
+        ],
+        Action::ReportIn => vec![("note", "报到情况", "What was done", "textarea")],
         Action::Forward => vec![
             ("unit_id", "下级单位", "Unit below", "below"),
             ("note", "转办意见", "Note", "text"),
@@ -103,7 +108,7 @@ pub fn to_body(a: Action, form: &[(String, String)]) -> Result<Value, (String, S
                     body.insert(name.into(), json!(ids));
                 }
             }
-            "unit" | "below" | "number" | "tier" => {
+            "unit" | "below" | "summonable" | "number" | "tier" => {
                 if let Some(v) = values.first() {
                     body.insert(name.into(), json!(number(v)?));
                 }
@@ -183,6 +188,19 @@ fn below_options(units: &[Unit], ticket: &Ticket, selected: &[&str]) -> Markup {
     }
 }
 
+/// The departments the holder of a ticket may call to the spot.
+fn summonable_options(units: &[Unit], ticket: &Ticket, selected: &[&str]) -> Markup {
+    let called = ticket
+        .holder_unit()
+        .map(|h| mashangban_domain::org::summonable(units, h))
+        .unwrap_or_default();
+    html! {
+        @for u in units.iter().filter(|u| called.contains(&u.id)) {
+            option value=(u.id) selected[selected.contains(&u.id.to_string().as_str())] { (u.name) }
+        }
+    }
+}
+
 pub fn unit_search(lang: Lang, select_id: &str) -> Markup {
     html! {
         input.unit-search type="search" data-filter-for=(select_id) placeholder=(label(lang, "搜索单位名称…", "Search units…")) aria-label=(label(lang, "搜索单位名称", "Search units")) autocomplete="off";
@@ -214,6 +232,7 @@ pub fn form(
                             "unit" => { (unit_search(lang, &id)) select id=(id) name=(name) { option value="" { "—" } (unit_options(units, &was)) } },
                             "units" => { (unit_search(lang, &id)) select id=(id) name=(name) multiple size="6" { (unit_options(units, &was)) } },
                             "below" => { (unit_search(lang, &id)) select id=(id) name=(name) { option value="" { "—" } (below_options(units, ticket, &was)) } },
+                            "summonable" => { (unit_search(lang, &id)) select id=(id) name=(name) { option value="" { "—" } (summonable_options(units, ticket, &was)) } },
                             "reply" => textarea id=(id) name=(name) rows="4" cols="60" { (was.first().copied().or(ticket.lowest_assignment().and_then(|l| l.reply.as_deref())).unwrap_or("")) },
                             "tier" => select id=(id) name=(name) {
                                 option value="" { (label(lang, "按分类默认", "category default")) }

@@ -107,6 +107,13 @@ fn sections(actor: &Actor) -> Vec<Section> {
     if take(Action::Forward) {
         v.push(queue("下级办理中", "With a level below", UnitQueue::Below));
     }
+    if take(Action::ReportIn) {
+        v.push(queue(
+            "吹哨待报到",
+            "Called to the spot",
+            UnitQueue::ToReportIn,
+        ));
+    }
     if take_in(Action::ApproveReply, S::InProgress) {
         v.push(queue(
             "下级已答复待审核",
@@ -364,6 +371,7 @@ mod tests {
                 "待签收",
                 "办理中",
                 "下级办理中",
+                "吹哨待报到",
                 "下级已答复待审核",
                 "退单申请中",
                 "已答复待审核"

@@ -705,6 +705,8 @@ fn event_text(e: &Event, lang: Lang, units: Option<&mashangban_app::Reference>) 
         "level_return_approved" => ("同意下级退回", "taken back from the level below"),
         "level_return_rejected" => ("驳回下级退回", "the level below keeps it"),
         "level_overdue" => ("下级超期未答复", "a level below is overdue"),
+        "summoned" => ("吹哨", "called to the spot"),
+        "reported_in" => ("报到", "reported in"),
         other => (other, other),
     };
     let label = if lang == Lang::Zh { zh } else { en };
@@ -746,7 +748,10 @@ fn event_text(e: &Event, lang: Lang, units: Option<&mashangban_app::Reference>) 
         (Some(u), Some(r))
             if matches!(e.kind, EventKind::Forwarded { .. })
                 || e.kind.type_name().starts_with("level_")
-                || e.kind.type_name() == "assignment_signed" =>
+                || matches!(
+                    e.kind.type_name(),
+                    "assignment_signed" | "summoned" | "reported_in"
+                ) =>
         {
             format!("{label}（{}）", r.unit_name(u).unwrap_or("?"))
         }
@@ -810,6 +815,43 @@ fn chain_card(lang: Lang, tk: &Ticket, r: &mashangban_app::Reference) -> Markup 
                             td { (when(a.signed_at)) }
                             td { (when(a.first_contact_at)) }
                             td { @if let Some(reply) = &a.reply { (reply) " · " (when(a.replied_at)) } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The departments called to the spot (吹哨报到): who called whom, by when, and whether
+/// they reported in, late or not.
+fn summons_card(lang: Lang, tk: &Ticket, r: &mashangban_app::Reference) -> Markup {
+    let zh = lang == Lang::Zh;
+    let now = Utc::now();
+    html! {
+        div.card.summons {
+            h2 { (if zh { "吹哨报到" } else { "Called to the spot" }) }
+            table.list {
+                thead { tr {
+                    th { (if zh { "被呼叫单位" } else { "Unit called" }) } th { (if zh { "呼叫单位" } else { "Called by" }) }
+                    th { (if zh { "事由" } else { "Reason" }) } th { (if zh { "呼叫时间" } else { "Called" }) }
+                    th { (if zh { "报到期限" } else { "Report by" }) } th { (if zh { "报到" } else { "Reported" }) }
+                } }
+                tbody {
+                    @for c in &tk.summons {
+                        tr {
+                            td { (r.unit_name(c.unit_id).unwrap_or("?")) }
+                            td { (r.unit_name(c.by_unit_id).unwrap_or("?")) }
+                            td { (c.reason) }
+                            td { (local_time(c.summoned_at)) }
+                            td { (local_time(c.due_at)) }
+                            td {
+                                @match (c.reported_at, &c.report) {
+                                    (Some(at), Some(note)) => { (local_time(at)) " · " (note) }
+                                    _ => { (if zh { "待报到" } else { "awaiting" }) }
+                                }
+                                @if c.late(now) { " " span.tag.late { (if zh { "超时" } else { "late" }) } }
+                            }
                         }
                     }
                 }
@@ -951,6 +993,7 @@ async fn render_ticket(
             mashangban_domain::Action::Dispatch
                 | mashangban_domain::Action::DecideConsultation
                 | mashangban_domain::Action::Forward
+                | mashangban_domain::Action::Summon
         )
     }) {
         r.units.values().cloned().collect()
@@ -1011,6 +1054,7 @@ async fn render_ticket(
             }
         }
         @if !tk.chain.is_empty() { (chain_card(lang, &tk, &r)) }
+        @if !tk.summons.is_empty() { (summons_card(lang, &tk, &r)) }
         div.card {
             h2 { (t(lang, "content")) }
             p { (tk.content) }

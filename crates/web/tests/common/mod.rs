@@ -323,6 +323,20 @@ impl TestApp {
 }
 
 impl TestApp {
+    /// A ticket in progress whose lead street office called the `other` unit (a city
+    /// department) to the spot (吹哨).
+    pub async fn summoned_ticket(&self) -> i64 {
+        let id = self.ticket_in("in_progress").await;
+        self.act(
+            id,
+            "summon",
+            "lead",
+            json!({"unit_id": self.other_unit, "reason": "请到场协调处置"}),
+        )
+        .await;
+        id
+    }
+
     /// A ticket in progress that the lead street office forwarded to its community
     /// (`below`), whose part stands as `part` says: `forwarded`, `signed`, `replied` or
     /// `return_requested`.
