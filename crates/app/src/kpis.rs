@@ -419,3 +419,99 @@ mod tests {
         );
     }
 }
+
+/// One unit's work down the levels in a period, with its rates.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct LevelWorkRow {
+    pub unit_id: i64,
+    pub name: String,
+    #[serde(flatten)]
+    pub work: mashangban_domain::levels::LevelWork,
+    /// Share of its replies sent up within the time the level above gave.
+    pub on_time_reply_rate: Option<f64>,
+    /// Share of its replies the level above sent back.
+    pub rejection_rate: Option<f64>,
+    /// 报到率: share of its calls to the spot it answered; and in time.
+    pub report_in_rate: Option<f64>,
+    pub on_time_report_in_rate: Option<f64>,
+}
+
+/// The units' work down the levels in a period.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct LevelWorkTable {
+    pub period: Period,
+    /// The unit whose units directly below are listed, if one was asked for.
+    pub parent: Option<i64>,
+    /// By name.
+    pub rows: Vec<LevelWorkRow>,
+}
+
+/// The most tickets one level-work table reads.
+const LEVEL_WORK_TICKETS: u32 = 200_000;
+
+impl App {
+    /// What each unit did down the levels (分级转办 · 吹哨报到) in a period: forwarded to it,
+    /// signed, replied up in time or late, replies sent back, overdue, called to the spot and
+    /// answered (报到率). With `parent`, every unit directly below it (a district's streets,
+    /// a street's communities), with or without work; without, every unit with some.
+    pub async fn level_work_table(
+        &self,
+        actor: &Actor,
+        period: Period,
+        parent: Option<i64>,
+    ) -> Result<LevelWorkTable, AppError> {
+        require(actor, Permission::ReadFigures)?;
+        let reference = self.reference().await?;
+        if let Some(p) = parent
+            && !reference.units.contains_key(&p)
+        {
+            return Err(AppError::invalid(
+                "parent",
+                format!("unit {p} does not exist"),
+            ));
+        }
+        let from = mashangban_domain::aggregates::day_start(period.from);
+        let to = mashangban_domain::aggregates::day_start(period.to + Duration::days(1));
+        let tickets = self
+            .store
+            .tickets_with_events(
+                &mashangban_domain::levels::LEVEL_EVENT_TYPES,
+                from,
+                to,
+                LEVEL_WORK_TICKETS,
+            )
+            .await?;
+        let events = self.store.ticket_events_many(&tickets).await?;
+        let work = mashangban_domain::levels::level_work(&events, from, to);
+        let units: Vec<i64> = match parent {
+            Some(p) => reference
+                .units
+                .values()
+                .filter(|u| u.parent_id == Some(p))
+                .map(|u| u.id)
+                .collect(),
+            None => work.keys().copied().collect(),
+        };
+        let mut rows: Vec<LevelWorkRow> = units
+            .into_iter()
+            .map(|u| {
+                let w = work.get(&u).copied().unwrap_or_default();
+                LevelWorkRow {
+                    unit_id: u,
+                    name: reference.unit_name(u).unwrap_or("?").to_string(),
+                    on_time_reply_rate: w.on_time_reply_rate(),
+                    rejection_rate: w.rejection_rate(),
+                    report_in_rate: w.report_in_rate(),
+                    on_time_report_in_rate: w.on_time_report_in_rate(),
+                    work: w,
+                }
+            })
+            .collect();
+        rows.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(LevelWorkTable {
+            period,
+            parent,
+            rows,
+        })
+    }
+}

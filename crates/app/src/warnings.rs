@@ -5,7 +5,6 @@ use crate::{App, AppError, require};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use mashangban_domain::aggregates::{Dim, ISSUE_ROLLUPS, business_day};
 use mashangban_domain::forecast::{Backtest, ForecastDay, ForecastRules, forecast};
-use mashangban_domain::intake::china_offset;
 use mashangban_domain::report::issue_group;
 use mashangban_domain::warning::{
     Finding, WarningKind, WarningRules, WarningStatus, cluster_level, mask_phone, repeat_level,
@@ -78,13 +77,7 @@ pub struct VolumeForecast {
     pub channels: Vec<ChannelForecast>,
 }
 
-fn day_start(day: NaiveDate) -> DateTime<Utc> {
-    china_offset()
-        .from_local_datetime(&day.and_hms_opt(0, 0, 0).unwrap_or_default())
-        .single()
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_default()
-}
+use mashangban_domain::aggregates::day_start;
 
 fn date_zh(day: NaiveDate) -> String {
     use chrono::Datelike;

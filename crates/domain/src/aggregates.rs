@@ -129,6 +129,16 @@ pub fn business_day(at: DateTime<Utc>) -> NaiveDate {
     at.with_timezone(&china_offset()).date_naive()
 }
 
+/// The first moment of a business day (midnight in Asia/Shanghai).
+pub fn day_start(day: NaiveDate) -> DateTime<Utc> {
+    use chrono::TimeZone;
+    china_offset()
+        .from_local_datetime(&day.and_hms_opt(0, 0, 0).unwrap_or_default())
+        .single()
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_default()
+}
+
 fn key(t: &Ticket, day: NaiveDate, unit_id: Option<i64>) -> FactKey {
     FactKey {
         day,

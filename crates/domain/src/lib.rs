@@ -11,6 +11,7 @@ pub mod forecast;
 pub mod intake;
 pub mod knowledge;
 pub mod kpi;
+pub mod levels;
 pub mod lifecycle;
 pub mod notify;
 pub mod org;

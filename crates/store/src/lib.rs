@@ -558,6 +558,14 @@ pub trait TicketStore: Send + Sync {
     async fn ticket_events(&self, ticket_id: i64) -> Result<Vec<Event>>;
     /// The events of several tickets, by ticket and then in order.
     async fn ticket_events_many(&self, ids: &[i64]) -> Result<Vec<Event>>;
+    /// The tickets with an event of one of `types` at `from..to`, by id, at most `limit`.
+    async fn tickets_with_events(
+        &self,
+        types: &[&str],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<i64>>;
     /// The ticket of each event after event id `after`, oldest first, at most `limit`:
     /// `(event id, ticket id)`, for feeds that follow every change (the search index).
     async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<(i64, i64)>>;

@@ -1017,6 +1017,33 @@ async fn next_deadlines(s: &SqlStore) {
     let rest = s.events_after(feed[2].0, 2).await.unwrap();
     assert_eq!(rest, feed[3..5].to_vec());
     assert!(s.events_after(feed[4].0, 10).await.unwrap().is_empty());
+    // The tickets with events of some types in a period, each once, by id.
+    let mut both = vec![a.id, b.id];
+    both.sort_unstable();
+    assert_eq!(
+        s.tickets_with_events(&["note_added", "level_replied"], at(2), at(3), 10)
+            .await
+            .unwrap(),
+        both
+    );
+    assert_eq!(
+        s.tickets_with_events(&["note_added"], at(2), at(3), 1)
+            .await
+            .unwrap(),
+        both[..1].to_vec()
+    );
+    assert!(
+        s.tickets_with_events(&["note_added"], at(3), at(9), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        s.tickets_with_events(&["forwarded"], at(0), at(9), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn alerts_and_supervision_on_the_board(s: &SqlStore) {

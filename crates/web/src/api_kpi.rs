@@ -32,20 +32,26 @@ fn date_param(
 
 /// The period and grouping of a request: `from`, `to` (default: the month to date) and
 /// `group_by` (default: the whole city).
+/// The period `?from=&to=` names: by default the month to date; one end alone runs to
+/// today or from the 1st of its month.
+pub(crate) fn period_of(q: &HashMap<String, String>) -> Result<Period, AppError> {
+    let default = Period::month_to_date();
+    let from = date_param(q, "from")?;
+    let to = date_param(q, "to")?;
+    match (from, to) {
+        (None, None) => Ok(default),
+        (Some(f), None) => Period::new(f, default.to.max(f)),
+        (None, Some(t)) => Period::new(t.with_day(1).unwrap_or(t), t),
+        (Some(f), Some(t)) => Period::new(f, t),
+    }
+}
+
 pub(crate) async fn table_of(
     app: &App,
     actor: &Actor,
     q: &HashMap<String, String>,
 ) -> Result<KpiTable, AppError> {
-    let default = Period::month_to_date();
-    let from = date_param(q, "from")?;
-    let to = date_param(q, "to")?;
-    let period = match (from, to) {
-        (None, None) => default,
-        (Some(f), None) => Period::new(f, default.to.max(f))?,
-        (None, Some(t)) => Period::new(t.with_day(1).unwrap_or(t), t)?,
-        (Some(f), Some(t)) => Period::new(f, t)?,
-    };
+    let period = period_of(q)?;
     let group_by = q
         .get("group_by")
         .map(|g| g.trim())
@@ -98,6 +104,27 @@ pub async fn kpis_xlsx(
 }
 
 /// A table as an Excel download (for the API and the console).
+/// What each unit did down the levels (分级转办 · 吹哨报到) in a period
+/// Forwarded to it, signed, replied up within the time given or late, replies sent back,
+/// overdue; called to the spot and answered (报到率). With `parent`, every unit directly
+/// below it (a district's streets, a street's communities); without, every unit with some.
+#[utoipa::path(
+    get, path = "/api/v1/kpis/levels", tag = "evaluation", security(("bearer" = [])),
+    params(("from" = Option<NaiveDate>, Query, description = "first day (default: the 1st of this month)"),
+        ("to" = Option<NaiveDate>, Query, description = "last day, included (default: today)"),
+        ("parent" = Option<i64>, Query, description = "the unit whose units directly below are listed")),
+    responses((status = 200, description = "The units' work", body = mashangban_app::kpis::LevelWorkTable))
+)]
+pub async fn levels(
+    State(app): State<App>,
+    a: Authed,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let period = period_of(&q)?;
+    let parent = crate::api::id_param(&q, "parent")?;
+    Ok(Json(app.level_work_table(&a.actor, period, parent).await?).into_response())
+}
+
 pub(crate) fn xlsx_response(table: &KpiTable) -> Result<Response, AppError> {
     let (header, rows) = sheet(table);
     let bytes = crate::xlsx::workbook("考评", &header, &rows, &[(2, 28.0)]).map_err(|e| {

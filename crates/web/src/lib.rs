@@ -52,6 +52,7 @@ fn api() -> OpenApiRouter<App> {
         .routes(routes!(api::deadline_policy, api::put_deadline_policy))
         .routes(routes!(api_kpi::kpis))
         .routes(routes!(api_kpi::kpis_xlsx))
+        .routes(routes!(api_kpi::levels))
         .routes(routes!(api_kpi::daily_report))
         .routes(routes!(api_kpi::monthly_report))
         .routes(routes!(api_kpi::policy, api_kpi::put_policy))

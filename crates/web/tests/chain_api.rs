@@ -443,6 +443,48 @@ async fn the_fire_lane_goes_down_three_levels_and_back_up(t: &TestApp) {
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.body["error"]["field"], "parent");
+    // Each level's own work: the street replied up once, in time; the community twice,
+    // one sent back.
+    let levels = t
+        .get(
+            &format!("/api/v1/kpis/levels?parent={district}"),
+            "dispatcher",
+        )
+        .await
+        .body;
+    let level_row = |table: &Value, unit: i64| -> Value {
+        table["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["unit_id"] == unit)
+            .cloned()
+            .unwrap_or_else(|| panic!("no row for unit {unit} in {table}"))
+    };
+    let st = level_row(&levels, street);
+    assert_eq!(
+        (
+            st["forwarded"].clone(),
+            st["signed"].clone(),
+            st["replies"].clone()
+        ),
+        (json!(1), json!(1), json!(1))
+    );
+    assert_eq!(st["on_time_reply_rate"], 1.0);
+    assert_eq!(level_row(&levels, sibling)["forwarded"], 0);
+    let levels = t
+        .get(
+            &format!("/api/v1/kpis/levels?parent={street}"),
+            "dispatcher",
+        )
+        .await
+        .body;
+    let co = level_row(&levels, community);
+    assert_eq!(
+        (co["replies"].clone(), co["replies_rejected"].clone()),
+        (json!(2), json!(1))
+    );
+    assert_eq!(co["rejection_rate"], 0.5);
     // Units read no figures, their territory's included.
     let (status, _) = read(t, &district_h, "/api/v1/kpis?group_by=territory").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
@@ -558,6 +600,25 @@ async fn a_street_calls_a_department_to_the_spot(t: &TestApp) {
             .unwrap()
             .iter()
             .any(|x| x["id"] == id)
+    );
+    // The department's 报到率.
+    let levels = t.get("/api/v1/kpis/levels", "supervisor").await.body;
+    let row = levels["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["unit_id"] == t.other_unit)
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (row["summoned"].clone(), row["reported_in"].clone()),
+        (json!(1), json!(1))
+    );
+    assert_eq!(row["report_in_rate"], 1.0);
+    assert_eq!(row["on_time_report_in_rate"], 1.0);
+    assert_eq!(
+        t.get("/api/v1/kpis/levels", "other").await.status,
+        StatusCode::FORBIDDEN
     );
     // The street office is told the department came.
     let notices = t.get("/api/v1/notices", "lead").await.body;

@@ -1390,4 +1390,14 @@ async fn the_chain_through_the_console_forms() {
         "街道：物业已整改完毕"
     );
     assert_eq!(t.state(id).await, "replied");
+    // The figures by territory show what each community did down the levels.
+    users(&t, &[("disp-c", Role::Dispatcher, None)]).await;
+    let disp = Browser::open(&t, "disp-c").await;
+    let (status, html) = disp
+        .page(&format!("/kpis?group_by=territory&parent={}", t.lead_unit))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("分级办理与吹哨报到"), "{html}");
+    let levels = &html[html.find("分级办理与吹哨报到").unwrap()..];
+    assert!(levels.contains("100.00%"), "the community replied in time: {levels}");
 }

@@ -327,6 +327,32 @@ impl TicketStore for SqlStore {
         rows.iter().map(event_from).collect()
     }
 
+    async fn tickets_with_events(
+        &self,
+        types: &[&str],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<i64>> {
+        if types.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks: Vec<String> = (4..4 + types.len()).map(|i| format!("${i}")).collect();
+        let mut q = sqlx::query(AssertSqlSafe(format!(
+            "SELECT DISTINCT ticket_id FROM ticket_events WHERE at >= $1 AND at < $2 \
+             AND type IN ({}) ORDER BY ticket_id LIMIT $3",
+            marks.join(", ")
+        )))
+        .bind(ts(from))
+        .bind(ts(to))
+        .bind(i64::from(limit.clamp(1, 1_000_000)));
+        for t in types {
+            q = q.bind(*t);
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        rows.iter().map(|r| Ok(r.try_get::<i64, _>(0)?)).collect()
+    }
+
     async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<(i64, i64)>> {
         let rows = sqlx::query(
             "SELECT id, ticket_id FROM ticket_events WHERE id > $1 ORDER BY id LIMIT $2",

@@ -134,6 +134,49 @@ fn table_markup(lang: Lang, table: &KpiTable) -> Markup {
     }
 }
 
+/// The units' work down the levels (分级转办 · 吹哨报到): timeliness of each level's replies
+/// and the departments' 报到率.
+fn levels_markup(lang: Lang, t: &mashangban_app::kpis::LevelWorkTable) -> Markup {
+    let zh = lang == Lang::Zh;
+    let cols: [(&str, &str); 10] = [
+        ("单位", "Unit"),
+        ("转办至本级", "Forwarded to it"),
+        ("签收", "Signed"),
+        ("上报答复", "Replies sent up"),
+        ("按时答复率", "Replied in time"),
+        ("被上级退回率", "Sent back"),
+        ("超期", "Overdue"),
+        ("被吹哨", "Called to the spot"),
+        ("报到率", "Reported in"),
+        ("按时报到率", "Reported in time"),
+    ];
+    html! {
+        h2 { (if zh { "分级办理与吹哨报到" } else { "Work down the levels and calls to the spot" }) }
+        @if t.rows.is_empty() { p.muted { (if zh { "本期没有分级转办或吹哨报到。" } else { "Nothing forwarded down or called to the spot in the period." }) } }
+        @else {
+            table.list.levels {
+                thead { tr { @for (z, e) in cols { th { (if zh { z } else { e }) } } } }
+                tbody {
+                    @for r in &t.rows {
+                        tr {
+                            td { (r.name) }
+                            td.num { (r.work.forwarded) }
+                            td.num { (r.work.signed) }
+                            td.num { (r.work.replies) }
+                            td.num { (percent(r.on_time_reply_rate)) }
+                            td.num { (percent(r.rejection_rate)) }
+                            td.num { (r.work.overdue) }
+                            td.num { (r.work.summoned) }
+                            td.num { (percent(r.report_in_rate)) }
+                            td.num { (percent(r.on_time_report_in_rate)) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// `GET /kpis?from&to&group_by`.
 pub async fn kpis_page(
     State(app): State<App>,
@@ -169,6 +212,20 @@ pub async fn kpis_page(
                 ),
             )
         }
+    };
+    // By territory, what each unit did down the levels too.
+    let levels = match (&table, v("group_by").as_str()) {
+        (Some(t), "territory") => {
+            let parent = v("parent").parse::<i64>().ok();
+            match app.level_work_table(&s.actor(), t.period, parent).await {
+                Ok(l) => Some(l),
+                Err(e) => {
+                    tracing::error!(error = %e, "level work");
+                    None
+                }
+            }
+        }
+        _ => None,
     };
     let query: String = ["from", "to", "group_by", "parent"]
         .iter()
@@ -206,6 +263,7 @@ pub async fn kpis_page(
             }
             (table_markup(lang, table))
         }
+        @if let Some(l) = &levels { (levels_markup(lang, l)) }
         h2 { (if zh { "报告" } else { "Reports" }) }
         form.filters method="get" action="/reports/daily" {
             label for="r-date" { (if zh { "工作日报" } else { "Daily report" }) }
