@@ -363,6 +363,11 @@ impl App {
             *report.states.entry(state).or_default() += 1;
             report.tickets_created += 1;
         }
+        // The seed's own story, through the levels.
+        if count >= 50 && self.fire_lane_story(&mut ctx).await? {
+            *report.states.entry("closed".into()).or_default() += 1;
+            report.tickets_created += 1;
+        }
         // Make sure every state can be seen: stop a few recent tickets on purpose.
         if count >= 50 {
             for state in mashangban_domain::TicketState::ALL {
@@ -379,6 +384,78 @@ impl App {
             }
         }
         Ok(report)
+    }
+
+    /// The seed article's fire lane (消防通道), as its times went: a call in the afternoon;
+    /// the hotline forwards it to 城东区政府, whose command centre passes it to 八一路街道,
+    /// which asks the community; the community calls the citizen back at 09:57 the next
+    /// day and gets the property company to act; the hotline has the reply at 11:30. Dated
+    /// three days before `now`. The community is a demonstration unit (the divisions list
+    /// no community under 八一路街道). Returns whether it was written.
+    async fn fire_lane_story(&self, ctx: &mut Ctx) -> Result<bool, AppError> {
+        let (Some(district), Some(street)) = (
+            ctx.units_by_code.get("GOV-630102").cloned(),
+            ctx.units_by_code.get("GOV-630102006").cloned(),
+        ) else {
+            return Ok(false);
+        };
+        let community = match self.store.get_unit_by_code("COM-DEMO-630102006").await? {
+            Some(u) => u,
+            None => {
+                self.add_unit(
+                    &crate::SERVER,
+                    crate::admin::UnitInput {
+                        code: "COM-DEMO-630102006".into(),
+                        name: "八一路街道青发小区所在社区（演示）".into(),
+                        kind: mashangban_domain::UnitKind::Community,
+                        parent_id: Some(street.id),
+                        division_code: Some("630102006".into()),
+                    },
+                )
+                .await?
+            }
+        };
+        let day = mashangban_domain::aggregates::business_day(ctx.now) - Duration::days(3);
+        let at = |d: i64, h: i64, m: i64| {
+            mashangban_domain::aggregates::day_start(day) + Duration::days(d) + Duration::hours(h)
+                + Duration::minutes(m)
+        };
+        if at(2, 10, 0) > ctx.now {
+            return Ok(false);
+        }
+        let body = json!({
+            "channel": "phone", "kind": "complaint", "title": "消防通道被锁死且有人居住",
+            "content": "城东区八一中路青发小区7号楼3单元的一个消防通道被锁死打不开，物业称里面有人居住，存在安全隐患，请求处理。",
+            "citizen": {"name": "马先生", "phone": "13997001234"},
+            "address": "西宁市城东区八一中路青发小区7号楼3单元",
+            "category_code": "010301",
+            "division_code": "630102006",
+        });
+        let (ticket, _) = self
+            .create_ticket_at(&ctx.operator, body, None, at(0, 15, 20))
+            .await?;
+        let id = ticket.id;
+        let district_h = self.handler_for(ctx, &district).await?;
+        let street_h = self.handler_for(ctx, &street).await?;
+        let community_h = self.handler_for(ctx, &community).await?;
+        let steps: Vec<(Actor, Action, serde_json::Value, DateTime<Utc>)> = vec![
+            (ctx.dispatcher, Action::Dispatch, json!({"lead_unit_id": district.id, "tier": 3, "note": "属地事项，请城东区核实处理。"}), at(0, 15, 35)),
+            (district_h, Action::Sign, json!({"note": "区指挥中心已签收"}), at(0, 15, 50)),
+            (district_h, Action::Forward, json!({"unit_id": street.id, "note": "请八一路街道核实青发小区消防通道情况。"}), at(0, 16, 0)),
+            (street_h, Action::Sign, json!({}), at(0, 16, 30)),
+            (street_h, Action::Forward, json!({"unit_id": community.id, "note": "请社区联系市民并督促物业整改。"}), at(0, 17, 0)),
+            (community_h, Action::Sign, json!({}), at(1, 8, 50)),
+            (community_h, Action::RecordContact, json!({"note": "09:57 社区工作人员电话联系市民，了解消防通道住人及锁门情况。"}), at(1, 9, 57)),
+            (community_h, Action::Reply, json!({"content": "社区工作人员已联系青发物业前往现场查看，物业表示会及时整改处理。"}), at(1, 10, 40)),
+            (street_h, Action::ApproveReply, json!({"content": "八一路街道：社区已于当日9时57分联系市民，并联系青发物业到现场查看，物业表示及时整改。"}), at(1, 11, 5)),
+            (district_h, Action::ApproveReply, json!({"content": "经区指挥中心与八一路街道办事处核实，街道已向社区反映，社区工作人员于当日9时57分联系市民；关于消防通道住人及锁门的情况，社区已联系青发物业前往现场查看，物业表示会及时整改处理。"}), at(1, 11, 30)),
+            (ctx.dispatcher, Action::ApproveReply, json!({}), at(1, 14, 0)),
+            (ctx.callback, Action::RecordCallback, json!({"contacted": true, "resolution": "resolved", "satisfaction": "satisfied"}), at(2, 10, 0)),
+        ];
+        for (actor, action, body, when) in steps {
+            self.act_at(&actor, id, action, body, when).await?;
+        }
+        Ok(true)
     }
 
     async fn handler_for(&self, ctx: &mut Ctx, unit: &Unit) -> Result<Actor, AppError> {
