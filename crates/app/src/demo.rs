@@ -417,7 +417,9 @@ impl App {
         };
         let day = mashangban_domain::aggregates::business_day(ctx.now) - Duration::days(3);
         let at = |d: i64, h: i64, m: i64| {
-            mashangban_domain::aggregates::day_start(day) + Duration::days(d) + Duration::hours(h)
+            mashangban_domain::aggregates::day_start(day)
+                + Duration::days(d)
+                + Duration::hours(h)
                 + Duration::minutes(m)
         };
         if at(2, 10, 0) > ctx.now {
@@ -439,18 +441,68 @@ impl App {
         let street_h = self.handler_for(ctx, &street).await?;
         let community_h = self.handler_for(ctx, &community).await?;
         let steps: Vec<(Actor, Action, serde_json::Value, DateTime<Utc>)> = vec![
-            (ctx.dispatcher, Action::Dispatch, json!({"lead_unit_id": district.id, "tier": 3, "note": "属地事项，请城东区核实处理。"}), at(0, 15, 35)),
-            (district_h, Action::Sign, json!({"note": "区指挥中心已签收"}), at(0, 15, 50)),
-            (district_h, Action::Forward, json!({"unit_id": street.id, "note": "请八一路街道核实青发小区消防通道情况。"}), at(0, 16, 0)),
+            (
+                ctx.dispatcher,
+                Action::Dispatch,
+                json!({"lead_unit_id": district.id, "tier": 3, "note": "属地事项，请城东区核实处理。"}),
+                at(0, 15, 35),
+            ),
+            (
+                district_h,
+                Action::Sign,
+                json!({"note": "区指挥中心已签收"}),
+                at(0, 15, 50),
+            ),
+            (
+                district_h,
+                Action::Forward,
+                json!({"unit_id": street.id, "note": "请八一路街道核实青发小区消防通道情况。"}),
+                at(0, 16, 0),
+            ),
             (street_h, Action::Sign, json!({}), at(0, 16, 30)),
-            (street_h, Action::Forward, json!({"unit_id": community.id, "note": "请社区联系市民并督促物业整改。"}), at(0, 17, 0)),
+            (
+                street_h,
+                Action::Forward,
+                json!({"unit_id": community.id, "note": "请社区联系市民并督促物业整改。"}),
+                at(0, 17, 0),
+            ),
             (community_h, Action::Sign, json!({}), at(1, 8, 50)),
-            (community_h, Action::RecordContact, json!({"note": "09:57 社区工作人员电话联系市民，了解消防通道住人及锁门情况。"}), at(1, 9, 57)),
-            (community_h, Action::Reply, json!({"content": "社区工作人员已联系青发物业前往现场查看，物业表示会及时整改处理。"}), at(1, 10, 40)),
-            (street_h, Action::ApproveReply, json!({"content": "八一路街道：社区已于当日9时57分联系市民，并联系青发物业到现场查看，物业表示及时整改。"}), at(1, 11, 5)),
-            (district_h, Action::ApproveReply, json!({"content": "经区指挥中心与八一路街道办事处核实，街道已向社区反映，社区工作人员于当日9时57分联系市民；关于消防通道住人及锁门的情况，社区已联系青发物业前往现场查看，物业表示会及时整改处理。"}), at(1, 11, 30)),
-            (ctx.dispatcher, Action::ApproveReply, json!({}), at(1, 14, 0)),
-            (ctx.callback, Action::RecordCallback, json!({"contacted": true, "resolution": "resolved", "satisfaction": "satisfied"}), at(2, 10, 0)),
+            (
+                community_h,
+                Action::RecordContact,
+                json!({"note": "09:57 社区工作人员电话联系市民，了解消防通道住人及锁门情况。"}),
+                at(1, 9, 57),
+            ),
+            (
+                community_h,
+                Action::Reply,
+                json!({"content": "社区工作人员已联系青发物业前往现场查看，物业表示会及时整改处理。"}),
+                at(1, 10, 40),
+            ),
+            (
+                street_h,
+                Action::ApproveReply,
+                json!({"content": "八一路街道：社区已于当日9时57分联系市民，并联系青发物业到现场查看，物业表示及时整改。"}),
+                at(1, 11, 5),
+            ),
+            (
+                district_h,
+                Action::ApproveReply,
+                json!({"content": "经区指挥中心与八一路街道办事处核实，街道已向社区反映，社区工作人员于当日9时57分联系市民；关于消防通道住人及锁门的情况，社区已联系青发物业前往现场查看，物业表示会及时整改处理。"}),
+                at(1, 11, 30),
+            ),
+            (
+                ctx.dispatcher,
+                Action::ApproveReply,
+                json!({}),
+                at(1, 14, 0),
+            ),
+            (
+                ctx.callback,
+                Action::RecordCallback,
+                json!({"contacted": true, "resolution": "resolved", "satisfaction": "satisfied"}),
+                at(2, 10, 0),
+            ),
         ];
         for (actor, action, body, when) in steps {
             self.act_at(&actor, id, action, body, when).await?;

@@ -48,6 +48,16 @@ fn unit_clock(c: ClockKind) -> bool {
     )
 }
 
+/// The unit that forwarded a level of the chain (the one it replies to).
+fn level_above(ticket: &Ticket, unit_id: i64) -> Option<i64> {
+    ticket
+        .chain
+        .iter()
+        .rev()
+        .find(|a| a.unit_id == unit_id)
+        .map(|a| a.from_unit_id)
+}
+
 /// The notices one event calls for, given the ticket as it is after the event.
 pub fn notices_for(ticket: &Ticket, kind: &EventKind) -> Vec<Notice> {
     let no = &ticket.number;
@@ -188,13 +198,7 @@ pub fn notices_for(ticket: &Ticket, kind: &EventKind) -> Vec<Notice> {
         }),
         EventKind::LevelReplied { unit_id, .. }
         | EventKind::LevelReturnRequested { unit_id, .. } => {
-            if let Some(above) = ticket
-                .chain
-                .iter()
-                .rev()
-                .find(|a| a.unit_id == *unit_id)
-                .map(|a| a.from_unit_id)
-            {
+            if let Some(above) = level_above(ticket, *unit_id) {
                 let what = if matches!(kind, EventKind::LevelReplied { .. }) {
                     "下级已答复，请审核"
                 } else {
@@ -251,13 +255,7 @@ pub fn notices_for(ticket: &Ticket, kind: &EventKind) -> Vec<Notice> {
                 alert: true,
                 text: format!("【12345超期】转办工单{no}已超过上级要求的答复时间，请立即办理。"),
             });
-            if let Some(above) = ticket
-                .chain
-                .iter()
-                .rev()
-                .find(|a| a.unit_id == *unit_id)
-                .map(|a| a.from_unit_id)
-            {
+            if let Some(above) = level_above(ticket, *unit_id) {
                 out.push(Notice {
                     audience: Audience::Unit(above),
                     sms: false,

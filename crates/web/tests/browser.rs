@@ -621,6 +621,36 @@ async fn the_chain_in_the_browser() {
         .unwrap();
     let id = t.ticket_in("in_progress").await;
     let street = Browser::open(&d, &t.base, "unit-b").await;
+    // 吹哨报到: the street calls the education bureau to the spot; the bureau reports in.
+    street
+        .act(
+            id,
+            "summon",
+            &[
+                ("unit_id", &t.other_unit.to_string()),
+                ("reason", "涉及学校周边，请教育局到场"),
+            ],
+        )
+        .await;
+    assert!(street.text(".card.summons").await.contains("待报到"));
+    let other = Browser::open(&d, &t.base, "other-b").await;
+    other.go("/").await;
+    assert!(
+        other
+            .text("#called-to-the-spot")
+            .await
+            .contains("吹哨待报到")
+    );
+    other
+        .act(
+            id,
+            "report-in",
+            &[("note", "教育局工作人员已到场，协助处理")],
+        )
+        .await;
+    let summons = other.text(".card.summons").await;
+    assert!(summons.contains("教育局工作人员已到场"), "{summons}");
+    other.shot("11a-summons-reported").await;
     street
         .act(
             id,
@@ -670,7 +700,13 @@ async fn the_chain_in_the_browser() {
     assert!(chain.contains("已完成"), "{chain}");
     assert_eq!(street.text("h1 .state").await, "已答复(待审核)");
     street.shot("13-chain-done").await;
-    for b in [street, community] {
+    // The figures by territory: each community's work down the levels.
+    let disp = Browser::open(&d, &t.base, "disp-b").await;
+    disp.go(&format!("/kpis?group_by=territory&parent={}", t.lead_unit))
+        .await;
+    assert!(disp.main_text().await.contains("分级办理与吹哨报到"));
+    disp.shot("14-levels-figures").await;
+    for b in [street, community, other, disp] {
         b.c.close().await.unwrap();
     }
 }

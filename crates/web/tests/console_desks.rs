@@ -1399,5 +1399,8 @@ async fn the_chain_through_the_console_forms() {
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("分级办理与吹哨报到"), "{html}");
     let levels = &html[html.find("分级办理与吹哨报到").unwrap()..];
-    assert!(levels.contains("100.00%"), "the community replied in time: {levels}");
+    assert!(
+        levels.contains("100.00%"),
+        "the community replied in time: {levels}"
+    );
 }

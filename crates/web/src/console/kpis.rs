@@ -213,6 +213,14 @@ pub async fn kpis_page(
             )
         }
     };
+    // By territory below a unit: which unit, and the way back up a level.
+    let parent = match v("parent").parse::<i64>() {
+        Ok(p) if v("group_by") == "territory" => {
+            let r = super::reference(&app, &s.actor()).await;
+            r.units.get(&p).map(|u| (u.name.clone(), u.parent_id))
+        }
+        _ => None,
+    };
     // By territory, what each unit did down the levels too.
     let levels = match (&table, v("group_by").as_str()) {
         (Some(t), "territory") => {
@@ -260,6 +268,16 @@ pub async fn kpis_page(
                 (if zh { "。满意率 = (满意 + " } else { ". Satisfaction = (satisfied + " })
                 (table.policy.basically_satisfied_weight)
                 (if zh { "×基本满意) ÷ 回访量。" } else { " × basically satisfied) ÷ callbacks." })
+            }
+            @if let Some((name, up)) = &parent {
+                p {
+                    strong { (name) } (if zh { " 的下级单位（各含其下级）" } else { ": the units below it, each with its own below" })
+                    " · "
+                    a href=(match up {
+                        Some(u) => format!("/kpis?group_by=territory&parent={u}&from={}&to={}", table.period.from, table.period.to),
+                        None => format!("/kpis?group_by=territory&from={}&to={}", table.period.from, table.period.to),
+                    }) { (if zh { "返回上一级" } else { "one level up" }) }
+                }
             }
             (table_markup(lang, table))
         }
