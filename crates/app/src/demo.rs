@@ -654,12 +654,22 @@ impl App {
             }
         }
         // Dispatch to the owner.
+        // Some street matters go to the district government first (属地负责), which passes
+        // them down.
+        let street_unit = place
+            .parent_code
+            .as_ref()
+            .and_then(|s| ctx.units_by_code.get(&format!("GOV-{s}")).cloned());
+        let district_unit = place
+            .code
+            .get(..6)
+            .and_then(|d| ctx.units_by_code.get(&format!("GOV-{d}")).cloned());
+        let via_district =
+            matches!(owner, Owner::Street) && stop.is_none() && ctx.rng.random_bool(0.3);
         let lead = match owner {
             Owner::City(code) => ctx.units_by_code.get(code).cloned(),
-            Owner::Street => place
-                .parent_code
-                .as_ref()
-                .and_then(|s| ctx.units_by_code.get(&format!("GOV-{s}")).cloned()),
+            Owner::Street if via_district && district_unit.is_some() => district_unit.clone(),
+            Owner::Street => street_unit.clone(),
         };
         let Some(lead) = lead else {
             return Ok("received".into());
@@ -790,8 +800,8 @@ impl App {
             }
         }
         // 分级转办: most street offices pass the matter to the community where it is, which
-        // calls on the spot and replies up; the street reviews the reply before it goes to
-        // the hotline.
+        // calls on the spot and replies up; a district government passes it to the street
+        // first. Each level reviews the reply of the one below before it goes up.
         let community = match owner {
             Owner::Street if stop.is_none() => ctx
                 .units_by_code
@@ -799,47 +809,60 @@ impl App {
                 .cloned(),
             _ => None,
         };
-        let mut below = None;
-        if let Some(c) = community
-            && ctx.rng.random_bool(0.6)
-        {
+        let mut down: Vec<Unit> = Vec::new();
+        if matches!(owner, Owner::Street) && stop.is_none() {
+            if via_district && let Some(street) = street_unit.clone() {
+                down.push(street);
+            }
+            if let Some(c) = community
+                && (!down.is_empty() || ctx.rng.random_bool(0.6))
+            {
+                down.push(c);
+            }
+        }
+        let mut levels: Vec<(Unit, Actor)> = Vec::new();
+        let mut holder = handler;
+        for unit in down {
             if !step(ctx, &mut t, 20, 240) {
                 return Ok("in_progress".into());
             }
             self.act_at(
-                &handler,
+                &holder,
                 id,
                 Action::Forward,
-                json!({"unit_id": c.id, "note": format!("请{}上门核实处理，按时上报处理结果。", c.name)}),
+                json!({"unit_id": unit.id, "note": format!("请{}核实处理，按时上报处理结果。", unit.name)}),
                 t,
             )
             .await?;
-            let community_handler = self.handler_for(ctx, &c).await?;
+            let level_handler = self.handler_for(ctx, &unit).await?;
             if !step(ctx, &mut t, 10, 240) {
                 return Ok("in_progress".into());
             }
-            self.act_at(&community_handler, id, Action::Sign, json!({}), t)
+            self.act_at(&level_handler, id, Action::Sign, json!({}), t)
                 .await?;
+            holder = level_handler;
+            levels.push((unit, level_handler));
+        }
+        if !levels.is_empty() {
             if !step(ctx, &mut t, 20, 600) {
                 return Ok("in_progress".into());
             }
             self.act_at(
-                &community_handler,
+                &holder,
                 id,
                 Action::RecordContact,
                 json!({"note": "社区网格员已电话联系市民，约定上门。"}),
                 t,
             )
             .await?;
-            below = Some((c, community_handler));
         }
         let mut rounds = 0;
         loop {
             rounds += 1;
             // The first round is the community's where the street forwarded it; a reply the
             // hotline sends back is the street's own to redo.
-            let (replier, replier_name) = match (&below, rounds) {
-                (Some((c, h)), 1) => (*h, c.name.clone()),
+            let (replier, replier_name) = match (levels.last(), rounds) {
+                (Some((u, h)), 1) => (*h, u.name.clone()),
                 _ => (handler, lead.name.clone()),
             };
             if !step(ctx, &mut t, 240, 4320) {
@@ -858,19 +881,26 @@ impl App {
             }
             self.watch_ticket_at(id, t).await?;
             self.act_at(&replier, id, Action::Reply, json!({"content": format!("经{replier_name}核实，已安排人员现场处理完毕，并已告知市民处理结果。")}), t).await?;
-            if below.is_some() && rounds == 1 {
-                // The street reviews the community's reply and passes it up as its own.
-                if !step(ctx, &mut t, 30, 600) {
-                    return Ok("in_progress".into());
+            if rounds == 1 && !levels.is_empty() {
+                // Each level above reviews the reply and passes it up as its own, up to the
+                // lead unit, whose approval is the reply to the hotline.
+                let reviewers: Vec<(String, Actor)> = std::iter::once((lead.name.clone(), handler))
+                    .chain(levels.iter().map(|(u, h)| (u.name.clone(), *h)))
+                    .take(levels.len())
+                    .collect();
+                for (name, reviewer) in reviewers.into_iter().rev() {
+                    if !step(ctx, &mut t, 30, 600) {
+                        return Ok("in_progress".into());
+                    }
+                    self.act_at(
+                        &reviewer,
+                        id,
+                        Action::ApproveReply,
+                        json!({"content": format!("经{name}督促{replier_name}现场核实，问题已处理完毕，并已告知市民处理结果。")}),
+                        t,
+                    )
+                    .await?;
                 }
-                self.act_at(
-                    &handler,
-                    id,
-                    Action::ApproveReply,
-                    json!({"content": format!("经{}督促{replier_name}现场核实，问题已处理完毕，并已告知市民处理结果。", lead.name)}),
-                    t,
-                )
-                .await?;
             }
             if halt("replied") || !step(ctx, &mut t, 30, 480) {
                 return Ok("replied".into());
