@@ -700,12 +700,20 @@ async fn the_chain_in_the_browser() {
     assert!(chain.contains("已完成"), "{chain}");
     assert_eq!(street.text("h1 .state").await, "已答复(待审核)");
     street.shot("13-chain-done").await;
+    // At a phone's width the chain stays readable (the table scrolls inside its card).
+    street.c.set_window_size(390, 844).await.unwrap();
+    street.go(&format!("/tickets/{id}")).await;
+    street.shot("13b-chain-phone").await;
     // The figures by territory: each community's work down the levels.
     let disp = Browser::open(&d, &t.base, "disp-b").await;
     disp.go(&format!("/kpis?group_by=territory&parent={}", t.lead_unit))
         .await;
     assert!(disp.main_text().await.contains("分级办理与吹哨报到"));
     disp.shot("14-levels-figures").await;
+    disp.c.set_window_size(390, 844).await.unwrap();
+    disp.go(&format!("/kpis?group_by=territory&parent={}", t.lead_unit))
+        .await;
+    disp.shot("14b-levels-phone").await;
     for b in [street, community, other, disp] {
         b.c.close().await.unwrap();
     }

@@ -102,7 +102,7 @@ fn table_markup(lang: Lang, table: &KpiTable) -> Markup {
         ("环比", "Trend"),
     ];
     html! {
-        table.list.kpis {
+        div.table-scroll { table.list.kpis {
             thead { tr { @for (z, e) in head { th { (if zh { z } else { e }) } } } }
             tbody {
                 @for r in &table.rows {
@@ -130,7 +130,7 @@ fn table_markup(lang: Lang, table: &KpiTable) -> Markup {
                     }
                 }
             }
-        }
+        } }
     }
 }
 
@@ -154,7 +154,7 @@ fn levels_markup(lang: Lang, t: &mashangban_app::kpis::LevelWorkTable) -> Markup
         h2 { (if zh { "分级办理与吹哨报到" } else { "Work down the levels and calls to the spot" }) }
         @if t.rows.is_empty() { p.muted { (if zh { "本期没有分级转办或吹哨报到。" } else { "Nothing forwarded down or called to the spot in the period." }) } }
         @else {
-            table.list.levels {
+            div.table-scroll { table.list.levels {
                 thead { tr { @for (z, e) in cols { th { (if zh { z } else { e }) } } } }
                 tbody {
                     @for r in &t.rows {
@@ -172,7 +172,7 @@ fn levels_markup(lang: Lang, t: &mashangban_app::kpis::LevelWorkTable) -> Markup
                         }
                     }
                 }
-            }
+            } }
         }
     }
 }

@@ -795,7 +795,7 @@ fn chain_card(lang: Lang, tk: &Ticket, r: &mashangban_app::Reference) -> Markup 
         div.card.chain {
             h2 { (if zh { "分级转办" } else { "Handling through the levels" }) }
             p.muted { (if zh { "主办单位：" } else { "Lead unit: " }) strong { (lead) } }
-            table.list {
+            div.table-scroll { table.list {
                 thead { tr {
                     th { (if zh { "层级" } else { "Level" }) } th { (if zh { "承办单位" } else { "Unit" }) }
                     th { (if zh { "转办单位" } else { "From" }) } th { (if zh { "状态" } else { "State" }) }
@@ -818,7 +818,7 @@ fn chain_card(lang: Lang, tk: &Ticket, r: &mashangban_app::Reference) -> Markup 
                         }
                     }
                 }
-            }
+            } }
         }
     }
 }
@@ -831,7 +831,7 @@ fn summons_card(lang: Lang, tk: &Ticket, r: &mashangban_app::Reference) -> Marku
     html! {
         div.card.summons {
             h2 { (if zh { "吹哨报到" } else { "Called to the spot" }) }
-            table.list {
+            div.table-scroll { table.list {
                 thead { tr {
                     th { (if zh { "被呼叫单位" } else { "Unit called" }) } th { (if zh { "呼叫单位" } else { "Called by" }) }
                     th { (if zh { "事由" } else { "Reason" }) } th { (if zh { "呼叫时间" } else { "Called" }) }
@@ -855,7 +855,7 @@ fn summons_card(lang: Lang, tk: &Ticket, r: &mashangban_app::Reference) -> Marku
                         }
                     }
                 }
-            }
+            } }
         }
     }
 }
