@@ -32,7 +32,9 @@ pub use lifecycle::{
 };
 pub use org::{Category, Division, NewUnit, Unit, User};
 pub use permission::{Permission, TicketReach, permits, ticket_reach};
-pub use ticket::{Actor, Assignment, AssignmentState, CallbackAnswers, Citizen, Ticket, UnitQueue};
+pub use ticket::{
+    Actor, Assignment, AssignmentState, CallbackAnswers, Citizen, Summons, Ticket, UnitQueue,
+};
 pub use types::{
     Channel, DivisionLevel, Kind, Resolution, Role, Satisfaction, SupervisionLevel, TIERS,
     TicketState, UnitKind,

@@ -354,11 +354,12 @@ impl Ticket {
                 (_, Some(_)) => UnitQueue::Below,
             };
         }
-        if self.co_unit_ids.contains(&unit_id) {
-            return UnitQueue::InHand;
-        }
+        // A department called to the spot owes its answer first, co-unit or not.
         if self.open_summons(unit_id).is_some() {
             return UnitQueue::ToReportIn;
+        }
+        if self.co_unit_ids.contains(&unit_id) {
+            return UnitQueue::InHand;
         }
         UnitQueue::None
     }

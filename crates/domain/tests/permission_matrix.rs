@@ -263,6 +263,20 @@ fn every_level_of_the_chain_is_as_the_document_says() {
             );
         }
     }
+    // A co-unit called to the spot owes its answer first; once it reported in, it helps again.
+    let mut t = chained("signed");
+    t.summons.push(mashangban_domain::Summons {
+        unit_id: 2,
+        by_unit_id: 5,
+        reason: "请到场".into(),
+        summoned_at: t.created_at,
+        due_at: t.created_at,
+        reported_at: None,
+        report: None,
+    });
+    assert_eq!(t.queue_of(2).as_str(), "to_report_in");
+    t.summons[0].reported_at = Some(t.created_at);
+    assert_eq!(t.queue_of(2).as_str(), "in_hand");
     // Who sees the ticket: every unit it reached, and no other.
     let t = chained("signed");
     for unit in 1..=5 {
