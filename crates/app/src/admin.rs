@@ -72,7 +72,8 @@ pub struct UserChange {
     /// A new password (at least 8 characters).
     #[schema(min_length = 8)]
     pub password: Option<String>,
-    /// A new role; `unit_id` then says the unit (required for unit handlers only).
+    /// A new role; `unit_id` then says the unit (required for unit handlers and grid
+    /// workers, who must be in a community, and only for them).
     pub role: Option<Role>,
     pub unit_id: Option<i64>,
 }
@@ -224,18 +225,16 @@ impl App {
             ));
         }
         if let Some(role) = change.role {
-            validate_role_unit(role, change.unit_id).map_err(|e| match AppError::from(e) {
-                AppError::Invalid { message, .. } => AppError::invalid("unit_id", message),
-                other => other,
+            let unit = match change.unit_id {
+                Some(id) => self.store.get_unit(id).await?,
+                None => None,
+            };
+            validate_role_unit(role, change.unit_id, unit.as_ref()).map_err(|e| {
+                match AppError::from(e) {
+                    AppError::Invalid { message, .. } => AppError::invalid("unit_id", message),
+                    other => other,
+                }
             })?;
-            if let Some(unit) = change.unit_id
-                && self.store.get_unit(unit).await?.is_none()
-            {
-                return Err(AppError::invalid(
-                    "unit_id",
-                    format!("unit {unit} does not exist"),
-                ));
-            }
         }
         let password_hash = match &change.password {
             Some(p) => {

@@ -95,15 +95,11 @@ impl App {
     pub async fn add_user(&self, actor: &Actor, input: UserInput) -> Result<User, AppError> {
         require(actor, Permission::ManageUsers)?;
         validate_username(&input.username)?;
-        validate_role_unit(input.role, input.unit_id)?;
-        if let Some(unit) = input.unit_id
-            && self.store.get_unit(unit).await?.is_none()
-        {
-            return Err(AppError::invalid(
-                "unit",
-                format!("unit {unit} does not exist"),
-            ));
-        }
+        let unit = match input.unit_id {
+            Some(id) => self.store.get_unit(id).await?,
+            None => None,
+        };
+        validate_role_unit(input.role, input.unit_id, unit.as_ref())?;
         let password_hash = match &input.password {
             Some(p) => {
                 validate_password(p)?;

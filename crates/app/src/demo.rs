@@ -29,6 +29,12 @@ pub const DEMO_USERS: &[(&str, &str, Role, Option<&str>)] = &[
         Role::UnitHandler,
         Some("DEPT-CG"),
     ),
+    (
+        "grid",
+        "贾小社区 网格员 韩雪",
+        Role::GridWorker,
+        Some("COM-630104001003"),
+    ),
     ("callback", "回访员 张敏", Role::CallbackAgent, None),
     ("supervisor", "督办员 陈刚", Role::Supervisor, None),
     ("leader", "分管领导 刘洋", Role::Analyst, None),
@@ -242,6 +248,8 @@ pub struct DemoReport {
 struct Ctx {
     rng: StdRng,
     handlers: HashMap<i64, Actor>,
+    /// A grid worker of each community that reported something, by unit.
+    grid_workers: HashMap<i64, Actor>,
     units_by_code: HashMap<String, Unit>,
     operator: Actor,
     dispatcher: Actor,
@@ -308,6 +316,7 @@ impl App {
         let mut ctx = Ctx {
             rng: StdRng::seed_from_u64(seed),
             handlers: HashMap::new(),
+            grid_workers: HashMap::new(),
             units_by_code: units.iter().map(|u| (u.code.clone(), u.clone())).collect(),
             operator: user_actor("operator").await?,
             dispatcher: user_actor("dispatcher").await?,
@@ -363,9 +372,13 @@ impl App {
             *report.states.entry(state).or_default() += 1;
             report.tickets_created += 1;
         }
-        // The seed's own story, through the levels.
+        // The seed's own stories: through the levels, and in the community.
         if count >= 50 && self.fire_lane_story(&mut ctx).await? {
             *report.states.entry("closed".into()).or_default() += 1;
+            report.tickets_created += 1;
+        }
+        if count >= 50 && self.septic_tank_story(&ctx).await? {
+            *report.states.entry("resolved_directly".into()).or_default() += 1;
             report.tickets_created += 1;
         }
         // Make sure every state can be seen: stop a few recent tickets on purpose.
@@ -510,6 +523,111 @@ impl App {
         Ok(true)
     }
 
+    /// The seed article's septic tank (化粪池): on patrol, a grid worker of 贾小社区 (西关大街街道)
+    /// hears that the septic tank of 贾小小区 building 42, unit 6 overflows and sewage backs up
+    /// into a second-floor home. The same day she calls on the ten households above, shuts
+    /// the unit's water for the time being and works out a fix with the property company's
+    /// repairers; a residents' meeting (近邻议事会) of the building's party branch, the grid
+    /// worker and residents' representatives decides to replace the basement's pipes, the
+    /// community, the property company and the residents sharing the cost; the community
+    /// resolves the matter itself (就地办结). Dated six days before `now`; written by the
+    /// demo's grid worker. Returns whether it was written.
+    async fn septic_tank_story(&self, ctx: &Ctx) -> Result<bool, AppError> {
+        let Some((grid, _)) = self.store.get_credentials("grid").await? else {
+            return Ok(false);
+        };
+        let grid = actor_of(&grid);
+        let day = mashangban_domain::aggregates::business_day(ctx.now) - Duration::days(6);
+        let at = |d: i64, h: i64, m: i64| {
+            mashangban_domain::aggregates::day_start(day)
+                + Duration::days(d)
+                + Duration::hours(h)
+                + Duration::minutes(m)
+        };
+        if at(4, 17, 0) > ctx.now {
+            return Ok(false);
+        }
+        let body = json!({
+            "kind": "help", "title": "化粪池满溢，下水从2楼居民家中返水",
+            "content": "网格员下网格时居民反映：贾小小区42号楼6单元化粪池满溢，导致下水从2楼居民家中返水，屋内污秽不堪，生活严重受到影响。",
+            "citizen": {"name": "2楼住户", "phone": "13997005678"},
+            "address": "西宁市城西区西关大街街道贾小小区42号楼6单元",
+            "division_code": "630104001003",
+        });
+        let (ticket, _) = self
+            .report_on_patrol_at(&grid, body, None, at(0, 9, 40))
+            .await?;
+        let id = ticket.id;
+        let held_on = (day + Duration::days(1)).format("%Y-%m-%d").to_string();
+        let steps: Vec<(Action, serde_json::Value, DateTime<Utc>)> = vec![
+            (
+                Action::AddNote,
+                json!({"note": "当日网格员入户了解情况，逐层向楼上常住的10户人家解释，暂时关闭单元自来水，缓解2楼返水；与物业专业维修人员现场商讨解决方案。"}),
+                at(0, 11, 30),
+            ),
+            (
+                Action::AddNote,
+                json!({"note": "物业查明：地下管网被油污堵塞，下水无法正常排入污水井，且管道内油污厚，不能直接疏通，需要更换主管道和小管道。"}),
+                at(0, 16, 10),
+            ),
+            (
+                Action::RecordMeeting,
+                json!({"held_on": held_on, "participants": "楼院党支部、网格员、居民代表、物业公司",
+                       "decision": "将地下室水网整体更换（主管道及小管道），物业组织施工，网格员跟进进度并告知住户。",
+                       "who_pays": "社区、物业、居民共同承担"}),
+                at(1, 15, 0),
+            ),
+            (
+                Action::ResolveOnSpot,
+                json!({"action_taken": "地下室水网已整体更换，2楼返水问题解决，单元恢复供水；费用由社区、物业、居民共同承担。住户表示满意。"}),
+                at(4, 17, 0),
+            ),
+        ];
+        for (action, body, when) in steps {
+            self.act_at(&grid, id, action, body, when).await?;
+        }
+        Ok(true)
+    }
+
+    /// A grid worker of the community of this division, made on first use; none where the
+    /// division has no community unit.
+    async fn grid_worker_for(
+        &self,
+        ctx: &mut Ctx,
+        division_code: &str,
+    ) -> Result<Option<Actor>, AppError> {
+        let code = format!("COM-{division_code}");
+        let Some(unit) = ctx.units_by_code.get(&code).cloned() else {
+            return Ok(None);
+        };
+        if unit.kind != mashangban_domain::UnitKind::Community {
+            return Ok(None);
+        }
+        if let Some(a) = ctx.grid_workers.get(&unit.id) {
+            return Ok(Some(*a));
+        }
+        let username = format!("g-{}", unit.code.to_lowercase());
+        let user = match self.store.get_credentials(&username).await? {
+            Some((u, _)) => u,
+            None => {
+                self.add_user(
+                    &crate::SERVER,
+                    UserInput {
+                        username,
+                        display_name: Some(format!("{} 网格员", unit.name)),
+                        role: Role::GridWorker,
+                        unit_id: Some(unit.id),
+                        password: None,
+                    },
+                )
+                .await?
+            }
+        };
+        let a = actor_of(&user);
+        ctx.grid_workers.insert(unit.id, a);
+        Ok(Some(a))
+    }
+
     async fn handler_for(&self, ctx: &mut Ctx, unit: &Unit) -> Result<Actor, AppError> {
         if let Some(a) = ctx.handlers.get(&unit.id) {
             return Ok(*a);
@@ -595,7 +713,20 @@ impl App {
             body["channel_detail"] =
                 json!(["12369", "12315", "12333", "12319"][ctx.rng.random_range(0..4)]);
         }
-        let (ticket, _) = self.create_ticket_at(&ctx.operator, body, None, at).await?;
+        // The grid channel is a community's grid worker reporting on patrol.
+        let grid = match channel {
+            "grid" => self.grid_worker_for(ctx, &place.code).await?,
+            _ => None,
+        };
+        let (ticket, _) = match grid {
+            Some(worker) => {
+                if let Some(b) = body.as_object_mut() {
+                    b.remove("channel");
+                }
+                self.report_on_patrol_at(&worker, body, None, at).await?
+            }
+            None => self.create_ticket_at(&ctx.operator, body, None, at).await?,
+        };
         let id = ticket.id;
         let mut t = at;
         let step =

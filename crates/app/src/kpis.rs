@@ -427,6 +427,9 @@ pub struct LevelWorkRow {
     pub name: String,
     #[serde(flatten)]
     pub work: mashangban_domain::levels::LevelWork,
+    /// Share of its signatures made by the sign-by time (the deadline policy's sign
+    /// allowance).
+    pub on_time_sign_rate: Option<f64>,
     /// Share of its replies sent up within the time the level above gave.
     pub on_time_reply_rate: Option<f64>,
     /// Share of its replies the level above sent back.
@@ -452,7 +455,8 @@ const LEVEL_WORK_TICKETS: u32 = 200_000;
 impl App {
     /// What each unit did down the levels (分级转办 · 吹哨报到) in a period: forwarded to it,
     /// signed, replied up in time or late, replies sent back, overdue, called to the spot and
-    /// answered (报到率). With `parent`, every unit directly below it (a district's streets,
+    /// answered (报到率); and a community's own handling: patrol reports it resolved on the
+    /// spot (就地办结) and residents' meetings. With `parent`, every unit directly below it (a district's streets,
     /// a street's communities), with or without work; without, every unit with some.
     pub async fn level_work_table(
         &self,
@@ -499,6 +503,7 @@ impl App {
                 LevelWorkRow {
                     unit_id: u,
                     name: reference.unit_name(u).unwrap_or("?").to_string(),
+                    on_time_sign_rate: w.on_time_sign_rate(),
                     on_time_reply_rate: w.on_time_reply_rate(),
                     rejection_rate: w.rejection_rate(),
                     report_in_rate: w.report_in_rate(),

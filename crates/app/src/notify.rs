@@ -607,6 +607,7 @@ pub(crate) fn received_plan(
             category_code: t.category_code.clone(),
             division_code: t.division_code.clone(),
             suggested_category_code: t.suggested_category_code.clone(),
+            reported_by_unit_id: t.reported_by_unit_id,
         };
         webhook_notices(&refs, t, 1, &kind, at)
     })))

@@ -4,8 +4,8 @@ use crate::auth::new_tracking_code;
 use crate::{App, AppError, may, require};
 use chrono::{DateTime, Utc};
 use mashangban_domain::{
-    Action, Actor, Channel, Command, Event, NewTicket, Permission, Situation, Ticket, TicketReach,
-    TicketState, check_merge_parent, decide, ticket_reach,
+    Action, Actor, Channel, Command, Event, NewTicket, PatrolReport, Permission, Situation, Ticket,
+    TicketReach, TicketState, check_merge_parent, decide, ticket_reach,
 };
 use mashangban_store::{Change, CreateTicket, StoreError, TicketFilter};
 use sha2::{Digest, Sha256};
@@ -181,6 +181,21 @@ fn request_hash(body: &serde_json::Value) -> String {
     hex::encode(Sha256::digest(body.to_string().as_bytes()))
 }
 
+/// An idempotency key with the hash of the body it came with, once the key is checked.
+fn idempotency(
+    key: Option<String>,
+    body: &serde_json::Value,
+) -> Result<Option<(String, String)>, AppError> {
+    match key {
+        Some(k) if k.is_empty() || k.len() > 200 => Err(AppError::invalid(
+            "Idempotency-Key",
+            "must be 1 to 200 characters",
+        )),
+        Some(k) => Ok(Some((k, request_hash(body)))),
+        None => Ok(None),
+    }
+}
+
 /// Splits `merge_into` (the open ticket a repeat request joins) from a create body.
 fn take_merge_into(
     mut body: serde_json::Value,
@@ -224,15 +239,7 @@ impl App {
         at: DateTime<Utc>,
     ) -> Result<(Ticket, bool), AppError> {
         require(actor, Permission::ReceiveRequests)?;
-        if let Some(k) = &idempotency_key
-            && (k.is_empty() || k.len() > 200)
-        {
-            return Err(AppError::invalid(
-                "Idempotency-Key",
-                "must be 1 to 200 characters",
-            ));
-        }
-        let hash = idempotency_key.as_ref().map(|_| request_hash(&body));
+        let idempotency = idempotency(idempotency_key, &body)?;
         let (body, merge_into) = take_merge_into(body)?;
         if let Some(parent_id) = merge_into {
             // Checked before anything is written: a request that cannot join its parent is
@@ -257,35 +264,7 @@ impl App {
             }
         }
         let new = NewTicket::parse(body)?;
-        let reference = self.reference().await?;
-        if let Some(code) = &new.category_code
-            && reference.categories.get(code).is_none_or(|c| !c.active)
-        {
-            return Err(AppError::invalid(
-                "category_code",
-                format!("`{code}` is not a category"),
-            ));
-        }
-        if let Some(code) = &new.division_code
-            && !reference.divisions.contains_key(code)
-        {
-            return Err(AppError::invalid(
-                "division_code",
-                format!("`{code}` is not a division"),
-            ));
-        }
-        let created = self
-            .store
-            .create_ticket(CreateTicket {
-                new,
-                actor: *actor,
-                at,
-                number_prefix: self.config.number_prefix.clone(),
-                tracking_code: new_tracking_code(),
-                idempotency: idempotency_key.zip(hash),
-                notices: crate::notify::received_plan(&reference, at),
-            })
-            .await?;
+        let created = self.receive(actor, new, idempotency, at).await?;
         if let Some(parent_id) = merge_into
             && created.created
         {
@@ -310,6 +289,96 @@ impl App {
             }
         }
         Ok((created.ticket.masked_for(actor), created.created))
+    }
+
+    /// [`App::report_on_patrol_at`] now.
+    pub async fn report_on_patrol(
+        &self,
+        actor: &Actor,
+        body: serde_json::Value,
+        idempotency_key: Option<String>,
+    ) -> Result<(Ticket, bool), AppError> {
+        self.report_on_patrol_at(actor, body, idempotency_key, Utc::now())
+            .await
+    }
+
+    /// A grid worker's report of what they found on patrol (网格上报): a ticket from the
+    /// `grid` channel, reported by their community, with the place it was found. With
+    /// `resolved_on_spot` (what was done) the community resolved it itself (就地办结) and
+    /// the ticket ends at once; otherwise it waits for the hotline's dispatch like any
+    /// request, and the community may still resolve it while it waits.
+    pub async fn report_on_patrol_at(
+        &self,
+        actor: &Actor,
+        body: serde_json::Value,
+        idempotency_key: Option<String>,
+        at: DateTime<Utc>,
+    ) -> Result<(Ticket, bool), AppError> {
+        require(actor, Permission::ReportOnPatrol)?;
+        let Some(unit) = actor.unit_id else {
+            return Err(AppError::invalid(
+                "unit",
+                "a grid worker must be bound to a community",
+            ));
+        };
+        let idempotency = idempotency(idempotency_key, &body)?;
+        let report = PatrolReport::parse(body, unit)?;
+        let created = self.receive(actor, report.request, idempotency, at).await?;
+        if let Some(action_taken) = report.resolved_on_spot
+            && created.created
+        {
+            let out = self
+                .act_at(
+                    actor,
+                    created.ticket.id,
+                    Action::ResolveOnSpot,
+                    serde_json::json!({ "action_taken": action_taken }),
+                    at,
+                )
+                .await?;
+            return Ok((out.ticket, true));
+        }
+        Ok((created.ticket.masked_for(actor), created.created))
+    }
+
+    /// Stores a received request once its category and division are checked: the one
+    /// write behind every channel's intake.
+    async fn receive(
+        &self,
+        actor: &Actor,
+        new: NewTicket,
+        idempotency: Option<(String, String)>,
+        at: DateTime<Utc>,
+    ) -> Result<mashangban_store::Created, AppError> {
+        let reference = self.reference().await?;
+        if let Some(code) = &new.category_code
+            && reference.categories.get(code).is_none_or(|c| !c.active)
+        {
+            return Err(AppError::invalid(
+                "category_code",
+                format!("`{code}` is not a category"),
+            ));
+        }
+        if let Some(code) = &new.division_code
+            && !reference.divisions.contains_key(code)
+        {
+            return Err(AppError::invalid(
+                "division_code",
+                format!("`{code}` is not a division"),
+            ));
+        }
+        Ok(self
+            .store
+            .create_ticket(CreateTicket {
+                new,
+                actor: *actor,
+                at,
+                number_prefix: self.config.number_prefix.clone(),
+                tracking_code: new_tracking_code(),
+                idempotency,
+                notices: crate::notify::received_plan(&reference, at),
+            })
+            .await?)
     }
 
     /// The ticket, unmasked, if the actor may see it; otherwise not found.
@@ -490,9 +559,13 @@ impl App {
                 }
                 _ => Vec::new(),
             };
+            let level_sign_by = matches!(cmd, Command::Forward { .. }).then(|| {
+                mashangban_domain::deadlines::sign_by(&reference.policy, &reference.calendar, at)
+            });
             let situation = Situation {
                 units_below: &units_below,
                 summonable: &summonable,
+                level_sign_by,
                 now: at,
                 policy: &reference.policy,
                 clocks: &clocks,

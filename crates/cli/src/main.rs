@@ -189,10 +189,10 @@ enum UserCmd {
     Add {
         #[arg(long)]
         username: String,
-        /// operator, dispatcher, unit_handler, callback_agent, supervisor, analyst or admin.
+        /// operator, dispatcher, unit_handler, grid_worker, callback_agent, supervisor, analyst or admin.
         #[arg(long)]
         role: String,
-        /// The unit id (or unit code) a unit_handler belongs to.
+        /// The unit id (or unit code) a unit_handler or grid_worker (a community) belongs to.
         #[arg(long)]
         unit: Option<String>,
         /// Display name (defaults to the username).

@@ -164,7 +164,11 @@ fn end_of(t: &Ticket) -> Option<Fact> {
         sign: 1,
         tally: Tally {
             finished: 1,
-            direct: u64::from(t.state == TicketState::ResolvedDirectly),
+            // The hotline's own answers; a community's on-the-spot resolutions (就地办结) are
+            // counted apart (see `crate::levels`).
+            direct: u64::from(
+                t.state == TicketState::ResolvedDirectly && t.resolved_on_spot_by.is_none(),
+            ),
             handling_seconds: seconds,
             ..Default::default()
         },
@@ -184,6 +188,7 @@ pub fn may_count(kind: &EventKind) -> bool {
             | EventKind::CallbackRecorded { .. }
             | EventKind::Supervised { .. }
             | EventKind::ResolvedDirectly { .. }
+            | EventKind::ResolvedOnSpot { .. }
             | EventKind::Closed { .. }
             | EventKind::Merged { .. }
             | EventKind::NotAccepted { .. }
@@ -636,6 +641,7 @@ mod tests {
             category_code: Some("010101".into()),
             division_code: Some("630102001001".into()),
             suggested_category_code: None,
+            reported_by_unit_id: None,
         }
     }
 
@@ -824,6 +830,20 @@ mod tests {
         assert_eq!((f.tally.finished, f.tally.direct), (1, 1));
         assert_eq!(f.key.unit_id, None);
         assert_eq!(f.tally.handling_seconds, 3600);
+
+        // Resolved by the reporting community on the spot: finished, not the hotline's
+        // direct answer.
+        let mut p = Play::new();
+        p.step(at(1, 2), received());
+        let f = p.step(
+            at(1, 3),
+            EventKind::ResolvedOnSpot {
+                unit_id: 5,
+                action_taken: "已清理楼道堆物".into(),
+            },
+        );
+        let f = only(&f);
+        assert_eq!((f.tally.finished, f.tally.direct), (1, 0));
     }
 
     #[test]

@@ -401,6 +401,13 @@ fn starts_cycle(kind: &EventKind, state: TicketState) -> bool {
         )
 }
 
+/// When something given to a unit at `at` must be signed: the policy's sign allowance in
+/// working hours on the calendar (a level of the chain forwarded at `at`).
+pub fn sign_by(p: &DeadlinePolicy, cal: &Calendar, at: DateTime<Utc>) -> DateTime<Utc> {
+    let minutes = allowed_minutes(p, Allowance::WorkingHours(p.sign_within_hours));
+    add_working_minutes(cal, &p.working_hours, at, minutes).at
+}
+
 /// The ticket's clocks now, from its events (in order), under the policy and calendar.
 /// Only the current handling cycle counts: a reopened ticket starts its clocks again.
 pub fn clocks(
@@ -643,6 +650,7 @@ mod tests {
                     category_code: None,
                     division_code: None,
                     suggested_category_code: None,
+                    reported_by_unit_id: None,
                 },
             );
             s

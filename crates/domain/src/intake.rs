@@ -57,6 +57,75 @@ pub struct CreateBody {
     pub merge_into: Option<i64>,
 }
 
+/// The body of `POST /api/v1/patrol-reports`: what a community's grid worker found on
+/// patrol (网格上报). It comes from the `grid` channel and names the place it was found.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = PatrolReport)]
+pub struct PatrolBody {
+    pub kind: Kind,
+    #[schema(max_length = 200)]
+    pub title: Option<String>,
+    /// What was found, or what the resident told the grid worker.
+    #[schema(max_length = 20000)]
+    pub content: String,
+    /// The resident who raised it, if one did.
+    pub citizen: Option<CitizenBody>,
+    #[schema(default = false)]
+    pub confidential: Option<bool>,
+    /// Where it was found (required).
+    #[schema(max_length = 500)]
+    pub address: String,
+    pub category_code: Option<String>,
+    pub division_code: Option<String>,
+    /// What the community did about it, when it resolved the matter itself (就地办结): the
+    /// ticket then ends at once, counted apart from the hotline's own answers.
+    #[schema(max_length = 5000)]
+    pub resolved_on_spot: Option<String>,
+}
+
+/// A validated patrol report: the request, and what was done on the spot if the community
+/// resolved it itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatrolReport {
+    pub request: NewTicket,
+    pub resolved_on_spot: Option<String>,
+}
+
+impl PatrolReport {
+    /// Parses and validates the body of `POST /api/v1/patrol-reports` for the community
+    /// `unit_id` (the grid worker's).
+    pub fn parse(body: serde_json::Value, unit_id: i64) -> Result<PatrolReport, DomainError> {
+        let b: PatrolBody = from_json(body)?;
+        let resolved_on_spot = optional_text("resolved_on_spot", b.resolved_on_spot)?;
+        if b.address.trim().is_empty() {
+            return Err(DomainError::invalid(
+                "address",
+                "is required: where the matter was found on patrol",
+            ));
+        }
+        let mut request = NewTicket::validate(CreateBody {
+            channel: Channel::Grid,
+            channel_detail: None,
+            kind: b.kind,
+            title: b.title,
+            content: b.content,
+            citizen: b.citizen,
+            confidential: b.confidential,
+            address: Some(b.address),
+            category_code: b.category_code,
+            division_code: b.division_code,
+            suggested_category_code: None,
+            merge_into: None,
+        })?;
+        request.reported_by_unit_id = Some(unit_id);
+        Ok(PatrolReport {
+            request,
+            resolved_on_spot,
+        })
+    }
+}
+
 /// A validated new request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewTicket {
@@ -72,6 +141,9 @@ pub struct NewTicket {
     pub division_code: Option<String>,
     /// The category the system proposed while the request was taken, if one was shown.
     pub suggested_category_code: Option<String>,
+    /// The community whose grid worker reported the matter on patrol (网格上报); set by the
+    /// patrol use case, never read from a request body.
+    pub reported_by_unit_id: Option<i64>,
 }
 
 fn bounded(field: &str, v: Option<String>, max: usize) -> Result<Option<String>, DomainError> {
@@ -126,7 +198,11 @@ pub fn validate_phone(field: &str, v: Option<String>) -> Result<Option<String>, 
 impl NewTicket {
     /// Parses and validates the body of `POST /api/v1/tickets`.
     pub fn parse(body: serde_json::Value) -> Result<NewTicket, DomainError> {
-        let b: CreateBody = from_json(body)?;
+        NewTicket::validate(from_json(body)?)
+    }
+
+    /// Validates a create body as read.
+    fn validate(b: CreateBody) -> Result<NewTicket, DomainError> {
         let content = b.content.trim().to_string();
         if content.is_empty() {
             return Err(DomainError::invalid(
@@ -165,6 +241,7 @@ impl NewTicket {
             category_code: code("category_code", b.category_code)?,
             division_code: code("division_code", b.division_code)?,
             suggested_category_code: code("suggested_category_code", b.suggested_category_code)?,
+            reported_by_unit_id: None,
         })
     }
 
@@ -184,6 +261,7 @@ impl NewTicket {
             category_code: self.category_code,
             division_code: self.division_code,
             suggested_category_code: self.suggested_category_code,
+            reported_by_unit_id: self.reported_by_unit_id,
         }
     }
 }

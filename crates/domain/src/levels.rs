@@ -14,6 +14,8 @@ pub struct LevelWork {
     /// Tickets forwarded to it.
     pub forwarded: u64,
     pub signed: u64,
+    /// Of its signatures, those by the sign-by time its forwarding gave.
+    pub signed_on_time: u64,
     /// Replies it sent up, and of those within the time the level above gave.
     pub replies: u64,
     pub replies_on_time: u64,
@@ -25,9 +27,19 @@ pub struct LevelWork {
     pub summoned: u64,
     pub reported_in: u64,
     pub reported_in_on_time: u64,
+    /// Matters its grid workers reported on patrol that it resolved itself (就地办结),
+    /// counted apart from the hotline's direct answers.
+    pub resolved_on_spot: u64,
+    /// Residents' meetings (近邻议事会) it recorded.
+    pub meetings: u64,
 }
 
 impl LevelWork {
+    /// Share of its signatures made in time (none without signatures).
+    pub fn on_time_sign_rate(&self) -> Option<f64> {
+        ratio(self.signed_on_time, self.signed)
+    }
+
     /// Share of its replies sent within the time given (none without replies).
     pub fn on_time_reply_rate(&self) -> Option<f64> {
         ratio(self.replies_on_time, self.replies)
@@ -61,8 +73,9 @@ pub fn level_work(
     to: DateTime<Utc>,
 ) -> BTreeMap<i64, LevelWork> {
     let mut work: BTreeMap<i64, LevelWork> = BTreeMap::new();
-    // The due time of each (ticket, unit)'s latest forwarding and call.
+    // The due and sign-by times of each (ticket, unit)'s latest forwarding, and of its call.
     let mut forwarded_due: HashMap<(i64, i64), Option<DateTime<Utc>>> = HashMap::new();
+    let mut sign_by: HashMap<(i64, i64), Option<DateTime<Utc>>> = HashMap::new();
     let mut called_due: HashMap<(i64, i64), DateTime<Utc>> = HashMap::new();
     for e in events {
         let within = e.at >= from && e.at < to;
@@ -73,12 +86,26 @@ pub fn level_work(
         };
         match &e.kind {
             EventKind::Forwarded {
-                unit_id, due_at, ..
+                unit_id,
+                due_at,
+                sign_by: by,
+                ..
             } => {
                 forwarded_due.insert((e.ticket_id, *unit_id), *due_at);
+                sign_by.insert((e.ticket_id, *unit_id), *by);
                 count(*unit_id, &|w| w.forwarded += 1);
             }
-            EventKind::AssignmentSigned { unit_id, .. } => count(*unit_id, &|w| w.signed += 1),
+            EventKind::AssignmentSigned { unit_id, .. } => {
+                let on_time = sign_by
+                    .get(&(e.ticket_id, *unit_id))
+                    .copied()
+                    .flatten()
+                    .is_none_or(|by| e.at <= by);
+                count(*unit_id, &|w| {
+                    w.signed += 1;
+                    w.signed_on_time += u64::from(on_time);
+                });
+            }
             EventKind::LevelReplied { unit_id, .. } => {
                 let on_time = forwarded_due
                     .get(&(e.ticket_id, *unit_id))
@@ -109,6 +136,10 @@ pub fn level_work(
                     w.reported_in_on_time += u64::from(on_time);
                 });
             }
+            EventKind::ResolvedOnSpot { unit_id, .. } => {
+                count(*unit_id, &|w| w.resolved_on_spot += 1)
+            }
+            EventKind::MeetingRecorded { unit_id, .. } => count(*unit_id, &|w| w.meetings += 1),
             _ => {}
         }
     }
@@ -116,7 +147,7 @@ pub fn level_work(
 }
 
 /// The event types [`level_work`] counts (what a store looks the tickets up by).
-pub const LEVEL_EVENT_TYPES: [&str; 7] = [
+pub const LEVEL_EVENT_TYPES: [&str; 9] = [
     "forwarded",
     "assignment_signed",
     "level_replied",
@@ -124,6 +155,8 @@ pub const LEVEL_EVENT_TYPES: [&str; 7] = [
     "level_overdue",
     "summoned",
     "reported_in",
+    "resolved_on_spot",
+    "meeting_recorded",
 ];
 
 #[cfg(test)]
@@ -157,6 +190,7 @@ mod tests {
             level: 1,
             due_at: Some(at(due)),
             note: None,
+            sign_by: Some(at("2026-11-03T10:00:00+08:00")),
         }
     }
 
@@ -226,6 +260,41 @@ mod tests {
                     note: "n".into(),
                 },
             ),
+            // Ticket 4: unit 8 again, signing after its sign-by time.
+            ev(
+                4,
+                "2026-11-03T09:00:00+08:00",
+                forwarded(8, "2026-11-09T12:00:00+08:00"),
+            ),
+            ev(
+                4,
+                "2026-11-03T10:30:00+08:00",
+                EventKind::AssignmentSigned {
+                    unit_id: 8,
+                    note: None,
+                },
+            ),
+            // Ticket 3: community 30 holds a residents' meeting and resolves its own
+            // patrol report.
+            ev(
+                3,
+                "2026-11-04T15:00:00+08:00",
+                EventKind::MeetingRecorded {
+                    unit_id: 30,
+                    held_on: chrono::NaiveDate::from_ymd_opt(2026, 11, 4).unwrap(),
+                    participants: "居民代表".into(),
+                    decision: "更换管道".into(),
+                    who_pays: "共同承担".into(),
+                },
+            ),
+            ev(
+                3,
+                "2026-11-06T17:00:00+08:00",
+                EventKind::ResolvedOnSpot {
+                    unit_id: 30,
+                    action_taken: "已更换".into(),
+                },
+            ),
             // Outside the period: not counted.
             ev(2, "2026-12-01T09:00:00+08:00", replied(9)),
         ];
@@ -234,12 +303,14 @@ mod tests {
             at("2026-11-01T00:00:00+08:00"),
             at("2026-12-01T00:00:00+08:00"),
         );
-        // The forwarding of ticket 1 was before the period: its replies still know their due time.
+        // The forwarding of ticket 1 was before the period: its replies still know their due
+        // time. Ticket 4's forwarding asked for a signature by 10:00; it came at 10:30.
         assert_eq!(
             work[&8],
             LevelWork {
-                forwarded: 0,
-                signed: 1,
+                forwarded: 1,
+                signed: 2,
+                signed_on_time: 1,
                 replies: 2,
                 replies_on_time: 1,
                 replies_rejected: 1,
@@ -247,6 +318,7 @@ mod tests {
             }
         );
         assert_eq!(work[&8].on_time_reply_rate(), Some(0.5));
+        assert_eq!(work[&8].on_time_sign_rate(), Some(0.5));
         assert_eq!(work[&8].rejection_rate(), Some(0.5));
         assert_eq!(
             work[&9],
@@ -267,6 +339,14 @@ mod tests {
         );
         assert_eq!(work[&20].report_in_rate(), Some(1.0));
         assert_eq!(work[&20].on_time_report_in_rate(), Some(0.0));
-        assert_eq!(work.len(), 3);
+        assert_eq!(
+            work[&30],
+            LevelWork {
+                resolved_on_spot: 1,
+                meetings: 1,
+                ..Default::default()
+            }
+        );
+        assert_eq!(work.len(), 4);
     }
 }

@@ -24,16 +24,17 @@ pub mod warning;
 
 pub use codes::{CategoryCode, DivisionCode};
 pub use error::{DomainError, UnknownValue};
-pub use intake::NewTicket;
+pub use intake::{NewTicket, PatrolReport};
 pub use lifecycle::{
     Action, CallbackInput, CloseOutcome, Command, DEFAULT_TIER, Event, EventKind, Rule, Situation,
     TRANSITIONS, UnitScope, appended, apply, authorize, available_actions, check_merge_parent,
-    decide, default_tier, matter_tier, role_may_take,
+    decide, default_tier, matter_tier, required_text, role_may_take,
 };
 pub use org::{Category, Division, NewUnit, Unit, User};
 pub use permission::{Permission, TicketReach, permits, ticket_reach};
 pub use ticket::{
-    Actor, Assignment, AssignmentState, CallbackAnswers, Citizen, Summons, Ticket, UnitQueue,
+    Actor, Assignment, AssignmentState, CallbackAnswers, Citizen, ResidentsMeeting, Summons,
+    Ticket, UnitQueue,
 };
 pub use types::{
     Channel, DivisionLevel, Kind, Resolution, Role, Satisfaction, SupervisionLevel, TIERS,

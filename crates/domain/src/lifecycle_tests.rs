@@ -27,6 +27,7 @@ fn situation() -> Situation<'static> {
         category_tier: None,
         units_below: &[OTHER],
         summonable: &[OTHER],
+        level_sign_by: None,
     }
 }
 
@@ -65,6 +66,16 @@ fn received() -> Ticket {
     apply(None, &e).unwrap()
 }
 
+/// The ticket as an action's sample finds it: the actions of a community on its patrol
+/// reports need the ticket reported by LEAD's community.
+fn for_action(t: &Ticket, action: Action) -> Ticket {
+    let mut t = t.clone();
+    if matches!(action, Action::ResolveOnSpot | Action::RecordMeeting) {
+        t.reported_by_unit_id = Some(LEAD);
+    }
+    t
+}
+
 /// A ticket in the given state, with LEAD as lead unit and CO as co-unit where it has units.
 fn in_state(state: TicketState) -> Ticket {
     let mut t = received();
@@ -82,6 +93,7 @@ fn in_state(state: TicketState) -> Ticket {
             due_at: t.created_at,
             reported_at: None,
             report: None,
+            overdue_at: None,
         });
     }
     if state == TicketState::ReturnRequested {
@@ -111,6 +123,11 @@ fn sample_command(action: Action) -> Command {
         Action::Forward => json!({"unit_id": OTHER, "note": "请社区核实"}),
         Action::Summon => json!({"unit_id": OTHER, "reason": "请到场协调"}),
         Action::ReportIn => json!({"note": "已到场"}),
+        Action::ResolveOnSpot => json!({"action_taken": "已联系物业疏通"}),
+        Action::RecordMeeting => {
+            json!({"held_on": "2026-11-27", "participants": "居民代表、网格员、物业",
+            "decision": "更换主管道", "who_pays": "社区、物业、居民共同承担"})
+        }
         _ => json!({}),
     };
     Command::parse(action, body).unwrap_or_else(|e| panic!("{action:?}: {e}"))
@@ -124,7 +141,7 @@ fn allowed_actor(action: Action) -> Actor {
     } else {
         LEAD
     };
-    actor(role, (role == Role::UnitHandler).then_some(unit))
+    actor(role, role.bound_to_unit().then_some(unit))
 }
 
 fn expected_types(action: Action, t: &Ticket) -> Vec<&'static str> {
@@ -160,6 +177,8 @@ fn expected_types(action: Action, t: &Ticket) -> Vec<&'static str> {
                 Action::Forward => "forwarded",
                 Action::Summon => "summoned",
                 Action::ReportIn => "reported_in",
+                Action::ResolveOnSpot => "resolved_on_spot",
+                Action::RecordMeeting => "meeting_recorded",
                 Action::RecordCallback => unreachable!(),
             }]
         }
@@ -190,6 +209,7 @@ fn every_state_and_action_is_legal_exactly_as_the_table_says() {
                 });
             }
             for action in Action::ALL {
+                let t = for_action(&t, action);
                 let cmd = sample_command(action);
                 let who = allowed_actor(action);
                 if !t.visible_to(&who) {
@@ -261,7 +281,7 @@ fn role_matrix_follows_the_table() {
             .iter()
             .find(|s| in_state(**s).lead_unit_id.is_some())
             .unwrap_or(&rule.from[0]);
-        let mut t = in_state(state);
+        let mut t = for_action(&in_state(state), action);
         if matches!(action, Action::ApproveExtension | Action::RejectExtension) {
             t.pending_extension = Some(PendingExtension {
                 days: 2,
@@ -287,7 +307,7 @@ fn role_matrix_follows_the_table() {
             } else {
                 LEAD
             };
-            let unit = (role == Role::UnitHandler).then_some(own);
+            let unit = role.bound_to_unit().then_some(own);
             let r = decide(&t, &actor(role, unit), &cmd, &situation());
             match action.rule_for(role) {
                 None => assert!(
@@ -314,7 +334,11 @@ fn role_matrix_follows_the_table() {
                 UnitScope::LeadOrCo | UnitScope::Involved => {
                     assert!(r.is_ok(), "co-unit may {action:?}")
                 }
-                UnitScope::Lead | UnitScope::Holder | UnitScope::Reviewer | UnitScope::Summoned => {
+                UnitScope::Lead
+                | UnitScope::Holder
+                | UnitScope::Reviewer
+                | UnitScope::Summoned
+                | UnitScope::Reporter => {
                     assert!(
                         matches!(r, Err(DomainError::NotYourTicket { .. })),
                         "co-unit may not {action:?}"
@@ -773,5 +797,142 @@ fn extensions_close_at_the_daily_cut_off() {
             code: "extension_refused",
             ..
         })
+    ));
+}
+
+/// A grid worker of LEAD's community reported the matter on patrol (网格上报).
+fn patrol_report() -> Ticket {
+    let report = crate::PatrolReport::parse(
+        json!({"kind": "help", "content": "化粪池满溢，下水从2楼返水", "address": "贾小小区42号楼6单元"}),
+        LEAD,
+    )
+    .unwrap();
+    assert_eq!(report.request.channel, Channel::Grid);
+    let e = ev(
+        8,
+        1,
+        actor(Role::GridWorker, Some(LEAD)),
+        report
+            .request
+            .into_event("XN20261128000002".into(), "TRACK2".into()),
+    );
+    apply(None, &e).unwrap()
+}
+
+#[test]
+fn a_patrol_report_names_its_place_and_comes_from_the_grid() {
+    let t = patrol_report();
+    assert_eq!(t.reported_by_unit_id, Some(LEAD));
+    assert_eq!(t.units(), vec![LEAD]);
+    assert!(t.visible_to(&actor(Role::GridWorker, Some(LEAD))));
+    assert!(!t.visible_to(&actor(Role::GridWorker, Some(OTHER))));
+    let field = |body| match crate::PatrolReport::parse(body, LEAD) {
+        Err(DomainError::Invalid { field, .. }) => field,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        field(json!({"kind": "help", "content": "路灯不亮", "address": "  "})),
+        "address"
+    );
+    assert_eq!(
+        field(json!({"kind": "help", "content": "路灯不亮"})),
+        "address"
+    );
+    assert_eq!(
+        field(json!({"kind": "help", "content": "路灯不亮", "address": "x", "channel": "phone"})),
+        "channel"
+    );
+    let on_spot = crate::PatrolReport::parse(
+        json!({"kind": "help", "content": "楼道堆物", "address": "3号楼", "resolved_on_spot": " 已清理 "}),
+        LEAD,
+    )
+    .unwrap();
+    assert_eq!(on_spot.resolved_on_spot.as_deref(), Some("已清理"));
+}
+
+#[test]
+fn the_reporting_community_resolves_on_the_spot_and_no_other() {
+    let t = patrol_report();
+    let cmd = Command::parse(
+        Action::ResolveOnSpot,
+        json!({"action_taken": "已联系物业疏通"}),
+    )
+    .unwrap();
+    for (who, ok) in [
+        (actor(Role::GridWorker, Some(LEAD)), true),
+        (actor(Role::UnitHandler, Some(LEAD)), true),
+        (actor(Role::GridWorker, Some(OTHER)), false),
+        (actor(Role::Operator, None), false),
+        (actor(Role::Dispatcher, None), false),
+    ] {
+        assert_eq!(decide(&t, &who, &cmd, &situation()).is_ok(), ok, "{who:?}");
+    }
+    let (done, events) = run(t.clone(), actor(Role::GridWorker, Some(LEAD)), cmd.clone());
+    assert_eq!(events[0].type_name(), "resolved_on_spot");
+    assert_eq!(done.state, TicketState::ResolvedDirectly);
+    assert_eq!(done.resolved_on_spot_by, Some(LEAD));
+    assert_eq!(done.answer.as_deref(), Some("已联系物业疏通"));
+    assert!(done.closed_at.is_some());
+    // Reopened, it is a request again, no longer resolved on the spot.
+    let (again, _) = run(
+        done,
+        actor(Role::Dispatcher, None),
+        Command::Reopen { reason: None },
+    );
+    assert_eq!(again.state, TicketState::Received);
+    assert_eq!(again.resolved_on_spot_by, None);
+    // Once the hotline dispatched it, the community no longer resolves it on its own.
+    let (dispatched, _) = run(
+        t,
+        actor(Role::Dispatcher, None),
+        Command::Dispatch {
+            lead_unit_id: OTHER,
+            co_unit_ids: vec![],
+            tier: Some(3),
+            note: None,
+        },
+    );
+    assert!(matches!(
+        decide(
+            &dispatched,
+            &actor(Role::GridWorker, Some(LEAD)),
+            &cmd,
+            &situation()
+        ),
+        Err(DomainError::IllegalTransition { .. })
+    ));
+    // ... but still reads it and may note what it sees.
+    assert!(dispatched.visible_to(&actor(Role::GridWorker, Some(LEAD))));
+}
+
+#[test]
+fn a_residents_meeting_is_recorded_once_held() {
+    let t = patrol_report();
+    let grid = actor(Role::GridWorker, Some(LEAD));
+    let meeting = |day: &str| {
+        Command::parse(
+            Action::RecordMeeting,
+            json!({"held_on": day, "participants": "楼院党支部、网格员、居民代表",
+                   "decision": "整体更换地下室水网", "who_pays": "社区、物业、居民共同承担"}),
+        )
+        .unwrap()
+    };
+    // The situation's today is 2026-11-28 in Beijing.
+    match decide(&t, &grid, &meeting("2026-11-29"), &situation()) {
+        Err(DomainError::Invalid { field, .. }) => assert_eq!(field, "held_on"),
+        other => panic!("{other:?}"),
+    }
+    let (t, _) = run(t, grid, meeting("2026-11-28"));
+    assert_eq!(t.meetings.len(), 1);
+    let m = &t.meetings[0];
+    assert_eq!(m.unit_id, LEAD);
+    assert_eq!(m.held_on.to_string(), "2026-11-28");
+    assert_eq!(m.who_pays, "社区、物业、居民共同承担");
+    assert!(matches!(
+        Command::parse(
+            Action::RecordMeeting,
+            json!({"held_on": "2026-11-28", "participants": " ", "decision": "x", "who_pays": "y"})
+        ),
+        Err(DomainError::Invalid { ref field, .. }) if field == "participants"
     ));
 }

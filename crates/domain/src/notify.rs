@@ -248,6 +248,43 @@ pub fn notices_for(ticket: &Ticket, kind: &EventKind) -> Vec<Notice> {
                 });
             }
         }
+        EventKind::LevelSignOverdue { unit_id, .. } => {
+            out.push(Notice {
+                audience: Audience::Unit(*unit_id),
+                sms: true,
+                alert: true,
+                text: format!("【12345超时】转办工单{no}已超过签收时限，请立即签收。"),
+            });
+            if let Some(above) = level_above(ticket, *unit_id) {
+                out.push(Notice {
+                    audience: Audience::Unit(above),
+                    sms: false,
+                    alert: true,
+                    text: format!("工单{no}（{title}）转办下级超时未签收。"),
+                });
+            }
+        }
+        EventKind::SummonsOverdue { unit_id, .. } => {
+            out.push(Notice {
+                audience: Audience::Unit(*unit_id),
+                sms: true,
+                alert: true,
+                text: format!("【12345吹哨】工单{no}呼叫你单位到场，已超过报到时限，请立即报到。"),
+            });
+            if let Some(by) = ticket
+                .summons
+                .iter()
+                .find(|c| c.unit_id == *unit_id)
+                .map(|c| c.by_unit_id)
+            {
+                out.push(Notice {
+                    audience: Audience::Unit(by),
+                    sms: false,
+                    alert: true,
+                    text: format!("工单{no}（{title}）被呼叫单位超时未报到。"),
+                });
+            }
+        }
         EventKind::LevelOverdue { unit_id, .. } => {
             out.push(Notice {
                 audience: Audience::Unit(*unit_id),
@@ -318,6 +355,7 @@ mod tests {
                 category_code: None,
                 division_code: None,
                 suggested_category_code: None,
+                reported_by_unit_id: None,
             },
             EventKind::Dispatched {
                 lead_unit_id: 5,

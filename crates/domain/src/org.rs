@@ -99,17 +99,32 @@ pub fn validate_password(p: &str) -> Result<(), crate::DomainError> {
     Ok(())
 }
 
-/// A unit handler must be bound to a unit; no other role may be.
-pub fn validate_role_unit(role: Role, unit_id: Option<i64>) -> Result<(), crate::DomainError> {
+/// A unit handler or a grid worker must be bound to a unit, a grid worker to a community
+/// (`unit` is the unit named, when it exists); no other role may be bound to one.
+pub fn validate_role_unit(
+    role: Role,
+    unit_id: Option<i64>,
+    unit: Option<&Unit>,
+) -> Result<(), crate::DomainError> {
     match (role, unit_id) {
-        (Role::UnitHandler, None) => Err(crate::DomainError::invalid(
+        (r, None) if r.bound_to_unit() => Err(crate::DomainError::invalid(
             "unit",
-            "a unit_handler must be bound to a unit",
+            format!("a {r} must be bound to a unit"),
         )),
-        (r, Some(_)) if r != Role::UnitHandler => Err(crate::DomainError::invalid(
+        (r, Some(_)) if !r.bound_to_unit() => Err(crate::DomainError::invalid(
             "unit",
-            format!("only a unit_handler is bound to a unit, not a {r}"),
+            format!("only a unit_handler or a grid_worker is bound to a unit, not a {r}"),
         )),
+        (_, Some(id)) if unit.is_none() => Err(crate::DomainError::invalid(
+            "unit",
+            format!("unit {id} does not exist"),
+        )),
+        (Role::GridWorker, Some(_)) if unit.is_some_and(|u| u.kind != UnitKind::Community) => {
+            Err(crate::DomainError::invalid(
+                "unit",
+                "a grid_worker works in a community (居委会/村委会): bind them to a unit of kind community",
+            ))
+        }
         _ => Ok(()),
     }
 }
@@ -244,9 +259,28 @@ mod tests {
 
     #[test]
     fn only_unit_handlers_have_units() {
-        assert!(validate_role_unit(Role::UnitHandler, Some(1)).is_ok());
-        assert!(validate_role_unit(Role::UnitHandler, None).is_err());
-        assert!(validate_role_unit(Role::Operator, Some(1)).is_err());
-        assert!(validate_role_unit(Role::Operator, None).is_ok());
+        let street = Unit {
+            id: 1,
+            code: "S1".into(),
+            name: "八一路街道".into(),
+            kind: UnitKind::StreetOffice,
+            parent_id: None,
+            division_code: None,
+            active: true,
+        };
+        let community = Unit {
+            id: 2,
+            kind: UnitKind::Community,
+            ..street.clone()
+        };
+        assert!(validate_role_unit(Role::UnitHandler, Some(1), Some(&street)).is_ok());
+        assert!(validate_role_unit(Role::UnitHandler, None, None).is_err());
+        assert!(validate_role_unit(Role::UnitHandler, Some(5), None).is_err());
+        assert!(validate_role_unit(Role::Operator, Some(1), Some(&street)).is_err());
+        assert!(validate_role_unit(Role::Operator, None, None).is_ok());
+        assert!(validate_role_unit(Role::GridWorker, None, None).is_err());
+        assert!(validate_role_unit(Role::GridWorker, Some(2), Some(&community)).is_ok());
+        let e = validate_role_unit(Role::GridWorker, Some(1), Some(&street)).unwrap_err();
+        assert!(e.to_string().contains("community"), "{e}");
     }
 }

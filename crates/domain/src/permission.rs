@@ -15,13 +15,18 @@ use crate::error::DomainError;
 use crate::ticket::Actor;
 use crate::types::Role;
 
-use Role::{Admin, Analyst, CallbackAgent, Dispatcher, Operator, Supervisor, UnitHandler};
+use Role::{
+    Admin, Analyst, CallbackAgent, Dispatcher, GridWorker, Operator, Supervisor, UnitHandler,
+};
 
 /// Something a user may be allowed to do or read, besides the lifecycle actions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Permission {
     /// Receive a citizen's request (受理): create tickets, the intake desk.
     ReceiveRequests,
+    /// Report what a community's grid worker finds on patrol (网格上报): a ticket from the
+    /// `grid` channel, which the community may resolve on the spot (就地办结).
+    ReportOnPatrol,
     /// See citizens' names and phone numbers unmasked, and find tickets by a phone number.
     /// (Confidential requests are hidden from everyone else entirely.)
     SeeContacts,
@@ -74,6 +79,10 @@ pub static PERMISSIONS: &[Grant] = &[
         roles: &[Operator, Dispatcher],
     },
     Grant {
+        permission: Permission::ReportOnPatrol,
+        roles: &[GridWorker],
+    },
+    Grant {
         permission: Permission::SeeContacts,
         roles: &[Operator, Dispatcher, CallbackAgent, Supervisor, Admin],
     },
@@ -124,8 +133,9 @@ pub static PERMISSIONS: &[Grant] = &[
 ];
 
 impl Permission {
-    pub const ALL: [Permission; 13] = [
+    pub const ALL: [Permission; 14] = [
         Permission::ReceiveRequests,
+        Permission::ReportOnPatrol,
         Permission::SeeContacts,
         Permission::SuggestRouting,
         Permission::CallBackDesk,
@@ -144,6 +154,7 @@ impl Permission {
     pub fn as_str(self) -> &'static str {
         match self {
             Permission::ReceiveRequests => "receive_requests",
+            Permission::ReportOnPatrol => "report_on_patrol",
             Permission::SeeContacts => "see_contacts",
             Permission::SuggestRouting => "suggest_routing",
             Permission::CallBackDesk => "callback_desk",
@@ -191,19 +202,20 @@ pub fn require(actor: &Actor, permission: Permission) -> Result<(), DomainError>
 pub enum TicketReach {
     /// Every ticket (the hotline's roles, leaders, administrators).
     All,
-    /// The tickets this unit leads or helps with (a unit's handlers).
+    /// The tickets this unit is involved in (a unit's handlers and grid workers): see
+    /// [`crate::Ticket::units`].
     Unit(i64),
-    /// None (a unit handler bound to no unit: refused at creation, kept safe here).
+    /// None (a unit's user bound to no unit: refused at creation, kept safe here).
     Nothing,
 }
 
-/// Which tickets an actor may read: a unit's handlers their unit's (as lead or co-unit),
-/// everyone else every ticket.
+/// Which tickets an actor may read: the users of a unit (handlers, grid workers) the
+/// tickets their unit is involved in, everyone else every ticket.
 pub fn ticket_reach(actor: &Actor) -> TicketReach {
-    match (actor.role, actor.unit_id) {
-        (UnitHandler, Some(u)) => TicketReach::Unit(u),
-        (UnitHandler, None) => TicketReach::Nothing,
-        _ => TicketReach::All,
+    match (actor.role.bound_to_unit(), actor.unit_id) {
+        (true, Some(u)) => TicketReach::Unit(u),
+        (true, None) => TicketReach::Nothing,
+        (false, _) => TicketReach::All,
     }
 }
 
@@ -271,6 +283,11 @@ mod tests {
             ticket_reach(&actor(UnitHandler, None)),
             TicketReach::Nothing
         );
+        assert_eq!(
+            ticket_reach(&actor(GridWorker, Some(9))),
+            TicketReach::Unit(9)
+        );
+        assert_eq!(ticket_reach(&actor(GridWorker, None)), TicketReach::Nothing);
     }
 
     #[test]
@@ -282,6 +299,7 @@ mod tests {
         assert!(!may_edit_article(&actor(UnitHandler, Some(4)), None));
         assert!(!may_edit_article(&actor(Operator, None), None));
         assert!(!may_edit_article(&actor(Supervisor, None), Some(4)));
+        assert!(!may_edit_article(&actor(GridWorker, Some(4)), Some(4)));
     }
 
     #[test]

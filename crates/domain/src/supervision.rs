@@ -149,8 +149,9 @@ pub fn escalation(
     }
 }
 
-/// The levels of the chain (分级转办) that passed the time the level above gave them while
-/// they still had to reply: each recorded once; and the next such due time to look at.
+/// What the levels of the chain (分级转办) and the departments called to the spot let pass:
+/// a level's sign-by time before it signed, the time the level above gave it to reply, a
+/// department's time to report in. Each recorded once; and the next such time to look at.
 fn levels_overdue(ticket: &Ticket, now: DateTime<Utc>) -> (Vec<EventKind>, Option<DateTime<Utc>>) {
     use crate::ticket::AssignmentState as A;
     let mut late = Vec::new();
@@ -158,18 +159,45 @@ fn levels_overdue(ticket: &Ticket, now: DateTime<Utc>) -> (Vec<EventKind>, Optio
     if ticket.state != crate::types::TicketState::InProgress {
         return (late, next);
     }
-    for a in ticket.active_chain() {
-        let (Some(due), None, A::Forwarded | A::Signed) = (a.due_at, a.overdue_at, a.state) else {
-            continue;
-        };
-        if due <= now {
-            late.push(EventKind::LevelOverdue {
-                unit_id: a.unit_id,
-                due_at: due,
-            });
+    let mut passed = |at: DateTime<Utc>, event: EventKind| {
+        if at <= now {
+            late.push(event);
         } else {
-            next = earliest(next, Some(due));
+            next = earliest(next, Some(at));
         }
+    };
+    for a in ticket.active_chain() {
+        if let (Some(by), None, A::Forwarded) = (a.sign_by, a.sign_overdue_at, a.state) {
+            passed(
+                by,
+                EventKind::LevelSignOverdue {
+                    unit_id: a.unit_id,
+                    sign_by: by,
+                },
+            );
+        }
+        if let (Some(due), None, A::Forwarded | A::Signed) = (a.due_at, a.overdue_at, a.state) {
+            passed(
+                due,
+                EventKind::LevelOverdue {
+                    unit_id: a.unit_id,
+                    due_at: due,
+                },
+            );
+        }
+    }
+    for c in ticket
+        .summons
+        .iter()
+        .filter(|c| c.reported_at.is_none() && c.overdue_at.is_none())
+    {
+        passed(
+            c.due_at,
+            EventKind::SummonsOverdue {
+                unit_id: c.unit_id,
+                due_at: c.due_at,
+            },
+        );
     }
     (late, next)
 }
@@ -277,6 +305,7 @@ mod tests {
                     category_code: None,
                     division_code: None,
                     suggested_category_code: None,
+                    reported_by_unit_id: None,
                 },
             );
             s
@@ -355,6 +384,7 @@ mod tests {
                 level: 1,
                 due_at: Some(at("2026-11-02T15:00:00+08:00")),
                 note: None,
+                sign_by: None,
             },
         );
         // Before its due time: nothing, and the watcher comes back then at the latest.
@@ -396,6 +426,7 @@ mod tests {
                 level: 1,
                 due_at: Some(at("2026-11-02T15:00:00+08:00")),
                 note: None,
+                sign_by: None,
             },
         );
         s.push(
@@ -414,6 +445,77 @@ mod tests {
         );
         let r = s.watch_at("2026-11-02T16:00:00+08:00");
         assert!(!r.record.iter().any(|k| k.type_name() == "level_overdue"));
+    }
+
+    #[test]
+    fn a_level_not_signed_in_time_and_a_department_not_reporting_in_are_recorded_once() {
+        let mut s = Story::dispatched("2026-11-02T09:00:00+08:00");
+        s.push("2026-11-02T10:00:00+08:00", K::Signed { note: None });
+        s.push(
+            "2026-11-02T10:30:00+08:00",
+            K::Forwarded {
+                unit_id: 8,
+                from_unit_id: 5,
+                level: 1,
+                due_at: Some(at("2026-11-02T17:00:00+08:00")),
+                note: None,
+                sign_by: Some(at("2026-11-02T12:30:00+08:00")),
+            },
+        );
+        s.push(
+            "2026-11-02T10:40:00+08:00",
+            K::Summoned {
+                unit_id: 20,
+                by_unit_id: 5,
+                reason: "请到场".into(),
+                due_at: at("2026-11-02T14:00:00+08:00"),
+            },
+        );
+        let late = |r: &Review| -> Vec<&'static str> {
+            types(r)
+                .into_iter()
+                .filter(|t| *t == "level_sign_overdue" || *t == "summons_overdue")
+                .collect()
+        };
+        // Before either time: nothing; the watcher comes back by the sign-by time.
+        let r = s.watch_at("2026-11-02T12:00:00+08:00");
+        assert!(late(&r).is_empty());
+        assert!(r.next.is_some_and(|n| n <= at("2026-11-02T12:30:00+08:00")));
+        let r = s.watch_at("2026-11-02T12:31:00+08:00");
+        assert_eq!(late(&r), ["level_sign_overdue"]);
+        assert!(s.view().chain[0].sign_overdue_at.is_some());
+        assert!(s.view().chain[0].signed_late(at("2026-11-02T12:31:00+08:00")));
+        let sign = r
+            .record
+            .iter()
+            .find(|k| k.type_name() == "level_sign_overdue")
+            .unwrap();
+        let who: Vec<_> = crate::notify::notices_for(s.view(), sign)
+            .iter()
+            .map(|n| (n.audience.key(), n.sms))
+            .collect();
+        assert_eq!(
+            who,
+            [("unit:8".to_string(), true), ("unit:5".to_string(), false)]
+        );
+        let r = s.watch_at("2026-11-02T14:05:00+08:00");
+        assert_eq!(late(&r), ["summons_overdue"]);
+        let called = r
+            .record
+            .iter()
+            .find(|k| k.type_name() == "summons_overdue")
+            .unwrap();
+        let who: Vec<_> = crate::notify::notices_for(s.view(), called)
+            .iter()
+            .map(|n| (n.audience.key(), n.sms))
+            .collect();
+        assert_eq!(
+            who,
+            [("unit:20".to_string(), true), ("unit:5".to_string(), false)]
+        );
+        // Once each.
+        let r = s.watch_at("2026-11-02T15:00:00+08:00");
+        assert!(late(&r).is_empty());
     }
 
     #[test]

@@ -118,6 +118,33 @@ pub struct Ticket {
     /// Departments a street office called to the spot (吹哨报到), and whether they came.
     #[serde(default)]
     pub summons: Vec<Summons>,
+    /// The community whose grid worker reported the matter on patrol (网格上报).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reported_by_unit_id: Option<i64>,
+    /// The community that resolved the matter itself (就地办结), when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved_on_spot_by: Option<i64>,
+    /// Residents' meetings (近邻议事会) held on the matter, in the order recorded.
+    #[serde(default)]
+    pub meetings: Vec<ResidentsMeeting>,
+}
+
+/// A residents' meeting (近邻议事会) a unit held on a ticket's matter: residents, the
+/// building's party branch, the grid worker and the property company decide together what is
+/// done and who bears the cost.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ResidentsMeeting {
+    /// The unit that held it (usually the community).
+    pub unit_id: i64,
+    pub held_on: chrono::NaiveDate,
+    /// Who took part.
+    pub participants: String,
+    /// What was decided.
+    pub decision: String,
+    /// Who bears the cost.
+    pub who_pays: String,
+    pub recorded_at: DateTime<Utc>,
+    pub recorded_by: i64,
 }
 
 /// A department called to the spot by the unit holding a ticket (吹哨), and its answer
@@ -134,6 +161,17 @@ pub struct Summons {
     pub due_at: DateTime<Utc>,
     pub reported_at: Option<DateTime<Utc>>,
     pub report: Option<String>,
+    /// When it passed its time without reporting in (the watcher's record).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overdue_at: Option<DateTime<Utc>>,
+}
+
+impl Assignment {
+    /// Signed after its sign-by time, or not yet and past it.
+    pub fn signed_late(&self, now: DateTime<Utc>) -> bool {
+        self.sign_by
+            .is_some_and(|by| self.signed_at.unwrap_or(now) > by)
+    }
 }
 
 impl Summons {
@@ -225,6 +263,9 @@ pub struct Assignment {
     pub forwarded_at: DateTime<Utc>,
     /// When the level above wants its reply.
     pub due_at: Option<DateTime<Utc>>,
+    /// When it must sign (the deadline policy's sign allowance).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_by: Option<DateTime<Utc>>,
     pub note: Option<String>,
     pub signed_at: Option<DateTime<Utc>>,
     pub first_contact_at: Option<DateTime<Utc>>,
@@ -239,6 +280,9 @@ pub struct Assignment {
     /// When it passed its due time without replying (the watcher's record).
     #[serde(default)]
     pub overdue_at: Option<DateTime<Utc>>,
+    /// When it passed its sign-by time without signing (the watcher's record).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_overdue_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
 }
 
@@ -278,8 +322,9 @@ impl Ticket {
     }
 
     /// Every unit the ticket has been with in its current assignment: the lead unit, the
-    /// co-units and every level of the chain, each once (the lead first). What a unit's
-    /// handlers may read, and what their unit's lists and searches find.
+    /// co-units, every level of the chain, the departments called to the spot and the
+    /// community that reported it on patrol, each once (the lead first). What a unit's users
+    /// may read, and what their unit's lists and searches find.
     pub fn units(&self) -> Vec<i64> {
         let mut units: Vec<i64> = Vec::new();
         for u in self
@@ -288,6 +333,7 @@ impl Ticket {
             .chain(&self.co_unit_ids)
             .chain(self.chain.iter().map(|a| &a.unit_id))
             .chain(self.summons.iter().map(|c| &c.unit_id))
+            .chain(&self.reported_by_unit_id)
         {
             if !units.contains(u) {
                 units.push(*u);

@@ -56,6 +56,7 @@ wire_enum!(
         Operator => "operator", "受理员";
         Dispatcher => "dispatcher", "派单员";
         UnitHandler => "unit_handler", "承办人";
+        GridWorker => "grid_worker", "网格员";
         CallbackAgent => "callback_agent", "回访员";
         Supervisor => "supervisor", "督办员";
         Analyst => "analyst", "领导/分析";
@@ -108,6 +109,14 @@ wire_enum!(
         NotAccepted => "not_accepted", "不予受理";
     }
 );
+
+impl Role {
+    /// Roles whose users belong to a unit and act for it: a unit's handlers, and a
+    /// community's grid workers.
+    pub fn bound_to_unit(self) -> bool {
+        matches!(self, Role::UnitHandler | Role::GridWorker)
+    }
+}
 
 impl TicketState {
     /// States after which nothing more happens unless the ticket is reopened.

@@ -80,8 +80,10 @@ fn every_action_role_and_state_is_as_the_document_says() {
             let row = mine.iter().find(|r| list(&r[1]).contains(&role.as_str()));
             for state in TicketState::ALL {
                 // A ticket without a chain: the lead unit holds it and no reply awaits a
-                // level's review (the chain has its own section).
-                let t = ticket(*state);
+                // level's review (the chain has its own section). Community 6's grid worker
+                // reported it on patrol.
+                let mut t = ticket(*state);
+                t.reported_by_unit_id = Some(6);
                 let (states, scope) = match row {
                     Some(r) if r[2] == "all" => (
                         TicketState::ALL
@@ -94,16 +96,23 @@ fn every_action_role_and_state_is_as_the_document_says() {
                     None => (Vec::new(), "lead"),
                 };
                 let in_state = states.contains(&state.as_str());
-                // Which of the lead unit (1), a co-unit (2) and an unrelated unit (3) are in
-                // the scope on such a ticket.
-                let (lead_ok, co_ok) = match scope {
-                    "lead" | "holder" => (true, false),
-                    "lead or co" | "involved" => (true, true),
-                    "reviewer" | "summoned" => (false, false),
+                // Which of the lead unit (1), a co-unit (2), an unrelated unit (3) and the
+                // reporting community (6) are in the scope on such a ticket.
+                let (lead_ok, co_ok, reporter_ok) = match scope {
+                    "lead" | "holder" => (true, false, false),
+                    "lead or co" => (true, true, false),
+                    "involved" => (true, true, true),
+                    "reporter" => (false, false, true),
+                    "reviewer" | "summoned" => (false, false, false),
                     other => panic!("unit column `{other}`"),
                 };
-                let units: &[(Option<i64>, bool)] = if *role == Role::UnitHandler {
-                    &[(Some(1), lead_ok), (Some(2), co_ok), (Some(3), false)]
+                let units: &[(Option<i64>, bool)] = if role.bound_to_unit() {
+                    &[
+                        (Some(1), lead_ok),
+                        (Some(2), co_ok),
+                        (Some(3), false),
+                        (Some(6), reporter_ok),
+                    ]
                 } else {
                     &[(None, true)]
                 };
@@ -273,6 +282,7 @@ fn every_level_of_the_chain_is_as_the_document_says() {
         due_at: t.created_at,
         reported_at: None,
         report: None,
+        overdue_at: None,
     });
     assert_eq!(t.queue_of(2).as_str(), "to_report_in");
     t.summons[0].reported_at = Some(t.created_at);
@@ -296,6 +306,7 @@ fn every_permission_and_role_is_as_the_document_says() {
         Role::Operator,
         Role::Dispatcher,
         Role::UnitHandler,
+        Role::GridWorker,
         Role::CallbackAgent,
         Role::Supervisor,
         Role::Analyst,

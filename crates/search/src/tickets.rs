@@ -503,6 +503,7 @@ mod tests {
                 category_code: None,
                 division_code: None,
                 suggested_category_code: None,
+                reported_by_unit_id: None,
             },
         };
         mashangban_domain::apply(None, &e).expect("a ticket")

@@ -193,15 +193,50 @@ pub async fn create_ticket(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = json_body(body)?;
-    let key = match headers.get("idempotency-key") {
-        Some(v) => Some(
+    let (ticket, created) = app
+        .create_ticket(&a.actor, body, idempotency_key(&headers)?)
+        .await?;
+    Ok(created_response(ticket, created))
+}
+
+/// Report what a grid worker found on patrol (网格上报), resolved on the spot or for dispatch
+#[utoipa::path(
+    post, path = "/api/v1/patrol-reports", tag = "tickets", security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, max_length = 200,
+        description = "A retried report with the same key (and the same body) returns the first ticket with 200 instead of creating another")),
+    request_body = mashangban_domain::intake::PatrolBody,
+    responses((status = 201, description = "Received from the `grid` channel; resolved (state `resolved_directly`) when `resolved_on_spot` was given", body = mashangban_domain::Ticket),
+        (status = 200, description = "Idempotent replay: the ticket created by the first request with this key", body = mashangban_domain::Ticket),
+        (status = 409, description = "The key was used with another body", body = ErrorBody))
+)]
+pub async fn report_on_patrol(
+    State(app): State<App>,
+    a: Authed,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = json_body(body)?;
+    let (ticket, created) = app
+        .report_on_patrol(&a.actor, body, idempotency_key(&headers)?)
+        .await?;
+    Ok(created_response(ticket, created))
+}
+
+/// The `Idempotency-Key` header, if sent.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    headers
+        .get("idempotency-key")
+        .map(|v| {
             v.to_str()
-                .map_err(|_| ApiError::invalid("Idempotency-Key", "must be visible ASCII"))?
-                .to_string(),
-        ),
-        None => None,
-    };
-    let (ticket, created) = app.create_ticket(&a.actor, body, key).await?;
+                .map(str::to_string)
+                .map_err(|_| ApiError::invalid("Idempotency-Key", "must be visible ASCII"))
+        })
+        .transpose()
+}
+
+/// 201 with the new ticket, or 200 marked as a replay when an idempotency key found the
+/// ticket of a first request.
+fn created_response(ticket: mashangban_domain::Ticket, created: bool) -> Response {
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -214,7 +249,7 @@ pub async fn create_ticket(
             axum::http::HeaderValue::from_static("true"),
         );
     }
-    Ok(resp)
+    resp
 }
 
 /// One ticket (citizen identity masked for roles that may not see it)

@@ -42,6 +42,7 @@ fn api() -> OpenApiRouter<App> {
         .routes(routes!(api::logout))
         .routes(routes!(api::me))
         .routes(routes!(api::create_ticket, api::list_tickets))
+        .routes(routes!(api::report_on_patrol))
         .routes(routes!(api::search_tickets))
         .routes(routes!(api::get_ticket))
         .routes(routes!(api::ticket_events))

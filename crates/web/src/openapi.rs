@@ -5,7 +5,7 @@
 //! schema of the type each action's body is read into. What every operation can answer
 //! besides (the input layer's refusals) is added from one rule, [`complete`].
 
-use mashangban_domain::{Action, UnitScope};
+use mashangban_domain::Action;
 use serde_json::{Map, Value, json};
 
 /// The document's frame: its title and the types no handler names but every answer may
@@ -73,25 +73,10 @@ fn action_paths(paths: &mut Map<String, Value>) {
         for rule in a.rules() {
             let names: Vec<_> = rule.roles.iter().map(|r| r.as_str()).collect();
             let states: Vec<_> = rule.from.iter().map(|s| s.as_str()).collect();
-            let unit = if names.contains(&"unit_handler") {
-                match rule.unit_scope {
-                    UnitScope::Lead => " (a unit handler of the lead unit)",
-                    UnitScope::LeadOrCo => " (a unit handler of the lead unit or a co-unit)",
-                    UnitScope::Holder => {
-                        " (a unit handler of the unit holding the ticket: the lowest level it was forwarded to, else the lead unit)"
-                    }
-                    UnitScope::Reviewer => {
-                        " (a unit handler of the unit that forwarded the level whose reply or return awaits review)"
-                    }
-                    UnitScope::Involved => {
-                        " (a unit handler of the lead unit, a co-unit or a level of the chain)"
-                    }
-                    UnitScope::Summoned => {
-                        " (a unit handler of a unit called to the spot that has not reported in)"
-                    }
-                }
+            let unit = if rule.roles.iter().any(|r| r.bound_to_unit()) {
+                format!(" (a user of {})", rule.unit_scope.whose())
             } else {
-                ""
+                String::new()
             };
             allowed.push(format!(
                 "{} in {}{unit}",

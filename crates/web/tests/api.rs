@@ -420,6 +420,8 @@ fn expected_events(action: Action) -> Vec<&'static str> {
         Action::Forward => vec!["forwarded"],
         Action::Summon => vec!["summoned"],
         Action::ReportIn => vec!["reported_in"],
+        Action::ResolveOnSpot => vec!["resolved_on_spot"],
+        Action::RecordMeeting => vec!["meeting_recorded"],
     }
 }
 
@@ -443,6 +445,11 @@ fn sample_body(t: &TestApp, action: Action, parent: i64) -> Value {
         Action::Forward => json!({"unit_id": t.below_unit, "note": "请社区核实"}),
         Action::Summon => json!({"unit_id": t.other_unit, "reason": "请到场协调"}),
         Action::ReportIn => json!({"note": "已到场"}),
+        Action::ResolveOnSpot => json!({"action_taken": "已清理"}),
+        Action::RecordMeeting => {
+            json!({"held_on": "2026-01-05", "participants": "居民代表、网格员",
+            "decision": "更换管道", "who_pays": "共同承担"})
+        }
         _ => json!({}),
     }
 }
@@ -454,6 +461,7 @@ fn actor_for(action: Action) -> &'static str {
         Role::Operator => "operator",
         Role::Dispatcher => "dispatcher",
         Role::UnitHandler => "lead",
+        Role::GridWorker => "grid",
         Role::CallbackAgent => "callback",
         Role::Supervisor => "supervisor",
         Role::Analyst => "analyst",
@@ -467,8 +475,12 @@ async fn every_state_and_action_over_http(t: &TestApp) {
     for state in TicketState::ALL {
         let mut id = t.ticket_in(state.as_str()).await;
         for action in Action::ALL {
-            // Only a unit called to the spot reports in: the summons test takes it.
-            if action == Action::ReportIn {
+            // Only a unit called to the spot reports in, and a community acts on its own
+            // patrol reports: the summons and patrol tests take these.
+            if matches!(
+                action,
+                Action::ReportIn | Action::ResolveOnSpot | Action::RecordMeeting
+            ) {
                 refused += 1;
                 continue;
             }
@@ -635,7 +647,7 @@ async fn role_matrix_and_masking(t: &TestApp) {
                         && match r.unit_scope {
                             U::Lead | U::Holder => who != "lead",
                             U::LeadOrCo | U::Involved => false,
-                            U::Reviewer | U::Summoned => true,
+                            U::Reviewer | U::Summoned | U::Reporter => true,
                         } =>
                 {
                     StatusCode::FORBIDDEN
@@ -1369,7 +1381,7 @@ async fn reference_lists_openapi_and_health(t: &TestApp) {
             .as_array()
             .unwrap()
             .len(),
-        10
+        11
     );
     assert_eq!(
         t.get("/api/v1/users", "operator").await.status,

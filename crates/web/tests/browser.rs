@@ -708,7 +708,11 @@ async fn the_chain_in_the_browser() {
     let disp = Browser::open(&d, &t.base, "disp-b").await;
     disp.go(&format!("/kpis?group_by=territory&parent={}", t.lead_unit))
         .await;
-    assert!(disp.main_text().await.contains("分级办理与吹哨报到"));
+    assert!(
+        disp.main_text()
+            .await
+            .contains("分级办理、吹哨报到与社区自办")
+    );
     disp.shot("14-levels-figures").await;
     disp.c.set_window_size(390, 844).await.unwrap();
     disp.go(&format!("/kpis?group_by=territory&parent={}", t.lead_unit))
@@ -717,6 +721,96 @@ async fn the_chain_in_the_browser() {
     for b in [street, community, other, disp] {
         b.c.close().await.unwrap();
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grid_worker_in_the_browser() {
+    let Some(d) = driver().await else { return };
+    let t = TestApp::start(Db::Sqlite, "browser_patrol").await.unwrap();
+    t.app
+        .add_user(
+            &mashangban_app::SERVER,
+            UserInput {
+                username: "grid-b".into(),
+                display_name: Some("网格员 韩雪".into()),
+                role: Role::GridWorker,
+                unit_id: Some(t.below_unit),
+                password: Some(PASSWORD.into()),
+            },
+        )
+        .await
+        .unwrap();
+    let grid = Browser::open(&d, &t.base, "grid-b").await;
+    assert!(grid.text("h1").await.contains("网格员工作台"));
+    grid.go("/patrol").await;
+    grid.fill("#address", "贾小小区42号楼6单元").await;
+    grid.fill(
+        "#content",
+        "居民反映化粪池满溢，下水从2楼居民家中返水，屋内污秽不堪。",
+    )
+    .await;
+    grid.fill("#name", "2楼住户").await;
+    grid.shot("15-patrol-report").await;
+    grid.submit("#patrol-form button[type=submit]").await;
+    let created = grid.text("#patrol-created").await;
+    assert!(created.contains("待热线派单"), "{created}");
+    let id: i64 = grid
+        .c
+        .execute(
+            "return Number(document.querySelector('#patrol-created a').getAttribute('href').split('/').pop());",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_i64()
+        .unwrap();
+    // The desk lists it among the reports the community may still resolve.
+    grid.go("/").await;
+    let desk = grid.main_text().await;
+    assert!(
+        desk.contains("网格上报待处置") && desk.contains("化粪池满溢"),
+        "{desk}"
+    );
+    // The residents' meeting (近邻议事会), then 就地办结.
+    grid.go(&format!("/tickets/{id}")).await;
+    let form = grid.open_action(id, "record-meeting").await;
+    grid.c
+        .execute(
+            "document.querySelector(arguments[0] + ' [name=held_on]').value = '2026-11-20';",
+            vec![serde_json::json!(form)],
+        )
+        .await
+        .unwrap();
+    for (name, value) in [
+        ("participants", "楼院党支部、网格员、居民代表、物业"),
+        ("decision", "整体更换地下室水网"),
+        ("who_pays", "社区、物业、居民共同承担"),
+    ] {
+        grid.fill(&format!("{form} [name='{name}']"), value).await;
+    }
+    grid.submit(&format!("{form} button[type=submit]")).await;
+    let card = grid.text("#community").await;
+    assert!(
+        card.contains("近邻议事会") && card.contains("社区、物业、居民共同承担"),
+        "{card}"
+    );
+    grid.act(
+        id,
+        "resolve-on-spot",
+        &[("action_taken", "地下室水网已整体更换，返水问题解决")],
+    )
+    .await;
+    assert_eq!(grid.text("h1 .state").await, "就地办结");
+    let card = grid.text("#community").await;
+    assert!(
+        card.contains("就地办结") && card.contains("返水问题解决"),
+        "{card}"
+    );
+    grid.shot("16-resolved-on-spot").await;
+    grid.c.set_window_size(390, 844).await.unwrap();
+    grid.go(&format!("/tickets/{id}")).await;
+    grid.shot("16b-resolved-on-spot-phone").await;
+    grid.c.close().await.unwrap();
 }
 
 /// Serves, from another origin, a page whose form posts a note to the console.

@@ -6,7 +6,7 @@ mod common;
 
 use chrono::{DateTime, Utc};
 use common::TestApp;
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 on_both!(
@@ -14,64 +14,8 @@ on_both!(
     a_street_calls_a_department_to_the_spot
 );
 
-/// A unit handler of `unit`, created and signed in through the API: their bearer token.
 async fn handler(t: &TestApp, username: &str, unit: i64) -> String {
-    let r = t
-        .post(
-            "/api/v1/users",
-            "admin",
-            json!({"username": username, "role": "unit_handler", "unit_id": unit, "password": "correct-horse-1"}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
-    let r = t
-        .send(
-            Method::POST,
-            "/api/v1/auth/login",
-            None,
-            Some(json!({"username": username, "password": "correct-horse-1"}).to_string()),
-            &[],
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
-    r.body["token"].as_str().unwrap().to_string()
-}
-
-async fn unit_id(t: &TestApp, code: &str) -> i64 {
-    let units = t.get("/api/v1/units", "admin").await.body;
-    units["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["code"] == code)
-        .unwrap_or_else(|| panic!("unit {code}"))["id"]
-        .as_i64()
-        .unwrap()
-}
-
-/// An action by the holder of `token`: its answer.
-async fn act(t: &TestApp, token: &str, id: i64, action: &str, body: Value) -> (StatusCode, Value) {
-    let r = t
-        .send(
-            Method::POST,
-            &format!("/api/v1/tickets/{id}/{action}"),
-            Some(token),
-            Some(body.to_string()),
-            &[],
-        )
-        .await;
-    (r.status, r.body)
-}
-
-async fn acted(t: &TestApp, token: &str, id: i64, action: &str, body: Value) -> Value {
-    let (status, body) = act(t, token, id, action, body).await;
-    assert_eq!(status, StatusCode::OK, "{action}: {body}");
-    body["ticket"].clone()
-}
-
-async fn read(t: &TestApp, token: &str, path: &str) -> (StatusCode, Value) {
-    let r = t.send(Method::GET, path, Some(token), None, &[]).await;
-    (r.status, r.body)
+    t.signed_in(username, "unit_handler", Some(unit)).await
 }
 
 fn time(v: &Value) -> DateTime<Utc> {
@@ -84,9 +28,9 @@ fn time(v: &Value) -> DateTime<Utc> {
 async fn the_fire_lane_goes_down_three_levels_and_back_up(t: &TestApp) {
     // The organisation: 城东区政府, its street office 八一路街道 with a community an
     // administrator adds under it, and a sibling street office of the same district.
-    let district = unit_id(t, "GOV-630102").await;
-    let street = unit_id(t, "GOV-630102006").await;
-    let sibling = unit_id(t, "GOV-630102002").await;
+    let district = t.unit_id("GOV-630102").await;
+    let street = t.unit_id("GOV-630102006").await;
+    let sibling = t.unit_id("GOV-630102002").await;
     let r = t
         .post(
             "/api/v1/units",
@@ -125,29 +69,32 @@ async fn the_fire_lane_goes_down_three_levels_and_back_up(t: &TestApp) {
     let ticket_path = format!("/api/v1/tickets/{id}");
     // Nobody below the district sees it yet.
     for token in [&street_h, &community_h, &sibling_h] {
-        assert_eq!(read(t, token, &ticket_path).await.0, StatusCode::NOT_FOUND);
+        assert_eq!(
+            t.read_as(token, &ticket_path).await.0,
+            StatusCode::NOT_FOUND
+        );
     }
 
     // 城东区政府 signs and forwards to 八一路街道; not to a unit outside its tree.
-    acted(t, &district_h, id, "sign", json!({})).await;
-    let (status, body) = act(
-        t,
-        &district_h,
-        id,
-        "forward",
-        json!({"unit_id": unit_id(t, "DEPT-JY").await}),
-    )
-    .await;
+    t.acted_as(&district_h, id, "sign", json!({})).await;
+    let (status, body) = t
+        .act_as(
+            &district_h,
+            id,
+            "forward",
+            json!({"unit_id": t.unit_id("DEPT-JY").await}),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["error"]["field"], "unit_id");
-    let tk = acted(
-        t,
-        &district_h,
-        id,
-        "forward",
-        json!({"unit_id": street, "note": "请八一路街道核实处理"}),
-    )
-    .await;
+    let tk = t
+        .acted_as(
+            &district_h,
+            id,
+            "forward",
+            json!({"unit_id": street, "note": "请八一路街道核实处理"}),
+        )
+        .await;
     assert_eq!(tk["state"], "in_progress");
     assert_eq!(tk["lead_unit_id"], district, "the lead unit stays");
     assert_eq!(tk["chain"][0]["unit_id"], street);
@@ -171,56 +118,67 @@ async fn the_fire_lane_goes_down_three_levels_and_back_up(t: &TestApp) {
 
     // The street sees it now; the sibling street and the community still do not. The
     // district cannot reply while a level below holds it.
-    assert_eq!(read(t, &street_h, &ticket_path).await.0, StatusCode::OK);
+    assert_eq!(t.read_as(&street_h, &ticket_path).await.0, StatusCode::OK);
     assert_eq!(
-        read(t, &sibling_h, &ticket_path).await.0,
+        t.read_as(&sibling_h, &ticket_path).await.0,
         StatusCode::NOT_FOUND
     );
     assert_eq!(
-        read(t, &sibling_h, &format!("{ticket_path}/events"))
+        t.read_as(&sibling_h, &format!("{ticket_path}/events"))
             .await
             .0,
         StatusCode::NOT_FOUND
     );
     assert_eq!(
-        read(t, &community_h, &ticket_path).await.0,
+        t.read_as(&community_h, &ticket_path).await.0,
         StatusCode::NOT_FOUND
     );
-    let (status, _) = act(t, &district_h, id, "reply", json!({"content": "已处理"})).await;
+    let (status, _) = t
+        .act_as(&district_h, id, "reply", json!({"content": "已处理"}))
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     // The street must sign before it passes the ticket on.
-    let (status, body) = act(t, &street_h, id, "forward", json!({"unit_id": community})).await;
+    let (status, body) = t
+        .act_as(&street_h, id, "forward", json!({"unit_id": community}))
+        .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
-    acted(t, &street_h, id, "sign", json!({"note": "已签收"})).await;
-    let (status, _) = act(t, &street_h, id, "sign", json!({})).await;
+    t.acted_as(&street_h, id, "sign", json!({"note": "已签收"}))
+        .await;
+    let (status, _) = t.act_as(&street_h, id, "sign", json!({})).await;
     assert_eq!(status, StatusCode::CONFLICT, "a level signs once");
     // A due time later than the street's own is refused; the default fits inside.
     let too_late = (street_due + chrono::Duration::hours(1)).to_rfc3339();
-    let (status, body) = act(
-        t,
-        &street_h,
-        id,
-        "forward",
-        json!({"unit_id": community, "due_at": too_late}),
-    )
-    .await;
+    let (status, body) = t
+        .act_as(
+            &street_h,
+            id,
+            "forward",
+            json!({"unit_id": community, "due_at": too_late}),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["error"]["field"], "due_at");
-    let tk = acted(
-        t,
-        &street_h,
-        id,
-        "forward",
-        json!({"unit_id": community, "note": "请社区联系物业"}),
-    )
-    .await;
+    let tk = t
+        .acted_as(
+            &street_h,
+            id,
+            "forward",
+            json!({"unit_id": community, "note": "请社区联系物业"}),
+        )
+        .await;
     assert_eq!(tk["chain"][1]["level"], 2);
     assert_eq!(tk["chain"][1]["from_unit_id"], street);
     assert!(time(&tk["chain"][1]["due_at"]) < street_due);
+    // Its own sign clock: the policy's sign allowance in working hours, within its due time.
+    let sign_by = time(&tk["chain"][1]["sign_by"]);
+    assert!(sign_by > time(&tk["chain"][1]["forwarded_at"]));
+    assert!(sign_by <= time(&tk["chain"][1]["due_at"]));
 
     // Each unit's desk queue says what the ticket waits for from it.
     let in_queue = |token: String, queue: &'static str| async move {
-        let (status, page) = read(t, &token, &format!("/api/v1/tickets?queue={queue}")).await;
+        let (status, page) = t
+            .read_as(&token, &format!("/api/v1/tickets?queue={queue}"))
+            .await;
         assert_eq!(status, StatusCode::OK, "{page}");
         page["items"]
             .as_array()
@@ -238,25 +196,24 @@ async fn the_fire_lane_goes_down_three_levels_and_back_up(t: &TestApp) {
 
     // The community signs, calls the citizen back (a unit sees the number masked) and
     // replies to the street.
-    let (_, seen) = read(t, &community_h, &ticket_path).await;
+    let (_, seen) = t.read_as(&community_h, &ticket_path).await;
     assert_eq!(seen["citizen"]["phone"], "139****5678");
-    acted(t, &community_h, id, "sign", json!({})).await;
-    acted(
-        t,
+    t.acted_as(&community_h, id, "sign", json!({})).await;
+    t.acted_as(
         &community_h,
         id,
         "record-contact",
         json!({"note": "09:57 电话联系市民，约物业到场"}),
     )
     .await;
-    let tk = acted(
-        t,
-        &community_h,
-        id,
-        "reply",
-        json!({"content": "社区已督促物业打开消防通道并张贴告示。"}),
-    )
-    .await;
+    let tk = t
+        .acted_as(
+            &community_h,
+            id,
+            "reply",
+            json!({"content": "社区已督促物业打开消防通道并张贴告示。"}),
+        )
+        .await;
     assert_eq!(tk["state"], "in_progress", "the hotline has no reply yet");
     assert!(in_queue(street_h.clone(), "to_review").await);
     assert!(!in_queue(community_h.clone(), "in_hand").await);
@@ -268,31 +225,29 @@ async fn the_fire_lane_goes_down_three_levels_and_back_up(t: &TestApp) {
     assert!(tk["chain"][1]["first_contact_at"].is_string());
     // Only the street reviews the community's reply.
     for token in [&district_h, &community_h] {
-        let (status, _) = act(t, token, id, "approve-reply", json!({})).await;
+        let (status, _) = t.act_as(token, id, "approve-reply", json!({})).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
     }
-    let (status, _) = act(t, &community_h, id, "reply", json!({"content": "再答"})).await;
+    let (status, _) = t
+        .act_as(&community_h, id, "reply", json!({"content": "再答"}))
+        .await;
     assert_eq!(status, StatusCode::CONFLICT, "the reply awaits review");
     // The street sends it back once, then approves the second, passing it up edited.
-    acted(
-        t,
+    t.acted_as(
         &street_h,
         id,
         "reject-reply",
         json!({"reason": "请写明物业名称和整改时间"}),
     )
     .await;
-    acted(
-        t,
+    t.acted_as(
         &community_h,
         id,
         "reply",
         json!({"content": "社区已督促青发小区物业于当日11时打开消防通道。"}),
     )
     .await;
-    let tk = acted(
-        t,
-        &street_h,
+    let tk = t.acted_as(&street_h,
         id,
         "approve-reply",
         json!({"content": "八一路街道：经社区核实，物业已于当日打开消防通道，并承诺不再上锁。"}),
@@ -303,7 +258,9 @@ async fn the_fire_lane_goes_down_three_levels_and_back_up(t: &TestApp) {
     assert_eq!(tk["chain"][0]["state"], "replied");
     assert_eq!(tk["state"], "in_progress");
     // The district approves: the reply stands as its reply to the hotline.
-    let tk = acted(t, &district_h, id, "approve-reply", json!({})).await;
+    let tk = t
+        .acted_as(&district_h, id, "approve-reply", json!({}))
+        .await;
     assert_eq!(tk["state"], "replied");
     assert_eq!(
         tk["reply"],
@@ -311,14 +268,14 @@ async fn the_fire_lane_goes_down_three_levels_and_back_up(t: &TestApp) {
     );
     assert_eq!(tk["chain"][0]["state"], "done");
     // The hotline cannot edit the lead unit's reply while approving it.
-    let (status, body) = act(
-        t,
-        &t.tokens["dispatcher"],
-        id,
-        "approve-reply",
-        json!({"content": "改"}),
-    )
-    .await;
+    let (status, body) = t
+        .act_as(
+            &t.tokens["dispatcher"],
+            id,
+            "approve-reply",
+            json!({"content": "改"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["error"]["field"], "content");
     t.act(id, "approve-reply", "dispatcher", json!({})).await;
@@ -363,7 +320,7 @@ async fn the_fire_lane_goes_down_three_levels_and_back_up(t: &TestApp) {
         (&community_h, true),
         (&sibling_h, false),
     ] {
-        let (status, page) = read(t, token, "/api/v1/tickets").await;
+        let (status, page) = t.read_as(token, "/api/v1/tickets").await;
         assert_eq!(status, StatusCode::OK);
         let found = page["items"]
             .as_array()
@@ -471,6 +428,7 @@ async fn the_fire_lane_goes_down_three_levels_and_back_up(t: &TestApp) {
         (json!(1), json!(1), json!(1))
     );
     assert_eq!(st["on_time_reply_rate"], 1.0);
+    assert_eq!(st["on_time_sign_rate"], 1.0);
     assert_eq!(level_row(&levels, sibling)["forwarded"], 0);
     let levels = t
         .get(
@@ -486,7 +444,9 @@ async fn the_fire_lane_goes_down_three_levels_and_back_up(t: &TestApp) {
     );
     assert_eq!(co["rejection_rate"], 0.5);
     // Units read no figures, their territory's included.
-    let (status, _) = read(t, &district_h, "/api/v1/kpis?group_by=territory").await;
+    let (status, _) = t
+        .read_as(&district_h, "/api/v1/kpis?group_by=territory")
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
 

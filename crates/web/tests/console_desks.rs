@@ -365,7 +365,7 @@ async fn administration_of_users_units_and_categories() {
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(html.contains("承办人员必须绑定所属单位"));
+    assert!(html.contains("承办人员和网格员必须绑定所属单位"));
     // Created.
     let lead = t.lead_unit.to_string();
     let (status, location, _) = admin
@@ -416,7 +416,7 @@ async fn administration_of_users_units_and_categories() {
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(html.contains("只有承办人员可以绑定单位"));
+    assert!(html.contains("只有承办人员和网格员可以绑定单位"));
     let (status, _, _) = admin
         .post(
             &path,
@@ -1397,8 +1397,8 @@ async fn the_chain_through_the_console_forms() {
         .page(&format!("/kpis?group_by=territory&parent={}", t.lead_unit))
         .await;
     assert_eq!(status, StatusCode::OK);
-    assert!(html.contains("分级办理与吹哨报到"), "{html}");
-    let levels = &html[html.find("分级办理与吹哨报到").unwrap()..];
+    assert!(html.contains("分级办理、吹哨报到与社区自办"), "{html}");
+    let levels = &html[html.find("分级办理、吹哨报到与社区自办").unwrap()..];
     assert!(
         levels.contains("100.00%"),
         "the community replied in time: {levels}"

@@ -172,7 +172,11 @@ fn expected(
         {
             let c = out.entry(g).or_default();
             c.finished += 1;
-            c.direct += u64::from(ticket.state == mashangban_domain::TicketState::ResolvedDirectly);
+            // The hotline's own answers: a community's 就地办结 is counted apart.
+            c.direct += u64::from(
+                ticket.state == mashangban_domain::TicketState::ResolvedDirectly
+                    && ticket.resolved_on_spot_by.is_none(),
+            );
             c.handling_seconds +=
                 (ticket.closed_at.unwrap() - ticket.created_at).num_seconds() as u64;
         }
@@ -650,7 +654,10 @@ async fn daily_report_adds_up(t: &TestApp, all: &[(Ticket, Vec<Event>)]) {
         + by_channel.get("merged_line").copied().unwrap_or(0);
     let direct = todays
         .iter()
-        .filter(|tk| tk.state == mashangban_domain::TicketState::ResolvedDirectly)
+        .filter(|tk| {
+            tk.state == mashangban_domain::TicketState::ResolvedDirectly
+                && tk.resolved_on_spot_by.is_none()
+        })
         .count() as u64;
     let events_today = |f: &dyn Fn(&EventKind) -> bool| -> u64 {
         all.iter()

@@ -12,10 +12,11 @@ use serde_json::{Value, json};
 const DOC: &str = include_str!("../../../docs/permissions.md");
 
 /// The test harness's user of each role, in the document's column order.
-const ROLES: [(&str, &str); 7] = [
+const ROLES: [(&str, &str); 8] = [
     ("operator", "operator"),
     ("dispatcher", "dispatcher"),
     ("unit_handler", "lead"),
+    ("grid_worker", "grid"),
     ("callback_agent", "callback"),
     ("supervisor", "supervisor"),
     ("analyst", "analyst"),
@@ -84,6 +85,8 @@ impl Fixtures {
         let body = match (method.as_str(), path) {
             ("POST", "/api/v1/tickets") => Some(json!({"channel": "phone", "kind": "complaint",
                 "content": "小区路灯不亮", "citizen": {"phone": "13812345678"}})),
+            ("POST", "/api/v1/patrol-reports") => Some(json!({"kind": "help",
+                "content": "巡查发现小区路灯不亮", "address": "测试小区"})),
             ("PUT", "/api/v1/calendar/days/{date}") => {
                 Some(json!({"kind": "holiday", "name": "测试"}))
             }
@@ -116,7 +119,8 @@ impl Fixtures {
 }
 
 async fn fixtures(t: &TestApp) -> Fixtures {
-    let ticket = t.ticket_in("in_progress").await;
+    // Reported on patrol by the grid worker's community, led by the unit handler's.
+    let ticket = t.patrol_ticket_in("in_progress").await;
     let article = t
         .post(
             "/api/v1/knowledge",
@@ -225,6 +229,9 @@ async fn every_action_answers_each_role_as_the_document_says() {
         let reviewed = row[3] == "reviewer";
         // A unit called to the spot reports in: the `other` unit, called by the lead.
         let summoned = row[3] == "summoned";
+        // The community that reported a matter on patrol acts on its report: the `below`
+        // community's grid worker and handler.
+        let reporter = row[3] == "reporter";
         let part = match action.as_str() {
             "approve-return" | "reject-return" => "return_requested",
             _ => "replied",
@@ -239,10 +246,17 @@ async fn every_action_answers_each_role_as_the_document_says() {
             let id = match (allowed, reviewed, summoned) {
                 (true, true, _) => t.forwarded_ticket(part).await,
                 (true, _, true) => t.summoned_ticket().await,
+                (true, false, false) if reporter || role == "grid_worker" => {
+                    t.patrol_ticket_in(state).await
+                }
                 (true, false, false) => t.ticket_in(state).await,
                 _ => shared,
             };
-            let who = if allowed && summoned { "other" } else { who };
+            let who = match (allowed, summoned, reporter) {
+                (true, true, _) => "other",
+                (true, _, true) if role == "unit_handler" => "below",
+                _ => who,
+            };
             let r = t
                 .post(&format!("/api/v1/tickets/{id}/{action}"), who, json!({}))
                 .await;
@@ -271,7 +285,7 @@ async fn every_console_page_answers_each_role_as_the_document_says() {
     let t = TestApp::start(Db::Sqlite, "permission_matrix_console")
         .await
         .unwrap();
-    let ticket = t.ticket_in("in_progress").await;
+    let ticket = t.patrol_ticket_in("in_progress").await;
     let mut sessions = Vec::new();
     for (role, _) in ROLES {
         let role: Role = role.parse().unwrap();
@@ -283,7 +297,11 @@ async fn every_console_page_answers_each_role_as_the_document_says() {
                     username: name.clone(),
                     display_name: None,
                     role,
-                    unit_id: (role == Role::UnitHandler).then_some(t.lead_unit),
+                    unit_id: match role {
+                        Role::UnitHandler => Some(t.lead_unit),
+                        Role::GridWorker => Some(t.below_unit),
+                        _ => None,
+                    },
                     password: Some("a-long-password".into()),
                 },
             )

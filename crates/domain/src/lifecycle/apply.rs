@@ -28,6 +28,7 @@ pub fn apply(ticket: Option<Ticket>, event: &Event) -> Option<Ticket> {
         category_code,
         division_code,
         suggested_category_code,
+        reported_by_unit_id,
     } = &event.kind
     {
         return Some(Ticket {
@@ -76,6 +77,9 @@ pub fn apply(ticket: Option<Ticket>, event: &Event) -> Option<Ticket> {
             bad_callbacks: 0,
             chain: Vec::new(),
             summons: Vec::new(),
+            reported_by_unit_id: *reported_by_unit_id,
+            resolved_on_spot_by: None,
+            meetings: Vec::new(),
         });
     }
     let mut t = ticket?;
@@ -89,6 +93,30 @@ pub fn apply(ticket: Option<Ticket>, event: &Event) -> Option<Ticket> {
             t.answer = Some(answer.clone());
             t.closed_at = Some(at);
         }
+        EventKind::ResolvedOnSpot {
+            unit_id,
+            action_taken,
+        } => {
+            t.state = S::ResolvedDirectly;
+            t.answer = Some(action_taken.clone());
+            t.resolved_on_spot_by = Some(*unit_id);
+            t.closed_at = Some(at);
+        }
+        EventKind::MeetingRecorded {
+            unit_id,
+            held_on,
+            participants,
+            decision,
+            who_pays,
+        } => t.meetings.push(crate::ticket::ResidentsMeeting {
+            unit_id: *unit_id,
+            held_on: *held_on,
+            participants: participants.clone(),
+            decision: decision.clone(),
+            who_pays: who_pays.clone(),
+            recorded_at: at,
+            recorded_by: event.actor.user_id,
+        }),
         EventKind::Dispatched {
             lead_unit_id,
             co_unit_ids,
@@ -168,6 +196,7 @@ pub fn apply(ticket: Option<Ticket>, event: &Event) -> Option<Ticket> {
             level,
             due_at,
             note,
+            sign_by,
         } => {
             t.chain.push(Assignment {
                 unit_id: *unit_id,
@@ -176,6 +205,7 @@ pub fn apply(ticket: Option<Ticket>, event: &Event) -> Option<Ticket> {
                 state: AssignmentState::Forwarded,
                 forwarded_at: at,
                 due_at: *due_at,
+                sign_by: *sign_by,
                 note: note.clone(),
                 signed_at: None,
                 first_contact_at: None,
@@ -184,6 +214,7 @@ pub fn apply(ticket: Option<Ticket>, event: &Event) -> Option<Ticket> {
                 return_reason: None,
                 rejected_replies: 0,
                 overdue_at: None,
+                sign_overdue_at: None,
                 finished_at: None,
             });
         }
@@ -237,6 +268,7 @@ pub fn apply(ticket: Option<Ticket>, event: &Event) -> Option<Ticket> {
             due_at: *due_at,
             reported_at: None,
             report: None,
+            overdue_at: None,
         }),
         EventKind::ReportedIn { unit_id, note } => {
             if let Some(c) = t
@@ -251,6 +283,20 @@ pub fn apply(ticket: Option<Ticket>, event: &Event) -> Option<Ticket> {
         EventKind::LevelOverdue { unit_id, .. } => {
             if let Some(a) = level_mut(&mut t, *unit_id) {
                 a.overdue_at = Some(at);
+            }
+        }
+        EventKind::LevelSignOverdue { unit_id, .. } => {
+            if let Some(a) = level_mut(&mut t, *unit_id) {
+                a.sign_overdue_at = Some(at);
+            }
+        }
+        EventKind::SummonsOverdue { unit_id, .. } => {
+            if let Some(c) = t
+                .summons
+                .iter_mut()
+                .find(|c| c.unit_id == *unit_id && c.reported_at.is_none())
+            {
+                c.overdue_at = Some(at);
             }
         }
         EventKind::LevelReturnRejected { unit_id, .. } => {
@@ -342,6 +388,7 @@ pub fn apply(ticket: Option<Ticket>, event: &Event) -> Option<Ticket> {
             };
             t.reply = None;
             t.answer = None;
+            t.resolved_on_spot_by = None;
             t.closed_at = None;
             t.callback_attempts = 0;
             t.signed_at = None;
@@ -385,6 +432,7 @@ fn clear_alerts(t: &mut Ticket, kind: &EventKind) {
         | EventKind::Reopened { .. }
         | EventKind::ReturnApproved { .. }
         | EventKind::ResolvedDirectly { .. }
+        | EventKind::ResolvedOnSpot { .. }
         | EventKind::Closed { .. }
         | EventKind::Merged { .. }
         | EventKind::NotAccepted { .. } => &[C::Sign, C::Contact, C::Handling, C::Callback],

@@ -113,6 +113,17 @@ pub enum Command {
     ReportIn {
         note: String,
     },
+    /// The community that reported the matter resolves it itself (就地办结).
+    ResolveOnSpot {
+        action_taken: String,
+    },
+    /// Records a residents' meeting (近邻议事会) held on the matter.
+    RecordMeeting {
+        held_on: chrono::NaiveDate,
+        participants: String,
+        decision: String,
+        who_pays: String,
+    },
     /// Passes the ticket to a unit below the one doing the work (分级转办).
     Forward {
         unit_id: i64,
@@ -151,6 +162,8 @@ impl Command {
             Command::Forward { .. } => Action::Forward,
             Command::Summon { .. } => Action::Summon,
             Command::ReportIn { .. } => Action::ReportIn,
+            Command::ResolveOnSpot { .. } => Action::ResolveOnSpot,
+            Command::RecordMeeting { .. } => Action::RecordMeeting,
         }
     }
 
@@ -381,6 +394,21 @@ impl Command {
                     note: required_text("note", b.note)?,
                 }
             }
+            Action::ResolveOnSpot => {
+                let b: payload::OnSpot = from_json(body)?;
+                Command::ResolveOnSpot {
+                    action_taken: required_text("action_taken", b.action_taken)?,
+                }
+            }
+            Action::RecordMeeting => {
+                let b: payload::Meeting = from_json(body)?;
+                Command::RecordMeeting {
+                    held_on: b.held_on,
+                    participants: required_text("participants", b.participants)?,
+                    decision: required_text("decision", b.decision)?,
+                    who_pays: required_text("who_pays", b.who_pays)?,
+                }
+            }
             Action::ApproveReply => {
                 let b: payload::ApproveReply = from_json(body)?;
                 Command::ApproveReply {
@@ -434,6 +462,8 @@ pub fn body_schema(action: Action) -> utoipa::openapi::RefOr<utoipa::openapi::sc
         Action::Summon => payload::Summon::schema(),
         Action::ReportIn => payload::RequiredNote::schema(),
         Action::ApproveReply => payload::ApproveReply::schema(),
+        Action::ResolveOnSpot => payload::OnSpot::schema(),
+        Action::RecordMeeting => payload::Meeting::schema(),
         Action::Sign
         | Action::ApproveReturn
         | Action::RejectReturn
@@ -569,6 +599,28 @@ mod payload {
         /// When it must report in; by default within the deadline policy's
         /// `report_in_hours`.
         pub by: Option<chrono::DateTime<chrono::Utc>>,
+    }
+    #[derive(Deserialize, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct OnSpot {
+        /// What the community did (就地办结): it stands as the answer to the citizen.
+        #[schema(required = true, max_length = 5000)]
+        pub action_taken: Option<String>,
+    }
+    #[derive(Deserialize, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct Meeting {
+        /// The day it was held (business time), not after today.
+        pub held_on: chrono::NaiveDate,
+        /// Who took part: residents' representatives, the building's party branch, the grid
+        /// worker, the property company ...
+        #[schema(required = true, max_length = 5000)]
+        pub participants: Option<String>,
+        #[schema(required = true, max_length = 5000)]
+        pub decision: Option<String>,
+        /// Who bears the cost (e.g. 社区、物业、居民共同承担).
+        #[schema(required = true, max_length = 5000)]
+        pub who_pays: Option<String>,
     }
     #[derive(Deserialize, ToSchema)]
     #[serde(deny_unknown_fields)]

@@ -34,6 +34,9 @@ pub struct Situation<'a> {
     /// The active units the holder of the ticket may call to the spot (吹哨): see
     /// [`crate::org::summonable`].
     pub summonable: &'a [i64],
+    /// When a level forwarded now must sign: the policy's sign allowance in working hours
+    /// on the official calendar ([`crate::deadlines::sign_by`]); none: no sign limit.
+    pub level_sign_by: Option<DateTime<Utc>>,
 }
 
 /// The tier a matter takes when it goes to `unit`: the catalogue entry's when that entry
@@ -93,8 +96,13 @@ fn in_scope(ticket: &Ticket, scope: UnitScope, unit: i64) -> bool {
         UnitScope::LeadOrCo => ticket.involves_unit(unit),
         UnitScope::Holder => ticket.holder_unit() == Some(unit),
         UnitScope::Reviewer => ticket.reviewer_unit() == Some(unit),
-        UnitScope::Involved => ticket.involves_unit(unit) || ticket.assignment_of(unit).is_some(),
+        UnitScope::Involved => {
+            ticket.involves_unit(unit)
+                || ticket.assignment_of(unit).is_some()
+                || ticket.reported_by_unit_id == Some(unit)
+        }
         UnitScope::Summoned => ticket.open_summons(unit).is_some(),
+        UnitScope::Reporter => ticket.reported_by_unit_id == Some(unit),
     }
 }
 
@@ -108,23 +116,12 @@ pub fn authorize(ticket: &Ticket, actor: &Actor, action: Action) -> Result<(), D
             action: action.as_str().to_string(),
         });
     };
-    if actor.role == Role::UnitHandler
+    if actor.role.bound_to_unit()
         && !actor
             .unit_id
             .is_some_and(|u| in_scope(ticket, rule.unit_scope, u))
     {
-        let whose = match rule.unit_scope {
-            UnitScope::Lead => "the lead unit",
-            UnitScope::LeadOrCo => "the lead unit or a co-unit",
-            UnitScope::Holder => {
-                "the unit holding the ticket now (the lowest level it was forwarded to)"
-            }
-            UnitScope::Reviewer => {
-                "the unit that forwarded the ticket to the level awaiting review"
-            }
-            UnitScope::Involved => "a unit the ticket is with",
-            UnitScope::Summoned => "a unit called to the spot that has not reported in",
-        };
+        let whose = rule.unit_scope.whose();
         return Err(DomainError::NotYourTicket {
             message: format!("only a handler of {whose} may {}", action.as_str()),
         });
@@ -432,6 +429,30 @@ pub fn decide(
             unit_id: actor.unit_id.unwrap_or_default(),
             note,
         }],
+        Command::ResolveOnSpot { action_taken } => vec![EventKind::ResolvedOnSpot {
+            unit_id: actor.unit_id.unwrap_or_default(),
+            action_taken,
+        }],
+        Command::RecordMeeting {
+            held_on,
+            participants,
+            decision,
+            who_pays,
+        } => {
+            if held_on > crate::aggregates::business_day(s.now) {
+                return Err(DomainError::invalid(
+                    "held_on",
+                    "a meeting is recorded once held: the day must not be after today",
+                ));
+            }
+            vec![EventKind::MeetingRecorded {
+                unit_id: actor.unit_id.unwrap_or_default(),
+                held_on,
+                participants,
+                decision,
+                who_pays,
+            }]
+        }
         Command::RecordCallback(CallbackInput::Answered { answers, note }) => {
             let recorded = EventKind::CallbackRecorded {
                 contacted: answers.contacted,
@@ -489,7 +510,7 @@ pub fn decide(
             redirect_to,
         }],
         Command::RevealContact => {
-            if actor.role == Role::UnitHandler && ticket.confidential {
+            if actor.role.bound_to_unit() && ticket.confidential {
                 return Err(DomainError::NotYourTicket {
                     message: "the citizen asked for confidentiality: the identity is never revealed to units".to_string(),
                 });
@@ -614,12 +635,17 @@ fn forward(
         }
         (None, _) => None,
     };
+    let sign_by = match (s.level_sign_by, due_at) {
+        (Some(by), Some(due)) => Some(by.min(due)),
+        (by, _) => by,
+    };
     Ok(EventKind::Forwarded {
         unit_id,
         from_unit_id,
         level,
         due_at,
         note,
+        sign_by,
     })
 }
 

@@ -41,9 +41,26 @@ pub enum EventKind {
         /// choice is `category_code`): what the classifier's feedback is measured on.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         suggested_category_code: Option<String>,
+        /// The community whose grid worker reported the matter on patrol (网格上报).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reported_by_unit_id: Option<i64>,
     },
     ResolvedDirectly {
         answer: String,
+    },
+    /// The community that reported a matter on patrol resolved it itself (就地办结), with
+    /// what was done.
+    ResolvedOnSpot {
+        unit_id: i64,
+        action_taken: String,
+    },
+    /// A unit recorded a residents' meeting (近邻议事会) held on the matter.
+    MeetingRecorded {
+        unit_id: i64,
+        held_on: chrono::NaiveDate,
+        participants: String,
+        decision: String,
+        who_pays: String,
     },
     Dispatched {
         lead_unit_id: i64,
@@ -105,6 +122,10 @@ pub enum EventKind {
         level: u8,
         due_at: Option<DateTime<Utc>>,
         note: Option<String>,
+        /// When the level must sign: the policy's sign allowance in working hours, never
+        /// after its due time.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sign_by: Option<DateTime<Utc>>,
     },
     /// A level below the lead unit signed what was forwarded to it.
     AssignmentSigned {
@@ -144,6 +165,18 @@ pub enum EventKind {
     /// A level below the lead unit passed the time the level above gave it without
     /// replying (recorded by the deadline watcher, once).
     LevelOverdue {
+        unit_id: i64,
+        due_at: DateTime<Utc>,
+    },
+    /// A level below the lead unit passed its sign-by time without signing (recorded by the
+    /// deadline watcher, once).
+    LevelSignOverdue {
+        unit_id: i64,
+        sign_by: DateTime<Utc>,
+    },
+    /// A department called to the spot passed its time without reporting in (recorded by
+    /// the deadline watcher, once).
+    SummonsOverdue {
         unit_id: i64,
         due_at: DateTime<Utc>,
     },
@@ -217,6 +250,8 @@ impl EventKind {
         match self {
             EventKind::Received { .. } => "received",
             EventKind::ResolvedDirectly { .. } => "resolved_directly",
+            EventKind::ResolvedOnSpot { .. } => "resolved_on_spot",
+            EventKind::MeetingRecorded { .. } => "meeting_recorded",
             EventKind::Dispatched { .. } => "dispatched",
             EventKind::Signed { .. } => "signed",
             EventKind::ReturnRequested { .. } => "return_requested",
@@ -253,6 +288,8 @@ impl EventKind {
             EventKind::LevelReturnApproved { .. } => "level_return_approved",
             EventKind::LevelReturnRejected { .. } => "level_return_rejected",
             EventKind::LevelOverdue { .. } => "level_overdue",
+            EventKind::LevelSignOverdue { .. } => "level_sign_overdue",
+            EventKind::SummonsOverdue { .. } => "summons_overdue",
             EventKind::Summoned { .. } => "summoned",
             EventKind::ReportedIn { .. } => "reported_in",
         }

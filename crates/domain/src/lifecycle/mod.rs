@@ -73,10 +73,12 @@ pub enum Action {
     Forward,
     Summon,
     ReportIn,
+    ResolveOnSpot,
+    RecordMeeting,
 }
 
 impl Action {
-    pub const ALL: [Action; 27] = [
+    pub const ALL: [Action; 29] = [
         Action::ResolveDirectly,
         Action::Dispatch,
         Action::Sign,
@@ -104,6 +106,8 @@ impl Action {
         Action::Forward,
         Action::Summon,
         Action::ReportIn,
+        Action::ResolveOnSpot,
+        Action::RecordMeeting,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -135,6 +139,8 @@ impl Action {
             Action::Forward => "forward",
             Action::Summon => "summon",
             Action::ReportIn => "report-in",
+            Action::ResolveOnSpot => "resolve-on-spot",
+            Action::RecordMeeting => "record-meeting",
         }
     }
 
@@ -172,6 +178,8 @@ impl Action {
             Action::Forward => "转办下级",
             Action::Summon => "吹哨",
             Action::ReportIn => "报到",
+            Action::ResolveOnSpot => "就地办结",
+            Action::RecordMeeting => "近邻议事会",
         }
     }
 
@@ -192,9 +200,9 @@ impl Action {
     }
 }
 
-/// Which unit handlers may take an action (other roles are not bound to units). The
-/// chain below the lead unit (分级转办) is one line of levels; see [`Ticket::holder_unit`]
-/// and [`Ticket::reviewer_unit`].
+/// Which unit's users (handlers, grid workers) may take an action; other roles are not
+/// bound to units. The chain below the lead unit (分级转办) is one line of levels; see
+/// [`Ticket::holder_unit`] and [`Ticket::reviewer_unit`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UnitScope {
     /// Only a handler of the lead unit (responsible to the hotline).
@@ -207,10 +215,34 @@ pub enum UnitScope {
     /// A handler of the unit that forwarded the lowest level, when that level's reply or
     /// request to give the ticket back awaits its decision.
     Reviewer,
-    /// A handler of the lead unit, a co-unit, or a level of the chain still holding its part.
+    /// A handler of the lead unit, a co-unit, a level of the chain still holding its part,
+    /// or the community that reported the matter on patrol.
     Involved,
     /// A handler of a unit called to the spot that has not reported in yet.
     Summoned,
+    /// A user of the community whose grid worker reported the matter on patrol.
+    Reporter,
+}
+
+impl UnitScope {
+    /// The unit a user must belong to, in words (refusals and the API document say it).
+    pub fn whose(self) -> &'static str {
+        match self {
+            UnitScope::Lead => "the lead unit",
+            UnitScope::LeadOrCo => "the lead unit or a co-unit",
+            UnitScope::Holder => {
+                "the unit holding the ticket now (the lowest level it was forwarded to, else the lead unit)"
+            }
+            UnitScope::Reviewer => {
+                "the unit that forwarded the ticket to the level whose reply or return awaits review"
+            }
+            UnitScope::Involved => {
+                "a unit the ticket is with (the lead unit, a co-unit, a level of the chain, or the community that reported it)"
+            }
+            UnitScope::Summoned => "a unit called to the spot that has not reported in",
+            UnitScope::Reporter => "the community that reported the matter on patrol",
+        }
+    }
 }
 
 /// One row of the transition table: the action, the states it applies to, the roles that
@@ -345,6 +377,7 @@ pub static TRANSITIONS: &[Rule] = &[
             Role::Operator,
             Role::Dispatcher,
             Role::UnitHandler,
+            Role::GridWorker,
             Role::CallbackAgent,
             Role::Supervisor,
         ],
@@ -462,5 +495,21 @@ pub static TRANSITIONS: &[Rule] = &[
         from: &[S::InProgress],
         roles: &[Role::UnitHandler],
         unit_scope: UnitScope::Summoned,
+    },
+    // The community that reported a matter on patrol may resolve it itself (就地办结) while
+    // the hotline has not dispatched it.
+    Rule {
+        action: Action::ResolveOnSpot,
+        from: &[S::Received],
+        roles: &[Role::GridWorker, Role::UnitHandler],
+        unit_scope: UnitScope::Reporter,
+    },
+    // A unit working on the matter, or the community that reported it, records a
+    // residents' meeting (近邻议事会).
+    Rule {
+        action: Action::RecordMeeting,
+        from: &[S::Received, S::InProgress],
+        roles: &[Role::GridWorker, Role::UnitHandler],
+        unit_scope: UnitScope::Involved,
     },
 ];

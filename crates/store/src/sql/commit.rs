@@ -96,6 +96,8 @@ pub(super) async fn insert_ticket(
         .bind(view.version)
         .execute(&mut *conn)
         .await?;
+    // A patrol report is its community's from the start.
+    insert_ticket_units(conn, id, &view).await?;
     if let Some(plan) = &req.notices {
         let mut created = view.clone();
         created.id = id;
@@ -116,6 +118,23 @@ pub(super) async fn insert_ticket(
     let mut ticket = view;
     ticket.id = id;
     Ok(ticket)
+}
+
+/// The rows that let each unit the ticket is with find it, with what it waits for from the
+/// unit (the ticket's old rows deleted first, if it had any).
+async fn insert_ticket_units(conn: &mut AnyConnection, id: i64, t: &Ticket) -> Result<()> {
+    for unit in t.units() {
+        sqlx::query(
+            "INSERT INTO ticket_units (ticket_id, unit_id, is_lead, queue) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id)
+        .bind(unit)
+        .bind(i64::from(t.lead_unit_id == Some(unit)))
+        .bind(t.queue_of(unit).as_str())
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
 }
 
 /// Appends each change's events and writes each ticket's new view, checking versions.
@@ -212,18 +231,7 @@ pub(super) async fn apply_changes(
                 .bind(after.id)
                 .execute(&mut *conn)
                 .await?;
-            for (unit, queue) in units {
-                let is_lead = i64::from(after.lead_unit_id == Some(unit));
-                sqlx::query(
-                    "INSERT INTO ticket_units (ticket_id, unit_id, is_lead, queue) VALUES ($1, $2, $3, $4)",
-                )
-                .bind(after.id)
-                .bind(unit)
-                .bind(is_lead)
-                .bind(queue)
-                .execute(&mut *conn)
-                .await?;
-            }
+            insert_ticket_units(conn, after.id, &after).await?;
         }
         out.push(Committed {
             ticket: after,

@@ -66,6 +66,18 @@ fn fields(a: Action) -> Vec<(&'static str, &'static str, &'static str, &'static 
             ("reason", "事由", "Reason", "textarea"),
         ],
         Action::ReportIn => vec![("note", "报到情况", "What was done", "textarea")],
+        Action::ResolveOnSpot => vec![(
+            "action_taken",
+            "处置情况（告知市民）",
+            "What was done (told to the citizen)",
+            "textarea",
+        )],
+        Action::RecordMeeting => vec![
+            ("held_on", "召开日期", "Held on", "date"),
+            ("participants", "参会人员", "Who took part", "textarea"),
+            ("decision", "议定事项", "What was decided", "textarea"),
+            ("who_pays", "费用承担", "Who pays", "text"),
+        ],
         Action::Forward => vec![
             ("unit_id", "下级单位", "Unit below", "below"),
             ("note", "转办意见", "Note", "text"),
@@ -175,6 +187,27 @@ pub fn unit_options(units: &[Unit], selected: &[&str]) -> Markup {
     }
 }
 
+/// [`unit_options`] and, under each street office, its communities: where a user may
+/// belong (a grid worker to a community).
+pub fn unit_options_with_communities(units: &[Unit], selected: &[&str]) -> Markup {
+    let mut streets: Vec<&Unit> = units
+        .iter()
+        .filter(|u| u.kind == UnitKind::StreetOffice && u.active)
+        .collect();
+    streets.sort_by(|a, b| a.division_code.cmp(&b.division_code));
+    html! {
+        (unit_options(units, selected))
+        @for s in streets {
+            @let communities: Vec<&Unit> = units.iter().filter(|u| u.kind == UnitKind::Community && u.active && u.parent_id == Some(s.id)).collect();
+            @if !communities.is_empty() {
+                optgroup label=(format!("{} · 社区", s.name)) {
+                    @for u in communities { option value=(u.id) selected[selected.contains(&u.id.to_string().as_str())] { (u.name) } }
+                }
+            }
+        }
+    }
+}
+
 /// The units the holder of a ticket may forward it to: those below it in the organisation.
 fn below_options(units: &[Unit], ticket: &Ticket, selected: &[&str]) -> Markup {
     let below = ticket
@@ -256,6 +289,7 @@ pub fn form(
                                 }
                             },
                             "number" => input id=(id) name=(name) inputmode="numeric" value=(was.first().copied().unwrap_or(""));,
+                            "date" => input id=(id) type="date" name=(name) value=(was.first().copied().unwrap_or(""));,
                             _ => input id=(id) name=(name) value=(was.first().copied().unwrap_or(""));,
                         }
                         @if let Some(e) = mine.filter(|e| e.field.as_deref() == Some(name)) { span.error role="alert" { (super::i18n::message(lang, &e.message)) } }
@@ -328,6 +362,20 @@ mod tests {
         assert_eq!(
             to_body(Action::Sign, &f(&[("note", "")])).unwrap(),
             json!({})
+        );
+        assert_eq!(
+            to_body(
+                Action::RecordMeeting,
+                &f(&[
+                    ("held_on", "2026-11-20"),
+                    ("participants", "楼院党支部、网格员、居民代表"),
+                    ("decision", "整体更换地下室水网"),
+                    ("who_pays", "社区、物业、居民共同承担"),
+                ]),
+            )
+            .unwrap(),
+            json!({"held_on": "2026-11-20", "participants": "楼院党支部、网格员、居民代表",
+                   "decision": "整体更换地下室水网", "who_pays": "社区、物业、居民共同承担"})
         );
     }
 }

@@ -3,7 +3,7 @@
 //! categories (tree, add, rename, default tier, retire). Bad input comes back beside its
 //! field with what was typed.
 
-use super::actions::{unit_options, unit_search};
+use super::actions::{unit_options_with_communities as unit_options, unit_search};
 use super::i18n::{Lang, t};
 use super::{
     Session, forbidden_page, form_session, html_response, local_time, page, reference, session,
@@ -177,7 +177,7 @@ async fn render_users(app: &App, s: &Session, typed: &Typed, status: StatusCode)
                     (typed.err("role"))
                 }
                 div.field {
-                    label for="unit_id" { (if zh { "所属单位（仅承办人员）" } else { "Unit (unit handlers only)" }) }
+                    label for="unit_id" { (if zh { "所属单位（仅承办人员；网格员选所在社区）" } else { "Unit (unit handlers; a grid worker's community)" }) }
                     (unit_search(lang, "unit_id"))
                     select #unit_id name="unit_id" { option value="" { "—" } (unit_options(&units, &[typed.v("unit_id")])) }
                     (typed.err("unit_id"))
@@ -317,7 +317,7 @@ async fn render_user(
                     (typed.err("role"))
                 }
                 div.field {
-                    label for="unit_id" { (if zh { "所属单位（仅承办人员）" } else { "Unit (unit handlers only)" }) }
+                    label for="unit_id" { (if zh { "所属单位（仅承办人员；网格员选所在社区）" } else { "Unit (unit handlers; a grid worker's community)" }) }
                     (unit_search(lang, "unit_id"))
                     select #unit_id name="unit_id" { option value="" { "—" } (unit_options(&units, &[unit_now.as_str()])) }
                     (typed.err("unit_id"))

@@ -14,7 +14,8 @@ use mashangban_app::App;
 use mashangban_app::auth::actor_of;
 use mashangban_app::tickets::ListQuery;
 use mashangban_domain::{
-    Action, Actor, Permission, Resolution, Satisfaction, Ticket, TicketState as S, UnitQueue,
+    Action, Actor, Channel, Permission, Resolution, Satisfaction, Ticket, TicketState as S,
+    UnitQueue,
 };
 use maud::{Markup, html};
 
@@ -28,6 +29,8 @@ struct Section {
     awaiting_answer: Option<bool>,
     /// What the tickets wait for from the user's unit.
     queue: Option<UnitQueue>,
+    /// Tickets from this channel only.
+    channel: Option<Channel>,
 }
 
 fn section(zh: &'static str, en: &'static str, states: Vec<S>) -> Section {
@@ -38,6 +41,7 @@ fn section(zh: &'static str, en: &'static str, states: Vec<S>) -> Section {
         extension_pending: None,
         awaiting_answer: None,
         queue: None,
+        channel: None,
     }
 }
 
@@ -135,6 +139,33 @@ fn sections(actor: &Actor) -> Vec<Section> {
             vec![S::Replied],
         ));
     }
+    // A grid worker's desk: the community's patrol reports, those it may still resolve
+    // itself and those the hotline took on.
+    if mashangban_app::may(actor, Permission::ReportOnPatrol) {
+        v.push(Section {
+            channel: Some(Channel::Grid),
+            ..section(
+                "网格上报待处置（可就地办结）",
+                "Patrol reports to resolve or dispatch",
+                vec![S::Received],
+            )
+        });
+        v.push(Section {
+            channel: Some(Channel::Grid),
+            ..section(
+                "网格上报办理中",
+                "Patrol reports being handled",
+                vec![
+                    S::Dispatched,
+                    S::InProgress,
+                    S::ReturnRequested,
+                    S::InConsultation,
+                    S::Replied,
+                    S::AwaitingCallback,
+                ],
+            )
+        });
+    }
     if take(Action::RecordCallback) {
         v.push(section(
             "待回访",
@@ -173,6 +204,9 @@ fn more_link(sec: &Section) -> String {
     if let Some(u) = sec.queue {
         q.push(format!("queue={}", u.as_str()));
     }
+    if let Some(c) = sec.channel {
+        q.push(format!("channel={}", c.as_str()));
+    }
     format!("/tickets?{}", q.join("&"))
 }
 
@@ -202,6 +236,7 @@ pub async fn home(State(app): State<App>, headers: HeaderMap) -> Response {
             supervision: sec.awaiting_answer.map(|_| 1),
             awaiting_answer: sec.awaiting_answer,
             queue: sec.queue,
+            channel: sec.channel,
             limit: Some(DESK_ROWS),
             ..Default::default()
         };
@@ -221,6 +256,8 @@ pub async fn home(State(app): State<App>, headers: HeaderMap) -> Response {
     let zh = lang == Lang::Zh;
     let title = if take(Action::Dispatch) {
         t(lang, "dispatch_desk")
+    } else if s.may(Permission::ReportOnPatrol) {
+        t(lang, "grid_desk")
     } else if take(Action::Sign) {
         t(lang, "unit_queue")
     } else {

@@ -77,6 +77,8 @@ pub fn t(lang: Lang, key: &'static str) -> &'static str {
         "role" => ("角色", "Role"),
         "actions" => ("可办理操作", "Actions"),
         "intake" => ("受理登记", "Intake"),
+        "patrol" => ("网格上报", "Patrol report"),
+        "grid_desk" => ("网格员工作台", "Grid worker's desk"),
         "deadline" => ("办理时限", "Handling time"),
         "extension_pending" => ("延期待批", "Extension pending"),
         "working_days" => ("个工作日", "working days"),
@@ -133,7 +135,7 @@ pub fn message(lang: Lang, msg: &str) -> String {
             .map(|r| r.chars().take_while(|c| c.is_ascii_digit()).collect())
             .unwrap_or_default()
     };
-    let rules: [(&str, &dyn Fn() -> String); 27] = [
+    let rules: [(&str, &dyn Fn() -> String); 30] = [
         ("is required and must not be empty", &|| {
             "必填，不能为空".into()
         }),
@@ -164,10 +166,20 @@ pub fn message(lang: Lang, msg: &str) -> String {
             "不是有效的处置时限（1、3、7、11天）".into()
         }),
         ("must be bound to a unit", &|| {
-            "承办人员必须绑定所属单位".into()
+            "承办人员和网格员必须绑定所属单位".into()
         }),
-        ("only a unit_handler is bound to a unit", &|| {
-            "只有承办人员可以绑定单位，请清空所属单位".into()
+        (
+            "only a unit_handler or a grid_worker is bound to a unit",
+            &|| "只有承办人员和网格员可以绑定单位，请清空所属单位".into(),
+        ),
+        ("a grid_worker works in a community", &|| {
+            "网格员须绑定所在社区（居委会/村委会）".into()
+        }),
+        ("where the matter was found on patrol", &|| {
+            "必填：巡查发现问题的地点".into()
+        }),
+        ("a meeting is recorded once held", &|| {
+            "议事会召开后再登记：日期不能晚于今天".into()
         }),
         ("must be at least 8 characters", &|| "至少8个字符".into()),
         ("must be 2 to 32 characters", &|| {

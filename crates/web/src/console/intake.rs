@@ -130,7 +130,7 @@ fn intake_form(
 
 /// The dispatch catalogue as a picker: each top category a group, its leaves by name with
 /// their middle level, narrowed by typing in the search box (with the page's script).
-fn category_picker(lang: Lang, r: &mashangban_app::Reference, chosen: &str) -> Markup {
+pub(super) fn category_picker(lang: Lang, r: &mashangban_app::Reference, chosen: &str) -> Markup {
     let zh = lang == Lang::Zh;
     let mut cats: Vec<_> = r.categories.values().filter(|c| c.active).collect();
     cats.sort_by(|a, b| a.code.cmp(&b.code));

@@ -138,10 +138,11 @@ fn table_markup(lang: Lang, table: &KpiTable) -> Markup {
 /// and the departments' 报到率.
 fn levels_markup(lang: Lang, t: &mashangban_app::kpis::LevelWorkTable) -> Markup {
     let zh = lang == Lang::Zh;
-    let cols: [(&str, &str); 10] = [
+    let cols: [(&str, &str); 13] = [
         ("单位", "Unit"),
         ("转办至本级", "Forwarded to it"),
         ("签收", "Signed"),
+        ("按时签收率", "Signed in time"),
         ("上报答复", "Replies sent up"),
         ("按时答复率", "Replied in time"),
         ("被上级退回率", "Sent back"),
@@ -149,10 +150,12 @@ fn levels_markup(lang: Lang, t: &mashangban_app::kpis::LevelWorkTable) -> Markup
         ("被吹哨", "Called to the spot"),
         ("报到率", "Reported in"),
         ("按时报到率", "Reported in time"),
+        ("就地办结", "Resolved on the spot"),
+        ("近邻议事会", "Residents' meetings"),
     ];
     html! {
-        h2 { (if zh { "分级办理与吹哨报到" } else { "Work down the levels and calls to the spot" }) }
-        @if t.rows.is_empty() { p.muted { (if zh { "本期没有分级转办或吹哨报到。" } else { "Nothing forwarded down or called to the spot in the period." }) } }
+        h2 { (if zh { "分级办理、吹哨报到与社区自办" } else { "Work down the levels, calls to the spot and the communities' own handling" }) }
+        @if t.rows.is_empty() { p.muted { (if zh { "本期没有分级转办、吹哨报到或社区自办。" } else { "Nothing forwarded down, called to the spot or handled by a community in the period." }) } }
         @else {
             div.table-scroll { table.list.levels {
                 thead { tr { @for (z, e) in cols { th { (if zh { z } else { e }) } } } }
@@ -162,6 +165,7 @@ fn levels_markup(lang: Lang, t: &mashangban_app::kpis::LevelWorkTable) -> Markup
                             td { (r.name) }
                             td.num { (r.work.forwarded) }
                             td.num { (r.work.signed) }
+                            td.num { (percent(r.on_time_sign_rate)) }
                             td.num { (r.work.replies) }
                             td.num { (percent(r.on_time_reply_rate)) }
                             td.num { (percent(r.rejection_rate)) }
@@ -169,6 +173,8 @@ fn levels_markup(lang: Lang, t: &mashangban_app::kpis::LevelWorkTable) -> Markup
                             td.num { (r.work.summoned) }
                             td.num { (percent(r.report_in_rate)) }
                             td.num { (percent(r.on_time_report_in_rate)) }
+                            td.num { (r.work.resolved_on_spot) }
+                            td.num { (r.work.meetings) }
                         }
                     }
                 }

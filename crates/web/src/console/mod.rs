@@ -15,6 +15,7 @@ mod intake;
 mod knowledge;
 mod kpis;
 mod list;
+mod patrol;
 
 use axum::Router;
 use axum::extract::{Form, Path, State};
@@ -56,6 +57,10 @@ pub fn routes() -> Router<App> {
         .route(
             "/intake",
             get(intake::intake_page).post(intake::intake_submit),
+        )
+        .route(
+            "/patrol",
+            get(patrol::patrol_page).post(patrol::patrol_submit),
         )
         .route("/intake/lookup", post(intake::intake_lookup))
         .route("/intake/history", get(intake::intake_history))
@@ -241,6 +246,9 @@ fn nav(user: &User) -> Vec<(&'static str, &'static str)> {
     }
     if may(Permission::ReceiveRequests) {
         items.push(("/intake", "intake"));
+    }
+    if may(Permission::ReportOnPatrol) {
+        items.push(("/patrol", "patrol"));
     }
     if may(Permission::CallBackDesk) {
         items.push(("/callback", "callback_desk"));
@@ -788,6 +796,7 @@ fn chain_card(lang: Lang, tk: &Ticket, r: &mashangban_app::Reference) -> Markup 
         }
     };
     let when = |t: Option<chrono::DateTime<Utc>>| t.map(local_time).unwrap_or_default();
+    let now = Utc::now();
     let lead = tk.lead_unit_id.and_then(|u| r.unit_name(u)).unwrap_or("");
     let mut levels: Vec<&mashangban_domain::Assignment> = tk.chain.iter().collect();
     levels.sort_by_key(|a| (a.forwarded_at, a.level));
@@ -812,7 +821,11 @@ fn chain_card(lang: Lang, tk: &Ticket, r: &mashangban_app::Reference) -> Markup 
                             td { (state(a.state)) @if a.rejected_replies > 0 { " " span.tag { (if zh { format!("退回{}次", a.rejected_replies) } else { format!("{} rejected", a.rejected_replies) }) } } }
                             td { (local_time(a.forwarded_at)) }
                             td { (when(a.due_at)) }
-                            td { (when(a.signed_at)) }
+                            td {
+                                (when(a.signed_at))
+                                @if let (None, Some(by)) = (a.signed_at, a.sign_by) { span.muted { (if zh { "限" } else { "by " }) (local_time(by)) } }
+                                @if a.signed_late(now) { " " span.tag.late { (if zh { "超时签收" } else { "late" }) } }
+                            }
                             td { (when(a.first_contact_at)) }
                             td { @if let Some(reply) = &a.reply { (reply) " · " (when(a.replied_at)) } }
                         }
@@ -1012,7 +1025,10 @@ async fn render_ticket(
     let names: HashMap<i64, String> = app.user_names(&s.actor()).await.unwrap_or_default();
     let none = t(lang, "none");
     let body = html! {
-        h1 { (tk.number) " " span class=(format!("state {}", tk.state.as_str())) { (state_label(tk.state, lang)) } " " (supervision_tag(lang, &tk)) }
+        h1 { (tk.number) " " span class=(format!("state {}", tk.state.as_str())) {
+            @if tk.resolved_on_spot_by.is_some() { (if lang == Lang::Zh { "就地办结" } else { "resolved on the spot" }) }
+            @else { (state_label(tk.state, lang)) }
+        } " " (supervision_tag(lang, &tk)) }
         @if let Some(sv) = &tk.supervision {
             div class=(format!("card supervision {}", sv.level.as_str())) {
                 h2 { (if lang == Lang::Zh { "督办" } else { "Supervision" }) }
@@ -1055,9 +1071,11 @@ async fn render_ticket(
         }
         @if !tk.chain.is_empty() { (chain_card(lang, &tk, &r)) }
         @if !tk.summons.is_empty() { (summons_card(lang, &tk, &r)) }
+        (patrol::community_card(lang, &tk, &r))
         div.card {
             h2 { (t(lang, "content")) }
             p { (tk.content) }
+            @if let (Some(a), None) = (&tk.answer, tk.resolved_on_spot_by) { h2 { (if lang == Lang::Zh { "直接答复" } else { "Answer" }) } p { (a) } }
             @if let Some(r) = &tk.reply { h2 { (t(lang, "reply")) } p { (r) } }
         }
         @if let Some(e) = err.as_ref().filter(|e| e.field.is_none() || !allowed.contains(&e.action)) {

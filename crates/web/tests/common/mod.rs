@@ -82,13 +82,14 @@ impl TestApp {
             .map(|u| u.id)
             .min()
             .expect("a community below the lead street office");
-        let people: [(&'static str, Role, Option<i64>); 10] = [
+        let people: [(&'static str, Role, Option<i64>); 11] = [
             ("operator", Role::Operator, None),
             ("dispatcher", Role::Dispatcher, None),
             ("lead", Role::UnitHandler, Some(lead_unit)),
             ("co", Role::UnitHandler, Some(co_unit)),
             ("other", Role::UnitHandler, Some(other_unit)),
             ("below", Role::UnitHandler, Some(below_unit)),
+            ("grid", Role::GridWorker, Some(below_unit)),
             ("callback", Role::CallbackAgent, None),
             ("supervisor", Role::Supervisor, None),
             ("analyst", Role::Analyst, None),
@@ -246,6 +247,26 @@ impl TestApp {
     /// as co-unit wherever it has units.
     pub async fn ticket_in(&self, state: &str) -> i64 {
         let id = self.create(&format!("测试工单，目标状态 {state}")).await;
+        self.bring_to(id, state).await
+    }
+
+    /// [`TestApp::ticket_in`] for a ticket the `grid` worker of the `below` community
+    /// reported on patrol (网格上报).
+    pub async fn patrol_ticket_in(&self, state: &str) -> i64 {
+        let r = self
+            .post(
+                "/api/v1/patrol-reports",
+                "grid",
+                json!({"kind": "help", "content": format!("巡查发现：楼道堆物，目标状态 {state}"),
+                       "address": "测试小区3号楼"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        let id = r.body["id"].as_i64().unwrap();
+        self.bring_to(id, state).await
+    }
+
+    async fn bring_to(&self, id: i64, state: &str) -> i64 {
         let dispatch =
             json!({"lead_unit_id": self.lead_unit, "co_unit_ids": [self.co_unit], "tier": 3});
         match state {
@@ -319,6 +340,79 @@ impl TestApp {
         }
         assert_eq!(self.state(id).await, state);
         id
+    }
+}
+
+/// Users made through the API, acting with their own bearer tokens.
+impl TestApp {
+    /// A user of `role` (bound to `unit`), created and signed in through the API: their
+    /// bearer token.
+    pub async fn signed_in(&self, username: &str, role: &str, unit: Option<i64>) -> String {
+        let r = self
+            .post(
+                "/api/v1/users",
+                "admin",
+                json!({"username": username, "role": role, "unit_id": unit, "password": "correct-horse-1"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        let r = self
+            .send(
+                Method::POST,
+                "/api/v1/auth/login",
+                None,
+                Some(json!({"username": username, "password": "correct-horse-1"}).to_string()),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        r.body["token"].as_str().unwrap().to_string()
+    }
+
+    /// The id of the unit with this code.
+    pub async fn unit_id(&self, code: &str) -> i64 {
+        let units = self.get("/api/v1/units", "admin").await.body;
+        units["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["code"] == code)
+            .unwrap_or_else(|| panic!("unit {code}"))["id"]
+            .as_i64()
+            .unwrap()
+    }
+
+    /// An action by the holder of `token`: its answer.
+    pub async fn act_as(
+        &self,
+        token: &str,
+        id: i64,
+        action: &str,
+        body: Value,
+    ) -> (StatusCode, Value) {
+        let r = self
+            .send(
+                Method::POST,
+                &format!("/api/v1/tickets/{id}/{action}"),
+                Some(token),
+                Some(body.to_string()),
+                &[],
+            )
+            .await;
+        (r.status, r.body)
+    }
+
+    /// An action that must succeed: the ticket after it.
+    pub async fn acted_as(&self, token: &str, id: i64, action: &str, body: Value) -> Value {
+        let (status, body) = self.act_as(token, id, action, body).await;
+        assert_eq!(status, StatusCode::OK, "{action}: {body}");
+        body["ticket"].clone()
+    }
+
+    /// A GET by the holder of `token`.
+    pub async fn read_as(&self, token: &str, path: &str) -> (StatusCode, Value) {
+        let r = self.send(Method::GET, path, Some(token), None, &[]).await;
+        (r.status, r.body)
     }
 }
 
