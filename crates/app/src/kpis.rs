@@ -420,11 +420,78 @@ mod tests {
     }
 }
 
+/// A figure of the level table to rank units on (best first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LevelRank {
+    /// Share of signatures in time (higher is better).
+    OnTimeSignRate,
+    /// Share of replies in time (higher is better).
+    OnTimeReplyRate,
+    /// Share of replies sent back (lower is better).
+    RejectionRate,
+    /// 报到率 (higher is better).
+    ReportInRate,
+    /// Patrol reports resolved on the spot (more is better).
+    ResolvedOnSpot,
+}
+
+impl LevelRank {
+    pub const NAMES: [&'static str; 5] = [
+        "on_time_sign_rate",
+        "on_time_reply_rate",
+        "rejection_rate",
+        "report_in_rate",
+        "resolved_on_spot",
+    ];
+
+    pub fn parse(s: &str) -> Option<LevelRank> {
+        serde_json::from_value(serde_json::Value::String(s.to_string())).ok()
+    }
+
+    /// The row's figure, oriented so that higher is better; none when it has none.
+    fn score(self, r: &LevelWorkRow) -> Option<f64> {
+        match self {
+            LevelRank::OnTimeSignRate => r.on_time_sign_rate,
+            LevelRank::OnTimeReplyRate => r.on_time_reply_rate,
+            LevelRank::RejectionRate => r.rejection_rate.map(|x| -x),
+            LevelRank::ReportInRate => r.report_in_rate,
+            LevelRank::ResolvedOnSpot => {
+                (r.work.resolved_on_spot > 0).then_some(r.work.resolved_on_spot as f64)
+            }
+        }
+    }
+}
+
+/// Orders rows best first on a figure, numbering their places (equal figures share one,
+/// the next place skipping as many); rows without the figure come last, unranked.
+fn rank_levels(rows: &mut [LevelWorkRow], by: LevelRank) {
+    rows.sort_by(|a, b| match (by.score(a), by.score(b)) {
+        (Some(x), Some(y)) => y.total_cmp(&x).then_with(|| a.name.cmp(&b.name)),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.name.cmp(&b.name),
+    });
+    let mut place = 0;
+    let mut last: Option<f64> = None;
+    for (i, r) in rows.iter_mut().enumerate() {
+        let Some(s) = by.score(r) else { break };
+        if last != Some(s) {
+            place = i as u32 + 1;
+            last = Some(s);
+        }
+        r.rank = Some(place);
+    }
+}
+
 /// One unit's work down the levels in a period, with its rates.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct LevelWorkRow {
     pub unit_id: i64,
     pub name: String,
+    /// Its place when the table is ranked (`rank_by`); none when it is not, or the unit
+    /// has no such figure.
+    pub rank: Option<u32>,
     #[serde(flatten)]
     pub work: mashangban_domain::levels::LevelWork,
     /// Share of its signatures made by the sign-by time (the deadline policy's sign
@@ -445,7 +512,9 @@ pub struct LevelWorkTable {
     pub period: Period,
     /// The unit whose units directly below are listed, if one was asked for.
     pub parent: Option<i64>,
-    /// By name.
+    /// The figure the rows are ranked on, if any.
+    pub rank_by: Option<LevelRank>,
+    /// By name, or best first on `rank_by`.
     pub rows: Vec<LevelWorkRow>,
 }
 
@@ -463,6 +532,7 @@ impl App {
         actor: &Actor,
         period: Period,
         parent: Option<i64>,
+        rank_by: Option<LevelRank>,
     ) -> Result<LevelWorkTable, AppError> {
         require(actor, Permission::ReadFigures)?;
         let reference = self.reference().await?;
@@ -503,6 +573,7 @@ impl App {
                 LevelWorkRow {
                     unit_id: u,
                     name: reference.unit_name(u).unwrap_or("?").to_string(),
+                    rank: None,
                     on_time_sign_rate: w.on_time_sign_rate(),
                     on_time_reply_rate: w.on_time_reply_rate(),
                     rejection_rate: w.rejection_rate(),
@@ -513,9 +584,13 @@ impl App {
             })
             .collect();
         rows.sort_by(|a, b| a.name.cmp(&b.name));
+        if let Some(by) = rank_by {
+            rank_levels(&mut rows, by);
+        }
         Ok(LevelWorkTable {
             period,
             parent,
+            rank_by,
             rows,
         })
     }

@@ -103,16 +103,18 @@ pub async fn kpis_xlsx(
     Ok(xlsx_response(&table)?)
 }
 
-/// A table as an Excel download (for the API and the console).
 /// What each unit did down the levels (分级转办 · 吹哨报到) in a period
-/// Forwarded to it, signed, replied up within the time given or late, replies sent back,
-/// overdue; called to the spot and answered (报到率). With `parent`, every unit directly
-/// below it (a district's streets, a street's communities); without, every unit with some.
+/// Forwarded to it, signed in time or late, replied up within the time given or late,
+/// replies sent back, overdue; called to the spot and answered (报到率); a community's
+/// patrol reports resolved on the spot (就地办结) and residents' meetings. With `parent`,
+/// every unit directly below it (a district's streets, a street's communities); without,
+/// every unit with some. With `rank_by`, ranked on that figure (ties share a place).
 #[utoipa::path(
     get, path = "/api/v1/kpis/levels", tag = "evaluation", security(("bearer" = [])),
     params(("from" = Option<NaiveDate>, Query, description = "first day (default: the 1st of this month)"),
         ("to" = Option<NaiveDate>, Query, description = "last day, included (default: today)"),
-        ("parent" = Option<i64>, Query, description = "the unit whose units directly below are listed")),
+        ("parent" = Option<i64>, Query, description = "the unit whose units directly below are listed"),
+        ("rank_by" = Option<mashangban_app::kpis::LevelRank>, Query, description = "rank the rows on this figure, best first (units without it last, unranked); by default by name")),
     responses((status = 200, description = "The units' work", body = mashangban_app::kpis::LevelWorkTable))
 )]
 pub async fn levels(
@@ -122,7 +124,32 @@ pub async fn levels(
 ) -> Result<Response, ApiError> {
     let period = period_of(&q)?;
     let parent = crate::api::id_param(&q, "parent")?;
-    Ok(Json(app.level_work_table(&a.actor, period, parent).await?).into_response())
+    let rank_by = rank_by_param(&q)?;
+    Ok(Json(
+        app.level_work_table(&a.actor, period, parent, rank_by)
+            .await?,
+    )
+    .into_response())
+}
+
+/// The `rank_by` query parameter of the level table.
+pub(crate) fn rank_by_param(
+    q: &HashMap<String, String>,
+) -> Result<Option<mashangban_app::kpis::LevelRank>, ApiError> {
+    match q.get("rank_by").map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(v) => mashangban_app::kpis::LevelRank::parse(v)
+            .map(Some)
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "rank_by",
+                    format!(
+                        "`{v}` is not a figure to rank on; expected one of {}",
+                        mashangban_app::kpis::LevelRank::NAMES.join(", ")
+                    ),
+                )
+            }),
+    }
 }
 
 pub(crate) fn xlsx_response(table: &KpiTable) -> Result<Response, AppError> {

@@ -443,6 +443,30 @@ async fn the_fire_lane_goes_down_three_levels_and_back_up(t: &TestApp) {
         (json!(2), json!(1))
     );
     assert_eq!(co["rejection_rate"], 0.5);
+    // Ranked within the district: the street that replied in time first, the streets
+    // with no reply after it, unranked.
+    let ranked = t
+        .get(
+            &format!("/api/v1/kpis/levels?parent={district}&rank_by=on_time_reply_rate"),
+            "dispatcher",
+        )
+        .await
+        .body;
+    let rows = ranked["rows"].as_array().unwrap();
+    assert_eq!(ranked["rank_by"], "on_time_reply_rate");
+    assert_eq!(
+        (rows[0]["unit_id"].clone(), rows[0]["rank"].clone()),
+        (json!(street), json!(1))
+    );
+    assert!(rows[1..].iter().all(|r| r["rank"].is_null()), "{ranked}");
+    let r = t
+        .get(
+            &format!("/api/v1/kpis/levels?parent={district}&rank_by=speed"),
+            "dispatcher",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.body["error"]["field"], "rank_by");
     // Units read no figures, their territory's included.
     let (status, _) = t
         .read_as(&district_h, "/api/v1/kpis?group_by=territory")

@@ -136,32 +136,50 @@ fn table_markup(lang: Lang, table: &KpiTable) -> Markup {
 
 /// The units' work down the levels (分级转办 · 吹哨报到): timeliness of each level's replies
 /// and the departments' 报到率.
-fn levels_markup(lang: Lang, t: &mashangban_app::kpis::LevelWorkTable) -> Markup {
+fn levels_markup(lang: Lang, t: &mashangban_app::kpis::LevelWorkTable, query: &str) -> Markup {
+    use mashangban_app::kpis::LevelRank as R;
     let zh = lang == Lang::Zh;
-    let cols: [(&str, &str); 13] = [
-        ("单位", "Unit"),
-        ("转办至本级", "Forwarded to it"),
-        ("签收", "Signed"),
-        ("按时签收率", "Signed in time"),
-        ("上报答复", "Replies sent up"),
-        ("按时答复率", "Replied in time"),
-        ("被上级退回率", "Sent back"),
-        ("超期", "Overdue"),
-        ("被吹哨", "Called to the spot"),
-        ("报到率", "Reported in"),
-        ("按时报到率", "Reported in time"),
-        ("就地办结", "Resolved on the spot"),
-        ("近邻议事会", "Residents' meetings"),
+    // (Chinese, English, the figure the heading ranks on).
+    let cols: [(&str, &str, Option<R>); 14] = [
+        ("名次", "Rank", None),
+        ("单位", "Unit", None),
+        ("转办至本级", "Forwarded to it", None),
+        ("签收", "Signed", None),
+        ("按时签收率", "Signed in time", Some(R::OnTimeSignRate)),
+        ("上报答复", "Replies sent up", None),
+        ("按时答复率", "Replied in time", Some(R::OnTimeReplyRate)),
+        ("被上级退回率", "Sent back", Some(R::RejectionRate)),
+        ("超期", "Overdue", None),
+        ("被吹哨", "Called to the spot", None),
+        ("报到率", "Reported in", Some(R::ReportInRate)),
+        ("按时报到率", "Reported in time", None),
+        ("就地办结", "Resolved on the spot", Some(R::ResolvedOnSpot)),
+        ("近邻议事会", "Residents' meetings", None),
     ];
+    let name = |r: R| {
+        serde_json::to_value(r)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    };
     html! {
-        h2 { (if zh { "分级办理、吹哨报到与社区自办" } else { "Work down the levels, calls to the spot and the communities' own handling" }) }
+        h2 #levels { (if zh { "分级办理、吹哨报到与社区自办" } else { "Work down the levels, calls to the spot and the communities' own handling" }) }
         @if t.rows.is_empty() { p.muted { (if zh { "本期没有分级转办、吹哨报到或社区自办。" } else { "Nothing forwarded down, called to the spot or handled by a community in the period." }) } }
         @else {
+            p.muted { (if zh { "点击带下划线的列名按该项排名。" } else { "Click an underlined heading to rank on it." }) }
             div.table-scroll { table.list.levels {
-                thead { tr { @for (z, e) in cols { th { (if zh { z } else { e }) } } } }
+                thead { tr { @for (z, e, by) in cols {
+                    th aria-sort=[by.filter(|b| Some(*b) == t.rank_by).map(|_| "descending")] {
+                        @match by {
+                            Some(b) => a href=(format!("/kpis?{query}&rank_by={}#levels", name(b))) { (if zh { z } else { e }) },
+                            None => (if zh { z } else { e }),
+                        }
+                    }
+                } } }
                 tbody {
                     @for r in &t.rows {
                         tr {
+                            td.num { @if let Some(p) = r.rank { (p) } }
                             td { (r.name) }
                             td.num { (r.work.forwarded) }
                             td.num { (r.work.signed) }
@@ -231,7 +249,11 @@ pub async fn kpis_page(
     let levels = match (&table, v("group_by").as_str()) {
         (Some(t), "territory") => {
             let parent = v("parent").parse::<i64>().ok();
-            match app.level_work_table(&s.actor(), t.period, parent).await {
+            let rank_by = mashangban_app::kpis::LevelRank::parse(&v("rank_by"));
+            match app
+                .level_work_table(&s.actor(), t.period, parent, rank_by)
+                .await
+            {
                 Ok(l) => Some(l),
                 Err(e) => {
                     tracing::error!(error = %e, "level work");
@@ -287,7 +309,7 @@ pub async fn kpis_page(
             }
             (table_markup(lang, table))
         }
-        @if let Some(l) = &levels { (levels_markup(lang, l)) }
+        @if let Some(l) = &levels { (levels_markup(lang, l, &query)) }
         h2 { (if zh { "报告" } else { "Reports" }) }
         form.filters method="get" action="/reports/daily" {
             label for="r-date" { (if zh { "工作日报" } else { "Daily report" }) }
