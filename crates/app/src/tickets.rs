@@ -181,6 +181,32 @@ fn request_hash(body: &serde_json::Value) -> String {
     hex::encode(Sha256::digest(body.to_string().as_bytes()))
 }
 
+/// A category a ticket may be put in (an active one) and a division of the city: what a
+/// request names at intake and what a correction sets.
+fn check_codes(
+    reference: &crate::Reference,
+    category: Option<&str>,
+    division: Option<&str>,
+) -> Result<(), AppError> {
+    if let Some(code) = category
+        && reference.categories.get(code).is_none_or(|c| !c.active)
+    {
+        return Err(AppError::invalid(
+            "category_code",
+            format!("`{code}` is not a category"),
+        ));
+    }
+    if let Some(code) = division
+        && !reference.divisions.contains_key(code)
+    {
+        return Err(AppError::invalid(
+            "division_code",
+            format!("`{code}` is not a division"),
+        ));
+    }
+    Ok(())
+}
+
 /// An idempotency key with the hash of the body it came with, once the key is checked.
 fn idempotency(
     key: Option<String>,
@@ -351,22 +377,11 @@ impl App {
         at: DateTime<Utc>,
     ) -> Result<mashangban_store::Created, AppError> {
         let reference = self.reference().await?;
-        if let Some(code) = &new.category_code
-            && reference.categories.get(code).is_none_or(|c| !c.active)
-        {
-            return Err(AppError::invalid(
-                "category_code",
-                format!("`{code}` is not a category"),
-            ));
-        }
-        if let Some(code) = &new.division_code
-            && !reference.divisions.contains_key(code)
-        {
-            return Err(AppError::invalid(
-                "division_code",
-                format!("`{code}` is not a division"),
-            ));
-        }
+        check_codes(
+            &reference,
+            new.category_code.as_deref(),
+            new.division_code.as_deref(),
+        )?;
         Ok(self
             .store
             .create_ticket(CreateTicket {
@@ -518,6 +533,28 @@ impl App {
                 &reference.calendar,
                 at,
             );
+            // A correction names a category or a division that exists.
+            match &cmd {
+                Command::Recategorise { category_code, .. } => {
+                    check_codes(&reference, Some(category_code), None)?;
+                    if reference
+                        .categories
+                        .get(category_code)
+                        .is_some_and(|c| c.level != 3)
+                    {
+                        return Err(AppError::invalid(
+                            "category_code",
+                            format!(
+                                "`{category_code}` is a group of categories; choose one of its third-level categories"
+                            ),
+                        ));
+                    }
+                }
+                Command::Relocate { division_code, .. } => {
+                    check_codes(&reference, None, Some(division_code))?
+                }
+                _ => {}
+            }
             // The named units as they are now (not as cached): a unit disabled a moment ago
             // is not dispatched to.
             let mut active_units = Vec::new();

@@ -189,6 +189,8 @@ pub fn may_count(kind: &EventKind) -> bool {
             | EventKind::Supervised { .. }
             | EventKind::ResolvedDirectly { .. }
             | EventKind::ResolvedOnSpot { .. }
+            | EventKind::Recategorised { .. }
+            | EventKind::Relocated { .. }
             | EventKind::Closed { .. }
             | EventKind::Merged { .. }
             | EventKind::NotAccepted { .. }
@@ -274,6 +276,28 @@ pub fn facts(before: Option<&Ticket>, event: &Event, after: &Ticket) -> Vec<Fact
                 ..Default::default()
             },
         )),
+        // A corrected category or place moves the request, on the day it was received, to
+        // where it belongs: volumes, 万人诉求比 and hot issues count it there. Each other
+        // step stays counted under the category and place the ticket had when it was taken.
+        EventKind::Recategorised { .. } | EventKind::Relocated { .. } => {
+            if let Some(b) = before {
+                let day = business_day(after.created_at);
+                let request = Tally {
+                    requests: 1,
+                    ..Default::default()
+                };
+                out.push(Fact {
+                    key: key(b, day, None),
+                    sign: -1,
+                    tally: request,
+                });
+                out.push(Fact {
+                    key: key(after, day, None),
+                    sign: 1,
+                    tally: request,
+                });
+            }
+        }
         _ => {}
     }
     // A request's end, and its taking back when a finished request is reopened.
@@ -844,6 +868,44 @@ mod tests {
         );
         let f = only(&f);
         assert_eq!((f.tally.finished, f.tally.direct), (1, 0));
+    }
+
+    #[test]
+    fn a_correction_moves_the_request_on_the_day_it_was_received() {
+        let mut p = Play::new();
+        p.step(at(1, 2), received());
+        p.step(at(1, 3), dispatched(5));
+        let f = p.step(
+            at(4, 9),
+            EventKind::Relocated {
+                from: Some("630102001001".into()),
+                to: "630103001001".into(),
+                reason: "地址在城中区".into(),
+            },
+        );
+        assert_eq!(f.len(), 2);
+        // Out of the old place, into the new, on day 1 (Beijing time: 1 March, 10:00),
+        // under no unit; the dispatch stays where it was counted.
+        assert_eq!((f[0].sign, f[0].tally.requests), (-1, 1));
+        assert_eq!(f[0].key.division_code.as_deref(), Some("630102001001"));
+        assert_eq!((f[1].sign, f[1].tally.requests), (1, 1));
+        assert_eq!(f[1].key.division_code.as_deref(), Some("630103001001"));
+        for x in &f {
+            assert_eq!(x.key.day, day(1));
+            assert_eq!(x.key.unit_id, None);
+            assert_eq!(x.tally.dispatches, 0);
+        }
+        let f = p.step(
+            at(4, 10),
+            EventKind::Recategorised {
+                from: Some("010101".into()),
+                to: "010403".into(),
+                reason: "下水道返水".into(),
+            },
+        );
+        assert_eq!(f[0].key.category_code.as_deref(), Some("010101"));
+        assert_eq!(f[1].key.category_code.as_deref(), Some("010403"));
+        assert_eq!(f[1].key.division_code.as_deref(), Some("630103001001"));
     }
 
     #[test]

@@ -124,6 +124,8 @@ fn sample_command(action: Action) -> Command {
         Action::Summon => json!({"unit_id": OTHER, "reason": "请到场协调"}),
         Action::ReportIn => json!({"note": "已到场"}),
         Action::ResolveOnSpot => json!({"action_taken": "已联系物业疏通"}),
+        Action::Recategorise => json!({"category_code": "010101", "reason": "市民所述为供水问题"}),
+        Action::Relocate => json!({"division_code": "630102001001", "reason": "地址在北关社区"}),
         Action::RecordMeeting => {
             json!({"held_on": "2026-11-27", "participants": "居民代表、网格员、物业",
             "decision": "更换主管道", "who_pays": "社区、物业、居民共同承担"})
@@ -179,6 +181,8 @@ fn expected_types(action: Action, t: &Ticket) -> Vec<&'static str> {
                 Action::ReportIn => "reported_in",
                 Action::ResolveOnSpot => "resolved_on_spot",
                 Action::RecordMeeting => "meeting_recorded",
+                Action::Recategorise => "recategorised",
+                Action::Relocate => "relocated",
                 Action::RecordCallback => unreachable!(),
             }]
         }

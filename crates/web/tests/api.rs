@@ -422,6 +422,8 @@ fn expected_events(action: Action) -> Vec<&'static str> {
         Action::ReportIn => vec!["reported_in"],
         Action::ResolveOnSpot => vec!["resolved_on_spot"],
         Action::RecordMeeting => vec!["meeting_recorded"],
+        Action::Recategorise => vec!["recategorised"],
+        Action::Relocate => vec!["relocated"],
     }
 }
 
@@ -446,6 +448,9 @@ fn sample_body(t: &TestApp, action: Action, parent: i64) -> Value {
         Action::Summon => json!({"unit_id": t.other_unit, "reason": "请到场协调"}),
         Action::ReportIn => json!({"note": "已到场"}),
         Action::ResolveOnSpot => json!({"action_taken": "已清理"}),
+        // The test tickets are in category 010403 and division 630102001001.
+        Action::Recategorise => json!({"category_code": "010101", "reason": "供水问题"}),
+        Action::Relocate => json!({"division_code": "630102001004", "reason": "地址在邻近社区"}),
         Action::RecordMeeting => {
             json!({"held_on": "2026-01-05", "participants": "居民代表、网格员",
             "decision": "更换管道", "who_pays": "共同承担"})

@@ -813,6 +813,46 @@ async fn a_grid_worker_in_the_browser() {
     grid.c.close().await.unwrap();
 }
 
+/// The dispatcher corrects a ticket's place and category from its page; the timeline says
+/// what changed, from what, and why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dispatcher_corrects_place_and_category() {
+    let Some(d) = driver().await else { return };
+    let t = TestApp::start(Db::Sqlite, "browser_corrections")
+        .await
+        .unwrap();
+    add_users(&t).await;
+    let id = t.ticket_in("dispatched").await;
+    let disp = Browser::open(&d, &t.base, "disp-b").await;
+    disp.act(
+        id,
+        "relocate",
+        &[
+            ("division_code", "630102001004"),
+            ("reason", "市民补充：地址在慈幼社区"),
+        ],
+    )
+    .await;
+    disp.act(
+        id,
+        "recategorise",
+        &[("category_code", "010101"), ("reason", "实为道路破损")],
+    )
+    .await;
+    let page = disp.main_text().await;
+    assert!(page.contains("慈幼社区"), "{page}");
+    assert!(
+        page.contains("更正区划") && page.contains("市民补充：地址在慈幼社区"),
+        "{page}"
+    );
+    assert!(
+        page.contains("更正分类") && page.contains("道路破损"),
+        "{page}"
+    );
+    disp.shot("17-corrected").await;
+    disp.c.close().await.unwrap();
+}
+
 /// Serves, from another origin, a page whose form posts a note to the console.
 async fn evil_site(console: &str, id: i64) -> String {
     let page = format!(

@@ -102,6 +102,8 @@ pub fn apply(ticket: Option<Ticket>, event: &Event) -> Option<Ticket> {
             t.resolved_on_spot_by = Some(*unit_id);
             t.closed_at = Some(at);
         }
+        EventKind::Recategorised { to, .. } => t.category_code = Some(to.clone()),
+        EventKind::Relocated { to, .. } => t.division_code = Some(to.clone()),
         EventKind::MeetingRecorded {
             unit_id,
             held_on,

@@ -124,6 +124,16 @@ pub enum Command {
         decision: String,
         who_pays: String,
     },
+    /// Corrects the matter's category (a leaf of the taxonomy).
+    Recategorise {
+        category_code: String,
+        reason: String,
+    },
+    /// Corrects the place: the division the matter is in.
+    Relocate {
+        division_code: String,
+        reason: String,
+    },
     /// Passes the ticket to a unit below the one doing the work (分级转办).
     Forward {
         unit_id: i64,
@@ -164,6 +174,8 @@ impl Command {
             Command::ReportIn { .. } => Action::ReportIn,
             Command::ResolveOnSpot { .. } => Action::ResolveOnSpot,
             Command::RecordMeeting { .. } => Action::RecordMeeting,
+            Command::Recategorise { .. } => Action::Recategorise,
+            Command::Relocate { .. } => Action::Relocate,
         }
     }
 
@@ -409,6 +421,20 @@ impl Command {
                     who_pays: required_text("who_pays", b.who_pays)?,
                 }
             }
+            Action::Recategorise => {
+                let b: payload::Recategorise = from_json(body)?;
+                Command::Recategorise {
+                    category_code: required_text("category_code", b.category_code)?,
+                    reason: required_text("reason", b.reason)?,
+                }
+            }
+            Action::Relocate => {
+                let b: payload::Relocate = from_json(body)?;
+                Command::Relocate {
+                    division_code: required_text("division_code", b.division_code)?,
+                    reason: required_text("reason", b.reason)?,
+                }
+            }
             Action::ApproveReply => {
                 let b: payload::ApproveReply = from_json(body)?;
                 Command::ApproveReply {
@@ -464,6 +490,8 @@ pub fn body_schema(action: Action) -> utoipa::openapi::RefOr<utoipa::openapi::sc
         Action::ApproveReply => payload::ApproveReply::schema(),
         Action::ResolveOnSpot => payload::OnSpot::schema(),
         Action::RecordMeeting => payload::Meeting::schema(),
+        Action::Recategorise => payload::Recategorise::schema(),
+        Action::Relocate => payload::Relocate::schema(),
         Action::Sign
         | Action::ApproveReturn
         | Action::RejectReturn
@@ -599,6 +627,26 @@ mod payload {
         /// When it must report in; by default within the deadline policy's
         /// `report_in_hours`.
         pub by: Option<chrono::DateTime<chrono::Utc>>,
+    }
+    #[derive(Deserialize, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct Recategorise {
+        /// An active category of the taxonomy, not the ticket's present one.
+        #[schema(required = true, max_length = 32)]
+        pub category_code: Option<String>,
+        /// Why (kept in the timeline).
+        #[schema(required = true, max_length = 5000)]
+        pub reason: Option<String>,
+    }
+    #[derive(Deserialize, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct Relocate {
+        /// A division of the city (district, street or community), not the present one.
+        #[schema(required = true, max_length = 32)]
+        pub division_code: Option<String>,
+        /// Why (kept in the timeline).
+        #[schema(required = true, max_length = 5000)]
+        pub reason: Option<String>,
     }
     #[derive(Deserialize, ToSchema)]
     #[serde(deny_unknown_fields)]

@@ -429,6 +429,38 @@ pub fn decide(
             unit_id: actor.unit_id.unwrap_or_default(),
             note,
         }],
+        Command::Recategorise {
+            category_code,
+            reason,
+        } => {
+            if ticket.category_code.as_deref() == Some(category_code.as_str()) {
+                return Err(DomainError::invalid(
+                    "category_code",
+                    format!("the ticket is in category {category_code} already"),
+                ));
+            }
+            vec![EventKind::Recategorised {
+                from: ticket.category_code.clone(),
+                to: category_code,
+                reason,
+            }]
+        }
+        Command::Relocate {
+            division_code,
+            reason,
+        } => {
+            if ticket.division_code.as_deref() == Some(division_code.as_str()) {
+                return Err(DomainError::invalid(
+                    "division_code",
+                    format!("the ticket is in division {division_code} already"),
+                ));
+            }
+            vec![EventKind::Relocated {
+                from: ticket.division_code.clone(),
+                to: division_code,
+                reason,
+            }]
+        }
         Command::ResolveOnSpot { action_taken } => vec![EventKind::ResolvedOnSpot {
             unit_id: actor.unit_id.unwrap_or_default(),
             action_taken,

@@ -54,6 +54,18 @@ pub enum EventKind {
         unit_id: i64,
         action_taken: String,
     },
+    /// The hotline corrected the matter's category.
+    Recategorised {
+        from: Option<String>,
+        to: String,
+        reason: String,
+    },
+    /// The hotline corrected the place (the division) of the matter.
+    Relocated {
+        from: Option<String>,
+        to: String,
+        reason: String,
+    },
     /// A unit recorded a residents' meeting (近邻议事会) held on the matter.
     MeetingRecorded {
         unit_id: i64,
@@ -252,6 +264,8 @@ impl EventKind {
             EventKind::ResolvedDirectly { .. } => "resolved_directly",
             EventKind::ResolvedOnSpot { .. } => "resolved_on_spot",
             EventKind::MeetingRecorded { .. } => "meeting_recorded",
+            EventKind::Recategorised { .. } => "recategorised",
+            EventKind::Relocated { .. } => "relocated",
             EventKind::Dispatched { .. } => "dispatched",
             EventKind::Signed { .. } => "signed",
             EventKind::ReturnRequested { .. } => "return_requested",

@@ -75,10 +75,12 @@ pub enum Action {
     ReportIn,
     ResolveOnSpot,
     RecordMeeting,
+    Recategorise,
+    Relocate,
 }
 
 impl Action {
-    pub const ALL: [Action; 29] = [
+    pub const ALL: [Action; 31] = [
         Action::ResolveDirectly,
         Action::Dispatch,
         Action::Sign,
@@ -108,6 +110,8 @@ impl Action {
         Action::ReportIn,
         Action::ResolveOnSpot,
         Action::RecordMeeting,
+        Action::Recategorise,
+        Action::Relocate,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -141,6 +145,8 @@ impl Action {
             Action::ReportIn => "report-in",
             Action::ResolveOnSpot => "resolve-on-spot",
             Action::RecordMeeting => "record-meeting",
+            Action::Recategorise => "recategorise",
+            Action::Relocate => "relocate",
         }
     }
 
@@ -180,6 +186,8 @@ impl Action {
             Action::ReportIn => "报到",
             Action::ResolveOnSpot => "就地办结",
             Action::RecordMeeting => "近邻议事会",
+            Action::Recategorise => "更正分类",
+            Action::Relocate => "更正区划",
         }
     }
 
@@ -503,6 +511,20 @@ pub static TRANSITIONS: &[Rule] = &[
         from: &[S::Received],
         roles: &[Role::GridWorker, Role::UnitHandler],
         unit_scope: UnitScope::Reporter,
+    },
+    // The hotline corrects what the evaluation rests on: the matter's category and its
+    // place, while the ticket is open.
+    Rule {
+        action: Action::Recategorise,
+        from: OPEN,
+        roles: &[Role::Dispatcher, Role::Supervisor],
+        unit_scope: UnitScope::Lead,
+    },
+    Rule {
+        action: Action::Relocate,
+        from: OPEN,
+        roles: &[Role::Dispatcher, Role::Supervisor],
+        unit_scope: UnitScope::Lead,
     },
     // A unit working on the matter, or the community that reported it, records a
     // residents' meeting (近邻议事会).

@@ -72,6 +72,14 @@ fn fields(a: Action) -> Vec<(&'static str, &'static str, &'static str, &'static 
             "What was done (told to the citizen)",
             "textarea",
         )],
+        Action::Recategorise => vec![
+            ("category_code", "正确分类", "Correct category", "category"),
+            ("reason", "更正理由", "Reason", "text"),
+        ],
+        Action::Relocate => vec![
+            ("division_code", "正确区划", "Correct place", "division"),
+            ("reason", "更正理由", "Reason", "text"),
+        ],
         Action::RecordMeeting => vec![
             ("held_on", "召开日期", "Held on", "date"),
             ("participants", "参会人员", "Who took part", "textarea"),
@@ -240,6 +248,30 @@ pub fn unit_search(lang: Lang, select_id: &str) -> Markup {
     }
 }
 
+/// The places a ticket may be moved to: every district and street office, and the
+/// communities of the district the ticket is in now (the page stays small; a community
+/// elsewhere is reached by moving the ticket to its street first).
+fn division_options(r: &mashangban_app::Reference, ticket: &Ticket, selected: &str) -> Markup {
+    let mut codes: Vec<&String> = r.divisions.keys().collect();
+    codes.sort();
+    let district_of = |c: &str| c.get(..6).map(str::to_string);
+    let here = ticket.division_code.as_deref().and_then(district_of);
+    let districts: Vec<&String> = codes
+        .iter()
+        .copied()
+        .filter(|c| c.len() == 6 && !c.ends_with("00"))
+        .collect();
+    html! {
+        @for d in districts {
+            optgroup label=(r.divisions.get(d).map(String::as_str).unwrap_or(d)) {
+                @for c in codes.iter().filter(|c| c.starts_with(d.as_str()) && (c.len() <= 9 || here.as_deref() == Some(d.as_str()))) {
+                    option value=(c) selected[selected == c.as_str()] { (r.division_path(c).unwrap_or_else(|| c.to_string())) }
+                }
+            }
+        }
+    }
+}
+
 /// One action's form.
 pub fn form(
     lang: Lang,
@@ -247,6 +279,7 @@ pub fn form(
     ticket: &Ticket,
     a: Action,
     units: &[Unit],
+    r: &mashangban_app::Reference,
     err: Option<&FormError>,
 ) -> Markup {
     let mine = err.filter(|e| e.action == a);
@@ -290,6 +323,11 @@ pub fn form(
                             },
                             "number" => input id=(id) name=(name) inputmode="numeric" value=(was.first().copied().unwrap_or(""));,
                             "date" => input id=(id) type="date" name=(name) value=(was.first().copied().unwrap_or(""));,
+                            "category" => (super::intake::category_picker_for(lang, r, was.first().copied().unwrap_or(""), &id)),
+                            "division" => {
+                                input.unit-search type="search" data-filter-for=(id) placeholder=(label(lang, "搜索区划名称…", "Search places…")) aria-label=(label(lang, "搜索区划", "Search places")) autocomplete="off";
+                                select id=(id) name=(name) { option value="" { "—" } (division_options(r, ticket, was.first().copied().unwrap_or(""))) }
+                            },
                             _ => input id=(id) name=(name) value=(was.first().copied().unwrap_or(""));,
                         }
                         @if let Some(e) = mine.filter(|e| e.field.as_deref() == Some(name)) { span.error role="alert" { (super::i18n::message(lang, &e.message)) } }

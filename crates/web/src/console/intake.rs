@@ -131,12 +131,22 @@ fn intake_form(
 /// The dispatch catalogue as a picker: each top category a group, its leaves by name with
 /// their middle level, narrowed by typing in the search box (with the page's script).
 pub(super) fn category_picker(lang: Lang, r: &mashangban_app::Reference, chosen: &str) -> Markup {
+    category_picker_for(lang, r, chosen, "category_code")
+}
+
+/// [`category_picker`] with the select's id (the field's name stays `category_code`).
+pub(super) fn category_picker_for(
+    lang: Lang,
+    r: &mashangban_app::Reference,
+    chosen: &str,
+    id: &str,
+) -> Markup {
     let zh = lang == Lang::Zh;
     let mut cats: Vec<_> = r.categories.values().filter(|c| c.active).collect();
     cats.sort_by(|a, b| a.code.cmp(&b.code));
     html! {
-        input.unit-search type="search" data-filter-for="category_code" placeholder=(if zh { "搜索分类…" } else { "Search categories…" }) aria-label=(if zh { "搜索分类" } else { "Search categories" }) autocomplete="off";
-        select #category_code name="category_code" {
+        input.unit-search type="search" data-filter-for=(id) placeholder=(if zh { "搜索分类…" } else { "Search categories…" }) aria-label=(if zh { "搜索分类" } else { "Search categories" }) autocomplete="off";
+        select id=(id) name="category_code" {
             option value="" { (if zh { "（未分类，由派单员判断）" } else { "(uncategorised: the dispatcher decides)" }) }
             @for top in cats.iter().filter(|c| c.level == 1) {
                 optgroup label=(top.name) {

@@ -715,6 +715,15 @@ fn event_text(e: &Event, lang: Lang, units: Option<&mashangban_app::Reference>) 
         "level_overdue" => ("下级超期未答复", "a level below is overdue"),
         "summoned" => ("吹哨", "called to the spot"),
         "reported_in" => ("报到", "reported in"),
+        "level_sign_overdue" => ("下级超时未签收", "a level below did not sign in time"),
+        "summons_overdue" => (
+            "被呼叫单位超时未报到",
+            "called to the spot, not reported in",
+        ),
+        "resolved_on_spot" => ("就地办结", "resolved on the spot"),
+        "meeting_recorded" => ("近邻议事会", "residents' meeting"),
+        "recategorised" => ("更正分类", "category corrected"),
+        "relocated" => ("更正区划", "place corrected"),
         other => (other, other),
     };
     let label = if lang == Lang::Zh { zh } else { en };
@@ -750,6 +759,26 @@ fn event_text(e: &Event, lang: Lang, units: Option<&mashangban_app::Reference>) 
             format!("supervision {} ({how}): {reason}", level.as_str())
         };
     }
+    // A correction: from what to what, and why.
+    if let (
+        EventKind::Recategorised { from, to, reason } | EventKind::Relocated { from, to, reason },
+        Some(r),
+    ) = (&e.kind, units)
+    {
+        let name = |code: &str| {
+            if matches!(e.kind, EventKind::Recategorised { .. }) {
+                r.category_path(code)
+            } else {
+                r.division_path(code)
+            }
+            .unwrap_or_else(|| code.to_string())
+        };
+        let was = from
+            .as_deref()
+            .map(name)
+            .unwrap_or_else(|| if lang == Lang::Zh { "无" } else { "none" }.to_string());
+        return format!("{label}：{was} → {}：{reason}", name(to));
+    }
     let v = serde_json::to_value(&e.kind).unwrap_or_default();
     // A level of the chain: which unit.
     let label = match (v.get("unit_id").and_then(serde_json::Value::as_i64), units) {
@@ -758,16 +787,28 @@ fn event_text(e: &Event, lang: Lang, units: Option<&mashangban_app::Reference>) 
                 || e.kind.type_name().starts_with("level_")
                 || matches!(
                     e.kind.type_name(),
-                    "assignment_signed" | "summoned" | "reported_in"
+                    "assignment_signed"
+                        | "summoned"
+                        | "reported_in"
+                        | "summons_overdue"
+                        | "resolved_on_spot"
+                        | "meeting_recorded"
                 ) =>
         {
             format!("{label}（{}）", r.unit_name(u).unwrap_or("?"))
         }
         _ => label.to_string(),
     };
-    match ["note", "reason", "answer", "content"]
-        .iter()
-        .find_map(|k| v.get(*k).and_then(|x| x.as_str()))
+    match [
+        "note",
+        "reason",
+        "answer",
+        "content",
+        "action_taken",
+        "decision",
+    ]
+    .iter()
+    .find_map(|k| v.get(*k).and_then(|x| x.as_str()))
     {
         Some(detail) => format!("{label}：{detail}"),
         None => label.to_string(),
@@ -1084,7 +1125,7 @@ async fn render_ticket(
         @if !allowed.is_empty() {
             div.card.actions {
                 h2 { (t(lang, "actions")) }
-                @for a in &allowed { (actions::form(lang, &csrf, &tk, *a, &pickable, err.as_ref())) }
+                @for a in &allowed { (actions::form(lang, &csrf, &tk, *a, &pickable, &r, err.as_ref())) }
             }
         }
         @if let Some(d) = &deadlines {

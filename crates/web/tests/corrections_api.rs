@@ -1,0 +1,156 @@
+//! Correcting what the evaluation rests on, over HTTP on both backends: a request taken with
+//! no place and a wrong category is relocated and recategorised by the dispatcher; its
+//! request counts under the corrected district and category at once, and a rebuild of the
+//! aggregates agrees; who may correct, and what is refused.
+
+mod common;
+
+use common::TestApp;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+on_both!(a_request_counts_where_it_belongs_once_corrected);
+
+/// The requests of `group` in today's table grouped by `by` (0 without a row).
+async fn requests(t: &TestApp, by: &str, group: &str) -> u64 {
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
+        .date_naive();
+    let r = t
+        .get(
+            &format!("/api/v1/kpis?from={today}&to={today}&group_by={by}"),
+            "analyst",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r.body["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["group"] == group)
+        .map_or(0, |row| row["counts"]["requests"].as_u64().unwrap())
+}
+
+fn events(body: &Value) -> Vec<String> {
+    body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn a_request_counts_where_it_belongs_once_corrected(t: &TestApp) {
+    // Taken with an address the intake did not place, in the wrong category.
+    let r = t
+        .post(
+            "/api/v1/tickets",
+            "operator",
+            json!({"channel": "phone", "kind": "complaint", "content": "北关社区4号楼下水道返水",
+                   "address": "东关大街北关社区4号楼", "category_code": "010101"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let id = r.body["id"].as_i64().unwrap();
+    let chengdong = requests(t, "district", "630102").await;
+    let sewer_before = requests(t, "category", "010403").await;
+    let road_before = requests(t, "category", "010101").await;
+
+    // Who may correct: the dispatcher and the supervisor, not the operator or a unit.
+    let path = |a: &str| format!("/api/v1/tickets/{id}/{a}");
+    let body = json!({"division_code": "630102001001", "reason": "地址在北关社区"});
+    for who in ["operator", "lead", "analyst", "callback"] {
+        assert_eq!(
+            t.post(&path("relocate"), who, body.clone()).await.status,
+            StatusCode::FORBIDDEN,
+            "{who}"
+        );
+    }
+    // What is refused, naming the field, and writes nothing.
+    for (bad, field) in [
+        (
+            json!({"division_code": "999999", "reason": "x"}),
+            "division_code",
+        ),
+        (json!({"division_code": "630102001001"}), "reason"),
+        (
+            json!({"division_code": "630102001001", "reason": "x", "note": "y"}),
+            "note",
+        ),
+    ] {
+        let r = t.post(&path("relocate"), "dispatcher", bad).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        assert_eq!(r.body["error"]["field"], field, "{}", r.body);
+    }
+    // A category is a leaf of the taxonomy that exists.
+    for code in ["01", "zz", "999999"] {
+        let r = t
+            .post(
+                &path("recategorise"),
+                "dispatcher",
+                json!({"category_code": code, "reason": "x"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        assert_eq!(r.body["error"]["field"], "category_code");
+    }
+
+    let r = t.post(&path("relocate"), "dispatcher", body.clone()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["ticket"]["division_code"], "630102001001");
+    // The same place again is not a correction.
+    let r = t.post(&path("relocate"), "dispatcher", body).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = t
+        .post(
+            &path("recategorise"),
+            "supervisor",
+            json!({"category_code": "010403", "reason": "市民反映的是下水道返水"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["ticket"]["category_code"], "010403");
+
+    // The request counts in 城东区 and under the sewer category now.
+    assert_eq!(requests(t, "district", "630102").await, chengdong + 1);
+    assert_eq!(requests(t, "category", "010403").await, sewer_before + 1);
+    let road_now = requests(t, "category", "010101").await;
+    assert_eq!(road_now + 1, road_before);
+    // The timeline has the corrections, with who made them.
+    let ev = t
+        .get(&format!("/api/v1/tickets/{id}/events"), "dispatcher")
+        .await
+        .body;
+    assert_eq!(
+        events(&ev),
+        ["received", "relocated", "recategorised"],
+        "refusals wrote nothing"
+    );
+    let last = ev["items"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["type"], "recategorised");
+    assert_eq!(last["from"], "010101");
+    assert_eq!(last["to"], "010403");
+    assert_eq!(last["actor"]["role"], "supervisor");
+
+    // A rebuild from the events agrees with the figures kept as they came.
+    let districts = requests(t, "district", "630102").await;
+    let sewer = requests(t, "category", "010403").await;
+    let r = t
+        .post("/api/v1/aggregates/rebuild", "admin", json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(requests(t, "district", "630102").await, districts);
+    assert_eq!(requests(t, "category", "010403").await, sewer);
+    assert_eq!(requests(t, "category", "010101").await, road_now);
+
+    // A finished ticket is not corrected.
+    let closed = t.ticket_in("closed").await;
+    let r = t
+        .post(
+            &format!("/api/v1/tickets/{closed}/relocate"),
+            "dispatcher",
+            json!({"division_code": "630102001004", "reason": "x"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+}
