@@ -608,6 +608,7 @@ pub(crate) fn received_plan(
             division_code: t.division_code.clone(),
             suggested_category_code: t.suggested_category_code.clone(),
             reported_by_unit_id: t.reported_by_unit_id,
+            place: t.place.clone(),
         };
         webhook_notices(&refs, t, 1, &kind, at)
     })))

@@ -181,6 +181,11 @@ fn request_hash(body: &serde_json::Value) -> String {
     hex::encode(Sha256::digest(body.to_string().as_bytes()))
 }
 
+/// A place resolved at least this surely is a request's place without anyone asking: a
+/// name with its suffix or in the gazetteer (bare names, which point at most 0.6, and
+/// ambiguous ones are left to the dispatcher).
+const PLACE_AUTO_CONFIDENCE: f32 = 0.7;
+
 /// A category a ticket may be put in (an active one) and a division of the city: what a
 /// request names at intake and what a correction sets.
 fn check_codes(
@@ -372,10 +377,11 @@ impl App {
     async fn receive(
         &self,
         actor: &Actor,
-        new: NewTicket,
+        mut new: NewTicket,
         idempotency: Option<(String, String)>,
         at: DateTime<Utc>,
     ) -> Result<mashangban_store::Created, AppError> {
+        self.find_place(&mut new).await?;
         let reference = self.reference().await?;
         check_codes(
             &reference,
@@ -394,6 +400,60 @@ impl App {
                 notices: crate::notify::received_plan(&reference, at),
             })
             .await?)
+    }
+
+    /// Places a request that names no division: from its address, else from its words,
+    /// when the gazetteer and the divisions make one place sure enough; otherwise it keeps
+    /// the places it could be in for the dispatcher. Records how either way.
+    async fn find_place(&self, new: &mut NewTicket) -> Result<(), AppError> {
+        use mashangban_domain::{PlaceFinding, PlaceHow};
+        if new.division_code.is_some() {
+            new.place = Some(PlaceFinding {
+                how: PlaceHow::Given,
+                confidence: None,
+                candidates: Vec::new(),
+            });
+            return Ok(());
+        }
+        let text = self.text().await?;
+        let by_address = new
+            .address
+            .as_deref()
+            .filter(|a| !a.trim().is_empty())
+            .map(|a| text.address.resolve(a))
+            .filter(|r| r.best.is_some() || !r.candidates.is_empty());
+        let (how, found) = match by_address {
+            Some(r) => (PlaceHow::Address, r),
+            None => (
+                PlaceHow::Content,
+                text.address
+                    .resolve(&format!("{}。{}", new.title, new.content)),
+            ),
+        };
+        match found.best.clone() {
+            Some(best) if best.confidence >= PLACE_AUTO_CONFIDENCE => {
+                new.division_code = Some(best.code);
+                new.place = Some(PlaceFinding {
+                    how,
+                    confidence: Some((best.confidence * 1000.0).round() / 1000.0),
+                    candidates: Vec::new(),
+                });
+            }
+            best => {
+                let mut candidates: Vec<String> = Vec::new();
+                for c in best.into_iter().chain(found.candidates) {
+                    if !candidates.contains(&c.code) && candidates.len() < 5 {
+                        candidates.push(c.code);
+                    }
+                }
+                new.place = Some(PlaceFinding {
+                    how: PlaceHow::Unresolved,
+                    confidence: None,
+                    candidates,
+                });
+            }
+        }
+        Ok(())
     }
 
     /// The ticket, unmasked, if the actor may see it; otherwise not found.

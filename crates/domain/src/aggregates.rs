@@ -666,6 +666,7 @@ mod tests {
             division_code: Some("630102001001".into()),
             suggested_category_code: None,
             reported_by_unit_id: None,
+            place: None,
         }
     }
 

@@ -651,6 +651,7 @@ mod tests {
                     division_code: None,
                     suggested_category_code: None,
                     reported_by_unit_id: None,
+                    place: None,
                 },
             );
             s

@@ -5,7 +5,7 @@ use crate::lifecycle::{EventKind, from_json, optional_text};
 use crate::ticket::Citizen;
 use crate::types::{Channel, Kind};
 use chrono::{DateTime, FixedOffset, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Longest request content, in characters.
 pub const MAX_CONTENT_CHARS: usize = 20_000;
@@ -86,7 +86,7 @@ pub struct PatrolBody {
 
 /// A validated patrol report: the request, and what was done on the spot if the community
 /// resolved it itself.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PatrolReport {
     pub request: NewTicket,
     pub resolved_on_spot: Option<String>,
@@ -126,8 +126,37 @@ impl PatrolReport {
     }
 }
 
+/// How the place (division) of a request was decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PlaceHow {
+    /// Named by whoever took the request.
+    Given,
+    /// Resolved from the address the citizen gave.
+    Address,
+    /// Resolved from the request's words (no address, or an address naming nothing known).
+    Content,
+    /// Not sure enough: left for the dispatcher, with the candidates.
+    Unresolved,
+    /// Set by a correction (`relocate`).
+    Corrected,
+}
+
+/// How a ticket's place was decided, and what else it could be.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PlaceFinding {
+    pub how: PlaceHow,
+    /// How sure the resolution was (0..1), when it was resolved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f32>,
+    /// Divisions the words could mean when none was sure enough, most likely first: the
+    /// dispatcher picks (`relocate`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub candidates: Vec<String>,
+}
+
 /// A validated new request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct NewTicket {
     pub channel: Channel,
     pub channel_detail: Option<String>,
@@ -144,6 +173,8 @@ pub struct NewTicket {
     /// The community whose grid worker reported the matter on patrol (网格上报); set by the
     /// patrol use case, never read from a request body.
     pub reported_by_unit_id: Option<i64>,
+    /// How the place was decided; set by the application when it receives the request.
+    pub place: Option<PlaceFinding>,
 }
 
 fn bounded(field: &str, v: Option<String>, max: usize) -> Result<Option<String>, DomainError> {
@@ -242,6 +273,7 @@ impl NewTicket {
             division_code: code("division_code", b.division_code)?,
             suggested_category_code: code("suggested_category_code", b.suggested_category_code)?,
             reported_by_unit_id: None,
+            place: None,
         })
     }
 
@@ -262,6 +294,7 @@ impl NewTicket {
             division_code: self.division_code,
             suggested_category_code: self.suggested_category_code,
             reported_by_unit_id: self.reported_by_unit_id,
+            place: self.place,
         }
     }
 }

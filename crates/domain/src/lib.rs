@@ -24,7 +24,7 @@ pub mod warning;
 
 pub use codes::{CategoryCode, DivisionCode};
 pub use error::{DomainError, UnknownValue};
-pub use intake::{NewTicket, PatrolReport};
+pub use intake::{NewTicket, PatrolReport, PlaceFinding, PlaceHow};
 pub use lifecycle::{
     Action, CallbackInput, CloseOutcome, Command, DEFAULT_TIER, Event, EventKind, Rule, Situation,
     TRANSITIONS, UnitScope, appended, apply, authorize, available_actions, check_merge_parent,

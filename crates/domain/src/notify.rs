@@ -356,6 +356,7 @@ mod tests {
                 division_code: None,
                 suggested_category_code: None,
                 reported_by_unit_id: None,
+                place: None,
             },
             EventKind::Dispatched {
                 lead_unit_id: 5,

@@ -121,6 +121,10 @@ pub struct Ticket {
     /// The community whose grid worker reported the matter on patrol (网格上报).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reported_by_unit_id: Option<i64>,
+    /// How the place was decided (at intake, or by a correction) and, when it was not,
+    /// the places the request could be in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<crate::intake::PlaceFinding>,
     /// The community that resolved the matter itself (就地办结), when it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolved_on_spot_by: Option<i64>,

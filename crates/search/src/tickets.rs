@@ -504,6 +504,7 @@ mod tests {
                 division_code: None,
                 suggested_category_code: None,
                 reported_by_unit_id: None,
+                place: None,
             },
         };
         mashangban_domain::apply(None, &e).expect("a ticket")

@@ -813,8 +813,9 @@ async fn a_grid_worker_in_the_browser() {
     grid.c.close().await.unwrap();
 }
 
-/// The dispatcher corrects a ticket's place and category from its page; the timeline says
-/// what changed, from what, and why.
+/// A request placed from its address as it is received; another whose address fits two
+/// places shows both, and the dispatcher picks one and corrects the category from the
+/// ticket's page; the timeline says what changed, from what, and why.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dispatcher_corrects_place_and_category() {
     let Some(d) = driver().await else { return };
@@ -822,14 +823,48 @@ async fn a_dispatcher_corrects_place_and_category() {
         .await
         .unwrap();
     add_users(&t).await;
-    let id = t.ticket_in("dispatched").await;
+    let placed = t
+        .post(
+            "/api/v1/tickets",
+            "operator",
+            serde_json::json!({"channel": "phone", "kind": "complaint", "content": "下水道返水",
+                               "address": "东关大街北关社区4号楼"}),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
     let disp = Browser::open(&d, &t.base, "disp-b").await;
+    disp.go(&format!("/tickets/{placed}")).await;
+    let place = disp.text("#place").await;
+    assert!(
+        place.contains("北关社区") && place.contains("按地址自动识别"),
+        "{place}"
+    );
+    let id = t
+        .post(
+            "/api/v1/tickets",
+            "operator",
+            serde_json::json!({"channel": "phone", "kind": "complaint", "content": "化粪池满溢，下水返水",
+                               "address": "贾小42号楼", "category_code": "010403"}),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    disp.go(&format!("/tickets/{id}")).await;
+    let place = disp.text("#place").await;
+    assert!(
+        place.contains("地点待确认") && place.contains("贾小社区") && place.contains("城中区"),
+        "{place}"
+    );
+    disp.shot("17a-place-to-confirm").await;
     disp.act(
         id,
         "relocate",
         &[
-            ("division_code", "630102001004"),
-            ("reason", "市民补充：地址在慈幼社区"),
+            ("division_code", "630104001003"),
+            ("reason", "市民补充：在城西区西关大街贾小社区"),
         ],
     )
     .await;
@@ -840,9 +875,12 @@ async fn a_dispatcher_corrects_place_and_category() {
     )
     .await;
     let page = disp.main_text().await;
-    assert!(page.contains("慈幼社区"), "{page}");
     assert!(
-        page.contains("更正区划") && page.contains("市民补充：地址在慈幼社区"),
+        page.contains("城西区 / 西关大街街道 / 贾小社区居民委员会 已更正"),
+        "{page}"
+    );
+    assert!(
+        page.contains("更正区划：无 → 城西区 / 西关大街街道 / 贾小社区居民委员会：市民补充"),
         "{page}"
     );
     assert!(

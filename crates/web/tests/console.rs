@@ -292,6 +292,33 @@ async fn a_ticket_goes_round_through_the_console_forms() {
     // The dispatcher sees only what a dispatcher may do now.
     let (_, html) = disp.page(&format!("/tickets/{id}")).await;
     assert!(has_action(&html, id, "dispatch") && has_action(&html, id, "not-accept"));
+    // The dispatch form preselects the unit the catalogue sends the matter to, with its rule.
+    let entry = t
+        .post(
+            "/api/v1/catalogue",
+            "admin",
+            serde_json::json!({"category_code": "0104", "division_code": "630102001",
+                               "unit_id": t.lead_unit, "ownership": "territorial"}),
+        )
+        .await;
+    assert_eq!(entry.status, reqwest::StatusCode::CREATED, "{}", entry.body);
+    let (_, html) = disp.page(&format!("/tickets/{id}")).await;
+    let owner = t
+        .get(
+            "/api/v1/catalogue/owner?category_code=010403&division_code=630102001001",
+            "dispatcher",
+        )
+        .await
+        .body;
+    let owner_id = owner["unit"]["id"].as_i64().expect("an owner");
+    assert_eq!(owner_id, t.lead_unit);
+    let form = &html[html.find("id=\"dispatch-lead_unit_id\"").unwrap()..];
+    let form = &form[..form.find("</select>").unwrap()];
+    assert!(
+        form.contains(&format!("value=\"{owner_id}\" selected")),
+        "{form}"
+    );
+    assert!(html.contains("按派单目录"), "the rule is shown");
     assert!(!has_action(&html, id, "sign") && !has_action(&html, id, "record-callback"));
     // A bad unit id comes back beside the field, with the form open.
     let (status, html) = disp

@@ -1,7 +1,8 @@
-//! Correcting what the evaluation rests on, over HTTP on both backends: a request taken with
-//! no place and a wrong category is relocated and recategorised by the dispatcher; its
-//! request counts under the corrected district and category at once, and a rebuild of the
-//! aggregates agrees; who may correct, and what is refused.
+//! The place and category the evaluation rests on, over HTTP on both backends: a request
+//! whose address names a community is placed there as it is received; one whose address
+//! fits two places keeps both as candidates, and the dispatcher relocates it and corrects
+//! its category; its request counts under the corrected district and category at once, and
+//! a rebuild of the aggregates agrees; who may correct, and what is refused.
 
 mod common;
 
@@ -9,7 +10,64 @@ use common::TestApp;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-on_both!(a_request_counts_where_it_belongs_once_corrected);
+on_both!(
+    a_named_community_is_the_place_at_once,
+    a_request_counts_where_it_belongs_once_corrected
+);
+
+async fn a_named_community_is_the_place_at_once(t: &TestApp) {
+    let r = t
+        .post(
+            "/api/v1/tickets",
+            "operator",
+            json!({"channel": "phone", "kind": "complaint", "content": "楼下下水道返水",
+                   "address": "东关大街北关社区4号楼"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["division_code"], "630102001001");
+    assert_eq!(r.body["place"]["how"], "address");
+    assert!(r.body["place"]["confidence"].as_f64().unwrap() >= 0.7);
+    // No address: the words of the request.
+    let r = t
+        .post(
+            "/api/v1/tickets",
+            "operator",
+            json!({"channel": "wechat", "kind": "complaint", "content": "城东区东关大街街道北关社区的路灯坏了"}),
+        )
+        .await;
+    assert_eq!(r.body["division_code"], "630102001001", "{}", r.body);
+    assert_eq!(r.body["place"]["how"], "content");
+    // Named by the operator: kept as given.
+    let r = t
+        .post(
+            "/api/v1/tickets",
+            "operator",
+            json!({"channel": "phone", "kind": "complaint", "content": "路灯坏了",
+                   "address": "东关大街北关社区4号楼", "division_code": "630102001004"}),
+        )
+        .await;
+    assert_eq!(r.body["division_code"], "630102001004");
+    assert_eq!(r.body["place"]["how"], "given");
+    // A patrol report is placed the same way (every channel goes through one intake).
+    let grid = t
+        .signed_in("grid-bg", "grid_worker", Some(t.below_unit))
+        .await;
+    let r = t
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/patrol-reports",
+            Some(&grid),
+            Some(
+                json!({"kind": "help", "content": "井盖缺失", "address": "东关大街北关社区6号楼"})
+                    .to_string(),
+            ),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["division_code"], "630102001001");
+}
 
 /// The requests of `group` in today's table grouped by `by` (0 without a row).
 async fn requests(t: &TestApp, by: &str, group: &str) -> u64 {
@@ -41,24 +99,37 @@ fn events(body: &Value) -> Vec<String> {
 }
 
 async fn a_request_counts_where_it_belongs_once_corrected(t: &TestApp) {
-    // Taken with an address the intake did not place, in the wrong category.
+    // Taken with an address that fits two places, in the wrong category: no place, the
+    // candidates kept for the dispatcher.
     let r = t
         .post(
             "/api/v1/tickets",
             "operator",
-            json!({"channel": "phone", "kind": "complaint", "content": "北关社区4号楼下水道返水",
-                   "address": "东关大街北关社区4号楼", "category_code": "010101"}),
+            json!({"channel": "phone", "kind": "complaint", "content": "化粪池满溢，下水返水",
+                   "address": "贾小42号楼", "category_code": "010101"}),
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert!(r.body["division_code"].is_null(), "{}", r.body);
+    assert_eq!(r.body["place"]["how"], "unresolved");
+    let candidates: Vec<&str> = r.body["place"]["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert!(
+        candidates.contains(&"630104001003") && candidates.contains(&"630103007204"),
+        "{candidates:?}"
+    );
     let id = r.body["id"].as_i64().unwrap();
-    let chengdong = requests(t, "district", "630102").await;
+    let chengxi = requests(t, "district", "630104").await;
     let sewer_before = requests(t, "category", "010403").await;
     let road_before = requests(t, "category", "010101").await;
 
     // Who may correct: the dispatcher and the supervisor, not the operator or a unit.
     let path = |a: &str| format!("/api/v1/tickets/{id}/{a}");
-    let body = json!({"division_code": "630102001001", "reason": "地址在北关社区"});
+    let body = json!({"division_code": "630104001003", "reason": "市民确认在城西区贾小社区"});
     for who in ["operator", "lead", "analyst", "callback"] {
         assert_eq!(
             t.post(&path("relocate"), who, body.clone()).await.status,
@@ -72,9 +143,9 @@ async fn a_request_counts_where_it_belongs_once_corrected(t: &TestApp) {
             json!({"division_code": "999999", "reason": "x"}),
             "division_code",
         ),
-        (json!({"division_code": "630102001001"}), "reason"),
+        (json!({"division_code": "630104001003"}), "reason"),
         (
-            json!({"division_code": "630102001001", "reason": "x", "note": "y"}),
+            json!({"division_code": "630104001003", "reason": "x", "note": "y"}),
             "note",
         ),
     ] {
@@ -97,7 +168,8 @@ async fn a_request_counts_where_it_belongs_once_corrected(t: &TestApp) {
 
     let r = t.post(&path("relocate"), "dispatcher", body.clone()).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    assert_eq!(r.body["ticket"]["division_code"], "630102001001");
+    assert_eq!(r.body["ticket"]["division_code"], "630104001003");
+    assert_eq!(r.body["ticket"]["place"]["how"], "corrected");
     // The same place again is not a correction.
     let r = t.post(&path("relocate"), "dispatcher", body).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -111,8 +183,8 @@ async fn a_request_counts_where_it_belongs_once_corrected(t: &TestApp) {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["ticket"]["category_code"], "010403");
 
-    // The request counts in 城东区 and under the sewer category now.
-    assert_eq!(requests(t, "district", "630102").await, chengdong + 1);
+    // The request counts in 城西区 and under the sewer category now.
+    assert_eq!(requests(t, "district", "630104").await, chengxi + 1);
     assert_eq!(requests(t, "category", "010403").await, sewer_before + 1);
     let road_now = requests(t, "category", "010101").await;
     assert_eq!(road_now + 1, road_before);
@@ -133,13 +205,13 @@ async fn a_request_counts_where_it_belongs_once_corrected(t: &TestApp) {
     assert_eq!(last["actor"]["role"], "supervisor");
 
     // A rebuild from the events agrees with the figures kept as they came.
-    let districts = requests(t, "district", "630102").await;
+    let districts = requests(t, "district", "630104").await;
     let sewer = requests(t, "category", "010403").await;
     let r = t
         .post("/api/v1/aggregates/rebuild", "admin", json!({}))
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    assert_eq!(requests(t, "district", "630102").await, districts);
+    assert_eq!(requests(t, "district", "630104").await, districts);
     assert_eq!(requests(t, "category", "010403").await, sewer);
     assert_eq!(requests(t, "category", "010101").await, road_now);
 

@@ -29,6 +29,7 @@ pub fn apply(ticket: Option<Ticket>, event: &Event) -> Option<Ticket> {
         division_code,
         suggested_category_code,
         reported_by_unit_id,
+        place,
     } = &event.kind
     {
         return Some(Ticket {
@@ -78,6 +79,7 @@ pub fn apply(ticket: Option<Ticket>, event: &Event) -> Option<Ticket> {
             chain: Vec::new(),
             summons: Vec::new(),
             reported_by_unit_id: *reported_by_unit_id,
+            place: place.clone(),
             resolved_on_spot_by: None,
             meetings: Vec::new(),
         });
@@ -103,7 +105,14 @@ pub fn apply(ticket: Option<Ticket>, event: &Event) -> Option<Ticket> {
             t.closed_at = Some(at);
         }
         EventKind::Recategorised { to, .. } => t.category_code = Some(to.clone()),
-        EventKind::Relocated { to, .. } => t.division_code = Some(to.clone()),
+        EventKind::Relocated { to, .. } => {
+            t.division_code = Some(to.clone());
+            t.place = Some(crate::intake::PlaceFinding {
+                how: crate::intake::PlaceHow::Corrected,
+                confidence: None,
+                candidates: Vec::new(),
+            });
+        }
         EventKind::MeetingRecorded {
             unit_id,
             held_on,

@@ -44,6 +44,9 @@ pub enum EventKind {
         /// The community whose grid worker reported the matter on patrol (网格上报).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reported_by_unit_id: Option<i64>,
+        /// How the place was decided.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        place: Option<crate::intake::PlaceFinding>,
     },
     ResolvedDirectly {
         answer: String,

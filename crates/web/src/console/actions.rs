@@ -248,10 +248,16 @@ pub fn unit_search(lang: Lang, select_id: &str) -> Markup {
     }
 }
 
-/// The places a ticket may be moved to: every district and street office, and the
-/// communities of the district the ticket is in now (the page stays small; a community
-/// elsewhere is reached by moving the ticket to its street first).
+/// The places a ticket may be moved to: the candidates its words left, then every district
+/// and street office, and the communities of the district the ticket is in now (the page
+/// stays small; a community elsewhere is reached by moving the ticket to its street first).
 fn division_options(r: &mashangban_app::Reference, ticket: &Ticket, selected: &str) -> Markup {
+    let candidates: Vec<&String> = ticket
+        .place
+        .iter()
+        .flat_map(|p| p.candidates.iter())
+        .filter(|c| r.divisions.contains_key(*c))
+        .collect();
     let mut codes: Vec<&String> = r.divisions.keys().collect();
     codes.sort();
     let district_of = |c: &str| c.get(..6).map(str::to_string);
@@ -262,6 +268,13 @@ fn division_options(r: &mashangban_app::Reference, ticket: &Ticket, selected: &s
         .filter(|c| c.len() == 6 && !c.ends_with("00"))
         .collect();
     html! {
+        @if !candidates.is_empty() {
+            optgroup label="候选" {
+                @for c in &candidates {
+                    option value=(c) selected[selected == c.as_str()] { (r.division_path(c).unwrap_or_else(|| c.to_string())) }
+                }
+            }
+        }
         @for d in districts {
             optgroup label=(r.divisions.get(d).map(String::as_str).unwrap_or(d)) {
                 @for c in codes.iter().filter(|c| c.starts_with(d.as_str()) && (c.len() <= 9 || here.as_deref() == Some(d.as_str()))) {
@@ -272,17 +285,28 @@ fn division_options(r: &mashangban_app::Reference, ticket: &Ticket, selected: &s
     }
 }
 
+/// What the forms of a ticket's page pick from.
+pub struct FormContext<'a> {
+    /// The units a dispatch, forward or call may name (empty when none of those is allowed).
+    pub units: &'a [Unit],
+    pub reference: &'a mashangban_app::Reference,
+    /// Where the dispatch catalogue sends the ticket's matter, if it says: preselected.
+    pub owner: Option<&'a mashangban_domain::catalogue::CatalogueMatch>,
+}
+
 /// One action's form.
 pub fn form(
     lang: Lang,
     csrf: &str,
     ticket: &Ticket,
     a: Action,
-    units: &[Unit],
-    r: &mashangban_app::Reference,
+    cx: &FormContext,
     err: Option<&FormError>,
 ) -> Markup {
+    let (units, r) = (cx.units, cx.reference);
     let mine = err.filter(|e| e.action == a);
+    // The catalogue's owner, preselected as the lead unit until something else was typed.
+    let owner_id = cx.owner.map(|m| m.entry.unit_id.to_string());
     html! {
         details.action open[mine.is_some()] {
             summary { (if lang == Lang::Zh { a.label_zh() } else { a.as_str() }) }
@@ -295,7 +319,18 @@ pub fn form(
                         label for=(id) { (label(lang, zh, en)) }
                         @match kind {
                             "textarea" => textarea id=(id) name=(name) rows="3" cols="60" { (was.first().copied().unwrap_or("")) },
-                            "unit" => { (unit_search(lang, &id)) select id=(id) name=(name) { option value="" { "—" } (unit_options(units, &was)) } },
+                            "unit" => {
+                                (unit_search(lang, &id))
+                                @let chosen: Vec<&str> = if was.is_empty() { owner_id.as_deref().into_iter().collect() } else { was.clone() };
+                                select id=(id) name=(name) { option value="" { "—" } (unit_options(units, &chosen)) }
+                                @if let Some(m) = cx.owner {
+                                    p.muted.owner-hint {
+                                        (label(lang, "按派单目录：", "By the dispatch catalogue: "))
+                                        strong { (r.unit_name(m.entry.unit_id).unwrap_or("?")) }
+                                        " · " (m.rule)
+                                    }
+                                }
+                            },
                             "units" => { (unit_search(lang, &id)) select id=(id) name=(name) multiple size="6" { (unit_options(units, &was)) } },
                             "below" => { (unit_search(lang, &id)) select id=(id) name=(name) { option value="" { "—" } (below_options(units, ticket, &was)) } },
                             "summonable" => { (unit_search(lang, &id)) select id=(id) name=(name) { option value="" { "—" } (summonable_options(units, ticket, &was)) } },

@@ -815,6 +815,39 @@ fn event_text(e: &Event, lang: Lang, units: Option<&mashangban_app::Reference>) 
     }
 }
 
+/// How the place was decided, beside it: resolved from the address or the words (how
+/// sure), corrected, or the candidates a dispatcher should pick from.
+fn place_note(
+    lang: Lang,
+    p: &mashangban_domain::PlaceFinding,
+    r: &mashangban_app::Reference,
+) -> Markup {
+    use mashangban_domain::PlaceHow as H;
+    let zh = lang == Lang::Zh;
+    let sure = p
+        .confidence
+        .map(|c| format!(" {:.0}%", c * 100.0))
+        .unwrap_or_default();
+    html! {
+        @match p.how {
+            H::Given => {},
+            H::Address => span.tag.place { (if zh { "按地址自动识别" } else { "from the address" }) (sure) },
+            H::Content => span.tag.place { (if zh { "按诉求内容识别" } else { "from the request's words" }) (sure) },
+            H::Corrected => span.tag.place { (if zh { "已更正" } else { "corrected" }) },
+            H::Unresolved => {
+                span.tag.late { (if zh { "地点待确认" } else { "place to confirm" }) }
+                @if !p.candidates.is_empty() {
+                    " " (if zh { "候选：" } else { "could be: " })
+                    @for (i, c) in p.candidates.iter().enumerate() {
+                        @if i > 0 { "；" }
+                        (r.division_path(c).unwrap_or_else(|| c.clone()))
+                    }
+                }
+            },
+        }
+    }
+}
+
 /// The levels a ticket went down (分级转办), top first, each with where its part stands and
 /// its times: who holds it now and who reviews whose reply.
 fn chain_card(lang: Lang, tk: &Ticket, r: &mashangban_app::Reference) -> Markup {
@@ -1054,6 +1087,35 @@ async fn render_ticket(
     } else {
         Vec::new()
     };
+    // Where the catalogue sends the matter, for the dispatch form to preselect.
+    let owner = match (
+        &tk.category_code,
+        allowed.iter().any(|a| {
+            matches!(
+                a,
+                mashangban_domain::Action::Dispatch | mashangban_domain::Action::DecideConsultation
+            )
+        }),
+    ) {
+        (Some(code), true) => app
+            .catalogue_owner(
+                &actor,
+                code,
+                tk.division_code.as_deref(),
+                mashangban_domain::aggregates::business_day(Utc::now()),
+            )
+            .await
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "catalogue owner");
+                None
+            }),
+        _ => None,
+    };
+    let forms = actions::FormContext {
+        units: &pickable,
+        reference: &r,
+        owner: owner.as_ref(),
+    };
     let csrf = session_csrf(&s.token);
     // The ticket and its events are already read: its clocks come from them.
     let deadlines = match app.deadlines_of(&tk, &events, Utc::now()).await {
@@ -1098,7 +1160,10 @@ async fn render_ticket(
                 }
                 dt { (t(lang, "address")) } dd { (tk.address.as_deref().unwrap_or(none)) }
                 dt { (t(lang, "category")) } dd { (tk.category_code.as_deref().map(|c| r.category_path(c).unwrap_or_else(|| c.to_string())).unwrap_or_else(|| none.to_string())) }
-                dt { (t(lang, "division")) } dd { (tk.division_code.as_deref().map(|c| r.division_path(c).unwrap_or_else(|| c.to_string())).unwrap_or_else(|| none.to_string())) }
+                dt { (t(lang, "division")) } dd #place {
+                    (tk.division_code.as_deref().map(|c| r.division_path(c).unwrap_or_else(|| c.to_string())).unwrap_or_else(|| none.to_string()))
+                    @if let Some(p) = &tk.place { " " (place_note(lang, p, &r)) }
+                }
                 dt { (t(lang, "lead_unit")) } dd { (tk.lead_unit_id.and_then(|u| r.unit_name(u)).unwrap_or(none)) }
                 dt { (t(lang, "co_units")) } dd {
                     @for u in &tk.co_unit_ids { (r.unit_name(*u).unwrap_or("")) " " }
@@ -1125,7 +1190,7 @@ async fn render_ticket(
         @if !allowed.is_empty() {
             div.card.actions {
                 h2 { (t(lang, "actions")) }
-                @for a in &allowed { (actions::form(lang, &csrf, &tk, *a, &pickable, &r, err.as_ref())) }
+                @for a in &allowed { (actions::form(lang, &csrf, &tk, *a, &forms, err.as_ref())) }
             }
         }
         @if let Some(d) = &deadlines {
