@@ -206,20 +206,41 @@ fn code(field: &str, v: Option<String>) -> Result<Option<String>, DomainError> {
     Ok(v)
 }
 
-/// Validates a phone number as callers give it: digits with optional `+`, `-`, spaces.
+/// Validates a phone number as callers give it, with optional `+`, `-`, `( )` and spaces:
+/// a mainland mobile (11 digits from 13 to 19), a landline with its area code (0 and 9 to
+/// 11 digits more) or without (7 or 8 digits, not from 0 or 1), each may be after `+86`;
+/// or another country's number after `+` (7 to 15 digits). A citizen who can be called
+/// back has such a number; `123` is not one.
 pub fn validate_phone(field: &str, v: Option<String>) -> Result<Option<String>, DomainError> {
     let Some(v) = bounded(field, v, 32)? else {
         return Ok(None);
     };
-    let digits = v.chars().filter(|c| c.is_ascii_digit()).count();
     let ok_chars = v
         .chars()
         .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' ' | '(' | ')'));
-    if !ok_chars || !(3..=20).contains(&digits) {
+    let digits: String = v.chars().filter(char::is_ascii_digit).collect();
+    let plus = v.trim_start().starts_with('+');
+    let national = match (plus, digits.strip_prefix("86")) {
+        (true, Some(rest)) => Some(rest),
+        (true, None) => None,
+        (false, _) => Some(digits.as_str()),
+    };
+    let valid = ok_chars
+        && match national {
+            Some(n) => {
+                let b = n.as_bytes();
+                let mobile = n.len() == 11 && b[0] == b'1' && (b'3'..=b'9').contains(&b[1]);
+                let landline = (10..=12).contains(&n.len()) && b[0] == b'0';
+                let local = (7..=8).contains(&n.len()) && !matches!(b[0], b'0' | b'1');
+                mobile || landline || local
+            }
+            None => (7..=15).contains(&digits.len()),
+        };
+    if !valid {
         return Err(DomainError::invalid(
             field,
             format!(
-                "`{v}` is not a phone number (3 to 20 digits, with optional + - ( ) and spaces)"
+                "`{v}` is not a phone number: a mobile (11 digits), a landline (with or without its area code) or +country and number"
             ),
         ));
     }
@@ -377,6 +398,31 @@ mod tests {
         let mut b = ok_body();
         b["citizen"]["phone"] = json!("call me");
         assert_eq!(field_of(b), "citizen.phone");
+        // Numbers a citizen can be called back on, and some that are none.
+        for phone in [
+            "13812345678",
+            "138 1234 5678",
+            "+86 138-1234-5678",
+            "0971-8123456",
+            "(0971) 81234567",
+            "8123456",
+            "+1 202 555 0100",
+        ] {
+            assert!(validate_phone("p", Some(phone.into())).is_ok(), "{phone}");
+        }
+        for phone in [
+            "123",
+            "12345",
+            "1381234567",
+            "23812345678",
+            "0971",
+            "+86 123",
+            "+1 23",
+        ] {
+            let mut b = ok_body();
+            b["citizen"]["phone"] = json!(phone);
+            assert_eq!(field_of(b), "citizen.phone", "{phone}");
+        }
         let mut b = ok_body();
         b["citizen"]["age"] = json!(3);
         assert_eq!(field_of(b), "citizen.age");

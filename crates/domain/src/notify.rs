@@ -102,6 +102,26 @@ pub fn notices_for(ticket: &Ticket, kind: &EventKind) -> Vec<Notice> {
         EventKind::ReplyRejected { reason } => {
             to_lead(false, false, format!("工单{no}答复被退回：{reason}"))
         }
+        // The unit hears what the citizen said of its work.
+        EventKind::CallbackRecorded {
+            contacted,
+            resolution,
+            satisfaction,
+            ..
+        } => to_lead(
+            false,
+            false,
+            format!(
+                "工单{no}回访结果：{}，{}，{}",
+                if *contacted {
+                    "及时联系"
+                } else {
+                    "未及时联系"
+                },
+                resolution.label_zh(),
+                satisfaction.label_zh()
+            ),
+        ),
         EventKind::ReturnRejected { .. } => to_lead(
             false,
             false,
@@ -443,6 +463,21 @@ mod tests {
         );
         assert!(l3[0].sms && l3[0].text.contains("挂牌督办"));
         assert!(notices_for(&t, &EventKind::NoteAdded { note: "n".into() }).is_empty());
+        // The lead unit hears the callback's three answers.
+        let told = notices_for(
+            &t,
+            &EventKind::CallbackRecorded {
+                contacted: false,
+                resolution: crate::types::Resolution::Partly,
+                satisfaction: crate::types::Satisfaction::Dissatisfied,
+                note: None,
+            },
+        );
+        assert_eq!(told.len(), 1);
+        assert_eq!(
+            told[0].text,
+            format!("工单{}回访结果：未及时联系，部分解决，不满意", t.number)
+        );
     }
 
     #[test]

@@ -443,6 +443,8 @@ async fn a_call_goes_round_in_the_browser_by_each_user() {
     let cb_form = format!("form[action='/tickets/{id}/act/record-callback']");
     cb.wait_for(&cb_form).await;
     cb.shot("06-callback-desk").await;
+    cb.select(&format!("{cb_form} select[name=contacted]"), "true")
+        .await;
     cb.select(&format!("{cb_form} select[name=resolution]"), "partly")
         .await;
     cb.select(

@@ -386,6 +386,9 @@ async fn a_ticket_goes_round_through_the_console_forms() {
         )
         .await;
     assert!(html.contains("state closed"), "{html}");
+    // The timeline shows what the citizen answered, both times.
+    assert!(html.contains("回访：及时联系，未解决，不满意"), "{html}");
+    assert!(html.contains("回访：及时联系，已解决，满意"), "{html}");
     // A forged form (no CSRF token) changes nothing.
     let r = client()
         .post(format!("{}/tickets/{id}/act/reopen", t.base))

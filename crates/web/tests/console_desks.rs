@@ -228,6 +228,28 @@ async fn desks_lists_and_exports() {
     let (status, desk) = cb.page("/callback").await;
     assert_eq!(status, StatusCode::OK);
     assert!(desk.contains(&n_done) && desk.contains("13812345678") && desk.contains("已修复"));
+    // Nothing the citizen did not say is preset: each answer starts unchosen, and a form
+    // sent as it came is refused, naming the answer missing.
+    assert!(
+        desk.contains("<option value=\"\">—请选择—</option><option value=\"true\">是</option>")
+    );
+    assert!(!desk.contains("selected"), "no answer preselected");
+    let (status, _, html) = cb
+        .post(
+            &format!("/tickets/{done}/act/record-callback"),
+            &[
+                ("_back", "/callback"),
+                ("contacted", ""),
+                ("resolution", ""),
+                ("satisfaction", ""),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        html.contains("contacted") || html.contains("是否及时联系"),
+        "{html}"
+    );
     assert!(!desk.contains(&n_fresh));
     let (status, location, _) = cb
         .post(

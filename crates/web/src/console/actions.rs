@@ -340,14 +340,18 @@ pub fn form(
                                 @for d in [1, 3, 7, 11] { option value=(d) selected[was.first() == Some(&d.to_string().as_str())] { (d) (label(lang, "天", " days")) } }
                             },
                             "checkbox" => input id=(id) type="checkbox" name=(name) checked[!was.is_empty()];,
+                            // A callback's answers are what the citizen said: nothing is preset.
                             "yesno" => select id=(id) name=(name) {
-                                option value="true" { (label(lang, "是", "yes")) }
+                                option value="" { (label(lang, "—请选择—", "— choose —")) }
+                                option value="true" selected[was.first() == Some(&"true")] { (label(lang, "是", "yes")) }
                                 option value="false" selected[was.first() == Some(&"false")] { (label(lang, "否", "no")) }
                             },
                             "resolution" => select id=(id) name=(name) {
+                                option value="" { (label(lang, "—请选择—", "— choose —")) }
                                 @for r in mashangban_domain::Resolution::ALL { option value=(r.as_str()) selected[was.first() == Some(&r.as_str())] { (if lang == Lang::Zh { r.label_zh() } else { r.as_str() }) } }
                             },
                             "satisfaction" => select id=(id) name=(name) {
+                                option value="" { (label(lang, "—请选择—", "— choose —")) }
                                 @for r in mashangban_domain::Satisfaction::ALL { option value=(r.as_str()) selected[was.first() == Some(&r.as_str())] { (if lang == Lang::Zh { r.label_zh() } else { r.as_str() }) } }
                             },
                             "level" => select id=(id) name=(name) {

@@ -278,19 +278,25 @@ pub async fn home(State(app): State<App>, headers: HeaderMap) -> Response {
 
 fn callback_form(lang: Lang, csrf: &str, tk: &Ticket) -> Markup {
     let zh = lang == Lang::Zh;
+    let choose = if zh {
+        "—请选择—"
+    } else {
+        "— choose —"
+    };
     let id = tk.id;
     html! {
         form.callback method="post" action=(format!("/tickets/{id}/act/record-callback")) {
             input type="hidden" name="_csrf" value=(csrf);
             input type="hidden" name="_back" value="/callback";
+            // What the citizen said, and nothing preset: an answer left unchosen is refused.
             label { (if zh { "是否及时联系" } else { "Contacted in time" })
-                select name="contacted" { option value="true" { (if zh { "是" } else { "yes" }) } option value="false" { (if zh { "否" } else { "no" }) } }
+                select name="contacted" { option value="" { (choose) } option value="true" { (if zh { "是" } else { "yes" }) } option value="false" { (if zh { "否" } else { "no" }) } }
             }
             label { (if zh { "解决情况" } else { "Resolution" })
-                select name="resolution" { @for r in Resolution::ALL { option value=(r.as_str()) { (if zh { r.label_zh() } else { r.as_str() }) } } }
+                select name="resolution" { option value="" { (choose) } @for r in Resolution::ALL { option value=(r.as_str()) { (if zh { r.label_zh() } else { r.as_str() }) } } }
             }
             label { (if zh { "满意度" } else { "Satisfaction" })
-                select name="satisfaction" { @for v in Satisfaction::ALL { option value=(v.as_str()) { (if zh { v.label_zh() } else { v.as_str() }) } } }
+                select name="satisfaction" { option value="" { (choose) } @for v in Satisfaction::ALL { option value=(v.as_str()) { (if zh { v.label_zh() } else { v.as_str() }) } } }
             }
             label { (if zh { "备注" } else { "Note" }) input name="note" size="30"; }
             button.primary type="submit" { (if zh { "保存回访" } else { "Save callback" }) }

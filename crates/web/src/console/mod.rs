@@ -759,6 +759,38 @@ fn event_text(e: &Event, lang: Lang, units: Option<&mashangban_app::Reference>) 
             format!("supervision {} ({how}): {reason}", level.as_str())
         };
     }
+    // A callback: the citizen's three answers.
+    if let EventKind::CallbackRecorded {
+        contacted,
+        resolution,
+        satisfaction,
+        note,
+    } = &e.kind
+    {
+        let answers = if lang == Lang::Zh {
+            format!(
+                "{}，{}，{}",
+                if *contacted {
+                    "及时联系"
+                } else {
+                    "未及时联系"
+                },
+                resolution.label_zh(),
+                satisfaction.label_zh()
+            )
+        } else {
+            format!(
+                "contacted in time: {}, {}, {}",
+                if *contacted { "yes" } else { "no" },
+                resolution.as_str(),
+                satisfaction.as_str()
+            )
+        };
+        return match note {
+            Some(n) => format!("{label}：{answers}：{n}"),
+            None => format!("{label}：{answers}"),
+        };
+    }
     // A correction: from what to what, and why.
     if let (
         EventKind::Recategorised { from, to, reason } | EventKind::Relocated { from, to, reason },
