@@ -292,7 +292,10 @@ fn ranked(
         });
     }
     rows.sort_by(|a, b| a.name.cmp(&b.name));
-    let scores: Vec<Option<f64>> = rows.iter().map(|r| r.kpis.score).collect();
+    let scores: Vec<Option<f64>> = rows
+        .iter()
+        .map(|r| mashangban_domain::kpi::ranking_score(&r.kpis, &r.counts))
+        .collect();
     let order = rank(&scores, &policy);
     let mut ranked = Vec::with_capacity(rows.len());
     let mut slots: Vec<Option<KpiRow>> = rows.into_iter().map(Some).collect();

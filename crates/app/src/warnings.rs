@@ -465,6 +465,7 @@ impl App {
                 .map(|(t, _)| t.to_string())
                 .unwrap_or_default();
             let ids: Vec<i64> = ts.iter().map(|t| t.id).collect();
+            let numbers: Vec<&str> = ts.iter().map(|t| t.number.as_str()).collect();
             let (first, last) = (ts[0].created_at, ts[ts.len() - 1].created_at);
             out.push(Finding {
                 kind: WarningKind::Cluster,
@@ -487,6 +488,7 @@ impl App {
                     "first_at": first,
                     "last_at": last,
                     "ticket_ids": ids,
+                    "ticket_numbers": numbers,
                 }),
                 ticket_id: ids.iter().max().copied(),
             });
@@ -535,6 +537,7 @@ impl App {
                     "days": rules.repeat_days,
                     "categories": groups,
                     "ticket_ids": tickets.iter().map(|t| t.id).collect::<Vec<_>>(),
+                    "ticket_numbers": tickets.iter().map(|t| t.number.as_str()).collect::<Vec<_>>(),
                 }),
                 ticket_id: tickets.first().map(|t| t.id),
             });

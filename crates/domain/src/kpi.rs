@@ -296,6 +296,17 @@ pub enum Zone {
     Red,
 }
 
+/// The score a group is ranked by: none when nothing was asked of it in the period (no
+/// request received, nothing dispatched to it), however its older tickets' callbacks or
+/// replies went — a unit with nothing to judge is unranked, not best.
+pub fn ranking_score(k: &Kpis, t: &Tally) -> Option<f64> {
+    if t.requests == 0 && t.dispatches == 0 {
+        None
+    } else {
+        k.score
+    }
+}
+
 /// Ranks groups by score, best first (ties share a rank and keep the given order); groups
 /// without a score come last, unranked and unzoned. Returns `(index into scores, rank,
 /// zone)`.
@@ -452,6 +463,28 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(kpis(&t, None, &half).resolution_rate, Some(0.7));
+    }
+
+    #[test]
+    fn a_group_asked_nothing_is_not_ranked() {
+        let p = KpiPolicy::default();
+        // Only an older ticket's reply approved in time: a score of 100, nothing to rank.
+        let old_only = Tally {
+            finished_with_deadline: 1,
+            finished_on_time: 1,
+            ..Default::default()
+        };
+        let k = kpis(&old_only, None, &p);
+        assert_eq!(k.score, Some(100.0));
+        assert_eq!(ranking_score(&k, &old_only), None);
+        let dispatched = Tally {
+            dispatches: 1,
+            ..old_only
+        };
+        assert_eq!(
+            ranking_score(&kpis(&dispatched, None, &p), &dispatched),
+            Some(100.0)
+        );
     }
 
     #[test]

@@ -762,6 +762,13 @@ async fn supervision_board_notices_and_rules() {
         p.supervision.l1_on_breach_of,
         vec![mashangban_domain::deadlines::ClockKind::Handling]
     );
+    // The cut-off shows as it was typed (HH:MM), whole, not the stored 17:00:00 cut short.
+    let (_, page) = admin.page("/admin/policy").await;
+    assert!(
+        page.contains("name=\"extension_cutoff\" value=\"17:00\""),
+        "{}",
+        &page[page.find("extension_cutoff").unwrap_or(0)..][..200]
+    );
     // A unit's SMS liaison.
     let (status, _, _) = admin
         .post(
@@ -1085,6 +1092,18 @@ async fn intake_suggestions_fragment() {
     let (_, html) = op.page(&location.unwrap()).await;
     assert!(html.contains("id=\"merged-into\""), "{html}");
     assert!(html.contains("不再单独派单"), "{html}");
+    // The ticket it joined is named by its number, not its internal id.
+    let open_number = t
+        .get(&format!("/api/v1/tickets/{open_id}"), "dispatcher")
+        .await
+        .body["number"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        html.contains(&format!(">{open_number}</a>（同一诉求")),
+        "{html}"
+    );
     // The proposal shown is saved beside the operator's choice.
     let (status, location, _) = op
         .post(

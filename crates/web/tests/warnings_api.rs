@@ -165,6 +165,15 @@ async fn warnings_are_found_told_and_handled(t: &TestApp) {
     assert_eq!(cluster["detail"]["people"], 9);
     assert_eq!(cluster["detail"]["place"], "630102001005");
     assert_eq!(cluster["detail"]["ticket_ids"].as_array().unwrap().len(), 9);
+    // Each ticket named by its number too, as people read them.
+    let numbers = cluster["detail"]["ticket_numbers"].as_array().unwrap();
+    assert_eq!(numbers.len(), 9);
+    let first_id = cluster["detail"]["ticket_ids"][0].as_i64().unwrap();
+    let first = t
+        .get(&format!("/api/v1/tickets/{first_id}"), "dispatcher")
+        .await
+        .body;
+    assert_eq!(numbers[0], first["number"]);
     let caller = &of("repeat_caller")[0];
     assert_eq!(caller["level"], "yellow");
     assert_eq!(caller["detail"]["phone"], "139****2222");

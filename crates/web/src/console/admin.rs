@@ -1065,6 +1065,8 @@ fn policy_values(p: &mashangban_domain::deadlines::DeadlinePolicy) -> HashMap<St
                 .filter_map(|s| s.as_str())
                 .collect::<Vec<_>>()
                 .join(","),
+            // Shown as it is typed (HH:MM), not as stored (HH:MM:SS).
+            ("time", serde_json::Value::String(s)) => s.chars().take(5).collect(),
             (_, serde_json::Value::String(s)) => s.clone(),
             (_, serde_json::Value::Null) => String::new(),
             (_, other) => other.to_string(),

@@ -302,8 +302,13 @@ fn warning_list(lang: Lang, items: &[Warning], csrf: Option<&str>) -> Markup {
                         }
                         " " span.muted { (local_time(w.last_at)) " · " (if zh { w.status.label_zh() } else { w.status.as_str() }) }
                         @if let Some(ids) = w.detail.get("ticket_ids").and_then(|v| v.as_array()) {
+                            // Each ticket by its number (warnings written before numbers were
+                            // kept show the id).
+                            @let numbers = w.detail.get("ticket_numbers").and_then(|v| v.as_array());
                             div.ids { (if zh { "工单：" } else { "Tickets: " })
-                                @for id in ids.iter().filter_map(|v| v.as_i64()).take(20) { a href=(format!("/tickets/{id}")) { (id) } " " }
+                                @for (i, id) in ids.iter().filter_map(|v| v.as_i64()).take(20).enumerate() {
+                                    a href=(format!("/tickets/{id}")) { (numbers.and_then(|n| n.get(i)).and_then(|n| n.as_str()).map(str::to_string).unwrap_or_else(|| id.to_string())) } " "
+                                }
                             }
                         }
                         @if let Some(n) = &w.note { div.muted { (if zh { "处置说明：" } else { "Note: " }) (n) } }

@@ -40,19 +40,20 @@ fn intake_form(
     typed: &Typed,
     errors: &HashMap<String, String>,
     history: &[Ticket],
-    // The ticket just received, and whether its answer failed to resolve it.
-    created: Option<(&Ticket, bool)>,
+    // The ticket just received, whether its answer failed to resolve it, and the number of
+    // the ticket it was merged into.
+    created: Option<(&Ticket, bool, Option<&str>)>,
     r: &mashangban_app::Reference,
 ) -> Markup {
     let zh = lang == Lang::Zh;
     let err = |k: &str| errors.get(k).map(|m| super::i18n::message(lang, m));
     html! {
         h1 { (if zh { "受理登记" } else { "Intake" }) }
-        @if let Some((tk, unresolved)) = created {
+        @if let Some((tk, unresolved, parent_number)) = created {
             p.notice role="status" {
                 (if zh { "已受理，工单编号 " } else { "Received: ticket " }) a href=(format!("/tickets/{}", tk.id)) { strong #created-number { (tk.number) } }
                 @if let (mashangban_domain::TicketState::Merged, Some(parent)) = (tk.state, tk.parent_id) {
-                    (if zh { "，已并入工单 " } else { ", merged into ticket " }) a #merged-into href=(format!("/tickets/{parent}")) { (parent) } (if zh { "（同一诉求，不再单独派单）" } else { " (the same matter: not dispatched on its own)" })
+                    (if zh { "，已并入工单 " } else { ", merged into ticket " }) a #merged-into href=(format!("/tickets/{parent}")) { (parent_number.map(str::to_string).unwrap_or_else(|| parent.to_string())) } (if zh { "（同一诉求，不再单独派单）" } else { " (the same matter: not dispatched on its own)" })
                 }
             }
             @if tk.state == mashangban_domain::TicketState::Received && unresolved {
@@ -253,6 +254,15 @@ pub async fn intake_page(
         Some(id) => app.get_ticket(&actor_of(&s.user), id).await.ok(),
         None => None,
     };
+    // A request merged into an open ticket names that ticket by its number.
+    let parent_number = match created.as_ref().and_then(|tk| tk.parent_id) {
+        Some(parent) => app
+            .get_ticket(&actor_of(&s.user), parent)
+            .await
+            .ok()
+            .map(|p| p.number),
+        None => None,
+    };
     let hist = history(&app, &s, val(&typed, "phone")).await;
     html_response(
         StatusCode::OK,
@@ -266,7 +276,9 @@ pub async fn intake_page(
                 &typed,
                 &HashMap::new(),
                 &hist,
-                created.as_ref().map(|tk| (tk, q.unresolved.is_some())),
+                created
+                    .as_ref()
+                    .map(|tk| (tk, q.unresolved.is_some(), parent_number.as_deref())),
                 &*super::reference(&app, &s.actor()).await,
             ),
         ),
