@@ -209,6 +209,34 @@ impl App {
                 ));
             }
         };
+        // A phone number finds the caller's tickets, exactly, for those allowed to see
+        // numbers; for everyone else it is words like any others (the index holds no
+        // numbers, so a search is never a way to learn whose number it is).
+        if crate::may(actor, mashangban_domain::Permission::SeeContacts)
+            && mashangban_domain::intake::validate_phone("q", Some(text.clone())).is_ok()
+        {
+            let page = self
+                .list_tickets(
+                    actor,
+                    ListQuery {
+                        phone: Some(text.clone()),
+                        limit: Some(limit as u32),
+                        cursor: None,
+                        ..f
+                    },
+                )
+                .await?;
+            return Ok(SearchPage {
+                total: page.items.len(),
+                items: page
+                    .items
+                    .into_iter()
+                    .map(|ticket| SearchItem { ticket, score: 1.0 })
+                    .collect(),
+                all_words: true,
+                words: vec![text],
+            });
+        }
         let units = match mashangban_domain::ticket_reach(actor) {
             mashangban_domain::TicketReach::All => f.unit_id.into_iter().collect(),
             // A unit sees the tickets it leads or helps with; whatever unit it names.

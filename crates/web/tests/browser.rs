@@ -478,6 +478,8 @@ async fn a_call_goes_round_in_the_browser_by_each_user() {
     .await;
     disp.act(id, "approve-reply", &[]).await;
     cb.go("/callback").await;
+    cb.select(&format!("{cb_form} select[name=contacted]"), "true")
+        .await;
     cb.select(&format!("{cb_form} select[name=resolution]"), "resolved")
         .await;
     cb.select(&format!("{cb_form} select[name=satisfaction]"), "satisfied")
@@ -1028,6 +1030,34 @@ async fn dashboards_and_warnings_in_the_browser() {
     assert!(
         charts >= 4,
         "volume, forecast, categories, districts: {charts}"
+    );
+    // The ranking's zone tags wear their zone's colour: blue and red, not both orange.
+    let colours = sup
+        .c
+        .execute(
+            "const bg = z => [...document.querySelectorAll('tr.zone.' + z + ' .tag')]
+                 .map(e => getComputedStyle(e).backgroundColor);
+             return { blue: bg('blue'), red: bg('red') };",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let of = |z: &str| -> Vec<String> {
+        colours[z]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(!of("blue").is_empty() && !of("red").is_empty(), "{colours}");
+    assert!(
+        of("blue").iter().all(|c| c == "rgb(225, 236, 251)"),
+        "{colours}"
+    );
+    assert!(
+        of("red").iter().all(|c| c == "rgb(253, 226, 226)"),
+        "{colours}"
     );
     let refresh = sup
         .c

@@ -56,6 +56,13 @@ async fn search_over_tickets(t: &TestApp) {
     let q = |s: &str| format!("q={}", enc(s));
     assert_eq!(ids(t, "dispatcher", &q("路灯")).await, vec![lamp]);
     assert_eq!(ids(t, "dispatcher", &q("电钻")).await, vec![noise]);
+    // A caller's number finds their tickets, exactly, for staff who may see numbers; for a
+    // unit or a leader it is words that find nothing (no oracle of whose number it is).
+    let mut both = ids(t, "dispatcher", &q("13900001111")).await;
+    both.sort();
+    assert_eq!(both, vec![lamp, noise]);
+    assert!(ids(t, "analyst", &q("13900001111")).await.is_empty());
+    assert!(ids(t, "lead", &q("13900001111")).await.is_empty());
     let r = t
         .get(
             &format!("/api/v1/tickets/search?{}", q("路灯 晚上")),
