@@ -533,6 +533,17 @@ fn extension_is_a_flag_not_a_state() {
     assert_eq!(t.pending_extension, None);
     assert_eq!(t.extension_days_granted, 3);
     assert_eq!(t.extensions_approved, 1);
+    // Reopened, the ticket starts a new cycle: its handling time is the tier again (the
+    // header said tier + 3 while the clocks said the tier), the extension still counted.
+    let mut done = t;
+    done.state = TicketState::Closed;
+    let (again, _) = run(
+        done,
+        actor(Role::Dispatcher, None),
+        Command::Reopen { reason: None },
+    );
+    assert_eq!(again.extension_days_granted, 0);
+    assert_eq!(again.extensions_approved, 1);
 }
 
 #[test]

@@ -83,7 +83,10 @@ pub struct Ticket {
     /// The state to go back to if a pending return is rejected.
     pub return_from: Option<TicketState>,
     pub pending_extension: Option<PendingExtension>,
+    /// Working days of extension granted in the current handling cycle (a dispatch or a
+    /// reopening starts one), as the handling clock counts them.
     pub extension_days_granted: u32,
+    /// Extensions approved on the ticket, every cycle (the policy's limit is per ticket).
     pub extensions_approved: u32,
     pub callback: Option<CallbackAnswers>,
     pub callback_attempts: u32,

@@ -5,6 +5,13 @@
 (function () {
   "use strict";
 
+  // A page answering a POST that must not be reposted (a revealed contact, shown once)
+  // names the address it stands for.
+  var canonical = document.getElementById("canonical-path");
+  if (canonical && window.history && window.history.replaceState) {
+    window.history.replaceState(null, "", canonical.getAttribute("data-path"));
+  }
+
   // Unit picker: <input data-filter-for="select-id"> hides the options that do not match.
   function filterSelect(input) {
     var select = document.getElementById(input.getAttribute("data-filter-for"));

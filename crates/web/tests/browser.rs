@@ -895,6 +895,34 @@ async fn a_dispatcher_corrects_place_and_category() {
     disp.c.close().await.unwrap();
 }
 
+/// A unit reveals a citizen's number: shown once, audited, and the address bar is the
+/// ticket's again, so a reload shows it masked rather than posting again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revealed_contact_is_shown_once_and_not_reposted() {
+    let Some(d) = driver().await else { return };
+    let t = TestApp::start(Db::Sqlite, "browser_reveal").await.unwrap();
+    add_users(&t).await;
+    let id = t.ticket_in("in_progress").await;
+    let unit = Browser::open(&d, &t.base, "unit-b").await;
+    unit.go(&format!("/tickets/{id}")).await;
+    assert!(!unit.main_text().await.contains("13812345678"));
+    unit.act(id, "reveal-contact", &[]).await;
+    assert!(unit.main_text().await.contains("13812345678"));
+    let path = unit
+        .c
+        .execute("return window.location.pathname;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(path, serde_json::json!(format!("/tickets/{id}")));
+    unit.c.refresh().await.unwrap();
+    let page = unit.main_text().await;
+    assert!(
+        !page.contains("13812345678") && page.contains("138****5678"),
+        "{page}"
+    );
+    unit.c.close().await.unwrap();
+}
+
 /// Serves, from another origin, a page whose form posts a note to the console.
 async fn evil_site(console: &str, id: i64) -> String {
     let page = format!(

@@ -148,6 +148,9 @@ pub fn apply(ticket: Option<Ticket>, event: &Event) -> Option<Ticket> {
             }
             t.dispatched_at = Some(at);
             t.signed_at = None;
+            // A new handling cycle: the days granted to the last one do not carry over (as
+            // the clocks count them).
+            t.extension_days_granted = 0;
             withdraw_chain(&mut t, at);
         }
         EventKind::Signed { .. } => {
@@ -400,6 +403,7 @@ pub fn apply(ticket: Option<Ticket>, event: &Event) -> Option<Ticket> {
             t.reply = None;
             t.answer = None;
             t.resolved_on_spot_by = None;
+            t.extension_days_granted = 0;
             t.closed_at = None;
             t.callback_attempts = 0;
             t.signed_at = None;

@@ -1188,7 +1188,12 @@ async fn render_ticket(
                 dt { (t(lang, "citizen")) } dd {
                     (tk.citizen.name.as_deref().unwrap_or(none)) " · " (tk.citizen.phone.as_deref().unwrap_or(none))
                     @if tk.confidential { " · " strong { (t(lang, "confidential")) } }
-                    @if was_revealed { " " span.tag.audited { (t(lang, "revealed_audited")) } }
+                    @if was_revealed {
+                        " " span.tag.audited { (t(lang, "revealed_audited")) }
+                        // Shown once, on the answer to the POST: the address bar goes back
+                        // to the ticket, so a reload is the masked page, not a repost.
+                        span #canonical-path hidden data-path=(format!("/tickets/{}", tk.id)) {}
+                    }
                 }
                 dt { (t(lang, "address")) } dd { (tk.address.as_deref().unwrap_or(none)) }
                 dt { (t(lang, "category")) } dd { (tk.category_code.as_deref().map(|c| r.category_path(c).unwrap_or_else(|| c.to_string())).unwrap_or_else(|| none.to_string())) }
