@@ -189,6 +189,63 @@ const GENERIC_PLACES: &[&str] = &[
     "农贸市场",
 ];
 
+/// Words that say what kind of place it is, or how many, rather than which: "燃气公司",
+/// "老旧小区", "一家医院" are no place anyone could find.
+const KIND_WORDS: &[&str] = &[
+    "老旧",
+    "老",
+    "新建",
+    "在建",
+    "周边",
+    "附近",
+    "一家",
+    "一个",
+    "一所",
+    "这家",
+    "那家",
+    "该",
+    "某",
+    "各",
+    "多个",
+    "部分",
+    "有些",
+    "所有",
+    "很多",
+    "燃气",
+    "供热",
+    "热力",
+    "供水",
+    "自来水",
+    "电力",
+    "供电",
+    "物业",
+    "快递",
+    "保险",
+    "培训",
+    "装修",
+    "中介",
+    "私立",
+    "公立",
+    "民办",
+    "公办",
+    "私人",
+    "个体",
+    "商品房",
+    "安置",
+    "拆迁",
+    "回迁",
+    "无物业",
+];
+
+/// Whether a place word only says a kind of place: a kind word (or nothing) before the
+/// place's ending.
+fn only_a_kind(word: &str) -> bool {
+    PLACE_ENDS
+        .iter()
+        .filter_map(|e| word.strip_suffix(e))
+        .any(|stem| stem.is_empty() || KIND_WORDS.contains(&stem))
+}
+
 /// Words that lead into a place without being part of its name.
 const LEAD_INS: &[&str] = &[
     "投诉", "反映", "位于", "关于", "靠近", "附近", "对面", "旁边", "门口", "我们", "我家", "住在",
@@ -331,6 +388,7 @@ fn clause_places(clause: &str, out: &mut Vec<String>) {
         };
         if word.chars().count() >= 3
             && !GENERIC_PLACES.contains(&word.as_str())
+            && !only_a_kind(&word)
             && !out.contains(&word)
         {
             out.push(word);
@@ -625,6 +683,17 @@ mod tests {
             places("小区物业不作为").is_empty(),
             "a bare 小区 is no place"
         );
+        // A kind of place is no place: these showed as hot issues' places.
+        for text in [
+            "燃气公司收费不合理",
+            "老旧小区改造进度慢",
+            "一家医院服务态度差",
+            "物业公司不作为",
+            "附近工地夜间施工",
+        ] {
+            assert!(places(text).is_empty(), "{text}: {:?}", places(text));
+        }
+        assert_eq!(places("青发小区消防通道被锁"), vec!["青发小区".to_string()]);
     }
 
     #[test]
