@@ -12,16 +12,33 @@
     window.history.replaceState(null, "", canonical.getAttribute("data-path"));
   }
 
+  // Whether the characters of `q` appear in `s` in order (城管 in 城市管理局).
+  function inOrder(q, s) {
+    var i = 0;
+    for (var j = 0; j < s.length && i < q.length; j++) {
+      if (s.charAt(j) === q.charAt(i)) i++;
+    }
+    return i === q.length;
+  }
+
+  // Whether an option answers what was typed: part of its name or group, the name's
+  // characters in order (a short name: 城管, 排水), or its pinyin initials (cgj).
+  function matches(q, o) {
+    var label = (o.textContent + " " + (o.parentNode.label || "")).toLowerCase();
+    if (label.indexOf(q) >= 0 || inOrder(q, o.textContent.toLowerCase())) return true;
+    var py = o.getAttribute("data-py");
+    return !!py && /^[a-z0-9]+$/.test(q) && inOrder(q, py);
+  }
+
   // Unit picker: <input data-filter-for="select-id"> hides the options that do not match.
   function filterSelect(input) {
     var select = document.getElementById(input.getAttribute("data-filter-for"));
     if (!select) return;
-    var q = input.value.trim().toLowerCase();
+    var q = input.value.trim().toLowerCase().replace(/\s+/g, "");
     var groups = select.querySelectorAll("optgroup");
     Array.prototype.forEach.call(select.options, function (o) {
       if (!o.value) return;
-      var label = (o.textContent + " " + (o.parentNode.label || "")).toLowerCase();
-      o.hidden = q !== "" && label.indexOf(q) < 0 && !o.selected;
+      o.hidden = q !== "" && !matches(q, o) && !o.selected;
     });
     Array.prototype.forEach.call(groups, function (g) {
       var any = Array.prototype.some.call(g.children, function (o) { return !o.hidden; });

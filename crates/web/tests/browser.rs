@@ -863,6 +863,29 @@ async fn a_dispatcher_corrects_place_and_category() {
         "{place}"
     );
     disp.shot("17a-place-to-confirm").await;
+    // The unit picker finds a unit by its short name and by its pinyin initials.
+    let form = disp.open_action(id, "dispatch").await;
+    let search = format!("{form} input[data-filter-for='dispatch-lead_unit_id']");
+    for typed in ["城管", "cgj", "城市管理"] {
+        disp.fill(&search, typed).await;
+        let shown = disp
+            .c
+            .execute(
+                "return [...document.querySelectorAll('#dispatch-lead_unit_id option')]
+                     .filter(o => o.value && !o.hidden).map(o => o.textContent);",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let shown: Vec<&str> = shown
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert!(shown.contains(&"西宁市城市管理局"), "{typed}: {shown:?}");
+        assert!(!shown.contains(&"西宁市教育局"), "{typed}: {shown:?}");
+    }
     disp.act(
         id,
         "relocate",

@@ -169,6 +169,19 @@ fn typed<'a>(err: Option<&'a FormError>, a: Action, name: &str) -> Vec<&'a str> 
         .unwrap_or_default()
 }
 
+/// The pinyin initials of a name (`西宁市城市管理局` → `xnscsglj`), letters and digits kept:
+/// the unit picker matches them, so that `cgj` finds 城管局.
+pub fn initials(name: &str) -> String {
+    use pinyin::ToPinyin;
+    name.chars()
+        .zip(name.to_pinyin())
+        .filter_map(|(c, p)| match p {
+            Some(p) => p.first_letter().chars().next(),
+            None => c.is_ascii_alphanumeric().then(|| c.to_ascii_lowercase()),
+        })
+        .collect()
+}
+
 /// The units a dispatcher picks from, as the organisation tree: city departments, public
 /// enterprises, then each district with its government and street offices (communities are
 /// reached through their street office).
@@ -180,15 +193,15 @@ pub fn unit_options(units: &[Unit], selected: &[&str]) -> Markup {
     html! {
         @for (kind, name) in [(UnitKind::CityDepartment, "市级部门"), (UnitKind::Enterprise, "公共企业")] {
             optgroup label=(name) {
-                @for u in active(kind) { option value=(u.id) selected[is_selected(u)] { (u.name) } }
+                @for u in active(kind) { option value=(u.id) data-py=(initials(&u.name)) selected[is_selected(u)] { (u.name) } }
             }
         }
         @for d in &districts {
             @let prefix = d.division_code.clone().unwrap_or_default();
             optgroup label=(d.name) {
-                option value=(d.id) selected[is_selected(d)] { (d.name) }
+                option value=(d.id) data-py=(initials(&d.name)) selected[is_selected(d)] { (d.name) }
                 @for u in active(UnitKind::StreetOffice).filter(|u| !prefix.is_empty() && u.division_code.as_deref().is_some_and(|c| c.starts_with(&prefix))) {
-                    option value=(u.id) selected[is_selected(u)] { (u.name) }
+                    option value=(u.id) data-py=(initials(&u.name)) selected[is_selected(u)] { (u.name) }
                 }
             }
         }
@@ -209,7 +222,7 @@ pub fn unit_options_with_communities(units: &[Unit], selected: &[&str]) -> Marku
             @let communities: Vec<&Unit> = units.iter().filter(|u| u.kind == UnitKind::Community && u.active && u.parent_id == Some(s.id)).collect();
             @if !communities.is_empty() {
                 optgroup label=(format!("{} · 社区", s.name)) {
-                    @for u in communities { option value=(u.id) selected[selected.contains(&u.id.to_string().as_str())] { (u.name) } }
+                    @for u in communities { option value=(u.id) data-py=(initials(&u.name)) selected[selected.contains(&u.id.to_string().as_str())] { (u.name) } }
                 }
             }
         }
@@ -224,7 +237,7 @@ fn below_options(units: &[Unit], ticket: &Ticket, selected: &[&str]) -> Markup {
         .unwrap_or_default();
     html! {
         @for u in units.iter().filter(|u| below.contains(&u.id)) {
-            option value=(u.id) selected[selected.contains(&u.id.to_string().as_str())] { (u.name) }
+            option value=(u.id) data-py=(initials(&u.name)) selected[selected.contains(&u.id.to_string().as_str())] { (u.name) }
         }
     }
 }
@@ -237,7 +250,7 @@ fn summonable_options(units: &[Unit], ticket: &Ticket, selected: &[&str]) -> Mar
         .unwrap_or_default();
     html! {
         @for u in units.iter().filter(|u| called.contains(&u.id)) {
-            option value=(u.id) selected[selected.contains(&u.id.to_string().as_str())] { (u.name) }
+            option value=(u.id) data-py=(initials(&u.name)) selected[selected.contains(&u.id.to_string().as_str())] { (u.name) }
         }
     }
 }
@@ -388,6 +401,13 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn unit_names_have_their_pinyin_initials() {
+        assert_eq!(initials("西宁市城市管理局"), "xnscsglj");
+        assert_eq!(initials("城管局"), "cgj");
+        assert_eq!(initials("12345热线"), "12345rx");
     }
 
     #[test]
