@@ -50,6 +50,11 @@ pub struct SuggestInput {
     pub address: String,
     #[serde(default)]
     pub phone: String,
+    /// The category the operator chose, if one: the owning unit and the tier follow it
+    /// rather than the top proposal.
+    #[serde(default)]
+    #[schema(max_length = 32)]
+    pub category_code: String,
 }
 
 /// A category proposed for the text.
@@ -394,13 +399,25 @@ impl App {
         } else {
             text.address.resolve(&input.address)
         };
-        let (unit, tier) = match categories.first() {
-            Some(top) => {
+        // The unit and tier of the category chosen, else of the top proposal.
+        let chosen = input.category_code.trim();
+        let routed = if chosen.is_empty() {
+            categories.first().map(|c| c.code.clone())
+        } else if r.categories.get(chosen).is_some_and(|c| c.active) {
+            Some(chosen.to_string())
+        } else {
+            return Err(AppError::invalid(
+                "category_code",
+                format!("`{chosen}` is not a category"),
+            ));
+        };
+        let (unit, tier) = match routed {
+            Some(code) => {
                 let division = place.best.as_ref().map(|b| b.code.as_str());
                 let found = self
-                    .catalogue_owner(actor, &top.code, division, crate::catalogue::today())
+                    .catalogue_owner(actor, &code, division, crate::catalogue::today())
                     .await?;
-                let tier = crate::catalogue::tier_for(&r, found.as_ref(), &top.code);
+                let tier = crate::catalogue::tier_for(&r, found.as_ref(), &code);
                 let unit = found.map(|m| {
                     serde_json::json!({
                         "id": m.entry.unit_id,

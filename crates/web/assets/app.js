@@ -69,7 +69,8 @@
     var q = "title=" + encodeURIComponent(field("title")) +
       "&content=" + encodeURIComponent(field("content")) +
       "&address=" + encodeURIComponent(field("address")) +
-      "&phone=" + encodeURIComponent(field("phone"));
+      "&phone=" + encodeURIComponent(field("phone")) +
+      "&category_code=" + encodeURIComponent(field("category_code"));
     if (q === lastAsked) return;
     lastAsked = q;
     var seq = ++suggestSeq;
@@ -106,6 +107,14 @@
     if (!e.altKey || (e.key !== "1" && e.key !== "2")) return;
     var b = document.querySelector("#suggest button[data-key='" + e.key + "']");
     if (b) { e.preventDefault(); accept(b); }
+  });
+
+  // The owning unit follows the category the operator chooses.
+  document.addEventListener("change", function (e) {
+    if (e.target.id === "category_code" && document.getElementById("suggest")) {
+      clearTimeout(suggestTimer);
+      suggest();
+    }
   });
 
   document.addEventListener("input", function (e) {

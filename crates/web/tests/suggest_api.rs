@@ -86,6 +86,32 @@ async fn suggestions_for_an_intake(t: &TestApp) {
         "{b}"
     );
     assert_eq!(b["tier"], 3);
+    // The operator chooses another category: the owner and tier follow it (no entry for
+    // potholes here, so no owner, and the category's own tier).
+    let chosen = t
+        .post(
+            "/api/v1/suggest",
+            "operator",
+            json!({"title": "路灯不亮", "content": "我们小区门口的路灯照明坏了好几天，晚上很黑",
+                   "address": "城东区东关大街街道", "category_code": "010101"}),
+        )
+        .await
+        .body;
+    assert_eq!(
+        chosen["categories"][0]["code"], "010103",
+        "the proposals stay"
+    );
+    assert!(chosen["unit"].is_null(), "{chosen}");
+    assert_eq!(chosen["tier"], 7, "{chosen}");
+    let r = t
+        .post(
+            "/api/v1/suggest",
+            "operator",
+            json!({"content": "路灯", "category_code": "zz"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.body["error"]["field"], "category_code");
     assert_eq!(b["caller_history"].as_array().unwrap().len(), 1, "{b}");
     let dups = b["duplicates"].as_array().unwrap();
     assert_eq!(dups.len(), 1, "{b}");

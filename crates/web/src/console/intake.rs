@@ -483,6 +483,8 @@ pub struct SuggestQuery {
     address: String,
     #[serde(default)]
     phone: String,
+    #[serde(default)]
+    category_code: String,
 }
 
 /// What the system proposes for the intake so far: the emergency banner first, then the
@@ -607,6 +609,7 @@ pub async fn intake_suggest(
         content: q.content,
         address: q.address,
         phone: q.phone,
+        category_code: q.category_code,
     };
     match app.suggest(&actor_of(&s.user), input).await {
         Ok(sg) => html_response(StatusCode::OK, suggestions_panel(s.lang, &sg)),
