@@ -915,6 +915,21 @@ async fn a_dispatcher_corrects_place_and_category() {
         "{page}"
     );
     disp.shot("17-corrected").await;
+    // The paper 诉求工单: the ticket alone, no navigation, the correction in its timeline.
+    disp.go(&format!("/tickets/{id}/print")).await;
+    let paper = disp.text("body").await;
+    assert!(
+        paper.contains("诉求工单") && paper.contains("更正区划"),
+        "{paper}"
+    );
+    let nav = disp
+        .c
+        .find_all(Locator::Css("nav.main, form, button"))
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(nav, 0, "no navigation, forms or buttons on paper");
+    disp.shot("18-print").await;
     disp.c.close().await.unwrap();
 }
 

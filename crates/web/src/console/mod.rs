@@ -16,6 +16,7 @@ mod knowledge;
 mod kpis;
 mod list;
 mod patrol;
+mod print;
 
 use axum::Router;
 use axum::extract::{Form, Path, State};
@@ -66,6 +67,7 @@ pub fn routes() -> Router<App> {
         .route("/intake/history", get(intake::intake_history))
         .route("/intake/suggest", get(intake::intake_suggest))
         .route("/tickets/{id}", get(ticket_page))
+        .route("/tickets/{id}/print", get(print::print_ticket))
         .route("/tickets/{id}/act/{action}", post(act_submit))
         .route("/lang/{lang}", get(set_lang))
         .merge(admin::routes())
@@ -1160,6 +1162,7 @@ async fn render_ticket(
     let names: HashMap<i64, String> = app.user_names(&s.actor()).await.unwrap_or_default();
     let none = t(lang, "none");
     let body = html! {
+        p.print-link { a href=(format!("/tickets/{}/print", tk.id)) target="_blank" { (if lang == Lang::Zh { "打印工单" } else { "Print" }) } }
         h1 { (tk.number) " " span class=(format!("state {}", tk.state.as_str())) {
             @if tk.resolved_on_spot_by.is_some() { (if lang == Lang::Zh { "就地办结" } else { "resolved on the spot" }) }
             @else { (state_label(tk.state, lang)) }
