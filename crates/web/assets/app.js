@@ -109,6 +109,23 @@
     if (b) { e.preventDefault(); accept(b); }
   });
 
+  // New notices show on the badge without a reload: a light poll, every 30 s while the
+  // page is visible.
+  var badge = document.getElementById("notices-badge");
+  if (badge && window.fetch) {
+    setInterval(function () {
+      if (document.hidden) return;
+      fetch("/notices/unseen", { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.text() : null; })
+        .then(function (n) {
+          if (n === null) return;
+          badge.textContent = n;
+          badge.hidden = n === "";
+        })
+        .catch(function () { /* the next poll tries again */ });
+    }, 30000);
+  }
+
   // The owning unit follows the category the operator chooses.
   document.addEventListener("change", function (e) {
     if (e.target.id === "category_code" && document.getElementById("suggest")) {

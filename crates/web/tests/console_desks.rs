@@ -691,7 +691,10 @@ async fn supervision_board_notices_and_rules() {
     assert!(board.contains("supervised l2"), "the level shows");
     // The unit: a badge in the header, the notice, the section to answer, the answer form.
     let (_, home) = unit.page("/").await;
-    assert!(home.contains("class=\"badge\""), "unseen notices");
+    assert!(
+        home.contains("class=\"badge\" id=\"notices-badge\">"),
+        "unseen notices"
+    );
     assert!(section(&home, "supervision-to-answer").contains("下水道堵塞"));
     let (_, notices) = unit.page("/notices").await;
     assert!(
@@ -699,7 +702,10 @@ async fn supervision_board_notices_and_rules() {
         "{notices}"
     );
     let (_, home) = unit.page("/").await;
-    assert!(!home.contains("class=\"badge\""), "seen now");
+    assert!(
+        home.contains("class=\"badge\" id=\"notices-badge\" hidden>"),
+        "seen now"
+    );
     let (_, page) = unit.page(&format!("/tickets/{late}")).await;
     assert!(page.contains("card supervision l2") && page.contains("待反馈"));
     let (status, page) = unit
@@ -716,9 +722,15 @@ async fn supervision_board_notices_and_rules() {
         !home.contains("supervision-to-answer"),
         "nothing left to answer"
     );
-    // Supervisors hear of the answer.
+    // Supervisors hear of the answer: the badge's count is there to poll, and opening the
+    // notices clears it.
+    let (status, count) = sup.page("/notices/unseen").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(count.parse::<u32>().is_ok_and(|n| n > 0), "{count}");
     let (_, notices) = sup.page("/notices").await;
     assert!(notices.contains("已安排疏通"));
+    let (_, count) = sup.page("/notices/unseen").await;
+    assert_eq!(count, "", "all seen");
 
     // The rules page: a bad value comes back beside its field; a good one is saved.
     let (status, page) = admin.page("/admin/policy").await;

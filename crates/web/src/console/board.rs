@@ -9,7 +9,7 @@ use super::{
 };
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use mashangban_app::App;
 use mashangban_app::auth::actor_of;
 use mashangban_app::tickets::ListQuery;
@@ -154,6 +154,25 @@ pub async fn board_page(State(app): State<App>, headers: HeaderMap) -> Response 
         }
     };
     html_response(StatusCode::OK, page(lang, Some(&s), "/board", body))
+}
+
+/// `GET /notices/unseen`: how many notices the user has not seen, as the badge shows it
+/// (empty for none), for the page's script to poll.
+pub async fn unseen_count(State(app): State<App>, headers: HeaderMap) -> Response {
+    let Some(s) = session(&app, &headers).await else {
+        return StatusCode::UNAUTHORIZED.into_response();
+    };
+    let badge = if s.unseen > 0 {
+        super::unseen_badge(s.unseen)
+    } else {
+        String::new()
+    };
+    let mut r = (StatusCode::OK, badge).into_response();
+    r.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    r
 }
 
 /// The user's console notices, newest first; opening the page marks them seen.

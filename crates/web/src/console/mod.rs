@@ -50,6 +50,7 @@ pub fn routes() -> Router<App> {
         .route("/reports/monthly", get(kpis::report))
         .route("/knowledge", get(knowledge::knowledge_page))
         .route("/notices", get(board::notices_page))
+        .route("/notices/unseen", get(board::unseen_count))
         .route("/login", get(login_page).post(login_submit))
         .route("/logout", post(logout))
         .route("/tickets", get(list::tickets_page))
@@ -273,6 +274,15 @@ fn nav(user: &User) -> Vec<(&'static str, &'static str)> {
     items
 }
 
+/// The notices badge: how many are new (99+ from a hundred).
+pub(crate) fn unseen_badge(n: i64) -> String {
+    if n >= 100 {
+        "99+".to_string()
+    } else {
+        n.to_string()
+    }
+}
+
 fn page(lang: Lang, s: Option<&Session>, current: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
@@ -289,9 +299,11 @@ fn page(lang: Lang, s: Option<&Session>, current: &str, body: Markup) -> Markup 
                     span.app { (t(lang, "app")) }
                     a href=(if lang == Lang::Zh { "/lang/en" } else { "/lang/zh" }) { (t(lang, "language")) }
                     @if let Some(s) = s {
-                        a.notices href="/notices" title=(t(lang, "notices")) {
+                        // The page's script asks /notices/unseen now and then and keeps the
+                        // badge current without a reload.
+                        a.notices #notices-link href="/notices" title=(t(lang, "notices")) {
                             (t(lang, "notices"))
-                            @if s.unseen > 0 { " " span.badge { (if s.unseen >= 100 { "99+".to_string() } else { s.unseen.to_string() }) } }
+                            " " span.badge #notices-badge hidden[s.unseen == 0] { (unseen_badge(s.unseen)) }
                         }
                         span { (s.user.display_name) " · " (if lang == Lang::Zh { s.user.role.label_zh() } else { s.user.role.as_str() }) }
                         form method="post" action="/logout" {
