@@ -1249,7 +1249,25 @@ pub const DEMO_CATALOGUE: &[(&str, &str)] = &[
 /// Territorial matters the demo gives each district's government (属地管理).
 pub const DEMO_TERRITORIAL: &[&str] = &["010401", "010403", "010404"];
 
+/// The office hours the demo's deadlines are counted in (a government office's day, with
+/// its lunch break), so that no deadline falls at two in the morning.
+pub const DEMO_WORKING_HOURS: &str = "08:30-12:00,14:30-18:00";
+
 impl App {
+    /// Gives a deployment still counting deadlines over the whole day the demo's office
+    /// hours; returns whether it did (a policy an administrator set is left alone).
+    pub async fn ensure_demo_policy(&self) -> Result<bool, AppError> {
+        let policy = self.reference().await?.policy.clone();
+        if !policy.working_hours.0.is_empty() {
+            return Ok(false);
+        }
+        let mut body =
+            serde_json::to_value(&policy).map_err(|e| AppError::Internal(e.to_string()))?;
+        body["working_hours"] = serde_json::json!(DEMO_WORKING_HOURS);
+        self.set_policy(&crate::SERVER, body).await?;
+        Ok(true)
+    }
+
     /// Fills an empty dispatch catalogue with the demo's entries (those whose category and
     /// unit this deployment has); returns how many.
     pub async fn ensure_demo_catalogue(&self) -> Result<usize, AppError> {

@@ -500,6 +500,12 @@ async fn run(cli: Cli) -> Result<()> {
                 );
             }
             app.ensure_demo_users().await?;
+            if app.ensure_demo_policy().await? {
+                println!(
+                    "deadline policy: working hours {}",
+                    mashangban_app::demo::DEMO_WORKING_HOURS
+                );
+            }
             let entries = app.ensure_demo_catalogue().await?;
             if entries > 0 {
                 println!("dispatch catalogue: {entries} demo entries");

@@ -215,12 +215,18 @@ fn demo_prepares_every_state() {
             "demo user {user}:\n{out}"
         );
     }
+    // Deadlines count in office hours, not through the night.
+    assert!(
+        out.contains("deadline policy: working hours 08:30-12:00,14:30-18:00"),
+        "{out}"
+    );
     // A second run reuses the database.
     let again = ok(
         &["demo", "--data-dir", dir.to_str().unwrap(), "--no-serve"],
         None,
     );
     assert!(!again.contains("generated"), "{again}");
+    assert!(!again.contains("deadline policy"), "{again}");
     // The evaluation aggregates rebuild from the demo's events.
     let db = format!("sqlite://{}/demo.db", dir.to_str().unwrap());
     let rebuilt = ok(&["aggregates", "rebuild", "--database", &db], None);
