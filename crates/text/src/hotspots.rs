@@ -238,12 +238,15 @@ const KIND_WORDS: &[&str] = &[
 ];
 
 /// Whether a place word only says a kind of place: a kind word (or nothing) before the
-/// place's ending.
+/// place's ending; or is no name at all: the tail of a house number (`号楼家里` from
+/// "3号楼家里"), someone's home (`家里`).
 fn only_a_kind(word: &str) -> bool {
-    PLACE_ENDS
-        .iter()
-        .filter_map(|e| word.strip_suffix(e))
-        .any(|stem| stem.is_empty() || KIND_WORDS.contains(&stem))
+    word.starts_with('号')
+        || word.ends_with("家里")
+        || PLACE_ENDS
+            .iter()
+            .filter_map(|e| word.strip_suffix(e))
+            .any(|stem| stem.is_empty() || KIND_WORDS.contains(&stem))
 }
 
 /// Words that lead into a place without being part of its name.
@@ -690,6 +693,7 @@ mod tests {
             "一家医院服务态度差",
             "物业公司不作为",
             "附近工地夜间施工",
+            "3号楼家里燃气表故障",
         ] {
             assert!(places(text).is_empty(), "{text}: {:?}", places(text));
         }

@@ -1192,6 +1192,33 @@ async fn dashboards_and_warnings_in_the_browser() {
         .await
         .unwrap();
     assert_eq!(refresh, "60");
+    // On the wall's own screen (a 1920×1080 viewport: the window is made that much larger
+    // than the browser's own bars) everything shows at once: nothing to scroll.
+    sup.c.set_window_size(1920, 1080).await.unwrap();
+    let inner = sup
+        .c
+        .execute("return window.innerHeight;", vec![])
+        .await
+        .unwrap()
+        .as_u64()
+        .unwrap() as u32;
+    sup.c
+        .set_window_size(1920, 1080 + (1080 - inner))
+        .await
+        .unwrap();
+    sup.go("/wall").await;
+    sup.wait_for("body.wall figure.chart svg").await;
+    let fits = sup
+        .c
+        .execute(
+            "return [document.documentElement.scrollHeight, window.innerHeight,
+                     document.documentElement.scrollWidth, window.innerWidth];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let n = |i: usize| fits[i].as_i64().unwrap();
+    assert!(n(0) <= n(1) && n(2) <= n(3), "the wall scrolls: {fits}");
     sup.shot("22-wall-screen").await;
     sup.c.close().await.unwrap();
 }
