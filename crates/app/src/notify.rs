@@ -414,28 +414,52 @@ impl App {
         Ok(contact)
     }
 
-    /// The user's console notices, newest first, and how many they had not seen; marks
-    /// them seen when asked.
+    /// The user's console notices, newest first, each with whether they have read it, and
+    /// how many they have not read; with `read_all`, every one of them is read from then on.
     pub async fn my_notices(
         &self,
         user: &User,
         limit: u32,
-        mark_seen: bool,
-    ) -> Result<(Vec<Notice>, i64), AppError> {
+        read_all: bool,
+    ) -> Result<(Vec<(Notice, bool)>, i64), AppError> {
         let audiences = audiences_of(user);
-        let unseen = self.store.unseen_notices(user.id, &audiences).await?;
         let items = self.store.console_notices(&audiences, None, limit).await?;
-        if mark_seen && let Some(top) = items.first() {
-            self.store.mark_notices_seen(user.id, top.id).await?;
+        if read_all && let Some(top) = items.first() {
+            self.store.mark_notices_read(user.id, top.id).await?;
         }
-        Ok((items, unseen))
+        let unread = self.store.unread_notices(user.id, &audiences).await?;
+        let ids: Vec<i64> = items.iter().map(|n| n.id).collect();
+        let read = self.store.read_notice_ids(user.id, &ids).await?;
+        let items = items
+            .into_iter()
+            .map(|n| {
+                let done = read.contains(&n.id);
+                (n, done)
+            })
+            .collect();
+        Ok((items, unread))
     }
 
-    /// How many console notices the user has not seen.
-    pub async fn unseen_notices(&self, user: &User) -> Result<i64, AppError> {
+    /// Opens one of the user's console notices: it is read from then on. Returns it, or
+    /// not found when it is no notice of theirs.
+    pub async fn open_notice(&self, user: &User, id: i64) -> Result<Notice, AppError> {
+        let audiences = audiences_of(user);
+        let notice = self
+            .store
+            .console_notices(&audiences, Some(id.saturating_add(1)), 1)
+            .await?
+            .into_iter()
+            .find(|n| n.id == id)
+            .ok_or_else(|| AppError::NotFound(format!("notice {id} not found")))?;
+        self.store.mark_notice_read(user.id, id, Utc::now()).await?;
+        Ok(notice)
+    }
+
+    /// How many console notices the user has not read.
+    pub async fn unread_notices(&self, user: &User) -> Result<i64, AppError> {
         Ok(self
             .store
-            .unseen_notices(user.id, &audiences_of(user))
+            .unread_notices(user.id, &audiences_of(user))
             .await?)
     }
 }

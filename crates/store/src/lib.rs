@@ -609,10 +609,16 @@ pub trait OutboxStore: Send + Sync {
         before_id: Option<i64>,
         limit: u32,
     ) -> Result<Vec<Notice>>;
-    /// Console notices for these audiences newer than the user's mark (at most 100 counted).
-    async fn unseen_notices(&self, user_id: i64, audiences: &[String]) -> Result<i64>;
-    /// Marks everything up to `seen_id` seen by the user.
-    async fn mark_notices_seen(&self, user_id: i64, seen_id: i64) -> Result<()>;
+    /// Console notices for these audiences the user has not read: newer than their mark and
+    /// not read one by one (at most 100 counted).
+    async fn unread_notices(&self, user_id: i64, audiences: &[String]) -> Result<i64>;
+    /// Marks everything up to `read_id` read by the user.
+    async fn mark_notices_read(&self, user_id: i64, read_id: i64) -> Result<()>;
+    /// Marks one notice read by the user.
+    async fn mark_notice_read(&self, user_id: i64, notice_id: i64, at: DateTime<Utc>)
+    -> Result<()>;
+    /// Of these notices, those the user has read (one by one, or up to their mark).
+    async fn read_notice_ids(&self, user_id: i64, notice_ids: &[i64]) -> Result<Vec<i64>>;
 }
 
 /// The evaluation aggregates (考评) the events keep.

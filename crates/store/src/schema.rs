@@ -489,6 +489,20 @@ UPDATE ticket_units SET queue = 'in_hand'
 CREATE INDEX ticket_units_queue ON ticket_units (unit_id, queue, ticket_id);
 "#,
     },
+    Migration {
+        version: 19,
+        name: "console notices read one by one",
+        // A notice is read when its user opened it (a row here) or read everything up to
+        // a mark (`notice_marks`, now "read up to"): the badge counts what is left.
+        sql: r#"
+CREATE TABLE notice_reads (
+    user_id {big} NOT NULL,
+    notice_id {big} NOT NULL,
+    read_at {big} NOT NULL,
+    PRIMARY KEY (user_id, notice_id)
+);
+"#,
+    },
 ];
 
 #[cfg(test)]

@@ -1992,4 +1992,22 @@ async fn warnings_are_raised_once_and_again_when_worse(s: &SqlStore) {
         ("0101|630102", 2)
     );
     assert!(s.kpi_issue_rollup("nonsense", day, day).await.is_err());
+    // Console notices are read one by one, or all at once up to a mark.
+    let aud = vec!["role:supervisor".to_string()];
+    let notes = s.console_notices(&aud, None, 100).await.unwrap();
+    assert!(notes.len() >= 2, "{}", notes.len());
+    let user = 4242;
+    let unread = s.unread_notices(user, &aud).await.unwrap();
+    assert_eq!(unread as usize, notes.len());
+    s.mark_notice_read(user, notes[1].id, at(4)).await.unwrap();
+    s.mark_notice_read(user, notes[1].id, at(5)).await.unwrap();
+    assert_eq!(s.unread_notices(user, &aud).await.unwrap(), unread - 1);
+    let ids: Vec<i64> = notes.iter().map(|n| n.id).collect();
+    assert_eq!(
+        s.read_notice_ids(user, &ids).await.unwrap(),
+        vec![notes[1].id]
+    );
+    s.mark_notices_read(user, notes[0].id).await.unwrap();
+    assert_eq!(s.unread_notices(user, &aud).await.unwrap(), 0);
+    assert_eq!(s.read_notice_ids(user, &ids).await.unwrap(), ids);
 }

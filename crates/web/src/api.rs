@@ -774,10 +774,10 @@ pub async fn outbox(
     Ok(Json(app.outbox(&a.actor, channel, limit).await?).into_response())
 }
 
-/// My console notices, newest first, and how many I had not seen
+/// My console notices, newest first, and how many I have not read
 #[utoipa::path(
     get, path = "/api/v1/notices", tag = "notifications", security(("bearer" = [])),
-    params(("seen" = Option<bool>, Query, description = "true: mark them seen")),
+    params(("seen" = Option<bool>, Query, description = "true: mark them all read")),
     responses((status = 200, description = "My notices", body = Notices))
 )]
 pub async fn notices(
@@ -789,7 +789,7 @@ pub async fn notices(
     let (items, unseen) = app.my_notices(&a.user, 100, mark).await?;
     let items = items
         .iter()
-        .map(|n| {
+        .map(|(n, read)| {
             let p: Value = serde_json::from_str(&n.payload).unwrap_or(Value::Null);
             NoticeView {
                 id: n.id,
@@ -797,6 +797,7 @@ pub async fn notices(
                 ticket_id: n.ticket_id,
                 event: p["event"].as_str().map(str::to_string),
                 text: p["text"].as_str().unwrap_or_default().to_string(),
+                read: *read,
             }
         })
         .collect();

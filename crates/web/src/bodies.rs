@@ -155,11 +155,14 @@ pub struct NoticeView {
     /// The event told of; null for a notice about no single event (an early warning).
     pub event: Option<String>,
     pub text: String,
+    /// Whether I have read it (opened it, or read all).
+    pub read: bool,
 }
 
-/// My console notices, newest first, and how many I had not seen.
+/// My console notices, newest first, and how many I have not read.
 #[derive(Serialize, ToSchema)]
 pub struct Notices {
+    /// Notices not read yet (at most 100 counted).
     pub unseen: i64,
     pub items: Vec<NoticeView>,
 }

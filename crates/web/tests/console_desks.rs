@@ -701,10 +701,36 @@ async fn supervision_board_notices_and_rules() {
         notices.contains("书面督办") && notices.contains("超期"),
         "{notices}"
     );
+    // Reading one marks that one read, not all: the page alone reads none.
+    let (_, before) = unit.page("/notices/unseen").await;
+    let before: u32 = before.parse().unwrap();
+    assert!(before >= 2, "several unread: {before}");
+    let first = notices
+        .split("href=\"/notices/")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .unwrap()
+        .to_string();
+    let (status, location, _) = unit.get_raw(&format!("/notices/{first}/open")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(location.unwrap().starts_with("/tickets/"));
+    let (_, after) = unit.page("/notices/unseen").await;
+    assert_eq!(after, (before - 1).to_string(), "that one read");
+    let (_, notices) = unit.page("/notices").await;
+    assert!(
+        notices.contains(&format!("<li id=\"n{first}\">")),
+        "shown read"
+    );
+    // Someone else's notice is not theirs to read: back to the list.
+    let (_, location, _) = sup.get_raw(&format!("/notices/{first}/open")).await;
+    assert_eq!(location.as_deref(), Some("/notices"));
+    // All at once.
+    let (status, _, _) = unit.post("/notices/read-all", &[]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
     let (_, home) = unit.page("/").await;
     assert!(
         home.contains("class=\"badge\" id=\"notices-badge\" hidden>"),
-        "seen now"
+        "all read now"
     );
     let (_, page) = unit.page(&format!("/tickets/{late}")).await;
     assert!(page.contains("card supervision l2") && page.contains("待反馈"));
@@ -722,15 +748,18 @@ async fn supervision_board_notices_and_rules() {
         !home.contains("supervision-to-answer"),
         "nothing left to answer"
     );
-    // Supervisors hear of the answer: the badge's count is there to poll, and opening the
-    // notices clears it.
+    // Supervisors hear of the answer: the badge's count is there to poll, and reading all
+    // clears it.
     let (status, count) = sup.page("/notices/unseen").await;
     assert_eq!(status, StatusCode::OK);
     assert!(count.parse::<u32>().is_ok_and(|n| n > 0), "{count}");
     let (_, notices) = sup.page("/notices").await;
     assert!(notices.contains("已安排疏通"));
+    let (_, still) = sup.page("/notices/unseen").await;
+    assert_eq!(still, count, "looking at the list reads nothing");
+    sup.post("/notices/read-all", &[]).await;
     let (_, count) = sup.page("/notices/unseen").await;
-    assert_eq!(count, "", "all seen");
+    assert_eq!(count, "", "all read");
 
     // The rules page: a bad value comes back beside its field; a good one is saved.
     let (status, page) = admin.page("/admin/policy").await;

@@ -169,20 +169,20 @@ async fn notices_are_queued_with_events_and_delivered(t: &TestApp) {
     // The lead unit sees its notice in the console; another unit does not.
     let mine = t.get("/api/v1/notices", "lead").await.body;
     assert_eq!(mine["unseen"], 1);
+    assert_eq!(mine["items"][0]["read"], false);
     assert!(
         mine["items"][0]["text"]
             .as_str()
             .unwrap()
             .contains("井盖缺失")
     );
-    assert_eq!(
-        t.get("/api/v1/notices?seen=true", "lead").await.body["unseen"],
-        1
-    );
+    let all_read = t.get("/api/v1/notices?seen=true", "lead").await.body;
+    assert_eq!(all_read["unseen"], 0, "{all_read}");
+    assert_eq!(all_read["items"][0]["read"], true);
     assert_eq!(
         t.get("/api/v1/notices", "lead").await.body["unseen"],
         0,
-        "marked seen"
+        "marked read"
     );
     assert_eq!(
         t.get("/api/v1/notices", "other").await.body["items"],

@@ -138,7 +138,7 @@ impl OutboxStore for SqlStore {
         rows.iter().map(notice_from).collect()
     }
 
-    async fn unseen_notices(&self, user_id: i64, audiences: &[String]) -> Result<i64> {
+    async fn unread_notices(&self, user_id: i64, audiences: &[String]) -> Result<i64> {
         if audiences.is_empty() {
             return Ok(0);
         }
@@ -146,11 +146,13 @@ impl OutboxStore for SqlStore {
         let marks: Vec<String> = (1..=audiences.len()).map(|i| format!("${i}")).collect();
         params.push(P::I(Some(user_id)));
         let sql = format!(
-            "SELECT COUNT(*) AS n FROM (SELECT 1 AS one FROM outbox WHERE channel = 'console' \
-             AND recipient IN ({}) \
-             AND id > COALESCE((SELECT seen_id FROM notice_marks WHERE user_id = ${}), 0) LIMIT 100) AS recent",
+            "SELECT COUNT(*) AS n FROM (SELECT 1 AS one FROM outbox o WHERE o.channel = 'console' \
+             AND o.recipient IN ({}) \
+             AND o.id > COALESCE((SELECT seen_id FROM notice_marks WHERE user_id = ${u}), 0) \
+             AND NOT EXISTS (SELECT 1 FROM notice_reads r WHERE r.user_id = ${u} AND r.notice_id = o.id) \
+             LIMIT 100) AS recent",
             marks.join(", "),
-            audiences.len() + 1
+            u = audiences.len() + 1
         );
         Ok(bind_all(sqlx::query(AssertSqlSafe(sql)), params)
             .fetch_one(&self.pool)
@@ -158,7 +160,59 @@ impl OutboxStore for SqlStore {
             .try_get("n")?)
     }
 
-    async fn mark_notices_seen(&self, user_id: i64, seen_id: i64) -> Result<()> {
+    async fn mark_notice_read(
+        &self,
+        user_id: i64,
+        notice_id: i64,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut w = self.writer().await?;
+        sqlx::query(
+            "INSERT INTO notice_reads (user_id, notice_id, read_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (user_id, notice_id) DO NOTHING",
+        )
+        .bind(user_id)
+        .bind(notice_id)
+        .bind(ts(at))
+        .execute(&mut *w)
+        .await?;
+        Ok(())
+    }
+
+    async fn read_notice_ids(&self, user_id: i64, notice_ids: &[i64]) -> Result<Vec<i64>> {
+        if notice_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mark: i64 = sqlx::query(
+            "SELECT COALESCE(MAX(seen_id), 0) AS m FROM notice_marks WHERE user_id = $1",
+        )
+        .bind(user_id)
+        .fetch_one(&self.pool)
+        .await?
+        .try_get("m")?;
+        let mut params: Vec<P> = vec![P::I(Some(user_id))];
+        params.extend(notice_ids.iter().map(|i| P::I(Some(*i))));
+        let marks: Vec<String> = (2..=notice_ids.len() + 1)
+            .map(|i| format!("${i}"))
+            .collect();
+        let sql = format!(
+            "SELECT notice_id FROM notice_reads WHERE user_id = $1 AND notice_id IN ({})",
+            marks.join(", ")
+        );
+        let one_by_one: Vec<i64> = bind_all(sqlx::query(AssertSqlSafe(sql)), params)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| r.try_get::<i64, _>("notice_id"))
+            .collect::<std::result::Result<_, _>>()?;
+        Ok(notice_ids
+            .iter()
+            .copied()
+            .filter(|id| *id <= mark || one_by_one.contains(id))
+            .collect())
+    }
+
+    async fn mark_notices_read(&self, user_id: i64, seen_id: i64) -> Result<()> {
         let mut w = self.writer().await?;
         sqlx::query(
             "INSERT INTO notice_marks (user_id, seen_id) VALUES ($1, $2) \

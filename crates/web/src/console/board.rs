@@ -175,37 +175,89 @@ pub async fn unseen_count(State(app): State<App>, headers: HeaderMap) -> Respons
     r
 }
 
-/// The user's console notices, newest first; opening the page marks them seen.
+/// The user's console notices, newest first, those not read yet marked: opening one
+/// (through `/notices/{id}/open`) reads that one; a button reads them all.
 pub async fn notices_page(State(app): State<App>, headers: HeaderMap) -> Response {
-    let Some(mut s) = session(&app, &headers).await else {
+    let Some(s) = session(&app, &headers).await else {
         return to_login();
     };
     let lang = s.lang;
     let zh = lang == Lang::Zh;
-    let (items, unseen) = match app.my_notices(&s.user, 100, true).await {
+    let (items, unread) = match app.my_notices(&s.user, 100, false).await {
         Ok(v) => v,
         Err(e) => {
             tracing::error!(error = %e, "notices");
             (Vec::new(), 0)
         }
     };
-    s.unseen = 0;
     let body = html! {
-        h1 { (t(lang, "notices")) @if unseen > 0 { " " span.count { (if zh { format!("{unseen}条新通知") } else { format!("{unseen} new") }) } } }
+        h1 { (t(lang, "notices")) @if unread > 0 { " " span.count { (if zh { format!("{unread}条未读") } else { format!("{unread} unread") }) } } }
+        @if unread > 0 {
+            form.inline method="post" action="/notices/read-all" {
+                input type="hidden" name="_csrf" value=(super::session_csrf(&s.token));
+                button type="submit" { (if zh { "全部标为已读" } else { "Mark all read" }) }
+            }
+        }
         @if items.is_empty() {
             p.muted { (t(lang, "empty")) }
         } @else {
             ol.notices {
-                @for (i, n) in items.iter().enumerate() {
+                @for (n, read) in &items {
                     @let p: serde_json::Value = serde_json::from_str(&n.payload).unwrap_or_default();
-                    li class=[((i as i64) < unseen).then_some("new")] {
+                    li class=[(!read).then_some("new")] id=(format!("n{}", n.id)) {
                         span.when { (local_time(n.created_at)) }
                         " "
-                        a href=(p["link"].as_str().filter(|l| l.starts_with('/')).map(str::to_string).unwrap_or_else(|| format!("/tickets/{}", n.ticket_id))) { (p["text"].as_str().unwrap_or("")) }
+                        a href=(format!("/notices/{}/open", n.id)) { (p["text"].as_str().unwrap_or("")) }
                     }
                 }
             }
         }
     };
     html_response(StatusCode::OK, page(lang, Some(&s), "/notices", body))
+}
+
+/// `GET /notices/{id}/open`: reads one notice and goes where it points (its ticket, or a
+/// local link it carries).
+pub async fn open_notice(
+    State(app): State<App>,
+    headers: HeaderMap,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    let Some(s) = session(&app, &headers).await else {
+        return to_login();
+    };
+    let Ok(id) = id.parse::<i64>() else {
+        return axum::response::Redirect::to("/notices").into_response();
+    };
+    match app.open_notice(&s.user, id).await {
+        Ok(n) => {
+            let p: serde_json::Value = serde_json::from_str(&n.payload).unwrap_or_default();
+            let to = p["link"]
+                .as_str()
+                .filter(|l| l.starts_with('/') && !l.starts_with("//"))
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("/tickets/{}", n.ticket_id));
+            axum::response::Redirect::to(&to).into_response()
+        }
+        Err(e) => {
+            tracing::debug!(error = %e, "open notice");
+            axum::response::Redirect::to("/notices").into_response()
+        }
+    }
+}
+
+/// `POST /notices/read-all`: every notice shown so far is read.
+pub async fn read_all(
+    State(app): State<App>,
+    headers: HeaderMap,
+    axum::extract::Form(form): axum::extract::Form<Vec<(String, String)>>,
+) -> Response {
+    let s = match super::form_session(&app, &headers, &form, None).await {
+        Ok(s) => s,
+        Err(refused) => return refused,
+    };
+    if let Err(e) = app.my_notices(&s.user, 100, true).await {
+        tracing::error!(error = %e, "read all notices");
+    }
+    axum::response::Redirect::to("/notices").into_response()
 }

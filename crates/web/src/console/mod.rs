@@ -51,6 +51,8 @@ pub fn routes() -> Router<App> {
         .route("/knowledge", get(knowledge::knowledge_page))
         .route("/notices", get(board::notices_page))
         .route("/notices/unseen", get(board::unseen_count))
+        .route("/notices/read-all", post(board::read_all))
+        .route("/notices/{id}/open", get(board::open_notice))
         .route("/login", get(login_page).post(login_submit))
         .route("/logout", post(logout))
         .route("/tickets", get(list::tickets_page))
@@ -125,7 +127,7 @@ pub(crate) struct Session {
 async fn session(app: &App, headers: &HeaderMap) -> Option<Session> {
     let token = cookie(headers, SESSION_COOKIE)?.to_string();
     let user = app.authenticate(&token).await.ok()?;
-    let unseen = app.unseen_notices(&user).await.unwrap_or_else(|e| {
+    let unseen = app.unread_notices(&user).await.unwrap_or_else(|e| {
         tracing::error!(error = %e, "unseen notices");
         0
     });

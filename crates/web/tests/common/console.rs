@@ -104,6 +104,17 @@ impl Browser {
         (r.status(), r.text().await.unwrap())
     }
 
+    /// A GET as it answers, redirects not followed: the status, where it sends, the body.
+    pub async fn get_raw(&self, path: &str) -> (StatusCode, Option<String>, String) {
+        let r = client()
+            .get(format!("{}{}", self.base, path))
+            .header(header::COOKIE, format!("mb_session={}", self.session))
+            .send()
+            .await
+            .unwrap();
+        answered(r).await
+    }
+
     /// Submits an action form; returns the status and the page (after the redirect).
     pub async fn act(
         &self,
