@@ -606,24 +606,9 @@ impl App {
         if let Some(a) = ctx.grid_workers.get(&unit.id) {
             return Ok(Some(*a));
         }
-        let username = format!("g-{}", unit.code.to_lowercase());
-        let user = match self.store.get_credentials(&username).await? {
-            Some((u, _)) => u,
-            None => {
-                self.add_user(
-                    &crate::SERVER,
-                    UserInput {
-                        username,
-                        display_name: Some(format!("{} 网格员", unit.name)),
-                        role: Role::GridWorker,
-                        unit_id: Some(unit.id),
-                        password: None,
-                    },
-                )
-                .await?
-            }
-        };
-        let a = actor_of(&user);
+        let a = self
+            .demo_user(&unit, Role::GridWorker, "g", "网格员")
+            .await?;
         ctx.grid_workers.insert(unit.id, a);
         Ok(Some(a))
     }
@@ -632,7 +617,22 @@ impl App {
         if let Some(a) = ctx.handlers.get(&unit.id) {
             return Ok(*a);
         }
-        let username = format!("h-{}", unit.code.to_lowercase());
+        let a = self
+            .demo_user(unit, Role::UnitHandler, "h", "承办人")
+            .await?;
+        ctx.handlers.insert(unit.id, a);
+        Ok(a)
+    }
+
+    /// The demo's user of a unit in a role (`{prefix}-{unit code}`), made on first use.
+    async fn demo_user(
+        &self,
+        unit: &Unit,
+        role: Role,
+        prefix: &str,
+        title: &str,
+    ) -> Result<Actor, AppError> {
+        let username = format!("{prefix}-{}", unit.code.to_lowercase());
         let user = match self.store.get_credentials(&username).await? {
             Some((u, _)) => u,
             None => {
@@ -640,8 +640,8 @@ impl App {
                     &crate::SERVER,
                     UserInput {
                         username,
-                        display_name: Some(format!("{} 承办人", unit.name)),
-                        role: Role::UnitHandler,
+                        display_name: Some(format!("{} {title}", unit.name)),
+                        role,
                         unit_id: Some(unit.id),
                         password: None,
                     },
@@ -649,9 +649,7 @@ impl App {
                 .await?
             }
         };
-        let a = actor_of(&user);
-        ctx.handlers.insert(unit.id, a);
-        Ok(a)
+        Ok(actor_of(&user))
     }
 
     /// One demo ticket, taken along its lifecycle while its clock is before `now`; with

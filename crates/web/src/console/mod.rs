@@ -863,6 +863,14 @@ fn event_text(e: &Event, lang: Lang, units: Option<&mashangban_app::Reference>) 
     }
 }
 
+/// A ticket the user may see, with its events, by the id in a path; none otherwise.
+async fn visible_ticket(app: &App, actor: &Actor, id: &str) -> Option<(Ticket, Vec<Event>)> {
+    let id = id.parse::<i64>().ok()?;
+    let ticket = app.get_ticket(actor, id).await.ok()?;
+    let events = app.ticket_events(actor, id).await.ok()?;
+    Some((ticket, events))
+}
+
 /// How the place was decided, beside it: resolved from the address or the words (how
 /// sure), corrected, or the candidates a dispatcher should pick from.
 fn place_note(
@@ -1099,15 +1107,7 @@ async fn render_ticket(
     let app = app.clone();
     let lang = s.lang;
     let actor = actor_of(&s.user);
-    let found = match id.parse::<i64>() {
-        Ok(id) => app
-            .get_ticket(&actor, id)
-            .await
-            .ok()
-            .zip(app.ticket_events(&actor, id).await.ok()),
-        Err(_) => None,
-    };
-    let Some((tk, events)) = found else {
+    let Some((tk, events)) = visible_ticket(&app, &actor, id).await else {
         return html_response(
             StatusCode::NOT_FOUND,
             page(

@@ -26,15 +26,7 @@ pub async fn print_ticket(
     let lang = s.lang;
     let zh = lang == Lang::Zh;
     let actor = actor_of(&s.user);
-    let found = match id.parse::<i64>() {
-        Ok(id) => app
-            .get_ticket(&actor, id)
-            .await
-            .ok()
-            .zip(app.ticket_events(&actor, id).await.ok()),
-        Err(_) => None,
-    };
-    let Some((tk, events)) = found else {
+    let Some((tk, events)) = super::visible_ticket(&app, &actor, &id).await else {
         return html_response(
             StatusCode::NOT_FOUND,
             html! { (DOCTYPE) html lang=(lang.code()) { body { p { (t(lang, "not_found")) } } } },
