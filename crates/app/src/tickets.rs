@@ -354,7 +354,29 @@ impl App {
         };
         let idempotency = idempotency(idempotency_key, &body)?;
         let report = PatrolReport::parse(body, unit)?;
-        let created = self.receive(actor, report.request, idempotency, at).await?;
+        let mut request = report.request;
+        self.find_place(&mut request).await?;
+        // Not sure from the words: the grid worker's own community, where they patrol.
+        if request.division_code.is_none()
+            && let Some(code) = self
+                .store
+                .get_unit(unit)
+                .await?
+                .and_then(|u| u.division_code)
+        {
+            let candidates = request
+                .place
+                .take()
+                .map(|p| p.candidates)
+                .unwrap_or_default();
+            request.division_code = Some(code);
+            request.place = Some(mashangban_domain::PlaceFinding {
+                how: mashangban_domain::PlaceHow::Reporter,
+                confidence: None,
+                candidates,
+            });
+        }
+        let created = self.receive(actor, request, idempotency, at).await?;
         if let Some(action_taken) = report.resolved_on_spot
             && created.created
         {
@@ -407,6 +429,10 @@ impl App {
     /// the places it could be in for the dispatcher. Records how either way.
     async fn find_place(&self, new: &mut NewTicket) -> Result<(), AppError> {
         use mashangban_domain::{PlaceFinding, PlaceHow};
+        if new.place.is_some() {
+            // Placed already (a patrol report, by its community).
+            return Ok(());
+        }
         if new.division_code.is_some() {
             new.place = Some(PlaceFinding {
                 how: PlaceHow::Given,

@@ -138,6 +138,9 @@ pub enum PlaceHow {
     Content,
     /// Not sure enough: left for the dispatcher, with the candidates.
     Unresolved,
+    /// A patrol report whose words named no sure place: the reporting community's own
+    /// (grid workers report from their grid).
+    Reporter,
     /// Set by a correction (`relocate`).
     Corrected,
 }

@@ -814,6 +814,24 @@ async fn a_grid_worker_in_the_browser() {
     grid.c.set_window_size(390, 844).await.unwrap();
     grid.go(&format!("/tickets/{id}")).await;
     grid.shot("16b-resolved-on-spot-phone").await;
+    grid.go("/patrol").await;
+    let wide = grid
+        .c
+        .execute(
+            "return document.documentElement.scrollWidth > window.innerWidth
+                 ? [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+                     .slice(0, 5).map(e => e.tagName + '.' + e.className + '#' + e.id + ':' + Math.round(e.getBoundingClientRect().right))
+                 : false;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        wide,
+        serde_json::json!(false),
+        "the form fits a phone's width"
+    );
+    grid.shot("15b-patrol-phone").await;
     grid.c.close().await.unwrap();
 }
 

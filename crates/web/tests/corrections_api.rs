@@ -67,6 +67,31 @@ async fn a_named_community_is_the_place_at_once(t: &TestApp) {
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     assert_eq!(r.body["division_code"], "630102001001");
+    // Words that fit two places: the grid worker's own community, where they patrol.
+    let community = t.get("/api/v1/units", "admin").await.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["id"] == t.below_unit)
+        .unwrap()["division_code"]
+        .clone();
+    assert!(community.is_string(), "{community}");
+    let r = t
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/patrol-reports",
+            Some(&grid),
+            Some(
+                json!({"kind": "help", "content": "化粪池满溢", "address": "贾小42号楼"})
+                    .to_string(),
+            ),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["division_code"], community);
+    assert_eq!(r.body["place"]["how"], "reporter");
+    assert_eq!(r.body["place"]["candidates"].as_array().unwrap().len(), 2);
 }
 
 /// The requests of `group` in today's table grouped by `by` (0 without a row).

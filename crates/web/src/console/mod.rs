@@ -890,6 +890,7 @@ fn place_note(
             H::Address => span.tag.place { (if zh { "按地址自动识别" } else { "from the address" }) (sure) },
             H::Content => span.tag.place { (if zh { "按诉求内容识别" } else { "from the request's words" }) (sure) },
             H::Corrected => span.tag.place { (if zh { "已更正" } else { "corrected" }) },
+            H::Reporter => span.tag.place { (if zh { "按上报网格（社区）" } else { "the reporting community's" }) },
             H::Unresolved => {
                 span.tag.late { (if zh { "地点待确认" } else { "place to confirm" }) }
                 @if !p.candidates.is_empty() {
