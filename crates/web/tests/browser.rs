@@ -1134,7 +1134,9 @@ async fn dashboards_and_warnings_in_the_browser() {
             .map(|c| c.as_str().unwrap().to_string())
             .collect()
     };
-    assert!(!of("blue").is_empty() && !of("red").is_empty(), "{colours}");
+    // Which zones the month's ranking has depends on the day the data were made; each
+    // present wears its colour, and there is a ranking to see.
+    assert!(!of("blue").is_empty(), "{colours}");
     assert!(
         of("blue").iter().all(|c| c == "rgb(225, 236, 251)"),
         "{colours}"
@@ -1192,10 +1194,19 @@ async fn dashboards_and_warnings_in_the_browser() {
     assert!(text.contains("已处置"), "{text}");
     assert!(text.contains("已通知市政部门修复"), "{text}");
     sup.shot("21-warnings").await;
-    // The notice reached the supervisor's notices, linking to the warnings.
+    // The notice reached the supervisor's notices; opening it reads it and leads to the
+    // warnings.
     sup.go("/notices").await;
-    let link = sup.wait_for("ol.notices li a[href='/warnings']").await;
+    let link = sup.wait_for("ol.notices li.new a").await;
     assert!(link.text().await.unwrap().contains("橙色预警"));
+    link.click().await.unwrap();
+    sup.wait_for("ol.warnings").await;
+    let path = sup
+        .c
+        .execute("return window.location.pathname;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(path, serde_json::json!("/warnings"));
 
     // The wall screen: no navigation, dark, refreshing every minute, the same charts.
     sup.go("/wall").await;
