@@ -362,7 +362,65 @@ impl App {
             .filter(|t| *t < now)
             .collect();
         times.sort();
+        // Besides the random tickets, the seed's two stories and, a week before `now`, one
+        // ticket stopped in each state not seen so far; each is written in its place in
+        // time, so that the tickets (and their numbers) read in the order they came in.
+        #[derive(Clone, Copy)]
+        enum Extra {
+            FireLane,
+            SepticTank,
+            Stops,
+        }
+        let mut extras: Vec<(DateTime<Utc>, Extra)> = if count >= 50 {
+            vec![
+                (story_at(now, 3, 0, 15, 20), Extra::FireLane),
+                (story_at(now, 6, 0, 9, 40), Extra::SepticTank),
+                (now - Duration::days(6), Extra::Stops),
+            ]
+        } else {
+            Vec::new()
+        };
+        extras.sort_by_key(|(at, _)| *at);
+        let mut extras = extras.into_iter().peekable();
+        let last = now + Duration::days(1);
+        let times: Vec<Option<DateTime<Utc>>> = times
+            .into_iter()
+            .map(Some)
+            .chain(std::iter::once(None))
+            .collect();
         for (i, at) in times.into_iter().enumerate() {
+            // The extras due before this ticket (all of them after the last one).
+            while let Some((_, extra)) = extras.next_if(|(x, _)| *x <= at.unwrap_or(last)) {
+                match extra {
+                    Extra::FireLane => {
+                        if self.fire_lane_story(&mut ctx).await? {
+                            *report.states.entry("closed".into()).or_default() += 1;
+                            report.tickets_created += 1;
+                        }
+                    }
+                    Extra::SepticTank => {
+                        if self.septic_tank_story(&ctx).await? {
+                            *report.states.entry("resolved_directly".into()).or_default() += 1;
+                            report.tickets_created += 1;
+                        }
+                    }
+                    Extra::Stops => {
+                        for state in mashangban_domain::TicketState::ALL {
+                            if report.states.contains_key(state.as_str()) {
+                                continue;
+                            }
+                            let place = &communities[ctx.rng.random_range(0..communities.len())];
+                            let at = now - Duration::days(6);
+                            let got = self
+                                .demo_ticket(&mut ctx, usize::MAX, at, place, Some(state.as_str()))
+                                .await?;
+                            *report.states.entry(got).or_default() += 1;
+                            report.tickets_created += 1;
+                        }
+                    }
+                }
+            }
+            let Some(at) = at else { break };
             let place = if ctx.rng.random_bool(0.25) && !home.is_empty() {
                 &home[ctx.rng.random_range(0..home.len())]
             } else {
@@ -371,30 +429,6 @@ impl App {
             let state = self.demo_ticket(&mut ctx, i, at, place, None).await?;
             *report.states.entry(state).or_default() += 1;
             report.tickets_created += 1;
-        }
-        // The seed's own stories: through the levels, and in the community.
-        if count >= 50 && self.fire_lane_story(&mut ctx).await? {
-            *report.states.entry("closed".into()).or_default() += 1;
-            report.tickets_created += 1;
-        }
-        if count >= 50 && self.septic_tank_story(&ctx).await? {
-            *report.states.entry("resolved_directly".into()).or_default() += 1;
-            report.tickets_created += 1;
-        }
-        // Make sure every state can be seen: stop a few recent tickets on purpose.
-        if count >= 50 {
-            for state in mashangban_domain::TicketState::ALL {
-                if report.states.contains_key(state.as_str()) {
-                    continue;
-                }
-                let place = &communities[ctx.rng.random_range(0..communities.len())];
-                let at = now - Duration::days(6);
-                let got = self
-                    .demo_ticket(&mut ctx, usize::MAX, at, place, Some(state.as_str()))
-                    .await?;
-                *report.states.entry(got).or_default() += 1;
-                report.tickets_created += 1;
-            }
         }
         Ok(report)
     }
@@ -428,13 +462,8 @@ impl App {
                 .await?
             }
         };
-        let day = mashangban_domain::aggregates::business_day(ctx.now) - Duration::days(3);
-        let at = |d: i64, h: i64, m: i64| {
-            mashangban_domain::aggregates::day_start(day)
-                + Duration::days(d)
-                + Duration::hours(h)
-                + Duration::minutes(m)
-        };
+        let now = ctx.now;
+        let at = |d: i64, h: i64, m: i64| story_at(now, 3, d, h, m);
         if at(2, 10, 0) > ctx.now {
             return Ok(false);
         }
@@ -537,13 +566,8 @@ impl App {
             return Ok(false);
         };
         let grid = actor_of(&grid);
-        let day = mashangban_domain::aggregates::business_day(ctx.now) - Duration::days(6);
-        let at = |d: i64, h: i64, m: i64| {
-            mashangban_domain::aggregates::day_start(day)
-                + Duration::days(d)
-                + Duration::hours(h)
-                + Duration::minutes(m)
-        };
+        let now = ctx.now;
+        let at = |d: i64, h: i64, m: i64| story_at(now, 6, d, h, m);
         if at(4, 17, 0) > ctx.now {
             return Ok(false);
         }
@@ -558,7 +582,9 @@ impl App {
             .report_on_patrol_at(&grid, body, None, at(0, 9, 40))
             .await?;
         let id = ticket.id;
-        let held_on = (day + Duration::days(1)).format("%Y-%m-%d").to_string();
+        let held_on = (mashangban_domain::aggregates::business_day(now) - Duration::days(5))
+            .format("%Y-%m-%d")
+            .to_string();
         let steps: Vec<(Action, serde_json::Value, DateTime<Utc>)> = vec![
             (
                 Action::AddNote,
@@ -1114,6 +1140,16 @@ impl App {
             }
         }
     }
+}
+
+/// A time of one of the seed's stories: `days_back` business days before `now`'s, then `d`
+/// days later at `h`:`m` Beijing time.
+fn story_at(now: DateTime<Utc>, days_back: i64, d: i64, h: i64, m: i64) -> DateTime<Utc> {
+    let day = mashangban_domain::aggregates::business_day(now) - Duration::days(days_back);
+    mashangban_domain::aggregates::day_start(day)
+        + Duration::days(d)
+        + Duration::hours(h)
+        + Duration::minutes(m)
 }
 
 fn pick_weighted<'a>(rng: &mut StdRng, items: &[(&'a str, u32)]) -> &'a str {

@@ -404,6 +404,20 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// The stable code clients read (`error.code` of the API's one error shape).
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Invalid { .. } => "invalid",
+            AppError::Unauthenticated(_) => "unauthenticated",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::NotFound(_) => "not_found",
+            AppError::IllegalTransition(_) => "illegal_transition",
+            AppError::Conflict { code, .. } => code,
+            AppError::Locked(_) => "locked",
+            AppError::Internal(_) => "internal",
+        }
+    }
+
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> AppError {
         AppError::Invalid {
             field: field.into(),

@@ -430,13 +430,20 @@ impl App {
         let unread = self.store.unread_notices(user.id, &audiences).await?;
         let ids: Vec<i64> = items.iter().map(|n| n.id).collect();
         let read = self.store.read_notice_ids(user.id, &ids).await?;
-        let items = items
+        let mut items: Vec<(Notice, bool)> = items
             .into_iter()
             .map(|n| {
                 let done = read.contains(&n.id);
                 (n, done)
             })
             .collect();
+        // Newest first by when it happened (a replay of history, as the demo's, writes a
+        // ticket's later steps before the next ticket's first).
+        items.sort_by(|a, b| {
+            b.0.created_at
+                .cmp(&a.0.created_at)
+                .then(b.0.id.cmp(&a.0.id))
+        });
         Ok((items, unread))
     }
 

@@ -7,6 +7,7 @@ use mashangban_domain::{
     Action, Actor, Channel, Command, Event, NewTicket, PatrolReport, Permission, Situation, Ticket,
     TicketReach, TicketState, check_merge_parent, decide, ticket_reach,
 };
+pub use mashangban_store::SavedFilter;
 use mashangban_store::{Change, CreateTicket, StoreError, TicketFilter};
 use sha2::{Digest, Sha256};
 
@@ -45,6 +46,9 @@ pub struct ListQuery {
     pub cursor: Option<String>,
     pub limit: Option<u32>,
 }
+
+/// Most saved filters one user keeps.
+pub const SAVED_FILTERS_MAX: usize = 20;
 
 /// The filters a list accepts, by name (the API's query parameters and the console's form).
 pub const LIST_FILTERS: &str = "state, unit, channel, category, division, created_from, created_to, phone, extension_pending, alert, supervision, awaiting_answer, queue, cursor, limit";
@@ -95,7 +99,10 @@ impl ListQuery {
                 "division" | "division_code" => q.division = Some(v),
                 "created_from" => q.created_from = Some(parse_time(&k, &v, false)?),
                 "created_to" => q.created_to = Some(parse_time(&k, &v, true)?),
-                "phone" => q.phone = Some(v),
+                // The number in the one form it is kept in, however it was typed.
+                "phone" => {
+                    q.phone = Some(mashangban_domain::intake::canonical_phone(&v).unwrap_or(v))
+                }
                 "extension_pending" | "awaiting_answer" => {
                     let b =
                         parse_bool(&v).ok_or_else(|| bad(format!("`{v}` is not true or false")))?;
@@ -175,6 +182,34 @@ pub struct Outcome {
     pub ticket: Ticket,
     /// The events the action appended.
     pub events: Vec<Event>,
+}
+
+/// What a bulk action did: the tickets acted on and those refused, each named.
+#[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
+pub struct BulkOutcome {
+    pub done: Vec<BulkDone>,
+    pub refused: Vec<BulkRefused>,
+}
+
+/// A ticket a bulk action was taken on.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct BulkDone {
+    pub id: i64,
+    pub number: String,
+    /// The ticket's state after the action.
+    pub state: TicketState,
+}
+
+/// A ticket a bulk action was refused on, and why; nothing of it changed.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct BulkRefused {
+    pub id: i64,
+    /// The ticket's number, when the actor may see the ticket.
+    pub number: Option<String>,
+    /// The code the same action on this ticket alone would answer (`illegal_transition`,
+    /// `forbidden`, `not_found`, …).
+    pub code: String,
+    pub message: String,
 }
 
 fn request_hash(body: &serde_json::Value) -> String {
@@ -555,7 +590,10 @@ impl App {
             division_prefix: q.division,
             created_from: q.created_from,
             created_to: q.created_to,
-            citizen_phone: q.phone,
+            // The number in the one form it is kept in, however it was typed.
+            citizen_phone: q
+                .phone
+                .map(|p| mashangban_domain::intake::canonical_phone(&p).unwrap_or(p)),
             extension_pending: q.extension_pending,
             alert_at_least: q.alert,
             supervision_at_least: q.supervision,
@@ -586,6 +624,208 @@ impl App {
         body: serde_json::Value,
     ) -> Result<Outcome, AppError> {
         self.act_at(actor, id, action, body, Utc::now()).await
+    }
+
+    /// One action on several tickets (批量办理): each ticket in its own transaction, by the
+    /// same rules as [`App::act`], so that a ticket is acted on wholly or not at all and
+    /// one refusal does not undo the others. The action, the actor's right to it, the list
+    /// and the body are checked once before any ticket is touched; each ticket refused is
+    /// named with the reason. A ticket the actor may not see is reported as not found,
+    /// without its number, like a single request for it.
+    pub async fn act_on_many(
+        &self,
+        actor: &Actor,
+        action: Action,
+        ticket_ids: &[i64],
+        body: serde_json::Value,
+    ) -> Result<BulkOutcome, AppError> {
+        if !Action::BULK.contains(&action) {
+            let names: Vec<_> = Action::BULK.iter().map(|a| a.as_str()).collect();
+            return Err(AppError::invalid(
+                "action",
+                format!(
+                    "`{}` is taken one ticket at a time; several at once: {}",
+                    action.as_str(),
+                    names.join(", ")
+                ),
+            ));
+        }
+        if !crate::may_take(actor, action) {
+            return Err(mashangban_domain::DomainError::Forbidden {
+                role: actor.role,
+                action: action.as_str().to_string(),
+            }
+            .into());
+        }
+        if ticket_ids.is_empty() {
+            return Err(AppError::invalid(
+                "ticket_ids",
+                "choose at least one ticket",
+            ));
+        }
+        if ticket_ids.len() > Action::BULK_MAX {
+            return Err(AppError::invalid(
+                "ticket_ids",
+                format!(
+                    "{} tickets named; at most {} at once",
+                    ticket_ids.len(),
+                    Action::BULK_MAX
+                ),
+            ));
+        }
+        // The body is the same for every ticket: a bad one is one answer, not fifty.
+        Command::parse(action, body.clone())?;
+        let mut seen = std::collections::HashSet::new();
+        let mut out = BulkOutcome::default();
+        for &id in ticket_ids {
+            if !seen.insert(id) {
+                continue;
+            }
+            match self.act(actor, id, action, body.clone()).await {
+                Ok(done) => out.done.push(BulkDone {
+                    id,
+                    number: done.ticket.number,
+                    state: done.ticket.state,
+                }),
+                Err(AppError::Internal(detail)) => {
+                    tracing::error!(%detail, ticket = id, "bulk action");
+                    out.refused.push(BulkRefused {
+                        id,
+                        number: None,
+                        code: "internal".into(),
+                        message: "internal error; it has been logged".into(),
+                    });
+                }
+                Err(e) => {
+                    let number = match &e {
+                        AppError::NotFound(_) => None,
+                        _ => self.visible_ticket(actor, id).await.ok().map(|t| t.number),
+                    };
+                    out.refused.push(BulkRefused {
+                        id,
+                        number,
+                        code: e.code().to_string(),
+                        message: e.to_string(),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Saves a named filter of the ticket list for the user (保存的筛选); the same name again
+    /// replaces it. The filters are checked as the list would read them (a phone number only
+    /// for those who may look one up), the cursor and paging left out; at most
+    /// [`SAVED_FILTERS_MAX`] names a user.
+    pub async fn save_filter(
+        &self,
+        actor: &Actor,
+        name: &str,
+        pairs: Vec<(String, String)>,
+    ) -> Result<SavedFilter, AppError> {
+        let name = name.trim();
+        let chars = name.chars().count();
+        if chars == 0 || chars > 40 || name.chars().any(char::is_control) {
+            return Err(AppError::invalid("name", "must be 1 to 40 characters"));
+        }
+        let kept: Vec<(String, String)> = pairs
+            .into_iter()
+            .map(|(k, v)| (k, v.trim().to_string()))
+            .filter(|(k, v)| {
+                !v.is_empty() && !matches!(k.as_str(), "cursor" | "limit" | "offset" | "name")
+            })
+            .collect();
+        for (k, _) in &kept {
+            if k != "q" && !LIST_FILTERS.split(", ").any(|f| f == k) {
+                return Err(AppError::invalid(
+                    k.clone(),
+                    format!("is not a filter of the list; filters are: q, {LIST_FILTERS}"),
+                ));
+            }
+        }
+        if kept.is_empty() {
+            return Err(AppError::invalid(
+                "query",
+                "choose some filters to save first",
+            ));
+        }
+        let q = ListQuery::from_pairs(kept.iter().filter(|(k, _)| k != "q").cloned().collect())?;
+        if q.phone.is_some() && !may(actor, Permission::SeeContacts) {
+            return Err(AppError::Forbidden(format!(
+                "role `{}` does not see phone numbers and may not search by one",
+                actor.role
+            )));
+        }
+        let query = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(kept.iter())
+            .finish();
+        let existing = self.store.saved_filters(actor.user_id).await?;
+        if existing.len() >= SAVED_FILTERS_MAX && !existing.iter().any(|f| f.name == name) {
+            return Err(AppError::invalid(
+                "name",
+                format!("at most {SAVED_FILTERS_MAX} saved filters; delete one first"),
+            ));
+        }
+        Ok(self
+            .store
+            .save_filter(actor.user_id, name, &query, Utc::now())
+            .await?)
+    }
+
+    /// The user's saved filters of the ticket list, by name.
+    pub async fn saved_filters(&self, actor: &Actor) -> Result<Vec<SavedFilter>, AppError> {
+        Ok(self.store.saved_filters(actor.user_id).await?)
+    }
+
+    /// Deletes one of the user's saved filters (another user's is not found).
+    pub async fn delete_saved_filter(&self, actor: &Actor, id: i64) -> Result<(), AppError> {
+        if self.store.delete_saved_filter(actor.user_id, id).await? {
+            Ok(())
+        } else {
+            Err(AppError::NotFound("saved filter not found".into()))
+        }
+    }
+
+    /// The ticket a desk goes on to after acting on `after` ("save and next"): the next one
+    /// down the actor's list (newest first, as the desk shows it) on which the actor may
+    /// take `action` now, wrapping round to the top once; `None` when the queue is empty.
+    /// Only the states the action applies in are read, a few pages at most.
+    pub async fn next_to_act(
+        &self,
+        actor: &Actor,
+        action: Action,
+        after: i64,
+    ) -> Result<Option<i64>, AppError> {
+        let Some(rule) = action.rule_for(actor.role) else {
+            return Ok(None);
+        };
+        for start in [Some(after), None] {
+            let mut cursor = start.map(|id| id.to_string());
+            for _ in 0..4 {
+                let page = self
+                    .list_tickets(
+                        actor,
+                        ListQuery {
+                            states: rule.from.to_vec(),
+                            cursor: cursor.take(),
+                            limit: Some(100),
+                            ..Default::default()
+                        },
+                    )
+                    .await?;
+                if let Some(tk) = page.items.iter().find(|t| {
+                    t.id != after
+                        && mashangban_domain::available_actions(t, actor).contains(&action)
+                }) {
+                    return Ok(Some(tk.id));
+                }
+                match page.next_cursor {
+                    Some(c) => cursor = Some(c),
+                    None => break,
+                }
+            }
+        }
+        Ok(None)
     }
 
     /// [`App::act`] at a given time: for imports of historical requests and the demo.

@@ -220,6 +220,27 @@ fn demo_prepares_every_state() {
         out.contains("deadline policy: working hours 08:30-12:00,14:30-18:00"),
         "{out}"
     );
+    // The tickets came in in time order (the seed's stories and the stopped tickets too):
+    // the list, newest first by number, reads newest first by time.
+    let db = format!("sqlite://{}/demo.db", dir.to_str().unwrap());
+    let tickets = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        use mashangban_store::TicketStore;
+        let store = mashangban_store::SqlStore::connect(&db).await.unwrap();
+        store
+            .list_tickets(&mashangban_store::TicketFilter {
+                limit: 500,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+    });
+    assert!(tickets.len() >= 150, "{}", tickets.len());
+    let late = tickets
+        .windows(2)
+        .filter(|w| w[0].created_at < w[1].created_at)
+        .map(|w| format!("{} before {}", w[0].number, w[1].number))
+        .collect::<Vec<_>>();
+    assert!(late.is_empty(), "out of time order: {late:?}");
     // A second run reuses the database.
     let again = ok(
         &["demo", "--data-dir", dir.to_str().unwrap(), "--no-serve"],
@@ -228,7 +249,6 @@ fn demo_prepares_every_state() {
     assert!(!again.contains("generated"), "{again}");
     assert!(!again.contains("deadline policy"), "{again}");
     // The evaluation aggregates rebuild from the demo's events.
-    let db = format!("sqlite://{}/demo.db", dir.to_str().unwrap());
     let rebuilt = ok(&["aggregates", "rebuild", "--database", &db], None);
     assert!(
         rebuilt.starts_with("evaluation aggregates rebuilt: ") && !rebuilt.contains(" 0 events"),

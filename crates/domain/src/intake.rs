@@ -209,45 +209,58 @@ fn code(field: &str, v: Option<String>) -> Result<Option<String>, DomainError> {
     Ok(v)
 }
 
-/// Validates a phone number as callers give it, with optional `+`, `-`, `( )` and spaces:
-/// a mainland mobile (11 digits from 13 to 19), a landline with its area code (0 and 9 to
-/// 11 digits more) or without (7 or 8 digits, not from 0 or 1), each may be after `+86`;
-/// or another country's number after `+` (7 to 15 digits). A citizen who can be called
-/// back has such a number; `123` is not one.
+/// A phone number as callers give it, with optional `+`, `-`, `( )` and spaces, in the one
+/// form it is kept and looked up in: a mainland mobile (11 digits from 13 to 19) as its 11
+/// digits; a landline with its area code (0 and 9 to 11 digits more) as `0971-8123456` (the
+/// area code is 3 digits after 01 and 02, else 4); a local number (7 or 8 digits, not from
+/// 0 or 1) as its digits; each may be given after `+86`; another country's number after `+`
+/// (7 to 15 digits) as `+` and its digits. `None` for anything else: `123` is no number a
+/// citizen can be called back on.
+pub fn canonical_phone(v: &str) -> Option<String> {
+    if !v
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' ' | '(' | ')'))
+    {
+        return None;
+    }
+    let digits: String = v.chars().filter(char::is_ascii_digit).collect();
+    let national = match (v.trim_start().starts_with('+'), digits.strip_prefix("86")) {
+        (true, Some(rest)) => rest,
+        (true, None) => {
+            return (7..=15)
+                .contains(&digits.len())
+                .then(|| format!("+{digits}"));
+        }
+        (false, _) => digits.as_str(),
+    };
+    let b = national.as_bytes();
+    if national.len() == 11 && b[0] == b'1' && (b'3'..=b'9').contains(&b[1]) {
+        return Some(national.to_string());
+    }
+    if (10..=12).contains(&national.len()) && b[0] == b'0' {
+        let area = if matches!(b[1], b'1' | b'2') { 3 } else { 4 };
+        return Some(format!("{}-{}", &national[..area], &national[area..]));
+    }
+    if (7..=8).contains(&national.len()) && !matches!(b[0], b'0' | b'1') {
+        return Some(national.to_string());
+    }
+    None
+}
+
+/// Validates a phone number ([`canonical_phone`]) and gives it in its one form.
 pub fn validate_phone(field: &str, v: Option<String>) -> Result<Option<String>, DomainError> {
     let Some(v) = bounded(field, v, 32)? else {
         return Ok(None);
     };
-    let ok_chars = v
-        .chars()
-        .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' ' | '(' | ')'));
-    let digits: String = v.chars().filter(char::is_ascii_digit).collect();
-    let plus = v.trim_start().starts_with('+');
-    let national = match (plus, digits.strip_prefix("86")) {
-        (true, Some(rest)) => Some(rest),
-        (true, None) => None,
-        (false, _) => Some(digits.as_str()),
-    };
-    let valid = ok_chars
-        && match national {
-            Some(n) => {
-                let b = n.as_bytes();
-                let mobile = n.len() == 11 && b[0] == b'1' && (b'3'..=b'9').contains(&b[1]);
-                let landline = (10..=12).contains(&n.len()) && b[0] == b'0';
-                let local = (7..=8).contains(&n.len()) && !matches!(b[0], b'0' | b'1');
-                mobile || landline || local
-            }
-            None => (7..=15).contains(&digits.len()),
-        };
-    if !valid {
-        return Err(DomainError::invalid(
+    match canonical_phone(&v) {
+        Some(phone) => Ok(Some(phone)),
+        None => Err(DomainError::invalid(
             field,
             format!(
                 "`{v}` is not a phone number: a mobile (11 digits), a landline (with or without its area code) or +country and number"
             ),
-        ));
+        )),
     }
-    Ok(Some(v))
 }
 
 impl NewTicket {
@@ -412,6 +425,21 @@ mod tests {
             "+1 202 555 0100",
         ] {
             assert!(validate_phone("p", Some(phone.into())).is_ok(), "{phone}");
+        }
+        // Each kept in one form, so that a number typed another way finds the same caller.
+        for (given, kept) in [
+            ("13812345678", "13812345678"),
+            ("138 1234 5678", "13812345678"),
+            ("+86 138-1234-5678", "13812345678"),
+            ("0971-8123456", "0971-8123456"),
+            ("(0971) 81234567", "0971-81234567"),
+            ("09718123456", "0971-8123456"),
+            ("010 6512 3456", "010-65123456"),
+            ("+86 (0971) 8123456", "0971-8123456"),
+            ("8123456", "8123456"),
+            ("+1 202 555 0100", "+12025550100"),
+        ] {
+            assert_eq!(canonical_phone(given).as_deref(), Some(kept), "{given}");
         }
         for phone in [
             "123",

@@ -258,6 +258,16 @@ pub struct TokenInfo {
     pub revoked: bool,
 }
 
+/// A user's named filter of the ticket list (保存的筛选).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct SavedFilter {
+    pub id: i64,
+    pub name: String,
+    /// The list's query string (`state=received&division=630102`).
+    pub query: String,
+    pub saved_at: DateTime<Utc>,
+}
+
 /// A change as written: the ticket's new view and the events appended to it.
 #[derive(Debug, Clone)]
 pub struct Committed {
@@ -523,6 +533,18 @@ pub trait UserStore: Send + Sync {
     async fn list_tokens(&self, user_id: Option<i64>) -> Result<Vec<TokenInfo>>;
     /// Revokes a token by id, or by the hash of its secret; false if there was none.
     async fn revoke_token(&self, id: Option<i64>, token_hash: Option<&str>) -> Result<bool>;
+    /// Saves a named filter of the user's, replacing the query of one of the same name.
+    async fn save_filter(
+        &self,
+        user_id: i64,
+        name: &str,
+        query: &str,
+        at: DateTime<Utc>,
+    ) -> Result<SavedFilter>;
+    /// The user's saved filters, by name.
+    async fn saved_filters(&self, user_id: i64) -> Result<Vec<SavedFilter>>;
+    /// Deletes one of the user's saved filters; false if the user had none with this id.
+    async fn delete_saved_filter(&self, user_id: i64, id: i64) -> Result<bool>;
 }
 
 /// Tickets: created, changed by events in one versioned write, read, listed, watched.

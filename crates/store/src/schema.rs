@@ -503,6 +503,22 @@ CREATE TABLE notice_reads (
 );
 "#,
     },
+    Migration {
+        version: 20,
+        name: "saved list filters",
+        // A user's named filters of the ticket list (保存的筛选): the query string as the
+        // list reads it, one per name.
+        sql: r#"
+CREATE TABLE saved_filters (
+    id {id},
+    user_id {big} NOT NULL REFERENCES users (id),
+    name TEXT NOT NULL,
+    query TEXT NOT NULL,
+    saved_at {big} NOT NULL,
+    UNIQUE (user_id, name)
+);
+"#,
+    },
 ];
 
 #[cfg(test)]

@@ -52,6 +52,7 @@ conformance!(
     knowledge_is_versioned_and_all_or_nothing,
     aggregates_follow_the_events_and_rebuild_the_same,
     warnings_are_raised_once_and_again_when_worse,
+    saved_filters_are_each_users_own,
 );
 
 fn at(h: u32) -> chrono::DateTime<Utc> {
@@ -2010,4 +2011,55 @@ async fn warnings_are_raised_once_and_again_when_worse(s: &SqlStore) {
     s.mark_notices_read(user, notes[0].id).await.unwrap();
     assert_eq!(s.unread_notices(user, &aud).await.unwrap(), 0);
     assert_eq!(s.read_notice_ids(user, &ids).await.unwrap(), ids);
+}
+
+async fn saved_filters_are_each_users_own(s: &SqlStore) {
+    let mut users = Vec::new();
+    for name in ["filter-a", "filter-b"] {
+        let u = s
+            .insert_user(
+                &NewUser {
+                    username: name.into(),
+                    display_name: name.into(),
+                    role: Role::Dispatcher,
+                    unit_id: None,
+                    password_hash: None,
+                },
+                at(1),
+            )
+            .await
+            .unwrap();
+        users.push(u.id);
+    }
+    let (a, b) = (users[0], users[1]);
+    let first = s
+        .save_filter(a, "城东区待派", "state=received&division=630102", at(2))
+        .await
+        .unwrap();
+    assert_eq!(first.name, "城东区待派");
+    assert_eq!(first.query, "state=received&division=630102");
+    assert_eq!(first.saved_at, at(2));
+    s.save_filter(a, "超期", "alert=overdue", at(3))
+        .await
+        .unwrap();
+    // The same name again replaces its query and keeps its id.
+    let again = s
+        .save_filter(a, "城东区待派", "state=received&division=630102001", at(4))
+        .await
+        .unwrap();
+    assert_eq!(again.id, first.id);
+    let mine = s.saved_filters(a).await.unwrap();
+    let names: Vec<&str> = mine.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names.len(), 2);
+    assert!(names.contains(&"超期") && names.contains(&"城东区待派"));
+    assert_eq!(
+        mine.iter().find(|f| f.id == first.id).unwrap().query,
+        "state=received&division=630102001"
+    );
+    // Another user sees none of them, and may not delete them.
+    assert!(s.saved_filters(b).await.unwrap().is_empty());
+    assert!(!s.delete_saved_filter(b, first.id).await.unwrap());
+    assert!(s.delete_saved_filter(a, first.id).await.unwrap());
+    assert!(!s.delete_saved_filter(a, first.id).await.unwrap());
+    assert_eq!(s.saved_filters(a).await.unwrap().len(), 1);
 }

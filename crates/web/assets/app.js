@@ -79,6 +79,13 @@
       .then(function (html) {
         if (html === null || seq !== suggestSeq) return;
         box.innerHTML = html;
+        // An emergency goes to the top of the screen, above the form.
+        var slot = document.getElementById("emergency");
+        if (slot) {
+          slot.innerHTML = "";
+          var alarm = box.querySelector(".emergency");
+          if (alarm) slot.appendChild(alarm);
+        }
         // What was proposed is saved with the request, beside what the operator chose.
         var top = box.querySelector("button[data-accept='category_code'][data-key='1']");
         var kept = document.getElementById("suggested_category_code");
@@ -132,6 +139,60 @@
       clearTimeout(suggestTimer);
       suggest();
     }
+  });
+
+  // Bulk work: a tick-all box per table, the count of ticked tickets on the bar, the
+  // dispatch fields only for a dispatch.
+  function showBulk() {
+    var count = document.getElementById("bulk-count");
+    if (!count) return;
+    var n = document.querySelectorAll("input[name='ticket'][form='bulk']:checked").length;
+    var zh = count.getAttribute("data-zh") === "true";
+    count.textContent = n === 0
+      ? (zh ? "勾选工单后可批量办理" : "Tick tickets to work on them together")
+      : (zh ? "已选 " + n + " 件" : n + " ticked");
+    var action = document.getElementById("bulk-action");
+    var fields = document.querySelector("form.bulk .bulk-dispatch");
+    if (action && fields) fields.hidden = action.value !== "dispatch";
+  }
+  showBulk();
+  document.addEventListener("change", function (e) {
+    var t = e.target;
+    if (t.hasAttribute && t.hasAttribute("data-tick-all")) {
+      var table = t.closest("table");
+      Array.prototype.forEach.call(table.querySelectorAll("input[name='ticket']"), function (b) { b.checked = t.checked; });
+    }
+    if (t.name === "ticket" || t.id === "bulk-action" || t.hasAttribute("data-tick-all")) showBulk();
+  });
+
+  // Sorting a list by a column: the rows shown, by the cell's key (a time, an urgency)
+  // or its text; a second click reverses.
+  document.addEventListener("click", function (e) {
+    var th = e.target.closest ? e.target.closest("th.sortable") : null;
+    if (!th) return;
+    var table = th.closest("table"), body = table.tBodies[0];
+    var col = Array.prototype.indexOf.call(th.parentNode.children, th);
+    var up = th.getAttribute("aria-sort") !== "ascending";
+    Array.prototype.forEach.call(th.parentNode.children, function (h) { h.removeAttribute("aria-sort"); });
+    th.setAttribute("aria-sort", up ? "ascending" : "descending");
+    var key = function (tr) {
+      var td = tr.children[col];
+      return td ? (td.getAttribute("data-key") || td.textContent.trim()) : "";
+    };
+    var rows = Array.prototype.slice.call(body.rows);
+    rows.sort(function (a, b) {
+      var x = key(a), y = key(b);
+      var n = (/^\d+$/.test(x) && /^\d+$/.test(y)) ? Number(x) - Number(y) : x.localeCompare(y, "zh-CN");
+      return up ? n : -n;
+    });
+    rows.forEach(function (r) { body.appendChild(r); });
+  });
+
+  // A button that acts on several tickets, or from a board with one click, asks first.
+  document.addEventListener("submit", function (e) {
+    var b = e.submitter;
+    var question = b && b.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) e.preventDefault();
   });
 
   document.addEventListener("input", function (e) {

@@ -280,6 +280,33 @@ pub async fn ticket_events(
     Ok(Json(Items::of(events)).into_response())
 }
 
+/// One action on several tickets at once: `sign`, `dispatch` (the same unit) or `add-note`
+///
+/// Each ticket is acted on alone, in its own transaction and by the same rules as
+/// `POST /api/v1/tickets/{id}/{action}`: a ticket is changed wholly or not at all, and a
+/// ticket refused (wrong state, not the actor's, not found) is named with the code and
+/// message its own request would have answered, without undoing the others. The action,
+/// the actor's right to it, the list (1 to 50 ids) and the body are checked first: a
+/// failure there changes nothing and answers 403 or 422.
+#[utoipa::path(
+    post, path = "/api/v1/tickets/bulk", tag = "actions", security(("bearer" = [])),
+    request_body = crate::bodies::BulkAction,
+    responses((status = 200, description = "The tickets acted on and those refused", body = mashangban_app::tickets::BulkOutcome),
+        (status = 422, description = "An action not taken in bulk, no ticket or more than 50, or a body the action refuses", body = ErrorBody))
+)]
+pub async fn act_on_many(
+    State(app): State<App>,
+    a: Authed,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let b: crate::bodies::BulkAction = parse_body(body)?;
+    let body = b.body.unwrap_or_else(|| serde_json::json!({}));
+    let outcome = app
+        .act_on_many(&a.actor, b.action, &b.ticket_ids, body)
+        .await?;
+    Ok(Json(outcome).into_response())
+}
+
 pub async fn act(
     State(app): State<App>,
     a: Authed,
@@ -802,6 +829,27 @@ pub async fn notices(
         })
         .collect();
     Ok(Json(Notices { unseen, items }).into_response())
+}
+
+/// Mark one of my console notices read (the others stay as they are)
+#[utoipa::path(
+    post, path = "/api/v1/notices/{id}/read", tag = "notifications", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The notice's id")),
+    responses((status = 200, description = "Read; how many of mine are left unread", body = NoticeRead),
+        (status = 404, description = "No notice of mine has this id", body = ErrorBody))
+)]
+pub async fn read_notice(
+    State(app): State<App>,
+    a: Authed,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let notice = app.open_notice(&a.user, parse_id(&id)?).await?;
+    let unseen = app.unread_notices(&a.user).await?;
+    Ok(Json(NoticeRead {
+        id: notice.id,
+        unseen,
+    })
+    .into_response())
 }
 
 /// Set a unit's SMS liaison (administrators); an empty phone removes it

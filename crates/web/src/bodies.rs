@@ -83,6 +83,22 @@ pub struct Acted {
     pub events: Vec<mashangban_domain::Event>,
 }
 
+/// One action on several tickets (批量办理).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkAction {
+    /// `sign`, `dispatch` or `add-note` (the others are taken one ticket at a time)
+    pub action: mashangban_domain::Action,
+    /// The tickets, at most 50; a repeated id is acted on once
+    #[schema(min_items = 1, max_items = 50)]
+    pub ticket_ids: Vec<i64>,
+    /// The action's body, as for one ticket (`{"lead_unit_id": …}` to dispatch, `{"note": …}` to
+    /// add a note), the same for every ticket
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub body: Option<serde_json::Value>,
+}
+
 /// A division's resident population (used by 万人诉求比); null removes it.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -165,6 +181,14 @@ pub struct Notices {
     /// Notices not read yet (at most 100 counted).
     pub unseen: i64,
     pub items: Vec<NoticeView>,
+}
+
+/// A notice marked read, and how many of mine are left unread.
+#[derive(Serialize, ToSchema)]
+pub struct NoticeRead {
+    pub id: i64,
+    /// Notices not read yet (at most 100 counted).
+    pub unseen: i64,
 }
 
 /// A unit's liaison, who receives its SMS; an empty phone removes them.

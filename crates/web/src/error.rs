@@ -42,29 +42,26 @@ impl ApiError {
 
 impl From<AppError> for ApiError {
     fn from(e: AppError) -> Self {
-        match e {
-            AppError::Invalid { field, message } => ApiError::invalid(field, message),
-            AppError::Unauthenticated(m) => {
-                ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", m)
+        let code = e.code();
+        let status = match &e {
+            AppError::Invalid { field, message } => {
+                return ApiError::invalid(field.clone(), message.clone());
             }
-            AppError::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", m),
-            AppError::NotFound(m) => ApiError::not_found(m),
-            AppError::IllegalTransition(m) => {
-                ApiError::new(StatusCode::CONFLICT, "illegal_transition", m)
-            }
-            AppError::Conflict { code, message } => {
-                ApiError::new(StatusCode::CONFLICT, code, message)
-            }
-            AppError::Locked(m) => ApiError::new(StatusCode::TOO_MANY_REQUESTS, "locked", m),
+            AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::IllegalTransition(_) | AppError::Conflict { .. } => StatusCode::CONFLICT,
+            AppError::Locked(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
-                ApiError::new(
+                return ApiError::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
+                    code,
                     "internal error; it has been logged",
-                )
+                );
             }
-        }
+        };
+        ApiError::new(status, code, e.to_string())
     }
 }
 

@@ -458,8 +458,11 @@ async fn a_call_goes_round_in_the_browser_by_each_user() {
     )
     .await;
     cb.submit(&format!("{cb_form} button.primary")).await;
+    // Said what was done, and gone from the callback desk.
+    let said = cb.text("#flash").await;
+    assert!(said.contains(&number) && said.contains("回访"), "{said}");
     assert!(
-        !cb.main_text().await.contains(&number),
+        cb.c.find(Locator::Css(&cb_form)).await.is_err(),
         "gone from the callback desk"
     );
     assert_eq!(
@@ -558,10 +561,30 @@ async fn a_call_goes_round_in_the_browser_by_each_user() {
         board.contains("东关大街街道办事处") && board.contains("下水道堵塞"),
         "{board}"
     );
+    // One click asks first (the question is answered here as a user would), then says
+    // what was done.
+    sup.c
+        .execute(
+            "window.confirm = function (q) { localStorage.setItem('asked', q); return true; };",
+            vec![],
+        )
+        .await
+        .unwrap();
     sup.submit(&format!(
         "form[action='/tickets/{late}/act/supervise'] button[type=submit]"
     ))
     .await;
+    let asked = sup
+        .c
+        .execute("return localStorage.getItem('asked');", vec![])
+        .await
+        .unwrap();
+    assert!(
+        asked
+            .as_str()
+            .is_some_and(|q| q.starts_with("确定对工单") && q.contains("书面督办")),
+        "{asked}"
+    );
     assert!(
         sup.c
             .current_url()
@@ -571,6 +594,11 @@ async fn a_call_goes_round_in_the_browser_by_each_user() {
             .ends_with("/board")
     );
     assert!(sup.main_text().await.contains("书面督办"));
+    let said = sup.text("#flash").await;
+    assert!(said.starts_with("已督办：工单 "), "{said}");
+    // Shown once: the next page does not repeat it.
+    sup.go("/board").await;
+    assert!(sup.c.find(Locator::Css("#flash")).await.is_err());
     sup.shot("09-supervision-board").await;
     unit.go("/").await;
     assert!(unit.text("header .badge").await.parse::<i64>().unwrap() >= 2);
@@ -1061,6 +1089,262 @@ async fn intake_suggestions_while_typing() {
     op.shot("11-intake-suggestions").await;
 }
 
+/// Sizes the browser so that the page itself (not the window) is `w`×`h`.
+async fn inner_size(b: &Browser, w: u32, h: u32) {
+    b.c.set_window_size(w, h).await.unwrap();
+    let inner =
+        b.c.execute("return [window.innerWidth, window.innerHeight];", vec![])
+            .await
+            .unwrap();
+    let (iw, ih) = (
+        inner[0].as_u64().unwrap() as u32,
+        inner[1].as_u64().unwrap() as u32,
+    );
+    b.c.set_window_size(w + (w - iw), h + (h - ih))
+        .await
+        .unwrap();
+}
+
+/// Whether each element is wholly inside the viewport (no scrolling needed to see it).
+async fn in_view(b: &Browser, css: &[&str]) -> Vec<(String, bool)> {
+    let mut out = Vec::new();
+    for c in css {
+        let v =
+            b.c.execute(
+                "const e = document.querySelector(arguments[0]); if (!e) return null;
+                 const r = e.getBoundingClientRect();
+                 return r.width > 0 && r.top >= 0 && r.left >= 0
+                     && r.bottom <= window.innerHeight && r.right <= window.innerWidth
+                     && window.scrollY === 0;",
+                vec![serde_json::json!(c)],
+            )
+            .await
+            .unwrap();
+        out.push((c.to_string(), v.as_bool() == Some(true)));
+    }
+    out
+}
+
+/// The desk that thinks ahead, as its users meet it in Chromium: at 1366×768 the operator
+/// sees the emergency banner across the top and the suggestions beside the form without
+/// scrolling; a call whose address names a community is placed there as it is saved; the
+/// dispatcher finds the catalogue's owner preselected and the usual action open, corrects
+/// the place and the category, and the district figures count the ticket where it now
+/// belongs; "save and next" says what was done and opens the next one; tickets ticked on
+/// the desk are dispatched together, and the unit signs its queue in one go.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_desk_that_thinks_ahead() {
+    let Some(d) = driver().await else { return };
+    let t = TestApp::start(Db::Sqlite, "browser_desk").await.unwrap();
+    add_users(&t).await;
+    t.app.ensure_demo_catalogue().await.unwrap();
+    let op = Browser::open(&d, &t.base, "op-b").await;
+    inner_size(&op, 1366, 768).await;
+    op.go("/intake").await;
+    op.fill("#phone", "13907001234").await;
+    op.fill("#address", "东关大街北关社区4号楼").await;
+    op.fill("#content", "楼道里闻到煤气味，很浓").await;
+    let alarm = op.text("#emergency .emergency").await;
+    assert!(
+        alarm.contains("119") || alarm.contains("消防") || alarm.contains("燃气"),
+        "{alarm}"
+    );
+    op.wait_for("#suggest .suggest-block").await;
+    let seen = in_view(
+        &op,
+        &[
+            "#emergency .emergency",
+            "#suggest",
+            "#intake-form button.primary",
+        ],
+    )
+    .await;
+    assert!(seen.iter().all(|(_, v)| *v), "{seen:?}");
+    // Beside the form, not under it.
+    let beside =
+        op.c.execute(
+            "return document.querySelector('#suggest').getBoundingClientRect().left >
+                    document.querySelector('#content').getBoundingClientRect().right;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(beside.as_bool(), Some(true));
+    op.shot("19-intake-emergency-1366x768").await;
+    // Not an emergency after all: the banner goes, the place stays suggested.
+    op.fill("#content", "楼下下水道返水，污水冒到院子里").await;
+    op.c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath("//div[@id='emergency' and not(*)]"))
+        .await
+        .unwrap();
+    let place = op.text("#suggest").await;
+    assert!(place.contains("北关社区"), "{place}");
+    op.select("#category_code", "010403").await;
+    op.submit("#intake-form button.primary").await;
+    let number = op.text("#created-number").await;
+    let href =
+        op.c.execute(
+            "return document.querySelector('#created-number').closest('a').getAttribute('href');",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let id: i64 = href
+        .as_str()
+        .and_then(|h| h.strip_prefix("/tickets/"))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{href}"));
+    let saved = t
+        .get(&format!("/api/v1/tickets/{id}"), "dispatcher")
+        .await
+        .body;
+    assert_eq!(saved["division_code"], "630102001001", "{saved}");
+    assert_eq!(saved["place"]["how"], "address");
+
+    // The dispatcher: the usual action stands open, with the catalogue's owner chosen.
+    let owner = t
+        .get(
+            "/api/v1/catalogue/owner?category_code=010403&division_code=630102001001",
+            "dispatcher",
+        )
+        .await
+        .body;
+    let owner_id = owner["entry"]["unit_id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{owner}"));
+    let disp = Browser::open(&d, &t.base, "disp-b").await;
+    disp.go(&format!("/tickets/{id}")).await;
+    let open = disp
+        .c
+        .execute(
+            "return document.querySelector(arguments[0]).closest('details').open;",
+            vec![serde_json::json!(format!(
+                "form[action='/tickets/{id}/act/dispatch']"
+            ))],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        open.as_bool(),
+        Some(true),
+        "dispatch is the usual action, open"
+    );
+    let chosen = disp
+        .wait_for("#dispatch-lead_unit_id")
+        .await
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(chosen, Some(owner_id.to_string()));
+    assert!(disp.text(".owner-hint").await.contains("按派单目录"));
+    // The caller meant the other 北关: place and category corrected.
+    disp.act(
+        id,
+        "relocate",
+        &[
+            ("division_code", "630104001"),
+            ("reason", "市民补充：在城西区西关大街"),
+        ],
+    )
+    .await;
+    assert!(disp.text("#flash").await.starts_with("已更正区划：工单 "));
+    disp.act(
+        id,
+        "recategorise",
+        &[("category_code", "010101"), ("reason", "实为道路破损")],
+    )
+    .await;
+    // The district figures of today: the request counts under 城西区, not 城东区.
+    disp.go("/kpis?group_by=district").await;
+    let cell = |code: &'static str| {
+        let disp = &disp;
+        async move {
+            disp.c
+                .execute(
+                    "const a = [...document.querySelectorAll('table.kpis a')].filter(a => a.getAttribute('href').endsWith('division=' + arguments[0]));
+                     return a.length > 1 ? a[1].textContent.trim() : '0';",
+                    vec![serde_json::json!(code)],
+                )
+                .await
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    assert_eq!(cell("630104").await, "1");
+    assert_eq!(cell("630102").await, "0");
+    disp.shot("19-district-after-correction").await;
+
+    // "Save and next": dispatched, said so, and the next received ticket is open.
+    let next = t.create("另一件：路灯不亮").await;
+    disp.go(&format!("/tickets/{id}")).await;
+    let form = format!("form[action='/tickets/{id}/act/dispatch']");
+    disp.select(
+        &format!("{form} [name='lead_unit_id']"),
+        &t.lead_unit.to_string(),
+    )
+    .await;
+    disp.submit(&format!("{form} button[name='_then']")).await;
+    assert!(
+        disp.c
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with(&format!("/tickets/{next}")),
+        "{}",
+        disp.c.current_url().await.unwrap()
+    );
+    let said = disp.text("#flash").await;
+    assert!(
+        said.starts_with(&format!("已派单：工单 {number}")) && said.contains("下一件"),
+        "{said}"
+    );
+
+    // Bulk: three ticked on the desk, dispatched to one unit in one request.
+    let mut ticked = vec![next];
+    for i in 0..2 {
+        ticked.push(t.create(&format!("批量：井盖缺失{i}")).await);
+    }
+    disp.go("/").await;
+    for id in &ticked {
+        disp.click(&format!("input[name='ticket'][value='{id}']"))
+            .await;
+    }
+    assert_eq!(disp.text("#bulk-count").await, "已选 3 件");
+    disp.select("#bulk-action", "dispatch").await;
+    disp.select("#bulk-unit", &t.lead_unit.to_string()).await;
+    disp.shot("19-desk-ticked").await;
+    disp.c
+        .execute("window.confirm = function () { return true; };", vec![])
+        .await
+        .unwrap();
+    disp.submit("form.bulk button.primary").await;
+    assert_eq!(disp.text("#bulk-done").await, "3");
+    disp.shot("19-bulk-dispatched").await;
+    // The unit signs its whole queue: tick all, sign.
+    let unit = Browser::open(&d, &t.base, "unit-b").await;
+    unit.go("/").await;
+    unit.click("table input[data-tick-all]").await;
+    unit.select("#bulk-action", "sign").await;
+    unit.c
+        .execute("window.confirm = function () { return true; };", vec![])
+        .await
+        .unwrap();
+    unit.submit("form.bulk button.primary").await;
+    let done: usize = unit.text("#bulk-done").await.parse().unwrap();
+    assert!(done >= 4, "the three and the first: {done}");
+    for id in ticked.iter().chain([id].iter()) {
+        assert_eq!(t.state(*id).await, "in_progress");
+    }
+    unit.shot("19-bulk-signed").await;
+    for b in [op, disp, unit] {
+        b.c.close().await.unwrap();
+    }
+}
+
 /// The leader dashboard and the wall screen draw their charts on the server (SVG, no
 /// script) and refresh by themselves; a warning found by the monitor is handled from the
 /// warnings page.
@@ -1291,6 +1575,8 @@ async fn readme_screenshots() {
             .to_string();
 
     let op = Browser::open_with(&d, &t.base, "operator", password).await;
+    // The operator's screen: 1366×768, with an emergency in the words.
+    inner_size(&op, 1366, 768).await;
     op.go("/intake").await;
     op.fill("#phone", &caller).await;
     op.c.wait()
@@ -1305,12 +1591,15 @@ async fn readme_screenshots() {
     op.select("#category_code", "010202").await;
     op.fill(
         "#content",
-        "东关大街78号院3号楼从本周一开始暖气一直不热，室温只有14度，家里有老人，请供热公司尽快上门检查。",
+        "东关大街78号院3号楼从本周一开始暖气一直不热，家里有老人，楼道里还闻到煤气味，请尽快上门检查。",
     )
     .await;
+    op.wait_for("#emergency .emergency").await;
+    op.wait_for("#suggest .suggest-block").await;
     std::fs::write(out.join("intake.png"), op.c.screenshot().await.unwrap()).unwrap();
 
     let disp = Browser::open_with(&d, &t.base, "dispatcher", password).await;
+    inner_size(&disp, 1366, 768).await;
     disp.go("/").await;
     std::fs::write(
         out.join("dispatcher-desk.png"),

@@ -14,7 +14,49 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 
-on_both!(notices_are_queued_with_events_and_delivered);
+on_both!(
+    notices_are_queued_with_events_and_delivered,
+    notices_read_newest_first_by_when_they_happened
+);
+
+/// History written out of order (an import, the demo's replay): a unit's notices still
+/// read newest first by the time of what they tell.
+async fn notices_read_newest_first_by_when_they_happened(t: &TestApp) {
+    let disp = actor_of(
+        &t.app
+            .store()
+            .get_credentials("dispatcher")
+            .await
+            .unwrap()
+            .unwrap()
+            .0,
+    );
+    let later = t.create("路灯不亮").await;
+    let earlier = t.create("井盖缺失").await;
+    for (id, when) in [
+        (later, "2026-11-23T10:00:00+08:00"),
+        (earlier, "2026-11-20T10:00:00+08:00"),
+    ] {
+        t.app
+            .act_at(
+                &disp,
+                id,
+                Action::Dispatch,
+                json!({"lead_unit_id": t.lead_unit, "tier": 3}),
+                at(when),
+            )
+            .await
+            .unwrap();
+    }
+    let mine = t.get("/api/v1/notices", "lead").await.body;
+    let order: Vec<i64> = mine["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["ticket_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(order, vec![later, earlier], "{mine}");
+}
 
 fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -175,6 +217,26 @@ async fn notices_are_queued_with_events_and_delivered(t: &TestApp) {
             .as_str()
             .unwrap()
             .contains("井盖缺失")
+    );
+    // One notice read by itself; another user may not read it for them.
+    let notice = mine["items"][0]["id"].as_i64().unwrap();
+    let r = t
+        .post(
+            &format!("/api/v1/notices/{notice}/read"),
+            "other",
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    assert_eq!(t.get("/api/v1/notices", "lead").await.body["unseen"], 1);
+    let r = t
+        .post(&format!("/api/v1/notices/{notice}/read"), "lead", json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body, json!({"id": notice, "unseen": 0}));
+    assert_eq!(
+        t.get("/api/v1/notices", "lead").await.body["items"][0]["read"],
+        true
     );
     let all_read = t.get("/api/v1/notices?seen=true", "lead").await.body;
     assert_eq!(all_read["unseen"], 0, "{all_read}");

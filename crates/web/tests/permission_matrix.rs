@@ -85,6 +85,8 @@ impl Fixtures {
         let body = match (method.as_str(), path) {
             ("POST", "/api/v1/tickets") => Some(json!({"channel": "phone", "kind": "complaint",
                 "content": "小区路灯不亮", "citizen": {"phone": "13812345678"}})),
+            ("POST", "/api/v1/tickets/bulk") => Some(json!({"action": "add-note",
+                "ticket_ids": [id], "body": {"note": "批量备注"}})),
             ("POST", "/api/v1/patrol-reports") => Some(json!({"kind": "help",
                 "content": "巡查发现小区路灯不亮", "address": "测试小区"})),
             ("PUT", "/api/v1/calendar/days/{date}") => {

@@ -114,6 +114,15 @@ impl Action {
         Action::Relocate,
     ];
 
+    /// The actions a desk may take on several tickets at once (批量办理): signing a morning's
+    /// arrivals, dispatching a run of like requests to one unit, noting the same fact on
+    /// each. Each ticket is still acted on alone, by the same rules as one at a time.
+    pub const BULK: [Action; 3] = [Action::Sign, Action::Dispatch, Action::AddNote];
+
+    /// Most tickets one bulk request names: a page of a queue, and a bound on the work one
+    /// request may ask of the server.
+    pub const BULK_MAX: usize = 50;
+
     pub fn as_str(self) -> &'static str {
         match self {
             Action::ResolveDirectly => "resolve-directly",

@@ -246,4 +246,57 @@ impl UserStore for SqlStore {
         .await?;
         Ok(r.rows_affected() > 0)
     }
+
+    async fn save_filter(
+        &self,
+        user_id: i64,
+        name: &str,
+        query: &str,
+        at: DateTime<Utc>,
+    ) -> Result<SavedFilter> {
+        let mut w = self.writer().await?;
+        let row = sqlx::query(
+            "INSERT INTO saved_filters (user_id, name, query, saved_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (user_id, name) DO UPDATE SET query = excluded.query, saved_at = excluded.saved_at \
+             RETURNING id, name, query, saved_at",
+        )
+        .bind(user_id)
+        .bind(name.to_string())
+        .bind(query.to_string())
+        .bind(ts(at))
+        .fetch_one(&mut *w)
+        .await?;
+        filter_from(&row)
+    }
+
+    async fn saved_filters(&self, user_id: i64) -> Result<Vec<SavedFilter>> {
+        sqlx::query(
+            "SELECT id, name, query, saved_at FROM saved_filters WHERE user_id = $1 ORDER BY name, id",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(filter_from)
+        .collect()
+    }
+
+    async fn delete_saved_filter(&self, user_id: i64, id: i64) -> Result<bool> {
+        let mut w = self.writer().await?;
+        let r = sqlx::query("DELETE FROM saved_filters WHERE id = $1 AND user_id = $2")
+            .bind(id)
+            .bind(user_id)
+            .execute(&mut *w)
+            .await?;
+        Ok(r.rows_affected() > 0)
+    }
+}
+
+fn filter_from(row: &AnyRow) -> Result<SavedFilter> {
+    Ok(SavedFilter {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        query: row.try_get("query")?,
+        saved_at: from_ts(row.try_get("saved_at")?),
+    })
 }

@@ -307,7 +307,73 @@ pub struct FormContext<'a> {
     pub owner: Option<&'a mashangban_domain::catalogue::CatalogueMatch>,
 }
 
-/// One action's form.
+/// The order a desk uses the actions in: the step that moves the ticket on first, the
+/// reviews and decisions of the hotline, then notes and corrections; the rare and the
+/// audited last.
+const USUAL: [Action; 31] = [
+    Action::Dispatch,
+    Action::Sign,
+    Action::Reply,
+    Action::ApproveReply,
+    Action::RecordCallback,
+    Action::Close,
+    Action::DecideConsultation,
+    Action::ApproveExtension,
+    Action::ApproveReturn,
+    Action::AnswerSupervision,
+    Action::ReportIn,
+    Action::ResolveDirectly,
+    Action::ResolveOnSpot,
+    Action::RecordContact,
+    Action::Forward,
+    Action::Summon,
+    Action::RecordMeeting,
+    Action::Supervise,
+    Action::AddNote,
+    Action::Recategorise,
+    Action::Relocate,
+    Action::RequestExtension,
+    Action::RequestReturn,
+    Action::RejectReply,
+    Action::RejectExtension,
+    Action::RejectReturn,
+    Action::OpenConsultation,
+    Action::Merge,
+    Action::NotAccept,
+    Action::Reopen,
+    Action::RevealContact,
+];
+
+/// The actions in the order a desk uses them ([`USUAL`]).
+pub fn in_usual_order(mut actions: Vec<Action>) -> Vec<Action> {
+    actions.sort_by_key(|a| USUAL.iter().position(|u| u == a).unwrap_or(USUAL.len()));
+    actions
+}
+
+/// Actions that finish the user's part of a ticket, after which a queue goes on to the
+/// next one ("save and next").
+fn moves_on(a: Action) -> bool {
+    matches!(
+        a,
+        Action::Dispatch
+            | Action::Sign
+            | Action::Reply
+            | Action::ApproveReply
+            | Action::RejectReply
+            | Action::RecordCallback
+            | Action::Close
+            | Action::DecideConsultation
+            | Action::ApproveExtension
+            | Action::RejectExtension
+            | Action::ApproveReturn
+            | Action::RejectReturn
+            | Action::AnswerSupervision
+            | Action::ResolveDirectly
+            | Action::NotAccept
+    )
+}
+
+/// One action's form; `open` unfolds it (the usual action, or one whose input came back).
 pub fn form(
     lang: Lang,
     csrf: &str,
@@ -315,13 +381,14 @@ pub fn form(
     a: Action,
     cx: &FormContext,
     err: Option<&FormError>,
+    open: bool,
 ) -> Markup {
     let (units, r) = (cx.units, cx.reference);
     let mine = err.filter(|e| e.action == a);
     // The catalogue's owner, preselected as the lead unit until something else was typed.
     let owner_id = cx.owner.map(|m| m.entry.unit_id.to_string());
     html! {
-        details.action open[mine.is_some()] {
+        details.action open[mine.is_some() || open] {
             summary { (if lang == Lang::Zh { a.label_zh() } else { a.as_str() }) }
             form method="post" action=(format!("/tickets/{}/act/{}", ticket.id, a.as_str())) {
                 input type="hidden" name="_csrf" value=(csrf);
@@ -387,6 +454,9 @@ pub fn form(
                 }
                 @if a == Action::RevealContact { p.muted { (label(lang, "查看将被记录在案（审计）。", "Revealing is recorded (audited).")) } }
                 button.primary type="submit" { (if lang == Lang::Zh { a.label_zh() } else { a.as_str() }) }
+                @if moves_on(a) {
+                    " " button type="submit" name="_then" value="next" { (label(lang, "办理并打开下一件", "Save and next")) }
+                }
             }
         }
     }

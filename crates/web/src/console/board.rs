@@ -39,7 +39,7 @@ fn supervise_button(lang: Lang, csrf: &str, tk: &Ticket) -> Markup {
                 input type="hidden" name="_back" value="/board";
                 input type="hidden" name="level" value=(level.as_str());
                 input type="hidden" name="note" value="督办看板：该件已超期，请加快办理并于1个工作日内反馈。";
-                button.primary type="submit" {
+                button.primary type="submit" data-confirm=(if zh { format!("确定对工单 {} 发起{}？", tk.number, level.label_zh()) } else { format!("Raise ticket {} to {}?", tk.number, level.as_str().to_uppercase()) }) {
                     (if zh { level.label_zh().to_string() } else { format!("Raise to {}", level.as_str().to_uppercase()) })
                 }
             }

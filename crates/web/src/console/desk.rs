@@ -268,9 +268,12 @@ pub async fn home(State(app): State<App>, headers: HeaderMap) -> Response {
         @for (sec, items, more) in &parts {
             section.desk id=(sec.en.to_lowercase().replace([' ', ','], "-")) {
                 h2 { (if zh { sec.zh } else { sec.en }) " " span.count { (items.len()) @if *more { "+" } } }
-                (ticket_table(lang, items, &r, deadline))
+                (ticket_table(lang, items, &r, deadline, true))
                 @if *more { p.pager { a href=(more_link(sec)) { (t(lang, "more")) } } }
             }
+        }
+        @if parts.iter().any(|(_, items, _)| !items.is_empty()) {
+            (super::bulk::bar(lang, &s, &super::session_csrf(&s.token), &r, "/"))
         }
     };
     html_response(StatusCode::OK, page(lang, Some(&s), "/", body))

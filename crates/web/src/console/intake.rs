@@ -61,6 +61,11 @@ fn intake_form(
             }
         }
         @if let Some(e) = err("form") { p.error role="alert" { (e) } }
+        // An emergency the words reveal takes the top of the screen (the script moves the
+        // banner of the suggestions here); the suggestions and the caller's history stand
+        // beside the form, in view while the operator types.
+        div #emergency aria-live="assertive" {}
+        div.intake-layout {
         form.intake #intake-form method="post" action="/intake" {
             input type="hidden" name="_csrf" value=(session_csrf(&s.token));
             input #suggested_category_code type="hidden" name="suggested_category_code" value=(val(typed, "suggested_category_code"));
@@ -100,31 +105,36 @@ fn intake_form(
                     @if let Some(e) = err("category_code") { span.error { (e) } }
                 }
             }
-            div.field {
-                label for="address" { (t(lang, "address")) }
-                input #address name="address" value=(val(typed, "address")) size="60";
-                @if let Some(e) = err("address") { span.error { (e) } }
-            }
-            div.field {
-                label for="title" { (if zh { "标题（可不填，按内容生成）" } else { "Title (optional; made from the content)" }) }
-                input #title name="title" value=(val(typed, "title")) size="60" maxlength="100";
-                @if let Some(e) = err("title") { span.error { (e) } }
+            div.row {
+                div.field {
+                    label for="address" { (t(lang, "address")) }
+                    input #address name="address" value=(val(typed, "address")) size="40";
+                    @if let Some(e) = err("address") { span.error { (e) } }
+                }
+                div.field {
+                    label for="title" { (if zh { "标题（可不填，按内容生成）" } else { "Title (optional; made from the content)" }) }
+                    input #title name="title" value=(val(typed, "title")) size="36" maxlength="100";
+                    @if let Some(e) = err("title") { span.error { (e) } }
+                }
             }
             div.field {
                 label for="content" { (t(lang, "content")) }
-                textarea #content name="content" rows="5" cols="80" { (val(typed, "content")) }
+                textarea #content name="content" rows="5" cols="72" { (val(typed, "content")) }
                 @if let Some(e) = err("content") { span.error { (e) } }
             }
             div.field {
                 label for="answer" { (if zh { "直接答复（填写即直接办结）" } else { "Answer now (resolves directly)" }) }
-                textarea #answer name="answer" rows="2" cols="80" { (val(typed, "answer")) }
+                textarea #answer name="answer" rows="2" cols="72" { (val(typed, "answer")) }
                 @if let Some(e) = err("answer") { span.error { (e) } }
             }
             button.primary type="submit" accesskey="s" { (if zh { "保存受理 (Alt+S)" } else { "Save (Alt+S)" }) }
         }
-        div #suggest aria-live="polite" {}
-        div #history aria-live="polite" {
-            @if !val(typed, "phone").is_empty() { (history_list(lang, history)) }
+        aside.intake-side {
+            div #suggest aria-live="polite" {}
+            div #history aria-live="polite" {
+                @if !val(typed, "phone").is_empty() { (history_list(lang, history)) }
+            }
+        }
         }
     }
 }

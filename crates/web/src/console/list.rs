@@ -102,12 +102,13 @@ fn filters_form(
             @if any_unit {
                 div {
                     label for="f-unit" { (t(lang, "unit")) }
+                    (super::actions::unit_search(lang, "f-unit"))
                     select #f-unit name="unit" {
                         option value="" { (t(lang, "all")) }
                         @for kind in [UnitKind::CityDepartment, UnitKind::Enterprise, UnitKind::DistrictGovernment, UnitKind::StreetOffice] {
                             optgroup label=(if zh { kind.label_zh() } else { kind.as_str() }) {
                                 @for u in r.units.values().filter(|u| u.kind == kind) {
-                                    option value=(u.id) selected[v("unit") == u.id.to_string()] { (u.name) }
+                                    option value=(u.id) data-py=(super::actions::initials(&u.name)) selected[v("unit") == u.id.to_string()] { (u.name) }
                                 }
                             }
                         }
@@ -180,6 +181,104 @@ fn filters_form(
     }
 }
 
+/// The user's saved filters above the list, each a link with a delete button, and the
+/// form that saves the filters now in force under a name.
+fn saved_filters_bar(
+    lang: Lang,
+    csrf: &str,
+    saved: &[mashangban_app::tickets::SavedFilter],
+    pairs: &[(String, String)],
+) -> Markup {
+    let zh = lang == Lang::Zh;
+    let current: Vec<&(String, String)> = pairs
+        .iter()
+        .filter(|(k, v)| {
+            (KEPT.contains(&k.as_str())
+                || k == "q"
+                || k == "alert"
+                || k == "supervision"
+                || k == "awaiting_answer")
+                && !v.trim().is_empty()
+        })
+        .collect();
+    html! {
+        div.saved-filters #saved-filters {
+            @if !saved.is_empty() {
+                span.muted { (if zh { "我的筛选：" } else { "My filters: " }) }
+                @for f in saved {
+                    span.chip {
+                        a href=(format!("/tickets?{}", f.query)) { (f.name) }
+                        form.inline method="post" action=(format!("/tickets/filters/{}/delete", f.id)) {
+                            input type="hidden" name="_csrf" value=(csrf);
+                            button.link type="submit" title=(if zh { "删除此筛选" } else { "Delete this filter" }) aria-label=(if zh { format!("删除筛选 {}", f.name) } else { format!("Delete filter {}", f.name) }) { "×" }
+                        }
+                    }
+                }
+            }
+            @if !current.is_empty() {
+                form.inline.save-filter method="post" action="/tickets/filters" {
+                    input type="hidden" name="_csrf" value=(csrf);
+                    @for (k, v) in &current { input type="hidden" name=(k) value=(v); }
+                    input name="name" size="12" maxlength="40" required placeholder=(if zh { "筛选名称" } else { "Name" }) aria-label=(if zh { "筛选名称" } else { "Filter name" });
+                    button type="submit" { (if zh { "保存当前筛选" } else { "Save these filters" }) }
+                }
+            }
+        }
+    }
+}
+
+/// `POST /tickets/filters`: saves the posted filters under the posted name, then shows them.
+pub async fn save_filter(
+    State(app): State<App>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<Vec<(String, String)>>,
+) -> Response {
+    let s = match super::form_session(&app, &headers, &form, None).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let name = value(&form, "name").to_string();
+    let pairs: Vec<(String, String)> = form
+        .into_iter()
+        .filter(|(k, _)| k != "_csrf" && k != "name")
+        .collect();
+    match app.save_filter(&s.actor(), &name, pairs).await {
+        Ok(f) => super::with_cookie(
+            axum::response::Redirect::to(&format!("/tickets?{}", f.query)).into_response(),
+            super::flash::set_note(super::flash::Note::FilterSaved),
+        ),
+        Err(e) => super::refused_page(&s, &e, "/tickets", "tickets"),
+    }
+}
+
+/// `POST /tickets/filters/{id}/delete`: deletes one of the user's saved filters.
+pub async fn delete_filter(
+    State(app): State<App>,
+    headers: HeaderMap,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    axum::Form(form): axum::Form<Vec<(String, String)>>,
+) -> Response {
+    let s = match super::form_session(&app, &headers, &form, None).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let Ok(id) = id.parse::<i64>() else {
+        return super::refused_page(
+            &s,
+            &AppError::NotFound("saved filter not found".into()),
+            "/tickets",
+            "tickets",
+        );
+    };
+    match app.delete_saved_filter(&s.actor(), id).await {
+        Ok(()) => super::with_cookie(
+            axum::response::Redirect::to("/tickets").into_response(),
+            super::flash::set_note(super::flash::Note::FilterDeleted),
+        ),
+        Err(e) => super::refused_page(&s, &e, "/tickets", "tickets"),
+    }
+}
+
 pub async fn tickets_page(
     State(app): State<App>,
     headers: HeaderMap,
@@ -229,8 +328,14 @@ pub async fn tickets_page(
     };
     let kept = kept_query(&pairs);
     let sep = if kept.is_empty() { "" } else { "&" };
+    let saved = app.saved_filters(&s.actor()).await.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "saved filters");
+        Vec::new()
+    });
+    let csrf = super::session_csrf(&s.token);
     let body = html! {
         h1 { (t(lang, "tickets")) }
+        (saved_filters_bar(lang, &csrf, &saved, &pairs))
         (filters_form(lang, &s, &pairs, &r))
         @if let Some(e) = &error { p.error role="alert" { (e) } }
         p.export {
@@ -238,7 +343,8 @@ pub async fn tickets_page(
             a href=(format!("/tickets/export.xlsx?{kept}")) { "Excel (.xlsx)" } " · "
             a href=(format!("/tickets/export.csv?{kept}")) { "CSV" }
         }
-        (ticket_table(lang, &items, &r, true))
+        (ticket_table(lang, &items, &r, true, true))
+        (super::bulk::bar(lang, &s, &csrf, &r, &format!("/tickets?{kept}")))
         @if let Some(c) = next {
             p.pager { a href=(format!("/tickets?{kept}{sep}cursor={c}")) { (t(lang, "next_page")) } }
         }
@@ -285,8 +391,14 @@ async fn search_page(
             .cloned()
             .collect::<Vec<_>>(),
     );
+    let saved = app.saved_filters(&s.actor()).await.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "saved filters");
+        Vec::new()
+    });
+    let csrf = super::session_csrf(&s.token);
     let body = html! {
         h1 { (t(lang, "tickets")) }
+        (saved_filters_bar(lang, &csrf, &saved, pairs))
         (filters_form(lang, s, pairs, r))
         @if let Some(e) = &error { p.error role="alert" { (e) } }
         @if let Some(p) = &found {
@@ -302,7 +414,8 @@ async fn search_page(
                 }
             }
             @let items: Vec<Ticket> = p.items.iter().map(|i| i.ticket.clone()).collect();
-            (ticket_table(lang, &items, r, true))
+            (ticket_table(lang, &items, r, true, true))
+            (super::bulk::bar(lang, s, &csrf, r, &format!("/tickets?{kept}")))
             p.pager {
                 @if offset > 0 {
                     a href=(format!("/tickets?{kept}&offset={}", offset.saturating_sub(50))) { (if zh { "上一页" } else { "Previous page" }) } " "
@@ -354,7 +467,7 @@ fn columns(lang: Lang) -> Vec<&'static str> {
     .collect()
 }
 
-fn row(lang: Lang, tk: &Ticket, r: &Reference) -> Vec<String> {
+pub(crate) fn row(lang: Lang, tk: &Ticket, r: &Reference) -> Vec<String> {
     let zh = lang == Lang::Zh;
     let time = |at: Option<chrono::DateTime<chrono::Utc>>| at.map(local_time).unwrap_or_default();
     let code_or_path = |code: &Option<String>, path: Option<String>| {
@@ -529,28 +642,33 @@ async fn export(
         }
     }
     rows.truncate(EXPORT_MAX_ROWS);
+    tickets_file(lang, &rows, xlsx).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "export file");
+        fail(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal error; it has been logged".into(),
+        )
+    })
+}
+
+/// Tickets as a download: one row each ([`row`]), as .xlsx or CSV, named by the time.
+pub(crate) fn tickets_file(
+    lang: Lang,
+    rows: &[Vec<String>],
+    xlsx: bool,
+) -> Result<Response, String> {
     let header = columns(lang);
     let stamp = chrono::Utc::now()
         .with_timezone(&mashangban_domain::intake::china_offset())
         .format("%Y%m%d-%H%M");
     let (bytes, mime, ext) = if xlsx {
         (
-            xlsx_bytes(&header, &rows),
+            xlsx_bytes(&header, rows)?,
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             "xlsx",
         )
     } else {
-        (csv_bytes(&header, &rows), "text/csv; charset=utf-8", "csv")
-    };
-    let bytes = match bytes {
-        Ok(b) => b,
-        Err(e) => {
-            tracing::error!(error = %e, "export file");
-            return fail(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal error; it has been logged".into(),
-            );
-        }
+        (csv_bytes(&header, rows)?, "text/csv; charset=utf-8", "csv")
     };
     let mut resp = bytes.into_response();
     let h = resp.headers_mut();
@@ -565,7 +683,7 @@ async fn export(
     {
         h.insert("x-export-truncated-at", v);
     }
-    resp
+    Ok(resp)
 }
 
 #[cfg(test)]

@@ -6,9 +6,11 @@ mod actions;
 mod admin;
 mod analysis;
 mod board;
+mod bulk;
 mod catalogue;
 mod charts;
 mod desk;
+mod flash;
 mod gazetteer;
 mod i18n;
 mod intake;
@@ -69,6 +71,10 @@ pub fn routes() -> Router<App> {
         .route("/intake/lookup", post(intake::intake_lookup))
         .route("/intake/history", get(intake::intake_history))
         .route("/intake/suggest", get(intake::intake_suggest))
+        .route("/tickets/bulk", post(bulk::bulk_submit))
+        .route("/tickets/filters", post(list::save_filter))
+        .route("/tickets/filters/{id}/delete", post(list::delete_filter))
+        .route("/tickets/bulk/export.xlsx", post(bulk::export_selected))
         .route("/tickets/{id}", get(ticket_page))
         .route("/tickets/{id}/print", get(print::print_ticket))
         .route("/tickets/{id}/act/{action}", post(act_submit))
@@ -79,6 +85,7 @@ pub fn routes() -> Router<App> {
         .merge(gazetteer::routes())
         .route("/static/app.css", get(stylesheet))
         .route("/static/app.js", get(script))
+        .layer(axum::middleware::from_fn(flash::scope))
 }
 
 fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -321,7 +328,7 @@ fn page(lang: Lang, s: Option<&Session>, current: &str, body: Markup) -> Markup 
                         }
                     }
                 }
-                main { (body) }
+                main { (flash::banner(lang)) (body) }
             }
         }
     }
@@ -550,6 +557,22 @@ pub(crate) fn supervision_tag(lang: Lang, tk: &Ticket) -> Markup {
     }
 }
 
+/// How urgent a ticket's deadline is, as a key that sorts the most urgent first: overdue,
+/// then at risk, then the rest, each by its days.
+fn deadline_key(tk: &Ticket) -> String {
+    use mashangban_domain::deadlines::AlertLevel;
+    let rank = match tk.alert_level() {
+        Some(AlertLevel::Overdue) => 0,
+        Some(_) => 1,
+        None => 2,
+    };
+    let days = tk
+        .tier
+        .map(|t| u32::from(t) + tk.extension_days_granted)
+        .unwrap_or(999);
+    format!("{rank}{days:03}")
+}
+
 /// The handling tier and any alert the deadline watcher recorded (预警 yellow, 超期 red).
 fn deadline_cell(lang: Lang, tk: &Ticket, r: &mashangban_app::Reference) -> Markup {
     let calendar = r.policy.handling_days == mashangban_domain::deadlines::DayCount::Calendar;
@@ -588,27 +611,38 @@ fn ticket_table(
     tickets: &[Ticket],
     r: &mashangban_app::Reference,
     deadline: bool,
+    select: bool,
 ) -> Markup {
+    let zh = lang == Lang::Zh;
+    let sort_hint = if zh {
+        "点击按此列排序（本页）"
+    } else {
+        "Click to sort this page by the column"
+    };
     html! {
         @if tickets.is_empty() {
             p.muted { (t(lang, "empty")) }
         } @else {
             table.list {
                 thead { tr {
-                    th { (t(lang, "number")) } th { (t(lang, "title")) } th { (t(lang, "state")) }
-                    th { (t(lang, "channel")) } th { (t(lang, "lead_unit")) } th { (t(lang, "created")) }
-                    @if deadline { th { (t(lang, "deadline")) } }
+                    // Ticks belong to the page's bulk form (批量办理), wherever it stands.
+                    @if select { th.tick { input type="checkbox" data-tick-all aria-label=(if zh { "全选本表" } else { "Tick all in this table" }); } }
+                    // Any column but the title sorts the rows shown (the page's script).
+                    th.sortable title=(sort_hint) { (t(lang, "number")) } th { (t(lang, "title")) } th.sortable title=(sort_hint) { (t(lang, "state")) }
+                    th.sortable title=(sort_hint) { (t(lang, "channel")) } th.sortable title=(sort_hint) { (t(lang, "lead_unit")) } th.sortable title=(sort_hint) { (t(lang, "created")) }
+                    @if deadline { th.sortable title=(sort_hint) { (t(lang, "deadline")) } }
                 } }
                 tbody {
                     @for tk in tickets {
                         tr {
+                            @if select { td.tick { input type="checkbox" name="ticket" value=(tk.id) form=(bulk::FORM_ID) aria-label=(tk.number); } }
                             td { a href=(format!("/tickets/{}", tk.id)) { (tk.number) } }
                             td { (tk.title) @if tk.pending_extension.is_some() { " " span.tag { (t(lang, "extension_pending")) } } " " (supervision_tag(lang, tk)) }
                             td { span class=(format!("state {}", tk.state.as_str())) { (state_label(tk.state, lang)) } }
                             td { (if lang == Lang::Zh { tk.channel.label_zh() } else { tk.channel.as_str() }) }
                             td { (tk.lead_unit_id.and_then(|u| r.unit_name(u)).unwrap_or("")) }
-                            td { (local_time(tk.created_at)) }
-                            @if deadline { td { (deadline_cell(lang, tk, r)) } }
+                            td data-key=(tk.created_at.timestamp()) { (local_time(tk.created_at)) }
+                            @if deadline { td data-key=(deadline_key(tk)) { (deadline_cell(lang, tk, r)) } }
                         }
                     }
                 }
@@ -1041,9 +1075,11 @@ async fn act_submit(
         .find(|(k, _)| k == "_back")
         .map(|(_, v)| v.clone())
         .filter(|v| v.starts_with('/') && !v.starts_with("//") && !v.contains('\\'));
+    // "Save and next": on to the next ticket of the queue instead of back.
+    let then_next = form.iter().any(|(k, v)| k == "_then" && v == "next");
     let values: Vec<(String, String)> = form
         .into_iter()
-        .filter(|(k, _)| k != "_csrf" && k != "_back")
+        .filter(|(k, _)| k != "_csrf" && k != "_back" && k != "_then")
         .collect();
     let refused = |field: Option<String>, message: String| actions::FormError {
         action,
@@ -1061,9 +1097,27 @@ async fn act_submit(
             Ok(done) if action == mashangban_domain::Action::RevealContact => {
                 return render_ticket(&app, &s, &id, None, StatusCode::OK, Some(done.ticket)).await;
             }
-            Ok(_) => {
-                return Redirect::to(&back.unwrap_or_else(|| format!("/tickets/{ticket_id}")))
-                    .into_response();
+            Ok(done) => {
+                let actor = actor_of(&s.user);
+                let (to, then) = if then_next {
+                    match app.next_to_act(&actor, action, ticket_id).await {
+                        Ok(Some(next)) => (format!("/tickets/{next}"), flash::Then::Next),
+                        Ok(None) => (back.unwrap_or_else(|| "/".into()), flash::Then::QueueEmpty),
+                        Err(e) => {
+                            tracing::error!(error = %e, "next in queue");
+                            (format!("/tickets/{ticket_id}"), flash::Then::Back)
+                        }
+                    }
+                } else {
+                    (
+                        back.unwrap_or_else(|| format!("/tickets/{ticket_id}")),
+                        flash::Then::Back,
+                    )
+                };
+                return with_cookie(
+                    Redirect::to(&to).into_response(),
+                    flash::set_cookie(action, &done.ticket.number, then),
+                );
             }
             Err(AppError::Invalid { field, message }) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -1122,7 +1176,7 @@ async fn render_ticket(
     let r = reference(&app, &s.actor()).await;
     let was_revealed = revealed.is_some();
     let tk = revealed.filter(|v| v.id == tk.id).unwrap_or(tk);
-    let allowed = mashangban_domain::available_actions(&tk, &actor);
+    let allowed = actions::in_usual_order(mashangban_domain::available_actions(&tk, &actor));
     let pickable = if allowed.iter().any(|a| {
         matches!(
             a,
@@ -1245,7 +1299,8 @@ async fn render_ticket(
         @if !allowed.is_empty() {
             div.card.actions {
                 h2 { (t(lang, "actions")) }
-                @for a in &allowed { (actions::form(lang, &csrf, &tk, *a, &forms, err.as_ref())) }
+                // The usual action stands open, unless another one's input came back.
+                @for (i, a) in allowed.iter().enumerate() { (actions::form(lang, &csrf, &tk, *a, &forms, err.as_ref(), i == 0 && err.is_none())) }
             }
         }
         @if let Some(d) = &deadlines {

@@ -119,7 +119,7 @@ async fn patrol_body(
         }
         section.desk #community-reports {
             h2 { (label(lang, "本社区网格上报", "Our community's patrol reports")) }
-            div.table-scroll { (ticket_table(lang, &recent, &r, false)) }
+            div.table-scroll { (ticket_table(lang, &recent, &r, false, false)) }
         }
     }
 }
