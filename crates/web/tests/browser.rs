@@ -1154,12 +1154,22 @@ async fn the_desk_that_thinks_ahead() {
         &op,
         &[
             "#emergency .emergency",
-            "#suggest",
+            ".intake-side",
+            "#suggest .suggest-block",
             "#intake-form button.primary",
         ],
     )
     .await;
     assert!(seen.iter().all(|(_, v)| *v), "{seen:?}");
+    // The page itself does not scroll: the side column scrolls by itself if it must.
+    let still =
+        op.c.execute(
+            "return document.scrollingElement.scrollHeight <= window.innerHeight;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(still.as_bool(), Some(true));
     // Beside the form, not under it.
     let beside =
         op.c.execute(
@@ -1563,6 +1573,13 @@ async fn readme_screenshots() {
     }
     t.app
         .generate_demo_tickets(400, 30, chrono::Utc::now(), 7)
+        .await
+        .unwrap();
+    // What the intake proposes: the catalogue, the knowledge base and a trained classifier.
+    t.app.ensure_demo_knowledge().await.unwrap();
+    t.app.ensure_demo_catalogue().await.unwrap();
+    t.app
+        .train_classifier(&mashangban_app::SERVER, 1000)
         .await
         .unwrap();
     let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots");

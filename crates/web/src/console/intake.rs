@@ -129,11 +129,13 @@ fn intake_form(
             }
             button.primary type="submit" accesskey="s" { (if zh { "保存受理 (Alt+S)" } else { "Save (Alt+S)" }) }
         }
+        // The caller's history first (short, and what the operator greets the caller
+        // with), then what the system proposes.
         aside.intake-side {
-            div #suggest aria-live="polite" {}
             div #history aria-live="polite" {
                 @if !val(typed, "phone").is_empty() { (history_list(lang, history)) }
             }
+            div #suggest aria-live="polite" {}
         }
         }
     }
