@@ -14,7 +14,9 @@ p.date{text-align:center}\
 table{border-collapse:collapse;font-size:10.5pt}\
 td,th{border:1px solid #444;padding:2px 6px}\
 th{background:#eee}\
-td.n{text-align:right}";
+td.n{text-align:right}\
+@page{size:A4;margin:18mm}\
+@media print{body{margin:0;font-size:12pt}h1{font-size:18pt}}";
 
 fn document(title: &str, body: Markup) -> String {
     html! {

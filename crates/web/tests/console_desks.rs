@@ -1348,6 +1348,11 @@ async fn evaluation_page_and_reports() {
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("12345政务服务便民热线工作日报"), "{html}");
     assert!(html.contains("热点问题"), "{html}");
+    // Printed as the paper report: A4, no navigation, no form, no script.
+    assert!(html.contains("@page{size:A4"), "{html}");
+    for absent in ["<nav", "<form", "<script", "<button"] {
+        assert!(!html.contains(absent), "{absent} in the printed report");
+    }
     let (status, headers, _) = analyst
         .download(&format!("/reports/daily?date={today}&format=doc"))
         .await;

@@ -12,8 +12,53 @@ use serde_json::{Value, json};
 
 on_both!(
     a_named_community_is_the_place_at_once,
-    a_request_counts_where_it_belongs_once_corrected
+    a_request_counts_where_it_belongs_once_corrected,
+    the_classifier_learns_the_corrected_category
 );
+
+/// The classifier is trained on the category tickets end with: a dispatcher's correction is
+/// what it learns, not what the operator first chose.
+async fn the_classifier_learns_the_corrected_category(t: &TestApp) {
+    let words = "小区北门的石墩子被货车撞歪挡住人行道";
+    for i in 0..3 {
+        let r = t
+            .post(
+                "/api/v1/tickets",
+                "operator",
+                json!({"channel": "phone", "kind": "complaint", "title": format!("石墩子撞歪{i}"),
+                       "content": words, "category_code": "010403"}),
+            )
+            .await;
+        let id = r.body["id"].as_i64().unwrap();
+        // Corrected once the unit's reply is in, before the callback closes it.
+        t.bring_to(id, "awaiting_callback").await;
+        t.act(
+            id,
+            "recategorise",
+            "dispatcher",
+            json!({"category_code": "010101", "reason": "实为道路设施损坏"}),
+        )
+        .await;
+        t.act(
+            id,
+            "record-callback",
+            "callback",
+            json!({"contacted": true, "resolution": "resolved", "satisfaction": "satisfied"}),
+        )
+        .await;
+    }
+    let r = t.post("/api/v1/classifier/train", "admin", json!({})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["tickets"], 3, "{}", r.body);
+    let s = t
+        .post(
+            "/api/v1/suggest",
+            "operator",
+            json!({"title": "石墩子撞歪", "content": words}),
+        )
+        .await;
+    assert_eq!(s.body["categories"][0]["code"], "010101", "{}", s.body);
+}
 
 async fn a_named_community_is_the_place_at_once(t: &TestApp) {
     let r = t

@@ -266,7 +266,7 @@ impl TestApp {
         self.bring_to(id, state).await
     }
 
-    async fn bring_to(&self, id: i64, state: &str) -> i64 {
+    pub async fn bring_to(&self, id: i64, state: &str) -> i64 {
         let dispatch =
             json!({"lead_unit_id": self.lead_unit, "co_unit_ids": [self.co_unit], "tier": 3});
         match state {
