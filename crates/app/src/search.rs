@@ -182,7 +182,7 @@ impl App {
                 }
                 "offset" => {}
                 "phone" | "extension_pending" | "alert" | "supervision" | "awaiting_answer"
-                | "cursor" => {
+                | "order" | "cursor" => {
                     return Err(AppError::invalid(
                         k.clone(),
                         format!("not a search filter; a search takes {SEARCH_PARAMS}"),

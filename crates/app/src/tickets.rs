@@ -43,6 +43,8 @@ pub struct ListQuery {
     /// What the tickets wait for from the unit (`unit`, or a unit handler's own): to sign,
     /// in hand, with a level below, a reply to review.
     pub queue: Option<mashangban_domain::UnitQueue>,
+    /// Oldest first (`order=oldest`) instead of newest first (`order=newest`, the default).
+    pub oldest_first: bool,
     pub cursor: Option<String>,
     pub limit: Option<u32>,
 }
@@ -51,7 +53,7 @@ pub struct ListQuery {
 pub const SAVED_FILTERS_MAX: usize = 20;
 
 /// The filters a list accepts, by name (the API's query parameters and the console's form).
-pub const LIST_FILTERS: &str = "state, unit, channel, category, division, created_from, created_to, phone, extension_pending, alert, supervision, awaiting_answer, queue, cursor, limit";
+pub const LIST_FILTERS: &str = "state, unit, channel, category, division, created_from, created_to, phone, extension_pending, alert, supervision, awaiting_answer, queue, order, cursor, limit";
 
 /// `true`/`1` or `false`/`0`.
 fn parse_bool(v: &str) -> Option<bool> {
@@ -133,6 +135,13 @@ impl ListQuery {
                             "`{v}` is not one of to_sign, in_hand, below, to_review, none"
                         ))
                     })?)
+                }
+                "order" => {
+                    q.oldest_first = match v.as_str() {
+                        "oldest" => true,
+                        "newest" => false,
+                        _ => return Err(bad(format!("`{v}` is not an order: newest or oldest"))),
+                    }
                 }
                 "cursor" => q.cursor = Some(v),
                 "limit" => {
@@ -599,6 +608,7 @@ impl App {
             supervision_at_least: q.supervision,
             awaiting_answer: q.awaiting_answer,
             before_id,
+            oldest_first: q.oldest_first,
             limit: limit + 1,
         };
         let mut items = self.store.list_tickets(&filter).await?;

@@ -275,7 +275,8 @@ pub struct Committed {
     pub events: Vec<Event>,
 }
 
-/// Filters for listing tickets; every field narrows the list. Results are newest first.
+/// Filters for listing tickets; every field narrows the list. Results are newest first
+/// unless `oldest_first`.
 #[derive(Debug, Clone, Default)]
 pub struct TicketFilter {
     pub states: Vec<TicketState>,
@@ -300,8 +301,11 @@ pub struct TicketFilter {
     pub supervision_at_least: Option<u8>,
     /// Open tickets whose supervision the lead unit has (false) or has not (true) answered.
     pub awaiting_answer: Option<bool>,
-    /// Only tickets with an id lower than this (the cursor of the previous page).
+    /// Only tickets with an id lower than this (the cursor of the previous page), or higher
+    /// when the list is oldest first.
     pub before_id: Option<i64>,
+    /// Oldest first (a queue worked in the order it came in) instead of newest first.
+    pub oldest_first: bool,
     pub limit: u32,
 }
 

@@ -53,6 +53,7 @@ conformance!(
     aggregates_follow_the_events_and_rebuild_the_same,
     warnings_are_raised_once_and_again_when_worse,
     saved_filters_are_each_users_own,
+    oldest_first_pages_forward,
 );
 
 fn at(h: u32) -> chrono::DateTime<Utc> {
@@ -2062,4 +2063,40 @@ async fn saved_filters_are_each_users_own(s: &SqlStore) {
     assert!(s.delete_saved_filter(a, first.id).await.unwrap());
     assert!(!s.delete_saved_filter(a, first.id).await.unwrap());
     assert_eq!(s.saved_filters(a).await.unwrap().len(), 1);
+}
+
+async fn oldest_first_pages_forward(s: &SqlStore) {
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(
+            create(s, &format!("先来后到{i}"), at(i), None)
+                .await
+                .ticket
+                .id,
+        );
+    }
+    let page = |before_id: Option<i64>, oldest_first: bool| TicketFilter {
+        channel: Some(Channel::Phone),
+        before_id,
+        oldest_first,
+        limit: 2,
+        ..Default::default()
+    };
+    let got = |v: Vec<Ticket>| {
+        v.iter()
+            .map(|t| t.id)
+            .filter(|id| ids.contains(id))
+            .collect::<Vec<_>>()
+    };
+    // Oldest first, two by two, from where the last page ended.
+    let first = got(s.list_tickets(&page(Some(ids[0] - 1), true)).await.unwrap());
+    assert_eq!(first, vec![ids[0], ids[1]]);
+    let second = got(s.list_tickets(&page(Some(ids[1]), true)).await.unwrap());
+    assert_eq!(second, vec![ids[2], ids[3]]);
+    // Newest first is the default and pages backwards.
+    let newest = got(s
+        .list_tickets(&page(Some(ids[4] + 1), false))
+        .await
+        .unwrap());
+    assert_eq!(newest, vec![ids[4], ids[3]]);
 }

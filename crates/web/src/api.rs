@@ -351,6 +351,7 @@ pub async fn act(
         ("supervision" = Option<String>, Query, description = "Open tickets under supervision at least this level: `any`, `l1`, `l2`, `l3`"),
         ("awaiting_answer" = Option<bool>, Query, description = "Supervised tickets whose unit has (false) or has not (true) answered"),
         ("queue" = Option<mashangban_domain::UnitQueue>, Query, description = "What the tickets wait for from the unit (`unit`, or a unit handler's own): `to_sign`, `in_hand`, `below` (a level below holds it), `to_review` (a reply or return from below to decide), `none`"),
+        ("order" = Option<String>, Query, description = "`newest` first (the default) or `oldest` first, by when they came in"),
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "default 50"),
     ),

@@ -35,8 +35,60 @@ on_both!(
     a_number_is_found_however_it_is_typed,
     saved_filters_are_each_users_own,
     the_bulk_bar_acts_and_exports_as_the_user_may,
-    an_action_says_what_it_did_once
+    an_action_says_what_it_did_once,
+    a_list_is_read_oldest_first_over_every_page
 );
+
+/// A queue worked in the order it came in: oldest first over every page, in the API and
+/// in the console's list; newest first stays the default; a search keeps its best first.
+async fn a_list_is_read_oldest_first_over_every_page(t: &TestApp) {
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(t.create(&format!("先来后到{i}")).await);
+    }
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let r = t
+            .get(
+                &format!("/api/v1/tickets?order=oldest&limit=2{cursor}"),
+                "dispatcher",
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        seen.extend(
+            r.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["id"].as_i64().unwrap()),
+        );
+        match r.body["next_cursor"].as_str() {
+            Some(c) => cursor = format!("&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ids);
+    let newest = t.get("/api/v1/tickets?limit=5", "dispatcher").await.body;
+    assert_eq!(newest["items"][0]["id"], ids[4]);
+    let r = t.get("/api/v1/tickets?order=sideways", "dispatcher").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.body["error"]["field"], "order");
+    let disp = signed_in(t, "c-order", Role::Dispatcher, None).await;
+    let (status, page) = disp.page("/tickets?order=oldest").await;
+    assert_eq!(status, StatusCode::OK);
+    let at = |id: i64| page.find(&format!("value=\"{id}\" form=\"bulk\"")).unwrap();
+    assert!(at(ids[0]) < at(ids[4]), "oldest first");
+    assert!(page.contains("<strong>最早在前</strong>"));
+    // The search box still finds, best first, with the order in the address.
+    let (status, _) = disp
+        .page(&format!(
+            "/tickets?order=oldest&q={}",
+            common::enc("先来后到")
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+}
 
 async fn a_number_is_found_however_it_is_typed(t: &TestApp) {
     let r = t

@@ -178,13 +178,18 @@ impl TicketStore for SqlStore {
             }
             sql.push(')');
         }
+        let (past, direction) = if f.oldest_first {
+            (">", "ASC")
+        } else {
+            ("<", "DESC")
+        };
         if let Some(b) = f.before_id {
             let m = next(&mut params, P::I(Some(b)));
-            sql.push_str(&format!(" AND {order} < {m}"));
+            sql.push_str(&format!(" AND {order} {past} {m}"));
         }
         let limit = f.limit.clamp(1, 1000) as i64;
         let m = next(&mut params, P::I(Some(limit)));
-        sql.push_str(&format!(" ORDER BY {order} DESC LIMIT {m}"));
+        sql.push_str(&format!(" ORDER BY {order} {direction} LIMIT {m}"));
         let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), params)
             .fetch_all(&self.pool)
             .await?;

@@ -18,7 +18,8 @@ use maud::{Markup, html};
 pub const EXPORT_MAX_ROWS: usize = 20_000;
 
 /// Filter names the list page keeps in its links (everything but the cursor).
-const KEPT: [&str; 9] = [
+const KEPT: [&str; 10] = [
+    "order",
     "state",
     "unit",
     "channel",
@@ -173,6 +174,7 @@ fn filters_form(
                     }
                 }
             }
+            @if !v("order").is_empty() { input type="hidden" name="order" value=(v("order")); }
             @if !v("extension_pending").is_empty() { input type="hidden" name="extension_pending" value=(v("extension_pending")); }
             @if !v("awaiting_answer").is_empty() { input type="hidden" name="awaiting_answer" value=(v("awaiting_answer")); }
             button.primary type="submit" { (t(lang, "filter")) }
@@ -222,6 +224,33 @@ fn saved_filters_bar(
                     input name="name" size="12" maxlength="40" required placeholder=(if zh { "筛选名称" } else { "Name" }) aria-label=(if zh { "筛选名称" } else { "Filter name" });
                     button type="submit" { (if zh { "保存当前筛选" } else { "Save these filters" }) }
                 }
+            }
+        }
+    }
+}
+
+/// Newest or oldest first, over every page (the server's order; a column header sorts the
+/// page shown).
+fn order_links(lang: Lang, pairs: &[(String, String)]) -> Markup {
+    let zh = lang == Lang::Zh;
+    let oldest = value(pairs, "order") == "oldest";
+    let others = kept_query(
+        &pairs
+            .iter()
+            .filter(|(k, _)| k != "order")
+            .cloned()
+            .collect::<Vec<_>>(),
+    );
+    let sep = if others.is_empty() { "" } else { "&" };
+    html! {
+        p.order #order {
+            (if zh { "排序：" } else { "Order: " })
+            @if oldest {
+                a href=(format!("/tickets?{others}")) { (if zh { "最新在前" } else { "newest first" }) }
+                " · " strong { (if zh { "最早在前" } else { "oldest first" }) }
+            } @else {
+                strong { (if zh { "最新在前" } else { "newest first" }) }
+                " · " a href=(format!("/tickets?{others}{sep}order=oldest")) { (if zh { "最早在前" } else { "oldest first" }) }
             }
         }
     }
@@ -338,6 +367,7 @@ pub async fn tickets_page(
         (saved_filters_bar(lang, &csrf, &saved, &pairs))
         (filters_form(lang, &s, &pairs, &r))
         @if let Some(e) = &error { p.error role="alert" { (e) } }
+        (order_links(lang, &pairs))
         p.export {
             (t(lang, "export")) ": "
             a href=(format!("/tickets/export.xlsx?{kept}")) { "Excel (.xlsx)" } " · "
@@ -367,9 +397,10 @@ async fn search_page(
     let lang = s.lang;
     let zh = lang == Lang::Zh;
     let offset: usize = value(pairs, "offset").parse().unwrap_or(0);
+    // Best first: the list's order does not apply to a search.
     let mut asked: Vec<(String, String)> = pairs
         .iter()
-        .filter(|(k, v)| k != "cursor" && k != "limit" && !v.trim().is_empty())
+        .filter(|(k, v)| k != "cursor" && k != "limit" && k != "order" && !v.trim().is_empty())
         .cloned()
         .collect();
     asked.push(("limit".into(), "50".into()));
