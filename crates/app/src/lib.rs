@@ -9,6 +9,7 @@ pub mod demo;
 pub mod knowledge;
 pub mod kpis;
 pub mod notify;
+pub mod public;
 pub mod reports;
 pub mod search;
 pub mod seed;

@@ -16,6 +16,7 @@ pub mod lifecycle;
 pub mod notify;
 pub mod org;
 pub mod permission;
+pub mod public;
 pub mod report;
 pub mod supervision;
 pub mod ticket;

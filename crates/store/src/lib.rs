@@ -558,6 +558,8 @@ pub trait TicketStore: Send + Sync {
     /// key already used by the same user, returns that ticket instead.
     async fn create_ticket(&self, req: CreateTicket) -> Result<Created>;
     async fn get_ticket(&self, id: i64) -> Result<Option<Ticket>>;
+    /// The ticket with this number (`XN20261206000001`), if any.
+    async fn ticket_by_number(&self, number: &str) -> Result<Option<Ticket>>;
     async fn get_tickets(&self, ids: &[i64]) -> Result<Vec<Ticket>>;
     async fn list_tickets(&self, filter: &TicketFilter) -> Result<Vec<Ticket>>;
     async fn count_tickets(&self) -> Result<i64>;
@@ -745,6 +747,22 @@ pub trait WarningStore: Send + Sync {
 /// Everything Mashangban keeps, one trait per aggregate; an `Arc<dyn Store>` (what the
 /// application holds) answers all their methods. On a concrete `SqlStore`, bring them into
 /// scope with `use mashangban_store::traits::*;`.
+/// Counted attempts (a wrong tracking code, a public submission) by key, for limits that
+/// hold across instances.
+#[async_trait]
+pub trait ThrottleStore: Send + Sync {
+    /// Records one attempt under `key` at `at`, dropping those of every key older than
+    /// `forget_before`.
+    async fn record_attempt(
+        &self,
+        key: &str,
+        at: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+    ) -> Result<()>;
+    /// The attempts under `key` at or after `since`.
+    async fn count_attempts(&self, key: &str, since: DateTime<Utc>) -> Result<i64>;
+}
+
 pub trait Store:
     Maintenance
     + ReferenceStore
@@ -756,6 +774,7 @@ pub trait Store:
     + OutboxStore
     + AggregateStore
     + WarningStore
+    + ThrottleStore
 {
 }
 
@@ -769,7 +788,8 @@ impl<
         + TicketStore
         + OutboxStore
         + AggregateStore
-        + WarningStore,
+        + WarningStore
+        + ThrottleStore,
 > Store for T
 {
 }
@@ -778,6 +798,6 @@ impl<
 pub mod traits {
     pub use super::{
         AggregateStore, CatalogueStore, GazetteerStore, KnowledgeStore, Maintenance, OutboxStore,
-        ReferenceStore, Store, TicketStore, UserStore, WarningStore,
+        ReferenceStore, Store, ThrottleStore, TicketStore, UserStore, WarningStore,
     };
 }

@@ -519,6 +519,21 @@ CREATE TABLE saved_filters (
 );
 "#,
     },
+    Migration {
+        version: 21,
+        name: "counted attempts",
+        // Limits that hold across instances: wrong tracking codes for a number, requests
+        // from a phone or an address. One row an attempt; old rows are deleted as new ones
+        // come.
+        sql: r#"
+CREATE TABLE attempts (
+    key TEXT NOT NULL,
+    at {big} NOT NULL
+);
+CREATE INDEX attempts_key_at ON attempts (key, at);
+CREATE INDEX attempts_at ON attempts (at);
+"#,
+    },
 ];
 
 #[cfg(test)]

@@ -54,6 +54,7 @@ conformance!(
     warnings_are_raised_once_and_again_when_worse,
     saved_filters_are_each_users_own,
     oldest_first_pages_forward,
+    attempts_are_counted_per_key_and_forgotten,
 );
 
 fn at(h: u32) -> chrono::DateTime<Utc> {
@@ -2075,6 +2076,16 @@ async fn oldest_first_pages_forward(s: &SqlStore) {
                 .id,
         );
     }
+    // A ticket is found by its number too.
+    let third = s.get_ticket(ids[2]).await.unwrap().unwrap();
+    let found = s.ticket_by_number(&third.number).await.unwrap().unwrap();
+    assert_eq!(found.id, ids[2]);
+    assert!(
+        s.ticket_by_number("XN19990101000001")
+            .await
+            .unwrap()
+            .is_none()
+    );
     let page = |before_id: Option<i64>, oldest_first: bool| TicketFilter {
         channel: Some(Channel::Phone),
         before_id,
@@ -2099,4 +2110,19 @@ async fn oldest_first_pages_forward(s: &SqlStore) {
         .await
         .unwrap());
     assert_eq!(newest, vec![ids[4], ids[3]]);
+}
+
+async fn attempts_are_counted_per_key_and_forgotten(s: &SqlStore) {
+    for h in [1, 2, 3] {
+        s.record_attempt("track:XN1", at(h), at(0)).await.unwrap();
+    }
+    s.record_attempt("track:XN2", at(3), at(0)).await.unwrap();
+    assert_eq!(s.count_attempts("track:XN1", at(0)).await.unwrap(), 3);
+    assert_eq!(s.count_attempts("track:XN1", at(2)).await.unwrap(), 2);
+    assert_eq!(s.count_attempts("track:XN2", at(0)).await.unwrap(), 1);
+    assert_eq!(s.count_attempts("track:XN3", at(0)).await.unwrap(), 0);
+    // A new attempt forgets every key's attempts older than the longest window.
+    s.record_attempt("other", at(5), at(3)).await.unwrap();
+    assert_eq!(s.count_attempts("track:XN1", at(0)).await.unwrap(), 1);
+    assert_eq!(s.count_attempts("track:XN2", at(0)).await.unwrap(), 1);
 }

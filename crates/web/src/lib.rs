@@ -5,6 +5,7 @@ mod api;
 mod api_catalogue;
 mod api_knowledge;
 mod api_kpi;
+mod api_public;
 mod api_text;
 mod api_warnings;
 mod bodies;
@@ -13,6 +14,7 @@ mod docx;
 pub mod error;
 mod input;
 pub mod openapi;
+mod portal;
 pub mod reports;
 mod xlsx;
 
@@ -41,6 +43,7 @@ fn api() -> OpenApiRouter<App> {
         .routes(routes!(api::login))
         .routes(routes!(api::logout))
         .routes(routes!(api::me))
+        .routes(routes!(api_public::track))
         .routes(routes!(api::create_ticket, api::list_tickets))
         .routes(routes!(api::report_on_patrol))
         .routes(routes!(api::search_tickets))
@@ -116,6 +119,7 @@ pub fn router(app: App) -> Router {
     api_parts()
         .0
         .merge(console::routes())
+        .merge(portal::routes())
         .fallback(api::fallback)
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

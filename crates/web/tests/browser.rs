@@ -1193,6 +1193,7 @@ async fn the_desk_that_thinks_ahead() {
     op.select("#category_code", "010403").await;
     op.submit("#intake-form button.primary").await;
     let number = op.text("#created-number").await;
+    let tracking = op.text("#created-code").await;
     let href =
         op.c.execute(
             "return document.querySelector('#created-number').closest('a').getAttribute('href');",
@@ -1350,6 +1351,31 @@ async fn the_desk_that_thinks_ahead() {
         assert_eq!(t.state(*id).await, "in_progress");
     }
     unit.shot("19-bulk-signed").await;
+
+    // The caller follows it on the public portal, on a phone: no login, plain words.
+    inner_size(&op, 360, 740).await;
+    op.go("/public").await;
+    assert!(op.main_text().await.contains("119"));
+    op.shot("20-public-home-360").await;
+    op.go("/public/track").await;
+    op.fill("#number", &number).await;
+    op.fill("#code", &tracking.to_lowercase()).await;
+    op.submit("form.track button").await;
+    assert_eq!(op.text("#state").await, "办理中");
+    assert_eq!(op.text("#unit").await, "东关大街街道办事处");
+    let fits =
+        op.c.execute(
+            "return document.scrollingElement.scrollWidth <= window.innerWidth;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        fits.as_bool(),
+        Some(true),
+        "no sideways scrolling at 360 px"
+    );
+    op.shot("20-public-track-360").await;
     for b in [op, disp, unit] {
         b.c.close().await.unwrap();
     }

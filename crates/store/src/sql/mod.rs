@@ -26,6 +26,7 @@ mod knowledge;
 mod maintenance;
 mod outbox;
 mod reference;
+mod throttle;
 mod tickets;
 mod users;
 mod versioned;

@@ -67,6 +67,14 @@ impl TicketStore for SqlStore {
         row.as_ref().map(ticket_from).transpose()
     }
 
+    async fn ticket_by_number(&self, number: &str) -> Result<Option<Ticket>> {
+        let row = sqlx::query("SELECT id, body FROM tickets WHERE number = $1")
+            .bind(number.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(ticket_from).transpose()
+    }
+
     async fn get_tickets(&self, ids: &[i64]) -> Result<Vec<Ticket>> {
         if ids.is_empty() {
             return Ok(Vec::new());

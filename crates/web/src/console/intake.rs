@@ -52,6 +52,8 @@ fn intake_form(
         @if let Some((tk, unresolved, parent_number)) = created {
             p.notice role="status" {
                 (if zh { "已受理，工单编号 " } else { "Received: ticket " }) a href=(format!("/tickets/{}", tk.id)) { strong #created-number { (tk.number) } }
+                // What the caller needs to follow it on the portal (群众端查询).
+                (if zh { "，查询码 " } else { ", tracking code " }) strong #created-code { (tk.tracking_code) }
                 @if let (mashangban_domain::TicketState::Merged, Some(parent)) = (tk.state, tk.parent_id) {
                     (if zh { "，已并入工单 " } else { ", merged into ticket " }) a #merged-into href=(format!("/tickets/{parent}")) { (parent_number.map(str::to_string).unwrap_or_else(|| parent.to_string())) } (if zh { "（同一诉求，不再单独派单）" } else { " (the same matter: not dispatched on its own)" })
                 }

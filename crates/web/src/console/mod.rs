@@ -182,7 +182,7 @@ fn to_login() -> Response {
     Redirect::to("/login").into_response()
 }
 
-fn html_response(status: StatusCode, markup: Markup) -> Response {
+pub(crate) fn html_response(status: StatusCode, markup: Markup) -> Response {
     let mut r = (status, markup.into_string()).into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,

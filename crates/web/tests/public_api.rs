@@ -1,0 +1,221 @@
+//! The citizen's look-up (群众查询), over HTTP on both backends, the API and the portal page:
+//! for every state a ticket can be in, the citizen reads the state in plain words and
+//! nothing else of the ticket's inner life — no internal note, no reason for a return, no
+//! staff, no contact details; a wrong code answers exactly as a missing number does; a
+//! number guessed at too often is locked.
+
+mod common;
+
+use common::TestApp;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+on_both!(
+    every_state_reads_plainly_and_nothing_leaks,
+    a_wrong_code_is_a_missing_number_and_guessing_is_locked
+);
+
+/// (state, what the citizen reads), written out by hand.
+const STATES: [(&str, &str); 11] = [
+    ("received", "已受理"),
+    ("resolved_directly", "已办结"),
+    ("dispatched", "已转交办理单位"),
+    ("in_consultation", "已转交办理单位"),
+    ("return_requested", "已转交办理单位"),
+    ("in_progress", "办理中"),
+    ("replied", "办理中"),
+    ("awaiting_callback", "已答复"),
+    ("closed", "已办结"),
+    ("merged", "已并入同一诉求办理"),
+    ("not_accepted", "不予受理"),
+];
+
+/// What must never reach a citizen's screen.
+const SECRET: [&str; 9] = [
+    "张三",         // the citizen's name (theirs, but not shown back to anyone asking)
+    "13812345678",  // the phone
+    "138****5678",  // even masked
+    "内部备注：",   // an internal note
+    "非本单位职责", // a unit's reason to give the ticket back
+    "dispatcher",   // staff
+    "operator",
+    "协办",          // other units' part
+    "tracking_code", // the code itself is never echoed
+];
+
+async fn public(t: &TestApp, number: &str, code: &str) -> common::Resp {
+    t.raw(
+        reqwest::Method::GET,
+        &format!(
+            "/api/v1/public/requests/{}?code={}",
+            common::enc(number),
+            common::enc(code)
+        ),
+        None,
+        None,
+        &[],
+    )
+    .await
+}
+
+async fn page(t: &TestApp, number: &str, code: &str) -> (StatusCode, String) {
+    let (status, html, _) = common::console::get_page(
+        t,
+        &format!(
+            "/public/track?number={}&code={}",
+            common::enc(number),
+            common::enc(code)
+        ),
+        None,
+        "",
+    )
+    .await;
+    (status, html)
+}
+
+async fn every_state_reads_plainly_and_nothing_leaks(t: &TestApp) {
+    let lead_name = t.get("/api/v1/units", "admin").await.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["id"] == t.lead_unit)
+        .unwrap()["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for (state, label) in STATES {
+        let id = t.create(&format!("楼道灯坏了（{state}）")).await;
+        // An internal note on every ticket that may take one.
+        let _ = t
+            .post(
+                &format!("/api/v1/tickets/{id}/add-note"),
+                "dispatcher",
+                json!({"note": "内部备注：市民情绪激动，注意沟通"}),
+            )
+            .await;
+        let id = t.bring_to(id, state).await;
+        let staff = t
+            .get(&format!("/api/v1/tickets/{id}"), "dispatcher")
+            .await
+            .body;
+        let (number, code) = (
+            staff["number"].as_str().unwrap().to_string(),
+            staff["tracking_code"].as_str().unwrap().to_string(),
+        );
+        let r = public(t, &number, &code.to_lowercase()).await;
+        assert_eq!(r.status, StatusCode::OK, "{state}: {}", r.body);
+        let b = &r.body;
+        let mut keys: Vec<&str> = b.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            vec![
+                "answer",
+                "expected_reply_by",
+                "next_step",
+                "number",
+                "received_at",
+                "redirect_to",
+                "state",
+                "state_label",
+                "title",
+                "unit"
+            ],
+            "{state}"
+        );
+        assert_eq!(b["state_label"], label, "{state}");
+        assert_eq!(b["number"], number.as_str());
+        let text = b.to_string();
+        let (status, html) = page(t, &number, &code).await;
+        assert_eq!(status, StatusCode::OK, "{state}");
+        assert!(html.contains(label), "{state}: {html}");
+        for secret in SECRET {
+            assert!(!text.contains(secret), "{state}: `{secret}` in {text}");
+            assert!(!html.contains(secret), "{state}: `{secret}` on the page");
+        }
+        match state {
+            "dispatched" | "in_progress" => {
+                assert_eq!(b["unit"], lead_name.as_str(), "{state}");
+                assert!(b["expected_reply_by"].is_string(), "{state}: {b}");
+                assert_eq!(b["answer"], Value::Null);
+            }
+            "replied" => {
+                // The unit's reply is under the hotline's review: not shown yet.
+                assert_eq!(b["unit"], lead_name.as_str(), "{state}");
+                assert_eq!(b["answer"], Value::Null, "no answer before it is approved");
+            }
+            "awaiting_callback" | "closed" => {
+                assert_eq!(b["answer"], "已处理", "{state}: the approved reply");
+                assert_eq!(b["expected_reply_by"], Value::Null);
+            }
+            "received" => assert_eq!(b["unit"], Value::Null),
+            "not_accepted" => assert_eq!(b["answer"], "属于诉讼事项"),
+            _ => {}
+        }
+    }
+}
+
+async fn a_wrong_code_is_a_missing_number_and_guessing_is_locked(t: &TestApp) {
+    let id = t.ticket_in("dispatched").await;
+    let staff = t
+        .get(&format!("/api/v1/tickets/{id}"), "dispatcher")
+        .await
+        .body;
+    let (number, code) = (
+        staff["number"].as_str().unwrap().to_string(),
+        staff["tracking_code"].as_str().unwrap().to_string(),
+    );
+    let wrong = public(t, &number, "WRONGCODE0000000").await;
+    let missing = public(t, "XN19990101000001", &code).await;
+    assert_eq!(wrong.status, StatusCode::NOT_FOUND);
+    assert_eq!(wrong.status, missing.status);
+    assert_eq!(wrong.body, missing.body, "word for word");
+    let (s1, p1) = page(t, &number, "WRONGCODE0000000").await;
+    let (s2, p2) = page(t, "XN19990101000001", &code).await;
+    assert_eq!((s1, s2), (StatusCode::NOT_FOUND, StatusCode::NOT_FOUND));
+    // The pages differ only in what was typed back into the form.
+    let typed = |p: &str, n: &str, c: &str| {
+        p.replace(&format!("value=\"{n}\""), "value=\"N\"")
+            .replace(&format!("value=\"{c}\""), "value=\"C\"")
+    };
+    assert_eq!(
+        typed(&p1, &number, "WRONGCODE0000000"),
+        typed(&p2, "XN19990101000001", &code)
+    );
+    // No code at all: said so, naming the field.
+    let r = public(t, &number, "").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.body["error"]["field"], "code");
+    // Eight more wrong codes make ten (one through the API above, one through the page):
+    // the eleventh try is refused even with the right code; the number is locked, not the
+    // others.
+    for _ in 0..8 {
+        assert_eq!(
+            public(t, &number, "WRONGCODE0000000").await.status,
+            StatusCode::NOT_FOUND
+        );
+    }
+    let locked = public(t, &number, &code).await;
+    assert_eq!(
+        locked.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        locked.body
+    );
+    assert_eq!(locked.body["error"]["code"], "locked");
+    let (status, html) = page(t, &number, &code).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(html.contains("一小时后再试"));
+    let other = t.ticket_in("received").await;
+    let staff = t
+        .get(&format!("/api/v1/tickets/{other}"), "dispatcher")
+        .await
+        .body;
+    let r = public(
+        t,
+        staff["number"].as_str().unwrap(),
+        staff["tracking_code"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+}
