@@ -6,7 +6,8 @@
 use crate::{App, AppError};
 use chrono::{DateTime, Duration, Utc};
 use mashangban_domain::deadlines::{ClockKind, ClockState};
-use mashangban_domain::public::{PublicTicket, public_view};
+use mashangban_domain::public::{PublicTicket, merged_view, public_view};
+use mashangban_domain::{Ticket, TicketState};
 use sha2::{Digest, Sha256};
 
 /// Wrong tracking codes for one number within [`TRACK_WINDOW`] before it is locked.
@@ -58,9 +59,25 @@ impl App {
                 return Err(AppError::NotFound(NOT_FOUND.into()));
             }
         };
+        // A merged request follows the matter it joined.
+        if let (TicketState::Merged, Some(parent)) = (ticket.state, ticket.parent_id)
+            && let Some(parent) = self.store.get_ticket(parent).await?
+        {
+            let parent_view = self.public_view_of(&parent, now).await?;
+            return Ok(merged_view(&ticket, parent_view));
+        }
+        self.public_view_of(&ticket, now).await
+    }
+
+    /// A ticket's public view, with the handling clock's due time while it runs.
+    async fn public_view_of(
+        &self,
+        ticket: &Ticket,
+        now: DateTime<Utc>,
+    ) -> Result<PublicTicket, AppError> {
         let events = self.store.ticket_events(ticket.id).await?;
         let due = self
-            .deadlines_of(&ticket, &events, now)
+            .deadlines_of(ticket, &events, now)
             .await?
             .clocks
             .iter()
@@ -71,7 +88,7 @@ impl App {
             .and_then(|c| c.due);
         let r = self.reference().await?;
         Ok(public_view(
-            &ticket,
+            ticket,
             |u| r.unit_name(u).map(str::to_string),
             due,
         ))

@@ -143,6 +143,31 @@ pub fn public_view(
     }
 }
 
+/// A request merged into the same matter raised before (并单) follows that matter: its
+/// citizen sees their own number, title and time, and the parent's unit, expected date and
+/// approved answer (`parent` is the parent's public view).
+pub fn merged_view(child: &Ticket, parent: PublicTicket) -> PublicTicket {
+    let state = PublicState::Merged;
+    let next_step = match parent.state {
+        PublicState::Answered | PublicState::Closed => {
+            "您反映的问题已与其他市民的同一诉求并在一起办理，答复如上。"
+        }
+        _ => state.next_step_zh(),
+    };
+    PublicTicket {
+        number: child.number.clone(),
+        state,
+        state_label: state.label_zh().to_string(),
+        title: child.title.clone(),
+        received_at: child.created_at,
+        unit: parent.unit,
+        expected_reply_by: parent.expected_reply_by,
+        answer: parent.answer,
+        redirect_to: None,
+        next_step: next_step.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,8 +12,42 @@ use serde_json::{Value, json};
 
 on_both!(
     every_state_reads_plainly_and_nothing_leaks,
-    a_wrong_code_is_a_missing_number_and_guessing_is_locked
+    a_wrong_code_is_a_missing_number_and_guessing_is_locked,
+    a_merged_request_follows_the_matter_it_joined
 );
+
+/// 并单: the citizen of a request merged into the same matter sees their own number and the
+/// matter's progress and approved answer.
+async fn a_merged_request_follows_the_matter_it_joined(t: &TestApp) {
+    let parent = t.create("小区门口路灯不亮").await;
+    let child = t.create("门口的路灯坏了好几天").await;
+    t.act(child, "merge", "operator", json!({"parent_id": parent}))
+        .await;
+    let staff = t
+        .get(&format!("/api/v1/tickets/{child}"), "dispatcher")
+        .await
+        .body;
+    let (number, code) = (
+        staff["number"].as_str().unwrap().to_string(),
+        staff["tracking_code"].as_str().unwrap().to_string(),
+    );
+    let before = public(t, &number, &code).await.body;
+    assert_eq!(before["state_label"], "已并入同一诉求办理");
+    assert_eq!(before["number"], number.as_str());
+    assert_eq!(before["answer"], Value::Null);
+    t.bring_to(parent, "awaiting_callback").await;
+    let after = public(t, &number, &code).await.body;
+    assert_eq!(after["state_label"], "已并入同一诉求办理");
+    assert_eq!(
+        after["title"], "门口的路灯坏了好几天",
+        "the child's own request"
+    );
+    assert_eq!(
+        after["answer"], "已处理",
+        "the matter's approved answer: {after}"
+    );
+    assert!(after["unit"].is_string());
+}
 
 /// (state, what the citizen reads), written out by hand.
 const STATES: [(&str, &str); 11] = [
