@@ -23,14 +23,7 @@ async fn a_merged_request_follows_the_matter_it_joined(t: &TestApp) {
     let child = t.create("门口的路灯坏了好几天").await;
     t.act(child, "merge", "operator", json!({"parent_id": parent}))
         .await;
-    let staff = t
-        .get(&format!("/api/v1/tickets/{child}"), "dispatcher")
-        .await
-        .body;
-    let (number, code) = (
-        staff["number"].as_str().unwrap().to_string(),
-        staff["tracking_code"].as_str().unwrap().to_string(),
-    );
+    let (number, code) = number_and_code(t, child).await;
     let before = public(t, &number, &code).await.body;
     assert_eq!(before["state_label"], "已并入同一诉求办理");
     assert_eq!(before["number"], number.as_str());
@@ -76,6 +69,18 @@ const SECRET: [&str; 9] = [
     "协办",          // other units' part
     "tracking_code", // the code itself is never echoed
 ];
+
+/// A ticket's number and tracking code, as the operator reads them out.
+async fn number_and_code(t: &TestApp, id: i64) -> (String, String) {
+    let staff = t
+        .get(&format!("/api/v1/tickets/{id}"), "dispatcher")
+        .await
+        .body;
+    (
+        staff["number"].as_str().unwrap().to_string(),
+        staff["tracking_code"].as_str().unwrap().to_string(),
+    )
+}
 
 async fn public(t: &TestApp, number: &str, code: &str) -> common::Resp {
     t.raw(
@@ -128,14 +133,7 @@ async fn every_state_reads_plainly_and_nothing_leaks(t: &TestApp) {
             )
             .await;
         let id = t.bring_to(id, state).await;
-        let staff = t
-            .get(&format!("/api/v1/tickets/{id}"), "dispatcher")
-            .await
-            .body;
-        let (number, code) = (
-            staff["number"].as_str().unwrap().to_string(),
-            staff["tracking_code"].as_str().unwrap().to_string(),
-        );
+        let (number, code) = number_and_code(t, id).await;
         let r = public(t, &number, &code.to_lowercase()).await;
         assert_eq!(r.status, StatusCode::OK, "{state}: {}", r.body);
         let b = &r.body;
@@ -191,14 +189,7 @@ async fn every_state_reads_plainly_and_nothing_leaks(t: &TestApp) {
 
 async fn a_wrong_code_is_a_missing_number_and_guessing_is_locked(t: &TestApp) {
     let id = t.ticket_in("dispatched").await;
-    let staff = t
-        .get(&format!("/api/v1/tickets/{id}"), "dispatcher")
-        .await
-        .body;
-    let (number, code) = (
-        staff["number"].as_str().unwrap().to_string(),
-        staff["tracking_code"].as_str().unwrap().to_string(),
-    );
+    let (number, code) = number_and_code(t, id).await;
     let wrong = public(t, &number, "WRONGCODE0000000").await;
     let missing = public(t, "XN19990101000001", &code).await;
     assert_eq!(wrong.status, StatusCode::NOT_FOUND);
@@ -241,15 +232,7 @@ async fn a_wrong_code_is_a_missing_number_and_guessing_is_locked(t: &TestApp) {
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     assert!(html.contains("一小时后再试"));
     let other = t.ticket_in("received").await;
-    let staff = t
-        .get(&format!("/api/v1/tickets/{other}"), "dispatcher")
-        .await
-        .body;
-    let r = public(
-        t,
-        staff["number"].as_str().unwrap(),
-        staff["tracking_code"].as_str().unwrap(),
-    )
-    .await;
+    let (other_number, other_code) = number_and_code(t, other).await;
+    let r = public(t, &other_number, &other_code).await;
     assert_eq!(r.status, StatusCode::OK);
 }
