@@ -1,14 +1,19 @@
-//! The citizen's side (群众端): looking up a request by its number and tracking code. Open to
-//! anyone, so it guards itself: a wrong code and a number that does not exist answer alike
-//! (nothing to enumerate), and a number asked with wrong codes too often is locked for a
-//! while, across every instance (the attempts are counted in the database).
+//! The citizen's side (群众端): submitting a request from the portal, and looking one up by
+//! its number and tracking code. Open to anyone, so it guards itself: a phone number or a
+//! client address submits a few requests an hour at most; a wrong code and a number that
+//! does not exist answer alike (nothing to enumerate), and a number asked with wrong codes
+//! too often is locked for a while. The attempts are counted in the database, so that every
+//! instance agrees.
 
 use crate::{App, AppError};
 use chrono::{DateTime, Duration, Utc};
 use mashangban_domain::deadlines::{ClockKind, ClockState};
-use mashangban_domain::public::{PublicTicket, merged_view, public_view};
-use mashangban_domain::{Ticket, TicketState};
+use mashangban_domain::public::{
+    PublicReceipt, PublicTicket, merged_view, parse_submission, public_view,
+};
+use mashangban_domain::{Actor, Role, Ticket, TicketState};
 use sha2::{Digest, Sha256};
+use std::net::IpAddr;
 
 /// Wrong tracking codes for one number within [`TRACK_WINDOW`] before it is locked.
 pub const TRACK_MAX_WRONG: i64 = 10;
@@ -17,10 +22,100 @@ pub const TRACK_WINDOW: Duration = Duration::hours(1);
 /// The longest window any attempt is counted in (older attempts are forgotten).
 const LONGEST_WINDOW: Duration = Duration::days(1);
 
+/// Requests one phone number, or one client address, may submit within an hour and a day.
+pub const SUBMIT_LIMITS: [(Duration, i64); 2] = [(Duration::hours(1), 5), (Duration::days(1), 20)];
+
+/// Who receives what the portal takes in: the system (user 0), on the citizen's behalf,
+/// through the same intake as an operator's.
+pub const PORTAL: Actor = Actor {
+    user_id: 0,
+    role: Role::Operator,
+    unit_id: None,
+};
+
 /// The answer to a wrong code and to a number that does not exist: the same, word for word.
 const NOT_FOUND: &str = "no request has this number and tracking code";
 
 impl App {
+    /// [`App::submit_public_at`] now.
+    pub async fn submit_public(
+        &self,
+        body: serde_json::Value,
+        client: Option<IpAddr>,
+        idempotency_key: Option<String>,
+    ) -> Result<(PublicReceipt, bool), AppError> {
+        self.submit_public_at(body, client, idempotency_key, Utc::now())
+            .await
+    }
+
+    /// A request submitted by a citizen (channel `web`), through the one intake every
+    /// channel goes through: placed, numbered, given its tracking code. Refused with
+    /// `locked` (429) beyond [`SUBMIT_LIMITS`] for its phone number or its client address.
+    /// A retry with the same idempotency key returns the first receipt (`false`).
+    pub async fn submit_public_at(
+        &self,
+        body: serde_json::Value,
+        client: Option<IpAddr>,
+        idempotency_key: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<(PublicReceipt, bool), AppError> {
+        let idempotency = crate::tickets::idempotency(idempotency_key, &body)?;
+        let new = parse_submission(body)?;
+        let mut keys = Vec::new();
+        if let Some(phone) = &new.citizen.phone {
+            keys.push(format!("submit-phone:{phone}"));
+        }
+        if let Some(ip) = client {
+            keys.push(format!("submit-addr:{ip}"));
+        }
+        for key in &keys {
+            for (window, max) in SUBMIT_LIMITS {
+                if self.store.count_attempts(key, now - window).await? >= max {
+                    return Err(AppError::Locked(format!(
+                        "提交过于频繁：同一号码或同一网络每小时最多{}件、每天最多{}件，请稍后再试，或拨打12345。",
+                        SUBMIT_LIMITS[0].1, SUBMIT_LIMITS[1].1
+                    )));
+                }
+            }
+        }
+        let category = new.category_code.clone();
+        let emergency =
+            mashangban_text::detect_emergency(&format!("{}。{}", new.title, new.content));
+        let created = self.receive(&PORTAL, new, idempotency, now).await?;
+        if created.created {
+            for key in &keys {
+                self.store
+                    .record_attempt(key, now, now - LONGEST_WINDOW)
+                    .await?;
+            }
+        }
+        let r = self.reference().await?;
+        // What the catalogue usually gives such a matter, else three days: an estimate
+        // until the hotline sends it to a unit.
+        let tier = category
+            .and_then(|c| r.categories.get(&c).and_then(|c| c.default_tier))
+            .map(u32::from)
+            .unwrap_or(3);
+        let t = created.ticket;
+        Ok((
+            PublicReceipt {
+                number: t.number,
+                tracking_code: t.tracking_code,
+                expected_reply_by: mashangban_domain::deadlines::handling_due(
+                    &r.policy,
+                    &r.calendar,
+                    t.created_at,
+                    tier,
+                ),
+                call_now: emergency
+                    .transfer_to
+                    .filter(|_| emergency.flag)
+                    .map(|t| t.number().to_string()),
+            },
+            created.created,
+        ))
+    }
+
     /// A request as its citizen sees it, by its number and tracking code
     /// ([`mashangban_domain::public`] decides what is shown).
     pub async fn track_public(&self, number: &str, code: &str) -> Result<PublicTicket, AppError> {

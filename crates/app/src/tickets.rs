@@ -257,7 +257,7 @@ fn check_codes(
 }
 
 /// An idempotency key with the hash of the body it came with, once the key is checked.
-fn idempotency(
+pub(crate) fn idempotency(
     key: Option<String>,
     body: &serde_json::Value,
 ) -> Result<Option<(String, String)>, AppError> {
@@ -440,7 +440,7 @@ impl App {
 
     /// Stores a received request once its category and division are checked: the one
     /// write behind every channel's intake.
-    async fn receive(
+    pub(crate) async fn receive(
         &self,
         actor: &Actor,
         mut new: NewTicket,

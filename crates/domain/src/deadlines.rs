@@ -408,6 +408,24 @@ pub fn sign_by(p: &DeadlinePolicy, cal: &Calendar, at: DateTime<Utc>) -> DateTim
     add_working_minutes(cal, &p.working_hours, at, minutes).at
 }
 
+/// When the reply to a matter of `tier` days given to a unit at `start` is due: the
+/// handling clock's due point, before any pause or extension (what a citizen is told to
+/// expect when submitting).
+pub fn handling_due(
+    p: &DeadlinePolicy,
+    cal: &Calendar,
+    start: DateTime<Utc>,
+    tier: u32,
+) -> DateTime<Utc> {
+    match p.handling_days {
+        DayCount::Working => {
+            let minutes = allowed_minutes(p, Allowance::WorkingDays(tier));
+            add_working_minutes(cal, &p.working_hours, start, minutes).at
+        }
+        DayCount::Calendar => start + Duration::days(i64::from(tier)),
+    }
+}
+
 /// The ticket's clocks now, from its events (in order), under the policy and calendar.
 /// Only the current handling cycle counts: a reopened ticket starts its clocks again.
 pub fn clocks(

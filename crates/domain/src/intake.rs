@@ -270,7 +270,7 @@ impl NewTicket {
     }
 
     /// Validates a create body as read.
-    fn validate(b: CreateBody) -> Result<NewTicket, DomainError> {
+    pub(crate) fn validate(b: CreateBody) -> Result<NewTicket, DomainError> {
         let content = b.content.trim().to_string();
         if content.is_empty() {
             return Err(DomainError::invalid(

@@ -10,6 +10,70 @@ use crate::types::TicketState;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+/// The body of `POST /api/v1/public/requests`: what a citizen submits from the portal.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = PublicRequest)]
+pub struct PublicBody {
+    /// 咨询, 求助, 投诉, 举报, 建议 or 表扬 (`consultation`, `help`, `complaint`, `report`,
+    /// `suggestion`, `praise`); `help` when not said.
+    pub kind: Option<crate::types::Kind>,
+    #[schema(max_length = 200)]
+    pub title: Option<String>,
+    #[schema(max_length = 20000)]
+    pub content: String,
+    #[schema(max_length = 500)]
+    pub address: Option<String>,
+    pub category_code: Option<String>,
+    /// Who to answer: a phone number is required (the receipt and the answer go to it).
+    pub citizen: crate::intake::CitizenBody,
+    /// Keep my name and number from the units handling it.
+    #[schema(default = false)]
+    pub confidential: Option<bool>,
+}
+
+/// A citizen's submission, validated by the one intake rule ([`crate::NewTicket`]) as a
+/// request on the `web` channel; the phone number is required here.
+pub fn parse_submission(body: serde_json::Value) -> Result<crate::NewTicket, crate::DomainError> {
+    let b: PublicBody = crate::lifecycle::from_json(body)?;
+    if b.citizen
+        .phone
+        .as_deref()
+        .is_none_or(|p| p.trim().is_empty())
+    {
+        return Err(crate::DomainError::invalid(
+            "citizen.phone",
+            "is required: the receipt and the answer are sent to it",
+        ));
+    }
+    crate::NewTicket::validate(crate::intake::CreateBody {
+        channel: crate::types::Channel::Web,
+        channel_detail: None,
+        kind: b.kind.unwrap_or(crate::types::Kind::Help),
+        title: b.title,
+        content: b.content,
+        citizen: Some(b.citizen),
+        confidential: b.confidential,
+        address: b.address,
+        category_code: b.category_code,
+        division_code: None,
+        suggested_category_code: None,
+        merge_into: None,
+    })
+}
+
+/// What a citizen is given on submitting: the number and code to follow it, and when a
+/// reply may be expected (an estimate until the hotline sends it to a unit).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct PublicReceipt {
+    pub number: String,
+    pub tracking_code: String,
+    pub expected_reply_by: DateTime<Utc>,
+    /// The emergency number to call now (`110`, `119`, `120`, `122`) when the words say an
+    /// emergency is under way: the request is kept, but help comes faster from there.
+    pub call_now: Option<String>,
+}
+
 /// Where a request stands, as a citizen understands it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]

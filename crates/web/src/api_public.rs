@@ -3,10 +3,16 @@
 //! enumeration and guessing.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use mashangban_app::App;
 use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::OnceLock;
 
 use crate::bodies::ErrorBody;
 use crate::error::ApiError;
@@ -34,4 +40,78 @@ pub async fn track(
     let code = q.get("code").map(String::as_str).unwrap_or("");
     let view = app.track_public(&number, code).await?;
     Ok(Json(view).into_response())
+}
+
+/// The address a request came from, for the limits on public submissions: the peer, or,
+/// when the peer is a proxy named in `MASHANGBAN_TRUSTED_PROXIES` (addresses separated by
+/// commas), the last address that proxy added to `X-Forwarded-For`.
+pub struct ClientAddr(pub Option<IpAddr>);
+
+fn trusted_proxies() -> &'static Vec<IpAddr> {
+    static PROXIES: OnceLock<Vec<IpAddr>> = OnceLock::new();
+    PROXIES.get_or_init(|| {
+        std::env::var("MASHANGBAN_TRUSTED_PROXIES")
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(|a| a.trim().parse().ok())
+            .collect()
+    })
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        let forwarded = || {
+            parts
+                .headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .filter_map(|a| a.trim().parse::<IpAddr>().ok())
+                .next_back()
+        };
+        Ok(ClientAddr(match peer {
+            Some(p) if trusted_proxies().contains(&p) => forwarded().or(Some(p)),
+            other => other,
+        }))
+    }
+}
+
+/// Submit a request as a citizen (群众自助提交), channel `web`
+///
+/// No account: the phone number is required, for the receipt and the answer. At most 5
+/// requests an hour and 20 a day from one phone number or one client address (429 beyond,
+/// with a message in Chinese). A retry with the same `Idempotency-Key` (and body) returns
+/// the first receipt with 200.
+#[utoipa::path(
+    post, path = "/api/v1/public/requests", tag = "public",
+    params(("Idempotency-Key" = Option<String>, Header, max_length = 200,
+        description = "A retried submission with the same key (and body) returns the first receipt with 200")),
+    request_body = mashangban_domain::public::PublicBody,
+    responses((status = 201, description = "Received: the number and tracking code to follow it, and when a reply may be expected", body = mashangban_domain::public::PublicReceipt),
+        (status = 200, description = "Idempotent replay: the receipt of the first submission with this key", body = mashangban_domain::public::PublicReceipt),
+        (status = 409, description = "The key was used with another body", body = ErrorBody),
+        (status = 429, description = "Too many submissions from this phone number or address", body = ErrorBody))
+)]
+pub async fn submit(
+    State(app): State<App>,
+    ClientAddr(client): ClientAddr,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = crate::api::json_body(body)?;
+    let key = crate::api::idempotency_key(&headers)?;
+    let (receipt, created) = app.submit_public(body, client, key).await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(receipt)).into_response())
 }

@@ -44,6 +44,7 @@ fn api() -> OpenApiRouter<App> {
         .routes(routes!(api::logout))
         .routes(routes!(api::me))
         .routes(routes!(api_public::track))
+        .routes(routes!(api_public::submit))
         .routes(routes!(api::create_ticket, api::list_tickets))
         .routes(routes!(api::report_on_patrol))
         .routes(routes!(api::search_tickets))
@@ -140,7 +141,11 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(app))
-        .with_graceful_shutdown(shutdown)
-        .await
+    // Each request knows its peer's address (the limits on public submissions).
+    axum::serve(
+        listener,
+        router(app).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

@@ -2,21 +2,29 @@
 //! mobile-first, working without any script. It calls the same public use cases as
 //! `/api/v1/public` and shows what the domain's public view gives, nothing more.
 
-use crate::console::{html_response, local_time};
+use crate::api_public::ClientAddr;
+use crate::console::{cookie, cross_site, html_response, local_time, with_cookie};
 use axum::Router;
-use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::extract::{Form, Query, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use mashangban_app::{App, AppError};
-use mashangban_domain::public::{PublicState, PublicTicket};
+use mashangban_domain::Kind;
+use mashangban_domain::public::{PublicReceipt, PublicState, PublicTicket};
 use maud::{DOCTYPE, Markup, html};
+use rand::Rng;
 use std::collections::HashMap;
+
+/// The portal's form token (a cookie and the same value in the form): a form posted from
+/// another site carries no such pair.
+const FORM_COOKIE: &str = "mb_pform";
 
 pub fn routes() -> Router<App> {
     Router::new()
         .route("/public", get(home))
         .route("/public/track", get(track))
+        .route("/public/submit", get(submit_page).post(submit))
         .route("/static/public.css", get(stylesheet))
 }
 
@@ -35,6 +43,7 @@ fn shell(title: &str, body: Markup) -> Markup {
                     a.brand href="/public" { "12345 政务服务便民热线" }
                     nav aria-label="主要栏目" {
                         a href="/public" { "首页" }
+                        a href="/public/submit" { "提交诉求" }
                         a href="/public/track" { "查询进度" }
                     }
                 }
@@ -74,9 +83,14 @@ async fn home() -> Response {
                     "按“谁主管、谁负责”转交职能部门和属地办理，并按时限答复。"
                 }
                 (emergencies())
+                section aria-labelledby="submit-title" {
+                    h2 #submit-title { "网上提交诉求" }
+                    p { "不便打电话时，可在网上提交，与12345电话受理一样登记、转办、限时答复。" }
+                    p { a.button href="/public/submit" { "提交诉求" } }
+                }
                 section aria-labelledby="track-title" {
                     h2 #track-title { "查询诉求办理进度" }
-                    p { "受理时话务员会告诉您工单编号和查询码，凭二者可随时查看办理进度和答复。" }
+                    p { "受理时您会得到工单编号和查询码（网上提交时显示在页面上，电话受理时话务员告知），凭二者可随时查看办理进度和答复。" }
                     p { a.button href="/public/track" { "查询进度" } }
                 }
             },
@@ -213,4 +227,183 @@ async fn stylesheet() -> Response {
         axum::http::HeaderValue::from_static("public, max-age=3600"),
     );
     r
+}
+
+/// The submission form, with what was typed and the errors by field.
+fn submit_form(
+    token: &str,
+    typed: &HashMap<String, String>,
+    errors: &HashMap<String, String>,
+) -> Markup {
+    let v = |k: &str| typed.get(k).map(String::as_str).unwrap_or("");
+    let err = |k: &str| errors.get(k).cloned();
+    html! {
+        form.track method="post" action="/public/submit" novalidate {
+            input type="hidden" name="_form" value=(token);
+            div.field {
+                label for="kind" { "诉求类型" }
+                select #kind name="kind" {
+                    @for k in Kind::ALL {
+                        option value=(k.as_str()) selected[v("kind") == k.as_str() || (v("kind").is_empty() && *k == Kind::Help)] { (k.label_zh()) }
+                    }
+                }
+            }
+            div.field {
+                label for="content" { "诉求内容（必填）" }
+                textarea #content name="content" rows="6" required maxlength="20000" aria-describedby="content-hint" { (v("content")) }
+                p.hint #content-hint { "请写清楚发生了什么、在哪里、从什么时候开始、希望怎样解决。" }
+                @if let Some(e) = err("content") { p.error role="alert" { (e) } }
+            }
+            div.field {
+                label for="address" { "发生地点" }
+                input #address name="address" value=(v("address")) maxlength="500" placeholder="例如 城东区东关大街北关社区4号楼";
+                @if let Some(e) = err("address") { p.error role="alert" { (e) } }
+            }
+            div.field {
+                label for="name" { "您的称呼" }
+                input #name name="name" value=(v("name")) maxlength="50" autocomplete="name";
+                @if let Some(e) = err("citizen.name") { p.error role="alert" { (e) } }
+            }
+            div.field {
+                label for="phone" { "手机号码（必填，用于告知受理和答复）" }
+                input #phone name="phone" value=(v("phone")) required inputmode="tel" autocomplete="tel" maxlength="32";
+                @if let Some(e) = err("citizen.phone") { p.error role="alert" { (e) } }
+            }
+            div.field.check {
+                input #confidential type="checkbox" name="confidential" value="true" checked[!v("confidential").is_empty()];
+                label for="confidential" { "保密（办理单位看不到我的姓名和电话）" }
+            }
+            // Left empty by people; filled in by robots that fill in everything.
+            div.trap aria-hidden="true" {
+                label for="website" { "网址（请勿填写）" }
+                input #website name="website" tabindex="-1" autocomplete="off";
+            }
+            @if let Some(e) = err("form") { p.error role="alert" { (e) } }
+            button.button type="submit" { "提交" }
+        }
+    }
+}
+
+fn receipt(r: &PublicReceipt) -> Markup {
+    let link = format!("/public/track?number={}&code={}", r.number, r.tracking_code);
+    html! {
+        @if let Some(n) = &r.call_now {
+            section.emergency role="alert" {
+                h2 { "紧急情况请立即拨打 " strong #call-now { (n) } }
+                p { "您反映的情况可能危及安全，请立即拨打 " (n) "。您的诉求已同时登记，热线会跟进。" }
+            }
+        }
+        section.result aria-labelledby="receipt-title" {
+            h2 #receipt-title { "已受理" }
+            dl {
+                dt { "工单编号" } dd #receipt-number { (r.number) }
+                dt { "查询码" } dd #receipt-code { (r.tracking_code) }
+                dt { "预计答复" } dd { (local_time(r.expected_reply_by)) " 前（派给办理单位后以实际时限为准）" }
+            }
+            p.next { "请记下工单编号和查询码，凭二者查询办理进度和答复。" }
+            p { a.button href=(link) { "查看办理进度" } }
+        }
+    }
+}
+
+fn form_token(headers: &HeaderMap) -> String {
+    match cookie(headers, FORM_COOKIE) {
+        Some(c) if c.len() == 32 && c.bytes().all(|b| b.is_ascii_hexdigit()) => c.to_string(),
+        _ => hex::encode(rand::rng().random::<[u8; 16]>()),
+    }
+}
+
+fn submit_response(status: StatusCode, token: &str, body: Markup) -> Response {
+    with_cookie(
+        html_response(status, shell("提交诉求", body)),
+        format!("{FORM_COOKIE}={token}; Path=/public; HttpOnly; SameSite=Strict"),
+    )
+}
+
+/// `GET /public/submit`: the form.
+async fn submit_page(headers: HeaderMap) -> Response {
+    let token = form_token(&headers);
+    submit_response(
+        StatusCode::OK,
+        &token,
+        html! {
+            h1 { "网上提交诉求" }
+            (emergencies())
+            (submit_form(&token, &HashMap::new(), &HashMap::new()))
+        },
+    )
+}
+
+/// `POST /public/submit`: the request through the one public use case, then the receipt
+/// (or the form again, with what was wrong beside the field).
+async fn submit(
+    State(app): State<App>,
+    ClientAddr(client): ClientAddr,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let token = form_token(&headers);
+    let posted = form.get("_form").map(String::as_str).unwrap_or("");
+    let mut errors = HashMap::new();
+    let form_again = |status: StatusCode, errors: &HashMap<String, String>| {
+        submit_response(
+            status,
+            &token,
+            html! {
+                h1 { "网上提交诉求" }
+                (submit_form(&token, &form, errors))
+            },
+        )
+    };
+    if cross_site(&headers) || cookie(&headers, FORM_COOKIE) != Some(posted) || posted.is_empty() {
+        errors.insert("form".to_string(), "页面已过期，请重新提交。".to_string());
+        return form_again(StatusCode::FORBIDDEN, &errors);
+    }
+    if form.get("website").is_some_and(|v| !v.is_empty()) {
+        errors.insert("form".to_string(), "无法提交，请拨打12345。".to_string());
+        return form_again(StatusCode::UNPROCESSABLE_ENTITY, &errors);
+    }
+    let text = |k: &str| form.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let body = serde_json::json!({
+        "kind": text("kind").unwrap_or("help"),
+        "content": form.get("content").map(String::as_str).unwrap_or(""),
+        "address": text("address"),
+        "citizen": {"name": text("name"), "phone": text("phone")},
+        "confidential": text("confidential").is_some(),
+    });
+    match app.submit_public(body, client, None).await {
+        Ok((r, _)) => submit_response(
+            StatusCode::CREATED,
+            &token,
+            html! {
+                h1 { "诉求已提交" }
+                (receipt(&r))
+            },
+        ),
+        Err(AppError::Invalid { field, message }) => {
+            let zh = match field.as_str() {
+                "content" => "请填写诉求内容（最多20000字）。".to_string(),
+                "citizen.phone" => {
+                    "请填写正确的手机或固定电话号码，用于告知受理和答复。".to_string()
+                }
+                "citizen.name" => "称呼最多50个字。".to_string(),
+                "address" => "地点最多500个字。".to_string(),
+                _ => format!("{field}: {message}"),
+            };
+            errors.insert(field, zh);
+            form_again(StatusCode::UNPROCESSABLE_ENTITY, &errors)
+        }
+        Err(AppError::Locked(m)) => {
+            errors.insert("form".to_string(), m);
+            form_again(StatusCode::TOO_MANY_REQUESTS, &errors)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "public submit");
+            errors.insert(
+                "form".to_string(),
+                "暂时无法提交，请稍后再试或拨打12345。".to_string(),
+            );
+            form_again(StatusCode::INTERNAL_SERVER_ERROR, &errors)
+        }
+    }
 }

@@ -1376,6 +1376,18 @@ async fn the_desk_that_thinks_ahead() {
         "no sideways scrolling at 360 px"
     );
     op.shot("20-public-track-360").await;
+    // And submits another one there, without an account.
+    op.go("/public/submit").await;
+    op.fill("#content", "小区门口的路灯不亮一周了，晚上很黑")
+        .await;
+    op.fill("#address", "东关大街北关社区").await;
+    op.fill("#phone", "13909710000").await;
+    op.shot("20-public-submit-360").await;
+    op.submit("form.track button").await;
+    let receipt = op.text("#receipt-number").await;
+    assert!(receipt.starts_with("XN"), "{receipt}");
+    assert!(!op.text("#receipt-code").await.is_empty());
+    op.shot("20-public-receipt-360").await;
     for b in [op, disp, unit] {
         b.c.close().await.unwrap();
     }

@@ -13,8 +13,219 @@ use serde_json::{Value, json};
 on_both!(
     every_state_reads_plainly_and_nothing_leaks,
     a_wrong_code_is_a_missing_number_and_guessing_is_locked,
-    a_merged_request_follows_the_matter_it_joined
+    a_merged_request_follows_the_matter_it_joined,
+    a_citizen_submits_and_follows_a_request,
+    submissions_are_limited_per_phone_and_address,
+    the_portal_form_submits_and_refuses_what_it_must
 );
+
+async fn submit(t: &TestApp, body: Value, key: Option<&str>) -> common::Resp {
+    let headers: Vec<(&str, &str)> = key.map(|k| ("idempotency-key", k)).into_iter().collect();
+    t.raw(
+        reqwest::Method::POST,
+        "/api/v1/public/requests",
+        None,
+        Some(body.to_string()),
+        &headers,
+    )
+    .await
+}
+
+/// No account: a request with a phone number is received on the `web` channel, placed from
+/// its address, and followed with the number and code it was given.
+async fn a_citizen_submits_and_follows_a_request(t: &TestApp) {
+    let body = json!({"content": "楼下下水道返水，污水冒到院子里", "address": "东关大街北关社区4号楼",
+                      "citizen": {"name": "马女士", "phone": "139 0971 1234"}});
+    let r = submit(t, body.clone(), Some("portal-1")).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let (number, code) = (
+        r.body["number"].as_str().unwrap().to_string(),
+        r.body["tracking_code"].as_str().unwrap().to_string(),
+    );
+    assert!(r.body["expected_reply_by"].is_string());
+    assert_eq!(r.body["call_now"], Value::Null);
+    // A retry with the same key is the same request.
+    let again = submit(t, body, Some("portal-1")).await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(again.body["number"], number.as_str());
+    // The staff see it as any other request, placed from its address.
+    let found = t
+        .get(&format!("/api/v1/tickets/search?q={number}"), "dispatcher")
+        .await
+        .body;
+    let staff = &found["items"][0];
+    assert_eq!(staff["channel"], "web", "{found}");
+    assert_eq!(staff["kind"], "help");
+    assert_eq!(staff["citizen"]["phone"], "13909711234");
+    assert_eq!(staff["division_code"], "630102001001");
+    assert_eq!(
+        staff["created_by"], 0,
+        "received by the system for the portal"
+    );
+    let view = public(t, &number, &code).await;
+    assert_eq!(view.body["state_label"], "已受理", "{}", view.body);
+    // Refused and named: no phone, an unknown field, an empty request.
+    for (body, field) in [
+        (
+            json!({"content": "路灯不亮", "citizen": {"name": "李"}}),
+            "citizen.phone",
+        ),
+        (
+            json!({"content": "路灯不亮", "citizen": {"phone": "123"}}),
+            "citizen.phone",
+        ),
+        (
+            json!({"content": "路灯不亮", "citizen": {"phone": "13900000000"}, "lead_unit_id": 1}),
+            "lead_unit_id",
+        ),
+        (
+            json!({"content": "  ", "citizen": {"phone": "13900000000"}}),
+            "content",
+        ),
+    ] {
+        let r = submit(t, body, None).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{field}: {}",
+            r.body
+        );
+        assert_eq!(r.body["error"]["field"], field, "{}", r.body);
+    }
+    // An emergency: the number to call now, and the request kept.
+    let r = submit(
+        t,
+        json!({"content": "楼道里闻到煤气味，很浓", "citizen": {"phone": "13909715678"}}),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    assert_eq!(r.body["call_now"], "119");
+}
+
+/// Five an hour from one phone number or one address; the sixth is refused in Chinese.
+async fn submissions_are_limited_per_phone_and_address(t: &TestApp) {
+    for i in 0..5 {
+        let r = submit(
+            t,
+            json!({"content": format!("第{i}件：路灯不亮"), "citizen": {"phone": "13900001234"}}),
+            None,
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{i}: {}", r.body);
+    }
+    let sixth = submit(
+        t,
+        json!({"content": "第六件：路灯不亮", "citizen": {"phone": "13900001234"}}),
+        None,
+    )
+    .await;
+    assert_eq!(
+        sixth.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        sixth.body
+    );
+    assert_eq!(sixth.body["error"]["code"], "locked");
+    assert!(
+        sixth.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("每小时最多5件")
+    );
+    // Another number from the same address: the address's limit.
+    let other = submit(
+        t,
+        json!({"content": "井盖缺失", "citizen": {"phone": "13900005678"}}),
+        None,
+    )
+    .await;
+    assert_eq!(other.status, StatusCode::TOO_MANY_REQUESTS);
+    // Refused requests wrote nothing.
+    let list = t
+        .get("/api/v1/tickets?channel=web", "dispatcher")
+        .await
+        .body;
+    assert_eq!(list["items"].as_array().unwrap().len(), 5);
+}
+
+/// The portal's form: a token pair against posts from elsewhere, a trap for robots, errors
+/// beside the field, and the receipt.
+async fn the_portal_form_submits_and_refuses_what_it_must(t: &TestApp) {
+    use common::console::{client, cookie_value, set_cookie};
+    let c = client();
+    let page = c
+        .get(format!("{}/public/submit", t.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let token = cookie_value(&set_cookie(&page, "mb_pform").unwrap());
+    let html = page.text().await.unwrap();
+    assert!(html.contains(&format!("name=\"_form\" value=\"{token}\"")));
+    for secret in ["来电历史", "duplicates", "13812345678"] {
+        assert!(!html.contains(secret));
+    }
+    let post = |fields: Vec<(&'static str, String)>, with_cookie: bool| {
+        let mut req = c.post(format!("{}/public/submit", t.base)).form(&fields);
+        if with_cookie {
+            req = req.header(reqwest::header::COOKIE, format!("mb_pform={token}"));
+        }
+        async move {
+            let r = req.send().await.unwrap();
+            (r.status(), r.text().await.unwrap())
+        }
+    };
+    let ok = vec![
+        ("_form", token.clone()),
+        ("kind", "complaint".to_string()),
+        ("content", "小区门口路灯不亮一周了".to_string()),
+        ("address", "东关大街北关社区".to_string()),
+        ("phone", "13900002222".to_string()),
+    ];
+    // Without the cookie (a form posted from another site): refused, nothing written.
+    let (status, _) = post(ok.clone(), false).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // The trap filled in: refused.
+    let mut trapped = ok.clone();
+    trapped.push(("website", "http://spam.example".to_string()));
+    let (status, _) = post(trapped, true).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // No phone: said beside the field, what was typed kept.
+    let no_phone: Vec<_> = ok.iter().filter(|(k, _)| *k != "phone").cloned().collect();
+    let (status, html) = post(no_phone, true).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("请填写正确的手机或固定电话号码"), "{html}");
+    assert!(html.contains("小区门口路灯不亮一周了"));
+    assert_eq!(
+        t.get("/api/v1/tickets?channel=web", "dispatcher")
+            .await
+            .body["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    // Submitted: the receipt with the number and the code, and the way to follow it.
+    let (status, html) = post(ok, true).await;
+    assert_eq!(status, StatusCode::CREATED, "{html}");
+    let number = html
+        .split("id=\"receipt-number\">")
+        .nth(1)
+        .and_then(|r| r.split('<').next())
+        .unwrap()
+        .to_string();
+    let code = html
+        .split("id=\"receipt-code\">")
+        .nth(1)
+        .and_then(|r| r.split('<').next())
+        .unwrap()
+        .to_string();
+    assert!(html.contains(&format!("/public/track?number={number}&amp;code={code}")));
+    let view = public(t, &number, &code).await;
+    assert_eq!(view.status, StatusCode::OK);
+    assert_eq!(view.body["title"], "小区门口路灯不亮一周了");
+}
 
 /// 并单: the citizen of a request merged into the same matter sees their own number and the
 /// matter's progress and approved answer.

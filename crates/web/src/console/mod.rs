@@ -88,7 +88,7 @@ pub fn routes() -> Router<App> {
         .layer(axum::middleware::from_fn(flash::scope))
 }
 
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -109,7 +109,7 @@ fn session_csrf(token: &str) -> String {
 }
 
 /// Refuses a form posted from another site (checked before anything else).
-fn cross_site(headers: &HeaderMap) -> bool {
+pub(crate) fn cross_site(headers: &HeaderMap) -> bool {
     let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
     if matches!(site, Some("cross-site") | Some("same-site")) {
         return true;
@@ -367,7 +367,7 @@ fn login_form(lang: Lang, csrf: &str, username: &str, errors: &HashMap<&str, &st
     }
 }
 
-fn with_cookie(mut r: Response, cookie: String) -> Response {
+pub(crate) fn with_cookie(mut r: Response, cookie: String) -> Response {
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         r.headers_mut().append(header::SET_COOKIE, v);
     }
