@@ -33,10 +33,71 @@ pub const PORTAL: Actor = Actor {
     unit_id: None,
 };
 
+/// What the portal proposes while a citizen types: categories and the place from their own
+/// words, and an emergency number when one is said; nothing from anyone else's requests
+/// (no duplicates, no history, no unit).
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct PublicProposal {
+    /// Up to three categories, most likely first: (code, name path).
+    pub categories: Vec<(String, String)>,
+    /// The place the words name, when one is sure enough: (code, names from the district).
+    pub place: Option<(String, String)>,
+    pub call_now: Option<String>,
+}
+
+/// How much of the citizen's words a proposal reads.
+const PROPOSAL_CHARS: usize = 2000;
+
 /// The answer to a wrong code and to a number that does not exist: the same, word for word.
 const NOT_FOUND: &str = "no request has this number and tracking code";
 
 impl App {
+    /// Proposals for a citizen's request being typed ([`PublicProposal`]).
+    pub async fn propose_public(
+        &self,
+        content: &str,
+        address: &str,
+    ) -> Result<PublicProposal, AppError> {
+        let content: String = content.chars().take(PROPOSAL_CHARS).collect();
+        let address: String = address.chars().take(200).collect();
+        let text = self.text().await?;
+        let r = self.reference().await?;
+        let categories = match &text.model {
+            Some(model) if !content.trim().is_empty() => model
+                .predict("", &content)
+                .ranked
+                .iter()
+                .take(3)
+                .filter(|s| r.categories.get(&s.label).is_some_and(|c| c.active))
+                .map(|s| {
+                    (
+                        s.label.clone(),
+                        r.category_path(&s.label).unwrap_or_else(|| s.label.clone()),
+                    )
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let resolved = if address.trim().is_empty() {
+            text.address.resolve(&content)
+        } else {
+            text.address.resolve(&address)
+        };
+        let place = resolved
+            .best
+            .filter(|b| b.confidence >= crate::tickets::PLACE_AUTO_CONFIDENCE)
+            .map(|b| (b.code, b.path));
+        let emergency = mashangban_text::detect_emergency(&content);
+        Ok(PublicProposal {
+            categories,
+            place,
+            call_now: emergency
+                .transfer_to
+                .filter(|_| emergency.flag)
+                .map(|t| t.number().to_string()),
+        })
+    }
+
     /// [`App::submit_public_at`] now.
     pub async fn submit_public(
         &self,

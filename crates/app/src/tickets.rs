@@ -228,7 +228,7 @@ fn request_hash(body: &serde_json::Value) -> String {
 /// A place resolved at least this surely is a request's place without anyone asking: a
 /// name with its suffix or in the gazetteer (bare names, which point at most 0.6, and
 /// ambiguous ones are left to the dispatcher).
-const PLACE_AUTO_CONFIDENCE: f32 = 0.7;
+pub(crate) const PLACE_AUTO_CONFIDENCE: f32 = 0.7;
 
 /// A category a ticket may be put in (an active one) and a division of the city: what a
 /// request names at intake and what a correction sets.

@@ -25,6 +25,8 @@ pub fn routes() -> Router<App> {
         .route("/public", get(home))
         .route("/public/track", get(track))
         .route("/public/submit", get(submit_page).post(submit))
+        .route("/public/propose", get(propose))
+        .route("/static/public.js", get(script))
         .route("/static/public.css", get(stylesheet))
 }
 
@@ -37,6 +39,7 @@ fn shell(title: &str, body: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · 12345政务服务便民热线" }
                 link rel="stylesheet" href="/static/public.css";
+                script src="/static/public.js" defer {}
             }
             body {
                 header.site {
@@ -259,6 +262,8 @@ fn submit_form(
                 input #address name="address" value=(v("address")) maxlength="500" placeholder="例如 城东区东关大街北关社区4号楼";
                 @if let Some(e) = err("address") { p.error role="alert" { (e) } }
             }
+            // What the citizen's own words point to (the page's script fills it in).
+            div #propose aria-live="polite" {}
             div.field {
                 label for="name" { "您的称呼" }
                 input #name name="name" value=(v("name")) maxlength="50" autocomplete="name";
@@ -368,6 +373,7 @@ async fn submit(
         "kind": text("kind").unwrap_or("help"),
         "content": form.get("content").map(String::as_str).unwrap_or(""),
         "address": text("address"),
+        "category_code": text("category_code"),
         "citizen": {"name": text("name"), "phone": text("phone")},
         "confidential": text("confidential").is_some(),
     });
@@ -406,4 +412,57 @@ async fn submit(
             form_again(StatusCode::INTERNAL_SERVER_ERROR, &errors)
         }
     }
+}
+
+/// `GET /public/propose`: what the citizen's words point to, as a part of the form: the
+/// categories to choose from (or leave to the hotline), the place, an emergency number.
+async fn propose(State(app): State<App>, Query(q): Query<HashMap<String, String>>) -> Response {
+    let content = q.get("content").map(String::as_str).unwrap_or("");
+    let address = q.get("address").map(String::as_str).unwrap_or("");
+    let p = match app.propose_public(content, address).await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!(error = %e, "public proposal");
+            return html_response(StatusCode::OK, html! {});
+        }
+    };
+    html_response(
+        StatusCode::OK,
+        html! {
+            @if let Some(n) = &p.call_now {
+                p.error role="alert" { "如果情况紧急，请立即拨打 " strong { (n) } "。" }
+            }
+            @if !p.categories.is_empty() {
+                fieldset.propose {
+                    legend { "您反映的问题可能属于（可选）" }
+                    @for (code, name) in &p.categories {
+                        div.check {
+                            input type="radio" name="category_code" id=(format!("cat-{code}")) value=(code);
+                            label for=(format!("cat-{code}")) { (name) }
+                        }
+                    }
+                    div.check {
+                        input type="radio" name="category_code" id="cat-none" value="" checked;
+                        label for="cat-none" { "不确定，由热线判断" }
+                    }
+                }
+            }
+            @if let Some((_, path)) = &p.place {
+                p.place { "识别到的地点：" strong #proposed-place { (path) } }
+            }
+        },
+    )
+}
+
+async fn script() -> Response {
+    let mut r = include_str!("../assets/public.js").into_response();
+    r.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("text/javascript; charset=utf-8"),
+    );
+    r.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("public, max-age=3600"),
+    );
+    r
 }

@@ -1382,6 +1382,8 @@ async fn the_desk_that_thinks_ahead() {
         .await;
     op.fill("#address", "东关大街北关社区").await;
     op.fill("#phone", "13909710000").await;
+    // The place the words name is proposed as the citizen types.
+    assert!(op.text("#proposed-place").await.contains("北关社区"));
     op.shot("20-public-submit-360").await;
     op.submit("form.track button").await;
     let receipt = op.text("#receipt-number").await;

@@ -16,8 +16,66 @@ on_both!(
     a_merged_request_follows_the_matter_it_joined,
     a_citizen_submits_and_follows_a_request,
     submissions_are_limited_per_phone_and_address,
-    the_portal_form_submits_and_refuses_what_it_must
+    the_portal_form_submits_and_refuses_what_it_must,
+    the_portal_proposes_from_the_citizens_own_words_only
 );
+
+/// While a citizen types: categories and the place from their words, the emergency number
+/// when called for; never another citizen's request, name or number.
+async fn the_portal_proposes_from_the_citizens_own_words_only(t: &TestApp) {
+    // Another citizen's open request about the same thing, at the same place.
+    let other = t.create("楼下下水道返水，污水冒到院子里").await;
+    let (other_number, _) = number_and_code(t, other).await;
+    let r = t.post("/api/v1/classifier/train", "admin", json!({})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let (status, html, _) = common::console::get_page(
+        t,
+        &format!(
+            "/public/propose?content={}&address={}",
+            common::enc("楼下下水道返水，污水冒到院子里"),
+            common::enc("东关大街北关社区4号楼")
+        ),
+        None,
+        "",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("北关社区"), "{html}");
+    assert!(html.contains("name=\"category_code\""), "{html}");
+    for secret in [
+        other_number.as_str(),
+        "张三",
+        "13812345678",
+        "138****5678",
+        "东关大街街道办事处",
+    ] {
+        assert!(!html.contains(secret), "`{secret}` proposed: {html}");
+    }
+    let (_, html, _) = common::console::get_page(
+        t,
+        &format!(
+            "/public/propose?content={}",
+            common::enc("楼道里闻到煤气味")
+        ),
+        None,
+        "",
+    )
+    .await;
+    assert!(html.contains("<strong>119</strong>"), "{html}");
+    // A category the citizen picked goes with the request.
+    let r = submit(
+        t,
+        json!({"content": "路灯不亮", "category_code": "010403", "citizen": {"phone": "13909712222"}}),
+        None,
+    )
+    .await;
+    let number = r.body["number"].as_str().unwrap().to_string();
+    let found = t
+        .get(&format!("/api/v1/tickets/search?q={number}"), "dispatcher")
+        .await
+        .body;
+    assert_eq!(found["items"][0]["category_code"], "010403");
+}
 
 async fn submit(t: &TestApp, body: Value, key: Option<&str>) -> common::Resp {
     let headers: Vec<(&str, &str)> = key.map(|k| ("idempotency-key", k)).into_iter().collect();
