@@ -640,6 +640,7 @@ pub(crate) fn received_plan(
             suggested_category_code: t.suggested_category_code.clone(),
             reported_by_unit_id: t.reported_by_unit_id,
             place: t.place.clone(),
+            emergency: t.emergency.clone(),
         };
         webhook_notices(&refs, t, 1, &kind, at)
     })))

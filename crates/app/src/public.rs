@@ -140,8 +140,6 @@ impl App {
             }
         }
         let category = new.category_code.clone();
-        let emergency =
-            mashangban_text::detect_emergency(&format!("{}。{}", new.title, new.content));
         let created = self.receive(&PORTAL, new, idempotency, now).await?;
         if created.created {
             for key in &keys {
@@ -168,10 +166,7 @@ impl App {
                     t.created_at,
                     tier,
                 ),
-                call_now: emergency
-                    .transfer_to
-                    .filter(|_| emergency.flag)
-                    .map(|t| t.number().to_string()),
+                call_now: t.emergency,
             },
             created.created,
         ))

@@ -448,6 +448,14 @@ impl App {
         at: DateTime<Utc>,
     ) -> Result<mashangban_store::Created, AppError> {
         self.find_place(&mut new).await?;
+        // Words that say an emergency is under way are flagged as the request comes in,
+        // whatever the channel: the desk shows the number first.
+        let emergency =
+            mashangban_text::detect_emergency(&format!("{}。{}", new.title, new.content));
+        new.emergency = emergency
+            .transfer_to
+            .filter(|_| emergency.flag)
+            .map(|t| t.number().to_string());
         let reference = self.reference().await?;
         check_codes(
             &reference,

@@ -178,6 +178,9 @@ pub struct NewTicket {
     pub reported_by_unit_id: Option<i64>,
     /// How the place was decided; set by the application when it receives the request.
     pub place: Option<PlaceFinding>,
+    /// The emergency number the words call for; set by the application when it receives
+    /// the request.
+    pub emergency: Option<String>,
 }
 
 fn bounded(field: &str, v: Option<String>, max: usize) -> Result<Option<String>, DomainError> {
@@ -311,6 +314,7 @@ impl NewTicket {
             suggested_category_code: code("suggested_category_code", b.suggested_category_code)?,
             reported_by_unit_id: None,
             place: None,
+            emergency: None,
         })
     }
 
@@ -332,6 +336,7 @@ impl NewTicket {
             suggested_category_code: self.suggested_category_code,
             reported_by_unit_id: self.reported_by_unit_id,
             place: self.place,
+            emergency: self.emergency,
         }
     }
 }

@@ -377,6 +377,7 @@ mod tests {
                 suggested_category_code: None,
                 reported_by_unit_id: None,
                 place: None,
+                emergency: None,
             },
             EventKind::Dispatched {
                 lead_unit_id: 5,

@@ -307,6 +307,7 @@ mod tests {
                     suggested_category_code: None,
                     reported_by_unit_id: None,
                     place: None,
+                    emergency: None,
                 },
             );
             s

@@ -128,6 +128,10 @@ pub struct Ticket {
     /// the places the request could be in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub place: Option<crate::intake::PlaceFinding>,
+    /// The emergency number the request's words called for when it was received (110, 119,
+    /// 120, 122): the citizen was told to call it; the desk shows it first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emergency: Option<String>,
     /// The community that resolved the matter itself (就地办结), when it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolved_on_spot_by: Option<i64>,

@@ -505,6 +505,7 @@ mod tests {
                 suggested_category_code: None,
                 reported_by_unit_id: None,
                 place: None,
+                emergency: None,
             },
         };
         mashangban_domain::apply(None, &e).expect("a ticket")

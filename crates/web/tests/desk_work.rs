@@ -215,7 +215,17 @@ async fn the_bulk_bar_acts_and_exports_as_the_user_may(t: &TestApp) {
     let b = t.create("批量：井盖缺失").await;
     let theirs = t.ticket_in("dispatched").await;
     let disp = signed_in(t, "c-disp", Role::Dispatcher, None).await;
+    // An emergency said in the words stands first on its row.
+    let fire = t
+        .post(
+            "/api/v1/tickets",
+            "operator",
+            json!({"channel": "phone", "kind": "help", "content": "楼道里闻到煤气味，很浓"}),
+        )
+        .await;
+    assert_eq!(fire.body["emergency"], "119");
     let (_, desk) = disp.page("/").await;
+    assert!(desk.contains("紧急 119"), "the flag on the desk");
     assert!(desk.contains(&format!("name=\"ticket\" value=\"{a}\" form=\"bulk\"")));
     assert!(desk.contains("action=\"/tickets/bulk\""));
     // Without the form's token: refused.

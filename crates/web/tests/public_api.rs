@@ -159,6 +159,28 @@ async fn a_citizen_submits_and_follows_a_request(t: &TestApp) {
     .await;
     assert_eq!(r.status, StatusCode::CREATED);
     assert_eq!(r.body["call_now"], "119");
+    // Flagged on the request for the staff, as every channel's emergencies are.
+    let emergency_number = r.body["number"].as_str().unwrap().to_string();
+    let found = t
+        .get(
+            &format!("/api/v1/tickets/search?q={emergency_number}"),
+            "dispatcher",
+        )
+        .await
+        .body;
+    assert_eq!(found["items"][0]["emergency"], "119", "{found}");
+    assert!(
+        staff.get("emergency").is_none(),
+        "no flag without an emergency"
+    );
+    let by_phone = t
+        .post(
+            "/api/v1/tickets",
+            "operator",
+            json!({"channel": "phone", "kind": "help", "content": "家里着火了，浓烟很大"}),
+        )
+        .await;
+    assert_eq!(by_phone.body["emergency"], "119", "{}", by_phone.body);
 }
 
 /// Five an hour from one phone number or one address; the sixth is refused in Chinese.

@@ -30,6 +30,7 @@ pub fn apply(ticket: Option<Ticket>, event: &Event) -> Option<Ticket> {
         suggested_category_code,
         reported_by_unit_id,
         place,
+        emergency,
     } = &event.kind
     {
         return Some(Ticket {
@@ -80,6 +81,7 @@ pub fn apply(ticket: Option<Ticket>, event: &Event) -> Option<Ticket> {
             summons: Vec::new(),
             reported_by_unit_id: *reported_by_unit_id,
             place: place.clone(),
+            emergency: emergency.clone(),
             resolved_on_spot_by: None,
             meetings: Vec::new(),
         });

@@ -47,6 +47,10 @@ pub enum EventKind {
         /// How the place was decided.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         place: Option<crate::intake::PlaceFinding>,
+        /// The emergency number the request's words call for (110, 119, 120, 122), found
+        /// as it was received.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        emergency: Option<String>,
     },
     ResolvedDirectly {
         answer: String,

@@ -545,6 +545,19 @@ async fn reference(
 
 /// The ticket's supervision level as a badge (none when not supervised); a dot marks a
 /// supervision the unit has not answered yet.
+/// The emergency the request's words called for when it came in (the citizen was told to
+/// call that number): shown before anything else.
+pub(crate) fn emergency_tag(lang: Lang, tk: &Ticket) -> Markup {
+    html! {
+        @if let Some(n) = &tk.emergency {
+            span.tag.emergency title=(if lang == Lang::Zh { "受理时内容显示为紧急情况，已提示市民拨打该号码" } else { "The words said an emergency when received; the citizen was told to call this number" }) {
+                (if lang == Lang::Zh { "紧急 " } else { "Emergency " }) (n)
+            }
+            " "
+        }
+    }
+}
+
 pub(crate) fn supervision_tag(lang: Lang, tk: &Ticket) -> Markup {
     html! {
         @if let Some(sv) = &tk.supervision {
@@ -637,7 +650,7 @@ fn ticket_table(
                         tr {
                             @if select { td.tick { input type="checkbox" name="ticket" value=(tk.id) form=(bulk::FORM_ID) aria-label=(tk.number); } }
                             td { a href=(format!("/tickets/{}", tk.id)) { (tk.number) } }
-                            td { (tk.title) @if tk.pending_extension.is_some() { " " span.tag { (t(lang, "extension_pending")) } } " " (supervision_tag(lang, tk)) }
+                            td { (emergency_tag(lang, tk)) (tk.title) @if tk.pending_extension.is_some() { " " span.tag { (t(lang, "extension_pending")) } } " " (supervision_tag(lang, tk)) }
                             td { span class=(format!("state {}", tk.state.as_str())) { (state_label(tk.state, lang)) } }
                             td { (if lang == Lang::Zh { tk.channel.label_zh() } else { tk.channel.as_str() }) }
                             td { (tk.lead_unit_id.and_then(|u| r.unit_name(u)).unwrap_or("")) }
@@ -1235,7 +1248,7 @@ async fn render_ticket(
         h1 { (tk.number) " " span class=(format!("state {}", tk.state.as_str())) {
             @if tk.resolved_on_spot_by.is_some() { (if lang == Lang::Zh { "就地办结" } else { "resolved on the spot" }) }
             @else { (state_label(tk.state, lang)) }
-        } " " (supervision_tag(lang, &tk)) }
+        } " " (supervision_tag(lang, &tk)) " " (emergency_tag(lang, &tk)) }
         @if let Some(sv) = &tk.supervision {
             div class=(format!("card supervision {}", sv.level.as_str())) {
                 h2 { (if lang == Lang::Zh { "督办" } else { "Supervision" }) }
