@@ -17,8 +17,9 @@ use maud::{Markup, html};
 /// Most rows one export holds; narrow the filters for more.
 pub const EXPORT_MAX_ROWS: usize = 20_000;
 
-/// Filter names the list page keeps in its links (everything but the cursor).
-const KEPT: [&str; 10] = [
+/// Filter names the list page keeps in its links, its exports and its saved filters
+/// (everything but the cursor).
+const KEPT: [&str; 14] = [
     "order",
     "state",
     "unit",
@@ -29,6 +30,10 @@ const KEPT: [&str; 10] = [
     "created_to",
     "phone",
     "extension_pending",
+    "alert",
+    "supervision",
+    "awaiting_answer",
+    "queue",
 ];
 
 fn value<'a>(pairs: &'a [(String, String)], k: &str) -> &'a str {
@@ -177,6 +182,7 @@ fn filters_form(
             @if !v("order").is_empty() { input type="hidden" name="order" value=(v("order")); }
             @if !v("extension_pending").is_empty() { input type="hidden" name="extension_pending" value=(v("extension_pending")); }
             @if !v("awaiting_answer").is_empty() { input type="hidden" name="awaiting_answer" value=(v("awaiting_answer")); }
+            @if !v("queue").is_empty() { input type="hidden" name="queue" value=(v("queue")); }
             button.primary type="submit" { (t(lang, "filter")) }
             a href="/tickets" { (t(lang, "reset")) }
         }
@@ -194,14 +200,7 @@ fn saved_filters_bar(
     let zh = lang == Lang::Zh;
     let current: Vec<&(String, String)> = pairs
         .iter()
-        .filter(|(k, v)| {
-            (KEPT.contains(&k.as_str())
-                || k == "q"
-                || k == "alert"
-                || k == "supervision"
-                || k == "awaiting_answer")
-                && !v.trim().is_empty()
-        })
+        .filter(|(k, v)| (KEPT.contains(&k.as_str()) || k == "q") && !v.trim().is_empty())
         .collect();
     html! {
         div.saved-filters #saved-filters {
@@ -732,6 +731,18 @@ mod tests {
         assert_eq!(
             kept_query(&pairs),
             "state=received,replied&category=01%2002%26x"
+        );
+        // The deadline, supervision and queue filters go to the next page and the export
+        // too (they were dropped: page 2 of 超期 listed every ticket).
+        let pairs = vec![
+            ("alert".to_string(), "overdue".to_string()),
+            ("supervision".to_string(), "l2".to_string()),
+            ("awaiting_answer".to_string(), "true".to_string()),
+            ("queue".to_string(), "to_sign".to_string()),
+        ];
+        assert_eq!(
+            kept_query(&pairs),
+            "alert=overdue&supervision=l2&awaiting_answer=true&queue=to_sign"
         );
     }
 
