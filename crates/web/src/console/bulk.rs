@@ -90,11 +90,7 @@ fn ticket_ids(form: &[(String, String)]) -> Result<Vec<i64>, AppError> {
 
 /// Where to go back to: a local path only.
 fn back_of(form: &[(String, String)]) -> String {
-    form.iter()
-        .find(|(k, _)| k == "_back")
-        .map(|(_, v)| v.clone())
-        .filter(|v| v.starts_with('/') && !v.starts_with("//") && !v.contains('\\'))
-        .unwrap_or_else(|| "/tickets".into())
+    super::back_to(form).unwrap_or_else(|| "/tickets".into())
 }
 
 /// Why a ticket was refused, in the user's language.
@@ -249,17 +245,7 @@ pub async fn export_selected(
         Err(r) => return r,
     };
     let lang = s.lang;
-    let fail = |status: StatusCode, text: String| {
-        html_response(
-            status,
-            page(
-                lang,
-                Some(&s),
-                "/tickets",
-                html! { p.error role="alert" { (text) } },
-            ),
-        )
-    };
+    let fail = |status: StatusCode, text: String| super::error_page(&s, status, "/tickets", &text);
     let ids = match ticket_ids(&form) {
         Ok(ids) if !ids.is_empty() && ids.len() <= super::list::EXPORT_MAX_ROWS => ids,
         Ok(_) => {

@@ -622,17 +622,7 @@ async fn export(
         return to_login();
     };
     let lang = s.lang;
-    let fail = |status: StatusCode, msg: String| {
-        html_response(
-            status,
-            page(
-                lang,
-                Some(&s),
-                "/tickets",
-                html! { p.error role="alert" { (msg) } },
-            ),
-        )
-    };
+    let fail = |status: StatusCode, msg: String| super::error_page(&s, status, "/tickets", &msg);
     let pairs: Vec<(String, String)> = pairs.into_iter().filter(|(k, _)| k != "cursor").collect();
     let base = match ListQuery::from_pairs(pairs) {
         Ok(q) => q,

@@ -178,6 +178,28 @@ async fn form_session(
     Ok(s)
 }
 
+/// Where a form asks to go back to (`_back`), if it is a path of this site: never another
+/// site (`//host`, `\\host`), so that a form cannot be made to send the user away.
+fn back_to(form: &[(String, String)]) -> Option<String> {
+    form.iter()
+        .find(|(k, _)| k == "_back")
+        .map(|(_, v)| v.clone())
+        .filter(|v| v.starts_with('/') && !v.starts_with("//") && !v.contains('\\'))
+}
+
+/// A page that only says why a request could not be answered.
+fn error_page(s: &Session, status: StatusCode, current: &str, text: &str) -> Response {
+    html_response(
+        status,
+        page(
+            s.lang,
+            Some(s),
+            current,
+            html! { p.error role="alert" { (text) } },
+        ),
+    )
+}
+
 fn to_login() -> Response {
     Redirect::to("/login").into_response()
 }
@@ -1083,11 +1105,7 @@ async fn act_submit(
         return render_ticket(&app, &s, &id, None, StatusCode::NOT_FOUND, None).await;
     };
     // Where a desk wants to go back to after the action (a local path only).
-    let back = form
-        .iter()
-        .find(|(k, _)| k == "_back")
-        .map(|(_, v)| v.clone())
-        .filter(|v| v.starts_with('/') && !v.starts_with("//") && !v.contains('\\'));
+    let back = back_to(&form);
     // "Save and next": on to the next ticket of the queue instead of back.
     let then_next = form.iter().any(|(k, v)| k == "_then" && v == "next");
     let values: Vec<(String, String)> = form
@@ -1332,4 +1350,29 @@ async fn render_ticket(
         }
     };
     html_response(status, page(lang, Some(s), "/tickets", body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::back_to;
+
+    #[test]
+    fn a_form_goes_back_only_within_the_site() {
+        let f = |v: &str| vec![("_back".to_string(), v.to_string())];
+        assert_eq!(
+            back_to(&f("/tickets?state=received")).as_deref(),
+            Some("/tickets?state=received")
+        );
+        assert_eq!(back_to(&f("/")).as_deref(), Some("/"));
+        for away in [
+            "//evil.example/",
+            "https://evil.example/",
+            "/\\evil.example",
+            "tickets",
+            "",
+        ] {
+            assert_eq!(back_to(&f(away)), None, "{away}");
+        }
+        assert_eq!(back_to(&[]), None);
+    }
 }
