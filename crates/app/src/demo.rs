@@ -12,6 +12,9 @@ use std::collections::HashMap;
 
 /// The password of every demo user.
 pub const DEMO_PASSWORD: &str = "mashangban-demo";
+/// The key the demo takes inbound SMS signed with, unless `MASHANGBAN_SMS_SECRET` says
+/// another: a demo on one's own machine, never a deployment.
+pub const DEMO_SMS_SECRET: &str = "mashangban-demo-sms-secret";
 
 /// The demo users: (username, display name, role, unit code of a handler).
 pub const DEMO_USERS: &[(&str, &str, Role, Option<&str>)] = &[
@@ -790,10 +793,20 @@ impl App {
             return Ok("received".into());
         }
         if roll < 0.05 && i > 0 && id > 1 && (stop.is_none() || halt("merged")) {
-            let parent = id - 1;
+            // The request just before, or (to show a merge for sure) the newest open one.
+            let mut parent = None;
+            let back = if halt("merged") { 50 } else { 1 };
+            for p in (1..id).rev().take(back) {
+                if let Some(p) = self.store.get_ticket(p).await?
+                    && !p.state.is_terminal()
+                    && p.parent_id.is_none()
+                {
+                    parent = Some(p.id);
+                    break;
+                }
+            }
             if step(ctx, &mut t, 5, 30)
-                && let Some(p) = self.store.get_ticket(parent).await?
-                && !p.state.is_terminal()
+                && let Some(parent) = parent
                 && self
                     .act_at(
                         &ctx.dispatcher,
@@ -1082,6 +1095,21 @@ impl App {
             } else {
                 ctx.rng.random()
             };
+            // Some citizens rate the answer themselves (一事一评), by SMS or on the portal,
+            // before an agent calls; a bad rating waits for the dispatcher's review.
+            if halt("rating_review") || (stop.is_none() && ctx.rng.random_bool(0.25)) {
+                let digit = if halt("rating_review") || r >= 0.90 {
+                    "3"
+                } else if r >= 0.82 {
+                    "2"
+                } else {
+                    "1"
+                };
+                let rating = mashangban_domain::public::CitizenRating::from_sms(digit)
+                    .expect("a rating digit");
+                let after = self.commit_rating(id, rating, t).await?;
+                return Ok(after.state.as_str().into());
+            }
             let callback = if r < 0.05 {
                 json!({"unreachable": true})
             } else if r < 0.82 {

@@ -120,6 +120,10 @@ pub struct KpiTable {
     /// unit below it.
     #[serde(default)]
     pub territory: bool,
+    /// The callbacks counted: the citizens' own ratings (一事一评), the agents', or (none)
+    /// both.
+    #[serde(default)]
+    pub source: Option<mashangban_domain::RatingSource>,
     pub policy: KpiPolicy,
     /// Best first by score; groups without a score last, by name.
     pub rows: Vec<KpiRow>,
@@ -151,14 +155,28 @@ impl App {
         period: Period,
         group_by: Option<Dim>,
     ) -> Result<KpiTable, AppError> {
+        self.kpi_table_of(actor, period, group_by, None).await
+    }
+
+    /// [`App::kpi_table`] with the callbacks of one source only: the citizens' own ratings
+    /// or the agents' callbacks (`None`: both, as every figure counts them).
+    pub async fn kpi_table_of(
+        &self,
+        actor: &Actor,
+        period: Period,
+        group_by: Option<Dim>,
+        source: Option<mashangban_domain::RatingSource>,
+    ) -> Result<KpiTable, AppError> {
         require(actor, Permission::ReadFigures)?;
         let policy = self.kpi_policy(actor).await?;
         let dim = group_by.unwrap_or(Dim::City);
         let previous = period.previous();
-        let now = self.group_tallies(dim, period).await?;
-        let before = self.group_tallies(dim, previous).await?;
+        let now = of_source(self.group_tallies(dim, period).await?, source);
+        let before = of_source(self.group_tallies(dim, previous).await?, source);
         let reference = self.reference().await?;
-        Ok(ranked(&reference, policy, period, group_by, now, before))
+        let mut table = ranked(&reference, policy, period, group_by, now, before);
+        table.source = source;
+        Ok(table)
     }
 
     /// The figures of units by territory (属地负责): each unit's row counts the requests it
@@ -171,6 +189,7 @@ impl App {
         actor: &Actor,
         period: Period,
         parent: Option<i64>,
+        source: Option<mashangban_domain::RatingSource>,
     ) -> Result<KpiTable, AppError> {
         require(actor, Permission::ReadFigures)?;
         let policy = self.kpi_policy(actor).await?;
@@ -210,10 +229,17 @@ impl App {
                 })
                 .collect()
         };
-        let now = roll_up(self.group_tallies(Dim::Unit, period).await?);
-        let before = roll_up(self.group_tallies(Dim::Unit, previous).await?);
+        let now = of_source(
+            roll_up(self.group_tallies(Dim::Unit, period).await?),
+            source,
+        );
+        let before = of_source(
+            roll_up(self.group_tallies(Dim::Unit, previous).await?),
+            source,
+        );
         let mut table = ranked(&reference, policy, period, Some(Dim::Unit), now, before);
         table.territory = true;
+        table.source = source;
         Ok(table)
     }
 
@@ -243,6 +269,20 @@ impl App {
 
 /// The rows of a period's groups, with their figures, ranks and zones and the period
 /// before's score.
+/// Each group's tally with its callbacks narrowed to one source ([`Tally::of_source`]).
+fn of_source(
+    tallies: HashMap<String, Tally>,
+    source: Option<mashangban_domain::RatingSource>,
+) -> HashMap<String, Tally> {
+    if source.is_none() {
+        return tallies;
+    }
+    tallies
+        .into_iter()
+        .map(|(g, t)| (g, t.of_source(source)))
+        .collect()
+}
+
 fn ranked(
     reference: &crate::Reference,
     policy: KpiPolicy,
@@ -315,6 +355,7 @@ fn ranked(
         policy,
         rows: ranked,
         territory: false,
+        source: None,
     }
 }
 

@@ -79,6 +79,39 @@ pub struct Config {
     /// bound on their memory and time); clusters at a community or street with more
     /// requests in their window than this come from the roll-ups instead.
     pub recent_tickets: usize,
+    /// Where citizens reach the portal (`MASHANGBAN_PUBLIC_URL`): the base of the links
+    /// sent to them by SMS.
+    pub public_url: String,
+    /// The key inbound SMS are signed with by the SMS platform (`MASHANGBAN_SMS_SECRET`);
+    /// none: inbound SMS are refused.
+    pub sms_secret: Option<String>,
+}
+
+impl Config {
+    /// The settings read from the environment: `MASHANGBAN_PUBLIC_URL` and
+    /// `MASHANGBAN_SMS_SECRET`, over `self`'s. A bad value is refused.
+    pub fn with_env(mut self) -> Result<Config, String> {
+        if let Ok(url) = std::env::var("MASHANGBAN_PUBLIC_URL")
+            && !url.trim().is_empty()
+        {
+            let url = url.trim().trim_end_matches('/').to_string();
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(format!(
+                    "MASHANGBAN_PUBLIC_URL must be an http:// or https:// address, not `{url}`"
+                ));
+            }
+            self.public_url = url;
+        }
+        if let Ok(secret) = std::env::var("MASHANGBAN_SMS_SECRET")
+            && !secret.is_empty()
+        {
+            if secret.chars().count() < 16 {
+                return Err("MASHANGBAN_SMS_SECRET must be at least 16 characters".into());
+            }
+            self.sms_secret = Some(secret);
+        }
+        Ok(self)
+    }
 }
 
 impl Default for Config {
@@ -90,6 +123,8 @@ impl Default for Config {
             lockout_minutes: 15,
             search_dir: None,
             recent_tickets: crate::warnings::MAX_RECENT_TICKETS,
+            public_url: "http://127.0.0.1:8080".into(),
+            sms_secret: None,
         }
     }
 }
@@ -134,6 +169,10 @@ pub struct Reference {
     pub(crate) contacts: std::collections::HashMap<i64, mashangban_store::UnitContact>,
     /// Webhook subscriptions (their secrets among them): read through [`App::webhooks`].
     pub(crate) webhooks: Vec<notify::Webhook>,
+    /// The texts citizens are sent by SMS (read through [`App::citizen_texts`]).
+    pub(crate) citizen_texts: mashangban_domain::public::CitizenTexts,
+    /// Where citizens reach the portal ([`Config::public_url`]).
+    pub(crate) public_url: String,
     /// Resident populations entered for divisions, by code.
     pub populations: std::collections::HashMap<String, i64>,
     /// The city's division code (the division at city level), if the divisions name one.
@@ -309,6 +348,7 @@ impl App {
         let policy = deadlines::policy_from(self.store.setting(deadlines::POLICY_SETTING).await?);
         let contacts = self.store.unit_contacts().await?;
         let webhooks: Vec<notify::Webhook> = self.stored_setting(notify::WEBHOOKS_SETTING).await?;
+        let citizen_texts = self.stored_setting(notify::CITIZEN_TEXTS_SETTING).await?;
         let populations: std::collections::HashMap<String, i64> = divisions
             .iter()
             .filter_map(|d| d.population.map(|p| (d.code.clone(), p)))
@@ -347,6 +387,8 @@ impl App {
             policy,
             contacts: contacts.into_iter().map(|c| (c.unit_id, c)).collect(),
             webhooks,
+            citizen_texts,
+            public_url: self.config.public_url.clone(),
         });
         if let Ok(mut guard) = self.reference.write() {
             *guard = Some((std::time::Instant::now(), r.clone()));

@@ -9,6 +9,7 @@ use crate::{App, AppError, Reference, require};
 use chrono::{DateTime, Duration, Utc};
 use hmac::{KeyInit, Mac};
 use mashangban_domain::notify::{Audience, notices_for, send_after};
+use mashangban_domain::public::{CitizenTexts, render_text, texts_citizen, tracking_link};
 use mashangban_domain::{Actor, EventKind, Permission, Role, Ticket, User, apply};
 use mashangban_store::{NewNotice, channel};
 pub use mashangban_store::{Notice, UnitContact};
@@ -17,6 +18,8 @@ use std::sync::Arc;
 
 /// The setting that holds the webhook subscriptions (JSON).
 pub const WEBHOOKS_SETTING: &str = "webhooks";
+/// The setting that holds the texts citizens are sent by SMS (JSON, [`CitizenTexts`]).
+pub const CITIZEN_TEXTS_SETTING: &str = "citizen_texts";
 /// Deliveries tried before a notice is given up.
 pub const MAX_ATTEMPTS: i64 = 8;
 /// How long a sender holds a claimed notice before another may take it.
@@ -86,6 +89,7 @@ const EVENT_TYPES: &[&str] = &[
     "contact_revealed",
     "supervised",
     "supervision_answered",
+    "rating_reviewed",
     // Not a ticket's event: an early warning raised, or raised again at a worse level.
     WARNING_RAISED,
 ];
@@ -538,8 +542,49 @@ pub(crate) fn plan(
             }
         }
         out.extend(webhook_notices(&hooks, t, e.seq, kind, at));
+        // The citizen hears the approved answer, and is asked to rate it (一事一评).
+        if matches!(kind, EventKind::ReplyApproved { .. })
+            && t.state == mashangban_domain::TicketState::AwaitingCallback
+        {
+            let texts = &r.citizen_texts;
+            for (what, template) in [("reply", &texts.reply), ("rating", &texts.rating)] {
+                out.extend(citizen_sms(r, t, e.seq, what, template, at));
+            }
+        }
     }
     out
+}
+
+/// The SMS to a request's citizen of one template, if they are texted at all
+/// ([`texts_citizen`]). Sent at once: it answers what they asked.
+fn citizen_sms(
+    r: &Reference,
+    t: &Ticket,
+    seq: i64,
+    what: &str,
+    template: &str,
+    at: DateTime<Utc>,
+) -> Option<NewNotice> {
+    if !texts_citizen(t) {
+        return None;
+    }
+    let link = tracking_link(&r.public_url, t);
+    let unit = t.lead_unit_id.and_then(|u| r.unit_name(u));
+    let text = render_text(template, t, &link, unit);
+    Some(NewNotice {
+        event_seq: seq,
+        channel: channel::SMS.into(),
+        recipient: t.citizen.phone.clone()?,
+        payload: serde_json::json!({
+            "text": text,
+            "ticket_id": t.id,
+            "number": t.number,
+            "citizen": what,
+            "seq": seq,
+        })
+        .to_string(),
+        not_before: at,
+    })
 }
 
 /// The webhook rows of one event (other systems get what an analyst sees: the citizen masked).
@@ -611,16 +656,19 @@ pub(crate) fn warning_webhook_notices(
         .collect()
 }
 
-/// The notices of a new ticket (its `received` event): the webhooks subscribed to it.
+/// The notices of a new ticket (its `received` event): the webhooks subscribed to it, and
+/// the citizen's receipt by SMS (number and tracking code) whatever the channel.
 pub(crate) fn received_plan(
-    r: &Reference,
+    r: &Arc<Reference>,
     at: DateTime<Utc>,
 ) -> Option<mashangban_store::NoticePlan> {
     let hooks: Vec<Webhook> = r.webhooks.iter().filter(|h| h.active).cloned().collect();
-    if hooks.is_empty() {
-        return None;
-    }
+    let r = r.clone();
     Some(mashangban_store::NoticePlan(Arc::new(move |t: &Ticket| {
+        let receipt = citizen_sms(&r, t, 1, "receipt", &r.citizen_texts.receipt, at);
+        if hooks.is_empty() {
+            return receipt.into_iter().collect();
+        }
         let refs: Vec<&Webhook> = hooks.iter().collect();
         // The received event, rebuilt from the view (the same fields), without the
         // citizen's tracking code: that is the citizen's own.
@@ -642,7 +690,9 @@ pub(crate) fn received_plan(
             place: t.place.clone(),
             emergency: t.emergency.clone(),
         };
-        webhook_notices(&refs, t, 1, &kind, at)
+        let mut out = webhook_notices(&refs, t, 1, &kind, at);
+        out.extend(receipt);
+        out
     })))
 }
 
@@ -671,6 +721,29 @@ async fn deliver(r: &Reference, d: &Delivery, n: &Notice) -> Result<(), String> 
 }
 
 impl App {
+    /// The texts citizens are sent by SMS (the defaults until an administrator changes them).
+    pub async fn citizen_texts(&self, actor: &Actor) -> Result<CitizenTexts, AppError> {
+        require(actor, Permission::ManageNotifications)?;
+        Ok(self.reference().await?.citizen_texts.clone())
+    }
+
+    /// Replaces the texts citizens are sent by SMS (checked first: [`CitizenTexts::check`]).
+    pub async fn set_citizen_texts(
+        &self,
+        actor: &Actor,
+        body: serde_json::Value,
+    ) -> Result<CitizenTexts, AppError> {
+        require(actor, Permission::ManageNotifications)?;
+        let texts: CitizenTexts = crate::from_body(body)?;
+        texts.check()?;
+        let text = serde_json::to_string(&texts).map_err(|e| AppError::Internal(e.to_string()))?;
+        self.store
+            .set_setting(CITIZEN_TEXTS_SETTING, &text, Utc::now())
+            .await?;
+        self.invalidate_reference();
+        Ok(texts)
+    }
+
     /// Deliveries of the outbox, newest first, of one channel or all.
     pub async fn outbox(
         &self,

@@ -12,7 +12,7 @@ use mashangban_store::{Change, CreateTicket, StoreError, TicketFilter};
 use sha2::{Digest, Sha256};
 
 /// How often a lifecycle action is retried when another change won the race.
-const CONFLICT_RETRIES: usize = 5;
+pub(crate) const CONFLICT_RETRIES: usize = 5;
 
 /// A page of tickets, newest first, and the cursor of the next page.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -221,7 +221,7 @@ pub struct BulkRefused {
     pub message: String,
 }
 
-fn request_hash(body: &serde_json::Value) -> String {
+pub(crate) fn request_hash(body: &serde_json::Value) -> String {
     hex::encode(Sha256::digest(body.to_string().as_bytes()))
 }
 

@@ -62,8 +62,16 @@ impl WorkerConfig {
 /// default: SMS are logged, and appended as JSON lines to `MASHANGBAN_SMS_LOG` if set) or the
 /// URL of an SMS platform's HTTP interface (posts signed with `MASHANGBAN_SMS_SECRET`).
 pub fn delivery_from_env() -> Result<Delivery, String> {
+    delivery_from_env_or(None)
+}
+
+/// [`delivery_from_env`], with the SMS log file to write when the environment names none
+/// (the demo keeps one beside its database).
+pub fn delivery_from_env_or(default_log: Option<std::path::PathBuf>) -> Result<Delivery, String> {
     let gateway = std::env::var("MASHANGBAN_SMS_GATEWAY").unwrap_or_else(|_| "log".into());
-    let log = std::env::var_os("MASHANGBAN_SMS_LOG").map(std::path::PathBuf::from);
+    let log = std::env::var_os("MASHANGBAN_SMS_LOG")
+        .map(std::path::PathBuf::from)
+        .or(default_log);
     if gateway == "log" {
         return Ok(Delivery::logging(log));
     }

@@ -10,7 +10,7 @@ mod synthetic;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use mashangban_app::auth::UserInput;
-use mashangban_app::workers::{WorkerConfig, Workers, delivery_from_env};
+use mashangban_app::workers::{WorkerConfig, Workers, delivery_from_env_or};
 use mashangban_app::{App, Config, SERVER};
 use mashangban_domain::Role;
 use mashangban_store::SqlStore;
@@ -236,13 +236,13 @@ async fn open(url: &str) -> Result<App> {
         .await
         .with_context(|| format!("opening database {url}"))?;
     store.migrate().await.context("migrating the database")?;
-    Ok(App::new(
-        Arc::new(store),
-        Config {
-            search_dir: search_dir(url),
-            ..Config::default()
-        },
-    ))
+    let config = Config {
+        search_dir: search_dir(url),
+        ..Config::default()
+    }
+    .with_env()
+    .map_err(|e| anyhow::anyhow!(e))?;
+    Ok(App::new(Arc::new(store), config))
 }
 
 /// Where this instance keeps its ticket search index: `MASHANGBAN_SEARCH_DIR` (`memory`:
@@ -280,7 +280,7 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-async fn serve(app: App, addr: &str) -> Result<()> {
+async fn serve(app: App, addr: &str, default_sms_log: Option<std::path::PathBuf>) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("listening on {addr}"))?;
@@ -290,7 +290,7 @@ async fn serve(app: App, addr: &str) -> Result<()> {
     );
     // A misconfigured SMS gateway or interval stops the server here, not silently later.
     let config = WorkerConfig::from_env().map_err(|e| anyhow::anyhow!(e))?;
-    let delivery = delivery_from_env().map_err(|e| anyhow::anyhow!(e))?;
+    let delivery = delivery_from_env_or(default_sms_log).map_err(|e| anyhow::anyhow!(e))?;
     let workers = Workers::start(&app, &config, delivery);
     mashangban_web::serve(app, listener, shutdown_signal()).await?;
     workers.stop();
@@ -323,7 +323,7 @@ async fn run(cli: Cli) -> Result<()> {
         .clone()
         .unwrap_or_else(|| DEFAULT_DATABASE.to_string());
     match cli.command {
-        Command::Serve { addr } => serve(open(&database).await?, &addr).await,
+        Command::Serve { addr } => serve(open(&database).await?, &addr, None).await,
         Command::Calendar { cmd } => calendar::run(&open(&database).await?, cmd).await,
         Command::Migrate => {
             open(&database).await?;
@@ -491,7 +491,15 @@ async fn run(cli: Cli) -> Result<()> {
                 Some(u) => u,
                 None => format!("sqlite://{data_dir}/demo.db"),
             };
-            let app = open(&url).await?;
+            let mut app = open(&url).await?;
+            // The links texted to citizens point at this demo, unless told otherwise; and
+            // an SMS platform may be tried against it with a demo secret.
+            if std::env::var_os("MASHANGBAN_PUBLIC_URL").is_none() {
+                app.config.public_url = format!("http://{addr}");
+            }
+            if app.config.sms_secret.is_none() {
+                app.config.sms_secret = Some(mashangban_app::demo::DEMO_SMS_SECRET.into());
+            }
             if app.store().list_units().await?.is_empty() {
                 let r = app.seed_xining().await?;
                 println!(
@@ -548,10 +556,16 @@ async fn run(cli: Cli) -> Result<()> {
                 "\nlog in:  curl -s -X POST http://{addr}/api/v1/auth/login -H 'content-type: application/json' -d '{{\"username\":\"operator\",\"password\":\"{}\"}}'",
                 mashangban_app::demo::DEMO_PASSWORD
             );
+            let sms_log = std::path::PathBuf::from(format!("{data_dir}/sms.log"));
+            println!(
+                "SMS are written to {} (inbound SMS are signed with MASHANGBAN_SMS_SECRET, here `{}`)",
+                sms_log.display(),
+                app.config.sms_secret.as_deref().unwrap_or_default()
+            );
             if no_serve {
                 return Ok(());
             }
-            serve(app, &addr).await
+            serve(app, &addr, Some(sms_log)).await
         }
         Command::Bench(args) => bench::run(args).await,
         Command::BenchReports(args) => bench_reports::run(args).await,

@@ -192,6 +192,7 @@ fn demo_prepares_every_state() {
         "in_consultation",
         "replied",
         "awaiting_callback",
+        "rating_review",
         "closed",
         "merged",
         "not_accepted",

@@ -21,8 +21,8 @@ use crate::deadlines::{AlertLevel, ClockKind};
 use crate::intake::china_offset;
 use crate::kpi::Tally;
 use crate::lifecycle::{Event, EventKind};
-use crate::ticket::Ticket;
-use crate::types::{Channel, Resolution, Satisfaction, TicketState};
+use crate::ticket::{CallbackAnswers, Ticket};
+use crate::types::{Channel, RatingSource, Resolution, Satisfaction, TicketState};
 use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -112,7 +112,7 @@ pub struct Fact {
 
 impl Fact {
     /// The signed counts in the order of [`Tally::FIELDS`].
-    pub fn signed_values(&self) -> [i64; 15] {
+    pub fn signed_values(&self) -> [i64; Tally::LEN] {
         self.tally.values().map(|v| self.sign * v as i64)
     }
 
@@ -175,6 +175,34 @@ fn end_of(t: &Ticket) -> Option<Fact> {
     })
 }
 
+/// What one callback's answers add: to all callbacks, and to the citizens' own when it is
+/// a rating.
+fn callback_tally(a: &CallbackAnswers) -> Tally {
+    let contacted = u64::from(a.contacted == Some(true));
+    let resolved = u64::from(a.resolution == Some(Resolution::Resolved));
+    let partly = u64::from(a.resolution == Some(Resolution::Partly));
+    let satisfied = u64::from(a.satisfaction == Satisfaction::Satisfied);
+    let basically = u64::from(a.satisfaction == Satisfaction::Basically);
+    let citizen = u64::from(a.source == RatingSource::Citizen);
+    Tally {
+        callbacks: 1,
+        contacted,
+        resolved,
+        partly_resolved: partly,
+        satisfied,
+        basically_satisfied: basically,
+        citizen_callbacks: citizen,
+        citizen_contacted: citizen * contacted,
+        citizen_resolved: citizen * resolved,
+        citizen_partly_resolved: citizen * partly,
+        citizen_satisfied: citizen * satisfied,
+        citizen_basically_satisfied: citizen * basically,
+        contact_unasked: u64::from(a.contacted.is_none()),
+        resolution_unasked: u64::from(a.resolution.is_none()),
+        ..Default::default()
+    }
+}
+
 /// Whether an event can add anything to the aggregates (alerts, notes, contacts, signing and
 /// the like never do), so that writers need not keep the ticket as it was before the others.
 pub fn may_count(kind: &EventKind) -> bool {
@@ -186,6 +214,7 @@ pub fn may_count(kind: &EventKind) -> bool {
             | EventKind::ReturnApproved { .. }
             | EventKind::ReplyApproved { .. }
             | EventKind::CallbackRecorded { .. }
+            | EventKind::RatingReviewed { .. }
             | EventKind::Supervised { .. }
             | EventKind::ResolvedDirectly { .. }
             | EventKind::ResolvedOnSpot { .. }
@@ -252,23 +281,38 @@ pub fn facts(before: Option<&Ticket>, event: &Event, after: &Ticket) -> Vec<Fact
                 ));
             }
         }
+        // A citizen's bad rating counts once the hotline has reviewed it (below).
         EventKind::CallbackRecorded {
             contacted,
             resolution,
             satisfaction,
+            source,
             ..
-        } => out.push(flow(
-            after.lead_unit_id,
-            Tally {
-                callbacks: 1,
-                contacted: u64::from(*contacted),
-                resolved: u64::from(*resolution == Resolution::Resolved),
-                partly_resolved: u64::from(*resolution == Resolution::Partly),
-                satisfied: u64::from(*satisfaction == Satisfaction::Satisfied),
-                basically_satisfied: u64::from(*satisfaction == Satisfaction::Basically),
-                ..Default::default()
-            },
-        )),
+        } => {
+            let answers = CallbackAnswers {
+                contacted: *contacted,
+                resolution: *resolution,
+                satisfaction: *satisfaction,
+                source: *source,
+            };
+            if !(answers.is_bad() && *source == RatingSource::Citizen) {
+                out.push(flow(after.lead_unit_id, callback_tally(&answers)));
+            }
+        }
+        // Reasonable: the bad rating counts as the callback it is; unreasonable: apart.
+        EventKind::RatingReviewed { reasonable, .. } => {
+            if let Some(answers) = before.and_then(|b| b.callback) {
+                let tally = if *reasonable {
+                    callback_tally(&answers)
+                } else {
+                    Tally {
+                        excluded_ratings: 1,
+                        ..Default::default()
+                    }
+                };
+                out.push(flow(after.lead_unit_id, tally));
+            }
+        }
         EventKind::Supervised { .. } => out.push(flow(
             after.lead_unit_id,
             Tally {
@@ -726,10 +770,11 @@ mod tests {
         let f = p.step(
             at(5, 1),
             EventKind::CallbackRecorded {
-                contacted: true,
-                resolution: Resolution::Partly,
+                contacted: Some(true),
+                resolution: Some(Resolution::Partly),
                 satisfaction: Satisfaction::Basically,
                 note: None,
+                source: RatingSource::Agent,
             },
         );
         let f = only(&f);

@@ -23,6 +23,9 @@ pub struct CitizenBody {
     pub name: Option<String>,
     /// A mainland mobile or landline number.
     pub phone: Option<String>,
+    /// Do not text me (no receipt, reply or rating request by SMS).
+    #[schema(default = false)]
+    pub no_sms: Option<bool>,
 }
 
 /// The body of `POST /api/v1/tickets`, as it arrives (validated by [`NewTicket::parse`]).
@@ -296,6 +299,7 @@ impl NewTicket {
             Some(c) => Citizen {
                 name: bounded("citizen.name", c.name, 50)?,
                 phone: validate_phone("citizen.phone", c.phone)?,
+                no_sms: c.no_sms.unwrap_or(false),
             },
             None => Citizen::default(),
         };

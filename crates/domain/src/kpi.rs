@@ -4,10 +4,18 @@
 //!
 //! Definitions (rates are fractions 0..1, `None` when their denominator is 0):
 //! - 万人诉求比 `requests_per_10k` = requests ÷ resident population × 10,000;
-//! - 响应率 `response_rate` = callbacks where the citizen confirms timely contact ÷ callbacks;
-//! - 解决率 `resolution_rate` = (resolved + w·partly resolved) ÷ callbacks (w = 0 by default);
+//! - 响应率 `response_rate` = callbacks where the citizen confirms timely contact ÷ callbacks
+//!   that asked it;
+//! - 解决率 `resolution_rate` = (resolved + w·partly resolved) ÷ callbacks that asked it
+//!   (w = 0 by default);
 //! - 满意率 `satisfaction_rate` = (satisfied + w·basically satisfied) ÷ callbacks (w = 0.6 by
 //!   default, which gives Xining's published figures);
+//!
+//! A callback is an agent's (回访) or the citizen's own rating (一事一评: portal or SMS),
+//! counted alike; a rating by SMS says only how satisfied, so it is left out of the first two
+//! denominators. A citizen's bad rating judged unreasonable is counted apart
+//! (`excluded_ratings`), not as a callback. [`Tally::of_source`] narrows the callbacks to one
+//! source;
 //! - 办结率 `completion_rate` = requests of the period finished ÷ requests;
 //! - 按期办结率 `on_time_rate` = finished within their handling deadline ÷ finished with one;
 //! - 退单率 `return_rate` = returns (退单) ÷ dispatches;
@@ -39,12 +47,27 @@ pub struct Tally {
     pub handling_seconds: u64,
     /// Supervisions raised (催办, 书面督办, 挂牌督办).
     pub supervisions: u64,
+    /// Of the callbacks, the citizens' own ratings (一事一评, `source: citizen`), and their
+    /// answers as above.
+    pub citizen_callbacks: u64,
+    pub citizen_contacted: u64,
+    pub citizen_resolved: u64,
+    pub citizen_partly_resolved: u64,
+    pub citizen_satisfied: u64,
+    pub citizen_basically_satisfied: u64,
+    /// Callbacks that did not say whether the unit made contact, or whether the problem
+    /// was solved (a rating by SMS says only how satisfied): left out of 响应率's and
+    /// 解决率's denominators. Only citizens' ratings leave them unsaid.
+    pub contact_unasked: u64,
+    pub resolution_unasked: u64,
+    /// Citizens' bad ratings the hotline judged unreasonable: counted here, not as callbacks.
+    pub excluded_ratings: u64,
 }
 
 /// The tally's counts, in the order of [`Tally::FIELDS`].
 impl Tally {
     /// The names of the counts, as the aggregate tables' columns are named.
-    pub const FIELDS: [&'static str; 15] = [
+    pub const FIELDS: [&'static str; Tally::LEN] = [
         "requests",
         "callbacks",
         "contacted",
@@ -60,10 +83,22 @@ impl Tally {
         "direct",
         "handling_seconds",
         "supervisions",
+        "citizen_callbacks",
+        "citizen_contacted",
+        "citizen_resolved",
+        "citizen_partly_resolved",
+        "citizen_satisfied",
+        "citizen_basically_satisfied",
+        "contact_unasked",
+        "resolution_unasked",
+        "excluded_ratings",
     ];
 
+    /// How many counts a tally holds.
+    pub const LEN: usize = 24;
+
     /// The counts in the order of [`Tally::FIELDS`].
-    pub fn values(&self) -> [u64; 15] {
+    pub fn values(&self) -> [u64; Tally::LEN] {
         [
             self.requests,
             self.callbacks,
@@ -80,12 +115,21 @@ impl Tally {
             self.direct,
             self.handling_seconds,
             self.supervisions,
+            self.citizen_callbacks,
+            self.citizen_contacted,
+            self.citizen_resolved,
+            self.citizen_partly_resolved,
+            self.citizen_satisfied,
+            self.citizen_basically_satisfied,
+            self.contact_unasked,
+            self.resolution_unasked,
+            self.excluded_ratings,
         ]
     }
 
     /// A tally from counts in the order of [`Tally::FIELDS`]; a negative count (which only
     /// a damaged aggregate can hold) reads as 0.
-    pub fn from_values(v: [i64; 15]) -> Tally {
+    pub fn from_values(v: [i64; Tally::LEN]) -> Tally {
         let c = |i: usize| u64::try_from(v[i]).unwrap_or(0);
         Tally {
             requests: c(0),
@@ -103,7 +147,54 @@ impl Tally {
             direct: c(12),
             handling_seconds: c(13),
             supervisions: c(14),
+            citizen_callbacks: c(15),
+            citizen_contacted: c(16),
+            citizen_resolved: c(17),
+            citizen_partly_resolved: c(18),
+            citizen_satisfied: c(19),
+            citizen_basically_satisfied: c(20),
+            contact_unasked: c(21),
+            resolution_unasked: c(22),
+            excluded_ratings: c(23),
         }
+    }
+
+    /// The tally with its callbacks narrowed to one source: the citizens' own ratings, or
+    /// the agents' callbacks (the rest); none: all of them. The other counts stay.
+    pub fn of_source(&self, source: Option<crate::types::RatingSource>) -> Tally {
+        use crate::types::RatingSource;
+        let mut t = *self;
+        match source {
+            None => {}
+            Some(RatingSource::Citizen) => {
+                t.callbacks = self.citizen_callbacks;
+                t.contacted = self.citizen_contacted;
+                t.resolved = self.citizen_resolved;
+                t.partly_resolved = self.citizen_partly_resolved;
+                t.satisfied = self.citizen_satisfied;
+                t.basically_satisfied = self.citizen_basically_satisfied;
+            }
+            Some(RatingSource::Agent) => {
+                let less = |a: u64, b: u64| a.saturating_sub(b);
+                t.callbacks = less(self.callbacks, self.citizen_callbacks);
+                t.contacted = less(self.contacted, self.citizen_contacted);
+                t.resolved = less(self.resolved, self.citizen_resolved);
+                t.partly_resolved = less(self.partly_resolved, self.citizen_partly_resolved);
+                t.satisfied = less(self.satisfied, self.citizen_satisfied);
+                t.basically_satisfied =
+                    less(self.basically_satisfied, self.citizen_basically_satisfied);
+                t.citizen_callbacks = 0;
+                t.citizen_contacted = 0;
+                t.citizen_resolved = 0;
+                t.citizen_partly_resolved = 0;
+                t.citizen_satisfied = 0;
+                t.citizen_basically_satisfied = 0;
+                t.contact_unasked = 0;
+                t.resolution_unasked = 0;
+                t.excluded_ratings = 0;
+            }
+        }
+        t
     }
 }
 
@@ -124,6 +215,15 @@ impl std::ops::AddAssign for Tally {
         self.direct += o.direct;
         self.handling_seconds += o.handling_seconds;
         self.supervisions += o.supervisions;
+        self.citizen_callbacks += o.citizen_callbacks;
+        self.citizen_contacted += o.citizen_contacted;
+        self.citizen_resolved += o.citizen_resolved;
+        self.citizen_partly_resolved += o.citizen_partly_resolved;
+        self.citizen_satisfied += o.citizen_satisfied;
+        self.citizen_basically_satisfied += o.citizen_basically_satisfied;
+        self.contact_unasked += o.contact_unasked;
+        self.resolution_unasked += o.resolution_unasked;
+        self.excluded_ratings += o.excluded_ratings;
     }
 }
 
@@ -224,6 +324,10 @@ impl KpiPolicy {
 pub struct Kpis {
     pub requests: u64,
     pub callbacks: u64,
+    /// Of the callbacks, the citizens' own ratings (一事一评).
+    pub citizen_ratings: u64,
+    /// Citizens' bad ratings judged unreasonable, left out of the rates.
+    pub excluded_ratings: u64,
     pub requests_per_10k: Option<f64>,
     pub response_rate: Option<f64>,
     pub resolution_rate: Option<f64>,
@@ -245,10 +349,13 @@ fn ratio(n: f64, d: u64) -> Option<f64> {
 
 /// The figures of a tally; `population` is the group's resident population, if known.
 pub fn kpis(t: &Tally, population: Option<u64>, p: &KpiPolicy) -> Kpis {
-    let response_rate = ratio(t.contacted as f64, t.callbacks);
+    let response_rate = ratio(
+        t.contacted as f64,
+        t.callbacks.saturating_sub(t.contact_unasked),
+    );
     let resolution_rate = ratio(
         t.resolved as f64 + p.partly_resolved_weight * t.partly_resolved as f64,
-        t.callbacks,
+        t.callbacks.saturating_sub(t.resolution_unasked),
     );
     let satisfaction_rate = ratio(
         t.satisfied as f64 + p.basically_satisfied_weight * t.basically_satisfied as f64,
@@ -271,6 +378,8 @@ pub fn kpis(t: &Tally, population: Option<u64>, p: &KpiPolicy) -> Kpis {
     Kpis {
         requests: t.requests,
         callbacks: t.callbacks,
+        citizen_ratings: t.citizen_callbacks,
+        excluded_ratings: t.excluded_ratings,
         requests_per_10k: population
             .filter(|p| *p > 0)
             .map(|pop| t.requests as f64 / pop as f64 * 10_000.0),
@@ -426,6 +535,63 @@ mod tests {
     }
 
     #[test]
+    fn citizens_ratings_count_as_callbacks_and_narrow_by_source() {
+        // 10 agents' callbacks (8 contacted, 6 resolved, 7 satisfied) and 4 citizens' ratings:
+        // 2 on the portal (1 contacted, 1 resolved, 1 satisfied, 1 basically) and 2 by SMS
+        // (1 satisfied), which ask neither contact nor resolution; 1 excluded.
+        let t = Tally {
+            callbacks: 14,
+            contacted: 9,
+            resolved: 7,
+            satisfied: 9,
+            basically_satisfied: 1,
+            citizen_callbacks: 4,
+            citizen_contacted: 1,
+            citizen_resolved: 1,
+            citizen_satisfied: 2,
+            citizen_basically_satisfied: 1,
+            contact_unasked: 2,
+            resolution_unasked: 2,
+            excluded_ratings: 1,
+            ..Default::default()
+        };
+        let p = KpiPolicy::default();
+        let all = kpis(&t, None, &p);
+        assert_eq!(
+            (all.callbacks, all.citizen_ratings, all.excluded_ratings),
+            (14, 4, 1)
+        );
+        assert_eq!(all.response_rate, Some(9.0 / 12.0));
+        assert_eq!(all.resolution_rate, Some(7.0 / 12.0));
+        assert!((all.satisfaction_rate.unwrap() - 9.6 / 14.0).abs() < 1e-12);
+        let citizens = kpis(
+            &t.of_source(Some(crate::types::RatingSource::Citizen)),
+            None,
+            &p,
+        );
+        assert_eq!(citizens.callbacks, 4);
+        assert_eq!(citizens.response_rate, Some(0.5));
+        assert_eq!(citizens.resolution_rate, Some(0.5));
+        assert!((citizens.satisfaction_rate.unwrap() - 2.6 / 4.0).abs() < 1e-12);
+        let agents = kpis(
+            &t.of_source(Some(crate::types::RatingSource::Agent)),
+            None,
+            &p,
+        );
+        assert_eq!(
+            (
+                agents.callbacks,
+                agents.citizen_ratings,
+                agents.excluded_ratings
+            ),
+            (10, 0, 0)
+        );
+        assert_eq!(agents.response_rate, Some(0.8));
+        assert_eq!(agents.resolution_rate, Some(0.6));
+        assert_eq!(agents.satisfaction_rate, Some(0.7));
+    }
+
+    #[test]
     fn every_rate_by_hand() {
         let t = Tally {
             requests: 200,
@@ -443,6 +609,7 @@ mod tests {
             direct: 40,
             handling_seconds: 160 * 3_600,
             supervisions: 3,
+            ..Default::default()
         };
         let k = kpis(&t, Some(400_000), &KpiPolicy::default());
         assert_eq!(k.requests_per_10k, Some(5.0));

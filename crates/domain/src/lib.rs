@@ -38,8 +38,8 @@ pub use ticket::{
     Ticket, UnitQueue,
 };
 pub use types::{
-    Channel, DivisionLevel, Kind, Resolution, Role, Satisfaction, SupervisionLevel, TIERS,
-    TicketState, UnitKind,
+    Channel, DivisionLevel, Kind, RatingSource, Resolution, Role, Satisfaction, SupervisionLevel,
+    TIERS, TicketState, UnitKind,
 };
 
 #[cfg(test)]

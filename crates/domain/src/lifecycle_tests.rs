@@ -126,6 +126,9 @@ fn sample_command(action: Action) -> Command {
         Action::ResolveOnSpot => json!({"action_taken": "已联系物业疏通"}),
         Action::Recategorise => json!({"category_code": "010101", "reason": "市民所述为供水问题"}),
         Action::Relocate => json!({"division_code": "630102001001", "reason": "地址在北关社区"}),
+        Action::ReviewRating => {
+            json!({"reasonable": false, "reason": "已按政策答复，诉求超出政策范围"})
+        }
         Action::RecordMeeting => {
             json!({"held_on": "2026-11-27", "participants": "居民代表、网格员、物业",
             "decision": "更换主管道", "who_pays": "社区、物业、居民共同承担"})
@@ -149,6 +152,7 @@ fn allowed_actor(action: Action) -> Actor {
 fn expected_types(action: Action, t: &Ticket) -> Vec<&'static str> {
     match action {
         Action::RecordCallback => vec!["callback_recorded", "closed"],
+        Action::ReviewRating => vec!["rating_reviewed", "closed"],
         _ => {
             let cmd = sample_command(action);
             let _ = t;
@@ -183,7 +187,7 @@ fn expected_types(action: Action, t: &Ticket) -> Vec<&'static str> {
                 Action::RecordMeeting => "meeting_recorded",
                 Action::Recategorise => "recategorised",
                 Action::Relocate => "relocated",
-                Action::RecordCallback => unreachable!(),
+                Action::RecordCallback | Action::ReviewRating => unreachable!(),
             }]
         }
     }
@@ -950,4 +954,125 @@ fn a_residents_meeting_is_recorded_once_held() {
         ),
         Err(DomainError::Invalid { ref field, .. }) if field == "participants"
     ));
+}
+
+/// The facts a change adds, event by event, and the ticket after it.
+fn commit(t: &Ticket, kinds: &[EventKind], by: Actor) -> (Ticket, crate::kpi::Tally) {
+    let mut view = t.clone();
+    let mut sum = crate::kpi::Tally::default();
+    for (i, k) in kinds.iter().enumerate() {
+        let e = ev(t.id, t.version + 1 + i as i64, by, k.clone());
+        let after = apply(Some(view.clone()), &e).unwrap();
+        for f in crate::aggregates::facts(Some(&view), &e, &after) {
+            assert_eq!(f.sign, 1);
+            sum += f.tally;
+        }
+        view = after;
+    }
+    (view, sum)
+}
+
+#[test]
+fn a_citizens_rating_closes_a_good_answer_and_sends_a_bad_one_to_review() {
+    use crate::public::{CitizenRating, rate};
+    let citizen = actor(Role::Operator, None);
+    let t = in_state(TicketState::AwaitingCallback);
+
+    // "1" by SMS: satisfied, nothing else said; the request closes, and counts as a
+    // citizen's callback that asked neither contact nor resolution.
+    let good = CitizenRating::from_sms(" 1 ").unwrap();
+    let (after, tally) = commit(&t, &rate(&t, good).unwrap(), citizen);
+    assert_eq!(after.state, TicketState::Closed);
+    assert_eq!(
+        (
+            tally.callbacks,
+            tally.citizen_callbacks,
+            tally.satisfied,
+            tally.citizen_satisfied,
+            tally.contact_unasked,
+            tally.resolution_unasked,
+            tally.finished
+        ),
+        (1, 1, 1, 1, 1, 1, 1)
+    );
+    // Rated once: a second rating is refused, and so is a rating before the answer.
+    let again = rate(&after, CitizenRating::from_sms("2").unwrap()).unwrap_err();
+    assert_eq!(again.to_string(), "this request has been rated already");
+    let early = rate(
+        &in_state(TicketState::InProgress),
+        CitizenRating::from_sms("1").unwrap(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        early.to_string(),
+        "only a request whose answer has been given may be rated"
+    );
+    for text in ["4", "满意", "12", ""] {
+        assert!(CitizenRating::from_sms(text).is_none(), "{text}");
+    }
+
+    // "3": dissatisfied. Not reopened blindly: 差评待审, and not counted yet.
+    let bad = CitizenRating::from_sms("３").unwrap();
+    let (review, tally) = commit(&t, &rate(&t, bad).unwrap(), citizen);
+    assert_eq!(review.state, TicketState::RatingReview);
+    assert_eq!(tally, crate::kpi::Tally::default());
+    assert_eq!(review.bad_callbacks, 0);
+    let dispatcher = actor(Role::Dispatcher, None);
+    assert_eq!(
+        available_actions(&review, &dispatcher),
+        [
+            Action::AddNote,
+            Action::Recategorise,
+            Action::Relocate,
+            Action::ReviewRating
+        ]
+    );
+    // An agent no longer calls back a request its citizen rated.
+    assert!(
+        authorize(
+            &review,
+            &actor(Role::CallbackAgent, None),
+            Action::RecordCallback
+        )
+        .is_err()
+    );
+
+    // Reasonable: back to the lead unit (重办), counted as the bad callback it is.
+    let yes = Command::parse(Action::ReviewRating, json!({"reasonable": true})).unwrap();
+    let kinds = decide(&review, &dispatcher, &yes, &situation()).unwrap();
+    let (redo, tally) = commit(&review, &kinds, dispatcher);
+    assert_eq!(redo.state, TicketState::Dispatched);
+    assert_eq!(redo.bad_callbacks, 1);
+    assert_eq!(
+        (
+            tally.callbacks,
+            tally.citizen_callbacks,
+            tally.satisfied,
+            tally.excluded_ratings
+        ),
+        (1, 1, 0, 0)
+    );
+
+    // Unreasonable: the reason is required; closed, counted apart, not as a callback.
+    let no_reason = Command::parse(Action::ReviewRating, json!({"reasonable": false}));
+    assert_eq!(
+        no_reason.unwrap_err().to_string(),
+        "reason: is required when the rating is judged unreasonable"
+    );
+    let no = Command::parse(
+        Action::ReviewRating,
+        json!({"reasonable": false, "reason": "诉求超出政策范围，已依法答复"}),
+    )
+    .unwrap();
+    let kinds = decide(&review, &dispatcher, &no, &situation()).unwrap();
+    let (closed, tally) = commit(&review, &kinds, dispatcher);
+    assert_eq!(closed.state, TicketState::Closed);
+    assert_eq!(
+        (
+            tally.callbacks,
+            tally.citizen_callbacks,
+            tally.excluded_ratings
+        ),
+        (0, 0, 1)
+    );
 }

@@ -6,7 +6,7 @@ use crate::calendar::{Calendar, WorkingHours, add_working_minutes};
 use crate::deadlines::ClockKind;
 use crate::lifecycle::EventKind;
 use crate::ticket::Ticket;
-use crate::types::{Role, SupervisionLevel};
+use crate::types::{RatingSource, Role, SupervisionLevel, TicketState};
 use chrono::{DateTime, Utc};
 
 /// Who a notice is for.
@@ -103,23 +103,36 @@ pub fn notices_for(ticket: &Ticket, kind: &EventKind) -> Vec<Notice> {
             to_lead(false, false, format!("工单{no}答复被退回：{reason}"))
         }
         // The unit hears what the citizen said of its work.
-        EventKind::CallbackRecorded {
-            contacted,
-            resolution,
-            satisfaction,
-            ..
+        EventKind::CallbackRecorded { source, .. } => {
+            let said = kind
+                .callback_answers()
+                .map(|a| a.said_zh())
+                .unwrap_or_default();
+            let what = if *source == RatingSource::Citizen {
+                "市民评价"
+            } else {
+                "回访结果"
+            };
+            to_lead(false, false, format!("工单{no}{what}：{said}"));
+            // A citizen's bad rating waits on the dispatchers' desk (差评待审).
+            if ticket.state == TicketState::RatingReview {
+                out.push(Notice {
+                    audience: Audience::Role(Role::Dispatcher),
+                    sms: false,
+                    alert: false,
+                    text: format!("工单{no}（{title}）市民评价不满意，请审核（差评待审）。"),
+                });
+            }
+        }
+        EventKind::RatingReviewed {
+            reasonable: false,
+            reason,
         } => to_lead(
             false,
             false,
             format!(
-                "工单{no}回访结果：{}，{}，{}",
-                if *contacted {
-                    "及时联系"
-                } else {
-                    "未及时联系"
-                },
-                resolution.label_zh(),
-                satisfaction.label_zh()
+                "工单{no}市民差评经审核不予采纳：{}",
+                reason.as_deref().unwrap_or("")
             ),
         ),
         EventKind::ReturnRejected { .. } => to_lead(
@@ -468,10 +481,11 @@ mod tests {
         let told = notices_for(
             &t,
             &EventKind::CallbackRecorded {
-                contacted: false,
-                resolution: crate::types::Resolution::Partly,
+                contacted: Some(false),
+                resolution: Some(crate::types::Resolution::Partly),
                 satisfaction: crate::types::Satisfaction::Dissatisfied,
                 note: None,
+                source: RatingSource::Agent,
             },
         );
         assert_eq!(told.len(), 1);

@@ -590,10 +590,11 @@ mod tests {
     fn bad_callbacks_raise_l2_then_l3() {
         let mut s = Story::dispatched("2026-11-02T09:00:00+08:00");
         let bad = || K::CallbackRecorded {
-            contacted: true,
-            resolution: Resolution::Unresolved,
+            contacted: Some(true),
+            resolution: Some(Resolution::Unresolved),
             satisfaction: Satisfaction::Dissatisfied,
             note: None,
+            source: crate::types::RatingSource::Agent,
         };
         let cycle = |s: &mut Story, day: u32| {
             let t = |h: u32| format!("2026-11-{day:02}T{h:02}:00:00+08:00");

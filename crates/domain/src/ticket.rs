@@ -1,6 +1,6 @@
 //! The ticket's current view: what the events add up to.
 
-use crate::types::{Channel, Kind, Resolution, Role, Satisfaction, TicketState};
+use crate::types::{Channel, Kind, RatingSource, Resolution, Role, Satisfaction, TicketState};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +18,9 @@ pub struct Actor {
 pub struct Citizen {
     pub name: Option<String>,
     pub phone: Option<String>,
+    /// The citizen asked not to be texted (no receipt, reply or rating request by SMS).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_sms: bool,
 }
 
 /// An extension asked for by the lead unit and not yet decided.
@@ -28,19 +31,56 @@ pub struct PendingExtension {
     pub requested_at: DateTime<Utc>,
 }
 
-/// The three answers of a callback (回访).
+/// The answers of a callback (回访): the three an agent asks, or a citizen's own rating
+/// (一事一评), which may leave the first two unsaid (a rating by SMS is one digit).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CallbackAnswers {
-    /// Did the unit contact the citizen in time (响应)?
-    pub contacted: bool,
-    pub resolution: Resolution,
+    /// Did the unit contact the citizen in time (响应)? None: not asked.
+    pub contacted: Option<bool>,
+    /// None: not asked.
+    pub resolution: Option<Resolution>,
     pub satisfaction: Satisfaction,
+    #[serde(default)]
+    pub source: RatingSource,
 }
 
 impl CallbackAnswers {
-    /// A bad callback (unresolved or dissatisfied) reopens the ticket (重办).
+    /// A bad callback (unresolved or dissatisfied): an agent's reopens the ticket (重办); a
+    /// citizen's waits for the dispatcher's review (差评待审).
     pub fn is_bad(&self) -> bool {
-        self.resolution == Resolution::Unresolved || self.satisfaction == Satisfaction::Dissatisfied
+        self.resolution == Some(Resolution::Unresolved)
+            || self.satisfaction == Satisfaction::Dissatisfied
+    }
+
+    /// The answers given, in Chinese (及时联系，已解决，满意), for notices and timelines.
+    pub fn said_zh(&self) -> String {
+        let mut said = Vec::new();
+        match self.contacted {
+            Some(true) => said.push("及时联系"),
+            Some(false) => said.push("未及时联系"),
+            None => {}
+        }
+        if let Some(r) = self.resolution {
+            said.push(r.label_zh());
+        }
+        said.push(self.satisfaction.label_zh());
+        said.join("，")
+    }
+
+    /// The answers given, in English.
+    pub fn said_en(&self) -> String {
+        let mut said = Vec::new();
+        if let Some(c) = self.contacted {
+            said.push(format!(
+                "contacted in time: {}",
+                if c { "yes" } else { "no" }
+            ));
+        }
+        if let Some(r) = self.resolution {
+            said.push(r.as_str().to_string());
+        }
+        said.push(self.satisfaction.as_str().to_string());
+        said.join(", ")
     }
 }
 
@@ -464,11 +504,13 @@ pub fn mask_citizen(c: &Citizen, confidential: bool) -> Citizen {
         return Citizen {
             name: c.name.as_ref().map(|_| "(保密)".to_string()),
             phone: None,
+            no_sms: c.no_sms,
         };
     }
     Citizen {
         name: c.name.as_deref().map(mask_name),
         phone: c.phone.as_deref().map(mask_phone),
+        no_sms: c.no_sms,
     }
 }
 
@@ -506,6 +548,7 @@ mod tests {
         let c = Citizen {
             name: Some("张三丰".into()),
             phone: Some("13812345678".into()),
+            no_sms: false,
         };
         let m = mask_citizen(&c, false);
         assert_eq!(m.name.as_deref(), Some("张**"));
@@ -514,6 +557,7 @@ mod tests {
             &Citizen {
                 name: Some("王".into()),
                 phone: Some("8123".into()),
+                no_sms: false,
             },
             false,
         );
@@ -527,6 +571,7 @@ mod tests {
         let c = Citizen {
             name: Some("李四".into()),
             phone: Some("13912345678".into()),
+            no_sms: false,
         };
         let m = mask_citizen(&c, true);
         assert_eq!(m.name.as_deref(), Some("(保密)"));

@@ -104,6 +104,7 @@ wire_enum!(
         InConsultation => "in_consultation", "会商中";
         Replied => "replied", "已答复(待审核)";
         AwaitingCallback => "awaiting_callback", "待回访";
+        RatingReview => "rating_review", "差评待审";
         Closed => "closed", "已办结";
         Merged => "merged", "已并单";
         NotAccepted => "not_accepted", "不予受理";
@@ -199,6 +200,22 @@ wire_enum!(
         Dissatisfied => "dissatisfied", "不满意";
     }
 );
+
+wire_enum!(
+    /// Who gave a callback's answers: a callback agent on the phone, or the citizen
+    /// themself (一事一评: on the portal or by answering the SMS).
+    RatingSource {
+        Agent => "agent", "回访员";
+        Citizen => "citizen", "市民自评";
+    }
+);
+
+impl Default for RatingSource {
+    /// Callbacks recorded before citizens rated were all agents'.
+    fn default() -> Self {
+        RatingSource::Agent
+    }
+}
 
 /// The handling tiers of 一盯到底, in days.
 pub const TIERS: [u8; 4] = [1, 3, 7, 11];

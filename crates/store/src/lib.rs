@@ -761,6 +761,59 @@ pub trait ThrottleStore: Send + Sync {
     ) -> Result<()>;
     /// The attempts under `key` at or after `since`.
     async fn count_attempts(&self, key: &str, since: DateTime<Utc>) -> Result<i64>;
+    /// Records that a message from outside (an inbound SMS, by its gateway's id) was
+    /// handled; false when it had been already (a replay).
+    async fn mark_handled(&self, message_key: &str, at: DateTime<Utc>) -> Result<bool>;
+    /// Whether a message from outside was handled already.
+    async fn was_handled(&self, message_key: &str) -> Result<bool>;
+}
+
+/// What a citizen checking their own requests by phone holds: a one-time code sent by SMS,
+/// then a session. Only digests of codes and session tokens are kept.
+#[async_trait]
+pub trait CitizenStore: Send + Sync {
+    /// Keeps a new code for a phone (replacing any earlier one, its tries back to 0), and
+    /// puts the SMS that carries it in the outbox, in one transaction.
+    async fn issue_code(
+        &self,
+        phone: &str,
+        code_digest: &str,
+        expires_at: DateTime<Utc>,
+        sms: (i64, NewNotice),
+        at: DateTime<Utc>,
+    ) -> Result<()>;
+    /// Checks a code for a phone: counts the try, and takes the code when it is right (a
+    /// code is used once). `max_tries` tries at most, then the code is dead.
+    async fn check_code(
+        &self,
+        phone: &str,
+        code_digest: &str,
+        max_tries: i64,
+        now: DateTime<Utc>,
+    ) -> Result<CodeCheck>;
+    /// Opens a session for a phone; old sessions are dropped as new ones come.
+    async fn open_citizen_session(
+        &self,
+        token_digest: &str,
+        phone: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+    /// The phone of a session still open at `now`.
+    async fn citizen_session(
+        &self,
+        token_digest: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>>;
+}
+
+/// What checking a one-time code found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeCheck {
+    Right,
+    Wrong,
+    /// No code for the phone, or it expired, or too many tries used it up.
+    Dead,
 }
 
 pub trait Store:
@@ -775,6 +828,7 @@ pub trait Store:
     + AggregateStore
     + WarningStore
     + ThrottleStore
+    + CitizenStore
 {
 }
 
@@ -789,7 +843,8 @@ impl<
         + OutboxStore
         + AggregateStore
         + WarningStore
-        + ThrottleStore,
+        + ThrottleStore
+        + CitizenStore,
 > Store for T
 {
 }
@@ -797,7 +852,7 @@ impl<
 /// The aggregates' traits, to bring their methods into scope.
 pub mod traits {
     pub use super::{
-        AggregateStore, CatalogueStore, GazetteerStore, KnowledgeStore, Maintenance, OutboxStore,
-        ReferenceStore, Store, ThrottleStore, TicketStore, UserStore, WarningStore,
+        AggregateStore, CatalogueStore, CitizenStore, GazetteerStore, KnowledgeStore, Maintenance,
+        OutboxStore, ReferenceStore, Store, ThrottleStore, TicketStore, UserStore, WarningStore,
     };
 }

@@ -534,6 +534,60 @@ CREATE INDEX attempts_key_at ON attempts (key, at);
 CREATE INDEX attempts_at ON attempts (at);
 "#,
     },
+    Migration {
+        version: 22,
+        name: "citizens' ratings in the aggregates",
+        // A callback is an agent's or the citizen's own rating (一事一评): the citizens' part
+        // of the callback counts, the answers a rating left unsaid, and the bad ratings
+        // judged unreasonable. The aggregates are rebuilt from the events after this
+        // migration (`REBUILD_AFTER`). And the messages from outside already handled (an
+        // inbound SMS by its gateway's id), so that a replay changes nothing.
+        sql: r#"
+CREATE TABLE handled_messages (
+    message_key TEXT PRIMARY KEY,
+    at {big} NOT NULL
+);
+"#,
+    },
+    Migration {
+        version: 23,
+        name: "citizens' codes and sessions",
+        // A citizen looking up their own requests by phone: the one-time code sent by SMS
+        // (its digest, when it dies, the tries used) and the session it opens (the token's
+        // digest). Neither code nor token is kept in the clear.
+        sql: r#"
+CREATE TABLE citizen_codes (
+    phone TEXT PRIMARY KEY,
+    code_digest TEXT NOT NULL,
+    expires_at {big} NOT NULL,
+    tries {big} NOT NULL DEFAULT 0
+);
+CREATE TABLE citizen_sessions (
+    token_digest TEXT PRIMARY KEY,
+    phone TEXT NOT NULL,
+    expires_at {big} NOT NULL
+);
+CREATE INDEX citizen_sessions_expiry ON citizen_sessions (expires_at);
+ALTER TABLE kpi_facts ADD COLUMN citizen_callbacks {big} NOT NULL DEFAULT 0;
+ALTER TABLE kpi_facts ADD COLUMN citizen_contacted {big} NOT NULL DEFAULT 0;
+ALTER TABLE kpi_facts ADD COLUMN citizen_resolved {big} NOT NULL DEFAULT 0;
+ALTER TABLE kpi_facts ADD COLUMN citizen_partly_resolved {big} NOT NULL DEFAULT 0;
+ALTER TABLE kpi_facts ADD COLUMN citizen_satisfied {big} NOT NULL DEFAULT 0;
+ALTER TABLE kpi_facts ADD COLUMN citizen_basically_satisfied {big} NOT NULL DEFAULT 0;
+ALTER TABLE kpi_facts ADD COLUMN contact_unasked {big} NOT NULL DEFAULT 0;
+ALTER TABLE kpi_facts ADD COLUMN resolution_unasked {big} NOT NULL DEFAULT 0;
+ALTER TABLE kpi_facts ADD COLUMN excluded_ratings {big} NOT NULL DEFAULT 0;
+ALTER TABLE kpi_rollup ADD COLUMN citizen_callbacks {big} NOT NULL DEFAULT 0;
+ALTER TABLE kpi_rollup ADD COLUMN citizen_contacted {big} NOT NULL DEFAULT 0;
+ALTER TABLE kpi_rollup ADD COLUMN citizen_resolved {big} NOT NULL DEFAULT 0;
+ALTER TABLE kpi_rollup ADD COLUMN citizen_partly_resolved {big} NOT NULL DEFAULT 0;
+ALTER TABLE kpi_rollup ADD COLUMN citizen_satisfied {big} NOT NULL DEFAULT 0;
+ALTER TABLE kpi_rollup ADD COLUMN citizen_basically_satisfied {big} NOT NULL DEFAULT 0;
+ALTER TABLE kpi_rollup ADD COLUMN contact_unasked {big} NOT NULL DEFAULT 0;
+ALTER TABLE kpi_rollup ADD COLUMN resolution_unasked {big} NOT NULL DEFAULT 0;
+ALTER TABLE kpi_rollup ADD COLUMN excluded_ratings {big} NOT NULL DEFAULT 0;
+"#,
+    },
 ];
 
 #[cfg(test)]
@@ -546,21 +600,31 @@ mod tests {
         let sql = |v: i64| MIGRATIONS.iter().find(|m| m.version == v).unwrap().sql;
         // Both tables of the aggregates list the measures in the order of `Tally::FIELDS`
         // (the writers and readers bind them in that order).
-        let measures: Vec<&str> = sql(14)
+        let created: Vec<&str> = sql(14)
             .lines()
             .filter(|l| l.ends_with("{big} NOT NULL DEFAULT 0,"))
             .map(|l| l.split_whitespace().next().unwrap())
             .collect();
-        let twice: Vec<&str> = Tally::FIELDS
-            .iter()
-            .chain(Tally::FIELDS.iter())
-            .copied()
-            .collect();
-        assert_eq!(measures, twice);
-        // The month roll-ups are filled with every measure.
-        let columns = Tally::FIELDS.join(", ");
+        let added = |table: &str| -> Vec<&str> {
+            sql(22)
+                .lines()
+                .filter_map(|l| l.strip_prefix(&format!("ALTER TABLE {table} ADD COLUMN ")))
+                .map(|l| l.split_whitespace().next().unwrap())
+                .collect::<Vec<_>>()
+        };
+        let (facts, rollup) = created.split_at(created.len() / 2);
+        let facts: Vec<&str> = facts.iter().copied().chain(added("kpi_facts")).collect();
+        let rollup: Vec<&str> = rollup.iter().copied().chain(added("kpi_rollup")).collect();
+        assert_eq!(facts, Tally::FIELDS);
+        assert_eq!(rollup, Tally::FIELDS);
+        // The month roll-ups were filled with every measure of the time (the later ones
+        // by the rebuild after migration 22).
+        let columns = Tally::FIELDS[..15].join(", ");
         assert!(sql(15).contains(&columns));
-        let sums: Vec<String> = Tally::FIELDS.iter().map(|c| format!("SUM({c})")).collect();
+        let sums: Vec<String> = Tally::FIELDS[..15]
+            .iter()
+            .map(|c| format!("SUM({c})"))
+            .collect();
         assert!(sql(15).contains(&sums.join(", ")));
     }
 

@@ -1623,10 +1623,11 @@ async fn aggregates_follow_the_events_and_rebuild_the_same(s: &SqlStore) {
                         },
                         EventKind::ReplyApproved { note: None },
                         EventKind::CallbackRecorded {
-                            contacted: true,
-                            resolution: Resolution::Resolved,
+                            contacted: Some(true),
+                            resolution: Some(Resolution::Resolved),
                             satisfaction: Satisfaction::Basically,
                             note: None,
+                            source: mashangban_domain::RatingSource::Agent,
                         },
                         EventKind::Closed {
                             outcome: CloseOutcome::Callback,
@@ -1774,14 +1775,20 @@ async fn aggregates_follow_the_events_and_rebuild_the_same(s: &SqlStore) {
             (d(11, 29), d(12, 31)),
         ] {
             let whole = s.kpi_tallies(dim, from, to, false).await.unwrap();
-            let mut summed: std::collections::BTreeMap<String, [u64; 15]> = Default::default();
+            let mut summed: std::collections::BTreeMap<
+                String,
+                [u64; mashangban_domain::kpi::Tally::LEN],
+            > = Default::default();
             for g in s.kpi_tallies(dim, from, to, true).await.unwrap() {
                 let into = summed.entry(g.group).or_default();
                 for (a, b) in into.iter_mut().zip(g.tally.values()) {
                     *a += b;
                 }
             }
-            let whole: std::collections::BTreeMap<String, [u64; 15]> = whole
+            let whole: std::collections::BTreeMap<
+                String,
+                [u64; mashangban_domain::kpi::Tally::LEN],
+            > = whole
                 .into_iter()
                 .map(|g| (g.group, g.tally.values()))
                 .collect();

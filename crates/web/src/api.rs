@@ -782,6 +782,35 @@ pub async fn put_webhooks(
     Ok(Json(hooks.iter().map(WebhookView::from).collect::<Vec<_>>()).into_response())
 }
 
+/// The texts citizens are sent by SMS (administrators)
+/// The receipt of a request from any channel, the approved answer, and the request to rate
+/// it; placeholders `{number}`, `{code}`, `{link}` (the portal's page of the request, under
+/// `MASHANGBAN_PUBLIC_URL`), `{reply}` (the answer, shortened) and `{unit}`.
+#[utoipa::path(
+    get, path = "/api/v1/citizen-texts", tag = "notifications", security(("bearer" = [])),
+    responses((status = 200, description = "The templates in force", body = mashangban_domain::public::CitizenTexts))
+)]
+pub async fn citizen_texts(State(app): State<App>, a: Authed) -> Result<Response, ApiError> {
+    Ok(Json(app.citizen_texts(&a.actor).await?).into_response())
+}
+
+/// Replace the texts citizens are sent by SMS (administrators)
+/// Each must name the request (`{number}`), hold no placeholder but the five, and be at
+/// most 300 characters.
+#[utoipa::path(
+    put, path = "/api/v1/citizen-texts", tag = "notifications", security(("bearer" = [])),
+    request_body = mashangban_domain::public::CitizenTexts,
+    responses((status = 200, description = "Saved", body = mashangban_domain::public::CitizenTexts))
+)]
+pub async fn put_citizen_texts(
+    State(app): State<App>,
+    a: Authed,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let texts = app.set_citizen_texts(&a.actor, json_body(body)?).await?;
+    Ok(Json(texts).into_response())
+}
+
 /// The outbox: notices and their deliveries, newest first (administrators)
 #[utoipa::path(
     get, path = "/api/v1/outbox", tag = "notifications", security(("bearer" = [])),

@@ -57,8 +57,17 @@ pub(crate) async fn table_of(
         .map(|g| g.trim())
         .filter(|g| !g.is_empty());
     let parent = crate::api::id_param(q, "parent")?;
+    let source = match q.get("source").map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        None | Some("all") => None,
+        Some(s) => Some(s.parse::<mashangban_domain::RatingSource>().map_err(|_| {
+            AppError::invalid(
+                "source",
+                format!("`{s}` is not one of all, agent (回访员), citizen (市民自评)"),
+            )
+        })?),
+    };
     if group_by == Some("territory") {
-        return app.kpi_territory_table(actor, period, parent).await;
+        return app.kpi_territory_table(actor, period, parent, source).await;
     }
     if parent.is_some() {
         return Err(AppError::invalid(
@@ -67,7 +76,7 @@ pub(crate) async fn table_of(
         ));
     }
     let group_by = group_by.map(parse_group_by).transpose()?;
-    app.kpi_table(actor, period, group_by).await
+    app.kpi_table_of(actor, period, group_by, source).await
 }
 
 /// The evaluation figures of a period, ranked (万人诉求比, 响应率, 解决率, 满意率 …)
@@ -75,6 +84,7 @@ pub(crate) async fn table_of(
     get, path = "/api/v1/kpis", tag = "evaluation", security(("bearer" = [])), params(("from" = Option<NaiveDate>, Query, description = "first day (default: the 1st of this month)"),
         ("to" = Option<NaiveDate>, Query, description = "last day, included (default: today)"),
         ("group_by" = Option<String>, Query, description = "`unit`, `district`, `street`, `category`, `category_l1`, `category_l2` or `channel`; `territory`: units by territory (属地), each counting its own requests and those of every unit below it (the district governments, or with `parent` the units directly below that unit, ranked among themselves); absent: one row for the whole city"),
+        ("source" = Option<String>, Query, description = "The callbacks counted in 响应率, 解决率 and 满意率: `citizen` (the citizens' own ratings, 一事一评), `agent` (callback agents'), or `all` (default)"),
         ("parent" = Option<i64>, Query, description = "With group_by=territory: the unit whose units directly below are listed (the streets of a district, the communities of a street)")),
     responses((status = 200, description = "The table", body = mashangban_app::kpis::KpiTable))
 )]
@@ -91,6 +101,7 @@ pub async fn kpis(
     get, path = "/api/v1/kpis.xlsx", tag = "evaluation", security(("bearer" = [])), params(("from" = Option<NaiveDate>, Query, description = "first day (default: the 1st of this month)"),
         ("to" = Option<NaiveDate>, Query, description = "last day, included (default: today)"),
         ("group_by" = Option<String>, Query, description = "`unit`, `district`, `street`, `category`, `category_l1`, `category_l2` or `channel`; `territory`: units by territory (属地), each counting its own requests and those of every unit below it (the district governments, or with `parent` the units directly below that unit, ranked among themselves); absent: one row for the whole city"),
+        ("source" = Option<String>, Query, description = "The callbacks counted in 响应率, 解决率 and 满意率: `citizen` (the citizens' own ratings, 一事一评), `agent` (callback agents'), or `all` (default)"),
         ("parent" = Option<i64>, Query, description = "With group_by=territory: the unit whose units directly below are listed (the streets of a district, the communities of a street)")),
     responses((status = 200, description = "The workbook", body = Vec<u8>, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
 )]

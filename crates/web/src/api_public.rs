@@ -115,3 +115,68 @@ pub async fn submit(
     };
     Ok((status, Json(receipt)).into_response())
 }
+
+/// Rate the answer to a request (一事一评), with its tracking code
+///
+/// Once the hotline has approved the unit's answer, its citizen says whether the problem is
+/// solved and whether they are satisfied (the first optional). A good rating closes the
+/// request; a bad one (unresolved or dissatisfied) goes to the hotline's review (差评待审)
+/// rather than reopening it blindly. Counted as a callback with `source: citizen`. The code
+/// is checked as a look-up's is (a wrong code answers as a missing number; 10 wrong codes
+/// lock the number for an hour).
+#[utoipa::path(
+    post, path = "/api/v1/public/requests/{number}/rating", tag = "public",
+    params(("number" = String, Path, max_length = 40, description = "The request's number")),
+    request_body = mashangban_domain::public::RatingBody,
+    responses((status = 200, description = "Rated: the request as its citizen now sees it", body = mashangban_domain::public::PublicTicket),
+        (status = 404, description = "No request has this number and code (the same answer for both)", body = ErrorBody),
+        (status = 409, description = "Not awaiting a rating: not answered yet, or rated already", body = ErrorBody),
+        (status = 422, description = "A field is missing or wrong", body = ErrorBody),
+        (status = 429, description = "Too many wrong codes for this number: locked for an hour", body = ErrorBody))
+)]
+pub async fn rate(
+    State(app): State<App>,
+    Path(number): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = crate::api::json_body(body)?;
+    let view = app
+        .rate_public_at(&number, body, chrono::Utc::now())
+        .await?;
+    Ok(Json(view).into_response())
+}
+
+/// An SMS from a citizen, forwarded by the SMS platform (signed)
+///
+/// Signed with `MASHANGBAN_SMS_SECRET` as the webhooks are: `X-Mashangban-Timestamp` (Unix
+/// seconds, within five minutes of now) and `X-Mashangban-Signature: sha256=<hex
+/// HMAC-SHA256 of "{timestamp}.{body}">`; a wrong or missing signature is 401. A digit (1
+/// 满意, 2 基本满意, 3 不满意) rates the newest answer of that number awaiting a rating;
+/// any other text becomes a new request on channel `sms`, and its receipt goes back by SMS.
+/// A message id seen before changes nothing (`replay`).
+#[utoipa::path(
+    post, path = "/api/v1/channels/sms/inbound", tag = "public",
+    params(("X-Mashangban-Timestamp" = String, Header, description = "Unix seconds when the platform signed the body"),
+        ("X-Mashangban-Signature" = String, Header, description = "sha256=<hex HMAC-SHA256 of \"{timestamp}.{body}\" with MASHANGBAN_SMS_SECRET>")),
+    request_body = mashangban_app::public::InboundSms,
+    responses((status = 200, description = "What became of the message", body = mashangban_app::public::InboundOutcome),
+        (status = 401, description = "The signature is missing or wrong, the timestamp too far from now, or inbound SMS are not configured", body = ErrorBody),
+        (status = 422, description = "A field is missing or wrong", body = ErrorBody))
+)]
+pub async fn sms_inbound(
+    State(app): State<App>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body.map_err(|e| mashangban_app::AppError::invalid("body", e.body_text()))?;
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let outcome = app
+        .inbound_sms_at(
+            header("x-mashangban-timestamp"),
+            header("x-mashangban-signature"),
+            &body,
+            chrono::Utc::now(),
+        )
+        .await?;
+    Ok(Json(outcome).into_response())
+}

@@ -24,6 +24,7 @@ pub fn routes() -> Router<App> {
     Router::new()
         .route("/public", get(home))
         .route("/public/track", get(track))
+        .route("/public/rate", axum::routing::post(rate))
         .route("/public/submit", get(submit_page).post(submit))
         .route("/public/propose", get(propose))
         .route("/static/public.js", get(script))
@@ -112,6 +113,8 @@ const STEPS: [(PublicState, &str); 4] = [
 fn progress(t: &PublicTicket) -> Markup {
     let at = match t.state {
         PublicState::Closed => STEPS.len(),
+        // The citizen's rating is being looked into: the answer was given.
+        PublicState::RatingReview => STEPS.len() - 1,
         s => STEPS.iter().position(|(p, _)| *p == s).unwrap_or(0),
     };
     let linear = !matches!(t.state, PublicState::NotAccepted | PublicState::Merged);
@@ -171,8 +174,164 @@ fn track_form(number: &str, code: &str) -> Markup {
     }
 }
 
-/// `GET /public/track`: the look-up form, and with a number and a code, the request.
-async fn track(State(app): State<App>, Query(q): Query<HashMap<String, String>>) -> Response {
+/// The rating form (一事一评) under an answer awaiting it: solved or not (optional), how
+/// satisfied (required), a comment. Posted with the number, the code and the form token.
+fn rating_form(number: &str, code: &str, token: &str, error: Option<&str>) -> Markup {
+    let choice = |name: &str, value: &str, label: &str, required: bool| {
+        let id = format!("{name}-{value}");
+        html! {
+            span.choice {
+                input id=(id) type="radio" name=(name) value=(value) required[required];
+                label for=(id) { (label) }
+            }
+        }
+    };
+    html! {
+        form.rating method="post" action="/public/rate" {
+            h2 { "评价本次办理" }
+            input type="hidden" name="_form" value=(token);
+            input type="hidden" name="number" value=(number);
+            input type="hidden" name="code" value=(code);
+            fieldset {
+                legend { "问题是否解决？（选填）" }
+                (choice("resolution", "resolved", "已解决", false))
+                (choice("resolution", "partly", "部分解决", false))
+                (choice("resolution", "unresolved", "未解决", false))
+            }
+            fieldset {
+                legend { "您是否满意？" }
+                (choice("satisfaction", "satisfied", "满意", true))
+                (choice("satisfaction", "basically", "基本满意", true))
+                (choice("satisfaction", "dissatisfied", "不满意", true))
+            }
+            div.field {
+                label for="comment" { "意见（选填，最多500字）" }
+                textarea #comment name="comment" rows="3" maxlength="500" {}
+            }
+            @if let Some(e) = error { p.error role="alert" { (e) } }
+            button.button type="submit" { "提交评价" }
+        }
+    }
+}
+
+/// `POST /public/rate`: the citizen's rating through the one public use case, then the
+/// request as it now stands (or the form again, saying what was wrong).
+async fn rate(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let token = form_token(&headers);
+    let text = |k: &str| form.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let number = text("number").unwrap_or("");
+    let code = text("code").unwrap_or("");
+    let posted = text("_form").unwrap_or("");
+    let page = |status: StatusCode, note: Option<&str>, error: Option<&str>| {
+        let number = number.to_string();
+        let code = code.to_string();
+        let app = app.clone();
+        let token = token.clone();
+        let note = note.map(str::to_string);
+        let error = error.map(str::to_string);
+        async move {
+            let found = app.track_public(&number, &code).await.ok();
+            with_cookie(
+                html_response(
+                    status,
+                    shell(
+                        "评价",
+                        html! {
+                            h1 { "查询诉求办理进度" }
+                            @if let Some(n) = &note { p.notice role="status" { (n) } }
+                            @if let Some(t) = &found {
+                                (result(t))
+                                @if t.may_rate { (rating_form(&number, &code, &token, error.as_deref())) }
+                            } @else {
+                                @if let Some(e) = &error { p.error role="alert" { (e) } }
+                                (track_form(&number, &code))
+                            }
+                        },
+                    ),
+                ),
+                format!("{FORM_COOKIE}={token}; Path=/public; HttpOnly; SameSite=Strict"),
+            )
+        }
+    };
+    if cross_site(&headers) || cookie(&headers, FORM_COOKIE) != Some(posted) || posted.is_empty() {
+        return page(
+            StatusCode::FORBIDDEN,
+            None,
+            Some("页面已过期，请重新提交评价。"),
+        )
+        .await;
+    }
+    let body = serde_json::json!({
+        "code": code,
+        "resolution": text("resolution"),
+        "satisfaction": text("satisfaction"),
+        "comment": text("comment"),
+    });
+    match app.rate_public_at(number, body, chrono::Utc::now()).await {
+        Ok(t) => {
+            let thanks = if t.state == PublicState::RatingReview {
+                "感谢您的评价。热线将核实您反映的情况，属实的将交办理单位重新办理。"
+            } else {
+                "感谢您的评价。"
+            };
+            page(StatusCode::OK, Some(thanks), None).await
+        }
+        Err(AppError::Invalid { field, .. }) => {
+            let zh = match field.as_str() {
+                "satisfaction" => "请选择您是否满意。",
+                "comment" => "意见最多500字。",
+                _ => "请检查填写的内容。",
+            };
+            page(StatusCode::UNPROCESSABLE_ENTITY, None, Some(zh)).await
+        }
+        Err(AppError::Conflict { .. }) => {
+            page(
+                StatusCode::CONFLICT,
+                None,
+                Some("该诉求已评价，或尚未答复。"),
+            )
+            .await
+        }
+        Err(AppError::NotFound(_)) => {
+            page(
+                StatusCode::NOT_FOUND,
+                None,
+                Some("没有找到：请核对工单编号和查询码。"),
+            )
+            .await
+        }
+        Err(AppError::Locked(_)) => {
+            page(
+                StatusCode::TOO_MANY_REQUESTS,
+                None,
+                Some("该编号查询码错误次数过多，请一小时后再试，或拨打12345。"),
+            )
+            .await
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "public rate");
+            page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                None,
+                Some("暂时无法提交，请稍后再试或拨打12345。"),
+            )
+            .await
+        }
+    }
+}
+
+/// `GET /public/track`: the look-up form, and with a number and a code, the request (and
+/// the rating form when its answer awaits one).
+async fn track(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let token = form_token(&headers);
     let number = q.get("number").map(|v| v.trim()).unwrap_or("");
     let code = q.get("code").map(|v| v.trim()).unwrap_or("");
     let (status, found, error) = if number.is_empty() && code.is_empty() {
@@ -205,17 +364,23 @@ async fn track(State(app): State<App>, Query(q): Query<HashMap<String, String>>)
             }
         }
     };
-    html_response(
-        status,
-        shell(
-            "查询进度",
-            html! {
-                h1 { "查询诉求办理进度" }
-                (track_form(number, code))
-                @if let Some(e) = error { p.error role="alert" { (e) } }
-                @if let Some(t) = &found { (result(t)) }
-            },
+    with_cookie(
+        html_response(
+            status,
+            shell(
+                "查询进度",
+                html! {
+                    h1 { "查询诉求办理进度" }
+                    (track_form(number, code))
+                    @if let Some(e) = error { p.error role="alert" { (e) } }
+                    @if let Some(t) = &found {
+                        (result(t))
+                        @if t.may_rate { (rating_form(number, code, &token, None)) }
+                    }
+                },
+            ),
         ),
+        format!("{FORM_COOKIE}={token}; Path=/public; HttpOnly; SameSite=Strict"),
     )
 }
 
@@ -276,7 +441,11 @@ fn submit_form(
             }
             div.field.check {
                 input #confidential type="checkbox" name="confidential" value="true" checked[!v("confidential").is_empty()];
-                label for="confidential" { "保密（办理单位看不到我的姓名和电话）" }
+                label for="confidential" { "保密（办理单位看不到我的姓名和电话；不发送短信）" }
+            }
+            div.field.check {
+                input #no_sms type="checkbox" name="no_sms" value="true" checked[!v("no_sms").is_empty()];
+                label for="no_sms" { "不接收短信（受理回执、答复和评价邀请）" }
             }
             // Left empty by people; filled in by robots that fill in everything.
             div.trap aria-hidden="true" {
@@ -374,7 +543,7 @@ async fn submit(
         "content": form.get("content").map(String::as_str).unwrap_or(""),
         "address": text("address"),
         "category_code": text("category_code"),
-        "citizen": {"name": text("name"), "phone": text("phone")},
+        "citizen": {"name": text("name"), "phone": text("phone"), "no_sms": text("no_sms").is_some()},
         "confidential": text("confidential").is_some(),
     });
     match app.submit_public(body, client, None).await {

@@ -424,6 +424,7 @@ fn expected_events(action: Action) -> Vec<&'static str> {
         Action::RecordMeeting => vec!["meeting_recorded"],
         Action::Recategorise => vec!["recategorised"],
         Action::Relocate => vec!["relocated"],
+        Action::ReviewRating => vec!["rating_reviewed", "closed"],
     }
 }
 
@@ -451,6 +452,7 @@ fn sample_body(t: &TestApp, action: Action, parent: i64) -> Value {
         // The test tickets are in category 010403 and division 630102001001.
         Action::Recategorise => json!({"category_code": "010101", "reason": "供水问题"}),
         Action::Relocate => json!({"division_code": "630102001004", "reason": "地址在邻近社区"}),
+        Action::ReviewRating => json!({"reasonable": false, "reason": "已依法答复"}),
         Action::RecordMeeting => {
             json!({"held_on": "2026-01-05", "participants": "居民代表、网格员",
             "decision": "更换管道", "who_pays": "共同承担"})

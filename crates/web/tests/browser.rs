@@ -88,6 +88,17 @@ impl Browser {
     }
 
     async fn open_with(d: &Driver, base: &str, who: &'static str, password: &str) -> Browser {
+        let b = Browser::launch(d, base, who).await;
+        b.go("/login").await;
+        b.fill("#username", who).await;
+        b.fill("#password", password).await;
+        b.submit("form[action='/login'] button[type=submit]").await;
+        b.wait_for("nav.main").await;
+        b
+    }
+
+    /// A browser of its own, signed in to nothing (a citizen's).
+    async fn launch(d: &Driver, base: &str, who: &'static str) -> Browser {
         let profile = tempdir(who);
         let mut caps = serde_json::Map::new();
         caps.insert(
@@ -108,17 +119,11 @@ impl Browser {
             .connect(&d.url)
             .await
             .expect("a Chromium session");
-        let b = Browser {
+        Browser {
             c,
             base: base.to_string(),
             who,
-        };
-        b.go("/login").await;
-        b.fill("#username", who).await;
-        b.fill("#password", password).await;
-        b.submit("form[action='/login'] button[type=submit]").await;
-        b.wait_for("nav.main").await;
-        b
+        }
     }
 
     async fn go(&self, path: &str) {
@@ -1666,4 +1671,183 @@ async fn readme_screenshots() {
     op.c.close().await.unwrap();
     disp.c.close().await.unwrap();
     eprintln!("README screenshots in {}", out.display());
+}
+
+/// The citizen's loop in Chromium: a citizen submits on a phone-sized window without an
+/// account, the receipt (number and tracking code) is in the SMS log, the units answer, the
+/// citizen reads the answer on the portal and rates it 3 by answering the SMS, the
+/// dispatcher finds it under 差评待审 and judges it reasonable (重办), and the figures count
+/// it as a citizen's rating.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_citizens_loop_in_the_browser() {
+    let Some(d) = driver().await else { return };
+    let t = TestApp::start(Db::Sqlite, "browser_citizen").await.unwrap();
+    add_users(&t).await;
+    t.app
+        .add_user(
+            &mashangban_app::SERVER,
+            UserInput {
+                username: "admin-b".into(),
+                display_name: Some("系统管理员".into()),
+                role: Role::Admin,
+                unit_id: None,
+                password: Some(PASSWORD.into()),
+            },
+        )
+        .await
+        .unwrap();
+    t.app
+        .add_user(
+            &mashangban_app::SERVER,
+            UserInput {
+                username: "lead-b".into(),
+                display_name: Some("分管领导 刘洋".into()),
+                role: Role::Analyst,
+                unit_id: None,
+                password: Some(PASSWORD.into()),
+            },
+        )
+        .await
+        .unwrap();
+
+    // 1. The citizen, on a phone, submits a request.
+    let citizen = Browser::launch(&d, &t.base, "citizen").await;
+    inner_size(&citizen, 360, 740).await;
+    citizen.go("/public/submit").await;
+    citizen
+        .fill("#content", "小区门口的路灯坏了一个多星期，晚上很黑")
+        .await;
+    citizen.fill("#address", "东关大街北关社区").await;
+    citizen.fill("#phone", "13907005678").await;
+    citizen.shot("21-citizen-submit-360").await;
+    citizen.submit("form.track button[type=submit]").await;
+    let receipt = citizen.main_text().await;
+    let number = t.get("/api/v1/tickets?limit=1", "operator").await.body["items"][0]["number"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let id = t.get("/api/v1/tickets?limit=1", "operator").await.body["items"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let code = t
+        .get(&format!("/api/v1/tickets/{id}"), "operator")
+        .await
+        .body["tracking_code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        receipt.contains(&number) && receipt.contains(&code),
+        "{receipt}"
+    );
+    citizen.shot("21-citizen-receipt-360").await;
+
+    // 2. The receipt is in the SMS log, with the number and the tracking code.
+    let admin = Browser::open(&d, &t.base, "admin-b").await;
+    admin.go("/admin/sms").await;
+    let log = admin.text("#sms-log").await;
+    assert!(
+        log.contains("13907005678") && log.contains(&format!("编号{number}，查询码{code}")),
+        "{log}"
+    );
+    admin.shot("21-admin-sms-log").await;
+
+    // 3. The hotline dispatches, the unit answers, the hotline approves.
+    t.act(
+        id,
+        "dispatch",
+        "dispatcher",
+        serde_json::json!({"lead_unit_id": t.lead_unit, "tier": 3}),
+    )
+    .await;
+    citizen
+        .go(&format!("/public/track?number={number}&code={code}"))
+        .await;
+    assert_eq!(citizen.text("#state").await, "已转交办理单位");
+    t.act(id, "sign", "lead", serde_json::json!({})).await;
+    t.act(
+        id,
+        "reply",
+        "lead",
+        serde_json::json!({"content": "已更换路灯灯具，恢复照明。"}),
+    )
+    .await;
+    t.act(id, "approve-reply", "dispatcher", serde_json::json!({}))
+        .await;
+    let log = t
+        .get("/api/v1/outbox?channel=sms", "admin")
+        .await
+        .body
+        .to_string();
+    assert!(log.contains("回复数字：1满意，2基本满意，3不满意"), "{log}");
+    // The citizen reads the answer and may rate it on the page.
+    citizen
+        .go(&format!("/public/track?number={number}&code={code}"))
+        .await;
+    assert_eq!(citizen.text("#state").await, "已答复");
+    assert!(citizen.text("#answer").await.contains("已更换路灯灯具"));
+    citizen.wait_for("form.rating").await;
+    citizen.shot("21-citizen-answer-and-rating-360").await;
+
+    // 4. The citizen answers the SMS with "3" (the SMS platform forwards it, signed).
+    let body = serde_json::json!({"message_id": "browser-1", "from": "13907005678", "text": "3"})
+        .to_string();
+    let ts = chrono::Utc::now().timestamp();
+    let sig = format!(
+        "sha256={}",
+        mashangban_app::notify::signature(common::SMS_SECRET, ts, &body)
+    );
+    let r = t
+        .raw(
+            reqwest::Method::POST,
+            "/api/v1/channels/sms/inbound",
+            None,
+            Some(body),
+            &[
+                ("x-mashangban-timestamp", ts.to_string().as_str()),
+                ("x-mashangban-signature", sig.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(r.body["outcome"], "rated", "{}", r.body);
+    citizen
+        .go(&format!("/public/track?number={number}&code={code}"))
+        .await;
+    assert_eq!(citizen.text("#state").await, "评价核实中");
+    citizen.shot("21-citizen-rating-under-review-360").await;
+
+    // 5. The dispatcher finds it under 差评待审 and judges it reasonable: redone.
+    let disp = Browser::open(&d, &t.base, "disp-b").await;
+    disp.go("/").await;
+    let desk = disp.main_text().await;
+    assert!(
+        desk.contains("差评待审") && desk.contains(&number),
+        "{desk}"
+    );
+    disp.shot("21-dispatcher-bad-ratings").await;
+    disp.act(
+        id,
+        "review-rating",
+        &[
+            ("reasonable", "true"),
+            ("reason", "路灯仍不亮，市民反映属实"),
+        ],
+    )
+    .await;
+    assert_eq!(disp.state(id).await, "已派单(待签收)");
+
+    // 6. The figures count it as a citizen's rating.
+    let lead = Browser::open(&d, &t.base, "lead-b").await;
+    lead.go("/kpis?source=citizen").await;
+    let row = lead.text("table.kpis tbody tr").await;
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert!(cells.contains(&"1"), "{row}");
+    assert!(
+        row.contains("0.00%") || row.contains("0.0%") || row.contains("0%"),
+        "{row}"
+    );
+    lead.shot("21-kpis-citizen-ratings").await;
+    let figures = t.get("/api/v1/kpis?source=citizen", "analyst").await.body;
+    assert_eq!(figures["rows"][0]["callbacks"], 1, "{figures}");
+    assert_eq!(figures["rows"][0]["citizen_ratings"], 1, "{figures}");
 }

@@ -33,6 +33,22 @@ async fn actor(t: &TestApp, name: &str) -> Actor {
     }
 }
 
+/// What one callback's answers add, written out apart from the product's aggregates.
+fn callback(
+    c: &mut Counts,
+    (contacted, resolution, satisfaction): (Option<bool>, Option<Resolution>, Satisfaction),
+) {
+    c.callbacks += 1;
+    c.contacted += u64::from(contacted == Some(true));
+    c.resolved += u64::from(resolution == Some(Resolution::Resolved));
+    c.partly += u64::from(resolution == Some(Resolution::Partly));
+    c.satisfied += u64::from(satisfaction == Satisfaction::Satisfied);
+    c.basically += u64::from(satisfaction == Satisfaction::Basically);
+    // A rating by SMS says only how satisfied.
+    c.contact_unasked += u64::from(contacted.is_none());
+    c.resolution_unasked += u64::from(resolution.is_none());
+}
+
 /// Counts of one group, computed from the events.
 #[derive(Debug, Default, Clone, PartialEq)]
 struct Counts {
@@ -51,6 +67,8 @@ struct Counts {
     direct: u64,
     handling_seconds: u64,
     supervisions: u64,
+    contact_unasked: u64,
+    resolution_unasked: u64,
 }
 
 impl Counts {
@@ -72,6 +90,8 @@ impl Counts {
             direct: n("direct"),
             handling_seconds: n("handling_seconds"),
             supervisions: n("supervisions"),
+            contact_unasked: n("contact_unasked"),
+            resolution_unasked: n("resolution_unasked"),
         }
     }
 }
@@ -108,6 +128,7 @@ fn expected(
         };
         let mut lead: Option<i64> = None;
         let mut late = false;
+        let mut pending = None;
         for e in events {
             let mut add = |unit: Option<i64>, f: &dyn Fn(&mut Counts)| {
                 if inside(e.at)
@@ -148,19 +169,28 @@ fn expected(
                     }
                     late = false;
                 }
+                // A citizen's bad rating counts once the hotline judges it reasonable.
                 EventKind::CallbackRecorded {
                     contacted,
                     resolution,
                     satisfaction,
+                    source,
                     ..
-                } => add(lead, &|c| {
-                    c.callbacks += 1;
-                    c.contacted += u64::from(*contacted);
-                    c.resolved += u64::from(*resolution == Resolution::Resolved);
-                    c.partly += u64::from(*resolution == Resolution::Partly);
-                    c.satisfied += u64::from(*satisfaction == Satisfaction::Satisfied);
-                    c.basically += u64::from(*satisfaction == Satisfaction::Basically);
-                }),
+                } => {
+                    let answers = (*contacted, *resolution, *satisfaction);
+                    let bad = *resolution == Some(Resolution::Unresolved)
+                        || *satisfaction == Satisfaction::Dissatisfied;
+                    if bad && *source == mashangban_domain::RatingSource::Citizen {
+                        pending = Some(answers);
+                    } else {
+                        add(lead, &|c| callback(c, answers));
+                    }
+                }
+                EventKind::RatingReviewed { reasonable, .. } => {
+                    if let (true, Some(answers)) = (*reasonable, pending.take()) {
+                        add(lead, &|c| callback(c, answers));
+                    }
+                }
                 EventKind::Supervised { .. } => add(lead, &|c| c.supervisions += 1),
                 _ => {}
             }
@@ -211,12 +241,12 @@ fn check_rates(row: &Value, c: &Counts) {
     close(&row["callbacks"], &json!(c.callbacks), name);
     close(
         &row["response_rate"],
-        &ratio(c.contacted as f64, c.callbacks),
+        &ratio(c.contacted as f64, c.callbacks - c.contact_unasked),
         name,
     );
     close(
         &row["resolution_rate"],
-        &ratio(c.resolved as f64, c.callbacks),
+        &ratio(c.resolved as f64, c.callbacks - c.resolution_unasked),
         name,
     );
     close(

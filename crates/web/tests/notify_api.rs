@@ -182,7 +182,19 @@ async fn notices_are_queued_with_events_and_delivered(t: &TestApp) {
             .0,
     );
     let t0 = at("2026-11-23T10:00:00+08:00");
-    let id = t.create("井盖缺失，夜间危险").await;
+    // A citizen who asked not to be texted: the units' SMS alone here (the citizens' own
+    // are tested in citizen_loop.rs).
+    let r = t
+        .post(
+            "/api/v1/tickets",
+            "operator",
+            json!({"channel": "phone", "kind": "complaint", "content": "井盖缺失，夜间危险",
+                   "citizen": {"name": "张三", "phone": "13812345678", "no_sms": true},
+                   "address": "城东区东关大街1号", "category_code": "010403", "division_code": "630102001001"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let id = r.body["id"].as_i64().unwrap();
     t.app
         .act_at(
             &disp,

@@ -334,7 +334,7 @@ async fn a_merged_request_follows_the_matter_it_joined(t: &TestApp) {
 }
 
 /// (state, what the citizen reads), written out by hand.
-const STATES: [(&str, &str); 11] = [
+const STATES: [(&str, &str); 12] = [
     ("received", "已受理"),
     ("resolved_directly", "已办结"),
     ("dispatched", "已转交办理单位"),
@@ -343,6 +343,7 @@ const STATES: [(&str, &str); 11] = [
     ("in_progress", "办理中"),
     ("replied", "办理中"),
     ("awaiting_callback", "已答复"),
+    ("rating_review", "评价核实中"),
     ("closed", "已办结"),
     ("merged", "已并入同一诉求办理"),
     ("not_accepted", "不予受理"),
@@ -435,6 +436,7 @@ async fn every_state_reads_plainly_and_nothing_leaks(t: &TestApp) {
             vec![
                 "answer",
                 "expected_reply_by",
+                "may_rate",
                 "next_step",
                 "number",
                 "received_at",
@@ -447,6 +449,7 @@ async fn every_state_reads_plainly_and_nothing_leaks(t: &TestApp) {
             "{state}"
         );
         assert_eq!(b["state_label"], label, "{state}");
+        assert_eq!(b["may_rate"], state == "awaiting_callback", "{state}");
         assert_eq!(b["number"], number.as_str());
         let text = b.to_string();
         let (status, html) = page(t, &number, &code).await;
@@ -467,7 +470,7 @@ async fn every_state_reads_plainly_and_nothing_leaks(t: &TestApp) {
                 assert_eq!(b["unit"], lead_name.as_str(), "{state}");
                 assert_eq!(b["answer"], Value::Null, "no answer before it is approved");
             }
-            "awaiting_callback" | "closed" => {
+            "awaiting_callback" | "rating_review" | "closed" => {
                 assert_eq!(b["answer"], "已处理", "{state}: the approved reply");
                 assert_eq!(b["expected_reply_by"], Value::Null);
             }

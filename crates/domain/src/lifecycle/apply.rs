@@ -4,7 +4,7 @@ use crate::ticket::{
     Assignment, AssignmentState, CallbackAnswers, NotAcceptance, PendingExtension, Summons,
     Supervision, Ticket,
 };
-use crate::types::TicketState;
+use crate::types::{RatingSource, TicketState};
 
 use TicketState as S;
 
@@ -358,17 +358,30 @@ pub fn apply(ticket: Option<Ticket>, event: &Event) -> Option<Ticket> {
             contacted,
             resolution,
             satisfaction,
+            source,
             ..
         } => {
             let answers = CallbackAnswers {
                 contacted: *contacted,
                 resolution: *resolution,
                 satisfaction: *satisfaction,
+                source: *source,
             };
+            // A citizen's bad rating waits for the hotline's review (差评待审); it counts
+            // as a bad callback once judged reasonable.
             if answers.is_bad() {
-                t.bad_callbacks += 1;
+                if *source == RatingSource::Citizen {
+                    t.state = S::RatingReview;
+                } else {
+                    t.bad_callbacks += 1;
+                }
             }
             t.callback = Some(answers);
+        }
+        EventKind::RatingReviewed { reasonable, .. } => {
+            if *reasonable {
+                t.bad_callbacks += 1;
+            }
         }
         EventKind::Supervised {
             level,

@@ -2,7 +2,7 @@
 
 use crate::error::DomainError;
 use crate::ticket::CallbackAnswers;
-use crate::types::{SupervisionLevel, TIERS};
+use crate::types::{RatingSource, SupervisionLevel, TIERS};
 
 use super::*;
 
@@ -134,6 +134,12 @@ pub enum Command {
         division_code: String,
         reason: String,
     },
+    /// Judges a citizen's bad rating (差评待审): reasonable sends the matter back to the lead
+    /// unit; unreasonable needs the reason and excludes the rating from the figures.
+    ReviewRating {
+        reasonable: bool,
+        reason: Option<String>,
+    },
     /// Passes the ticket to a unit below the one doing the work (分级转办).
     Forward {
         unit_id: i64,
@@ -176,6 +182,7 @@ impl Command {
             Command::RecordMeeting { .. } => Action::RecordMeeting,
             Command::Recategorise { .. } => Action::Recategorise,
             Command::Relocate { .. } => Action::Relocate,
+            Command::ReviewRating { .. } => Action::ReviewRating,
         }
     }
 
@@ -316,18 +323,19 @@ impl Command {
                     Command::RecordCallback(CallbackInput::Unreachable { note })
                 } else {
                     let answers = CallbackAnswers {
-                        contacted: b.contacted.ok_or_else(|| {
+                        source: RatingSource::Agent,
+                        contacted: Some(b.contacted.ok_or_else(|| {
                             DomainError::invalid(
                                 "contacted",
                                 "is required (true or false), or send {\"unreachable\": true}",
                             )
-                        })?,
-                        resolution: b.resolution.ok_or_else(|| {
+                        })?),
+                        resolution: Some(b.resolution.ok_or_else(|| {
                             DomainError::invalid(
                                 "resolution",
                                 "is required: resolved, partly or unresolved",
                             )
-                        })?,
+                        })?),
                         satisfaction: b.satisfaction.ok_or_else(|| {
                             DomainError::invalid(
                                 "satisfaction",
@@ -337,6 +345,23 @@ impl Command {
                     };
                     Command::RecordCallback(CallbackInput::Answered { answers, note })
                 }
+            }
+            Action::ReviewRating => {
+                let b: payload::ReviewRating = from_json(body)?;
+                let reasonable = b.reasonable.ok_or_else(|| {
+                    DomainError::invalid(
+                        "reasonable",
+                        "is required: true (重办 by the lead unit) or false (excluded, with the reason)",
+                    )
+                })?;
+                let reason = optional_text("reason", b.reason)?;
+                if !reasonable && reason.is_none() {
+                    return Err(DomainError::invalid(
+                        "reason",
+                        "is required when the rating is judged unreasonable",
+                    ));
+                }
+                Command::ReviewRating { reasonable, reason }
             }
             Action::Reopen => {
                 let b: payload::OptionalReason = from_json(body)?;
@@ -492,6 +517,7 @@ pub fn body_schema(action: Action) -> utoipa::openapi::RefOr<utoipa::openapi::sc
         Action::RecordMeeting => payload::Meeting::schema(),
         Action::Recategorise => payload::Recategorise::schema(),
         Action::Relocate => payload::Relocate::schema(),
+        Action::ReviewRating => payload::ReviewRating::schema(),
         Action::Sign
         | Action::ApproveReturn
         | Action::RejectReturn
@@ -586,6 +612,16 @@ mod payload {
         pub unreachable: Option<bool>,
         #[schema(max_length = 5000)]
         pub note: Option<String>,
+    }
+    /// The review of a citizen's bad rating: `reasonable`, and the reason (required when
+    /// not reasonable).
+    #[derive(Deserialize, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct ReviewRating {
+        #[schema(required = true)]
+        pub reasonable: Option<bool>,
+        #[schema(max_length = 5000)]
+        pub reason: Option<String>,
     }
     #[derive(Deserialize, ToSchema)]
     #[serde(deny_unknown_fields)]

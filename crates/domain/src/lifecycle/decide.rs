@@ -491,6 +491,7 @@ pub fn decide(
                 resolution: answers.resolution,
                 satisfaction: answers.satisfaction,
                 note,
+                source: answers.source,
             };
             if answers.is_bad() {
                 vec![
@@ -525,6 +526,22 @@ pub fn decide(
             note,
         }],
         Command::Reopen { reason } => vec![EventKind::Reopened { reason }],
+        Command::ReviewRating { reasonable, reason } => {
+            let then = if reasonable {
+                EventKind::Reopened {
+                    reason: Some(match &reason {
+                        Some(r) => format!("市民评价不满意，经审核合理，重办：{r}"),
+                        None => "市民评价不满意，经审核合理，重办".to_string(),
+                    }),
+                }
+            } else {
+                EventKind::Closed {
+                    outcome: CloseOutcome::RatingExcluded,
+                    note: reason.clone(),
+                }
+            };
+            vec![EventKind::RatingReviewed { reasonable, reason }, then]
+        }
         Command::Merge { parent_id } => {
             if parent_id == ticket.id {
                 return Err(DomainError::invalid(

@@ -1,7 +1,7 @@
 //! Events: what happened to a ticket, the audit trail.
 
 use crate::ticket::{Actor, Citizen, Ticket};
-use crate::types::{Channel, Kind, Resolution, Satisfaction, SupervisionLevel};
+use crate::types::{Channel, Kind, RatingSource, Resolution, Satisfaction, SupervisionLevel};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +15,8 @@ pub enum CloseOutcome {
     Unreachable,
     /// Closed by hand without a callback.
     Manual,
+    /// The citizen's bad rating was judged unreasonable (excluded from the figures).
+    RatingExcluded,
 }
 
 /// What happened to a ticket. Stored as JSON with a `type` tag; the audit trail.
@@ -211,11 +213,22 @@ pub enum EventKind {
         unit_id: i64,
         note: String,
     },
+    /// A callback's answers: an agent's (all three), or the citizen's own rating (一事一评),
+    /// which may leave `contacted` and `resolution` unsaid. A citizen's bad rating puts the
+    /// ticket in review (差评待审) rather than reopening it.
     CallbackRecorded {
-        contacted: bool,
-        resolution: Resolution,
+        contacted: Option<bool>,
+        resolution: Option<Resolution>,
         satisfaction: Satisfaction,
         note: Option<String>,
+        #[serde(default)]
+        source: RatingSource,
+    },
+    /// The hotline judged a citizen's bad rating: reasonable (the matter is redone) or not
+    /// (the rating is excluded from the figures, with the reason).
+    RatingReviewed {
+        reasonable: bool,
+        reason: Option<String>,
     },
     CallbackUnreachable {
         attempt: u32,
@@ -264,6 +277,25 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// A callback's answers, when the event records one.
+    pub fn callback_answers(&self) -> Option<crate::ticket::CallbackAnswers> {
+        match self {
+            EventKind::CallbackRecorded {
+                contacted,
+                resolution,
+                satisfaction,
+                source,
+                ..
+            } => Some(crate::ticket::CallbackAnswers {
+                contacted: *contacted,
+                resolution: *resolution,
+                satisfaction: *satisfaction,
+                source: *source,
+            }),
+            _ => None,
+        }
+    }
+
     /// The `type` tag.
     pub fn type_name(&self) -> &'static str {
         match self {
@@ -290,6 +322,7 @@ impl EventKind {
             EventKind::ReplyRejected { .. } => "reply_rejected",
             EventKind::CallbackRecorded { .. } => "callback_recorded",
             EventKind::CallbackUnreachable { .. } => "callback_unreachable",
+            EventKind::RatingReviewed { .. } => "rating_reviewed",
             EventKind::Reopened { .. } => "reopened",
             EventKind::Closed { .. } => "closed",
             EventKind::Merged { .. } => "merged",

@@ -77,10 +77,11 @@ pub enum Action {
     RecordMeeting,
     Recategorise,
     Relocate,
+    ReviewRating,
 }
 
 impl Action {
-    pub const ALL: [Action; 31] = [
+    pub const ALL: [Action; 32] = [
         Action::ResolveDirectly,
         Action::Dispatch,
         Action::Sign,
@@ -112,6 +113,7 @@ impl Action {
         Action::RecordMeeting,
         Action::Recategorise,
         Action::Relocate,
+        Action::ReviewRating,
     ];
 
     /// The actions a desk may take on several tickets at once (批量办理): signing a morning's
@@ -156,6 +158,7 @@ impl Action {
             Action::RecordMeeting => "record-meeting",
             Action::Recategorise => "recategorise",
             Action::Relocate => "relocate",
+            Action::ReviewRating => "review-rating",
         }
     }
 
@@ -197,6 +200,7 @@ impl Action {
             Action::RecordMeeting => "近邻议事会",
             Action::Recategorise => "更正分类",
             Action::Relocate => "更正区划",
+            Action::ReviewRating => "差评审核",
         }
     }
 
@@ -281,6 +285,7 @@ const OPEN: &[TicketState] = &[
     S::InConsultation,
     S::Replied,
     S::AwaitingCallback,
+    S::RatingReview,
 ];
 const ALL_STATES: &[TicketState] = TicketState::ALL;
 /// Open states in which a unit holds the ticket (what supervision is about).
@@ -532,6 +537,15 @@ pub static TRANSITIONS: &[Rule] = &[
     Rule {
         action: Action::Relocate,
         from: OPEN,
+        roles: &[Role::Dispatcher, Role::Supervisor],
+        unit_scope: UnitScope::Lead,
+    },
+    // A citizen's bad rating (差评) is reviewed at the hotline: reasonable, the matter goes
+    // back to the lead unit (重办); unreasonable, it is recorded with the reason and counted
+    // apart, and the ticket closes.
+    Rule {
+        action: Action::ReviewRating,
+        from: &[S::RatingReview],
         roles: &[Role::Dispatcher, Role::Supervisor],
         unit_scope: UnitScope::Lead,
     },

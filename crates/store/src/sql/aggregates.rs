@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 /// group keeps one row a day (shard 0).
 pub(super) const SHARDS: i64 = 8;
 
-const MEASURES: usize = 15;
+const MEASURES: usize = Tally::LEN;
 
 type Counts = [i64; MEASURES];
 

@@ -45,6 +45,20 @@ fn fields(a: Action) -> Vec<(&'static str, &'static str, &'static str, &'static 
             ("note", "备注", "Note", "text"),
         ],
         Action::Reopen => vec![("reason", "重办理由", "Reason", "textarea")],
+        Action::ReviewRating => vec![
+            (
+                "reasonable",
+                "市民差评是否合理（合理：交主办单位重办）",
+                "Is the citizen's bad rating reasonable (yes: redone by the lead unit)",
+                "yesno",
+            ),
+            (
+                "reason",
+                "审核理由（不合理时必填）",
+                "Reason (required when not reasonable)",
+                "textarea",
+            ),
+        ],
         Action::Merge => vec![("parent_id", "并入工单ID", "Parent ticket id", "number")],
         Action::NotAccept => vec![
             (
@@ -310,12 +324,13 @@ pub struct FormContext<'a> {
 /// The order a desk uses the actions in: the step that moves the ticket on first, the
 /// reviews and decisions of the hotline, then notes and corrections; the rare and the
 /// audited last.
-const USUAL: [Action; 31] = [
+const USUAL: [Action; 32] = [
     Action::Dispatch,
     Action::Sign,
     Action::Reply,
     Action::ApproveReply,
     Action::RecordCallback,
+    Action::ReviewRating,
     Action::Close,
     Action::DecideConsultation,
     Action::ApproveExtension,
@@ -361,6 +376,7 @@ fn moves_on(a: Action) -> bool {
             | Action::ApproveReply
             | Action::RejectReply
             | Action::RecordCallback
+            | Action::ReviewRating
             | Action::Close
             | Action::DecideConsultation
             | Action::ApproveExtension

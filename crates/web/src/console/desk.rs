@@ -68,6 +68,13 @@ fn sections(actor: &Actor) -> Vec<Section> {
             vec![S::Received],
         ));
     }
+    if take(Action::ReviewRating) {
+        v.push(section(
+            "差评待审",
+            "Bad ratings to review",
+            vec![S::RatingReview],
+        ));
+    }
     if take_in(Action::ApproveReturn, S::ReturnRequested) {
         v.push(section(
             "退单申请",
@@ -400,9 +407,17 @@ mod tests {
         let titles: Vec<&str> = d.iter().map(|s| s.zh).collect();
         assert_eq!(
             titles,
-            ["待派单", "退单申请", "延期申请", "会商定责", "待审核答复"]
+            [
+                "待派单",
+                "差评待审",
+                "退单申请",
+                "延期申请",
+                "会商定责",
+                "待审核答复"
+            ]
         );
-        assert_eq!(more_link(&d[2]), "/tickets?extension_pending=true");
+        assert_eq!(more_link(&d[1]), "/tickets?state=rating_review");
+        assert_eq!(more_link(&d[3]), "/tickets?extension_pending=true");
         assert_eq!(more_link(&d[0]), "/tickets?state=received");
         let unit = sections(&Actor {
             user_id: 1,

@@ -89,6 +89,7 @@ fn table_markup(lang: Lang, table: &KpiTable) -> Markup {
         ("名称", "Name"),
         ("诉求量", "Requests"),
         ("回访量", "Callbacks"),
+        ("其中市民自评", "Of which citizens' ratings"),
         ("万人诉求比", "Per 10k"),
         ("响应率", "Response"),
         ("解决率", "Resolution"),
@@ -112,6 +113,14 @@ fn table_markup(lang: Lang, table: &KpiTable) -> Markup {
                         td { a href=(tickets_link(table, r)) { (r.name) } }
                         td.num { a href=(tickets_link(table, r)) { (k.requests) } }
                         td.num { (k.callbacks) }
+                        td.num {
+                            (k.citizen_ratings)
+                            @if k.excluded_ratings > 0 {
+                                " " span.muted title=(if zh { "经审核不合理、未计入的市民差评" } else { "citizens' bad ratings judged unreasonable, not counted" }) {
+                                    (if zh { "（剔除" } else { " (excluded " }) (k.excluded_ratings) (if zh { "）" } else { ")" })
+                                }
+                            }
+                        }
                         td.num { (k.requests_per_10k.map(|v| format!("{v:.2}")).unwrap_or_default()) }
                         td.num { (percent(k.response_rate)) }
                         td.num { (percent(k.resolution_rate)) }
@@ -263,7 +272,7 @@ pub async fn kpis_page(
         }
         _ => None,
     };
-    let query: String = ["from", "to", "group_by", "parent"]
+    let query: String = ["from", "to", "group_by", "parent", "source"]
         .iter()
         .filter(|k| !v(k).is_empty())
         .map(|k| format!("{k}={}", v(k)))
@@ -280,6 +289,12 @@ pub async fn kpis_page(
             select #k-group name="group_by" {
                 @for (key, z, e) in GROUPINGS {
                     option value=(key) selected[v("group_by") == *key] { (if zh { z } else { e }) }
+                }
+            }
+            label for="k-source" { (if zh { "回访来源" } else { "Callbacks" }) }
+            select #k-source name="source" {
+                @for (key, z, e) in [("", "全部", "All"), ("agent", "回访员回访", "Agents' callbacks"), ("citizen", "市民自评", "Citizens' own ratings")] {
+                    option value=(key) selected[v("source") == key] { (if zh { z } else { e }) }
                 }
             }
             @if v("group_by") == "territory" && !v("parent").is_empty() {

@@ -19,6 +19,7 @@ mod kpis;
 mod list;
 mod patrol;
 mod print;
+mod sms;
 
 use axum::Router;
 use axum::extract::{Form, Path, State};
@@ -30,7 +31,9 @@ use i18n::{Lang, t};
 use mashangban_app::auth::actor_of;
 use mashangban_app::{App, AppError};
 use mashangban_domain::intake::china_offset;
-use mashangban_domain::{Actor, Event, EventKind, Permission, Ticket, TicketState, User};
+use mashangban_domain::{
+    Actor, Event, EventKind, Permission, RatingSource, Ticket, TicketState, User,
+};
 use maud::{DOCTYPE, Markup, html};
 use rand::Rng;
 use sha2::{Digest, Sha256};
@@ -80,6 +83,7 @@ pub fn routes() -> Router<App> {
         .route("/tickets/{id}/act/{action}", post(act_submit))
         .route("/lang/{lang}", get(set_lang))
         .merge(admin::routes())
+        .merge(sms::routes())
         .merge(analysis::routes())
         .merge(catalogue::routes())
         .merge(gazetteer::routes())
@@ -844,32 +848,16 @@ fn event_text(e: &Event, lang: Lang, units: Option<&mashangban_app::Reference>) 
             format!("supervision {} ({how}): {reason}", level.as_str())
         };
     }
-    // A callback: the citizen's three answers.
-    if let EventKind::CallbackRecorded {
-        contacted,
-        resolution,
-        satisfaction,
-        note,
-    } = &e.kind
+    // A callback: the citizen's answers, and who gave them (an agent, or the citizen's own
+    // rating).
+    if let (EventKind::CallbackRecorded { note, .. }, Some(a)) =
+        (&e.kind, e.kind.callback_answers())
     {
-        let answers = if lang == Lang::Zh {
-            format!(
-                "{}，{}，{}",
-                if *contacted {
-                    "及时联系"
-                } else {
-                    "未及时联系"
-                },
-                resolution.label_zh(),
-                satisfaction.label_zh()
-            )
-        } else {
-            format!(
-                "contacted in time: {}, {}, {}",
-                if *contacted { "yes" } else { "no" },
-                resolution.as_str(),
-                satisfaction.as_str()
-            )
+        let answers = match (lang, a.source) {
+            (Lang::Zh, RatingSource::Citizen) => format!("（市民自评）{}", a.said_zh()),
+            (Lang::Zh, _) => a.said_zh(),
+            (_, RatingSource::Citizen) => format!("(the citizen's own rating) {}", a.said_en()),
+            _ => a.said_en(),
         };
         return match note {
             Some(n) => format!("{label}：{answers}：{n}"),

@@ -36,6 +36,9 @@ pub enum Db {
     Postgres,
 }
 
+/// The key the test server takes inbound SMS signed with.
+pub const SMS_SECRET: &str = "test-sms-secret-0123456789";
+
 pub struct Resp {
     pub status: StatusCode,
     pub body: Value,
@@ -50,7 +53,14 @@ impl TestApp {
         };
         let store = SqlStore::connect(&url).await.unwrap();
         store.migrate().await.unwrap();
-        let app = App::new(Arc::new(store), Config::default());
+        let app = App::new(
+            Arc::new(store),
+            Config {
+                sms_secret: Some(SMS_SECRET.into()),
+                public_url: "https://12345.example.gov.cn".into(),
+                ..Config::default()
+            },
+        );
         app.seed_xining().await.unwrap();
         // Tests ask for extensions at any hour: no daily cut-off (tested on its own).
         let mut policy =
@@ -201,6 +211,12 @@ impl TestApp {
             .await
     }
 
+    /// A POST without a token (the citizen's side).
+    pub async fn post_anonymous(&self, path: &str, body: Value) -> Resp {
+        self.raw(Method::POST, path, None, Some(body.to_string()), &[])
+            .await
+    }
+
     /// Creates a ticket as the operator; returns its id.
     pub async fn create(&self, content: &str) -> i64 {
         let r = self
@@ -266,6 +282,18 @@ impl TestApp {
         self.bring_to(id, state).await
     }
 
+    /// The citizen rates the ticket's answer on the portal's API with its tracking code.
+    pub async fn rate_by_citizen(&self, id: i64, mut rating: Value) -> Resp {
+        let t = self.get(&format!("/api/v1/tickets/{id}"), "operator").await;
+        let number = t.body["number"].as_str().unwrap().to_string();
+        rating["code"] = t.body["tracking_code"].clone();
+        let r = self
+            .post_anonymous(&format!("/api/v1/public/requests/{number}/rating"), rating)
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        r
+    }
+
     pub async fn bring_to(&self, id: i64, state: &str) -> i64 {
         let dispatch =
             json!({"lead_unit_id": self.lead_unit, "co_unit_ids": [self.co_unit], "tier": 3});
@@ -325,6 +353,9 @@ impl TestApp {
                                             .await;
                                         match state {
                                             "awaiting_callback" => {}
+                                            "rating_review" => {
+                                                self.rate_by_citizen(id, json!({"satisfaction": "dissatisfied", "comment": "还是没修好"})).await;
+                                            }
                                             "closed" => {
                                                 self.act(id, "record-callback", "callback", json!({"contacted": true, "resolution": "resolved", "satisfaction": "satisfied"})).await;
                                             }
