@@ -8,6 +8,7 @@ pub mod deadlines;
 pub mod demo;
 pub mod knowledge;
 pub mod kpis;
+pub mod my_requests;
 pub mod notify;
 pub mod public;
 pub mod reports;

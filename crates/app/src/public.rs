@@ -186,14 +186,22 @@ impl App {
         now: DateTime<Utc>,
     ) -> Result<PublicTicket, AppError> {
         let ticket = self.ticket_by_code(number, code, now).await?;
-        // A merged request follows the matter it joined.
+        self.citizen_view(&ticket, now).await
+    }
+
+    /// A ticket as its citizen sees it; a merged request follows the matter it joined.
+    pub(crate) async fn citizen_view(
+        &self,
+        ticket: &Ticket,
+        now: DateTime<Utc>,
+    ) -> Result<PublicTicket, AppError> {
         if let (TicketState::Merged, Some(parent)) = (ticket.state, ticket.parent_id)
             && let Some(parent) = self.store.get_ticket(parent).await?
         {
             let parent_view = self.public_view_of(&parent, now).await?;
-            return Ok(merged_view(&ticket, parent_view));
+            return Ok(merged_view(ticket, parent_view));
         }
-        self.public_view_of(&ticket, now).await
+        self.public_view_of(ticket, now).await
     }
 
     /// A citizen rates the approved answer of their request (一事一评) on the portal, with

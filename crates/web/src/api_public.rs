@@ -180,3 +180,86 @@ pub async fn sms_inbound(
         .await?;
     Ok(Json(outcome).into_response())
 }
+
+/// The cookie that holds a citizen's session (我的诉求).
+pub const CITIZEN_COOKIE: &str = "mb_citizen";
+
+/// Ask for a code by SMS to see one's own requests (我的诉求)
+///
+/// A six-digit code, valid 5 minutes and 5 tries, is texted to the number if it has made
+/// requests; the answer is the same either way. At most 5 codes an hour for a number, 20
+/// for a client address (429 beyond).
+#[utoipa::path(
+    post, path = "/api/v1/public/otp", tag = "public",
+    request_body = mashangban_app::my_requests::CodeRequest,
+    responses((status = 202, description = "A code is on its way if the number has requests", body = mashangban_app::my_requests::CodeSent),
+        (status = 422, description = "Not a phone number", body = ErrorBody),
+        (status = 429, description = "Too many codes asked for this number or from this address", body = ErrorBody))
+)]
+pub async fn send_code(
+    State(app): State<App>,
+    ClientAddr(client): ClientAddr,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = crate::api::json_body(body)?;
+    let sent = app.send_code_at(body, client, chrono::Utc::now()).await?;
+    Ok((StatusCode::ACCEPTED, Json(sent)).into_response())
+}
+
+/// When a citizen's session ends.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct SessionOpened {
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Sign in with the code sent by SMS: a session for 2 hours (我的诉求)
+///
+/// The session is the `mb_citizen` cookie (HttpOnly, SameSite=Strict). A wrong code is 401
+/// and uses one of the code's 5 tries.
+#[utoipa::path(
+    post, path = "/api/v1/public/session", tag = "public",
+    request_body = mashangban_app::my_requests::SessionRequest,
+    responses((status = 200, description = "Signed in: the session cookie is set", body = SessionOpened),
+        (status = 401, description = "The code is wrong, expired or used up", body = ErrorBody),
+        (status = 422, description = "Not a phone number, or not six digits", body = ErrorBody))
+)]
+pub async fn open_session(
+    State(app): State<App>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = crate::api::json_body(body)?;
+    let s = app
+        .open_citizen_session_at(body, chrono::Utc::now())
+        .await?;
+    Ok(crate::console::with_cookie(
+        Json(SessionOpened {
+            expires_at: s.expires_at,
+        })
+        .into_response(),
+        citizen_cookie(
+            &s.token,
+            mashangban_app::my_requests::SESSION_TTL.num_seconds(),
+        ),
+    ))
+}
+
+/// The `Set-Cookie` value of a citizen's session.
+pub fn citizen_cookie(token: &str, max_age: i64) -> String {
+    format!("{CITIZEN_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}")
+}
+
+/// My requests: every request made from the signed-in phone number (我的诉求)
+///
+/// Newest first, at most 200, whatever the channel (those an operator took by phone
+/// included), each with its number, tracking code and how it stands, as the look-up shows it.
+#[utoipa::path(
+    get, path = "/api/v1/public/my-requests", tag = "public",
+    params(("mb_citizen" = String, Cookie, description = "The session from `POST /api/v1/public/session`")),
+    responses((status = 200, description = "The requests", body = Vec<mashangban_app::my_requests::MyRequest>),
+        (status = 401, description = "No session, or it ended", body = ErrorBody))
+)]
+pub async fn my_requests(State(app): State<App>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let token = crate::console::cookie(&headers, CITIZEN_COOKIE).unwrap_or("");
+    let list = app.my_requests_at(token, chrono::Utc::now()).await?;
+    Ok(Json(list).into_response())
+}

@@ -25,6 +25,9 @@ pub fn routes() -> Router<App> {
         .route("/public", get(home))
         .route("/public/track", get(track))
         .route("/public/rate", axum::routing::post(rate))
+        .route("/public/mine", get(mine))
+        .route("/public/mine/code", axum::routing::post(mine_code))
+        .route("/public/mine/session", axum::routing::post(mine_session))
         .route("/public/submit", get(submit_page).post(submit))
         .route("/public/propose", get(propose))
         .route("/static/public.js", get(script))
@@ -49,6 +52,7 @@ fn shell(title: &str, body: Markup) -> Markup {
                         a href="/public" { "首页" }
                         a href="/public/submit" { "提交诉求" }
                         a href="/public/track" { "查询进度" }
+                        a href="/public/mine" { "我的诉求" }
                     }
                 }
                 main #main { (body) }
@@ -244,6 +248,7 @@ async fn rate(
                             h1 { "查询诉求办理进度" }
                             @if let Some(n) = &note { p.notice role="status" { (n) } }
                             @if let Some(t) = &found {
+                                @if !t.may_rate { @if let Some(e) = &error { p.error role="alert" { (e) } } }
                                 (result(t))
                                 @if t.may_rate { (rating_form(&number, &code, &token, error.as_deref())) }
                             } @else {
@@ -634,4 +639,206 @@ async fn script() -> Response {
         axum::http::HeaderValue::from_static("public, max-age=3600"),
     );
     r
+}
+
+/// A page of 我的诉求, with the form token cookie renewed.
+fn mine_response(status: StatusCode, token: &str, body: Markup) -> Response {
+    with_cookie(
+        html_response(status, shell("我的诉求", body)),
+        format!("{FORM_COOKIE}={token}; Path=/public; HttpOnly; SameSite=Strict"),
+    )
+}
+
+/// The first step: the phone number to text a code to.
+fn phone_form(token: &str, phone: &str, error: Option<&str>) -> Markup {
+    html! {
+        form.track method="post" action="/public/mine/code" {
+            input type="hidden" name="_form" value=(token);
+            div.field {
+                label for="phone" { "手机号码" }
+                input #phone name="phone" value=(phone) required inputmode="tel" autocomplete="tel" maxlength="32";
+            }
+            @if let Some(e) = error { p.error role="alert" { (e) } }
+            button.button type="submit" { "获取验证码" }
+        }
+    }
+}
+
+/// The second step: the code texted to the number.
+fn code_form(token: &str, phone: &str, error: Option<&str>) -> Markup {
+    html! {
+        p { "如该号码提交过诉求，验证码已发送至 " strong { (phone) } "，5分钟内有效。" }
+        form.track method="post" action="/public/mine/session" {
+            input type="hidden" name="_form" value=(token);
+            input type="hidden" name="phone" value=(phone);
+            div.field {
+                label for="code" { "短信验证码" }
+                input #code name="code" required inputmode="numeric" autocomplete="one-time-code" maxlength="6" pattern="[0-9]{6}";
+            }
+            @if let Some(e) = error { p.error role="alert" { (e) } }
+            button.button type="submit" { "查看我的诉求" }
+        }
+        p { a href="/public/mine" { "换一个号码或重新获取" } }
+    }
+}
+
+/// `GET /public/mine`: the citizen's own requests when signed in with a code, else the form
+/// to get one.
+async fn mine(State(app): State<App>, headers: HeaderMap) -> Response {
+    let token = form_token(&headers);
+    let session = cookie(&headers, crate::api_public::CITIZEN_COOKIE).unwrap_or("");
+    let list = if session.is_empty() {
+        None
+    } else {
+        match app.my_requests_at(session, chrono::Utc::now()).await {
+            Ok(l) => Some(l),
+            Err(AppError::Unauthenticated(_)) => None,
+            Err(e) => {
+                tracing::error!(error = %e, "my requests");
+                return mine_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &token,
+                    html! { h1 { "我的诉求" } p.error role="alert" { "暂时无法查询，请稍后再试或拨打12345。" } },
+                );
+            }
+        }
+    };
+    let body = match list {
+        None => html! {
+            h1 { "我的诉求" }
+            p { "用提交诉求时留下的手机号码查看本号码的全部诉求（含电话、短信等渠道受理的），以及每件的办理进度。" }
+            (phone_form(&token, "", None))
+        },
+        Some(list) => html! {
+            h1 { "我的诉求" }
+            @if list.is_empty() { p { "该号码暂无诉求。" } }
+            @else {
+                p { "共 " (list.len()) " 件，最新的在前。" }
+                ul.mine {
+                    @for r in &list {
+                        li {
+                            a href=(format!("/public/track?number={}&code={}", r.number, r.tracking_code)) {
+                                strong { (r.number) }
+                            }
+                            " " span.state { (r.request.state_label) }
+                            br;
+                            (r.request.title)
+                            br;
+                            span.muted { "受理时间 " (local_time(r.request.received_at)) }
+                            @if r.request.may_rate { " · " strong { "待您评价" } }
+                        }
+                    }
+                }
+            }
+        },
+    };
+    mine_response(StatusCode::OK, &token, body)
+}
+
+/// Whether a portal form carries the token its cookie holds (a form from another site
+/// does not).
+fn same_form(headers: &HeaderMap, form: &HashMap<String, String>) -> bool {
+    let posted = form.get("_form").map(String::as_str).unwrap_or("");
+    !cross_site(headers) && !posted.is_empty() && cookie(headers, FORM_COOKIE) == Some(posted)
+}
+
+/// `POST /public/mine/code`: a code texted to the number, then the form to type it in.
+async fn mine_code(
+    State(app): State<App>,
+    ClientAddr(client): ClientAddr,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let token = form_token(&headers);
+    let phone = form.get("phone").map(|v| v.trim()).unwrap_or("");
+    let again = |status: StatusCode, e: &str| {
+        mine_response(
+            status,
+            &token,
+            html! { h1 { "我的诉求" } (phone_form(&token, phone, Some(e))) },
+        )
+    };
+    if !same_form(&headers, &form) {
+        return again(StatusCode::FORBIDDEN, "页面已过期，请重新提交。");
+    }
+    match app
+        .send_code_at(
+            serde_json::json!({"phone": phone}),
+            client,
+            chrono::Utc::now(),
+        )
+        .await
+    {
+        Ok(_) => {
+            let canonical = mashangban_domain::intake::canonical_phone(phone)
+                .unwrap_or_else(|| phone.to_string());
+            mine_response(
+                StatusCode::OK,
+                &token,
+                html! { h1 { "我的诉求" } (code_form(&token, &canonical, None)) },
+            )
+        }
+        Err(AppError::Invalid { .. }) => {
+            again(StatusCode::UNPROCESSABLE_ENTITY, "请填写正确的手机号码。")
+        }
+        Err(AppError::Locked(m)) => again(StatusCode::TOO_MANY_REQUESTS, &m),
+        Err(e) => {
+            tracing::error!(error = %e, "citizen code");
+            again(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "暂时无法发送，请稍后再试或拨打12345。",
+            )
+        }
+    }
+}
+
+/// `POST /public/mine/session`: signed in with the code, on to the list.
+async fn mine_session(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let token = form_token(&headers);
+    let phone = form.get("phone").map(|v| v.trim()).unwrap_or("");
+    let code = form.get("code").map(|v| v.trim()).unwrap_or("");
+    let again = |status: StatusCode, e: &str| {
+        mine_response(
+            status,
+            &token,
+            html! { h1 { "我的诉求" } (code_form(&token, phone, Some(e))) },
+        )
+    };
+    if !same_form(&headers, &form) {
+        return again(StatusCode::FORBIDDEN, "页面已过期，请重新提交。");
+    }
+    match app
+        .open_citizen_session_at(
+            serde_json::json!({"phone": phone, "code": code}),
+            chrono::Utc::now(),
+        )
+        .await
+    {
+        Ok(s) => with_cookie(
+            axum::response::Redirect::to("/public/mine").into_response(),
+            crate::api_public::citizen_cookie(
+                &s.token,
+                mashangban_app::my_requests::SESSION_TTL.num_seconds(),
+            ),
+        ),
+        Err(AppError::Invalid { .. }) => again(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "请输入短信中的6位数字验证码。",
+        ),
+        Err(AppError::Unauthenticated(_)) => again(
+            StatusCode::UNAUTHORIZED,
+            "验证码不正确或已失效（5分钟内有效，最多试5次），请重新获取。",
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "citizen session");
+            again(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "暂时无法登录，请稍后再试或拨打12345。",
+            )
+        }
+    }
 }

@@ -1742,6 +1742,25 @@ async fn the_citizens_loop_in_the_browser() {
     );
     citizen.shot("21-citizen-receipt-360").await;
 
+    // The citizen's own requests, by the phone number and a code texted to it.
+    citizen.go("/public/mine").await;
+    citizen.fill("#phone", "13907005678").await;
+    citizen.submit("form.track button[type=submit]").await;
+    let texts = t.get("/api/v1/outbox?channel=sms", "admin").await.body;
+    let code_text = texts
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["payload"].as_str().unwrap().to_string())
+        .find(|p| p.contains("验证码为"))
+        .expect("a code texted");
+    let at = code_text.find("验证码为").unwrap() + "验证码为".len();
+    citizen.fill("#code", &code_text[at..at + 6]).await;
+    citizen.submit("form.track button[type=submit]").await;
+    let mine = citizen.main_text().await;
+    assert!(mine.contains(&number) && mine.contains("已受理"), "{mine}");
+    citizen.shot("21-citizen-my-requests-360").await;
+
     // 2. The receipt is in the SMS log, with the number and the tracking code.
     let admin = Browser::open(&d, &t.base, "admin-b").await;
     admin.go("/admin/sms").await;
@@ -1787,7 +1806,16 @@ async fn the_citizens_loop_in_the_browser() {
     assert_eq!(citizen.text("#state").await, "已答复");
     assert!(citizen.text("#answer").await.contains("已更换路灯灯具"));
     citizen.wait_for("form.rating").await;
-    citizen.shot("21-citizen-answer-and-rating-360").await;
+    citizen.shot("21-citizen-answer-360").await;
+    citizen
+        .c
+        .execute(
+            "document.querySelector('form.rating').scrollIntoView();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    citizen.shot("21-citizen-rating-form-360").await;
 
     // 4. The citizen answers the SMS with "3" (the SMS platform forwards it, signed).
     let body = serde_json::json!({"message_id": "browser-1", "from": "13907005678", "text": "3"})

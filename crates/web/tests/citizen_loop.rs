@@ -14,7 +14,9 @@ on_both!(
     a_rating_on_the_portal_closes_or_goes_to_review,
     a_bad_rating_is_reviewed_and_counted_by_source,
     inbound_sms_are_signed_rate_and_become_requests,
-    administrators_edit_the_texts
+    administrators_edit_the_texts,
+    a_citizen_sees_their_own_requests_by_phone,
+    the_portal_rates_without_a_script
 );
 
 /// The citizen's SMS in the outbox: (text) of those sent to `phone`, oldest first.
@@ -504,4 +506,190 @@ async fn administrators_edit_the_texts(t: &TestApp) {
             "【西宁12345】已收到您的诉求，编号{number}，查询码{code}"
         )]
     );
+}
+
+/// The code in the newest SMS to a phone.
+async fn code_sent_to(t: &TestApp, phone: &str) -> Option<String> {
+    let last = texts_to(t, phone).await.pop()?;
+    let at = last.find("验证码为")? + "验证码为".len();
+    Some(last[at..at + 6].to_string())
+}
+
+/// Opens a session; the cookie's `name=value`, or the answer's status.
+async fn session(t: &TestApp, phone: &str, code: &str) -> Result<String, StatusCode> {
+    let r = t
+        .client
+        .post(format!("{}/api/v1/public/session", t.base))
+        .header("content-type", "application/json")
+        .body(json!({"phone": phone, "code": code}).to_string())
+        .send()
+        .await
+        .unwrap();
+    if r.status() != StatusCode::OK {
+        return Err(r.status());
+    }
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    Ok(cookie.split(';').next().unwrap().to_string())
+}
+
+async fn mine(t: &TestApp, cookie: &str) -> common::Resp {
+    t.raw(
+        Method::GET,
+        "/api/v1/public/my-requests",
+        None,
+        None,
+        &[("cookie", cookie)],
+    )
+    .await
+}
+
+async fn a_citizen_sees_their_own_requests_by_phone(t: &TestApp) {
+    let phone = "13907716666";
+    // Two requests taken by phone, one on the portal; another citizen's.
+    let by_phone = [
+        phoned_in(t, phone, json!({})).await,
+        phoned_in(t, phone, json!({"confidential": true})).await,
+    ];
+    let r = t
+        .post_anonymous(
+            "/api/v1/public/requests",
+            json!({"content": "垃圾桶满了没人清运", "citizen": {"phone": "139 0771 6666"}}),
+        )
+        .await;
+    let online = r.body["number"].as_str().unwrap().to_string();
+    let someone_else = phoned_in(t, "13907717777", json!({})).await;
+
+    // A code for a number with requests, and for one without: the same answer.
+    let sent = t
+        .post_anonymous("/api/v1/public/otp", json!({"phone": phone}))
+        .await;
+    let nobody = t
+        .post_anonymous("/api/v1/public/otp", json!({"phone": "13907718888"}))
+        .await;
+    assert_eq!(sent.status, StatusCode::ACCEPTED);
+    assert_eq!((nobody.status, &nobody.body), (sent.status, &sent.body));
+    assert_eq!(sent.body, json!({"expires_in_seconds": 300}));
+    assert_eq!(texts_to(t, "13907718888").await, Vec::<String>::new());
+    let code = code_sent_to(t, phone).await.expect("a code texted");
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    // Five tries at most, then the code is dead, even the right one.
+    for _ in 0..5 {
+        assert_eq!(
+            session(t, phone, wrong).await,
+            Err(StatusCode::UNAUTHORIZED)
+        );
+    }
+    assert_eq!(
+        session(t, phone, &code).await,
+        Err(StatusCode::UNAUTHORIZED)
+    );
+    // A new code; used once.
+    let sent = t
+        .post_anonymous("/api/v1/public/otp", json!({"phone": phone}))
+        .await;
+    assert_eq!(sent.status, StatusCode::ACCEPTED);
+    let code = code_sent_to(t, phone).await.unwrap();
+    let cookie = session(t, "139-0771-6666", &code).await.expect("signed in");
+    assert_eq!(
+        session(t, phone, &code).await,
+        Err(StatusCode::UNAUTHORIZED)
+    );
+
+    let r = mine(t, &cookie).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let items = r.body.as_array().unwrap();
+    let numbers: Vec<&str> = items
+        .iter()
+        .map(|i| i["number"].as_str().unwrap())
+        .collect();
+    let (first, _) = number_and_code(t, by_phone[0]).await;
+    let (second, second_code) = number_and_code(t, by_phone[1]).await;
+    assert_eq!(numbers, [online.as_str(), second.as_str(), first.as_str()]);
+    assert_eq!(items[1]["tracking_code"], second_code.as_str());
+    assert_eq!(items[1]["request"]["state_label"], "已受理");
+    let (other_number, _) = number_and_code(t, someone_else).await;
+    assert!(!r.body.to_string().contains(&other_number));
+    // Never the phone, a name or a note.
+    for secret in ["13907716666", "王五", "139****6666"] {
+        assert!(!r.body.to_string().contains(secret), "{secret}");
+    }
+    // No session, or a made-up one: 401.
+    for c in ["", "mb_citizen=", "mb_citizen=0123456789abcdef"] {
+        let r = mine(t, c).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{c}: {}", r.body);
+    }
+    // At most five codes an hour for a number (two asked above).
+    for _ in 0..3 {
+        let r = t
+            .post_anonymous("/api/v1/public/otp", json!({"phone": phone}))
+            .await;
+        assert_eq!(r.status, StatusCode::ACCEPTED);
+    }
+    let r = t
+        .post_anonymous("/api/v1/public/otp", json!({"phone": phone}))
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    let r = t
+        .post_anonymous("/api/v1/public/otp", json!({"phone": "12"}))
+        .await;
+    assert_eq!(r.body["error"]["field"], "phone", "{}", r.body);
+}
+
+/// The portal's rating form, posted as a browser without scripts posts it: refused from
+/// another site, a missing answer said in Chinese, then rated.
+async fn the_portal_rates_without_a_script(t: &TestApp) {
+    use common::console::{client, cookie_value, set_cookie};
+    let id = t.ticket_in("awaiting_callback").await;
+    let (number, code) = number_and_code(t, id).await;
+    let c = client();
+    let page = c
+        .get(format!(
+            "{}/public/track?number={number}&code={code}",
+            t.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    let token = cookie_value(&set_cookie(&page, "mb_pform").unwrap());
+    let html = page.text().await.unwrap();
+    assert!(html.contains("action=\"/public/rate\""), "{html}");
+    let post = |fields: Vec<(&'static str, String)>, with_cookie: bool| {
+        let mut req = c.post(format!("{}/public/rate", t.base)).form(&fields);
+        if with_cookie {
+            req = req.header(reqwest::header::COOKIE, format!("mb_pform={token}"));
+        }
+        async move {
+            let r = req.send().await.unwrap();
+            (r.status(), r.text().await.unwrap())
+        }
+    };
+    let mut fields = vec![
+        ("_form", token.clone()),
+        ("number", number.clone()),
+        ("code", code.clone()),
+        ("resolution", "resolved".to_string()),
+    ];
+    let (status, _) = post(fields.clone(), false).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, html) = post(fields.clone(), true).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("请选择您是否满意"), "{html}");
+    assert_eq!(t.state(id).await, "awaiting_callback");
+    fields.push(("satisfaction", "satisfied".to_string()));
+    fields.push(("comment", "很及时，谢谢".to_string()));
+    let (status, html) = post(fields.clone(), true).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(
+        html.contains("感谢您的评价") && html.contains("已办结"),
+        "{html}"
+    );
+    assert!(!html.contains("action=\"/public/rate\""));
+    assert_eq!(t.state(id).await, "closed");
+    let (status, html) = post(fields, true).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(html.contains("该诉求已评价"), "{html}");
 }
