@@ -90,6 +90,7 @@ const EVENT_TYPES: &[&str] = &[
     "supervised",
     "supervision_answered",
     "rating_reviewed",
+    "parent_answered",
     // Not a ticket's event: an early warning raised, or raised again at a worse level.
     WARNING_RAISED,
 ];
@@ -543,8 +544,10 @@ pub(crate) fn plan(
         }
         out.extend(webhook_notices(&hooks, t, e.seq, kind, at));
         // The citizen hears the approved answer, and is asked to rate it (一事一评).
-        if matches!(kind, EventKind::ReplyApproved { .. })
-            && t.state == mashangban_domain::TicketState::AwaitingCallback
+        if matches!(
+            kind,
+            EventKind::ReplyApproved { .. } | EventKind::ParentAnswered { .. }
+        ) && t.state == mashangban_domain::TicketState::AwaitingCallback
         {
             let texts = &r.citizen_texts;
             for (what, template) in [("reply", &texts.reply), ("rating", &texts.rating)] {

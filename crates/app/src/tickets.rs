@@ -963,10 +963,46 @@ impl App {
             let notices = self.notices_for_change(&ticket, &events, actor, at).await?;
             let mut changes = vec![Change {
                 before: ticket.clone(),
-                events,
+                events: events.clone(),
                 next_deadline: Some(next_deadline),
                 notices,
             }];
+            // An approved answer reaches the requests merged into this one (并单): each is
+            // given it, in the same transaction, and its citizen may rate it.
+            if events
+                .iter()
+                .any(|e| matches!(e, mashangban_domain::EventKind::ReplyApproved { .. }))
+                && !ticket.child_ids.is_empty()
+            {
+                let mut after = Some(ticket.clone());
+                for e in mashangban_domain::appended(&ticket, &events, *actor, at) {
+                    after = mashangban_domain::apply(after, &e);
+                }
+                if let Some(parent) = after {
+                    for child_id in &parent.child_ids {
+                        let Some(child) = self.store.get_ticket(*child_id).await? else {
+                            continue;
+                        };
+                        if let Some(answered) =
+                            mashangban_domain::public::answer_merged(&child, &parent)
+                        {
+                            let events = vec![answered];
+                            let history = self.store.ticket_events(child.id).await?;
+                            let next_deadline = self
+                                .next_deadline_after(&child, &history, &events, actor, at)
+                                .await?;
+                            let notices =
+                                self.notices_for_change(&child, &events, actor, at).await?;
+                            changes.push(Change {
+                                before: child,
+                                events,
+                                next_deadline: Some(next_deadline),
+                                notices,
+                            });
+                        }
+                    }
+                }
+            }
             if let Command::Merge { parent_id } = &cmd {
                 let parent = match self.store.get_ticket(*parent_id).await? {
                     Some(p) if p.visible_to(actor) => p,

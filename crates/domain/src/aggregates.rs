@@ -215,6 +215,7 @@ pub fn may_count(kind: &EventKind) -> bool {
             | EventKind::ReplyApproved { .. }
             | EventKind::CallbackRecorded { .. }
             | EventKind::RatingReviewed { .. }
+            | EventKind::ParentAnswered { .. }
             | EventKind::Supervised { .. }
             | EventKind::ResolvedDirectly { .. }
             | EventKind::ResolvedOnSpot { .. }

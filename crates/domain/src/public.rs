@@ -270,6 +270,22 @@ pub fn merged_view(child: &Ticket, parent: PublicTicket) -> PublicTicket {
     }
 }
 
+/// What a request merged into `parent` (并单) is given when the parent's answer is approved:
+/// the same answer, after which its citizen may rate it as their own callback; none when it
+/// is no longer merged into it or there is no answer.
+pub fn answer_merged(child: &Ticket, parent: &Ticket) -> Option<EventKind> {
+    (child.state == TicketState::Merged
+        && child.parent_id == Some(parent.id)
+        && parent.state == TicketState::AwaitingCallback)
+        .then(|| parent.reply.clone())
+        .flatten()
+        .map(|reply| EventKind::ParentAnswered {
+            parent_id: parent.id,
+            reply,
+            lead_unit_id: parent.lead_unit_id,
+        })
+}
+
 /// The body of `POST /api/v1/public/requests/{number}/rating`: the citizen's own rating of
 /// the approved answer (一事一评), with the tracking code that proves it is theirs.
 #[derive(serde::Deserialize, utoipa::ToSchema)]

@@ -543,6 +543,24 @@ CREATE INDEX attempts_at ON attempts (at);
         // migration (`REBUILD_AFTER`). And the messages from outside already handled (an
         // inbound SMS by its gateway's id), so that a replay changes nothing.
         sql: r#"
+ALTER TABLE kpi_facts ADD COLUMN citizen_callbacks {big} NOT NULL DEFAULT 0;
+ALTER TABLE kpi_facts ADD COLUMN citizen_contacted {big} NOT NULL DEFAULT 0;
+ALTER TABLE kpi_facts ADD COLUMN citizen_resolved {big} NOT NULL DEFAULT 0;
+ALTER TABLE kpi_facts ADD COLUMN citizen_partly_resolved {big} NOT NULL DEFAULT 0;
+ALTER TABLE kpi_facts ADD COLUMN citizen_satisfied {big} NOT NULL DEFAULT 0;
+ALTER TABLE kpi_facts ADD COLUMN citizen_basically_satisfied {big} NOT NULL DEFAULT 0;
+ALTER TABLE kpi_facts ADD COLUMN contact_unasked {big} NOT NULL DEFAULT 0;
+ALTER TABLE kpi_facts ADD COLUMN resolution_unasked {big} NOT NULL DEFAULT 0;
+ALTER TABLE kpi_facts ADD COLUMN excluded_ratings {big} NOT NULL DEFAULT 0;
+ALTER TABLE kpi_rollup ADD COLUMN citizen_callbacks {big} NOT NULL DEFAULT 0;
+ALTER TABLE kpi_rollup ADD COLUMN citizen_contacted {big} NOT NULL DEFAULT 0;
+ALTER TABLE kpi_rollup ADD COLUMN citizen_resolved {big} NOT NULL DEFAULT 0;
+ALTER TABLE kpi_rollup ADD COLUMN citizen_partly_resolved {big} NOT NULL DEFAULT 0;
+ALTER TABLE kpi_rollup ADD COLUMN citizen_satisfied {big} NOT NULL DEFAULT 0;
+ALTER TABLE kpi_rollup ADD COLUMN citizen_basically_satisfied {big} NOT NULL DEFAULT 0;
+ALTER TABLE kpi_rollup ADD COLUMN contact_unasked {big} NOT NULL DEFAULT 0;
+ALTER TABLE kpi_rollup ADD COLUMN resolution_unasked {big} NOT NULL DEFAULT 0;
+ALTER TABLE kpi_rollup ADD COLUMN excluded_ratings {big} NOT NULL DEFAULT 0;
 CREATE TABLE handled_messages (
     message_key TEXT PRIMARY KEY,
     at {big} NOT NULL
@@ -568,24 +586,6 @@ CREATE TABLE citizen_sessions (
     expires_at {big} NOT NULL
 );
 CREATE INDEX citizen_sessions_expiry ON citizen_sessions (expires_at);
-ALTER TABLE kpi_facts ADD COLUMN citizen_callbacks {big} NOT NULL DEFAULT 0;
-ALTER TABLE kpi_facts ADD COLUMN citizen_contacted {big} NOT NULL DEFAULT 0;
-ALTER TABLE kpi_facts ADD COLUMN citizen_resolved {big} NOT NULL DEFAULT 0;
-ALTER TABLE kpi_facts ADD COLUMN citizen_partly_resolved {big} NOT NULL DEFAULT 0;
-ALTER TABLE kpi_facts ADD COLUMN citizen_satisfied {big} NOT NULL DEFAULT 0;
-ALTER TABLE kpi_facts ADD COLUMN citizen_basically_satisfied {big} NOT NULL DEFAULT 0;
-ALTER TABLE kpi_facts ADD COLUMN contact_unasked {big} NOT NULL DEFAULT 0;
-ALTER TABLE kpi_facts ADD COLUMN resolution_unasked {big} NOT NULL DEFAULT 0;
-ALTER TABLE kpi_facts ADD COLUMN excluded_ratings {big} NOT NULL DEFAULT 0;
-ALTER TABLE kpi_rollup ADD COLUMN citizen_callbacks {big} NOT NULL DEFAULT 0;
-ALTER TABLE kpi_rollup ADD COLUMN citizen_contacted {big} NOT NULL DEFAULT 0;
-ALTER TABLE kpi_rollup ADD COLUMN citizen_resolved {big} NOT NULL DEFAULT 0;
-ALTER TABLE kpi_rollup ADD COLUMN citizen_partly_resolved {big} NOT NULL DEFAULT 0;
-ALTER TABLE kpi_rollup ADD COLUMN citizen_satisfied {big} NOT NULL DEFAULT 0;
-ALTER TABLE kpi_rollup ADD COLUMN citizen_basically_satisfied {big} NOT NULL DEFAULT 0;
-ALTER TABLE kpi_rollup ADD COLUMN contact_unasked {big} NOT NULL DEFAULT 0;
-ALTER TABLE kpi_rollup ADD COLUMN resolution_unasked {big} NOT NULL DEFAULT 0;
-ALTER TABLE kpi_rollup ADD COLUMN excluded_ratings {big} NOT NULL DEFAULT 0;
 "#,
     },
 ];

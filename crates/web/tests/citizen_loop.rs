@@ -16,7 +16,8 @@ on_both!(
     inbound_sms_are_signed_rate_and_become_requests,
     administrators_edit_the_texts,
     a_citizen_sees_their_own_requests_by_phone,
-    the_portal_rates_without_a_script
+    the_portal_rates_without_a_script,
+    merged_requests_hear_back_with_their_parent
 );
 
 /// The citizen's SMS in the outbox: (text) of those sent to `phone`, oldest first.
@@ -692,4 +693,90 @@ async fn the_portal_rates_without_a_script(t: &TestApp) {
     let (status, html) = post(fields, true).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert!(html.contains("该诉求已评价"), "{html}");
+}
+
+/// Requests merged into one (并单): when the parent's answer is approved, every citizen
+/// behind them is texted it and may rate it; each rating is its own callback.
+async fn merged_requests_hear_back_with_their_parent(t: &TestApp) {
+    let parent = phoned_in(t, "13907719991", json!({})).await;
+    let child = phoned_in(t, "13907719992", json!({})).await;
+    let quiet = phoned_in(t, "13907719993", json!({"confidential": true})).await;
+    for c in [child, quiet] {
+        t.act(c, "merge", "dispatcher", json!({"parent_id": parent}))
+            .await;
+    }
+    let (child_number, child_code) = number_and_code(t, child).await;
+    // While the parent is handled, the child reads it as merged.
+    t.bring_to(parent, "replied").await;
+    let r = t
+        .get_anonymous(&format!(
+            "/api/v1/public/requests/{child_number}?code={child_code}"
+        ))
+        .await;
+    assert_eq!(r.body["state_label"], "已并入同一诉求办理", "{}", r.body);
+    t.act(parent, "approve-reply", "dispatcher", json!({}))
+        .await;
+    // Each merged request now has the answer and awaits its own rating.
+    for c in [child, quiet] {
+        assert_eq!(t.state(c).await, "awaiting_callback");
+    }
+    let r = t
+        .get_anonymous(&format!(
+            "/api/v1/public/requests/{child_number}?code={child_code}"
+        ))
+        .await;
+    assert_eq!(
+        (
+            r.body["state_label"].as_str(),
+            r.body["answer"].as_str(),
+            r.body["may_rate"].as_bool()
+        ),
+        (Some("已答复"), Some("已处理"), Some(true)),
+        "{}",
+        r.body
+    );
+    let texts = texts_to(t, "13907719992").await;
+    assert!(
+        texts
+            .iter()
+            .any(|x| x.contains(&format!("您的诉求{child_number}已有答复：已处理"))),
+        "{texts:?}"
+    );
+    assert!(texts.iter().any(|x| x.contains("回复数字")), "{texts:?}");
+    // The confidential one is not texted.
+    assert_eq!(texts_to(t, "13907719993").await.len(), 0);
+    // The child's citizen rates by SMS: their own callback; the parent's citizen on the portal.
+    let now = chrono::Utc::now().timestamp();
+    let r = inbound(
+        t,
+        &json!({"message_id": "merged-1", "from": "13907719992", "text": "2"}),
+        SMS_SECRET,
+        now,
+    )
+    .await;
+    assert_eq!(r.body["number"], child_number.as_str(), "{}", r.body);
+    assert_eq!(t.state(child).await, "closed");
+    let (number, code) = number_and_code(t, parent).await;
+    rate(
+        t,
+        &number,
+        json!({"code": code, "satisfaction": "satisfied"}),
+    )
+    .await;
+    assert_eq!(t.state(parent).await, "closed");
+    let k = t.get("/api/v1/kpis?source=citizen", "analyst").await.body;
+    assert_eq!(k["rows"][0]["callbacks"], 2, "{k}");
+    // Under the unit that answered.
+    let k = t
+        .get("/api/v1/kpis?source=citizen&group_by=unit", "analyst")
+        .await
+        .body;
+    let lead = k["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["group"].as_str() == Some(t.lead_unit.to_string().as_str()))
+        .cloned()
+        .unwrap();
+    assert_eq!(lead["callbacks"], 2, "{lead}");
 }

@@ -319,9 +319,16 @@ async fn a_merged_request_follows_the_matter_it_joined(t: &TestApp) {
     assert_eq!(before["state_label"], "已并入同一诉求办理");
     assert_eq!(before["number"], number.as_str());
     assert_eq!(before["answer"], Value::Null);
-    t.bring_to(parent, "awaiting_callback").await;
+    t.bring_to(parent, "replied").await;
+    let during = public(t, &number, &code).await.body;
+    assert_eq!(during["state_label"], "已并入同一诉求办理");
+    assert_eq!(during["answer"], Value::Null, "not before it is approved");
+    // Once the matter's answer is approved, the merged request has it too, to rate.
+    t.act(parent, "approve-reply", "dispatcher", json!({}))
+        .await;
     let after = public(t, &number, &code).await.body;
-    assert_eq!(after["state_label"], "已并入同一诉求办理");
+    assert_eq!(after["state_label"], "已答复");
+    assert_eq!(after["may_rate"], true);
     assert_eq!(
         after["title"], "门口的路灯坏了好几天",
         "the child's own request"

@@ -378,6 +378,19 @@ pub fn apply(ticket: Option<Ticket>, event: &Event) -> Option<Ticket> {
             }
             t.callback = Some(answers);
         }
+        EventKind::ParentAnswered {
+            reply,
+            lead_unit_id,
+            ..
+        } => {
+            t.state = S::AwaitingCallback;
+            t.reply = Some(reply.clone());
+            t.replied_at = Some(at);
+            t.closed_at = None;
+            if lead_unit_id.is_some() {
+                t.lead_unit_id = *lead_unit_id;
+            }
+        }
         EventKind::RatingReviewed { reasonable, .. } => {
             if *reasonable {
                 t.bad_callbacks += 1;

@@ -224,6 +224,13 @@ pub enum EventKind {
         #[serde(default)]
         source: RatingSource,
     },
+    /// The matter a merged request joined was answered (its reply approved): the merged
+    /// request's citizen is given the same answer and may rate it, as its own callback.
+    ParentAnswered {
+        parent_id: i64,
+        reply: String,
+        lead_unit_id: Option<i64>,
+    },
     /// The hotline judged a citizen's bad rating: reasonable (the matter is redone) or not
     /// (the rating is excluded from the figures, with the reason).
     RatingReviewed {
@@ -323,6 +330,7 @@ impl EventKind {
             EventKind::CallbackRecorded { .. } => "callback_recorded",
             EventKind::CallbackUnreachable { .. } => "callback_unreachable",
             EventKind::RatingReviewed { .. } => "rating_reviewed",
+            EventKind::ParentAnswered { .. } => "parent_answered",
             EventKind::Reopened { .. } => "reopened",
             EventKind::Closed { .. } => "closed",
             EventKind::Merged { .. } => "merged",

@@ -211,6 +211,11 @@ impl TestApp {
             .await
     }
 
+    /// A GET without a token (the citizen's side).
+    pub async fn get_anonymous(&self, path: &str) -> Resp {
+        self.raw(Method::GET, path, None, None, &[]).await
+    }
+
     /// A POST without a token (the citizen's side).
     pub async fn post_anonymous(&self, path: &str, body: Value) -> Resp {
         self.raw(Method::POST, path, None, Some(body.to_string()), &[])
