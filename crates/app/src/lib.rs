@@ -6,6 +6,7 @@ pub mod auth;
 pub mod catalogue;
 pub mod deadlines;
 pub mod demo;
+pub mod files;
 pub mod knowledge;
 pub mod kpis;
 pub mod my_requests;
@@ -86,6 +87,9 @@ pub struct Config {
     /// The key inbound SMS are signed with by the SMS platform (`MASHANGBAN_SMS_SECRET`);
     /// none: inbound SMS are refused.
     pub sms_secret: Option<String>,
+    /// Where photos and files are kept (`MASHANGBAN_FILES_DIR`; beside a SQLite database,
+    /// `DB.files`). Several instances share one folder.
+    pub files_dir: Option<std::path::PathBuf>,
 }
 
 impl Config {
@@ -102,6 +106,11 @@ impl Config {
                 ));
             }
             self.public_url = url;
+        }
+        if let Ok(dir) = std::env::var("MASHANGBAN_FILES_DIR")
+            && !dir.trim().is_empty()
+        {
+            self.files_dir = Some(dir.trim().into());
         }
         if let Ok(secret) = std::env::var("MASHANGBAN_SMS_SECRET")
             && !secret.is_empty()
@@ -126,6 +135,7 @@ impl Default for Config {
             recent_tickets: crate::warnings::MAX_RECENT_TICKETS,
             public_url: "http://127.0.0.1:8080".into(),
             sms_secret: None,
+            files_dir: None,
         }
     }
 }

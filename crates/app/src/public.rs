@@ -123,7 +123,7 @@ impl App {
         now: DateTime<Utc>,
     ) -> Result<(PublicReceipt, bool), AppError> {
         let idempotency = crate::tickets::idempotency(idempotency_key, &body)?;
-        let new = parse_submission(body)?;
+        let (new, files) = parse_submission(body)?;
         let mut keys = Vec::new();
         if let Some(phone) = &new.citizen.phone {
             keys.push(format!("submit-phone:{phone}"));
@@ -142,6 +142,7 @@ impl App {
         let category = new.category_code.clone();
         let created = self.receive(&PORTAL, new, idempotency, now).await?;
         if created.created {
+            self.attach_uploads(created.ticket.id, &files).await?;
             for key in &keys {
                 self.store
                     .record_attempt(key, now, now - LONGEST_WINDOW)
@@ -374,7 +375,7 @@ impl App {
     /// The ticket of a number and its tracking code, with the guard against guessing: a
     /// wrong code and a missing number answer alike, and a number asked with too many
     /// wrong codes is locked for a while.
-    async fn ticket_by_code(
+    pub(crate) async fn ticket_by_code(
         &self,
         number: &str,
         code: &str,

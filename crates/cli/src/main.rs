@@ -238,6 +238,7 @@ async fn open(url: &str) -> Result<App> {
     store.migrate().await.context("migrating the database")?;
     let config = Config {
         search_dir: search_dir(url),
+        files_dir: Some(files_dir(url)),
         ..Config::default()
     }
     .with_env()
@@ -261,6 +262,18 @@ pub(crate) fn search_dir(url: &str) -> Option<std::path::PathBuf> {
                 .then(|| std::path::PathBuf::from(format!("{path}.search")))
         }
     }
+}
+
+/// Where photos and files are kept unless `MASHANGBAN_FILES_DIR` says: beside a SQLite file
+/// (`DB.files`), else `mashangban-files` in the working folder (with PostgreSQL, set
+/// `MASHANGBAN_FILES_DIR` to a folder every instance shares).
+pub(crate) fn files_dir(url: &str) -> std::path::PathBuf {
+    url.strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .map(|p| p.split('?').next().unwrap_or(p))
+        .filter(|p| !p.is_empty() && !p.contains(":memory:"))
+        .map(|p| std::path::PathBuf::from(format!("{p}.files")))
+        .unwrap_or_else(|| "mashangban-files".into())
 }
 
 async fn shutdown_signal() {

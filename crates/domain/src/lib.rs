@@ -2,6 +2,7 @@
 //! machine (commands → events → view), validation and masking. No I/O, no async.
 
 pub mod aggregates;
+pub mod attachment;
 pub mod calendar;
 pub mod catalogue;
 pub mod codes;

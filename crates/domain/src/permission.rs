@@ -57,6 +57,9 @@ pub enum Permission {
     /// Write knowledge articles: administrators any, a unit's handlers their own unit's
     /// (see [`may_edit_article`]).
     WriteKnowledge,
+    /// Add photos and files to a ticket the user may see (the citizen's own come with the
+    /// request from the portal).
+    AttachFiles,
 }
 
 /// One row of the permission table: a permission and the roles that have it.
@@ -130,10 +133,21 @@ pub static PERMISSIONS: &[Grant] = &[
         permission: Permission::WriteKnowledge,
         roles: &[UnitHandler, Admin],
     },
+    Grant {
+        permission: Permission::AttachFiles,
+        roles: &[
+            Operator,
+            Dispatcher,
+            UnitHandler,
+            GridWorker,
+            CallbackAgent,
+            Supervisor,
+        ],
+    },
 ];
 
 impl Permission {
-    pub const ALL: [Permission; 14] = [
+    pub const ALL: [Permission; 15] = [
         Permission::ReceiveRequests,
         Permission::ReportOnPatrol,
         Permission::SeeContacts,
@@ -148,6 +162,7 @@ impl Permission {
         Permission::ManageNotifications,
         Permission::Maintain,
         Permission::WriteKnowledge,
+        Permission::AttachFiles,
     ];
 
     /// The name used in messages and in `docs/permissions.md`.
@@ -167,6 +182,7 @@ impl Permission {
             Permission::ManageNotifications => "manage_notifications",
             Permission::Maintain => "maintain",
             Permission::WriteKnowledge => "write_knowledge",
+            Permission::AttachFiles => "attach_files",
         }
     }
 

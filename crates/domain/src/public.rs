@@ -32,12 +32,37 @@ pub struct PublicBody {
     /// Keep my name and number from the units handling it.
     #[schema(default = false)]
     pub confidential: Option<bool>,
+    /// Photos and files uploaded first (`POST /api/v1/public/attachments`), at most 6.
+    #[schema(max_items = 6)]
+    pub attachment_ids: Option<Vec<String>>,
 }
 
 /// A citizen's submission, validated by the one intake rule ([`crate::NewTicket`]) as a
-/// request on the `web` channel; the phone number is required here.
-pub fn parse_submission(body: serde_json::Value) -> Result<crate::NewTicket, crate::DomainError> {
+/// request on the `web` channel, and the files uploaded for it; the phone number is
+/// required here.
+pub fn parse_submission(
+    body: serde_json::Value,
+) -> Result<(crate::NewTicket, Vec<String>), crate::DomainError> {
     let b: PublicBody = crate::lifecycle::from_json(body)?;
+    let files = b.attachment_ids.unwrap_or_default();
+    if files.len() > crate::attachment::MAX_PER_TICKET {
+        return Err(crate::DomainError::invalid(
+            "attachment_ids",
+            format!(
+                "at most {} files go with a request",
+                crate::attachment::MAX_PER_TICKET
+            ),
+        ));
+    }
+    if let Some(bad) = files
+        .iter()
+        .find(|f| f.len() != 32 || !f.bytes().all(|c| c.is_ascii_hexdigit()))
+    {
+        return Err(crate::DomainError::invalid(
+            "attachment_ids",
+            format!("`{bad}` is not the id of an uploaded file"),
+        ));
+    }
     if b.citizen
         .phone
         .as_deref()
@@ -48,7 +73,7 @@ pub fn parse_submission(body: serde_json::Value) -> Result<crate::NewTicket, cra
             "is required: the receipt and the answer are sent to it",
         ));
     }
-    crate::NewTicket::validate(crate::intake::CreateBody {
+    let new = crate::NewTicket::validate(crate::intake::CreateBody {
         channel: crate::types::Channel::Web,
         channel_detail: None,
         kind: b.kind.unwrap_or(crate::types::Kind::Help),
@@ -61,7 +86,8 @@ pub fn parse_submission(body: serde_json::Value) -> Result<crate::NewTicket, cra
         division_code: None,
         suggested_category_code: None,
         merge_into: None,
-    })
+    })?;
+    Ok((new, files))
 }
 
 /// A request a citizen sent by SMS (channel `sms`): the text is its content, the sender

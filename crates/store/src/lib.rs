@@ -807,6 +807,23 @@ pub trait CitizenStore: Send + Sync {
     ) -> Result<Option<String>>;
 }
 
+/// Photos and files of requests (their bytes are kept apart, by SHA-256).
+#[async_trait]
+pub trait AttachmentStore: Send + Sync {
+    async fn add_attachment(&self, a: &mashangban_domain::attachment::Attachment) -> Result<()>;
+    async fn attachment(
+        &self,
+        id: &str,
+    ) -> Result<Option<mashangban_domain::attachment::Attachment>>;
+    /// Gives the files not yet on any request to a request, at most `max` on it in all;
+    /// returns how many it now has. Files of another request are left alone.
+    async fn attach(&self, ids: &[String], ticket_id: i64, max: usize) -> Result<usize>;
+    async fn ticket_attachments(
+        &self,
+        ticket_id: i64,
+    ) -> Result<Vec<mashangban_domain::attachment::Attachment>>;
+}
+
 /// What checking a one-time code found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CodeCheck {
@@ -829,6 +846,7 @@ pub trait Store:
     + WarningStore
     + ThrottleStore
     + CitizenStore
+    + AttachmentStore
 {
 }
 
@@ -844,7 +862,8 @@ impl<
         + AggregateStore
         + WarningStore
         + ThrottleStore
-        + CitizenStore,
+        + CitizenStore
+        + AttachmentStore,
 > Store for T
 {
 }
@@ -852,7 +871,8 @@ impl<
 /// The aggregates' traits, to bring their methods into scope.
 pub mod traits {
     pub use super::{
-        AggregateStore, CatalogueStore, CitizenStore, GazetteerStore, KnowledgeStore, Maintenance,
-        OutboxStore, ReferenceStore, Store, ThrottleStore, TicketStore, UserStore, WarningStore,
+        AggregateStore, AttachmentStore, CatalogueStore, CitizenStore, GazetteerStore,
+        KnowledgeStore, Maintenance, OutboxStore, ReferenceStore, Store, ThrottleStore,
+        TicketStore, UserStore, WarningStore,
     };
 }

@@ -588,6 +588,26 @@ CREATE TABLE citizen_sessions (
 CREATE INDEX citizen_sessions_expiry ON citizen_sessions (expires_at);
 "#,
     },
+    Migration {
+        version: 24,
+        name: "attachments",
+        // Photos and files of requests: what each is and the request it belongs to; the
+        // bytes themselves are kept on disk by their SHA-256 (`MASHANGBAN_FILES_DIR`), so that
+        // several instances may share one folder.
+        sql: r#"
+CREATE TABLE attachments (
+    id TEXT PRIMARY KEY,
+    ticket_id {big},
+    kind TEXT NOT NULL,
+    bytes {big} NOT NULL,
+    sha256 TEXT NOT NULL,
+    name TEXT NOT NULL,
+    thumbnail_sha256 TEXT,
+    uploaded_at {big} NOT NULL
+);
+CREATE INDEX attachments_ticket ON attachments (ticket_id);
+"#,
+    },
 ];
 
 #[cfg(test)]

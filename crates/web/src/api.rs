@@ -528,14 +528,16 @@ pub async fn refuse_oversized(
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > crate::MAX_BODY_BYTES as u64) {
+    let limit = if crate::api_files::is_upload(req.uri().path()) {
+        crate::api_files::UPLOAD_BODY_BYTES
+    } else {
+        crate::MAX_BODY_BYTES
+    };
+    if declared.is_some_and(|n| n > limit as u64) {
         let mut resp = ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "body_too_large",
-            format!(
-                "the request body is larger than {} bytes",
-                crate::MAX_BODY_BYTES
-            ),
+            format!("the request body is larger than {limit} bytes"),
         )
         .into_response();
         resp.headers_mut().insert(

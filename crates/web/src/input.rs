@@ -221,7 +221,9 @@ pub async fn require_json(req: Request, next: Next) -> Response {
     use axum::http::Method;
     let writes = matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH);
     let path = req.uri().path();
-    let api = path.starts_with("/api/v1/") && path != "/api/v1/catalogue/import";
+    let api = path.starts_with("/api/v1/")
+        && path != "/api/v1/catalogue/import"
+        && !crate::api_files::is_upload(path);
     let has_body = req
         .headers()
         .get(header::CONTENT_LENGTH)

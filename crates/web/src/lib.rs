@@ -3,6 +3,7 @@
 
 mod api;
 mod api_catalogue;
+mod api_files;
 mod api_knowledge;
 mod api_kpi;
 mod api_public;
@@ -35,6 +36,18 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// a route cannot be served undocumented nor documented unserved. The ticket actions are
 /// one route, documented one path per action from the domain's action table
 /// ([`openapi::document`]).
+/// A route that takes uploads: a body of up to [`api_files::UPLOAD_BODY_BYTES`].
+fn uploads(
+    r: utoipa_axum::router::UtoipaMethodRouter<App>,
+) -> utoipa_axum::router::UtoipaMethodRouter<App> {
+    let (schemas, paths, method) = r;
+    (
+        schemas,
+        paths,
+        method.layer(DefaultBodyLimit::max(api_files::UPLOAD_BODY_BYTES)),
+    )
+}
+
 fn api() -> OpenApiRouter<App> {
     use utoipa::OpenApi;
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
@@ -44,6 +57,13 @@ fn api() -> OpenApiRouter<App> {
         .routes(routes!(api::logout))
         .routes(routes!(api::me))
         .routes(routes!(api_public::track))
+        .routes(uploads(routes!(api_files::upload_public)))
+        .routes(uploads(routes!(
+            api_files::upload_to_ticket,
+            api_files::ticket_files
+        )))
+        .routes(routes!(api_files::file))
+        .routes(routes!(api_files::public_file))
         .routes(routes!(api_public::submit))
         .routes(routes!(api_public::rate))
         .routes(routes!(api_public::sms_inbound))

@@ -28,7 +28,15 @@ pub fn routes() -> Router<App> {
         .route("/public/mine", get(mine))
         .route("/public/mine/code", axum::routing::post(mine_code))
         .route("/public/mine/session", axum::routing::post(mine_session))
-        .route("/public/submit", get(submit_page).post(submit))
+        .route(
+            "/public/submit",
+            get(submit_page)
+                .post(submit)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::api_files::UPLOAD_BODY_BYTES,
+                )),
+        )
+        .route("/public/files/{number}/{id}", get(public_file))
         .route("/public/propose", get(propose))
         .route("/static/public.js", get(script))
         .route("/static/public.css", get(stylesheet))
@@ -369,6 +377,13 @@ async fn track(
             }
         }
     };
+    let files = match &found {
+        Some(_) => app
+            .public_files(number, code, chrono::Utc::now())
+            .await
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
     with_cookie(
         html_response(
             status,
@@ -380,6 +395,7 @@ async fn track(
                     @if let Some(e) = error { p.error role="alert" { (e) } }
                     @if let Some(t) = &found {
                         (result(t))
+                        (files_markup(number, code, &files))
                         @if t.may_rate { (rating_form(number, code, &token, None)) }
                     }
                 },
@@ -411,7 +427,7 @@ fn submit_form(
     let v = |k: &str| typed.get(k).map(String::as_str).unwrap_or("");
     let err = |k: &str| errors.get(k).cloned();
     html! {
-        form.track method="post" action="/public/submit" novalidate {
+        form.track method="post" action="/public/submit" enctype="multipart/form-data" novalidate {
             input type="hidden" name="_form" value=(token);
             div.field {
                 label for="kind" { "诉求类型" }
@@ -451,6 +467,11 @@ fn submit_form(
             div.field.check {
                 input #no_sms type="checkbox" name="no_sms" value="true" checked[!v("no_sms").is_empty()];
                 label for="no_sms" { "不接收短信（受理回执、答复和评价邀请）" }
+            }
+            div.field {
+                label for="photos" { "现场照片或材料（选填，最多6个，每个不超过10MB；照片中的位置等信息会被去除）" }
+                input #photos type="file" name="file" multiple accept="image/jpeg,image/png,image/webp,application/pdf";
+                @if let Some(e) = err("file") { p.error role="alert" { (e) } }
             }
             // Left empty by people; filled in by robots that fill in everything.
             div.trap aria-hidden="true" {
@@ -513,15 +534,82 @@ async fn submit_page(headers: HeaderMap) -> Response {
     )
 }
 
-/// `POST /public/submit`: the request through the one public use case, then the receipt
-/// (or the form again, with what was wrong beside the field).
+/// The fields and files of a portal form: `multipart/form-data` (with photos) or a plain
+/// form. A text field with a control character in it is refused as a plain form's would be.
+async fn read_form(
+    req: axum::extract::Request,
+) -> Result<(HashMap<String, String>, Vec<crate::api_files::Upload>), String> {
+    use axum::extract::FromRequest;
+    let multipart = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if !multipart {
+        let Form(form) = Form::<HashMap<String, String>>::from_request(req, &())
+            .await
+            .map_err(|e| e.body_text())?;
+        return Ok((form, Vec::new()));
+    }
+    let mut m = axum::extract::Multipart::from_request(req, &())
+        .await
+        .map_err(|e| e.body_text())?;
+    let mut fields = HashMap::new();
+    let mut files = Vec::new();
+    while let Some(mut field) = m.next_field().await.map_err(|e| e.body_text())? {
+        let name = field.name().unwrap_or("").to_string();
+        if name == "file" {
+            let file_name = field.file_name().unwrap_or("file").to_string();
+            let mut bytes = Vec::new();
+            while let Some(chunk) = field.chunk().await.map_err(|e| e.body_text())? {
+                if (bytes.len() + chunk.len()) as u64 > mashangban_domain::attachment::MAX_BYTES {
+                    return Err("单个文件不能超过10MB。".into());
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            // A file input left empty still sends a part without a name or bytes.
+            if !bytes.is_empty() {
+                files.push(crate::api_files::Upload {
+                    name: file_name,
+                    bytes,
+                });
+            }
+        } else {
+            let text = field.text().await.map_err(|e| e.body_text())?;
+            if text
+                .chars()
+                .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+            {
+                return Err(format!("{name}: 含有不可见的控制字符"));
+            }
+            fields.insert(name, text);
+        }
+    }
+    Ok((fields, files))
+}
+
+/// `POST /public/submit`: the request through the one public use case (its photos first,
+/// through the same upload as the API's), then the receipt (or the form again, with what was
+/// wrong beside the field).
 async fn submit(
     State(app): State<App>,
     ClientAddr(client): ClientAddr,
     headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
+    req: axum::extract::Request,
 ) -> Response {
     let token = form_token(&headers);
+    let (form, files) = match read_form(req).await {
+        Ok(f) => f,
+        Err(e) => {
+            let mut errors = HashMap::new();
+            errors.insert("form".to_string(), e);
+            return submit_response(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &token,
+                html! { h1 { "网上提交诉求" } (submit_form(&token, &HashMap::new(), &errors)) },
+            );
+        }
+    };
     let posted = form.get("_form").map(String::as_str).unwrap_or("");
     let mut errors = HashMap::new();
     let form_again = |status: StatusCode, errors: &HashMap<String, String>| {
@@ -543,7 +631,43 @@ async fn submit(
         return form_again(StatusCode::UNPROCESSABLE_ENTITY, &errors);
     }
     let text = |k: &str| form.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+    if files.len() > mashangban_domain::attachment::MAX_PER_TICKET {
+        errors.insert("file".to_string(), "最多上传6个文件。".to_string());
+        return form_again(StatusCode::UNPROCESSABLE_ENTITY, &errors);
+    }
+    // The request's own checks first, so that a photo is not kept for a request refused.
+    let mut attachment_ids = Vec::new();
+    if text("content").is_some() && text("phone").is_some() {
+        for f in files {
+            match app
+                .upload_public_at(&f.name, f.bytes, client, chrono::Utc::now())
+                .await
+            {
+                Ok(a) => attachment_ids.push(a.id),
+                Err(AppError::Invalid { .. }) => {
+                    errors.insert(
+                        "file".to_string(),
+                        format!(
+                            "“{}”不是照片（JPEG、PNG、WebP）或PDF文件，或已损坏，请重新选择。",
+                            mashangban_domain::attachment::clean_name(&f.name)
+                        ),
+                    );
+                    return form_again(StatusCode::UNPROCESSABLE_ENTITY, &errors);
+                }
+                Err(AppError::Locked(m)) => {
+                    errors.insert("file".to_string(), m);
+                    return form_again(StatusCode::TOO_MANY_REQUESTS, &errors);
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "public upload");
+                    errors.insert("file".to_string(), "暂时无法上传，请稍后再试。".to_string());
+                    return form_again(StatusCode::INTERNAL_SERVER_ERROR, &errors);
+                }
+            }
+        }
+    }
     let body = serde_json::json!({
+        "attachment_ids": attachment_ids,
         "kind": text("kind").unwrap_or("help"),
         "content": form.get("content").map(String::as_str).unwrap_or(""),
         "address": text("address"),
@@ -840,5 +964,60 @@ async fn mine_session(
                 "暂时无法登录，请稍后再试或拨打12345。",
             )
         }
+    }
+}
+
+/// The request's photos (thumbnails, each opening the photo) and documents.
+fn files_markup(
+    number: &str,
+    code: &str,
+    files: &[mashangban_domain::attachment::Attachment],
+) -> Markup {
+    let href = |id: &str, thumb: bool| {
+        format!(
+            "/public/files/{number}/{id}?code={}{}",
+            form_urlencoded::byte_serialize(code.as_bytes()).collect::<String>(),
+            if thumb { "&thumb=1" } else { "" }
+        )
+    };
+    html! {
+        @if !files.is_empty() {
+            section.files aria-labelledby="files-title" {
+                h2 #files-title { "照片和材料" }
+                ul.files {
+                    @for f in files {
+                        li {
+                            @if f.thumbnail_sha256.is_some() {
+                                a href=(href(&f.id, false)) {
+                                    img src=(href(&f.id, true)) alt=(format!("照片：{}", f.name)) loading="lazy";
+                                }
+                            } @else {
+                                a href=(href(&f.id, false)) { "📄 " (f.name) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `GET /public/files/{number}/{id}?code=`: a file of the request, for its citizen.
+async fn public_file(
+    State(app): State<App>,
+    axum::extract::Path((number, id)): axum::extract::Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let code = q.get("code").map(String::as_str).unwrap_or("");
+    let thumb = q.contains_key("thumb");
+    match app
+        .public_file(&number, code, &id, thumb, chrono::Utc::now())
+        .await
+    {
+        Ok((a, bytes)) => crate::api_files::file_response(&a, bytes, thumb),
+        Err(AppError::Locked(_)) => {
+            (StatusCode::TOO_MANY_REQUESTS, "请一小时后再试").into_response()
+        }
+        Err(_) => (StatusCode::NOT_FOUND, "没有找到该文件").into_response(),
     }
 }

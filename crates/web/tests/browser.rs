@@ -1719,6 +1719,18 @@ async fn the_citizens_loop_in_the_browser() {
         .await;
     citizen.fill("#address", "东关大街北关社区").await;
     citizen.fill("#phone", "13907005678").await;
+    // A photo of the place, from the phone's gallery.
+    let photo = std::env::temp_dir().join(format!("mb-photo-{}.jpg", std::process::id()));
+    let picture = image::RgbImage::from_fn(640, 480, |x, y| {
+        image::Rgb([(x / 3) as u8, (y / 2) as u8, 120])
+    });
+    picture.save(&photo).unwrap();
+    citizen
+        .wait_for("#photos")
+        .await
+        .send_keys(photo.to_str().unwrap())
+        .await
+        .unwrap();
     citizen.shot("21-citizen-submit-360").await;
     citizen.submit("form.track button[type=submit]").await;
     let receipt = citizen.main_text().await;
@@ -1741,6 +1753,22 @@ async fn the_citizens_loop_in_the_browser() {
         "{receipt}"
     );
     citizen.shot("21-citizen-receipt-360").await;
+
+    // The photo went with it: on the citizen's page, and on the hotline's.
+    citizen
+        .go(&format!("/public/track?number={number}&code={code}"))
+        .await;
+    citizen.wait_for("ul.files img").await;
+    let loaded = citizen
+        .c
+        .execute(
+            "const i = document.querySelector('ul.files img'); return i.complete && i.naturalWidth > 0;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(loaded.as_bool(), Some(true), "the thumbnail shows");
+    citizen.shot("21-citizen-track-with-photo-360").await;
 
     // The citizen's own requests, by the phone number and a code texted to it.
     citizen.go("/public/mine").await;
@@ -1770,6 +1798,12 @@ async fn the_citizens_loop_in_the_browser() {
         "{log}"
     );
     admin.shot("21-admin-sms-log").await;
+
+    // The hotline sees the photo on the ticket's page.
+    let disp_early = Browser::open(&d, &t.base, "disp-b").await;
+    disp_early.go(&format!("/tickets/{id}")).await;
+    disp_early.wait_for("#files img").await;
+    disp_early.shot("21-ticket-with-photo").await;
 
     // 3. The hotline dispatches, the unit answers, the hotline approves.
     t.act(

@@ -20,6 +20,7 @@ use tokio::sync::Mutex;
 
 use commit::*;
 
+mod attachments;
 mod catalogue;
 mod gazetteer;
 mod knowledge;

@@ -10,6 +10,7 @@ mod bulk;
 mod catalogue;
 mod charts;
 mod desk;
+mod files;
 mod flash;
 mod gazetteer;
 mod i18n;
@@ -84,6 +85,7 @@ pub fn routes() -> Router<App> {
         .route("/lang/{lang}", get(set_lang))
         .merge(admin::routes())
         .merge(sms::routes())
+        .merge(files::routes())
         .merge(analysis::routes())
         .merge(catalogue::routes())
         .merge(gazetteer::routes())
@@ -1196,6 +1198,7 @@ async fn render_ticket(
     let was_revealed = revealed.is_some();
     let tk = revealed.filter(|v| v.id == tk.id).unwrap_or(tk);
     let allowed = actions::in_usual_order(mashangban_domain::available_actions(&tk, &actor));
+    let files = app.ticket_files(&actor, tk.id).await.unwrap_or_default();
     let pickable = if allowed.iter().any(|a| {
         matches!(
             a,
@@ -1312,6 +1315,7 @@ async fn render_ticket(
             @if let (Some(a), None) = (&tk.answer, tk.resolved_on_spot_by) { h2 { (if lang == Lang::Zh { "直接答复" } else { "Answer" }) } p { (a) } }
             @if let Some(r) = &tk.reply { h2 { (t(lang, "reply")) } p { (r) } }
         }
+        (files::card(lang, &csrf, &tk, &files, s.may(Permission::AttachFiles)))
         @if let Some(e) = err.as_ref().filter(|e| e.field.is_none() || !allowed.contains(&e.action)) {
             p.error role="alert" { (i18n::message(lang, &e.message)) }
         }

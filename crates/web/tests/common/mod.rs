@@ -57,6 +57,9 @@ impl TestApp {
             Arc::new(store),
             Config {
                 sms_secret: Some(SMS_SECRET.into()),
+                files_dir: Some(
+                    std::env::temp_dir().join(format!("mb-files-{}-{test}", std::process::id())),
+                ),
                 public_url: "https://12345.example.gov.cn".into(),
                 ..Config::default()
             },
