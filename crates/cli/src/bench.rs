@@ -54,6 +54,13 @@ pub struct BenchArgs {
     /// SQLite file, so a second run only reads what changed).
     #[arg(long, default_value_t = 0)]
     search: usize,
+    /// Then time this many citizens' submissions on the portal's API, and their look-ups
+    /// (each from its own address: run with `MASHANGBAN_TRUSTED_PROXIES=127.0.0.1`).
+    #[arg(long, default_value_t = 0)]
+    public: usize,
+    /// Then time this many uploads of a 5 MB photo, with the memory they leave.
+    #[arg(long, default_value_t = 0)]
+    upload: usize,
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -64,7 +71,7 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[idx].as_secs_f64() * 1000.0
 }
 
-fn report(name: &str, mut lat: Vec<Duration>, wall: Duration) {
+pub(crate) fn report(name: &str, mut lat: Vec<Duration>, wall: Duration) {
     lat.sort();
     println!(
         "{name:<22} {:>8} requests {:>9.0} req/s   p50 {:>7.2} ms   p90 {:>7.2} ms   p99 {:>7.2} ms   max {:>8.2} ms",
@@ -111,6 +118,7 @@ pub async fn run(a: BenchArgs) -> Result<()> {
         Arc::new(store),
         Config {
             search_dir: crate::search_dir(&url),
+            files_dir: Some(crate::files_dir(&url)),
             ..Config::default()
         },
     );
@@ -368,6 +376,12 @@ pub async fn run(a: BenchArgs) -> Result<()> {
     }
     if a.search > 0 {
         search(&app, &base, &disp, a.search).await?;
+    }
+    if a.public > 0 {
+        crate::bench_public::public(&base, a.public).await?;
+    }
+    if a.upload > 0 {
+        crate::bench_public::upload(&base, a.upload).await?;
     }
     Ok(())
 }

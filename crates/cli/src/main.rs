@@ -1,6 +1,7 @@
 //! `mashangban`: the 12345 hotline platform in one binary.
 
 mod bench;
+mod bench_public;
 mod bench_reports;
 mod calendar;
 mod classifier;

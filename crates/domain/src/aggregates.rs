@@ -283,20 +283,10 @@ pub fn facts(before: Option<&Ticket>, event: &Event, after: &Ticket) -> Vec<Fact
             }
         }
         // A citizen's bad rating counts once the hotline has reviewed it (below).
-        EventKind::CallbackRecorded {
-            contacted,
-            resolution,
-            satisfaction,
-            source,
-            ..
-        } => {
-            let answers = CallbackAnswers {
-                contacted: *contacted,
-                resolution: *resolution,
-                satisfaction: *satisfaction,
-                source: *source,
-            };
-            if !(answers.is_bad() && *source == RatingSource::Citizen) {
+        EventKind::CallbackRecorded { .. } => {
+            if let Some(answers) = event.kind.callback_answers()
+                && !(answers.is_bad() && answers.source == RatingSource::Citizen)
+            {
                 out.push(flow(after.lead_unit_id, callback_tally(&answers)));
             }
         }

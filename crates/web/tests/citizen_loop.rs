@@ -530,8 +530,11 @@ async fn session(t: &TestApp, phone: &str, code: &str) -> Result<String, StatusC
         return Err(r.status());
     }
     let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    // (The test server's public address is https.)
     assert!(
-        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Strict")
+            && cookie.contains("Secure"),
         "{cookie}"
     );
     Ok(cookie.split(';').next().unwrap().to_string())

@@ -1,8 +1,7 @@
 //! Applying events: the ticket's view, one event at a time.
 
 use crate::ticket::{
-    Assignment, AssignmentState, CallbackAnswers, NotAcceptance, PendingExtension, Summons,
-    Supervision, Ticket,
+    Assignment, AssignmentState, NotAcceptance, PendingExtension, Summons, Supervision, Ticket,
 };
 use crate::types::{RatingSource, TicketState};
 
@@ -354,29 +353,17 @@ pub fn apply(ticket: Option<Ticket>, event: &Event) -> Option<Ticket> {
         EventKind::ReplyRejected { .. } => {
             t.state = S::InProgress;
         }
-        EventKind::CallbackRecorded {
-            contacted,
-            resolution,
-            satisfaction,
-            source,
-            ..
-        } => {
-            let answers = CallbackAnswers {
-                contacted: *contacted,
-                resolution: *resolution,
-                satisfaction: *satisfaction,
-                source: *source,
-            };
+        EventKind::CallbackRecorded { source, .. } => {
             // A citizen's bad rating waits for the hotline's review (差评待审); it counts
             // as a bad callback once judged reasonable.
-            if answers.is_bad() {
+            t.callback = event.kind.callback_answers();
+            if t.callback.is_some_and(|a| a.is_bad()) {
                 if *source == RatingSource::Citizen {
                     t.state = S::RatingReview;
                 } else {
                     t.bad_callbacks += 1;
                 }
             }
-            t.callback = Some(answers);
         }
         EventKind::ParentAnswered {
             reply,
