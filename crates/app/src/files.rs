@@ -29,41 +29,131 @@ const MAX_PIXELS_SIDE: u32 = 12_000;
 /// What is refused when a file is not one of the kinds taken.
 const NOT_A_KIND: &str = "must be a photo (JPEG, PNG or WebP) or a PDF document";
 
-/// A file's bytes without the metadata that could say where or by whom it was taken.
-pub fn strip_metadata(kind: FileKind, bytes: Vec<u8>) -> Result<Vec<u8>, AppError> {
+/// What is said of a file that claims to be a photo but cannot be read as one.
+const DAMAGED: &str = "is damaged: it is not a readable image";
+
+/// The bytes read first, enough to tell the kind of a file.
+const HEAD_BYTES: usize = 16;
+
+fn io(e: std::io::Error) -> AppError {
+    AppError::Internal(format!("files folder: {e}"))
+}
+
+/// A file being received: written to a temporary file in the files folder as its bytes
+/// arrive (hashed on the way), so that a file is never whole in memory while it is read;
+/// refused once past [`MAX_BYTES`]. Dropped without being kept, its temporary file goes too.
+pub struct Incoming {
+    name: String,
+    file: tokio::fs::File,
+    path: tempfile::TempPath,
+    len: u64,
+    head: Vec<u8>,
+    hasher: Sha256,
+}
+
+impl Incoming {
+    /// The name it was sent with.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The bytes received so far.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Appends the next piece of the file, refusing it (and what follows) past 10 MB.
+    pub async fn write(&mut self, chunk: &[u8]) -> Result<(), AppError> {
+        use tokio::io::AsyncWriteExt;
+        if self.len + chunk.len() as u64 > MAX_BYTES {
+            return Err(AppError::invalid(
+                "file",
+                format!(
+                    "`{}` is larger than {} MB",
+                    clean_name(&self.name),
+                    MAX_BYTES / 1024 / 1024
+                ),
+            ));
+        }
+        let room = HEAD_BYTES.saturating_sub(self.head.len()).min(chunk.len());
+        self.head.extend_from_slice(&chunk[..room]);
+        self.hasher.update(chunk);
+        self.file.write_all(chunk).await.map_err(io)?;
+        self.len += chunk.len() as u64;
+        Ok(())
+    }
+}
+
+/// Writes through to a file, hashing and counting what passes.
+struct Hashing<W> {
+    inner: W,
+    hasher: Sha256,
+    len: u64,
+}
+
+impl<W: std::io::Write> std::io::Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Writes a photo without the metadata that could say where or by whom it was taken.
+/// The parts of the picture are slices of `bytes`, written out one by one: the photo is in
+/// memory once.
+pub fn strip_metadata_to(
+    kind: FileKind,
+    bytes: img_parts::Bytes,
+    out: impl std::io::Write,
+) -> Result<(), AppError> {
     use img_parts::{ImageEXIF, ImageICC};
-    let damaged = |_| AppError::invalid("file", "is damaged: it is not a readable image");
-    let out = match kind {
+    let damaged = |_| AppError::invalid("file", DAMAGED);
+    let written = match kind {
         FileKind::Jpeg => {
             use img_parts::jpeg::{Jpeg, markers};
-            let mut j = Jpeg::from_bytes(bytes.into()).map_err(damaged)?;
+            let mut j = Jpeg::from_bytes(bytes).map_err(damaged)?;
             j.set_exif(None);
             // APP1 holds EXIF and XMP, APP13 IPTC (Photoshop), COM free comments.
             j.segments_mut()
                 .retain(|s| !matches!(s.marker(), markers::APP1 | markers::APP13 | markers::COM));
-            j.encoder().bytes().to_vec()
+            j.encoder().write_to(out)
         }
         FileKind::Png => {
             use img_parts::png::Png;
-            let mut p = Png::from_bytes(bytes.into()).map_err(damaged)?;
+            let mut p = Png::from_bytes(bytes).map_err(damaged)?;
             p.set_exif(None);
             p.chunks_mut()
                 .retain(|c| !matches!(&c.kind(), b"eXIf" | b"tEXt" | b"iTXt" | b"zTXt" | b"tIME"));
-            p.encoder().bytes().to_vec()
+            p.encoder().write_to(out)
         }
         FileKind::Webp => {
             use img_parts::webp::{CHUNK_XMP, WebP};
-            let mut w = WebP::from_bytes(bytes.into()).map_err(damaged)?;
+            let mut w = WebP::from_bytes(bytes).map_err(damaged)?;
             w.set_exif(None);
             w.remove_chunks_by_id(CHUNK_XMP);
             // Keep the colour profile: it is about the picture, not the person.
             let icc = w.icc_profile();
             w.set_icc_profile(icc);
-            w.encoder().bytes().to_vec()
+            w.encoder().write_to(out)
         }
-        FileKind::Pdf => bytes,
+        FileKind::Pdf => {
+            let mut out = out;
+            out.write_all(&bytes)
+                .and_then(|()| out.flush())
+                .map(|()| bytes.len() as u64)
+        }
     };
-    Ok(out)
+    written.map(|_| ()).map_err(io)
 }
 
 /// A small JPEG of a photo (none when it cannot be decoded within the limits).
@@ -85,31 +175,96 @@ pub fn thumbnail(bytes: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
-
 /// Where a file of this SHA-256 lives: `ab/cd/abcd…`.
 fn path_of(dir: &Path, sha: &str) -> PathBuf {
     dir.join(&sha[0..2]).join(&sha[2..4]).join(sha)
 }
 
-/// Writes bytes under their SHA-256, once: written to a temporary name and renamed, so that
-/// a reader never sees half a file and two instances writing the same file agree.
-async fn keep(dir: &Path, bytes: &[u8]) -> Result<String, AppError> {
-    let sha = sha256_hex(bytes);
-    let path = path_of(dir, &sha);
-    if tokio::fs::try_exists(&path).await.unwrap_or(false) {
-        return Ok(sha);
+/// Where files being received are written before they are checked.
+fn incoming_dir(dir: &Path) -> PathBuf {
+    dir.join("incoming")
+}
+
+/// A new temporary file among those being received.
+fn temporary(dir: &Path) -> Result<tempfile::NamedTempFile, AppError> {
+    let incoming = incoming_dir(dir);
+    std::fs::create_dir_all(&incoming).map_err(io)?;
+    tempfile::Builder::new()
+        .prefix("upload-")
+        .tempfile_in(incoming)
+        .map_err(io)
+}
+
+/// Puts a finished temporary file under its SHA-256, once: renamed into place (on the same
+/// disk), so that a reader never sees half a file and two instances writing the same file
+/// agree; when it is there already, the temporary file is simply removed.
+fn place(dir: &Path, tmp: tempfile::TempPath, sha: &str) -> Result<(), AppError> {
+    let path = path_of(dir, sha);
+    if path.exists() {
+        return Ok(());
     }
-    let io = |e: std::io::Error| AppError::Internal(format!("files folder: {e}"));
     if let Some(parent) = path.parent() {
-        tokio::fs::create_dir_all(parent).await.map_err(io)?;
+        std::fs::create_dir_all(parent).map_err(io)?;
     }
-    let tmp = path.with_extension(format!("tmp{}", rand::rng().random::<u32>()));
-    tokio::fs::write(&tmp, bytes).await.map_err(io)?;
-    tokio::fs::rename(&tmp, &path).await.map_err(io)?;
+    tmp.persist(&path).map_err(|e| io(e.error))
+}
+
+/// Keeps small bytes (a thumbnail) under their SHA-256.
+fn keep_bytes(dir: &Path, bytes: &[u8]) -> Result<String, AppError> {
+    let sha = hex::encode(Sha256::digest(bytes));
+    if !path_of(dir, &sha).exists() {
+        let mut tmp = temporary(dir)?;
+        std::io::Write::write_all(&mut tmp, bytes).map_err(io)?;
+        place(dir, tmp.into_temp_path(), &sha)?;
+    }
     Ok(sha)
+}
+
+/// What a checked file became on disk: the SHA-256 and size of what is kept, and of its
+/// thumbnail if it is a photo.
+struct Kept {
+    sha256: String,
+    bytes: u64,
+    thumbnail_sha256: Option<String>,
+}
+
+/// Checks a received file and keeps it: a PDF as it came (it was hashed on the way in);
+/// a photo read once, made a thumbnail of, and written again without its metadata.
+fn check_and_keep(
+    dir: &Path,
+    kind: FileKind,
+    path: tempfile::TempPath,
+    len: u64,
+    sha: String,
+) -> Result<Kept, AppError> {
+    if !kind.is_image() {
+        place(dir, path, &sha)?;
+        return Ok(Kept {
+            sha256: sha,
+            bytes: len,
+            thumbnail_sha256: None,
+        });
+    }
+    let photo: img_parts::Bytes = std::fs::read(&path).map_err(io)?.into();
+    drop(path);
+    let small = thumbnail(&photo).ok_or_else(|| AppError::invalid("file", DAMAGED))?;
+    let (file, tmp) = temporary(dir)?.into_parts();
+    let mut out = Hashing {
+        inner: std::io::BufWriter::new(file),
+        hasher: Sha256::new(),
+        len: 0,
+    };
+    strip_metadata_to(kind, photo, &mut out)?;
+    std::io::Write::flush(&mut out).map_err(io)?;
+    let Hashing { inner, hasher, len } = out;
+    drop(inner);
+    let (sha256, bytes) = (hex::encode(hasher.finalize()), len);
+    place(dir, tmp, &sha256)?;
+    Ok(Kept {
+        sha256,
+        bytes,
+        thumbnail_sha256: Some(keep_bytes(dir, &small)?),
+    })
 }
 
 impl App {
@@ -122,52 +277,53 @@ impl App {
         })
     }
 
-    /// Checks a file, takes its metadata out, and keeps it (with a thumbnail of a photo).
+    /// A file about to be received, written to disk as it arrives.
+    pub fn incoming(&self, name: &str) -> Result<Incoming, AppError> {
+        let (file, path) = temporary(self.files_dir()?)?.into_parts();
+        Ok(Incoming {
+            name: name.to_string(),
+            file: tokio::fs::File::from_std(file),
+            path,
+            len: 0,
+            head: Vec::with_capacity(HEAD_BYTES),
+            hasher: Sha256::new(),
+        })
+    }
+
+    /// Checks a received file, takes its metadata out, and keeps it (with a thumbnail of a
+    /// photo).
     async fn keep_file(
         &self,
-        name: &str,
-        bytes: Vec<u8>,
+        incoming: Incoming,
         ticket_id: Option<i64>,
         now: DateTime<Utc>,
     ) -> Result<Attachment, AppError> {
-        if bytes.len() as u64 > MAX_BYTES {
-            return Err(AppError::invalid(
-                "file",
-                format!("is larger than {} MB", MAX_BYTES / 1024 / 1024),
-            ));
-        }
-        let kind = sniff(&bytes).ok_or_else(|| AppError::invalid("file", NOT_A_KIND))?;
-        let (clean, thumb) = tokio::task::spawn_blocking(move || {
-            let clean = strip_metadata(kind, bytes)?;
-            let thumb = if kind.is_image() {
-                thumbnail(&clean)
-            } else {
-                None
-            };
-            Ok::<_, AppError>((clean, thumb))
-        })
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))??;
-        if kind.is_image() && thumb.is_none() {
-            return Err(AppError::invalid(
-                "file",
-                "is damaged: it is not a readable image",
-            ));
-        }
-        let dir = self.files_dir()?;
-        let sha256 = keep(dir, &clean).await?;
-        let thumbnail_sha256 = match &thumb {
-            Some(t) => Some(keep(dir, t).await?),
-            None => None,
-        };
+        use tokio::io::AsyncWriteExt;
+        let Incoming {
+            name,
+            mut file,
+            path,
+            len,
+            head,
+            hasher,
+        } = incoming;
+        // A write of a tokio file may still be under way until it is flushed.
+        file.flush().await.map_err(io)?;
+        drop(file);
+        let kind = sniff(&head).ok_or_else(|| AppError::invalid("file", NOT_A_KIND))?;
+        let dir = self.files_dir()?.to_path_buf();
+        let sha = hex::encode(hasher.finalize());
+        let kept = tokio::task::spawn_blocking(move || check_and_keep(&dir, kind, path, len, sha))
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))??;
         let a = Attachment {
             id: hex::encode(rand::rng().random::<[u8; 16]>()),
             ticket_id,
             kind,
-            bytes: clean.len() as u64,
-            sha256,
-            name: clean_name(name),
-            thumbnail_sha256,
+            bytes: kept.bytes,
+            sha256: kept.sha256,
+            name: clean_name(&name),
+            thumbnail_sha256: kept.thumbnail_sha256,
             uploaded_at: now,
         };
         self.store.add_attachment(&a).await?;
@@ -179,8 +335,7 @@ impl App {
     /// address.
     pub async fn upload_public_at(
         &self,
-        name: &str,
-        bytes: Vec<u8>,
+        file: Incoming,
         client: Option<IpAddr>,
         now: DateTime<Utc>,
     ) -> Result<Attachment, AppError> {
@@ -200,7 +355,7 @@ impl App {
                 .record_attempt(&key, now, now - Duration::days(1))
                 .await?;
         }
-        self.keep_file(name, bytes, None, now).await
+        self.keep_file(file, None, now).await
     }
 
     /// Gives a request the files a citizen uploaded for it (at most [`MAX_PER_TICKET`]);
@@ -222,12 +377,11 @@ impl App {
         &self,
         actor: &Actor,
         ticket_id: i64,
-        name: &str,
-        bytes: Vec<u8>,
+        file: Incoming,
         now: DateTime<Utc>,
     ) -> Result<Attachment, AppError> {
         self.may_upload_to(actor, ticket_id).await?;
-        self.keep_file(name, bytes, Some(ticket_id), now).await
+        self.keep_file(file, Some(ticket_id), now).await
     }
 
     /// Whether the actor may add a file to the ticket now (checked before a file is read):

@@ -1,11 +1,12 @@
 //! Photos and files (附件) over the API: uploads as `multipart/form-data` (a `file` part each,
-//! read part by part and cut off past 10 MB), and the files served only to those who may see
+//! written to disk as it arrives and cut off past 10 MB), and the files served only to those who may see
 //! their request, with headers that keep a browser from running them.
 
 use axum::Json;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use mashangban_app::files::Incoming;
 use mashangban_app::{App, AppError};
 use mashangban_domain::attachment::{Attachment, MAX_BYTES, MAX_PER_TICKET};
 use std::collections::HashMap;
@@ -14,6 +15,7 @@ use crate::api::Authed;
 use crate::api_public::ClientAddr;
 use crate::bodies::ErrorBody;
 use crate::error::ApiError;
+use crate::uploads::{PartsError, read_parts};
 
 /// The largest upload request: six files of 10 MB and the form around them.
 pub const UPLOAD_BODY_BYTES: usize = MAX_PER_TICKET * MAX_BYTES as usize + 1024 * 1024;
@@ -26,56 +28,16 @@ pub fn is_upload(path: &str) -> bool {
         || (path.starts_with("/api/v1/tickets/") && path.ends_with("/attachments"))
 }
 
-/// One uploaded file, as read.
-pub struct Upload {
-    pub name: String,
-    pub bytes: Vec<u8>,
-}
-
-/// The `file` parts of a multipart body, each at most 10 MB (refused once past it, without
-/// reading the rest), at most six.
-pub async fn read_files(mut m: Multipart) -> Result<Vec<Upload>, AppError> {
-    let bad = |e: axum::extract::multipart::MultipartError| {
-        AppError::invalid(
-            "file",
-            format!("the upload could not be read: {}", e.body_text()),
-        )
-    };
-    let mut out = Vec::new();
-    while let Some(mut field) = m.next_field().await.map_err(bad)? {
-        if field.name() != Some("file") {
-            continue;
-        }
-        if out.len() == MAX_PER_TICKET {
-            return Err(AppError::invalid(
-                "file",
-                format!("at most {MAX_PER_TICKET} files at once"),
-            ));
-        }
-        let name = field.file_name().unwrap_or("file").to_string();
-        let mut bytes = Vec::new();
-        while let Some(chunk) = field.chunk().await.map_err(bad)? {
-            if (bytes.len() + chunk.len()) as u64 > MAX_BYTES {
-                return Err(AppError::invalid(
-                    "file",
-                    format!(
-                        "`{}` is larger than {} MB",
-                        mashangban_domain::attachment::clean_name(&name),
-                        MAX_BYTES / 1024 / 1024
-                    ),
-                ));
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        out.push(Upload { name, bytes });
-    }
-    if out.is_empty() {
+/// The files of an upload (other fields are ignored); at least one.
+async fn read_files(app: &App, m: Multipart) -> Result<Vec<Incoming>, AppError> {
+    let parts = read_parts(app, m).await.map_err(PartsError::into_app)?;
+    if parts.files.is_empty() {
         return Err(AppError::invalid(
             "file",
             "send the file as a `file` part of multipart/form-data",
         ));
     }
-    Ok(out)
+    Ok(parts.files)
 }
 
 /// A file's bytes as served: its own type, never sniffed by the browser, never run.
@@ -129,11 +91,8 @@ pub async fn upload_public(
 ) -> Result<Response, ApiError> {
     let m = m.map_err(|e| AppError::invalid("file", e.body_text()))?;
     let mut kept = Vec::new();
-    for f in read_files(m).await? {
-        kept.push(
-            app.upload_public_at(&f.name, f.bytes, client, chrono::Utc::now())
-                .await?,
-        );
+    for f in read_files(&app, m).await? {
+        kept.push(app.upload_public_at(f, client, chrono::Utc::now()).await?);
     }
     Ok((StatusCode::CREATED, Json(kept)).into_response())
 }
@@ -160,9 +119,9 @@ pub async fn upload_to_ticket(
     app.may_upload_to(&a.actor, id).await?;
     let m = m.map_err(|e| AppError::invalid("file", e.body_text()))?;
     let mut kept = Vec::new();
-    for f in read_files(m).await? {
+    for f in read_files(&app, m).await? {
         kept.push(
-            app.upload_to_ticket_at(&a.actor, id, &f.name, f.bytes, chrono::Utc::now())
+            app.upload_to_ticket_at(&a.actor, id, f, chrono::Utc::now())
                 .await?,
         );
     }

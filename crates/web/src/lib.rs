@@ -17,6 +17,7 @@ mod input;
 pub mod openapi;
 mod portal;
 pub mod reports;
+mod uploads;
 mod xlsx;
 
 use axum::Router;

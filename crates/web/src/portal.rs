@@ -9,6 +9,7 @@ use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use mashangban_app::files::Incoming;
 use mashangban_app::{App, AppError};
 use mashangban_domain::Kind;
 use mashangban_domain::public::{PublicReceipt, PublicState, PublicTicket};
@@ -537,8 +538,9 @@ async fn submit_page(headers: HeaderMap) -> Response {
 /// The fields and files of a portal form: `multipart/form-data` (with photos) or a plain
 /// form. A text field with a control character in it is refused as a plain form's would be.
 async fn read_form(
+    app: &App,
     req: axum::extract::Request,
-) -> Result<(HashMap<String, String>, Vec<crate::api_files::Upload>), String> {
+) -> Result<(HashMap<String, String>, Vec<Incoming>), String> {
     use axum::extract::FromRequest;
     let multipart = req
         .headers()
@@ -551,41 +553,16 @@ async fn read_form(
             .map_err(|e| e.body_text())?;
         return Ok((form, Vec::new()));
     }
-    let mut m = axum::extract::Multipart::from_request(req, &())
+    let m = axum::extract::Multipart::from_request(req, &())
         .await
         .map_err(|e| e.body_text())?;
-    let mut fields = HashMap::new();
-    let mut files = Vec::new();
-    while let Some(mut field) = m.next_field().await.map_err(|e| e.body_text())? {
-        let name = field.name().unwrap_or("").to_string();
-        if name == "file" {
-            let file_name = field.file_name().unwrap_or("file").to_string();
-            let mut bytes = Vec::new();
-            while let Some(chunk) = field.chunk().await.map_err(|e| e.body_text())? {
-                if (bytes.len() + chunk.len()) as u64 > mashangban_domain::attachment::MAX_BYTES {
-                    return Err("单个文件不能超过10MB。".into());
-                }
-                bytes.extend_from_slice(&chunk);
-            }
-            // A file input left empty still sends a part without a name or bytes.
-            if !bytes.is_empty() {
-                files.push(crate::api_files::Upload {
-                    name: file_name,
-                    bytes,
-                });
-            }
-        } else {
-            let text = field.text().await.map_err(|e| e.body_text())?;
-            if text
-                .chars()
-                .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-            {
-                return Err(format!("{name}: 含有不可见的控制字符"));
-            }
-            fields.insert(name, text);
+    let parts = crate::uploads::read_parts(app, m).await.map_err(|e| {
+        if let crate::uploads::PartsError::Failed(e) = &e {
+            tracing::error!(error = %e, "public upload");
         }
-    }
-    Ok((fields, files))
+        e.zh()
+    })?;
+    Ok((parts.fields.into_iter().collect(), parts.files))
 }
 
 /// `POST /public/submit`: the request through the one public use case (its photos first,
@@ -598,7 +575,7 @@ async fn submit(
     req: axum::extract::Request,
 ) -> Response {
     let token = form_token(&headers);
-    let (form, files) = match read_form(req).await {
+    let (form, files) = match read_form(&app, req).await {
         Ok(f) => f,
         Err(e) => {
             let mut errors = HashMap::new();
@@ -631,25 +608,18 @@ async fn submit(
         return form_again(StatusCode::UNPROCESSABLE_ENTITY, &errors);
     }
     let text = |k: &str| form.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
-    if files.len() > mashangban_domain::attachment::MAX_PER_TICKET {
-        errors.insert("file".to_string(), "最多上传6个文件。".to_string());
-        return form_again(StatusCode::UNPROCESSABLE_ENTITY, &errors);
-    }
     // The request's own checks first, so that a photo is not kept for a request refused.
     let mut attachment_ids = Vec::new();
     if text("content").is_some() && text("phone").is_some() {
         for f in files {
-            match app
-                .upload_public_at(&f.name, f.bytes, client, chrono::Utc::now())
-                .await
-            {
+            let name = mashangban_domain::attachment::clean_name(f.name());
+            match app.upload_public_at(f, client, chrono::Utc::now()).await {
                 Ok(a) => attachment_ids.push(a.id),
                 Err(AppError::Invalid { .. }) => {
                     errors.insert(
                         "file".to_string(),
                         format!(
-                            "“{}”不是照片（JPEG、PNG、WebP）或PDF文件，或已损坏，请重新选择。",
-                            mashangban_domain::attachment::clean_name(&f.name)
+                            "“{name}”不是照片（JPEG、PNG、WebP）或PDF文件，或已损坏，请重新选择。"
                         ),
                     );
                     return form_again(StatusCode::UNPROCESSABLE_ENTITY, &errors);

@@ -11,7 +11,8 @@ use serde_json::{Value, json};
 
 on_both!(
     photos_lose_their_position_and_only_photos_and_pdfs_are_taken,
-    files_are_read_only_by_those_who_may_see_the_request
+    files_are_read_only_by_those_who_may_see_the_request,
+    a_unit_adds_a_photo_from_the_ticket_page
 );
 
 /// A real JPEG (a 64×48 picture) with an EXIF segment that says where it was taken: a TIFF
@@ -176,6 +177,16 @@ async fn photos_lose_their_position_and_only_photos_and_pdfs_are_taken(t: &TestA
     let seven: Vec<(&str, &[u8])> = (0..7).map(|_| ("p.pdf", &pdf[..])).collect();
     let (status, _) = upload(t, "/api/v1/public/attachments", None, &seven).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Files are written to disk as they arrive; none of those kept or refused is left
+    // behind where they were received.
+    let incoming = dir.join("incoming");
+    assert!(incoming.is_dir());
+    let left: Vec<_> = std::fs::read_dir(&incoming)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
 }
 
 async fn files_are_read_only_by_those_who_may_see_the_request(t: &TestApp) {
@@ -358,4 +369,71 @@ async fn files_are_read_only_by_those_who_may_see_the_request(t: &TestApp) {
         .map(|a| a["sha256"].as_str().unwrap())
         .collect();
     assert_eq!(shas.len(), 1);
+}
+
+/// The console's upload form, through the same reading and the same use case: the lead
+/// unit's photo of the work done is kept and shown; one past 10 MB is refused with a
+/// message; nobody signed out, and no unit that cannot see the ticket, gets a file in.
+async fn a_unit_adds_a_photo_from_the_ticket_page(t: &TestApp) {
+    use common::console::Browser;
+    let id = t.ticket_in("in_progress").await;
+    for (name, unit) in [("lead-web", t.lead_unit), ("other-web", t.other_unit)] {
+        let r = t
+            .post(
+                "/api/v1/users",
+                "admin",
+                json!({"username": name, "role": "unit_handler", "unit_id": unit, "password": "a-long-password"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    }
+    let lead = Browser::open(t, "lead-web").await;
+    let photo = photo_with_gps();
+    let (status, location, body) = lead
+        .upload(&format!("/tickets/{id}/files"), "完工.jpg", &photo)
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert_eq!(location, Some(format!("/tickets/{id}#files")));
+    let (_, html) = lead.page(&format!("/tickets/{id}")).await;
+    assert!(html.contains("完工.jpg"), "{html}");
+    let files = t
+        .get(&format!("/api/v1/tickets/{id}/attachments"), "dispatcher")
+        .await
+        .body;
+    assert_eq!(files.as_array().unwrap().len(), 1, "{files}");
+    let sha = files[0]["sha256"].as_str().unwrap();
+    let dir = t.app.config.files_dir.clone().unwrap();
+    let stored = std::fs::read(dir.join(&sha[0..2]).join(&sha[2..4]).join(sha)).unwrap();
+    assert!(find(&stored, b"36.6171N").is_none(), "GPS kept");
+    // Past 10 MB: refused while it is read, saying so.
+    let mut big = vec![0u8; 10 * 1024 * 1024 + 1];
+    big[..3].copy_from_slice(&[0xFF, 0xD8, 0xFF]);
+    let (status, _, body) = lead
+        .upload(&format!("/tickets/{id}/files"), "big.jpg", &big)
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(body.contains("单个文件不能超过10MB"), "{body}");
+    // Another unit: refused, nothing kept.
+    let other = Browser::open(t, "other-web").await;
+    let (status, _, _) = other
+        .upload(&format!("/tickets/{id}/files"), "x.jpg", &photo)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // Signed out: sent to sign in before anything is read.
+    let signed_out = Browser {
+        session: "not-a-session".into(),
+        ..other
+    };
+    let (status, location, _) = signed_out
+        .upload(&format!("/tickets/{id}/files"), "x.jpg", &photo)
+        .await;
+    assert_eq!(
+        (status, location.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/login"))
+    );
+    let files = t
+        .get(&format!("/api/v1/tickets/{id}/attachments"), "dispatcher")
+        .await
+        .body;
+    assert_eq!(files.as_array().unwrap().len(), 1, "{files}");
 }

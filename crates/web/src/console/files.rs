@@ -87,46 +87,32 @@ async fn upload(
     Path(id): Path<i64>,
     m: Multipart,
 ) -> Response {
-    let form: Vec<(String, String)>;
-    let mut files = Vec::new();
-    {
-        let mut m = m;
-        let mut fields = Vec::new();
-        loop {
-            match m.next_field().await {
-                Ok(Some(field)) if field.name() == Some("file") => {
-                    let name = field.file_name().unwrap_or("file").to_string();
-                    match field.bytes().await {
-                        Ok(b) if b.len() as u64 <= mashangban_domain::attachment::MAX_BYTES => {
-                            if !b.is_empty() {
-                                files.push((name, b.to_vec()));
-                            }
-                        }
-                        _ => {
-                            return (StatusCode::PAYLOAD_TOO_LARGE, "每个文件不超过10MB")
-                                .into_response();
-                        }
-                    }
-                }
-                Ok(Some(field)) => {
-                    let name = field.name().unwrap_or("").to_string();
-                    let text = field.text().await.unwrap_or_default();
-                    fields.push((name, text));
-                }
-                Ok(None) => break,
-                Err(_) => return (StatusCode::BAD_REQUEST, "bad form").into_response(),
-            }
-        }
-        form = fields;
+    // Nobody signed out gets as far as writing a file to disk.
+    if session(&app, &headers).await.is_none() {
+        return to_login();
     }
+    let (form, files) = match crate::uploads::read_parts(&app, m).await {
+        Ok(p) => (p.fields, p.files),
+        Err(e) => {
+            if let crate::uploads::PartsError::Failed(e) = &e {
+                tracing::error!(error = %e, "console upload");
+            }
+            let status = match &e {
+                crate::uploads::PartsError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+                crate::uploads::PartsError::Failed(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            return (status, e.zh()).into_response();
+        }
+    };
     let s = match form_session(&app, &headers, &form, None).await {
         Ok(s) => s,
         Err(r) => return r,
     };
     let back = back_to(&form).unwrap_or_else(|| format!("/tickets/{id}"));
-    for (name, bytes) in files {
+    for file in files {
         if let Err(e) = app
-            .upload_to_ticket_at(&s.actor(), id, &name, bytes, chrono::Utc::now())
+            .upload_to_ticket_at(&s.actor(), id, file, chrono::Utc::now())
             .await
         {
             let zh = s.lang == Lang::Zh;
