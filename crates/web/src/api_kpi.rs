@@ -214,6 +214,8 @@ pub(crate) fn sheet(table: &KpiTable) -> (Vec<&'static str>, Vec<Vec<String>>) {
         "名称",
         "诉求量",
         "回访量",
+        "其中市民自评",
+        "剔除市民差评",
         "万人诉求比",
         "响应率",
         "解决率",
@@ -239,6 +241,8 @@ pub(crate) fn sheet(table: &KpiTable) -> (Vec<&'static str>, Vec<Vec<String>>) {
                 r.name.clone(),
                 k.requests.to_string(),
                 k.callbacks.to_string(),
+                k.citizen_ratings.to_string(),
+                k.excluded_ratings.to_string(),
                 k.requests_per_10k
                     .map(|v| format!("{v:.2}"))
                     .unwrap_or_default(),

@@ -345,6 +345,64 @@ async fn a_bad_rating_is_reviewed_and_counted_by_source(t: &TestApp) {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(kpis("citizen").await, (2, 2, 1, Some(0.3)));
+    // The workbook says the same, in columns of their own.
+    let r = t
+        .client
+        .get(format!("{}/api/v1/kpis.xlsx?source=citizen", t.base))
+        .bearer_auth(&t.tokens["analyst"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let rows = xlsx_rows(&r.bytes().await.unwrap());
+    let column = |name: &str| rows[0].iter().position(|h| h == name).unwrap();
+    assert_eq!(rows[1][column("回访量")], "2");
+    assert_eq!(rows[1][column("其中市民自评")], "2");
+    assert_eq!(rows[1][column("剔除市民差评")], "1");
+    assert_eq!(rows[1][column("满意率")], "30.00%");
+}
+
+/// The cells of a workbook's first sheet, row by row, each at its column (every cell is a
+/// shared string; an empty one is not written).
+fn xlsx_rows(bytes: &[u8]) -> Vec<Vec<String>> {
+    use std::io::Read;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut read = |name: &str| {
+        let mut s = String::new();
+        zip.by_name(name).unwrap().read_to_string(&mut s).unwrap();
+        s
+    };
+    let (strings, sheet) = (
+        read("xl/sharedStrings.xml"),
+        read("xl/worksheets/sheet1.xml"),
+    );
+    let text_of = |xml: &str| -> String {
+        let t = &xml[xml.find("<t").unwrap()..];
+        let t = &t[t.find('>').unwrap() + 1..];
+        t[..t.find("</t>").unwrap()].to_string()
+    };
+    let shared: Vec<String> = strings.split("<si>").skip(1).map(text_of).collect();
+    sheet
+        .split("<row ")
+        .skip(1)
+        .map(|row| {
+            let mut cells = Vec::new();
+            for cell in row.split("<c ").skip(1) {
+                // r="AB2": the column from its letters.
+                let r = &cell[cell.find("r=\"").unwrap() + 3..];
+                let column = r
+                    .chars()
+                    .take_while(char::is_ascii_uppercase)
+                    .fold(0, |n, c| n * 26 + (c as usize - 'A' as usize + 1))
+                    - 1;
+                let v = &cell[cell.find("<v>").unwrap() + 3..];
+                cells.resize(column + 1, String::new());
+                cells[column] =
+                    shared[v[..v.find("</v>").unwrap()].parse::<usize>().unwrap()].clone();
+            }
+            cells
+        })
+        .collect()
 }
 
 /// Posts an inbound SMS signed with `secret` at `ts`.
