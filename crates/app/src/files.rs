@@ -185,6 +185,30 @@ fn incoming_dir(dir: &Path) -> PathBuf {
     dir.join("incoming")
 }
 
+/// How long a file may sit half-received before it is taken for abandoned (an upload cut
+/// off by a crash; one cut off otherwise removes its own).
+pub const ABANDONED_AFTER: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Removes the files in `incoming/` untouched for [`ABANDONED_AFTER`]; how many.
+pub fn sweep_incoming(dir: &Path, now: std::time::SystemTime) -> std::io::Result<usize> {
+    let entries = match std::fs::read_dir(incoming_dir(dir)) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|m| now.duration_since(m).unwrap_or_default() > ABANDONED_AFTER);
+        if old && std::fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
 /// A new temporary file among those being received.
 fn temporary(dir: &Path) -> Result<tempfile::NamedTempFile, AppError> {
     let incoming = incoming_dir(dir);
@@ -275,6 +299,17 @@ impl App {
                     .into(),
             )
         })
+    }
+
+    /// Removes uploads abandoned half-received (see [`sweep_incoming`]); how many.
+    pub async fn sweep_incoming_files(&self) -> Result<usize, AppError> {
+        let Some(dir) = self.config.files_dir.clone() else {
+            return Ok(0);
+        };
+        tokio::task::spawn_blocking(move || sweep_incoming(&dir, std::time::SystemTime::now()))
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))?
+            .map_err(io)
     }
 
     /// A file about to be received, written to disk as it arrives.
@@ -471,5 +506,65 @@ impl App {
             .await
             .map_err(|e| AppError::Internal(format!("file {} on disk: {e}", a.id)))?;
         Ok((a, bytes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn abandoned_uploads_are_swept_and_fresh_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(
+            sweep_incoming(dir.path(), std::time::SystemTime::now()).unwrap(),
+            0
+        );
+        let old = temporary(dir.path())
+            .unwrap()
+            .into_temp_path()
+            .keep()
+            .unwrap();
+        let fresh = temporary(dir.path())
+            .unwrap()
+            .into_temp_path()
+            .keep()
+            .unwrap();
+        let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+        std::fs::File::options()
+            .write(true)
+            .open(&old)
+            .unwrap()
+            .set_modified(two_hours_ago)
+            .unwrap();
+        assert_eq!(
+            sweep_incoming(dir.path(), std::time::SystemTime::now()).unwrap(),
+            1
+        );
+        assert!(!old.exists());
+        assert!(fresh.exists());
+    }
+
+    #[test]
+    fn a_photo_is_written_without_its_metadata() {
+        let picture =
+            image::RgbImage::from_fn(8, 8, |x, y| image::Rgb([x as u8 * 30, y as u8 * 30, 9]));
+        let mut jpeg = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new(&mut jpeg)
+            .encode_image(&picture)
+            .unwrap();
+        // An APP1 segment saying Exif, and a comment, after SOI.
+        let mut with = jpeg[..2].to_vec();
+        with.extend([0xFF, 0xE1, 0x00, 0x10]);
+        with.extend(b"Exif\0\0II*\0GPSX");
+        with.extend([0xFF, 0xFE, 0x00, 0x07]);
+        with.extend(b"where");
+        with.extend(&jpeg[2..]);
+        let mut out = Vec::new();
+        strip_metadata_to(FileKind::Jpeg, with.into(), &mut out).unwrap();
+        assert_eq!(out, jpeg, "the picture as encoded, nothing else");
+        let mut out = Vec::new();
+        let refused = strip_metadata_to(FileKind::Png, b"not a png".to_vec().into(), &mut out);
+        assert!(matches!(refused, Err(AppError::Invalid { .. })));
     }
 }

@@ -19,13 +19,13 @@ pub const KPI_POLICY_SETTING: &str = "kpi_policy";
 pub const MAX_PERIOD_DAYS: i64 = 3 * 366;
 
 /// The groupings of the figures: `unit`, `district`, `street`, `category_l1`,
-/// `category_l2`, `category` (the recorded category) and `channel`.
+/// `category_l2`, `category` (the recorded category), `channel` and `line` (merged hotlines).
 pub fn parse_group_by(s: &str) -> Result<Dim, AppError> {
     match Dim::parse(s) {
         Some(Dim::City) | None => Err(AppError::invalid(
             "group_by",
             format!(
-                "`{s}` is not a grouping; use one of unit, district, street, category, category_l1, category_l2, channel"
+                "`{s}` is not a grouping; use one of unit, district, street, category, category_l1, category_l2, channel, line"
             ),
         )),
         Some(d) => Ok(d),
@@ -381,7 +381,8 @@ pub fn group_name(r: &crate::Reference, dim: Dim, group: &str) -> String {
         Dim::Channel => group
             .parse::<Channel>()
             .ok()
-            .map(|c| c.label_zh().to_string()),
+            .map(|c| r.channel_name(&c, false)),
+        Dim::Line => r.line(group).map(|l| format!("{} {}", l.number, l.name)),
     };
     known.unwrap_or_else(|| group.to_string())
 }

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod auth;
 pub mod catalogue;
+pub mod channels;
 pub mod deadlines;
 pub mod demo;
 pub mod files;
@@ -190,9 +191,43 @@ pub struct Reference {
     pub city: Option<String>,
     /// The districts' populations summed, if every district has one.
     pub districts_population: Option<i64>,
+    /// The channels, active or not, in their order.
+    pub channels: Vec<mashangban_domain::channel::ChannelDef>,
+    /// The hotlines merged into 12345.
+    pub lines: Vec<mashangban_domain::channel::HotlineLine>,
 }
 
 impl Reference {
+    /// A channel as kept (none for a code no channel has).
+    pub fn channel(
+        &self,
+        code: &mashangban_domain::Channel,
+    ) -> Option<&mashangban_domain::channel::ChannelDef> {
+        self.channels.iter().find(|c| &c.code == code)
+    }
+
+    /// A channel's name for people (its code when no channel has it any more).
+    pub fn channel_name(&self, code: &mashangban_domain::Channel, english: bool) -> String {
+        match self.channel(code) {
+            Some(c) if english => c.name_en.clone(),
+            Some(c) => c.name.clone(),
+            None => code.to_string(),
+        }
+    }
+
+    /// An open or closed merged hotline, by number.
+    pub fn line(&self, number: &str) -> Option<&mashangban_domain::channel::HotlineLine> {
+        self.lines.iter().find(|l| l.number == number)
+    }
+
+    /// The kind of each channel, as the reports group them.
+    pub fn channel_kinds(&self) -> mashangban_domain::report::ChannelKinds {
+        self.channels
+            .iter()
+            .map(|c| (c.code.clone(), c.kind))
+            .collect()
+    }
+
     /// A division's name with its county and street, e.g. `城东区 / 东关大街街道 / 东台社区`.
     pub fn division_path(&self, code: &str) -> Option<String> {
         let names: Vec<&str> = mashangban_domain::DivisionCode::new(code)
@@ -360,6 +395,8 @@ impl App {
         let contacts = self.store.unit_contacts().await?;
         let webhooks: Vec<notify::Webhook> = self.stored_setting(notify::WEBHOOKS_SETTING).await?;
         let citizen_texts = self.stored_setting(notify::CITIZEN_TEXTS_SETTING).await?;
+        let channels = self.store.channels().await?;
+        let lines = self.store.lines().await?;
         let populations: std::collections::HashMap<String, i64> = divisions
             .iter()
             .filter_map(|d| d.population.map(|p| (d.code.clone(), p)))
@@ -400,6 +437,8 @@ impl App {
             webhooks,
             citizen_texts,
             public_url: self.config.public_url.clone(),
+            channels,
+            lines,
         });
         if let Ok(mut guard) = self.reference.write() {
             *guard = Some((std::time::Instant::now(), r.clone()));

@@ -678,7 +678,7 @@ pub(crate) fn received_plan(
         let kind = EventKind::Received {
             number: t.number.clone(),
             tracking_code: String::new(),
-            channel: t.channel,
+            channel: t.channel.clone(),
             channel_detail: t.channel_detail.clone(),
             kind: t.kind,
             title: t.title.clone(),

@@ -153,14 +153,18 @@ impl App {
             .store
             .kpi_issue_counts(date, &groups, rules.place_min)
             .await?;
-        let c = day_counts_of(by_channel, tally);
+        let kinds = r.channel_kinds();
+        let c = day_counts_of(by_channel, tally, &kinds);
         let by_channel: Vec<ChannelCount> = c
             .by_channel
             .iter()
             .map(|(ch, n)| ChannelCount {
-                channel: *ch,
-                name: ch.label_zh().to_string(),
-                group: channel_group(*ch),
+                channel: ch.clone(),
+                name: r.channel_name(ch, false),
+                group: kinds
+                    .get(ch)
+                    .map(|k| channel_group(*k))
+                    .unwrap_or(mashangban_domain::report::ChannelGroup::Other),
                 requests: *n,
             })
             .collect();

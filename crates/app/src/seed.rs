@@ -167,6 +167,28 @@ pub const DEFAULT_CATEGORIES: &[(&str, &str, Option<u8>)] = &[
     ("129901", "其他", Some(3)),
 ];
 
+/// The hotlines merged into 12345 (整合热线): number, name, the category a call on it is
+/// given when the operator names none, and the code of the unit that owns it.
+pub const DEFAULT_LINES: &[(&str, &str, Option<&str>, Option<&str>)] = &[
+    ("12369", "环保举报热线", Some("03"), Some("DEPT-STHJ")),
+    (
+        "12315",
+        "市场监管投诉举报热线",
+        Some("04"),
+        Some("DEPT-SCJG"),
+    ),
+    (
+        "12333",
+        "人力资源和社会保障热线",
+        Some("05"),
+        Some("DEPT-RS"),
+    ),
+    ("12319", "城建服务热线", Some("01"), Some("DEPT-CG")),
+    ("12320", "卫生健康热线", Some("07"), Some("DEPT-WJ")),
+    ("12393", "医保服务热线", Some("0502"), Some("DEPT-YB")),
+    ("12318", "文化市场举报热线", None, None),
+];
+
 /// Parses the shipped division CSV.
 pub fn parse_divisions(csv_text: &str) -> Result<Vec<Division>, AppError> {
     let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
@@ -238,11 +260,13 @@ pub struct SeedReport {
     pub categories: usize,
     /// Official calendar exceptions loaded (for years the database did not know).
     pub calendar_days: usize,
+    /// Merged hotlines added (those missing; administrators' edits stay).
+    pub lines: usize,
 }
 
 impl App {
-    /// Loads Xining: divisions, units and default categories (skipping those that exist), and
-    /// the official calendar for the years not yet known. Safe to run again: nothing is
+    /// Loads Xining: divisions, units, default categories and merged hotlines (skipping those
+    /// that exist), and the official calendar for the years not yet known. Safe to run again: nothing is
     /// duplicated and administrators' edits stay.
     pub async fn seed_xining(&self) -> Result<SeedReport, AppError> {
         let divisions = parse_divisions(XINING_DIVISIONS_CSV)?;
@@ -330,8 +354,43 @@ impl App {
             self.store.upsert_categories(&missing).await?
         };
         report.calendar_days = self.seed_calendar().await?;
+        report.lines = self.seed_lines().await?;
         self.invalidate_reference();
         Ok(report)
+    }
+}
+
+impl App {
+    /// The merged hotlines that are missing, with their category and owner.
+    async fn seed_lines(&self) -> Result<usize, AppError> {
+        let have: std::collections::HashSet<String> = self
+            .store
+            .lines()
+            .await?
+            .into_iter()
+            .map(|l| l.number)
+            .collect();
+        let mut added = 0;
+        for (number, name, category, unit) in DEFAULT_LINES {
+            if have.contains(*number) {
+                continue;
+            }
+            let unit_id = match unit {
+                Some(code) => self.store.get_unit_by_code(code).await?.map(|u| u.id),
+                None => None,
+            };
+            self.store
+                .put_line(&mashangban_domain::channel::HotlineLine {
+                    number: number.to_string(),
+                    name: name.to_string(),
+                    category_code: category.map(String::from),
+                    unit_id,
+                    active: true,
+                })
+                .await?;
+            added += 1;
+        }
+        Ok(added)
     }
 }
 

@@ -92,10 +92,9 @@ impl ListQuery {
                     )
                 }
                 "channel" => {
-                    q.channel = Some(
-                        v.parse()
-                            .map_err(|e: mashangban_domain::UnknownValue| bad(e.to_string()))?,
-                    )
+                    q.channel = Some(v.parse().map_err(
+                        |e: mashangban_domain::channel::BadChannelCode| bad(e.to_string()),
+                    )?)
                 }
                 "category" | "category_code" => q.category = Some(v),
                 "division" | "division_code" => q.division = Some(v),
@@ -457,6 +456,7 @@ impl App {
             .filter(|_| emergency.flag)
             .map(|t| t.number().to_string());
         let reference = self.reference().await?;
+        crate::channels::check_intake_channel(&reference, &mut new)?;
         check_codes(
             &reference,
             new.category_code.as_deref(),

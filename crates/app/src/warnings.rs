@@ -572,13 +572,15 @@ impl App {
             total[i as usize] += g.tally.requests;
         }
         let one = |channel: Option<Channel>, counts: &[u64]| {
+            let name = channel
+                .as_ref()
+                .map(|c| r.channel_name(c, false))
+                .unwrap_or_else(|| "全部渠道".into());
             let f = forecast(&r.calendar, from, counts, &rules);
             let recent = &counts[counts.len().saturating_sub(rules.history_days)..];
             ChannelForecast {
                 channel,
-                name: channel
-                    .map(|c| c.label_zh().to_string())
-                    .unwrap_or_else(|| "全部渠道".into()),
+                name,
                 recent_average: recent.iter().sum::<u64>() as f64 / recent.len().max(1) as f64,
                 days: f.days,
                 backtest: f.backtest,
@@ -591,7 +593,7 @@ impl App {
             total: one(None, &total),
             channels: by_channel
                 .iter()
-                .map(|(ch, counts)| one(Some(*ch), counts))
+                .map(|(ch, counts)| one(Some(ch.clone()), counts))
                 .collect(),
         })
     }

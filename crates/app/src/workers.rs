@@ -126,6 +126,11 @@ impl Workers {
         );
         spawn("early-warning monitor", config.warn, Box::new(warn_pass));
         spawn("search feed", config.search, Box::new(search_pass));
+        spawn(
+            "abandoned uploads sweeper",
+            crate::files::ABANDONED_AFTER,
+            Box::new(sweep_pass),
+        );
         Workers { running }
     }
 
@@ -167,6 +172,17 @@ async fn run_every<F: Fn() -> Pass>(every: Duration, pass: F) {
         tick.tick().await;
         pass().await;
     }
+}
+
+/// One pass of the sweeper: removes uploads a crash left half-received.
+fn sweep_pass(app: App) -> Pass {
+    Box::pin(async move {
+        match app.sweep_incoming_files().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "abandoned uploads swept"),
+            Err(e) => tracing::error!(error = %e, "abandoned uploads sweeper"),
+        }
+    })
 }
 
 /// Most tickets the watcher looks at in one step of a pass.

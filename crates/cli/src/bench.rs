@@ -104,6 +104,11 @@ async fn token_for(app: &App, username: &str, role: Role, unit_id: Option<i64>) 
         .map_err(|e| anyhow::anyhow!("{e}"))
 }
 
+/// The line a request on a merged hotline names (one of the seeded lines).
+fn merged_line_of(channel: &mashangban_domain::Channel) -> Option<&'static str> {
+    (channel == &mashangban_domain::Channel::MERGED_LINE).then_some("12369")
+}
+
 pub async fn run(a: BenchArgs) -> Result<()> {
     let url = a.database.clone().unwrap_or_else(|| {
         let p = std::env::temp_dir().join(format!("mashangban-bench-{}.db", std::process::id()));
@@ -176,8 +181,10 @@ pub async fn run(a: BenchArgs) -> Result<()> {
     let create_body = {
         let (categories, communities) = (categories.clone(), communities.clone());
         move |i: usize| {
-            let channels = mashangban_domain::Channel::ALL;
-            json!({"channel": channels[i % channels.len()].as_str(), "kind": "complaint",
+            let channels = mashangban_domain::channel::DEFAULTS;
+            let channel = &channels[i % channels.len()].0;
+            json!({"channel": channel.as_str(), "kind": "complaint",
+                   "channel_detail": merged_line_of(channel),
                    "title": "小区门口违法停车",
                    "content": format!("东关大街某小区门口每天晚上都有车辆乱停，占用消防通道。编号 {i}"),
                    "citizen": {"name": "张三", "phone": "13812345678"},
@@ -243,7 +250,7 @@ pub async fn run(a: BenchArgs) -> Result<()> {
                             rng.random_range(0..365 * 86_400),
                             cat,
                             rng.random_range(0..communities.len().max(1)),
-                            rng.random_range(0..mashangban_domain::Channel::ALL.len()),
+                            rng.random_range(0..mashangban_domain::channel::DEFAULTS.len()),
                             rng.random_range(0..200_000u32),
                             crate::synthetic::request(
                                 &mut rng,
@@ -254,7 +261,8 @@ pub async fn run(a: BenchArgs) -> Result<()> {
                     };
                     let at = Utc::now() - ChronoDuration::seconds(back);
                     let new = NewTicket::parse(json!({
-                        "channel": mashangban_domain::Channel::ALL[ch].as_str(),
+                        "channel": mashangban_domain::channel::DEFAULTS[ch].0.as_str(),
+                        "channel_detail": merged_line_of(&mashangban_domain::channel::DEFAULTS[ch].0),
                         "kind": "complaint",
                         "title": title,
                         "content": content,

@@ -41,14 +41,14 @@ pub struct BenchReportsArgs {
 }
 
 const CHANNELS: &[(Channel, u32)] = &[
-    (Channel::Phone, 600),
-    (Channel::Wechat, 150),
-    (Channel::Web, 90),
-    (Channel::App, 50),
-    (Channel::MergedLine, 50),
-    (Channel::Grid, 30),
-    (Channel::Mailbox, 20),
-    (Channel::Sms, 10),
+    (Channel::PHONE, 600),
+    (Channel::WECHAT, 150),
+    (Channel::WEB, 90),
+    (Channel::APP, 50),
+    (Channel::MERGED_LINE, 50),
+    (Channel::GRID, 30),
+    (Channel::MAILBOX, 20),
+    (Channel::SMS, 10),
 ];
 
 fn pick_channel(rng: &mut StdRng) -> Channel {
@@ -56,11 +56,11 @@ fn pick_channel(rng: &mut StdRng) -> Channel {
     let mut n = rng.random_range(0..total);
     for (c, w) in CHANNELS {
         if n < *w {
-            return *c;
+            return c.clone();
         }
         n -= w;
     }
-    Channel::Phone
+    Channel::PHONE
 }
 
 fn stats(mut ms: Vec<f64>) -> String {
@@ -237,12 +237,13 @@ async fn fill(app: &App, a: &BenchReportsArgs, first_day: NaiveDate) -> Result<(
             } else {
                 rng.random_range(0..places.len())
             };
-            let key = |day: NaiveDate, unit: Option<i64>, channel: Channel| FactKey {
+            let key = |day: NaiveDate, unit: Option<i64>, channel: &Channel| FactKey {
                 day,
                 unit_id: unit,
                 category_code: Some(leaves[leaf].clone()),
-                channel,
+                channel: channel.clone(),
                 division_code: Some(places[place].clone()),
+                line: None,
             };
             let channel = pick_channel(&mut rng);
             let fact = |k: FactKey, t: Tally| {
@@ -256,7 +257,7 @@ async fn fill(app: &App, a: &BenchReportsArgs, first_day: NaiveDate) -> Result<(
                 )
             };
             facts.push(fact(
-                key(day, None, channel),
+                key(day, None, &channel),
                 Tally {
                     requests: 1,
                     ..Default::default()
@@ -264,7 +265,7 @@ async fn fill(app: &App, a: &BenchReportsArgs, first_day: NaiveDate) -> Result<(
             ));
             if rng.random_bool(0.3) {
                 facts.push(fact(
-                    key(day, None, channel),
+                    key(day, None, &channel),
                     Tally {
                         finished: 1,
                         direct: 1,
@@ -283,7 +284,7 @@ async fn fill(app: &App, a: &BenchReportsArgs, first_day: NaiveDate) -> Result<(
             let later =
                 |rng: &mut StdRng, max: i64| day + Duration::days(rng.random_range(0..=max));
             facts.push(fact(
-                key(day, Some(unit), channel),
+                key(day, Some(unit), &channel),
                 Tally {
                     dispatches: 1,
                     ..Default::default()
@@ -291,7 +292,7 @@ async fn fill(app: &App, a: &BenchReportsArgs, first_day: NaiveDate) -> Result<(
             ));
             if rng.random_bool(0.03) {
                 facts.push(fact(
-                    key(later(&mut rng, 1), Some(unit), channel),
+                    key(later(&mut rng, 1), Some(unit), &channel),
                     Tally {
                         returns: 1,
                         ..Default::default()
@@ -301,7 +302,7 @@ async fn fill(app: &App, a: &BenchReportsArgs, first_day: NaiveDate) -> Result<(
             }
             if rng.random_bool(0.02) {
                 facts.push(fact(
-                    key(later(&mut rng, 5), Some(unit), channel),
+                    key(later(&mut rng, 5), Some(unit), &channel),
                     Tally {
                         supervisions: 1,
                         ..Default::default()
@@ -312,7 +313,7 @@ async fn fill(app: &App, a: &BenchReportsArgs, first_day: NaiveDate) -> Result<(
                 continue; // still open
             }
             facts.push(fact(
-                key(later(&mut rng, 3), Some(unit), channel),
+                key(later(&mut rng, 3), Some(unit), &channel),
                 Tally {
                     finished_with_deadline: 1,
                     finished_on_time: u64::from(rng.random_bool(0.93)),
@@ -322,7 +323,7 @@ async fn fill(app: &App, a: &BenchReportsArgs, first_day: NaiveDate) -> Result<(
             let resolution = rng.random_range(0..100);
             let satisfaction = rng.random_range(0..100);
             facts.push(fact(
-                key(later(&mut rng, 4), Some(unit), channel),
+                key(later(&mut rng, 4), Some(unit), &channel),
                 Tally {
                     callbacks: 1,
                     contacted: u64::from(rng.random_bool(0.96)),
@@ -334,7 +335,7 @@ async fn fill(app: &App, a: &BenchReportsArgs, first_day: NaiveDate) -> Result<(
                 },
             ));
             facts.push(fact(
-                key(day, Some(unit), channel),
+                key(day, Some(unit), &channel),
                 Tally {
                     finished: 1,
                     handling_seconds: rng.random_range(3_600..7 * 86_400),

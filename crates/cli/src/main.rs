@@ -350,8 +350,8 @@ async fn run(cli: Cli) -> Result<()> {
             let app = open(&database).await?;
             let r = app.seed_xining().await?;
             println!(
-                "seeded Xining: {} divisions, {} new units, {} new categories, {} calendar days",
-                r.divisions, r.units_created, r.categories, r.calendar_days
+                "seeded Xining: {} divisions, {} new units, {} new categories, {} calendar days, {} merged hotlines",
+                r.divisions, r.units_created, r.categories, r.calendar_days, r.lines
             );
             Ok(())
         }

@@ -17,12 +17,13 @@
 //! Category, place and channel are fixed when a request is received; only the unit changes
 //! along the way.
 
+use crate::channel::Channel;
 use crate::deadlines::{AlertLevel, ClockKind};
 use crate::intake::china_offset;
 use crate::kpi::Tally;
 use crate::lifecycle::{Event, EventKind};
 use crate::ticket::{CallbackAnswers, Ticket};
-use crate::types::{Channel, RatingSource, Resolution, Satisfaction, TicketState};
+use crate::types::{RatingSource, Resolution, Satisfaction, TicketState};
 use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -99,6 +100,10 @@ pub struct FactKey {
     pub category_code: Option<String>,
     pub channel: Channel,
     pub division_code: Option<String>,
+    /// The merged hotline a request came in on (channel `merged_line`): kept in the roll-ups
+    /// by line only, not in the fine rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<String>,
 }
 
 /// A change to the aggregates: a tally added (`sign` 1) or taken back (`sign` -1) under a
@@ -144,8 +149,12 @@ fn key(t: &Ticket, day: NaiveDate, unit_id: Option<i64>) -> FactKey {
         day,
         unit_id,
         category_code: t.category_code.clone(),
-        channel: t.channel,
+        channel: t.channel.clone(),
         division_code: t.division_code.clone(),
+        line: t
+            .channel_detail
+            .clone()
+            .filter(|_| t.channel == Channel::MERGED_LINE),
     }
 }
 
@@ -367,10 +376,12 @@ pub enum Dim {
     CategoryL2,
     Category,
     Channel,
+    /// The hotlines merged into 12345 (requests on channel `merged_line`).
+    Line,
 }
 
 impl Dim {
-    pub const ALL: [Dim; 8] = [
+    pub const ALL: [Dim; 9] = [
         Dim::City,
         Dim::Unit,
         Dim::District,
@@ -379,6 +390,7 @@ impl Dim {
         Dim::CategoryL2,
         Dim::Category,
         Dim::Channel,
+        Dim::Line,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -391,6 +403,7 @@ impl Dim {
             Dim::CategoryL2 => "category_l2",
             Dim::Category => "category",
             Dim::Channel => "channel",
+            Dim::Line => "line",
         }
     }
 
@@ -409,7 +422,7 @@ impl Dim {
             Dim::Street => Some("month:street"),
             Dim::CategoryL2 => Some("month:category_l2"),
             Dim::Category => Some("month:category"),
-            Dim::City | Dim::District | Dim::CategoryL1 | Dim::Channel => None,
+            Dim::City | Dim::District | Dim::CategoryL1 | Dim::Channel | Dim::Line => None,
         }
     }
 
@@ -429,6 +442,7 @@ impl Dim {
             Dim::CategoryL2 => owned(category.and_then(|c| c.at_level(2))),
             Dim::Category => k.category_code.clone(),
             Dim::Channel => Some(k.channel.as_str().to_string()),
+            Dim::Line => k.line.clone(),
         }
     }
 }
@@ -472,8 +486,9 @@ mod tests {
                 day: NaiveDate::from_ymd_opt(2026, 11, 28).unwrap(),
                 unit_id: Some(5),
                 category_code: Some("010101".into()),
-                channel: Channel::Phone,
+                channel: Channel::PHONE,
                 division_code: Some("630102001001".into()),
+                line: None,
             },
             sign: 1,
             tally,
@@ -596,8 +611,9 @@ mod tests {
             day: d(2026, 3, 1),
             unit_id: Some(12),
             category_code: Some("010203".into()),
-            channel: Channel::Phone,
+            channel: Channel::PHONE,
             division_code: Some("630102001002".into()),
+            line: None,
         };
         assert_eq!(
             issue_groups_of(&k),
@@ -689,7 +705,7 @@ mod tests {
         EventKind::Received {
             number: "XN1".into(),
             tracking_code: "T".into(),
-            channel: Channel::Wechat,
+            channel: Channel::WECHAT,
             channel_detail: None,
             kind: Kind::Complaint,
             title: String::new(),
@@ -731,7 +747,7 @@ mod tests {
         let f = only(&f);
         assert_eq!(f.key.day, day(2));
         assert_eq!(f.key.unit_id, None);
-        assert_eq!(f.key.channel, Channel::Wechat);
+        assert_eq!(f.key.channel, Channel::WECHAT);
         assert_eq!(f.key.category_code.as_deref(), Some("010101"));
         assert_eq!(f.tally.requests, 1);
         let f = p.step(at(3, 2), dispatched(40));
@@ -993,8 +1009,9 @@ mod tests {
             day: day(1),
             unit_id: Some(12),
             category_code: Some("010203".into()),
-            channel: Channel::Phone,
+            channel: Channel::PHONE,
             division_code: Some("630102001003".into()),
+            line: None,
         };
         let g = |d: Dim| d.group_of(&k);
         assert_eq!(g(Dim::City).as_deref(), Some(""));

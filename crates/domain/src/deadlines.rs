@@ -635,9 +635,10 @@ pub fn extension_refusal(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::channel::Channel;
     use crate::intake::china_offset;
     use crate::ticket::Actor;
-    use crate::types::{Channel, Kind, Role};
+    use crate::types::{Kind, Role};
 
     fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -657,7 +658,7 @@ mod tests {
                 EventKind::Received {
                     number: "XN1".into(),
                     tracking_code: "T".into(),
-                    channel: Channel::Phone,
+                    channel: Channel::PHONE,
                     channel_detail: None,
                     kind: Kind::Complaint,
                     title: "t".into(),

@@ -1,9 +1,10 @@
 //! Receiving a request (受理): the create body, validated, becomes the `received` event.
 
+use crate::channel::Channel;
 use crate::error::DomainError;
 use crate::lifecycle::{EventKind, from_json, optional_text};
 use crate::ticket::Citizen;
-use crate::types::{Channel, Kind};
+use crate::types::Kind;
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -108,7 +109,7 @@ impl PatrolReport {
             ));
         }
         let mut request = NewTicket::validate(CreateBody {
-            channel: Channel::Grid,
+            channel: Channel::GRID,
             channel_detail: None,
             kind: b.kind,
             title: b.title,
@@ -392,7 +393,7 @@ mod tests {
     fn parses_a_minimal_request_and_derives_title() {
         let t = NewTicket::parse(ok_body()).unwrap();
         assert_eq!(t.title, "小区门口违法停车严重");
-        assert_eq!(t.channel, Channel::Phone);
+        assert_eq!(t.channel, Channel::PHONE);
         assert!(!t.confidential);
     }
 
@@ -412,7 +413,7 @@ mod tests {
         b["content"] = json!("   ");
         assert_eq!(field_of(b), "content");
         let mut b = ok_body();
-        b["channel"] = json!("fax");
+        b["channel"] = json!("Fax!");
         assert_eq!(field_of(b), "channel");
         let mut b = ok_body();
         b["kind"] = json!(3);

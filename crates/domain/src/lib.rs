@@ -5,6 +5,7 @@ pub mod aggregates;
 pub mod attachment;
 pub mod calendar;
 pub mod catalogue;
+pub mod channel;
 pub mod codes;
 pub mod deadlines;
 pub mod error;
@@ -24,6 +25,7 @@ pub mod ticket;
 pub mod types;
 pub mod warning;
 
+pub use channel::Channel;
 pub use codes::{CategoryCode, DivisionCode};
 pub use error::{DomainError, UnknownValue};
 pub use intake::{NewTicket, PatrolReport, PlaceFinding, PlaceHow};
@@ -39,8 +41,8 @@ pub use ticket::{
     Ticket, UnitQueue,
 };
 pub use types::{
-    Channel, DivisionLevel, Kind, RatingSource, Resolution, Role, Satisfaction, SupervisionLevel,
-    TIERS, TicketState, UnitKind,
+    ChannelKind, DivisionLevel, Kind, RatingSource, Resolution, Role, Satisfaction,
+    SupervisionLevel, TIERS, TicketState, UnitKind,
 };
 
 #[cfg(test)]

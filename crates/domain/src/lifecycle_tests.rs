@@ -3,7 +3,7 @@
 use crate::lifecycle::*;
 use crate::ticket::*;
 use crate::types::*;
-use crate::{DomainError, NewTicket};
+use crate::{Channel, DomainError, NewTicket};
 use chrono::{TimeZone, Utc};
 use serde_json::json;
 
@@ -826,7 +826,7 @@ fn patrol_report() -> Ticket {
         LEAD,
     )
     .unwrap();
-    assert_eq!(report.request.channel, Channel::Grid);
+    assert_eq!(report.request.channel, Channel::GRID);
     let e = ev(
         8,
         1,

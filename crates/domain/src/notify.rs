@@ -363,9 +363,10 @@ pub fn send_after(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::channel::Channel;
     use crate::lifecycle::{Event, apply};
     use crate::ticket::Actor;
-    use crate::types::{Channel, Kind};
+    use crate::types::Kind;
 
     fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -377,7 +378,7 @@ mod tests {
             EventKind::Received {
                 number: "XN1".into(),
                 tracking_code: "T".into(),
-                channel: Channel::Phone,
+                channel: Channel::PHONE,
                 channel_detail: None,
                 kind: Kind::Complaint,
                 title: "路灯不亮".into(),

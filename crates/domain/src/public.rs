@@ -74,7 +74,7 @@ pub fn parse_submission(
         ));
     }
     let new = crate::NewTicket::validate(crate::intake::CreateBody {
-        channel: crate::types::Channel::Web,
+        channel: crate::channel::Channel::WEB,
         channel_detail: None,
         kind: b.kind.unwrap_or(crate::types::Kind::Help),
         title: b.title,
@@ -94,7 +94,7 @@ pub fn parse_submission(
 /// its citizen.
 pub fn parse_sms_request(phone: &str, text: &str) -> Result<crate::NewTicket, DomainError> {
     crate::NewTicket::validate(crate::intake::CreateBody {
-        channel: crate::types::Channel::Sms,
+        channel: crate::channel::Channel::SMS,
         channel_detail: None,
         kind: crate::types::Kind::Help,
         title: None,

@@ -4,8 +4,9 @@
 //! many of them, and who was asked to handle them.
 
 use crate::aggregates::FactKey;
+use crate::channel::Channel;
 use crate::kpi::Tally;
-use crate::types::{Channel, UnitKind};
+use crate::types::{ChannelKind, UnitKind};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -18,18 +19,23 @@ pub enum ChannelGroup {
     Other,
 }
 
-pub fn channel_group(c: Channel) -> ChannelGroup {
-    match c {
-        Channel::Phone | Channel::MergedLine => ChannelGroup::Call,
-        Channel::Web
-        | Channel::Wechat
-        | Channel::App
-        | Channel::Open311
-        | Channel::Email
-        | Channel::Sms
-        | Channel::Mailbox => ChannelGroup::Online,
-        Channel::Grid | Channel::Other => ChannelGroup::Other,
+/// How a kind of channel is reported.
+pub fn channel_group(kind: ChannelKind) -> ChannelGroup {
+    match kind {
+        ChannelKind::Phone => ChannelGroup::Call,
+        ChannelKind::Online | ChannelKind::App => ChannelGroup::Online,
+        ChannelKind::Exchange | ChannelKind::Other => ChannelGroup::Other,
     }
+}
+
+/// The kind of each channel (a channel not among them is reported as other).
+pub type ChannelKinds = BTreeMap<Channel, ChannelKind>;
+
+fn group_of(kinds: &ChannelKinds, c: &Channel) -> ChannelGroup {
+    kinds
+        .get(c)
+        .map(|k| channel_group(*k))
+        .unwrap_or(ChannelGroup::Other)
 }
 
 /// The counts of a day.
@@ -50,25 +56,29 @@ pub struct DayCounts {
 }
 
 /// Sums a day's rows.
-pub fn day_counts(rows: &[(FactKey, Tally)]) -> DayCounts {
+pub fn day_counts(rows: &[(FactKey, Tally)], kinds: &ChannelKinds) -> DayCounts {
     let mut by_channel: BTreeMap<Channel, u64> = BTreeMap::new();
     let mut tally = Tally::default();
     for (k, t) in rows {
         tally += *t;
         if t.requests > 0 {
-            *by_channel.entry(k.channel).or_default() += t.requests;
+            *by_channel.entry(k.channel.clone()).or_default() += t.requests;
         }
     }
-    day_counts_of(by_channel, tally)
+    day_counts_of(by_channel, tally, kinds)
 }
 
 /// A day's counts from its requests by channel and its whole tally.
-pub fn day_counts_of(mut by_channel: BTreeMap<Channel, u64>, tally: Tally) -> DayCounts {
+pub fn day_counts_of(
+    mut by_channel: BTreeMap<Channel, u64>,
+    tally: Tally,
+    kinds: &ChannelKinds,
+) -> DayCounts {
     by_channel.retain(|_, n| *n > 0);
     let sum = |g: ChannelGroup| {
         by_channel
             .iter()
-            .filter(|(c, _)| channel_group(**c) == g)
+            .filter(|(c, _)| group_of(kinds, c) == g)
             .map(|(_, n)| n)
             .sum()
     };
@@ -317,6 +327,7 @@ mod tests {
                 category_code: Some(category.into()),
                 channel,
                 division_code: Some(place.into()),
+                line: None,
             },
             t,
         )
@@ -340,51 +351,51 @@ mod tests {
     fn day() -> Vec<(FactKey, Tally)> {
         vec![
             // 道路交通秩序: 37, mostly illegal parking, spread out, all to the traffic police.
-            row("020101", Channel::Phone, "630102001001", None, requests(10)),
-            row("020101", Channel::Phone, "630102002001", None, requests(10)),
-            row("020101", Channel::Phone, "630103001001", None, requests(10)),
-            row("020102", Channel::Phone, "630104001001", None, requests(5)),
-            row("020103", Channel::Wechat, "630105001001", None, requests(2)),
+            row("020101", Channel::PHONE, "630102001001", None, requests(10)),
+            row("020101", Channel::PHONE, "630102002001", None, requests(10)),
+            row("020101", Channel::PHONE, "630103001001", None, requests(10)),
+            row("020102", Channel::PHONE, "630104001001", None, requests(5)),
+            row("020103", Channel::WECHAT, "630105001001", None, requests(2)),
             row(
                 "020101",
-                Channel::Phone,
+                Channel::PHONE,
                 "630102001001",
                 Some(7),
                 dispatches(30),
             ),
             // 住房与物业: 29, spread over places, to several district governments.
-            row("010301", Channel::Phone, "630102001001", None, requests(9)),
-            row("010301", Channel::Phone, "630103001001", None, requests(8)),
-            row("010302", Channel::Web, "630104001001", None, requests(6)),
-            row("010303", Channel::Web, "630105001001", None, requests(6)),
+            row("010301", Channel::PHONE, "630102001001", None, requests(9)),
+            row("010301", Channel::PHONE, "630103001001", None, requests(8)),
+            row("010302", Channel::WEB, "630104001001", None, requests(6)),
+            row("010303", Channel::WEB, "630105001001", None, requests(6)),
             row(
                 "010301",
-                Channel::Phone,
+                Channel::PHONE,
                 "630102001001",
                 Some(21),
                 dispatches(9),
             ),
             row(
                 "010301",
-                Channel::Phone,
+                Channel::PHONE,
                 "630103001001",
                 Some(22),
                 dispatches(8),
             ),
             row(
                 "010302",
-                Channel::Phone,
+                Channel::PHONE,
                 "630104001001",
                 Some(23),
                 dispatches(6),
             ),
             // 消费维权: 28, 12 of them at one community.
-            row("040201", Channel::Phone, "630104003002", None, requests(12)),
-            row("040202", Channel::Phone, "630102001001", None, requests(8)),
-            row("040203", Channel::Phone, "630103001001", None, requests(8)),
+            row("040201", Channel::PHONE, "630104003002", None, requests(12)),
+            row("040202", Channel::PHONE, "630102001001", None, requests(8)),
+            row("040203", Channel::PHONE, "630103001001", None, requests(8)),
             // 办事咨询: 5, all answered at intake.
             (
-                row("100101", Channel::Phone, "630102001001", None, requests(5)).0,
+                row("100101", Channel::PHONE, "630102001001", None, requests(5)).0,
                 Tally {
                     requests: 5,
                     direct: 5,
@@ -396,7 +407,7 @@ mod tests {
             (
                 row(
                     "010101",
-                    Channel::Phone,
+                    Channel::PHONE,
                     "630102001001",
                     Some(7),
                     Tally::default(),
@@ -410,21 +421,31 @@ mod tests {
         ]
     }
 
+    fn kinds() -> ChannelKinds {
+        [
+            (Channel::PHONE, ChannelKind::Phone),
+            (Channel::WEB, ChannelKind::Online),
+            (Channel::WECHAT, ChannelKind::App),
+        ]
+        .into_iter()
+        .collect()
+    }
+
     #[test]
     fn counts_by_channel_group() {
-        let c = day_counts(&day());
+        let c = day_counts(&day(), &kinds());
         assert_eq!(c.calls, 37 - 2 + 17 + 28 + 5);
         assert_eq!(c.online, 2 + 12);
         assert_eq!(c.other, 0);
-        assert_eq!(c.by_channel[&Channel::Wechat], 2);
-        assert_eq!(c.by_channel[&Channel::Web], 12);
-        assert!(!c.by_channel.contains_key(&Channel::App));
+        assert_eq!(c.by_channel[&Channel::WECHAT], 2);
+        assert_eq!(c.by_channel[&Channel::WEB], 12);
+        assert!(!c.by_channel.contains_key(&Channel::APP));
         assert_eq!(c.direct, 5);
         assert_eq!(c.transferred, 30 + 9 + 8 + 6);
         assert_eq!(c.callbacks, 87);
         assert_eq!(c.tally.requests, c.calls + c.online + c.other);
         // The same from the sums by channel.
-        assert_eq!(day_counts_of(c.by_channel.clone(), c.tally), c);
+        assert_eq!(day_counts_of(c.by_channel.clone(), c.tally, &kinds()), c);
         assert_eq!(issue_group("020101"), "0201");
         assert_eq!(issue_group("02"), "02");
     }
@@ -537,8 +558,13 @@ mod tests {
             handling(&issue(vec![(3, 4), (4, 3), (5, 3)], 0), &rules, street),
             Handling::Governments
         );
-        assert_eq!(channel_group(Channel::Grid), ChannelGroup::Other);
-        assert_eq!(channel_group(Channel::MergedLine), ChannelGroup::Call);
-        assert_eq!(channel_group(Channel::Mailbox), ChannelGroup::Online);
+        assert_eq!(channel_group(ChannelKind::Other), ChannelGroup::Other);
+        assert_eq!(channel_group(ChannelKind::Exchange), ChannelGroup::Other);
+        assert_eq!(channel_group(ChannelKind::Phone), ChannelGroup::Call);
+        assert_eq!(channel_group(ChannelKind::App), ChannelGroup::Online);
+        assert_eq!(
+            group_of(&kinds(), &Channel::new("douyin").unwrap()),
+            ChannelGroup::Other
+        );
     }
 }

@@ -270,8 +270,9 @@ pub fn review(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::channel::Channel;
     use crate::lifecycle::EventKind as K;
-    use crate::types::{Channel, Kind, Resolution, Satisfaction};
+    use crate::types::{Kind, Resolution, Satisfaction};
 
     fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -294,7 +295,7 @@ mod tests {
                 K::Received {
                     number: "XN1".into(),
                     tracking_code: "T".into(),
-                    channel: Channel::Phone,
+                    channel: Channel::PHONE,
                     channel_detail: None,
                     kind: Kind::Complaint,
                     title: "t".into(),

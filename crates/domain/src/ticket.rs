@@ -1,6 +1,7 @@
 //! The ticket's current view: what the events add up to.
 
-use crate::types::{Channel, Kind, RatingSource, Resolution, Role, Satisfaction, TicketState};
+use crate::channel::Channel;
+use crate::types::{Kind, RatingSource, Resolution, Role, Satisfaction, TicketState};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 

@@ -65,19 +65,14 @@ wire_enum!(
 );
 
 wire_enum!(
-    /// Where a request came from (多口归一).
-    Channel {
-        Phone => "phone", "12345电话";
-        MergedLine => "merged_line", "整合热线";
-        Web => "web", "门户网站";
-        Wechat => "wechat", "微信";
-        App => "app", "移动应用";
-        Open311 => "open311", "Open311接口";
-        Email => "email", "电子邮件";
-        Sms => "sms", "短信";
-        Grid => "grid", "网格员上报";
-        Mailbox => "mailbox", "市长信箱";
-        Other => "other", "其他";
+    /// What sort of channel a channel is: how its requests are counted in the reports
+    /// (calls, online, the rest).
+    ChannelKind {
+        Phone => "phone", "电话";
+        Online => "online", "网络";
+        App => "app", "移动端";
+        Exchange => "exchange", "平台转办";
+        Other => "other", "现场及其他";
     }
 );
 
@@ -234,8 +229,8 @@ mod tests {
         for r in Role::ALL {
             assert_eq!(r.as_str().parse::<Role>().unwrap(), *r);
         }
-        for c in Channel::ALL {
-            assert_eq!(c.as_str().parse::<Channel>().unwrap(), *c);
+        for c in ChannelKind::ALL {
+            assert_eq!(c.as_str().parse::<ChannelKind>().unwrap(), *c);
             let json = serde_json::to_string(c).unwrap();
             assert_eq!(json, format!("\"{}\"", c.as_str()));
         }
@@ -246,7 +241,7 @@ mod tests {
 
     #[test]
     fn unknown_value_names_the_expected_values() {
-        let err = "fax".parse::<Channel>().unwrap_err();
+        let err = "fax".parse::<ChannelKind>().unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains("fax"), "{msg}");
         assert!(msg.contains("phone"), "{msg}");

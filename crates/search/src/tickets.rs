@@ -492,7 +492,7 @@ mod tests {
             kind: EventKind::Received {
                 number: format!("MB2026{id:06}"),
                 tracking_code: "x".into(),
-                channel: Channel::Phone,
+                channel: Channel::PHONE,
                 channel_detail: None,
                 kind: Kind::Complaint,
                 title: title.into(),

@@ -824,6 +824,19 @@ pub trait AttachmentStore: Send + Sync {
     ) -> Result<Vec<mashangban_domain::attachment::Attachment>>;
 }
 
+/// The channels requests come in by, and the hotlines merged into 12345.
+#[async_trait]
+pub trait ChannelStore: Send + Sync {
+    /// Every channel, active or not, in their order.
+    async fn channels(&self) -> Result<Vec<mashangban_domain::channel::ChannelDef>>;
+    /// Writes a channel (a new one goes last); whether it is new.
+    async fn put_channel(&self, c: &mashangban_domain::channel::ChannelDef) -> Result<bool>;
+    /// Every merged hotline, by number.
+    async fn lines(&self) -> Result<Vec<mashangban_domain::channel::HotlineLine>>;
+    /// Writes a merged hotline; whether it is new.
+    async fn put_line(&self, l: &mashangban_domain::channel::HotlineLine) -> Result<bool>;
+}
+
 /// What checking a one-time code found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CodeCheck {
@@ -847,6 +860,7 @@ pub trait Store:
     + ThrottleStore
     + CitizenStore
     + AttachmentStore
+    + ChannelStore
 {
 }
 
@@ -863,7 +877,8 @@ impl<
         + WarningStore
         + ThrottleStore
         + CitizenStore
-        + AttachmentStore,
+        + AttachmentStore
+        + ChannelStore,
 > Store for T
 {
 }
@@ -871,8 +886,8 @@ impl<
 /// The aggregates' traits, to bring their methods into scope.
 pub mod traits {
     pub use super::{
-        AggregateStore, AttachmentStore, CatalogueStore, CitizenStore, GazetteerStore,
-        KnowledgeStore, Maintenance, OutboxStore, ReferenceStore, Store, ThrottleStore,
-        TicketStore, UserStore, WarningStore,
+        AggregateStore, AttachmentStore, CatalogueStore, ChannelStore, CitizenStore,
+        GazetteerStore, KnowledgeStore, Maintenance, OutboxStore, ReferenceStore, Store,
+        ThrottleStore, TicketStore, UserStore, WarningStore,
     };
 }

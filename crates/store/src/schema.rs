@@ -608,6 +608,30 @@ CREATE TABLE attachments (
 CREATE INDEX attachments_ticket ON attachments (ticket_id);
 "#,
     },
+    Migration {
+        version: 25,
+        name: "channels and merged hotlines",
+        // The channels requests come in by, and the hotlines merged into 12345, as data an
+        // administrator keeps (the defaults are written after this migration, from the
+        // domain's list). A ticket names its channel by code, as before.
+        sql: r#"
+CREATE TABLE channels (
+    code TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    name_en TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    active {big} NOT NULL DEFAULT 1,
+    position {big} NOT NULL
+);
+CREATE TABLE hotline_lines (
+    number TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    category_code TEXT,
+    unit_id {big} REFERENCES units (id),
+    active {big} NOT NULL DEFAULT 1
+);
+"#,
+    },
 ];
 
 #[cfg(test)]

@@ -55,6 +55,7 @@ conformance!(
     saved_filters_are_each_users_own,
     oldest_first_pages_forward,
     attempts_are_counted_per_key_and_forgotten,
+    channels_and_lines_are_kept,
 );
 
 fn at(h: u32) -> chrono::DateTime<Utc> {
@@ -665,7 +666,7 @@ async fn listing_filters_and_cursor(s: &SqlStore) {
     assert_eq!(ranged.len(), 2);
     let by_channel = s
         .list_tickets(&TicketFilter {
-            channel: Some(Channel::Web),
+            channel: Some(Channel::WEB),
             limit: 100,
             ..Default::default()
         })
@@ -1845,7 +1846,7 @@ async fn warnings_are_raised_once_and_again_when_worse(s: &SqlStore) {
     let t2 = create(s, "路灯又不亮", at(2), None).await.ticket;
     let notice = |text: &str| NewNotice {
         event_seq: 0,
-        channel: channel::CONSOLE.into(),
+        channel: mashangban_store::channel::CONSOLE.into(),
         recipient: "role:supervisor".into(),
         payload: json!({"text": text, "link": "/warnings"}).to_string(),
         not_before: at(3),
@@ -2094,7 +2095,7 @@ async fn oldest_first_pages_forward(s: &SqlStore) {
             .is_none()
     );
     let page = |before_id: Option<i64>, oldest_first: bool| TicketFilter {
-        channel: Some(Channel::Phone),
+        channel: Some(Channel::PHONE),
         before_id,
         oldest_first,
         limit: 2,
@@ -2132,4 +2133,57 @@ async fn attempts_are_counted_per_key_and_forgotten(s: &SqlStore) {
     s.record_attempt("other", at(5), at(3)).await.unwrap();
     assert_eq!(s.count_attempts("track:XN1", at(0)).await.unwrap(), 1);
     assert_eq!(s.count_attempts("track:XN2", at(0)).await.unwrap(), 1);
+}
+
+async fn channels_and_lines_are_kept(s: &SqlStore) {
+    use mashangban_domain::channel::{ChannelDef, HotlineLine};
+    // Written with their migration, in the shipped order; migrating again adds nothing.
+    s.migrate().await.unwrap();
+    let all = s.channels().await.unwrap();
+    assert_eq!(all.len(), 16);
+    assert_eq!(
+        (
+            all[0].code.as_str(),
+            all[0].name.as_str(),
+            all[0].kind,
+            all[0].built_in
+        ),
+        ("phone", "12345热线", ChannelKind::Phone, true)
+    );
+    assert_eq!(
+        (all[12].code.as_str(), all[12].kind, all[12].built_in),
+        ("police_110", ChannelKind::Exchange, false)
+    );
+    let douyin = ChannelDef {
+        code: Channel::new("douyin").unwrap(),
+        name: "抖音".into(),
+        name_en: "Douyin".into(),
+        kind: ChannelKind::App,
+        active: true,
+        built_in: false,
+    };
+    assert!(s.put_channel(&douyin).await.unwrap(), "new");
+    let closed = ChannelDef {
+        active: false,
+        name: "抖音政务号".into(),
+        ..douyin.clone()
+    };
+    assert!(!s.put_channel(&closed).await.unwrap(), "changed");
+    let all = s.channels().await.unwrap();
+    assert_eq!(all.len(), 17);
+    assert_eq!(all[16], closed, "added last, as changed");
+    // Lines by number.
+    assert!(s.lines().await.unwrap().is_empty());
+    let line = |number: &str, category: Option<&str>| HotlineLine {
+        number: number.into(),
+        name: format!("热线{number}"),
+        category_code: category.map(String::from),
+        unit_id: None,
+        active: true,
+    };
+    assert!(s.put_line(&line("12369", Some("03"))).await.unwrap());
+    assert!(s.put_line(&line("12315", None)).await.unwrap());
+    assert!(!s.put_line(&line("12369", None)).await.unwrap());
+    let lines = s.lines().await.unwrap();
+    assert_eq!(lines, vec![line("12315", None), line("12369", None)]);
 }

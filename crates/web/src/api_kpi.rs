@@ -83,7 +83,7 @@ pub(crate) async fn table_of(
 #[utoipa::path(
     get, path = "/api/v1/kpis", tag = "evaluation", security(("bearer" = [])), params(("from" = Option<NaiveDate>, Query, description = "first day (default: the 1st of this month)"),
         ("to" = Option<NaiveDate>, Query, description = "last day, included (default: today)"),
-        ("group_by" = Option<String>, Query, description = "`unit`, `district`, `street`, `category`, `category_l1`, `category_l2` or `channel`; `territory`: units by territory (属地), each counting its own requests and those of every unit below it (the district governments, or with `parent` the units directly below that unit, ranked among themselves); absent: one row for the whole city"),
+        ("group_by" = Option<String>, Query, description = "`unit`, `district`, `street`, `category`, `category_l1`, `category_l2`, `channel` or `line` (the merged hotlines); `territory`: units by territory (属地), each counting its own requests and those of every unit below it (the district governments, or with `parent` the units directly below that unit, ranked among themselves); absent: one row for the whole city"),
         ("source" = Option<String>, Query, description = "The callbacks counted in 响应率, 解决率 and 满意率: `citizen` (the citizens' own ratings, 一事一评), `agent` (callback agents'), or `all` (default)"),
         ("parent" = Option<i64>, Query, description = "With group_by=territory: the unit whose units directly below are listed (the streets of a district, the communities of a street)")),
     responses((status = 200, description = "The table", body = mashangban_app::kpis::KpiTable))
@@ -100,7 +100,7 @@ pub async fn kpis(
 #[utoipa::path(
     get, path = "/api/v1/kpis.xlsx", tag = "evaluation", security(("bearer" = [])), params(("from" = Option<NaiveDate>, Query, description = "first day (default: the 1st of this month)"),
         ("to" = Option<NaiveDate>, Query, description = "last day, included (default: today)"),
-        ("group_by" = Option<String>, Query, description = "`unit`, `district`, `street`, `category`, `category_l1`, `category_l2` or `channel`; `territory`: units by territory (属地), each counting its own requests and those of every unit below it (the district governments, or with `parent` the units directly below that unit, ranked among themselves); absent: one row for the whole city"),
+        ("group_by" = Option<String>, Query, description = "`unit`, `district`, `street`, `category`, `category_l1`, `category_l2`, `channel` or `line` (the merged hotlines); `territory`: units by territory (属地), each counting its own requests and those of every unit below it (the district governments, or with `parent` the units directly below that unit, ranked among themselves); absent: one row for the whole city"),
         ("source" = Option<String>, Query, description = "The callbacks counted in 响应率, 解决率 and 满意率: `citizen` (the citizens' own ratings, 一事一评), `agent` (callback agents'), or `all` (default)"),
         ("parent" = Option<i64>, Query, description = "With group_by=territory: the unit whose units directly below are listed (the streets of a district, the communities of a street)")),
     responses((status = 200, description = "The workbook", body = Vec<u8>, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))

@@ -3,6 +3,7 @@
 
 mod api;
 mod api_catalogue;
+mod api_channels;
 mod api_files;
 mod api_knowledge;
 mod api_kpi;
@@ -113,6 +114,10 @@ fn api() -> OpenApiRouter<App> {
         .routes(routes!(api::read_notice))
         .routes(routes!(api::put_unit_contact))
         .routes(routes!(api::board))
+        .routes(routes!(api_channels::channels))
+        .routes(routes!(api_channels::put_channel))
+        .routes(routes!(api_channels::lines))
+        .routes(routes!(api_channels::put_line))
         .routes(routes!(api_catalogue::list, api_catalogue::create))
         .routes(routes!(api_catalogue::update, api_catalogue::delete))
         .routes(routes!(api_catalogue::history))

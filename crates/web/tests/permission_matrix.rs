@@ -78,6 +78,8 @@ impl Fixtures {
             }
             "/api/v1/knowledge/{id}" => format!("/api/v1/knowledge/{}", self.article),
             "/api/v1/gazetteer/{id}" => "/api/v1/gazetteer/999999".to_string(),
+            "/api/v1/channels/{code}" => "/api/v1/channels/douyin".to_string(),
+            "/api/v1/lines/{number}" => "/api/v1/lines/12388".to_string(),
             p => p.replace("{id}", &id.to_string()),
         };
         let article = json!({"question": "路灯不亮找谁？", "answer": "由所在街道办事处负责。",
@@ -114,6 +116,9 @@ impl Fixtures {
             ("POST", "/api/v1/knowledge") | ("PUT", "/api/v1/knowledge/{id}") => Some(article),
             ("POST", "/api/v1/suggest") => Some(json!({"content": "小区路灯不亮"})),
             ("PUT", "/api/v1/gazetteer") => Some(json!([])),
+            ("PUT", "/api/v1/channels/{code}") => Some(json!({"name": "抖音", "name_en": "Douyin",
+                "kind": "app", "active": true})),
+            ("PUT", "/api/v1/lines/{number}") => Some(json!({"name": "测试热线", "active": true})),
             _ => None,
         };
         (method, concrete, body)

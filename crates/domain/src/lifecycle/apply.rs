@@ -37,7 +37,7 @@ pub fn apply(ticket: Option<Ticket>, event: &Event) -> Option<Ticket> {
             number: number.clone(),
             tracking_code: tracking_code.clone(),
             state: S::Received,
-            channel: *channel,
+            channel: channel.clone(),
             channel_detail: channel_detail.clone(),
             kind: *kind,
             title: title.clone(),

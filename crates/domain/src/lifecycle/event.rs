@@ -1,7 +1,8 @@
 //! Events: what happened to a ticket, the audit trail.
 
+use crate::channel::Channel;
 use crate::ticket::{Actor, Citizen, Ticket};
-use crate::types::{Channel, Kind, RatingSource, Resolution, Satisfaction, SupervisionLevel};
+use crate::types::{Kind, RatingSource, Resolution, Satisfaction, SupervisionLevel};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 

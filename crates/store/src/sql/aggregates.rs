@@ -391,6 +391,7 @@ pub(super) async fn fine_rows(
                     category_code: (!category.is_empty()).then_some(category),
                     channel: channel.parse::<Channel>().map_err(corrupt)?,
                     division_code: (!division.is_empty()).then_some(division),
+                    line: None,
                 },
                 Tally::from_values(counts(r, 5)?),
             ))

@@ -35,6 +35,10 @@ impl Maintenance for SqlStore {
                     .bind(ts(Utc::now()))
                     .execute(&mut *tx)
                     .await?;
+                if m.version == channels::MIGRATION {
+                    // The channels a new database starts with, from the domain's one list.
+                    channels::write_defaults(&mut tx).await?;
+                }
                 tx.commit().await?;
                 tracing::info!(version = m.version, name = m.name, "applied migration");
                 fill_aggregates |= REBUILD_AFTER.contains(&m.version);

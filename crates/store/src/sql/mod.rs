@@ -22,6 +22,7 @@ use commit::*;
 
 mod attachments;
 mod catalogue;
+mod channels;
 mod gazetteer;
 mod knowledge;
 mod maintenance;
@@ -555,7 +556,7 @@ fn normalize_url(url: &str) -> Result<(Backend, String)> {
 
 /// The migrations after which the evaluation aggregates are rebuilt from the events: the
 /// one that creates them, and those that change what they keep.
-const REBUILD_AFTER: [i64; 3] = [14, 17, 22];
+const REBUILD_AFTER: [i64; 4] = [14, 17, 22, 25];
 
 const NEXT_SEQ: &str = "INSERT INTO counters (name, value) VALUES ($1, 1) \
      ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value";

@@ -128,7 +128,7 @@ impl TicketStore for SqlStore {
                 .collect();
             sql.push_str(&format!(" AND t.state IN ({})", marks.join(", ")));
         }
-        if let Some(c) = f.channel {
+        if let Some(c) = &f.channel {
             let m = next(&mut params, P::S(Some(c.as_str().to_string())));
             sql.push_str(&format!(" AND t.channel = {m}"));
         }

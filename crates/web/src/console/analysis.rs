@@ -46,6 +46,8 @@ struct Board {
     /// Days and requests by channel.
     days: Vec<chrono::NaiveDate>,
     by_channel: BTreeMap<Channel, Vec<f64>>,
+    /// The channels' names (Chinese, English), in the order of `by_channel`.
+    channel_names: Vec<(String, String)>,
     forecast: Option<VolumeForecast>,
     /// Top-level categories of the month: (code, name, requests).
     categories: Vec<(String, String, u64)>,
@@ -129,6 +131,10 @@ async fn gather(app: &App, actor: &mashangban_domain::Actor) -> Result<Board, Ap
     Ok(Board {
         today,
         days,
+        channel_names: by_channel
+            .keys()
+            .map(|c| (r.channel_name(c, false), r.channel_name(c, true)))
+            .collect(),
         by_channel,
         forecast,
         categories,
@@ -157,15 +163,9 @@ fn panels(lang: Lang, b: &Board, wall: bool) -> Markup {
     let zh = lang == Lang::Zh;
     let labels: Vec<String> = b.days.iter().map(|d| short(*d)).collect();
     let names: Vec<String> = b
-        .by_channel
-        .keys()
-        .map(|c| {
-            if zh {
-                c.label_zh().to_string()
-            } else {
-                c.as_str().to_string()
-            }
-        })
+        .channel_names
+        .iter()
+        .map(|(name, en)| if zh { name.clone() } else { en.clone() })
         .collect();
     let series: Vec<Series> = b
         .by_channel
@@ -397,7 +397,7 @@ async fn volume_xlsx(State(app): State<App>, headers: HeaderMap) -> Response {
     let result = async {
         let b = gather(&app, &s.actor()).await?;
         let mut header: Vec<String> = vec!["日期".into()];
-        header.extend(b.by_channel.keys().map(|c| c.label_zh().to_string()));
+        header.extend(b.channel_names.iter().map(|(name, _)| name.clone()));
         header.push("合计".into());
         let rows: Vec<Vec<String>> = b
             .days

@@ -150,7 +150,7 @@ fn sections(actor: &Actor) -> Vec<Section> {
     // itself and those the hotline took on.
     if mashangban_app::may(actor, Permission::ReportOnPatrol) {
         v.push(Section {
-            channel: Some(Channel::Grid),
+            channel: Some(Channel::GRID),
             ..section(
                 "网格上报待处置（可就地办结）",
                 "Patrol reports to resolve or dispatch",
@@ -158,7 +158,7 @@ fn sections(actor: &Actor) -> Vec<Section> {
             )
         });
         v.push(Section {
-            channel: Some(Channel::Grid),
+            channel: Some(Channel::GRID),
             ..section(
                 "网格上报办理中",
                 "Patrol reports being handled",
@@ -211,7 +211,7 @@ fn more_link(sec: &Section) -> String {
     if let Some(u) = sec.queue {
         q.push(format!("queue={}", u.as_str()));
     }
-    if let Some(c) = sec.channel {
+    if let Some(c) = &sec.channel {
         q.push(format!("channel={}", c.as_str()));
     }
     format!("/tickets?{}", q.join("&"))
@@ -243,7 +243,7 @@ pub async fn home(State(app): State<App>, headers: HeaderMap) -> Response {
             supervision: sec.awaiting_answer.map(|_| 1),
             awaiting_answer: sec.awaiting_answer,
             queue: sec.queue,
-            channel: sec.channel,
+            channel: sec.channel.clone(),
             limit: Some(DESK_ROWS),
             ..Default::default()
         };

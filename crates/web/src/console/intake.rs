@@ -14,7 +14,7 @@ use mashangban_app::auth::actor_of;
 use mashangban_app::tickets::ListQuery;
 use mashangban_app::{App, AppError};
 use mashangban_domain::Permission;
-use mashangban_domain::{Action, Channel, Kind, Ticket};
+use mashangban_domain::{Action, Kind, Ticket};
 use maud::{Markup, html};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
@@ -92,8 +92,17 @@ fn intake_form(
                 div.field {
                     label for="channel" { (t(lang, "channel")) }
                     select #channel name="channel" {
-                        @for c in Channel::ALL { option value=(c.as_str()) selected[val(typed, "channel") == c.as_str()] { (if zh { c.label_zh() } else { c.as_str() }) } }
+                        @for c in r.channels.iter().filter(|c| c.active) { option value=(c.code.as_str()) selected[val(typed, "channel") == c.code.as_str()] { (if zh { &c.name } else { &c.name_en }) } }
                     }
+                }
+                div.field {
+                    label for="channel_detail" { (if zh { "整合热线号码" } else { "Merged hotline" }) }
+                    select #channel_detail name="channel_detail" aria-describedby="channel_detail-hint" {
+                        option value="" { (if zh { "（非整合热线）" } else { "(not a merged hotline)" }) }
+                        @for l in r.lines.iter().filter(|l| l.active) { option value=(l.number) selected[val(typed, "channel_detail") == l.number] { (l.number) " " (l.name) } }
+                    }
+                    small #channel_detail-hint { (if zh { "渠道为“整合热线”时必选" } else { "Required when the channel is a merged hotline" }) }
+                    @if let Some(m) = err("channel_detail") { p.error role="alert" { (m) } }
                 }
                 div.field {
                     label for="kind" { (t(lang, "kind")) }
@@ -379,6 +388,7 @@ pub async fn intake_submit(
     let mut body = Map::new();
     for k in [
         "channel",
+        "channel_detail",
         "kind",
         "title",
         "content",

@@ -29,6 +29,7 @@ const GROUPINGS: &[(&str, &str, &str)] = &[
     ("category_l1", "诉求大类", "Categories (top level)"),
     ("category", "诉求小类", "Categories"),
     ("channel", "渠道", "Channels"),
+    ("line", "整合热线", "Merged hotlines"),
 ];
 
 /// The signed-in reader of the evaluation and analysis pages, or the page to answer with

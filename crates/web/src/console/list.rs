@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use mashangban_app::auth::actor_of;
 use mashangban_app::tickets::ListQuery;
 use mashangban_app::{App, AppError, Reference};
-use mashangban_domain::{Channel, Permission, Ticket, TicketState, UnitKind};
+use mashangban_domain::{Permission, Ticket, TicketState, UnitKind};
 use maud::{Markup, html};
 
 /// Most rows one export holds; narrow the filters for more.
@@ -125,7 +125,7 @@ fn filters_form(
                 label for="f-channel" { (t(lang, "channel")) }
                 select #f-channel name="channel" {
                     option value="" { (t(lang, "all")) }
-                    @for c in Channel::ALL { option value=(c.as_str()) selected[v("channel") == c.as_str()] { (if zh { c.label_zh() } else { c.as_str() }) } }
+                    @for c in &r.channels { option value=(c.code.as_str()) selected[v("channel") == c.code.as_str()] { (if zh { &c.name } else { &c.name_en }) } }
                 }
             }
             div {
@@ -506,12 +506,7 @@ pub(crate) fn row(lang: Lang, tk: &Ticket, r: &Reference) -> Vec<String> {
     vec![
         tk.number.clone(),
         state_label(tk.state, lang).to_string(),
-        (if zh {
-            tk.channel.label_zh()
-        } else {
-            tk.channel.as_str()
-        })
-        .to_string(),
+        r.channel_name(&tk.channel, !zh),
         (if zh {
             tk.kind.label_zh()
         } else {

@@ -8,6 +8,7 @@ mod analysis;
 mod board;
 mod bulk;
 mod catalogue;
+mod channels;
 mod charts;
 mod desk;
 mod files;
@@ -85,6 +86,7 @@ pub fn routes() -> Router<App> {
         .route("/lang/{lang}", get(set_lang))
         .merge(admin::routes())
         .merge(sms::routes())
+        .merge(channels::routes())
         .merge(files::routes())
         .merge(analysis::routes())
         .merge(catalogue::routes())
@@ -680,7 +682,7 @@ fn ticket_table(
                             td { a href=(format!("/tickets/{}", tk.id)) { (tk.number) } }
                             td { (emergency_tag(lang, tk)) (tk.title) @if tk.pending_extension.is_some() { " " span.tag { (t(lang, "extension_pending")) } } " " (supervision_tag(lang, tk)) }
                             td { span class=(format!("state {}", tk.state.as_str())) { (state_label(tk.state, lang)) } }
-                            td { (if lang == Lang::Zh { tk.channel.label_zh() } else { tk.channel.as_str() }) }
+                            td { (r.channel_name(&tk.channel, lang != Lang::Zh)) }
                             td { (tk.lead_unit_id.and_then(|u| r.unit_name(u)).unwrap_or("")) }
                             td data-key=(tk.created_at.timestamp()) { (local_time(tk.created_at)) }
                             @if deadline { td data-key=(deadline_key(tk)) { (deadline_cell(lang, tk, r)) } }
@@ -1277,7 +1279,7 @@ async fn render_ticket(
         div.card {
             dl.fields {
                 dt { (t(lang, "title")) } dd { (tk.title) }
-                dt { (t(lang, "channel")) } dd { (if lang == Lang::Zh { tk.channel.label_zh() } else { tk.channel.as_str() }) @if let Some(d) = &tk.channel_detail { " " (d) } }
+                dt { (t(lang, "channel")) } dd { (r.channel_name(&tk.channel, lang != Lang::Zh)) @if let Some(d) = &tk.channel_detail { " " (d) @if let Some(l) = r.line(d) { " " (l.name) } } }
                 dt { (t(lang, "kind")) } dd { (if lang == Lang::Zh { tk.kind.label_zh() } else { tk.kind.as_str() }) }
                 dt { (t(lang, "citizen")) } dd {
                     (tk.citizen.name.as_deref().unwrap_or(none)) " · " (tk.citizen.phone.as_deref().unwrap_or(none))

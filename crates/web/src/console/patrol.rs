@@ -51,7 +51,7 @@ async fn patrol_body(
         .list_tickets(
             &s.actor(),
             ListQuery {
-                channel: Some(Channel::Grid),
+                channel: Some(Channel::GRID),
                 limit: Some(RECENT),
                 ..Default::default()
             },

@@ -54,7 +54,7 @@ pub async fn print_ticket(
                         "　" (if zh { "打印时间：" } else { "Printed: " }) (local_time(Utc::now())) }
                 }
                 table.print-fields {
-                    tr { th { (t(lang, "created")) } td { (local_time(tk.created_at)) } th { (t(lang, "channel")) } td { (if zh { tk.channel.label_zh() } else { tk.channel.as_str() }) } }
+                    tr { th { (t(lang, "created")) } td { (local_time(tk.created_at)) } th { (t(lang, "channel")) } td { (r.channel_name(&tk.channel, !zh)) } }
                     tr { th { (t(lang, "citizen")) } td { (tk.citizen.name.as_deref().unwrap_or(none)) } th { (t(lang, "phone")) } td { (tk.citizen.phone.as_deref().unwrap_or(none)) } }
                     tr { th { (t(lang, "kind")) } td { (if zh { tk.kind.label_zh() } else { tk.kind.as_str() }) } th { (t(lang, "category")) } td { (tk.category_code.as_deref().map(|c| r.category_path(c).unwrap_or_else(|| c.to_string())).unwrap_or_else(|| none.to_string())) } }
                     tr { th { (t(lang, "address")) } td { (tk.address.as_deref().unwrap_or(none)) } th { (t(lang, "division")) } td { (tk.division_code.as_deref().map(|c| r.division_path(c).unwrap_or_else(|| c.to_string())).unwrap_or_else(|| none.to_string())) } }

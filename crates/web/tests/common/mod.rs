@@ -214,6 +214,11 @@ impl TestApp {
             .await
     }
 
+    pub async fn put(&self, path: &str, who: &str, body: Value) -> Resp {
+        self.raw(Method::PUT, path, Some(who), Some(body.to_string()), &[])
+            .await
+    }
+
     /// A GET without a token (the citizen's side).
     pub async fn get_anonymous(&self, path: &str) -> Resp {
         self.raw(Method::GET, path, None, None, &[]).await

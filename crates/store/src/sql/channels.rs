@@ -1,0 +1,138 @@
+//! Channels and merged hotlines, as an administrator keeps them.
+
+use super::*;
+use mashangban_domain::ChannelKind;
+use mashangban_domain::channel::{BUILT_IN, Channel, ChannelDef, DEFAULTS, HotlineLine};
+
+/// The migration that makes the channels' table (the defaults are written with it).
+pub(super) const MIGRATION: i64 = 25;
+
+/// Writes the channels a new database starts with.
+pub(super) async fn write_defaults(conn: &mut AnyConnection) -> Result<()> {
+    for (position, (code, name, name_en, kind)) in DEFAULTS.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO channels (code, name, name_en, kind, active, position) \
+             VALUES ($1, $2, $3, $4, 1, $5) ON CONFLICT (code) DO NOTHING",
+        )
+        .bind(code.as_str().to_string())
+        .bind(name.to_string())
+        .bind(name_en.to_string())
+        .bind(kind.as_str())
+        .bind(position as i64)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+fn channel_of(r: &AnyRow) -> Result<ChannelDef> {
+    let code: String = r.try_get("code")?;
+    let kind: String = r.try_get("kind")?;
+    let code = Channel::new(&code).map_err(|e| corrupt(e.to_string()))?;
+    Ok(ChannelDef {
+        built_in: BUILT_IN.contains(&code),
+        code,
+        name: r.try_get("name")?,
+        name_en: r.try_get("name_en")?,
+        kind: kind
+            .parse::<ChannelKind>()
+            .map_err(|e| corrupt(e.to_string()))?,
+        active: r.try_get::<i64, _>("active")? != 0,
+    })
+}
+
+fn line_of(r: &AnyRow) -> Result<HotlineLine> {
+    Ok(HotlineLine {
+        number: r.try_get("number")?,
+        name: r.try_get("name")?,
+        category_code: r.try_get("category_code")?,
+        unit_id: r.try_get("unit_id")?,
+        active: r.try_get::<i64, _>("active")? != 0,
+    })
+}
+
+#[async_trait]
+impl ChannelStore for SqlStore {
+    async fn channels(&self) -> Result<Vec<ChannelDef>> {
+        let rows = sqlx::query(
+            "SELECT code, name, name_en, kind, active FROM channels ORDER BY position, code",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(channel_of).collect()
+    }
+
+    async fn put_channel(&self, c: &ChannelDef) -> Result<bool> {
+        let mut w = self.writer().await?;
+        let mut tx = w.begin(self.backend).await?;
+        let updated = sqlx::query(
+            "UPDATE channels SET name = $2, name_en = $3, kind = $4, active = $5 WHERE code = $1",
+        )
+        .bind(c.code.as_str().to_string())
+        .bind(c.name.clone())
+        .bind(c.name_en.clone())
+        .bind(c.kind.as_str())
+        .bind(i64::from(c.active))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            > 0;
+        if !updated {
+            sqlx::query(
+                "INSERT INTO channels (code, name, name_en, kind, active, position) \
+                 SELECT $1, $2, $3, $4, $5, COALESCE(MAX(position), -1) + 1 FROM channels",
+            )
+            .bind(c.code.as_str().to_string())
+            .bind(c.name.clone())
+            .bind(c.name_en.clone())
+            .bind(c.kind.as_str())
+            .bind(i64::from(c.active))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(!updated)
+    }
+
+    async fn lines(&self) -> Result<Vec<HotlineLine>> {
+        let rows = sqlx::query(
+            "SELECT number, name, category_code, unit_id, active FROM hotline_lines ORDER BY number",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(line_of).collect()
+    }
+
+    async fn put_line(&self, l: &HotlineLine) -> Result<bool> {
+        let mut w = self.writer().await?;
+        let mut tx = w.begin(self.backend).await?;
+        let updated = sqlx::query(
+            "UPDATE hotline_lines SET name = $2, category_code = $3, unit_id = $4, active = $5 \
+             WHERE number = $1",
+        )
+        .bind(l.number.clone())
+        .bind(l.name.clone())
+        .bind(l.category_code.clone())
+        .bind(l.unit_id)
+        .bind(i64::from(l.active))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            > 0;
+        if !updated {
+            sqlx::query(
+                "INSERT INTO hotline_lines (number, name, category_code, unit_id, active) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(l.number.clone())
+            .bind(l.name.clone())
+            .bind(l.category_code.clone())
+            .bind(l.unit_id)
+            .bind(i64::from(l.active))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(!updated)
+    }
+}
