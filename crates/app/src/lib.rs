@@ -12,6 +12,8 @@ pub mod knowledge;
 pub mod kpis;
 pub mod my_requests;
 pub mod notify;
+pub mod open311;
+pub use mashangban_store::ApiKey;
 pub mod public;
 pub mod reports;
 pub mod search;
@@ -88,14 +90,18 @@ pub struct Config {
     /// The key inbound SMS are signed with by the SMS platform (`MASHANGBAN_SMS_SECRET`);
     /// none: inbound SMS are refused.
     pub sms_secret: Option<String>,
+    /// The jurisdiction the Open311 endpoint serves (`MASHANGBAN_OPEN311_JURISDICTION`;
+    /// default `xining.gov.cn`).
+    pub open311_jurisdiction: Option<String>,
     /// Where photos and files are kept (`MASHANGBAN_FILES_DIR`; beside a SQLite database,
     /// `DB.files`). Several instances share one folder.
     pub files_dir: Option<std::path::PathBuf>,
 }
 
 impl Config {
-    /// The settings read from the environment: `MASHANGBAN_PUBLIC_URL` and
-    /// `MASHANGBAN_SMS_SECRET`, over `self`'s. A bad value is refused.
+    /// The settings read from the environment: `MASHANGBAN_PUBLIC_URL`,
+    /// `MASHANGBAN_FILES_DIR`, `MASHANGBAN_SMS_SECRET` and `MASHANGBAN_OPEN311_JURISDICTION`,
+    /// over `self`'s. A bad value is refused.
     pub fn with_env(mut self) -> Result<Config, String> {
         if let Ok(url) = std::env::var("MASHANGBAN_PUBLIC_URL")
             && !url.trim().is_empty()
@@ -121,6 +127,11 @@ impl Config {
             }
             self.sms_secret = Some(secret);
         }
+        if let Ok(j) = std::env::var("MASHANGBAN_OPEN311_JURISDICTION")
+            && !j.trim().is_empty()
+        {
+            self.open311_jurisdiction = Some(j.trim().to_string());
+        }
         Ok(self)
     }
 }
@@ -136,6 +147,7 @@ impl Default for Config {
             recent_tickets: crate::warnings::MAX_RECENT_TICKETS,
             public_url: "http://127.0.0.1:8080".into(),
             sms_secret: None,
+            open311_jurisdiction: None,
             files_dir: None,
         }
     }

@@ -22,7 +22,7 @@ pub const TRACK_MAX_WRONG: i64 = 10;
 /// The window the wrong codes are counted in, and how long a lock lasts.
 pub const TRACK_WINDOW: Duration = Duration::hours(1);
 /// The longest window any attempt is counted in (older attempts are forgotten).
-const LONGEST_WINDOW: Duration = Duration::days(1);
+pub(crate) const LONGEST_WINDOW: Duration = Duration::days(1);
 
 /// Requests one phone number, or one client address, may submit within an hour and a day.
 pub const SUBMIT_LIMITS: [(Duration, i64); 2] = [(Duration::hours(1), 5), (Duration::days(1), 20)];
@@ -363,7 +363,11 @@ impl App {
     }
 
     /// Whether a key (a phone number, a client address) has reached [`SUBMIT_LIMITS`].
-    async fn over_limits(&self, key: &str, now: DateTime<Utc>) -> Result<bool, AppError> {
+    pub(crate) async fn over_limits(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, AppError> {
         for (window, max) in SUBMIT_LIMITS {
             if self.store.count_attempts(key, now - window).await? >= max {
                 return Ok(true);

@@ -16,6 +16,7 @@ pub mod kpi;
 pub mod levels;
 pub mod lifecycle;
 pub mod notify;
+pub mod open311;
 pub mod org;
 pub mod permission;
 pub mod public;

@@ -246,6 +246,17 @@ pub struct UnitContact {
     pub phone: String,
 }
 
+/// A client application's key (an Open311 client's `api_key`); the key itself is never
+/// stored, only its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct ApiKey {
+    pub id: i64,
+    /// The application it was issued to.
+    pub client: String,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
 /// What is known of an API or login token; the secret itself is never stored.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct TokenInfo {
@@ -824,6 +835,19 @@ pub trait AttachmentStore: Send + Sync {
     ) -> Result<Vec<mashangban_domain::attachment::Attachment>>;
 }
 
+/// Client applications' keys.
+#[async_trait]
+pub trait ApiKeyStore: Send + Sync {
+    /// Keeps a new key's digest; the key as kept.
+    async fn add_api_key(&self, client: &str, digest: &str, at: DateTime<Utc>) -> Result<ApiKey>;
+    /// Every key, newest first.
+    async fn api_keys(&self) -> Result<Vec<ApiKey>>;
+    /// Revokes a key; whether it was in force.
+    async fn revoke_api_key(&self, id: i64, at: DateTime<Utc>) -> Result<bool>;
+    /// The key in force with this digest.
+    async fn api_key_by_digest(&self, digest: &str) -> Result<Option<ApiKey>>;
+}
+
 /// The channels requests come in by, and the hotlines merged into 12345.
 #[async_trait]
 pub trait ChannelStore: Send + Sync {
@@ -861,6 +885,7 @@ pub trait Store:
     + CitizenStore
     + AttachmentStore
     + ChannelStore
+    + ApiKeyStore
 {
 }
 
@@ -878,7 +903,8 @@ impl<
         + ThrottleStore
         + CitizenStore
         + AttachmentStore
-        + ChannelStore,
+        + ChannelStore
+        + ApiKeyStore,
 > Store for T
 {
 }
@@ -886,7 +912,7 @@ impl<
 /// The aggregates' traits, to bring their methods into scope.
 pub mod traits {
     pub use super::{
-        AggregateStore, AttachmentStore, CatalogueStore, ChannelStore, CitizenStore,
+        AggregateStore, ApiKeyStore, AttachmentStore, CatalogueStore, ChannelStore, CitizenStore,
         GazetteerStore, KnowledgeStore, Maintenance, OutboxStore, ReferenceStore, Store,
         ThrottleStore, TicketStore, UserStore, WarningStore,
     };

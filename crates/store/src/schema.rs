@@ -632,6 +632,22 @@ CREATE TABLE hotline_lines (
 );
 "#,
     },
+    Migration {
+        version: 26,
+        name: "client applications' keys",
+        // The keys of the applications that post requests over the open protocols (an
+        // Open311 client such as FixMyStreet): only their SHA-256 is kept; a revoked key
+        // stays, for the record of which client posted what.
+        sql: r#"
+CREATE TABLE api_keys (
+    id {id},
+    client TEXT NOT NULL,
+    key_digest TEXT NOT NULL UNIQUE,
+    created_at {big} NOT NULL,
+    revoked_at {big}
+);
+"#,
+    },
 ];
 
 #[cfg(test)]

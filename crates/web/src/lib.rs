@@ -5,6 +5,7 @@ mod api;
 mod api_catalogue;
 mod api_channels;
 mod api_files;
+mod api_keys;
 mod api_knowledge;
 mod api_kpi;
 mod api_public;
@@ -15,6 +16,7 @@ pub mod console;
 mod docx;
 pub mod error;
 mod input;
+pub mod open311;
 pub mod openapi;
 mod portal;
 pub mod reports;
@@ -114,6 +116,8 @@ fn api() -> OpenApiRouter<App> {
         .routes(routes!(api::read_notice))
         .routes(routes!(api::put_unit_contact))
         .routes(routes!(api::board))
+        .routes(routes!(api_keys::list, api_keys::issue))
+        .routes(routes!(api_keys::revoke))
         .routes(routes!(api_channels::channels))
         .routes(routes!(api_channels::put_channel))
         .routes(routes!(api_channels::lines))
@@ -153,6 +157,7 @@ pub fn router(app: App) -> Router {
         .0
         .merge(console::routes())
         .merge(portal::routes())
+        .merge(open311::routes())
         .fallback(api::fallback)
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -164,6 +169,7 @@ pub fn router(app: App) -> Router {
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             api::panic_response,
         ))
+        .layer(axum::middleware::from_fn(open311::protocol_errors))
         .with_state(app)
 }
 

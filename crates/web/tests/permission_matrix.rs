@@ -79,6 +79,7 @@ impl Fixtures {
             "/api/v1/knowledge/{id}" => format!("/api/v1/knowledge/{}", self.article),
             "/api/v1/gazetteer/{id}" => "/api/v1/gazetteer/999999".to_string(),
             "/api/v1/channels/{code}" => "/api/v1/channels/douyin".to_string(),
+            "/api/v1/api-keys/{id}" => "/api/v1/api-keys/999999".to_string(),
             "/api/v1/lines/{number}" => "/api/v1/lines/12388".to_string(),
             p => p.replace("{id}", &id.to_string()),
         };
@@ -118,6 +119,7 @@ impl Fixtures {
             ("PUT", "/api/v1/gazetteer") => Some(json!([])),
             ("PUT", "/api/v1/channels/{code}") => Some(json!({"name": "抖音", "name_en": "Douyin",
                 "kind": "app", "active": true})),
+            ("POST", "/api/v1/api-keys") => Some(json!({"client": "FixMyStreet"})),
             ("PUT", "/api/v1/lines/{number}") => Some(json!({"name": "测试热线", "active": true})),
             _ => None,
         };

@@ -1,4 +1,5 @@
-//! Channels and merged hotlines, as an administrator keeps them.
+//! Channels and merged hotlines, as an administrator keeps them, and the keys of the client
+//! applications that post requests on the open channels.
 
 use super::*;
 use mashangban_domain::ChannelKind;
@@ -134,5 +135,61 @@ impl ChannelStore for SqlStore {
         }
         tx.commit().await?;
         Ok(!updated)
+    }
+}
+
+fn api_key_of(r: &AnyRow) -> Result<ApiKey> {
+    Ok(ApiKey {
+        id: r.try_get("id")?,
+        client: r.try_get("client")?,
+        created_at: from_ts(r.try_get("created_at")?),
+        revoked_at: r.try_get::<Option<i64>, _>("revoked_at")?.map(from_ts),
+    })
+}
+
+#[async_trait]
+impl ApiKeyStore for SqlStore {
+    async fn add_api_key(&self, client: &str, digest: &str, at: DateTime<Utc>) -> Result<ApiKey> {
+        let mut w = self.writer().await?;
+        let row = sqlx::query(
+            "INSERT INTO api_keys (client, key_digest, created_at) VALUES ($1, $2, $3) \
+             RETURNING id, client, created_at, revoked_at",
+        )
+        .bind(client.to_string())
+        .bind(digest.to_string())
+        .bind(ts(at))
+        .fetch_one(&mut *w)
+        .await?;
+        api_key_of(&row)
+    }
+
+    async fn api_keys(&self) -> Result<Vec<ApiKey>> {
+        let rows =
+            sqlx::query("SELECT id, client, created_at, revoked_at FROM api_keys ORDER BY id DESC")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(api_key_of).collect()
+    }
+
+    async fn revoke_api_key(&self, id: i64, at: DateTime<Utc>) -> Result<bool> {
+        let mut w = self.writer().await?;
+        let done =
+            sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+                .bind(id)
+                .bind(ts(at))
+                .execute(&mut *w)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn api_key_by_digest(&self, digest: &str) -> Result<Option<ApiKey>> {
+        let row = sqlx::query(
+            "SELECT id, client, created_at, revoked_at FROM api_keys \
+             WHERE key_digest = $1 AND revoked_at IS NULL",
+        )
+        .bind(digest.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(api_key_of).transpose()
     }
 }
