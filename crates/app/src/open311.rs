@@ -9,8 +9,8 @@ use crate::{App, AppError, require};
 use chrono::{DateTime, Duration, Utc};
 use mashangban_domain::channel::Channel;
 use mashangban_domain::open311::{
-    Created, Open311Error, Post, Service, ServiceDefinition, ServiceRequest, TokenAnswer,
-    new_ticket, parse_post, service_request, services,
+    Created, Open311Error, Post, Service, ServiceDefinition, ServiceRequest, ServiceRequestUpdate,
+    TokenAnswer, new_ticket, parse_post, service_request, services, updates,
 };
 use mashangban_domain::{Actor, Permission, Ticket, TicketState};
 use mashangban_store::{ApiKey, TicketFilter};
@@ -312,6 +312,76 @@ impl App {
         for t in tickets.iter().filter(|t| !t.confidential) {
             out.push(self.open311_view(t, now).await?);
         }
+        Ok(out)
+    }
+
+    /// What changed in this channel's requests (FixMyStreet's `servicerequestupdates`):
+    /// every change of what a citizen sees at `start_date..=end_date` (RFC 3339; by default
+    /// the last day), of the requests of the 90 days before the end, oldest first, at most
+    /// 1,000 requests looked at.
+    pub async fn open311_updates(
+        &self,
+        q: &HashMap<String, String>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ServiceRequestUpdate>, Open311Error> {
+        let get = |k: &str| q.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+        let date = |k: &str| -> Result<Option<DateTime<Utc>>, Open311Error> {
+            get(k)
+                .map(|v| {
+                    DateTime::parse_from_rfc3339(v)
+                        .map(|d| d.with_timezone(&Utc))
+                        .map_err(|_| {
+                            Open311Error::new(400, format!("{k} is not an RFC 3339 datetime: {v}"))
+                        })
+                })
+                .transpose()
+        };
+        let end = date("end_date")?.unwrap_or(now);
+        let start = date("start_date")?.unwrap_or(end - Duration::days(1));
+        if start > end {
+            return Err(Open311Error::new(400, "start_date is after end_date"));
+        }
+        let tickets = self
+            .store
+            .list_tickets(&TicketFilter {
+                channel: Some(Channel::OPEN311),
+                created_from: Some(end - Duration::days(DEFAULT_DAYS)),
+                created_to: Some(end),
+                limit: MAX_ROWS,
+                ..Default::default()
+            })
+            .await
+            .map_err(store_error)?;
+        let ids: Vec<i64> = tickets
+            .iter()
+            .filter(|t| !t.confidential && t.updated_at >= start)
+            .map(|t| t.id)
+            .collect();
+        let events = self
+            .store
+            .ticket_events_many(&ids)
+            .await
+            .map_err(store_error)?;
+        let r = self.reference().await.map_err(protocol)?;
+        let mut out = Vec::new();
+        for id in ids {
+            let mine: Vec<_> = events
+                .iter()
+                .filter(|e| e.ticket_id == id)
+                .cloned()
+                .collect();
+            out.extend(updates(
+                &mine,
+                |u| r.unit_name(u).map(str::to_string),
+                start,
+                end,
+            ));
+        }
+        out.sort_by(|a, b| {
+            a.updated_datetime
+                .cmp(&b.updated_datetime)
+                .then(a.update_id.cmp(&b.update_id))
+        });
         Ok(out)
     }
 

@@ -257,6 +257,71 @@ pub fn parse_post(form: &[(String, String)]) -> Result<Post, Open311Error> {
     })
 }
 
+/// A change of a request as FixMyStreet's `servicerequestupdates` extension shows it: one
+/// each time what its citizen sees changed (sent to a unit, taken up, answered, closed …).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServiceRequestUpdate {
+    /// `{number}-{seq}`: the event that made the change.
+    pub update_id: String,
+    pub service_request_id: String,
+    pub status: &'static str,
+    pub updated_datetime: String,
+    pub description: String,
+    pub media_url: Option<String>,
+}
+
+/// The protocol's word for what the citizen sees (FixMyStreet's update statuses).
+pub fn update_status(state: PublicState) -> &'static str {
+    match state {
+        PublicState::Received => "open",
+        PublicState::Transferred | PublicState::RatingReview => "investigating",
+        PublicState::Handling | PublicState::Answered => "in_progress",
+        PublicState::Closed => "closed",
+        PublicState::NotAccepted => "not_responsible",
+        PublicState::Merged => "duplicate",
+    }
+}
+
+/// The updates of a request from its events, those at `from..=to`: the events replayed, one
+/// update each time the citizen's view changed state, saying what they would read (the
+/// answer once there is one, else the state in plain words).
+pub fn updates(
+    events: &[crate::Event],
+    unit_name: impl Fn(i64) -> Option<String>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Vec<ServiceRequestUpdate> {
+    let mut ticket = None;
+    let mut shown: Option<PublicState> = None;
+    let mut out = Vec::new();
+    for e in events {
+        ticket = crate::apply(ticket, e);
+        let Some(t) = &ticket else { continue };
+        let view = crate::public::public_view(t, &unit_name, None);
+        if shown == Some(view.state) {
+            continue;
+        }
+        shown = Some(view.state);
+        if e.at < from || e.at > to {
+            continue;
+        }
+        let description = match (&view.answer, &view.unit) {
+            (Some(answer), _) => answer.clone(),
+            (None, Some(unit)) => format!("{}：{unit}", view.state_label),
+            (None, None) => view.state_label.clone(),
+        };
+        out.push(ServiceRequestUpdate {
+            update_id: format!("{}-{}", t.number, e.seq),
+            service_request_id: t.number.clone(),
+            status: update_status(view.state),
+            updated_datetime: local(e.at),
+            description,
+            media_url: None,
+        });
+    }
+    out
+}
+
 /// The request a client's POST becomes: channel `open311` (the client application named
 /// in its detail), the service as its category, never confidential (a 311 app's reports
 /// are public).

@@ -142,7 +142,8 @@ fn jurisdiction(app: &App, q: &HashMap<String, String>) -> Result<(), Open311Err
     app.open311_check_jurisdiction(q.get("jurisdiction_id").map(String::as_str))
 }
 
-/// `discovery`, `services` and `requests` (GET).
+/// `discovery`, `services`, `requests` (GET) and `servicerequestupdates` (FixMyStreet's
+/// extension: what changed in the requests between two times).
 async fn top(
     State(app): State<App>,
     Path(file): Path<String>,
@@ -181,6 +182,16 @@ async fn top(
             "requests" => {
                 let list = app.open311_requests(&q, chrono::Utc::now()).await?;
                 answer(format, StatusCode::OK, "service_requests", "request", &list)
+            }
+            "servicerequestupdates" => {
+                let list = app.open311_updates(&q, chrono::Utc::now()).await?;
+                answer(
+                    format,
+                    StatusCode::OK,
+                    "service_request_updates",
+                    "request_update",
+                    &list,
+                )
             }
             other => return Err(Open311Error::new(404, format!("no `{other}` here"))),
         })

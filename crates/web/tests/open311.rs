@@ -254,6 +254,57 @@ async fn the_protocol_answers_as_its_schemas_say(t: &TestApp) {
     let (_, one) = get_json(t, &format!("/open311/v2/requests/{number}.json")).await;
     validate(&schemas, "request.json", &one[0]);
     assert_eq!(one[0]["status"], "closed");
+    // FixMyStreet's updates: each change the citizen saw, oldest first, the answer with it.
+    let since = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
+    let (status, changes) = get_json(
+        t,
+        &format!(
+            "/open311/v2/servicerequestupdates.json?start_date={}",
+            since.replace('+', "%2B")
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{changes}");
+    let changes = changes.as_array().unwrap();
+    let statuses: Vec<&str> = changes
+        .iter()
+        .map(|u| u["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            "open",
+            "investigating",
+            "in_progress",
+            "in_progress",
+            "closed"
+        ],
+        "{changes:?}"
+    );
+    assert!(
+        changes
+            .iter()
+            .all(|u| u["service_request_id"] == number.as_str())
+    );
+    assert_eq!(changes[3]["description"], reply, "{changes:?}");
+    assert!(
+        changes[1]["description"]
+            .as_str()
+            .unwrap()
+            .starts_with("已转交办理单位："),
+        "{changes:?}"
+    );
+    let (_, _, xml) = get(t, "/open311/v2/servicerequestupdates.xml").await;
+    assert!(
+        xml.contains("<service_request_updates><request_update>"),
+        "{xml}"
+    );
+    let (status, none) = get_json(
+        t,
+        "/open311/v2/servicerequestupdates.json?start_date=2026-01-01T00:00:00Z&end_date=2026-01-02T00:00:00Z",
+    )
+    .await;
+    assert_eq!((status, none), (StatusCode::OK, json!([])));
     // Lists: this channel's requests only, filtered; the same in XML.
     t.create("另一渠道的诉求：小区垃圾没人清运").await;
     let (status, all) = get_json(t, "/open311/v2/requests.json").await;
