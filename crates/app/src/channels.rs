@@ -69,6 +69,18 @@ impl App {
     }
 }
 
+/// Refuses a channel no one made (a filter by a closed channel still finds its tickets).
+pub(crate) fn check_known_channel(r: &Reference, c: &Channel) -> Result<(), AppError> {
+    if r.channel(c).is_some() {
+        return Ok(());
+    }
+    let all: Vec<&str> = r.channels.iter().map(|c| c.code.as_str()).collect();
+    Err(AppError::invalid(
+        "channel",
+        format!("no channel `{c}`; channels: {}", all.join(", ")),
+    ))
+}
+
 /// Checks a request's channel as it is taken: an open channel; on a merged hotline, an open
 /// line, whose category the request gets when it names none.
 pub(crate) fn check_intake_channel(r: &Reference, new: &mut NewTicket) -> Result<(), AppError> {

@@ -573,6 +573,9 @@ impl App {
         if !(1..=500).contains(&limit) {
             return Err(AppError::invalid("limit", "must be between 1 and 500"));
         }
+        if let Some(c) = &q.channel {
+            crate::channels::check_known_channel(&*self.reference().await?, c)?;
+        }
         let before_id = match &q.cursor {
             Some(c) => Some(c.parse::<i64>().ok().filter(|v| *v > 0).ok_or_else(|| {
                 AppError::invalid("cursor", "is not a cursor from a previous page")

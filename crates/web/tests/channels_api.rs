@@ -226,6 +226,14 @@ async fn intake_takes_only_open_channels_and_lines(t: &TestApp) {
     );
     let r = t.get(&format!("/api/v1/tickets/{kept}"), "operator").await;
     assert_eq!(r.body["channel"], "people_board");
+    // Its tickets are still found by it; a channel no one made is refused as a filter.
+    let r = t
+        .get("/api/v1/tickets?channel=people_board", "dispatcher")
+        .await;
+    assert_eq!(r.body["items"][0]["id"], kept, "{}", r.body);
+    let r = t.get("/api/v1/tickets?channel=fax", "dispatcher").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.body["error"]["field"], "channel", "{}", r.body);
 
     // A merged hotline: the line is required and must be open; its category is given
     // when the request names none, and not when it names one.
