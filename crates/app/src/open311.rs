@@ -10,7 +10,8 @@ use chrono::{DateTime, Duration, Utc};
 use mashangban_domain::channel::Channel;
 use mashangban_domain::open311::{
     Created, Open311Error, Post, Service, ServiceDefinition, ServiceRequest, ServiceRequestUpdate,
-    TokenAnswer, new_ticket, parse_post, service_request, services, updates,
+    TokenAnswer, UpdateTaken, new_ticket, parse_post, parse_update_post, service_request, services,
+    updates,
 };
 use mashangban_domain::{Actor, Permission, Ticket, TicketState};
 use mashangban_store::{ApiKey, TicketFilter};
@@ -190,6 +191,69 @@ impl App {
             token: number,
             service_notice: "已受理，将按时限转交办理单位并答复。".into(),
             account_id: None,
+        }])
+    }
+
+    /// A citizen's update a client posts (FixMyStreet's `POST servicerequestupdates`): added
+    /// to the request as a note for the hotline and the unit (the citizen's words, the
+    /// client named), while the request is open; a closed one is answered 400 (a new matter
+    /// is a new request). A repeat of the client's `update_id` changes nothing.
+    pub async fn open311_post_update(
+        &self,
+        form: &[(String, String)],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<UpdateTaken>, Open311Error> {
+        let post = parse_update_post(form)?;
+        self.open311_check_jurisdiction(post.jurisdiction_id.as_deref())?;
+        let client = self
+            .store
+            .api_key_by_digest(&digest(&post.api_key))
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| Open311Error::new(403, "api_key is not valid"))?;
+        let t = self.open311_ticket(&post.service_request_id).await?;
+        let replay_key = post
+            .update_id
+            .as_ref()
+            .map(|u| format!("open311-update:{}:{}:{u}", client.id, t.number));
+        let note = format!("【{}】市民补充：{}", client.client, post.description);
+        if let Some(k) = &replay_key
+            && self.store.was_handled(k).await.map_err(store_error)?
+        {
+            // A repeat: the same answer as the first time, the note it added.
+            let events = self.store.ticket_events(t.id).await.map_err(store_error)?;
+            let seq = events
+                .iter()
+                .rev()
+                .find(|e| matches!(&e.kind, mashangban_domain::EventKind::NoteAdded { note: n } if *n == note))
+                .map(|e| e.seq)
+                .unwrap_or_default();
+            return Ok(vec![UpdateTaken {
+                update_id: format!("{}-{seq}", t.number),
+            }]);
+        }
+        if t.state.is_terminal() {
+            return Err(Open311Error::new(
+                400,
+                "the request is closed and takes no updates: post a new request",
+            ));
+        }
+        let outcome = self
+            .act_at(
+                &PORTAL,
+                t.id,
+                mashangban_domain::Action::AddNote,
+                serde_json::json!({ "note": note }),
+                now,
+            )
+            .await
+            .map_err(protocol)?;
+        if let Some(k) = &replay_key {
+            self.store.mark_handled(k, now).await.map_err(store_error)?;
+        }
+        let seq = outcome.events.last().map(|e| e.seq).unwrap_or_default();
+        Ok(vec![UpdateTaken {
+            update_id: format!("{}-{seq}", t.number),
         }])
     }
 

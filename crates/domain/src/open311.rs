@@ -322,6 +322,68 @@ pub fn updates(
     out
 }
 
+/// A citizen's update a client posts (FixMyStreet's `POST servicerequestupdates`), checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdatePost {
+    pub api_key: String,
+    pub service_request_id: String,
+    /// The client's own id of the update (a repeat of it changes nothing).
+    pub update_id: Option<String>,
+    pub description: String,
+    pub jurisdiction_id: Option<String>,
+}
+
+/// Reads a client's update: `api_key`, `service_request_id` and `description` required
+/// (at most 4,000 characters, no control characters); `update_id` at most 100; every
+/// field at most once. The status a client proposes is not taken: the hotline decides.
+pub fn parse_update_post(form: &[(String, String)]) -> Result<UpdatePost, Open311Error> {
+    let mut seen = std::collections::HashSet::new();
+    for (k, v) in form {
+        if !seen.insert(k.as_str()) {
+            return Err(Open311Error::new(400, format!("{k} given more than once")));
+        }
+        if v.chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
+            return Err(Open311Error::new(
+                400,
+                format!("{k} contains control characters"),
+            ));
+        }
+    }
+    let get = |k: &str| {
+        form.iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let bad = |m: &str| Open311Error::new(400, m);
+    let api_key = get("api_key").ok_or_else(|| Open311Error::new(403, "api_key is required"))?;
+    let service_request_id =
+        get("service_request_id").ok_or_else(|| bad("service_request_id is required"))?;
+    let description = get("description").ok_or_else(|| bad("description is required"))?;
+    if description.chars().count() > MAX_DESCRIPTION {
+        return Err(bad("description is longer than 4000 characters"));
+    }
+    let update_id = get("update_id");
+    if update_id.as_ref().is_some_and(|u| u.len() > 100) {
+        return Err(bad("update_id is longer than 100 characters"));
+    }
+    Ok(UpdatePost {
+        api_key,
+        service_request_id,
+        update_id,
+        description,
+        jurisdiction_id: get("jurisdiction_id"),
+    })
+}
+
+/// What `POST servicerequestupdates` answers: the update's id here.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UpdateTaken {
+    pub update_id: String,
+}
+
 /// The request a client's POST becomes: channel `open311` (the client application named
 /// in its detail), the service as its category, never confidential (a 311 app's reports
 /// are public).
@@ -400,6 +462,51 @@ mod tests {
         let mut long = without("description");
         long.push(("description".into(), "字".repeat(MAX_DESCRIPTION + 1)));
         assert!(parse_post(&long).is_err());
+    }
+
+    #[test]
+    fn an_update_needs_a_key_a_request_and_words() {
+        let ok = form(&[
+            ("api_key", "k"),
+            ("service_request_id", "XN20261206000001"),
+            ("update_id", "fms-1"),
+            ("status", "OPEN"),
+            ("description", "还有电线裸露"),
+        ]);
+        let u = parse_update_post(&ok).unwrap();
+        assert_eq!(
+            (u.service_request_id.as_str(), u.update_id.as_deref()),
+            ("XN20261206000001", Some("fms-1"))
+        );
+        let without = |k: &str| -> Vec<(String, String)> {
+            ok.iter().filter(|(key, _)| key != k).cloned().collect()
+        };
+        assert_eq!(
+            parse_update_post(&without("api_key")).unwrap_err().code,
+            403
+        );
+        assert_eq!(
+            parse_update_post(&without("service_request_id"))
+                .unwrap_err()
+                .code,
+            400
+        );
+        assert_eq!(
+            parse_update_post(&without("description")).unwrap_err().code,
+            400
+        );
+        assert!(
+            parse_update_post(&without("update_id"))
+                .unwrap()
+                .update_id
+                .is_none()
+        );
+        let mut long_id = without("update_id");
+        long_id.push(("update_id".into(), "x".repeat(101)));
+        assert!(parse_update_post(&long_id).is_err());
+        let mut control = without("description");
+        control.push(("description".into(), "a\u{1b}b".into()));
+        assert!(parse_update_post(&control).is_err());
     }
 
     #[test]

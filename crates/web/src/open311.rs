@@ -241,7 +241,8 @@ async fn item(
     result.unwrap_or_else(|e| error(format, e))
 }
 
-/// `POST requests`: a form (`application/x-www-form-urlencoded`) with the client's key
+/// `POST requests` and `POST servicerequestupdates`: a form
+/// (`application/x-www-form-urlencoded`) with the client's key
 /// (`api_key`, in the form or the query).
 async fn post_requests(
     State(app): State<App>,
@@ -254,7 +255,7 @@ async fn post_requests(
         Ok(s) => s,
         Err(e) => return error(format_of(&file), e),
     };
-    if name != "requests" {
+    if name != "requests" && name != "servicerequestupdates" {
         return error(
             format,
             Open311Error::new(405, format!("`{name}` takes no POST")),
@@ -278,6 +279,18 @@ async fn post_requests(
             .filter(|(k, _)| k == "api_key" || k == "jurisdiction_id")
             .collect();
     form.extend(form_urlencoded::parse(&body).into_owned());
+    if name == "servicerequestupdates" {
+        return match app.open311_post_update(&form, chrono::Utc::now()).await {
+            Ok(taken) => answer(
+                format,
+                StatusCode::OK,
+                "service_request_updates",
+                "request_update",
+                &taken,
+            ),
+            Err(e) => error(format, e),
+        };
+    }
     match app.open311_post(&form, chrono::Utc::now()).await {
         Ok(created) => answer(
             format,

@@ -233,6 +233,48 @@ async fn the_protocol_answers_as_its_schemas_say(t: &TestApp) {
             .ends_with("+08:00"),
         "{one}"
     );
+    // The citizen adds to it from the app: a note for the hotline and the unit; the same
+    // update again changes nothing; a wrong key or an unknown request is refused.
+    let update = |update_id: &'static str, k: String| {
+        let number = number.clone();
+        async move {
+            post_form(
+                t,
+                "/open311/v2/servicerequestupdates.json",
+                &[
+                    ("api_key", &k),
+                    ("service_request_id", &number),
+                    ("update_id", update_id),
+                    ("status", "OPEN"),
+                    ("description", "灯杆底座还有电线裸露，很危险"),
+                ],
+            )
+            .await
+        }
+    };
+    let (status, body) = update("fms-1", key.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let taken: Value = serde_json::from_str(&body).unwrap();
+    let again: Value = serde_json::from_str(&update("fms-1", key.clone()).await.1).unwrap();
+    assert_eq!(taken, again);
+    assert_eq!(taken[0]["update_id"], format!("{number}-2"));
+    let events = t
+        .get(&format!("/api/v1/tickets/{id}/events"), "dispatcher")
+        .await
+        .body;
+    let notes: Vec<&Value> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "note_added")
+        .collect();
+    assert_eq!(notes.len(), 1, "{events}");
+    assert_eq!(
+        notes[0]["note"],
+        "【FixMyStreet 西宁】市民补充：灯杆底座还有电线裸露，很危险"
+    );
+    let (status, _) = update("fms-2", "mb311_wrong".into()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
     // Through the hotline to its answer: the unit, the due time, the approved reply.
     t.bring_to(id, "awaiting_callback").await;
     let (_, one) = get_json(t, &format!("/open311/v2/requests/{number}.json")).await;
@@ -254,6 +296,9 @@ async fn the_protocol_answers_as_its_schemas_say(t: &TestApp) {
     let (_, one) = get_json(t, &format!("/open311/v2/requests/{number}.json")).await;
     validate(&schemas, "request.json", &one[0]);
     assert_eq!(one[0]["status"], "closed");
+    let (status, body) = update("fms-3", key.clone()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("closed"), "{body}");
     // FixMyStreet's updates: each change the citizen saw, oldest first, the answer with it.
     let since = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
     let (status, changes) = get_json(
