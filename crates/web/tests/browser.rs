@@ -1913,3 +1913,70 @@ async fn the_citizens_loop_in_the_browser() {
     assert_eq!(figures["rows"][0]["callbacks"], 1, "{figures}");
     assert_eq!(figures["rows"][0]["citizen_ratings"], 1, "{figures}");
 }
+
+/// 系统管理 → 渠道 in the browser: an administrator adds a channel, closes another and sets
+/// a merged hotline's category; the operator's intake form then offers the open channels
+/// and the lines only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn channels_are_kept_in_the_browser() {
+    let Some(d) = driver().await else { return };
+    let t = TestApp::start(Db::Sqlite, "browser_channels")
+        .await
+        .unwrap();
+    add_users(&t).await;
+    t.app
+        .add_user(
+            &mashangban_app::SERVER,
+            UserInput {
+                username: "admin-b".into(),
+                display_name: Some("管理员 孙磊".into()),
+                role: Role::Admin,
+                unit_id: None,
+                password: Some(PASSWORD.into()),
+            },
+        )
+        .await
+        .unwrap();
+    let admin = Browser::open(&d, &t.base, "admin-b").await;
+    admin.go("/admin/channels").await;
+    admin.shot("31-admin-channels").await;
+    let page = admin.main_text().await;
+    // (The names are in the fields, to be edited in place.)
+    for text in ["people_board", "police_110", "12369", "西宁市生态环境局"] {
+        assert!(page.contains(text), "{text}: {page}");
+    }
+    // A new channel.
+    admin.fill("#new-code", "douyin").await;
+    admin.fill("#new-name", "抖音").await;
+    admin.fill("#new-name-en", "Douyin").await;
+    admin.select("#new-kind", "app").await;
+    admin
+        .submit("form[action='/admin/channels'].row button[type=submit]")
+        .await;
+    assert!(admin.main_text().await.contains("已保存"));
+    // 人民网留言板 closed: its box unticked, its row saved.
+    admin
+        .click("input[form='channel-people_board'][name='active']")
+        .await;
+    admin
+        .submit("#channel-people_board button[type=submit]")
+        .await;
+    let row = admin.text("#channel-list tbody tr:nth-child(9)").await;
+    assert!(row.contains("已停用"), "{row}");
+    admin.shot("32-admin-channels-saved").await;
+    // The operator's intake form.
+    let op = Browser::open(&d, &t.base, "op-b").await;
+    op.go("/intake").await;
+    let channels = op.text("#channel").await;
+    assert!(
+        channels.contains("抖音") && !channels.contains("人民网留言板"),
+        "{channels}"
+    );
+    let lines = op.text("#channel_detail").await;
+    assert!(lines.contains("12369 环保举报热线"), "{lines}");
+    op.select("#channel", "merged_line").await;
+    op.select("#channel_detail", "12369").await;
+    op.shot("33-intake-merged-line").await;
+    admin.c.close().await.unwrap();
+    op.c.close().await.unwrap();
+}

@@ -96,12 +96,11 @@ fn intake_form(
                     }
                 }
                 div.field {
-                    label for="channel_detail" { (if zh { "整合热线号码" } else { "Merged hotline" }) }
-                    select #channel_detail name="channel_detail" aria-describedby="channel_detail-hint" {
+                    label for="channel_detail" { (if zh { "整合热线号码（整合热线必选）" } else { "Merged hotline (required on one)" }) }
+                    select #channel_detail name="channel_detail" {
                         option value="" { (if zh { "（非整合热线）" } else { "(not a merged hotline)" }) }
                         @for l in r.lines.iter().filter(|l| l.active) { option value=(l.number) selected[val(typed, "channel_detail") == l.number] { (l.number) " " (l.name) } }
                     }
-                    small #channel_detail-hint { (if zh { "渠道为“整合热线”时必选" } else { "Required when the channel is a merged hotline" }) }
                     @if let Some(m) = err("channel_detail") { p.error role="alert" { (m) } }
                 }
                 div.field {
