@@ -52,6 +52,24 @@ fn store_error(e: mashangban_store::StoreError) -> Open311Error {
     protocol(AppError::from(e))
 }
 
+/// A datetime parameter (RFC 3339), if given.
+fn datetime_param(
+    q: &HashMap<String, String>,
+    k: &str,
+) -> Result<Option<DateTime<Utc>>, Open311Error> {
+    q.get(k)
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty())
+        .map(|v| {
+            DateTime::parse_from_rfc3339(v)
+                .map(|d| d.with_timezone(&Utc))
+                .map_err(|_| {
+                    Open311Error::new(400, format!("{k} is not an RFC 3339 datetime: {v}"))
+                })
+        })
+        .transpose()
+}
+
 impl App {
     /// Issues a key to a client application (administrators): the key as kept, and the key
     /// itself, shown this once.
@@ -305,17 +323,8 @@ impl App {
             }
             return Ok(out);
         }
-        let date = |k: &str| -> Result<Option<DateTime<Utc>>, Open311Error> {
-            get(k)
-                .map(|v| {
-                    DateTime::parse_from_rfc3339(v)
-                        .map(|d| d.with_timezone(&Utc))
-                        .map_err(|_| bad(format!("{k} is not an RFC 3339 datetime: {v}")))
-                })
-                .transpose()
-        };
-        let end = date("end_date")?.unwrap_or(now);
-        let start = date("start_date")?.unwrap_or(end - Duration::days(DEFAULT_DAYS));
+        let end = datetime_param(q, "end_date")?.unwrap_or(now);
+        let start = datetime_param(q, "start_date")?.unwrap_or(end - Duration::days(DEFAULT_DAYS));
         if start > end {
             return Err(bad("start_date is after end_date".into()));
         }
@@ -388,20 +397,8 @@ impl App {
         q: &HashMap<String, String>,
         now: DateTime<Utc>,
     ) -> Result<Vec<ServiceRequestUpdate>, Open311Error> {
-        let get = |k: &str| q.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
-        let date = |k: &str| -> Result<Option<DateTime<Utc>>, Open311Error> {
-            get(k)
-                .map(|v| {
-                    DateTime::parse_from_rfc3339(v)
-                        .map(|d| d.with_timezone(&Utc))
-                        .map_err(|_| {
-                            Open311Error::new(400, format!("{k} is not an RFC 3339 datetime: {v}"))
-                        })
-                })
-                .transpose()
-        };
-        let end = date("end_date")?.unwrap_or(now);
-        let start = date("start_date")?.unwrap_or(end - Duration::days(1));
+        let end = datetime_param(q, "end_date")?.unwrap_or(now);
+        let start = datetime_param(q, "start_date")?.unwrap_or(end - Duration::days(1));
         if start > end {
             return Err(Open311Error::new(400, "start_date is after end_date"));
         }

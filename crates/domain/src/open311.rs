@@ -11,6 +11,7 @@ use crate::Category;
 use crate::public::{PublicState, PublicTicket};
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::Serialize;
+use std::collections::HashMap;
 
 /// The protocol's time zone for datetimes: the business time, with its offset written.
 fn local(at: DateTime<Utc>) -> String {
@@ -184,23 +185,34 @@ pub struct Post {
     pub jurisdiction_id: Option<String>,
 }
 
+/// A form's fields, trimmed, the empty ones left out: each at most once, none with control
+/// characters.
+fn fields(form: &[(String, String)]) -> Result<HashMap<&str, &str>, Open311Error> {
+    let mut out = HashMap::new();
+    for (k, v) in form {
+        if v.chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
+            return Err(Open311Error::new(
+                400,
+                format!("{k} contains control characters"),
+            ));
+        }
+        if out.insert(k.as_str(), v.trim()).is_some() {
+            return Err(Open311Error::new(400, format!("{k} given more than once")));
+        }
+    }
+    out.retain(|_, v| !v.is_empty());
+    Ok(out)
+}
+
 /// Reads a client's POST: `api_key`, `service_code` and `description` required; a place
 /// required (`address_string`, or `lat` and `long` both, or `address_id`); the name from
 /// `first_name`/`last_name`; `phone` kept for the hotline (never shown back). Every field
 /// at most once.
 pub fn parse_post(form: &[(String, String)]) -> Result<Post, Open311Error> {
-    let mut seen = std::collections::HashSet::new();
-    for (k, _) in form {
-        if !seen.insert(k.as_str()) {
-            return Err(Open311Error::new(400, format!("{k} given more than once")));
-        }
-    }
-    let get = |k: &str| {
-        form.iter()
-            .find(|(key, _)| key == k)
-            .map(|(_, v)| v.trim().to_string())
-            .filter(|v| !v.is_empty())
-    };
+    let f = fields(form)?;
+    let get = |k: &str| f.get(k).map(|v| v.to_string());
     let bad = |m: String| Open311Error::new(400, m);
     let api_key = get("api_key").ok_or_else(|| Open311Error::new(403, "api_key is required"))?;
     let service_code = get("service_code").ok_or_else(|| bad("service_code is required".into()))?;
@@ -234,13 +246,6 @@ pub fn parse_post(form: &[(String, String)]) -> Result<Post, Open311Error> {
             ));
         }
     };
-    for (k, v) in form {
-        if v.chars()
-            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-        {
-            return Err(bad(format!("{k} contains control characters")));
-        }
-    }
     let name = [get("last_name"), get("first_name")]
         .into_iter()
         .flatten()
@@ -337,26 +342,8 @@ pub struct UpdatePost {
 /// (at most 4,000 characters, no control characters); `update_id` at most 100; every
 /// field at most once. The status a client proposes is not taken: the hotline decides.
 pub fn parse_update_post(form: &[(String, String)]) -> Result<UpdatePost, Open311Error> {
-    let mut seen = std::collections::HashSet::new();
-    for (k, v) in form {
-        if !seen.insert(k.as_str()) {
-            return Err(Open311Error::new(400, format!("{k} given more than once")));
-        }
-        if v.chars()
-            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-        {
-            return Err(Open311Error::new(
-                400,
-                format!("{k} contains control characters"),
-            ));
-        }
-    }
-    let get = |k: &str| {
-        form.iter()
-            .find(|(key, _)| key == k)
-            .map(|(_, v)| v.trim().to_string())
-            .filter(|v| !v.is_empty())
-    };
+    let f = fields(form)?;
+    let get = |k: &str| f.get(k).map(|v| v.to_string());
     let bad = |m: &str| Open311Error::new(400, m);
     let api_key = get("api_key").ok_or_else(|| Open311Error::new(403, "api_key is required"))?;
     let service_request_id =

@@ -11,7 +11,7 @@ use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use mashangban_app::App;
+use mashangban_app::{App, AppError};
 use mashangban_domain::channel::{ChannelInput, LineInput};
 use mashangban_domain::{ChannelKind, Permission, UnitKind};
 use maud::html;
@@ -51,30 +51,22 @@ async fn save_channel(
         Err(r) => return r,
     };
     let typed = Typed::of(&form);
-    let kind = match typed.v("kind").parse::<ChannelKind>() {
-        Ok(k) => k,
-        Err(e) => {
-            let e = mashangban_app::AppError::invalid("kind", e.to_string());
-            let status = status_of(&e);
-            return render(&app, &s, &typed.refuse(s.lang, e), None, status).await;
-        }
-    };
-    let input = ChannelInput {
-        name: typed.v("name").to_string(),
-        name_en: typed.v("name_en").to_string(),
-        kind,
-        active: !typed.v("active").is_empty(),
-    };
-    match app
-        .put_channel(&s.actor(), typed.v("code").trim(), input)
-        .await
-    {
-        Ok(_) => Redirect::to("/admin/channels?saved=1").into_response(),
-        Err(e) => {
-            let status = status_of(&e);
-            render(&app, &s, &typed.refuse(s.lang, e), None, status).await
-        }
+    let saved = async {
+        let kind = typed
+            .v("kind")
+            .parse::<ChannelKind>()
+            .map_err(|e| AppError::invalid("kind", e.to_string()))?;
+        let input = ChannelInput {
+            name: typed.v("name").to_string(),
+            name_en: typed.v("name_en").to_string(),
+            kind,
+            active: !typed.v("active").is_empty(),
+        };
+        app.put_channel(&s.actor(), typed.v("code").trim(), input)
+            .await
     }
+    .await;
+    saved_or_refused(&app, &s, typed, saved, "/admin/channels?saved=1").await
 }
 
 async fn save_line(
@@ -87,35 +79,38 @@ async fn save_line(
         Err(r) => return r,
     };
     let typed = Typed::of(&form);
-    let unit_id = match typed.opt("unit_id").map(|u| u.parse::<i64>()) {
-        None => None,
-        Some(Ok(u)) => Some(u),
-        Some(Err(_)) => {
-            let e = mashangban_app::AppError::invalid("unit_id", "is not a unit id");
-            return render(
-                &app,
-                &s,
-                &typed.refuse(s.lang, e),
-                None,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await;
-        }
-    };
-    let input = LineInput {
-        name: typed.v("name").to_string(),
-        category_code: typed.opt("category_code"),
-        unit_id,
-        active: !typed.v("active").is_empty(),
-    };
-    match app
-        .put_line(&s.actor(), typed.v("number").trim(), input)
-        .await
-    {
-        Ok(_) => Redirect::to("/admin/channels?saved=1#lines").into_response(),
+    let saved = async {
+        let unit_id = typed
+            .opt("unit_id")
+            .map(|u| u.parse::<i64>())
+            .transpose()
+            .map_err(|_| AppError::invalid("unit_id", "is not a unit id"))?;
+        let input = LineInput {
+            name: typed.v("name").to_string(),
+            category_code: typed.opt("category_code"),
+            unit_id,
+            active: !typed.v("active").is_empty(),
+        };
+        app.put_line(&s.actor(), typed.v("number").trim(), input)
+            .await
+    }
+    .await;
+    saved_or_refused(&app, &s, typed, saved, "/admin/channels?saved=1#lines").await
+}
+
+/// Back to the page once saved; the page again, with what was wrong said, otherwise.
+async fn saved_or_refused<T>(
+    app: &App,
+    s: &Session,
+    typed: Typed,
+    saved: Result<T, AppError>,
+    to: &str,
+) -> Response {
+    match saved {
+        Ok(_) => Redirect::to(to).into_response(),
         Err(e) => {
             let status = status_of(&e);
-            render(&app, &s, &typed.refuse(s.lang, e), None, status).await
+            render(app, s, &typed.refuse(s.lang, e), None, status).await
         }
     }
 }
