@@ -327,7 +327,7 @@ impl App {
 
     /// Checks a received file, takes its metadata out, and keeps it (with a thumbnail of a
     /// photo).
-    async fn keep_file(
+    pub(crate) async fn keep_file(
         &self,
         incoming: Incoming,
         ticket_id: Option<i64>,

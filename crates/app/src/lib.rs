@@ -21,6 +21,7 @@ pub mod seed;
 pub mod text;
 pub mod tickets;
 pub mod warnings;
+pub mod wechat;
 pub mod workers;
 
 use mashangban_domain::{Actor, DomainError, Permission, Role};
@@ -96,6 +97,8 @@ pub struct Config {
     /// Where photos and files are kept (`MASHANGBAN_FILES_DIR`; beside a SQLite database,
     /// `DB.files`). Several instances share one folder.
     pub files_dir: Option<std::path::PathBuf>,
+    /// The WeChat official account (`MASHANGBAN_WECHAT_*`); none: the channel is off.
+    pub wechat: Option<wechat::WechatConfig>,
 }
 
 impl Config {
@@ -132,6 +135,9 @@ impl Config {
         {
             self.open311_jurisdiction = Some(j.trim().to_string());
         }
+        if let Some(w) = wechat::WechatConfig::from_env()? {
+            self.wechat = Some(w);
+        }
         Ok(self)
     }
 }
@@ -149,6 +155,7 @@ impl Default for Config {
             sms_secret: None,
             open311_jurisdiction: None,
             files_dir: None,
+            wechat: None,
         }
     }
 }
@@ -167,6 +174,8 @@ pub struct App {
     knowledge_index: Arc<std::sync::RwLock<knowledge::KnowledgeCache>>,
     /// The ticket search index, opened on first use.
     ticket_search: Arc<tokio::sync::OnceCell<Arc<tokio::sync::Mutex<search::SearchState>>>>,
+    /// WeChat's access token, shared by every task of this instance.
+    wechat_token: Arc<tokio::sync::Mutex<wechat::api::CachedToken>>,
 }
 
 /// Reference data and when it was loaded.
@@ -197,6 +206,8 @@ pub struct Reference {
     pub(crate) citizen_texts: mashangban_domain::public::CitizenTexts,
     /// Where citizens reach the portal ([`Config::public_url`]).
     pub(crate) public_url: String,
+    /// Whether the progress of WeChat followers' requests is pushed to them.
+    pub(crate) wechat_push: bool,
     /// Resident populations entered for divisions, by code.
     pub populations: std::collections::HashMap<String, i64>,
     /// The city's division code (the division at city level), if the divisions name one.
@@ -379,6 +390,7 @@ impl App {
             text: Arc::default(),
             knowledge_index: Arc::default(),
             ticket_search: Arc::default(),
+            wechat_token: Arc::default(),
         }
     }
 
@@ -449,6 +461,7 @@ impl App {
             webhooks,
             citizen_texts,
             public_url: self.config.public_url.clone(),
+            wechat_push: self.config.wechat.as_ref().is_some_and(|w| w.pushes()),
             channels,
             lines,
         });

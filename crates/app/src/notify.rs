@@ -309,7 +309,13 @@ impl App {
         // One delivery whose outcome cannot be recorded must not hold up the others: it is
         // logged, and its lease runs out so that a later pass tries it again.
         for n in claimed {
-            match deliver(&r, delivery, &n).await {
+            let outcome = match n.channel.as_str() {
+                crate::wechat::api::PUSH | crate::wechat::api::PHOTO => {
+                    self.deliver_wechat(&delivery.http, &n).await
+                }
+                _ => deliver(&r, delivery, &n).await,
+            };
+            match outcome {
                 Ok(()) => match self.store.notice_sent(n.id, Utc::now()).await {
                     Ok(()) => report.sent += 1,
                     Err(e) => {
@@ -543,6 +549,17 @@ pub(crate) fn plan(
             }
         }
         out.extend(webhook_notices(&hooks, t, e.seq, kind, at));
+        if r.wechat_push {
+            let unit = t.lead_unit_id.and_then(|u| r.unit_name(u));
+            out.extend(crate::wechat::api::push_notice(
+                &r.public_url,
+                t,
+                e.seq,
+                kind,
+                unit,
+                at,
+            ));
+        }
         // The citizen hears the approved answer, and is asked to rate it (一事一评).
         if matches!(
             kind,
@@ -664,13 +681,14 @@ pub(crate) fn warning_webhook_notices(
 pub(crate) fn received_plan(
     r: &Arc<Reference>,
     at: DateTime<Utc>,
+    extra: Vec<NewNotice>,
 ) -> Option<mashangban_store::NoticePlan> {
     let hooks: Vec<Webhook> = r.webhooks.iter().filter(|h| h.active).cloned().collect();
     let r = r.clone();
     Some(mashangban_store::NoticePlan(Arc::new(move |t: &Ticket| {
         let receipt = citizen_sms(&r, t, 1, "receipt", &r.citizen_texts.receipt, at);
         if hooks.is_empty() {
-            return receipt.into_iter().collect();
+            return receipt.into_iter().chain(extra.iter().cloned()).collect();
         }
         let refs: Vec<&Webhook> = hooks.iter().collect();
         // The received event, rebuilt from the view (the same fields), without the
@@ -695,6 +713,7 @@ pub(crate) fn received_plan(
         };
         let mut out = webhook_notices(&refs, t, 1, &kind, at);
         out.extend(receipt);
+        out.extend(extra.iter().cloned());
         out
     })))
 }
@@ -756,11 +775,18 @@ impl App {
     ) -> Result<Vec<Notice>, AppError> {
         require(actor, Permission::ManageNotifications)?;
         if let Some(c) = channel
-            && !["sms", "webhook", "console"].contains(&c)
+            && ![
+                "sms",
+                "webhook",
+                "console",
+                crate::wechat::api::PUSH,
+                crate::wechat::api::PHOTO,
+            ]
+            .contains(&c)
         {
             return Err(AppError::invalid(
                 "channel",
-                format!("`{c}` is not one of sms, webhook, console"),
+                format!("`{c}` is not one of sms, webhook, console, wechat, wechat_photo"),
             ));
         }
         Ok(self.store.list_notices(channel, limit).await?)

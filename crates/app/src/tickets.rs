@@ -442,9 +442,23 @@ impl App {
     pub(crate) async fn receive(
         &self,
         actor: &Actor,
+        new: NewTicket,
+        idempotency: Option<(String, String)>,
+        at: DateTime<Utc>,
+    ) -> Result<mashangban_store::Created, AppError> {
+        self.receive_with(actor, new, idempotency, at, Vec::new())
+            .await
+    }
+
+    /// [`App::receive`], with more notices to write with the new ticket (a WeChat
+    /// follower's photos to fetch).
+    pub(crate) async fn receive_with(
+        &self,
+        actor: &Actor,
         mut new: NewTicket,
         idempotency: Option<(String, String)>,
         at: DateTime<Utc>,
+        notices: Vec<mashangban_store::NewNotice>,
     ) -> Result<mashangban_store::Created, AppError> {
         self.find_place(&mut new).await?;
         // Words that say an emergency is under way are flagged as the request comes in,
@@ -471,7 +485,7 @@ impl App {
                 number_prefix: self.config.number_prefix.clone(),
                 tracking_code: new_tracking_code(),
                 idempotency,
-                notices: crate::notify::received_plan(&reference, at),
+                notices: crate::notify::received_plan(&reference, at, notices),
             })
             .await?)
     }
@@ -614,6 +628,7 @@ impl App {
             citizen_phone: q
                 .phone
                 .map(|p| mashangban_domain::intake::canonical_phone(&p).unwrap_or(p)),
+            citizen_wechat: None,
             extension_pending: q.extension_pending,
             alert_at_least: q.alert,
             supervision_at_least: q.supervision,

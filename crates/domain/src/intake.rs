@@ -301,6 +301,7 @@ impl NewTicket {
                 name: bounded("citizen.name", c.name, 50)?,
                 phone: validate_phone("citizen.phone", c.phone)?,
                 no_sms: c.no_sms.unwrap_or(false),
+                wechat_openid: None,
             },
             None => Citizen::default(),
         };

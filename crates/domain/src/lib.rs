@@ -25,6 +25,7 @@ pub mod supervision;
 pub mod ticket;
 pub mod types;
 pub mod warning;
+pub mod wechat;
 
 pub use channel::Channel;
 pub use codes::{CategoryCode, DivisionCode};

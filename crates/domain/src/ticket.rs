@@ -22,6 +22,10 @@ pub struct Citizen {
     /// The citizen asked not to be texted (no receipt, reply or rating request by SMS).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub no_sms: bool,
+    /// The follower of the official account who sent it through WeChat (their openid):
+    /// where its progress is pushed. Never shown masked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wechat_openid: Option<String>,
 }
 
 /// An extension asked for by the lead unit and not yet decided.
@@ -506,12 +510,14 @@ pub fn mask_citizen(c: &Citizen, confidential: bool) -> Citizen {
             name: c.name.as_ref().map(|_| "(保密)".to_string()),
             phone: None,
             no_sms: c.no_sms,
+            wechat_openid: None,
         };
     }
     Citizen {
         name: c.name.as_deref().map(mask_name),
         phone: c.phone.as_deref().map(mask_phone),
         no_sms: c.no_sms,
+        wechat_openid: None,
     }
 }
 
@@ -550,6 +556,7 @@ mod tests {
             name: Some("张三丰".into()),
             phone: Some("13812345678".into()),
             no_sms: false,
+            wechat_openid: None,
         };
         let m = mask_citizen(&c, false);
         assert_eq!(m.name.as_deref(), Some("张**"));
@@ -559,6 +566,7 @@ mod tests {
                 name: Some("王".into()),
                 phone: Some("8123".into()),
                 no_sms: false,
+                wechat_openid: None,
             },
             false,
         );
@@ -573,6 +581,7 @@ mod tests {
             name: Some("李四".into()),
             phone: Some("13912345678".into()),
             no_sms: false,
+            wechat_openid: None,
         };
         let m = mask_citizen(&c, true);
         assert_eq!(m.name.as_deref(), Some("(保密)"));

@@ -304,6 +304,8 @@ pub struct TicketFilter {
     pub created_from: Option<DateTime<Utc>>,
     pub created_to: Option<DateTime<Utc>>,
     pub citizen_phone: Option<String>,
+    /// The requests of one WeChat follower (their openid).
+    pub citizen_wechat: Option<String>,
     /// Tickets with (true) or without (false) an extension request awaiting a decision.
     pub extension_pending: Option<bool>,
     /// Open tickets with an alert at least this high (1 warning, 2 overdue).
@@ -816,6 +818,12 @@ pub trait CitizenStore: Send + Sync {
         token_digest: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<String>>;
+    /// The state of a conversation with a citizen on a messaging channel (a WeChat
+    /// follower's dialogue), by its key, with when it was last kept.
+    async fn dialogue(&self, key: &str) -> Result<Option<(String, DateTime<Utc>)>>;
+    /// Keeps a conversation's state in place of the old one; none ends it. Conversations
+    /// silent for a day are forgotten.
+    async fn put_dialogue(&self, key: &str, body: Option<&str>, at: DateTime<Utc>) -> Result<()>;
 }
 
 /// Photos and files of requests (their bytes are kept apart, by SHA-256).

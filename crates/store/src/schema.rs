@@ -648,6 +648,22 @@ CREATE TABLE api_keys (
 );
 "#,
     },
+    Migration {
+        version: 27,
+        name: "WeChat followers and dialogues",
+        // A request taken over WeChat is its follower's (their openid, to push its progress
+        // and to find their requests when they ask); a dialogue in progress is kept between
+        // their messages.
+        sql: r#"
+ALTER TABLE tickets ADD COLUMN citizen_wechat TEXT;
+CREATE INDEX tickets_wechat ON tickets (citizen_wechat, id);
+CREATE TABLE dialogues (
+    key TEXT PRIMARY KEY,
+    body TEXT NOT NULL,
+    updated_at {big} NOT NULL
+);
+"#,
+    },
 ];
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ pub mod openapi;
 mod portal;
 pub mod reports;
 mod uploads;
+mod wechat;
 mod xlsx;
 
 use axum::Router;
@@ -158,6 +159,7 @@ pub fn router(app: App) -> Router {
         .merge(console::routes())
         .merge(portal::routes())
         .merge(open311::routes())
+        .merge(wechat::routes())
         .fallback(api::fallback)
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -76,12 +76,14 @@ pub(super) async fn insert_ticket(
         P::S(Some(view.kind.as_str().to_string())),
         P::S(view.citizen.phone.clone()),
         P::I(Some(ts(view.created_at))),
+        P::S(view.citizen.wechat_openid.clone()),
     ]);
     let q = sqlx::query(
         "INSERT INTO tickets (state, category_code, division_code, lead_unit_id, parent_id, updated_at, version, body, \
          extension_pending, category_l1, category_l2, division_county, division_street, \
-         number, tracking_code, channel, kind, citizen_phone, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) RETURNING id",
+         number, tracking_code, channel, kind, citizen_phone, created_at, citizen_wechat) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) \
+         RETURNING id",
     );
     let id: i64 = bind_all(q, params)
         .fetch_one(&mut *conn)

@@ -171,4 +171,43 @@ impl CitizenStore for SqlStore {
             None => None,
         })
     }
+
+    async fn dialogue(&self, key: &str) -> Result<Option<(String, DateTime<Utc>)>> {
+        let row = sqlx::query("SELECT body, updated_at FROM dialogues WHERE key = $1")
+            .bind(key.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(r) => Some((r.try_get("body")?, from_ts(r.try_get("updated_at")?))),
+            None => None,
+        })
+    }
+
+    async fn put_dialogue(&self, key: &str, body: Option<&str>, at: DateTime<Utc>) -> Result<()> {
+        let mut w = self.writer().await?;
+        sqlx::query("DELETE FROM dialogues WHERE updated_at < $1")
+            .bind(ts(at - chrono::Duration::days(1)))
+            .execute(&mut *w)
+            .await?;
+        match body {
+            Some(body) => {
+                sqlx::query(
+                    "INSERT INTO dialogues (key, body, updated_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (key) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
+                )
+                .bind(key.to_string())
+                .bind(body.to_string())
+                .bind(ts(at))
+                .execute(&mut *w)
+                .await?
+            }
+            None => {
+                sqlx::query("DELETE FROM dialogues WHERE key = $1")
+                    .bind(key.to_string())
+                    .execute(&mut *w)
+                    .await?
+            }
+        };
+        Ok(())
+    }
 }

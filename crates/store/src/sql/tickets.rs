@@ -159,6 +159,10 @@ impl TicketStore for SqlStore {
             let m = next(&mut params, P::S(Some(p.clone())));
             sql.push_str(&format!(" AND t.citizen_phone = {m}"));
         }
+        if let Some(w) = &f.citizen_wechat {
+            let m = next(&mut params, P::S(Some(w.clone())));
+            sql.push_str(&format!(" AND t.citizen_wechat = {m}"));
+        }
         if let Some(p) = f.extension_pending {
             let m = next(&mut params, P::I(Some(i64::from(p))));
             sql.push_str(&format!(" AND t.extension_pending = {m}"));

@@ -47,23 +47,31 @@ pub struct Resp {
 impl TestApp {
     /// Starts the app, or returns None (PostgreSQL without TEST_DATABASE_URL).
     pub async fn start(db: Db, test: &str) -> Option<TestApp> {
+        Self::start_configured(db, test, |_| {}).await
+    }
+
+    /// [`TestApp::start`], with the settings changed first (a channel's, say).
+    pub async fn start_configured(
+        db: Db,
+        test: &str,
+        configure: impl FnOnce(&mut Config),
+    ) -> Option<TestApp> {
         let url = match db {
             Db::Sqlite => testing::sqlite_url(),
             Db::Postgres => testing::postgres_url(test).await?,
         };
         let store = SqlStore::connect(&url).await.unwrap();
         store.migrate().await.unwrap();
-        let app = App::new(
-            Arc::new(store),
-            Config {
-                sms_secret: Some(SMS_SECRET.into()),
-                files_dir: Some(
-                    std::env::temp_dir().join(format!("mb-files-{}-{test}", std::process::id())),
-                ),
-                public_url: "https://12345.example.gov.cn".into(),
-                ..Config::default()
-            },
-        );
+        let mut config = Config {
+            sms_secret: Some(SMS_SECRET.into()),
+            files_dir: Some(
+                std::env::temp_dir().join(format!("mb-files-{}-{test}", std::process::id())),
+            ),
+            public_url: "https://12345.example.gov.cn".into(),
+            ..Config::default()
+        };
+        configure(&mut config);
+        let app = App::new(Arc::new(store), config);
         app.seed_xining().await.unwrap();
         // Tests ask for extensions at any hour: no daily cut-off (tested on its own).
         let mut policy =
