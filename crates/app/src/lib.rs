@@ -7,6 +7,7 @@ pub mod catalogue;
 pub mod channels;
 pub mod deadlines;
 pub mod demo;
+pub mod exchange;
 pub mod files;
 pub mod knowledge;
 pub mod kpis;
@@ -218,6 +219,9 @@ pub struct Reference {
     pub channels: Vec<mashangban_domain::channel::ChannelDef>,
     /// The hotlines merged into 12345.
     pub lines: Vec<mashangban_domain::channel::HotlineLine>,
+    /// The platforms requests are exchanged with (their keys among them): read through
+    /// [`App::platforms`].
+    pub(crate) platforms: Vec<mashangban_domain::exchange::Platform>,
 }
 
 impl Reference {
@@ -227,6 +231,22 @@ impl Reference {
         code: &mashangban_domain::Channel,
     ) -> Option<&mashangban_domain::channel::ChannelDef> {
         self.channels.iter().find(|c| &c.code == code)
+    }
+
+    /// Where a request may be handed out (转出): the emergency lines, then the platforms in
+    /// use, as (code, name).
+    pub fn transfer_targets(&self) -> Vec<(String, String)> {
+        mashangban_domain::exchange::EMERGENCY_LINES
+            .iter()
+            .filter(|(code, _)| !self.platforms.iter().any(|p| p.code == *code && p.active))
+            .map(|(code, name)| (code.to_string(), name.to_string()))
+            .chain(
+                self.platforms
+                    .iter()
+                    .filter(|p| p.active)
+                    .map(|p| (p.code.clone(), p.name.clone())),
+            )
+            .collect()
     }
 
     /// A channel's name for people (its code when no channel has it any more).
@@ -421,6 +441,7 @@ impl App {
         let citizen_texts = self.stored_setting(notify::CITIZEN_TEXTS_SETTING).await?;
         let channels = self.store.channels().await?;
         let lines = self.store.lines().await?;
+        let platforms = self.store.platforms().await?;
         let populations: std::collections::HashMap<String, i64> = divisions
             .iter()
             .filter_map(|d| d.population.map(|p| (d.code.clone(), p)))
@@ -464,6 +485,7 @@ impl App {
             wechat_push: self.config.wechat.as_ref().is_some_and(|w| w.pushes()),
             channels,
             lines,
+            platforms,
         });
         if let Ok(mut guard) = self.reference.write() {
             *guard = Some((std::time::Instant::now(), r.clone()));

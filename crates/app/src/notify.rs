@@ -86,6 +86,7 @@ const EVENT_TYPES: &[&str] = &[
     "deadline_warned",
     "deadline_breached",
     "not_accepted",
+    "transferred_out",
     "contact_revealed",
     "supervised",
     "supervision_answered",
@@ -495,6 +496,7 @@ pub(crate) fn plan(
     let hooks: Vec<&Webhook> = r.webhooks.iter().filter(|h| h.active).collect();
     for e in mashangban_domain::appended(before, kinds, *actor, at) {
         let kind = &e.kind;
+        let previous = view.clone();
         view = apply(view, &e);
         let Some(t) = view.as_ref() else { break };
         // A breach that raises supervision in the same change is told once, by the
@@ -549,6 +551,9 @@ pub(crate) fn plan(
             }
         }
         out.extend(webhook_notices(&hooks, t, e.seq, kind, at));
+        if let Some(was) = &previous {
+            out.extend(crate::exchange::notices(r, was, t, kind, e.seq, at));
+        }
         if r.wechat_push {
             let unit = t.lead_unit_id.and_then(|u| r.unit_name(u));
             out.extend(crate::wechat::api::push_notice(
@@ -710,6 +715,7 @@ pub(crate) fn received_plan(
             reported_by_unit_id: t.reported_by_unit_id,
             place: t.place.clone(),
             emergency: t.emergency.clone(),
+            exchange: t.exchange.clone(),
         };
         let mut out = webhook_notices(&refs, t, 1, &kind, at);
         out.extend(receipt);
@@ -736,6 +742,14 @@ async fn deliver(r: &Reference, d: &Delivery, n: &Notice) -> Result<(), String> 
                 serde_json::from_str(&n.payload).map_err(|e| format!("payload: {e}"))?;
             body["delivery_id"] = serde_json::json!(n.id);
             post_signed(&d.http, &h.url, &h.secret, n.id, body.to_string()).await
+        }
+        crate::exchange::EXCHANGE => {
+            let (url, secret) = crate::exchange::destination(r, &n.recipient)?;
+            let mut body: serde_json::Value =
+                serde_json::from_str(&n.payload).map_err(|e| format!("payload: {e}"))?;
+            body["delivery_id"] = serde_json::json!(n.id);
+            body["platform"] = serde_json::json!(n.recipient);
+            post_signed(&d.http, url, secret, n.id, body.to_string()).await
         }
         // Console notices are delivered when written; nothing else is known.
         other => Err(format!("unknown channel `{other}`")),
@@ -781,12 +795,15 @@ impl App {
                 "console",
                 crate::wechat::api::PUSH,
                 crate::wechat::api::PHOTO,
+                crate::exchange::EXCHANGE,
             ]
             .contains(&c)
         {
             return Err(AppError::invalid(
                 "channel",
-                format!("`{c}` is not one of sms, webhook, console, wechat, wechat_photo"),
+                format!(
+                    "`{c}` is not one of sms, webhook, console, wechat, wechat_photo, exchange"
+                ),
             ));
         }
         Ok(self.store.list_notices(channel, limit).await?)

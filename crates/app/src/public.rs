@@ -444,7 +444,7 @@ pub const INBOUND_SKEW_SECONDS: i64 = 300;
 
 /// Checks an inbound message's signature: `sha256=<hex HMAC-SHA256 of "{timestamp}.{body}">`
 /// with the shared secret, and a timestamp within [`INBOUND_SKEW_SECONDS`] of now.
-fn check_signature(
+pub(crate) fn check_signature(
     secret: &str,
     timestamp: Option<&str>,
     signature: Option<&str>,

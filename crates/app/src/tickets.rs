@@ -915,6 +915,7 @@ impl App {
                 Command::Relocate { division_code, .. } => {
                     check_codes(&reference, None, Some(division_code))?
                 }
+                Command::TransferOut { to, .. } => App::check_transfer_target(&reference, to)?,
                 _ => {}
             }
             // The named units as they are now (not as cached): a unit disabled a moment ago

@@ -179,6 +179,7 @@ fn end_of(t: &Ticket) -> Option<Fact> {
                 t.state == TicketState::ResolvedDirectly && t.resolved_on_spot_by.is_none(),
             ),
             handling_seconds: seconds,
+            transferred_out: u64::from(t.state == TicketState::Transferred),
             ..Default::default()
         },
     })
@@ -233,6 +234,7 @@ pub fn may_count(kind: &EventKind) -> bool {
             | EventKind::Closed { .. }
             | EventKind::Merged { .. }
             | EventKind::NotAccepted { .. }
+            | EventKind::TransferredOut { .. }
             | EventKind::Reopened { .. }
     )
 }
@@ -719,6 +721,7 @@ mod tests {
             reported_by_unit_id: None,
             place: None,
             emergency: None,
+            exchange: None,
         }
     }
 

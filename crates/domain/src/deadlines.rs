@@ -672,6 +672,7 @@ mod tests {
                     reported_by_unit_id: None,
                     place: None,
                     emergency: None,
+                    exchange: None,
                 },
             );
             s

@@ -16,7 +16,7 @@ pub const MAX_TITLE_CHARS: usize = 200;
 const DERIVED_TITLE_CHARS: usize = 40;
 
 /// The citizen as the create body names them.
-#[derive(Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(as = NewCitizen)]
 pub struct CitizenBody {
@@ -185,6 +185,9 @@ pub struct NewTicket {
     /// The emergency number the words call for; set by the application when it receives
     /// the request.
     pub emergency: Option<String>,
+    /// The platform that handed it over; set by the exchange's use case, never read from a
+    /// request body.
+    pub exchange: Option<crate::exchange::ExchangeOrigin>,
 }
 
 fn bounded(field: &str, v: Option<String>, max: usize) -> Result<Option<String>, DomainError> {
@@ -321,6 +324,7 @@ impl NewTicket {
             reported_by_unit_id: None,
             place: None,
             emergency: None,
+            exchange: None,
         })
     }
 
@@ -343,6 +347,7 @@ impl NewTicket {
             reported_by_unit_id: self.reported_by_unit_id,
             place: self.place,
             emergency: self.emergency,
+            exchange: self.exchange,
         }
     }
 }

@@ -62,6 +62,9 @@ pub struct Tally {
     pub resolution_unasked: u64,
     /// Citizens' bad ratings the hotline judged unreasonable: counted here, not as callbacks.
     pub excluded_ratings: u64,
+    /// Requests handed to another platform or an emergency line (转出): finished here, and
+    /// counted apart.
+    pub transferred_out: u64,
 }
 
 /// The tally's counts, in the order of [`Tally::FIELDS`].
@@ -92,10 +95,11 @@ impl Tally {
         "contact_unasked",
         "resolution_unasked",
         "excluded_ratings",
+        "transferred_out",
     ];
 
     /// How many counts a tally holds.
-    pub const LEN: usize = 24;
+    pub const LEN: usize = 25;
 
     /// The counts in the order of [`Tally::FIELDS`].
     pub fn values(&self) -> [u64; Tally::LEN] {
@@ -124,6 +128,7 @@ impl Tally {
             self.contact_unasked,
             self.resolution_unasked,
             self.excluded_ratings,
+            self.transferred_out,
         ]
     }
 
@@ -156,6 +161,7 @@ impl Tally {
             contact_unasked: c(21),
             resolution_unasked: c(22),
             excluded_ratings: c(23),
+            transferred_out: c(24),
         }
     }
 
@@ -224,6 +230,7 @@ impl std::ops::AddAssign for Tally {
         self.contact_unasked += o.contact_unasked;
         self.resolution_unasked += o.resolution_unasked;
         self.excluded_ratings += o.excluded_ratings;
+        self.transferred_out += o.transferred_out;
     }
 }
 
@@ -328,6 +335,8 @@ pub struct Kpis {
     pub citizen_ratings: u64,
     /// Citizens' bad ratings judged unreasonable, left out of the rates.
     pub excluded_ratings: u64,
+    /// Requests handed to another platform (转出), counted apart from every rate.
+    pub transferred_out: u64,
     pub requests_per_10k: Option<f64>,
     pub response_rate: Option<f64>,
     pub resolution_rate: Option<f64>,
@@ -380,6 +389,7 @@ pub fn kpis(t: &Tally, population: Option<u64>, p: &KpiPolicy) -> Kpis {
         callbacks: t.callbacks,
         citizen_ratings: t.citizen_callbacks,
         excluded_ratings: t.excluded_ratings,
+        transferred_out: t.transferred_out,
         requests_per_10k: population
             .filter(|p| *p > 0)
             .map(|pop| t.requests as f64 / pop as f64 * 10_000.0),

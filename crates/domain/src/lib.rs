@@ -9,6 +9,7 @@ pub mod channel;
 pub mod codes;
 pub mod deadlines;
 pub mod error;
+pub mod exchange;
 pub mod forecast;
 pub mod intake;
 pub mod knowledge;

@@ -118,6 +118,7 @@ fn sample_command(action: Action) -> Command {
         }
         Action::Merge => json!({"parent_id": 99}),
         Action::NotAccept => json!({"reason": "属于诉讼事项", "redirect_to": "法院"}),
+        Action::TransferOut => json!({"to": "110", "reason": "涉及治安案件，转公安110"}),
         Action::Supervise => json!({"note": "请加快办理"}),
         Action::AnswerSupervision => json!({"answer": "已安排专人办理"}),
         Action::Forward => json!({"unit_id": OTHER, "note": "请社区核实"}),
@@ -177,6 +178,7 @@ fn expected_types(action: Action, t: &Ticket) -> Vec<&'static str> {
                 Action::Reopen => "reopened",
                 Action::Merge => "merged",
                 Action::NotAccept => "not_accepted",
+                Action::TransferOut => "transferred_out",
                 Action::RevealContact => "contact_revealed",
                 Action::Supervise => "supervised",
                 Action::AnswerSupervision => "supervision_answered",

@@ -392,6 +392,7 @@ mod tests {
                 reported_by_unit_id: None,
                 place: None,
                 emergency: None,
+                exchange: None,
             },
             EventKind::Dispatched {
                 lead_unit_id: 5,

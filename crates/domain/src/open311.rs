@@ -110,7 +110,10 @@ pub fn service_request(
 ) -> ServiceRequest {
     let closed = matches!(
         view.state,
-        PublicState::Closed | PublicState::NotAccepted | PublicState::Merged
+        PublicState::Closed
+            | PublicState::NotAccepted
+            | PublicState::Merged
+            | PublicState::Referred
     );
     ServiceRequest {
         service_request_id: view.number.clone(),
@@ -284,6 +287,7 @@ pub fn update_status(state: PublicState) -> &'static str {
         PublicState::Closed => "closed",
         PublicState::NotAccepted => "not_responsible",
         PublicState::Merged => "duplicate",
+        PublicState::Referred => "internal_referral",
     }
 }
 

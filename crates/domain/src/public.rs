@@ -148,6 +148,9 @@ pub enum PublicState {
     NotAccepted,
     /// 已并入同一诉求: joined to the same matter raised before, handled with it.
     Merged,
+    /// 已转交其他平台: handed to the platform whose matter it is (110, the provincial
+    /// platform …), which answers it.
+    Referred,
 }
 
 impl PublicState {
@@ -163,6 +166,7 @@ impl PublicState {
             TicketState::Closed | TicketState::ResolvedDirectly => PublicState::Closed,
             TicketState::NotAccepted => PublicState::NotAccepted,
             TicketState::Merged => PublicState::Merged,
+            TicketState::Transferred => PublicState::Referred,
         }
     }
 
@@ -176,6 +180,7 @@ impl PublicState {
             PublicState::Closed => "已办结",
             PublicState::NotAccepted => "不予受理",
             PublicState::Merged => "已并入同一诉求办理",
+            PublicState::Referred => "已转交其他平台办理",
         }
     }
 
@@ -199,6 +204,9 @@ impl PublicState {
                 "该事项不属于12345热线受理范围，请按上面的说明咨询相关部门。"
             }
             PublicState::Merged => "您反映的问题已有其他市民反映，已并在一起办理，答复将一并告知。",
+            PublicState::Referred => {
+                "您反映的问题属于其他平台（如公安110、省级平台）的职责，已转交其办理，由其联系您。"
+            }
         }
     }
 }
@@ -448,6 +456,7 @@ mod tests {
             (TicketState::ResolvedDirectly, "已办结"),
             (TicketState::NotAccepted, "不予受理"),
             (TicketState::Merged, "已并入同一诉求办理"),
+            (TicketState::Transferred, "已转交其他平台办理"),
         ];
         assert_eq!(expected.len(), TicketState::ALL.len());
         for (state, label) in expected {

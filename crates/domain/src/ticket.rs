@@ -140,6 +140,12 @@ pub struct Ticket {
     pub parent_id: Option<i64>,
     pub child_ids: Vec<i64>,
     pub not_accepted: Option<NotAcceptance>,
+    /// The platform that handed it over (省平台, 110 …), its id there and deadline.
+    #[serde(default)]
+    pub exchange: Option<crate::exchange::ExchangeOrigin>,
+    /// Where it was handed out to (转出), if it was.
+    #[serde(default)]
+    pub transfer: Option<crate::exchange::Transfer>,
     pub created_by: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -103,6 +103,7 @@ wire_enum!(
         Closed => "closed", "已办结";
         Merged => "merged", "已并单";
         NotAccepted => "not_accepted", "不予受理";
+        Transferred => "transferred", "已转出";
     }
 );
 
@@ -123,6 +124,7 @@ impl TicketState {
                 | TicketState::Closed
                 | TicketState::Merged
                 | TicketState::NotAccepted
+                | TicketState::Transferred
         )
     }
 }
@@ -253,7 +255,8 @@ mod tests {
             .iter()
             .filter(|s| s.is_terminal())
             .collect();
-        assert_eq!(terminal.len(), 4);
+        assert_eq!(terminal.len(), 5);
+        assert!(TicketState::Transferred.is_terminal());
         assert!(!TicketState::AwaitingCallback.is_terminal());
     }
 }

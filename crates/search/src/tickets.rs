@@ -506,6 +506,7 @@ mod tests {
                 reported_by_unit_id: None,
                 place: None,
                 emergency: None,
+                exchange: None,
             },
         };
         mashangban_domain::apply(None, &e).expect("a ticket")

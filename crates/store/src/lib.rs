@@ -867,6 +867,10 @@ pub trait ChannelStore: Send + Sync {
     async fn lines(&self) -> Result<Vec<mashangban_domain::channel::HotlineLine>>;
     /// Writes a merged hotline; whether it is new.
     async fn put_line(&self, l: &mashangban_domain::channel::HotlineLine) -> Result<bool>;
+    /// Every platform requests are exchanged with, by code (their secrets included).
+    async fn platforms(&self) -> Result<Vec<mashangban_domain::exchange::Platform>>;
+    /// Writes a platform; whether it is new.
+    async fn put_platform(&self, p: &mashangban_domain::exchange::Platform) -> Result<bool>;
 }
 
 /// What checking a one-time code found.

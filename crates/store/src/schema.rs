@@ -664,6 +664,25 @@ CREATE TABLE dialogues (
 );
 "#,
     },
+    Migration {
+        version: 28,
+        name: "exchange with other platforms",
+        // The platforms requests are exchanged with (110, the provincial and national
+        // platforms), each with its key; and the aggregates' count of requests handed out
+        // (转出), 0 for every request before.
+        sql: r#"
+CREATE TABLE exchange_platforms (
+    code TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    webhook_url TEXT,
+    secret TEXT NOT NULL,
+    active {big} NOT NULL DEFAULT 1
+);
+ALTER TABLE kpi_facts ADD COLUMN transferred_out {big} NOT NULL DEFAULT 0;
+ALTER TABLE kpi_rollup ADD COLUMN transferred_out {big} NOT NULL DEFAULT 0;
+"#,
+    },
 ];
 
 #[cfg(test)]
@@ -684,6 +703,7 @@ mod tests {
         let added = |table: &str| -> Vec<&str> {
             sql(22)
                 .lines()
+                .chain(sql(28).lines())
                 .filter_map(|l| l.strip_prefix(&format!("ALTER TABLE {table} ADD COLUMN ")))
                 .map(|l| l.split_whitespace().next().unwrap())
                 .collect::<Vec<_>>()

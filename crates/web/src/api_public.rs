@@ -169,6 +169,11 @@ pub async fn sms_inbound(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = body.map_err(|e| mashangban_app::AppError::invalid("body", e.body_text()))?;
+    // Read as signed (the signature is over these bytes), but held to the API's rule on
+    // control characters all the same.
+    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&body) {
+        crate::input::check_json(&v)?;
+    }
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let outcome = app
         .inbound_sms_at(

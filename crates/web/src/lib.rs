@@ -4,6 +4,7 @@
 mod api;
 mod api_catalogue;
 mod api_channels;
+mod api_exchange;
 mod api_files;
 mod api_keys;
 mod api_knowledge;
@@ -123,6 +124,9 @@ fn api() -> OpenApiRouter<App> {
         .routes(routes!(api_channels::put_channel))
         .routes(routes!(api_channels::lines))
         .routes(routes!(api_channels::put_line))
+        .routes(routes!(api_exchange::platforms))
+        .routes(routes!(api_exchange::put_platform))
+        .routes(routes!(api_exchange::inbound))
         .routes(routes!(api_catalogue::list, api_catalogue::create))
         .routes(routes!(api_catalogue::update, api_catalogue::delete))
         .routes(routes!(api_catalogue::history))

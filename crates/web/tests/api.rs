@@ -414,6 +414,7 @@ fn expected_events(action: Action) -> Vec<&'static str> {
         Action::Reopen => vec!["reopened"],
         Action::Merge => vec!["merged"],
         Action::NotAccept => vec!["not_accepted"],
+        Action::TransferOut => vec!["transferred_out"],
         Action::RevealContact => vec!["contact_revealed"],
         Action::Supervise => vec!["supervised"],
         Action::AnswerSupervision => vec!["supervision_answered"],
@@ -443,6 +444,7 @@ fn sample_body(t: &TestApp, action: Action, parent: i64) -> Value {
         }
         Action::Merge => json!({"parent_id": parent}),
         Action::NotAccept => json!({"reason": "理由"}),
+        Action::TransferOut => json!({"to": "110", "reason": "理由"}),
         Action::Supervise => json!({"note": "请加快办理"}),
         Action::AnswerSupervision => json!({"answer": "已安排专人办理"}),
         Action::Forward => json!({"unit_id": t.below_unit, "note": "请社区核实"}),
@@ -520,6 +522,7 @@ async fn every_state_and_action_over_http(t: &TestApp) {
                         | TicketState::ResolvedDirectly
                         | TicketState::NotAccepted
                         | TicketState::Merged
+                        | TicketState::Transferred
                 );
             if table_says && !unit_blind {
                 assert_eq!(

@@ -1759,15 +1759,24 @@ async fn the_citizens_loop_in_the_browser() {
         .go(&format!("/public/track?number={number}&code={code}"))
         .await;
     citizen.wait_for("ul.files img").await;
-    let loaded = citizen
-        .c
-        .execute(
-            "const i = document.querySelector('ul.files img'); return i.complete && i.naturalWidth > 0;",
-            vec![],
-        )
-        .await
-        .unwrap();
-    assert_eq!(loaded.as_bool(), Some(true), "the thumbnail shows");
+    // The thumbnail is fetched after the page: given up to five seconds to arrive.
+    let mut loaded = None;
+    for _ in 0..50 {
+        loaded = citizen
+            .c
+            .execute(
+                "const i = document.querySelector('ul.files img'); return i.complete && i.naturalWidth > 0;",
+                vec![],
+            )
+            .await
+            .unwrap()
+            .as_bool();
+        if loaded == Some(true) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(loaded, Some(true), "the thumbnail shows");
     citizen.shot("21-citizen-track-with-photo-360").await;
 
     // The citizen's own requests, by the phone number and a code texted to it.

@@ -450,6 +450,15 @@ async fn inbound_sms_are_signed_rate_and_become_requests(t: &TestApp) {
         assert_eq!(r.body["error"]["code"], "unauthenticated");
     }
     assert_eq!(t.state(id).await, "awaiting_callback");
+    // A control character in a correctly signed message is refused like anywhere in the API.
+    let bell = json!({"message_id": "gw-0000", "from": phone, "text": "路灯\u{7}坏了很久了"});
+    let r = inbound(t, &bell, SMS_SECRET, now).await;
+    assert_eq!(
+        (r.status, r.body["error"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("text")),
+        "{}",
+        r.body
+    );
     // "3": the newest answer of the number awaiting a rating is rated dissatisfied.
     let r = inbound(t, &sms, SMS_SECRET, now).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);

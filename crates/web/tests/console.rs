@@ -292,6 +292,25 @@ async fn a_ticket_goes_round_through_the_console_forms() {
     // The dispatcher sees only what a dispatcher may do now.
     let (_, html) = disp.page(&format!("/tickets/{id}")).await;
     assert!(has_action(&html, id, "dispatch") && has_action(&html, id, "not-accept"));
+    // Handing a request out (转出): the emergency lines are offered; the form's refusal
+    // names the field, and a good form ends the request as handed out.
+    assert!(has_action(&html, id, "transfer-out"));
+    assert!(html.contains(r#"<option value="110">公安110 (110)</option>"#));
+    let fight = t.create("楼下有人持刀打架").await;
+    let (_, _, refused) = disp
+        .post(
+            &format!("/tickets/{fight}/act/transfer-out"),
+            &[("to", "110"), ("reason", "")],
+        )
+        .await;
+    assert!(refused.contains("reason"), "the refusal names the field");
+    assert_eq!(t.state(fight).await, "received");
+    disp.post(
+        &format!("/tickets/{fight}/act/transfer-out"),
+        &[("to", "110"), ("reason", "治安事件，已转公安110")],
+    )
+    .await;
+    assert_eq!(t.state(fight).await, "transferred");
     // The dispatch form preselects the unit the catalogue sends the matter to, with its rule.
     let entry = t
         .post(

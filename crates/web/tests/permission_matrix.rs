@@ -81,6 +81,9 @@ impl Fixtures {
             "/api/v1/channels/{code}" => "/api/v1/channels/douyin".to_string(),
             "/api/v1/api-keys/{id}" => "/api/v1/api-keys/999999".to_string(),
             "/api/v1/lines/{number}" => "/api/v1/lines/12388".to_string(),
+            "/api/v1/exchange/platforms/{code}" => {
+                "/api/v1/exchange/platforms/national".to_string()
+            }
             p => p.replace("{id}", &id.to_string()),
         };
         let article = json!({"question": "路灯不亮找谁？", "answer": "由所在街道办事处负责。",
@@ -121,6 +124,9 @@ impl Fixtures {
                 "kind": "app", "active": true})),
             ("POST", "/api/v1/api-keys") => Some(json!({"client": "FixMyStreet"})),
             ("PUT", "/api/v1/lines/{number}") => Some(json!({"name": "测试热线", "active": true})),
+            ("PUT", "/api/v1/exchange/platforms/{code}") => {
+                Some(json!({"name": "国家政务服务平台", "channel": "province"}))
+            }
             _ => None,
         };
         (method, concrete, body)

@@ -30,6 +30,7 @@ pub fn apply(ticket: Option<Ticket>, event: &Event) -> Option<Ticket> {
         reported_by_unit_id,
         place,
         emergency,
+        exchange,
     } = &event.kind
     {
         return Some(Ticket {
@@ -64,6 +65,8 @@ pub fn apply(ticket: Option<Ticket>, event: &Event) -> Option<Ticket> {
             parent_id: None,
             child_ids: Vec::new(),
             not_accepted: None,
+            exchange: exchange.clone(),
+            transfer: None,
             created_by: event.actor.user_id,
             created_at: at,
             updated_at: at,
@@ -448,6 +451,20 @@ pub fn apply(ticket: Option<Ticket>, event: &Event) -> Option<Ticket> {
             });
             t.closed_at = Some(at);
         }
+        EventKind::TransferredOut {
+            to,
+            reason,
+            agreement,
+        } => {
+            t.state = S::Transferred;
+            t.transfer = Some(crate::exchange::Transfer {
+                to: to.clone(),
+                reason: reason.clone(),
+                agreement: agreement.clone(),
+                at,
+            });
+            t.closed_at = Some(at);
+        }
     }
     Some(t)
 }
@@ -465,7 +482,8 @@ fn clear_alerts(t: &mut Ticket, kind: &EventKind) {
         | EventKind::ResolvedOnSpot { .. }
         | EventKind::Closed { .. }
         | EventKind::Merged { .. }
-        | EventKind::NotAccepted { .. } => &[C::Sign, C::Contact, C::Handling, C::Callback],
+        | EventKind::NotAccepted { .. }
+        | EventKind::TransferredOut { .. } => &[C::Sign, C::Contact, C::Handling, C::Callback],
         EventKind::Signed { .. } => &[C::Sign],
         EventKind::ContactRecorded { .. } | EventKind::Replied { .. } => &[C::Contact],
         EventKind::ReplyApproved { .. } => &[C::Sign, C::Contact, C::Handling],

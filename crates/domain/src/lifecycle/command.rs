@@ -140,6 +140,12 @@ pub enum Command {
         reasonable: bool,
         reason: Option<String>,
     },
+    /// Hands the request to another platform or an emergency line (转出).
+    TransferOut {
+        to: String,
+        reason: String,
+        agreement: Option<String>,
+    },
     /// Passes the ticket to a unit below the one doing the work (分级转办).
     Forward {
         unit_id: i64,
@@ -172,6 +178,7 @@ impl Command {
             Command::Reopen { .. } => Action::Reopen,
             Command::Merge { .. } => Action::Merge,
             Command::NotAccept { .. } => Action::NotAccept,
+            Command::TransferOut { .. } => Action::TransferOut,
             Command::RevealContact => Action::RevealContact,
             Command::Supervise { .. } => Action::Supervise,
             Command::AnswerSupervision { .. } => Action::AnswerSupervision,
@@ -392,6 +399,20 @@ impl Command {
                     redirect_to,
                 }
             }
+            Action::TransferOut => {
+                let b: payload::TransferOut = from_json(body)?;
+                let to = crate::exchange::check_code(b.to.trim())
+                    .map_err(|_| DomainError::invalid("to", "is not a platform's code"))?;
+                let agreement = optional_text("agreement", b.agreement)?;
+                if agreement.as_ref().is_some_and(|a| a.chars().count() > 100) {
+                    return Err(DomainError::invalid("agreement", "at most 100 characters"));
+                }
+                Command::TransferOut {
+                    to,
+                    reason: required_text("reason", b.reason)?,
+                    agreement,
+                }
+            }
             Action::RevealContact => {
                 let _: payload::Empty = from_json(body)?;
                 Command::RevealContact
@@ -507,6 +528,7 @@ pub fn body_schema(action: Action) -> utoipa::openapi::RefOr<utoipa::openapi::sc
         Action::RecordCallback => payload::Callback::schema(),
         Action::Merge => payload::Merge::schema(),
         Action::NotAccept => payload::NotAccept::schema(),
+        Action::TransferOut => payload::TransferOut::schema(),
         Action::RevealContact => payload::Empty::schema(),
         Action::Supervise => payload::Supervise::schema(),
         Action::Forward => payload::Forward::schema(),
@@ -637,6 +659,19 @@ mod payload {
         /// Where the citizen should turn instead.
         #[schema(max_length = 100)]
         pub redirect_to: Option<String>,
+    }
+    #[derive(Deserialize, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct TransferOut {
+        /// `110`, `119`, `120`, `122`, or a configured platform's code.
+        #[schema(max_length = 32)]
+        pub to: String,
+        #[schema(required = true, max_length = 5000)]
+        pub reason: Option<String>,
+        /// Who at the originating platform agreed to take back a request it handed over
+        /// (首接负责: required to hand a request back where it came from).
+        #[schema(max_length = 100)]
+        pub agreement: Option<String>,
     }
     #[derive(Deserialize, ToSchema)]
     #[serde(deny_unknown_fields)]

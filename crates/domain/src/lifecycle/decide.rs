@@ -558,6 +558,22 @@ pub fn decide(
             reason,
             redirect_to,
         }],
+        Command::TransferOut {
+            to,
+            reason,
+            agreement,
+        } => {
+            crate::exchange::check_transfer_back(
+                ticket.exchange.as_ref(),
+                &to,
+                agreement.as_deref(),
+            )?;
+            vec![EventKind::TransferredOut {
+                to,
+                reason,
+                agreement,
+            }]
+        }
         Command::RevealContact => {
             if actor.role.bound_to_unit() && ticket.confidential {
                 return Err(DomainError::NotYourTicket {

@@ -54,6 +54,9 @@ pub enum EventKind {
         /// as it was received.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         emergency: Option<String>,
+        /// The platform that handed it over, with its id there and deadline.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        exchange: Option<crate::exchange::ExchangeOrigin>,
     },
     ResolvedDirectly {
         answer: String,
@@ -269,6 +272,12 @@ pub enum EventKind {
         reason: String,
         redirect_to: Option<String>,
     },
+    /// Handed to another platform or an emergency line (转出): it ends here.
+    TransferredOut {
+        to: String,
+        reason: String,
+        agreement: Option<String>,
+    },
     ContactRevealed {},
     /// Supervision raised (督办): by a rule of the policy (`automatic`, recorded by the
     /// deadline watcher) or by a supervisor with a note.
@@ -339,6 +348,7 @@ impl EventKind {
             EventKind::DeadlineWarned { .. } => "deadline_warned",
             EventKind::DeadlineBreached { .. } => "deadline_breached",
             EventKind::NotAccepted { .. } => "not_accepted",
+            EventKind::TransferredOut { .. } => "transferred_out",
             EventKind::ContactRevealed {} => "contact_revealed",
             EventKind::Supervised { .. } => "supervised",
             EventKind::SupervisionAnswered { .. } => "supervision_answered",

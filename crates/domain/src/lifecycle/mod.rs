@@ -67,6 +67,7 @@ pub enum Action {
     Reopen,
     Merge,
     NotAccept,
+    TransferOut,
     RevealContact,
     Supervise,
     AnswerSupervision,
@@ -81,7 +82,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 32] = [
+    pub const ALL: [Action; 33] = [
         Action::ResolveDirectly,
         Action::Dispatch,
         Action::Sign,
@@ -103,6 +104,7 @@ impl Action {
         Action::Reopen,
         Action::Merge,
         Action::NotAccept,
+        Action::TransferOut,
         Action::RevealContact,
         Action::Supervise,
         Action::AnswerSupervision,
@@ -148,6 +150,7 @@ impl Action {
             Action::Reopen => "reopen",
             Action::Merge => "merge",
             Action::NotAccept => "not-accept",
+            Action::TransferOut => "transfer-out",
             Action::RevealContact => "reveal-contact",
             Action::Supervise => "supervise",
             Action::AnswerSupervision => "answer-supervision",
@@ -190,6 +193,7 @@ impl Action {
             Action::Reopen => "重办",
             Action::Merge => "并单",
             Action::NotAccept => "不予受理",
+            Action::TransferOut => "转出",
             Action::RevealContact => "查看联系方式",
             Action::Supervise => "督办",
             Action::AnswerSupervision => "督办反馈",
@@ -469,6 +473,12 @@ pub static TRANSITIONS: &[Rule] = &[
     },
     Rule {
         action: Action::NotAccept,
+        from: &[S::Received],
+        roles: &[Role::Operator, Role::Dispatcher],
+        unit_scope: UnitScope::Lead,
+    },
+    Rule {
+        action: Action::TransferOut,
         from: &[S::Received],
         roles: &[Role::Operator, Role::Dispatcher],
         unit_scope: UnitScope::Lead,

@@ -1,9 +1,11 @@
 //! Channels and merged hotlines, as an administrator keeps them, and the keys of the client
-//! applications that post requests on the open channels.
+//! applications that post requests on the open channels, and the platforms requests are
+//! exchanged with.
 
 use super::*;
 use mashangban_domain::ChannelKind;
 use mashangban_domain::channel::{BUILT_IN, Channel, ChannelDef, DEFAULTS, HotlineLine};
+use mashangban_domain::exchange::Platform;
 
 /// The migration that makes the channels' table (the defaults are written with it).
 pub(super) const MIGRATION: i64 = 25;
@@ -135,6 +137,55 @@ impl ChannelStore for SqlStore {
         }
         tx.commit().await?;
         Ok(!updated)
+    }
+
+    async fn platforms(&self) -> Result<Vec<Platform>> {
+        let rows = sqlx::query(
+            "SELECT code, name, channel, webhook_url, secret, active FROM exchange_platforms \
+             ORDER BY code",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let channel: String = r.try_get("channel")?;
+                Ok(Platform {
+                    code: r.try_get("code")?,
+                    name: r.try_get("name")?,
+                    channel: Channel::new(&channel)
+                        .map_err(|e| corrupt(format!("platform channel: {e}")))?,
+                    webhook_url: r.try_get("webhook_url")?,
+                    secret: r.try_get("secret")?,
+                    active: r.try_get::<i64, _>("active")? != 0,
+                })
+            })
+            .collect()
+    }
+
+    async fn put_platform(&self, p: &Platform) -> Result<bool> {
+        let mut w = self.writer().await?;
+        let mut tx = w.begin(self.backend).await?;
+        let known = sqlx::query("SELECT 1 AS one FROM exchange_platforms WHERE code = $1")
+            .bind(p.code.clone())
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
+        sqlx::query(
+            "INSERT INTO exchange_platforms (code, name, channel, webhook_url, secret, active) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (code) DO UPDATE SET name = excluded.name, \
+             channel = excluded.channel, webhook_url = excluded.webhook_url, \
+             secret = excluded.secret, active = excluded.active",
+        )
+        .bind(p.code.clone())
+        .bind(p.name.clone())
+        .bind(p.channel.as_str().to_string())
+        .bind(p.webhook_url.clone())
+        .bind(p.secret.clone())
+        .bind(i64::from(p.active))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(!known)
     }
 }
 

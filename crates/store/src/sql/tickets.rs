@@ -235,7 +235,7 @@ impl TicketStore for SqlStore {
         let mut w = self.writer().await?;
         let r = sqlx::query(
             "UPDATE ticket_watch SET next_at = $1 WHERE ticket_id IN (SELECT id FROM tickets \
-             WHERE state NOT IN ('resolved_directly', 'closed', 'merged', 'not_accepted'))",
+             WHERE state NOT IN ('resolved_directly', 'closed', 'merged', 'not_accepted', 'transferred'))",
         )
         .bind(ts(now))
         .execute(&mut *w)

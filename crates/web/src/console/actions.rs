@@ -69,6 +69,16 @@ fn fields(a: Action) -> Vec<(&'static str, &'static str, &'static str, &'static 
             ),
             ("redirect_to", "转至", "Redirect to", "text"),
         ],
+        Action::TransferOut => vec![
+            ("to", "转至", "Hand to", "platform"),
+            ("reason", "转出理由", "Reason", "textarea"),
+            (
+                "agreement",
+                "对方同意人（退回来源平台时必填）",
+                "Who agreed there (required to hand back to the platform it came from)",
+                "text",
+            ),
+        ],
         Action::RevealContact => Vec::new(),
         Action::Supervise => vec![
             ("level", "督办级别", "Level", "level"),
@@ -324,7 +334,7 @@ pub struct FormContext<'a> {
 /// The order a desk uses the actions in: the step that moves the ticket on first, the
 /// reviews and decisions of the hotline, then notes and corrections; the rare and the
 /// audited last.
-const USUAL: [Action; 32] = [
+const USUAL: [Action; 33] = [
     Action::Dispatch,
     Action::Sign,
     Action::Reply,
@@ -355,6 +365,7 @@ const USUAL: [Action; 32] = [
     Action::OpenConsultation,
     Action::Merge,
     Action::NotAccept,
+    Action::TransferOut,
     Action::Reopen,
     Action::RevealContact,
 ];
@@ -386,6 +397,7 @@ fn moves_on(a: Action) -> bool {
             | Action::AnswerSupervision
             | Action::ResolveDirectly
             | Action::NotAccept
+            | Action::TransferOut
     )
 }
 
@@ -454,6 +466,12 @@ pub fn form(
                                 option value="" { (label(lang, "提升一级", "one level up")) }
                                 @for l in mashangban_domain::SupervisionLevel::ALL.iter().filter(|l| ticket.supervision.as_ref().is_none_or(|s| **l > s.level)) {
                                     option value=(l.as_str()) selected[was.first() == Some(&l.as_str())] { (if lang == Lang::Zh { l.label_zh() } else { l.as_str() }) }
+                                }
+                            },
+                            "platform" => select id=(id) name=(name) {
+                                option value="" { "—" }
+                                @for (code, name) in r.transfer_targets() {
+                                    option value=(code) selected[was.first() == Some(&code.as_str())] { (name) " (" (code) ")" }
                                 }
                             },
                             "number" => input id=(id) name=(name) inputmode="numeric" value=(was.first().copied().unwrap_or(""));,

@@ -794,6 +794,7 @@ fn event_text(e: &Event, lang: Lang, units: Option<&mashangban_app::Reference>) 
         "deadline_warned" => ("时限预警", "deadline warning"),
         "deadline_breached" => ("超出时限", "deadline passed"),
         "not_accepted" => ("不予受理", "not accepted"),
+        "transferred_out" => ("转出其他平台", "handed to another platform"),
         "contact_revealed" => ("查看联系方式", "contact revealed"),
         "supervised" => ("督办", "supervision"),
         "supervision_answered" => ("督办反馈", "supervision answered"),

@@ -338,6 +338,15 @@ impl TestApp {
                 )
                 .await;
             }
+            "transferred" => {
+                self.act(
+                    id,
+                    "transfer-out",
+                    "operator",
+                    json!({"to": "110", "reason": "治安事件，属公安110职责"}),
+                )
+                .await;
+            }
             "merged" => {
                 let parent = self.create("父工单").await;
                 self.act(id, "merge", "operator", json!({"parent_id": parent}))
