@@ -390,6 +390,28 @@ fn compute(
     }
 }
 
+/// A clock due by `ceiling` at the latest (the deadline of the platform that handed the
+/// request over), its warning no later, its state judged again against the earlier due.
+/// A paused clock (no due point) is left as it is.
+fn capped(mut c: Clock, ceiling: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Clock {
+    let (Some(ceiling), Some(due)) = (ceiling, c.due) else {
+        return c;
+    };
+    if due <= ceiling {
+        return c;
+    }
+    c.due = Some(ceiling);
+    c.warn_at = c.warn_at.map(|w| w.min(ceiling));
+    c.state = match c.stopped_at {
+        Some(stop) if stop > ceiling => ClockState::MetLate,
+        Some(_) => ClockState::Met,
+        None if now >= ceiling => ClockState::Overdue,
+        None if c.warn_at.is_some_and(|w| now >= w) => ClockState::Warning,
+        None => ClockState::OnTrack,
+    };
+    c
+}
+
 /// Whether an event starts a handling cycle (the ticket reaches a unit).
 fn starts_cycle(kind: &EventKind, state: TicketState) -> bool {
     state == TicketState::Dispatched
@@ -513,7 +535,14 @@ pub fn clocks(
     // resumes it.
     let mut handling_policy = p.clone();
     handling_policy.pause_in.push(TicketState::Replied);
-    out.push(compute(
+    // A request another platform handed over is due there by that platform's deadline.
+    let ceiling = events.first().and_then(|e| match &e.kind {
+        EventKind::Received {
+            exchange: Some(o), ..
+        } => o.due_at,
+        _ => None,
+    });
+    let handling = compute(
         Spec {
             kind: ClockKind::Handling,
             start,
@@ -528,7 +557,8 @@ pub fn clocks(
         &handling_policy,
         cal,
         now,
-    ));
+    );
+    out.push(capped(handling, ceiling, now));
     if let Some(approved_at) = approved {
         let called = first(&|k, _| matches!(k, EventKind::CallbackRecorded { .. }));
         out.push(compute(
@@ -707,6 +737,53 @@ mod tests {
 
     fn clock(c: &[Clock], k: ClockKind) -> &Clock {
         c.iter().find(|c| c.kind == k).unwrap()
+    }
+
+    #[test]
+    fn a_platforms_deadline_caps_the_handling_clock() {
+        // The provincial platform wants the answer by Monday 10-12 12:00; three working
+        // days from Friday 10-09 09:00 (Saturday 10-10 a make-up workday, Sunday off) end
+        // on Tuesday 10-13 09:00.
+        let mut s = Story::new("2026-10-09T08:00:00+08:00");
+        if let EventKind::Received { exchange, .. } = &mut s.0[0].kind {
+            *exchange = Some(crate::exchange::ExchangeOrigin {
+                platform: "province".into(),
+                external_id: "QH-1".into(),
+                due_at: Some(at("2026-10-12T12:00:00+08:00")),
+            });
+        }
+        s.dispatch("2026-10-09T09:00:00+08:00");
+        let p = DeadlinePolicy::default();
+        let cal = Calendar::official();
+        let h = |events: &[Event], now: &str| {
+            clock(
+                &clocks(events, Some(3), &p, &cal, at(now)),
+                ClockKind::Handling,
+            )
+            .clone()
+        };
+        let before = h(&s.0, "2026-10-09T10:00:00+08:00");
+        assert_eq!(local(before.due.unwrap()), "2026-10-12T12:00:00+08:00");
+        // Its own warning (54 of the 72 hours: Monday 15:00) comes after the cap: the
+        // warning is at the capped due.
+        assert_eq!(local(before.warn_at.unwrap()), "2026-10-12T12:00:00+08:00");
+        assert_eq!(before.state, ClockState::OnTrack);
+        assert_eq!(
+            h(&s.0, "2026-10-12T11:59:00+08:00").state,
+            ClockState::OnTrack
+        );
+        assert_eq!(
+            h(&s.0, "2026-10-12T12:00:00+08:00").state,
+            ClockState::Overdue
+        );
+        // A later deadline than the tier's changes nothing.
+        if let EventKind::Received { exchange, .. } = &mut s.0[0].kind {
+            exchange.as_mut().unwrap().due_at = Some(at("2026-10-30T12:00:00+08:00"));
+        }
+        assert_eq!(
+            local(h(&s.0, "2026-10-09T10:00:00+08:00").due.unwrap()),
+            "2026-10-13T09:00:00+08:00"
+        );
     }
 
     #[test]
