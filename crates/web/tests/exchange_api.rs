@@ -4,31 +4,10 @@
 
 mod common;
 
-use axum::http::HeaderMap;
 use common::TestApp;
+use common::channels::{receiver, signed_posts};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use std::sync::{Arc, Mutex};
-
-/// A platform's receiving end: every post, with its headers.
-async fn receiver() -> (Arc<Mutex<Vec<(HeaderMap, String)>>>, String) {
-    let seen: Arc<Mutex<Vec<(HeaderMap, String)>>> = Arc::default();
-    let state = seen.clone();
-    let router = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move |headers: HeaderMap, body: String| {
-            let seen = state.clone();
-            async move {
-                seen.lock().unwrap().push((headers, body));
-                StatusCode::NO_CONTENT
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    (seen, format!("http://{addr}/hook"))
-}
 
 /// Posts a request handed over, signed with `secret` at `ts` (now if none).
 async fn hand_over(
@@ -74,30 +53,6 @@ async fn send(t: &TestApp) {
         .send_notices_at(&delivery, chrono::Utc::now(), 100)
         .await
         .unwrap();
-}
-
-/// The posts a platform received, their signatures checked with its key.
-fn posts(seen: &Mutex<Vec<(HeaderMap, String)>>, secret: &str) -> Vec<Value> {
-    seen.lock()
-        .unwrap()
-        .iter()
-        .map(|(h, body)| {
-            let ts: i64 = h["x-mashangban-timestamp"]
-                .to_str()
-                .unwrap()
-                .parse()
-                .unwrap();
-            assert_eq!(
-                h["x-mashangban-signature"].to_str().unwrap(),
-                format!(
-                    "sha256={}",
-                    mashangban_app::notify::signature(secret, ts, body)
-                ),
-                "signed with the platform's key"
-            );
-            serde_json::from_str(body).unwrap()
-        })
-        .collect()
 }
 
 async fn platforms_hand_over_and_hear_back(t: &TestApp) {
@@ -227,7 +182,7 @@ async fn platforms_hand_over_and_hear_back(t: &TestApp) {
     // Dispatched, answered: each change of what the citizen sees goes back, signed.
     t.bring_to(id, "awaiting_callback").await;
     send(t).await;
-    let got = posts(&seen, &secret);
+    let got = signed_posts(&seen, &secret);
     let states: Vec<&str> = got.iter().map(|p| p["state"].as_str().unwrap()).collect();
     assert_eq!(states, ["transferred", "handling", "answered"], "{got:?}");
     for p in &got {
@@ -297,7 +252,7 @@ async fn requests_are_handed_out_and_counted_apart(t: &TestApp) {
     assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
 
     send(t).await;
-    let got = posts(&seen, &secret);
+    let got = signed_posts(&seen, &secret);
     assert_eq!(got.len(), 1, "{got:?}");
     assert_eq!(got[0]["type"], "transfer");
     assert_eq!(got[0]["content"], "小区门口有人打架，已经有人受伤了");

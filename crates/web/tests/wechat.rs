@@ -5,143 +5,21 @@
 
 mod common;
 
-use axum::Json;
-use axum::extract::{Query, State};
-use axum::routing::{get, post};
+use common::channels::{
+    APP_ID, Seen, content, fake_wechat, message, now, plain, post_raw, text, wechat_config,
+};
 use common::{Db, TestApp};
-use mashangban_app::wechat::WechatConfig;
 use mashangban_app::wechat::crypto::{Cipher, signature};
 use reqwest::StatusCode;
-use serde_json::{Value, json};
-use std::collections::HashMap;
+use serde_json::Value;
 use std::sync::{Arc, Mutex};
 
-const TOKEN: &str = "mbtesttoken";
-const APP_ID: &str = "wx0123456789abcdef";
-/// 43 characters of Base64: a key of no real account.
-const AES_KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
-const ACCOUNT: &str = "gh_0123456789ab";
-
-/// What the fake WeChat API was asked: template messages sent, media fetched, tokens.
-#[derive(Default)]
-struct Seen {
-    templates: Vec<Value>,
-    media: Vec<String>,
-    tokens: usize,
-}
-
-/// A fake of WeChat's API: a token, template messages, and one photo for any media id.
-async fn fake_wechat() -> (String, Arc<Mutex<Seen>>) {
-    type S = Arc<Mutex<Seen>>;
-    let seen: S = Arc::default();
-    let photo = {
-        let picture = image::RgbImage::from_fn(40, 30, |x, y| image::Rgb([x as u8, y as u8, 9]));
-        let mut jpeg = Vec::new();
-        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 80)
-            .encode_image(&picture)
-            .unwrap();
-        jpeg
-    };
-    let router = axum::Router::new()
-        .route(
-            "/cgi-bin/token",
-            get(
-                |State(s): State<S>, Query(q): Query<HashMap<String, String>>| async move {
-                    assert_eq!(q["appid"], APP_ID);
-                    assert_eq!(q["secret"], "test-app-secret");
-                    s.lock().unwrap().tokens += 1;
-                    Json(json!({"access_token": "fake-token", "expires_in": 7200}))
-                },
-            ),
-        )
-        .route(
-            "/cgi-bin/message/template/send",
-            post(
-                |State(s): State<S>,
-                 Query(q): Query<HashMap<String, String>>,
-                 Json(body): Json<Value>| async move {
-                    assert_eq!(q["access_token"], "fake-token");
-                    s.lock().unwrap().templates.push(body);
-                    Json(json!({"errcode": 0, "errmsg": "ok", "msgid": 1}))
-                },
-            ),
-        )
-        .route(
-            "/cgi-bin/media/get",
-            get(
-                move |State(s): State<S>, Query(q): Query<HashMap<String, String>>| async move {
-                    s.lock().unwrap().media.push(q["media_id"].clone());
-                    ([("content-type", "image/jpeg")], photo.clone())
-                },
-            ),
-        )
-        .with_state(seen.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    (base, seen)
-}
+use common::channels::{ACCOUNT, AES_KEY, TOKEN};
 
 async fn start(db: Db, test: &str) -> Option<(TestApp, Arc<Mutex<Seen>>)> {
     let (base, seen) = fake_wechat().await;
-    let t = TestApp::start_configured(db, test, |c| {
-        c.wechat = Some(WechatConfig {
-            token: TOKEN.into(),
-            app_id: APP_ID.into(),
-            cipher: Some(Cipher::new(AES_KEY, APP_ID).unwrap()),
-            app_secret: Some("test-app-secret".into()),
-            api_base: Some(base),
-            template_id: Some("TEMPLATE-PROGRESS".into()),
-        })
-    })
-    .await?;
+    let t = TestApp::start_configured(db, test, |c| c.wechat = Some(wechat_config(base))).await?;
     Some((t, seen))
-}
-
-fn now() -> String {
-    chrono::Utc::now().timestamp().to_string()
-}
-
-/// A message as WeChat posts it in plain mode.
-fn message(openid: &str, msg_id: &str, kind: &str, inner: &str) -> String {
-    format!(
-        "<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>\
-         <CreateTime>{}</CreateTime><MsgType><![CDATA[{kind}]]></MsgType>{inner}<MsgId>{msg_id}</MsgId></xml>",
-        now()
-    )
-}
-
-fn text(openid: &str, msg_id: &str, content: &str) -> String {
-    message(
-        openid,
-        msg_id,
-        "text",
-        &format!("<Content><![CDATA[{content}]]></Content>"),
-    )
-}
-
-/// Posts a message signed in plain mode: the status and the body.
-async fn plain(t: &TestApp, xml: &str) -> (StatusCode, String) {
-    let (ts, nonce) = (now(), "20261206");
-    let sig = signature(&[TOKEN, &ts, nonce]);
-    post_raw(
-        t,
-        &format!("signature={sig}&timestamp={ts}&nonce={nonce}&openid=x"),
-        xml,
-    )
-    .await
-}
-
-async fn post_raw(t: &TestApp, query: &str, body: &str) -> (StatusCode, String) {
-    let r = t
-        .client
-        .post(format!("{}/channels/wechat?{query}", t.base))
-        .header("content-type", "text/xml")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    (r.status(), r.text().await.unwrap())
 }
 
 /// Posts a message in safe mode, and opens the reply (checking its signature).
@@ -168,14 +46,6 @@ async fn safe(t: &TestApp, xml: &str) -> (StatusCode, String) {
         "the reply is signed"
     );
     (status, cipher.decrypt(&f["Encrypt"]).unwrap())
-}
-
-/// The text of a passive reply.
-fn content(reply: &str) -> String {
-    let f = mashangban_app::wechat::xml::fields(reply).unwrap();
-    assert_eq!(f["MsgType"], "text");
-    assert_eq!(f["FromUserName"], ACCOUNT);
-    f["Content"].clone()
 }
 
 async fn tickets_of(t: &TestApp) -> Vec<Value> {

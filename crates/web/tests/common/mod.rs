@@ -2,6 +2,7 @@
 //! from TEST_DATABASE_URL), seeded with Xining, with a token for each kind of user.
 #![allow(dead_code)]
 
+pub mod channels;
 pub mod console;
 pub mod contract;
 
