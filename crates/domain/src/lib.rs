@@ -11,6 +11,7 @@ pub mod deadlines;
 pub mod error;
 pub mod exchange;
 pub mod forecast;
+pub mod import;
 pub mod intake;
 pub mod knowledge;
 pub mod kpi;
