@@ -545,8 +545,26 @@ impl App {
 }
 
 /// The first sheet of a workbook as CSV text: numbers as written (`3`, not `3.0`), dates as
-/// `YYYY-MM-DD`.
+/// `YYYY-MM-DD`; empty rows left out.
 pub fn xlsx_as_csv(bytes: &[u8]) -> Result<String, AppError> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for cells in sheet_rows(bytes, false)? {
+        if cells.iter().all(String::is_empty) {
+            continue;
+        }
+        w.write_record(&cells)
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+    }
+    let bytes = w
+        .into_inner()
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    String::from_utf8(bytes).map_err(|e| AppError::Internal(e.to_string()))
+}
+
+/// The rows of a workbook's first sheet as text, every row kept (the n-th is the sheet's
+/// line n): numbers as written (`3`, not `3.0`), dates as `YYYY-MM-DD`, or with their time
+/// (`YYYY-MM-DD HH:MM:SS`) when `times`.
+pub fn sheet_rows(bytes: &[u8], times: bool) -> Result<Vec<Vec<String>>, AppError> {
     use calamine::{Data, Reader, Xlsx};
     let bad = |e: String| {
         AppError::invalid(
@@ -559,38 +577,38 @@ pub fn xlsx_as_csv(bytes: &[u8]) -> Result<String, AppError> {
         .worksheet_range_at(0)
         .ok_or_else(|| bad("it has no sheet".into()))?
         .map_err(|e| bad(e.to_string()))?;
-    let excel_day = |serial: f64| -> Option<String> {
-        let base = NaiveDate::from_ymd_opt(1899, 12, 30)?;
-        base.checked_add_days(chrono::Days::new(serial.floor().max(0.0) as u64))
-            .map(|d| d.to_string())
+    let excel_time = |serial: f64| -> Option<String> {
+        let base = NaiveDate::from_ymd_opt(1899, 12, 30)?.and_hms_opt(0, 0, 0)?;
+        let seconds = (serial.max(0.0) * 86_400.0).round() as i64;
+        let t = base.checked_add_signed(chrono::Duration::seconds(seconds))?;
+        Some(if times {
+            t.format("%Y-%m-%d %H:%M:%S").to_string()
+        } else {
+            t.date().to_string()
+        })
     };
-    let mut w = csv::Writer::from_writer(Vec::new());
-    for row in range.rows() {
-        let cells: Vec<String> = row
-            .iter()
-            .map(|c| match c {
-                Data::Empty => String::new(),
-                Data::String(s) => s.trim().to_string(),
-                Data::Int(i) => i.to_string(),
-                Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
-                Data::Float(f) => f.to_string(),
-                Data::Bool(b) => b.to_string(),
-                Data::DateTime(d) => excel_day(d.as_f64()).unwrap_or_default(),
-                Data::DateTimeIso(s) => s.chars().take(10).collect(),
-                Data::DurationIso(s) => s.clone(),
-                Data::Error(e) => format!("#{e:?}"),
-            })
-            .collect();
-        if cells.iter().all(String::is_empty) {
-            continue;
-        }
-        w.write_record(&cells)
-            .map_err(|e| AppError::Internal(e.to_string()))?;
-    }
-    let bytes = w
-        .into_inner()
-        .map_err(|e| AppError::Internal(e.to_string()))?;
-    String::from_utf8(bytes).map_err(|e| AppError::Internal(e.to_string()))
+    Ok(range
+        .rows()
+        .map(|row| {
+            row.iter()
+                .map(|c| match c {
+                    Data::Empty => String::new(),
+                    Data::String(s) => s.trim().to_string(),
+                    Data::Int(i) => i.to_string(),
+                    Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => {
+                        format!("{}", *f as i64)
+                    }
+                    Data::Float(f) => f.to_string(),
+                    Data::Bool(b) => b.to_string(),
+                    Data::DateTime(d) => excel_time(d.as_f64()).unwrap_or_default(),
+                    Data::DateTimeIso(s) if times => s.replace('T', " "),
+                    Data::DateTimeIso(s) => s.chars().take(10).collect(),
+                    Data::DurationIso(s) => s.clone(),
+                    Data::Error(e) => format!("#{e:?}"),
+                })
+                .collect()
+        })
+        .collect())
 }
 
 /// Times a catalogue write is checked and tried while others keep changing the catalogue.

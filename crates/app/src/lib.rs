@@ -9,6 +9,7 @@ pub mod deadlines;
 pub mod demo;
 pub mod exchange;
 pub mod files;
+pub mod import;
 pub mod knowledge;
 pub mod kpis;
 pub mod my_requests;

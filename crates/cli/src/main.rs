@@ -109,6 +109,11 @@ enum Command {
         #[arg(long, default_value_t = 14)]
         days: usize,
     },
+    /// Import data from another system: past tickets (历史工单) from a CSV or Excel file.
+    Import {
+        #[command(subcommand)]
+        cmd: ImportCmd,
+    },
     /// The evaluation aggregates (考评): rebuild them from the events.
     Aggregates {
         #[command(subcommand)]
@@ -167,6 +172,23 @@ enum ReportCmd {
         /// Write to this file instead of standard output.
         #[arg(long)]
         output: Option<std::path::PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCmd {
+    /// Past tickets, one a row (columns: number, received_at, channel, line, kind, title,
+    /// content, citizen_name, citizen_phone, address, category_code, division_code,
+    /// lead_unit, co_units, tier, dispatched_at, signed_at, replied_at, reply, closed_at,
+    /// contacted, resolution, satisfaction): all rows or none; numbers already here are
+    /// left as they are.
+    Tickets {
+        /// A `.csv` (UTF-8) or `.xlsx` file.
+        #[arg(long)]
+        file: std::path::PathBuf,
+        /// Check every row and say what would be imported, writing nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -670,6 +692,49 @@ async fn run(cli: Cli) -> Result<()> {
                     .collect();
                 println!("  {}", days.join(", "));
             }
+            Ok(())
+        }
+        Command::Import {
+            cmd: ImportCmd::Tickets { file, dry_run },
+        } => {
+            let format = mashangban_app::import::ImportFormat::of(&file.to_string_lossy())
+                .ok_or_else(|| {
+                    anyhow::anyhow!("{}: a .csv or .xlsx file is needed", file.display())
+                })?;
+            let bytes =
+                std::fs::read(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let app = open(&database).await?;
+            let started = std::time::Instant::now();
+            let r = app
+                .import_tickets(&SERVER, &bytes, format, dry_run, chrono::Utc::now())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            for e in &r.errors {
+                eprintln!("line {}: {}: {}", e.line, e.field, e.message);
+            }
+            if !r.errors.is_empty() {
+                anyhow::bail!(
+                    "{} bad fields in {} rows: nothing imported",
+                    r.errors.len(),
+                    r.rows
+                );
+            }
+            println!(
+                "{} rows: {} {}, {} already here, in {:.1}s",
+                r.rows,
+                if dry_run {
+                    r.rows - r.already_here
+                } else {
+                    r.imported
+                },
+                if dry_run {
+                    "would be imported"
+                } else {
+                    "imported"
+                },
+                r.already_here,
+                started.elapsed().as_secs_f64()
+            );
             Ok(())
         }
         Command::Aggregates {

@@ -194,8 +194,8 @@ pub fn check_row(
     }
     let kind = match cell("kind") {
         None => Kind::Help,
-        Some(k) => k.parse().unwrap_or_else(|_| {
-            bad("kind", format!("`{k}` is not a kind of request"));
+        Some(k) => k.parse().unwrap_or_else(|e: crate::error::UnknownValue| {
+            bad("kind", e.to_string());
             Kind::Help
         }),
     };

@@ -570,6 +570,10 @@ pub trait TicketStore: Send + Sync {
     /// Creates a ticket and its `received` event in one transaction; with an idempotency
     /// key already used by the same user, returns that ticket instead.
     async fn create_ticket(&self, req: CreateTicket) -> Result<Created>;
+    /// Writes past tickets, each from its events at their own times (a historical import:
+    /// [`mashangban_domain::import::events`]), with the aggregates they add, in one
+    /// transaction: all or none. A number already taken refuses the whole import.
+    async fn import_tickets(&self, tickets: Vec<Vec<Event>>) -> Result<usize>;
     async fn get_ticket(&self, id: i64) -> Result<Option<Ticket>>;
     /// The ticket with this number (`XN20261206000001`), if any.
     async fn ticket_by_number(&self, number: &str) -> Result<Option<Ticket>>;

@@ -530,6 +530,8 @@ pub async fn refuse_oversized(
         .and_then(|v| v.parse::<u64>().ok());
     let limit = if crate::api_files::is_upload(req.uri().path()) {
         crate::api_files::UPLOAD_BODY_BYTES
+    } else if req.uri().path() == "/api/v1/import/tickets" {
+        crate::api_import::IMPORT_BODY_BYTES
     } else {
         crate::MAX_BODY_BYTES
     };

@@ -35,6 +35,9 @@ pub struct ErrorDetail {
     /// The field or parameter at fault, for `invalid`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Every bad field of every row of a refused file (`bad_rows`), by line.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rows: Vec<mashangban_domain::import::RowError>,
 }
 
 /// `GET /healthz`.

@@ -1,4 +1,4 @@
-//! API errors: a status and `{"error": {"code", "message", "field"?}}`.
+//! API errors: a status and `{"error": {"code", "message", "field"?, "rows"?}}`.
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -12,6 +12,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub field: Option<String>,
+    /// Every bad field of every row of a refused file (an import).
+    pub rows: Vec<mashangban_domain::import::RowError>,
 }
 
 impl ApiError {
@@ -21,6 +23,7 @@ impl ApiError {
             code,
             message: message.into(),
             field: None,
+            rows: Vec::new(),
         }
     }
 
@@ -32,6 +35,7 @@ impl ApiError {
             code: "invalid",
             message: format!("{field}: {message}"),
             field: Some(field),
+            rows: Vec::new(),
         }
     }
 
@@ -72,6 +76,7 @@ impl IntoResponse for ApiError {
                 code: self.code.to_string(),
                 message: self.message,
                 field: self.field,
+                rows: self.rows,
             },
         };
         let mut resp = (self.status, Json(body)).into_response();

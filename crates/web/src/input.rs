@@ -216,13 +216,14 @@ impl<'de> serde::de::Visitor<'de> for Strict {
 }
 
 /// Refuses a body sent to the JSON API as anything but JSON (415): the API reads JSON
-/// only, except the catalogue import, which takes a CSV or Excel file.
+/// only, except the imports (catalogue, past tickets), which take a CSV or Excel file.
 pub async fn require_json(req: Request, next: Next) -> Response {
     use axum::http::Method;
     let writes = matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH);
     let path = req.uri().path();
     let api = path.starts_with("/api/v1/")
         && path != "/api/v1/catalogue/import"
+        && path != "/api/v1/import/tickets"
         && !crate::api_files::is_upload(path);
     let has_body = req
         .headers()

@@ -6,6 +6,7 @@ mod api_catalogue;
 mod api_channels;
 mod api_exchange;
 mod api_files;
+mod api_import;
 mod api_keys;
 mod api_knowledge;
 mod api_kpi;
@@ -127,6 +128,7 @@ fn api() -> OpenApiRouter<App> {
         .routes(routes!(api_exchange::platforms))
         .routes(routes!(api_exchange::put_platform))
         .routes(routes!(api_exchange::inbound))
+        .routes(routes!(api_import::import_tickets))
         .routes(routes!(api_catalogue::list, api_catalogue::create))
         .routes(routes!(api_catalogue::update, api_catalogue::delete))
         .routes(routes!(api_catalogue::history))

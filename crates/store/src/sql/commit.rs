@@ -122,6 +122,63 @@ pub(super) async fn insert_ticket(
     Ok(ticket)
 }
 
+/// Writes a past ticket from its events (their times its own): the view they make, every
+/// event, the aggregates each adds, its units' rows and its place under watch.
+pub(super) async fn insert_past(
+    conn: &mut AnyConnection,
+    sums: &mut aggregates::Pending,
+    mut events: Vec<Event>,
+) -> Result<()> {
+    let view = events
+        .iter()
+        .fold(None, apply)
+        .ok_or_else(|| corrupt("an imported ticket's events made no ticket"))?;
+    let mut params = ticket_columns(&view)?;
+    params.extend([
+        P::S(Some(view.number.clone())),
+        P::S(Some(view.tracking_code.clone())),
+        P::S(Some(view.channel.as_str().to_string())),
+        P::S(Some(view.kind.as_str().to_string())),
+        P::S(view.citizen.phone.clone()),
+        P::I(Some(ts(view.created_at))),
+        P::S(view.citizen.wechat_openid.clone()),
+    ]);
+    let q = sqlx::query(
+        "INSERT INTO tickets (state, category_code, division_code, lead_unit_id, parent_id, updated_at, version, body, \
+         extension_pending, category_l1, category_l2, division_county, division_street, \
+         number, tracking_code, channel, kind, citizen_phone, created_at, citizen_wechat) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) \
+         RETURNING id",
+    );
+    let id: i64 = bind_all(q, params)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| dup(e, format!("ticket number {}", view.number)))?
+        .try_get("id")?;
+    for e in &mut events {
+        e.ticket_id = id;
+    }
+    insert_events(conn, &events).await?;
+    let mut before: Option<Ticket> = None;
+    for e in &events {
+        let Some(mut after) = apply(before.clone(), e) else {
+            return Err(corrupt("an imported ticket's event applies to no ticket"));
+        };
+        after.id = id;
+        sums.event(before.as_ref(), e, &after);
+        before = Some(after);
+    }
+    sqlx::query("INSERT INTO ticket_watch (ticket_id, version) VALUES ($1, $2)")
+        .bind(id)
+        .bind(view.version)
+        .execute(&mut *conn)
+        .await?;
+    let mut placed = view;
+    placed.id = id;
+    insert_ticket_units(conn, id, &placed).await?;
+    Ok(())
+}
+
 /// The rows that let each unit the ticket is with find it, with what it waits for from the
 /// unit (the ticket's old rows deleted first, if it had any).
 async fn insert_ticket_units(conn: &mut AnyConnection, id: i64, t: &Ticket) -> Result<()> {

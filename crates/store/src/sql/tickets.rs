@@ -59,6 +59,22 @@ impl TicketStore for SqlStore {
         }
     }
 
+    async fn import_tickets(&self, tickets: Vec<Vec<Event>>) -> Result<usize> {
+        let n = tickets.len();
+        self.run_write::<()>(Box::new(
+            move |conn: &mut AnyConnection, sums: &mut aggregates::Pending| -> JobFuture<'_> {
+                Box::pin(async move {
+                    for events in tickets {
+                        insert_past(conn, sums, events).await?;
+                    }
+                    Ok(Box::new(()) as JobOutput)
+                })
+            },
+        ))
+        .await?;
+        Ok(n)
+    }
+
     async fn get_ticket(&self, id: i64) -> Result<Option<Ticket>> {
         let row = sqlx::query("SELECT id, body FROM tickets WHERE id = $1")
             .bind(id)
