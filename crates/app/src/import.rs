@@ -60,32 +60,48 @@ pub struct ImportReport {
     pub errors: Vec<RowError>,
 }
 
-/// The rows of a file as cells by column, each with its line (the header is line 1).
-fn rows_of(bytes: &[u8], format: ImportFormat) -> Result<Vec<(usize, Vec<String>)>, AppError> {
-    let rows: Vec<Vec<String>> = match format {
-        ImportFormat::Xlsx => crate::catalogue::sheet_rows(bytes, true)?,
+/// A row of a file: its line (the header is line 1) and its cells.
+type Row = (usize, Vec<String>);
+
+/// The rows of a file that hold anything, read as they are needed (CSV) or from the
+/// sheet (Excel).
+fn rows_of<'a>(
+    bytes: &'a [u8],
+    format: ImportFormat,
+) -> Result<Box<dyn Iterator<Item = Result<Row, AppError>> + Send + 'a>, AppError> {
+    let filled = |r: &Result<Row, AppError>| {
+        r.as_ref().map_or(true, |(_, cells)| {
+            cells.iter().any(|c| !c.trim().is_empty())
+        })
+    };
+    Ok(match format {
+        ImportFormat::Xlsx => Box::new(
+            crate::catalogue::sheet_rows(bytes, true)?
+                .into_iter()
+                .enumerate()
+                .map(|(i, cells)| Ok((i + 1, cells)))
+                .filter(filled),
+        ),
         ImportFormat::Csv => {
             let text = std::str::from_utf8(bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes))
                 .map_err(|_| AppError::invalid("file", "is not UTF-8 text"))?;
-            let mut r = csv::ReaderBuilder::new()
+            let records = csv::ReaderBuilder::new()
                 .has_headers(false)
                 .flexible(true)
-                .from_reader(text.as_bytes());
-            let mut out = Vec::new();
-            for record in r.records() {
-                let record =
-                    record.map_err(|e| AppError::invalid("file", format!("is not CSV: {e}")))?;
-                out.push(record.iter().map(|c| c.to_string()).collect());
-            }
-            out
+                .from_reader(text.as_bytes())
+                .into_records();
+            Box::new(
+                records
+                    .map(|r| {
+                        let r =
+                            r.map_err(|e| AppError::invalid("file", format!("is not CSV: {e}")))?;
+                        let line = r.position().map_or(0, |p| p.line() as usize);
+                        Ok((line, r.iter().map(str::to_string).collect()))
+                    })
+                    .filter(filled),
+            )
         }
-    };
-    Ok(rows
-        .into_iter()
-        .enumerate()
-        .map(|(i, cells)| (i + 1, cells))
-        .filter(|(_, cells)| cells.iter().any(|c| !c.trim().is_empty()))
-        .collect())
+    })
 }
 
 impl App {
@@ -99,8 +115,8 @@ impl App {
         _now: DateTime<Utc>,
     ) -> Result<ImportReport, AppError> {
         require(actor, Permission::Maintain)?;
-        let mut rows = rows_of(bytes, format)?.into_iter();
-        let Some((_, header)) = rows.next() else {
+        let mut rows = rows_of(bytes, format)?;
+        let Some((_, header)) = rows.next().transpose()? else {
             return Err(AppError::invalid(
                 "file",
                 "is empty: a header row is needed",
@@ -138,7 +154,8 @@ impl App {
         let mut past: Vec<PastTicket> = Vec::new();
         let mut seen: HashSet<String> = HashSet::new();
         let mut count = 0;
-        for (line, cells) in rows {
+        for row in rows {
+            let (line, cells) = row?;
             count += 1;
             if count > MAX_ROWS {
                 return Err(AppError::invalid(
@@ -191,13 +208,13 @@ impl App {
         if dry_run || new.is_empty() {
             return Ok(report);
         }
-        let tickets: Vec<_> = new
-            .iter()
-            .map(|t| events(t, crate::auth::new_tracking_code(), &r.policy, &r.calendar))
-            .collect();
+        let (policy, calendar) = (r.policy.clone(), r.calendar.clone());
+        let plan: mashangban_store::ImportPlan = std::sync::Arc::new(move |t: &PastTicket| {
+            events(t, crate::auth::new_tracking_code(), &policy, &calendar)
+        });
         report.imported = self
             .store
-            .import_tickets(tickets)
+            .import_tickets(new, plan)
             .await
             .map_err(|e| match e {
                 mashangban_store::StoreError::Duplicate { what } => AppError::Conflict {

@@ -1,6 +1,7 @@
 //! `mashangban`: the 12345 hotline platform in one binary.
 
 mod bench;
+mod bench_import;
 mod bench_public;
 mod bench_reports;
 mod calendar;
@@ -80,6 +81,9 @@ enum Command {
     /// Benchmark the daily report and the monthly ranking over a large city's year of
     /// aggregates.
     BenchReports(bench_reports::BenchReportsArgs),
+    /// Benchmark the historical import: a month of N past tickets from one file, timed, its
+    /// figures compared with the file's.
+    BenchImport(bench_import::BenchImportArgs),
     /// Hot issues (热点问题) of a file of citizen messages: problems by topic and place,
     /// ranked by heat, in the challenge's table form.
     Hotspots(hotspots::HotspotsArgs),
@@ -605,6 +609,7 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Bench(args) => bench::run(args).await,
         Command::BenchReports(args) => bench_reports::run(args).await,
+        Command::BenchImport(args) => bench_import::run(args).await,
         Command::Hotspots(args) => hotspots::run(args),
         Command::Classifier {
             cmd: classifier::ClassifierCmd::Train { limit },

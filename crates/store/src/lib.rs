@@ -108,6 +108,10 @@ pub struct CreateTicket {
 pub struct NoticePlan(pub std::sync::Arc<PlanFn>);
 
 /// The function behind a [`NoticePlan`].
+/// How an imported ticket's events are made (see [`TicketStore::import_tickets`]).
+pub type ImportPlan =
+    std::sync::Arc<dyn Fn(&mashangban_domain::import::PastTicket) -> Vec<Event> + Send + Sync>;
+
 pub type PlanFn = dyn Fn(&Ticket) -> Vec<NewNotice> + Send + Sync;
 
 impl std::fmt::Debug for NoticePlan {
@@ -570,10 +574,16 @@ pub trait TicketStore: Send + Sync {
     /// Creates a ticket and its `received` event in one transaction; with an idempotency
     /// key already used by the same user, returns that ticket instead.
     async fn create_ticket(&self, req: CreateTicket) -> Result<Created>;
-    /// Writes past tickets, each from its events at their own times (a historical import:
-    /// [`mashangban_domain::import::events`]), with the aggregates they add, in one
-    /// transaction: all or none. A number already taken refuses the whole import.
-    async fn import_tickets(&self, tickets: Vec<Vec<Event>>) -> Result<usize>;
+    /// Writes past tickets, each from the events `events_of` makes of it at their own
+    /// times (a historical import: [`mashangban_domain::import::events`]), with the
+    /// aggregates they add, in one transaction: all or none. The events of one ticket are
+    /// made as it is written, so that a large import does not hold them all. A number
+    /// already taken refuses the whole import.
+    async fn import_tickets(
+        &self,
+        tickets: Vec<mashangban_domain::import::PastTicket>,
+        events_of: ImportPlan,
+    ) -> Result<usize>;
     async fn get_ticket(&self, id: i64) -> Result<Option<Ticket>>;
     /// The ticket with this number (`XN20261206000001`), if any.
     async fn ticket_by_number(&self, number: &str) -> Result<Option<Ticket>>;

@@ -59,13 +59,17 @@ impl TicketStore for SqlStore {
         }
     }
 
-    async fn import_tickets(&self, tickets: Vec<Vec<Event>>) -> Result<usize> {
+    async fn import_tickets(
+        &self,
+        tickets: Vec<mashangban_domain::import::PastTicket>,
+        events_of: ImportPlan,
+    ) -> Result<usize> {
         let n = tickets.len();
         self.run_write::<()>(Box::new(
             move |conn: &mut AnyConnection, sums: &mut aggregates::Pending| -> JobFuture<'_> {
                 Box::pin(async move {
-                    for events in tickets {
-                        insert_past(conn, sums, events).await?;
+                    for t in &tickets {
+                        insert_past(conn, sums, events_of(t)).await?;
                     }
                     Ok(Box::new(()) as JobOutput)
                 })
