@@ -446,4 +446,43 @@ async fn the_console_keeps_channels_and_lines(t: &TestApp) {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body.contains("role=\"alert\""), "{body}");
+    // A platform to exchange requests with: added with its key, shown to the administrator;
+    // a bad address is refused by name.
+    let (status, location, body) = admin
+        .post(
+            "/admin/channels/platforms",
+            &[
+                ("code", "national"),
+                ("name", "国家政务服务平台"),
+                ("channel", "province"),
+                ("webhook_url", "https://gjzwfw.example.gov.cn/hook"),
+                ("active", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert_eq!(
+        location.as_deref(),
+        Some("/admin/channels?saved=1#platforms")
+    );
+    let secret = t.get("/api/v1/exchange/platforms", "admin").await.body["items"][0]["secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, html) = admin.page("/admin/channels").await;
+    assert!(html.contains("国家政务服务平台") && html.contains(&secret));
+    let (status, _, body) = admin
+        .post(
+            "/admin/channels/platforms",
+            &[
+                ("code", "national"),
+                ("name", "国家政务服务平台"),
+                ("channel", "province"),
+                ("webhook_url", "ftp://nowhere"),
+                ("active", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("webhook_url"), "the refusal names the field");
 }

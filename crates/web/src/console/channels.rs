@@ -1,7 +1,8 @@
 //! `/admin/channels` (administrators): the channels requests come in by (渠道) — renamed,
 //! regrouped, opened or closed, new ones added — and the hotlines merged into 12345
-//! (整合热线) with the category and unit each defaults to. Every change goes through the same
-//! use cases as the API's.
+//! (整合热线) with the category and unit each defaults to, and the platforms requests are
+//! exchanged with (110, 省平台 …) with their keys. Every change goes through the same use
+//! cases as the API's.
 
 use super::admin::{Typed, admin_page, admin_session, status_of};
 use super::i18n::Lang;
@@ -21,6 +22,7 @@ pub fn routes() -> Router<App> {
     Router::new()
         .route("/admin/channels", get(page).post(save_channel))
         .route("/admin/channels/lines", post(save_line))
+        .route("/admin/channels/platforms", post(save_platform))
 }
 
 async fn page(
@@ -98,6 +100,28 @@ async fn save_line(
     saved_or_refused(&app, &s, typed, saved, "/admin/channels?saved=1#lines").await
 }
 
+async fn save_platform(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let s = match form_session(&app, &headers, &form, Permission::ManageReference).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let typed = Typed::of(&form);
+    let body = serde_json::json!({
+        "name": typed.v("name"),
+        "channel": typed.v("channel"),
+        "webhook_url": typed.opt("webhook_url"),
+        "active": !typed.v("active").is_empty(),
+    });
+    let saved = app
+        .put_platform(&s.actor(), typed.v("code").trim(), body)
+        .await;
+    saved_or_refused(&app, &s, typed, saved, "/admin/channels?saved=1#platforms").await
+}
+
 /// Back to the page once saved; the page again, with what was wrong said, otherwise.
 async fn saved_or_refused<T>(
     app: &App,
@@ -142,6 +166,12 @@ async fn render(
     let mut categories: Vec<_> = r.categories.values().filter(|c| c.active).collect();
     categories.sort_by(|a, b| a.code.cmp(&b.code));
     let errors: Vec<(&String, &String)> = typed.errors.iter().collect();
+    let platforms = app.platforms(&s.actor()).await.unwrap_or_default();
+    let exchange_channels: Vec<_> = r
+        .channels
+        .iter()
+        .filter(|c| c.kind == ChannelKind::Exchange)
+        .collect();
     let body = html! {
         h1 { (if zh { "渠道与整合热线" } else { "Channels and merged hotlines" }) }
         @if let Some(n) = notice { p.notice role="status" { (n) } }
@@ -291,6 +321,73 @@ async fn render(
                     option value="" { (if zh { "（无）" } else { "(none)" }) }
                     @for u in &owners { option value=(u.id) { (u.name) } }
                 }
+            }
+            input type="hidden" name="active" value="1";
+            button.primary type="submit" { (if zh { "新增" } else { "Add" }) }
+        }
+        h2 #platforms { (if zh { "对接平台" } else { "Platforms" }) }
+        p.muted {
+            (if zh {
+                "与110、省级和国家12345平台等互转工单。每个平台有自己的密钥：它转来的工单须用密钥签名，本系统回传的办理进展和转出的工单也用它签名。转入工单按平台的渠道登记。"
+            } else {
+                "Requests are exchanged with 110 and the provincial and national platforms. Each platform has its own key: the requests it hands over are signed with it, and so are the status changes and requests posted to it. Its requests are taken on its channel."
+            })
+        }
+        div.table-scroll { table.list #platform-list {
+            thead { tr {
+                th { (if zh { "代码" } else { "Code" }) }
+                th { (if zh { "名称" } else { "Name" }) }
+                th { (if zh { "渠道" } else { "Channel" }) }
+                th { (if zh { "回传地址" } else { "Webhook URL" }) }
+                th { (if zh { "启用" } else { "In use" }) }
+                th { (if zh { "密钥" } else { "Key" }) }
+                th { span.visually-hidden { (if zh { "操作" } else { "Action" }) } }
+            } }
+            tbody {
+                @for p in &platforms {
+                    @let form_id = format!("platform-{}", p.code);
+                    tr {
+                        td { code { (p.code) } }
+                        td { input form=(form_id) name="name" value=(p.name) maxlength="50" required aria-label=(format!("{} {}", p.code, if zh { "名称" } else { "name" })); }
+                        td {
+                            select form=(form_id) name="channel" aria-label=(format!("{} {}", p.code, if zh { "渠道" } else { "channel" })) {
+                                @for c in &exchange_channels { option value=(c.code) selected[c.code == p.channel] { (c.name) } }
+                            }
+                        }
+                        td { input form=(form_id) name="webhook_url" type="url" value=(p.webhook_url.as_deref().unwrap_or("")) maxlength="500" aria-label=(format!("{} {}", p.code, if zh { "回传地址" } else { "webhook URL" })); }
+                        td { label { input form=(form_id) type="checkbox" name="active" value="1" checked[p.active]; " " (if p.active { if zh { "启用" } else { "in use" } } else if zh { "停用" } else { "not in use" }) } }
+                        td { details { summary { (if zh { "显示" } else { "Show" }) } code.key { (p.secret) } } }
+                        td {
+                            form id=(form_id) method="post" action="/admin/channels/platforms" {
+                                input type="hidden" name="_csrf" value=(csrf);
+                                input type="hidden" name="code" value=(p.code);
+                                button type="submit" { (if zh { "保存" } else { "Save" }) }
+                            }
+                        }
+                    }
+                }
+            }
+        } }
+        h3 { (if zh { "新增对接平台" } else { "Add a platform" }) }
+        form.admin.row method="post" action="/admin/channels/platforms" {
+            input type="hidden" name="_csrf" value=(csrf);
+            div.field {
+                label for="new-platform-code" { (if zh { "代码（如 110、province）" } else { "Code (e.g. 110, province)" }) }
+                input #new-platform-code name="code" required maxlength="32" pattern="[A-Za-z0-9_-]{2,32}" value=(typed.v("code"));
+            }
+            div.field {
+                label for="new-platform-name" { (if zh { "名称" } else { "Name" }) }
+                input #new-platform-name name="name" required maxlength="50";
+            }
+            div.field {
+                label for="new-platform-channel" { (if zh { "渠道" } else { "Channel" }) }
+                select #new-platform-channel name="channel" {
+                    @for c in &exchange_channels { option value=(c.code) { (c.name) } }
+                }
+            }
+            div.field {
+                label for="new-platform-url" { (if zh { "回传地址（可不填）" } else { "Webhook URL (optional)" }) }
+                input #new-platform-url name="webhook_url" type="url" maxlength="500";
             }
             input type="hidden" name="active" value="1";
             button.primary type="submit" { (if zh { "新增" } else { "Add" }) }
