@@ -1986,6 +1986,25 @@ async fn channels_are_kept_in_the_browser() {
     op.select("#channel", "merged_line").await;
     op.select("#channel_detail", "12369").await;
     op.shot("33-intake-merged-line").await;
+    // A platform to exchange requests with, added on the same page; its key is shown.
+    admin.go("/admin/channels").await;
+    admin.fill("#new-platform-code", "province").await;
+    admin.fill("#new-platform-name", "青海省12345平台").await;
+    admin.select("#new-platform-channel", "province").await;
+    admin
+        .fill("#new-platform-url", "https://12345.qinghai.example.gov.cn/hook")
+        .await;
+    admin
+        .submit("form[action='/admin/channels/platforms'].row button[type=submit]")
+        .await;
+    let platforms = admin.text("#platform-list").await;
+    assert!(platforms.contains("province"), "{platforms}");
+    admin.go("/admin/channels#platforms").await;
+    admin.shot("34-admin-platforms").await;
+    // At a phone's width the tables scroll within the page.
+    admin.c.set_window_size(390, 844).await.unwrap();
+    admin.go("/admin/channels").await;
+    admin.shot("35-admin-channels-phone").await;
     admin.c.close().await.unwrap();
     op.c.close().await.unwrap();
 }
