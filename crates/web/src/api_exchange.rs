@@ -77,12 +77,7 @@ pub async fn inbound(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let body = body.map_err(|e| mashangban_app::AppError::invalid("body", e.body_text()))?;
-    // Read as signed (the signature is over these bytes), but held to the API's rule on
-    // control characters all the same.
-    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&body) {
-        crate::input::check_json(&v)?;
-    }
+    let body = crate::api_public::signed_body(body)?;
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let receipt = app
         .exchange_inbound_at(

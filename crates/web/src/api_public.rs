@@ -168,12 +168,7 @@ pub async fn sms_inbound(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let body = body.map_err(|e| mashangban_app::AppError::invalid("body", e.body_text()))?;
-    // Read as signed (the signature is over these bytes), but held to the API's rule on
-    // control characters all the same.
-    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&body) {
-        crate::input::check_json(&v)?;
-    }
+    let body = signed_body(body)?;
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let outcome = app
         .inbound_sms_at(
@@ -184,6 +179,17 @@ pub async fn sms_inbound(
         )
         .await?;
     Ok(Json(outcome).into_response())
+}
+
+/// A body another system signed (the SMS platform, an exchange platform): its bytes as
+/// sent, for the signature is over them, but held to the API's rule on control characters
+/// all the same.
+pub(crate) fn signed_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    let body = body.map_err(|e| mashangban_app::AppError::invalid("body", e.body_text()))?;
+    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&body) {
+        crate::input::check_json(&v)?;
+    }
+    Ok(body)
 }
 
 /// The cookie that holds a citizen's session (我的诉求).

@@ -1992,7 +1992,10 @@ async fn channels_are_kept_in_the_browser() {
     admin.fill("#new-platform-name", "青海省12345平台").await;
     admin.select("#new-platform-channel", "province").await;
     admin
-        .fill("#new-platform-url", "https://12345.qinghai.example.gov.cn/hook")
+        .fill(
+            "#new-platform-url",
+            "https://12345.qinghai.example.gov.cn/hook",
+        )
         .await;
     admin
         .submit("form[action='/admin/channels/platforms'].row button[type=submit]")

@@ -68,28 +68,7 @@ pub(super) async fn insert_ticket(
             .into_event(number.clone(), req.tracking_code.clone()),
     };
     let view = apply(None, &event).ok_or_else(|| corrupt("received event made no ticket"))?;
-    let mut params = ticket_columns(&view)?;
-    params.extend([
-        P::S(Some(number.clone())),
-        P::S(Some(req.tracking_code.clone())),
-        P::S(Some(view.channel.as_str().to_string())),
-        P::S(Some(view.kind.as_str().to_string())),
-        P::S(view.citizen.phone.clone()),
-        P::I(Some(ts(view.created_at))),
-        P::S(view.citizen.wechat_openid.clone()),
-    ]);
-    let q = sqlx::query(
-        "INSERT INTO tickets (state, category_code, division_code, lead_unit_id, parent_id, updated_at, version, body, \
-         extension_pending, category_l1, category_l2, division_county, division_street, \
-         number, tracking_code, channel, kind, citizen_phone, created_at, citizen_wechat) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) \
-         RETURNING id",
-    );
-    let id: i64 = bind_all(q, params)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(|e| dup(e, format!("ticket number {number}")))?
-        .try_get("id")?;
+    let id = insert_ticket_row(conn, &view).await?;
     event.ticket_id = id;
     insert_event(conn, &event).await?;
     sums.event(None, &event, &view);
@@ -122,18 +101,9 @@ pub(super) async fn insert_ticket(
     Ok(ticket)
 }
 
-/// Writes a past ticket from its events (their times its own): the view they make, every
-/// event, the aggregates each adds, its units' rows and its place under watch.
-pub(super) async fn insert_past(
-    conn: &mut AnyConnection,
-    sums: &mut aggregates::Pending,
-    mut events: Vec<Event>,
-) -> Result<()> {
-    let view = events
-        .iter()
-        .fold(None, apply)
-        .ok_or_else(|| corrupt("an imported ticket's events made no ticket"))?;
-    let mut params = ticket_columns(&view)?;
+/// The ticket's row (its view and the columns it is found by); its id.
+async fn insert_ticket_row(conn: &mut AnyConnection, view: &Ticket) -> Result<i64> {
+    let mut params = ticket_columns(view)?;
     params.extend([
         P::S(Some(view.number.clone())),
         P::S(Some(view.tracking_code.clone())),
@@ -150,11 +120,25 @@ pub(super) async fn insert_past(
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) \
          RETURNING id",
     );
-    let id: i64 = bind_all(q, params)
+    Ok(bind_all(q, params)
         .fetch_one(&mut *conn)
         .await
         .map_err(|e| dup(e, format!("ticket number {}", view.number)))?
-        .try_get("id")?;
+        .try_get("id")?)
+}
+
+/// Writes a past ticket from its events (their times its own): the view they make, every
+/// event, the aggregates each adds, its units' rows and its place under watch.
+pub(super) async fn insert_past(
+    conn: &mut AnyConnection,
+    sums: &mut aggregates::Pending,
+    mut events: Vec<Event>,
+) -> Result<()> {
+    let view = events
+        .iter()
+        .fold(None, apply)
+        .ok_or_else(|| corrupt("an imported ticket's events made no ticket"))?;
+    let id = insert_ticket_row(conn, &view).await?;
     for e in &mut events {
         e.ticket_id = id;
     }
