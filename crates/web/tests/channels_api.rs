@@ -357,7 +357,11 @@ async fn a_new_channel_is_counted_by_its_kind_and_named(t: &TestApp) {
 /// line, closes the channel; the intake form offers the open channels and lines only.
 async fn the_console_keeps_channels_and_lines(t: &TestApp) {
     use common::console::Browser;
-    for (name, role) in [("admin-web", "admin"), ("op-web", "operator")] {
+    for (name, role) in [
+        ("admin-web", "admin"),
+        ("op-web", "operator"),
+        ("disp-web", "dispatcher"),
+    ] {
         let r = t
             .post(
                 "/api/v1/users",
@@ -446,6 +450,31 @@ async fn the_console_keeps_channels_and_lines(t: &TestApp) {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body.contains("role=\"alert\""), "{body}");
+    // A call on 12369 with no category: its dispatch proposes the line's owner.
+    let call = t
+        .post(
+            "/api/v1/tickets",
+            "operator",
+            json!({"channel": "merged_line", "channel_detail": "12369", "kind": "complaint",
+                   "content": "夜里有人往河里倒垃圾"}),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    let ecology = t.unit_id("DEPT-STHJ").await;
+    let dispatcher = Browser::open(t, "disp-web").await;
+    let (_, html) = dispatcher.page(&format!("/tickets/{call}")).await;
+    // (The first unit list on the page is the dispatch form's lead unit.)
+    let option = html
+        .split(&format!("<option value=\"{ecology}\""))
+        .nth(1)
+        .and_then(|o| o.split('>').next())
+        .unwrap_or("");
+    assert!(
+        option.contains("selected"),
+        "the line's owner proposed: {option}"
+    );
     // A platform to exchange requests with: added with its key, shown to the administrator;
     // a bad address is refused by name.
     let (status, location, body) = admin

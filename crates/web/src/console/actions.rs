@@ -413,8 +413,20 @@ pub fn form(
 ) -> Markup {
     let (units, r) = (cx.units, cx.reference);
     let mine = err.filter(|e| e.action == a);
-    // The catalogue's owner, preselected as the lead unit until something else was typed.
-    let owner_id = cx.owner.map(|m| m.entry.unit_id.to_string());
+    // The catalogue's owner, preselected as the lead unit until something else was typed;
+    // without one, the unit that owns the merged hotline the call came in on (12369 →
+    // 生态环境局).
+    let line_owner = ticket
+        .channel_detail
+        .as_deref()
+        .filter(|_| ticket.channel == mashangban_domain::Channel::MERGED_LINE)
+        .and_then(|n| r.line(n))
+        .and_then(|l| l.unit_id);
+    let owner_id = cx
+        .owner
+        .map(|m| m.entry.unit_id)
+        .or(line_owner)
+        .map(|u| u.to_string());
     html! {
         details.action open[mine.is_some() || open] {
             summary { (if lang == Lang::Zh { a.label_zh() } else { a.as_str() }) }
