@@ -216,6 +216,7 @@ pub(crate) fn sheet(table: &KpiTable) -> (Vec<&'static str>, Vec<Vec<String>>) {
         "回访量",
         "其中市民自评",
         "剔除市民差评",
+        "转出其他平台",
         "万人诉求比",
         "响应率",
         "解决率",
@@ -243,6 +244,7 @@ pub(crate) fn sheet(table: &KpiTable) -> (Vec<&'static str>, Vec<Vec<String>>) {
                 k.callbacks.to_string(),
                 k.citizen_ratings.to_string(),
                 k.excluded_ratings.to_string(),
+                k.transferred_out.to_string(),
                 k.requests_per_10k
                     .map(|v| format!("{v:.2}"))
                     .unwrap_or_default(),

@@ -261,6 +261,24 @@ async fn requests_are_handed_out_and_counted_apart(t: &TestApp) {
     // The citizen reads where it went; the figures count it apart.
     let kpis = t.get("/api/v1/kpis", "analyst").await.body;
     assert_eq!(kpis["rows"][0]["transferred_out"], 2, "{kpis}");
+    // The console's table and the workbook say it too.
+    use mashangban_app::auth::UserInput;
+    t.app
+        .add_user(
+            &mashangban_app::SERVER,
+            UserInput {
+                username: "analyst-web".into(),
+                display_name: None,
+                role: mashangban_domain::Role::Analyst,
+                unit_id: None,
+                password: Some("a-long-password".into()),
+            },
+        )
+        .await
+        .unwrap();
+    let analyst = common::console::Browser::open(t, "analyst-web").await;
+    let (_, html) = analyst.page("/kpis").await;
+    assert!(html.contains("（转出2）"), "the console's table counts it");
 }
 
 on_both!(

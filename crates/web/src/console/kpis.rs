@@ -112,7 +112,14 @@ fn table_markup(lang: Lang, table: &KpiTable) -> Markup {
                     tr class=[zone_class(r.zone)] {
                         td.num { @if let Some(n) = r.rank { (n) " " span.tag { (zone_zh(r.zone)) } } }
                         td { a href=(tickets_link(table, r)) { (r.name) } }
-                        td.num { a href=(tickets_link(table, r)) { (k.requests) } }
+                        td.num {
+                            a href=(tickets_link(table, r)) { (k.requests) }
+                            @if k.transferred_out > 0 {
+                                " " span.muted title=(if zh { "转交110、省平台等其他平台办理的诉求，不计入各项比率" } else { "handed to another platform, in no rate" }) {
+                                    (if zh { "（转出" } else { " (handed out " }) (k.transferred_out) (if zh { "）" } else { ")" })
+                                }
+                            }
+                        }
                         td.num { (k.callbacks) }
                         td.num {
                             (k.citizen_ratings)
