@@ -34,7 +34,8 @@ pub struct TrainReport {
     pub tickets: usize,
     pub category_names: usize,
     pub categories: usize,
-    pub words: usize,
+    /// The character features the model reads.
+    pub features: usize,
     pub seconds: f64,
 }
 
@@ -331,7 +332,7 @@ impl App {
             tickets,
             category_names: names,
             categories: model.labels.len(),
-            words: model.words.len(),
+            features: model.grams.len(),
             seconds: started.elapsed().as_secs_f64(),
         };
         let now = Utc::now();

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use mashangban_text::classify::{
-    Evaluation, Example, Model, TrainOptions, document, evaluate, stratified_folds, words,
+    Evaluation, Example, Model, TrainOptions, calibration, document, evaluate, grams,
+    stratified_folds, top_k_accuracy,
 };
 
 #[derive(Subcommand)]
@@ -18,18 +19,34 @@ pub enum ClassifierCmd {
         #[arg(long, default_value_t = mashangban_app::text::TRAIN_LIMIT)]
         limit: usize,
     },
-    /// Train on one JSONL file of `{title, body, label}` and score the predictions on
-    /// another (`--test`), or by k-fold cross-validation over the training file alone.
-    /// Prints per-class precision and recall, the confusion matrix and, last,
-    /// `accuracy=… macro_f1=…`.
+    /// Train on one JSONL file of `{id?, title, body, label}` and score the predictions on
+    /// another (`--test`), on the fixed held-out split (`--hold-out`), or by k-fold
+    /// cross-validation over the training file alone. Prints per-class precision and
+    /// recall, the confusion matrix, top-3 accuracy, the reliability table with the
+    /// expected calibration error and, last, `accuracy=… macro_f1=…` (of the held-out
+    /// texts when there are some).
     Eval {
-        /// Labelled texts to learn from (JSON lines with title, body, label).
+        /// Labelled texts to learn from (JSON lines with title, body, label; `id` for
+        /// `--hold-out`).
         #[arg(long)]
         train: PathBuf,
         /// Labelled texts to score; without it, cross-validation over `--train`.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "hold_out")]
         test: Option<PathBuf>,
-        /// Unlabelled texts (JSON lines with title and body): they only help weigh words.
+        /// The fixed split: the texts of `--train` whose `id` is a multiple of 3 are held
+        /// out. Nothing is ever chosen on them: cross-validation runs on the others (the
+        /// development texts), then a model trained on all the development texts scores
+        /// the held-out ones once.
+        #[arg(long)]
+        hold_out: bool,
+        /// Learn from only this many of the training texts (the same share of each
+        /// category, chosen by `--seed`): a point of the learning curve. 0 learns from the
+        /// taxonomy's names alone (cold start; needs `--taxonomy`). Needs `--test` or
+        /// `--hold-out`.
+        #[arg(long)]
+        labels: Option<usize>,
+        /// Unlabelled texts (JSON lines with title and body): they only help weigh the
+        /// features. A text whose `id` is also in `--train` or `--test` is left out.
         #[arg(long)]
         unlabelled: Vec<PathBuf>,
         /// The category taxonomy as CSV (one path per row, top level first, a header
@@ -40,7 +57,7 @@ pub enum ClassifierCmd {
         /// Folds of the cross-validation.
         #[arg(long, default_value_t = 5)]
         folds: usize,
-        /// Order of the folds.
+        /// Order of the folds, and which texts `--labels` keeps.
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// The classifier's inverse regularisation.
@@ -56,122 +73,282 @@ pub async fn train(app: &mashangban_app::App, limit: usize) -> Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     println!(
-        "trained on {} closed tickets and {} category names: {} categories, {} words, {:.1}s",
-        r.tickets, r.category_names, r.categories, r.words, r.seconds
+        "trained on {} closed tickets and {} category names: {} categories, {} features, {:.1}s",
+        r.tickets, r.category_names, r.categories, r.features, r.seconds
     );
     Ok(())
 }
 
 pub fn run(cmd: ClassifierCmd) -> Result<()> {
-    match cmd {
-        ClassifierCmd::Train { .. } => bail!("`classifier train` runs on a database"),
-        ClassifierCmd::Eval {
-            train,
-            test,
-            unlabelled,
-            taxonomy,
-            folds,
-            seed,
-            c,
-        } => {
-            let opts = TrainOptions {
-                c,
-                ..TrainOptions::default()
+    let ClassifierCmd::Eval {
+        train,
+        test,
+        hold_out,
+        labels,
+        unlabelled,
+        taxonomy,
+        folds,
+        seed,
+        c,
+    } = cmd
+    else {
+        bail!("`classifier train` runs on a database");
+    };
+    if labels.is_some() && test.is_none() && !hold_out {
+        bail!("--labels needs --test or --hold-out (cross-validation learns from every text)");
+    }
+    if labels == Some(0) && taxonomy.is_none() {
+        bail!("--labels 0 learns from the taxonomy's names alone: give --taxonomy");
+    }
+    let opts = TrainOptions {
+        c,
+        ..TrainOptions::default()
+    };
+    let started = std::time::Instant::now();
+    let all = read_labelled(&train)?;
+    let (dev, held): (Vec<Labelled>, Vec<Labelled>) = if hold_out {
+        let mut dev = Vec::new();
+        let mut held = Vec::new();
+        for (i, l) in all.iter().enumerate() {
+            let Some(id) = l.id.as_ref().and_then(id_number) else {
+                bail!(
+                    "{} line {}: --hold-out needs a whole-number `id`",
+                    train.display(),
+                    i + 1
+                );
             };
-            let train_set = read_labelled(&train)?;
-            let mut extra = Vec::new();
-            for f in &unlabelled {
-                extra.extend(read_texts(f)?);
+            if id % 3 == 0 {
+                held.push(l.clone());
+            } else {
+                dev.push(l.clone());
             }
-            let started = std::time::Instant::now();
-            let doc = |e: &Example| document(&e.title, &e.body, opts.title_weight);
-            let docs: Vec<Vec<String>> = train_set.iter().map(doc).collect();
-            let extra_words: Vec<Vec<String>> = extra.iter().map(|t| words(t)).collect();
-            let named: Vec<Example> = match &taxonomy {
-                Some(path) => taxonomy_examples(path, &train_set)?,
-                None => Vec::new(),
-            };
-            let named_docs: Vec<Vec<String>> = named.iter().map(doc).collect();
-            // Trains on some labelled texts and the taxonomy's names.
-            let fit = |set: Vec<Example>, mut set_docs: Vec<Vec<String>>| {
-                let mut set = set;
-                set.extend(named.iter().cloned());
-                set_docs.extend(named_docs.iter().cloned());
-                Model::train_on_words(&set, &set_docs, &extra_words, &opts)
-            };
-            let (pairs, how) = match test {
-                Some(test) => {
-                    let test_set = read_labelled(&test)?;
-                    let model = fit(train_set.clone(), docs.clone());
-                    let pairs = test_set
-                        .iter()
-                        .map(|e| {
-                            let p = model.predict_words(&doc(e));
-                            (
-                                e.label.clone(),
-                                p.top().map(|t| t.label.clone()).unwrap_or_default(),
-                            )
-                        })
-                        .collect::<Vec<_>>();
-                    (
-                        pairs,
-                        format!(
-                            "trained on {} texts of {}, scored on {} of {}",
-                            train_set.len(),
-                            train.display(),
-                            test_set.len(),
-                            test.display()
-                        ),
-                    )
-                }
-                None => {
-                    if train_set.len() < folds.max(2) {
-                        bail!(
-                            "--train has {} texts: too few for {folds} folds",
-                            train_set.len()
-                        );
-                    }
-                    let labels: Vec<String> = train_set.iter().map(|e| e.label.clone()).collect();
-                    let parts = stratified_folds(&labels, folds, seed);
-                    let mut pairs = Vec::with_capacity(train_set.len());
-                    for held in &parts {
-                        let is_held = |i: &usize| held.binary_search(i).is_ok();
-                        let kept: Vec<usize> =
-                            (0..train_set.len()).filter(|i| !is_held(i)).collect();
-                        let fit_set: Vec<Example> =
-                            kept.iter().map(|&i| train_set[i].clone()).collect();
-                        let fit_docs: Vec<Vec<String>> =
-                            kept.iter().map(|&i| docs[i].clone()).collect();
-                        let model = fit(fit_set, fit_docs);
-                        for &i in held {
-                            let p = model.predict_words(&docs[i]);
-                            pairs.push((
-                                train_set[i].label.clone(),
-                                p.top().map(|t| t.label.clone()).unwrap_or_default(),
-                            ));
-                        }
-                    }
-                    (
-                        pairs,
-                        format!(
-                            "{folds}-fold stratified cross-validation over {} texts of {} (seed {seed})",
-                            train_set.len(),
-                            train.display()
-                        ),
-                    )
-                }
-            };
-            println!(
-                "{how}; {} taxonomy names learned; {} unlabelled texts weigh the words; C = {c}",
-                named.len(),
-                extra.len()
-            );
-            print_evaluation(&evaluate(&pairs));
-            eprintln!("({:.1}s)", started.elapsed().as_secs_f64());
-            let e = evaluate(&pairs);
-            println!("accuracy={:.4} macro_f1={:.4}", e.accuracy, e.macro_f1);
-            Ok(())
         }
+        (dev, held)
+    } else {
+        let held = match &test {
+            Some(t) => read_labelled(t)?,
+            None => Vec::new(),
+        };
+        (all.clone(), held)
+    };
+    let mut known_ids: std::collections::HashSet<String> = std::collections::HashSet::new();
+    for l in all.iter().chain(&held) {
+        if let Some(id) = &l.id {
+            known_ids.insert(id.to_string());
+        }
+    }
+    let mut extra = Vec::new();
+    let mut dropped = 0;
+    for f in &unlabelled {
+        for l in read_lines(f)? {
+            if l.id
+                .as_ref()
+                .is_some_and(|id| known_ids.contains(&id.to_string()))
+            {
+                dropped += 1;
+                continue;
+            }
+            extra.push(format!("{}。{}", l.title, l.body));
+        }
+    }
+    let extra_features: Vec<Vec<String>> = extra.iter().map(|t| grams(t)).collect();
+    let feature = |e: &Example| document(&e.title, &e.body, opts.title_weight);
+    let dev_examples: Vec<Example> = dev.iter().map(|l| l.example.clone()).collect();
+    let named: Vec<Example> = match &taxonomy {
+        Some(path) => taxonomy_examples(path, &dev_examples)?,
+        None => Vec::new(),
+    };
+    let named_docs: Vec<Vec<String>> = named.iter().map(feature).collect();
+    // Trains on some labelled texts and the taxonomy's names.
+    let fit = |set: &[Example], set_docs: &[Vec<String>]| {
+        let mut set = set.to_vec();
+        let mut set_docs = set_docs.to_vec();
+        set.extend(named.iter().cloned());
+        set_docs.extend(named_docs.iter().cloned());
+        Model::train_on_features(&set, &set_docs, &extra_features, &opts)
+    };
+    println!(
+        "{} taxonomy names learned; {} unlabelled texts weigh the features ({dropped} left out: also labelled); C = {c}",
+        named.len(),
+        extra.len(),
+    );
+    if named.is_empty() && (dev_examples.is_empty() || labels == Some(0)) {
+        bail!("nothing to learn from: no labelled texts and no taxonomy names under their labels");
+    }
+    let dev_docs: Vec<Vec<String>> = dev_examples.iter().map(feature).collect();
+    let mut last = None;
+    if labels.is_none() {
+        // Cross-validation over the development texts (all of --train without --hold-out).
+        if test.is_none() {
+            if dev_examples.len() < folds.max(2) {
+                bail!(
+                    "--train has {} texts: too few for {folds} folds",
+                    dev_examples.len()
+                );
+            }
+            let truth: Vec<String> = dev_examples.iter().map(|e| e.label.clone()).collect();
+            let parts = stratified_folds(&truth, folds, seed);
+            let mut scored = Scored::default();
+            for held_part in &parts {
+                let is_held = |i: &usize| held_part.binary_search(i).is_ok();
+                let kept: Vec<usize> = (0..dev_examples.len()).filter(|i| !is_held(i)).collect();
+                let set: Vec<Example> = kept.iter().map(|&i| dev_examples[i].clone()).collect();
+                let set_docs: Vec<Vec<String>> =
+                    kept.iter().map(|&i| dev_docs[i].clone()).collect();
+                let model = fit(&set, &set_docs);
+                for &i in held_part {
+                    scored.add(&truth[i], model.rank_features(&dev_docs[i]));
+                }
+            }
+            println!(
+                "\n{folds}-fold stratified cross-validation over {} {}texts of {} (seed {seed})",
+                dev_examples.len(),
+                if hold_out { "development " } else { "" },
+                train.display()
+            );
+            last = Some(scored.print(!hold_out));
+        }
+    }
+    if !held.is_empty() {
+        let (set, set_docs): (Vec<Example>, Vec<Vec<String>>) = match labels {
+            Some(n) if n < dev_examples.len() => {
+                let truth: Vec<String> = dev_examples.iter().map(|e| e.label.clone()).collect();
+                let keep = subset(&truth, n, seed);
+                (
+                    keep.iter().map(|&i| dev_examples[i].clone()).collect(),
+                    keep.iter().map(|&i| dev_docs[i].clone()).collect(),
+                )
+            }
+            _ => (dev_examples.clone(), dev_docs.clone()),
+        };
+        let model = fit(&set, &set_docs);
+        let mut scored = Scored::default();
+        for l in &held {
+            scored.add(&l.example.label, model.rank_features(&feature(&l.example)));
+        }
+        println!(
+            "\ntrained on {} labelled texts{} and {} taxonomy names (temperature {:.2}{}), scored on {} {}",
+            set.len(),
+            if labels.is_some() {
+                format!(" (--labels {}, seed {seed})", labels.unwrap_or(0))
+            } else {
+                String::new()
+            },
+            named.len(),
+            model.temperature,
+            if model.calibrated {
+                ", fitted"
+            } else {
+                ", default"
+            },
+            held.len(),
+            match &test {
+                Some(t) => format!("texts of {}", t.display()),
+                None => format!("held-out texts of {} (ids multiples of 3)", train.display()),
+            }
+        );
+        last = Some(scored.print(true));
+    }
+    eprintln!("({:.1}s)", started.elapsed().as_secs_f64());
+    if let Some((accuracy, macro_f1)) = last {
+        println!("accuracy={accuracy:.4} macro_f1={macro_f1:.4}");
+    }
+    Ok(())
+}
+
+/// Predictions gathered for a report.
+#[derive(Default)]
+struct Scored {
+    truth: Vec<String>,
+    ranked: Vec<Vec<mashangban_text::classify::Scored>>,
+}
+
+impl Scored {
+    fn add(&mut self, truth: &str, ranked: Vec<mashangban_text::classify::Scored>) {
+        self.truth.push(truth.to_string());
+        self.ranked.push(ranked);
+    }
+
+    /// Prints the figures (every table when `full`), returns accuracy and macro-F1.
+    fn print(&self, full: bool) -> (f64, f64) {
+        let pairs: Vec<(String, String)> = self
+            .truth
+            .iter()
+            .zip(&self.ranked)
+            .map(|(t, r)| {
+                (
+                    t.clone(),
+                    r.first().map(|s| s.label.clone()).unwrap_or_default(),
+                )
+            })
+            .collect();
+        let e = evaluate(&pairs);
+        let labels: Vec<Vec<String>> = self
+            .ranked
+            .iter()
+            .map(|r| r.iter().map(|s| s.label.clone()).collect())
+            .collect();
+        let top3 = top_k_accuracy(&self.truth, &labels, 3);
+        let cal = calibration(
+            &self
+                .truth
+                .iter()
+                .zip(&self.ranked)
+                .filter_map(|(t, r)| r.first().map(|s| (f64::from(s.confidence), &s.label == t)))
+                .collect::<Vec<_>>(),
+        );
+        if full {
+            print_evaluation(&e);
+            println!("reliability (confidence of the first proposal → how often it was right)");
+            println!("band        texts  confidence  accuracy");
+            for b in cal.bins.iter().filter(|b| b.count > 0) {
+                println!(
+                    "{:.1}–{:.1}  {:>9}  {:>10.3}  {:>8.3}",
+                    b.from, b.to, b.count, b.confidence, b.accuracy
+                );
+            }
+            println!();
+        }
+        println!(
+            "macro-F1 {:.4}, accuracy {:.4}, top-3 accuracy {:.4}, expected calibration error {:.4}",
+            e.macro_f1, e.accuracy, top3, cal.ece
+        );
+        (e.accuracy, e.macro_f1)
+    }
+}
+
+/// `n` indexes, each label keeping its share (at least one of each), in an order fixed by
+/// `seed`.
+fn subset(labels: &[String], n: usize, seed: u64) -> Vec<usize> {
+    // Stratified folds deal each label out in turn: reading them fold after fold and
+    // taking the first n keeps each label's share.
+    let parts = stratified_folds(labels, labels.len().clamp(2, 1000), seed);
+    let mut order: Vec<usize> = Vec::new();
+    let mut by_label: std::collections::BTreeMap<&str, Vec<usize>> = Default::default();
+    for part in &parts {
+        for &i in part {
+            by_label.entry(labels[i].as_str()).or_default().push(i);
+        }
+    }
+    // Round-robin by share: label l's j-th text comes at position (j + 0.5) / count.
+    let mut keyed: Vec<(f64, usize)> = Vec::new();
+    for idx in by_label.values() {
+        for (j, &i) in idx.iter().enumerate() {
+            keyed.push(((j as f64 + 0.5) / idx.len() as f64, i));
+        }
+    }
+    keyed.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    order.extend(keyed.into_iter().map(|(_, i)| i));
+    order.truncate(n);
+    order.sort_unstable();
+    order
+}
+
+fn id_number(id: &serde_json::Value) -> Option<u64> {
+    match id {
+        serde_json::Value::Number(n) => n.as_u64(),
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        _ => None,
     }
 }
 
@@ -253,10 +430,19 @@ fn taxonomy_examples(path: &Path, train: &[Example]) -> Result<Vec<Example>> {
 #[derive(serde::Deserialize)]
 struct Line {
     #[serde(default)]
+    id: Option<serde_json::Value>,
+    #[serde(default)]
     title: String,
     #[serde(default)]
     body: String,
     label: Option<String>,
+}
+
+/// A labelled text and its id, if the file gives one.
+#[derive(Clone)]
+struct Labelled {
+    id: Option<serde_json::Value>,
+    example: Example,
 }
 
 fn read_lines(path: &Path) -> Result<Vec<Line>> {
@@ -277,24 +463,20 @@ fn read_lines(path: &Path) -> Result<Vec<Line>> {
         .collect()
 }
 
-fn read_labelled(path: &Path) -> Result<Vec<Example>> {
+fn read_labelled(path: &Path) -> Result<Vec<Labelled>> {
     read_lines(path)?
         .into_iter()
         .enumerate()
         .map(|(i, l)| match l.label {
-            Some(label) if !label.trim().is_empty() => Ok(Example {
-                title: l.title,
-                body: l.body,
-                label: label.trim().to_string(),
+            Some(label) if !label.trim().is_empty() => Ok(Labelled {
+                id: l.id,
+                example: Example {
+                    title: l.title,
+                    body: l.body,
+                    label: label.trim().to_string(),
+                },
             }),
             _ => bail!("{} line {}: no label", path.display(), i + 1),
         })
         .collect()
-}
-
-fn read_texts(path: &Path) -> Result<Vec<String>> {
-    Ok(read_lines(path)?
-        .into_iter()
-        .map(|l| format!("{}。{}", l.title, l.body))
-        .collect())
 }
