@@ -49,6 +49,49 @@ pub struct CategoryInput {
     #[schema(minimum = 1, maximum = 11)]
     pub default_tier: Option<u8>,
     pub active: Option<bool>,
+    /// What the category covers (at most 300 characters); absent: kept as it is.
+    #[schema(max_length = 300)]
+    pub description: Option<String>,
+    /// The words citizens use for the matter (each 1 to 20 characters, no spaces; at most
+    /// 60); absent: kept as they are.
+    pub keywords: Option<Vec<String>>,
+}
+
+/// At most this many keywords a category.
+pub const MAX_KEYWORDS: usize = 60;
+
+/// Keywords as given: trimmed, each 1 to 20 characters without spaces or control
+/// characters, repeats dropped, at most [`MAX_KEYWORDS`].
+pub fn check_keywords(field: &str, given: &[String]) -> Result<Vec<String>, AppError> {
+    let mut out: Vec<String> = Vec::new();
+    for k in given {
+        let k = k.trim();
+        if k.is_empty() {
+            continue;
+        }
+        if k.chars().count() > 20 || k.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err(AppError::invalid(
+                field,
+                format!(
+                    "`{}`: a keyword is 1 to 20 characters without spaces",
+                    k.chars()
+                        .filter(|c| !c.is_control())
+                        .take(20)
+                        .collect::<String>()
+                ),
+            ));
+        }
+        if !out.iter().any(|o| o == k) {
+            out.push(k.to_string());
+        }
+    }
+    if out.len() > MAX_KEYWORDS {
+        return Err(AppError::invalid(
+            field,
+            format!("at most {MAX_KEYWORDS} keywords"),
+        ));
+    }
+    Ok(out)
 }
 
 /// A unit to create.
@@ -113,6 +156,27 @@ impl App {
                 format!("{t} is not a tier; expected 1, 3, 7 or 11"),
             ));
         }
+        let before = self.store.get_category(&code).await?;
+        let description = match &input.description {
+            Some(d) => {
+                let d = d.trim();
+                if d.chars().count() > 300 || d.chars().any(|c| c.is_control() && c != '\n') {
+                    return Err(AppError::invalid(
+                        "description",
+                        "at most 300 characters, no control characters",
+                    ));
+                }
+                d.to_string()
+            }
+            None => before
+                .as_ref()
+                .map(|b| b.description.clone())
+                .unwrap_or_default(),
+        };
+        let keywords = match &input.keywords {
+            Some(k) => check_keywords("keywords", k)?,
+            None => before.map(|b| b.keywords).unwrap_or_default(),
+        };
         let category = Category {
             name: check_name("name", &input.name, 50)?,
             code,
@@ -120,6 +184,8 @@ impl App {
             level,
             default_tier: input.default_tier,
             active: input.active.unwrap_or(true),
+            description,
+            keywords,
         };
         self.store
             .upsert_categories(std::slice::from_ref(&category))

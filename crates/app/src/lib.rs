@@ -178,6 +178,9 @@ pub struct App {
     ticket_search: Arc<tokio::sync::OnceCell<Arc<tokio::sync::Mutex<search::SearchState>>>>,
     /// WeChat's access token, shared by every task of this instance.
     wechat_token: Arc<tokio::sync::Mutex<wechat::api::CachedToken>>,
+    /// Set once this instance has started training again a stored classifier it cannot
+    /// read (one of an older format, after an upgrade).
+    retraining: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Reference data and when it was loaded.
@@ -409,6 +412,7 @@ impl App {
             config,
             reference: Arc::default(),
             text: Arc::default(),
+            retraining: Arc::default(),
             knowledge_index: Arc::default(),
             ticket_search: Arc::default(),
             wechat_token: Arc::default(),

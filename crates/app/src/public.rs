@@ -70,6 +70,8 @@ impl App {
                 .ranked
                 .iter()
                 .take(3)
+                // A citizen is offered only categories the text says clearly.
+                .filter(|s| s.confidence >= crate::text::UNCERTAIN_BELOW)
                 .filter(|s| r.categories.get(&s.label).is_some_and(|c| c.active))
                 .map(|s| {
                     (

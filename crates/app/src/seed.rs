@@ -167,6 +167,118 @@ pub const DEFAULT_CATEGORIES: &[(&str, &str, Option<u8>)] = &[
     ("129901", "其他", Some(3)),
 ];
 
+/// The words citizens use for each default leaf category (space-separated), written for
+/// the project: with them the classifier proposes sensible categories before any ticket
+/// is closed. Administrators change them (系统管理 → 诉求分类).
+pub const DEFAULT_KEYWORDS: &[(&str, &str)] = &[
+    (
+        "010101",
+        "路面 坑洼 塌陷 破损 裂缝 人行道 地砖 道路维修 路面下沉",
+    ),
+    ("010102", "井盖 窨井 丢失 松动 破损 下陷 井口 绊倒"),
+    ("010103", "路灯 不亮 灯杆 照明 黑灯 亮化 灯坏"),
+    (
+        "010104",
+        "下水道 下水管 污水管 排水 堵塞 堵了 污水井 化粪池 返水 倒灌 冒水 外溢 疏通 雨水井 积水 地下室 掏粪",
+    ),
+    (
+        "010201",
+        "停水 水压 自来水 没水 水小 供水 水管 爆管 水质 发黄",
+    ),
+    ("010202", "暖气 供暖 供热 不热 室温 暖气片 采暖 地暖 取暖费"),
+    (
+        "010203",
+        "燃气 天然气 燃气表 通气 充值 燃气灶 气压 开户 液化气",
+    ),
+    ("010204", "停电 供电 电压 电表 跳闸 电费 断电 线路"),
+    (
+        "010301",
+        "物业 物业费 电梯 保洁 保安 小区管理 业委会 维修基金 门禁",
+    ),
+    ("010302", "老旧小区 改造 加装电梯 楼道 外墙 保温 管网改造"),
+    ("010303", "房产证 不动产 产权 过户 登记 办证 网签 备案"),
+    (
+        "010304",
+        "漏水 渗水 房屋质量 墙皮 开裂 防水 楼顶 顶层 裂缝 交房",
+    ),
+    ("010401", "占道 摊贩 摆摊 流动商贩 夜市 店外经营 出店"),
+    ("010402", "违建 违章 搭建 彩钢房 私搭乱建 加盖 拆除 侵占"),
+    (
+        "010403",
+        "垃圾 清运 垃圾桶 保洁 环卫 清扫 满溢 垃圾分类 卫生死角 建筑垃圾",
+    ),
+    ("010404", "绿化 树木 修剪 砍伐 草坪 绿地 枯树 树枝 公园"),
+    (
+        "020101",
+        "停车 乱停 违停 占用 消防通道 堵门 车位 挡路 僵尸车",
+    ),
+    (
+        "020102",
+        "红绿灯 信号灯 斑马线 标线 标志牌 护栏 交通设施 配时",
+    ),
+    ("020103", "拥堵 堵车 交通 高峰 路口 通行 绕行 限行"),
+    (
+        "020201",
+        "公交 线路 班次 首末班 发车 公交车 直达 增开 调整线路",
+    ),
+    ("020202", "出租车 网约车 拒载 绕路 打表 议价 司机 乱收费"),
+    ("020203", "公交站 站牌 候车亭 站点 站台 增设站点"),
+    ("030101", "油烟 餐馆 饭馆 烧烤 排烟 异味 直排 净化器"),
+    ("030102", "扬尘 粉尘 灰尘 工地 渣土 裸土 覆盖 洒水"),
+    ("030201", "施工 噪音 工地 夜间施工 打桩 机器 轰鸣 扰民"),
+    ("030202", "噪音 广场舞 音响 喇叭 装修 吵闹 叫卖 扰民 歌厅"),
+    (
+        "030301",
+        "偷排 直排 河道 水体 黑臭 排污口 工厂 企业 养殖 河水",
+    ),
+    (
+        "040101",
+        "餐饮 后厨 卫生 老鼠 苍蝇 吃坏 食物中毒 无证 小吃店",
+    ),
+    ("040102", "过期 变质 食品 超市 发霉 保质期 假冒 食品安全"),
+    (
+        "040201",
+        "预付卡 办卡 会员卡 退费 退款 跑路 健身房 美容 培训卡 关门",
+    ),
+    ("040202", "价格 乱收费 涨价 明码标价 收费标准 多收 欺诈"),
+    ("040203", "质量 假货 三无 售后 退货 换货 维修 商家 投诉商家"),
+    (
+        "050101",
+        "拖欠工资 欠薪 工资 讨薪 农民工 工钱 包工头 老板 结算",
+    ),
+    (
+        "050102",
+        "劳动合同 辞退 解除 加班 社保缴纳 试用期 补偿金 仲裁 用人单位",
+    ),
+    ("050201", "养老保险 退休 养老金 缴费年限 社保 退休金 认证"),
+    ("050202", "医保 报销 异地就医 备案 医疗保险 门诊 住院 慢病"),
+    ("050203", "失业保险 失业金 失业 领取 稳岗"),
+    ("050301", "就业 招聘 求职 培训 创业 贷款 岗位 公益岗"),
+    ("060101", "幼儿园 保教费 收费 入园 托育 学前"),
+    ("060201", "入学 招生 划片 学区 报名 转学 学位 小学 初中"),
+    ("060202", "培训机构 补课 校外培训 辅导班 退费 违规补课"),
+    ("070101", "医院 医生 护士 态度 看病 挂号 排队 诊所 就医"),
+    ("070102", "医疗收费 药费 检查费 乱收费 收费 医药费 过度医疗"),
+    ("070201", "疫苗 接种 预防针 防疫 儿童接种 狂犬疫苗"),
+    ("070202", "老鼠 蟑螂 蚊子 苍蝇 消杀 灭鼠 病媒"),
+    ("080101", "养老院 敬老院 养老机构 护理 老人 日间照料"),
+    ("080102", "高龄补贴 高龄津贴 八十岁 老年人 补贴 申领"),
+    ("080201", "低保 最低生活保障 困难 救助金 低保户 申请低保"),
+    ("080202", "临时救助 困难 急难 救助 生活困难 大病"),
+    ("090101", "户口 落户 迁移 户籍 迁入 迁出 分户 随迁"),
+    ("090102", "身份证 补办 换领 挂失 居住证 证件"),
+    ("090201", "治安 盗窃 偷 打架 赌博 可疑 安全隐患 纠纷 监控"),
+    ("100101", "政策 咨询 规定 条件 标准 文件 补贴政策"),
+    ("100102", "办事 流程 材料 窗口 办理 手续 网上办 预约"),
+    ("100201", "态度 工作人员 推诿 刁难 冷漠 服务差"),
+    ("100202", "效率 拖延 办不了 跑多次 久拖不决 不作为"),
+    ("110101", "宅基地 农村 建房 村集体 审批 翻建"),
+    ("110102", "惠农 补贴 种粮 农机 耕地 草原 补助 退耕"),
+    ("120101", "表扬 感谢 点赞 好评 锦旗 热心"),
+    ("120102", "建议 意见 改进 提议 献策"),
+    ("129901", "其他"),
+];
+
 /// The hotlines merged into 12345 (整合热线): number, name, the category a call on it is
 /// given when the operator names none, and the code of the unit that owns it.
 pub const DEFAULT_LINES: &[(&str, &str, Option<&str>, Option<&str>)] = &[
@@ -226,6 +338,12 @@ pub fn default_categories() -> Vec<Category> {
                 level: c.level(),
                 default_tier: *tier,
                 active: true,
+                description: String::new(),
+                keywords: DEFAULT_KEYWORDS
+                    .iter()
+                    .find(|(c, _)| c == code)
+                    .map(|(_, k)| k.split_whitespace().map(str::to_string).collect())
+                    .unwrap_or_default(),
             }
         })
         .collect()
@@ -336,17 +454,33 @@ impl App {
             .await?;
             unit_of_division.insert(d.code.clone(), id);
         }
-        // Only the categories that are missing: administrators' changes stay.
-        let have: std::collections::HashSet<String> = self
+        // Only the categories that are missing, and the default keywords of a category
+        // that still has its default name and neither keywords nor a description (a
+        // database from before them): administrators' changes stay.
+        let have: std::collections::HashMap<String, Category> = self
             .store
             .list_categories()
             .await?
             .into_iter()
-            .map(|c| c.code)
+            .map(|c| (c.code.clone(), c))
             .collect();
         let missing: Vec<_> = default_categories()
             .into_iter()
-            .filter(|c| !have.contains(&c.code))
+            .filter_map(|c| match have.get(&c.code) {
+                None => Some(c),
+                Some(old)
+                    if old.name == c.name
+                        && old.keywords.is_empty()
+                        && old.description.is_empty()
+                        && !c.keywords.is_empty() =>
+                {
+                    Some(Category {
+                        keywords: c.keywords,
+                        ..old.clone()
+                    })
+                }
+                Some(_) => None,
+            })
             .collect();
         report.categories = if missing.is_empty() {
             0
@@ -431,6 +565,14 @@ mod tests {
             if let Some(t) = c.default_tier {
                 assert!(mashangban_domain::TIERS.contains(&t));
             }
+            // Every leaf comes with the words citizens use for it (cold start).
+            assert_eq!(!c.keywords.is_empty(), c.level == 3, "keywords: {}", c.code);
+        }
+        for (code, _) in DEFAULT_KEYWORDS {
+            assert!(
+                cats.iter().any(|c| c.code == *code && c.level == 3),
+                "{code}"
+            );
         }
     }
 

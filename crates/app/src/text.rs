@@ -33,6 +33,8 @@ pub struct TextState {
 pub struct TrainReport {
     pub tickets: usize,
     pub category_names: usize,
+    /// Knowledge-base questions of a leaf category learned as texts of it.
+    pub knowledge_questions: usize,
     pub categories: usize,
     /// The character features the model reads.
     pub features: usize,
@@ -96,6 +98,10 @@ pub struct Duplicate {
     pub score: f32,
 }
 
+/// A first proposal less confident than this is no proposal but a question to the
+/// operator: with calibrated confidences, below one half it is more likely wrong than right.
+pub const UNCERTAIN_BELOW: f32 = 0.5;
+
 /// How far back open tickets are compared for duplicates, in days.
 pub const DUPLICATE_DAYS: i64 = 30;
 /// Open tickets at the place compared at most (the newest).
@@ -107,6 +113,10 @@ const DUPLICATE_SCORE: f32 = 0.35;
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Suggestion {
     pub categories: Vec<CategorySuggestion>,
+    /// The first proposal's confidence is below [`UNCERTAIN_BELOW`]: the text does not say
+    /// clearly enough which category it is, the operator or dispatcher decides (no unit is
+    /// proposed from a guess).
+    pub categories_uncertain: bool,
     pub division: Option<Resolved>,
     pub division_candidates: Vec<Resolved>,
     pub unit: Option<serde_json::Value>,
@@ -246,7 +256,25 @@ impl App {
             Some(json) => match Model::from_json(&json) {
                 Ok(m) => Some(Arc::new(m)),
                 Err(e) => {
-                    tracing::error!(error = %e, "stored classifier unreadable; suggestions go without categories");
+                    // An upgrade changed the model's format: train again in the background
+                    // (once per instance); suggestions go without categories meanwhile.
+                    tracing::warn!(error = %e, "stored classifier unreadable; training it again");
+                    if !self
+                        .retraining
+                        .swap(true, std::sync::atomic::Ordering::SeqCst)
+                    {
+                        let app = self.clone();
+                        tokio::spawn(async move {
+                            match app.train_classifier(&crate::SERVER, TRAIN_LIMIT).await {
+                                Ok(r) => {
+                                    tracing::info!(tickets = r.tickets, "classifier trained again")
+                                }
+                                Err(e) => {
+                                    tracing::error!(error = %e, "training the classifier again failed")
+                                }
+                            }
+                        });
+                    }
                     None
                 }
             },
@@ -296,25 +324,57 @@ impl App {
         .await?;
         examples.truncate(limit);
         let tickets = examples.len();
-        // Each leaf category learns its own name path too, so that a category without
-        // tickets yet can still be proposed.
+        // What a city has on day one: each active leaf category's name path, its
+        // description and keywords, and the knowledge-base questions filed under it, so
+        // that a category without tickets yet is still proposed.
         let has_children: std::collections::HashSet<&str> = r
             .categories
             .values()
             .filter_map(|c| c.parent_code.as_deref())
             .collect();
+        let is_leaf = |code: &str| {
+            r.categories.get(code).is_some_and(|c| c.active) && !has_children.contains(code)
+        };
         let mut names = 0;
         for c in r.categories.values() {
-            if c.active && !has_children.contains(c.code.as_str()) {
+            if !is_leaf(&c.code) {
+                continue;
+            }
+            examples.push(Example {
+                title: c.name.clone(),
+                body: r
+                    .category_path(&c.code)
+                    .unwrap_or_default()
+                    .replace(" / ", " "),
+                label: c.code.clone(),
+            });
+            names += 1;
+            // Each keyword is a short text of its own: the machines must tell it apart by
+            // itself, so its characters weigh for the category even where the tickets
+            // learned never used the word.
+            for text in std::iter::once(&c.description).chain(&c.keywords) {
+                if !text.trim().is_empty() {
+                    examples.push(Example {
+                        title: String::new(),
+                        body: text.clone(),
+                        label: c.code.clone(),
+                    });
+                }
+            }
+        }
+        let today = crate::catalogue::today();
+        let mut questions = 0;
+        for a in self.store.knowledge().await? {
+            if let Some(code) = &a.category_code
+                && is_leaf(code)
+                && a.in_force(today)
+            {
                 examples.push(Example {
-                    title: c.name.clone(),
-                    body: r
-                        .category_path(&c.code)
-                        .unwrap_or_default()
-                        .replace(" / ", " "),
-                    label: c.code.clone(),
+                    title: a.question.clone(),
+                    body: a.keywords.join(" "),
+                    label: code.clone(),
                 });
-                names += 1;
+                questions += 1;
             }
         }
         if examples.is_empty() {
@@ -331,6 +391,7 @@ impl App {
         let report = TrainReport {
             tickets,
             category_names: names,
+            knowledge_questions: questions,
             categories: model.labels.len(),
             features: model.grams.len(),
             seconds: started.elapsed().as_secs_f64(),
@@ -401,9 +462,15 @@ impl App {
             text.address.resolve(&input.address)
         };
         // The unit and tier of the category chosen, else of the top proposal.
+        let categories_uncertain = categories
+            .first()
+            .is_some_and(|c| c.confidence < UNCERTAIN_BELOW);
         let chosen = input.category_code.trim();
         let routed = if chosen.is_empty() {
-            categories.first().map(|c| c.code.clone())
+            categories
+                .first()
+                .filter(|_| !categories_uncertain)
+                .map(|c| c.code.clone())
         } else if r.categories.get(chosen).is_some_and(|c| c.active) {
             Some(chosen.to_string())
         } else {
@@ -518,6 +585,7 @@ impl App {
             duplicates,
             knowledge,
             categories,
+            categories_uncertain,
             division: place.best,
             division_candidates: place.candidates,
             unit,

@@ -73,8 +73,8 @@ pub async fn train(app: &mashangban_app::App, limit: usize) -> Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     println!(
-        "trained on {} closed tickets and {} category names: {} categories, {} features, {:.1}s",
-        r.tickets, r.category_names, r.categories, r.features, r.seconds
+        "trained on {} closed tickets, {} category names and {} knowledge questions: {} categories, {} features, {:.1}s",
+        r.tickets, r.category_names, r.knowledge_questions, r.categories, r.features, r.seconds
     );
     Ok(())
 }

@@ -517,6 +517,8 @@ mod tests {
             level: (code.len() / 2) as u8,
             default_tier: (code.len() == 6).then_some(3),
             active,
+            description: String::new(),
+            keywords: Vec::new(),
         };
         let all = [
             cat("01", "城乡建设", true),

@@ -49,6 +49,14 @@ pub struct Category {
     /// The handling tier in days used when the dispatcher does not set one.
     pub default_tier: Option<u8>,
     pub active: bool,
+    /// What the category covers, in a sentence (administrators write it; the classifier
+    /// learns from it, so that a new city's suggestions work from its first request).
+    #[serde(default)]
+    pub description: String,
+    /// The words citizens use for this matter (`下水道`, `返水`, `化粪池`): learned like the
+    /// description.
+    #[serde(default)]
+    pub keywords: Vec<String>,
 }
 
 /// A person who uses the system.

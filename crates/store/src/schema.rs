@@ -683,6 +683,17 @@ ALTER TABLE kpi_facts ADD COLUMN transferred_out {big} NOT NULL DEFAULT 0;
 ALTER TABLE kpi_rollup ADD COLUMN transferred_out {big} NOT NULL DEFAULT 0;
 "#,
     },
+    Migration {
+        version: 29,
+        name: "category descriptions and keywords",
+        // What a category covers and the words citizens use for it, which the classifier
+        // learns from before any ticket is closed. Keywords are kept space-separated (a
+        // keyword has no space).
+        sql: r#"
+ALTER TABLE categories ADD COLUMN description TEXT NOT NULL DEFAULT '';
+ALTER TABLE categories ADD COLUMN keywords TEXT NOT NULL DEFAULT '';
+"#,
+    },
 ];
 
 #[cfg(test)]

@@ -209,6 +209,8 @@ async fn units_categories_users_and_tokens(s: &SqlStore) {
             level: 1,
             default_tier: None,
             active: true,
+            description: String::new(),
+            keywords: Vec::new(),
         },
         Category {
             code: "0101".into(),
@@ -217,10 +219,24 @@ async fn units_categories_users_and_tokens(s: &SqlStore) {
             level: 2,
             default_tier: Some(7),
             active: true,
+            description: "道路、井盖、路灯、排水".into(),
+            keywords: vec!["路灯".into(), "井盖".into()],
         },
     ])
     .await
     .unwrap();
+    // The description and keywords come back as written.
+    let got = s.get_category("0101").await.unwrap().unwrap();
+    assert_eq!(got.description, "道路、井盖、路灯、排水");
+    assert_eq!(got.keywords, vec!["路灯", "井盖"]);
+    assert!(
+        s.get_category("01")
+            .await
+            .unwrap()
+            .unwrap()
+            .keywords
+            .is_empty()
+    );
     assert_eq!(
         s.get_category("0101").await.unwrap().unwrap().default_tier,
         Some(7)
@@ -1245,6 +1261,8 @@ async fn catalogue_is_versioned_and_all_or_nothing(s: &SqlStore) {
         level: 1,
         default_tier: Some(3),
         active: true,
+        description: String::new(),
+        keywords: Vec::new(),
     }])
     .await
     .unwrap();

@@ -40,12 +40,19 @@ fn category_from(row: &AnyRow) -> Result<Category> {
             .try_get::<Option<i64>, _>("default_tier")?
             .map(|t| t as u8),
         active: row.try_get::<i64, _>("active")? != 0,
+        description: row.try_get("description")?,
+        keywords: row
+            .try_get::<String, _>("keywords")?
+            .split_whitespace()
+            .map(str::to_string)
+            .collect(),
     })
 }
 
 const UNIT_COLS: &str = "id, code, name, kind, parent_id, division_code, active";
 
-const CATEGORY_COLS: &str = "code, name, parent_code, level, default_tier, active";
+const CATEGORY_COLS: &str =
+    "code, name, parent_code, level, default_tier, active, description, keywords";
 
 const DIVISION_COLS: &str = "code, name, level, parent_code, population";
 
@@ -164,9 +171,11 @@ impl ReferenceStore for SqlStore {
         let mut tx = w.begin(self.backend).await?;
         for c in categories {
             sqlx::query(
-                "INSERT INTO categories (code, name, parent_code, level, default_tier, active) VALUES ($1, $2, $3, $4, $5, $6) \
+                "INSERT INTO categories (code, name, parent_code, level, default_tier, active, description, keywords) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
                  ON CONFLICT (code) DO UPDATE SET name = excluded.name, parent_code = excluded.parent_code, \
-                 level = excluded.level, default_tier = excluded.default_tier, active = excluded.active",
+                 level = excluded.level, default_tier = excluded.default_tier, active = excluded.active, \
+                 description = excluded.description, keywords = excluded.keywords",
             )
             .bind(c.code.clone())
             .bind(c.name.clone())
@@ -174,6 +183,8 @@ impl ReferenceStore for SqlStore {
             .bind(c.level as i64)
             .bind(c.default_tier.map(i64::from))
             .bind(c.active as i64)
+            .bind(c.description.clone())
+            .bind(c.keywords.join(" "))
             .execute(&mut *tx)
             .await
             .map_err(|e| dup(e, format!("category {}", c.code)))?;

@@ -632,6 +632,8 @@ async fn render_categories(
                 }
             }
             ("active", None) => "on".into(),
+            ("description", Some(c)) => c.description.clone(),
+            ("keywords", Some(c)) => c.keywords.join(" "),
             _ => String::new(),
         }
     };
@@ -653,18 +655,21 @@ async fn render_categories(
                     }
                     (typed.err("default_tier"))
                 }
+                div.field { label for="description" { (if zh { "说明（这类诉求包括什么）" } else { "Description (what the category covers)" }) } textarea #description name="description" rows="2" cols="50" maxlength="300" { (v("description")) } (typed.err("description")) }
+                div.field { label for="keywords" { (if zh { "关键词（群众常用说法，空格或顿号分隔；智能分类据此学习）" } else { "Keywords (words citizens use, separated by spaces; the classifier learns them)" }) } input #keywords name="keywords" value=(v("keywords")) size="60"; (typed.err("keywords")) }
                 div.field { label for="active" { (if zh { "启用" } else { "Active" }) } input #active type="checkbox" name="active" checked[!v("active").is_empty()]; }
                 button.primary type="submit" { (if zh { "保存" } else { "Save" }) }
             }
         }
         table.list {
-            thead { tr { th { (if zh { "编码" } else { "Code" }) } th { (if zh { "名称" } else { "Name" }) } th { (if zh { "默认时限" } else { "Default tier" }) } th {} } }
+            thead { tr { th { (if zh { "编码" } else { "Code" }) } th { (if zh { "名称" } else { "Name" }) } th { (if zh { "默认时限" } else { "Default tier" }) } th { (if zh { "关键词" } else { "Keywords" }) } th {} } }
             tbody {
                 @for c in &cats {
                     tr class=[(!c.active).then_some("inactive")] {
                         td { (c.code) }
                         td { span class=(format!("level-{}", c.level)) { (c.name) } @if !c.active { " " span.tag { (if zh { "已停用" } else { "inactive" }) } } }
                         td { @if let Some(d) = c.default_tier { (d) (if zh { "天" } else { " days" }) } }
+                        td.muted { (c.keywords.join(" ")) }
                         td { a href=(format!("/admin/categories?code={}", c.code)) { (if zh { "修改" } else { "Change" }) } }
                     }
                 }
@@ -707,6 +712,16 @@ async fn save_category(
                     })?),
                 },
                 active: Some(!typed.v("active").is_empty()),
+                description: Some(typed.v("description").to_string()),
+                keywords: Some(
+                    typed
+                        .v("keywords")
+                        .split(|c: char| {
+                            c.is_whitespace() || matches!(c, '、' | '，' | ',' | '；' | ';')
+                        })
+                        .map(str::to_string)
+                        .collect(),
+                ),
             })
         })()?;
         app.save_category(&s.actor(), input).await

@@ -529,8 +529,13 @@ fn suggestions_panel(lang: Lang, sg: &mashangban_app::text::Suggestion) -> Marku
             }
         }
         @if !sg.categories.is_empty() {
-            div.suggest-block {
-                strong { (if zh { "建议分类 " } else { "Category " }) }
+            div.suggest-block.uncertain[sg.categories_uncertain] {
+                @if sg.categories_uncertain {
+                    strong { (if zh { "分类不确定，请人工判断 " } else { "Category uncertain, please decide " }) }
+                    span.muted { (if zh { "可能是：" } else { "perhaps: " }) }
+                } @else {
+                    strong { (if zh { "建议分类 " } else { "Category " }) }
+                }
                 @for (i, c) in sg.categories.iter().enumerate() {
                     button.accept type="button" data-accept="category_code" data-value=(c.code) data-key=[(i == 0).then_some("1")] {
                         (c.name) " " (pct(c.confidence)) @if i == 0 { span.muted { " Alt+1" } }
