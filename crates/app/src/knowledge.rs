@@ -51,6 +51,10 @@ pub struct KnowledgeMatch {
     pub demo: bool,
     /// Relevance (BM25, higher is better).
     pub score: f32,
+    /// For an answer offered with the suggestions: how alike the text and the article's
+    /// question and keywords are (the classifier's TF-IDF of characters and pairs, 0..1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relevance: Option<f32>,
 }
 
 impl From<KnowledgeHit> for KnowledgeMatch {
@@ -63,6 +67,7 @@ impl From<KnowledgeHit> for KnowledgeMatch {
             source: h.article.source,
             demo: h.article.demo,
             score: (h.score * 1000.0).round() / 1000.0,
+            relevance: None,
         }
     }
 }
@@ -278,11 +283,82 @@ impl App {
             .collect())
     }
 
-    /// The answers to propose for what the caller says (in force today, chance matches
-    /// left out), at most 3.
-    pub async fn propose_knowledge(&self, text: &str) -> Result<Vec<KnowledgeMatch>, AppError> {
-        let today = crate::catalogue::today();
-        self.search_knowledge(&crate::SERVER, KnowledgeQuery::new(text, today, 3).strict())
-            .await
+    /// The answers to propose for what the caller says ([`offer_answers`]), given the
+    /// categories proposed for it with their confidences by the classifier in force.
+    pub async fn propose_knowledge(
+        &self,
+        text: &str,
+        proposed: &[(String, f32)],
+    ) -> Result<Vec<KnowledgeMatch>, AppError> {
+        let Some(model) = self.text().await?.model.clone() else {
+            return Ok(Vec::new());
+        };
+        let articles = self.knowledge_index().await?.articles();
+        Ok(offer_answers(
+            &model,
+            &articles,
+            text,
+            proposed,
+            crate::catalogue::today(),
+        ))
     }
+}
+
+/// A proposed category at least this confident makes an article of its matter eligible.
+pub const AGREEMENT_MIN: f32 = 0.2;
+/// How alike (the classifier's `Model::similarity`, 0..1) the text and an article's
+/// question and keywords must be. Set on the odd lines of `eval/knowledge/requests.jsonl`.
+pub const RELEVANCE_MIN: f32 = 0.4;
+/// An answer much less alike than the best one offered is left out.
+pub const RELATIVE_MIN: f32 = 0.7;
+/// At most this many answers are offered.
+pub const OFFERED: usize = 3;
+
+/// The knowledge answers offered to an operator for a text: articles in force today,
+/// about the same matter (the article's category is on the branch of a category proposed
+/// for the text with at least [`AGREEMENT_MIN`]: the same, above or below it; an article
+/// without a category is never offered, only found by search), alike enough to what was
+/// said, most alike first. A wrong answer read to a citizen does more harm than none:
+/// precision comes first.
+pub fn offer_answers(
+    model: &mashangban_text::classify::Model,
+    articles: &[Article],
+    text: &str,
+    proposed: &[(String, f32)],
+    today: NaiveDate,
+) -> Vec<KnowledgeMatch> {
+    let on_branch = |p: &str, code: &str| p.starts_with(code) || code.starts_with(p);
+    let mut found: Vec<(f32, &Article)> = Vec::new();
+    for a in articles.iter().filter(|a| a.in_force(today)) {
+        let Some(code) = a.category_code.as_deref() else {
+            continue;
+        };
+        if !proposed
+            .iter()
+            .any(|(p, c)| *c >= AGREEMENT_MIN && on_branch(p, code))
+        {
+            continue;
+        }
+        let relevance = model.similarity(text, &format!("{} {}", a.question, a.keywords.join(" ")));
+        if relevance >= RELEVANCE_MIN {
+            found.push((relevance, a));
+        }
+    }
+    found.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.id.cmp(&y.1.id)));
+    let top = found.first().map(|f| f.0).unwrap_or(0.0);
+    found
+        .into_iter()
+        .filter(|(r, _)| *r >= top * RELATIVE_MIN)
+        .take(OFFERED)
+        .map(|(r, a)| KnowledgeMatch {
+            id: a.id,
+            question: a.question.clone(),
+            answer: a.answer.clone(),
+            category_code: a.category_code.clone(),
+            source: a.source.clone(),
+            demo: a.demo,
+            score: 0.0,
+            relevance: Some((r * 1000.0).round() / 1000.0),
+        })
+        .collect()
 }

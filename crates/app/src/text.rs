@@ -142,6 +142,65 @@ pub struct GazetteerInput {
     pub division_code: String,
 }
 
+/// What a city has on day one, as texts the classifier learns: each active leaf
+/// category's name path, its description and each of its keywords (a short text of its
+/// own: the machines must tell it apart by itself, so its characters weigh for the
+/// category even where the tickets learned never used the word), and the questions of the
+/// knowledge articles in force filed under it. Returns the texts, how many categories and
+/// how many questions.
+pub fn day_one_examples(
+    r: &crate::Reference,
+    articles: &[mashangban_domain::knowledge::Article],
+    today: chrono::NaiveDate,
+) -> (Vec<Example>, usize, usize) {
+    let has_children: std::collections::HashSet<&str> = r
+        .categories
+        .values()
+        .filter_map(|c| c.parent_code.as_deref())
+        .collect();
+    let is_leaf = |code: &str| {
+        r.categories.get(code).is_some_and(|c| c.active) && !has_children.contains(code)
+    };
+    let mut out = Vec::new();
+    let mut leaves: Vec<&mashangban_domain::Category> =
+        r.categories.values().filter(|c| is_leaf(&c.code)).collect();
+    leaves.sort_by(|a, b| a.code.cmp(&b.code));
+    for c in &leaves {
+        out.push(Example {
+            title: c.name.clone(),
+            body: r
+                .category_path(&c.code)
+                .unwrap_or_default()
+                .replace(" / ", " "),
+            label: c.code.clone(),
+        });
+        for text in std::iter::once(&c.description).chain(&c.keywords) {
+            if !text.trim().is_empty() {
+                out.push(Example {
+                    title: String::new(),
+                    body: text.clone(),
+                    label: c.code.clone(),
+                });
+            }
+        }
+    }
+    let mut questions = 0;
+    for a in articles {
+        if let Some(code) = &a.category_code
+            && is_leaf(code)
+            && a.in_force(today)
+        {
+            out.push(Example {
+                title: a.question.clone(),
+                body: a.keywords.join(" "),
+                label: code.clone(),
+            });
+            questions += 1;
+        }
+    }
+    (out, leaves.len(), questions)
+}
+
 impl App {
     /// The gazetteer: roads, compounds and landmarks mapped to divisions.
     pub async fn gazetteer(&self, _actor: &Actor) -> Result<Vec<GazetteerRow>, AppError> {
@@ -324,59 +383,10 @@ impl App {
         .await?;
         examples.truncate(limit);
         let tickets = examples.len();
-        // What a city has on day one: each active leaf category's name path, its
-        // description and keywords, and the knowledge-base questions filed under it, so
-        // that a category without tickets yet is still proposed.
-        let has_children: std::collections::HashSet<&str> = r
-            .categories
-            .values()
-            .filter_map(|c| c.parent_code.as_deref())
-            .collect();
-        let is_leaf = |code: &str| {
-            r.categories.get(code).is_some_and(|c| c.active) && !has_children.contains(code)
-        };
-        let mut names = 0;
-        for c in r.categories.values() {
-            if !is_leaf(&c.code) {
-                continue;
-            }
-            examples.push(Example {
-                title: c.name.clone(),
-                body: r
-                    .category_path(&c.code)
-                    .unwrap_or_default()
-                    .replace(" / ", " "),
-                label: c.code.clone(),
-            });
-            names += 1;
-            // Each keyword is a short text of its own: the machines must tell it apart by
-            // itself, so its characters weigh for the category even where the tickets
-            // learned never used the word.
-            for text in std::iter::once(&c.description).chain(&c.keywords) {
-                if !text.trim().is_empty() {
-                    examples.push(Example {
-                        title: String::new(),
-                        body: text.clone(),
-                        label: c.code.clone(),
-                    });
-                }
-            }
-        }
-        let today = crate::catalogue::today();
-        let mut questions = 0;
-        for a in self.store.knowledge().await? {
-            if let Some(code) = &a.category_code
-                && is_leaf(code)
-                && a.in_force(today)
-            {
-                examples.push(Example {
-                    title: a.question.clone(),
-                    body: a.keywords.join(" "),
-                    label: code.clone(),
-                });
-                questions += 1;
-            }
-        }
+        let articles = self.store.knowledge().await?;
+        let (day_one, names, questions) =
+            day_one_examples(&r, &articles, crate::catalogue::today());
+        examples.extend(day_one);
         if examples.is_empty() {
             return Err(AppError::invalid(
                 "categories",
@@ -578,8 +588,12 @@ impl App {
             }
             _ => Vec::new(),
         };
+        let proposed: Vec<(String, f32)> = categories
+            .iter()
+            .map(|c| (c.code.clone(), c.confidence))
+            .collect();
         let knowledge = self
-            .propose_knowledge(&format!("{} {}", input.title, input.content))
+            .propose_knowledge(&format!("{} {}", input.title, input.content), &proposed)
             .await?;
         Ok(Suggestion {
             duplicates,

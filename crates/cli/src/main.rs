@@ -7,6 +7,7 @@ mod bench_reports;
 mod calendar;
 mod classifier;
 mod hotspots;
+mod knowledge_eval;
 mod synthetic;
 
 use anyhow::{Context, Result};
@@ -128,6 +129,19 @@ enum Command {
         #[command(subcommand)]
         cmd: classifier::ClassifierCmd,
     },
+    /// The knowledge base's answers offered with the suggestions.
+    Knowledge {
+        #[command(subcommand)]
+        cmd: KnowledgeCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum KnowledgeCmd {
+    /// How often the answers offered are about what was asked (precision) and how often an
+    /// answer there is gets offered (recall), on labelled requests (`eval/knowledge/`).
+    /// Last line: `precision=… recall=…` of the part never used to set the thresholds.
+    Eval(knowledge_eval::KnowledgeEval),
 }
 
 #[derive(Subcommand)]
@@ -615,6 +629,9 @@ async fn run(cli: Cli) -> Result<()> {
             cmd: classifier::ClassifierCmd::Train { limit },
         } => classifier::train(&open(&database).await?, limit).await,
         Command::Classifier { cmd } => classifier::run(cmd),
+        Command::Knowledge {
+            cmd: KnowledgeCmd::Eval(cmd),
+        } => knowledge_eval::run(cmd),
         Command::Report { cmd } => report(&open(&database).await?, cmd).await,
         Command::Warnings {
             cmd: WarningsCmd::Scan { at },

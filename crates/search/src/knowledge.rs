@@ -136,6 +136,13 @@ impl KnowledgeIndex {
         self.articles.is_empty()
     }
 
+    /// Every article of the base, by id.
+    pub fn articles(&self) -> Vec<Article> {
+        let mut all: Vec<Article> = self.articles.values().cloned().collect();
+        all.sort_by_key(|a| a.id);
+        all
+    }
+
     /// The articles that answer the query's text, best first.
     pub fn search(&self, q: &KnowledgeQuery) -> Result<Vec<KnowledgeHit>> {
         let (day, category, limit) = (q.day, q.category.as_deref(), q.limit);

@@ -343,6 +343,27 @@ impl Model {
         Prediction { ranked, because }
     }
 
+    /// How alike two texts are in the model's own terms: the cosine of their TF-IDF
+    /// vectors of characters and character pairs (0..1). A character rare in the
+    /// hotline's texts (`灌`, `堵`) counts more than a common one (`的`, `问`).
+    pub fn similarity(&self, a: &str, b: &str) -> f32 {
+        let va = self.vectorize(&grams(a));
+        let vb = self.vectorize(&grams(b));
+        let (mut i, mut j, mut dot) = (0, 0, 0f32);
+        while i < va.len() && j < vb.len() {
+            match va[i].0.cmp(&vb[j].0) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    dot += va[i].1 * vb[j].1;
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        dot.clamp(0.0, 1.0)
+    }
+
     /// The words of the text that weigh most for category `c`: each word (never a function
     /// word, a quantity or a time) weighs what its characters and character pairs add to
     /// the category's score.
