@@ -293,10 +293,10 @@ impl App {
         let Some(model) = self.text().await?.model.clone() else {
             return Ok(Vec::new());
         };
-        let articles = self.knowledge_index().await?.articles();
+        let index = self.knowledge_index().await?;
         Ok(offer_answers(
             &model,
-            &articles,
+            index.articles(),
             text,
             proposed,
             crate::catalogue::today(),
@@ -320,16 +320,16 @@ pub const OFFERED: usize = 3;
 /// without a category is never offered, only found by search), alike enough to what was
 /// said, most alike first. A wrong answer read to a citizen does more harm than none:
 /// precision comes first.
-pub fn offer_answers(
+pub fn offer_answers<'a>(
     model: &mashangban_text::classify::Model,
-    articles: &[Article],
+    articles: impl IntoIterator<Item = &'a Article>,
     text: &str,
     proposed: &[(String, f32)],
     today: NaiveDate,
 ) -> Vec<KnowledgeMatch> {
     let on_branch = |p: &str, code: &str| p.starts_with(code) || code.starts_with(p);
     let mut found: Vec<(f32, &Article)> = Vec::new();
-    for a in articles.iter().filter(|a| a.in_force(today)) {
+    for a in articles.into_iter().filter(|a| a.in_force(today)) {
         let Some(code) = a.category_code.as_deref() else {
             continue;
         };

@@ -136,11 +136,9 @@ impl KnowledgeIndex {
         self.articles.is_empty()
     }
 
-    /// Every article of the base, by id.
-    pub fn articles(&self) -> Vec<Article> {
-        let mut all: Vec<Article> = self.articles.values().cloned().collect();
-        all.sort_by_key(|a| a.id);
-        all
+    /// Every article of the base, in no particular order.
+    pub fn articles(&self) -> impl Iterator<Item = &Article> {
+        self.articles.values()
     }
 
     /// The articles that answer the query's text, best first.
