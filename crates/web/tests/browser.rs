@@ -1094,6 +1094,83 @@ async fn intake_suggestions_while_typing() {
     op.shot("11-intake-suggestions").await;
 }
 
+/// 系统管理 → 诉求分类: an administrator gives a category the words citizens use, the
+/// classifier learns them at once on training, and an unclear text is marked uncertain on
+/// the intake form rather than guessed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn category_keywords_and_uncertain_proposals() {
+    let Some(d) = driver().await else { return };
+    let t = TestApp::start(Db::Sqlite, "browser_keywords")
+        .await
+        .unwrap();
+    add_users(&t).await;
+    t.app
+        .add_user(
+            &mashangban_app::SERVER,
+            UserInput {
+                username: "admin-b".into(),
+                display_name: Some("管理员 孙磊".into()),
+                role: Role::Admin,
+                unit_id: None,
+                password: Some(PASSWORD.into()),
+            },
+        )
+        .await
+        .unwrap();
+    let admin = Browser::open(&d, &t.base, "admin-b").await;
+    admin.go("/admin/categories?code=010104").await;
+    let kw = admin
+        .wait_for("#keywords")
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(kw.contains("化粪池"), "the shipped keywords: {kw}");
+    // A local word for a blocked drain: 冒粪水.
+    admin.fill("#keywords", &format!("{kw}、冒粪水")).await;
+    admin
+        .fill("#description", "小区内外排水管道、污水井、化粪池堵塞和返水")
+        .await;
+    admin
+        .submit("form[action='/admin/categories'] button.primary")
+        .await;
+    assert!(admin.main_text().await.contains("已保存分类 010104"));
+    admin.go("/admin/categories?code=010104").await;
+    admin.shot("36-admin-category-keywords").await;
+    let saved = t.get("/api/v1/categories", "admin").await.body;
+    let drain = saved["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == "010104")
+        .unwrap()
+        .clone();
+    assert!(
+        drain["keywords"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k == "冒粪水"),
+        "{drain}"
+    );
+    assert_eq!(
+        drain["description"],
+        "小区内外排水管道、污水井、化粪池堵塞和返水"
+    );
+    t.app
+        .train_classifier(&mashangban_app::SERVER, 1000)
+        .await
+        .unwrap();
+    let op = Browser::open(&d, &t.base, "op-b").await;
+    op.go("/intake").await;
+    // A caller who has not said yet what it is about.
+    op.fill("#content", "你好，我想反映一个情况").await;
+    op.wait_for("#suggest .suggest-block.uncertain").await;
+    assert!(op.main_text().await.contains("分类不确定，请人工判断"));
+    op.shot("37-intake-uncertain").await;
+}
+
 /// Sizes the browser so that the page itself (not the window) is `w`×`h`.
 async fn inner_size(b: &Browser, w: u32, h: u32) {
     b.c.set_window_size(w, h).await.unwrap();
