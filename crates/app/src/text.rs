@@ -98,6 +98,25 @@ pub struct Duplicate {
     pub score: f32,
 }
 
+/// A text to fill the intake form from.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExtractInput {
+    /// A call transcript or a long message (at most 20,000 characters).
+    #[schema(max_length = 20000)]
+    pub text: String,
+}
+
+/// What the text says, for the operator to confirm: the fields found and the division the
+/// address resolves to.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Extracted {
+    #[serde(flatten)]
+    pub fields: mashangban_text::extract::Extraction,
+    /// The division of the address, when the words fit one place.
+    pub division: Option<Resolved>,
+}
+
 /// A first proposal less confident than this is no proposal but a question to the
 /// operator: with calibrated confidences, below one half it is more likely wrong than right.
 pub const UNCERTAIN_BELOW: f32 = 0.5;
@@ -419,6 +438,21 @@ impl App {
             .await?;
         self.forget_text();
         Ok(report)
+    }
+
+    /// Form filling from free text (智能填单): the caller's name, phone numbers, the address
+    /// of the problem and its division, when it happens and a title, nothing saved.
+    pub async fn extract(&self, actor: &Actor, input: ExtractInput) -> Result<Extracted, AppError> {
+        require(actor, Permission::SuggestRouting)?;
+        if input.text.chars().count() > 20_000 {
+            return Err(AppError::invalid("text", "at most 20000 characters"));
+        }
+        let fields = mashangban_text::extract::extract(&input.text);
+        let division = match &fields.address {
+            Some(a) => self.text().await?.address.resolve(a).best,
+            None => None,
+        };
+        Ok(Extracted { fields, division })
     }
 
     /// Proposals for an intake in progress: categories, the place, the owning unit by the

@@ -6,6 +6,7 @@ mod bench_public;
 mod bench_reports;
 mod calendar;
 mod classifier;
+mod extract_eval;
 mod hotspots;
 mod knowledge_eval;
 mod synthetic;
@@ -129,11 +130,23 @@ enum Command {
         #[command(subcommand)]
         cmd: classifier::ClassifierCmd,
     },
+    /// Form filling from free text (智能填单).
+    Extract {
+        #[command(subcommand)]
+        cmd: ExtractCmd,
+    },
     /// The knowledge base's answers offered with the suggestions.
     Knowledge {
         #[command(subcommand)]
         cmd: KnowledgeCmd,
     },
+}
+
+#[derive(Subcommand)]
+enum ExtractCmd {
+    /// Field by field precision, recall and F1 on labelled texts (`eval/extraction/`).
+    /// Last line: the F1 of each field on the part never looked at.
+    Eval(extract_eval::ExtractEval),
 }
 
 #[derive(Subcommand)]
@@ -632,6 +645,9 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Knowledge {
             cmd: KnowledgeCmd::Eval(cmd),
         } => knowledge_eval::run(cmd),
+        Command::Extract {
+            cmd: ExtractCmd::Eval(cmd),
+        } => extract_eval::run(cmd),
         Command::Report { cmd } => report(&open(&database).await?, cmd).await,
         Command::Warnings {
             cmd: WarningsCmd::Scan { at },

@@ -11,6 +11,7 @@
 pub mod address;
 pub mod classify;
 pub mod emergency;
+pub mod extract;
 pub mod hotspots;
 pub mod normalize;
 pub mod similar;

@@ -207,4 +207,7 @@
       suggestTimer = setTimeout(suggest, 500);
     }
   });
+
+  // A form that comes back filled (from a transcript, or with an error) proposes at once.
+  if (document.getElementById("suggest") && (field("content") || field("title"))) suggest();
 })();

@@ -7,7 +7,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use mashangban_app::text::{GazetteerInput, SuggestInput, TRAIN_LIMIT};
+use mashangban_app::text::{ExtractInput, GazetteerInput, SuggestInput, TRAIN_LIMIT};
 use mashangban_app::{App, AppError};
 
 use crate::api::{Authed, json_body};
@@ -29,6 +29,22 @@ pub async fn suggest(
         mashangban_domain::lifecycle::from_json(json_body(body)?).map_err(AppError::from)?;
     let s = app.suggest(&a.actor, input).await?;
     Ok(Json(s).into_response())
+}
+
+/// Fill the intake form from free text (智能填单)
+/// From a call transcript or a long message: the caller's name, phone numbers (spoken digits and corrections understood), the address of the problem with its division, when it happens, and a one-line title. Nothing is saved: the operator confirms.
+#[utoipa::path(
+    post, path = "/api/v1/extract", tag = "intake", security(("bearer" = [])), request_body = ExtractInput,
+    responses((status = 200, description = "The fields found", body = mashangban_app::text::Extracted))
+)]
+pub async fn extract(
+    State(app): State<App>,
+    a: Authed,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let input: ExtractInput =
+        mashangban_domain::lifecycle::from_json(json_body(body)?).map_err(AppError::from)?;
+    Ok(Json(app.extract(&a.actor, input).await?).into_response())
 }
 
 /// Retrain the classifier on the newest closed tickets and the categories' names (administrators)

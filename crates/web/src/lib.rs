@@ -144,6 +144,7 @@ fn api() -> OpenApiRouter<App> {
             api_knowledge::delete
         ))
         .routes(routes!(api_text::suggest))
+        .routes(routes!(api_text::extract))
         .routes(routes!(api_text::train))
         .routes(routes!(api_text::feedback))
         .routes(routes!(api_text::gazetteer, api_text::put_gazetteer))

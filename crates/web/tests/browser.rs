@@ -1164,6 +1164,27 @@ async fn category_keywords_and_uncertain_proposals() {
         .unwrap();
     let op = Browser::open(&d, &t.base, "op-b").await;
     op.go("/intake").await;
+    // 智能填单: a pasted transcript fills the empty fields.
+    op.click("details.extract summary").await;
+    op.fill(
+        "#transcript",
+        "喂，我叫王芳，电话幺三九 一二三四 五六七八，城东区东关大街街道的路灯从昨天晚上开始不亮了",
+    )
+    .await;
+    op.submit("#extract-button").await;
+    let phone = op
+        .wait_for("#phone")
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert_eq!(phone, "13912345678");
+    assert!(op.main_text().await.contains("已从文本识别并填入空白项"));
+    // The filled form proposes at once: the street lights' category.
+    op.wait_for("#suggest button[data-value='010103']").await;
+    op.shot("38-intake-extracted").await;
+    op.go("/intake").await;
     // A caller who has not said yet what it is about.
     op.fill("#content", "你好，我想反映一个情况").await;
     op.wait_for("#suggest .suggest-block.uncertain").await;

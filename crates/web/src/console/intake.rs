@@ -63,6 +63,7 @@ fn intake_form(
             }
         }
         @if let Some(e) = err("form") { p.error role="alert" { (e) } }
+        @if let Some(found) = typed.get("_extracted") { p.notice #extracted role="status" { (found) } }
         // An emergency the words reveal takes the top of the screen (the script moves the
         // banner of the suggestions here); the suggestions and the caller's history stand
         // beside the form, in view while the operator types.
@@ -71,6 +72,16 @@ fn intake_form(
         form.intake #intake-form method="post" action="/intake" {
             input type="hidden" name="_csrf" value=(session_csrf(&s.token));
             input #suggested_category_code type="hidden" name="suggested_category_code" value=(val(typed, "suggested_category_code"));
+            // 智能填单: a transcript or a long message fills the empty fields, to be checked.
+            details.extract open[!val(typed, "transcript").is_empty()] {
+                summary { (if zh { "从通话记录或长文本填单" } else { "Fill from a transcript or a long message" }) }
+                div.field {
+                    label for="transcript" { (if zh { "粘贴通话记录或留言全文" } else { "Paste the transcript or the message" }) }
+                    textarea #transcript name="transcript" rows="4" cols="72" maxlength="20000" { (val(typed, "transcript")) }
+                    @if let Some(e) = err("text") { span.error { (e) } }
+                }
+                button #extract-button type="submit" formaction="/intake/extract" formmethod="post" { (if zh { "识别并填入空白项" } else { "Read it and fill the empty fields" }) }
+            }
             div.row {
                 div.field {
                     label for="phone" { (t(lang, "phone")) }
@@ -309,7 +320,7 @@ pub async fn intake_page(
 
 fn typed_of(form: &[(String, String)]) -> Typed {
     form.iter()
-        .filter(|(k, _)| k != "_csrf")
+        .filter(|(k, _)| !k.starts_with('_'))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
 }
@@ -337,6 +348,103 @@ pub async fn intake_lookup(
                 &s,
                 &typed,
                 &HashMap::new(),
+                &hist,
+                None,
+                &*super::reference(&app, &s.actor()).await,
+            ),
+        ),
+    )
+}
+
+/// 智能填单: the form again, its empty fields filled from the transcript (name, phone,
+/// address, title; the transcript as the content when there is none) and a notice of what
+/// was found, for the operator to check.
+pub async fn intake_extract(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let s = match receiving_post(&app, &headers, &form).await {
+        Ok(s) => s,
+        Err(refused) => return refused,
+    };
+    let mut typed = typed_of(&form);
+    let zh = s.lang == Lang::Zh;
+    let transcript = val(&typed, "transcript").to_string();
+    let mut errors = HashMap::new();
+    match app
+        .extract(
+            &actor_of(&s.user),
+            mashangban_app::text::ExtractInput {
+                text: transcript.clone(),
+            },
+        )
+        .await
+    {
+        Ok(found) => {
+            let f = &found.fields;
+            let mut fill = |k: &str, v: Option<&str>| {
+                if let Some(v) = v.filter(|v| !v.is_empty())
+                    && val(&typed, k).trim().is_empty()
+                {
+                    typed.insert(k.into(), v.to_string());
+                }
+            };
+            fill("name", f.name.as_deref());
+            fill("phone", f.phones.first().map(String::as_str));
+            fill("address", f.address.as_deref());
+            fill("title", Some(f.title.as_str()));
+            fill("content", Some(transcript.trim()));
+            let none = if zh { "未识别" } else { "not found" };
+            let or_none = |v: Option<&str>| v.map(str::to_string).unwrap_or_else(|| none.into());
+            let phones = if f.phones.is_empty() {
+                none.to_string()
+            } else {
+                f.phones.join(if zh { "、" } else { ", " })
+            };
+            let place = match &found.division {
+                Some(d) => format!("{}（{}）", or_none(f.address.as_deref()), d.path),
+                None => or_none(f.address.as_deref()),
+            };
+            let notice = if zh {
+                format!(
+                    "已从文本识别并填入空白项，请与来电人核对：姓名 {}；电话 {}；地址 {}；时间 {}。",
+                    or_none(f.name.as_deref()),
+                    phones,
+                    place,
+                    or_none(f.time.as_deref())
+                )
+            } else {
+                format!(
+                    "Read from the text and put in the empty fields; check them with the caller: name {}; phone {}; address {}; time {}.",
+                    or_none(f.name.as_deref()),
+                    phones,
+                    place,
+                    or_none(f.time.as_deref())
+                )
+            };
+            typed.insert("_extracted".into(), notice);
+        }
+        Err(e) => {
+            let (field, message) = match &e {
+                AppError::Invalid { field, message } => (field.clone(), message.clone()),
+                other => ("form".to_string(), other.to_string()),
+            };
+            errors.insert(field, message);
+        }
+    }
+    let hist = history(&app, &s, val(&typed, "phone")).await;
+    html_response(
+        StatusCode::OK,
+        page(
+            s.lang,
+            Some(&s),
+            "/intake",
+            intake_form(
+                s.lang,
+                &s,
+                &typed,
+                &errors,
                 &hist,
                 None,
                 &*super::reference(&app, &s.actor()).await,

@@ -74,6 +74,7 @@ pub fn routes() -> Router<App> {
             get(patrol::patrol_page).post(patrol::patrol_submit),
         )
         .route("/intake/lookup", post(intake::intake_lookup))
+        .route("/intake/extract", post(intake::intake_extract))
         .route("/intake/history", get(intake::intake_history))
         .route("/intake/suggest", get(intake::intake_suggest))
         .route("/tickets/bulk", post(bulk::bulk_submit))

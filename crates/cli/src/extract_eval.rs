@@ -1,0 +1,193 @@
+//! `mashangban extract eval`: how well form filling from free text (智能填单) does on a
+//! labelled set of call transcripts and messages (`eval/extraction/texts.jsonl`), field by
+//! field.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use mashangban_text::extract::{Extraction, extract};
+
+#[derive(clap::Args)]
+pub struct ExtractEval {
+    /// JSON lines `{text, name, phones, address, time, title}` (`null` where the text does
+    /// not say). Lines at odd positions (1st, 3rd, …) are the part the rules were adjusted
+    /// on; the others were never looked at while writing them.
+    #[arg(long)]
+    file: PathBuf,
+    /// Also print every field got wrong (of the odd lines only: the others stay unread).
+    #[arg(long)]
+    details: bool,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Labelled {
+    text: String,
+    name: Option<String>,
+    phones: Vec<String>,
+    address: Option<String>,
+    time: Option<String>,
+    title: String,
+}
+
+/// True and false positives and false negatives of one field.
+#[derive(Default, Clone, Copy)]
+struct Counts {
+    tp: usize,
+    fp: usize,
+    fn_: usize,
+}
+
+impl Counts {
+    /// A field with one value: right when equal; a wrong value is both a false positive
+    /// and a false negative.
+    fn single(&mut self, got: &Option<String>, want: &Option<String>) -> bool {
+        match (got, want) {
+            (Some(g), Some(w)) if g == w => self.tp += 1,
+            (Some(_), Some(_)) => {
+                self.fp += 1;
+                self.fn_ += 1;
+            }
+            (Some(_), None) => self.fp += 1,
+            (None, Some(_)) => self.fn_ += 1,
+            (None, None) => {}
+        }
+        got == want
+    }
+
+    fn f1(&self) -> (f64, f64, f64) {
+        let p = if self.tp + self.fp == 0 {
+            1.0
+        } else {
+            self.tp as f64 / (self.tp + self.fp) as f64
+        };
+        let r = if self.tp + self.fn_ == 0 {
+            1.0
+        } else {
+            self.tp as f64 / (self.tp + self.fn_) as f64
+        };
+        let f = if p + r == 0.0 {
+            0.0
+        } else {
+            2.0 * p * r / (p + r)
+        };
+        (p, r, f)
+    }
+}
+
+/// Figures of one part of the set.
+#[derive(Default)]
+struct Part {
+    texts: usize,
+    name: Counts,
+    phones: Counts,
+    address: Counts,
+    time: Counts,
+    title_f1: f64,
+}
+
+/// Characters in common, as an F1 (titles are worded freely: an overlap, not equality).
+fn char_f1(a: &str, b: &str) -> f64 {
+    let mut bag: std::collections::HashMap<char, i32> = std::collections::HashMap::new();
+    for c in b.chars() {
+        *bag.entry(c).or_default() += 1;
+    }
+    let mut common = 0;
+    for c in a.chars() {
+        if let Some(n) = bag.get_mut(&c)
+            && *n > 0
+        {
+            *n -= 1;
+            common += 1;
+        }
+    }
+    let (la, lb) = (a.chars().count(), b.chars().count());
+    if common == 0 || la == 0 || lb == 0 {
+        return 0.0;
+    }
+    let p = common as f64 / la as f64;
+    let r = common as f64 / lb as f64;
+    2.0 * p * r / (p + r)
+}
+
+pub fn run(cmd: ExtractEval) -> Result<()> {
+    let text = std::fs::read_to_string(&cmd.file)
+        .with_context(|| format!("reading {}", cmd.file.display()))?;
+    let set: Vec<Labelled> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            serde_json::from_str(l)
+                .with_context(|| format!("{} line {}", cmd.file.display(), i + 1))
+        })
+        .collect::<Result<_>>()?;
+    let mut parts = [Part::default(), Part::default()];
+    let started = std::time::Instant::now();
+    let got: Vec<Extraction> = set.iter().map(|l| extract(&l.text)).collect();
+    let per_text = started.elapsed().as_secs_f64() * 1000.0 / set.len().max(1) as f64;
+    for (i, (l, g)) in set.iter().zip(&got).enumerate() {
+        let part = &mut parts[i % 2];
+        part.texts += 1;
+        let mut wrong = Vec::new();
+        if !part.name.single(&g.name, &l.name) {
+            wrong.push(format!("name {:?} ≠ {:?}", g.name, l.name));
+        }
+        if !part.address.single(&g.address, &l.address) {
+            wrong.push(format!("address {:?} ≠ {:?}", g.address, l.address));
+        }
+        if !part.time.single(&g.time, &l.time) {
+            wrong.push(format!("time {:?} ≠ {:?}", g.time, l.time));
+        }
+        let tp = g.phones.iter().filter(|p| l.phones.contains(p)).count();
+        part.phones.tp += tp;
+        part.phones.fp += g.phones.len() - tp;
+        part.phones.fn_ += l.phones.iter().filter(|p| !g.phones.contains(p)).count();
+        if g.phones != l.phones {
+            wrong.push(format!("phones {:?} ≠ {:?}", g.phones, l.phones));
+        }
+        part.title_f1 += char_f1(&g.title, &l.title);
+        if cmd.details && i % 2 == 0 && !wrong.is_empty() {
+            println!("line {}: {} — {}", i + 1, l.text, wrong.join("; "));
+        }
+    }
+    println!(
+        "{} texts; extraction took {per_text:.3} ms a text",
+        set.len()
+    );
+    let mut last = String::new();
+    for (k, (label, part)) in [
+        ("lines 1, 3, 5, … (the rules adjusted on them)", &parts[0]),
+        ("lines 2, 4, 6, … (never looked at)", &parts[1]),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        println!("\n{label}: {} texts", part.texts);
+        println!("field     precision  recall      f1");
+        for (name, c) in [
+            ("name", part.name),
+            ("phones", part.phones),
+            ("address", part.address),
+            ("time", part.time),
+        ] {
+            let (p, r, f) = c.f1();
+            println!("{name:<8}  {p:>9.4}  {r:>6.4}  {f:>6.4}");
+        }
+        println!(
+            "title     character overlap (F1) {:.4}",
+            part.title_f1 / part.texts.max(1) as f64
+        );
+        if k == 1 {
+            last = format!(
+                "phone_f1={:.4} address_f1={:.4} name_f1={:.4} time_f1={:.4}",
+                part.phones.f1().2,
+                part.address.f1().2,
+                part.name.f1().2,
+                part.time.f1().2
+            );
+        }
+    }
+    println!("{last}");
+    Ok(())
+}
