@@ -320,17 +320,15 @@ impl Scored {
 /// `n` indexes, each label keeping its share (at least one of each), in an order fixed by
 /// `seed`.
 fn subset(labels: &[String], n: usize, seed: u64) -> Vec<usize> {
-    // Stratified folds deal each label out in turn: reading them fold after fold and
-    // taking the first n keeps each label's share.
-    let parts = stratified_folds(labels, labels.len().clamp(2, 1000), seed);
-    let mut order: Vec<usize> = Vec::new();
+    // Each label's texts in an order fixed by the seed (the stratified folds, one text a
+    // fold, deal each label's shuffled texts out in turn)...
+    let shuffled = stratified_folds(labels, labels.len().clamp(2, 1000), seed);
     let mut by_label: std::collections::BTreeMap<&str, Vec<usize>> = Default::default();
-    for part in &parts {
-        for &i in part {
-            by_label.entry(labels[i].as_str()).or_default().push(i);
-        }
+    for &i in shuffled.iter().flatten() {
+        by_label.entry(labels[i].as_str()).or_default().push(i);
     }
-    // Round-robin by share: label l's j-th text comes at position (j + 0.5) / count.
+    // ...then interleaved by share: a label's j-th text comes at (j + 0.5) / its count, so
+    // that the first n keep each label's share.
     let mut keyed: Vec<(f64, usize)> = Vec::new();
     for idx in by_label.values() {
         for (j, &i) in idx.iter().enumerate() {
@@ -338,10 +336,9 @@ fn subset(labels: &[String], n: usize, seed: u64) -> Vec<usize> {
         }
     }
     keyed.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-    order.extend(keyed.into_iter().map(|(_, i)| i));
-    order.truncate(n);
-    order.sort_unstable();
-    order
+    let mut kept: Vec<usize> = keyed.into_iter().take(n).map(|(_, i)| i).collect();
+    kept.sort_unstable();
+    kept
 }
 
 fn id_number(id: &serde_json::Value) -> Option<u64> {
@@ -446,21 +443,7 @@ struct Labelled {
 }
 
 fn read_lines(path: &Path) -> Result<Vec<Line>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| {
-            serde_json::from_str::<Line>(l).with_context(|| {
-                format!(
-                    "{} line {}: not a JSON object with title and body",
-                    path.display(),
-                    i + 1
-                )
-            })
-        })
-        .collect()
+    crate::jsonl::read(path, "not a JSON object with title and body")
 }
 
 fn read_labelled(path: &Path) -> Result<Vec<Labelled>> {

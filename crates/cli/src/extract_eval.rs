@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use mashangban_text::extract::{Extraction, extract};
 
 #[derive(clap::Args)]
@@ -111,17 +111,7 @@ fn char_f1(a: &str, b: &str) -> f64 {
 }
 
 pub fn run(cmd: ExtractEval) -> Result<()> {
-    let text = std::fs::read_to_string(&cmd.file)
-        .with_context(|| format!("reading {}", cmd.file.display()))?;
-    let set: Vec<Labelled> = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| {
-            serde_json::from_str(l)
-                .with_context(|| format!("{} line {}", cmd.file.display(), i + 1))
-        })
-        .collect::<Result<_>>()?;
+    let set: Vec<Labelled> = crate::jsonl::read(&cmd.file, "not a labelled text")?;
     let mut parts = [Part::default(), Part::default()];
     let started = std::time::Instant::now();
     let got: Vec<Extraction> = set.iter().map(|l| extract(&l.text)).collect();

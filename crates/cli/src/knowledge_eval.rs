@@ -3,9 +3,9 @@
 //! (`eval/knowledge/`), in a new city's conditions: the default categories with their
 //! keywords and the articles' questions are all the classifier knows (no ticket closed).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use mashangban_domain::knowledge::Article;
 use mashangban_text::classify::{Model, TrainOptions};
 
@@ -42,18 +42,6 @@ struct RequestLine {
     answers: Vec<i64>,
 }
 
-fn lines<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| {
-            serde_json::from_str(l).with_context(|| format!("{} line {}", path.display(), i + 1))
-        })
-        .collect()
-}
-
 /// Offers and hits of one part of the requests.
 #[derive(Default)]
 struct Tally {
@@ -81,23 +69,24 @@ impl Tally {
 }
 
 pub fn run(cmd: KnowledgeEval) -> Result<()> {
-    let articles: Vec<Article> = lines::<ArticleLine>(&cmd.articles)?
-        .into_iter()
-        .map(|a| Article {
-            id: a.id,
-            question: a.question,
-            answer: a.answer,
-            category_code: a.category_code,
-            source: "评测".into(),
-            keywords: a.keywords,
-            owner_unit_id: None,
-            valid_from: None,
-            valid_to: None,
-            demo: true,
-            version: 1,
-        })
-        .collect();
-    let requests: Vec<RequestLine> = lines(&cmd.requests)?;
+    let articles: Vec<Article> =
+        crate::jsonl::read::<ArticleLine>(&cmd.articles, "not an article")?
+            .into_iter()
+            .map(|a| Article {
+                id: a.id,
+                question: a.question,
+                answer: a.answer,
+                category_code: a.category_code,
+                source: "评测".into(),
+                keywords: a.keywords,
+                owner_unit_id: None,
+                valid_from: None,
+                valid_to: None,
+                demo: true,
+                version: 1,
+            })
+            .collect();
+    let requests: Vec<RequestLine> = crate::jsonl::read(&cmd.requests, "not a request")?;
     for (i, r) in requests.iter().enumerate() {
         if let Some(id) = r
             .answers

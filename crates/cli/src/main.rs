@@ -8,6 +8,7 @@ mod calendar;
 mod classifier;
 mod extract_eval;
 mod hotspots;
+mod jsonl;
 mod knowledge_eval;
 mod synthetic;
 

@@ -542,6 +542,16 @@ fn classifier_reaches_the_target_on_the_shared_messages() {
     assert!(out.contains("expected calibration error"), "{out}");
 }
 
+/// A `name=value` figure of an evaluation's last line.
+fn last_figure(out: &str, name: &str) -> f64 {
+    let last = out.lines().last().unwrap_or("");
+    last.split(&format!("{name}="))
+        .nth(1)
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} on the last line: {out}"))
+}
+
 /// The knowledge answers offered with the suggestions, on the labelled set in the
 /// repository (`eval/knowledge/`): on the lines never used to set the thresholds, at least
 /// 9 offers in 10 are about what was asked.
@@ -562,14 +572,7 @@ fn knowledge_offers_are_about_what_was_asked() {
     );
     assert!(out.contains("26 articles"), "{out}");
     assert!(out.contains("all: 204 requests"), "{out}");
-    let last = out.lines().last().unwrap();
-    let figure = |name: &str| -> f64 {
-        last.split(&format!("{name}="))
-            .nth(1)
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| panic!("{last}"))
-    };
+    let figure = |name: &str| last_figure(&out, name);
     assert!(figure("precision") >= 0.9, "{out}");
     assert!(figure("recall") >= 0.5, "{out}");
 }
@@ -585,14 +588,7 @@ fn extraction_reaches_the_target_on_phones_and_addresses() {
         .into_owned();
     let out = ok(&["extract", "eval", "--file", &file], None);
     assert!(out.starts_with("202 texts"), "{out}");
-    let last = out.lines().last().unwrap();
-    let figure = |name: &str| -> f64 {
-        last.split(&format!("{name}="))
-            .nth(1)
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| panic!("{last}"))
-    };
+    let figure = |name: &str| last_figure(&out, name);
     assert!(figure("phone_f1") >= 0.9, "{out}");
     assert!(figure("address_f1") >= 0.9, "{out}");
 }

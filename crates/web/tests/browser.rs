@@ -256,6 +256,23 @@ fn rand_suffix() -> u64 {
     h.finish()
 }
 
+/// The browser tests' administrator, `admin-b`.
+async fn add_admin(t: &TestApp) {
+    t.app
+        .add_user(
+            &mashangban_app::SERVER,
+            UserInput {
+                username: "admin-b".into(),
+                display_name: Some("管理员 孙磊".into()),
+                role: Role::Admin,
+                unit_id: None,
+                password: Some(PASSWORD.into()),
+            },
+        )
+        .await
+        .unwrap();
+}
+
 async fn add_users(t: &TestApp) {
     for (name, role, unit) in [
         ("op-b", Role::Operator, None),
@@ -1104,19 +1121,7 @@ async fn category_keywords_and_uncertain_proposals() {
         .await
         .unwrap();
     add_users(&t).await;
-    t.app
-        .add_user(
-            &mashangban_app::SERVER,
-            UserInput {
-                username: "admin-b".into(),
-                display_name: Some("管理员 孙磊".into()),
-                role: Role::Admin,
-                unit_id: None,
-                password: Some(PASSWORD.into()),
-            },
-        )
-        .await
-        .unwrap();
+    add_admin(&t).await;
     let admin = Browser::open(&d, &t.base, "admin-b").await;
     admin.go("/admin/categories?code=010104").await;
     let kw = admin
@@ -2031,19 +2036,7 @@ async fn channels_are_kept_in_the_browser() {
         .await
         .unwrap();
     add_users(&t).await;
-    t.app
-        .add_user(
-            &mashangban_app::SERVER,
-            UserInput {
-                username: "admin-b".into(),
-                display_name: Some("管理员 孙磊".into()),
-                role: Role::Admin,
-                unit_id: None,
-                password: Some(PASSWORD.into()),
-            },
-        )
-        .await
-        .unwrap();
+    add_admin(&t).await;
     let admin = Browser::open(&d, &t.base, "admin-b").await;
     admin.go("/admin/channels").await;
     admin.shot("31-admin-channels").await;

@@ -335,22 +335,32 @@ pub async fn intake_lookup(
         Ok(s) => s,
         Err(refused) => return refused,
     };
-    let typed = typed_of(&form);
-    let hist = history(&app, &s, val(&typed, "phone")).await;
+    form_again(&app, &s, &typed_of(&form), &HashMap::new()).await
+}
+
+/// The form again with what was typed (and errors beside their fields), the caller's
+/// history looked up for the phone now in it.
+async fn form_again(
+    app: &App,
+    s: &Session,
+    typed: &Typed,
+    errors: &HashMap<String, String>,
+) -> Response {
+    let hist = history(app, s, val(typed, "phone")).await;
     html_response(
         StatusCode::OK,
         page(
             s.lang,
-            Some(&s),
+            Some(s),
             "/intake",
             intake_form(
                 s.lang,
-                &s,
-                &typed,
-                &HashMap::new(),
+                s,
+                typed,
+                errors,
                 &hist,
                 None,
-                &*super::reference(&app, &s.actor()).await,
+                &*super::reference(app, &s.actor()).await,
             ),
         ),
     )
@@ -433,24 +443,7 @@ pub async fn intake_extract(
             errors.insert(field, message);
         }
     }
-    let hist = history(&app, &s, val(&typed, "phone")).await;
-    html_response(
-        StatusCode::OK,
-        page(
-            s.lang,
-            Some(&s),
-            "/intake",
-            intake_form(
-                s.lang,
-                &s,
-                &typed,
-                &errors,
-                &hist,
-                None,
-                &*super::reference(&app, &s.actor()).await,
-            ),
-        ),
-    )
+    form_again(&app, &s, &typed, &errors).await
 }
 
 /// The form again, with what was typed and the error beside its field.
