@@ -119,6 +119,7 @@ impl Fixtures {
             }
             ("POST", "/api/v1/knowledge") | ("PUT", "/api/v1/knowledge/{id}") => Some(article),
             ("POST", "/api/v1/suggest") => Some(json!({"content": "小区路灯不亮"})),
+            ("POST", "/api/v1/extract") => Some(json!({"text": "我叫王芳，小区路灯不亮"})),
             ("PUT", "/api/v1/gazetteer") => Some(json!([])),
             ("PUT", "/api/v1/channels/{code}") => Some(json!({"name": "抖音", "name_en": "Douyin",
                 "kind": "app", "active": true})),
