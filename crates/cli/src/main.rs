@@ -10,6 +10,7 @@ mod extract_eval;
 mod hotspots;
 mod jsonl;
 mod knowledge_eval;
+mod replies_eval;
 mod synthetic;
 
 use anyhow::{Context, Result};
@@ -141,6 +142,19 @@ enum Command {
         #[command(subcommand)]
         cmd: KnowledgeCmd,
     },
+    /// Reply inspection (答复质检): what a unit's reply lacks or gets wrong.
+    Replies {
+        #[command(subcommand)]
+        cmd: RepliesCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum RepliesCmd {
+    /// Precision and recall of each finding on real replies labelled by a written rubric
+    /// (`eval/replies/`). Last line: `<finding>_precision=… <finding>_recall=…` of the
+    /// part never looked at.
+    Eval(replies_eval::RepliesEval),
 }
 
 #[derive(Subcommand)]
@@ -649,6 +663,9 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Extract {
             cmd: ExtractCmd::Eval(cmd),
         } => extract_eval::run(cmd),
+        Command::Replies {
+            cmd: RepliesCmd::Eval(cmd),
+        } => replies_eval::run(cmd),
         Command::Report { cmd } => report(&open(&database).await?, cmd).await,
         Command::Warnings {
             cmd: WarningsCmd::Scan { at },

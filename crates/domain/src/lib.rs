@@ -22,6 +22,7 @@ pub mod open311;
 pub mod org;
 pub mod permission;
 pub mod public;
+pub mod reply_check;
 pub mod report;
 pub mod supervision;
 pub mod ticket;

@@ -13,8 +13,10 @@ pub mod classify;
 pub mod emergency;
 pub mod extract;
 pub mod hotspots;
+pub mod inspect;
 pub mod normalize;
 pub mod similar;
 
 pub use address::{AddressIndex, EntryKind, GazetteerEntry, Level, Place, Resolution, Resolved};
 pub use emergency::{Emergency, Transfer, detect as detect_emergency};
+pub use inspect::inspect_reply;

@@ -1,0 +1,173 @@
+//! Reply inspection (答复质检): what a unit's reply may lack or get wrong, as the reviewer
+//! sees it beside the approve button. The findings are advice: they never block an approval
+//! by themselves, are recorded with it (`EventKind::ReplyApproved`), and their rate per unit
+//! is part of the evaluation (`Tally::replies_flagged`).
+//!
+//! The text is read by `mashangban_text::inspect_reply`; this module holds the vocabulary
+//! and what the ticket's record says ([`ReplyRecord`]), which a reply must not contradict.
+
+use crate::ticket::{AssignmentState, Ticket};
+use serde::{Deserialize, Serialize};
+
+/// What a finding is about. The labelling rubric (`eval/replies/RUBRIC.md`) defines each.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplyFindingKind {
+    /// A place, object or question of the request gets no word (诉求要点未回应).
+    UnaddressedPoint,
+    /// Nothing concrete: no action, no date, no answer (无具体措施或时限).
+    NoAction,
+    /// "Not our business": the citizen is sent elsewhere instead of answered (推诿).
+    BuckPassing,
+    /// A vague commitment with no step or date (空泛承诺).
+    EmptyPromise,
+    /// A private person's mobile number or identity number in the text (含他人个人信息).
+    PersonalData,
+    /// The reply says what the record contradicts (与记录矛盾).
+    ContradictsRecord,
+}
+
+impl ReplyFindingKind {
+    pub const ALL: [ReplyFindingKind; 6] = [
+        ReplyFindingKind::UnaddressedPoint,
+        ReplyFindingKind::NoAction,
+        ReplyFindingKind::BuckPassing,
+        ReplyFindingKind::EmptyPromise,
+        ReplyFindingKind::PersonalData,
+        ReplyFindingKind::ContradictsRecord,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReplyFindingKind::UnaddressedPoint => "unaddressed_point",
+            ReplyFindingKind::NoAction => "no_action",
+            ReplyFindingKind::BuckPassing => "buck_passing",
+            ReplyFindingKind::EmptyPromise => "empty_promise",
+            ReplyFindingKind::PersonalData => "personal_data",
+            ReplyFindingKind::ContradictsRecord => "contradicts_record",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ReplyFindingKind> {
+        ReplyFindingKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            ReplyFindingKind::UnaddressedPoint => "诉求要点未回应",
+            ReplyFindingKind::NoAction => "无具体措施或时限",
+            ReplyFindingKind::BuckPassing => "推诿",
+            ReplyFindingKind::EmptyPromise => "空泛承诺",
+            ReplyFindingKind::PersonalData => "含他人个人信息",
+            ReplyFindingKind::ContradictsRecord => "与办理记录矛盾",
+        }
+    }
+
+    pub fn label_en(self) -> &'static str {
+        match self {
+            ReplyFindingKind::UnaddressedPoint => "A point of the request is not addressed",
+            ReplyFindingKind::NoAction => "No concrete action, answer or date",
+            ReplyFindingKind::BuckPassing => "Passes the buck",
+            ReplyFindingKind::EmptyPromise => "Vague promise",
+            ReplyFindingKind::PersonalData => "Another person's personal data",
+            ReplyFindingKind::ContradictsRecord => "Contradicts the record",
+        }
+    }
+}
+
+/// One finding: what it is, why (a sentence for the reviewer), and the words that show it,
+/// quoted from the request or the reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ReplyFinding {
+    pub kind: ReplyFindingKind,
+    /// Why, in Simplified Chinese (the reviewer's language).
+    #[schema(max_length = 1000)]
+    pub why: String,
+    /// The words of the request or the reply the finding rests on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<String>,
+}
+
+/// What the ticket's record says that a reply must agree with.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReplyRecord {
+    /// An extension request awaits the hotline's decision: the unit itself says it is not
+    /// done.
+    pub extension_pending: bool,
+    /// Units below the replying one still holding their part (their ids).
+    pub levels_open: Vec<i64>,
+    /// A contact with the citizen was recorded (联系群众).
+    pub contact_recorded: bool,
+    /// The request left a phone number.
+    pub citizen_has_phone: bool,
+    /// The citizen's own numbers (digits only), which a reply may name.
+    pub citizen_phones: Vec<String>,
+}
+
+impl ReplyRecord {
+    /// The record as it stands for the reply of `unit_id` (the lead unit's reply to the
+    /// hotline, or a level's reply to the level above): the levels below that unit still
+    /// open, and the contacts recorded.
+    pub fn of(ticket: &Ticket, unit_id: Option<i64>) -> ReplyRecord {
+        let below: Vec<i64> = match unit_id {
+            Some(u) if Some(u) != ticket.lead_unit_id => ticket
+                .chain
+                .iter()
+                .filter(|a| a.from_unit_id == u && a.state.is_active())
+                .map(|a| a.unit_id)
+                .collect(),
+            _ => ticket
+                .chain
+                .iter()
+                .filter(|a| a.state.is_active())
+                .map(|a| a.unit_id)
+                .collect(),
+        };
+        let digits = |p: &str| p.chars().filter(char::is_ascii_digit).collect::<String>();
+        ReplyRecord {
+            extension_pending: ticket.pending_extension.is_some(),
+            levels_open: below,
+            contact_recorded: ticket.first_contact_at.is_some()
+                || ticket.chain.iter().any(|a| a.first_contact_at.is_some()),
+            citizen_has_phone: ticket
+                .citizen
+                .phone
+                .as_deref()
+                .is_some_and(|p| !p.trim().is_empty()),
+            citizen_phones: ticket
+                .citizen
+                .phone
+                .as_deref()
+                .map(digits)
+                .into_iter()
+                .collect(),
+        }
+    }
+}
+
+/// The reply awaiting review on a ticket, with the record it is checked against: the lead
+/// unit's reply to the hotline (state `replied`), else the reply of the lowest level that
+/// awaits the level above. None when no reply awaits review.
+pub fn reply_under_review(ticket: &Ticket) -> Option<(Option<i64>, &str)> {
+    if ticket.state == crate::types::TicketState::Replied {
+        return ticket.reply.as_deref().map(|r| (ticket.lead_unit_id, r));
+    }
+    ticket
+        .chain
+        .iter()
+        .filter(|a| a.state == AssignmentState::Replied)
+        .max_by_key(|a| a.level)
+        .and_then(|a| a.reply.as_deref().map(|r| (Some(a.unit_id), r)))
+}
