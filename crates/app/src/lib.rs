@@ -17,6 +17,7 @@ pub mod notify;
 pub mod open311;
 pub use mashangban_store::ApiKey;
 pub mod public;
+pub mod reply_check;
 pub mod reports;
 pub mod search;
 pub mod seed;

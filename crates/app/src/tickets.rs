@@ -959,6 +959,23 @@ impl App {
                 }
                 _ => Vec::new(),
             };
+            // The reply approved is inspected (答复质检): as it awaits review, or as the
+            // reviewing level passes it up edited. The findings go with the approval.
+            let reply_findings = match &cmd {
+                Command::ApproveReply { content, .. } => {
+                    mashangban_domain::reply_check::reply_under_review(&ticket).map(
+                        |(unit_id, reply)| {
+                            crate::reply_check::inspect(
+                                &ticket,
+                                &history,
+                                unit_id,
+                                content.as_deref().unwrap_or(reply),
+                            )
+                        },
+                    )
+                }
+                _ => None,
+            };
             let level_sign_by = matches!(cmd, Command::Forward { .. }).then(|| {
                 mashangban_domain::deadlines::sign_by(&reference.policy, &reference.calendar, at)
             });
@@ -966,6 +983,7 @@ impl App {
                 units_below: &units_below,
                 summonable: &summonable,
                 level_sign_by,
+                reply_findings: reply_findings.as_deref(),
                 now: at,
                 policy: &reference.policy,
                 clocks: &clocks,

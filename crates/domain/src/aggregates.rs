@@ -276,7 +276,7 @@ pub fn facts(before: Option<&Ticket>, event: &Event, after: &Ticket) -> Vec<Fact
                 ));
             }
         }
-        EventKind::ReplyApproved { .. } => {
+        EventKind::ReplyApproved { findings, .. } => {
             if let Some(unit) = after.lead_unit_id {
                 let late = before.is_some_and(|b| {
                     b.alerts
@@ -288,6 +288,10 @@ pub fn facts(before: Option<&Ticket>, event: &Event, after: &Ticket) -> Vec<Fact
                     Tally {
                         finished_with_deadline: 1,
                         finished_on_time: u64::from(!late),
+                        replies_inspected: u64::from(findings.is_some()),
+                        replies_flagged: u64::from(
+                            findings.as_ref().is_some_and(|f| !f.is_empty()),
+                        ),
                         ..Default::default()
                     },
                 ));
@@ -770,7 +774,13 @@ mod tests {
             )
             .is_empty()
         );
-        let f = p.step(at(4, 5), EventKind::ReplyApproved { note: None });
+        let f = p.step(
+            at(4, 5),
+            EventKind::ReplyApproved {
+                note: None,
+                findings: None,
+            },
+        );
         let f = only(&f);
         assert_eq!(f.key.unit_id, Some(40));
         assert_eq!(
@@ -869,7 +879,13 @@ mod tests {
                 content: "已处理".into(),
             },
         );
-        let f = p.step(at(5, 10), EventKind::ReplyApproved { note: None });
+        let f = p.step(
+            at(5, 10),
+            EventKind::ReplyApproved {
+                note: None,
+                findings: None,
+            },
+        );
         assert_eq!(only(&f).key.unit_id, Some(41));
         assert_eq!(
             (
@@ -895,7 +911,13 @@ mod tests {
                 content: "好".into(),
             },
         );
-        let f = p.step(at(2, 5), EventKind::ReplyApproved { note: None });
+        let f = p.step(
+            at(2, 5),
+            EventKind::ReplyApproved {
+                note: None,
+                findings: None,
+            },
+        );
         assert_eq!(only(&f).tally.finished_on_time, 1);
 
         // Answered at intake: finished and direct, no unit.

@@ -922,7 +922,10 @@ mod tests {
         );
         s.push(
             "2026-11-24T10:00:00+08:00",
-            EventKind::ReplyApproved { note: None },
+            EventKind::ReplyApproved {
+                note: None,
+                findings: None,
+            },
         );
         let p = DeadlinePolicy::default();
         let cal = Calendar::official();
@@ -965,7 +968,10 @@ mod tests {
         );
         s.push(
             "2026-11-23T12:00:00+08:00",
-            EventKind::ReplyApproved { note: None },
+            EventKind::ReplyApproved {
+                note: None,
+                findings: None,
+            },
         );
         s.push(
             "2026-11-24T12:00:00+08:00",

@@ -474,7 +474,10 @@ pub fn events(
                     &mut out,
                     *at,
                     dispatcher,
-                    EventKind::ReplyApproved { note: None },
+                    EventKind::ReplyApproved {
+                        note: None,
+                        findings: None,
+                    },
                 );
             }
         }

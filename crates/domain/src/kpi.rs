@@ -19,7 +19,9 @@
 //! - 办结率 `completion_rate` = requests of the period finished ÷ requests;
 //! - 按期办结率 `on_time_rate` = finished within their handling deadline ÷ finished with one;
 //! - 退单率 `return_rate` = returns (退单) ÷ dispatches;
-//! - 直接办结率 `direct_rate` = requests answered at intake ÷ requests.
+//! - 直接办结率 `direct_rate` = requests answered at intake ÷ requests;
+//! - 答复质检问题率 `reply_flag_rate` = replies approved by the hotline in which the reply
+//!   inspection found something ÷ replies approved after inspection (not in the score).
 
 use serde::{Deserialize, Serialize};
 
@@ -65,6 +67,10 @@ pub struct Tally {
     /// Requests handed to another platform or an emergency line (转出): finished here, and
     /// counted apart.
     pub transferred_out: u64,
+    /// Replies approved by the hotline that the reply inspection (答复质检) read, and of
+    /// those the replies it found something in: counted for the unit whose reply it was.
+    pub replies_inspected: u64,
+    pub replies_flagged: u64,
 }
 
 /// The tally's counts, in the order of [`Tally::FIELDS`].
@@ -96,10 +102,12 @@ impl Tally {
         "resolution_unasked",
         "excluded_ratings",
         "transferred_out",
+        "replies_inspected",
+        "replies_flagged",
     ];
 
     /// How many counts a tally holds.
-    pub const LEN: usize = 25;
+    pub const LEN: usize = 27;
 
     /// The counts in the order of [`Tally::FIELDS`].
     pub fn values(&self) -> [u64; Tally::LEN] {
@@ -129,6 +137,8 @@ impl Tally {
             self.resolution_unasked,
             self.excluded_ratings,
             self.transferred_out,
+            self.replies_inspected,
+            self.replies_flagged,
         ]
     }
 
@@ -162,6 +172,8 @@ impl Tally {
             resolution_unasked: c(22),
             excluded_ratings: c(23),
             transferred_out: c(24),
+            replies_inspected: c(25),
+            replies_flagged: c(26),
         }
     }
 
@@ -231,6 +243,8 @@ impl std::ops::AddAssign for Tally {
         self.resolution_unasked += o.resolution_unasked;
         self.excluded_ratings += o.excluded_ratings;
         self.transferred_out += o.transferred_out;
+        self.replies_inspected += o.replies_inspected;
+        self.replies_flagged += o.replies_flagged;
     }
 }
 
@@ -348,6 +362,9 @@ pub struct Kpis {
     /// Average seconds from receipt to finish.
     pub average_handling_seconds: Option<f64>,
     pub supervisions: u64,
+    /// 答复质检问题率: of the replies the hotline approved after inspecting them, the share
+    /// in which the inspection found something (advice the reviewer saw; not in the score).
+    pub reply_flag_rate: Option<f64>,
     /// The combined score, 0..100.
     pub score: Option<f64>,
 }
@@ -402,6 +419,7 @@ pub fn kpis(t: &Tally, population: Option<u64>, p: &KpiPolicy) -> Kpis {
         direct_rate: ratio(t.direct as f64, t.requests),
         average_handling_seconds: ratio(t.handling_seconds as f64, t.finished),
         supervisions: t.supervisions,
+        reply_flag_rate: ratio(t.replies_flagged as f64, t.replies_inspected),
         score: (weight > 0.0).then(|| sum / weight * 100.0),
     }
 }

@@ -28,6 +28,7 @@ fn situation() -> Situation<'static> {
         units_below: &[OTHER],
         summonable: &[OTHER],
         level_sign_by: None,
+        reply_findings: None,
     }
 }
 

@@ -6,6 +6,7 @@
 //! The text is read by `mashangban_text::inspect_reply`; this module holds the vocabulary
 //! and what the ticket's record says ([`ReplyRecord`]), which a reply must not contradict.
 
+use crate::lifecycle::{Event, EventKind};
 use crate::ticket::{AssignmentState, Ticket};
 use serde::{Deserialize, Serialize};
 
@@ -103,8 +104,8 @@ pub struct ReplyFinding {
 /// What the ticket's record says that a reply must agree with.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReplyRecord {
-    /// An extension request awaits the hotline's decision: the unit itself says it is not
-    /// done.
+    /// An extension request awaited the hotline's decision when the reply came (a reply
+    /// lets the request lapse): the unit itself had just said it was not done.
     pub extension_pending: bool,
     /// Units below the replying one still holding their part (their ids).
     pub levels_open: Vec<i64>,
@@ -119,8 +120,9 @@ pub struct ReplyRecord {
 impl ReplyRecord {
     /// The record as it stands for the reply of `unit_id` (the lead unit's reply to the
     /// hotline, or a level's reply to the level above): the levels below that unit still
-    /// open, and the contacts recorded.
-    pub fn of(ticket: &Ticket, unit_id: Option<i64>) -> ReplyRecord {
+    /// open, the contacts recorded, and from the ticket's events whether an extension
+    /// request was pending when the reply came.
+    pub fn of(ticket: &Ticket, events: &[Event], unit_id: Option<i64>) -> ReplyRecord {
         let below: Vec<i64> = match unit_id {
             Some(u) if Some(u) != ticket.lead_unit_id => ticket
                 .chain
@@ -137,7 +139,8 @@ impl ReplyRecord {
         };
         let digits = |p: &str| p.chars().filter(char::is_ascii_digit).collect::<String>();
         ReplyRecord {
-            extension_pending: ticket.pending_extension.is_some(),
+            extension_pending: ticket.pending_extension.is_some()
+                || extension_pending_at_reply(events),
             levels_open: below,
             contact_recorded: ticket.first_contact_at.is_some()
                 || ticket.chain.iter().any(|a| a.first_contact_at.is_some()),
@@ -155,6 +158,27 @@ impl ReplyRecord {
                 .collect(),
         }
     }
+}
+
+/// Whether an extension request was pending when the last reply came: asked for and not
+/// decided before it.
+fn extension_pending_at_reply(events: &[Event]) -> bool {
+    let mut pending = false;
+    let mut at_reply = false;
+    for e in events {
+        match e.kind {
+            EventKind::ExtensionRequested { .. } => pending = true,
+            EventKind::ExtensionApproved { .. } | EventKind::ExtensionRejected { .. } => {
+                pending = false
+            }
+            EventKind::Replied { .. } => {
+                at_reply = pending;
+                pending = false;
+            }
+            _ => {}
+        }
+    }
+    at_reply
 }
 
 /// The reply awaiting review on a ticket, with the record it is checked against: the lead

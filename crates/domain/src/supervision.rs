@@ -581,7 +581,13 @@ mod tests {
         // The handling clock stands still while the reply is reviewed: no L2.
         let r = s.watch_at("2026-11-06T10:00:00+08:00");
         assert!(r.record.is_empty(), "{:?}", r.record);
-        s.push("2026-11-06T11:00:00+08:00", K::ReplyApproved { note: None });
+        s.push(
+            "2026-11-06T11:00:00+08:00",
+            K::ReplyApproved {
+                note: None,
+                findings: None,
+            },
+        );
         // Only the callback staff's clock is late now; that is not the unit's to answer for.
         let r = s.watch_at("2026-11-20T10:00:00+08:00");
         assert_eq!(types(&r), ["deadline_breached"]);
@@ -607,7 +613,13 @@ mod tests {
                     content: "r".into(),
                 },
             );
-            s.push(&t(11), K::ReplyApproved { note: None });
+            s.push(
+                &t(11),
+                K::ReplyApproved {
+                    note: None,
+                    findings: None,
+                },
+            );
             s.push(&t(12), bad());
             s.push(&t(12), K::Reopened { reason: None });
         };

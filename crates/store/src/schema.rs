@@ -694,6 +694,18 @@ ALTER TABLE categories ADD COLUMN description TEXT NOT NULL DEFAULT '';
 ALTER TABLE categories ADD COLUMN keywords TEXT NOT NULL DEFAULT '';
 "#,
     },
+    Migration {
+        version: 30,
+        name: "reply inspection in the aggregates",
+        // The hotline's approvals whose reply was inspected (答复质检), and of those the
+        // replies with findings: 0 for every approval before, none of which was inspected.
+        sql: r#"
+ALTER TABLE kpi_facts ADD COLUMN replies_inspected {big} NOT NULL DEFAULT 0;
+ALTER TABLE kpi_facts ADD COLUMN replies_flagged {big} NOT NULL DEFAULT 0;
+ALTER TABLE kpi_rollup ADD COLUMN replies_inspected {big} NOT NULL DEFAULT 0;
+ALTER TABLE kpi_rollup ADD COLUMN replies_flagged {big} NOT NULL DEFAULT 0;
+"#,
+    },
 ];
 
 #[cfg(test)]
@@ -715,6 +727,7 @@ mod tests {
             sql(22)
                 .lines()
                 .chain(sql(28).lines())
+                .chain(sql(30).lines())
                 .filter_map(|l| l.strip_prefix(&format!("ALTER TABLE {table} ADD COLUMN ")))
                 .map(|l| l.split_whitespace().next().unwrap())
                 .collect::<Vec<_>>()

@@ -1640,7 +1640,10 @@ async fn aggregates_follow_the_events_and_rebuild_the_same(s: &SqlStore) {
                         EventKind::Replied {
                             content: "已修复".into(),
                         },
-                        EventKind::ReplyApproved { note: None },
+                        EventKind::ReplyApproved {
+                            note: None,
+                            findings: None,
+                        },
                         EventKind::CallbackRecorded {
                             contacted: Some(true),
                             resolution: Some(Resolution::Resolved),

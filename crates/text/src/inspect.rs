@@ -240,7 +240,10 @@ pub fn inspect_reply(request: &str, reply: &str, record: &ReplyRecord) -> Vec<Re
     let request: String = fold(request).chars().take(MAX_CHARS).collect();
     let reply: String = fold(reply).chars().take(MAX_CHARS).collect();
     let substance = substance(&reply);
-    let thin = substance.chars().filter(|c| is_han(*c)).count() < THIN_BELOW;
+    // Short and without an action: nothing about the matter. (A short reply that did
+    // something, `已更换路灯灯泡`, says enough.)
+    let thin = substance.chars().filter(|c| is_han(*c)).count() < THIN_BELOW
+        && !action().is_match(&substance);
     let mut out = Vec::new();
     let mut add = |kind: Kind, why: String, evidence: Vec<String>| {
         out.push(ReplyFinding {
@@ -349,20 +352,38 @@ fn vague_promise(reply: &str, bare: bool) -> Option<String> {
         })
 }
 
-/// Some words either side of a match, to quote.
+/// The clause a match stands in, to quote: from the punctuation before it to the
+/// punctuation after it, at most a few words either side.
 fn around(s: &str, start: usize, end: usize) -> String {
+    let stop = |c: &char| matches!(c, ',' | '。' | ';' | '!' | '?' | ':' | '\n' | '、');
     let before: String = s[..start]
         .chars()
         .rev()
-        .take(6)
+        .take(12)
+        .take_while(|c| !stop(c))
         .collect::<Vec<_>>()
         .into_iter()
         .rev()
         .collect();
-    let after: String = s[end..].chars().take(8).collect();
-    format!("{before}{}{after}", &s[start..end])
-        .trim_matches(|c: char| c == ',' || c.is_whitespace())
-        .to_string()
+    let after: String = s[end..].chars().take(16).take_while(|c| !stop(c)).collect();
+    shown(format!("{before}{}{after}", &s[start..end]).trim())
+}
+
+/// Words quoted back to a Chinese reader, with the punctuation folded for matching made
+/// full-width again.
+fn shown(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            ',' => '，',
+            ';' => '；',
+            ':' => '：',
+            '?' => '？',
+            '!' => '！',
+            '(' => '（',
+            ')' => '）',
+            c => c,
+        })
+        .collect()
 }
 
 /// The words by which a reply declines the matter, if it does, and whether it does so by
@@ -460,7 +481,7 @@ fn unanswered_question(request: &str, reply: &str) -> Option<String> {
         let used = pairs.iter().filter(|p| reply.contains(p.as_str())).count();
         if used < ADDRESSED_PAIRS && (used as f64) < ADDRESSED_SHARE * pairs.len() as f64 {
             if missed.is_none() {
-                missed = Some(q.chars().take(40).collect());
+                missed = Some(shown(&q.chars().take(40).collect::<String>()));
             }
         } else {
             taken_up = true;

@@ -638,6 +638,21 @@ pub async fn ticket_deadlines(
     Ok(Json(d).into_response())
 }
 
+/// Inspect the reply awaiting review (答复质检)
+/// What the reply a reviewer is about to approve may lack or get wrong: points of the request not addressed, nothing concrete, passing the buck, vague promises, another person's phone or identity number, what the record contradicts. Each finding says why and quotes its words; none refuses an approval, and the findings are recorded with it. No reply awaiting review: `unit_id` and `reply` are null and there are no findings.
+#[utoipa::path(
+    get, path = "/api/v1/tickets/{id}/reply-inspection", tag = "tickets", security(("bearer" = [])), params(("id" = i64, Path, description = "The ticket's id")),
+    responses((status = 200, description = "The findings", body = mashangban_app::reply_check::ReplyInspection))
+)]
+pub async fn reply_inspection(
+    State(app): State<App>,
+    a: Authed,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let i = app.reply_inspection(&a.actor, parse_id(&id)?).await?;
+    Ok(Json(i).into_response())
+}
+
 #[derive(serde::Deserialize)]
 pub struct YearQuery {
     year: Option<String>,

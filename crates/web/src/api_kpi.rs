@@ -227,6 +227,7 @@ pub(crate) fn sheet(table: &KpiTable) -> (Vec<&'static str>, Vec<Vec<String>>) {
         "直接办结率",
         "平均办理时长(小时)",
         "督办",
+        "答复质检问题率",
         "综合得分",
         "上期得分",
         "环比",
@@ -259,6 +260,7 @@ pub(crate) fn sheet(table: &KpiTable) -> (Vec<&'static str>, Vec<Vec<String>>) {
                     .map(|s| format!("{:.1}", s / 3600.0))
                     .unwrap_or_default(),
                 k.supervisions.to_string(),
+                percent(k.reply_flag_rate),
                 k.score.map(|s| format!("{s:.2}")).unwrap_or_default(),
                 r.previous_score
                     .map(|s| format!("{s:.2}"))

@@ -84,6 +84,7 @@ fn api() -> OpenApiRouter<App> {
         .routes(routes!(api::get_ticket))
         .routes(routes!(api::ticket_events))
         .routes(routes!(api::ticket_deadlines))
+        .routes(routes!(api::reply_inspection))
         .routes(routes!(api::calendar))
         .routes(routes!(api::put_calendar_day, api::delete_calendar_day))
         .routes(routes!(api::put_calendar_year))

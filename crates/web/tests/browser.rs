@@ -1197,6 +1197,51 @@ async fn category_keywords_and_uncertain_proposals() {
     op.shot("37-intake-uncertain").await;
 }
 
+/// 答复质检: the dispatcher about to approve a unit's reply sees what it lacks beside the
+/// button, approves it all the same, and the timeline keeps what was found.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reply_inspection_beside_the_approve_button() {
+    let Some(d) = driver().await else { return };
+    let t = TestApp::start(Db::Sqlite, "browser_reply_check")
+        .await
+        .unwrap();
+    add_users(&t).await;
+    let id = t
+        .create("1、请问我们小区的公租房申请需要哪些材料？2、申请以后多久能分到房子？")
+        .await;
+    t.bring_to(id, "in_progress").await;
+    t.act(
+        id,
+        "reply",
+        "lead",
+        serde_json::json!({"content": "您好！申请公租房需要提供户口本、身份证、收入证明和无房证明，到街道民政窗口提交。我们将尽快研究，争取早日解决。"}),
+    )
+    .await;
+    let disp = Browser::open(&d, &t.base, "disp-b").await;
+    disp.go(&format!("/tickets/{id}#reply-check")).await;
+    let check = disp.wait_for("#reply-check").await.text().await.unwrap();
+    assert!(check.contains("诉求要点未回应"), "{check}");
+    assert!(check.contains("申请以后多久能分到房子"), "{check}");
+    assert!(check.contains("空泛承诺"), "{check}");
+    assert!(check.contains("不影响审核通过"), "{check}");
+    disp.shot("39-reply-inspection").await;
+    inner_size(&disp, 360, 740).await;
+    disp.go(&format!("/tickets/{id}#reply-check")).await;
+    disp.wait_for("#reply-check").await;
+    disp.shot("40-reply-inspection-phone").await;
+    inner_size(&disp, 1280, 900).await;
+    disp.go(&format!("/tickets/{id}")).await;
+    disp.submit("form[action$='/act/approve-reply'] button.primary")
+        .await;
+    assert_eq!(t.state(id).await, "awaiting_callback");
+    disp.go(&format!("/tickets/{id}")).await;
+    let page = disp.main_text().await;
+    assert!(
+        page.contains("答复质检提示：诉求要点未回应、空泛承诺"),
+        "{page}"
+    );
+}
+
 /// Sizes the browser so that the page itself (not the window) is `w`×`h`.
 async fn inner_size(b: &Browser, w: u32, h: u32) {
     b.c.set_window_size(w, h).await.unwrap();

@@ -37,6 +37,9 @@ pub struct Situation<'a> {
     /// When a level forwarded now must sign: the policy's sign allowance in working hours
     /// on the official calendar ([`crate::deadlines::sign_by`]); none: no sign limit.
     pub level_sign_by: Option<DateTime<Utc>>,
+    /// What the reply inspection found in the reply under review, recorded with its
+    /// approval (advice only: it never refuses the approval).
+    pub reply_findings: Option<&'a [crate::reply_check::ReplyFinding]>,
 }
 
 /// The tier a matter takes when it goes to `unit`: the catalogue entry's when that entry
@@ -368,6 +371,7 @@ pub fn decide(
                     EventKind::LevelReplyApproved {
                         unit_id: below.unit_id,
                         note,
+                        findings: s.reply_findings.map(<[_]>::to_vec),
                     },
                     passed_up,
                 ]
@@ -378,7 +382,10 @@ pub fn decide(
                     "the hotline approves the lead unit's reply as it is; reject it to have it changed",
                 ));
             }
-            None => vec![EventKind::ReplyApproved { note }],
+            None => vec![EventKind::ReplyApproved {
+                note,
+                findings: s.reply_findings.map(<[_]>::to_vec),
+            }],
         },
         Command::RejectReply { reason } => match reviewed(ticket, actor) {
             Some(below) => vec![EventKind::LevelReplyRejected {

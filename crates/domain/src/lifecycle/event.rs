@@ -136,6 +136,10 @@ pub enum EventKind {
     },
     ReplyApproved {
         note: Option<String>,
+        /// What the reply inspection (答复质检) found in the approved reply, as the reviewer
+        /// saw it; none for approvals made before the inspection existed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        findings: Option<Vec<crate::reply_check::ReplyFinding>>,
     },
     ReplyRejected {
         reason: String,
@@ -166,6 +170,9 @@ pub enum EventKind {
     LevelReplyApproved {
         unit_id: i64,
         note: Option<String>,
+        /// What the reply inspection found in the approved reply (see `ReplyApproved`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        findings: Option<Vec<crate::reply_check::ReplyFinding>>,
     },
     /// The level above sent the reply of `unit_id` back.
     LevelReplyRejected {

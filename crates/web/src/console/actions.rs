@@ -329,6 +329,33 @@ pub struct FormContext<'a> {
     pub reference: &'a mashangban_app::Reference,
     /// Where the dispatch catalogue sends the ticket's matter, if it says: preselected.
     pub owner: Option<&'a mashangban_domain::catalogue::CatalogueMatch>,
+    /// What the reply inspection finds in the reply the user may approve: shown in the
+    /// approval's form, above its button.
+    pub inspection: Option<&'a mashangban_app::reply_check::ReplyInspection>,
+}
+
+/// The reply inspection's findings (答复质检), beside the approve button: advice, with why
+/// and the words each rests on.
+fn inspection_markup(lang: Lang, i: &mashangban_app::reply_check::ReplyInspection) -> Markup {
+    let zh = lang == Lang::Zh;
+    html! {
+        div.reply-check #reply-check {
+            h3 { (label(lang, "答复质检", "Reply inspection")) }
+            @if i.findings.is_empty() {
+                p.muted { (label(lang, "未发现问题。", "Nothing found.")) }
+            } @else {
+                p.muted { (label(lang, "以下提示供审核参考，不影响审核通过；审核通过时将一并记录。", "Advice for the review: it does not stop the approval and is recorded with it.")) }
+                ul {
+                    @for f in &i.findings {
+                        li {
+                            strong { (if zh { f.kind.label_zh() } else { f.kind.label_en() }) }
+                            "：" (f.why)
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The order a desk uses the actions in: the step that moves the ticket on first, the
@@ -498,6 +525,7 @@ pub fn form(
                         @if let Some(e) = mine.filter(|e| e.field.as_deref() == Some(name)) { span.error role="alert" { (super::i18n::message(lang, &e.message)) } }
                     }
                 }
+                @if a == Action::ApproveReply && let Some(i) = cx.inspection { (inspection_markup(lang, i)) }
                 @if a == Action::RevealContact { p.muted { (label(lang, "查看将被记录在案（审计）。", "Revealing is recorded (audited).")) } }
                 button.primary type="submit" { (if lang == Lang::Zh { a.label_zh() } else { a.as_str() }) }
                 @if moves_on(a) {

@@ -335,7 +335,7 @@ pub async fn intake_lookup(
         Ok(s) => s,
         Err(refused) => return refused,
     };
-    form_again(&app, &s, &typed_of(&form), &HashMap::new()).await
+    form_again(&app, &s, &typed_of(&form), &HashMap::new(), StatusCode::OK).await
 }
 
 /// The form again with what was typed (and errors beside their fields), the caller's
@@ -345,10 +345,11 @@ async fn form_again(
     s: &Session,
     typed: &Typed,
     errors: &HashMap<String, String>,
+    status: StatusCode,
 ) -> Response {
     let hist = history(app, s, val(typed, "phone")).await;
     html_response(
-        StatusCode::OK,
+        status,
         page(
             s.lang,
             Some(s),
@@ -443,10 +444,10 @@ pub async fn intake_extract(
             errors.insert(field, message);
         }
     }
-    form_again(&app, &s, &typed, &errors).await
+    form_again(&app, &s, &typed, &errors, StatusCode::OK).await
 }
 
-/// The form again, with what was typed and the error beside its field.
+/// The form again, with what was typed and the error beside its field (422).
 async fn refused(
     app: &App,
     s: &Session,
@@ -455,24 +456,7 @@ async fn refused(
     message: String,
 ) -> Response {
     let errors = HashMap::from([(field, message)]);
-    let hist = history(app, s, val(typed, "phone")).await;
-    html_response(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        page(
-            s.lang,
-            Some(s),
-            "/intake",
-            intake_form(
-                s.lang,
-                s,
-                typed,
-                &errors,
-                &hist,
-                None,
-                &*super::reference(app, &s.actor()).await,
-            ),
-        ),
-    )
+    form_again(app, s, typed, &errors, StatusCode::UNPROCESSABLE_ENTITY).await
 }
 
 pub async fn intake_submit(

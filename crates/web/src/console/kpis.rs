@@ -100,6 +100,7 @@ fn table_markup(lang: Lang, table: &KpiTable) -> Markup {
         ("退单率", "Returns"),
         ("直接办结率", "Direct"),
         ("督办", "Supervisions"),
+        ("答复质检问题率", "Replies flagged"),
         ("综合得分", "Score"),
         ("环比", "Trend"),
     ];
@@ -142,6 +143,7 @@ fn table_markup(lang: Lang, table: &KpiTable) -> Markup {
                                 a href=(format!("{}&supervision=any", tickets_link(table, r))) { (k.supervisions) }
                             } @else { (k.supervisions) }
                         }
+                        td.num title=(if zh { "经答复质检、由热线审核通过的答复中，发现问题的比例（仅供参考，不计入得分）" } else { "of the replies approved after inspection, the share with findings (advice; not in the score)" }) { (percent(k.reply_flag_rate)) }
                         td.num { (k.score.map(|s| format!("{s:.2}")).unwrap_or_default()) }
                         td { (r.trend.clone().unwrap_or_default()) }
                     }

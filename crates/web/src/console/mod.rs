@@ -921,8 +921,45 @@ fn event_text(e: &Event, lang: Lang, units: Option<&mashangban_app::Reference>) 
     .iter()
     .find_map(|k| v.get(*k).and_then(|x| x.as_str()))
     {
-        Some(detail) => format!("{label}：{detail}"),
-        None => label.to_string(),
+        Some(detail) => format!("{label}：{detail}{}", inspected(e, lang)),
+        None => format!("{label}{}", inspected(e, lang)),
+    }
+}
+
+/// What the reply inspection had found in an approved reply, as the reviewer saw it.
+fn inspected(e: &Event, lang: Lang) -> String {
+    let (EventKind::ReplyApproved {
+        findings: Some(f), ..
+    }
+    | EventKind::LevelReplyApproved {
+        findings: Some(f), ..
+    }) = &e.kind
+    else {
+        return String::new();
+    };
+    let zh = lang == Lang::Zh;
+    if f.is_empty() {
+        return if zh {
+            "（答复质检：未发现问题）"
+        } else {
+            " (inspection: nothing found)"
+        }
+        .into();
+    }
+    let kinds: Vec<&str> = f
+        .iter()
+        .map(|f| {
+            if zh {
+                f.kind.label_zh()
+            } else {
+                f.kind.as_str()
+            }
+        })
+        .collect();
+    if zh {
+        format!("（答复质检提示：{}）", kinds.join("、"))
+    } else {
+        format!(" (inspection: {})", kinds.join(", "))
     }
 }
 
@@ -1240,10 +1277,20 @@ async fn render_ticket(
             }),
         _ => None,
     };
+    // The reply the user may approve, as the inspection reads it (答复质检).
+    let inspection = if allowed.contains(&mashangban_domain::Action::ApproveReply) {
+        app.reply_inspection(&actor, tk.id)
+            .await
+            .map_err(|e| tracing::error!(error = %e, "reply inspection"))
+            .ok()
+    } else {
+        None
+    };
     let forms = actions::FormContext {
         units: &pickable,
         reference: &r,
         owner: owner.as_ref(),
+        inspection: inspection.as_ref(),
     };
     let csrf = session_csrf(&s.token);
     // The ticket and its events are already read: its clocks come from them.
