@@ -29,7 +29,14 @@ const ADDRESSED_PAIRS: usize = 2;
 const ADDRESSED_SHARE: f64 = 0.4;
 
 fn re(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
-    cell.get_or_init(|| Regex::new(pattern).expect("a valid pattern"))
+    // The patterns' bounded gaps over Unicode classes (`[^,。]{0,24}`) make many states: with
+    // the default cache the lazy DFA gives up and the slow engine runs instead.
+    cell.get_or_init(|| {
+        regex::RegexBuilder::new(pattern)
+            .dfa_size_limit(8 << 20)
+            .build()
+            .expect("a valid pattern")
+    })
 }
 
 /// Formulas that carry nothing about the matter: greetings, acknowledgements, forwarding,
