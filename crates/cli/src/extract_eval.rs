@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use anyhow::Result;
 use mashangban_text::extract::{Extraction, extract};
 
+use crate::scores::Counts;
+
 #[derive(clap::Args)]
 pub struct ExtractEval {
     /// JSON lines `{text, name, phones, address, time, title}` (`null` where the text does
@@ -28,51 +30,6 @@ struct Labelled {
     address: Option<String>,
     time: Option<String>,
     title: String,
-}
-
-/// True and false positives and false negatives of one field.
-#[derive(Default, Clone, Copy)]
-struct Counts {
-    tp: usize,
-    fp: usize,
-    fn_: usize,
-}
-
-impl Counts {
-    /// A field with one value: right when equal; a wrong value is both a false positive
-    /// and a false negative.
-    fn single(&mut self, got: &Option<String>, want: &Option<String>) -> bool {
-        match (got, want) {
-            (Some(g), Some(w)) if g == w => self.tp += 1,
-            (Some(_), Some(_)) => {
-                self.fp += 1;
-                self.fn_ += 1;
-            }
-            (Some(_), None) => self.fp += 1,
-            (None, Some(_)) => self.fn_ += 1,
-            (None, None) => {}
-        }
-        got == want
-    }
-
-    fn f1(&self) -> (f64, f64, f64) {
-        let p = if self.tp + self.fp == 0 {
-            1.0
-        } else {
-            self.tp as f64 / (self.tp + self.fp) as f64
-        };
-        let r = if self.tp + self.fn_ == 0 {
-            1.0
-        } else {
-            self.tp as f64 / (self.tp + self.fn_) as f64
-        };
-        let f = if p + r == 0.0 {
-            0.0
-        } else {
-            2.0 * p * r / (p + r)
-        };
-        (p, r, f)
-    }
 }
 
 /// Figures of one part of the set.
@@ -161,7 +118,7 @@ pub fn run(cmd: ExtractEval) -> Result<()> {
             ("address", part.address),
             ("time", part.time),
         ] {
-            let (p, r, f) = c.f1();
+            let (p, r, f) = c.figures();
             println!("{name:<8}  {p:>9.4}  {r:>6.4}  {f:>6.4}");
         }
         println!(
@@ -171,10 +128,10 @@ pub fn run(cmd: ExtractEval) -> Result<()> {
         if k == 1 {
             last = format!(
                 "phone_f1={:.4} address_f1={:.4} name_f1={:.4} time_f1={:.4}",
-                part.phones.f1().2,
-                part.address.f1().2,
-                part.name.f1().2,
-                part.time.f1().2
+                part.phones.figures().2,
+                part.address.figures().2,
+                part.name.figures().2,
+                part.time.figures().2
             );
         }
     }

@@ -11,6 +11,7 @@ mod hotspots;
 mod jsonl;
 mod knowledge_eval;
 mod replies_eval;
+mod scores;
 mod synthetic;
 
 use anyhow::{Context, Result};

@@ -10,6 +10,8 @@ use anyhow::{Result, bail};
 use mashangban_domain::reply_check::{ReplyFindingKind, ReplyRecord};
 use mashangban_text::inspect_reply;
 
+use crate::scores::Counts;
+
 #[derive(clap::Args)]
 pub struct RepliesEval {
     /// The labels: JSON lines `{id, findings, why}`. Lines at odd positions (1st, 3rd, …)
@@ -50,27 +52,6 @@ const MEASURED: [ReplyFindingKind; 4] = [
     ReplyFindingKind::BuckPassing,
     ReplyFindingKind::EmptyPromise,
 ];
-
-#[derive(Default, Clone, Copy)]
-struct Counts {
-    tp: usize,
-    fp: usize,
-    fn_: usize,
-}
-
-impl Counts {
-    fn figures(&self) -> (f64, f64, f64) {
-        let ratio = |a: usize, b: usize| if b == 0 { 1.0 } else { a as f64 / b as f64 };
-        let p = ratio(self.tp, self.tp + self.fp);
-        let r = ratio(self.tp, self.tp + self.fn_);
-        let f = if p + r == 0.0 {
-            0.0
-        } else {
-            2.0 * p * r / (p + r)
-        };
-        (p, r, f)
-    }
-}
 
 pub fn run(cmd: RepliesEval) -> Result<()> {
     let labels: Vec<Label> = crate::jsonl::read(&cmd.labels, "not a label")?;
@@ -126,13 +107,7 @@ pub fn run(cmd: RepliesEval) -> Result<()> {
         for (k, kind) in MEASURED.iter().enumerate() {
             let want = l.findings.iter().any(|f| f == kind.as_str());
             let got = found.iter().find(|f| f.kind == *kind);
-            let c = &mut parts[i % 2][k];
-            match (got.is_some(), want) {
-                (true, true) => c.tp += 1,
-                (true, false) => c.fp += 1,
-                (false, true) => c.fn_ += 1,
-                (false, false) => {}
-            }
+            parts[i % 2][k].answer(got.is_some(), want);
             if cmd.details && i % 2 == 0 && got.is_some() != want {
                 println!(
                     "line {} (id {}): {} {}{}",
