@@ -72,7 +72,7 @@ pub fn run(cmd: RepliesEval) -> Result<()> {
         if let Some(f) = l
             .findings
             .iter()
-            .find(|f| ReplyFindingKind::parse(f).is_none())
+            .find(|f| f.parse::<ReplyFindingKind>().is_err())
         {
             bail!("{} line {}: no finding `{f}`", cmd.labels.display(), i + 1);
         }

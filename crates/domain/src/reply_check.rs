@@ -10,72 +10,20 @@ use crate::lifecycle::{Event, EventKind};
 use crate::ticket::{AssignmentState, Ticket};
 use serde::{Deserialize, Serialize};
 
-/// What a finding is about. The labelling rubric (`eval/replies/RUBRIC.md`) defines each.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum ReplyFindingKind {
-    /// A place, object or question of the request gets no word (诉求要点未回应).
-    UnaddressedPoint,
-    /// Nothing concrete: no action, no date, no answer (无具体措施或时限).
-    NoAction,
-    /// "Not our business": the citizen is sent elsewhere instead of answered (推诿).
-    BuckPassing,
-    /// A vague commitment with no step or date (空泛承诺).
-    EmptyPromise,
-    /// A private person's mobile number or identity number in the text (含他人个人信息).
-    PersonalData,
-    /// The reply says what the record contradicts (与记录矛盾).
-    ContradictsRecord,
-}
+crate::types::wire_enum!(
+    /// What a finding is about. The labelling rubric (`eval/replies/RUBRIC.md`) defines each.
+    ReplyFindingKind {
+        UnaddressedPoint => "unaddressed_point", "诉求要点未回应";
+        NoAction => "no_action", "无具体措施或时限";
+        BuckPassing => "buck_passing", "推诿";
+        EmptyPromise => "empty_promise", "空泛承诺";
+        PersonalData => "personal_data", "含他人个人信息";
+        ContradictsRecord => "contradicts_record", "与办理记录矛盾";
+    }
+);
 
 impl ReplyFindingKind {
-    pub const ALL: [ReplyFindingKind; 6] = [
-        ReplyFindingKind::UnaddressedPoint,
-        ReplyFindingKind::NoAction,
-        ReplyFindingKind::BuckPassing,
-        ReplyFindingKind::EmptyPromise,
-        ReplyFindingKind::PersonalData,
-        ReplyFindingKind::ContradictsRecord,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReplyFindingKind::UnaddressedPoint => "unaddressed_point",
-            ReplyFindingKind::NoAction => "no_action",
-            ReplyFindingKind::BuckPassing => "buck_passing",
-            ReplyFindingKind::EmptyPromise => "empty_promise",
-            ReplyFindingKind::PersonalData => "personal_data",
-            ReplyFindingKind::ContradictsRecord => "contradicts_record",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<ReplyFindingKind> {
-        ReplyFindingKind::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            ReplyFindingKind::UnaddressedPoint => "诉求要点未回应",
-            ReplyFindingKind::NoAction => "无具体措施或时限",
-            ReplyFindingKind::BuckPassing => "推诿",
-            ReplyFindingKind::EmptyPromise => "空泛承诺",
-            ReplyFindingKind::PersonalData => "含他人个人信息",
-            ReplyFindingKind::ContradictsRecord => "与办理记录矛盾",
-        }
-    }
-
+    /// The label for a reader of English.
     pub fn label_en(self) -> &'static str {
         match self {
             ReplyFindingKind::UnaddressedPoint => "A point of the request is not addressed",
