@@ -462,7 +462,9 @@ pub fn clocks(
         .iter()
         .rposition(|(_, state, kind)| starts_cycle(kind, *state))
     else {
-        return Vec::new();
+        return parent_answer_clock(&line, p, cal, now)
+            .into_iter()
+            .collect();
     };
     let cycle_line = &line[cycle..];
     let start = cycle_line[0].0;
@@ -575,7 +577,41 @@ pub fn clocks(
             now,
         ));
     }
+    out.extend(parent_answer_clock(cycle_line, p, cal, now));
     out
+}
+
+/// The callback clock of a request merged into another (并单) once the parent's answer
+/// reaches it (`parent_answered`): its citizen is owed a callback like any answered
+/// request, from that moment, though no unit handled the request itself.
+fn parent_answer_clock(
+    line: &[(DateTime<Utc>, TicketState, &EventKind)],
+    p: &DeadlinePolicy,
+    cal: &Calendar,
+    now: DateTime<Utc>,
+) -> Option<Clock> {
+    let from = line
+        .iter()
+        .rposition(|(_, _, k)| matches!(k, EventKind::ParentAnswered { .. }))?;
+    let answered = &line[from..];
+    let called = answered
+        .iter()
+        .skip(1)
+        .find(|(_, s, k)| matches!(k, EventKind::CallbackRecorded { .. }) || s.is_terminal())
+        .map(|(at, _, _)| *at);
+    Some(compute(
+        Spec {
+            kind: ClockKind::Callback,
+            start: answered[0].0,
+            stop: called,
+            allowance: Allowance::WorkingDays(p.callback_within_days),
+            extension_days: 0,
+        },
+        answered,
+        p,
+        cal,
+        now,
+    ))
 }
 
 /// What the deadline watcher finds on a ticket at `now`: the alerts to record (a clock past
@@ -950,6 +986,67 @@ mod tests {
             "only the running callback clock: {record:?}"
         );
         assert_eq!(next, None);
+    }
+
+    #[test]
+    fn a_merged_request_answered_with_its_parent_is_owed_a_callback() {
+        // Merged before any dispatch: no handling cycle of its own.
+        let mut s = Story::new("2026-11-23T08:00:00+08:00");
+        s.push(
+            "2026-11-23T08:30:00+08:00",
+            EventKind::Merged { parent_id: 9 },
+        );
+        let p = DeadlinePolicy::default();
+        let cal = Calendar::official();
+        assert!(clocks(&s.0, None, &p, &cal, at("2026-11-24T10:00:00+08:00")).is_empty());
+        s.push(
+            "2026-11-24T10:00:00+08:00",
+            EventKind::ParentAnswered {
+                parent_id: 9,
+                reply: "已修复".into(),
+                lead_unit_id: Some(5),
+            },
+        );
+        // Tuesday 10:00 + 2 working days: Thursday 10:00.
+        let c = clocks(&s.0, None, &p, &cal, at("2026-11-30T10:00:00+08:00"));
+        assert_eq!(c.len(), 1, "{c:?}");
+        let cb = clock(&c, ClockKind::Callback);
+        assert_eq!(local(cb.due.unwrap()), "2026-11-26T10:00:00+08:00");
+        assert_eq!(cb.state, ClockState::Overdue);
+        let (record, _) = watch(&s.0, &c, at("2026-11-30T10:00:00+08:00"));
+        assert_eq!(record.len(), 1, "{record:?}");
+        // The citizen's own rating stops it.
+        s.push(
+            "2026-11-25T09:00:00+08:00",
+            EventKind::CallbackRecorded {
+                contacted: None,
+                resolution: None,
+                satisfaction: crate::Satisfaction::Satisfied,
+                note: None,
+                source: crate::RatingSource::Citizen,
+            },
+        );
+        let c = clocks(&s.0, None, &p, &cal, at("2026-11-30T10:00:00+08:00"));
+        assert_eq!(clock(&c, ClockKind::Callback).state, ClockState::Met);
+
+        // Dispatched, then merged: the earlier cycle's clocks stop, the callback one runs.
+        let mut s = Story::new("2026-11-23T08:00:00+08:00");
+        s.dispatch("2026-11-23T09:00:00+08:00");
+        s.push(
+            "2026-11-23T09:30:00+08:00",
+            EventKind::Merged { parent_id: 9 },
+        );
+        s.push(
+            "2026-11-24T10:00:00+08:00",
+            EventKind::ParentAnswered {
+                parent_id: 9,
+                reply: "已修复".into(),
+                lead_unit_id: Some(5),
+            },
+        );
+        let c = clocks(&s.0, Some(3), &p, &cal, at("2026-11-25T10:00:00+08:00"));
+        assert_eq!(clock(&c, ClockKind::Callback).state, ClockState::OnTrack);
+        assert_eq!(clock(&c, ClockKind::Handling).state, ClockState::Met);
     }
 
     #[test]

@@ -17,7 +17,8 @@ use std::sync::Arc;
 on_both!(
     warnings_and_breaches_are_recorded_once,
     supervision_climbs_each_level_once,
-    one_ticket_is_watched_at_a_given_time
+    one_ticket_is_watched_at_a_given_time,
+    a_merged_request_answered_with_its_parent_is_called_back_in_time
 );
 
 fn at(s: &str) -> DateTime<Utc> {
@@ -486,4 +487,28 @@ async fn one_ticket_is_watched_at_a_given_time(t: &TestApp) {
         .unwrap();
     assert_eq!((again.warned, again.breached), (0, 0), "not again");
     assert!(t.app.watch_ticket_at(999_999, t0).await.is_err());
+}
+
+/// A request merged into another (并单) is given the parent's answer and awaits its own
+/// callback: the watcher holds the callback staff to the same two working days for it.
+async fn a_merged_request_answered_with_its_parent_is_called_back_in_time(t: &TestApp) {
+    let parent = t.create("小区门口路灯不亮，晚上很黑").await;
+    let child = t.create("我们小区门口的路灯坏了好几天").await;
+    t.act(child, "merge", "dispatcher", json!({"parent_id": parent}))
+        .await;
+    t.bring_to(parent, "awaiting_callback").await;
+    assert_eq!(t.state(child).await, "awaiting_callback");
+    let now = Utc::now();
+    t.app.watch_deadlines_at(now, 1000).await.unwrap();
+    assert_eq!(count(t, child, ClockKind::Callback, true).await, 0);
+    // Ten calendar days on, at least two working days have passed on any calendar.
+    let later = now + Duration::days(10);
+    t.app.watch_deadlines_at(later, 1000).await.unwrap();
+    assert_eq!(count(t, child, ClockKind::Callback, true).await, 1);
+    assert_eq!(count(t, parent, ClockKind::Callback, true).await, 1);
+    t.app
+        .watch_deadlines_at(later + Duration::hours(1), 1000)
+        .await
+        .unwrap();
+    assert_eq!(count(t, child, ClockKind::Callback, true).await, 1, "once");
 }
