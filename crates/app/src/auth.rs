@@ -208,7 +208,8 @@ impl App {
     /// revoked or expired token, or a disabled user, stops working at once on every
     /// instance.
     pub async fn authenticate(&self, token: &str) -> Result<User, AppError> {
-        self.store
+        let user = self
+            .store
             .user_by_token(&token_hash(token), Utc::now())
             .await?
             .ok_or_else(|| {
@@ -216,7 +217,10 @@ impl App {
                     "the token is not valid (unknown, revoked, expired, or its user is disabled)"
                         .into(),
                 )
-            })
+            })?;
+        // The request's log line says who asked (its id only: never a name or a token).
+        tracing::Span::current().record("user_id", user.id);
+        Ok(user)
     }
 
     /// Revokes a token by id (administrators, `mashangban token revoke`).

@@ -12,6 +12,7 @@ pub mod files;
 pub mod import;
 pub mod knowledge;
 pub mod kpis;
+pub mod metrics;
 pub mod my_requests;
 pub mod notify;
 pub mod open311;
@@ -102,6 +103,9 @@ pub struct Config {
     pub files_dir: Option<std::path::PathBuf>,
     /// The WeChat official account (`MASHANGBAN_WECHAT_*`); none: the channel is off.
     pub wechat: Option<wechat::WechatConfig>,
+    /// The bearer token that reads `/metrics` on the main address
+    /// (`MASHANGBAN_METRICS_TOKEN`, at least 16 characters); none: not there.
+    pub metrics_token: Option<String>,
 }
 
 impl Config {
@@ -138,6 +142,14 @@ impl Config {
         {
             self.open311_jurisdiction = Some(j.trim().to_string());
         }
+        if let Ok(token) = std::env::var("MASHANGBAN_METRICS_TOKEN")
+            && !token.is_empty()
+        {
+            if token.chars().count() < 16 {
+                return Err("MASHANGBAN_METRICS_TOKEN must be at least 16 characters".into());
+            }
+            self.metrics_token = Some(token);
+        }
         if let Some(w) = wechat::WechatConfig::from_env()? {
             self.wechat = Some(w);
         }
@@ -159,6 +171,7 @@ impl Default for Config {
             open311_jurisdiction: None,
             files_dir: None,
             wechat: None,
+            metrics_token: None,
         }
     }
 }
@@ -182,6 +195,8 @@ pub struct App {
     /// Set once this instance has started training again a stored classifier it cannot
     /// read (one of an older format, after an upgrade).
     retraining: Arc<std::sync::atomic::AtomicBool>,
+    /// What this instance tells a monitoring system.
+    metrics: Arc<metrics::Metrics>,
 }
 
 /// Reference data and when it was loaded.
@@ -409,6 +424,10 @@ impl App {
 impl App {
     pub fn new(store: Arc<dyn Store>, config: Config) -> App {
         App {
+            metrics: Arc::new(metrics::Metrics::new(match store.backend() {
+                mashangban_store::Backend::Sqlite => "sqlite",
+                mashangban_store::Backend::Postgres => "postgresql",
+            })),
             store,
             config,
             reference: Arc::default(),

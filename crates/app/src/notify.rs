@@ -169,7 +169,9 @@ pub struct LogSmsGateway {
 #[async_trait::async_trait]
 impl SmsGateway for LogSmsGateway {
     async fn send(&self, phone: &str, text: &str, delivery_id: i64) -> Result<(), String> {
-        tracing::info!(target: "sms", delivery_id, phone, text, "SMS");
+        // The number masked: a log is read by more people than the SMS log file.
+        let to = mashangban_domain::ticket::mask_phone(phone);
+        tracing::info!(target: "sms", delivery_id, to, text, "SMS");
         if let Some(path) = &self.file {
             use tokio::io::AsyncWriteExt;
             let line = serde_json::json!({"delivery_id": delivery_id, "phone": phone, "text": text})

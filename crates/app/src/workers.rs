@@ -5,6 +5,7 @@
 //! its work in the database (see ARCHITECTURE.md). SQLite's checkpoints run inside the
 //! store, with it.
 
+use crate::metrics::worker;
 use crate::notify::{Delivery, HttpSmsGateway, http_client};
 use crate::{App, SERVER};
 use std::future::Future;
@@ -112,22 +113,22 @@ impl Workers {
                 return;
             }
             let app = app.clone();
-            running.push(tokio::spawn(run_every(every, move || pass(app.clone()))));
+            running.push(tokio::spawn(run_every(name, every, app, pass)));
         };
-        spawn("deadline watcher", config.watch, Box::new(watch_pass));
+        spawn(worker::WATCHER, config.watch, Box::new(watch_pass));
         let delivery = std::sync::Arc::new(delivery);
         spawn(
-            "notification sender",
+            worker::SENDER,
             config.send,
             Box::new(move |app| {
                 let delivery = delivery.clone();
                 Box::pin(async move { send_pass(app, &delivery).await })
             }),
         );
-        spawn("early-warning monitor", config.warn, Box::new(warn_pass));
-        spawn("search feed", config.search, Box::new(search_pass));
+        spawn(worker::WARNINGS, config.warn, Box::new(warn_pass));
+        spawn(worker::SEARCH, config.search, Box::new(search_pass));
         spawn(
-            "abandoned uploads sweeper",
+            worker::SWEEPER,
             crate::files::ABANDONED_AFTER,
             Box::new(sweep_pass),
         );
@@ -161,16 +162,22 @@ impl Drop for Workers {
     }
 }
 
-type Pass = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
+/// One pass of a worker; whether it ended without an error (an error is logged where it
+/// happens).
+type Pass = std::pin::Pin<Box<dyn Future<Output = bool> + Send>>;
 type PassFn = Box<dyn Fn(App) -> Pass + Send + Sync>;
 
-/// Runs `pass` every `every`, a late pass not followed by a burst of catch-up passes.
-async fn run_every<F: Fn() -> Pass>(every: Duration, pass: F) {
+/// Runs `pass` every `every`, a late pass not followed by a burst of catch-up passes; each
+/// pass counted in the metrics under the worker's name.
+async fn run_every(name: &'static str, every: Duration, app: App, pass: PassFn) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        pass().await;
+        let started = std::time::Instant::now();
+        let ok = pass(app.clone()).await;
+        app.metrics()
+            .worker_pass(name, chrono::Utc::now(), started.elapsed(), ok);
     }
 }
 
@@ -178,9 +185,15 @@ async fn run_every<F: Fn() -> Pass>(every: Duration, pass: F) {
 fn sweep_pass(app: App) -> Pass {
     Box::pin(async move {
         match app.sweep_incoming_files().await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(removed = n, "abandoned uploads swept"),
-            Err(e) => tracing::error!(error = %e, "abandoned uploads sweeper"),
+            Ok(0) => true,
+            Ok(n) => {
+                tracing::info!(removed = n, "abandoned uploads swept");
+                true
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "abandoned uploads sweeper");
+                false
+            }
         }
     })
 }
@@ -211,12 +224,12 @@ fn watch_pass(app: App) -> Pass {
                         );
                     }
                     if r.visited < WATCH_BATCH as usize {
-                        break;
+                        break true;
                     }
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "deadline watcher");
-                    break;
+                    break false;
                 }
             }
         }
@@ -225,7 +238,7 @@ fn watch_pass(app: App) -> Pass {
 
 /// One pass of the notification sender: delivers the outbox's due notices, retrying
 /// failures with back-off.
-async fn send_pass(app: App, delivery: &Delivery) {
+async fn send_pass(app: App, delivery: &Delivery) -> bool {
     loop {
         match app
             .send_notices_at(delivery, chrono::Utc::now(), SEND_BATCH)
@@ -242,12 +255,12 @@ async fn send_pass(app: App, delivery: &Delivery) {
                     );
                 }
                 if done < SEND_BATCH as usize {
-                    break;
+                    break true;
                 }
             }
             Err(e) => {
                 tracing::error!(error = %e, "notification sender");
-                break;
+                break false;
             }
         }
     }
@@ -258,15 +271,22 @@ async fn send_pass(app: App, delivery: &Delivery) {
 fn warn_pass(app: App) -> Pass {
     Box::pin(async move {
         match app.scan_warnings_at(&SERVER, chrono::Utc::now()).await {
-            Ok(r) if r.told > 0 => tracing::info!(
-                surges = r.surges,
-                clusters = r.clusters,
-                repeat_callers = r.repeat_callers,
-                told = r.told,
-                "early warnings"
-            ),
-            Ok(_) => {}
-            Err(e) => tracing::error!(error = %e, "early-warning monitor"),
+            Ok(r) => {
+                if r.told > 0 {
+                    tracing::info!(
+                        surges = r.surges,
+                        clusters = r.clusters,
+                        repeat_callers = r.repeat_callers,
+                        told = r.told,
+                        "early warnings"
+                    );
+                }
+                true
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "early-warning monitor");
+                false
+            }
         }
     })
 }
@@ -276,14 +296,21 @@ fn warn_pass(app: App) -> Pass {
 fn search_pass(app: App) -> Pass {
     Box::pin(async move {
         match app.feed_search(50_000).await {
-            Ok(r) if r.tickets > 1_000 => tracing::info!(
-                tickets = r.tickets,
-                events = r.events,
-                caught_up = r.caught_up,
-                "search index fed"
-            ),
-            Ok(_) => {}
-            Err(e) => tracing::error!(error = %e, "search feed"),
+            Ok(r) => {
+                if r.tickets > 1_000 {
+                    tracing::info!(
+                        tickets = r.tickets,
+                        events = r.events,
+                        caught_up = r.caught_up,
+                        "search index fed"
+                    );
+                }
+                true
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "search feed");
+                false
+            }
         }
     })
 }

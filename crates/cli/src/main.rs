@@ -12,6 +12,7 @@ mod jsonl;
 mod knowledge_eval;
 mod replies_eval;
 mod scores;
+mod settings;
 mod synthetic;
 
 use anyhow::{Context, Result};
@@ -374,9 +375,31 @@ async fn serve(app: App, addr: &str, default_sms_log: Option<std::path::PathBuf>
     // A misconfigured SMS gateway or interval stops the server here, not silently later.
     let config = WorkerConfig::from_env().map_err(|e| anyhow::anyhow!(e))?;
     let delivery = delivery_from_env_or(default_sms_log).map_err(|e| anyhow::anyhow!(e))?;
+    // The metrics on an address of their own, if one is set (else on the main address with
+    // MASHANGBAN_METRICS_TOKEN, or not at all).
+    let metrics = match std::env::var("MASHANGBAN_METRICS_ADDR") {
+        Ok(maddr) if !maddr.trim().is_empty() => {
+            let l = tokio::net::TcpListener::bind(maddr.trim())
+                .await
+                .with_context(|| {
+                    format!("listening for metrics on {maddr} (MASHANGBAN_METRICS_ADDR)")
+                })?;
+            println!("metrics on http://{}/metrics", l.local_addr()?);
+            let app = app.clone();
+            Some(tokio::spawn(async move {
+                if let Err(e) = mashangban_web::observe::serve_metrics(app, l).await {
+                    tracing::error!(error = %e, "metrics listener");
+                }
+            }))
+        }
+        _ => None,
+    };
     let workers = Workers::start(&app, &config, delivery);
     mashangban_web::serve(app, listener, shutdown_signal()).await?;
     workers.stop();
+    if let Some(m) = metrics {
+        m.abort();
+    }
     Ok(())
 }
 
@@ -385,16 +408,26 @@ fn parse_role(s: &str) -> Result<Role> {
         .map_err(|e| anyhow::anyhow!("--role: {e}"))
 }
 
-#[tokio::main]
-async fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("MASHANGBAN_LOG")
-                .unwrap_or_else(|_| "info,sqlx=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    if let Err(e) = run(Cli::parse()).await {
+fn main() {
+    // The settings file first, while this is the only thread (it sets variables of the
+    // environment); then the log, whose format it may set.
+    let config = settings::load_config_file().and_then(|c| settings::init_logging().map(|()| c));
+    let config = match config {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(2);
+        }
+    };
+    if let Some(path) = config {
+        tracing::debug!(file = %path.display(), "settings read");
+    }
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("the async runtime starts");
+    if let Err(e) = runtime.block_on(run(cli)) {
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }

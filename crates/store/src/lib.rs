@@ -406,6 +406,58 @@ pub trait Maintenance: Send + Sync {
     /// vacuums; SQLite: empties the write-ahead log); autovacuum and `PRAGMA optimize` do it
     /// in time on their own.
     async fn analyze(&self) -> Result<()>;
+    /// What the database holds and how busy it is at `now`, for the metrics endpoint and
+    /// `mashangban doctor`: read from indexes only, so that asking often costs little.
+    async fn figures(&self, now: DateTime<Utc>) -> Result<StoreFigures>;
+    /// The highest schema migration applied, and the highest this build knows.
+    async fn schema_version(&self) -> Result<(i64, i64)>;
+}
+
+/// What the store says of itself (see [`Maintenance::figures`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StoreFigures {
+    /// Connections of the pool: open, of which idle, and the most it opens.
+    pub pool_size: u32,
+    pub pool_idle: u32,
+    pub pool_max: u32,
+    /// Tickets not yet ended, by state (code), states with none left out.
+    pub open_by_state: Vec<(String, i64)>,
+    /// Open tickets whose clock passed its warning point, and its due point.
+    pub warning: i64,
+    pub overdue: i64,
+    /// Open tickets under supervision (督办), of any level.
+    pub supervised: i64,
+    /// Tickets the deadline watcher should have looked at by now, and since when the
+    /// oldest of them waits.
+    pub watch_due: i64,
+    pub watch_oldest_due: Option<DateTime<Utc>>,
+    /// The outbox by channel.
+    pub outbox: Vec<OutboxFigures>,
+    /// The newest ticket event's id (how far the search feed has to read).
+    pub newest_event_id: i64,
+    /// SQLite's background checkpoints (none on PostgreSQL).
+    pub checkpoints: Option<CheckpointFigures>,
+}
+
+/// The notices of one channel waiting in the outbox, and those given up on.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OutboxFigures {
+    pub channel: String,
+    /// Not yet sent nor given up on, whenever due.
+    pub pending: i64,
+    /// Of those, due by now, and the oldest due time.
+    pub due: i64,
+    pub oldest_due: Option<DateTime<Utc>>,
+    /// Given up on after every retry.
+    pub failed: i64,
+}
+
+/// What SQLite's checkpointer did since the store was opened.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CheckpointFigures {
+    pub runs: u64,
+    pub failures: u64,
+    pub last_at: Option<DateTime<Utc>>,
 }
 
 /// Reference data: divisions, units and their liaisons, categories, the official calendar,

@@ -706,6 +706,15 @@ ALTER TABLE kpi_rollup ADD COLUMN replies_inspected {big} NOT NULL DEFAULT 0;
 ALTER TABLE kpi_rollup ADD COLUMN replies_flagged {big} NOT NULL DEFAULT 0;
 "#,
     },
+    Migration {
+        version: 31,
+        name: "failed deliveries indexed",
+        // The metrics endpoint counts the notices given up on, per channel, on every scrape:
+        // a few rows of an index rather than the whole outbox.
+        sql: r#"
+CREATE INDEX outbox_failed ON outbox (channel) WHERE failed_at IS NOT NULL;
+"#,
+    },
 ];
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ pub mod console;
 mod docx;
 pub mod error;
 mod input;
+pub mod observe;
 pub mod open311;
 pub mod openapi;
 mod portal;
@@ -168,6 +169,7 @@ pub fn router(app: App) -> Router {
         .merge(portal::routes())
         .merge(open311::routes())
         .merge(wechat::routes())
+        .route("/metrics", axum::routing::get(observe::metrics))
         .fallback(api::fallback)
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -180,6 +182,10 @@ pub fn router(app: App) -> Router {
             api::panic_response,
         ))
         .layer(axum::middleware::from_fn(open311::protocol_errors))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            observe::observe,
+        ))
         .with_state(app)
 }
 

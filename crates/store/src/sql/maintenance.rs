@@ -86,6 +86,122 @@ impl Maintenance for SqlStore {
         Ok(())
     }
 
+    async fn figures(&self, now: DateTime<Utc>) -> Result<StoreFigures> {
+        use std::sync::atomic::Ordering::Relaxed;
+        // Named one by one, so that each is a short range of the state index.
+        let open: Vec<String> = mashangban_domain::TicketState::ALL
+            .iter()
+            .filter(|s| !s.is_terminal())
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect();
+        let open_by_state = sqlx::query(AssertSqlSafe(format!(
+            "SELECT state, COUNT(*) AS n FROM tickets WHERE state IN ({}) GROUP BY state",
+            open.join(", ")
+        )))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get::<String, _>("state")?, r.try_get::<i64, _>("n")?)))
+        .collect::<Result<Vec<_>>>()?;
+        let (mut warning, mut overdue, mut supervised) = (0, 0, 0);
+        for r in sqlx::query(
+            "SELECT alert_level AS alert, supervision_level AS sup, COUNT(*) AS n FROM ticket_watch \
+             WHERE (alert_level > 0 OR supervision_level > 0) GROUP BY alert_level, supervision_level",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        {
+            let n: i64 = r.try_get("n")?;
+            match r.try_get::<i64, _>("alert")? {
+                1 => warning += n,
+                a if a >= 2 => overdue += n,
+                _ => {}
+            }
+            if r.try_get::<i64, _>("sup")? > 0 {
+                supervised += n;
+            }
+        }
+        let due = sqlx::query(
+            "SELECT COUNT(*) AS n, MIN(next_at) AS oldest FROM ticket_watch WHERE next_at <= $1",
+        )
+        .bind(ts(now))
+        .fetch_one(&self.pool)
+        .await?;
+        let mut outbox: Vec<OutboxFigures> = Vec::new();
+        for r in sqlx::query(
+            "SELECT channel, COUNT(*) AS n, SUM(CASE WHEN not_before <= $1 THEN 1 ELSE 0 END) AS due, \
+             MIN(CASE WHEN not_before <= $1 THEN not_before END) AS oldest FROM outbox \
+             WHERE sent_at IS NULL AND failed_at IS NULL GROUP BY channel",
+        )
+        .bind(ts(now))
+        .fetch_all(&self.pool)
+        .await?
+        {
+            outbox.push(OutboxFigures {
+                channel: r.try_get("channel")?,
+                pending: r.try_get("n")?,
+                due: r.try_get::<Option<i64>, _>("due")?.unwrap_or(0),
+                oldest_due: r.try_get::<Option<i64>, _>("oldest")?.map(from_ts),
+                failed: 0,
+            });
+        }
+        for r in sqlx::query(
+            "SELECT channel, COUNT(*) AS n FROM outbox WHERE failed_at IS NOT NULL GROUP BY channel",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        {
+            let channel: String = r.try_get("channel")?;
+            let n: i64 = r.try_get("n")?;
+            match outbox.iter_mut().find(|o| o.channel == channel) {
+                Some(o) => o.failed = n,
+                None => outbox.push(OutboxFigures {
+                    channel,
+                    failed: n,
+                    ..Default::default()
+                }),
+            }
+        }
+        outbox.sort_by(|a, b| a.channel.cmp(&b.channel));
+        let newest_event_id: Option<i64> = sqlx::query("SELECT MAX(id) AS id FROM ticket_events")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("id")?;
+        let checkpoints = (self.backend == Backend::Sqlite).then(|| {
+            let last = self.wal.last_checkpoint_unix_ms.load(Relaxed);
+            CheckpointFigures {
+                runs: self.wal.checkpoints.load(Relaxed),
+                failures: self.wal.checkpoint_failures.load(Relaxed),
+                last_at: (last > 0)
+                    .then(|| DateTime::from_timestamp_millis(last))
+                    .flatten(),
+            }
+        });
+        Ok(StoreFigures {
+            pool_size: self.pool.size(),
+            pool_idle: self.pool.num_idle() as u32,
+            pool_max: self.pool.options().get_max_connections(),
+            open_by_state,
+            warning,
+            overdue,
+            supervised,
+            watch_due: due.try_get("n")?,
+            watch_oldest_due: due.try_get::<Option<i64>, _>("oldest")?.map(from_ts),
+            outbox,
+            newest_event_id: newest_event_id.unwrap_or(0),
+            checkpoints,
+        })
+    }
+
+    async fn schema_version(&self) -> Result<(i64, i64)> {
+        let known = MIGRATIONS.last().map_or(0, |m| m.version);
+        let applied: Option<i64> = sqlx::query("SELECT MAX(version) AS v FROM schema_migrations")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("v")?;
+        Ok((applied.unwrap_or(0), known))
+    }
+
     async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())

@@ -58,6 +58,10 @@ struct WalActivity {
     /// Milliseconds since the store was opened.
     last_write_ms: std::sync::atomic::AtomicU64,
     opened: std::sync::OnceLock<std::time::Instant>,
+    /// Checkpoints run and failed, and when the last one ended (Unix milliseconds; 0: none).
+    checkpoints: std::sync::atomic::AtomicU64,
+    checkpoint_failures: std::sync::atomic::AtomicU64,
+    last_checkpoint_unix_ms: std::sync::atomic::AtomicI64,
 }
 
 impl WalActivity {
@@ -184,8 +188,12 @@ async fn checkpoints(
             Err(e) => {
                 tracing::warn!(error = %e, "SQLite checkpoint failed; the next one will retry");
                 wal.dirty.store(true, Relaxed);
+                wal.checkpoint_failures.fetch_add(1, Relaxed);
             }
         }
+        wal.checkpoints.fetch_add(1, Relaxed);
+        wal.last_checkpoint_unix_ms
+            .store(Utc::now().timestamp_millis(), Relaxed);
     }
 }
 
