@@ -1,5 +1,6 @@
 //! `mashangban`: the 12345 hotline platform in one binary.
 
+mod backup;
 mod bench;
 mod bench_import;
 mod bench_public;
@@ -52,6 +53,23 @@ enum Command {
     },
     /// Create or upgrade the database schema.
     Migrate,
+    /// Back up the database and the photos and files of requests into one archive, while
+    /// the server runs (SQLite: VACUUM INTO; PostgreSQL: pg_dump).
+    Backup {
+        /// The archive to write (a new file; a plain tar).
+        #[arg(long)]
+        output: std::path::PathBuf,
+    },
+    /// Restore an archive made by `backup` into a stopped server's database (a new SQLite
+    /// file or an empty PostgreSQL database), then bring it up to this version's schema.
+    Restore {
+        /// The archive to read.
+        #[arg(long)]
+        input: std::path::PathBuf,
+        /// Replace the database and files that are there.
+        #[arg(long)]
+        force: bool,
+    },
     /// Load reference data.
     Seed {
         #[command(subcommand)]
@@ -347,6 +365,14 @@ pub(crate) fn files_dir(url: &str) -> std::path::PathBuf {
         .unwrap_or_else(|| "mashangban-files".into())
 }
 
+/// The files folder in force: `MASHANGBAN_FILES_DIR`, else [`files_dir`].
+fn files_dir_of(url: &str) -> std::path::PathBuf {
+    match std::env::var("MASHANGBAN_FILES_DIR") {
+        Ok(d) if !d.trim().is_empty() => d.trim().into(),
+        _ => files_dir(url),
+    }
+}
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -441,6 +467,41 @@ async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve { addr } => serve(open(&database).await?, &addr, None).await,
         Command::Calendar { cmd } => calendar::run(&open(&database).await?, cmd).await,
+        Command::Backup { output } => {
+            let m = backup::backup(&database, &files_dir_of(&database), &output).await?;
+            println!(
+                "backed up {} tickets and {} files of {} schema {} to {}",
+                m.tickets,
+                m.files,
+                m.backend,
+                m.schema_version,
+                output.display()
+            );
+            Ok(())
+        }
+        Command::Restore { input, force } => {
+            let r = backup::restore(
+                &database,
+                &files_dir_of(&database),
+                search_dir(&database).as_deref(),
+                &input,
+                force,
+            )
+            .await?;
+            // The current migrations bring an older backup up to date.
+            let app = open(&database).await?;
+            let (schema, _) = app.store().schema_version().await?;
+            let tickets = app.store().count_tickets().await?;
+            println!(
+                "restored {} tickets and {} files from {} (made {}, schema {} → {schema}); the search index is built again when the server starts",
+                tickets,
+                r.files,
+                input.display(),
+                r.manifest.created_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                r.manifest.schema_version,
+            );
+            Ok(())
+        }
         Command::Migrate => {
             open(&database).await?;
             println!("database {database} is up to date");

@@ -411,6 +411,10 @@ pub trait Maintenance: Send + Sync {
     async fn figures(&self, now: DateTime<Utc>) -> Result<StoreFigures>;
     /// The highest schema migration applied, and the highest this build knows.
     async fn schema_version(&self) -> Result<(i64, i64)>;
+    /// SQLite: writes a consistent copy of the whole database to `path` (a new file) while
+    /// it is in use (`VACUUM INTO`: one read transaction, writers not held up). PostgreSQL
+    /// has its own tool for this (`pg_dump`): refused.
+    async fn copy_to(&self, path: &std::path::Path) -> Result<()>;
 }
 
 /// What the store says of itself (see [`Maintenance::figures`]).

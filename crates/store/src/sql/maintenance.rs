@@ -202,6 +202,22 @@ impl Maintenance for SqlStore {
         Ok((applied.unwrap_or(0), known))
     }
 
+    async fn copy_to(&self, path: &std::path::Path) -> Result<()> {
+        if self.backend != Backend::Sqlite {
+            return Err(StoreError::Corrupt(
+                "a PostgreSQL database is copied with pg_dump".into(),
+            ));
+        }
+        let target = path
+            .to_str()
+            .ok_or_else(|| StoreError::Corrupt(format!("{} is not UTF-8", path.display())))?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(target.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
