@@ -106,6 +106,9 @@ pub struct Config {
     /// The bearer token that reads `/metrics` on the main address
     /// (`MASHANGBAN_METRICS_TOKEN`, at least 16 characters); none: not there.
     pub metrics_token: Option<String>,
+    /// Whether cookies are `Secure` (`MASHANGBAN_SECURE_COOKIES`, `on` or `off`); none: when
+    /// the public address is https.
+    pub secure_cookies: Option<bool>,
 }
 
 impl Config {
@@ -150,10 +153,32 @@ impl Config {
             }
             self.metrics_token = Some(token);
         }
+        if let Ok(v) = std::env::var("MASHANGBAN_SECURE_COOKIES")
+            && !v.trim().is_empty()
+        {
+            self.secure_cookies = Some(match v.trim() {
+                "on" | "true" | "1" => true,
+                "off" | "false" | "0" => false,
+                other => {
+                    return Err(format!(
+                        "MASHANGBAN_SECURE_COOKIES must be `on` or `off`, not `{other}`"
+                    ));
+                }
+            });
+        }
         if let Some(w) = wechat::WechatConfig::from_env()? {
             self.wechat = Some(w);
         }
         Ok(self)
+    }
+}
+
+impl Config {
+    /// Whether the cookies the server sets are `Secure`: as set, else when citizens reach
+    /// it over https.
+    pub fn secure_cookies(&self) -> bool {
+        self.secure_cookies
+            .unwrap_or_else(|| self.public_url.starts_with("https://"))
     }
 }
 
@@ -172,6 +197,7 @@ impl Default for Config {
             files_dir: None,
             wechat: None,
             metrics_token: None,
+            secure_cookies: None,
         }
     }
 }

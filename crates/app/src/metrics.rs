@@ -287,8 +287,10 @@ impl Metrics {
     /// One pass of a background worker, ended at `at` after `took`.
     pub fn worker_pass(&self, worker: &str, at: DateTime<Utc>, took: Duration, ok: bool) {
         self.worker_runs.with_label_values(&[worker]).inc();
+        // The series is there from the first pass, at 0 until an error.
+        let errors = self.worker_errors.with_label_values(&[worker]);
         if !ok {
-            self.worker_errors.with_label_values(&[worker]).inc();
+            errors.inc();
         }
         self.worker_last_run
             .with_label_values(&[worker])

@@ -7,6 +7,7 @@ mod bench_public;
 mod bench_reports;
 mod calendar;
 mod classifier;
+mod doctor;
 mod extract_eval;
 mod hotspots;
 mod jsonl;
@@ -53,6 +54,9 @@ enum Command {
     },
     /// Create or upgrade the database schema.
     Migrate,
+    /// Check this installation: settings, database and schema, administrators, calendar,
+    /// SMS gateway, disk space, clocks. Exits 1 when something fails.
+    Doctor,
     /// Back up the database and the photos and files of requests into one archive, while
     /// the server runs (SQLite: VACUUM INTO; PostgreSQL: pg_dump).
     Backup {
@@ -445,7 +449,7 @@ fn main() {
             std::process::exit(2);
         }
     };
-    if let Some(path) = config {
+    if let Some(path) = &config {
         tracing::debug!(file = %path.display(), "settings read");
     }
     let cli = Cli::parse();
@@ -453,13 +457,13 @@ fn main() {
         .enable_all()
         .build()
         .expect("the async runtime starts");
-    if let Err(e) = runtime.block_on(run(cli)) {
+    if let Err(e) = runtime.block_on(run(cli, config.as_deref())) {
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }
 }
 
-async fn run(cli: Cli) -> Result<()> {
+async fn run(cli: Cli, config_file: Option<&std::path::Path>) -> Result<()> {
     let database = cli
         .database
         .clone()
@@ -500,6 +504,20 @@ async fn run(cli: Cli) -> Result<()> {
                 r.manifest.created_at.format("%Y-%m-%d %H:%M:%S UTC"),
                 r.manifest.schema_version,
             );
+            Ok(())
+        }
+        Command::Doctor => {
+            let report = doctor::check(
+                &database,
+                config_file,
+                &files_dir_of(&database),
+                search_dir(&database).as_deref(),
+            )
+            .await;
+            report.print();
+            if report.worst() == doctor::Level::Fail {
+                std::process::exit(1);
+            }
             Ok(())
         }
         Command::Migrate => {

@@ -667,3 +667,96 @@ fn hotspots_of_a_file_of_messages() {
     let bad = fails(&["hotspots", "--file", "/nonexistent.jsonl"], None);
     assert!(bad.contains("/nonexistent.jsonl"), "{bad}");
 }
+
+/// The settings file of an installed server: its lines count as environment variables not
+/// already set; a bad line or format stops the binary, naming it.
+#[test]
+fn a_settings_file_is_read_and_the_environment_overrides_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let from_file = dir.path().join("from-file.db");
+    let from_env = dir.path().join("from-env.db");
+    let conf = dir.path().join("mashangban.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "# settings\nMASHANGBAN_DATABASE_URL=sqlite://{}\nMASHANGBAN_LOG_FORMAT=json\n",
+            from_file.display()
+        ),
+    )
+    .unwrap();
+    let with = |env: &[(&str, &str)], args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .env("MASHANGBAN_CONFIG", &conf)
+            .env_remove("MASHANGBAN_DATABASE_URL")
+            .envs(env.iter().copied())
+            .output()
+            .unwrap()
+    };
+    let out = with(&[], &["migrate"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(from_file.exists());
+    // Its log lines are JSON, as the file says.
+    let log = String::from_utf8_lossy(&out.stderr);
+    let first = log.lines().next().expect("migrations are logged");
+    let line: serde_json::Value = serde_json::from_str(first).unwrap();
+    assert_eq!(line["level"], "INFO", "{first}");
+    let url = format!("sqlite://{}", from_env.display());
+    let out = with(&[("MASHANGBAN_DATABASE_URL", &url)], &["migrate"]);
+    assert!(out.status.success());
+    assert!(from_env.exists(), "the environment wins over the file");
+
+    std::fs::write(&conf, "MASHANGBAN_ADDR=127.0.0.1:1\nPATH=/tmp\n").unwrap();
+    let out = with(&[], &["migrate"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("line 2: `PATH` is not a setting of Mashangban"),
+        "{err}"
+    );
+    std::fs::write(&conf, "MASHANGBAN_LOG_FORMAT=xml\n").unwrap();
+    let err = String::from_utf8_lossy(&with(&[], &["migrate"]).stderr).to_string();
+    assert!(
+        err.contains("MASHANGBAN_LOG_FORMAT must be `json` or `text`, not `xml`"),
+        "{err}"
+    );
+    let out = Command::new(BIN)
+        .args(["migrate"])
+        .env("MASHANGBAN_CONFIG", dir.path().join("none.conf"))
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("which is not a file"));
+}
+
+/// `mashangban doctor` on a demo database and on none.
+#[test]
+fn doctor_says_what_is_set_and_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/d.db", dir.path().display());
+    ok(
+        &["--database", &db, "demo", "--no-serve", "--tickets", "0"],
+        None,
+    );
+    let out = run(&["--database", &db, "doctor"], None);
+    let said = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{said}");
+    for line in [
+        "ok    schema is current (31 migrations)",
+        "WARN  SMS are only written to the log",
+        "ok    files folder",
+    ] {
+        assert!(said.lines().any(|l| l.starts_with(line)), "{line}\n{said}");
+    }
+    assert!(said.contains("administrator(s)"), "{said}");
+    // The shipped calendar ends with 2026: what is said of a year depends on today.
+    assert!(said.contains("official calendar of "), "{said}");
+    let missing = format!("sqlite://{}/none.db", dir.path().display());
+    let out = run(&["--database", &missing, "doctor"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("FAIL  database"));
+    assert!(!dir.path().join("none.db").exists(), "doctor makes nothing");
+}

@@ -411,6 +411,9 @@ pub trait Maintenance: Send + Sync {
     async fn figures(&self, now: DateTime<Utc>) -> Result<StoreFigures>;
     /// The highest schema migration applied, and the highest this build knows.
     async fn schema_version(&self) -> Result<(i64, i64)>;
+    /// The database server's clock (PostgreSQL's `clock_timestamp()`; SQLite's is this
+    /// machine's), to find instances whose clocks disagree.
+    async fn clock(&self) -> Result<DateTime<Utc>>;
     /// SQLite: writes a consistent copy of the whole database to `path` (a new file) while
     /// it is in use (`VACUUM INTO`: one read transaction, writers not held up). PostgreSQL
     /// has its own tool for this (`pg_dump`): refused.

@@ -35,6 +35,7 @@ macro_rules! conformance {
 
 conformance!(
     migrations_are_idempotent,
+    a_database_of_the_first_schema_is_upgraded,
     repeated_wrong_passwords_lock_the_account,
     divisions_and_population,
     units_categories_users_and_tokens,
@@ -1859,6 +1860,26 @@ async fn aggregates_follow_the_events_and_rebuild_the_same(s: &SqlStore) {
     assert_ne!(aggregate_snapshot(s).await, full);
     s.migrate().await.unwrap();
     assert_eq!(aggregate_snapshot(s).await, full);
+    // A server stopped after a migration that asks for a rebuild, before the rebuild
+    // committed, rebuilds at its next start: the mark was written with the migration.
+    for sql in [
+        "DELETE FROM kpi_rollup",
+        "INSERT INTO settings (name, value, updated_at) VALUES ('aggregates_rebuild_pending', '1', 0)",
+    ] {
+        sqlx::query(sql).execute(s.pool()).await.unwrap();
+    }
+    assert_ne!(aggregate_snapshot(s).await, full);
+    s.migrate().await.unwrap();
+    assert_eq!(aggregate_snapshot(s).await, full);
+    use sqlx::Row;
+    let left: i64 =
+        sqlx::query("SELECT COUNT(*) AS n FROM settings WHERE name = 'aggregates_rebuild_pending'")
+            .fetch_one(s.pool())
+            .await
+            .unwrap()
+            .try_get::<i64, _>("n")
+            .unwrap();
+    assert_eq!(left, 0, "done once");
 }
 
 async fn warnings_are_raised_once_and_again_when_worse(s: &SqlStore) {
@@ -2207,4 +2228,112 @@ async fn channels_and_lines_are_kept(s: &SqlStore) {
     assert!(!s.put_line(&line("12369", None)).await.unwrap());
     let lines = s.lines().await.unwrap();
     assert_eq!(lines, vec![line("12315", None), line("12369", None)]);
+}
+
+/// A database made by the first release (schema 1: the demo of commit 0053134, its rows in
+/// `tests/fixtures/schema-1.sql`) is brought to the current schema on this backend: every
+/// ticket and event is still read, each ticket is what its events make it, the aggregates the
+/// later migrations added are filled from the events and equal a rebuild, and new tickets
+/// follow the old ones.
+async fn a_database_of_the_first_schema_is_upgraded(migrated: &SqlStore) {
+    use sqlx::Row;
+    let url = match migrated.backend() {
+        Backend::Sqlite => testing::sqlite_url(),
+        Backend::Postgres => testing::postgres_url("upgrade_from_schema_1")
+            .await
+            .unwrap(),
+    };
+    let s = SqlStore::connect(&url).await.unwrap();
+    s.migrate_up_to(1).await.unwrap();
+    assert_eq!(s.schema_version().await.unwrap().0, 1);
+    let fixture = include_str!("fixtures/schema-1.sql");
+    let mut rows = 0;
+    for line in fixture.lines().filter(|l| l.starts_with("INSERT INTO ")) {
+        sqlx::query(sqlx::AssertSqlSafe(line.to_string()))
+            .execute(s.pool())
+            .await
+            .unwrap_or_else(|e| panic!("{e}: {line}"));
+        rows += 1;
+    }
+    assert!(rows > 1000, "{rows} rows");
+    if s.backend() == Backend::Postgres {
+        // Rows were written with their ids: the sequences go on after them.
+        for table in ["units", "users", "api_tokens", "tickets", "ticket_events"] {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 1))"
+            )))
+            .fetch_one(s.pool())
+            .await
+            .unwrap();
+        }
+    }
+    let old: Vec<(i64, String, String)> =
+        sqlx::query("SELECT id, number, state FROM tickets ORDER BY id")
+            .fetch_all(s.pool())
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get("id"), r.get("number"), r.get("state")))
+            .collect();
+    let old_events: i64 = sqlx::query("SELECT COUNT(*) AS n FROM ticket_events")
+        .fetch_one(s.pool())
+        .await
+        .unwrap()
+        .get("n");
+    assert!(old.len() >= 50, "{} tickets", old.len());
+
+    s.migrate().await.unwrap();
+    let (applied, known) = s.schema_version().await.unwrap();
+    assert_eq!(applied, known);
+
+    let mut events = 0;
+    let mut states = std::collections::BTreeSet::new();
+    for (id, number, state) in &old {
+        let t = s.get_ticket(*id).await.unwrap().unwrap();
+        assert_eq!(&t.number, number);
+        assert_eq!(t.state.as_str(), state, "{number}");
+        let history = s.ticket_events(*id).await.unwrap();
+        events += history.len() as i64;
+        let view = history.iter().fold(None, |v, e| apply(v, e)).unwrap();
+        assert_eq!(
+            (view.state, view.lead_unit_id),
+            (t.state, t.lead_unit_id),
+            "{number}"
+        );
+        states.insert(t.state);
+    }
+    assert_eq!(events, old_events);
+    assert!(
+        states.len() >= 6,
+        "the demo's tickets are in many states: {states:?}"
+    );
+    let listed = s
+        .list_tickets(&TicketFilter {
+            limit: 10_000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), old.len());
+    // The aggregates were filled from the old events, as a rebuild fills them.
+    let filled = aggregate_snapshot(&s).await;
+    assert!(
+        filled.iter().any(|(_, groups)| !groups.is_empty()),
+        "aggregates filled"
+    );
+    s.rebuild_aggregates().await.unwrap();
+    assert_eq!(aggregate_snapshot(&s).await, filled);
+    // The deadline watcher knows every ticket.
+    let watched: i64 = sqlx::query("SELECT COUNT(*) AS n FROM ticket_watch")
+        .fetch_one(s.pool())
+        .await
+        .unwrap()
+        .get("n");
+    assert_eq!(watched as usize, old.len());
+    // A new ticket takes the next id and a number of its own.
+    let new = create(&s, "升级后的第一件：路灯不亮", Utc::now(), None)
+        .await
+        .ticket;
+    assert!(new.id > old.last().unwrap().0);
+    assert!(old.iter().all(|(_, n, _)| *n != new.number));
 }

@@ -248,24 +248,16 @@ pub async fn open_session(
         })
         .into_response(),
         citizen_cookie(
-            &app,
             &s.token,
             mashangban_app::my_requests::SESSION_TTL.num_seconds(),
         ),
     ))
 }
 
-/// The `Set-Cookie` value of a citizen's session (`Secure` when the portal is served over
-/// HTTPS, as `MASHANGBAN_PUBLIC_URL` says).
-pub fn citizen_cookie(app: &App, token: &str, max_age: i64) -> String {
-    let secure = if app.config.public_url.starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
-    format!(
-        "{CITIZEN_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
-    )
+/// The `Set-Cookie` value of a citizen's session (made `Secure` with every other cookie,
+/// see `cookies.rs`).
+pub fn citizen_cookie(token: &str, max_age: i64) -> String {
+    format!("{CITIZEN_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}")
 }
 
 /// My requests: every request made from the signed-in phone number (我的诉求)

@@ -15,6 +15,7 @@ mod api_text;
 mod api_warnings;
 mod bodies;
 pub mod console;
+mod cookies;
 mod docx;
 pub mod error;
 mod input;
@@ -182,6 +183,10 @@ pub fn router(app: App) -> Router {
             api::panic_response,
         ))
         .layer(axum::middleware::from_fn(open311::protocol_errors))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            cookies::secure,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             observe::observe,

@@ -915,7 +915,6 @@ async fn mine_session(
         Ok(s) => with_cookie(
             axum::response::Redirect::to("/public/mine").into_response(),
             crate::api_public::citizen_cookie(
-                &app,
                 &s.token,
                 mashangban_app::my_requests::SESSION_TTL.num_seconds(),
             ),

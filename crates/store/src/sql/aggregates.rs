@@ -224,7 +224,20 @@ pub(super) async fn rebuild(conn: &mut AnyConnection) -> Result<RebuildReport> {
     let mut report = RebuildReport::default();
     let mut pending = Pending::for_conn(conn);
     let mut from = 0i64;
+    let started = std::time::Instant::now();
+    let mut told = std::time::Instant::now();
     while from < max {
+        // A long rebuild (an upgrade of a large database) says how far it has come.
+        if told.elapsed() >= std::time::Duration::from_secs(10) {
+            told = std::time::Instant::now();
+            tracing::info!(
+                tickets = report.tickets,
+                of_ticket_ids = max,
+                done_percent = (from * 100 / max.max(1)),
+                seconds = started.elapsed().as_secs(),
+                "filling the evaluation aggregates from the events"
+            );
+        }
         let to = from + REBUILD_TICKETS_PER_READ;
         let rows = sqlx::query(
             "SELECT ticket_id, seq, at, actor_user_id, actor_role, actor_unit_id, data FROM ticket_events \

@@ -2,13 +2,44 @@
 
 use super::*;
 
-#[async_trait]
-impl Maintenance for SqlStore {
-    fn backend(&self) -> Backend {
-        self.backend
-    }
+/// The migration that made the settings table (where a pending rebuild is marked).
+const SETTINGS_MIGRATION: i64 = 5;
+/// The setting that says the aggregates must be filled again from the events.
+const REBUILD_PENDING: &str = "aggregates_rebuild_pending";
 
-    async fn migrate(&self) -> Result<()> {
+/// Marks (or clears) that the aggregates must be rebuilt, inside the caller's transaction.
+async fn mark_rebuild_pending(conn: &mut AnyConnection, pending: bool) -> Result<()> {
+    sqlx::query("DELETE FROM settings WHERE name = $1")
+        .bind(REBUILD_PENDING)
+        .execute(&mut *conn)
+        .await?;
+    if pending {
+        sqlx::query("INSERT INTO settings (name, value, updated_at) VALUES ($1, $2, $3)")
+            .bind(REBUILD_PENDING)
+            .bind("1")
+            .bind(ts(Utc::now()))
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Whether a rebuild was marked and not done (none before the settings table exists).
+async fn rebuild_pending(conn: &mut AnyConnection) -> Result<bool> {
+    Ok(sqlx::query("SELECT value FROM settings WHERE name = $1")
+        .bind(REBUILD_PENDING)
+        .fetch_optional(&mut *conn)
+        .await
+        .ok()
+        .flatten()
+        .is_some())
+}
+
+impl SqlStore {
+    /// Applies the migrations up to `version` (all of them: [`Maintenance::migrate`]), each
+    /// in its own transaction, so that an upgrade stopped half-way goes on from the first
+    /// migration not applied. Older schemas are made with it in the upgrade tests.
+    pub async fn migrate_up_to(&self, version: i64) -> Result<()> {
         let mut conn = self.writer().await?;
         if self.backend == Backend::Postgres {
             conn.execute("SELECT pg_advisory_lock(1234512345)").await?;
@@ -19,7 +50,7 @@ impl Maintenance for SqlStore {
             )))
             .await?;
             let mut fill_aggregates = false;
-            for m in MIGRATIONS {
+            for m in MIGRATIONS.iter().filter(|m| m.version <= version) {
                 let done = sqlx::query("SELECT version FROM schema_migrations WHERE version = $1")
                     .bind(m.version)
                     .fetch_optional(&mut *conn)
@@ -27,6 +58,8 @@ impl Maintenance for SqlStore {
                 if done.is_some() {
                     continue;
                 }
+                tracing::debug!(version = m.version, name = m.name, "applying migration");
+                let started = std::time::Instant::now();
                 let mut tx = conn.begin(self.backend).await?;
                 tx.execute(sqlx::raw_sql(AssertSqlSafe(self.dialect(m.sql)))).await?;
                 sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
@@ -39,15 +72,27 @@ impl Maintenance for SqlStore {
                     // The channels a new database starts with, from the domain's one list.
                     channels::write_defaults(&mut tx).await?;
                 }
+                if REBUILD_AFTER.contains(&m.version) && m.version >= SETTINGS_MIGRATION {
+                    // Marked in the migration's own transaction, cleared in the rebuild's:
+                    // a server stopped between the two rebuilds at its next start.
+                    mark_rebuild_pending(&mut tx, true).await?;
+                }
                 tx.commit().await?;
-                tracing::info!(version = m.version, name = m.name, "applied migration");
+                tracing::info!(
+                    version = m.version,
+                    name = m.name,
+                    seconds = started.elapsed().as_secs_f64(),
+                    "applied migration"
+                );
                 fill_aggregates |= REBUILD_AFTER.contains(&m.version);
             }
+            fill_aggregates |= rebuild_pending(&mut conn).await?;
             if fill_aggregates {
                 // A database from before the aggregates, or from before a change of what they
                 // keep: fill them from its events.
                 let mut tx = conn.begin(self.backend).await?;
                 let report = aggregates::rebuild(&mut tx).await?;
+                mark_rebuild_pending(&mut tx, false).await?;
                 tx.commit().await?;
                 if report.events > 0 {
                     tracing::info!(
@@ -66,6 +111,17 @@ impl Maintenance for SqlStore {
                 .await?;
         }
         result
+    }
+}
+
+#[async_trait]
+impl Maintenance for SqlStore {
+    fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        self.migrate_up_to(i64::MAX).await
     }
 
     async fn analyze(&self) -> Result<()> {
@@ -200,6 +256,22 @@ impl Maintenance for SqlStore {
             .await?
             .try_get("v")?;
         Ok((applied.unwrap_or(0), known))
+    }
+
+    async fn clock(&self) -> Result<DateTime<Utc>> {
+        let sql = match self.backend {
+            Backend::Postgres => {
+                "SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000 AS BIGINT) AS us"
+            }
+            Backend::Sqlite => {
+                "SELECT CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER) AS us"
+            }
+        };
+        let us: i64 = sqlx::query(sql)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("us")?;
+        Ok(from_ts(us))
     }
 
     async fn copy_to(&self, path: &std::path::Path) -> Result<()> {
