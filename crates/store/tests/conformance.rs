@@ -2294,7 +2294,7 @@ async fn a_database_of_the_first_schema_is_upgraded(migrated: &SqlStore) {
         assert_eq!(t.state.as_str(), state, "{number}");
         let history = s.ticket_events(*id).await.unwrap();
         events += history.len() as i64;
-        let view = history.iter().fold(None, |v, e| apply(v, e)).unwrap();
+        let view = history.iter().fold(None, apply).unwrap();
         assert_eq!(
             (view.state, view.lead_unit_id),
             (t.state, t.lead_unit_id),
