@@ -6,13 +6,13 @@
 use mashangban_store::traits::*;
 use mashangban_store::{SqlStore, testing};
 use serde_json::json;
-use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, BufReader};
 
-const BIN: &str = env!("CARGO_BIN_EXE_mashangban");
+mod common;
+
+use common::{BIN, start_server_with};
 
 fn cli(db: &str, env: &[(&str, &str)], args: &[&str]) -> String {
     let out = std::process::Command::new(BIN)
@@ -29,34 +29,6 @@ fn cli(db: &str, env: &[(&str, &str)], args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
-}
-
-async fn start_server(db: &str, files: &str) -> (tokio::process::Child, String) {
-    let mut child = tokio::process::Command::new(BIN)
-        .args(["--database", db, "serve", "--addr", "127.0.0.1:0"])
-        .env("MASHANGBAN_LOG", "warn")
-        .env("MASHANGBAN_SEARCH_DIR", "memory")
-        .env("MASHANGBAN_FILES_DIR", files)
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string();
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, format!("http://{addr}"))
 }
 
 /// Everything the evaluation reads, from the aggregates.
@@ -117,7 +89,14 @@ async fn backup_under_load(source: &str, target: &str) {
         .await
         .unwrap() as usize;
     let photo = keep_a_file(&files, b"\x89PNG\r\n\x1a\n a photo's bytes");
-    let (mut server, base) = start_server(source, files_env).await;
+    let (mut server, base) = start_server_with(
+        source,
+        &[
+            ("MASHANGBAN_SEARCH_DIR", "memory"),
+            ("MASHANGBAN_FILES_DIR", files_env),
+        ],
+    )
+    .await;
 
     // Four clients create tickets without pause; each answered create is noted with when
     // its answer came.

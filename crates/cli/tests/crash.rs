@@ -8,9 +8,10 @@ use serde_json::json;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
-const BIN: &str = env!("CARGO_BIN_EXE_mashangban");
+mod common;
+
+use common::{BIN, start_server, start_server_with};
 
 fn cli(db: &str, args: &[&str], stdin: Option<&str>) -> String {
     use std::io::Write;
@@ -34,37 +35,6 @@ fn cli(db: &str, args: &[&str], stdin: Option<&str>) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
-}
-
-async fn start_server(db: &str) -> (tokio::process::Child, String) {
-    start_server_with(db, &[]).await
-}
-
-async fn start_server_with(db: &str, env: &[(&str, &str)]) -> (tokio::process::Child, String) {
-    let mut child = tokio::process::Command::new(BIN)
-        .args(["--database", db, "serve", "--addr", "127.0.0.1:0"])
-        .env("MASHANGBAN_LOG", "warn")
-        .envs(env.iter().copied())
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string();
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, format!("http://{addr}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
