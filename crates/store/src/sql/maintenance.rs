@@ -24,6 +24,30 @@ async fn mark_rebuild_pending(conn: &mut AnyConnection, pending: bool) -> Result
     Ok(())
 }
 
+/// How often a long migration says it is still running.
+const STILL_RUNNING_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Logs, every [`STILL_RUNNING_EVERY`] until stopped, that migration `version` is at work.
+fn still_running(
+    version: i64,
+    name: &'static str,
+    started: std::time::Instant,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(STILL_RUNNING_EVERY);
+        every.tick().await;
+        loop {
+            every.tick().await;
+            tracing::info!(
+                version,
+                name,
+                seconds = started.elapsed().as_secs(),
+                "migration still running (it commits as a whole: stopped now, it runs again from the start)"
+            );
+        }
+    })
+}
+
 /// Whether a rebuild was marked and not done (none before the settings table exists).
 async fn rebuild_pending(conn: &mut AnyConnection) -> Result<bool> {
     Ok(sqlx::query("SELECT value FROM settings WHERE name = $1")
@@ -60,8 +84,13 @@ impl SqlStore {
                 }
                 tracing::debug!(version = m.version, name = m.name, "applying migration");
                 let started = std::time::Instant::now();
+                // One statement rewriting a large table says nothing until it ends: the log
+                // says every ten seconds that it is still at work, and on what.
+                let still = still_running(m.version, m.name, started);
                 let mut tx = conn.begin(self.backend).await?;
-                tx.execute(sqlx::raw_sql(AssertSqlSafe(self.dialect(m.sql)))).await?;
+                let applied = tx.execute(sqlx::raw_sql(AssertSqlSafe(self.dialect(m.sql)))).await;
+                still.abort();
+                applied?;
                 sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
                     .bind(m.version)
                     .bind(m.name.to_string())
