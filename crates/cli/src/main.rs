@@ -440,19 +440,23 @@ fn parse_role(s: &str) -> Result<Role> {
 
 fn main() {
     // The settings file first, while this is the only thread (it sets variables of the
-    // environment); then the log, whose format it may set.
-    let config = settings::load_config_file().and_then(|c| settings::init_logging().map(|()| c));
-    let config = match config {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::exit(2);
-        }
+    // environment, which the arguments may come from); then the log, whose format it may set.
+    let fail = |e: String| -> ! {
+        eprintln!("error: {e}");
+        std::process::exit(2);
     };
+    let config = settings::load_config_file().unwrap_or_else(|e| fail(e));
+    let cli = Cli::parse();
+    let filter = match cli.command {
+        Command::Bench(_) | Command::BenchReports(_) | Command::BenchImport(_) => {
+            settings::BENCH_FILTER
+        }
+        _ => settings::DEFAULT_FILTER,
+    };
+    settings::init_logging(filter).unwrap_or_else(|e| fail(e));
     if let Some(path) = &config {
         tracing::debug!(file = %path.display(), "settings read");
     }
-    let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -88,12 +88,18 @@ pub fn load_config_file() -> Result<Option<PathBuf>, String> {
     Ok(Some(path))
 }
 
+/// The log's filter unless `MASHANGBAN_LOG` says otherwise.
+pub const DEFAULT_FILTER: &str = "info,sqlx=warn";
+/// The same for the benchmarks, whose in-process server would otherwise write a line for
+/// each of its hundreds of thousands of requests (and measure the writing).
+pub const BENCH_FILTER: &str = "info,sqlx=warn,mashangban::http=warn";
+
 /// Starts the log: JSON lines when `MASHANGBAN_LOG_FORMAT=json` (one object a line; the
 /// request's id, route and user id come with every line written while it is served), else
-/// text, coloured only on a terminal. `MASHANGBAN_LOG` filters (default `info,sqlx=warn`).
-pub fn init_logging() -> Result<(), String> {
+/// text, coloured only on a terminal. `MASHANGBAN_LOG` filters (default `default_filter`).
+pub fn init_logging(default_filter: &str) -> Result<(), String> {
     let filter = tracing_subscriber::EnvFilter::try_from_env("MASHANGBAN_LOG")
-        .unwrap_or_else(|_| "info,sqlx=warn".into());
+        .unwrap_or_else(|_| default_filter.into());
     let format = std::env::var("MASHANGBAN_LOG_FORMAT").unwrap_or_default();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
