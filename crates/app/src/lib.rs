@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod cases;
 pub mod catalogue;
 pub mod channels;
 pub mod deadlines;

@@ -1,5 +1,6 @@
 //! `mashangban`: the 12345 hotline platform in one binary.
 
+mod anonymise_eval;
 mod backup;
 mod bench;
 mod bench_import;
@@ -156,6 +157,11 @@ enum Command {
         #[command(subcommand)]
         cmd: classifier::ClassifierCmd,
     },
+    /// Taking personal data out of texts (typical cases, open data).
+    Anonymise {
+        #[command(subcommand)]
+        cmd: AnonymiseCmd,
+    },
     /// Form filling from free text (智能填单).
     Extract {
         #[command(subcommand)]
@@ -179,6 +185,13 @@ enum RepliesCmd {
     /// (`eval/replies/`). Last line: `<finding>_precision=… <finding>_recall=…` of the
     /// part never looked at.
     Eval(replies_eval::RepliesEval),
+}
+
+#[derive(Subcommand)]
+enum AnonymiseCmd {
+    /// Recall by kind and precision on texts whose personal data are marked by hand
+    /// (`eval/anonymise/`). Last line: `recall=… precision=…` of the part never looked at.
+    Eval(anonymise_eval::AnonymiseEval),
 }
 
 #[derive(Subcommand)]
@@ -777,6 +790,9 @@ async fn run(cli: Cli, config_file: Option<&std::path::Path>) -> Result<()> {
         Command::Knowledge {
             cmd: KnowledgeCmd::Eval(cmd),
         } => knowledge_eval::run(cmd),
+        Command::Anonymise {
+            cmd: AnonymiseCmd::Eval(cmd),
+        } => anonymise_eval::run(cmd),
         Command::Extract {
             cmd: ExtractCmd::Eval(cmd),
         } => extract_eval::run(cmd),

@@ -4,6 +4,7 @@
 pub mod aggregates;
 pub mod attachment;
 pub mod calendar;
+pub mod cases;
 pub mod catalogue;
 pub mod channel;
 pub mod codes;

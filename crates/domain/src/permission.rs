@@ -60,6 +60,13 @@ pub enum Permission {
     /// Add photos and files to a ticket the user may see (the citizen's own come with the
     /// request from the portal).
     AttachFiles,
+    /// Typical cases (典型案例): mark a closed ticket, revise its draft, submit it for
+    /// approval, take a published case down. The hotline's supervisors, who also do its
+    /// publicity.
+    EditCases,
+    /// Approve a typical case for the portal (publishing it) or return it; take one down.
+    /// The leader's (analyst's) one decision: what the hotline publishes under its name.
+    ApproveCases,
 }
 
 /// One row of the permission table: a permission and the roles that have it.
@@ -74,8 +81,9 @@ pub struct Grant {
 /// dispatch catalogue, the knowledge base) and one's own notices is open to every signed-in
 /// user and needs no row.
 ///
-/// The analyst (领导) reads everything and changes nothing: they have the read
-/// permissions only — no lifecycle action, no handling of warnings.
+/// The analyst (领导) reads everything and changes no ticket: they have the read
+/// permissions, no lifecycle action, no handling of warnings — and the leader's decisions
+/// on what the hotline publishes (approving typical cases).
 pub static PERMISSIONS: &[Grant] = &[
     Grant {
         permission: Permission::ReceiveRequests,
@@ -144,10 +152,18 @@ pub static PERMISSIONS: &[Grant] = &[
             Supervisor,
         ],
     },
+    Grant {
+        permission: Permission::EditCases,
+        roles: &[Supervisor],
+    },
+    Grant {
+        permission: Permission::ApproveCases,
+        roles: &[Analyst],
+    },
 ];
 
 impl Permission {
-    pub const ALL: [Permission; 15] = [
+    pub const ALL: [Permission; 17] = [
         Permission::ReceiveRequests,
         Permission::ReportOnPatrol,
         Permission::SeeContacts,
@@ -163,6 +179,8 @@ impl Permission {
         Permission::Maintain,
         Permission::WriteKnowledge,
         Permission::AttachFiles,
+        Permission::EditCases,
+        Permission::ApproveCases,
     ];
 
     /// The name used in messages and in `docs/permissions.md`.
@@ -183,6 +201,8 @@ impl Permission {
             Permission::Maintain => "maintain",
             Permission::WriteKnowledge => "write_knowledge",
             Permission::AttachFiles => "attach_files",
+            Permission::EditCases => "edit_cases",
+            Permission::ApproveCases => "approve_cases",
         }
     }
 
@@ -272,7 +292,7 @@ mod tests {
     }
 
     #[test]
-    fn the_analyst_changes_nothing() {
+    fn the_analyst_changes_no_ticket() {
         // Written out by hand: the analyst's whole set of permissions.
         let analyst: Vec<Permission> = Permission::ALL
             .into_iter()
@@ -280,7 +300,11 @@ mod tests {
             .collect();
         assert_eq!(
             analyst,
-            vec![Permission::ReadFigures, Permission::ReadWarnings]
+            vec![
+                Permission::ReadFigures,
+                Permission::ReadWarnings,
+                Permission::ApproveCases
+            ]
         );
         for rule in crate::lifecycle::TRANSITIONS {
             assert!(!rule.roles.contains(&Analyst), "{:?}", rule.action);

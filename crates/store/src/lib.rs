@@ -929,6 +929,61 @@ pub trait ApiKeyStore: Send + Sync {
     async fn api_key_by_digest(&self, digest: &str) -> Result<Option<ApiKey>>;
 }
 
+/// Which typical cases to list.
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    pub state: Option<mashangban_domain::cases::CaseState>,
+    /// Cases filed under this category or below it.
+    pub category_prefix: Option<String>,
+    /// Words in the title or the texts.
+    pub words: Option<String>,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+/// One change to a typical case.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct CaseChange {
+    pub id: i64,
+    pub case_id: i64,
+    pub version: i64,
+    /// `created` or `updated` (the step is the state it left the case in).
+    pub action: String,
+    pub before: Option<mashangban_domain::cases::TypicalCase>,
+    pub after: Option<mashangban_domain::cases::TypicalCase>,
+    pub user_id: i64,
+    pub at: DateTime<Utc>,
+}
+
+/// Typical cases (典型案例) and their history.
+#[async_trait]
+pub trait CaseStore: Send + Sync {
+    /// Saves a case (a new one at id 0, an edit at the version it was read: a stale one is
+    /// a `Conflict`, a second case of one ticket `Duplicate`), recording the change, and
+    /// puts the notices in the outbox, in one transaction.
+    async fn write_case(
+        &self,
+        case: mashangban_domain::cases::TypicalCase,
+        notices: Vec<NewNotice>,
+        user_id: i64,
+        at: DateTime<Utc>,
+    ) -> Result<mashangban_domain::cases::TypicalCase>;
+    async fn case(&self, id: i64) -> Result<Option<mashangban_domain::cases::TypicalCase>>;
+    async fn case_of_ticket(
+        &self,
+        ticket_id: i64,
+    ) -> Result<Option<mashangban_domain::cases::TypicalCase>>;
+    /// Cases, the newest published (then the newest written) first, and how many match.
+    async fn cases(
+        &self,
+        filter: &CaseFilter,
+    ) -> Result<(Vec<mashangban_domain::cases::TypicalCase>, u64)>;
+    /// The categories published cases are filed under.
+    async fn published_case_categories(&self) -> Result<Vec<String>>;
+    /// A case's changes, newest first.
+    async fn case_history(&self, case_id: i64) -> Result<Vec<CaseChange>>;
+}
+
 /// The channels requests come in by, and the hotlines merged into 12345.
 #[async_trait]
 pub trait ChannelStore: Send + Sync {
@@ -971,6 +1026,7 @@ pub trait Store:
     + AttachmentStore
     + ChannelStore
     + ApiKeyStore
+    + CaseStore
 {
 }
 
@@ -989,7 +1045,8 @@ impl<
         + CitizenStore
         + AttachmentStore
         + ChannelStore
-        + ApiKeyStore,
+        + ApiKeyStore
+        + CaseStore,
 > Store for T
 {
 }
@@ -997,8 +1054,8 @@ impl<
 /// The aggregates' traits, to bring their methods into scope.
 pub mod traits {
     pub use super::{
-        AggregateStore, ApiKeyStore, AttachmentStore, CatalogueStore, ChannelStore, CitizenStore,
-        GazetteerStore, KnowledgeStore, Maintenance, OutboxStore, ReferenceStore, Store,
-        ThrottleStore, TicketStore, UserStore, WarningStore,
+        AggregateStore, ApiKeyStore, AttachmentStore, CaseStore, CatalogueStore, ChannelStore,
+        CitizenStore, GazetteerStore, KnowledgeStore, Maintenance, OutboxStore, ReferenceStore,
+        Store, ThrottleStore, TicketStore, UserStore, WarningStore,
     };
 }

@@ -715,6 +715,38 @@ ALTER TABLE kpi_rollup ADD COLUMN replies_flagged {big} NOT NULL DEFAULT 0;
 CREATE INDEX outbox_failed ON outbox (channel) WHERE failed_at IS NOT NULL;
 "#,
     },
+    Migration {
+        version: 32,
+        name: "typical cases",
+        // Typical cases (典型案例): one a ticket, the case itself as JSON with the columns
+        // the portal's lists read (state, category, when published, and the words searched:
+        // only the published texts, never what the drafting took out), and every change to it,
+        // before and after, as the knowledge base keeps its own.
+        sql: r#"
+CREATE TABLE typical_cases (
+    id {id},
+    ticket_id {big} NOT NULL UNIQUE,
+    state TEXT NOT NULL,
+    category_code TEXT,
+    published_at {big},
+    words TEXT NOT NULL,
+    body TEXT NOT NULL,
+    version {big} NOT NULL
+);
+CREATE INDEX typical_cases_state ON typical_cases (state, published_at);
+CREATE TABLE typical_case_changes (
+    id {id},
+    case_id {big} NOT NULL,
+    version {big} NOT NULL,
+    action TEXT NOT NULL,
+    before_json TEXT,
+    after_json TEXT,
+    user_id {big} NOT NULL,
+    at {big} NOT NULL
+);
+CREATE INDEX typical_case_changes_case ON typical_case_changes (case_id, id);
+"#,
+    },
 ];
 
 #[cfg(test)]

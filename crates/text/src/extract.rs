@@ -47,7 +47,7 @@ pub fn extract(text: &str) -> Extraction {
 }
 
 /// A digit as callers say it.
-fn digit(c: char) -> Option<char> {
+pub(crate) fn digit(c: char) -> Option<char> {
     Some(match c {
         '0'..='9' => c,
         '零' | '〇' | '洞' => '0',
@@ -122,7 +122,7 @@ fn digit_runs(text: &str) -> Vec<(usize, usize, String)> {
 
 /// Is this a phone number: a mobile (11 digits, 1 then 3–9), a landline with its area code
 /// (0 then 10–11 digits), or a local landline (7–8 digits, not starting with 0 or 1)?
-fn is_phone(d: &str) -> bool {
+pub(crate) fn is_phone(d: &str) -> bool {
     let b = d.as_bytes();
     match d.len() {
         11 if b[0] == b'1' => (b'3'..=b'9').contains(&b[1]),
@@ -168,8 +168,8 @@ fn followed_by_unit(rest: &str) -> bool {
 }
 
 /// Common surnames (single and double), facts of the language.
-const SURNAMES: &str = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤祁冶鲁常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲍岳童";
-const DOUBLE_SURNAMES: &[&str] = &[
+pub(crate) const SURNAMES: &str = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤祁冶鲁常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲍岳童";
+pub(crate) const DOUBLE_SURNAMES: &[&str] = &[
     "欧阳", "司马", "上官", "诸葛", "慕容", "令狐", "皇甫", "东方",
 ];
 

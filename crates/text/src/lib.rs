@@ -9,6 +9,7 @@
 //! - [`normalize`]: full-width folding and the clean-up the others share.
 
 pub mod address;
+pub mod anonymise;
 pub mod classify;
 pub mod emergency;
 pub mod extract;

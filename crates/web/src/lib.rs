@@ -2,6 +2,7 @@
 //! The HTTP layer of Mashangban: the JSON API under `/api/v1` and its OpenAPI document.
 
 mod api;
+mod api_cases;
 mod api_catalogue;
 mod api_channels;
 mod api_exchange;
@@ -23,6 +24,7 @@ pub mod observe;
 pub mod open311;
 pub mod openapi;
 mod portal;
+mod portal_cases;
 pub mod reports;
 mod uploads;
 mod wechat;
@@ -146,6 +148,15 @@ fn api() -> OpenApiRouter<App> {
             api_knowledge::update,
             api_knowledge::delete
         ))
+        .routes(routes!(api_cases::anonymise))
+        .routes(routes!(api_cases::list, api_cases::create))
+        .routes(routes!(api_cases::get_one, api_cases::revise))
+        .routes(routes!(api_cases::submit))
+        .routes(routes!(api_cases::send_back))
+        .routes(routes!(api_cases::approve))
+        .routes(routes!(api_cases::unpublish))
+        .routes(routes!(api_cases::public_list))
+        .routes(routes!(api_cases::public_one))
         .routes(routes!(api_text::suggest))
         .routes(routes!(api_text::extract))
         .routes(routes!(api_text::train))
@@ -168,6 +179,7 @@ pub fn router(app: App) -> Router {
         .0
         .merge(console::routes())
         .merge(portal::routes())
+        .merge(portal_cases::routes())
         .merge(open311::routes())
         .merge(wechat::routes())
         .route("/metrics", axum::routing::get(observe::metrics))

@@ -43,7 +43,7 @@ pub fn routes() -> Router<App> {
         .route("/static/public.css", get(stylesheet))
 }
 
-fn shell(title: &str, body: Markup) -> Markup {
+pub(crate) fn shell(title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="zh-CN" {
@@ -62,6 +62,7 @@ fn shell(title: &str, body: Markup) -> Markup {
                         a href="/public/submit" { "提交诉求" }
                         a href="/public/track" { "查询进度" }
                         a href="/public/mine" { "我的诉求" }
+                        a href="/public/cases" { "典型案例" }
                     }
                 }
                 main #main { (body) }

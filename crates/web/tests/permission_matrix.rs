@@ -120,6 +120,13 @@ impl Fixtures {
             ("POST", "/api/v1/knowledge") | ("PUT", "/api/v1/knowledge/{id}") => Some(article),
             ("POST", "/api/v1/suggest") => Some(json!({"content": "小区路灯不亮"})),
             ("POST", "/api/v1/extract") => Some(json!({"text": "我叫王芳，小区路灯不亮"})),
+            ("POST", "/api/v1/anonymise") => Some(json!({"text": "我叫王芳，电话13912345678"})),
+            ("POST", "/api/v1/cases") => Some(json!({"ticket_id": id})),
+            ("PUT", "/api/v1/cases/{id}") => Some(json!({"version": 1, "title": "标题",
+                "request": "诉求", "handling": "办理", "result": "结果"})),
+            ("POST", p) if p.starts_with("/api/v1/cases/{id}/") => {
+                Some(json!({"version": 1, "note": "理由"}))
+            }
             ("PUT", "/api/v1/gazetteer") => Some(json!([])),
             ("PUT", "/api/v1/channels/{code}") => Some(json!({"name": "抖音", "name_en": "Douyin",
                 "kind": "app", "active": true})),

@@ -21,6 +21,7 @@ use tokio::sync::Mutex;
 use commit::*;
 
 mod attachments;
+mod cases;
 mod catalogue;
 mod channels;
 mod gazetteer;

@@ -91,6 +91,7 @@ pub fn t(lang: Lang, key: &'static str) -> &'static str {
         "dashboard" => ("领导驾驶舱", "Dashboard"),
         "warnings" => ("预警", "Warnings"),
         "knowledge" => ("知识库", "Knowledge base"),
+        "cases" => ("典型案例", "Typical cases"),
         "notices" => ("通知", "Notices"),
         "replied_at" => ("答复时间", "Replied"),
         "dispatched_at" => ("派单时间", "Dispatched"),

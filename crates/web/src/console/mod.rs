@@ -7,6 +7,7 @@ mod admin;
 mod analysis;
 mod board;
 mod bulk;
+mod cases;
 mod catalogue;
 mod channels;
 mod charts;
@@ -56,6 +57,11 @@ pub fn routes() -> Router<App> {
         .route("/reports/daily", get(kpis::report))
         .route("/reports/monthly", get(kpis::report))
         .route("/knowledge", get(knowledge::knowledge_page))
+        .route("/cases", get(cases::list_page))
+        .route("/cases/{id}", get(cases::case_page))
+        .route("/cases/{id}/revise", post(cases::revise))
+        .route("/cases/{id}/step", post(cases::take_step))
+        .route("/tickets/{id}/case", post(cases::propose))
         .route("/notices", get(board::notices_page))
         .route("/notices/unseen", get(board::unseen_count))
         .route("/notices/read-all", post(board::read_all))
@@ -298,6 +304,9 @@ fn nav(user: &User) -> Vec<(&'static str, &'static str)> {
     }
     items.push(("/tickets", "tickets"));
     items.push(("/knowledge", "knowledge"));
+    if may(Permission::EditCases) || may(Permission::ApproveCases) {
+        items.push(("/cases", "cases"));
+    }
     if may(Permission::ReadFigures) {
         items.push(("/board", "board"));
         items.push(("/dashboard", "dashboard"));
@@ -1240,6 +1249,11 @@ async fn render_ticket(
     let tk = revealed.filter(|v| v.id == tk.id).unwrap_or(tk);
     let allowed = actions::in_usual_order(mashangban_domain::available_actions(&tk, &actor));
     let files = app.ticket_files(&actor, tk.id).await.unwrap_or_default();
+    let case = if s.may(Permission::EditCases) || s.may(Permission::ApproveCases) {
+        app.case_of_ticket(&actor, tk.id).await.unwrap_or_default()
+    } else {
+        None
+    };
     let pickable = if allowed.iter().any(|a| {
         matches!(
             a,
@@ -1367,6 +1381,7 @@ async fn render_ticket(
             @if let Some(r) = &tk.reply { h2 { (t(lang, "reply")) } p { (r) } }
         }
         (files::card(lang, &csrf, &tk, &files, s.may(Permission::AttachFiles)))
+        (cases::ticket_card(lang, &csrf, &tk, case.as_ref(), s.may(Permission::EditCases)))
         @if let Some(e) = err.as_ref().filter(|e| e.field.is_none() || !allowed.contains(&e.action)) {
             p.error role="alert" { (i18n::message(lang, &e.message)) }
         }
