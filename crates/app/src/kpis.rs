@@ -245,7 +245,7 @@ impl App {
 
     /// Each group's counts over a period. For a unit, its requests are the tickets
     /// dispatched to it as lead unit (派件量).
-    async fn group_tallies(
+    pub(crate) async fn group_tallies(
         &self,
         dim: Dim,
         period: Period,

@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod my_requests;
 pub mod notify;
 pub mod open311;
+pub mod open_data;
 pub use mashangban_store::ApiKey;
 pub mod public;
 pub mod reply_check;

@@ -308,6 +308,7 @@ pub mod worker {
     pub const WARNINGS: &str = "warning_monitor";
     pub const SEARCH: &str = "search_feed";
     pub const SWEEPER: &str = "upload_sweeper";
+    pub const OPEN_DATA: &str = "open_data_publisher";
 }
 
 fn seconds_since(then: Option<DateTime<Utc>>, now: DateTime<Utc>) -> f64 {

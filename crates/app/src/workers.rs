@@ -23,6 +23,9 @@ pub struct WorkerConfig {
     pub warn: Duration,
     /// The search index's feed (`MASHANGBAN_SEARCH_SECONDS`, 2).
     pub search: Duration,
+    /// The open-data publisher (`MASHANGBAN_OPEN_DATA_SECONDS`, 3600): releases the month
+    /// just ended once it has none.
+    pub open_data: Duration,
 }
 
 impl Default for WorkerConfig {
@@ -32,6 +35,7 @@ impl Default for WorkerConfig {
             send: Duration::from_secs(5),
             warn: Duration::from_secs(600),
             search: Duration::from_secs(2),
+            open_data: Duration::from_secs(3600),
         }
     }
 }
@@ -55,6 +59,7 @@ impl WorkerConfig {
             send: secs("MASHANGBAN_SEND_SECONDS", d.send)?,
             warn: secs("MASHANGBAN_WARN_SECONDS", d.warn)?,
             search: secs("MASHANGBAN_SEARCH_SECONDS", d.search)?,
+            open_data: secs("MASHANGBAN_OPEN_DATA_SECONDS", d.open_data)?,
         })
     }
 }
@@ -127,6 +132,11 @@ impl Workers {
         );
         spawn(worker::WARNINGS, config.warn, Box::new(warn_pass));
         spawn(worker::SEARCH, config.search, Box::new(search_pass));
+        spawn(
+            worker::OPEN_DATA,
+            config.open_data,
+            Box::new(open_data_pass),
+        );
         spawn(
             worker::SWEEPER,
             crate::files::ABANDONED_AFTER,
@@ -291,6 +301,24 @@ fn warn_pass(app: App) -> Pass {
     })
 }
 
+/// One pass of the open-data publisher: the month just ended is released if it has not
+/// been (by this instance or another).
+fn open_data_pass(app: App) -> Pass {
+    Box::pin(async move {
+        match app.publish_due_release_at(chrono::Utc::now()).await {
+            Ok(Some(r)) => {
+                tracing::info!(month = %r.month, requests = r.requests, "open data released");
+                true
+            }
+            Ok(None) => true,
+            Err(e) => {
+                tracing::error!(error = %e, "open-data publisher");
+                false
+            }
+        }
+    })
+}
+
 /// One pass of the search feed: indexes the tickets changed since the last pass (a search
 /// also brings the index up to date itself).
 fn search_pass(app: App) -> Pass {
@@ -326,5 +354,6 @@ mod tests {
         assert_eq!(d.send, Duration::from_secs(5));
         assert_eq!(d.warn, Duration::from_secs(600));
         assert_eq!(d.search, Duration::from_secs(2));
+        assert_eq!(d.open_data, Duration::from_secs(3600));
     }
 }

@@ -20,6 +20,7 @@ pub mod levels;
 pub mod lifecycle;
 pub mod notify;
 pub mod open311;
+pub mod open_data;
 pub mod org;
 pub mod permission;
 pub mod public;

@@ -67,6 +67,9 @@ pub enum Permission {
     /// Approve a typical case for the portal (publishing it) or return it; take one down.
     /// The leader's (analyst's) one decision: what the hotline publishes under its name.
     ApproveCases,
+    /// Make a month's open-data release again on demand (the scheduled one needs nobody).
+    /// What the hotline publishes under its name: leaders and administrators.
+    PublishData,
 }
 
 /// One row of the permission table: a permission and the roles that have it.
@@ -83,7 +86,7 @@ pub struct Grant {
 ///
 /// The analyst (领导) reads everything and changes no ticket: they have the read
 /// permissions, no lifecycle action, no handling of warnings — and the leader's decisions
-/// on what the hotline publishes (approving typical cases).
+/// on what the hotline publishes (approving typical cases, releasing open data again).
 pub static PERMISSIONS: &[Grant] = &[
     Grant {
         permission: Permission::ReceiveRequests,
@@ -160,10 +163,14 @@ pub static PERMISSIONS: &[Grant] = &[
         permission: Permission::ApproveCases,
         roles: &[Analyst],
     },
+    Grant {
+        permission: Permission::PublishData,
+        roles: &[Analyst, Admin],
+    },
 ];
 
 impl Permission {
-    pub const ALL: [Permission; 17] = [
+    pub const ALL: [Permission; 18] = [
         Permission::ReceiveRequests,
         Permission::ReportOnPatrol,
         Permission::SeeContacts,
@@ -181,6 +188,7 @@ impl Permission {
         Permission::AttachFiles,
         Permission::EditCases,
         Permission::ApproveCases,
+        Permission::PublishData,
     ];
 
     /// The name used in messages and in `docs/permissions.md`.
@@ -203,6 +211,7 @@ impl Permission {
             Permission::AttachFiles => "attach_files",
             Permission::EditCases => "edit_cases",
             Permission::ApproveCases => "approve_cases",
+            Permission::PublishData => "publish_data",
         }
     }
 
@@ -303,7 +312,8 @@ mod tests {
             vec![
                 Permission::ReadFigures,
                 Permission::ReadWarnings,
-                Permission::ApproveCases
+                Permission::ApproveCases,
+                Permission::PublishData
             ]
         );
         for rule in crate::lifecycle::TRANSITIONS {

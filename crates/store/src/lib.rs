@@ -984,6 +984,34 @@ pub trait CaseStore: Send + Sync {
     async fn case_history(&self, case_id: i64) -> Result<Vec<CaseChange>>;
 }
 
+/// A release of open data as listed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct ReleaseSummary {
+    pub month: String,
+    pub revision: i64,
+    pub generated_at: DateTime<Utc>,
+}
+
+/// The monthly releases of open data (数据开放), kept as published.
+#[async_trait]
+pub trait OpenDataStore: Send + Sync {
+    /// Keeps a release; false if that month already has that revision (another instance
+    /// made it first).
+    async fn add_release(
+        &self,
+        release: &mashangban_domain::open_data::Release,
+        by: i64,
+    ) -> Result<bool>;
+    /// Every release, newest month first, newest revision first.
+    async fn releases(&self) -> Result<Vec<ReleaseSummary>>;
+    /// A month's release: that revision, or (none) its newest.
+    async fn release(
+        &self,
+        month: &str,
+        revision: Option<i64>,
+    ) -> Result<Option<mashangban_domain::open_data::Release>>;
+}
+
 /// The channels requests come in by, and the hotlines merged into 12345.
 #[async_trait]
 pub trait ChannelStore: Send + Sync {
@@ -1027,6 +1055,7 @@ pub trait Store:
     + ChannelStore
     + ApiKeyStore
     + CaseStore
+    + OpenDataStore
 {
 }
 
@@ -1046,7 +1075,8 @@ impl<
         + AttachmentStore
         + ChannelStore
         + ApiKeyStore
-        + CaseStore,
+        + CaseStore
+        + OpenDataStore,
 > Store for T
 {
 }

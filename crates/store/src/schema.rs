@@ -747,6 +747,24 @@ CREATE TABLE typical_case_changes (
 CREATE INDEX typical_case_changes_case ON typical_case_changes (case_id, id);
 "#,
     },
+    Migration {
+        version: 33,
+        name: "open data releases",
+        // The monthly releases of open data (数据开放), kept as published: a month's first
+        // release is revision 1 (the scheduled one; the unique pair makes it one across
+        // instances), a release made again the next revision; none is ever rewritten.
+        sql: r#"
+CREATE TABLE open_data_releases (
+    id {id},
+    month TEXT NOT NULL,
+    revision {big} NOT NULL,
+    generated_at {big} NOT NULL,
+    generated_by {big} NOT NULL,
+    body TEXT NOT NULL,
+    UNIQUE (month, revision)
+);
+"#,
+    },
 ];
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ pub mod error;
 mod input;
 pub mod observe;
 pub mod open311;
+mod open_data;
 pub mod openapi;
 mod portal;
 mod portal_cases;
@@ -157,6 +158,8 @@ fn api() -> OpenApiRouter<App> {
         .routes(routes!(api_cases::unpublish))
         .routes(routes!(api_cases::public_list))
         .routes(routes!(api_cases::public_one))
+        .routes(routes!(open_data::list))
+        .routes(routes!(open_data::get_one, open_data::release))
         .routes(routes!(api_text::suggest))
         .routes(routes!(api_text::extract))
         .routes(routes!(api_text::train))
@@ -180,6 +183,7 @@ pub fn router(app: App) -> Router {
         .merge(console::routes())
         .merge(portal::routes())
         .merge(portal_cases::routes())
+        .merge(open_data::routes())
         .merge(open311::routes())
         .merge(wechat::routes())
         .route("/metrics", axum::routing::get(observe::metrics))

@@ -63,6 +63,7 @@ pub(crate) fn shell(title: &str, body: Markup) -> Markup {
                         a href="/public/track" { "查询进度" }
                         a href="/public/mine" { "我的诉求" }
                         a href="/public/cases" { "典型案例" }
+                        a href="/public/data" { "数据开放" }
                     }
                 }
                 main #main { (body) }

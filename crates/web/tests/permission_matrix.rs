@@ -81,6 +81,7 @@ impl Fixtures {
             "/api/v1/channels/{code}" => "/api/v1/channels/douyin".to_string(),
             "/api/v1/api-keys/{id}" => "/api/v1/api-keys/999999".to_string(),
             "/api/v1/lines/{number}" => "/api/v1/lines/12388".to_string(),
+            "/api/v1/open-data/{month}" => "/api/v1/open-data/2025-01".to_string(),
             "/api/v1/exchange/platforms/{code}" => {
                 "/api/v1/exchange/platforms/national".to_string()
             }

@@ -27,6 +27,7 @@ mod channels;
 mod gazetteer;
 mod knowledge;
 mod maintenance;
+mod open_data;
 mod outbox;
 mod reference;
 mod throttle;

@@ -569,7 +569,7 @@ fn safe_cell(v: &str) -> String {
     }
 }
 
-fn csv_bytes(header: &[&str], rows: &[Vec<String>]) -> Result<Vec<u8>, String> {
+pub(crate) fn csv_bytes(header: &[&str], rows: &[Vec<String>]) -> Result<Vec<u8>, String> {
     // A byte-order mark, so that Excel opens the UTF-8 file with its Chinese intact.
     let mut w = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
     w.write_record(header).map_err(|e| e.to_string())?;

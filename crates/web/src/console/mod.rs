@@ -19,7 +19,7 @@ mod i18n;
 mod intake;
 mod knowledge;
 mod kpis;
-mod list;
+pub(crate) mod list;
 mod patrol;
 mod print;
 mod sms;
