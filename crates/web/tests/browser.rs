@@ -2147,3 +2147,97 @@ async fn channels_are_kept_in_the_browser() {
     admin.c.close().await.unwrap();
     op.c.close().await.unwrap();
 }
+
+/// 以宣促建 in the browser: a supervisor marks a closed ticket as a typical case, checks
+/// what the drafting took out, revises and submits it; a leader approves it; a citizen reads
+/// it on the portal without a name, a phone or a house number. The month's open data is
+/// released by the server's task and read on the portal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cases_and_open_data_in_the_browser() {
+    use chrono::{Datelike, TimeZone, Utc};
+    let Some(d) = driver().await else { return };
+    let t = TestApp::start(Db::Sqlite, "browser_cases").await.unwrap();
+    add_users(&t).await;
+    t.app
+        .add_user(
+            &mashangban_app::SERVER,
+            UserInput {
+                username: "leader-b".into(),
+                display_name: Some("分管领导 刘洋".into()),
+                role: Role::Analyst,
+                unit_id: None,
+                password: Some(PASSWORD.into()),
+            },
+        )
+        .await
+        .unwrap();
+    let id = t
+        .create("我叫张三，电话13812345678，东关大街清真巷16号门口的路灯坏了一个月，晚上很黑")
+        .await;
+    t.bring_to(id, "closed").await;
+
+    let sup = Browser::open(&d, &t.base, "sup-b").await;
+    sup.go(&format!("/tickets/{id}")).await;
+    sup.submit(&format!("form[action='/tickets/{id}/case'] button"))
+        .await;
+    let page = sup.main_text().await;
+    for text in [
+        "起草时去除的个人信息",
+        "张三",
+        "13812345678",
+        "16号",
+        "[门牌号]",
+    ] {
+        assert!(page.contains(text), "{text}: {page}");
+    }
+    sup.shot("40-case-draft").await;
+    sup.fill("input[name=title]", "路灯坏了一个月，三天修好")
+        .await;
+    sup.submit("form.case button[type=submit]").await;
+    sup.submit("form.step-submit button").await;
+    assert!(sup.main_text().await.contains("待审核"));
+
+    let leader = Browser::open(&d, &t.base, "leader-b").await;
+    leader.go("/cases?state=submitted").await;
+    leader.shot("41-cases-awaiting-approval").await;
+    leader.click("table tbody a").await;
+    leader.wait_for("form.step-approve").await;
+    leader.submit("form.step-approve button").await;
+    assert!(leader.main_text().await.contains("已发布"));
+
+    let citizen = Browser::launch(&d, &t.base, "citizen-cases").await;
+    citizen.go("/public/cases").await;
+    citizen.wait_for("ol.cases").await;
+    citizen.shot("42-portal-cases").await;
+    citizen.click("ol.cases a").await;
+    citizen.wait_for("article.case").await;
+    let case = citizen.main_text().await;
+    assert!(case.contains("路灯坏了一个月，三天修好"), "{case}");
+    for personal in ["张三", "13812345678", "16号"] {
+        assert!(!case.contains(personal), "{personal}: {case}");
+    }
+    citizen.shot("43-portal-case").await;
+
+    // The month's open data, as the server's task releases it on the 1st of the next.
+    let today = mashangban_domain::aggregates::business_day(Utc::now());
+    let (ny, nm) = if today.month() == 12 {
+        (today.year() + 1, 1)
+    } else {
+        (today.year(), today.month() + 1)
+    };
+    let month = format!("{:04}-{:02}", today.year(), today.month());
+    t.app
+        .publish_due_release_at(Utc.with_ymd_and_hms(ny, nm, 1, 2, 0, 0).unwrap())
+        .await
+        .unwrap()
+        .expect("released");
+    citizen.go("/public/data").await;
+    citizen.shot("44-portal-data").await;
+    citizen
+        .click(&format!("a[href='/public/data/{month}?revision=1']"))
+        .await;
+    citizen.wait_for("table.units").await;
+    let data = citizen.main_text().await;
+    assert!(data.contains("当月受理 1 件"), "{data}");
+    citizen.shot("45-portal-data-month").await;
+}

@@ -195,7 +195,7 @@ pub async fn case_page(
     let leader = s.may(Permission::ApproveCases);
     let step_form = |step: &str, label: &str, note: Option<&str>| {
         html! {
-            form.step method="post" action=(format!("/cases/{}/step", c.id)) {
+            form class=(format!("step step-{step}")) method="post" action=(format!("/cases/{}/step", c.id)) {
                 input type="hidden" name="_csrf" value=(csrf);
                 input type="hidden" name="version" value=(c.version);
                 input type="hidden" name="step" value=(step);
