@@ -48,15 +48,10 @@ fn is_postgres(url: &str) -> bool {
 
 /// The SQLite file a URL names.
 fn sqlite_path(url: &str) -> Result<PathBuf> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-        .with_context(|| format!("`{url}` is neither sqlite:// nor postgres://"))?;
-    let path = rest.split('?').next().unwrap_or(rest);
-    if path.is_empty() || path.contains(":memory:") {
-        bail!("an in-memory database has nothing to back up or restore into");
+    if !url.starts_with("sqlite:") {
+        bail!("`{url}` is neither sqlite:// nor postgres://");
     }
-    Ok(PathBuf::from(path))
+    crate::sqlite_file(url).context("an in-memory database has nothing to back up or restore into")
 }
 
 /// Runs a PostgreSQL client tool, saying what it printed when it fails.
@@ -163,8 +158,7 @@ pub async fn backup(url: &str, files_dir: &Path, output: &Path) -> Result<Manife
     let tickets = if is_postgres(url) {
         before_dump
     } else {
-        let copy = SqlStore::connect(&format!("sqlite://{}", db_file.display())).await?;
-        copy.count_tickets().await?
+        SqlStore::count_tickets_in_file(&db_file).await?
     };
     let files = kept_files(files_dir)?;
     let manifest = Manifest {

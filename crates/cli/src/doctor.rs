@@ -220,10 +220,7 @@ pub async fn check(
 
     // The database.
     let shown = without_password(database);
-    if let Some(path) = database
-        .strip_prefix("sqlite://")
-        .or_else(|| database.strip_prefix("sqlite:"))
-        .map(|p| PathBuf::from(p.split('?').next().unwrap_or(p)))
+    if let Some(path) = crate::sqlite_file(database)
         && !path.exists()
     {
         r.add(
@@ -363,10 +360,7 @@ pub async fn check(
 
     // Disks and folders.
     if store.backend() == mashangban_store::Backend::Sqlite
-        && let Some(path) = database
-            .strip_prefix("sqlite://")
-            .or_else(|| database.strip_prefix("sqlite:"))
-            .map(|p| PathBuf::from(p.split('?').next().unwrap_or(p)))
+        && let Some(path) = crate::sqlite_file(database)
     {
         disk(&mut r, "database", &path);
     }

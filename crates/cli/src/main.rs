@@ -342,14 +342,29 @@ async fn open(url: &str) -> Result<App> {
         .await
         .with_context(|| format!("opening database {url}"))?;
     store.migrate().await.context("migrating the database")?;
-    let config = Config {
+    Ok(App::new(Arc::new(store), instance_config(url)?))
+}
+
+/// The settings of an instance on this database: its folders (search index, files) and
+/// what the environment says — the one place backup, restore and doctor read them too.
+pub(crate) fn instance_config(url: &str) -> Result<Config> {
+    Config {
         search_dir: search_dir(url),
         files_dir: Some(files_dir(url)),
         ..Config::default()
     }
     .with_env()
-    .map_err(|e| anyhow::anyhow!(e))?;
-    Ok(App::new(Arc::new(store), config))
+    .map_err(|e| anyhow::anyhow!(e))
+}
+
+/// The file a SQLite URL names (`sqlite://path?mode=rwc` → `path`); none for another
+/// database or an in-memory one.
+pub(crate) fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && !path.contains(":memory:")).then(|| path.into())
 }
 
 /// Where this instance keeps its ticket search index: `MASHANGBAN_SEARCH_DIR` (`memory`:
@@ -359,14 +374,7 @@ pub(crate) fn search_dir(url: &str) -> Option<std::path::PathBuf> {
     match std::env::var("MASHANGBAN_SEARCH_DIR") {
         Ok(d) if d == "memory" => None,
         Ok(d) if !d.is_empty() => Some(d.into()),
-        _ => {
-            let path = url
-                .strip_prefix("sqlite://")
-                .or_else(|| url.strip_prefix("sqlite:"))?;
-            let path = path.split('?').next().unwrap_or(path);
-            (!path.is_empty() && !path.contains(":memory:"))
-                .then(|| std::path::PathBuf::from(format!("{path}.search")))
-        }
+        _ => sqlite_file(url).map(|p| format!("{}.search", p.display()).into()),
     }
 }
 
@@ -374,20 +382,9 @@ pub(crate) fn search_dir(url: &str) -> Option<std::path::PathBuf> {
 /// (`DB.files`), else `mashangban-files` in the working folder (with PostgreSQL, set
 /// `MASHANGBAN_FILES_DIR` to a folder every instance shares).
 pub(crate) fn files_dir(url: &str) -> std::path::PathBuf {
-    url.strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-        .map(|p| p.split('?').next().unwrap_or(p))
-        .filter(|p| !p.is_empty() && !p.contains(":memory:"))
-        .map(|p| std::path::PathBuf::from(format!("{p}.files")))
+    sqlite_file(url)
+        .map(|p| format!("{}.files", p.display()).into())
         .unwrap_or_else(|| "mashangban-files".into())
-}
-
-/// The files folder in force: `MASHANGBAN_FILES_DIR`, else [`files_dir`].
-fn files_dir_of(url: &str) -> std::path::PathBuf {
-    match std::env::var("MASHANGBAN_FILES_DIR") {
-        Ok(d) if !d.trim().is_empty() => d.trim().into(),
-        _ => files_dir(url),
-    }
 }
 
 async fn shutdown_signal() {
@@ -489,7 +486,9 @@ async fn run(cli: Cli, config_file: Option<&std::path::Path>) -> Result<()> {
         Command::Serve { addr } => serve(open(&database).await?, &addr, None).await,
         Command::Calendar { cmd } => calendar::run(&open(&database).await?, cmd).await,
         Command::Backup { output } => {
-            let m = backup::backup(&database, &files_dir_of(&database), &output).await?;
+            let config = instance_config(&database)?;
+            let files = config.files_dir.unwrap_or_else(|| files_dir(&database));
+            let m = backup::backup(&database, &files, &output).await?;
             println!(
                 "backed up {} tickets and {} files of {} schema {} to {}",
                 m.tickets,
@@ -501,10 +500,12 @@ async fn run(cli: Cli, config_file: Option<&std::path::Path>) -> Result<()> {
             Ok(())
         }
         Command::Restore { input, force } => {
+            let config = instance_config(&database)?;
+            let files = config.files_dir.unwrap_or_else(|| files_dir(&database));
             let r = backup::restore(
                 &database,
-                &files_dir_of(&database),
-                search_dir(&database).as_deref(),
+                &files,
+                config.search_dir.as_deref(),
                 &input,
                 force,
             )
@@ -524,13 +525,15 @@ async fn run(cli: Cli, config_file: Option<&std::path::Path>) -> Result<()> {
             Ok(())
         }
         Command::Doctor => {
-            let report = doctor::check(
-                &database,
-                config_file,
-                &files_dir_of(&database),
-                search_dir(&database).as_deref(),
-            )
-            .await;
+            // A bad setting is the doctor's to report, not a reason to stop before it.
+            let config = instance_config(&database).unwrap_or_else(|_| Config {
+                search_dir: search_dir(&database),
+                files_dir: Some(files_dir(&database)),
+                ..Config::default()
+            });
+            let files = config.files_dir.unwrap_or_else(|| files_dir(&database));
+            let report =
+                doctor::check(&database, config_file, &files, config.search_dir.as_deref()).await;
             report.print();
             if report.worst() == doctor::Level::Fail {
                 std::process::exit(1);

@@ -320,6 +320,20 @@ pub async fn api_error_shape(req: Request, next: Next) -> Response {
     ApiError::new(status, code, message).into_response()
 }
 
+/// The token of an `Authorization: Bearer TOKEN` header, trimmed: none when the header is
+/// absent, of another scheme or empty. The API's users and the metrics endpoint read it
+/// here, one way.
+pub fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let h = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    h.strip_prefix("Bearer ")
+        .or_else(|| h.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -357,5 +371,19 @@ mod tests {
         assert_eq!(percent_decoded("/a%00b"), b"/a\0b");
         assert_eq!(percent_decoded("/a%2"), b"/a%2");
         assert_eq!(percent_decoded("/%E8%B7%AF"), "/路".as_bytes());
+    }
+
+    #[test]
+    fn bearer_tokens_are_read_one_way() {
+        let with = |v: &str| {
+            let mut h = axum::http::HeaderMap::new();
+            h.insert(axum::http::header::AUTHORIZATION, v.parse().unwrap());
+            h
+        };
+        assert_eq!(super::bearer_token(&with("Bearer abc ")), Some("abc"));
+        assert_eq!(super::bearer_token(&with("bearer abc")), Some("abc"));
+        assert_eq!(super::bearer_token(&with("Bearer  ")), None);
+        assert_eq!(super::bearer_token(&with("Basic abc")), None);
+        assert_eq!(super::bearer_token(&axum::http::HeaderMap::new()), None);
     }
 }

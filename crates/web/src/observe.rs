@@ -76,14 +76,7 @@ pub async fn observe(State(app): State<App>, req: Request, next: Next) -> Respon
 
 /// `GET /metrics` on the main address: with `Authorization: Bearer MASHANGBAN_METRICS_TOKEN`.
 pub async fn metrics(State(app): State<App>, headers: HeaderMap) -> Response {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| {
-            h.strip_prefix("Bearer ")
-                .or_else(|| h.strip_prefix("bearer "))
-        })
-        .map(str::trim);
+    let token = crate::input::bearer_token(&headers);
     exposition(&app, MetricsAccess::Bearer(token)).await
 }
 

@@ -60,6 +60,21 @@ async fn rebuild_pending(conn: &mut AnyConnection) -> Result<bool> {
 }
 
 impl SqlStore {
+    /// The tickets of a SQLite file (a backup's copy), on one read-only connection: no pool,
+    /// no checkpointer, nothing written.
+    pub async fn count_tickets_in_file(path: &std::path::Path) -> Result<i64> {
+        use sqlx::Connection;
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(path)
+            .read_only(true);
+        let mut conn = sqlx::sqlite::SqliteConnection::connect_with(&options).await?;
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tickets")
+            .fetch_one(&mut conn)
+            .await?;
+        conn.close().await?;
+        Ok(n)
+    }
+
     /// Applies the migrations up to `version` (all of them: [`Maintenance::migrate`]), each
     /// in its own transaction, so that an upgrade stopped half-way goes on from the first
     /// migration not applied. Older schemas are made with it in the upgrade tests.
