@@ -26,6 +26,7 @@ pub mod permission;
 pub mod public;
 pub mod reply_check;
 pub mod report;
+pub mod retention;
 pub mod supervision;
 pub mod ticket;
 pub mod types;

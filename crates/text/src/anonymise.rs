@@ -745,5 +745,127 @@ fn places(chars: &[char], spans: &mut Vec<Span>) {
     }
 }
 
+/// What to take out of a stored record (a ticket's view, an event).
+#[derive(Debug, Clone, Default)]
+pub struct Scrub {
+    /// The citizen's fields (name, phone, WeChat follower id) emptied, and the names and
+    /// phone numbers in the texts taken out.
+    pub contact: bool,
+    /// Every personal datum of the texts taken out, places below the street with them.
+    pub content: bool,
+    /// The citizen's own name and phone, taken out wherever they appear.
+    pub known: Vec<(PersonalKind, String)>,
+}
+
+/// Keys whose values are codes, never free text: left as they are.
+const STRUCTURAL_KEYS: &[&str] = &[
+    "type",
+    "number",
+    "tracking_code",
+    "channel",
+    "kind",
+    "state",
+    "role",
+    "source",
+    "resolution",
+    "satisfaction",
+    "category_code",
+    "suggested_category_code",
+    "division_code",
+    "emergency",
+    "at",
+    "sha256",
+    "thumbnail_sha256",
+    "id",
+    "code",
+    "level",
+    "action",
+];
+
+/// The citizen's fields a contact scrub empties.
+const CITIZEN_FIELDS: &[&str] = &["name", "phone", "wechat_openid"];
+
+/// Takes personal data out of a stored record in place (a JSON value: a ticket's view or
+/// an event's data), keeping its shape: codes, dates and numbers stay, the citizen's fields
+/// become `null`, texts lose what `scrub` asks. Returns how many data were taken out.
+pub fn scrub_record(value: &mut serde_json::Value, scrub: &Scrub) -> usize {
+    use serde_json::Value;
+    let mut n = 0;
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                if scrub.contact
+                    && key == "citizen"
+                    && let Value::Object(citizen) = v
+                {
+                    for f in CITIZEN_FIELDS {
+                        if let Some(field) = citizen.get_mut(*f)
+                            && !field.is_null()
+                        {
+                            *field = Value::Null;
+                            n += 1;
+                        }
+                    }
+                    continue;
+                }
+                if STRUCTURAL_KEYS.contains(&key.as_str()) && !v.is_object() && !v.is_array() {
+                    continue;
+                }
+                n += scrub_record(v, scrub);
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                n += scrub_record(item, scrub);
+            }
+        }
+        Value::String(text) => {
+            let (clean, removed) = scrub_text(text, scrub);
+            if removed > 0 {
+                *text = clean;
+                n += removed;
+            }
+        }
+        _ => {}
+    }
+    n
+}
+
+/// One free text scrubbed: all its personal data (`content`), or its names and phone
+/// numbers only (`contact`).
+fn scrub_text(text: &str, scrub: &Scrub) -> (String, usize) {
+    if !scrub.contact && !scrub.content {
+        return (text.to_string(), 0);
+    }
+    let found = anonymise(
+        text,
+        &Options {
+            generalise_places: scrub.content,
+            known: scrub.known.clone(),
+        },
+    );
+    if scrub.content {
+        let n = found.removed.len();
+        return (found.text, n);
+    }
+    // Contact only: the names and numbers go, the rest of what was found stays.
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    let mut n = 0;
+    for r in found
+        .removed
+        .iter()
+        .filter(|r| matches!(r.kind, PersonalKind::Name | PersonalKind::Phone))
+    {
+        out.extend(&chars[at..r.at]);
+        out.push_str(&r.replacement);
+        at = r.at + r.original.chars().count();
+        n += 1;
+    }
+    out.extend(&chars[at..]);
+    (out, n)
+}
+
 #[cfg(test)]
 mod tests;

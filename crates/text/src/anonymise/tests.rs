@@ -165,3 +165,87 @@ fn recall_on_the_written_set() {
         untouched.recall()
     );
 }
+
+#[test]
+fn a_record_keeps_its_shape_and_loses_the_citizen() {
+    let mut event = serde_json::json!({
+        "type": "received",
+        "number": "XN20261207000001",
+        "tracking_code": "K7Q2X3",
+        "channel": "phone",
+        "title": "青发小区7号楼路灯不亮",
+        "content": "我叫王芳，电话13912345678，青发小区7号楼3单元门口的路灯不亮",
+        "citizen": {"name": "王芳", "phone": "13912345678", "no_sms": false},
+        "division_code": "630102001001",
+        "category_code": "010403",
+        "at": "2026-12-07T02:00:00.123456Z",
+        "notes": [{"note": "已联系王芳，车牌青A12345"}]
+    });
+    let known = vec![
+        (PersonalKind::Name, "王芳".to_string()),
+        (PersonalKind::Phone, "13912345678".to_string()),
+    ];
+    let mut contact_only = event.clone();
+    let n = scrub_record(
+        &mut contact_only,
+        &Scrub {
+            contact: true,
+            content: false,
+            known: known.clone(),
+        },
+    );
+    assert_eq!(
+        contact_only["citizen"],
+        serde_json::json!({"name": null, "phone": null, "no_sms": false})
+    );
+    assert_eq!(
+        contact_only["content"],
+        "我叫某某，电话[电话]，青发小区7号楼3单元门口的路灯不亮"
+    );
+    assert_eq!(contact_only["notes"][0]["note"], "已联系某某，车牌青A12345");
+    assert_eq!(n, 2 + 2 + 1);
+    let n = scrub_record(
+        &mut event,
+        &Scrub {
+            contact: true,
+            content: true,
+            known,
+        },
+    );
+    assert_eq!(event["title"], "某小区[门牌号]路灯不亮");
+    assert_eq!(
+        event["content"],
+        "我叫某某，电话[电话]，某小区[门牌号]门口的路灯不亮"
+    );
+    assert_eq!(event["notes"][0]["note"], "已联系某某，车牌[车牌号]");
+    // Codes, numbers and times are untouched.
+    for key in [
+        "type",
+        "number",
+        "tracking_code",
+        "channel",
+        "division_code",
+        "category_code",
+        "at",
+    ] {
+        assert_ne!(event[key], serde_json::Value::Null, "{key}");
+    }
+    assert_eq!(event["number"], "XN20261207000001");
+    assert_eq!(event["at"], "2026-12-07T02:00:00.123456Z");
+    assert_eq!(event["division_code"], "630102001001");
+    assert!(n >= 8, "{n}");
+    // A second pass finds nothing more.
+    let again = event.clone();
+    assert_eq!(
+        scrub_record(
+            &mut event,
+            &Scrub {
+                contact: true,
+                content: true,
+                known: vec![]
+            }
+        ),
+        0
+    );
+    assert_eq!(event, again);
+}
