@@ -22,6 +22,7 @@ pub use mashangban_store::ApiKey;
 pub mod public;
 pub mod reply_check;
 pub mod reports;
+pub mod retention;
 pub mod search;
 pub mod seed;
 pub mod text;

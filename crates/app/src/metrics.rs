@@ -309,6 +309,7 @@ pub mod worker {
     pub const SEARCH: &str = "search_feed";
     pub const SWEEPER: &str = "upload_sweeper";
     pub const OPEN_DATA: &str = "open_data_publisher";
+    pub const RETENTION: &str = "retention_task";
 }
 
 fn seconds_since(then: Option<DateTime<Utc>>, now: DateTime<Utc>) -> f64 {

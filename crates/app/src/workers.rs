@@ -26,6 +26,9 @@ pub struct WorkerConfig {
     /// The open-data publisher (`MASHANGBAN_OPEN_DATA_SECONDS`, 3600): releases the month
     /// just ended once it has none.
     pub open_data: Duration,
+    /// The retention task (`MASHANGBAN_RETENTION_SECONDS`, 3600): takes out the personal
+    /// data whose time has passed.
+    pub retention: Duration,
 }
 
 impl Default for WorkerConfig {
@@ -36,6 +39,7 @@ impl Default for WorkerConfig {
             warn: Duration::from_secs(600),
             search: Duration::from_secs(2),
             open_data: Duration::from_secs(3600),
+            retention: Duration::from_secs(3600),
         }
     }
 }
@@ -60,6 +64,7 @@ impl WorkerConfig {
             warn: secs("MASHANGBAN_WARN_SECONDS", d.warn)?,
             search: secs("MASHANGBAN_SEARCH_SECONDS", d.search)?,
             open_data: secs("MASHANGBAN_OPEN_DATA_SECONDS", d.open_data)?,
+            retention: secs("MASHANGBAN_RETENTION_SECONDS", d.retention)?,
         })
     }
 }
@@ -136,6 +141,11 @@ impl Workers {
             worker::OPEN_DATA,
             config.open_data,
             Box::new(open_data_pass),
+        );
+        spawn(
+            worker::RETENTION,
+            config.retention,
+            Box::new(retention_pass),
         );
         spawn(
             worker::SWEEPER,
@@ -319,6 +329,30 @@ fn open_data_pass(app: App) -> Pass {
     })
 }
 
+/// One pass of the retention task: the personal data whose time has passed are taken out
+/// (each ticket by one instance).
+fn retention_pass(app: App) -> Pass {
+    Box::pin(async move {
+        match app.apply_retention_at(chrono::Utc::now()).await {
+            Ok(r) => {
+                if r.contact + r.content > 0 {
+                    tracing::info!(
+                        contact = r.contact,
+                        content = r.content,
+                        data = r.data,
+                        "personal data taken out"
+                    );
+                }
+                true
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "retention task");
+                false
+            }
+        }
+    })
+}
+
 /// One pass of the search feed: indexes the tickets changed since the last pass (a search
 /// also brings the index up to date itself).
 fn search_pass(app: App) -> Pass {
@@ -355,5 +389,6 @@ mod tests {
         assert_eq!(d.warn, Duration::from_secs(600));
         assert_eq!(d.search, Duration::from_secs(2));
         assert_eq!(d.open_data, Duration::from_secs(3600));
+        assert_eq!(d.retention, Duration::from_secs(3600));
     }
 }

@@ -70,6 +70,9 @@ pub enum Permission {
     /// Make a month's open-data release again on demand (the scheduled one needs nobody).
     /// What the hotline publishes under its name: leaders and administrators.
     PublishData,
+    /// Erase a citizen's personal data from all their requests at once, at their request,
+    /// with the reason (administrators).
+    EraseCitizenData,
 }
 
 /// One row of the permission table: a permission and the roles that have it.
@@ -167,10 +170,14 @@ pub static PERMISSIONS: &[Grant] = &[
         permission: Permission::PublishData,
         roles: &[Analyst, Admin],
     },
+    Grant {
+        permission: Permission::EraseCitizenData,
+        roles: &[Admin],
+    },
 ];
 
 impl Permission {
-    pub const ALL: [Permission; 18] = [
+    pub const ALL: [Permission; 19] = [
         Permission::ReceiveRequests,
         Permission::ReportOnPatrol,
         Permission::SeeContacts,
@@ -189,6 +196,7 @@ impl Permission {
         Permission::EditCases,
         Permission::ApproveCases,
         Permission::PublishData,
+        Permission::EraseCitizenData,
     ];
 
     /// The name used in messages and in `docs/permissions.md`.
@@ -212,6 +220,7 @@ impl Permission {
             Permission::EditCases => "edit_cases",
             Permission::ApproveCases => "approve_cases",
             Permission::PublishData => "publish_data",
+            Permission::EraseCitizenData => "erase_citizen_data",
         }
     }
 

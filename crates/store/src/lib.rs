@@ -984,6 +984,55 @@ pub trait CaseStore: Send + Sync {
     async fn case_history(&self, case_id: i64) -> Result<Vec<CaseChange>>;
 }
 
+/// One line of the retention log: a scheduled run that took something out, or a
+/// citizen's request to erase.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct RetentionEntry {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub user_id: i64,
+    /// `contact`, `content` (the policy's kinds) or `erasure`.
+    pub what: String,
+    pub tickets: i64,
+    /// Personal data taken out.
+    pub data: i64,
+    /// An erasure's reason.
+    pub reason: Option<String>,
+}
+
+/// How a stored record is scrubbed (see `mashangban_text::anonymise::scrub_record`).
+pub type ScrubFn<'a> = dyn Fn(&mut serde_json::Value) -> usize + Send + Sync + 'a;
+
+/// Keeping personal data only as long as needed.
+#[async_trait]
+pub trait RetentionStore: Send + Sync {
+    /// Finished tickets untouched since `before` whose `kind` has not been taken out yet,
+    /// by id, at most `limit`.
+    async fn retention_due(
+        &self,
+        kind: mashangban_domain::retention::RetainedKind,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<i64>>;
+    /// The tickets of a citizen's phone number.
+    async fn tickets_of_phone(&self, phone: &str) -> Result<Vec<i64>>;
+    /// In one transaction: claims the kinds for the ticket (none left to claim: another
+    /// instance did it, `None`), scrubs every event and the view with `scrub`, empties the
+    /// phone and WeChat columns when `contact`, and appends `marker` at the next version
+    /// (so that every instance's search index takes the ticket again). Returns the data
+    /// taken out.
+    async fn scrub_ticket(
+        &self,
+        ticket_id: i64,
+        kinds: &[mashangban_domain::retention::RetainedKind],
+        scrub: &ScrubFn<'_>,
+        marker: Event,
+    ) -> Result<Option<usize>>;
+    async fn log_retention(&self, entry: &RetentionEntry) -> Result<()>;
+    /// The log, newest first.
+    async fn retention_log(&self, limit: u32) -> Result<Vec<RetentionEntry>>;
+}
+
 /// A release of open data as listed.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct ReleaseSummary {
@@ -1056,6 +1105,7 @@ pub trait Store:
     + ApiKeyStore
     + CaseStore
     + OpenDataStore
+    + RetentionStore
 {
 }
 
@@ -1076,7 +1126,8 @@ impl<
         + ChannelStore
         + ApiKeyStore
         + CaseStore
-        + OpenDataStore,
+        + OpenDataStore
+        + RetentionStore,
 > Store for T
 {
 }

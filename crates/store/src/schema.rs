@@ -765,6 +765,31 @@ CREATE TABLE open_data_releases (
 );
 "#,
     },
+    Migration {
+        version: 34,
+        name: "retention",
+        // Which kinds of personal data have been taken out of which ticket (one row each,
+        // written first in the transaction that takes them out: the one claim that makes a
+        // ticket's scrubbing happen once however many instances run the task), and the log
+        // of the runs and of the citizens' requests to erase (by whom, why, how many).
+        sql: r#"
+CREATE TABLE ticket_retention (
+    ticket_id {big} NOT NULL,
+    kind TEXT NOT NULL,
+    done_at {big} NOT NULL,
+    PRIMARY KEY (ticket_id, kind)
+);
+CREATE TABLE retention_log (
+    id {id},
+    at {big} NOT NULL,
+    user_id {big} NOT NULL,
+    what TEXT NOT NULL,
+    tickets {big} NOT NULL,
+    data {big} NOT NULL,
+    reason TEXT
+);
+"#,
+    },
 ];
 
 #[cfg(test)]

@@ -819,6 +819,9 @@ pub fn scrub_record(value: &mut serde_json::Value, scrub: &Scrub) -> usize {
                 n += scrub_record(item, scrub);
             }
         }
+        // A date or a time (`2026-12-07T02:12:13.912345678Z`: its seconds and fraction
+        // would read as a phone number) is never personal.
+        Value::String(text) if is_timestamp(text) => {}
         Value::String(text) => {
             let (clean, removed) = scrub_text(text, scrub);
             if removed > 0 {
@@ -829,6 +832,15 @@ pub fn scrub_record(value: &mut serde_json::Value, scrub: &Scrub) -> usize {
         _ => {}
     }
     n
+}
+
+fn is_timestamp(text: &str) -> bool {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$")
+            .expect("the timestamp pattern compiles")
+    })
+    .is_match(text)
 }
 
 /// One free text scrubbed: all its personal data (`content`), or its names and phone

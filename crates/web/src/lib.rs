@@ -12,6 +12,7 @@ mod api_keys;
 mod api_knowledge;
 mod api_kpi;
 mod api_public;
+mod api_retention;
 mod api_text;
 mod api_warnings;
 mod bodies;
@@ -159,6 +160,9 @@ fn api() -> OpenApiRouter<App> {
         .routes(routes!(api_cases::public_list))
         .routes(routes!(api_cases::public_one))
         .routes(routes!(open_data::list))
+        .routes(routes!(api_retention::policy, api_retention::put_policy))
+        .routes(routes!(api_retention::log))
+        .routes(routes!(api_retention::erase))
         .routes(routes!(open_data::get_one, open_data::release))
         .routes(routes!(api_text::suggest))
         .routes(routes!(api_text::extract))

@@ -121,6 +121,12 @@ impl Fixtures {
             ("POST", "/api/v1/knowledge") | ("PUT", "/api/v1/knowledge/{id}") => Some(article),
             ("POST", "/api/v1/suggest") => Some(json!({"content": "小区路灯不亮"})),
             ("POST", "/api/v1/extract") => Some(json!({"text": "我叫王芳，小区路灯不亮"})),
+            ("PUT", "/api/v1/policy/retention") => {
+                Some(json!({"contact_days": 1095, "content_days": 1825}))
+            }
+            ("POST", "/api/v1/citizens/erase") => {
+                Some(json!({"phone": "13900000000", "reason": "市民来电申请删除"}))
+            }
             ("POST", "/api/v1/anonymise") => Some(json!({"text": "我叫王芳，电话13912345678"})),
             ("POST", "/api/v1/cases") => Some(json!({"ticket_id": id})),
             ("PUT", "/api/v1/cases/{id}") => Some(json!({"version": 1, "title": "标题",

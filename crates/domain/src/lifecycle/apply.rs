@@ -117,6 +117,8 @@ pub fn apply(ticket: Option<Ticket>, event: &Event) -> Option<Ticket> {
                 candidates: Vec::new(),
             });
         }
+        // The data were taken out of the stored view itself; nothing else changes.
+        EventKind::PersonalDataRemoved { .. } => {}
         EventKind::MeetingRecorded {
             unit_id,
             held_on,

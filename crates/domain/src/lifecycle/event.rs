@@ -79,6 +79,14 @@ pub enum EventKind {
         to: String,
         reason: String,
     },
+    /// Personal data were taken out of the ticket and its events, by the retention policy
+    /// (保存期满) or at the citizen's request (`requested`): the kinds taken out. The
+    /// figures are unchanged: they never held them.
+    PersonalDataRemoved {
+        kinds: Vec<crate::retention::RetainedKind>,
+        #[serde(default)]
+        requested: bool,
+    },
     /// A unit recorded a residents' meeting (近邻议事会) held on the matter.
     MeetingRecorded {
         unit_id: i64,
@@ -327,6 +335,7 @@ impl EventKind {
             EventKind::ResolvedDirectly { .. } => "resolved_directly",
             EventKind::ResolvedOnSpot { .. } => "resolved_on_spot",
             EventKind::MeetingRecorded { .. } => "meeting_recorded",
+            EventKind::PersonalDataRemoved { .. } => "personal_data_removed",
             EventKind::Recategorised { .. } => "recategorised",
             EventKind::Relocated { .. } => "relocated",
             EventKind::Dispatched { .. } => "dispatched",

@@ -30,6 +30,7 @@ mod maintenance;
 mod open_data;
 mod outbox;
 mod reference;
+mod retention;
 mod throttle;
 mod tickets;
 mod users;

@@ -179,6 +179,8 @@ fn a_record_keeps_its_shape_and_loses_the_citizen() {
         "division_code": "630102001001",
         "category_code": "010403",
         "at": "2026-12-07T02:00:00.123456Z",
+        "created_at": "2026-12-07T02:12:13.912345678Z",
+        "held_on": "2026-12-07",
         "notes": [{"note": "已联系王芳，车牌青A12345"}]
     });
     let known = vec![
@@ -232,6 +234,8 @@ fn a_record_keeps_its_shape_and_loses_the_citizen() {
     }
     assert_eq!(event["number"], "XN20261207000001");
     assert_eq!(event["at"], "2026-12-07T02:00:00.123456Z");
+    assert_eq!(event["created_at"], "2026-12-07T02:12:13.912345678Z");
+    assert_eq!(event["held_on"], "2026-12-07");
     assert_eq!(event["division_code"], "630102001001");
     assert!(n >= 8, "{n}");
     // A second pass finds nothing more.

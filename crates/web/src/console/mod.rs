@@ -826,6 +826,7 @@ fn event_text(e: &Event, lang: Lang, units: Option<&mashangban_app::Reference>) 
         ),
         "resolved_on_spot" => ("就地办结", "resolved on the spot"),
         "meeting_recorded" => ("近邻议事会", "residents' meeting"),
+        "personal_data_removed" => ("个人信息已删除", "personal data removed"),
         "recategorised" => ("更正分类", "category corrected"),
         "relocated" => ("更正区划", "place corrected"),
         other => (other, other),
