@@ -27,6 +27,7 @@ pub mod search;
 pub mod seed;
 pub mod text;
 pub mod tickets;
+pub mod topics;
 pub mod warnings;
 pub mod wechat;
 pub mod workers;

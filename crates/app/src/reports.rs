@@ -79,6 +79,8 @@ pub struct MonthlyReport {
     pub units: KpiTable,
     pub districts: KpiTable,
     pub categories: KpiTable,
+    /// The monthly topics (每月一题) under way or closed in the month.
+    pub topics: Vec<crate::topics::TopicReportLine>,
 }
 
 /// "1月13日".
@@ -270,6 +272,7 @@ impl App {
             units: self.kpi_table(actor, period, Some(Dim::Unit)).await?,
             districts: self.kpi_table(actor, period, Some(Dim::District)).await?,
             categories: self.kpi_table(actor, period, Some(Dim::CategoryL1)).await?,
+            topics: self.topics_of_month(actor, from, to).await?,
         })
     }
 }

@@ -29,6 +29,7 @@ pub mod report;
 pub mod retention;
 pub mod supervision;
 pub mod ticket;
+pub mod topics;
 pub mod types;
 pub mod warning;
 pub mod wechat;

@@ -73,6 +73,17 @@ pub enum Permission {
     /// Erase a citizen's personal data from all their requests at once, at their request,
     /// with the reason (administrators).
     EraseCitizenData,
+    /// Propose a monthly topic (每月一题) from the hot issues and the evaluation: analysts
+    /// and supervisors.
+    ProposeTopics,
+    /// Adopt a proposed topic (lead unit, co-units, tasks, policies), decline it, close it,
+    /// record its policies issued: the leader's (analyst's) decision.
+    AdoptTopics,
+    /// Press a topic's overdue or lagging task (催办, 书面督办, 挂牌督办): supervisors.
+    SuperviseTopics,
+    /// Report on a topic's task given to one's own unit, record its policy issued: a
+    /// unit's handlers (see [`may_work_on_topic`]).
+    WorkTopicTasks,
 }
 
 /// One row of the permission table: a permission and the roles that have it.
@@ -89,7 +100,8 @@ pub struct Grant {
 ///
 /// The analyst (领导) reads everything and changes no ticket: they have the read
 /// permissions, no lifecycle action, no handling of warnings — and the leader's decisions
-/// on what the hotline publishes (approving typical cases, releasing open data again).
+/// on what the hotline publishes (approving typical cases, releasing open data again) and
+/// takes on (proposing and adopting monthly topics).
 pub static PERMISSIONS: &[Grant] = &[
     Grant {
         permission: Permission::ReceiveRequests,
@@ -174,10 +186,26 @@ pub static PERMISSIONS: &[Grant] = &[
         permission: Permission::EraseCitizenData,
         roles: &[Admin],
     },
+    Grant {
+        permission: Permission::ProposeTopics,
+        roles: &[Supervisor, Analyst],
+    },
+    Grant {
+        permission: Permission::AdoptTopics,
+        roles: &[Analyst],
+    },
+    Grant {
+        permission: Permission::SuperviseTopics,
+        roles: &[Supervisor],
+    },
+    Grant {
+        permission: Permission::WorkTopicTasks,
+        roles: &[UnitHandler],
+    },
 ];
 
 impl Permission {
-    pub const ALL: [Permission; 19] = [
+    pub const ALL: [Permission; 23] = [
         Permission::ReceiveRequests,
         Permission::ReportOnPatrol,
         Permission::SeeContacts,
@@ -197,6 +225,10 @@ impl Permission {
         Permission::ApproveCases,
         Permission::PublishData,
         Permission::EraseCitizenData,
+        Permission::ProposeTopics,
+        Permission::AdoptTopics,
+        Permission::SuperviseTopics,
+        Permission::WorkTopicTasks,
     ];
 
     /// The name used in messages and in `docs/permissions.md`.
@@ -221,6 +253,10 @@ impl Permission {
             Permission::ApproveCases => "approve_cases",
             Permission::PublishData => "publish_data",
             Permission::EraseCitizenData => "erase_citizen_data",
+            Permission::ProposeTopics => "propose_topics",
+            Permission::AdoptTopics => "adopt_topics",
+            Permission::SuperviseTopics => "supervise_topics",
+            Permission::WorkTopicTasks => "work_topic_tasks",
         }
     }
 
@@ -285,6 +321,21 @@ pub fn may_edit_article(actor: &Actor, owner_unit_id: Option<i64>) -> bool {
     }
 }
 
+/// Who may read a monthly topic: whoever reads the city's figures, and the handlers of a
+/// unit with a part in it (`units`: the lead, co-units, the tasks' and policies' units).
+pub fn may_read_topic(actor: &Actor, units: &[i64]) -> bool {
+    permits(actor.role, Permission::ReadFigures)
+        || permits(actor.role, Permission::ProposeTopics)
+        || (permits(actor.role, Permission::WorkTopicTasks)
+            && actor.unit_id.is_some_and(|u| units.contains(&u)))
+}
+
+/// Who may report on a topic's task or record its policy issued: a handler of the unit it
+/// is given to (a leader may also record a policy issued, see [`Permission::AdoptTopics`]).
+pub fn may_work_on_topic(actor: &Actor, unit_id: i64) -> bool {
+    permits(actor.role, Permission::WorkTopicTasks) && actor.unit_id == Some(unit_id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -295,6 +346,21 @@ mod tests {
             role,
             unit_id,
         }
+    }
+
+    #[test]
+    fn topics_are_read_by_the_city_and_the_units_with_a_part() {
+        let units = [3, 4];
+        assert!(may_read_topic(&actor(Analyst, None), &units));
+        assert!(may_read_topic(&actor(Supervisor, None), &units));
+        assert!(may_read_topic(&actor(Dispatcher, None), &units));
+        assert!(may_read_topic(&actor(UnitHandler, Some(4)), &units));
+        assert!(!may_read_topic(&actor(UnitHandler, Some(5)), &units));
+        assert!(!may_read_topic(&actor(Operator, None), &units));
+        assert!(!may_read_topic(&actor(GridWorker, Some(3)), &units));
+        assert!(may_work_on_topic(&actor(UnitHandler, Some(4)), 4));
+        assert!(!may_work_on_topic(&actor(UnitHandler, Some(3)), 4));
+        assert!(!may_work_on_topic(&actor(Supervisor, None), 4));
     }
 
     #[test]
@@ -322,7 +388,9 @@ mod tests {
                 Permission::ReadFigures,
                 Permission::ReadWarnings,
                 Permission::ApproveCases,
-                Permission::PublishData
+                Permission::PublishData,
+                Permission::ProposeTopics,
+                Permission::AdoptTopics
             ]
         );
         for rule in crate::lifecycle::TRANSITIONS {

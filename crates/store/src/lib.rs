@@ -788,6 +788,16 @@ pub trait AggregateStore: Send + Sync {
     /// Empties the aggregates and rebuilds them from every ticket's events, in one
     /// transaction (writers wait meanwhile).
     async fn rebuild_aggregates(&self) -> Result<RebuildReport>;
+    /// Requests a business day over `from..=to` whose category is `category_prefix` or
+    /// below it and, if given, whose division is `division_prefix` or below it: the days
+    /// with any, in order.
+    async fn kpi_scope_requests(
+        &self,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+        category_prefix: &str,
+        division_prefix: Option<&str>,
+    ) -> Result<Vec<(chrono::NaiveDate, u64)>>;
 }
 
 /// Early warnings (预警) and what they are found from.
@@ -984,6 +994,42 @@ pub trait CaseStore: Send + Sync {
     async fn case_history(&self, case_id: i64) -> Result<Vec<CaseChange>>;
 }
 
+/// One change to a monthly topic.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct TopicChange {
+    pub id: i64,
+    pub topic_id: i64,
+    pub version: i64,
+    /// `created` or `updated`.
+    pub action: String,
+    pub before: Option<mashangban_domain::topics::Topic>,
+    pub after: Option<mashangban_domain::topics::Topic>,
+    pub user_id: i64,
+    pub at: DateTime<Utc>,
+}
+
+/// Monthly topics (每月一题) and their history.
+#[async_trait]
+pub trait TopicStore: Send + Sync {
+    /// Saves a topic (a new one at id 0, a step at the version it was read: a stale one is
+    /// a `Conflict`), recording the change, in one transaction.
+    async fn write_topic(
+        &self,
+        topic: mashangban_domain::topics::Topic,
+        user_id: i64,
+        at: DateTime<Utc>,
+    ) -> Result<mashangban_domain::topics::Topic>;
+    async fn topic(&self, id: i64) -> Result<Option<mashangban_domain::topics::Topic>>;
+    /// Topics of one state or all, newest first, at most `limit`.
+    async fn topics(
+        &self,
+        state: Option<mashangban_domain::topics::TopicState>,
+        limit: u32,
+    ) -> Result<Vec<mashangban_domain::topics::Topic>>;
+    /// A topic's changes, newest first.
+    async fn topic_history(&self, topic_id: i64) -> Result<Vec<TopicChange>>;
+}
+
 /// One line of the retention log: a scheduled run that took something out, or a
 /// citizen's request to erase.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -1106,6 +1152,7 @@ pub trait Store:
     + CaseStore
     + OpenDataStore
     + RetentionStore
+    + TopicStore
 {
 }
 
@@ -1127,7 +1174,8 @@ impl<
         + ApiKeyStore
         + CaseStore
         + OpenDataStore
-        + RetentionStore,
+        + RetentionStore
+        + TopicStore,
 > Store for T
 {
 }

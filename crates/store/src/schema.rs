@@ -790,6 +790,35 @@ CREATE TABLE retention_log (
 );
 "#,
     },
+    Migration {
+        version: 35,
+        name: "monthly topics",
+        // Monthly topics (每月一题): the topic as one document (its proposal, adoption,
+        // tasks with their reports and supervisions, policies) written through the versioned
+        // write, with every change before and after.
+        sql: r#"
+CREATE TABLE topics (
+    id {id},
+    state TEXT NOT NULL,
+    category_code TEXT NOT NULL,
+    proposed_at {big} NOT NULL,
+    body TEXT NOT NULL,
+    version {big} NOT NULL
+);
+CREATE INDEX topics_state ON topics (state, id);
+CREATE TABLE topic_changes (
+    id {id},
+    topic_id {big} NOT NULL,
+    version {big} NOT NULL,
+    action TEXT NOT NULL,
+    before_json TEXT,
+    after_json TEXT,
+    user_id {big} NOT NULL,
+    at {big} NOT NULL
+);
+CREATE INDEX topic_changes_topic ON topic_changes (topic_id, id);
+"#,
+    },
 ];
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ mod api_kpi;
 mod api_public;
 mod api_retention;
 mod api_text;
+mod api_topics;
 mod api_warnings;
 mod bodies;
 pub mod console;
@@ -159,6 +160,9 @@ fn api() -> OpenApiRouter<App> {
         .routes(routes!(api_cases::unpublish))
         .routes(routes!(api_cases::public_list))
         .routes(routes!(api_cases::public_one))
+        .routes(routes!(api_topics::list, api_topics::propose))
+        .routes(routes!(api_topics::get_one))
+        .routes(routes!(api_topics::take_step))
         .routes(routes!(open_data::list))
         .routes(routes!(api_retention::policy, api_retention::put_policy))
         .routes(routes!(api_retention::log))

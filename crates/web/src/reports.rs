@@ -110,6 +110,13 @@ pub fn monthly_html(r: &MonthlyReport) -> String {
             (kpi_table(&r.districts))
             h2 { "三、诉求分类情况" }
             (kpi_table(&r.categories))
+            h2 { "四、每月一题推进情况" }
+            @if r.topics.is_empty() {
+                p { "本月无在办的每月一题。" }
+            }
+            @for l in &r.topics {
+                p { (l.text) }
+            }
             p { "说明：综合得分按响应率、解决率、满意率、按期办结率、办结率加权计算；排名前" (format!("{:.0}%", r.units.policy.blue_share * 100.0)) "为蓝色区域，后" (format!("{:.0}%", r.units.policy.red_share * 100.0)) "为红色区域。" }
         },
     )
@@ -192,6 +199,11 @@ pub fn monthly_docx(r: &MonthlyReport) -> Result<Vec<u8>, String> {
     blocks.push(kpi_block(&r.districts));
     blocks.push(Block::Heading("三、诉求分类情况".into()));
     blocks.push(kpi_block(&r.categories));
+    blocks.push(Block::Heading("四、每月一题推进情况".into()));
+    if r.topics.is_empty() {
+        blocks.push(Block::Paragraph("本月无在办的每月一题。".into()));
+    }
+    blocks.extend(r.topics.iter().map(|l| Block::Paragraph(l.text.clone())));
     blocks.push(Block::Paragraph(format!(
         "说明：综合得分按响应率、解决率、满意率、按期办结率、办结率加权计算；排名前{:.0}%为蓝色区域，后{:.0}%为红色区域。",
         r.units.policy.blue_share * 100.0,

@@ -129,6 +129,11 @@ impl Fixtures {
             }
             ("POST", "/api/v1/anonymise") => Some(json!({"text": "我叫王芳，电话13912345678"})),
             ("POST", "/api/v1/cases") => Some(json!({"ticket_id": id})),
+            ("POST", "/api/v1/topics") => {
+                Some(json!({"title": "路灯不亮", "problem": "多处路灯不亮",
+                "category_code": "0104"}))
+            }
+            ("POST", p) if p.starts_with("/api/v1/topics/{id}/") => Some(json!({"version": 1})),
             ("PUT", "/api/v1/cases/{id}") => Some(json!({"version": 1, "title": "标题",
                 "request": "诉求", "handling": "办理", "result": "结果"})),
             ("POST", p) if p.starts_with("/api/v1/cases/{id}/") => {

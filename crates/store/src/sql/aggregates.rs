@@ -637,4 +637,44 @@ impl AggregateStore for SqlStore {
         tx.commit().await?;
         Ok(report)
     }
+
+    async fn kpi_scope_requests(
+        &self,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+        category_prefix: &str,
+        division_prefix: Option<&str>,
+    ) -> Result<Vec<(chrono::NaiveDate, u64)>> {
+        // Codes are digits (checked by the callers); a prefix is matched as the code's start.
+        let code = |c: &str| -> Result<String> {
+            if c.is_empty() || !c.chars().all(|c| c.is_ascii_digit()) {
+                return Err(corrupt(format!("`{c}` is not a code")));
+            }
+            Ok(format!("{c}%"))
+        };
+        let mut params = vec![
+            P::S(Some(from.to_string())),
+            P::S(Some(to.to_string())),
+            P::S(Some(code(category_prefix)?)),
+        ];
+        let mut sql = "SELECT day, CAST(SUM(requests) AS BIGINT) AS n FROM kpi_facts \
+                       WHERE day >= $1 AND day <= $2 AND category_code LIKE $3"
+            .to_string();
+        if let Some(d) = division_prefix {
+            params.push(P::S(Some(code(d)?)));
+            sql.push_str(" AND division_code LIKE $4");
+        }
+        sql.push_str(" GROUP BY day HAVING SUM(requests) > 0 ORDER BY day");
+        let mut conn = self.pool.acquire().await?;
+        let rows = many(is_sqlite(&conn), sql, params)
+            .fetch_all(&mut *conn)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let day: String = r.try_get(0)?;
+                let n: i64 = r.try_get(1)?;
+                Ok((day_of(&day)?, n.max(0) as u64))
+            })
+            .collect()
+    }
 }

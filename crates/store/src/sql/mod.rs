@@ -33,6 +33,7 @@ mod reference;
 mod retention;
 mod throttle;
 mod tickets;
+mod topics;
 mod users;
 mod versioned;
 
