@@ -49,6 +49,9 @@ pub struct LiveHotIssue {
     /// Its most common issue group (second-level category) and its name.
     pub category_code: Option<String>,
     pub category_name: Option<String>,
+    /// The street, else the district, that holds at least half of its requests, if one
+    /// does: the place a monthly topic taken from it is scoped to.
+    pub division_code: Option<String>,
     /// Its tickets, oldest first.
     pub ticket_ids: Vec<i64>,
 }
@@ -345,6 +348,7 @@ impl App {
                         .and_then(|g| r.categories.get(g))
                         .map(|c| c.name.clone()),
                     category_code: group,
+                    division_code: main_place(&tickets, &ids),
                     ticket_ids: ids,
                 }
             })
@@ -644,6 +648,28 @@ fn main_group(tickets: &[Ticket], ids: &[i64]) -> Option<String> {
     n.into_iter()
         .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
         .map(|(g, _)| g.to_string())
+}
+
+/// The street, else the district, of at least half of the tickets `ids`, if one is.
+fn main_place(tickets: &[Ticket], ids: &[i64]) -> Option<String> {
+    let chosen: Vec<&Ticket> = tickets.iter().filter(|t| ids.contains(&t.id)).collect();
+    let codes = |level: fn(mashangban_domain::DivisionCode<'_>) -> Option<&str>| {
+        let mut n: BTreeMap<String, usize> = BTreeMap::new();
+        for t in &chosen {
+            if let Some(c) = t
+                .division_code
+                .as_deref()
+                .and_then(|d| level(mashangban_domain::DivisionCode::new(d)))
+            {
+                *n.entry(c.to_string()).or_default() += 1;
+            }
+        }
+        n.into_iter()
+            .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+            .filter(|(_, k)| *k * 2 >= chosen.len())
+            .map(|(c, _)| c)
+    };
+    codes(|d| d.street()).or_else(|| codes(|d| d.district()))
 }
 
 impl App {

@@ -2153,7 +2153,7 @@ async fn channels_are_kept_in_the_browser() {
 /// it on the portal without a name, a phone or a house number. The month's open data is
 /// released by the server's task and read on the portal.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cases_and_open_data_in_the_browser() {
+async fn cases_topics_and_open_data_in_the_browser() {
     use chrono::{Datelike, TimeZone, Utc};
     let Some(d) = driver().await else { return };
     let t = TestApp::start(Db::Sqlite, "browser_cases").await.unwrap();
@@ -2218,8 +2218,146 @@ async fn cases_and_open_data_in_the_browser() {
     }
     citizen.shot("43-portal-case").await;
 
-    // The month's open data, as the server's task releases it on the 1st of the next.
+    // A monthly topic from a hot issue. History of its scope (垃圾清运 in 东关大街): 8
+    // requests 29..20 days ago, 2 in 19..10, 1 five days ago; and today four people raise
+    // the same problem — a hot issue on the dashboard.
     let today = mashangban_domain::aggregates::business_day(Utc::now());
+    let (u, _) = t
+        .app
+        .store()
+        .get_credentials("op-b")
+        .await
+        .unwrap()
+        .unwrap();
+    let op = mashangban_domain::Actor {
+        user_id: u.id,
+        role: u.role,
+        unit_id: u.unit_id,
+    };
+    let noon = |back: i64| {
+        Utc.from_utc_datetime(
+            &(today - chrono::Duration::days(back))
+                .and_hms_opt(4, 0, 0)
+                .unwrap(),
+        )
+    };
+    let mut past: Vec<(String, chrono::DateTime<Utc>)> =
+        [29, 28, 27, 25, 23, 22, 21, 20, 18, 13, 5]
+            .into_iter()
+            .enumerate()
+            .map(|(i, back)| (format!("1390000{:04}", i), noon(back)))
+            .collect();
+    for i in 0..4 {
+        past.push((
+            format!("1370000{:04}", i),
+            Utc::now() - chrono::Duration::minutes(5 - i),
+        ));
+    }
+    for (phone, at) in past {
+        t.app
+            .create_ticket_at(
+                &op,
+                serde_json::json!({"channel": "phone", "kind": "complaint",
+                    "content": "东关大街清真巷小区垃圾清运不及时，垃圾桶满了好几天没人收，气味很大",
+                    "category_code": "010403", "division_code": "630102001001",
+                    "citizen": {"phone": phone}}),
+                None,
+                at,
+            )
+            .await
+            .unwrap();
+    }
+    leader.go("/dashboard").await;
+    leader.wait_for("table.hot").await;
+    let propose: String = leader
+        .c
+        .execute(
+            "return [...document.querySelectorAll('table.hot tr')].find(r => r.textContent.includes('垃圾') && r.querySelector('a.propose')).querySelector('a.propose').getAttribute('href');",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        propose.starts_with("/topics?category=0104&") && propose.contains("division=630102001"),
+        "{propose}"
+    );
+    leader.go(&propose).await;
+    leader.wait_for("form.topic").await;
+    leader
+        .fill(
+            "textarea[name=problem]",
+            "清真巷一带垃圾清运不及时，近期反复被投诉。",
+        )
+        .await;
+    leader.shot("46-topic-proposed-from-a-hot-issue").await;
+    leader.submit("form.topic button[type=submit]").await;
+    assert!(leader.main_text().await.contains("待立项"));
+    // Adopted for a campaign that ran 19..10 days ago: before and after are both there.
+    let set =
+        |css: &str, value: String| format!("document.querySelector('{css}').value = '{value}';");
+    let script = [
+        set(
+            "input[name=starts]",
+            (today - chrono::Duration::days(19)).to_string(),
+        ),
+        set(
+            "input[name=ends]",
+            (today - chrono::Duration::days(10)).to_string(),
+        ),
+        set(
+            "input[name=task_due_1]",
+            (today - chrono::Duration::days(14)).to_string(),
+        ),
+    ]
+    .join("");
+    leader.c.execute(&script, vec![]).await.unwrap();
+    leader
+        .select("select[name=lead_unit_id]", &t.lead_unit.to_string())
+        .await;
+    leader
+        .fill("input[name=task_title_1]", "排查清真巷片区垃圾收集点")
+        .await;
+    leader
+        .select("select[name=task_unit_1]", &t.lead_unit.to_string())
+        .await;
+    leader
+        .fill("input[name=policy_title_1]", "东关片区生活垃圾清运管理办法")
+        .await;
+    leader
+        .select("select[name=policy_unit_1]", &t.lead_unit.to_string())
+        .await;
+    leader.submit("form.step-adopt button[type=submit]").await;
+    let topic = leader.main_text().await;
+    assert!(topic.contains("推进中"), "{topic}");
+    let cell = |row: usize, col: usize| {
+        format!("table.volume tbody tr:nth-child({row}) td:nth-child({col})")
+    };
+    // Literal: 8 before, 2 during; after, the one of five days ago, the four of today and
+    // the case's ticket.
+    for (row, phase, n) in [(1, "开展前", "8"), (2, "开展中", "2"), (3, "开展后", "6")] {
+        assert_eq!(leader.text(&cell(row, 1)).await, phase);
+        assert_eq!(leader.text(&cell(row, 4)).await, n, "{phase}: {topic}");
+    }
+    assert!(topic.contains("日均诉求量变化：-25%"), "{topic}");
+    assert!(topic.contains("已逾期"), "{topic}");
+    leader.shot("47-topic-adopted-volume").await;
+    // The figure opens the tickets behind it.
+    leader.click(&format!("{} a", cell(1, 4))).await;
+    leader.wait_for("table.list").await;
+    let rows = leader
+        .c
+        .execute(
+            "return document.querySelectorAll('table.list tbody tr').length;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.as_u64(), Some(8));
+
+    // The month's open data, as the server's task releases it on the 1st of the next.
     let (ny, nm) = if today.month() == 12 {
         (today.year() + 1, 1)
     } else {
@@ -2237,7 +2375,51 @@ async fn cases_and_open_data_in_the_browser() {
         .click(&format!("a[href='/public/data/{month}?revision=1']"))
         .await;
     citizen.wait_for("table.units").await;
-    let data = citizen.main_text().await;
-    assert!(data.contains("当月受理 1 件"), "{data}");
     citizen.shot("45-portal-data-month").await;
+    // Downloaded as the public gets it, and the same figure as the console's evaluation
+    // page for the month: the requests of the top-level category of this month's tickets.
+    let csv = citizen
+        .c
+        .execute_async(
+            &format!(
+                "const done = arguments[0]; fetch('/public/data/{month}/category_l1.csv').then(r => r.text()).then(done);"
+            ),
+            vec![],
+        )
+        .await
+        .unwrap();
+    let csv = csv
+        .as_str()
+        .unwrap()
+        .trim_start_matches('\u{feff}')
+        .to_string();
+    let row: Vec<String> = csv
+        .lines()
+        .find(|l| l.starts_with("01,"))
+        .unwrap_or_else(|| panic!("{csv}"))
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    assert_eq!(row[3], "false", "not suppressed: {csv}");
+    leader
+        .go(&format!(
+            "/kpis?group_by=category_l1&from={}&to={today}",
+            today.with_day(1).unwrap()
+        ))
+        .await;
+    let console: String = leader
+        .c
+        .execute(
+            &format!(
+                "return [...document.querySelectorAll('table.kpis tbody tr')].find(r => r.cells[1].textContent.trim() === '{}').cells[2].querySelector('a').textContent.trim();",
+                row[1]
+            ),
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(console, row[2], "{csv}");
 }

@@ -57,6 +57,8 @@ struct Board {
     city: Option<KpiTable>,
     hot: Vec<LiveHotIssue>,
     warnings: Vec<Warning>,
+    /// Whether the reader may propose a monthly topic (a link on each hot issue).
+    may_propose: bool,
 }
 
 async fn gather(app: &App, actor: &mashangban_domain::Actor) -> Result<Board, AppError> {
@@ -143,6 +145,7 @@ async fn gather(app: &App, actor: &mashangban_domain::Actor) -> Result<Board, Ap
         city,
         hot,
         warnings,
+        may_propose: mashangban_app::may(actor, Permission::ProposeTopics),
     })
 }
 
@@ -260,7 +263,7 @@ fn panels(lang: Lang, b: &Board, wall: bool) -> Markup {
                     p.muted { (t(lang, "empty")) }
                 } @else {
                     table.list.hot {
-                        thead { tr { th { "#" } th { (if zh { "热度" } else { "Heat" }) } th { (if zh { "问题" } else { "Problem" }) } th { (if zh { "地点" } else { "Place" }) } th { (if zh { "件/人" } else { "Req./people" }) } } }
+                        thead { tr { th { "#" } th { (if zh { "热度" } else { "Heat" }) } th { (if zh { "问题" } else { "Problem" }) } th { (if zh { "地点" } else { "Place" }) } th { (if zh { "件/人" } else { "Req./people" }) } @if b.may_propose && !wall { th {} } } }
                         tbody {
                             @for h in &b.hot {
                                 tr {
@@ -269,6 +272,9 @@ fn panels(lang: Lang, b: &Board, wall: bool) -> Markup {
                                     td { @if let Some(id) = h.ticket_ids.last() { a href=(format!("/tickets/{id}")) { (h.description) } } @else { (h.description) } }
                                     td { (h.place.clone().unwrap_or_default()) }
                                     td.num { (h.requests) "/" (h.people) }
+                                    @if b.may_propose && !wall {
+                                        td { @if let Some(l) = super::topics::from_hot_issue_link(h) { a.propose href=(l) { (if zh { "提为每月一题" } else { "Propose as a topic" }) } } }
+                                    }
                                 }
                             }
                         }

@@ -92,6 +92,7 @@ pub fn t(lang: Lang, key: &'static str) -> &'static str {
         "warnings" => ("预警", "Warnings"),
         "knowledge" => ("知识库", "Knowledge base"),
         "cases" => ("典型案例", "Typical cases"),
+        "topics" => ("每月一题", "Monthly topics"),
         "notices" => ("通知", "Notices"),
         "replied_at" => ("答复时间", "Replied"),
         "dispatched_at" => ("派单时间", "Dispatched"),

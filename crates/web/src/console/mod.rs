@@ -23,6 +23,7 @@ pub(crate) mod list;
 mod patrol;
 mod print;
 mod sms;
+mod topics;
 
 use axum::Router;
 use axum::extract::{Form, Path, State};
@@ -62,6 +63,9 @@ pub fn routes() -> Router<App> {
         .route("/cases/{id}/revise", post(cases::revise))
         .route("/cases/{id}/step", post(cases::take_step))
         .route("/tickets/{id}/case", post(cases::propose))
+        .route("/topics", get(topics::list_page).post(topics::propose))
+        .route("/topics/{id}", get(topics::topic_page))
+        .route("/topics/{id}/step", post(topics::take_step))
         .route("/notices", get(board::notices_page))
         .route("/notices/unseen", get(board::unseen_count))
         .route("/notices/read-all", post(board::read_all))
@@ -236,14 +240,18 @@ pub(crate) fn html_response(status: StatusCode, markup: Markup) -> Response {
     r
 }
 
-/// A request a page cannot answer, as a console page: bad input names its field (422);
-/// anything else is logged and said plainly (500). `current` and `title` name the page.
+/// A request a page cannot answer, as a console page: bad input names its field (422), a
+/// step out of turn or a stale form says why (409); anything else is logged and said
+/// plainly (500). `current` and `title` name the page.
 fn refused_page(s: &Session, e: &AppError, current: &str, title: &'static str) -> Response {
     let zh = s.lang == Lang::Zh;
     let (status, text) = match e {
         AppError::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
         AppError::Forbidden(_) => (StatusCode::FORBIDDEN, e.to_string()),
         AppError::NotFound(_) => (StatusCode::NOT_FOUND, e.to_string()),
+        AppError::Conflict { .. } | AppError::IllegalTransition(_) => {
+            (StatusCode::CONFLICT, e.to_string())
+        }
         _ => {
             tracing::error!(error = %e, page = current, "console");
             (
@@ -306,6 +314,12 @@ fn nav(user: &User) -> Vec<(&'static str, &'static str)> {
     items.push(("/knowledge", "knowledge"));
     if may(Permission::EditCases) || may(Permission::ApproveCases) {
         items.push(("/cases", "cases"));
+    }
+    if may(Permission::ReadFigures)
+        || may(Permission::ProposeTopics)
+        || may(Permission::WorkTopicTasks)
+    {
+        items.push(("/topics", "topics"));
     }
     if may(Permission::ReadFigures) {
         items.push(("/board", "board"));
