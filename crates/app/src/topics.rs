@@ -111,6 +111,19 @@ pub struct TopicSummary {
     pub tasks: Vec<TaskView>,
 }
 
+/// A task of an adopted topic not done yet, for a unit's desk and the supervision board.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OpenTask {
+    pub topic_id: i64,
+    pub topic_title: String,
+    pub no: u32,
+    pub title: String,
+    pub unit_id: i64,
+    pub due: NaiveDate,
+    pub status: TaskStatus,
+    pub supervision_level: u8,
+}
+
 /// A topic's line in the monthly report.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TopicReportLine {
@@ -426,6 +439,36 @@ impl App {
         let at = Utc::now();
         let next = step(&topic, wanted, actor.user_id, at, business_day(at))?;
         Ok(self.store.write_topic(next, actor.user_id, at).await?)
+    }
+
+    /// The tasks of adopted topics not done yet, the most urgent first: a unit's handlers
+    /// their own unit's, whoever reads the city's figures or supervises every unit's.
+    pub async fn open_topic_tasks(&self, actor: &Actor) -> Result<Vec<OpenTask>, AppError> {
+        may_read_topics(actor)?;
+        let whole_city = permits(actor.role, Permission::ReadFigures)
+            || permits(actor.role, Permission::ProposeTopics);
+        let today = business_day(Utc::now());
+        let mut out: Vec<OpenTask> = self
+            .store
+            .topics(Some(TopicState::Adopted), 500)
+            .await?
+            .iter()
+            .flat_map(|tp| tp.tasks.iter().map(move |t| (tp, t)))
+            .filter(|(_, t)| t.done_on.is_none())
+            .filter(|(_, t)| whole_city || may_work_on_topic(actor, t.unit_id))
+            .map(|(tp, t)| OpenTask {
+                topic_id: tp.id,
+                topic_title: tp.proposal.title.clone(),
+                no: t.no,
+                title: t.title.clone(),
+                unit_id: t.unit_id,
+                due: t.due,
+                status: t.status(today),
+                supervision_level: t.supervision_level(),
+            })
+            .collect();
+        out.sort_by_key(|t| (t.due, t.topic_id, t.no));
+        Ok(out)
     }
 
     /// Every unit an adoption names exists and is active.

@@ -2344,6 +2344,14 @@ async fn cases_topics_and_open_data_in_the_browser() {
     assert!(topic.contains("日均诉求量变化：-25%"), "{topic}");
     assert!(topic.contains("已逾期"), "{topic}");
     leader.shot("47-topic-adopted-volume").await;
+    // The task is on its unit's desk, overdue, beside the unit's tickets.
+    let unit = Browser::open(&d, &t.base, "unit-b").await;
+    unit.wait_for("#topic-tasks").await;
+    let desk = unit.text("#topic-tasks").await;
+    assert!(
+        desk.contains("排查清真巷片区垃圾收集点") && desk.contains("已逾期"),
+        "{desk}"
+    );
     // The figure opens the tickets behind it.
     leader.click(&format!("{} a", cell(1, 4))).await;
     leader.wait_for("table.list").await;

@@ -85,6 +85,11 @@ pub async fn board_page(State(app): State<App>, headers: HeaderMap) -> Response 
     let r = reference(&app, &s.actor()).await;
     let csrf = session_csrf(&s.token);
     let can = may_supervise(&s);
+    // Monthly topics' tasks not done yet, watched beside the tickets.
+    let tasks = app.open_topic_tasks(&s.actor()).await.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "board topic tasks");
+        Vec::new()
+    });
     let link = |unit: Option<i64>, q: &str| match unit {
         Some(u) => format!("/tickets?unit={u}&{q}"),
         None => format!("/tickets?{q}"),
@@ -152,6 +157,7 @@ pub async fn board_page(State(app): State<App>, headers: HeaderMap) -> Response 
                 }
             }
         }
+        (super::topics::open_tasks_section(lang, &tasks, &r))
     };
     html_response(StatusCode::OK, page(lang, Some(&s), "/board", body))
 }

@@ -259,6 +259,15 @@ pub async fn home(State(app): State<App>, headers: HeaderMap) -> Response {
         }
         parts.push((sec, items, more));
     }
+    // A unit's tasks of monthly topics (每月一题), watched like its tickets.
+    let tasks = if s.may(Permission::WorkTopicTasks) {
+        app.open_topic_tasks(&actor).await.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "desk topic tasks");
+            Vec::new()
+        })
+    } else {
+        Vec::new()
+    };
     let lang = s.lang;
     let zh = lang == Lang::Zh;
     let title = if take(Action::Dispatch) {
@@ -282,6 +291,7 @@ pub async fn home(State(app): State<App>, headers: HeaderMap) -> Response {
         @if parts.iter().any(|(_, items, _)| !items.is_empty()) {
             (super::bulk::bar(lang, &s, &super::session_csrf(&s.token), &r, "/"))
         }
+        (super::topics::open_tasks_section(lang, &tasks, &r))
     };
     html_response(StatusCode::OK, page(lang, Some(&s), "/", body))
 }

@@ -23,7 +23,7 @@ pub(crate) mod list;
 mod patrol;
 mod print;
 mod sms;
-mod topics;
+pub(crate) mod topics;
 
 use axum::Router;
 use axum::extract::{Form, Path, State};

@@ -11,7 +11,7 @@ use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Duration;
-use mashangban_app::topics::{TopicDetail, TopicQuery};
+use mashangban_app::topics::{OpenTask, TopicDetail, TopicQuery};
 use mashangban_app::{App, Reference};
 use mashangban_domain::permission::{Permission, may_work_on_topic};
 use mashangban_domain::topics::{Phase, TaskStatus, Topic, TopicState};
@@ -598,6 +598,41 @@ fn topic_body(
                         (local_time(h.at)) " · "
                         (if zh { "用户 " } else { "user " }) (h.user_id) " · v" (h.version)
                         @if let Some(after) = &h.after { " · " (state_label(lang, after.state)) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The open tasks of monthly topics (a unit's on its desk, every unit's on the board);
+/// nothing when there are none.
+pub fn open_tasks_section(lang: Lang, tasks: &[OpenTask], r: &Reference) -> Markup {
+    let zh = lang == Lang::Zh;
+    html! {
+        @if !tasks.is_empty() {
+            section.desk #topic-tasks {
+                h2 { (if zh { "每月一题任务" } else { "Monthly topics' tasks" }) " " span.count { (tasks.len()) } }
+                table.list.tasks {
+                    thead { tr {
+                        th { (if zh { "每月一题" } else { "Topic" }) }
+                        th { (if zh { "任务" } else { "Task" }) }
+                        th { (if zh { "责任单位" } else { "Unit" }) }
+                        th { (if zh { "时限" } else { "Due" }) }
+                        th { (if zh { "状态" } else { "Status" }) }
+                        th { (if zh { "督办" } else { "Supervision" }) }
+                    } }
+                    tbody {
+                        @for task in tasks {
+                            tr {
+                                td { a href=(format!("/topics/{}", task.topic_id)) { (task.topic_title) } }
+                                td { (task.no) ". " (task.title) }
+                                td { (unit_name(r, task.unit_id)) }
+                                td { (task.due) }
+                                td { span class=(format!("tag {}", task.status.as_str())) { (status_label(lang, task.status)) } }
+                                td { @if task.supervision_level > 0 { span.tag.supervision { (supervision_label(lang, task.supervision_level)) } } }
+                            }
+                        }
                     }
                 }
             }
