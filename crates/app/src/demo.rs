@@ -10,6 +10,8 @@ use rand::{Rng, SeedableRng};
 use serde_json::json;
 use std::collections::HashMap;
 
+mod history;
+
 /// The password of every demo user.
 pub const DEMO_PASSWORD: &str = "mashangban-demo";
 /// The key the demo takes inbound SMS signed with, unless `MASHANGBAN_SMS_SECRET` says

@@ -24,6 +24,7 @@ pub mod reply_check;
 pub mod reports;
 pub mod retention;
 pub mod search;
+pub mod seasonal;
 pub mod seed;
 pub mod text;
 pub mod tickets;

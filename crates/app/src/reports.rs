@@ -81,6 +81,8 @@ pub struct MonthlyReport {
     pub categories: KpiTable,
     /// The monthly topics (每月一题) under way or closed in the month.
     pub topics: Vec<crate::topics::TopicReportLine>,
+    /// The coming month's outlook (民情月历), as of the month's last day (or today).
+    pub outlook: crate::seasonal::SeasonalOutlook,
 }
 
 /// "1月13日".
@@ -273,6 +275,7 @@ impl App {
             districts: self.kpi_table(actor, period, Some(Dim::District)).await?,
             categories: self.kpi_table(actor, period, Some(Dim::CategoryL1)).await?,
             topics: self.topics_of_month(actor, from, to).await?,
+            outlook: self.seasonal_outlook(actor, to).await?,
         })
     }
 }

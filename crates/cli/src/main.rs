@@ -101,6 +101,10 @@ enum Command {
         /// Tickets to generate on a new database.
         #[arg(long, default_value_t = 1200)]
         tickets: usize,
+        /// Months of past requests to import before them on a new database (the seasons and
+        /// the monthly topics' before-and-after read them); 0 for none.
+        #[arg(long, default_value_t = 36)]
+        history_months: u32,
         /// Prepare the database and exit without serving.
         #[arg(long)]
         no_serve: bool,
@@ -700,6 +704,7 @@ async fn run(cli: Cli, config_file: Option<&std::path::Path>) -> Result<()> {
             data_dir,
             addr,
             tickets,
+            history_months,
             no_serve,
         } => {
             let url = match cli.database {
@@ -737,7 +742,21 @@ async fn run(cli: Cli, config_file: Option<&std::path::Path>) -> Result<()> {
             if articles > 0 {
                 println!("knowledge base: {articles} demo articles (marked as demo content)");
             }
-            if app.store().count_tickets().await? == 0 && tickets > 0 {
+            // A new database gets the history, then the month of tickets; a second run reuses
+            // both.
+            let fresh = app.store().count_tickets().await? == 0;
+            if fresh && history_months > 0 {
+                let started = std::time::Instant::now();
+                let window = chrono::Utc::now() - chrono::Duration::days(30);
+                let n = app
+                    .generate_demo_history(history_months, window, 2024)
+                    .await?;
+                println!(
+                    "imported {n} past requests over {history_months} months in {:.1}s",
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            if fresh && tickets > 0 {
                 let started = std::time::Instant::now();
                 let r = app
                     .generate_demo_tickets(tickets, 30, chrono::Utc::now(), 12345)

@@ -65,7 +65,18 @@ async fn backup_under_load(source: &str, target: &str) {
     let work = tempfile::tempdir().unwrap();
     let files = work.path().join("files");
     let files_env = files.to_str().unwrap();
-    cli(source, &[], &["demo", "--no-serve", "--tickets", "20"]);
+    cli(
+        source,
+        &[],
+        &[
+            "demo",
+            "--no-serve",
+            "--tickets",
+            "20",
+            "--history-months",
+            "0",
+        ],
+    );
     let token = cli(
         source,
         &[],

@@ -179,6 +179,8 @@ fn demo_prepares_every_state() {
             dir.to_str().unwrap(),
             "--tickets",
             "150",
+            "--history-months",
+            "3",
             "--no-serve",
         ],
         None,
@@ -216,6 +218,8 @@ fn demo_prepares_every_state() {
             "demo user {user}:\n{out}"
         );
     }
+    // Three months of past requests came before the month of tickets.
+    assert!(out.contains(" past requests over 3 months in "), "{out}");
     // Deadlines count in office hours, not through the night.
     assert!(
         out.contains("deadline policy: working hours 08:30-12:00,14:30-18:00"),
@@ -248,6 +252,7 @@ fn demo_prepares_every_state() {
         None,
     );
     assert!(!again.contains("generated"), "{again}");
+    assert!(!again.contains("imported"), "{again}");
     assert!(!again.contains("deadline policy"), "{again}");
     // The evaluation aggregates rebuild from the demo's events.
     let rebuilt = ok(&["aggregates", "rebuild", "--database", &db], None);
@@ -738,7 +743,16 @@ fn doctor_says_what_is_set_and_what_is_wrong() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}/d.db", dir.path().display());
     ok(
-        &["--database", &db, "demo", "--no-serve", "--tickets", "0"],
+        &[
+            "--database",
+            &db,
+            "demo",
+            "--no-serve",
+            "--tickets",
+            "0",
+            "--history-months",
+            "0",
+        ],
         None,
     );
     let out = run(&["--database", &db, "doctor"], None);

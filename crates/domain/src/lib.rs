@@ -27,6 +27,7 @@ pub mod public;
 pub mod reply_check;
 pub mod report;
 pub mod retention;
+pub mod seasonal;
 pub mod supervision;
 pub mod ticket;
 pub mod topics;

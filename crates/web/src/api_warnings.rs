@@ -328,6 +328,32 @@ pub async fn forecast(
     Ok(Json(forecast_of(&app, &a.actor, &q).await?).into_response())
 }
 
+/// The coming month's requests by issue group (民情月历)
+/// Against the same month of previous years, with the 80 % interval, the back-tested error (WAPE, and the WAPE of "as many as last year's same month") and the interval's coverage on the months it was not fitted on. The month forecast is the one after `as_of`'s (default today, Asia/Shanghai), from the complete months before `as_of`'s.
+#[utoipa::path(
+    get, path = "/api/v1/seasonal", tag = "analysis", security(("bearer" = [])),
+    params(("as_of" = Option<String>, Query, description = "YYYY-MM-DD (default today)")),
+    responses((status = 200, description = "The outlook", body = mashangban_app::seasonal::SeasonalOutlook))
+)]
+pub async fn seasonal(
+    State(app): State<App>,
+    a: Authed,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    if let Some(k) = q.keys().find(|k| k.as_str() != "as_of") {
+        return Err(AppError::invalid(k.clone(), "not a parameter of this report").into());
+    }
+    let as_of = match q.get("as_of").map(|v| v.trim()).filter(|v| !v.is_empty()) {
+        None => mashangban_domain::aggregates::business_day(chrono::Utc::now()),
+        Some(v) => v
+            .parse::<chrono::NaiveDate>()
+            .ok()
+            .filter(|d| (2000..=2100).contains(&chrono::Datelike::year(d)))
+            .ok_or_else(|| AppError::invalid("as_of", "a day, YYYY-MM-DD"))?,
+    };
+    Ok(Json(app.seasonal_outlook(&a.actor, as_of).await?).into_response())
+}
+
 /// The forecast as an Excel workbook
 #[utoipa::path(
     get, path = "/api/v1/forecast.xlsx", tag = "analysis", security(("bearer" = [])), params(("days" = Option<u32>, Query, minimum = 1, maximum = 28, description = "default 14")),

@@ -112,6 +112,7 @@ fn api() -> OpenApiRouter<App> {
         .routes(routes!(api_warnings::hot_issues))
         .routes(routes!(api_warnings::hot_issues_xlsx))
         .routes(routes!(api_warnings::forecast))
+        .routes(routes!(api_warnings::seasonal))
         .routes(routes!(api_warnings::forecast_xlsx))
         .route(ACTION_ROUTE, post(api::act))
         .routes(routes!(api::list_units, api::create_unit))

@@ -88,6 +88,74 @@ fn kpi_table(t: &KpiTable) -> Markup {
     }
 }
 
+/// The outlook in the report's words: the groups expected most, then how the model did.
+pub fn outlook_lines(o: &mashangban_app::seasonal::SeasonalOutlook) -> Vec<String> {
+    if o.rows.is_empty() {
+        return vec![format!(
+            "{}月：历史数据不足一年，暂无同月对比预测。",
+            o.month.get(5..).unwrap_or(&o.month).trim_start_matches('0')
+        )];
+    }
+    let month = o
+        .month
+        .get(5..)
+        .unwrap_or(&o.month)
+        .trim_start_matches('0')
+        .to_string();
+    let mut lines: Vec<String> = o
+        .rows
+        .iter()
+        .take(OUTLOOK_ROWS)
+        .map(|r| {
+            let mut s = format!("{}：预计{}月{:.0}件", r.category_name, month, r.expected);
+            if let (Some(l), Some(h)) = (r.low, r.high) {
+                s.push_str(&format!("（{:.0}–{:.0}件）", l, h));
+            }
+            if let Some(last) = r.same_month.first() {
+                s.push_str(&format!("，{}年同月{}件", last.year, last.requests));
+            }
+            if let Some(c) = r.change_on_last_year {
+                s.push_str(&format!(
+                    "，{}{:.0}%",
+                    if c >= 0.0 { "增" } else { "减" },
+                    c.abs() * 100.0
+                ));
+            }
+            s.push('。');
+            s
+        })
+        .collect();
+    let b = &o.backtest;
+    let mut note = format!(
+        "说明：按往年同月诉求量并以近{}个月较往年同期的增减调整；数据{}至{}。",
+        o.rules.recent,
+        o.history_from.as_deref().unwrap_or("-"),
+        o.history_to
+    );
+    if let (Some(w), Some(n)) = (b.wape, b.naive_wape) {
+        note.push_str(&format!(
+            "回测{}个月份，加权绝对百分比误差{:.1}%（直接照搬去年同月为{:.1}%）",
+            b.origins,
+            w * 100.0,
+            n * 100.0
+        ));
+    }
+    if let Some(c) = o.coverage {
+        note.push_str(&format!(
+            "；{:.0}%预测区间在未参与拟合的{}个类别-月份上的实际覆盖率{:.1}%",
+            o.rules.coverage * 100.0,
+            b.evaluated,
+            c * 100.0
+        ));
+    }
+    note.push('。');
+    lines.push(note);
+    lines
+}
+
+/// Issue groups the report and the dashboard list from the outlook.
+pub const OUTLOOK_ROWS: usize = 8;
+
 /// The monthly report as a document.
 pub fn monthly_html(r: &MonthlyReport) -> String {
     let city = r.city.rows.first();
@@ -116,6 +184,10 @@ pub fn monthly_html(r: &MonthlyReport) -> String {
             }
             @for l in &r.topics {
                 p { (l.text) }
+            }
+            h2 { "五、下月诉求预测（民情月历）" }
+            @for l in outlook_lines(&r.outlook) {
+                p { (l) }
             }
             p { "说明：综合得分按响应率、解决率、满意率、按期办结率、办结率加权计算；排名前" (format!("{:.0}%", r.units.policy.blue_share * 100.0)) "为蓝色区域，后" (format!("{:.0}%", r.units.policy.red_share * 100.0)) "为红色区域。" }
         },
@@ -204,6 +276,8 @@ pub fn monthly_docx(r: &MonthlyReport) -> Result<Vec<u8>, String> {
         blocks.push(Block::Paragraph("本月无在办的每月一题。".into()));
     }
     blocks.extend(r.topics.iter().map(|l| Block::Paragraph(l.text.clone())));
+    blocks.push(Block::Heading("五、下月诉求预测（民情月历）".into()));
+    blocks.extend(outlook_lines(&r.outlook).into_iter().map(Block::Paragraph));
     blocks.push(Block::Paragraph(format!(
         "说明：综合得分按响应率、解决率、满意率、按期办结率、办结率加权计算；排名前{:.0}%为蓝色区域，后{:.0}%为红色区域。",
         r.units.policy.blue_share * 100.0,

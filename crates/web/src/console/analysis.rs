@@ -59,6 +59,8 @@ struct Board {
     warnings: Vec<Warning>,
     /// Whether the reader may propose a monthly topic (a link on each hot issue).
     may_propose: bool,
+    /// The coming month by issue group against the same month of previous years (民情月历).
+    outlook: Option<mashangban_app::seasonal::SeasonalOutlook>,
 }
 
 async fn gather(app: &App, actor: &mashangban_domain::Actor) -> Result<Board, AppError> {
@@ -130,6 +132,11 @@ async fn gather(app: &App, actor: &mashangban_domain::Actor) -> Result<Board, Ap
         .map_err(|e| tracing::error!(error = %e, "dashboard hot issues"))
         .unwrap_or_default();
     let warnings = app.warnings(actor, Some(WarningStatus::Open), 12).await?;
+    let outlook = app
+        .seasonal_outlook(actor, today)
+        .await
+        .map_err(|e| tracing::error!(error = %e, "dashboard outlook"))
+        .ok();
     Ok(Board {
         today,
         days,
@@ -146,6 +153,7 @@ async fn gather(app: &App, actor: &mashangban_domain::Actor) -> Result<Board, Ap
         hot,
         warnings,
         may_propose: mashangban_app::may(actor, Permission::ProposeTopics),
+        outlook,
     })
 }
 
@@ -283,10 +291,60 @@ fn panels(lang: Lang, b: &Board, wall: bool) -> Markup {
                 }
             }
         }
+        @if let Some(o) = &b.outlook { (outlook_panel(lang, o)) }
         section.panel {
             h2 { (if zh { "预警" } else { "Warnings" }) }
             (warning_list(lang, &b.warnings, None))
             @if !wall { p.export { a href="/warnings" { (if zh { "全部预警" } else { "All warnings" }) } } }
+        }
+    }
+}
+
+/// 民情月历: the coming month by issue group, against the same month of previous years, with
+/// how the model did when tried on the months before.
+fn outlook_panel(lang: Lang, o: &mashangban_app::seasonal::SeasonalOutlook) -> Markup {
+    let zh = lang == Lang::Zh;
+    let pct = |v: f64| format!("{:.1}%", v * 100.0);
+    html! {
+        section.panel.outlook {
+            h2 { (if zh { "民情月历：" } else { "Seasonal outlook: " }) (o.month) (if zh { " 诉求预测" } else { "" }) }
+            @if o.rows.is_empty() {
+                p.muted { (if zh { "历史数据不足一年，暂无同月对比预测。" } else { "Less than a year of history: no same-month outlook yet." }) }
+            } @else {
+                table.list.outlook {
+                    thead { tr {
+                        th { (if zh { "类别" } else { "Issue" }) }
+                        th { (if zh { "预计件数" } else { "Expected" }) }
+                        th { (if zh { "80%区间" } else { "80% interval" }) }
+                        th { (if zh { "往年同月" } else { "Same month before" }) }
+                        th { (if zh { "较去年同月" } else { "On last year" }) }
+                    } }
+                    tbody {
+                        @for r in o.rows.iter().take(crate::reports::OUTLOOK_ROWS) {
+                            tr {
+                                td { (r.category_name) }
+                                td.num { (format!("{:.0}", r.expected)) }
+                                td.num { @if let (Some(l), Some(h)) = (r.low, r.high) { (format!("{l:.0}–{h:.0}")) } }
+                                td { (r.same_month.iter().map(|m| format!("{}: {}", m.year, m.requests)).collect::<Vec<_>>().join(" · ")) }
+                                td.num { @if let Some(c) = r.change_on_last_year { (format!("{:+.0}%", c * 100.0)) } }
+                            }
+                        }
+                    }
+                }
+                p.muted.backtest {
+                    (if zh { "回测 " } else { "Back-tested on " }) (o.backtest.origins) (if zh { " 个月：加权误差 " } else { " months: WAPE " })
+                    (o.backtest.wape.map(pct).unwrap_or_default())
+                    (if zh { "（照搬去年同月 " } else { " (last year's same month: " }) (o.backtest.naive_wape.map(pct).unwrap_or_default()) (if zh { "）" } else { ")" })
+                    @if let Some(c) = o.coverage {
+                        @if zh {
+                            "；80%区间在未参与拟合的 " (o.backtest.evaluated) " 个类别-月份上的覆盖率 " (pct(c))
+                        } @else {
+                            "; the 80% interval covered " (pct(c)) " of " (o.backtest.evaluated) " held-out category-months"
+                        }
+                    }
+                    (if zh { "。" } else { "." })
+                }
+            }
         }
     }
 }
