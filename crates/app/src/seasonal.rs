@@ -116,6 +116,9 @@ impl App {
         let rows = o
             .categories
             .into_iter()
+            // A group new since (nothing in the same month before, nothing expected) says
+            // nothing about the month.
+            .filter(|c| c.expected > 0.0 || c.same_month.iter().any(|n| *n > 0))
             .map(|c| {
                 let same_month: Vec<SameMonth> = c
                     .same_month

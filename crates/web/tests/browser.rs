@@ -1589,6 +1589,40 @@ async fn dashboards_and_warnings_in_the_browser() {
             .await
             .unwrap();
     }
+    // Two years of past requests before the demo's month (heating in winter, fumes in
+    // summer, parking all year), for the seasonal outlook.
+    let today = mashangban_domain::aggregates::business_day(chrono::Utc::now());
+    let mut csv = String::from("number,received_at,channel,content,category_code,division_code\n");
+    let mut n = 0;
+    for back in 2..=26 {
+        use chrono::Datelike;
+        let index = today.year() * 12 + today.month0() as i32 - back;
+        let (year, month) = (index / 12, index % 12 + 1);
+        let winter = matches!(month, 11 | 12 | 1 | 2 | 3);
+        for (category, count) in [
+            ("010202", if winter { 9 } else { 1 }),
+            ("030101", if winter { 1 } else { 6 }),
+            ("020101", 4),
+        ] {
+            for i in 0..count {
+                n += 1;
+                csv.push_str(&format!(
+                    "H{n:05},{year}-{month:02}-{:02} 10:00,phone,历史诉求,{category},630102001001\n",
+                    i + 1
+                ));
+            }
+        }
+    }
+    let r = t
+        .client
+        .post(format!("{}/api/v1/import/tickets", t.base))
+        .bearer_auth(&t.tokens["admin"])
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
     let sup = Browser::open(&d, &t.base, "sup-b").await;
     sup.go("/dashboard").await;
     sup.wait_for("figure.chart svg").await;
@@ -1661,6 +1695,19 @@ async fn dashboards_and_warnings_in_the_browser() {
         .len();
     assert!(bars > 30, "{bars}");
     sup.shot("20-dashboard").await;
+    let outlook = sup.text("section.outlook").await;
+    assert!(
+        outlook.contains("民情月历") && outlook.contains("回测"),
+        "{outlook}"
+    );
+    sup.c
+        .execute(
+            "document.querySelector('section.outlook').scrollIntoView();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    sup.shot("21-dashboard-outlook").await;
 
     // The monitor, run from the warnings page, finds the cluster; the supervisor handles it.
     sup.go("/warnings").await;
