@@ -2269,18 +2269,7 @@ async fn cases_topics_and_open_data_in_the_browser() {
     // requests 29..20 days ago, 2 in 19..10, 1 five days ago; and today four people raise
     // the same problem — a hot issue on the dashboard.
     let today = mashangban_domain::aggregates::business_day(Utc::now());
-    let (u, _) = t
-        .app
-        .store()
-        .get_credentials("op-b")
-        .await
-        .unwrap()
-        .unwrap();
-    let op = mashangban_domain::Actor {
-        user_id: u.id,
-        role: u.role,
-        unit_id: u.unit_id,
-    };
+    let op = t.actor("op-b").await;
     let noon = |back: i64| {
         Utc.from_utc_datetime(
             &(today - chrono::Duration::days(back))

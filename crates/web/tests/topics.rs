@@ -9,7 +9,6 @@ mod common;
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use common::TestApp;
-use mashangban_domain::Actor;
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -22,18 +21,7 @@ fn noon(today: NaiveDate, back: i64) -> DateTime<Utc> {
 }
 
 async fn create_at(t: &TestApp, content: &str, category: &str, division: &str, at: DateTime<Utc>) {
-    let (u, _) = t
-        .app
-        .store()
-        .get_credentials("operator")
-        .await
-        .unwrap()
-        .unwrap();
-    let op = Actor {
-        user_id: u.id,
-        role: u.role,
-        unit_id: u.unit_id,
-    };
+    let op = t.actor("operator").await;
     t.app
         .create_ticket_at(
             &op,

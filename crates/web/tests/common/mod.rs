@@ -431,6 +431,23 @@ impl TestApp {
         r.body["token"].as_str().unwrap().to_string()
     }
 
+    /// The user `name` as the application's actor, for calls made straight to `App` (past
+    /// times, say).
+    pub async fn actor(&self, name: &str) -> mashangban_domain::Actor {
+        let (u, _) = self
+            .app
+            .store()
+            .get_credentials(name)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("user {name}"));
+        mashangban_domain::Actor {
+            user_id: u.id,
+            role: u.role,
+            unit_id: u.unit_id,
+        }
+    }
+
     /// The id of the unit with this code.
     pub async fn unit_id(&self, code: &str) -> i64 {
         let units = self.get("/api/v1/units", "admin").await.body;
