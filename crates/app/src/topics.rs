@@ -7,7 +7,9 @@
 use chrono::{Duration, NaiveDate, Utc};
 use mashangban_domain::Actor;
 use mashangban_domain::aggregates::business_day;
-use mashangban_domain::permission::{Permission, may_read_topic, may_work_on_topic, permits};
+use mashangban_domain::permission::{
+    Permission, may_read_some_topic, may_read_topic, may_work_on_topic, permits,
+};
 use mashangban_domain::topics::{
     Adoption, NewPolicy, NewTask, Phase, TaskStatus, Topic, TopicProposal, TopicState, TopicStep,
     phases, step,
@@ -279,10 +281,7 @@ fn may_take_on(actor: &Actor, topic: &Topic, step: &TopicStep) -> Result<(), App
 /// Whether the role may read some topic at all (the handlers of a unit: the topics their
 /// unit has a part in).
 fn may_read_topics(actor: &Actor) -> Result<(), AppError> {
-    if permits(actor.role, Permission::ReadFigures)
-        || permits(actor.role, Permission::ProposeTopics)
-        || permits(actor.role, Permission::WorkTopicTasks)
-    {
+    if may_read_some_topic(actor.role) {
         return Ok(());
     }
     require(actor, Permission::ReadFigures)

@@ -321,6 +321,14 @@ pub fn may_edit_article(actor: &Actor, owner_unit_id: Option<i64>) -> bool {
     }
 }
 
+/// Whether a role may open the monthly topics at all: whoever reads the city's figures or
+/// proposes topics (every topic), and a unit's handlers (their unit's: [`may_read_topic`]).
+pub fn may_read_some_topic(role: Role) -> bool {
+    permits(role, Permission::ReadFigures)
+        || permits(role, Permission::ProposeTopics)
+        || permits(role, Permission::WorkTopicTasks)
+}
+
 /// Who may read a monthly topic: whoever reads the city's figures, and the handlers of a
 /// unit with a part in it (`units`: the lead, co-units, the tasks' and policies' units).
 pub fn may_read_topic(actor: &Actor, units: &[i64]) -> bool {
@@ -358,6 +366,24 @@ mod tests {
         assert!(!may_read_topic(&actor(UnitHandler, Some(5)), &units));
         assert!(!may_read_topic(&actor(Operator, None), &units));
         assert!(!may_read_topic(&actor(GridWorker, Some(3)), &units));
+        // Who may open the topics at all, role by role.
+        let open: Vec<Role> = [
+            Operator,
+            Dispatcher,
+            UnitHandler,
+            GridWorker,
+            CallbackAgent,
+            Supervisor,
+            Analyst,
+            Admin,
+        ]
+        .into_iter()
+        .filter(|r| may_read_some_topic(*r))
+        .collect();
+        assert_eq!(
+            open,
+            vec![Dispatcher, UnitHandler, Supervisor, Analyst, Admin]
+        );
         assert!(may_work_on_topic(&actor(UnitHandler, Some(4)), 4));
         assert!(!may_work_on_topic(&actor(UnitHandler, Some(3)), 4));
         assert!(!may_work_on_topic(&actor(Supervisor, None), 4));

@@ -315,10 +315,7 @@ fn nav(user: &User) -> Vec<(&'static str, &'static str)> {
     if may(Permission::EditCases) || may(Permission::ApproveCases) {
         items.push(("/cases", "cases"));
     }
-    if may(Permission::ReadFigures)
-        || may(Permission::ProposeTopics)
-        || may(Permission::WorkTopicTasks)
-    {
+    if mashangban_domain::permission::may_read_some_topic(user.role) {
         items.push(("/topics", "topics"));
     }
     if may(Permission::ReadFigures) {

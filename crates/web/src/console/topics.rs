@@ -31,9 +31,7 @@ const TASK_ROWS: usize = 5;
 const POLICY_ROWS: usize = 3;
 
 fn may_open(s: &Session) -> bool {
-    s.may(Permission::ReadFigures)
-        || s.may(Permission::ProposeTopics)
-        || s.may(Permission::WorkTopicTasks)
+    mashangban_domain::permission::may_read_some_topic(s.user.role)
 }
 
 fn state_label(lang: Lang, state: TopicState) -> &'static str {
