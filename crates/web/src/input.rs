@@ -288,7 +288,7 @@ pub async fn api_error_shape(req: Request, next: Next) -> Response {
     if is_json {
         return resp;
     }
-    let (_, body) = resp.into_parts();
+    let (parts, body) = resp.into_parts();
     let text = axum::body::to_bytes(body, 64 * 1024)
         .await
         .map(|b| String::from_utf8_lossy(&b).trim().to_string())
@@ -317,7 +317,29 @@ pub async fn api_error_shape(req: Request, next: Next) -> Response {
     } else {
         (status, code)
     };
-    ApiError::new(status, code, message).into_response()
+    let mut shaped = ApiError::new(status, code, message).into_response();
+    carry_headers(&parts.headers, &mut shaped);
+    if status == S::PAYLOAD_TOO_LARGE {
+        // The rest of the body is not read: the connection ends with this answer.
+        shaped.headers_mut().insert(
+            header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+    }
+    shaped
+}
+
+/// Gives a refusal rewritten into another shape the headers of the one it replaces (an
+/// `Allow`, a `Retry-After`, a `Connection: close`), all but its body's type and length.
+pub fn carry_headers(from: &axum::http::HeaderMap, to: &mut Response) {
+    for name in from.keys() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            to.headers_mut().remove(name);
+            for value in from.get_all(name) {
+                to.headers_mut().append(name.clone(), value.clone());
+            }
+        }
+    }
 }
 
 /// The token of an `Authorization: Bearer TOKEN` header, trimmed: none when the header is

@@ -320,26 +320,35 @@ pub async fn protocol_errors(req: Request, next: Next) -> Response {
     if status.is_success() || !ours {
         return r;
     }
-    let bytes = axum::body::to_bytes(r.into_body(), 64 * 1024)
+    let (parts, body) = r.into_parts();
+    let bytes = axum::body::to_bytes(body, 64 * 1024)
         .await
         .unwrap_or_default();
     let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    let Some(message) = value["error"]["message"].as_str() else {
+    let mut rewritten = match value["error"]["message"].as_str() {
         // Already in the protocol's shape.
-        let mut r = (status, bytes).into_response();
-        r.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json; charset=utf-8"),
-        );
-        return r;
+        None => {
+            let mut r = (status, bytes).into_response();
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json; charset=utf-8"),
+            );
+            r
+        }
+        Some(message) => {
+            let message = if status == StatusCode::NOT_FOUND {
+                "no such endpoint; see /open311/v2/discovery.json".to_string()
+            } else {
+                message.to_string()
+            };
+            error(
+                format_of(&path),
+                Open311Error::new(status.as_u16(), message),
+            )
+        }
     };
-    let message = if status == StatusCode::NOT_FOUND {
-        "no such endpoint; see /open311/v2/discovery.json".to_string()
-    } else {
-        message.to_string()
-    };
-    error(
-        format_of(&path),
-        Open311Error::new(status.as_u16(), message),
-    )
+    // The refusal's own headers still hold: above all `Connection: close` after a body too
+    // large that was not read, without which a client reuses a connection the server drops.
+    crate::input::carry_headers(&parts.headers, &mut rewritten);
+    rewritten
 }

@@ -500,9 +500,27 @@ async fn bad_input_gets_the_protocols_errors_and_writes_nothing(t: &TestApp) {
     // %XX): small enough to be sent whole before the refusal closes the connection.
     let big = "路".repeat(120_000);
     let huge = with(&key, &[("description", Some(&big))]);
-    let pairs: Vec<(&str, &str)> = huge.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
-    let (status, body) = post_form(t, "/open311/v2/requests.xml", &pairs).await;
-    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let r = t
+        .client
+        .post(format!("{}/open311/v2/requests.xml", t.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(
+            form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(huge.iter())
+                .finish(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // The body was not read, so the connection is closed and says so: a client that reused
+    // it found it dropped under its next request (the refusal's rewriting into the protocol's
+    // shape had lost this header).
+    assert_eq!(
+        r.headers().get("connection").map(|v| v.to_str().unwrap()),
+        Some("close")
+    );
+    let body = r.text().await.unwrap();
     assert!(
         body.starts_with("<?xml") && body.contains("<code>413</code>"),
         "{body}"
