@@ -225,7 +225,12 @@ fn temporary(dir: &Path) -> Result<tempfile::NamedTempFile, AppError> {
 fn place(dir: &Path, tmp: tempfile::TempPath, sha: &str) -> Result<(), AppError> {
     let path = path_of(dir, sha);
     if path.exists() {
-        return Ok(());
+        // Touched: retention does not remove bytes placed within [`RELEASE_GRACE`], so the
+        // record about to be written for them finds them there.
+        touch(&path);
+        if path.exists() {
+            return Ok(());
+        }
     }
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(io)?;
@@ -236,12 +241,52 @@ fn place(dir: &Path, tmp: tempfile::TempPath, sha: &str) -> Result<(), AppError>
 /// Keeps small bytes (a thumbnail) under their SHA-256.
 fn keep_bytes(dir: &Path, bytes: &[u8]) -> Result<String, AppError> {
     let sha = hex::encode(Sha256::digest(bytes));
-    if !path_of(dir, &sha).exists() {
+    let path = path_of(dir, &sha);
+    if path.exists() {
+        touch(&path);
+    }
+    if !path.exists() {
         let mut tmp = temporary(dir)?;
         std::io::Write::write_all(&mut tmp, bytes).map_err(io)?;
         place(dir, tmp.into_temp_path(), &sha)?;
     }
     Ok(sha)
+}
+
+/// Marks kept bytes as just placed (see [`RELEASE_GRACE`]); a failure only loses the mark.
+fn touch(path: &Path) {
+    if let Ok(f) = std::fs::File::options().append(true).open(path) {
+        let _ = f.set_modified(std::time::SystemTime::now());
+    }
+}
+
+/// How long bytes just placed are kept even when no record holds them yet: an upload of
+/// the same file places (or touches) them before it writes its record, and retention,
+/// which removes bytes no record holds, must not take them in between.
+pub const RELEASE_GRACE: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// What became of released bytes.
+enum Unheld {
+    Removed,
+    /// Not there (removed by another instance's pass).
+    Absent,
+    /// Placed within [`RELEASE_GRACE`]: an upload of the same file may be writing its record.
+    Recent,
+}
+
+/// Removes the bytes of `sha`, unless they were placed within [`RELEASE_GRACE`] of `now`.
+fn remove_unheld(dir: &Path, sha: &str, now: std::time::SystemTime) -> Unheld {
+    let path = path_of(dir, sha);
+    let Ok(modified) = std::fs::metadata(&path).and_then(|m| m.modified()) else {
+        return Unheld::Absent;
+    };
+    if now.duration_since(modified).unwrap_or_default() <= RELEASE_GRACE {
+        return Unheld::Recent;
+    }
+    match std::fs::remove_file(&path) {
+        Ok(()) => Unheld::Removed,
+        Err(_) => Unheld::Absent,
+    }
 }
 
 /// What a checked file became on disk: the SHA-256 and size of what is kept, and of its
@@ -323,6 +368,52 @@ impl App {
             head: Vec::with_capacity(HEAD_BYTES),
             hasher: Sha256::new(),
         })
+    }
+
+    /// Removes from disk the bytes whose records were removed (listed as released by the
+    /// same transaction) that no record holds any more: the same photo sent with two
+    /// requests is kept for the other. Bytes placed within [`RELEASE_GRACE`] of `at` wait
+    /// for a later pass. How many went.
+    pub(crate) async fn remove_released_files(&self, at: DateTime<Utc>) -> Result<usize, AppError> {
+        let released = self
+            .store
+            .released_files(crate::retention::RETENTION_BATCH * 4)
+            .await?;
+        let Some(dir) = self.config.files_dir.clone() else {
+            return Ok(0);
+        };
+        let now = std::time::SystemTime::from(at);
+        let mut removed = 0;
+        for sha in released {
+            if self.store.file_in_use(&sha).await? {
+                // Held again (the same bytes uploaded since): released when that record goes.
+                self.store.forget_release(&sha).await?;
+                continue;
+            }
+            let (d, s) = (dir.clone(), sha.clone());
+            let outcome = tokio::task::spawn_blocking(move || remove_unheld(&d, &s, now))
+                .await
+                .map_err(|e| AppError::Internal(e.to_string()))?;
+            match outcome {
+                Unheld::Removed => {
+                    removed += 1;
+                    self.store.forget_release(&sha).await?;
+                }
+                Unheld::Absent => self.store.forget_release(&sha).await?,
+                Unheld::Recent => {}
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Removes the records of files uploaded from the portal more than a day before `at`
+    /// that never joined a request (the citizen did not send it); how many.
+    pub(crate) async fn remove_unattached_at(&self, at: DateTime<Utc>) -> Result<usize, AppError> {
+        let before = at - Duration::hours(mashangban_domain::retention::UNATTACHED_HOURS);
+        Ok(self
+            .store
+            .remove_unattached(before, at, crate::retention::RETENTION_BATCH)
+            .await?)
     }
 
     /// Checks a received file, takes its metadata out, and keeps it (with a thumbnail of a

@@ -9,7 +9,8 @@ use mashangban_domain::permission::Permission;
 use mashangban_domain::retention::{RetainedKind, RetentionPolicy};
 use mashangban_domain::{Actor, Event};
 pub use mashangban_store::RetentionEntry;
-use mashangban_text::anonymise::{PersonalKind, Scrub, scrub_record};
+use mashangban_store::ScrubPlan;
+use mashangban_text::anonymise::{PersonalKind, Scrub, forget_removed_originals, scrub_record};
 use serde::{Deserialize, Serialize};
 
 use crate::{App, AppError, SERVER, require};
@@ -20,13 +21,25 @@ pub const RETENTION_POLICY_SETTING: &str = "retention_policy";
 /// Tickets of each kind a pass of the task takes out at most.
 pub const RETENTION_BATCH: u32 = 500;
 
+/// The outbox's channels that address the citizen (their number, their WeChat id).
+const CITIZEN_CHANNELS: [&str; 3] = [
+    mashangban_store::channel::SMS,
+    crate::wechat::api::PUSH,
+    crate::wechat::api::PHOTO,
+];
+
 /// What a pass of the task, or an erasure, took out.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct RetentionReport {
-    /// Tickets whose contacts, whose texts were taken out.
+    /// Tickets whose contacts, whose texts, whose files were taken out.
     pub contact: u64,
     pub content: u64,
-    /// Personal data taken out in all.
+    pub attachments: u64,
+    /// Uploads never given to a request, removed after a day.
+    pub unattached: u64,
+    /// Files' bytes removed from disk (those no record holds any more).
+    pub files_removed: u64,
+    /// Personal data taken out in all (a file counts one).
     pub data: u64,
 }
 
@@ -75,7 +88,8 @@ impl App {
         Ok(self.store.retention_log(200).await?)
     }
 
-    /// Scrubs one ticket of these kinds; the data taken out, none if it was done already.
+    /// Scrubs one ticket of these kinds (its files' bytes are released, removed by the
+    /// task's passes); the data taken out, none if it was done already.
     async fn scrub_one(
         &self,
         ticket_id: i64,
@@ -109,10 +123,14 @@ impl App {
                 requested,
             },
         };
-        Ok(self
-            .store
-            .scrub_ticket(ticket_id, kinds, &|v| scrub_record(v, &scrub), marker)
-            .await?)
+        let plan = ScrubPlan {
+            ticket_id,
+            kinds,
+            record: &|v| scrub_record(v, &scrub),
+            case: &forget_removed_originals,
+            citizen_channels: &CITIZEN_CHANNELS,
+        };
+        Ok(self.store.scrub_ticket(&plan, marker).await?)
     }
 
     /// The task: takes out, for each kind of the policy, what has fallen due (at most
@@ -151,8 +169,26 @@ impl App {
             match kind {
                 RetainedKind::Contact => report.contact = tickets,
                 RetainedKind::Content => report.content = tickets,
+                RetainedKind::Attachments => report.attachments = tickets,
             }
             report.data += data;
+        }
+        let unattached = self.remove_unattached_at(at).await? as u64;
+        report.files_removed = self.remove_released_files(at).await? as u64;
+        if unattached > 0 {
+            self.store
+                .log_retention(&RetentionEntry {
+                    id: 0,
+                    at,
+                    user_id: SERVER.user_id,
+                    what: "unattached_files".into(),
+                    tickets: 0,
+                    data: unattached as i64,
+                    reason: None,
+                })
+                .await?;
+            report.unattached = unattached;
+            report.data += unattached;
         }
         Ok(report)
     }
@@ -186,6 +222,8 @@ impl App {
                 data += n as u64;
             }
         }
+        // Their files' bytes now, unless just uploaded (the next pass takes those).
+        self.remove_released_files(at).await?;
         self.store
             .log_retention(&RetentionEntry {
                 id: 0,

@@ -335,10 +335,13 @@ fn retention_pass(app: App) -> Pass {
     Box::pin(async move {
         match app.apply_retention_at(chrono::Utc::now()).await {
             Ok(r) => {
-                if r.contact + r.content > 0 {
+                if r.data + r.files_removed > 0 {
                     tracing::info!(
                         contact = r.contact,
                         content = r.content,
+                        attachments = r.attachments,
+                        unattached = r.unattached,
+                        files_removed = r.files_removed,
                         data = r.data,
                         "personal data taken out"
                     );

@@ -3,7 +3,7 @@
 //! search index (the figures stay: they never held it).
 //!
 //! This module says what the policy is and when a ticket's data fall due; the taking out is
-//! the text crate's (`anonymise::scrub_record`).
+//! the text crate's (`anonymise::scrub_record`), and the files' removal the application's.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -17,15 +17,19 @@ pub enum RetainedKind {
     /// The free texts (the request, notes, replies, callbacks' notes): what they say stays,
     /// the personal data in them go (names, numbers, house numbers, compounds' names).
     Content,
+    /// The photos and documents a request carries (a face, a plate, a house may be in
+    /// them): removed whole, the bytes too once no other request holds the same file.
+    Attachments,
 }
 
 impl RetainedKind {
-    pub const ALL: [RetainedKind; 2] = [Self::Contact, Self::Content];
+    pub const ALL: [RetainedKind; 3] = [Self::Contact, Self::Content, Self::Attachments];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Contact => "contact",
             Self::Content => "content",
+            Self::Attachments => "attachments",
         }
     }
 }
@@ -37,18 +41,30 @@ impl RetainedKind {
 pub struct RetentionPolicy {
     pub contact_days: Option<u32>,
     pub content_days: Option<u32>,
+    /// A policy saved before files had a time of their own keeps them the default time.
+    #[serde(default = "default_attachments_days")]
+    pub attachments_days: Option<u32>,
+}
+
+fn default_attachments_days() -> Option<u32> {
+    RetentionPolicy::default().attachments_days
 }
 
 impl Default for RetentionPolicy {
-    /// Three years for contacts, five for the texts: long enough for a repeat request, a
-    /// complaint about the handling or an audit to find them.
+    /// Three years for contacts and files, five for the texts: long enough for a repeat
+    /// request, a complaint about the handling or an audit to find them.
     fn default() -> Self {
         RetentionPolicy {
             contact_days: Some(3 * 365),
             content_days: Some(5 * 365),
+            attachments_days: Some(3 * 365),
         }
     }
 }
+
+/// How long a file uploaded from the portal may wait for the request it was sent with:
+/// one never joined to a request (the citizen gave up) goes after this.
+pub const UNATTACHED_HOURS: i64 = 24;
 
 /// The shortest time a policy may keep anything: the callback, a bad rating's review and a
 /// reopening all come within it.
@@ -59,6 +75,7 @@ impl RetentionPolicy {
         match kind {
             RetainedKind::Contact => self.contact_days,
             RetainedKind::Content => self.content_days,
+            RetainedKind::Attachments => self.attachments_days,
         }
     }
 
@@ -134,5 +151,35 @@ mod tests {
             ))
         );
         assert_eq!(RetentionPolicy::default().check(), Ok(()));
+        let p = RetentionPolicy {
+            attachments_days: Some(89),
+            ..RetentionPolicy::default()
+        };
+        assert_eq!(
+            p.check(),
+            Err((
+                "attachments_days".to_string(),
+                "at least 90 days (none keeps them), not 89".to_string()
+            ))
+        );
+    }
+
+    #[test]
+    fn a_policy_saved_before_files_had_a_time_keeps_them_three_years() {
+        let p: RetentionPolicy =
+            serde_json::from_str(r#"{"contact_days": 400, "content_days": null}"#).unwrap();
+        assert_eq!(
+            p,
+            RetentionPolicy {
+                contact_days: Some(400),
+                content_days: None,
+                attachments_days: Some(1095),
+            }
+        );
+        let keep: RetentionPolicy = serde_json::from_str(
+            r#"{"contact_days": 400, "content_days": null, "attachments_days": null}"#,
+        )
+        .unwrap();
+        assert_eq!(keep.attachments_days, None);
     }
 }

@@ -924,6 +924,20 @@ pub trait AttachmentStore: Send + Sync {
         &self,
         ticket_id: i64,
     ) -> Result<Vec<mashangban_domain::attachment::Attachment>>;
+    /// Whether any file's record holds these bytes (as the file or as its thumbnail).
+    async fn file_in_use(&self, sha256: &str) -> Result<bool>;
+    /// Removes the records of files uploaded before `before` and never given to a request
+    /// (at most `limit`), listing their bytes as released at `at`; how many.
+    async fn remove_unattached(
+        &self,
+        before: DateTime<Utc>,
+        at: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<usize>;
+    /// Bytes whose records were removed, oldest first, at most `limit`.
+    async fn released_files(&self, limit: u32) -> Result<Vec<String>>;
+    /// Takes bytes off the released list (removed from disk, or held by a record again).
+    async fn forget_release(&self, sha256: &str) -> Result<()>;
 }
 
 /// Client applications' keys.
@@ -1037,7 +1051,8 @@ pub struct RetentionEntry {
     pub id: i64,
     pub at: DateTime<Utc>,
     pub user_id: i64,
-    /// `contact`, `content` (the policy's kinds) or `erasure`.
+    /// `contact`, `content`, `attachments` (the policy's kinds), `unattached_files` (uploads
+    /// never sent with a request) or `erasure`.
     pub what: String,
     pub tickets: i64,
     /// Personal data taken out.
@@ -1048,6 +1063,19 @@ pub struct RetentionEntry {
 
 /// How a stored record is scrubbed (see `mashangban_text::anonymise::scrub_record`).
 pub type ScrubFn<'a> = dyn Fn(&mut serde_json::Value) -> usize + Send + Sync + 'a;
+
+/// What a ticket is scrubbed of, and how.
+pub struct ScrubPlan<'a> {
+    pub ticket_id: i64,
+    pub kinds: &'a [mashangban_domain::retention::RetainedKind],
+    /// Takes personal data out of a stored record: a ticket's view, an event's data, a
+    /// notice's payload.
+    pub record: &'a ScrubFn<'a>,
+    /// Makes a typical case's record forget what its drafting took out.
+    pub case: &'a ScrubFn<'a>,
+    /// The outbox's channels whose recipient is the citizen (their number, their WeChat id).
+    pub citizen_channels: &'a [&'a str],
+}
 
 /// Keeping personal data only as long as needed.
 #[async_trait]
@@ -1062,18 +1090,16 @@ pub trait RetentionStore: Send + Sync {
     ) -> Result<Vec<i64>>;
     /// The tickets of a citizen's phone number.
     async fn tickets_of_phone(&self, phone: &str) -> Result<Vec<i64>>;
-    /// In one transaction: claims the kinds for the ticket (none left to claim: another
-    /// instance did it, `None`), scrubs every event and the view with `scrub`, empties the
-    /// phone and WeChat columns when `contact`, and appends `marker` at the next version
+    /// In one transaction: claims the plan's kinds for the ticket (none left to claim:
+    /// another instance did it, `None`), and takes out what they hold: `contact` empties
+    /// the phone and WeChat columns and the citizen's addresses in the outbox; every event,
+    /// the view and the outbox's payloads go through `plan.record`; `content` also makes a
+    /// typical case of the ticket forget its drafting's originals (`plan.case`);
+    /// `attachments` removes the ticket's files' records and lists their bytes as released
+    /// (see [`AttachmentStore::released_files`]). `marker` is appended at the next version
     /// (so that every instance's search index takes the ticket again). Returns the data
-    /// taken out.
-    async fn scrub_ticket(
-        &self,
-        ticket_id: i64,
-        kinds: &[mashangban_domain::retention::RetainedKind],
-        scrub: &ScrubFn<'_>,
-        marker: Event,
-    ) -> Result<Option<usize>>;
+    /// taken out (a file counts one).
+    async fn scrub_ticket(&self, plan: &ScrubPlan<'_>, marker: Event) -> Result<Option<usize>>;
     async fn log_retention(&self, entry: &RetentionEntry) -> Result<()>;
     /// The log, newest first.
     async fn retention_log(&self, limit: u32) -> Result<Vec<RetentionEntry>>;

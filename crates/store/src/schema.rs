@@ -819,6 +819,24 @@ CREATE TABLE topic_changes (
 CREATE INDEX topic_changes_topic ON topic_changes (topic_id, id);
 "#,
     },
+    Migration {
+        version: 36,
+        name: "files by their bytes",
+        // Retention removes a request's files: their bytes go only when no other record
+        // holds the same SHA-256 (as a file or a thumbnail), and uploads never given to a
+        // request go after a day; both found by index. The bytes whose records went are
+        // listed in the same transaction, and removed from disk by the next passes: none is
+        // forgotten by a crash, nor taken from an upload of the same file under way.
+        sql: r#"
+CREATE TABLE file_releases (
+    sha256 TEXT PRIMARY KEY,
+    released_at {big} NOT NULL
+);
+CREATE INDEX attachments_sha256 ON attachments (sha256);
+CREATE INDEX attachments_thumbnail ON attachments (thumbnail_sha256);
+CREATE INDEX attachments_unattached ON attachments (uploaded_at) WHERE ticket_id IS NULL;
+"#,
+    },
 ];
 
 #[cfg(test)]

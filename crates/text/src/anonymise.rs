@@ -834,6 +834,43 @@ pub fn scrub_record(value: &mut serde_json::Value, scrub: &Scrub) -> usize {
     n
 }
 
+/// Forgets what a typical case's drafting took out (its `removed` list's originals, kept
+/// for the editor), wherever the record holds such a list: each original becomes its
+/// replacement. Returns how many were forgotten.
+pub fn forget_removed_originals(value: &mut serde_json::Value) -> usize {
+    use serde_json::Value;
+    let mut n = 0;
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                if key == "removed"
+                    && let Value::Array(items) = v
+                {
+                    for item in items.iter_mut() {
+                        let replacement = item["replacement"].clone();
+                        if let Some(original) = item.get_mut("original")
+                            && replacement.is_string()
+                            && *original != replacement
+                        {
+                            *original = replacement;
+                            n += 1;
+                        }
+                    }
+                } else {
+                    n += forget_removed_originals(v);
+                }
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                n += forget_removed_originals(item);
+            }
+        }
+        _ => {}
+    }
+    n
+}
+
 fn is_timestamp(text: &str) -> bool {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {

@@ -58,39 +58,13 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
-/// A multipart body of `file` parts.
-fn multipart(files: &[(&str, &[u8])]) -> (String, Vec<u8>) {
-    let boundary = "mbboundary7d93a0e4";
-    let mut body = Vec::new();
-    for (name, bytes) in files {
-        body.extend(format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-        ).as_bytes());
-        body.extend(*bytes);
-        body.extend(b"\r\n");
-    }
-    body.extend(format!("--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
-}
-
 async fn upload(
     t: &TestApp,
     path: &str,
     token: Option<&str>,
     files: &[(&str, &[u8])],
 ) -> (StatusCode, Value) {
-    let (ct, body) = multipart(files);
-    let mut req = t
-        .client
-        .post(format!("{}{path}", t.base))
-        .header("content-type", ct)
-        .body(body);
-    if let Some(w) = token {
-        req = req.bearer_auth(&t.tokens[w]);
-    }
-    let r = req.send().await.unwrap();
-    let status = r.status();
-    (status, r.json().await.unwrap_or(Value::Null))
+    t.upload(path, token, files).await
 }
 
 async fn download(

@@ -6,11 +6,16 @@
 mod common;
 
 use chrono::{Duration, Utc};
+use common::console::Browser;
 use common::{TestApp, enc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-on_both!(personal_data_go_when_their_time_has_passed_and_the_figures_stay);
+on_both!(
+    personal_data_go_when_their_time_has_passed_and_the_figures_stay,
+    files_notices_and_cases_lose_what_was_personal_and_shared_bytes_stay,
+    an_administrator_sets_the_times_and_erases_from_the_console
+);
 
 const CONTENT: &str = "我叫张三，电话13812345678，东关大街清真巷16号门口路灯不亮";
 
@@ -190,4 +195,304 @@ async fn personal_data_go_when_their_time_has_passed_and_the_figures_stay(t: &Te
     assert!(what.contains(&("erasure", 1)), "{what:?}");
     assert!(what.contains(&("content", 3)), "{what:?}");
     assert_eq!(log[0]["what"], "content");
+}
+
+/// A small JPEG of its own (`shade` makes it differ from another).
+fn photo(shade: u8) -> Vec<u8> {
+    let picture =
+        image::RgbImage::from_fn(40, 30, |x, y| image::Rgb([x as u8 * 4, y as u8 * 6, shade]));
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 85)
+        .encode_image(&picture)
+        .unwrap();
+    jpeg
+}
+
+/// Whether the bytes of this SHA-256 are on disk.
+fn on_disk(t: &TestApp, sha: &str) -> bool {
+    let dir = t.app.config.files_dir.clone().unwrap();
+    dir.join(&sha[0..2]).join(&sha[2..4]).join(sha).exists()
+}
+
+/// (file, thumbnail) SHA-256 of an upload's answer.
+fn shas(up: &Value) -> (String, String) {
+    (
+        up[0]["sha256"].as_str().unwrap().to_string(),
+        up[0]["thumbnail_sha256"].as_str().unwrap().to_string(),
+    )
+}
+
+async fn files_notices_and_cases_lose_what_was_personal_and_shared_bytes_stay(t: &TestApp) {
+    // One request finished with two photos, one of them also sent with a request still
+    // open; a citizen's upload never sent with a request.
+    let finished = t.create(CONTENT).await;
+    let open = t.create("东关大街路灯不亮").await;
+    let (shared, only) = (photo(10), photo(200));
+    let up = |id: i64, name: &'static str, bytes: Vec<u8>| async move {
+        let path = format!("/api/v1/tickets/{id}/attachments");
+        let (status, body) = t.upload(&path, Some("operator"), &[(name, &bytes)]).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        shas(&body)
+    };
+    let (shared_sha, shared_thumb) = up(finished, "现场.jpg", shared.clone()).await;
+    let (only_sha, only_thumb) = up(finished, "门牌.jpg", only).await;
+    assert_eq!(up(open, "现场.jpg", shared).await.0, shared_sha);
+    let (status, loose) = t
+        .upload(
+            "/api/v1/public/attachments",
+            None,
+            &[("车牌.jpg", &photo(90))],
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{loose}");
+    let (loose_sha, _) = shas(&loose);
+    t.bring_to(finished, "closed").await;
+    // Its typical case keeps what its drafting removed, for the editor; its SMS went to
+    // the citizen's number.
+    let r = t
+        .post(
+            "/api/v1/cases",
+            "supervisor",
+            json!({"ticket_id": finished}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let case_id = r.body["id"].as_i64().unwrap();
+    let case = || async move {
+        t.get(&format!("/api/v1/cases/{case_id}"), "supervisor")
+            .await
+            .body
+            .to_string()
+    };
+    assert!(case().await.contains("13812345678"));
+    let texted = || async move {
+        let r = t
+            .get("/api/v1/outbox?channel=sms&limit=1000", "admin")
+            .await;
+        r.body
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| {
+                serde_json::from_str::<Value>(n["payload"].as_str().unwrap()).unwrap()["ticket_id"]
+                    == finished
+            })
+            .map(|n| n["recipient"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    let before = texted().await;
+    assert!(
+        !before.is_empty() && before.iter().all(|r| r == "13812345678"),
+        "{before:?}"
+    );
+    let figures_before = figures(t).await;
+
+    // Four years on: contacts and files are due (three years), texts not yet. The finished
+    // request's files go; the bytes the open one also holds stay, the others go from disk;
+    // the upload never sent goes too.
+    let later = Utc::now() + Duration::days(4 * 365);
+    let r = t.app.apply_retention_at(later).await.unwrap();
+    assert_eq!(
+        (
+            r.contact,
+            r.content,
+            r.attachments,
+            r.unattached,
+            r.files_removed
+        ),
+        (1, 0, 1, 1, 4),
+        "{r:?}"
+    );
+    let files = |id: i64| async move {
+        t.get(&format!("/api/v1/tickets/{id}/attachments"), "admin")
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!((files(finished).await, files(open).await), (0, 1));
+    assert!(on_disk(t, &shared_sha) && on_disk(t, &shared_thumb));
+    assert!(!on_disk(t, &only_sha) && !on_disk(t, &only_thumb));
+    assert!(!on_disk(t, &loose_sha));
+    let after = texted().await;
+    assert_eq!(after.len(), before.len());
+    assert!(after.iter().all(String::is_empty), "{after:?}");
+    let events = t
+        .get(&format!("/api/v1/tickets/{finished}/events"), "admin")
+        .await
+        .body;
+    let kinds: Vec<Value> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "personal_data_removed")
+        .map(|e| e["kinds"].clone())
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![json!(["contact"]), json!(["attachments"])],
+        "{events}"
+    );
+    // Nothing more to do the next time.
+    let again = t.app.apply_retention_at(later).await.unwrap();
+    assert_eq!((again.data, again.files_removed), (0, 0), "{again:?}");
+
+    // Six years on, the texts: the case forgets its drafting's originals, in its history too.
+    let r = t
+        .app
+        .apply_retention_at(Utc::now() + Duration::days(6 * 365))
+        .await
+        .unwrap();
+    assert_eq!(r.content, 1, "{r:?}");
+    let text = case().await;
+    for personal in ["张三", "13812345678", "16号"] {
+        assert!(!text.contains(personal), "{personal} in {text}");
+    }
+    assert!(text.contains("[门牌号]"), "{text}");
+    assert_eq!(figures(t).await, figures_before);
+
+    // The open request's citizen asks for erasure: its photo goes with the rest; bytes
+    // placed moments ago wait (an upload of the same photo may be writing its record),
+    // and the task's next pass takes them.
+    let r = t
+        .post(
+            "/api/v1/citizens/erase",
+            "admin",
+            json!({"phone": "13812345678", "reason": "本人来电申请删除个人信息"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(files(open).await, 0);
+    assert!(on_disk(t, &shared_sha));
+    let r = t
+        .app
+        .apply_retention_at(Utc::now() + Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(r.files_removed, 2, "{r:?}");
+    assert!(!on_disk(t, &shared_sha) && !on_disk(t, &shared_thumb));
+    let log = t.get("/api/v1/retention/log", "admin").await.body;
+    let what: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["what"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        what,
+        vec![
+            "erasure",
+            "content",
+            "unattached_files",
+            "attachments",
+            "contact"
+        ]
+    );
+}
+
+async fn an_administrator_sets_the_times_and_erases_from_the_console(t: &TestApp) {
+    let r = t
+        .post(
+            "/api/v1/users",
+            "admin",
+            json!({"username": "admin-web", "role": "admin", "password": "a-long-password"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let admin = Browser::open(t, "admin-web").await;
+    let (status, html) = admin.page("/admin/retention").await;
+    assert_eq!(status, StatusCode::OK);
+    for shown in [
+        "name=\"contact_days\" value=\"1095\"",
+        "name=\"content_days\" value=\"1825\"",
+        "name=\"attachments_days\" value=\"1095\"",
+        "暂无记录",
+    ] {
+        assert!(html.contains(shown), "{shown}");
+    }
+    // Too short a time comes back beside its field, with what was typed.
+    let (status, _, html) = admin
+        .post(
+            "/admin/retention",
+            &[
+                ("contact_days", "30"),
+                ("content_days", "1825"),
+                ("attachments_days", ""),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        html.contains("name=\"contact_days\" value=\"30\""),
+        "{html}"
+    );
+    assert!(html.contains("at least 90 days"), "{html}");
+    // Saved: files kept (empty), the others as typed.
+    let (status, location, _) = admin
+        .post(
+            "/admin/retention",
+            &[
+                ("contact_days", "400"),
+                ("content_days", "1825"),
+                ("attachments_days", ""),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location.as_deref(), Some("/admin/retention?saved=1"));
+    let p = t.get("/api/v1/policy/retention", "admin").await.body;
+    assert_eq!(
+        p,
+        json!({"contact_days": 400, "content_days": 1825, "attachments_days": null})
+    );
+    let (_, html) = admin.page("/admin/retention?saved=1").await;
+    assert!(html.contains("保存期限已保存"));
+    assert!(
+        html.contains("name=\"attachments_days\" value=\"\""),
+        "{html}"
+    );
+
+    // An erasure without a reason is refused by name; with one it is done and logged.
+    let id = t.create(CONTENT).await;
+    let (status, _, html) = admin
+        .post(
+            "/admin/retention/erase",
+            &[("phone", "13812345678"), ("reason", " ")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("at most 500 characters"), "{html}");
+    let (status, _, html) = admin
+        .post(
+            "/admin/retention/erase",
+            &[("phone", "13812345678"), ("reason", "本人来电申请删除")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("已删除：该号码的1件诉求中1件仍有个人信息"),
+        "{html}"
+    );
+    assert!(html.contains("应本人申请删除") && html.contains("本人来电申请删除"));
+    let tk = t.get(&format!("/api/v1/tickets/{id}"), "admin").await.body;
+    assert_eq!(tk["citizen"]["phone"], Value::Null);
+    // Nobody else has the page.
+    let r = t
+        .post(
+            "/api/v1/users",
+            "admin",
+            json!({"username": "sup-web", "role": "supervisor", "password": "a-long-password"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let sup = Browser::open(t, "sup-web").await;
+    assert_eq!(sup.page("/admin/retention").await.0, StatusCode::FORBIDDEN);
+    let (status, _, _) = sup
+        .post(
+            "/admin/retention/erase",
+            &[("phone", "13812345678"), ("reason", "x")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
 }

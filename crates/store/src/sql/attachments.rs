@@ -87,4 +87,67 @@ impl AttachmentStore for SqlStore {
         .await?;
         rows.iter().map(attachment_of).collect()
     }
+
+    async fn file_in_use(&self, sha256: &str) -> Result<bool> {
+        let row = sqlx::query(
+            "SELECT 1 AS x FROM attachments WHERE sha256 = $1 OR thumbnail_sha256 = $1 LIMIT 1",
+        )
+        .bind(sha256.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.is_some())
+    }
+
+    async fn remove_unattached(
+        &self,
+        before: DateTime<Utc>,
+        at: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<usize> {
+        let mut w = self.writer().await?;
+        let mut tx = w.begin(self.backend).await?;
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM attachments WHERE ticket_id IS NULL AND uploaded_at < $1 \
+             ORDER BY uploaded_at, id LIMIT $2"
+        )))
+        .bind(ts(before))
+        .bind(i64::from(limit.clamp(1, 10_000)))
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut removed = 0;
+        for r in &rows {
+            let a = attachment_of(r)?;
+            // Given to a request since it was read: it stays.
+            let done = sqlx::query("DELETE FROM attachments WHERE id = $1 AND ticket_id IS NULL")
+                .bind(a.id.clone())
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() == 1 {
+                removed += 1;
+                for sha in std::iter::once(a.sha256).chain(a.thumbnail_sha256) {
+                    super::retention::release_file(&mut tx, &sha, at).await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(removed)
+    }
+
+    async fn released_files(&self, limit: u32) -> Result<Vec<String>> {
+        let rows =
+            sqlx::query("SELECT sha256 FROM file_releases ORDER BY released_at, sha256 LIMIT $1")
+                .bind(i64::from(limit.clamp(1, 10_000)))
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(|r| Ok(r.try_get("sha256")?)).collect()
+    }
+
+    async fn forget_release(&self, sha256: &str) -> Result<()> {
+        let mut w = self.writer().await?;
+        sqlx::query("DELETE FROM file_releases WHERE sha256 = $1")
+            .bind(sha256.to_string())
+            .execute(&mut *w)
+            .await?;
+        Ok(())
+    }
 }

@@ -253,3 +253,32 @@ fn a_record_keeps_its_shape_and_loses_the_citizen() {
     );
     assert_eq!(event, again);
 }
+
+#[test]
+fn a_cases_drafting_forgets_its_originals_and_keeps_the_rest() {
+    let mut record = serde_json::json!({
+        "id": 4,
+        "request": "某某反映东关大街[门牌号]路灯不亮",
+        "removed": [
+            {"field": "request", "kind": "name", "original": "张三", "replacement": "某某"},
+            {"field": "request", "kind": "house", "original": "16号", "replacement": "[门牌号]"},
+            {"field": "request", "kind": "place", "original": "某某", "replacement": "某某"}
+        ],
+        "before": {"removed": [{"original": "13812345678", "replacement": "[电话]"}]}
+    });
+    assert_eq!(forget_removed_originals(&mut record), 3);
+    assert_eq!(
+        record,
+        serde_json::json!({
+            "id": 4,
+            "request": "某某反映东关大街[门牌号]路灯不亮",
+            "removed": [
+                {"field": "request", "kind": "name", "original": "某某", "replacement": "某某"},
+                {"field": "request", "kind": "house", "original": "[门牌号]", "replacement": "[门牌号]"},
+                {"field": "request", "kind": "place", "original": "某某", "replacement": "某某"}
+            ],
+            "before": {"removed": [{"original": "[电话]", "replacement": "[电话]"}]}
+        })
+    );
+    assert_eq!(forget_removed_originals(&mut record), 0);
+}

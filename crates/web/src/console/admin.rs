@@ -92,7 +92,7 @@ fn tabs(lang: Lang, current: &str) -> Markup {
     let zh = lang == Lang::Zh;
     html! {
         nav.tabs {
-            @for (href, zh_label, en_label) in [("/admin/users", "用户", "Users"), ("/admin/units", "单位", "Units"), ("/admin/categories", "诉求分类", "Categories"), ("/admin/channels", "渠道", "Channels"), ("/admin/catalogue", "派单目录", "Dispatch catalogue"), ("/admin/gazetteer", "地名库", "Gazetteer"), ("/admin/calendar", "工作日历", "Calendar"), ("/admin/policy", "时限与督办规则", "Deadlines and supervision"), ("/admin/sms", "群众短信", "SMS to citizens")] {
+            @for (href, zh_label, en_label) in [("/admin/users", "用户", "Users"), ("/admin/units", "单位", "Units"), ("/admin/categories", "诉求分类", "Categories"), ("/admin/channels", "渠道", "Channels"), ("/admin/catalogue", "派单目录", "Dispatch catalogue"), ("/admin/gazetteer", "地名库", "Gazetteer"), ("/admin/calendar", "工作日历", "Calendar"), ("/admin/policy", "时限与督办规则", "Deadlines and supervision"), ("/admin/sms", "群众短信", "SMS to citizens"), ("/admin/retention", "个人信息保存", "Keeping personal data")] {
                 a href=(href) class=[(href == current).then_some("on")] { (if zh { zh_label } else { en_label }) }
             }
         }

@@ -22,6 +22,7 @@ mod kpis;
 pub(crate) mod list;
 mod patrol;
 mod print;
+mod retention;
 mod sms;
 pub(crate) mod topics;
 
@@ -96,6 +97,7 @@ pub fn routes() -> Router<App> {
         .route("/tickets/{id}/act/{action}", post(act_submit))
         .route("/lang/{lang}", get(set_lang))
         .merge(admin::routes())
+        .merge(retention::routes())
         .merge(sms::routes())
         .merge(channels::routes())
         .merge(files::routes())

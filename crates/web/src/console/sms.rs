@@ -146,7 +146,11 @@ async fn render(
                             .unwrap_or_default();
                         tr {
                             td { (local_time(n.created_at)) }
-                            td { (n.recipient) }
+                            td {
+                                @if n.recipient.is_empty() {
+                                    span.muted { (if zh { "（已按保存期限删除）" } else { "(removed by retention)" }) }
+                                } @else { (n.recipient) }
+                            }
                             td { (text) }
                             td {
                                 @if let Some(at) = n.sent_at { (if zh { "已发送 " } else { "sent " }) (local_time(at)) }

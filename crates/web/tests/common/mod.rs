@@ -233,6 +233,40 @@ impl TestApp {
         self.raw(Method::GET, path, None, None, &[]).await
     }
 
+    /// Uploads `file` parts (name, bytes) as multipart, as `who` or as a citizen; the
+    /// status and the JSON answer.
+    pub async fn upload(
+        &self,
+        path: &str,
+        who: Option<&str>,
+        files: &[(&str, &[u8])],
+    ) -> (StatusCode, Value) {
+        let boundary = "mbboundary7d93a0e4";
+        let mut body = Vec::new();
+        for (name, bytes) in files {
+            body.extend(format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            ).as_bytes());
+            body.extend(*bytes);
+            body.extend(b"\r\n");
+        }
+        body.extend(format!("--{boundary}--\r\n").as_bytes());
+        let mut req = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body);
+        if let Some(w) = who {
+            req = req.bearer_auth(&self.tokens[w]);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
     /// A POST without a token (the citizen's side).
     pub async fn post_anonymous(&self, path: &str, body: Value) -> Resp {
         self.raw(Method::POST, path, None, Some(body.to_string()), &[])
