@@ -705,6 +705,7 @@ pub(crate) fn received_plan(
             tracking_code: String::new(),
             channel: t.channel.clone(),
             channel_detail: t.channel_detail.clone(),
+            recording: t.recording.clone(),
             kind: t.kind,
             title: t.title.clone(),
             content: t.content.clone(),

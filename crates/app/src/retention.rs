@@ -31,10 +31,12 @@ const CITIZEN_CHANNELS: [&str; 3] = [
 /// What a pass of the task, or an erasure, took out.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct RetentionReport {
-    /// Tickets whose contacts, whose texts, whose files were taken out.
+    /// Tickets whose contacts, whose texts, whose files, whose call recordings were taken
+    /// out.
     pub contact: u64,
     pub content: u64,
     pub attachments: u64,
+    pub recordings: u64,
     /// Uploads never given to a request, removed after a day.
     pub unattached: u64,
     /// Files' bytes removed from disk (those no record holds any more).
@@ -111,6 +113,7 @@ impl App {
         let scrub = Scrub {
             contact: kinds.contains(&RetainedKind::Contact),
             content: kinds.contains(&RetainedKind::Content),
+            recordings: kinds.contains(&RetainedKind::Recordings),
             known,
         };
         let marker = Event {
@@ -148,7 +151,9 @@ impl App {
                 .retention_due(kind, cutoff, RETENTION_BATCH)
                 .await?
             {
-                if let Some(n) = self.scrub_one(id, &[kind], false, &SERVER, at).await? {
+                if let Some(n) = self.scrub_one(id, &[kind], false, &SERVER, at).await?
+                    && n > 0
+                {
                     tickets += 1;
                     data += n as u64;
                 }
@@ -170,6 +175,7 @@ impl App {
                 RetainedKind::Contact => report.contact = tickets,
                 RetainedKind::Content => report.content = tickets,
                 RetainedKind::Attachments => report.attachments = tickets,
+                RetainedKind::Recordings => report.recordings = tickets,
             }
             report.data += data;
         }
@@ -217,6 +223,7 @@ impl App {
             if let Some(n) = self
                 .scrub_one(*id, &RetainedKind::ALL, true, actor, at)
                 .await?
+                && n > 0
             {
                 scrubbed += 1;
                 data += n as u64;

@@ -713,6 +713,7 @@ mod tests {
             tracking_code: "T".into(),
             channel: Channel::WECHAT,
             channel_detail: None,
+            recording: None,
             kind: Kind::Complaint,
             title: String::new(),
             content: "路灯不亮".into(),

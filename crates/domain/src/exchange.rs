@@ -170,6 +170,7 @@ pub fn inbound_ticket(
     let mut new = crate::NewTicket::validate(CreateBody {
         channel: platform.channel.clone(),
         channel_detail: Some(format!("{}:{external_id}", platform.code)),
+        recording: None,
         kind: body.kind.unwrap_or(Kind::Help),
         title: body.title,
         content: body.content,

@@ -398,6 +398,7 @@ pub fn events(
             tracking_code,
             channel: t.channel.clone(),
             channel_detail: t.line_number.clone(),
+            recording: None,
             kind: t.kind,
             title: t
                 .title

@@ -38,6 +38,10 @@ pub struct CreateBody {
     /// e.g. the merged hotline's number.
     #[schema(max_length = 100)]
     pub channel_detail: Option<String>,
+    /// The call's recording in the telephone system: its id there, or an `https://`
+    /// address of it.
+    #[schema(max_length = 200)]
+    pub recording: Option<String>,
     pub kind: Kind,
     #[schema(max_length = 200)]
     pub title: Option<String>,
@@ -111,6 +115,7 @@ impl PatrolReport {
         let mut request = NewTicket::validate(CreateBody {
             channel: Channel::GRID,
             channel_detail: None,
+            recording: None,
             kind: b.kind,
             title: b.title,
             content: b.content,
@@ -167,6 +172,7 @@ pub struct PlaceFinding {
 pub struct NewTicket {
     pub channel: Channel,
     pub channel_detail: Option<String>,
+    pub recording: Option<String>,
     pub kind: Kind,
     pub title: String,
     pub content: String,
@@ -198,6 +204,27 @@ fn bounded(field: &str, v: Option<String>, max: usize) -> Result<Option<String>,
             return Err(DomainError::invalid(
                 field,
                 format!("is {n} characters long; at most {max} are allowed"),
+            ));
+        }
+    }
+    Ok(v)
+}
+
+/// A call's recording as the telephone system names it: an id (letters, digits and
+/// `-_.:/`) or an `https://` address, at most 200 characters, no spaces. Anything else
+/// would be a link to somewhere else or text that does not belong here.
+fn recording_ref(v: Option<String>) -> Result<Option<String>, DomainError> {
+    let v = bounded("recording", v, 200)?;
+    if let Some(s) = &v {
+        let id_like = s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.:/".contains(c));
+        let address = s.starts_with("https://");
+        let scheme = s.contains("://") || s.starts_with("//");
+        if !id_like || (scheme && !address) {
+            return Err(DomainError::invalid(
+                "recording",
+                "must be the telephone system's id of the call's recording (letters, digits, - _ . : /) or an https:// address",
             ));
         }
     }
@@ -312,6 +339,7 @@ impl NewTicket {
         Ok(NewTicket {
             channel: b.channel,
             channel_detail,
+            recording: recording_ref(b.recording)?,
             kind: b.kind,
             title,
             content,
@@ -335,6 +363,7 @@ impl NewTicket {
             tracking_code,
             channel: self.channel,
             channel_detail: self.channel_detail,
+            recording: self.recording,
             kind: self.kind,
             title: self.title,
             content: self.content,
@@ -401,6 +430,39 @@ mod tests {
         assert_eq!(t.title, "小区门口违法停车严重");
         assert_eq!(t.channel, Channel::PHONE);
         assert!(!t.confidential);
+    }
+
+    #[test]
+    fn a_calls_recording_is_an_id_or_an_https_address_and_nothing_else() {
+        let with = |r: &str| {
+            let mut b = ok_body();
+            b["recording"] = json!(r);
+            NewTicket::parse(b).map(|t| t.recording)
+        };
+        for good in [
+            "CTI-20261207-0042",
+            "rec_42.wav",
+            "avaya:2026/12/07/0042",
+            "https://cti.example.gov.cn/rec/42",
+        ] {
+            assert_eq!(with(good), Ok(Some(good.to_string())), "{good}");
+        }
+        for bad in [
+            "http://cti.example/rec/42",
+            "javascript:alert(1)",
+            "//evil.example/x",
+            "ftp://x/y",
+            "录音42",
+            "a b",
+        ] {
+            assert_eq!(
+                with(bad).unwrap_err().to_string(),
+                "recording: must be the telephone system's id of the call's recording (letters, digits, - _ . : /) or an https:// address",
+                "{bad}"
+            );
+        }
+        assert!(with(&"a".repeat(201)).is_err());
+        assert_eq!(with("  "), Ok(None));
     }
 
     fn field_of(body: serde_json::Value) -> String {

@@ -380,6 +380,7 @@ mod tests {
                 tracking_code: "T".into(),
                 channel: Channel::PHONE,
                 channel_detail: None,
+                recording: None,
                 kind: Kind::Complaint,
                 title: "路灯不亮".into(),
                 content: "c".into(),

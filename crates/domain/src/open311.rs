@@ -382,6 +382,7 @@ pub fn new_ticket(post: &Post, client: &str) -> Result<crate::NewTicket, crate::
     crate::NewTicket::validate(crate::intake::CreateBody {
         channel: crate::channel::Channel::OPEN311,
         channel_detail: Some(client.chars().take(100).collect()),
+        recording: None,
         kind: crate::types::Kind::Help,
         title: None,
         content: post.description.clone(),

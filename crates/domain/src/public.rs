@@ -76,6 +76,7 @@ pub fn parse_submission(
     let new = crate::NewTicket::validate(crate::intake::CreateBody {
         channel: crate::channel::Channel::WEB,
         channel_detail: None,
+        recording: None,
         kind: b.kind.unwrap_or(crate::types::Kind::Help),
         title: b.title,
         content: b.content,
@@ -96,6 +97,7 @@ pub fn parse_sms_request(phone: &str, text: &str) -> Result<crate::NewTicket, Do
     crate::NewTicket::validate(crate::intake::CreateBody {
         channel: crate::channel::Channel::SMS,
         channel_detail: None,
+        recording: None,
         kind: crate::types::Kind::Help,
         title: None,
         content: text.to_string(),

@@ -20,16 +20,25 @@ pub enum RetainedKind {
     /// The photos and documents a request carries (a face, a plate, a house may be in
     /// them): removed whole, the bytes too once no other request holds the same file.
     Attachments,
+    /// The reference of the call's recording in the telephone system (the citizen's
+    /// voice): emptied, so that nothing here leads to it.
+    Recordings,
 }
 
 impl RetainedKind {
-    pub const ALL: [RetainedKind; 3] = [Self::Contact, Self::Content, Self::Attachments];
+    pub const ALL: [RetainedKind; 4] = [
+        Self::Contact,
+        Self::Content,
+        Self::Attachments,
+        Self::Recordings,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Contact => "contact",
             Self::Content => "content",
             Self::Attachments => "attachments",
+            Self::Recordings => "recordings",
         }
     }
 }
@@ -44,20 +53,28 @@ pub struct RetentionPolicy {
     /// A policy saved before files had a time of their own keeps them the default time.
     #[serde(default = "default_attachments_days")]
     pub attachments_days: Option<u32>,
+    /// Likewise for the calls' recordings.
+    #[serde(default = "default_recordings_days")]
+    pub recordings_days: Option<u32>,
 }
 
 fn default_attachments_days() -> Option<u32> {
     RetentionPolicy::default().attachments_days
 }
 
+fn default_recordings_days() -> Option<u32> {
+    RetentionPolicy::default().recordings_days
+}
+
 impl Default for RetentionPolicy {
-    /// Three years for contacts and files, five for the texts: long enough for a repeat
-    /// request, a complaint about the handling or an audit to find them.
+    /// Three years for contacts, files and recordings, five for the texts: long enough for
+    /// a repeat request, a complaint about the handling or an audit to find them.
     fn default() -> Self {
         RetentionPolicy {
             contact_days: Some(3 * 365),
             content_days: Some(5 * 365),
             attachments_days: Some(3 * 365),
+            recordings_days: Some(3 * 365),
         }
     }
 }
@@ -76,6 +93,7 @@ impl RetentionPolicy {
             RetainedKind::Contact => self.contact_days,
             RetainedKind::Content => self.content_days,
             RetainedKind::Attachments => self.attachments_days,
+            RetainedKind::Recordings => self.recordings_days,
         }
     }
 
@@ -174,6 +192,7 @@ mod tests {
                 contact_days: Some(400),
                 content_days: None,
                 attachments_days: Some(1095),
+                recordings_days: Some(1095),
             }
         );
         let keep: RetentionPolicy = serde_json::from_str(

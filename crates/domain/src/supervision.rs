@@ -297,6 +297,7 @@ mod tests {
                     tracking_code: "T".into(),
                     channel: Channel::PHONE,
                     channel_detail: None,
+                    recording: None,
                     kind: Kind::Complaint,
                     title: "t".into(),
                     content: "c".into(),

@@ -106,6 +106,10 @@ pub struct Ticket {
     pub channel: Channel,
     /// For `merged_line`, the merged hotline's number (e.g. 12369); free detail otherwise.
     pub channel_detail: Option<String>,
+    /// The call's recording in the telephone system (its id or address there): the
+    /// citizen's voice, so personal data, kept for its own time by the retention policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recording: Option<String>,
     pub kind: Kind,
     pub title: String,
     pub content: String,
@@ -504,6 +508,8 @@ impl Ticket {
         let mut t = self.clone();
         if !crate::permission::permits(actor.role, crate::permission::Permission::SeeContacts) {
             t.citizen = mask_citizen(&self.citizen, self.confidential);
+            // The call's recording is the citizen's voice: as private as their number.
+            t.recording = None;
         }
         t
     }

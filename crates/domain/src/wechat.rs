@@ -381,6 +381,7 @@ pub fn new_ticket(openid: &str, d: &Dialogue) -> Result<crate::NewTicket, Domain
     let mut new = crate::NewTicket::validate(crate::intake::CreateBody {
         channel: crate::channel::Channel::WECHAT,
         channel_detail: None,
+        recording: None,
         kind: crate::types::Kind::Help,
         title: None,
         content: d.description.clone(),

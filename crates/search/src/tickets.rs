@@ -494,6 +494,7 @@ mod tests {
                 tracking_code: "x".into(),
                 channel: Channel::PHONE,
                 channel_detail: None,
+                recording: None,
                 kind: Kind::Complaint,
                 title: title.into(),
                 content: content.into(),

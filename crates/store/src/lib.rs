@@ -1097,8 +1097,8 @@ pub trait RetentionStore: Send + Sync {
     /// typical case of the ticket forget its drafting's originals (`plan.case`);
     /// `attachments` removes the ticket's files' records and lists their bytes as released
     /// (see [`AttachmentStore::released_files`]). `marker` is appended at the next version
-    /// (so that every instance's search index takes the ticket again). Returns the data
-    /// taken out (a file counts one).
+    /// (so that every instance's search index takes the ticket again), unless nothing was
+    /// taken (the claim alone is kept). Returns the data taken out (a file counts one).
     async fn scrub_ticket(&self, plan: &ScrubPlan<'_>, marker: Event) -> Result<Option<usize>>;
     async fn log_retention(&self, entry: &RetentionEntry) -> Result<()>;
     /// The log, newest first.

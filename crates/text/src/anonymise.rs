@@ -753,6 +753,8 @@ pub struct Scrub {
     pub contact: bool,
     /// Every personal datum of the texts taken out, places below the street with them.
     pub content: bool,
+    /// The reference of the call's recording (`recording`) emptied.
+    pub recordings: bool,
     /// The citizen's own name and phone, taken out wherever they appear.
     pub known: Vec<(PersonalKind, String)>,
 }
@@ -760,6 +762,8 @@ pub struct Scrub {
 /// Keys whose values are codes, never free text: left as they are.
 const STRUCTURAL_KEYS: &[&str] = &[
     "type",
+    // Emptied whole with the recordings, never read as text.
+    "recording",
     "number",
     "tracking_code",
     "channel",
@@ -806,6 +810,11 @@ pub fn scrub_record(value: &mut serde_json::Value, scrub: &Scrub) -> usize {
                             n += 1;
                         }
                     }
+                    continue;
+                }
+                if scrub.recordings && key == "recording" && v.is_string() {
+                    *v = Value::Null;
+                    n += 1;
                     continue;
                 }
                 if STRUCTURAL_KEYS.contains(&key.as_str()) && !v.is_object() && !v.is_array() {

@@ -14,7 +14,8 @@ use serde_json::{Value, json};
 on_both!(
     personal_data_go_when_their_time_has_passed_and_the_figures_stay,
     files_notices_and_cases_lose_what_was_personal_and_shared_bytes_stay,
-    an_administrator_sets_the_times_and_erases_from_the_console
+    an_administrator_sets_the_times_and_erases_from_the_console,
+    the_screen_pop_brings_the_calls_recording_to_the_ticket
 );
 
 const CONTENT: &str = "我叫张三，电话13812345678，东关大街清真巷16号门口路灯不亮";
@@ -225,7 +226,27 @@ fn shas(up: &Value) -> (String, String) {
 async fn files_notices_and_cases_lose_what_was_personal_and_shared_bytes_stay(t: &TestApp) {
     // One request finished with two photos, one of them also sent with a request still
     // open; a citizen's upload never sent with a request.
-    let finished = t.create(CONTENT).await;
+    let r = t
+        .post(
+            "/api/v1/tickets",
+            "operator",
+            json!({"channel": "phone", "kind": "complaint", "content": CONTENT,
+                   "recording": "CTI-20261207-0042",
+                   "citizen": {"name": "张三", "phone": "13812345678"},
+                   "category_code": "010403", "division_code": "630102001001"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let finished = r.body["id"].as_i64().unwrap();
+    // Those who may not see the citizen's number do not see the recording either.
+    let seen = |who: &'static str| async move {
+        t.get(&format!("/api/v1/tickets/{finished}"), who)
+            .await
+            .body["recording"]
+            .clone()
+    };
+    assert_eq!(seen("dispatcher").await, "CTI-20261207-0042");
+    assert_eq!(seen("analyst").await, Value::Null);
     let open = t.create("东关大街路灯不亮").await;
     let (shared, only) = (photo(10), photo(200));
     let up = |id: i64, name: &'static str, bytes: Vec<u8>| async move {
@@ -297,12 +318,14 @@ async fn files_notices_and_cases_lose_what_was_personal_and_shared_bytes_stay(t:
             r.contact,
             r.content,
             r.attachments,
+            r.recordings,
             r.unattached,
             r.files_removed
         ),
-        (1, 0, 1, 1, 4),
+        (1, 0, 1, 1, 1, 4),
         "{r:?}"
     );
+    assert_eq!(seen("admin").await, Value::Null);
     let files = |id: i64| async move {
         t.get(&format!("/api/v1/tickets/{id}/attachments"), "admin")
             .await
@@ -331,7 +354,15 @@ async fn files_notices_and_cases_lose_what_was_personal_and_shared_bytes_stay(t:
         .collect();
     assert_eq!(
         kinds,
-        vec![json!(["contact"]), json!(["attachments"])],
+        vec![
+            json!(["contact"]),
+            json!(["attachments"]),
+            json!(["recordings"])
+        ],
+        "{events}"
+    );
+    assert!(
+        !events.to_string().contains("CTI-20261207-0042"),
         "{events}"
     );
     // Nothing more to do the next time.
@@ -385,6 +416,7 @@ async fn files_notices_and_cases_lose_what_was_personal_and_shared_bytes_stay(t:
             "erasure",
             "content",
             "unattached_files",
+            "recordings",
             "attachments",
             "contact"
         ]
@@ -407,6 +439,7 @@ async fn an_administrator_sets_the_times_and_erases_from_the_console(t: &TestApp
         "name=\"contact_days\" value=\"1095\"",
         "name=\"content_days\" value=\"1825\"",
         "name=\"attachments_days\" value=\"1095\"",
+        "name=\"recordings_days\" value=\"1095\"",
         "暂无记录",
     ] {
         assert!(html.contains(shown), "{shown}");
@@ -419,6 +452,7 @@ async fn an_administrator_sets_the_times_and_erases_from_the_console(t: &TestApp
                 ("contact_days", "30"),
                 ("content_days", "1825"),
                 ("attachments_days", ""),
+                ("recordings_days", "365"),
             ],
         )
         .await;
@@ -436,6 +470,7 @@ async fn an_administrator_sets_the_times_and_erases_from_the_console(t: &TestApp
                 ("contact_days", "400"),
                 ("content_days", "1825"),
                 ("attachments_days", ""),
+                ("recordings_days", "365"),
             ],
         )
         .await;
@@ -444,7 +479,7 @@ async fn an_administrator_sets_the_times_and_erases_from_the_console(t: &TestApp
     let p = t.get("/api/v1/policy/retention", "admin").await.body;
     assert_eq!(
         p,
-        json!({"contact_days": 400, "content_days": 1825, "attachments_days": null})
+        json!({"contact_days": 400, "content_days": 1825, "attachments_days": null, "recordings_days": 365})
     );
     let (_, html) = admin.page("/admin/retention?saved=1").await;
     assert!(html.contains("保存期限已保存"));
@@ -495,4 +530,58 @@ async fn an_administrator_sets_the_times_and_erases_from_the_console(t: &TestApp
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+async fn the_screen_pop_brings_the_calls_recording_to_the_ticket(t: &TestApp) {
+    for (name, role) in [("op-web", "operator"), ("analyst-web", "analyst")] {
+        let r = t
+            .post(
+                "/api/v1/users",
+                "admin",
+                json!({"username": name, "role": role, "password": "a-long-password"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    }
+    let op = Browser::open(t, "op-web").await;
+    let (status, html) = op
+        .page("/intake?phone=13900000003&recording=CTI-20261207-0042")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("value=\"CTI-20261207-0042\""), "{html}");
+    let call = [
+        ("phone", "13900000003"),
+        ("channel", "phone"),
+        ("kind", "complaint"),
+        ("content", "家里暖气不热，很冷"),
+        ("address", "城东区东关大街街道"),
+    ];
+    // Something that is no recording's id comes back beside its field.
+    let (status, _, html) = op
+        .post(
+            "/intake",
+            &[&call[..], &[("recording", "javascript:alert(1)")]].concat(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("https:// address"), "{html}");
+    let (status, location, _) = op
+        .post(
+            "/intake",
+            &[&call[..], &[("recording", "CTI-20261207-0042")]].concat(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{location:?}");
+    let found = t
+        .get("/api/v1/tickets?phone=13900000003", "dispatcher")
+        .await
+        .body;
+    let id = found["items"][0]["id"].as_i64().unwrap();
+    let (_, page) = op.page(&format!("/tickets/{id}")).await;
+    assert!(page.contains("<code>CTI-20261207-0042</code>"), "{page}");
+    // Not to those who do not see the citizen's number.
+    let analyst = Browser::open(t, "analyst-web").await;
+    let (status, page) = analyst.page(&format!("/tickets/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!page.contains("CTI-20261207-0042"));
 }

@@ -32,6 +32,9 @@ pub enum EventKind {
         tracking_code: String,
         channel: Channel,
         channel_detail: Option<String>,
+        /// The call's recording in the telephone system (its id or address there).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        recording: Option<String>,
         kind: Kind,
         title: String,
         content: String,
@@ -389,8 +392,14 @@ impl EventKind {
         match self {
             EventKind::Received { citizen, .. } => {
                 let mut e = self.clone();
-                if let EventKind::Received { citizen: c, .. } = &mut e {
+                if let EventKind::Received {
+                    citizen: c,
+                    recording,
+                    ..
+                } = &mut e
+                {
                     *c = crate::ticket::mask_citizen(citizen, confidential);
+                    *recording = None;
                 }
                 e
             }

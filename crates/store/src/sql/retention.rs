@@ -134,6 +134,12 @@ impl RetentionStore for SqlStore {
                 .execute(&mut *tx)
                 .await?;
         }
+        if taken == 0 {
+            // Nothing personal of these kinds was left: the claim stands, the ticket and
+            // its history are as they were.
+            tx.commit().await?;
+            return Ok(Some(0));
+        }
         let next = version + 1;
         body["version"] = serde_json::json!(next);
         let contact = plan.kinds.contains(&RetainedKind::Contact);

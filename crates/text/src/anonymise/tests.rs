@@ -193,6 +193,7 @@ fn a_record_keeps_its_shape_and_loses_the_citizen() {
         &Scrub {
             contact: true,
             content: false,
+            recordings: false,
             known: known.clone(),
         },
     );
@@ -211,6 +212,7 @@ fn a_record_keeps_its_shape_and_loses_the_citizen() {
         &Scrub {
             contact: true,
             content: true,
+            recordings: false,
             known,
         },
     );
@@ -246,6 +248,7 @@ fn a_record_keeps_its_shape_and_loses_the_citizen() {
             &Scrub {
                 contact: true,
                 content: true,
+                recordings: false,
                 known: vec![]
             }
         ),
@@ -281,4 +284,31 @@ fn a_cases_drafting_forgets_its_originals_and_keeps_the_rest() {
         })
     );
     assert_eq!(forget_removed_originals(&mut record), 0);
+}
+
+#[test]
+fn a_calls_recording_goes_with_its_own_kind_and_is_never_read_as_text() {
+    let mut event = serde_json::json!({
+        "type": "received",
+        "recording": "CALL-20261207-13812345678",
+        "content": "电话13812345678反映路灯不亮",
+    });
+    let texts = Scrub {
+        contact: true,
+        content: true,
+        recordings: false,
+        known: vec![],
+    };
+    assert_eq!(scrub_record(&mut event, &texts), 1);
+    assert_eq!(event["recording"], "CALL-20261207-13812345678");
+    assert_eq!(event["content"], "电话[电话]反映路灯不亮");
+    let recordings = Scrub {
+        contact: false,
+        content: false,
+        recordings: true,
+        known: vec![],
+    };
+    assert_eq!(scrub_record(&mut event, &recordings), 1);
+    assert_eq!(event["recording"], serde_json::Value::Null);
+    assert_eq!(scrub_record(&mut event, &recordings), 0);
 }

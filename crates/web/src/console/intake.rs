@@ -22,6 +22,9 @@ use std::collections::HashMap;
 #[derive(serde::Deserialize, Default)]
 pub struct IntakeQuery {
     phone: Option<String>,
+    /// The call's recording id, as the telephone system's screen pop passes it with the
+    /// caller's number (`/intake?phone=…&recording=…`).
+    recording: Option<String>,
     created: Option<i64>,
     /// Set when the answer given at intake could not resolve the ticket at once.
     unresolved: Option<String>,
@@ -113,6 +116,11 @@ fn intake_form(
                         @for l in r.lines.iter().filter(|l| l.active) { option value=(l.number) selected[val(typed, "channel_detail") == l.number] { (l.number) " " (l.name) } }
                     }
                     @if let Some(m) = err("channel_detail") { p.error role="alert" { (m) } }
+                }
+                div.field {
+                    label for="recording" { (if zh { "通话录音编号（来电时由话务系统填写）" } else { "Call recording id (from the telephone system)" }) }
+                    input #recording name="recording" value=(val(typed, "recording")) size="24" maxlength="200" autocomplete="off";
+                    @if let Some(m) = err("recording") { p.error role="alert" { (m) } }
                 }
                 div.field {
                     label for="kind" { (t(lang, "kind")) }
@@ -282,6 +290,9 @@ pub async fn intake_page(
     typed.insert("kind".into(), "complaint".into());
     if let Some(p) = q.phone {
         typed.insert("phone".into(), p);
+    }
+    if let Some(rec) = q.recording {
+        typed.insert("recording".into(), rec);
     }
     let created = match q.created {
         Some(id) => app.get_ticket(&actor_of(&s.user), id).await.ok(),
@@ -473,6 +484,7 @@ pub async fn intake_submit(
     for k in [
         "channel",
         "channel_detail",
+        "recording",
         "kind",
         "title",
         "content",

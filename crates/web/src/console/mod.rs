@@ -1368,6 +1368,14 @@ async fn render_ticket(
                         span #canonical-path hidden data-path=(format!("/tickets/{}", tk.id)) {}
                     }
                 }
+                @if let Some(rec) = &tk.recording {
+                    // Only the intake's own check lets an address through: https, no spaces.
+                    dt { (if lang == Lang::Zh { "通话录音" } else { "Call recording" }) }
+                    dd.recording {
+                        @if rec.starts_with("https://") { a href=(rec) rel="noopener noreferrer" target="_blank" { (rec) } }
+                        @else { code { (rec) } }
+                    }
+                }
                 dt { (t(lang, "address")) } dd { (tk.address.as_deref().unwrap_or(none)) }
                 dt { (t(lang, "category")) } dd { (tk.category_code.as_deref().map(|c| r.category_path(c).unwrap_or_else(|| c.to_string())).unwrap_or_else(|| none.to_string())) }
                 dt { (t(lang, "division")) } dd #place {

@@ -42,6 +42,11 @@ fn kind_field(kind: RetainedKind) -> (&'static str, &'static str, &'static str) 
             "照片和附件（天）",
             "Photos and files (days)",
         ),
+        RetainedKind::Recordings => (
+            "recordings_days",
+            "通话录音索引（天）",
+            "Calls' recording references (days)",
+        ),
     }
 }
 
@@ -51,11 +56,13 @@ fn what_label(zh: bool, what: &str) -> &str {
         ("contact", true) => "到期删除联系方式",
         ("content", true) => "到期删除内容中的个人信息",
         ("attachments", true) => "到期删除照片和附件",
+        ("recordings", true) => "到期删除通话录音索引",
         ("unattached_files", true) => "删除未提交诉求的上传文件",
         ("erasure", true) => "应本人申请删除",
         ("contact", false) => "contacts due",
         ("content", false) => "texts' personal data due",
         ("attachments", false) => "files due",
+        ("recordings", false) => "recording references due",
         ("unattached_files", false) => "uploads never sent",
         ("erasure", false) => "erasure at the citizen's request",
         (other, _) => other,
@@ -237,9 +244,9 @@ async fn render(app: &App, s: &Session, page: Page, status: StatusCode) -> Respo
         @if let Some(n) = &notice { p.notice role="status" { (n) } }
         p.muted {
             (if zh {
-                "诉求办结后，超过期限的个人信息由系统定时任务删除（工单、过程记录、检索索引、短信记录和典型案例的原文）；统计数据不受影响。留空表示不删除。"
+                "诉求办结后，超过期限的个人信息由系统定时任务删除（工单、过程记录、检索索引、短信记录、照片附件、通话录音索引和典型案例的原文）；统计数据不受影响。留空表示不删除。"
             } else {
-                "Once a request is finished, the server's task takes out the personal data whose time has passed (the ticket, its events, the search index, the SMS log and a typical case's originals); the figures stay. Empty keeps that kind."
+                "Once a request is finished, the server's task takes out the personal data whose time has passed (the ticket, its events, the search index, the SMS log, photos and files, calls' recording references and a typical case's originals); the figures stay. Empty keeps that kind."
             })
         }
         section #retention-policy {
@@ -299,9 +306,9 @@ fn erasure_form(s: &Session, typed: &Typed) -> Markup {
             h2 { (if zh { "应本人申请删除" } else { "Erase at the citizen's request" }) }
             p.muted {
                 (if zh {
-                    "该号码的全部诉求（含在办）立即删除联系方式、内容中的个人信息和照片附件，不可恢复；记录原因。"
+                    "该号码的全部诉求（含在办）立即删除联系方式、内容中的个人信息、照片附件和通话录音索引，不可恢复；记录原因。"
                 } else {
-                    "Every request of that number, open or not, loses its contacts, the personal data of its texts and its files at once, for good; the reason is logged."
+                    "Every request of that number, open or not, loses its contacts, the personal data of its texts, its files and its call's recording reference at once, for good; the reason is logged."
                 })
             }
             (typed.form_error())
