@@ -525,32 +525,8 @@ pub(crate) fn plan(
                 "number": t.number,
                 "event": kind.type_name(),
                 "seq": e.seq,
-            })
-            .to_string();
-            out.push(NewNotice {
-                event_seq: e.seq,
-                channel: channel::CONSOLE.into(),
-                recipient: n.audience.key(),
-                payload: payload.clone(),
-                not_before: at,
             });
-            if let (true, Audience::Unit(u)) = (n.sms, n.audience)
-                && let Some(c) = r.contacts.get(&u)
-            {
-                out.push(NewNotice {
-                    event_seq: e.seq,
-                    channel: channel::SMS.into(),
-                    recipient: c.phone.clone(),
-                    payload,
-                    not_before: send_after(
-                        at,
-                        n.alert,
-                        r.policy.alert_outside_working_hours,
-                        &r.calendar,
-                        &r.policy.working_hours,
-                    ),
-                });
-            }
+            out.extend(notice_rows(r, &n, payload, e.seq, at));
         }
         out.extend(webhook_notices(&hooks, t, e.seq, kind, at));
         if let Some(was) = &previous {
@@ -578,6 +554,43 @@ pub(crate) fn plan(
                 out.extend(citizen_sms(r, t, e.seq, what, template, at));
             }
         }
+    }
+    out
+}
+
+/// The outbox rows of one notice: the console notice, and the SMS to the unit's liaison
+/// when it asks for one (an alert held outside working hours as the policy says).
+pub(crate) fn notice_rows(
+    r: &Reference,
+    n: &mashangban_domain::notify::Notice,
+    payload: serde_json::Value,
+    seq: i64,
+    at: DateTime<Utc>,
+) -> Vec<NewNotice> {
+    let payload = payload.to_string();
+    let mut out = vec![NewNotice {
+        event_seq: seq,
+        channel: channel::CONSOLE.into(),
+        recipient: n.audience.key(),
+        payload: payload.clone(),
+        not_before: at,
+    }];
+    if let (true, Audience::Unit(u)) = (n.sms, n.audience)
+        && let Some(c) = r.contacts.get(&u)
+    {
+        out.push(NewNotice {
+            event_seq: seq,
+            channel: channel::SMS.into(),
+            recipient: c.phone.clone(),
+            payload,
+            not_before: send_after(
+                at,
+                n.alert,
+                r.policy.alert_outside_working_hours,
+                &r.calendar,
+                &r.policy.working_hours,
+            ),
+        });
     }
     out
 }

@@ -299,6 +299,31 @@ fn state_of(q: &TopicQuery) -> Result<Option<TopicState>, AppError> {
         .transpose()
 }
 
+/// The outbox rows of a topic's step (see `topic_notices::notices_of`): each opens the topic
+/// (a new proposal, the list of topics).
+fn topic_notice_rows(
+    r: &crate::Reference,
+    before: Option<&Topic>,
+    after: &Topic,
+    at: chrono::DateTime<Utc>,
+) -> Vec<mashangban_store::NewNotice> {
+    let link = match before {
+        Some(_) => format!("/topics/{}", after.id),
+        None => "/topics".to_string(),
+    };
+    mashangban_domain::topic_notices::notices_of(before, after)
+        .iter()
+        .flat_map(|n| {
+            let payload = serde_json::json!({
+                "text": n.text,
+                "topic_id": (after.id > 0).then_some(after.id),
+                "link": link,
+            });
+            crate::notify::notice_rows(r, n, payload, after.version + 1, at)
+        })
+        .collect()
+}
+
 impl App {
     /// Proposes a topic (from a hot issue, or the evaluation): its scope must name a known
     /// category and, if given, a known division.
@@ -322,9 +347,11 @@ impl App {
         {
             return Err(AppError::invalid("division_code", "no such division"));
         }
+        let at = Utc::now();
+        let notices = topic_notice_rows(&r, None, &topic, at);
         Ok(self
             .store
-            .write_topic(topic, actor.user_id, Utc::now())
+            .write_topic(topic, actor.user_id, at, notices)
             .await?)
     }
 
@@ -437,7 +464,11 @@ impl App {
         }
         let at = Utc::now();
         let next = step(&topic, wanted, actor.user_id, at, business_day(at))?;
-        Ok(self.store.write_topic(next, actor.user_id, at).await?)
+        let notices = topic_notice_rows(&*self.reference().await?, Some(&topic), &next, at);
+        Ok(self
+            .store
+            .write_topic(next, actor.user_id, at, notices)
+            .await?)
     }
 
     /// The tasks of adopted topics not done yet, the most urgent first: a unit's handlers

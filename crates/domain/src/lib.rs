@@ -30,6 +30,7 @@ pub mod retention;
 pub mod seasonal;
 pub mod supervision;
 pub mod ticket;
+pub mod topic_notices;
 pub mod topics;
 pub mod types;
 pub mod warning;

@@ -229,7 +229,9 @@ pub struct NewNotice {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Notice {
     pub id: i64,
-    pub ticket_id: i64,
+    /// The ticket it is about; none for a notice about something else (a monthly
+    /// topic's task, a surge of requests).
+    pub ticket_id: Option<i64>,
     pub event_seq: i64,
     pub channel: String,
     pub recipient: String,
@@ -1026,12 +1028,14 @@ pub struct TopicChange {
 #[async_trait]
 pub trait TopicStore: Send + Sync {
     /// Saves a topic (a new one at id 0, a step at the version it was read: a stale one is
-    /// a `Conflict`), recording the change, in one transaction.
+    /// a `Conflict`), recording the change and putting the notices it calls for in the
+    /// outbox (about no ticket), in one transaction.
     async fn write_topic(
         &self,
         topic: mashangban_domain::topics::Topic,
         user_id: i64,
         at: DateTime<Utc>,
+        notices: Vec<NewNotice>,
     ) -> Result<mashangban_domain::topics::Topic>;
     async fn topic(&self, id: i64) -> Result<Option<mashangban_domain::topics::Topic>>;
     /// Topics of one state or all, newest first, at most `limit`.

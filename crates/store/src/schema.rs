@@ -1,6 +1,7 @@
 //! Schema migrations, written once with a few dialect placeholders:
 //! `{id}` an auto-increment primary key, `{big}` a 64-bit integer, `{pg}` a line only
-//! PostgreSQL runs, `{clustered}` a table SQLite keeps in primary-key order.
+//! PostgreSQL runs, `{sqlite}` a line only SQLite runs, `{clustered}` a table SQLite keeps
+//! in primary-key order.
 
 /// One migration: a version, a name and the statements to run.
 pub struct Migration {
@@ -835,6 +836,38 @@ CREATE TABLE file_releases (
 CREATE INDEX attachments_sha256 ON attachments (sha256);
 CREATE INDEX attachments_thumbnail ON attachments (thumbnail_sha256);
 CREATE INDEX attachments_unattached ON attachments (uploaded_at) WHERE ticket_id IS NULL;
+"#,
+    },
+    Migration {
+        version: 37,
+        name: "notices about no ticket",
+        // A notice may be about something other than a ticket: a monthly topic's task, a
+        // surge of requests city-wide. PostgreSQL drops the constraint; SQLite, which
+        // cannot, copies the outbox into a table without it (same columns, same ids).
+        sql: r#"
+{pg}ALTER TABLE outbox ALTER COLUMN ticket_id DROP NOT NULL;
+{sqlite}CREATE TABLE outbox_free (
+{sqlite}    id {id},
+{sqlite}    ticket_id {big} REFERENCES tickets (id),
+{sqlite}    event_seq {big} NOT NULL,
+{sqlite}    channel TEXT NOT NULL,
+{sqlite}    recipient TEXT NOT NULL,
+{sqlite}    payload TEXT NOT NULL,
+{sqlite}    created_at {big} NOT NULL,
+{sqlite}    not_before {big} NOT NULL,
+{sqlite}    attempts {big} NOT NULL DEFAULT 0,
+{sqlite}    claimed_until {big},
+{sqlite}    sent_at {big},
+{sqlite}    failed_at {big},
+{sqlite}    last_error TEXT
+{sqlite});
+{sqlite}INSERT INTO outbox_free (id, ticket_id, event_seq, channel, recipient, payload, created_at, not_before, attempts, claimed_until, sent_at, failed_at, last_error)
+{sqlite}    SELECT id, ticket_id, event_seq, channel, recipient, payload, created_at, not_before, attempts, claimed_until, sent_at, failed_at, last_error FROM outbox;
+{sqlite}DROP TABLE outbox;
+{sqlite}ALTER TABLE outbox_free RENAME TO outbox;
+{sqlite}CREATE INDEX outbox_pending ON outbox (not_before) WHERE sent_at IS NULL AND failed_at IS NULL;
+{sqlite}CREATE INDEX outbox_console ON outbox (recipient, id) WHERE channel = 'console';
+{sqlite}CREATE INDEX outbox_failed ON outbox (channel) WHERE failed_at IS NOT NULL;
 "#,
     },
 ];

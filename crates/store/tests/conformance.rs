@@ -36,6 +36,7 @@ macro_rules! conformance {
 conformance!(
     migrations_are_idempotent,
     a_database_of_the_first_schema_is_upgraded,
+    the_outbox_keeps_its_notices_when_it_takes_notices_about_no_ticket,
     repeated_wrong_passwords_lock_the_account,
     divisions_and_population,
     units_categories_users_and_tokens,
@@ -1996,7 +1997,11 @@ async fn warnings_are_raised_once_and_again_when_worse(s: &SqlStore) {
             .unwrap()
             .told
     );
-    assert_eq!(consoles(s).await, before + 2, "no ticket, no notice");
+    assert_eq!(
+        consoles(s).await,
+        before + 3,
+        "a warning about no ticket is told too"
+    );
     let all = s.list_warnings(None, None, 10).await.unwrap();
     assert_eq!(all.len(), 2);
     assert_eq!(all[0].kind, WarningKind::RepeatCaller);
@@ -2336,4 +2341,77 @@ async fn a_database_of_the_first_schema_is_upgraded(migrated: &SqlStore) {
         .ticket;
     assert!(new.id > old.last().unwrap().0);
     assert!(old.iter().all(|(_, n, _)| *n != new.number));
+}
+
+/// Migration 37 rewrites SQLite's outbox (a notice may be about no ticket): the notices of a
+/// database before it are all there after it, with their ids, and the next one follows.
+async fn the_outbox_keeps_its_notices_when_it_takes_notices_about_no_ticket(migrated: &SqlStore) {
+    use sqlx::Row;
+    let url = match migrated.backend() {
+        Backend::Sqlite => testing::sqlite_url(),
+        Backend::Postgres => testing::postgres_url("upgrade_outbox").await.unwrap(),
+    };
+    let s = SqlStore::connect(&url).await.unwrap();
+    s.migrate_up_to(36).await.unwrap();
+    let t = create(&s, "路灯不亮", Utc::now(), None).await.ticket;
+    let rows = |s: &SqlStore| {
+        let pool = s.pool().clone();
+        async move {
+            sqlx::query("SELECT id, ticket_id, channel, recipient, payload FROM outbox ORDER BY id")
+                .fetch_all(&pool)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    (
+                        r.get::<i64, _>("id"),
+                        r.get::<Option<i64>, _>("ticket_id"),
+                        r.get::<String, _>("channel"),
+                        r.get::<String, _>("recipient"),
+                        r.get::<String, _>("payload"),
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    sqlx::query(
+        "INSERT INTO outbox (ticket_id, event_seq, channel, recipient, payload, created_at, not_before) \
+         VALUES ($1, 1, 'sms', '13800000000', '{\"text\":\"已受理\"}', 1, 1)",
+    )
+    .bind(t.id)
+    .execute(s.pool())
+    .await
+    .unwrap();
+    let before = rows(&s).await;
+    assert!(!before.is_empty());
+    assert!(
+        sqlx::query(
+            "INSERT INTO outbox (ticket_id, event_seq, channel, recipient, payload, created_at, not_before) \
+             VALUES (NULL, 0, 'console', 'role:analyst', '{}', 1, 1)",
+        )
+        .execute(s.pool())
+        .await
+        .is_err(),
+        "before: every notice is about a ticket"
+    );
+    s.migrate().await.unwrap();
+    assert_eq!(rows(&s).await, before);
+    sqlx::query(
+        "INSERT INTO outbox (ticket_id, event_seq, channel, recipient, payload, created_at, not_before) \
+         VALUES (NULL, 0, 'console', 'role:analyst', '{}', 2, 2)",
+    )
+    .execute(s.pool())
+    .await
+    .unwrap();
+    let after = rows(&s).await;
+    assert_eq!(after.len(), before.len() + 1);
+    assert_eq!(after.last().unwrap().1, None);
+    assert!(after.last().unwrap().0 > before.last().unwrap().0);
+    // The console reads it, and the indexes are there again.
+    let read = s
+        .console_notices(&["role:analyst".to_string()], None, 10)
+        .await
+        .unwrap();
+    assert_eq!(read.len(), 1);
+    assert_eq!(read[0].ticket_id, None);
 }

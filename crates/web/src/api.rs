@@ -862,6 +862,7 @@ pub async fn notices(
                 id: n.id,
                 at: n.created_at,
                 ticket_id: n.ticket_id,
+                link: notice_link(n),
                 event: p["event"].as_str().map(str::to_string),
                 text: p["text"].as_str().unwrap_or_default().to_string(),
                 read: *read,
@@ -869,6 +870,16 @@ pub async fn notices(
         })
         .collect();
     Ok(Json(Notices { unseen, items }).into_response())
+}
+
+/// Where a console notice leads: a local link it carries, else its ticket's page.
+pub(crate) fn notice_link(n: &mashangban_app::notify::Notice) -> Option<String> {
+    let p: Value = serde_json::from_str(&n.payload).unwrap_or(Value::Null);
+    p["link"]
+        .as_str()
+        .filter(|l| l.starts_with('/') && !l.starts_with("//") && !l.contains('\\'))
+        .map(str::to_string)
+        .or_else(|| n.ticket_id.map(|id| format!("/tickets/{id}")))
 }
 
 /// Mark one of my console notices read (the others stay as they are)

@@ -170,7 +170,11 @@ impl From<&mashangban_app::notify::Webhook> for WebhookView {
 pub struct NoticeView {
     pub id: i64,
     pub at: DateTime<Utc>,
-    pub ticket_id: i64,
+    /// The ticket it is about; null for a notice about none (a monthly topic's task, a
+    /// surge of requests).
+    pub ticket_id: Option<i64>,
+    /// Where the console opens it: the ticket, or the page it is about.
+    pub link: Option<String>,
     /// The event told of; null for a notice about no single event (an early warning).
     pub event: Option<String>,
     pub text: String,

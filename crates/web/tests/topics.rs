@@ -7,10 +7,10 @@
 
 mod common;
 
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use common::TestApp;
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 
 on_both!(a_topic_is_proposed_adopted_worked_and_measured);
 
@@ -137,6 +137,63 @@ async fn a_topic_is_proposed_adopted_worked_and_measured(t: &TestApp) {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["state"], "adopted");
     assert_eq!(r.body["version"], 2);
+    // The leaders heard of the proposal, each unit of its part; the notices are about no
+    // ticket and open the topic.
+    let heard = |who: &'static str| async move {
+        t.get("/api/v1/notices", who).await.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["text"].as_str().unwrap().contains("每月一题"))
+            .map(|n| {
+                assert_eq!(n["ticket_id"], Value::Null, "{n}");
+                (
+                    n["text"].as_str().unwrap().to_string(),
+                    n["link"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let campaign = format!(
+        "（{}月{}日至{}月{}日）",
+        starts.month(),
+        starts.day(),
+        ends.month(),
+        ends.day()
+    );
+    let first_due = starts + Duration::days(5);
+    let co_due = today + Duration::days(10);
+    let topic_page = format!("/topics/{id}");
+    assert_eq!(
+        heard("analyst").await,
+        vec![(
+            "新的每月一题提议「东关片区垃圾清运不及时」，请研究是否确定。".to_string(),
+            "/topics".to_string()
+        )]
+    );
+    assert_eq!(
+        heard("lead").await,
+        vec![(
+            format!(
+                "每月一题「东关片区垃圾清运不及时」已确定{campaign}，本单位牵头，任务1项（最早{}月{}日到期）、出台政策1项。",
+                first_due.month(),
+                first_due.day()
+            ),
+            topic_page.clone()
+        )]
+    );
+    assert_eq!(
+        heard("co").await,
+        vec![(
+            format!(
+                "每月一题「东关片区垃圾清运不及时」已确定{campaign}，本单位配合，任务1项（最早{}月{}日到期）。",
+                co_due.month(),
+                co_due.day()
+            ),
+            topic_page.clone()
+        )]
+    );
+    assert!(heard("other").await.is_empty());
     let r = t
         .post(&format!("{path}/vote"), "analyst", json!({"version": 2}))
         .await;
@@ -222,6 +279,13 @@ async fn a_topic_is_proposed_adopted_worked_and_measured(t: &TestApp) {
             level
         );
     }
+    let pressed = heard("lead").await;
+    assert_eq!(pressed.len(), 3, "{pressed:?}");
+    assert!(
+        pressed[0].0.ends_with("被书面督办：请抓紧排查")
+            && pressed[1].0.ends_with("被催办：请抓紧排查"),
+        "{pressed:?}"
+    );
     // Reports: the task's own unit only.
     let report = json!({"version": 4, "task": 1, "text": "已排查收集点 23 处并整改", "done": true});
     let r = t

@@ -192,9 +192,12 @@ impl App {
     /// takes no more.
     async fn fetch_photo(&self, http: &reqwest::Client, n: &Notice) -> Result<(), String> {
         let (_, base) = self.wechat_api()?;
+        let ticket_id = n
+            .ticket_id
+            .ok_or_else(|| "a photo's notice names no request".to_string())?;
         let room = self
             .store
-            .ticket_attachments(n.ticket_id)
+            .ticket_attachments(ticket_id)
             .await
             .map_err(|e| e.to_string())?
             .len()
@@ -232,7 +235,7 @@ impl App {
         {
             file.write(&chunk).await.map_err(|e| e.to_string())?;
         }
-        match self.keep_file(file, Some(n.ticket_id), Utc::now()).await {
+        match self.keep_file(file, Some(ticket_id), Utc::now()).await {
             Ok(_) => Ok(()),
             // Not a photo WeChat should have sent: nothing to try again.
             Err(AppError::Invalid { message, .. }) => {

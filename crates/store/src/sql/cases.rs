@@ -89,7 +89,8 @@ impl CaseStore for SqlStore {
                 e => e,
             })?
             .ok_or_else(|| corrupt("a saved case came back empty"))?;
-        let notices: Vec<(i64, NewNotice)> = notices.into_iter().map(|n| (ticket_id, n)).collect();
+        let notices: Vec<(Option<i64>, NewNotice)> =
+            notices.into_iter().map(|n| (Some(ticket_id), n)).collect();
         insert_notices(&mut tx, &notices, at).await?;
         tx.commit().await?;
         Ok(saved)

@@ -82,8 +82,10 @@ pub(super) async fn insert_ticket(
     if let Some(plan) = &req.notices {
         let mut created = view.clone();
         created.id = id;
-        let notices: Vec<(i64, NewNotice)> =
-            (plan.0)(&created).into_iter().map(|n| (id, n)).collect();
+        let notices: Vec<(Option<i64>, NewNotice)> = (plan.0)(&created)
+            .into_iter()
+            .map(|n| (Some(id), n))
+            .collect();
         insert_notices(conn, &notices, req.at).await?;
     }
     if let Some((key, _)) = &req.idempotency {
@@ -194,7 +196,7 @@ pub(super) async fn apply_changes(
     let mut all_events = Vec::new();
     let mut slim: Vec<SlimUpdate> = Vec::new();
     let mut watch: Vec<WatchUpdate> = Vec::new();
-    let mut notices: Vec<(i64, NewNotice)> = Vec::new();
+    let mut notices: Vec<(Option<i64>, NewNotice)> = Vec::new();
     for change in changes {
         let before = change.before;
         let mut view = Some(before.clone());
@@ -258,7 +260,7 @@ pub(super) async fn apply_changes(
             }
         }
         watch.push(WatchUpdate::of(&after, change.next_deadline));
-        notices.extend(change.notices.into_iter().map(|n| (before.id, n)));
+        notices.extend(change.notices.into_iter().map(|n| (Some(before.id), n)));
         all_events.extend(events.iter().cloned());
         // The units whose handlers find the ticket (the lead unit, the co-units, every
         // level of the chain), each with what the ticket waits for from it.
@@ -288,10 +290,11 @@ pub(super) async fn apply_changes(
     Ok(out)
 }
 
-/// Puts notices in the outbox (console notices are delivered by this very write).
+/// Puts notices in the outbox, each about its ticket or none (console notices are
+/// delivered by this very write).
 pub(super) async fn insert_notices(
     conn: &mut AnyConnection,
-    notices: &[(i64, NewNotice)],
+    notices: &[(Option<i64>, NewNotice)],
     at: DateTime<Utc>,
 ) -> Result<()> {
     for chunk in notices.chunks(EVENT_ROWS_PER_INSERT) {
@@ -302,7 +305,7 @@ pub(super) async fn insert_notices(
         let mut params = Vec::with_capacity(chunk.len() * 8);
         for (ticket_id, n) in chunk {
             params.extend([
-                P::I(Some(*ticket_id)),
+                P::I(*ticket_id),
                 P::I(Some(n.event_seq)),
                 P::S(Some(n.channel.clone())),
                 P::S(Some(n.recipient.clone())),

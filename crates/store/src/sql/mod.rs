@@ -443,10 +443,11 @@ impl SqlStore {
                 "BIGINT",
             ),
         };
-        // `{pg}` starts a line that only PostgreSQL runs (a comment on SQLite).
-        let pg = match self.backend {
-            Backend::Sqlite => "-- ",
-            Backend::Postgres => "",
+        // `{pg}` starts a line that only PostgreSQL runs (a comment on SQLite), `{sqlite}`
+        // one that only SQLite runs.
+        let (pg, sqlite) = match self.backend {
+            Backend::Sqlite => ("-- ", ""),
+            Backend::Postgres => ("", "-- "),
         };
         // `{clustered}` ends a CREATE TABLE whose rows SQLite keeps in primary-key order.
         let clustered = match self.backend {
@@ -456,6 +457,7 @@ impl SqlStore {
         sql.replace("{id}", id)
             .replace("{big}", big)
             .replace("{pg}", pg)
+            .replace("{sqlite}", sqlite)
             .replace("{clustered}", clustered)
     }
 

@@ -84,7 +84,7 @@ impl CitizenStore for SqlStore {
         .bind(ts(expires_at))
         .execute(&mut *tx)
         .await?;
-        insert_notices(&mut tx, &[sms], at).await?;
+        insert_notices(&mut tx, &[(Some(sms.0), sms.1)], at).await?;
         tx.commit().await?;
         Ok(())
     }

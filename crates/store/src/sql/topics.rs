@@ -41,12 +41,20 @@ impl Versioned for Topic {
 
 #[async_trait]
 impl TopicStore for SqlStore {
-    async fn write_topic(&self, topic: Topic, user_id: i64, at: DateTime<Utc>) -> Result<Topic> {
+    async fn write_topic(
+        &self,
+        topic: Topic,
+        user_id: i64,
+        at: DateTime<Utc>,
+        notices: Vec<NewNotice>,
+    ) -> Result<Topic> {
         let mut w = self.writer().await?;
         let mut tx = w.begin(self.backend).await?;
         let saved = versioned::write(&mut tx, VersionedWrite::Save(topic), user_id, at)
             .await?
             .ok_or_else(|| corrupt("a saved topic came back empty"))?;
+        let rows: Vec<(Option<i64>, NewNotice)> = notices.into_iter().map(|n| (None, n)).collect();
+        super::commit::insert_notices(&mut tx, &rows, at).await?;
         tx.commit().await?;
         Ok(saved)
     }

@@ -129,8 +129,11 @@ pub(super) async fn record(
             .await?;
         }
     }
-    if told && let Some(ticket) = f.ticket_id {
-        let rows: Vec<(i64, NewNotice)> = notices.into_iter().map(|n| (ticket, n)).collect();
+    if told {
+        // About its ticket (a repeat caller's) or about none (a surge city-wide or in a
+        // district): told either way.
+        let rows: Vec<(Option<i64>, NewNotice)> =
+            notices.into_iter().map(|n| (f.ticket_id, n)).collect();
         insert_notices(conn, &rows, at).await?;
     }
     let warning = by_key(conn, f.kind, &f.key)

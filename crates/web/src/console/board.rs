@@ -237,12 +237,7 @@ pub async fn open_notice(
     };
     match app.open_notice(&s.user, id).await {
         Ok(n) => {
-            let p: serde_json::Value = serde_json::from_str(&n.payload).unwrap_or_default();
-            let to = p["link"]
-                .as_str()
-                .filter(|l| l.starts_with('/') && !l.starts_with("//"))
-                .map(str::to_string)
-                .unwrap_or_else(|| format!("/tickets/{}", n.ticket_id));
+            let to = crate::api::notice_link(&n).unwrap_or_else(|| "/notices".into());
             axum::response::Redirect::to(&to).into_response()
         }
         Err(e) => {
