@@ -299,6 +299,9 @@ fn state_of(q: &TopicQuery) -> Result<Option<TopicState>, AppError> {
         .transpose()
 }
 
+/// The adopted topics a pass of the watch reads at most.
+const TOPICS_WATCHED: u32 = 500;
+
 /// The outbox rows of a topic's step (see `topic_notices::notices_of`): each opens the topic
 /// (a new proposal, the list of topics).
 fn topic_notice_rows(
@@ -434,6 +437,36 @@ impl App {
             )
             .await?;
         Ok(volume_of(&stretches, &counts, today))
+    }
+
+    /// Watches the adopted topics' tasks on `now`'s business day (`topics::watch`): a task
+    /// near its due day has its unit reminded, an overdue one no one pressed is pressed
+    /// (催办), each once and told as a step is. A topic another instance changed meanwhile
+    /// is left to the next pass. Returns the topics changed.
+    pub async fn watch_topics_at(&self, now: chrono::DateTime<Utc>) -> Result<usize, AppError> {
+        let today = business_day(now);
+        let r = self.reference().await?;
+        let mut changed = 0;
+        for topic in self
+            .store
+            .topics(Some(TopicState::Adopted), TOPICS_WATCHED)
+            .await?
+        {
+            let Some(next) = mashangban_domain::topics::watch(&topic, today, now) else {
+                continue;
+            };
+            let notices = topic_notice_rows(&r, Some(&topic), &next, now);
+            match self
+                .store
+                .write_topic(next, crate::SERVER.user_id, now, notices)
+                .await
+            {
+                Ok(_) => changed += 1,
+                Err(mashangban_store::StoreError::Conflict) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(changed)
     }
 
     /// Takes a step on a topic at the version it was read.

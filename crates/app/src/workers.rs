@@ -287,10 +287,25 @@ async fn send_pass(app: App, delivery: &Delivery) -> bool {
 }
 
 /// One pass of the early-warning monitor: surges, clusters at one place, repeat callers,
-/// recorded and told to supervisors and analysts when new or worse.
+/// recorded and told to supervisors and analysts when new or worse; and the monthly topics'
+/// tasks watched.
 fn warn_pass(app: App) -> Pass {
     Box::pin(async move {
-        match app.scan_warnings_at(&SERVER, chrono::Utc::now()).await {
+        // The monthly topics' tasks are watched on the same beat: reminders near the due day,
+        // the first press when late.
+        let topics = match app.watch_topics_at(chrono::Utc::now()).await {
+            Ok(n) => {
+                if n > 0 {
+                    tracing::info!(topics = n, "monthly topics' tasks reminded or pressed");
+                }
+                true
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "monthly topics' watch");
+                false
+            }
+        };
+        let warnings = match app.scan_warnings_at(&SERVER, chrono::Utc::now()).await {
             Ok(r) => {
                 if r.told > 0 {
                     tracing::info!(
@@ -307,7 +322,8 @@ fn warn_pass(app: App) -> Pass {
                 tracing::error!(error = %e, "early-warning monitor");
                 false
             }
-        }
+        };
+        topics && warnings
     })
 }
 

@@ -33,8 +33,9 @@ fn console(audience: Audience, text: String) -> Notice {
 ///
 /// - proposed: the leaders (analysts), who adopt or decline;
 /// - adopted: each unit with tasks or policies, with its part and its first due day;
-/// - a task pressed: its unit (by SMS to its liaison too from 书面督办 up), and the leaders at
-///   挂牌督办;
+/// - a task nearing its due day (the watch's reminder): its unit;
+/// - a task pressed (by a supervisor, or by the watch when it is overdue): its unit (by SMS
+///   to its liaison too from 书面督办 up), and the leaders at 挂牌督办;
 /// - a task reported done: the lead unit when the task was another unit's, and the
 ///   supervisors;
 /// - closed: every unit that had a part.
@@ -65,6 +66,17 @@ pub fn notices_of(before: Option<&Topic>, after: &Topic) -> Vec<Notice> {
             && let Some(s) = now.supervisions.last()
         {
             out.extend(pressed(title, now, s.level, &s.note));
+        }
+        if was.reminded_on.is_none() && now.reminded_on.is_some() {
+            out.push(console(
+                Audience::Unit(now.unit_id),
+                format!(
+                    "每月一题「{title}」任务{}「{}」将于{}到期，请抓紧办理。",
+                    now.no,
+                    now.title,
+                    day(now.due)
+                ),
+            ));
         }
         if was.done_on.is_none() && now.done_on.is_some() {
             let text = format!(
@@ -337,6 +349,31 @@ mod tests {
                 .map(|(a, ..)| a)
                 .collect::<Vec<_>>(),
             vec!["role:supervisor".to_string()]
+        );
+    }
+
+    #[test]
+    fn the_watch_reminds_and_presses_through_the_same_notices() {
+        let t = adopted();
+        let reminded = crate::topics::watch(&t, d(11, 7), at()).unwrap();
+        assert_eq!(
+            said(&notices_of(Some(&t), &reminded)),
+            vec![(
+                "unit:3".to_string(),
+                false,
+                false,
+                "每月一题「老旧小区供暖不热」任务1「排查管网」将于11月10日到期，请抓紧办理。"
+            )]
+        );
+        let late = crate::topics::watch(&reminded, d(11, 11), at()).unwrap();
+        assert_eq!(
+            said(&notices_of(Some(&reminded), &late)),
+            vec![(
+                "unit:3".to_string(),
+                false,
+                true,
+                "每月一题「老旧小区供暖不热」任务1「排查管网」（11月10日到期）被催办：逾期未完成，系统自动催办"
+            )]
         );
     }
 }

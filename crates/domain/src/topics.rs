@@ -179,6 +179,9 @@ pub struct TopicTask {
     /// The business day it was reported done.
     pub done_on: Option<NaiveDate>,
     pub supervisions: Vec<TaskSupervision>,
+    /// The business day its unit was reminded that it nears its due day (once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminded_on: Option<NaiveDate>,
 }
 
 /// What a unit did on a task.
@@ -382,6 +385,40 @@ impl TopicTask {
     }
 }
 
+/// The note of the supervision the server presses on an overdue task.
+pub const OVERDUE_NOTE: &str = "逾期未完成，系统自动催办";
+
+/// What watching an adopted topic on `today` does to it, as the deadline watcher does for
+/// tickets: a task due within [`DUE_SOON_DAYS`] has its unit reminded once; an overdue task
+/// no one has pressed yet is pressed at the first level (催办) by the server (user 0), once —
+/// the higher levels stay a supervisor's. `None` when there is nothing to do.
+pub fn watch(topic: &Topic, today: NaiveDate, at: DateTime<Utc>) -> Option<Topic> {
+    if topic.state != TopicState::Adopted {
+        return None;
+    }
+    let mut next = topic.clone();
+    let mut changed = false;
+    for task in &mut next.tasks {
+        match task.status(today) {
+            TaskStatus::DueSoon if task.reminded_on.is_none() => {
+                task.reminded_on = Some(today);
+                changed = true;
+            }
+            TaskStatus::Overdue if task.supervisions.is_empty() => {
+                task.supervisions.push(TaskSupervision {
+                    level: 1,
+                    note: OVERDUE_NOTE.into(),
+                    by: 0,
+                    at,
+                });
+                changed = true;
+            }
+            _ => {}
+        }
+    }
+    changed.then_some(next)
+}
+
 fn check_adoption(a: &Adoption, today: NaiveDate) -> Result<Adoption, DomainError> {
     if a.ends < a.starts {
         return Err(DomainError::invalid("ends", "on or after `starts`"));
@@ -493,6 +530,7 @@ pub fn step(
                     reports: vec![],
                     done_on: None,
                     supervisions: vec![],
+                    reminded_on: None,
                 })
                 .collect();
             next.policies = a
@@ -1031,5 +1069,56 @@ mod tests {
             phases(None, d(11, 30)),
             vec![(Phase::Before, d(11, 1), d(11, 30))]
         );
+    }
+
+    #[test]
+    fn the_watch_reminds_a_task_near_its_day_once_and_presses_an_overdue_one_once() {
+        let t = adopted();
+        // Task 1 is due 11-10, task 2 11-20 (DUE_SOON_DAYS = 3).
+        assert_eq!(watch(&t, d(11, 6), at()), None);
+        let w = watch(&t, d(11, 7), at()).unwrap();
+        assert_eq!(w.tasks[0].reminded_on, Some(d(11, 7)));
+        assert_eq!(w.tasks[1].reminded_on, None);
+        assert_eq!(watch(&w, d(11, 9), at()), None, "reminded once");
+        let late = watch(&w, d(11, 11), at()).unwrap();
+        assert_eq!(
+            late.tasks[0].supervisions,
+            vec![TaskSupervision {
+                level: 1,
+                note: "逾期未完成，系统自动催办".into(),
+                by: 0,
+                at: at(),
+            }]
+        );
+        assert_eq!(watch(&late, d(11, 12), at()), None, "pressed once");
+        // A task a supervisor pressed before it was late is not pressed again by the watch;
+        // a done task, a closed topic: nothing.
+        let pressed = step(
+            &t,
+            TopicStep::Supervise {
+                task: 2,
+                note: "抓紧".into(),
+            },
+            8,
+            at(),
+            d(11, 2),
+        )
+        .unwrap();
+        let w = watch(&pressed, d(11, 21), at()).unwrap();
+        assert_eq!(w.tasks[1].supervisions.len(), 1);
+        assert_eq!(w.tasks[0].supervisions.len(), 1, "task 1 is late too");
+        let done = step(
+            &t,
+            TopicStep::Report {
+                task: 1,
+                text: "完成".into(),
+                done: true,
+            },
+            5,
+            at(),
+            d(11, 5),
+        )
+        .unwrap();
+        assert_eq!(watch(&done, d(11, 8), at()), None);
     }
 }

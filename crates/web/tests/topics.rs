@@ -322,6 +322,40 @@ async fn a_topic_is_proposed_adopted_worked_and_measured(t: &TestApp) {
         .collect();
     assert_eq!(statuses, vec![("done_late", 2), ("open", 0)]);
 
+    // The watch (on the monitor's beat): task 2, due in 10 days, has its unit reminded once
+    // within 3 days of it, and once late is pressed once (催办) by the server; both told.
+    let later = |days: i64| Utc::now() + Duration::days(days);
+    for (days, changed) in [(6, 0), (8, 1), (9, 0), (11, 1), (12, 0)] {
+        assert_eq!(
+            t.app.watch_topics_at(later(days)).await.unwrap(),
+            changed,
+            "{days} days on"
+        );
+    }
+    let co_heard = heard("co").await;
+    assert_eq!(
+        co_heard
+            .iter()
+            .take(2)
+            .map(|(text, _)| text.as_str())
+            .collect::<Vec<_>>(),
+        vec![
+            format!(
+                "每月一题「东关片区垃圾清运不及时」任务2「调整清运班次」（{}月{}日到期）被催办：逾期未完成，系统自动催办",
+                co_due.month(),
+                co_due.day()
+            ),
+            format!(
+                "每月一题「东关片区垃圾清运不及时」任务2「调整清运班次」将于{}月{}日到期，请抓紧办理。",
+                co_due.month(),
+                co_due.day()
+            ),
+        ]
+    );
+    let d = t.get(&path, "supervisor").await;
+    assert_eq!(d.body["topic"]["tasks"][1]["supervisions"][0]["by"], 0);
+    assert_eq!(d.body["tasks"][1]["status"], "open", "not late yet today");
+
     // The monthly report of the month the campaign ended in names the topic, its lead unit
     // and its progress as of that month's end (or today).
     let month = ends.format("%Y-%m").to_string();
@@ -354,7 +388,7 @@ async fn a_topic_is_proposed_adopted_worked_and_measured(t: &TestApp) {
         .post(
             &format!("{path}/close"),
             "analyst",
-            json!({"version": 6, "summary": "清运班次已调整，诉求明显下降。"}),
+            json!({"version": 8, "summary": "清运班次已调整，诉求明显下降。"}),
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
@@ -363,10 +397,10 @@ async fn a_topic_is_proposed_adopted_worked_and_measured(t: &TestApp) {
         .post(
             &format!("{path}/supervise"),
             "supervisor",
-            json!({"version": 7, "task": 2, "note": "x"}),
+            json!({"version": 9, "task": 2, "note": "x"}),
         )
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
     let d = t.get(&path, "analyst").await;
-    assert_eq!(d.body["history"].as_array().unwrap().len(), 7);
+    assert_eq!(d.body["history"].as_array().unwrap().len(), 9);
 }
