@@ -1783,6 +1783,33 @@ async fn dashboards_and_warnings_in_the_browser() {
     let n = |i: usize| fits[i].as_i64().unwrap();
     assert!(n(0) <= n(1) && n(2) <= n(3), "the wall scrolls: {fits}");
     sup.shot("22-wall-screen").await;
+    // The dashboard's 民情月历 at a phone's width: its table scrolls inside the panel.
+    sup.c.set_window_size(390, 844).await.unwrap();
+    sup.go("/dashboard").await;
+    sup.wait_for("section.outlook").await;
+    let wide = sup
+        .c
+        .execute(
+            "document.querySelector('section.outlook').scrollIntoView();
+             return document.documentElement.scrollWidth - window.innerWidth;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let culprits = sup
+        .c
+        .execute(
+            "return [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.table-scroll') && !e.closest('nav'))
+                 .slice(0, 8).map(e => e.tagName + '.' + e.className + '#' + e.id + ':' + Math.round(e.getBoundingClientRect().right));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    sup.shot("21b-dashboard-outlook-phone").await;
+    assert!(
+        wide.as_i64().unwrap_or(0) <= 0,
+        "{wide} px too wide: {culprits}"
+    );
     sup.c.close().await.unwrap();
 }
 
@@ -2191,6 +2218,19 @@ async fn channels_are_kept_in_the_browser() {
     admin.c.set_window_size(390, 844).await.unwrap();
     admin.go("/admin/channels").await;
     admin.shot("35-admin-channels-phone").await;
+    // The retention page (保存期限, erasure, log) at the same width.
+    admin.go("/admin/retention").await;
+    admin.wait_for("#retention-policy").await;
+    let wide = admin
+        .c
+        .execute(
+            "return document.documentElement.scrollWidth - window.innerWidth;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(wide.as_i64().unwrap_or(0) <= 0, "{wide} px too wide");
+    admin.shot("36-admin-retention-phone").await;
     admin.c.close().await.unwrap();
     op.c.close().await.unwrap();
 }
@@ -2264,6 +2304,7 @@ async fn cases_topics_and_open_data_in_the_browser() {
         assert!(!case.contains(personal), "{personal}: {case}");
     }
     citizen.shot("43-portal-case").await;
+    let case_page = citizen.c.current_url().await.unwrap().path().to_string();
 
     // A monthly topic from a hot issue. History of its scope (垃圾清运 in 东关大街): 8
     // requests 29..20 days ago, 2 in 19..10, 1 five days ago; and today four people raise
@@ -2380,6 +2421,7 @@ async fn cases_topics_and_open_data_in_the_browser() {
     assert!(topic.contains("日均诉求量变化：-25%"), "{topic}");
     assert!(topic.contains("已逾期"), "{topic}");
     leader.shot("47-topic-adopted-volume").await;
+    let topic_page = leader.c.current_url().await.unwrap().path().to_string();
     // The task is on its unit's desk, overdue, beside the unit's tickets.
     let unit = Browser::open(&d, &t.base, "unit-b").await;
     unit.wait_for("#topic-tasks").await;
@@ -2466,4 +2508,31 @@ async fn cases_topics_and_open_data_in_the_browser() {
         .unwrap()
         .to_string();
     assert_eq!(console, row[2], "{csv}");
+
+    // At a phone's width the new pages fit the screen: a wide table scrolls inside its
+    // card, the page itself does not scroll sideways.
+    leader.c.set_window_size(390, 844).await.unwrap();
+    citizen.c.set_window_size(390, 844).await.unwrap();
+    let data_page = format!("/public/data/{month}?revision=1");
+    for (b, path, name) in [
+        (&leader, topic_page.as_str(), "47b-topic-phone"),
+        (&leader, "/topics", "46b-topics-phone"),
+        (&citizen, case_page.as_str(), "43b-portal-case-phone"),
+        (&citizen, "/public/cases", "42b-portal-cases-phone"),
+        (&citizen, data_page.as_str(), "45b-portal-data-month-phone"),
+    ] {
+        b.go(path).await;
+        let wide =
+            b.c.execute(
+                "return document.documentElement.scrollWidth - window.innerWidth;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert!(
+            wide.as_i64().unwrap_or(0) <= 0,
+            "{path} is {wide} px wider than a phone"
+        );
+        b.shot(name).await;
+    }
 }
