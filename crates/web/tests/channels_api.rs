@@ -357,22 +357,8 @@ async fn a_new_channel_is_counted_by_its_kind_and_named(t: &TestApp) {
 /// line, closes the channel; the intake form offers the open channels and lines only.
 async fn the_console_keeps_channels_and_lines(t: &TestApp) {
     use common::console::Browser;
-    for (name, role) in [
-        ("admin-web", "admin"),
-        ("op-web", "operator"),
-        ("disp-web", "dispatcher"),
-    ] {
-        let r = t
-            .post(
-                "/api/v1/users",
-                "admin",
-                json!({"username": name, "role": role, "password": "a-long-password"}),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    }
-    let admin = Browser::open(t, "admin-web").await;
-    let operator = Browser::open(t, "op-web").await;
+    let admin = Browser::new_user(t, "admin-web", "admin").await;
+    let operator = Browser::new_user(t, "op-web", "operator").await;
     let (status, html) = admin.page("/admin/channels").await;
     assert_eq!(status, StatusCode::OK);
     for text in [
@@ -463,7 +449,7 @@ async fn the_console_keeps_channels_and_lines(t: &TestApp) {
         .as_i64()
         .unwrap();
     let ecology = t.unit_id("DEPT-STHJ").await;
-    let dispatcher = Browser::open(t, "disp-web").await;
+    let dispatcher = Browser::new_user(t, "disp-web", "dispatcher").await;
     let (_, html) = dispatcher.page(&format!("/tickets/{call}")).await;
     // (The first unit list on the page is the dispatch form's lead unit.)
     let option = html

@@ -424,15 +424,7 @@ async fn files_notices_and_cases_lose_what_was_personal_and_shared_bytes_stay(t:
 }
 
 async fn an_administrator_sets_the_times_and_erases_from_the_console(t: &TestApp) {
-    let r = t
-        .post(
-            "/api/v1/users",
-            "admin",
-            json!({"username": "admin-web", "role": "admin", "password": "a-long-password"}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    let admin = Browser::open(t, "admin-web").await;
+    let admin = Browser::new_user(t, "admin-web", "admin").await;
     let (status, html) = admin.page("/admin/retention").await;
     assert_eq!(status, StatusCode::OK);
     for shown in [
@@ -513,15 +505,7 @@ async fn an_administrator_sets_the_times_and_erases_from_the_console(t: &TestApp
     let tk = t.get(&format!("/api/v1/tickets/{id}"), "admin").await.body;
     assert_eq!(tk["citizen"]["phone"], Value::Null);
     // Nobody else has the page.
-    let r = t
-        .post(
-            "/api/v1/users",
-            "admin",
-            json!({"username": "sup-web", "role": "supervisor", "password": "a-long-password"}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    let sup = Browser::open(t, "sup-web").await;
+    let sup = Browser::new_user(t, "sup-web", "supervisor").await;
     assert_eq!(sup.page("/admin/retention").await.0, StatusCode::FORBIDDEN);
     let (status, _, _) = sup
         .post(
@@ -533,17 +517,7 @@ async fn an_administrator_sets_the_times_and_erases_from_the_console(t: &TestApp
 }
 
 async fn the_screen_pop_brings_the_calls_recording_to_the_ticket(t: &TestApp) {
-    for (name, role) in [("op-web", "operator"), ("analyst-web", "analyst")] {
-        let r = t
-            .post(
-                "/api/v1/users",
-                "admin",
-                json!({"username": name, "role": role, "password": "a-long-password"}),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    }
-    let op = Browser::open(t, "op-web").await;
+    let op = Browser::new_user(t, "op-web", "operator").await;
     let (status, html) = op
         .page("/intake?phone=13900000003&recording=CTI-20261207-0042")
         .await;
@@ -580,7 +554,7 @@ async fn the_screen_pop_brings_the_calls_recording_to_the_ticket(t: &TestApp) {
     let (_, page) = op.page(&format!("/tickets/{id}")).await;
     assert!(page.contains("<code>CTI-20261207-0042</code>"), "{page}");
     // Not to those who do not see the citizen's number.
-    let analyst = Browser::open(t, "analyst-web").await;
+    let analyst = Browser::new_user(t, "analyst-web", "analyst").await;
     let (status, page) = analyst.page(&format!("/tickets/{id}")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(!page.contains("CTI-20261207-0042"));

@@ -76,6 +76,19 @@ pub struct Browser {
 }
 
 impl Browser {
+    /// A new user of this role (no unit), made by the administrator over the API, logged in.
+    pub async fn new_user(t: &TestApp, username: &str, role: &str) -> Browser {
+        let r = t
+            .post(
+                "/api/v1/users",
+                "admin",
+                serde_json::json!({"username": username, "role": role, "password": "a-long-password"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        Browser::open(t, username).await
+    }
+
     pub async fn open(t: &TestApp, username: &str) -> Browser {
         let session = login(t, username, "a-long-password").await;
         let (_, html, _) = get_page(t, "/tickets", Some(&session), "").await;
