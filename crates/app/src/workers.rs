@@ -19,7 +19,8 @@ pub struct WorkerConfig {
     pub watch: Duration,
     /// The notification sender (`MASHANGBAN_SEND_SECONDS`, 5).
     pub send: Duration,
-    /// The early-warning monitor (`MASHANGBAN_WARN_SECONDS`, 600).
+    /// The early-warning monitor, which also watches the monthly topics' tasks
+    /// (`MASHANGBAN_WARN_SECONDS`, 600).
     pub warn: Duration,
     /// The search index's feed (`MASHANGBAN_SEARCH_SECONDS`, 2).
     pub search: Duration,
