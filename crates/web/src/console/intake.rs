@@ -117,10 +117,16 @@ fn intake_form(
                     }
                     @if let Some(m) = err("channel_detail") { p.error role="alert" { (m) } }
                 }
-                div.field {
-                    label for="recording" { (if zh { "通话录音编号（来电时由话务系统填写）" } else { "Call recording id (from the telephone system)" }) }
-                    input #recording name="recording" value=(val(typed, "recording")) size="24" maxlength="200" autocomplete="off";
-                    @if let Some(m) = err("recording") { p.error role="alert" { (m) } }
+                // The call's recording comes with the telephone system's screen pop
+                // (`/intake?phone=…&recording=…`), not from the operator's hands: carried, shown
+                // small, and the desk's height unchanged when there is none.
+                @let recording = val(typed, "recording");
+                @if !recording.is_empty() || err("recording").is_some() {
+                    div.field.recording {
+                        input type="hidden" name="recording" value=(recording);
+                        span.muted { (if zh { "通话录音：" } else { "Call recording: " }) code { (recording) } }
+                        @if let Some(m) = err("recording") { p.error role="alert" { (m) } }
+                    }
                 }
                 div.field {
                     label for="kind" { (t(lang, "kind")) }
