@@ -119,6 +119,7 @@ pub async fn run(a: BenchArgs) -> Result<()> {
         .with_context(|| format!("opening {url}"))?;
     store.migrate().await?;
     let backend = store.backend();
+    let measured = store.clone();
     let app = App::new(
         Arc::new(store),
         Config {
@@ -177,6 +178,7 @@ pub async fn run(a: BenchArgs) -> Result<()> {
     );
     let (categories, communities) = (Arc::new(categories), Arc::new(communities));
 
+    let mut meter = crate::bench_meter::Meter::start(&measured, &url).await;
     // Phase 1: creates over HTTP.
     let create_body = {
         let (categories, communities) = (categories.clone(), communities.clone());
@@ -224,6 +226,7 @@ pub async fn run(a: BenchArgs) -> Result<()> {
         lat.extend(t.await??);
     }
     report("create (POST /tickets)", lat, started.elapsed());
+    meter.report("create", a.creates).await;
 
     // Fill the store, directly, to the requested size.
     let have = app.store().count_tickets().await?;
@@ -296,6 +299,7 @@ pub async fn run(a: BenchArgs) -> Result<()> {
             need as f64 / started.elapsed().as_secs_f64(),
             app.store().count_tickets().await?
         );
+        meter.report("fill (no HTTP)", need as usize).await;
     }
 
     // Phase 2: lifecycle actions over HTTP on fresh tickets.
@@ -327,6 +331,8 @@ pub async fn run(a: BenchArgs) -> Result<()> {
     ];
     let mut all = Vec::new();
     let total_started = Instant::now();
+    meter.restart().await;
+    let mut whole = crate::bench_meter::Meter::start(&measured, &url).await;
     for (action, token, body) in &steps {
         let started = Instant::now();
         let mut tasks = Vec::new();
@@ -366,9 +372,13 @@ pub async fn run(a: BenchArgs) -> Result<()> {
             lat.extend(t.await??);
         }
         all.extend(lat.iter().copied());
+        let n = lat.len();
         report(action, lat, started.elapsed());
+        meter.report(action, n).await;
     }
+    let n = all.len();
     report("all lifecycle actions", all, total_started.elapsed());
+    whole.report("all lifecycle actions", n).await;
     println!(
         "store size at the end: {} tickets",
         app.store().count_tickets().await?
@@ -377,7 +387,7 @@ pub async fn run(a: BenchArgs) -> Result<()> {
         pages(&app, &base, lead, a.pages).await?;
     }
     if a.watch_due > 0 {
-        watch(&app, lead, a.watch_due, &a.watch_mix).await?;
+        watch(&app, lead, a.watch_due, &a.watch_mix, &mut meter).await?;
     }
     if a.suggest > 0 {
         suggest(&app, &base, &op, a.suggest).await?;
@@ -568,7 +578,13 @@ async fn suggest(app: &App, base: &str, op: &str, n: usize) -> Result<()> {
 }
 
 /// Times one pass of the deadline watcher over the whole store with `due` tickets due.
-async fn watch(app: &App, lead: i64, due: usize, mix: &str) -> Result<()> {
+async fn watch(
+    app: &App,
+    lead: i64,
+    due: usize,
+    mix: &str,
+    meter: &mut crate::bench_meter::Meter,
+) -> Result<()> {
     use mashangban_domain::EventKind;
     use mashangban_store::Change;
     let total = app.store().count_tickets().await?;
@@ -648,6 +664,7 @@ async fn watch(app: &App, lead: i64, due: usize, mix: &str) -> Result<()> {
         _ => now,
     };
     for pass in 1..=2 {
+        meter.restart().await;
         let started = Instant::now();
         let r = app
             .watch_deadlines_at(at, 1_000_000)
@@ -662,6 +679,12 @@ async fn watch(app: &App, lead: i64, due: usize, mix: &str) -> Result<()> {
             r.supervised,
             r.conflicts
         );
+        meter
+            .report(
+                &format!("watcher pass {pass}, per ticket visited"),
+                r.visited,
+            )
+            .await;
     }
     Ok(())
 }

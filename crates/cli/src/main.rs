@@ -4,6 +4,7 @@ mod anonymise_eval;
 mod backup;
 mod bench;
 mod bench_import;
+mod bench_meter;
 mod bench_public;
 mod bench_reports;
 mod calendar;

@@ -870,6 +870,19 @@ CREATE INDEX attachments_unattached ON attachments (uploaded_at) WHERE ticket_id
 {sqlite}CREATE INDEX outbox_failed ON outbox (channel) WHERE failed_at IS NOT NULL;
 "#,
     },
+    Migration {
+        version: 38,
+        name: "evaluation facts as deltas",
+        // A transaction's evaluation facts are appended as one row and folded into the
+        // aggregates later (and before each read): see `sql::aggregates::Pending`. No index
+        // but the key: the folds take the oldest first.
+        sql: r#"
+CREATE TABLE kpi_deltas (
+    id {id},
+    facts TEXT NOT NULL
+);
+"#,
+    },
 ];
 
 #[cfg(test)]

@@ -14,30 +14,216 @@ use mashangban_domain::{Channel, Event, Ticket, apply};
 use sqlx::{AnyConnection, Row};
 use std::collections::BTreeMap;
 
-/// On PostgreSQL every roll-up row is spread over this many shards, so that concurrent
-/// writers seldom wait for one another on the same row (the city's day, a busy category's
-/// day and month, ...: each transaction holds its rows until it commits). A transaction
-/// writes all its sums to one shard, that of its first ticket: a create's is as good as
-/// random, and a batch of many tickets (the watcher's) takes one shard rather than all, so
-/// that two batches meet only when they chose the same. The reads sum the shards. SQLite
-/// has one writer, and group commits merge the sums of the writes they carry: there every
-/// group keeps one row a day (shard 0).
-pub(super) const SHARDS: i64 = 8;
-
 const MEASURES: usize = Tally::LEN;
 
 type Counts = [i64; MEASURES];
 
-/// The facts of a transaction, summed per row before they are written: one statement per
-/// table, rows in key order (so that concurrent PostgreSQL writers lock shared rows in the
-/// same order and cannot deadlock on them).
+/// The facts of one transaction, kept as they come and appended, when it commits, as one
+/// compact row of `kpi_deltas` (the write dirties the table's last page, which the next
+/// transactions share) rather than added to the dozen or more aggregate rows they concern
+/// (each a page of its own to write, and on PostgreSQL a row every concurrent writer
+/// waits for). [`fold`] adds the deltas to the aggregates: a background task after every
+/// few hundred, and every read of the aggregates first, so that what is read is exactly
+/// what the committed events make. A transaction of many facts (an import, a rebuild)
+/// gains nothing from a delta and writes its sums directly.
 pub(super) struct Pending {
+    facts: Vec<Fact>,
+}
+
+/// Above this many facts a transaction writes its sums directly (a delta of its size
+/// would be a large text to parse again for no saving).
+const DELTA_MAX_FACTS: usize = 2_000;
+
+impl Pending {
+    /// Facts of a transaction on a connection's database.
+    pub(super) fn for_conn(_conn: &AnyConnection) -> Pending {
+        Pending { facts: Vec::new() }
+    }
+
+    /// Adds the facts of one event of ticket `ticket_id`.
+    pub(super) fn add(&mut self, _ticket_id: i64, facts: &[Fact]) {
+        self.facts.extend_from_slice(facts);
+    }
+
+    /// Replays one event: the facts it adds, from the ticket before and after it.
+    pub(super) fn event(&mut self, before: Option<&Ticket>, event: &Event, after: &Ticket) {
+        self.facts.extend(facts(before, event, after));
+    }
+
+    /// Adds another transaction's facts to these.
+    pub(super) fn merge(&mut self, other: Pending) {
+        self.facts.extend(other.facts);
+    }
+
+    /// Writes the facts (as a delta, or directly when many) and empties itself. Whether a
+    /// delta was appended.
+    pub(super) async fn write(&mut self, conn: &mut AnyConnection) -> Result<bool> {
+        let facts = std::mem::take(&mut self.facts);
+        if facts.is_empty() {
+            return Ok(false);
+        }
+        if facts.len() > DELTA_MAX_FACTS {
+            let mut sums = Sums::default();
+            sums.add(&facts);
+            sums.write(conn).await?;
+            return Ok(false);
+        }
+        sqlx::query("INSERT INTO kpi_deltas (facts) VALUES ($1)")
+            .bind(encode(&facts)?)
+            .execute(&mut *conn)
+            .await?;
+        Ok(true)
+    }
+}
+
+/// A fact in a delta: `[day, unit, category, channel, division, line, sign, [[measure,
+/// count], …]]`, the counts that are not zero by their index in [`Tally::FIELDS`].
+type EncodedFact = (
+    NaiveDate,
+    Option<i64>,
+    Option<String>,
+    Channel,
+    Option<String>,
+    Option<String>,
+    i64,
+    Vec<(usize, u64)>,
+);
+
+fn encode(facts: &[Fact]) -> Result<String> {
+    let rows: Vec<EncodedFact> = facts
+        .iter()
+        .map(|f| {
+            let k = &f.key;
+            (
+                k.day,
+                k.unit_id,
+                k.category_code.clone(),
+                k.channel.clone(),
+                k.division_code.clone(),
+                k.line.clone(),
+                f.sign,
+                f.tally
+                    .values()
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(_, v)| *v != 0)
+                    .collect(),
+            )
+        })
+        .collect();
+    serde_json::to_string(&rows).map_err(corrupt)
+}
+
+fn decode(text: &str) -> Result<Vec<Fact>> {
+    let rows: Vec<EncodedFact> =
+        serde_json::from_str(text).map_err(|e| corrupt(format!("aggregate delta: {e}")))?;
+    rows.into_iter()
+        .map(
+            |(day, unit_id, category_code, channel, division_code, line, sign, counts)| {
+                let mut v = [0i64; MEASURES];
+                for (i, n) in counts {
+                    let slot = v
+                        .get_mut(i)
+                        .ok_or_else(|| corrupt(format!("aggregate delta: measure {i}")))?;
+                    *slot = i64::try_from(n).map_err(corrupt)?;
+                }
+                Ok(Fact {
+                    key: FactKey {
+                        day,
+                        unit_id,
+                        category_code,
+                        channel,
+                        division_code,
+                        line,
+                    },
+                    sign,
+                    tally: Tally::from_values(v),
+                })
+            },
+        )
+        .collect()
+}
+
+/// Deltas folded per transaction: each fold commits the deltas it took away together with
+/// the sums it added.
+const FOLD_DELTAS_PER_TRANSACTION: i64 = 2_000;
+
+/// Serializes the folds of every server on a PostgreSQL database (and a rebuild with
+/// them): a fold's sums are then added by the time the next fold finds no delta left.
+const FOLD_LOCK: i64 = 0x6D62_6B70_6966_6F6C; // "mbkpifol"
+
+/// Adds every delta committed so far to the aggregates and removes it, in transactions of
+/// a bounded size; how many deltas it folded. SQLite: on the writer's connection. Once it
+/// returns, the aggregates hold every fact committed before it began.
+pub(super) async fn fold(conn: &mut AnyConnection) -> Result<u64> {
+    let sqlite = is_sqlite(conn);
+    let mut folded = 0u64;
+    loop {
+        let mut tx = if sqlite {
+            sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?
+        } else {
+            sqlx::Connection::begin(&mut *conn).await?
+        };
+        let texts: Vec<String> = if sqlite {
+            let rows = sqlx::query("SELECT id, facts FROM kpi_deltas ORDER BY id LIMIT $1")
+                .bind(FOLD_DELTAS_PER_TRANSACTION)
+                .fetch_all(&mut *tx)
+                .await?;
+            if let Some(last) = rows.last() {
+                sqlx::query("DELETE FROM kpi_deltas WHERE id <= $1")
+                    .bind(last.try_get::<i64, _>("id")?)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            rows.iter()
+                .map(|r| r.try_get("facts"))
+                .collect::<std::result::Result<_, _>>()?
+        } else {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(FOLD_LOCK)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "DELETE FROM kpi_deltas WHERE id IN \
+                 (SELECT id FROM kpi_deltas ORDER BY id LIMIT $1) RETURNING facts",
+            )
+            .bind(FOLD_DELTAS_PER_TRANSACTION)
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| r.try_get("facts"))
+            .collect::<std::result::Result<_, _>>()?
+        };
+        let mut sums = Sums::default();
+        for text in &texts {
+            sums.add(&decode(text)?);
+        }
+        sums.write(&mut tx).await?;
+        tx.commit().await?;
+        folded += texts.len() as u64;
+        if (texts.len() as i64) < FOLD_DELTAS_PER_TRANSACTION {
+            return Ok(folded);
+        }
+    }
+}
+
+/// Whether any delta waits to be folded (a cheap look before taking SQLite's writer).
+pub(super) async fn has_deltas(conn: &mut AnyConnection) -> Result<bool> {
+    Ok(sqlx::query("SELECT id FROM kpi_deltas LIMIT 1")
+        .fetch_optional(&mut *conn)
+        .await?
+        .is_some())
+}
+
+/// Sums of facts per aggregate row, written in one statement per table, rows in key order
+/// (so that concurrent PostgreSQL writers lock shared rows in the same order and cannot
+/// deadlock on them). Roll-up rows written before the sums went through deltas were spread
+/// over shards on PostgreSQL (so that concurrent writers seldom waited for one another on
+/// a row); the reads sum a row's shards, and the sums go to shard 0.
+#[derive(Default)]
+struct Sums {
     fine: BTreeMap<(String, i64, String, String, String), Counts>,
     rollup: BTreeMap<(&'static str, String, String, i64), Counts>,
-    /// Whether roll-up rows are sharded (PostgreSQL).
-    sharded: bool,
-    /// The shard of this transaction's roll-up rows, once its first ticket is known.
-    shard: Option<i64>,
 }
 
 fn add(into: &mut Counts, v: &Counts) {
@@ -46,19 +232,9 @@ fn add(into: &mut Counts, v: &Counts) {
     }
 }
 
-impl Pending {
-    /// Sums for a connection's database.
-    pub(super) fn for_conn(conn: &AnyConnection) -> Pending {
-        Pending {
-            fine: BTreeMap::new(),
-            rollup: BTreeMap::new(),
-            sharded: !is_sqlite(conn),
-            shard: None,
-        }
-    }
-
-    /// Adds the facts of one event of ticket `ticket_id`.
-    pub(super) fn add(&mut self, ticket_id: i64, facts: &[Fact]) {
+impl Sums {
+    /// Adds facts.
+    fn add(&mut self, facts: &[Fact]) {
         for f in facts {
             let v = f.signed_values();
             let k = &f.key;
@@ -75,11 +251,6 @@ impl Pending {
                     .or_default(),
                 &v,
             );
-            let shard = if self.sharded {
-                *self.shard.get_or_insert(ticket_id.rem_euclid(SHARDS))
-            } else {
-                0
-            };
             let issues = if f.feeds_issue_rollups() {
                 issue_groups_of(k)
             } else {
@@ -88,7 +259,7 @@ impl Pending {
             for (name, group) in issues {
                 add(
                     self.rollup
-                        .entry((name, day.clone(), group, shard))
+                        .entry((name, day.clone(), group, 0))
                         .or_default(),
                     &v,
                 );
@@ -99,14 +270,14 @@ impl Pending {
                     if let Some(name) = dim.month_str() {
                         add(
                             self.rollup
-                                .entry((name, month.clone(), group.clone(), shard))
+                                .entry((name, month.clone(), group.clone(), 0))
                                 .or_default(),
                             &v,
                         );
                     }
                     add(
                         self.rollup
-                            .entry((dim.as_str(), day.clone(), group, shard))
+                            .entry((dim.as_str(), day.clone(), group, 0))
                             .or_default(),
                         &v,
                     );
@@ -116,29 +287,19 @@ impl Pending {
     }
 
     /// Replays one event: the facts it adds, from the ticket before and after it.
-    pub(super) fn event(&mut self, before: Option<&Ticket>, event: &Event, after: &Ticket) {
+    fn event(&mut self, before: Option<&Ticket>, event: &Event, after: &Ticket) {
         let f = facts(before, event, after);
         if !f.is_empty() {
-            self.add(event.ticket_id, &f);
+            self.add(&f);
         }
     }
 
-    /// Adds another transaction's sums to these.
-    pub(super) fn merge(&mut self, other: Pending) {
-        for (k, v) in other.fine {
-            add(self.fine.entry(k).or_default(), &v);
-        }
-        for (k, v) in other.rollup {
-            add(self.rollup.entry(k).or_default(), &v);
-        }
-    }
-
-    pub(super) fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.fine.len() + self.rollup.len()
     }
 
-    /// Adds the pending sums to the tables (creating rows as needed) and empties itself.
-    pub(super) async fn write(&mut self, conn: &mut AnyConnection) -> Result<()> {
+    /// Adds the sums to the tables (creating rows as needed) and empties itself.
+    async fn write(&mut self, conn: &mut AnyConnection) -> Result<()> {
         let sqlite = is_sqlite(conn);
         let set = mashangban_domain::kpi::Tally::FIELDS
             .iter()
@@ -211,6 +372,30 @@ pub(super) async fn rebuild(conn: &mut AnyConnection) -> Result<RebuildReport> {
             .execute(&mut *conn)
             .await?;
     }
+    if !is_sqlite(conn) {
+        // No fold adds sums while the aggregates are emptied and filled again.
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(FOLD_LOCK)
+            .execute(&mut *conn)
+            .await?;
+    }
+    // The deltas' facts are the events' too: the replay counts them. (A database being
+    // migrated may be rebuilt at a version before the deltas' table.)
+    let deltas_table = if is_sqlite(conn) {
+        "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'kpi_deltas'"
+    } else {
+        "SELECT COUNT(*) AS n FROM pg_tables WHERE tablename = 'kpi_deltas' AND schemaname = current_schema()"
+    };
+    if sqlx::query(deltas_table)
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get::<i64, _>("n")?
+        > 0
+    {
+        sqlx::query("DELETE FROM kpi_deltas")
+            .execute(&mut *conn)
+            .await?;
+    }
     sqlx::query("DELETE FROM kpi_facts")
         .execute(&mut *conn)
         .await?;
@@ -222,7 +407,7 @@ pub(super) async fn rebuild(conn: &mut AnyConnection) -> Result<RebuildReport> {
         .await?
         .try_get("n")?;
     let mut report = RebuildReport::default();
-    let mut pending = Pending::for_conn(conn);
+    let mut pending = Sums::default();
     let mut from = 0i64;
     let started = std::time::Instant::now();
     let mut told = std::time::Instant::now();
@@ -570,6 +755,7 @@ impl AggregateStore for SqlStore {
         to: chrono::NaiveDate,
         by_day: bool,
     ) -> Result<Vec<GroupTally>> {
+        self.fold_deltas().await?;
         let mut conn = self.pool.acquire().await?;
         aggregates::tallies(&mut conn, dim, from, to, by_day).await
     }
@@ -584,11 +770,13 @@ impl AggregateStore for SqlStore {
             mashangban_domain::kpi::Tally,
         )>,
     > {
+        self.fold_deltas().await?;
         let mut conn = self.pool.acquire().await?;
         aggregates::fine_rows(&mut conn, from, to).await
     }
 
     async fn kpi_issue_groups(&self, day: chrono::NaiveDate) -> Result<Vec<GroupTally>> {
+        self.fold_deltas().await?;
         let mut conn = self.pool.acquire().await?;
         aggregates::issue_groups(&mut conn, day).await
     }
@@ -599,6 +787,7 @@ impl AggregateStore for SqlStore {
         groups: &[String],
         place_min: u64,
     ) -> Result<Vec<mashangban_domain::report::IssueCounts>> {
+        self.fold_deltas().await?;
         let mut conn = self.pool.acquire().await?;
         aggregates::issue_counts(&mut conn, day, groups, place_min).await
     }
@@ -609,6 +798,7 @@ impl AggregateStore for SqlStore {
         from: chrono::NaiveDate,
         to: chrono::NaiveDate,
     ) -> Result<Vec<GroupTally>> {
+        self.fold_deltas().await?;
         let mut conn = self.pool.acquire().await?;
         aggregates::issue_rollup(&mut conn, name, from, to).await
     }
@@ -665,6 +855,7 @@ impl AggregateStore for SqlStore {
             sql.push_str(" AND division_code LIKE $4");
         }
         sql.push_str(" GROUP BY day HAVING SUM(requests) > 0 ORDER BY day");
+        self.fold_deltas().await?;
         let mut conn = self.pool.acquire().await?;
         let rows = many(is_sqlite(&conn), sql, params)
             .fetch_all(&mut *conn)

@@ -435,7 +435,7 @@ pub(super) async fn run_group(conn: &mut AnyConnection, mut jobs: Vec<Job>) {
             let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
             let mut sums = aggregates::Pending::for_conn(&tx);
             let done = match (job.run)(&mut tx, &mut sums).await {
-                Ok(v) => sums.write(&mut tx).await.map(|()| v),
+                Ok(v) => sums.write(&mut tx).await.map(|_| v),
                 Err(e) => Err(e),
             };
             match done {
@@ -491,7 +491,7 @@ pub(super) async fn run_group(conn: &mut AnyConnection, mut jobs: Vec<Job>) {
         results.push((job.reply, outcome));
     }
     let finished = match group_sums.write(&mut tx).await {
-        Ok(()) => tx.commit().await.map_err(|e| e.to_string()),
+        Ok(_) => tx.commit().await.map_err(|e| e.to_string()),
         Err(e) => {
             tracing::error!(error = %e, "could not write a group's evaluation sums");
             let _ = tx.rollback().await;

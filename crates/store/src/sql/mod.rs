@@ -52,7 +52,20 @@ pub struct SqlStore {
     queue: Arc<std::sync::Mutex<Vec<Job>>>,
     /// SQLite: when the writer last committed, for the background checkpointer.
     wal: Arc<WalActivity>,
+    /// Writes since the evaluation deltas were last folded, and whether a fold is under way.
+    folds: Arc<FoldActivity>,
 }
+
+#[derive(Default)]
+struct FoldActivity {
+    writes: std::sync::atomic::AtomicU64,
+    running: std::sync::atomic::AtomicBool,
+}
+
+/// A background fold of the evaluation deltas starts after this many writes: on SQLite a
+/// few dozen group commits' deltas, on PostgreSQL one delta a write; the sums each fold
+/// adds to a row are then written once for all of them.
+const FOLD_EVERY_WRITES: u64 = 500;
 
 /// What the SQLite checkpointer needs to know of the writer: whether it wrote since the
 /// last checkpoint, and when it last did.
@@ -66,6 +79,8 @@ struct WalActivity {
     checkpoints: std::sync::atomic::AtomicU64,
     checkpoint_failures: std::sync::atomic::AtomicU64,
     last_checkpoint_unix_ms: std::sync::atomic::AtomicI64,
+    /// Transactions the writer committed (or ended), for the bench's bytes per commit.
+    commits: std::sync::atomic::AtomicU64,
 }
 
 impl WalActivity {
@@ -80,6 +95,7 @@ impl WalActivity {
         use std::sync::atomic::Ordering::Relaxed;
         self.last_write_ms.store(self.now_ms(), Relaxed);
         self.dirty.store(true, Relaxed);
+        self.commits.fetch_add(1, Relaxed);
     }
 }
 
@@ -103,6 +119,28 @@ type JobFn = Box<
 struct Job {
     run: JobFn,
     reply: tokio::sync::oneshot::Sender<Result<JobOutput>>,
+}
+
+/// The thread SQLite's group commits are led from, with a runtime of its own. A write is a
+/// few dozen statements, each a round trip to the connection's worker thread; led from the
+/// server's runtime, the leader waited behind the requests being parsed and rendered at
+/// every one of them, and the writer (the one thing that cannot run in parallel) sat idle
+/// two thirds of the time while the machine had a core to spare. Shared by every SQLite
+/// store of the process; the leader only waits on the database, so they interleave.
+fn writer_runtime() -> &'static tokio::runtime::Handle {
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Handle> = std::sync::OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("the SQLite writer's runtime (a thread and a timer) could not be made");
+        let handle = runtime.handle().clone();
+        std::thread::Builder::new()
+            .name("mashangban-sqlite-writer".into())
+            .spawn(move || runtime.block_on(std::future::pending::<()>()))
+            .expect("the SQLite writer's thread could not be started");
+        handle
+    })
 }
 
 /// Largest number of writes committed together.
@@ -420,7 +458,16 @@ impl SqlStore {
             writer,
             queue: Arc::default(),
             wal,
+            folds: Arc::default(),
         })
+    }
+
+    /// SQLite: the transactions its single writer has ended since the store was opened
+    /// (a group commit counts once); `None` on PostgreSQL.
+    pub fn writer_commits(&self) -> Option<u64> {
+        self.writer
+            .as_ref()
+            .map(|_| self.wal.commits.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     /// The connection pool, for tests and tools that need raw access.
@@ -472,6 +519,7 @@ impl SqlStore {
                 let out = run(&mut tx, &mut sums).await?;
                 sums.write(&mut tx).await?;
                 tx.commit().await?;
+                self.wrote_facts();
                 out
             }
             Some(writer) => {
@@ -483,7 +531,7 @@ impl SqlStore {
                 // The leader's work runs in a task of its own, so that a request cancelled
                 // midway (a client hanging up) neither delays nor aborts the writes of others.
                 let (writer, queue, wal) = (writer.clone(), self.queue.clone(), self.wal.clone());
-                tokio::spawn(async move {
+                writer_runtime().spawn(async move {
                     let mut conn = writer.lock_owned().await;
                     // Let requests that are about to write join this group: one commit's
                     // page writes then serve them all.
@@ -506,14 +554,56 @@ impl SqlStore {
                         batch = rest;
                     }
                 });
-                done.await
-                    .map_err(|_| corrupt("a grouped write was dropped"))??
+                let out = done
+                    .await
+                    .map_err(|_| corrupt("a grouped write was dropped"))??;
+                self.wrote_facts();
+                out
             }
         };
         output
             .downcast::<T>()
             .map(|b| *b)
             .map_err(|_| corrupt("a grouped write returned the wrong type"))
+    }
+
+    /// Counts a write; every [`FOLD_EVERY_WRITES`] starts a fold of the evaluation deltas
+    /// in the background (one at a time in this process).
+    fn wrote_facts(&self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let n = self.folds.writes.fetch_add(1, Relaxed) + 1;
+        if n < FOLD_EVERY_WRITES || self.folds.running.swap(true, Relaxed) {
+            return;
+        }
+        self.folds.writes.store(0, Relaxed);
+        let store = self.clone();
+        let fold = async move {
+            if let Err(e) = store.fold_deltas().await {
+                tracing::warn!(error = %e, "folding the evaluation deltas failed; the next fold or read will retry");
+            }
+            store.folds.running.store(false, Relaxed);
+        };
+        if self.writer.is_some() {
+            writer_runtime().spawn(fold);
+        } else {
+            tokio::spawn(fold);
+        }
+    }
+
+    /// Adds the evaluation deltas committed so far to the aggregates (see
+    /// [`aggregates::fold`]); the reads of the aggregates call it first.
+    pub async fn fold_deltas(&self) -> Result<u64> {
+        let mut conn = self.pool.acquire().await?;
+        if !aggregates::has_deltas(&mut conn).await? {
+            return Ok(0);
+        }
+        if self.writer.is_some() {
+            drop(conn);
+            let mut w = self.writer().await?;
+            aggregates::fold(&mut w).await
+        } else {
+            aggregates::fold(&mut conn).await
+        }
     }
 
     async fn idempotent_hit(&self, user_id: i64, key: &str, hash: &str) -> Result<Option<Ticket>> {
