@@ -94,8 +94,14 @@ impl Meter {
             .ok()
     }
 
-    /// Prints what the phase since the last start cost per request, and starts the next.
+    /// Prints what the phase since the last start cost per request (nothing for a phase of
+    /// no request), and starts the next. CPU times are counted in the kernel's ticks of
+    /// 10 ms: a phase of a few requests says little.
     pub(crate) async fn report(&mut self, name: &str, requests: usize) {
+        if requests == 0 {
+            self.restart().await;
+            return;
+        }
         let wal = match &self.wal_start {
             Some(from) => sqlx::query(
                 "SELECT CAST(pg_wal_lsn_diff(pg_current_wal_lsn(), CAST($1 AS pg_lsn)) AS BIGINT) AS n",

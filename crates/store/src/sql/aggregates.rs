@@ -144,75 +144,77 @@ fn decode(text: &str) -> Result<Vec<Fact>> {
         .collect()
 }
 
-/// Deltas folded per transaction: each fold commits the deltas it took away together with
-/// the sums it added.
-const FOLD_DELTAS_PER_TRANSACTION: i64 = 2_000;
+/// Deltas folded per transaction, each transaction committing the deltas it took away with
+/// the sums it added. On SQLite a fold holds the one writer: its transactions are kept
+/// short (a few milliseconds), and the writes waiting meanwhile go between them.
+pub(super) const FOLD_CHUNK_SQLITE: i64 = 32;
+pub(super) const FOLD_CHUNK_POSTGRES: i64 = 2_000;
 
 /// Serializes the folds of every server on a PostgreSQL database (and a rebuild with
 /// them): a fold's sums are then added by the time the next fold finds no delta left.
 const FOLD_LOCK: i64 = 0x6D62_6B70_6966_6F6C; // "mbkpifol"
 
-/// Adds every delta committed so far to the aggregates and removes it, in transactions of
-/// a bounded size; how many deltas it folded. SQLite: on the writer's connection. Once it
-/// returns, the aggregates hold every fact committed before it began.
-pub(super) async fn fold(conn: &mut AnyConnection) -> Result<u64> {
+/// Adds up to `limit` of the oldest deltas, up to the delta `upto`, to the aggregates and
+/// removes them, in one transaction (SQLite: on the writer's connection); how many it
+/// folded. Folding in turn until one folds fewer than `limit` adds every delta committed
+/// before `upto` was read (see [`newest_delta`]).
+pub(super) async fn fold(conn: &mut AnyConnection, upto: i64, limit: i64) -> Result<i64> {
     let sqlite = is_sqlite(conn);
-    let mut folded = 0u64;
-    loop {
-        let mut tx = if sqlite {
-            sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?
-        } else {
-            sqlx::Connection::begin(&mut *conn).await?
-        };
-        let texts: Vec<String> = if sqlite {
-            let rows = sqlx::query("SELECT id, facts FROM kpi_deltas ORDER BY id LIMIT $1")
-                .bind(FOLD_DELTAS_PER_TRANSACTION)
+    let mut tx = if sqlite {
+        sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?
+    } else {
+        sqlx::Connection::begin(&mut *conn).await?
+    };
+    let texts: Vec<String> = if sqlite {
+        let rows =
+            sqlx::query("SELECT id, facts FROM kpi_deltas WHERE id <= $1 ORDER BY id LIMIT $2")
+                .bind(upto)
+                .bind(limit)
                 .fetch_all(&mut *tx)
                 .await?;
-            if let Some(last) = rows.last() {
-                sqlx::query("DELETE FROM kpi_deltas WHERE id <= $1")
-                    .bind(last.try_get::<i64, _>("id")?)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            rows.iter()
-                .map(|r| r.try_get("facts"))
-                .collect::<std::result::Result<_, _>>()?
-        } else {
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(FOLD_LOCK)
+        if let Some(last) = rows.last() {
+            sqlx::query("DELETE FROM kpi_deltas WHERE id <= $1")
+                .bind(last.try_get::<i64, _>("id")?)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query(
-                "DELETE FROM kpi_deltas WHERE id IN \
-                 (SELECT id FROM kpi_deltas ORDER BY id LIMIT $1) RETURNING facts",
-            )
-            .bind(FOLD_DELTAS_PER_TRANSACTION)
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
+        }
+        rows.iter()
             .map(|r| r.try_get("facts"))
             .collect::<std::result::Result<_, _>>()?
-        };
-        let mut sums = Sums::default();
-        for text in &texts {
-            sums.add(&decode(text)?);
-        }
-        sums.write(&mut tx).await?;
-        tx.commit().await?;
-        folded += texts.len() as u64;
-        if (texts.len() as i64) < FOLD_DELTAS_PER_TRANSACTION {
-            return Ok(folded);
-        }
+    } else {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(FOLD_LOCK)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "DELETE FROM kpi_deltas WHERE id IN \
+             (SELECT id FROM kpi_deltas WHERE id <= $1 ORDER BY id LIMIT $2) RETURNING facts",
+        )
+        .bind(upto)
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| r.try_get("facts"))
+        .collect::<std::result::Result<_, _>>()?
+    };
+    let mut sums = Sums::default();
+    for text in &texts {
+        sums.add(&decode(text)?);
     }
+    sums.write(&mut tx).await?;
+    tx.commit().await?;
+    Ok(texts.len() as i64)
 }
 
-/// Whether any delta waits to be folded (a cheap look before taking SQLite's writer).
-pub(super) async fn has_deltas(conn: &mut AnyConnection) -> Result<bool> {
-    Ok(sqlx::query("SELECT id FROM kpi_deltas LIMIT 1")
-        .fetch_optional(&mut *conn)
+/// The newest delta waiting to be folded, if any. Every delta committed before this is
+/// read has an id up to it (on PostgreSQL ids are taken before commit, so a later one may
+/// be lower: it is then folded too, or by the next fold).
+pub(super) async fn newest_delta(conn: &mut AnyConnection) -> Result<Option<i64>> {
+    Ok(sqlx::query("SELECT MAX(id) AS id FROM kpi_deltas")
+        .fetch_one(&mut *conn)
         .await?
-        .is_some())
+        .try_get::<Option<i64>, _>("id")?)
 }
 
 /// Sums of facts per aggregate row, written in one statement per table, rows in key order

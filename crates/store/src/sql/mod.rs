@@ -121,8 +121,8 @@ struct Job {
     reply: tokio::sync::oneshot::Sender<Result<JobOutput>>,
 }
 
-/// The thread SQLite's group commits are led from, with a runtime of its own. A write is a
-/// few dozen statements, each a round trip to the connection's worker thread; led from the
+/// The thread SQLite's group commits are led from, with a runtime of its own. Each statement
+/// of a write (seven for a create) is a round trip to the connection's worker thread; led from the
 /// server's runtime, the leader waited behind the requests being parsed and rendered at
 /// every one of them, and the writer (the one thing that cannot run in parallel) sat idle
 /// two thirds of the time while the machine had a core to spare. Shared by every SQLite
@@ -591,18 +591,30 @@ impl SqlStore {
     }
 
     /// Adds the evaluation deltas committed so far to the aggregates (see
-    /// [`aggregates::fold`]); the reads of the aggregates call it first.
+    /// [`aggregates::fold`]); the reads of the aggregates call it first. How many it folded.
     pub async fn fold_deltas(&self) -> Result<u64> {
         let mut conn = self.pool.acquire().await?;
-        if !aggregates::has_deltas(&mut conn).await? {
+        let Some(upto) = aggregates::newest_delta(&mut conn).await? else {
             return Ok(0);
-        }
-        if self.writer.is_some() {
-            drop(conn);
-            let mut w = self.writer().await?;
-            aggregates::fold(&mut w).await
-        } else {
-            aggregates::fold(&mut conn).await
+        };
+        let mut folded = 0;
+        loop {
+            // SQLite: the writer is taken for one short transaction at a time.
+            let (n, limit) = match self.writer {
+                Some(_) => {
+                    let limit = aggregates::FOLD_CHUNK_SQLITE;
+                    let mut w = self.writer().await?;
+                    (aggregates::fold(&mut w, upto, limit).await?, limit)
+                }
+                None => {
+                    let limit = aggregates::FOLD_CHUNK_POSTGRES;
+                    (aggregates::fold(&mut conn, upto, limit).await?, limit)
+                }
+            };
+            folded += n as u64;
+            if n < limit {
+                return Ok(folded);
+            }
         }
     }
 
