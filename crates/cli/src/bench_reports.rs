@@ -227,7 +227,7 @@ async fn fill(app: &App, a: &BenchReportsArgs, first_day: NaiveDate) -> Result<(
         } else {
             per_day
         };
-        let mut facts: Vec<(i64, Fact)> = Vec::with_capacity(n as usize * 5);
+        let mut facts: Vec<Fact> = Vec::with_capacity(n as usize * 5);
         for _ in 0..n {
             ticket += 1;
             let leaf = rng.random_range(0..leaves.len());
@@ -246,15 +246,10 @@ async fn fill(app: &App, a: &BenchReportsArgs, first_day: NaiveDate) -> Result<(
                 line: None,
             };
             let channel = pick_channel(&mut rng);
-            let fact = |k: FactKey, t: Tally| {
-                (
-                    ticket,
-                    Fact {
-                        key: k,
-                        sign: 1,
-                        tally: t,
-                    },
-                )
+            let fact = |k: FactKey, t: Tally| Fact {
+                key: k,
+                sign: 1,
+                tally: t,
             };
             facts.push(fact(
                 key(day, None, &channel),

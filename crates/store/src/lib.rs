@@ -782,10 +782,10 @@ pub trait AggregateStore: Send + Sync {
         to: chrono::NaiveDate,
     ) -> Result<Vec<GroupTally>>;
     /// Adds facts to the aggregates directly, without the events they stand for: for bulk
-    /// loads of history kept elsewhere and for benchmarks. `(ticket id, fact)`.
+    /// loads of history kept elsewhere and for benchmarks.
     async fn add_aggregate_facts(
         &self,
-        facts: Vec<(i64, mashangban_domain::aggregates::Fact)>,
+        facts: Vec<mashangban_domain::aggregates::Fact>,
     ) -> Result<()>;
     /// Empties the aggregates and rebuilds them from every ticket's events, in one
     /// transaction (writers wait meanwhile).

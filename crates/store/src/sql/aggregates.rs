@@ -26,6 +26,7 @@ type Counts = [i64; MEASURES];
 /// few hundred, and every read of the aggregates first, so that what is read is exactly
 /// what the committed events make. A transaction of many facts (an import, a rebuild)
 /// gains nothing from a delta and writes its sums directly.
+#[derive(Default)]
 pub(super) struct Pending {
     facts: Vec<Fact>,
 }
@@ -35,13 +36,8 @@ pub(super) struct Pending {
 const DELTA_MAX_FACTS: usize = 2_000;
 
 impl Pending {
-    /// Facts of a transaction on a connection's database.
-    pub(super) fn for_conn(_conn: &AnyConnection) -> Pending {
-        Pending { facts: Vec::new() }
-    }
-
-    /// Adds the facts of one event of ticket `ticket_id`.
-    pub(super) fn add(&mut self, _ticket_id: i64, facts: &[Fact]) {
+    /// Adds facts.
+    pub(super) fn add(&mut self, facts: &[Fact]) {
         self.facts.extend_from_slice(facts);
     }
 
@@ -55,24 +51,20 @@ impl Pending {
         self.facts.extend(other.facts);
     }
 
-    /// Writes the facts (as a delta, or directly when many) and empties itself. Whether a
-    /// delta was appended.
-    pub(super) async fn write(&mut self, conn: &mut AnyConnection) -> Result<bool> {
+    /// Writes the facts (as a delta, or directly when many) and empties itself.
+    pub(super) async fn write(&mut self, conn: &mut AnyConnection) -> Result<()> {
         let facts = std::mem::take(&mut self.facts);
-        if facts.is_empty() {
-            return Ok(false);
-        }
         if facts.len() > DELTA_MAX_FACTS {
             let mut sums = Sums::default();
             sums.add(&facts);
             sums.write(conn).await?;
-            return Ok(false);
+        } else if !facts.is_empty() {
+            sqlx::query("INSERT INTO kpi_deltas (facts) VALUES ($1)")
+                .bind(encode(&facts)?)
+                .execute(&mut *conn)
+                .await?;
         }
-        sqlx::query("INSERT INTO kpi_deltas (facts) VALUES ($1)")
-            .bind(encode(&facts)?)
-            .execute(&mut *conn)
-            .await?;
-        Ok(true)
+        Ok(())
     }
 }
 
@@ -807,14 +799,12 @@ impl AggregateStore for SqlStore {
 
     async fn add_aggregate_facts(
         &self,
-        facts: Vec<(i64, mashangban_domain::aggregates::Fact)>,
+        facts: Vec<mashangban_domain::aggregates::Fact>,
     ) -> Result<()> {
         self.run_write::<()>(Box::new(
             move |_: &mut AnyConnection, sums: &mut aggregates::Pending| -> JobFuture<'_> {
                 Box::pin(async move {
-                    for (ticket, fact) in &facts {
-                        sums.add(*ticket, std::slice::from_ref(fact));
-                    }
+                    sums.add(&facts);
                     Ok(Box::new(()) as JobOutput)
                 })
             },
@@ -869,5 +859,53 @@ impl AggregateStore for SqlStore {
                 Ok((day_of(&day)?, n.max(0) as u64))
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_delta_is_the_facts_keys_and_counts_that_are_not_zero() {
+        let fact = |unit: Option<i64>, sign: i64, tally: Tally| Fact {
+            key: FactKey {
+                day: NaiveDate::from_ymd_opt(2026, 12, 7).unwrap(),
+                unit_id: unit,
+                category_code: Some("0101".into()),
+                channel: "phone".parse().unwrap(),
+                division_code: Some("630102001".into()),
+                line: None,
+            },
+            sign,
+            tally,
+        };
+        let facts = vec![
+            fact(
+                Some(5),
+                1,
+                Tally {
+                    requests: 1,
+                    dispatches: 1,
+                    ..Default::default()
+                },
+            ),
+            fact(
+                None,
+                -1,
+                Tally {
+                    handling_seconds: 7_200,
+                    ..Default::default()
+                },
+            ),
+        ];
+        let text = encode(&facts).unwrap();
+        assert_eq!(
+            text,
+            r#"[["2026-12-07",5,"0101","phone","630102001",null,1,[[0,1],[10,1]]],["2026-12-07",null,"0101","phone","630102001",null,-1,[[13,7200]]]]"#
+        );
+        assert_eq!(decode(&text).unwrap(), facts);
+        // A measure the build does not know is refused, not dropped.
+        assert!(decode(r#"[["2026-12-07",null,null,"phone",null,null,1,[[99,1]]]]"#).is_err());
     }
 }

@@ -433,9 +433,9 @@ pub(super) async fn run_group(conn: &mut AnyConnection, mut jobs: Vec<Job>) {
         let job = jobs.pop().expect("one job");
         let outcome = async {
             let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
-            let mut sums = aggregates::Pending::for_conn(&tx);
+            let mut sums = aggregates::Pending::default();
             let done = match (job.run)(&mut tx, &mut sums).await {
-                Ok(v) => sums.write(&mut tx).await.map(|_| v),
+                Ok(v) => sums.write(&mut tx).await.map(|()| v),
                 Err(e) => Err(e),
             };
             match done {
@@ -467,11 +467,11 @@ pub(super) async fn run_group(conn: &mut AnyConnection, mut jobs: Vec<Job>) {
             return;
         }
     };
-    let mut group_sums = aggregates::Pending::for_conn(&tx);
+    let mut group_sums = aggregates::Pending::default();
     for job in jobs {
         // A job's sums join the group's only once its savepoint is released: a refused
         // write counts nothing.
-        let mut sums = aggregates::Pending::for_conn(&tx);
+        let mut sums = aggregates::Pending::default();
         let outcome = match sqlx::Connection::begin(&mut *tx).await {
             Ok(mut sp) => match (job.run)(&mut sp, &mut sums).await {
                 Ok(v) => match sp.commit().await {
@@ -491,7 +491,7 @@ pub(super) async fn run_group(conn: &mut AnyConnection, mut jobs: Vec<Job>) {
         results.push((job.reply, outcome));
     }
     let finished = match group_sums.write(&mut tx).await {
-        Ok(_) => tx.commit().await.map_err(|e| e.to_string()),
+        Ok(()) => tx.commit().await.map_err(|e| e.to_string()),
         Err(e) => {
             tracing::error!(error = %e, "could not write a group's evaluation sums");
             let _ = tx.rollback().await;

@@ -515,7 +515,7 @@ impl SqlStore {
             None => {
                 let mut conn = self.pool.acquire().await?;
                 let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-                let mut sums = aggregates::Pending::for_conn(&tx);
+                let mut sums = aggregates::Pending::default();
                 let out = run(&mut tx, &mut sums).await?;
                 sums.write(&mut tx).await?;
                 tx.commit().await?;
