@@ -801,8 +801,10 @@ impl AggregateStore for SqlStore {
         &self,
         facts: Vec<mashangban_domain::aggregates::Fact>,
     ) -> Result<()> {
+        let facts = std::sync::Arc::new(facts);
         self.run_write::<()>(Box::new(
             move |_: &mut AnyConnection, sums: &mut aggregates::Pending| -> JobFuture<'_> {
+                let facts = facts.clone();
                 Box::pin(async move {
                     sums.add(&facts);
                     Ok(Box::new(()) as JobOutput)

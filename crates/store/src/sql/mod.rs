@@ -48,7 +48,7 @@ pub struct SqlStore {
     /// page cache stays warm), queueing here instead of failing as busy.
     writer: Option<Arc<Mutex<AnyConnection>>>,
     /// Ticket writes waiting for SQLite's writer; whoever holds it next runs them all in
-    /// one transaction (group commit), each in its own savepoint.
+    /// one transaction (group commit; see [`commit::run_group`]).
     queue: Arc<std::sync::Mutex<Vec<Job>>>,
     /// SQLite: when the writer last committed, for the background checkpointer.
     wal: Arc<WalActivity>,
@@ -112,8 +112,13 @@ type JobFuture<'c> =
 /// makes go to the [`aggregates::Pending`] it is given, which the runner writes before the
 /// commit: once for a whole group of writes, so that writes sharing a roll-up row (the
 /// city's day, a channel's day...) update it once.
+///
+/// A write can be run more than once (hence `Fn`): SQLite runs a group's writes together
+/// first, and only if one fails again each in a savepoint of its own.
 type JobFn = Box<
-    dyn for<'c> FnOnce(&'c mut AnyConnection, &'c mut aggregates::Pending) -> JobFuture<'c> + Send,
+    dyn for<'c> Fn(&'c mut AnyConnection, &'c mut aggregates::Pending) -> JobFuture<'c>
+        + Send
+        + Sync,
 >;
 
 struct Job {
@@ -241,13 +246,16 @@ async fn checkpoints(
 
 /// Settings of every SQLite connection: the write-ahead log is checkpointed by
 /// [`checkpoints`]; a connection copies it itself only past 100,000 pages (about 400 MB,
-/// should the checkpointer fall behind), and the log file shrinks back to 64 MB after.
+/// should the checkpointer fall behind), and the log file shrinks back to 256 MB after (kept
+/// larger than what a steady load writes between two checkpoints: the log is then rewritten
+/// in place, where growing it again each time cost the writer a third of its commits' time
+/// in the file system extending and zeroing blocks).
 /// Reads go through a memory map of up to 1 GB of the file (no copy into each connection's
 /// cache).
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA cache_size = -32000; \
     PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 100000; \
-    PRAGMA journal_size_limit = 67108864; PRAGMA mmap_size = 1073741824;";
+    PRAGMA journal_size_limit = 268435456; PRAGMA mmap_size = 1073741824;";
 
 /// A bound parameter.
 #[derive(Debug, Clone)]

@@ -31,9 +31,10 @@ impl TicketStore for SqlStore {
         let result = self
             .run_write::<Ticket>(Box::new(
                 move |conn: &mut AnyConnection, sums: &mut aggregates::Pending| -> JobFuture<'_> {
+                    let (req, counter) = (job_req.clone(), counter.clone());
                     Box::pin(async move {
                         Ok(
-                            Box::new(insert_ticket(conn, sums, job_req, pre_seq, counter).await?)
+                            Box::new(insert_ticket(conn, sums, req, pre_seq, counter).await?)
                                 as JobOutput,
                         )
                     })
@@ -65,10 +66,12 @@ impl TicketStore for SqlStore {
         events_of: ImportPlan,
     ) -> Result<usize> {
         let n = tickets.len();
+        let tickets = std::sync::Arc::new(tickets);
         self.run_write::<()>(Box::new(
             move |conn: &mut AnyConnection, sums: &mut aggregates::Pending| -> JobFuture<'_> {
+                let (tickets, events_of) = (tickets.clone(), events_of.clone());
                 Box::pin(async move {
-                    for t in &tickets {
+                    for t in tickets.iter() {
                         insert_past(conn, sums, events_of(t)).await?;
                     }
                     Ok(Box::new(()) as JobOutput)
@@ -411,6 +414,7 @@ impl TicketStore for SqlStore {
     ) -> Result<Vec<Committed>> {
         self.run_write::<Vec<Committed>>(Box::new(
             move |conn: &mut AnyConnection, sums: &mut aggregates::Pending| -> JobFuture<'_> {
+                let changes = changes.clone();
                 Box::pin(async move {
                     Ok(Box::new(apply_changes(conn, sums, changes, actor, at).await?) as JobOutput)
                 })
