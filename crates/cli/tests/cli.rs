@@ -759,7 +759,7 @@ fn doctor_says_what_is_set_and_what_is_wrong() {
     let said = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(out.status.success(), "{said}");
     for line in [
-        "ok    schema is current (38 migrations)",
+        "ok    schema is current (39 migrations)",
         "WARN  SMS are only written to the log",
         "ok    files folder",
     ] {

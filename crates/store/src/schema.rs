@@ -883,7 +883,69 @@ CREATE TABLE kpi_deltas (
 );
 "#,
     },
+    Migration {
+        version: 39,
+        name: "tracking codes without an index",
+        // A citizen's tracking code is only ever compared with the one of the ticket its
+        // number names (80 random bits: no two alike in practice); its unique index cost a
+        // page of the write-ahead log at every create for nothing. PostgreSQL drops the
+        // constraint; SQLite, which cannot, copies the tickets into a table without it
+        // (same columns in the same order, same ids, the id sequence where it was) with its
+        // foreign keys off for the copy (see `SQLITE_FOREIGN_KEYS_OFF`), and makes the
+        // other indexes again under their names.
+        sql: r#"
+{pg}ALTER TABLE tickets DROP CONSTRAINT IF EXISTS tickets_tracking_code_key;
+{sqlite}CREATE TABLE tickets_rebuilt (
+{sqlite}    id {id},
+{sqlite}    number TEXT NOT NULL UNIQUE,
+{sqlite}    tracking_code TEXT NOT NULL,
+{sqlite}    state TEXT NOT NULL,
+{sqlite}    channel TEXT NOT NULL,
+{sqlite}    kind TEXT NOT NULL,
+{sqlite}    category_code TEXT,
+{sqlite}    division_code TEXT,
+{sqlite}    lead_unit_id {big},
+{sqlite}    parent_id {big},
+{sqlite}    citizen_phone TEXT,
+{sqlite}    created_at {big} NOT NULL,
+{sqlite}    updated_at {big} NOT NULL,
+{sqlite}    version {big} NOT NULL,
+{sqlite}    body TEXT NOT NULL,
+{sqlite}    extension_pending {big} NOT NULL DEFAULT 0,
+{sqlite}    category_l1 TEXT,
+{sqlite}    category_l2 TEXT,
+{sqlite}    division_county TEXT,
+{sqlite}    division_street TEXT,
+{sqlite}    citizen_wechat TEXT
+{sqlite});
+{sqlite}INSERT INTO tickets_rebuilt (id, number, tracking_code, state, channel, kind, category_code, division_code, lead_unit_id, parent_id, citizen_phone, created_at, updated_at, version, body, extension_pending, category_l1, category_l2, division_county, division_street, citizen_wechat)
+{sqlite}    SELECT id, number, tracking_code, state, channel, kind, category_code, division_code, lead_unit_id, parent_id, citizen_phone, created_at, updated_at, version, body, extension_pending, category_l1, category_l2, division_county, division_street, citizen_wechat FROM tickets ORDER BY id;
+{sqlite}INSERT INTO sqlite_sequence (name, seq) SELECT 'tickets_rebuilt', 0 FROM sqlite_sequence WHERE name = 'tickets' AND NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'tickets_rebuilt');
+{sqlite}UPDATE sqlite_sequence SET seq = MAX(seq, (SELECT seq FROM sqlite_sequence WHERE name = 'tickets')) WHERE name = 'tickets_rebuilt';
+{sqlite}DROP TABLE tickets;
+{sqlite}ALTER TABLE tickets_rebuilt RENAME TO tickets;
+{sqlite}CREATE INDEX tickets_state ON tickets (state, id);
+{sqlite}CREATE INDEX tickets_created ON tickets (created_at, id);
+{sqlite}CREATE INDEX tickets_lead ON tickets (lead_unit_id, id);
+{sqlite}CREATE INDEX tickets_category ON tickets (category_code, id);
+{sqlite}CREATE INDEX tickets_division ON tickets (division_code, id);
+{sqlite}CREATE INDEX tickets_channel ON tickets (channel, id);
+{sqlite}CREATE INDEX tickets_phone ON tickets (citizen_phone, id);
+{sqlite}CREATE INDEX tickets_extension_pending ON tickets (extension_pending, id);
+{sqlite}CREATE INDEX tickets_category_l1 ON tickets (category_l1, id);
+{sqlite}CREATE INDEX tickets_category_l2 ON tickets (category_l2, id);
+{sqlite}CREATE INDEX tickets_division_county ON tickets (division_county, id);
+{sqlite}CREATE INDEX tickets_division_street ON tickets (division_street, id);
+{sqlite}CREATE INDEX tickets_wechat ON tickets (citizen_wechat, id);
+"#,
+    },
 ];
+
+/// Migrations that SQLite runs with its foreign keys off: they copy a table others refer
+/// to into a new one and drop the old, which with the keys on would delete its rows first
+/// (refused, since other rows refer to them). The runner checks every key before the
+/// commit and turns them on again.
+pub const SQLITE_FOREIGN_KEYS_OFF: &[i64] = &[39];
 
 #[cfg(test)]
 mod tests {

@@ -37,6 +37,7 @@ conformance!(
     migrations_are_idempotent,
     a_database_of_the_first_schema_is_upgraded,
     the_outbox_keeps_its_notices_when_it_takes_notices_about_no_ticket,
+    tickets_keep_their_rows_and_ids_without_the_tracking_code_index,
     repeated_wrong_passwords_lock_the_account,
     divisions_and_population,
     units_categories_users_and_tokens,
@@ -2529,4 +2530,164 @@ async fn the_outbox_keeps_its_notices_when_it_takes_notices_about_no_ticket(migr
         .unwrap();
     assert_eq!(read.len(), 1);
     assert_eq!(read[0].ticket_id, None);
+}
+
+/// Migration 39 drops the tracking code's unique index (on SQLite by copying the tickets into
+/// a new table with the foreign keys off): every ticket keeps its row and id, the rows that
+/// refer to tickets still do, the other indexes are there under their names, and the next
+/// ticket's id is past every id ever given.
+async fn tickets_keep_their_rows_and_ids_without_the_tracking_code_index(migrated: &SqlStore) {
+    use sqlx::Row;
+    let url = match migrated.backend() {
+        Backend::Sqlite => testing::sqlite_url(),
+        Backend::Postgres => testing::postgres_url("upgrade_tracking").await.unwrap(),
+    };
+    let s = SqlStore::connect(&url).await.unwrap();
+    s.migrate_up_to(38).await.unwrap();
+    let insert = |number: &'static str, code: &'static str| {
+        let pool = s.pool().clone();
+        async move {
+            sqlx::query(
+                "INSERT INTO tickets (number, tracking_code, state, channel, kind, category_code, division_code, \
+                 citizen_phone, created_at, updated_at, version, body, category_l1, division_county) \
+                 VALUES ($1, $2, 'received', 'phone', 'complaint', '010203', '630102001001', '13800000000', \
+                 1, 1, 1, '{}', '01', '630102') RETURNING id",
+            )
+            .bind(number)
+            .bind(code)
+            .fetch_one(&pool)
+            .await
+            .map(|r| r.get::<i64, _>("id"))
+        }
+    };
+    let first = insert("XN0001", "TC0001").await.unwrap();
+    let second = insert("XN0002", "TC0002").await.unwrap();
+    let gone = insert("XN0003", "TC0003").await.unwrap();
+    assert!(
+        insert("XN0004", "TC0001").await.is_err(),
+        "before: two tickets cannot share a tracking code"
+    );
+    sqlx::query("DELETE FROM tickets WHERE id = $1")
+        .bind(gone)
+        .execute(s.pool())
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO ticket_events (ticket_id, seq, type, at, actor_user_id, actor_role, actor_unit_id, data) \
+         VALUES ($1, 1, 'received', 1, 1, 'operator', NULL, '{}')",
+    )
+    .bind(second)
+    .execute(s.pool())
+    .await
+    .unwrap();
+    let rows = |s: &SqlStore| {
+        let pool = s.pool().clone();
+        async move {
+            sqlx::query(
+                "SELECT id, number, tracking_code, category_l1, division_county, citizen_phone, body \
+                 FROM tickets ORDER BY id",
+            )
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {} {} {:?} {:?} {:?} {}",
+                    r.get::<i64, _>(0),
+                    r.get::<String, _>(1),
+                    r.get::<String, _>(2),
+                    r.get::<Option<String>, _>(3),
+                    r.get::<Option<String>, _>(4),
+                    r.get::<Option<String>, _>(5),
+                    r.get::<String, _>(6)
+                )
+            })
+            .collect::<Vec<_>>()
+        }
+    };
+    let before = rows(&s).await;
+    assert_eq!(
+        before,
+        vec![
+            format!(
+                "{first} XN0001 TC0001 Some(\"01\") Some(\"630102\") Some(\"13800000000\") {{}}"
+            ),
+            format!(
+                "{second} XN0002 TC0002 Some(\"01\") Some(\"630102\") Some(\"13800000000\") {{}}"
+            ),
+        ]
+    );
+    s.migrate().await.unwrap();
+    assert_eq!(rows(&s).await, before);
+    let indexes: Vec<String> = sqlx::query(match s.backend() {
+        Backend::Sqlite => {
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'tickets' ORDER BY name"
+        }
+        Backend::Postgres => {
+            "SELECT indexname::text FROM pg_indexes WHERE tablename = 'tickets' ORDER BY indexname"
+        }
+    })
+    .fetch_all(s.pool())
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| r.get::<String, _>(0))
+    .collect();
+    let unique_number = match s.backend() {
+        Backend::Sqlite => "sqlite_autoindex_tickets_1",
+        Backend::Postgres => "tickets_number_key",
+    };
+    let mut expected = vec![
+        unique_number,
+        "tickets_category",
+        "tickets_category_l1",
+        "tickets_category_l2",
+        "tickets_channel",
+        "tickets_created",
+        "tickets_division",
+        "tickets_division_county",
+        "tickets_division_street",
+        "tickets_extension_pending",
+        "tickets_lead",
+        "tickets_phone",
+        "tickets_state",
+        "tickets_wechat",
+    ];
+    if s.backend() == Backend::Postgres {
+        expected.push("tickets_pkey");
+    }
+    expected.sort();
+    assert_eq!(indexes, expected);
+    // Codes are no longer unique; numbers still are; events still need their ticket.
+    insert("XN0005", "TC0001").await.unwrap();
+    assert!(insert("XN0001", "TC0009").await.is_err());
+    let event = |ticket: i64| {
+        sqlx::query(
+            "INSERT INTO ticket_events (ticket_id, seq, type, at, actor_user_id, actor_role, actor_unit_id, data) \
+             VALUES ($1, 2, 'note_added', 1, 1, 'operator', NULL, '{}')",
+        )
+        .bind(ticket)
+        .execute(s.pool())
+    };
+    event(first).await.unwrap();
+    if s.backend() == Backend::Sqlite {
+        // (PostgreSQL's events have had no foreign key since migration 10.)
+        assert!(
+            event(987654).await.is_err(),
+            "an event of no ticket is refused"
+        );
+    }
+    let events: i64 = sqlx::query("SELECT COUNT(*) AS n FROM ticket_events WHERE ticket_id = $1")
+        .bind(second)
+        .fetch_one(s.pool())
+        .await
+        .unwrap()
+        .get("n");
+    assert_eq!(events, 1);
+    // The next ticket's id is past the removed one's.
+    let new = create(&s, "升级后：路灯不亮", Utc::now(), None)
+        .await
+        .ticket;
+    assert!(new.id > gone, "{} after {gone}", new.id);
 }

@@ -102,26 +102,18 @@ impl SqlStore {
                 // One statement rewriting a large table says nothing until it ends: the log
                 // says every ten seconds that it is still at work, and on what.
                 let still = still_running(m.version, m.name, started);
-                let mut tx = conn.begin(self.backend).await?;
-                let applied = tx.execute(sqlx::raw_sql(AssertSqlSafe(self.dialect(m.sql)))).await;
+                // Outside any transaction, where SQLite allows it.
+                let keys_off = self.backend == Backend::Sqlite
+                    && crate::schema::SQLITE_FOREIGN_KEYS_OFF.contains(&m.version);
+                if keys_off {
+                    conn.execute("PRAGMA foreign_keys = OFF").await?;
+                }
+                let applied = self.apply_migration(&mut conn, m, keys_off).await;
                 still.abort();
+                if keys_off {
+                    conn.execute("PRAGMA foreign_keys = ON").await?;
+                }
                 applied?;
-                sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
-                    .bind(m.version)
-                    .bind(m.name.to_string())
-                    .bind(ts(Utc::now()))
-                    .execute(&mut *tx)
-                    .await?;
-                if m.version == channels::MIGRATION {
-                    // The channels a new database starts with, from the domain's one list.
-                    channels::write_defaults(&mut tx).await?;
-                }
-                if REBUILD_AFTER.contains(&m.version) && m.version >= SETTINGS_MIGRATION {
-                    // Marked in the migration's own transaction, cleared in the rebuild's:
-                    // a server stopped between the two rebuilds at its next start.
-                    mark_rebuild_pending(&mut tx, true).await?;
-                }
-                tx.commit().await?;
                 tracing::info!(
                     version = m.version,
                     name = m.name,
@@ -155,6 +147,57 @@ impl SqlStore {
                 .await?;
         }
         result
+    }
+}
+
+impl SqlStore {
+    /// Runs a migration and records it, in one transaction; with the foreign keys off,
+    /// checks them all before the commit.
+    async fn apply_migration(
+        &self,
+        conn: &mut AnyConnection,
+        m: &crate::schema::Migration,
+        keys_off: bool,
+    ) -> Result<()> {
+        let mut tx = match self.backend {
+            Backend::Sqlite => sqlx::Connection::begin_with(conn, "BEGIN IMMEDIATE").await?,
+            Backend::Postgres => sqlx::Connection::begin(conn).await?,
+        };
+        tx.execute(sqlx::raw_sql(AssertSqlSafe(self.dialect(m.sql))))
+            .await?;
+        if keys_off {
+            let broken = sqlx::query("PRAGMA foreign_key_check")
+                .fetch_all(&mut *tx)
+                .await?;
+            if let Some(row) = broken.first() {
+                let table: String = row.try_get(0)?;
+                return Err(corrupt(format!(
+                    "migration {} ({}) left {} rows whose foreign key names nothing, the first in {table}",
+                    m.version,
+                    m.name,
+                    broken.len()
+                )));
+            }
+        }
+        sqlx::query(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+        )
+        .bind(m.version)
+        .bind(m.name.to_string())
+        .bind(ts(Utc::now()))
+        .execute(&mut *tx)
+        .await?;
+        if m.version == channels::MIGRATION {
+            // The channels a new database starts with, from the domain's one list.
+            channels::write_defaults(&mut tx).await?;
+        }
+        if REBUILD_AFTER.contains(&m.version) && m.version >= SETTINGS_MIGRATION {
+            // Marked in the migration's own transaction, cleared in the rebuild's: a server
+            // stopped between the two rebuilds at its next start.
+            mark_rebuild_pending(&mut tx, true).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 }
 
