@@ -148,21 +148,16 @@ impl SqlStore {
         }
         result
     }
-}
 
-impl SqlStore {
     /// Runs a migration and records it, in one transaction; with the foreign keys off,
     /// checks them all before the commit.
     async fn apply_migration(
         &self,
-        conn: &mut AnyConnection,
+        conn: &mut Writer<'_>,
         m: &crate::schema::Migration,
         keys_off: bool,
     ) -> Result<()> {
-        let mut tx = match self.backend {
-            Backend::Sqlite => sqlx::Connection::begin_with(conn, "BEGIN IMMEDIATE").await?,
-            Backend::Postgres => sqlx::Connection::begin(conn).await?,
-        };
+        let mut tx = conn.begin(self.backend).await?;
         tx.execute(sqlx::raw_sql(AssertSqlSafe(self.dialect(m.sql))))
             .await?;
         if keys_off {
