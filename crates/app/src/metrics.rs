@@ -54,6 +54,7 @@ pub struct Metrics {
     outbox_due: IntGaugeVec,
     outbox_failed: IntGaugeVec,
     search_lag: IntGauge,
+    deltas_waiting: IntGauge,
     checkpoints: IntGaugeVec,
     last_checkpoint: Gauge,
 }
@@ -213,6 +214,13 @@ impl Metrics {
                 IntGauge::new(
                     "mashangban_watcher_due_tickets",
                     "Tickets the deadline watcher should have looked at by now.",
+                ),
+            ),
+            deltas_waiting: register(
+                &r,
+                IntGauge::new(
+                    "mashangban_kpi_deltas_waiting",
+                    "Evaluation deltas committed and not yet folded into the aggregates.",
                 ),
             ),
             outbox_pending: register(
@@ -387,6 +395,7 @@ impl App {
             .set(f.overdue);
         m.tickets_supervised.set(f.supervised);
         m.watch_due.set(f.watch_due);
+        m.deltas_waiting.set(f.deltas_waiting);
         m.worker_lag
             .with_label_values(&[worker::WATCHER])
             .set(seconds_since(f.watch_oldest_due, now));

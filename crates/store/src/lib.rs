@@ -444,6 +444,10 @@ pub struct StoreFigures {
     pub outbox: Vec<OutboxFigures>,
     /// The newest ticket event's id (how far the search feed has to read).
     pub newest_event_id: i64,
+    /// Evaluation deltas committed and not yet folded into the aggregates (a background
+    /// fold runs every few hundred writes and every read of the aggregates folds first: a
+    /// number that only grows says the folds fail).
+    pub deltas_waiting: i64,
     /// SQLite's background checkpoints (none on PostgreSQL).
     pub checkpoints: Option<CheckpointFigures>,
 }

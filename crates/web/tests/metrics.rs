@@ -134,6 +134,9 @@ async fn metrics_count_requests_by_route_and_read_the_database(t: &TestApp) {
         // Two receipts by SMS to the citizen and the dispatch's SMS to the unit, if it has
         // a liaison: at least the two receipts wait for the sender (no workers run here).
         ("mashangban_watcher_due_tickets", 0.0),
+        // Two creates and a dispatch, each its own transaction's delta, none folded yet
+        // (nothing read the aggregates, and the background fold waits for 500 writes).
+        ("mashangban_kpi_deltas_waiting", 3.0),
     ] {
         assert_eq!(value(&text, series), Some(expected), "{series}\n{text}");
     }
@@ -166,6 +169,15 @@ async fn metrics_count_requests_by_route_and_read_the_database(t: &TestApp) {
     assert_eq!(buckets.len(), 14, "13 bounds and +Inf");
     assert!(buckets.windows(2).all(|w| w[0] <= w[1]));
     assert_eq!(buckets.last(), Some(&2.0));
+    // Reading the figures folds the deltas first.
+    let kpis = t.get("/api/v1/kpis", "analyst").await;
+    assert_eq!(kpis.status, StatusCode::OK, "{:?}", kpis.body);
+    let (_, _, text) = scrape(t, Some(TOKEN)).await;
+    assert_eq!(
+        value(&text, "mashangban_kpi_deltas_waiting"),
+        Some(0.0),
+        "{text}"
+    );
 }
 
 async fn metrics_are_off_without_a_token_or_a_listener(t: &TestApp) {

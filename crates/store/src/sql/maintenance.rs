@@ -305,6 +305,10 @@ impl Maintenance for SqlStore {
             .fetch_one(&self.pool)
             .await?
             .try_get("id")?;
+        let deltas_waiting: i64 = sqlx::query("SELECT COUNT(*) AS n FROM kpi_deltas")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?;
         let checkpoints = (self.backend == Backend::Sqlite).then(|| {
             let last = self.wal.last_checkpoint_unix_ms.load(Relaxed);
             CheckpointFigures {
@@ -327,6 +331,7 @@ impl Maintenance for SqlStore {
             watch_oldest_due: due.try_get::<Option<i64>, _>("oldest")?.map(from_ts),
             outbox,
             newest_event_id: newest_event_id.unwrap_or(0),
+            deltas_waiting,
             checkpoints,
         })
     }
