@@ -247,9 +247,10 @@ async fn checkpoints(
 /// Settings of every SQLite connection: the write-ahead log is checkpointed by
 /// [`checkpoints`]; a connection copies it itself only past 100,000 pages (about 400 MB,
 /// should the checkpointer fall behind), and the log file shrinks back to 256 MB after (kept
-/// larger than what a steady load writes between two checkpoints: the log is then rewritten
-/// in place, where growing it again each time cost the writer a third of its commits' time
-/// in the file system extending and zeroing blocks).
+/// larger than what a steady load writes between two checkpoints, so that the log is
+/// rewritten in place: shrunk to 64 MB and grown again after each checkpoint, the file
+/// system's extending and zeroing of blocks nearly doubled the writer's time in writing
+/// the log, `docs/benchmarks.md`).
 /// Reads go through a memory map of up to 1 GB of the file (no copy into each connection's
 /// cache).
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
