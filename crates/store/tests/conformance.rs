@@ -2342,6 +2342,18 @@ async fn channels_and_lines_are_kept(s: &SqlStore) {
     assert_eq!(lines, vec![line("12315", None), line("12369", None)]);
 }
 
+/// A new database on `like`'s backend (on PostgreSQL named after `name`), migrated only up to
+/// `version`: what a server of that schema left, for the upgrade tests.
+async fn store_at_schema(like: &SqlStore, name: &str, version: i64) -> SqlStore {
+    let url = match like.backend() {
+        Backend::Sqlite => testing::sqlite_url(),
+        Backend::Postgres => testing::postgres_url(name).await.unwrap(),
+    };
+    let s = SqlStore::connect(&url).await.unwrap();
+    s.migrate_up_to(version).await.unwrap();
+    s
+}
+
 /// A database made by the first release (schema 1: the demo of commit 0053134, its rows in
 /// `tests/fixtures/schema-1.sql`) is brought to the current schema on this backend: every
 /// ticket and event is still read, each ticket is what its events make it, the aggregates the
@@ -2349,14 +2361,7 @@ async fn channels_and_lines_are_kept(s: &SqlStore) {
 /// follow the old ones.
 async fn a_database_of_the_first_schema_is_upgraded(migrated: &SqlStore) {
     use sqlx::Row;
-    let url = match migrated.backend() {
-        Backend::Sqlite => testing::sqlite_url(),
-        Backend::Postgres => testing::postgres_url("upgrade_from_schema_1")
-            .await
-            .unwrap(),
-    };
-    let s = SqlStore::connect(&url).await.unwrap();
-    s.migrate_up_to(1).await.unwrap();
+    let s = store_at_schema(migrated, "upgrade_from_schema_1", 1).await;
     assert_eq!(s.schema_version().await.unwrap().0, 1);
     let fixture = include_str!("fixtures/schema-1.sql");
     let mut rows = 0;
@@ -2454,12 +2459,7 @@ async fn a_database_of_the_first_schema_is_upgraded(migrated: &SqlStore) {
 /// database before it are all there after it, with their ids, and the next one follows.
 async fn the_outbox_keeps_its_notices_when_it_takes_notices_about_no_ticket(migrated: &SqlStore) {
     use sqlx::Row;
-    let url = match migrated.backend() {
-        Backend::Sqlite => testing::sqlite_url(),
-        Backend::Postgres => testing::postgres_url("upgrade_outbox").await.unwrap(),
-    };
-    let s = SqlStore::connect(&url).await.unwrap();
-    s.migrate_up_to(36).await.unwrap();
+    let s = store_at_schema(migrated, "upgrade_outbox", 36).await;
     // A ticket as the server of that schema wrote it (today's code appends evaluation
     // deltas, a table of a later migration).
     let t_id: i64 = sqlx::query(
@@ -2538,12 +2538,7 @@ async fn the_outbox_keeps_its_notices_when_it_takes_notices_about_no_ticket(migr
 /// ticket's id is past every id ever given.
 async fn tickets_keep_their_rows_and_ids_without_the_tracking_code_index(migrated: &SqlStore) {
     use sqlx::Row;
-    let url = match migrated.backend() {
-        Backend::Sqlite => testing::sqlite_url(),
-        Backend::Postgres => testing::postgres_url("upgrade_tracking").await.unwrap(),
-    };
-    let s = SqlStore::connect(&url).await.unwrap();
-    s.migrate_up_to(38).await.unwrap();
+    let s = store_at_schema(migrated, "upgrade_tracking", 38).await;
     let insert = |number: &'static str, code: &'static str| {
         let pool = s.pool().clone();
         async move {
