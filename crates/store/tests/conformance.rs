@@ -46,6 +46,7 @@ conformance!(
     commit_is_atomic_and_versioned,
     listing_filters_and_cursor,
     concurrent_creates_get_distinct_numbers,
+    creates_written_together_are_each_whole,
     a_failing_write_among_concurrent_ones_fails_alone,
     calendar_and_settings,
     next_deadlines,
@@ -771,6 +772,111 @@ async fn concurrent_creates_get_distinct_numbers(s: &SqlStore) {
     }
     assert_eq!(numbers.len(), 40);
     assert_eq!(s.count_tickets().await.unwrap(), 40);
+}
+
+async fn creates_written_together_are_each_whole(s: &SqlStore) {
+    // Concurrent creates (written together by one SQLite group commit, a few statements for
+    // them all): two business days among them, each with its receipt notice, some keyed
+    // twice with the same key.
+    let receipt = |t: &Ticket| {
+        vec![NewNotice {
+            event_seq: 1,
+            channel: "sms".into(),
+            recipient: "13800000000".into(),
+            payload: json!({"number": t.number, "ticket_id": t.id}).to_string(),
+            not_before: t.created_at,
+        }]
+    };
+    let plan = NoticePlan(std::sync::Arc::new(receipt));
+    let mut handles = Vec::new();
+    for i in 0..30 {
+        let (s, plan) = (s.clone(), plan.clone());
+        // 15:00 UTC is 23:00 in Xining, 16:00 the next day's midnight.
+        let when = at(if i % 2 == 0 { 15 } else { 16 });
+        let key = (i % 3 == 0).then(|| format!("together-{}", i % 6));
+        handles.push(tokio::spawn(async move {
+            let content = format!("同时{}", key.clone().unwrap_or_else(|| i.to_string()));
+            s.create_ticket(CreateTicket {
+                new: new_ticket(&content),
+                actor: op(),
+                at: when,
+                number_prefix: "XN".into(),
+                tracking_code: format!("TG{i}"),
+                idempotency: key.map(|k| (k, format!("hash-{content}"))),
+                notices: Some(plan),
+            })
+            .await
+            .unwrap()
+        }));
+    }
+    let mut made = Vec::new();
+    for h in handles {
+        made.push(h.await.unwrap());
+    }
+    // Keys together-0 (i = 0, 6, 12, 18, 24) and together-3 (i = 3, 9, ... 27): one ticket each.
+    let created: Vec<&Ticket> = made
+        .iter()
+        .filter(|c| c.created)
+        .map(|c| &c.ticket)
+        .collect();
+    assert_eq!(created.len(), 22, "20 unkeyed and one per key");
+    for key in [0, 3] {
+        let same: Vec<&Created> = (0..30)
+            .filter(|i| i % 3 == 0 && i % 6 == key)
+            .map(|i| &made[i])
+            .collect();
+        assert!(
+            same.iter().all(|c| c.ticket.id == same[0].ticket.id),
+            "key {key}"
+        );
+        assert_eq!(same.iter().filter(|c| c.created).count(), 1, "key {key}");
+    }
+    assert_eq!(s.count_tickets().await.unwrap(), 22);
+    for t in &created {
+        let stored = s.get_ticket(t.id).await.unwrap().unwrap();
+        assert_eq!(&&stored, t);
+        let events = s.ticket_events(t.id).await.unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].at, t.created_at);
+    }
+    let mut numbers: Vec<&str> = created.iter().map(|t| t.number.as_str()).collect();
+    numbers.sort();
+    numbers.dedup();
+    assert_eq!(numbers.len(), 22);
+    // Each day's numbers start at 1; the day of every ticket is its own.
+    for t in &created {
+        let day = if t.created_at == at(15) {
+            "20261128"
+        } else {
+            "20261129"
+        };
+        assert!(t.number.starts_with(&format!("XN{day}")), "{}", t.number);
+    }
+    // 15 requests a day: no number past 15 (PostgreSQL may skip one a request that lost
+    // the race for its key took; SQLite skips none).
+    assert!(
+        numbers
+            .iter()
+            .all(|n| n[10..].parse::<u32>().unwrap() <= 15),
+        "{numbers:?}"
+    );
+    // One receipt per ticket, about that ticket, made at its own time.
+    let notices = s.list_notices(Some("sms"), 100).await.unwrap();
+    assert_eq!(notices.len(), 22);
+    for n in &notices {
+        let t = created
+            .iter()
+            .find(|t| Some(t.id) == n.ticket_id)
+            .expect("a receipt about a ticket created here");
+        let payload: serde_json::Value = serde_json::from_str(&n.payload).unwrap();
+        assert_eq!(payload["number"], t.number.as_str());
+        assert_eq!(payload["ticket_id"], t.id);
+        assert_eq!(n.created_at, t.created_at);
+    }
+    // The evaluation sums count each request once.
+    let before = aggregate_snapshot(s).await;
+    s.rebuild_aggregates().await.unwrap();
+    assert_eq!(aggregate_snapshot(s).await, before);
 }
 
 async fn a_failing_write_among_concurrent_ones_fails_alone(s: &SqlStore) {

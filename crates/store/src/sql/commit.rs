@@ -25,108 +25,232 @@ pub(super) fn ticket_columns(t: &Ticket) -> Result<Vec<P>> {
     ])
 }
 
-/// Writes a new ticket, its `received` event and its idempotency key.
-pub(super) async fn insert_ticket(
+/// Writes new tickets, each with its `received` event, its place under watch, its units'
+/// rows, its notices and its idempotency key, in a few multi-row statements for them all:
+/// the creates of a SQLite group commit share them (each statement is a round trip to the
+/// connection's worker thread, and four a create were most of the writer's time), one
+/// create on PostgreSQL writes them alone. `pre_seqs` are the day numbers already taken
+/// (PostgreSQL takes them outside the transaction); without them each day's counter moves
+/// once, by as many tickets as that day has here.
+pub(super) async fn insert_tickets(
     conn: &mut AnyConnection,
     sums: &mut aggregates::Pending,
-    req: CreateTicket,
-    pre_seq: Option<i64>,
-    counter: String,
-) -> Result<Ticket> {
-    let seq: i64 = match pre_seq {
-        Some(s) => s,
-        None => sqlx::query(NEXT_SEQ)
-            .bind(counter)
+    reqs: &[&CreateTicket],
+    pre_seqs: Option<&[i64]>,
+) -> Result<Vec<Ticket>> {
+    let seqs = match pre_seqs {
+        Some(s) => s.to_vec(),
+        None => take_day_numbers(conn, reqs).await?,
+    };
+    let mut events = Vec::with_capacity(reqs.len());
+    let mut views = Vec::with_capacity(reqs.len());
+    for (req, seq) in reqs.iter().zip(seqs) {
+        let number = format_number(&req.number_prefix, req.at, seq);
+        let event = Event {
+            ticket_id: 0,
+            seq: 1,
+            at: req.at,
+            actor: req.actor,
+            kind: req
+                .new
+                .clone()
+                .into_event(number, req.tracking_code.clone()),
+        };
+        let view = apply(None, &event).ok_or_else(|| corrupt("received event made no ticket"))?;
+        events.push(event);
+        views.push(view);
+    }
+    let ids = insert_ticket_rows(conn, &views).await?;
+    for ((event, view), id) in events.iter_mut().zip(views.iter_mut()).zip(&ids) {
+        event.ticket_id = *id;
+        sums.event(None, event, view);
+        view.id = *id;
+    }
+    insert_events(conn, &events).await?;
+    insert_watch(conn, &views).await?;
+    let mut notices: Vec<(i64, NewNotice, DateTime<Utc>)> = Vec::new();
+    for (req, view) in reqs.iter().zip(&views) {
+        // A patrol report is its community's from the start.
+        insert_ticket_units(conn, view.id, view).await?;
+        if let Some(plan) = &req.notices {
+            notices.extend((plan.0)(view).into_iter().map(|n| (view.id, n, req.at)));
+        }
+    }
+    let rows: Vec<NoticeRow<'_>> = notices
+        .iter()
+        .map(|(t, n, at)| (Some(*t), n, *at))
+        .collect();
+    write_notices(conn, &rows).await?;
+    insert_idempotency_keys(conn, reqs, &ids).await?;
+    Ok(views)
+}
+
+/// Each ticket's number of the day: every day's counter (usually one) advanced once by as
+/// many tickets as that day has among `reqs`, the numbers given out in order.
+async fn take_day_numbers(conn: &mut AnyConnection, reqs: &[&CreateTicket]) -> Result<Vec<i64>> {
+    let days: Vec<String> = reqs.iter().map(|r| number_day_key(r.at)).collect();
+    let mut next: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
+    for day in &days {
+        *next.entry(day.as_str()).or_default() += 1;
+    }
+    for (day, n) in next.iter_mut() {
+        let last: i64 = sqlx::query(TAKE_SEQS)
+            .bind(format!("ticket_number:{day}"))
+            .bind(*n)
             .fetch_one(&mut *conn)
             .await?
-            .try_get("value")?,
-    };
-    let number = format_number(&req.number_prefix, req.at, seq);
-    if let Some((key, hash)) = &req.idempotency {
-        let r = sqlx::query(
+            .try_get("value")?;
+        *n = last - *n + 1; // the first number of the day given out here
+    }
+    Ok(days
+        .iter()
+        .map(|day| {
+            let n = next.get_mut(day.as_str()).expect("every day was counted");
+            *n += 1;
+            *n - 1
+        })
+        .collect())
+}
+
+/// The tickets' rows (their views and the columns they are found by); their ids, in order.
+async fn insert_ticket_rows(conn: &mut AnyConnection, views: &[Ticket]) -> Result<Vec<i64>> {
+    let mut ids: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
+    for chunk in in_shapes(views) {
+        let mut params = Vec::with_capacity(chunk.len() * TICKET_ROW_WIDTH);
+        for view in chunk {
+            params.extend(ticket_columns(view)?);
+            params.extend([
+                P::S(Some(view.number.clone())),
+                P::S(Some(view.tracking_code.clone())),
+                P::S(Some(view.channel.as_str().to_string())),
+                P::S(Some(view.kind.as_str().to_string())),
+                P::S(view.citizen.phone.clone()),
+                P::I(Some(ts(view.created_at))),
+                P::S(view.citizen.wechat_openid.clone()),
+            ]);
+        }
+        let sql = format!(
+            "INSERT INTO tickets (state, category_code, division_code, lead_unit_id, parent_id, updated_at, version, body, \
+             extension_pending, category_l1, category_l2, division_county, division_street, \
+             number, tracking_code, channel, kind, citizen_phone, created_at, citizen_wechat) \
+             VALUES {} RETURNING id, number",
+            value_rows(chunk.len(), TICKET_ROW_WIDTH)
+        );
+        // The rows come back in no promised order: each is matched by its number.
+        let rows = many(is_sqlite(conn), sql, params)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(|e| dup(e, ticket_numbers(chunk)))?;
+        for r in rows {
+            ids.insert(r.try_get("number")?, r.try_get("id")?);
+        }
+    }
+    views
+        .iter()
+        .map(|v| {
+            ids.get(&v.number)
+                .copied()
+                .ok_or_else(|| corrupt(format!("ticket {} was not given an id", v.number)))
+        })
+        .collect()
+}
+
+/// The columns of a ticket's row.
+const TICKET_ROW_WIDTH: usize = 20;
+
+/// "ticket number X", or the first few of several (a multi-row statement does not say
+/// which row clashed).
+fn ticket_numbers(views: &[Ticket]) -> String {
+    let first: Vec<&str> = views.iter().take(5).map(|v| v.number.as_str()).collect();
+    match views.len() {
+        1 => format!("ticket number {}", first[0]),
+        n => format!(
+            "one of the ticket numbers {}{}",
+            first.join(", "),
+            if n > 5 { ", ..." } else { "" }
+        ),
+    }
+}
+
+/// New tickets' places under watch.
+async fn insert_watch(conn: &mut AnyConnection, tickets: &[Ticket]) -> Result<()> {
+    for chunk in in_shapes(tickets) {
+        let sql = format!(
+            "INSERT INTO ticket_watch (ticket_id, version) VALUES {}",
+            value_rows(chunk.len(), 2)
+        );
+        let params = chunk
+            .iter()
+            .flat_map(|t| [P::I(Some(t.id)), P::I(Some(t.version))])
+            .collect();
+        many(is_sqlite(conn), sql, params)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The idempotency keys of new tickets (those that came with one). A key another request
+/// holds already fails the whole write with [`StoreError::IdempotencyRace`] (that request
+/// committed first; the caller answers with its ticket).
+async fn insert_idempotency_keys(
+    conn: &mut AnyConnection,
+    reqs: &[&CreateTicket],
+    ids: &[i64],
+) -> Result<()> {
+    let keyed: Vec<(&CreateTicket, i64)> = reqs
+        .iter()
+        .copied()
+        .zip(ids.iter().copied())
+        .filter(|(r, _)| r.idempotency.is_some())
+        .collect();
+    for chunk in in_shapes(&keyed) {
+        let sql = format!(
             "INSERT INTO idempotency_keys (user_id, idem_key, request_hash, ticket_id, created_at) \
-             VALUES ($1, $2, $3, NULL, $4) ON CONFLICT (user_id, idem_key) DO NOTHING",
-        )
-        .bind(req.actor.user_id)
-        .bind(key.clone())
-        .bind(hash.clone())
-        .bind(ts(req.at))
-        .execute(&mut *conn)
-        .await?;
-        if r.rows_affected() == 0 {
+             VALUES {} ON CONFLICT (user_id, idem_key) DO NOTHING",
+            value_rows(chunk.len(), 5)
+        );
+        let mut params = Vec::with_capacity(chunk.len() * 5);
+        for (req, id) in chunk {
+            let (key, hash) = req.idempotency.clone().expect("only keyed requests");
+            params.extend([
+                P::I(Some(req.actor.user_id)),
+                P::S(Some(key)),
+                P::S(Some(hash)),
+                P::I(Some(*id)),
+                P::I(Some(ts(req.at))),
+            ]);
+        }
+        let r = many(is_sqlite(conn), sql, params)
+            .execute(&mut *conn)
+            .await?;
+        if r.rows_affected() != chunk.len() as u64 {
             return Err(StoreError::IdempotencyRace);
         }
     }
-    let mut event = Event {
-        ticket_id: 0,
-        seq: 1,
-        at: req.at,
-        actor: req.actor,
-        kind: req
-            .new
-            .clone()
-            .into_event(number.clone(), req.tracking_code.clone()),
-    };
-    let view = apply(None, &event).ok_or_else(|| corrupt("received event made no ticket"))?;
-    let id = insert_ticket_row(conn, &view).await?;
-    event.ticket_id = id;
-    insert_event(conn, &event).await?;
-    sums.event(None, &event, &view);
-    sqlx::query("INSERT INTO ticket_watch (ticket_id, version) VALUES ($1, $2)")
-        .bind(id)
-        .bind(view.version)
-        .execute(&mut *conn)
-        .await?;
-    // A patrol report is its community's from the start.
-    insert_ticket_units(conn, id, &view).await?;
-    if let Some(plan) = &req.notices {
-        let mut created = view.clone();
-        created.id = id;
-        let notices: Vec<(Option<i64>, NewNotice)> = (plan.0)(&created)
-            .into_iter()
-            .map(|n| (Some(id), n))
-            .collect();
-        insert_notices(conn, &notices, req.at).await?;
-    }
-    if let Some((key, _)) = &req.idempotency {
-        sqlx::query(
-            "UPDATE idempotency_keys SET ticket_id = $1 WHERE user_id = $2 AND idem_key = $3",
-        )
-        .bind(id)
-        .bind(req.actor.user_id)
-        .bind(key.clone())
-        .execute(&mut *conn)
-        .await?;
-    }
-    let mut ticket = view;
-    ticket.id = id;
-    Ok(ticket)
+    Ok(())
 }
 
-/// The ticket's row (its view and the columns it is found by); its id.
-async fn insert_ticket_row(conn: &mut AnyConnection, view: &Ticket) -> Result<i64> {
-    let mut params = ticket_columns(view)?;
-    params.extend([
-        P::S(Some(view.number.clone())),
-        P::S(Some(view.tracking_code.clone())),
-        P::S(Some(view.channel.as_str().to_string())),
-        P::S(Some(view.kind.as_str().to_string())),
-        P::S(view.citizen.phone.clone()),
-        P::I(Some(ts(view.created_at))),
-        P::S(view.citizen.wechat_openid.clone()),
-    ]);
-    let q = sqlx::query(
-        "INSERT INTO tickets (state, category_code, division_code, lead_unit_id, parent_id, updated_at, version, body, \
-         extension_pending, category_l1, category_l2, division_county, division_street, \
-         number, tracking_code, channel, kind, citizen_phone, created_at, citizen_wechat) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) \
-         RETURNING id",
-    );
-    Ok(bind_all(q, params)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(|e| dup(e, format!("ticket number {}", view.number)))?
-        .try_get("id")?)
+/// The longest run of rows one multi-row statement writes.
+const MAX_ROWS_PER_INSERT: usize = 64;
+
+/// `items` cut into runs of 64, 32, 16, 8, 4, 2 and 1 rows: a multi-row statement has a
+/// text of its own for every number of rows, and the connection keeps only so many
+/// prepared; seven shapes a table stay prepared, one per group size would not.
+pub(super) fn in_shapes<T>(items: &[T]) -> Vec<&[T]> {
+    let mut out = Vec::new();
+    let mut rest = items;
+    while !rest.is_empty() {
+        let n = if rest.len() >= MAX_ROWS_PER_INSERT {
+            MAX_ROWS_PER_INSERT
+        } else {
+            1 << (usize::BITS - 1 - rest.len().leading_zeros())
+        };
+        let (head, tail) = rest.split_at(n);
+        out.push(head);
+        rest = tail;
+    }
+    out
 }
 
 /// Writes a past ticket from its events (their times its own): the view they make, every
@@ -140,7 +264,7 @@ pub(super) async fn insert_past(
         .iter()
         .fold(None, apply)
         .ok_or_else(|| corrupt("an imported ticket's events made no ticket"))?;
-    let id = insert_ticket_row(conn, &view).await?;
+    let id = insert_ticket_rows(conn, std::slice::from_ref(&view)).await?[0];
     for e in &mut events {
         e.ticket_id = id;
     }
@@ -154,13 +278,9 @@ pub(super) async fn insert_past(
         sums.event(before.as_ref(), e, &after);
         before = Some(after);
     }
-    sqlx::query("INSERT INTO ticket_watch (ticket_id, version) VALUES ($1, $2)")
-        .bind(id)
-        .bind(view.version)
-        .execute(&mut *conn)
-        .await?;
     let mut placed = view;
     placed.id = id;
+    insert_watch(conn, std::slice::from_ref(&placed)).await?;
     insert_ticket_units(conn, id, &placed).await?;
     Ok(())
 }
@@ -297,22 +417,31 @@ pub(super) async fn insert_notices(
     notices: &[(Option<i64>, NewNotice)],
     at: DateTime<Utc>,
 ) -> Result<()> {
-    for chunk in notices.chunks(EVENT_ROWS_PER_INSERT) {
+    let rows: Vec<NoticeRow<'_>> = notices.iter().map(|(t, n)| (*t, n, at)).collect();
+    write_notices(conn, &rows).await
+}
+
+/// A notice for the outbox: about which ticket, what, and when it was made.
+type NoticeRow<'a> = (Option<i64>, &'a NewNotice, DateTime<Utc>);
+
+/// Puts notices made at different times in the outbox.
+async fn write_notices(conn: &mut AnyConnection, notices: &[NoticeRow<'_>]) -> Result<()> {
+    for chunk in in_shapes(notices) {
         let rows = value_rows(chunk.len(), 8);
         let sql = format!(
             "INSERT INTO outbox (ticket_id, event_seq, channel, recipient, payload, created_at, not_before, sent_at) VALUES {rows}"
         );
         let mut params = Vec::with_capacity(chunk.len() * 8);
-        for (ticket_id, n) in chunk {
+        for (ticket_id, n, at) in chunk {
             params.extend([
                 P::I(*ticket_id),
                 P::I(Some(n.event_seq)),
                 P::S(Some(n.channel.clone())),
                 P::S(Some(n.recipient.clone())),
                 P::S(Some(n.payload.clone())),
-                P::I(Some(ts(at))),
+                P::I(Some(ts(*at))),
                 P::I(Some(ts(n.not_before))),
-                P::I((n.channel == channel::CONSOLE).then(|| ts(at))),
+                P::I((n.channel == channel::CONSOLE).then(|| ts(*at))),
             ]);
         }
         many(is_sqlite(conn), sql, params)
@@ -489,9 +618,19 @@ async fn run_together(conn: &mut AnyConnection, jobs: &[Job]) -> Together {
     };
     let mut sums = aggregates::Pending::default();
     let mut outputs = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        match (job.run)(&mut tx, &mut sums).await {
-            Ok(v) => outputs.push(v),
+    while outputs.len() < jobs.len() {
+        let rest = &jobs[outputs.len()..];
+        // Creates next to each other are written together: a few statements for them all.
+        let creates: Vec<&CreateTicket> = rest.iter().map_while(|j| j.create.as_ref()).collect();
+        let written = if creates.len() > 1 {
+            insert_tickets(&mut tx, &mut sums, &creates, None)
+                .await
+                .map(|made| made.into_iter().map(|t| Box::new(t) as JobOutput).collect())
+        } else {
+            (rest[0].run)(&mut tx, &mut sums).await.map(|v| vec![v])
+        };
+        match written {
+            Ok(v) => outputs.extend(v),
             Err(_) => {
                 return match tx.rollback().await {
                     Ok(()) => Together::OneRefused,
@@ -576,12 +715,9 @@ async fn run_each_in_savepoint(conn: &mut AnyConnection, jobs: Vec<Job>) {
     }
 }
 
-/// Rows of events written by one statement (8 parameters each).
-pub(super) const EVENT_ROWS_PER_INSERT: usize = 100;
-
 /// Writes events, many rows to a statement.
 pub(super) async fn insert_events(conn: &mut AnyConnection, events: &[Event]) -> Result<()> {
-    for chunk in events.chunks(EVENT_ROWS_PER_INSERT) {
+    for chunk in in_shapes(events) {
         let rows = value_rows(chunk.len(), 8);
         let sql = format!(
             "INSERT INTO ticket_events (ticket_id, seq, type, at, actor_user_id, actor_role, actor_unit_id, data) VALUES {rows}"
@@ -647,7 +783,14 @@ mod tests {
                 })
             },
         );
-        (Job { run, reply }, done)
+        (
+            Job {
+                run,
+                create: None,
+                reply,
+            },
+            done,
+        )
     }
 
     async fn group(values: &[(i64, bool)]) -> (Vec<std::result::Result<i64, String>>, Vec<i64>) {
@@ -676,6 +819,20 @@ mod tests {
             .map(|r| r.get::<i64, _>(0))
             .collect();
         (answers, kept)
+    }
+
+    #[test]
+    fn rows_are_cut_into_seven_shapes() {
+        let sizes = |n: usize| -> Vec<usize> {
+            let items = vec![0u8; n];
+            in_shapes(&items).iter().map(|c| c.len()).collect()
+        };
+        assert_eq!(sizes(0), Vec::<usize>::new());
+        assert_eq!(sizes(1), vec![1]);
+        assert_eq!(sizes(7), vec![4, 2, 1]);
+        assert_eq!(sizes(64), vec![64]);
+        assert_eq!(sizes(100), vec![64, 32, 4]);
+        assert_eq!(sizes(130), vec![64, 64, 2]);
     }
 
     #[tokio::test]

@@ -123,6 +123,9 @@ type JobFn = Box<
 
 struct Job {
     run: JobFn,
+    /// A create, which the leader writes together with the group's other creates
+    /// ([`commit::insert_tickets`]); `run` writes it alone.
+    create: Option<CreateTicket>,
     reply: tokio::sync::oneshot::Sender<Result<JobOutput>>,
 }
 
@@ -520,6 +523,16 @@ impl SqlStore {
     /// Runs a write in a transaction of its own (PostgreSQL) or in a group commit with the
     /// other writes queued meanwhile (SQLite). A failing write rolls back alone.
     async fn run_write<T: Send + 'static>(&self, run: JobFn) -> Result<T> {
+        self.run_job(run, None).await
+    }
+
+    /// [`Self::run_write`], for a write that may be a create the leader can write together
+    /// with others.
+    async fn run_job<T: Send + 'static>(
+        &self,
+        run: JobFn,
+        create: Option<CreateTicket>,
+    ) -> Result<T> {
         let output = match &self.writer {
             None => {
                 let mut conn = self.pool.acquire().await?;
@@ -536,7 +549,7 @@ impl SqlStore {
                 self.queue
                     .lock()
                     .map_err(|_| corrupt("write queue poisoned"))?
-                    .push(Job { run, reply });
+                    .push(Job { run, create, reply });
                 // The leader's work runs in a task of its own, so that a request cancelled
                 // midway (a client hanging up) neither delays nor aborts the writes of others.
                 let (writer, queue, wal) = (writer.clone(), self.queue.clone(), self.wal.clone());
@@ -683,8 +696,9 @@ fn normalize_url(url: &str) -> Result<(Backend, String)> {
 /// one that creates them, and those that change what they keep.
 const REBUILD_AFTER: [i64; 4] = [14, 17, 22, 25];
 
-const NEXT_SEQ: &str = "INSERT INTO counters (name, value) VALUES ($1, 1) \
-     ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value";
+/// Advances a counter by `$2`; its new value (the last of the numbers taken).
+const TAKE_SEQS: &str = "INSERT INTO counters (name, value) VALUES ($1, $2) \
+     ON CONFLICT (name) DO UPDATE SET value = counters.value + excluded.value RETURNING value";
 
 /// A record as a history row kept it (`before_json` or `after_json`).
 fn before_after<T: serde::de::DeserializeOwned>(r: &AnyRow, column: &str) -> Result<Option<T>> {

@@ -15,12 +15,13 @@ impl TicketStore for SqlStore {
         }
         // The day's sequence: on PostgreSQL it is taken outside the transaction, so that
         // concurrent creates do not queue behind one counter row (a rolled-back create
-        // leaves a gap); SQLite has one writer anyway, so there it is inside.
-        let counter = format!("ticket_number:{}", number_day_key(req.at));
+        // leaves a gap); SQLite has one writer anyway, so there it is inside, taken once
+        // for all the creates of a group.
         let pre_seq: Option<i64> = match self.backend {
             Backend::Postgres => Some(
-                sqlx::query(NEXT_SEQ)
-                    .bind(counter.clone())
+                sqlx::query(TAKE_SEQS)
+                    .bind(format!("ticket_number:{}", number_day_key(req.at)))
+                    .bind(1i64)
                     .fetch_one(&self.pool)
                     .await?
                     .try_get("value")?,
@@ -29,17 +30,22 @@ impl TicketStore for SqlStore {
         };
         let job_req = req.clone();
         let result = self
-            .run_write::<Ticket>(Box::new(
-                move |conn: &mut AnyConnection, sums: &mut aggregates::Pending| -> JobFuture<'_> {
-                    let (req, counter) = (job_req.clone(), counter.clone());
-                    Box::pin(async move {
-                        Ok(
-                            Box::new(insert_ticket(conn, sums, req, pre_seq, counter).await?)
-                                as JobOutput,
-                        )
-                    })
-                },
-            ))
+            .run_job::<Ticket>(
+                Box::new(
+                    move |conn: &mut AnyConnection,
+                          sums: &mut aggregates::Pending|
+                          -> JobFuture<'_> {
+                        let req = job_req.clone();
+                        Box::pin(async move {
+                            let pre = pre_seq.map(|s| vec![s]);
+                            let mut made =
+                                insert_tickets(conn, sums, &[&req], pre.as_deref()).await?;
+                            Ok(Box::new(made.remove(0)) as JobOutput)
+                        })
+                    },
+                ),
+                Some(req.clone()),
+            )
             .await;
         match (result, &req.idempotency) {
             (Ok(ticket), _) => Ok(Created {
