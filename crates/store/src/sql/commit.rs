@@ -1,6 +1,7 @@
 //! The versioned write: a ticket received, or changed by events appended at its version and
 //! its view written in the same transaction with its notices and aggregate sums; on SQLite
-//! several such writes share one group commit, each in its own savepoint.
+//! several such writes share one group commit (creates side by side written together), and
+//! a savepoint each only if one of them fails.
 
 use super::*;
 

@@ -130,7 +130,7 @@ struct Job {
 }
 
 /// The thread SQLite's group commits are led from, with a runtime of its own. Each statement
-/// of a write (four for a create) is a round trip to the connection's worker thread; led from the
+/// of a write is a round trip to the connection's worker thread; led from the
 /// server's runtime, the leader waited behind the requests being parsed and rendered at
 /// every one of them, and the writer (the one thing that cannot run in parallel) sat idle
 /// two thirds of the time while the machine had a core to spare. Shared by every SQLite
