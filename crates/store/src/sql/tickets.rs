@@ -38,9 +38,11 @@ impl TicketStore for SqlStore {
                         let req = job_req.clone();
                         Box::pin(async move {
                             let pre = pre_seq.map(|s| vec![s]);
-                            let mut made =
-                                insert_tickets(conn, sums, &[&req], pre.as_deref()).await?;
-                            Ok(Box::new(made.remove(0)) as JobOutput)
+                            let made = insert_tickets(conn, sums, &[&req], pre.as_deref())
+                                .await?
+                                .pop()
+                                .ok_or_else(|| corrupt("a create made no ticket"))?;
+                            Ok(Box::new(made) as JobOutput)
                         })
                     },
                 ),
