@@ -96,7 +96,7 @@ async fn take_day_numbers(conn: &mut AnyConnection, reqs: &[&CreateTicket]) -> R
     }
     for (day, n) in next.iter_mut() {
         let last: i64 = sqlx::query(TAKE_SEQS)
-            .bind(format!("ticket_number:{day}"))
+            .bind(number_counter(day))
             .bind(*n)
             .fetch_one(&mut *conn)
             .await?
@@ -111,6 +111,11 @@ async fn take_day_numbers(conn: &mut AnyConnection, reqs: &[&CreateTicket]) -> R
             *n - 1
         })
         .collect())
+}
+
+/// The counter of a business day's ticket numbers (`day` as [`number_day_key`] gives it).
+pub(super) fn number_counter(day: &str) -> String {
+    format!("ticket_number:{day}")
 }
 
 /// The tickets' rows (their views and the columns they are found by); their ids, in order.

@@ -20,7 +20,7 @@ impl TicketStore for SqlStore {
         let pre_seq: Option<i64> = match self.backend {
             Backend::Postgres => Some(
                 sqlx::query(TAKE_SEQS)
-                    .bind(format!("ticket_number:{}", number_day_key(req.at)))
+                    .bind(number_counter(&number_day_key(req.at)))
                     .bind(1i64)
                     .fetch_one(&self.pool)
                     .await?
